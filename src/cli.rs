@@ -1,0 +1,340 @@
+//! The command line: parses arguments, runs one stage of the pipeline, prints the result, and
+//! chooses the exit code (0 done, 1 problems found, 2 usage or input errors).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+use crate::catalog::Action;
+use crate::finding::{self, Finding};
+use crate::playbook::{self, LoadedSet, Playbook};
+use crate::{plan, render, select};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "firebreak",
+    version,
+    about = "Automated incident response for AWS: GuardDuty findings in, containment out, evidence kept."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check playbooks: every problem at once, with file:line:column, a code and a hint.
+    Validate {
+        /// Playbook files or folders (default: playbooks/).
+        paths: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Show which playbook each finding selects, and why every other one did not.
+    Explain {
+        /// Finding files (`-` for standard input): a finding, an EventBridge event, a GetFindings
+        /// response, or NDJSON of them.
+        #[arg(required = true)]
+        findings: Vec<PathBuf>,
+        #[arg(long, default_value = "playbooks")]
+        playbooks: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Bind a finding to its playbook and print the resulting step DAG.
+    Plan {
+        /// A finding file (`-` for standard input).
+        finding: PathBuf,
+        /// Use this playbook instead of the selected one.
+        #[arg(long)]
+        playbook: Option<String>,
+        #[arg(long, default_value = "playbooks")]
+        playbooks: PathBuf,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+    /// Draw a playbook's step graph.
+    Graph {
+        /// A playbook file, or the name of a playbook in --playbooks.
+        playbook: String,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+        #[arg(long, default_value = "playbooks")]
+        playbooks: PathBuf,
+    },
+    /// List the action catalog: parameters, outputs, permissions.
+    Actions {
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
+}
+
+/// Runs the command line; errors are printed by `main`.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Validate { paths, output } => validate(paths, output),
+        Command::Explain {
+            findings,
+            playbooks,
+            output,
+        } => explain(&findings, &playbooks, output),
+        Command::Plan {
+            finding,
+            playbook,
+            playbooks,
+            output,
+        } => plan_cmd(&finding, playbook.as_deref(), &playbooks, output),
+        Command::Graph {
+            playbook,
+            format,
+            playbooks,
+        } => graph(&playbook, format, &playbooks),
+        Command::Actions { output } => actions(output),
+    }
+}
+
+fn validate(mut paths: Vec<PathBuf>, output: Output) -> Result<ExitCode> {
+    if paths.is_empty() {
+        paths.push(PathBuf::from("playbooks"));
+    }
+    for p in &paths {
+        if !p.exists() {
+            bail!(
+                "{}: no such file or folder\n  hint: pass playbook files or folders, e.g. `firebreak validate playbooks/`",
+                p.display()
+            );
+        }
+    }
+    let set = playbook::load_dir(&paths);
+    let errors = set.diagnostics.iter().filter(|d| d.is_error()).count();
+    let warnings = set.diagnostics.len() - errors;
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "files": set.files,
+                "playbooks": set.playbooks.iter().map(|p| &p.name).collect::<Vec<_>>(),
+                "errors": errors,
+                "warnings": warnings,
+                "diagnostics": set.diagnostics,
+            }))?
+        ),
+        Output::Text => {
+            for d in &set.diagnostics {
+                println!("{d}");
+            }
+            println!(
+                "{} file(s), {} playbook(s) loaded, {errors} error(s), {warnings} warning(s)",
+                set.files.len(),
+                set.playbooks.len()
+            );
+        }
+    }
+    Ok(if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Loads the playbooks for explain/plan; any error in them stops the command.
+fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
+    if !dir.exists() {
+        bail!(
+            "{}: no such playbook folder\n  hint: run from the project folder or pass --playbooks DIR",
+            dir.display()
+        );
+    }
+    let set = playbook::load_dir(&[dir]);
+    if set.has_errors() {
+        let mut msg = format!("the playbooks in {} have errors:\n", dir.display());
+        for d in set.diagnostics.iter().filter(|d| d.is_error()) {
+            msg.push_str(&format!("{d}\n"));
+        }
+        msg.push_str(
+            "  hint: `firebreak validate` lists every problem; fix them before using the playbooks",
+        );
+        bail!(msg);
+    }
+    Ok(set)
+}
+
+fn read_findings(path: &Path) -> Result<Vec<Finding>> {
+    let (text, name) = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading findings from standard input")?;
+        (s, "<stdin>".to_string())
+    } else {
+        let s = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the finding file", path.display()))?;
+        (s, path.display().to_string())
+    };
+    Ok(finding::parse_findings(&text, &name)?)
+}
+
+fn explain(files: &[PathBuf], dir: &Path, output: Output) -> Result<ExitCode> {
+    let set = load_playbooks(dir)?;
+    let mut json_out = Vec::new();
+    for file in files {
+        let findings = read_findings(file)?;
+        if findings.is_empty() && output == Output::Text {
+            println!(
+                "{}: no findings (an empty GetFindings response)",
+                file.display()
+            );
+        }
+        for f in findings {
+            let sel = select::select(&f, &set.playbooks);
+            match output {
+                Output::Text => print!("{}", render::selection(&f, &sel)),
+                Output::Json => json_out.push(json!({
+                    "finding_id": f.id,
+                    "type": f.type_name,
+                    "account_id": f.account_id,
+                    "region": f.region,
+                    "severity": f.severity,
+                    "resource_type": f.resource_type,
+                    "sample": f.sample,
+                    "source": f.origin,
+                    "playbook": sel.winner.map(|w| &w.name),
+                    "candidates": sel.candidates,
+                })),
+            }
+        }
+    }
+    if output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&json_out)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn plan_cmd(file: &Path, name: Option<&str>, dir: &Path, output: Output) -> Result<ExitCode> {
+    let set = load_playbooks(dir)?;
+    let findings = read_findings(file)?;
+    let mut json_out = Vec::new();
+    let mut failed = false;
+    for f in &findings {
+        let chosen: Option<&Playbook> = match name {
+            Some(n) => Some(set.playbooks.iter().find(|p| p.name == n).with_context(|| {
+                format!("no playbook named `{n}` in {}\n  hint: `firebreak validate {}` lists them", dir.display(), dir.display())
+            })?),
+            None => select::select(f, &set.playbooks).winner,
+        };
+        let Some(pb) = chosen else {
+            match output {
+                Output::Text => println!("{}\n  no playbook matches: firebreak takes no action (`firebreak explain` says why)", render::finding_line(f)),
+                Output::Json => json_out.push(json!({"finding_id": f.id, "type": f.type_name, "playbook": null, "sample": f.sample})),
+            }
+            continue;
+        };
+        match plan::compile(f, pb) {
+            Ok(p) => match output {
+                Output::Text => print!("{}", render::plan(&p)),
+                Output::Json => json_out.push(serde_json::to_value(&p)?),
+            },
+            Err(errors) => {
+                failed = true;
+                for e in errors {
+                    eprintln!("error: {}: {e}", f.origin.file);
+                }
+            }
+        }
+    }
+    if output == Output::Json {
+        let v = if json_out.len() == 1 {
+            json_out.remove(0)
+        } else {
+            serde_json::Value::Array(json_out)
+        };
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {
+    let path = Path::new(which);
+    let set = if path.is_file() {
+        playbook::load_dir(&[path])
+    } else {
+        load_playbooks(dir)?
+    };
+    if set.has_errors() {
+        for d in &set.diagnostics {
+            eprintln!("{d}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let pb = set
+        .playbooks
+        .iter()
+        .find(|p| path.is_file() || p.name == which)
+        .with_context(|| format!("no playbook file or name `{which}`\n  hint: pass a playbook file, or a name from {}", dir.display()))?;
+    match format {
+        GraphFormat::Dot => print!("{}", render::dot(pb)),
+        GraphFormat::Mermaid => print!("{}", render::mermaid(pb)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn actions(output: Output) -> Result<ExitCode> {
+    match output {
+        Output::Json => {
+            let specs: Vec<_> = Action::ALL.iter().map(|a| a.spec()).collect();
+            println!("{}", serde_json::to_string_pretty(&specs)?);
+        }
+        Output::Text => {
+            for a in Action::ALL {
+                let s = a.spec();
+                println!(
+                    "{}  ({:?}{})\n  {}",
+                    s.name,
+                    s.effect,
+                    if s.mutates() { ", changes state" } else { "" },
+                    s.doc
+                );
+                for p in s.params {
+                    let req = if p.required { "required" } else { "optional" };
+                    let def = p
+                        .default
+                        .map(|d| format!(", default {d}"))
+                        .unwrap_or_default();
+                    println!(
+                        "    with.{}: {} ({req}{def}) — {}",
+                        p.name,
+                        p.ty.describe(),
+                        p.doc
+                    );
+                }
+                for o in s.outputs {
+                    println!("    outputs.{}: {} — {}", o.name, o.ty.describe(), o.doc);
+                }
+                if !s.permissions.is_empty() {
+                    println!("    permissions: {}", s.permissions.join(", "));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

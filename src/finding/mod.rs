@@ -1,0 +1,445 @@
+//! Raw JSON → [`Finding`]: accepts a bare GuardDuty finding, an EventBridge event, a `GetFindings`
+//! response, or any stream of them (NDJSON). Lenient where real findings are untidy, strict only on
+//! the fields routing needs, and the raw JSON of each finding is kept byte for byte.
+
+mod types;
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+pub use types::{FindingType, KNOWN_TYPES, RESOURCE_TYPES, is_known_type};
+
+/// Which of the accepted shapes a finding arrived in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    /// A bare finding, as exported to S3 or as the `detail` of an event.
+    Bare,
+    /// An EventBridge event whose `detail` is the finding.
+    EventBridge,
+    /// One element of a `GetFindings` response's `findings` array.
+    GetFindings,
+}
+
+/// The EventBridge envelope a finding came in, when it came in one.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventMeta {
+    pub id: Option<String>,
+    pub time: Option<String>,
+    pub account: Option<String>,
+}
+
+/// Where a finding came from: the file (or `-`), the JSON document's 1-based line, and its
+/// position among the findings of that document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Origin {
+    pub file: String,
+    pub line: usize,
+    pub index: usize,
+    pub shape: Shape,
+}
+
+/// A GuardDuty finding: the fields routing needs, parsed, and the rest kept as JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub id: String,
+    pub type_name: String,
+    pub finding_type: FindingType,
+    pub account_id: String,
+    pub region: String,
+    pub severity: f64,
+    pub resource_type: String,
+    /// GuardDuty sample finding (generated, not a real incident).
+    pub sample: bool,
+    /// `service.count`: grows as GuardDuty re-sends updates of the same finding.
+    pub count: Option<u64>,
+    pub updated_at: Option<String>,
+    pub event: Option<EventMeta>,
+    pub origin: Origin,
+    /// The finding parsed, for expressions (`finding.resource…`).
+    pub json: Value,
+    /// The finding exactly as received (for the `detail` of an event: that object's text).
+    pub raw: String,
+}
+
+/// A finding that cannot be used, with the place and the JSON path of the problem.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct FindingError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    /// JSON path of the offending field (`$.detail.resource.resourceType`), empty for syntax errors.
+    pub path: String,
+    pub message: String,
+    pub hint: String,
+}
+
+impl fmt::Display for FindingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        write!(f, "{}\n  hint: {}", self.message, self.hint)
+    }
+}
+
+/// Parses every finding in `text` (one JSON value, or several one after another as in NDJSON).
+/// `file` names the source in messages. An empty `GetFindings` response yields no findings.
+pub fn parse_findings(text: &str, file: &str) -> Result<Vec<Finding>, FindingError> {
+    let mut out = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
+    loop {
+        let offset = stream.byte_offset();
+        let Some(next) = stream.next() else { break };
+        let raw = next.map_err(|e| FindingError {
+            file: file.to_string(),
+            line: e.line(),
+            column: e.column(),
+            path: String::new(),
+            message: format!("not valid JSON: {e}"),
+            hint: "a finding file holds JSON: one finding, an EventBridge event, a GetFindings \
+                   response, or one of those per line (NDJSON)"
+                .into(),
+        })?;
+        let start = offset + leading_ws(&text[offset..]);
+        let (line, column) = line_col(text, start);
+        let at = At { file, line, column };
+        parse_document(raw, &at, &mut out)?;
+    }
+    if out.is_empty() && text.trim().is_empty() {
+        return Err(FindingError {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            path: String::new(),
+            message: "the input is empty".into(),
+            hint: "pass a file holding a GuardDuty finding".into(),
+        });
+    }
+    Ok(out)
+}
+
+struct At<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+}
+
+impl At<'_> {
+    fn err(&self, path: &str, message: impl Into<String>, hint: impl Into<String>) -> FindingError {
+        FindingError {
+            file: self.file.to_string(),
+            line: self.line,
+            column: self.column,
+            path: path.to_string(),
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+fn leading_ws(s: &str) -> usize {
+    s.len() - s.trim_start().len()
+}
+
+fn line_col(text: &str, byte: usize) -> (usize, usize) {
+    let before = &text[..byte.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[derive(serde::Deserialize)]
+struct EventEnvelope<'a> {
+    #[serde(borrow)]
+    detail: Option<&'a RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct GetFindingsEnvelope<'a> {
+    #[serde(borrow)]
+    findings: Vec<&'a RawValue>,
+}
+
+fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result<(), FindingError> {
+    let value: Value = serde_json::from_str(raw.get())
+        .map_err(|e| at.err("$", format!("not valid JSON: {e}"), "fix the JSON syntax"))?;
+    let Value::Object(obj) = &value else {
+        if let Value::Array(_) = value {
+            let items: Vec<&RawValue> = serde_json::from_str(raw.get())
+                .map_err(|e| at.err("$", format!("not valid JSON: {e}"), "fix the JSON syntax"))?;
+            for item in items {
+                parse_document(item, at, out)?;
+            }
+            return Ok(());
+        }
+        return Err(at.err(
+            "$",
+            format!("expected a JSON object, found {}", json_kind(&value)),
+            "pass a GuardDuty finding object, an EventBridge event or a GetFindings response",
+        ));
+    };
+    let is_event = obj.contains_key("detail")
+        && (obj.contains_key("detail-type") || obj.contains_key("source"));
+    if is_event {
+        let source = obj.get("source").and_then(Value::as_str);
+        let detail_type = obj.get("detail-type").and_then(Value::as_str);
+        if source.is_some_and(|s| s != "aws.guardduty")
+            || detail_type.is_some_and(|d| d != "GuardDuty Finding")
+        {
+            return Err(at.err(
+                "$.detail-type",
+                format!(
+                    "an EventBridge event that is not a GuardDuty finding (source {:?}, detail-type {:?})",
+                    source.unwrap_or(""),
+                    detail_type.unwrap_or("")
+                ),
+                "route only events matching {\"source\":[\"aws.guardduty\"],\"detail-type\":[\"GuardDuty Finding\"]} to firebreak",
+            ));
+        }
+        let env: EventEnvelope<'_> = serde_json::from_str(raw.get())
+            .map_err(|e| at.err("$.detail", e.to_string(), "fix the event JSON"))?;
+        let Some(detail) = env.detail else {
+            return Err(at.err(
+                "$.detail",
+                "the event's detail is null",
+                "the finding must be the event's `detail` object",
+            ));
+        };
+        let meta = EventMeta {
+            id: lenient_string(obj.get("id")),
+            time: lenient_string(obj.get("time")),
+            account: lenient_string(obj.get("account")),
+        };
+        let index = out.len();
+        out.push(parse_finding(
+            detail,
+            at,
+            "$.detail",
+            Shape::EventBridge,
+            Some(meta),
+            index,
+        )?);
+        return Ok(());
+    }
+    if obj.contains_key("findings") && !obj.contains_key("type") {
+        let env: GetFindingsEnvelope<'_> = serde_json::from_str(raw.get()).map_err(|e| {
+            at.err(
+                "$.findings",
+                format!("`findings` must be a list of findings: {e}"),
+                "a GetFindings response looks like {\"findings\": [ … ]}",
+            )
+        })?;
+        for (i, item) in env.findings.into_iter().enumerate() {
+            let index = out.len();
+            out.push(parse_finding(
+                item,
+                at,
+                &format!("$.findings[{i}]"),
+                Shape::GetFindings,
+                None,
+                index,
+            )?);
+        }
+        return Ok(());
+    }
+    let index = out.len();
+    out.push(parse_finding(raw, at, "$", Shape::Bare, None, index)?);
+    Ok(())
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A string field that may also arrive as a number; null and absence are `None`.
+fn lenient_string(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_finding(
+    raw: &RawValue,
+    at: &At<'_>,
+    base: &str,
+    shape: Shape,
+    event: Option<EventMeta>,
+    index: usize,
+) -> Result<Finding, FindingError> {
+    let json: Value = serde_json::from_str(raw.get())
+        .map_err(|e| at.err(base, format!("not valid JSON: {e}"), "fix the JSON syntax"))?;
+    let Value::Object(obj) = &json else {
+        return Err(at.err(
+            base,
+            format!(
+                "a finding must be a JSON object, found {}",
+                json_kind(&json)
+            ),
+            "pass a GuardDuty finding object",
+        ));
+    };
+    let required = |key: &str| -> Result<String, FindingError> {
+        lenient_string(obj.get(key)).filter(|s| !s.is_empty()).ok_or_else(|| {
+            at.err(
+                &format!("{base}.{key}"),
+                match obj.get(key) {
+                    None => format!("missing required field `{key}`"),
+                    Some(v) => format!("field `{key}` must be a non-empty string, found {}", json_kind(v)),
+                },
+                "every GuardDuty finding has id, type, accountId, region, severity and resource; \
+                 check that this is a finding and not another kind of event",
+            )
+        })
+    };
+    let id = required("id")?;
+    let type_name = required("type")?;
+    let region = required("region")?;
+    let account_id = match obj.get("accountId") {
+        Some(Value::Number(n)) if n.is_u64() => format!("{:012}", n.as_u64().unwrap_or_default()),
+        _ => required("accountId")?,
+    };
+    let severity = match obj.get("severity") {
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+    .filter(|s| s.is_finite())
+    .ok_or_else(|| {
+        at.err(
+            &format!("{base}.severity"),
+            match obj.get("severity") {
+                None => "missing required field `severity`".to_string(),
+                Some(v) => format!("`severity` must be a number, found {v}"),
+            },
+            "GuardDuty severities are numbers from 1.0 to 10.0 (e.g. 8.0)",
+        )
+    })?;
+    let resource_type = match obj.get("resource") {
+        Some(Value::Object(r)) => lenient_string(r.get("resourceType"))
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                at.err(
+                    &format!("{base}.resource.resourceType"),
+                    "missing required field `resource.resourceType`",
+                    "playbooks are chosen by resource type (AccessKey, Instance, S3Bucket, …)",
+                )
+            })?,
+        Some(other) => {
+            return Err(at.err(
+                &format!("{base}.resource"),
+                format!("`resource` must be an object, found {}", json_kind(other)),
+                "the finding's resource describes what was affected",
+            ));
+        }
+        None => {
+            return Err(at.err(
+                &format!("{base}.resource"),
+                "missing required field `resource`",
+                "every GuardDuty finding names the affected resource",
+            ));
+        }
+    };
+    let service = obj.get("service");
+    let count = service.and_then(|s| s.get("count")).and_then(|c| match c {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    Ok(Finding {
+        finding_type: FindingType::parse(&type_name),
+        sample: is_sample(service),
+        updated_at: lenient_string(obj.get("updatedAt")),
+        id,
+        type_name,
+        account_id,
+        region,
+        severity,
+        resource_type,
+        count,
+        event,
+        origin: Origin {
+            file: at.file.to_string(),
+            line: at.line,
+            index,
+            shape,
+        },
+        raw: raw.get().to_string(),
+        json,
+    })
+}
+
+/// True for GuardDuty's generated sample findings: `service.additionalInfo.sample`, or the same
+/// flag inside the JSON text `service.additionalInfo.value`.
+fn is_sample(service: Option<&Value>) -> bool {
+    let Some(info) = service.and_then(|s| s.get("additionalInfo")) else {
+        return false;
+    };
+    if truthy(info.get("sample")) {
+        return true;
+    }
+    match info.get("value") {
+        Some(Value::String(text)) => serde_json::from_str::<Value>(text)
+            .ok()
+            .is_some_and(|v| truthy(v.get("sample"))),
+        Some(v @ Value::Object(_)) => truthy(v.get("sample")),
+        _ => false,
+    }
+}
+
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+impl Finding {
+    /// Tags of the affected resource, from any `resource.*.tags` or `resource.*[].tags` list of
+    /// `{key, value}` pairs (instance, bucket, cluster, database, function details).
+    pub fn resource_tags(&self) -> Vec<(String, String)> {
+        let mut tags = Vec::new();
+        let Some(Value::Object(resource)) = self.json.get("resource") else {
+            return tags;
+        };
+        let mut collect = |details: &Value| {
+            if let Some(Value::Array(list)) = details.get("tags") {
+                for t in list {
+                    let key = lenient_string(t.get("key").or_else(|| t.get("Key")));
+                    let value = lenient_string(t.get("value").or_else(|| t.get("Value")));
+                    if let Some(key) = key {
+                        tags.push((key, value.unwrap_or_default()));
+                    }
+                }
+            }
+        };
+        for details in resource.values() {
+            match details {
+                Value::Object(_) => collect(details),
+                Value::Array(items) => items.iter().for_each(&mut collect),
+                _ => {}
+            }
+        }
+        tags
+    }
+
+    /// A short description for messages: `id (type)`.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.id, self.type_name)
+    }
+}

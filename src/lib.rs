@@ -1,0 +1,15 @@
+//! firebreak: automated incident response for AWS. A GuardDuty finding selects a YAML playbook,
+//! the playbook bound to the finding compiles into a validated step DAG, and the DAG runs
+//! against AWS with every step's evidence kept. See ARCHITECTURE.md for the code map.
+
+pub mod catalog;
+pub mod cli;
+pub mod diag;
+pub mod expr;
+pub mod finding;
+pub mod plan;
+pub mod playbook;
+pub mod render;
+pub mod retry;
+pub mod select;
+pub mod yaml;

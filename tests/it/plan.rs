@@ -1,0 +1,183 @@
+//! `firebreak plan`: bound DAGs with levels and critical path, paths chosen by `when`, and
+//! errors that name the missing finding field.
+
+use serde_json::Value;
+
+use crate::support::{firebreak, fixture, stderr, stdout};
+
+fn plan(name: &str) -> Value {
+    let out = firebreak(&["plan", "--output", "json", fixture(name).to_str().unwrap()]);
+    assert!(out.status.success(), "{name}: {}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("plan prints JSON")
+}
+
+fn state<'a>(plan: &'a Value, id: &str) -> &'a str {
+    plan["graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id}"))["state"]
+        .as_str()
+        .unwrap()
+}
+
+#[test]
+fn iam_user_path_deactivates_the_finding_key() {
+    let p = plan("iam-user-tor.json");
+    assert_eq!(p["playbook"], "iam-credential-compromise");
+    assert_eq!(state(&p, "deactivate_key"), "planned");
+    assert_eq!(state(&p, "deny_all_user"), "planned");
+    assert_eq!(state(&p, "revoke_role_sessions"), "skipped");
+    let step = p["graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "deactivate_key")
+        .unwrap();
+    assert_eq!(step["params"]["access_key_id"], "AKIAIOSFODNN7EXAMPLE");
+    assert_eq!(step["params"]["user_name"], "alice");
+    assert_eq!(
+        p["levels"],
+        serde_json::json!([["capture_user"], ["deactivate_key", "deny_all_user"]])
+    );
+}
+
+#[test]
+fn assumed_role_and_instance_credential_paths() {
+    let p = plan("iam-assumed-role-anomalous.json");
+    assert_eq!(state(&p, "deactivate_key"), "skipped");
+    assert_eq!(state(&p, "revoke_role_sessions"), "planned");
+    assert_eq!(state(&p, "disassociate_profile"), "skipped");
+    let p = plan("iam-user-exfil-outside.json");
+    assert_eq!(state(&p, "revoke_role_sessions"), "planned");
+    assert_eq!(state(&p, "disassociate_profile"), "planned");
+}
+
+#[test]
+fn root_gets_no_containment_with_the_reason() {
+    let p = plan("iam-root-usage.json");
+    assert!(
+        p["no_containment"]
+            .as_str()
+            .unwrap()
+            .contains("root credentials")
+    );
+    for s in p["graph"].as_array().unwrap() {
+        if s["effect"] == "contain" {
+            assert_eq!(s["state"], "skipped", "{}", s["id"]);
+        }
+    }
+}
+
+#[test]
+fn ec2_plan_has_levels_and_a_critical_path() {
+    let p = plan("ec2-bitcoin-dns.json");
+    let levels = p["levels"].as_array().unwrap();
+    assert_eq!(levels[0], serde_json::json!(["capture"]));
+    assert_eq!(levels[1], serde_json::json!(["preserve"]));
+    let cp: Vec<&str> = p["critical_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(cp.first(), Some(&"capture"));
+    assert_eq!(cp.last(), Some(&"tag"));
+    assert_eq!(cp.len(), levels.len());
+    let revoke = p["graph"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "revoke_role_sessions")
+        .unwrap();
+    assert!(
+        revoke["params"]["role_name"]["deferred"]
+            .as_str()
+            .unwrap()
+            .contains("steps.remove_profile.outputs.role_name")
+    );
+    assert_eq!(revoke["when"], "steps.remove_profile.outputs.role_name");
+}
+
+#[test]
+fn a_target_instance_is_not_isolated() {
+    let p = plan("ec2-ssh-bruteforce-target.json");
+    assert_eq!(state(&p, "capture"), "planned");
+    assert_eq!(state(&p, "preserve"), "skipped");
+    assert_eq!(state(&p, "isolate"), "skipped");
+}
+
+#[test]
+fn missing_required_field_is_named() {
+    let out = firebreak(&["plan", fixture("missing-username.json").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("finding.resource.accessKeyDetails.userName"),
+        "{err}"
+    );
+    assert!(err.contains("input `user_name`"), "{err}");
+}
+
+#[test]
+fn no_playbook_is_a_normal_outcome() {
+    let out = firebreak(&[
+        "plan",
+        "--output",
+        "json",
+        fixture("eks-anonymous.json").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["playbook"], Value::Null);
+}
+
+#[test]
+fn a_named_playbook_overrides_selection() {
+    let out = firebreak(&[
+        "plan",
+        "--playbook",
+        "s3-public-exposure",
+        "--output",
+        "json",
+        fixture("s3-exfil-anomalous.json").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["playbook"], "s3-public-exposure");
+    let out = firebreak(&[
+        "plan",
+        "--playbook",
+        "nope",
+        fixture("s3-exfil-anomalous.json").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no playbook named `nope`"));
+}
+
+#[test]
+fn graphs_draw() {
+    let dot = stdout(&firebreak(&[
+        "graph",
+        "ec2-instance-compromise",
+        "--format",
+        "dot",
+    ]));
+    assert!(
+        dot.starts_with("digraph \"ec2-instance-compromise\""),
+        "{dot}"
+    );
+    assert!(dot.contains("\"preserve\" -> \"snapshot\";"), "{dot}");
+    let mermaid = stdout(&firebreak(&[
+        "graph",
+        "playbooks/s3-public-exposure.yaml",
+        "--format",
+        "mermaid",
+    ]));
+    assert!(mermaid.starts_with("flowchart TD"), "{mermaid}");
+    assert!(
+        mermaid.contains("s_capture --> s_block_public_access"),
+        "{mermaid}"
+    );
+}

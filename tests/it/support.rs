@@ -1,0 +1,125 @@
+//! Shared test support: the real `firebreak` binary, fixture paths, and the moto server.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/findings").join(name)
+}
+
+/// Runs the real binary from the project folder.
+pub fn firebreak(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_firebreak"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the firebreak binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A moto server on a free loopback port, shared by every test of this binary. It is started
+/// through a shell that kills it when this process's end of a pipe closes, so it never outlives
+/// the test run, even when a test panics.
+pub struct Moto {
+    pub endpoint: String,
+    _guard: Mutex<Child>,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+pub fn moto() -> &'static Moto {
+    MOTO.get_or_init(start_moto)
+}
+
+fn start_moto() -> Moto {
+    let bin = std::env::var_os("FIREBREAK_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv-moto/bin/moto_server"));
+    assert!(
+        bin.exists(),
+        "the moto server is not installed at {} — run `scripts/ensure-moto` (the README's test \
+         command does this) or set FIREBREAK_MOTO_SERVER",
+        bin.display()
+    );
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free loopback port")
+        .port();
+    let script = format!(
+        "\"$0\" -H 127.0.0.1 -p {port} >\"$1\" 2>&1 & pid=$!; read _; kill $pid; wait $pid",
+    );
+    let log = std::env::temp_dir().join(format!("firebreak-moto-{port}.log"));
+    let child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(&bin)
+        .arg(&log)
+        .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the moto server");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    wait_ready(&endpoint, &log);
+    Moto {
+        endpoint,
+        _guard: Mutex::new(child),
+    }
+}
+
+fn wait_ready(endpoint: &str, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let addr = endpoint.trim_start_matches("http://").to_string();
+    while Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(&addr) {
+            use std::io::Write;
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let req = format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+            if s.write_all(req.as_bytes()).is_ok() {
+                let mut line = String::new();
+                if BufReader::new(s).read_line(&mut line).is_ok() && line.contains(" 200") {
+                    return;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "the moto server did not answer on {endpoint} within 60 s; its log:\n{}",
+        std::fs::read_to_string(log).unwrap_or_default()
+    );
+}
+
+/// An AWS SDK configuration that talks to the shared moto server with dummy credentials.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    let moto = moto();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "AKIAFIREBREAKTEST000",
+            "dummy-secret-not-used",
+            None,
+            None,
+            "firebreak-tests",
+        ))
+        .load()
+        .await
+}
