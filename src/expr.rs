@@ -610,7 +610,9 @@ impl ExprParser {
                                 segs.push(Seg::Field(f));
                             }
                             _ => {
-                                return Err(self.unexpected("expected a list index or quoted field"));
+                                return Err(
+                                    self.unexpected("expected a list index or quoted field")
+                                );
                             }
                         }
                         self.expect(Tok::RBracket)?;

@@ -27,7 +27,7 @@ pub struct Plan {
     /// Set when the playbook declares this finding type uncontained: the reason.
     pub no_containment: Option<String>,
     pub inputs: BTreeMap<String, Value>,
-    #[serde(serialize_with = "ser_steps")]
+    #[serde(rename = "steps", serialize_with = "ser_steps")]
     pub graph: DiGraph<PlanStep, ()>,
     /// Steps that will run, grouped by depth: every step of a level can run at once.
     pub levels: Vec<Vec<String>>,

@@ -1116,14 +1116,11 @@ impl Cx<'_> {
             // Walk successors inside the component until a node repeats: that is a cycle.
             let mut path = vec![start];
             let mut cur = start;
-            loop {
-                let Some(next) = g
-                    .neighbors(cur)
-                    .filter(|n| members.contains(n))
-                    .min_by_key(|n| g[*n])
-                else {
-                    break;
-                };
+            while let Some(next) = g
+                .neighbors(cur)
+                .filter(|n| members.contains(n))
+                .min_by_key(|n| g[*n])
+            {
                 if let Some(at) = path.iter().position(|p| *p == next) {
                     path.drain(..at);
                     path.push(next);

@@ -12,7 +12,7 @@ fn plan(name: &str) -> Value {
 }
 
 fn state<'a>(plan: &'a Value, id: &str) -> &'a str {
-    plan["graph"]
+    plan["steps"]
         .as_array()
         .unwrap()
         .iter()
@@ -29,7 +29,7 @@ fn iam_user_path_deactivates_the_finding_key() {
     assert_eq!(state(&p, "deactivate_key"), "planned");
     assert_eq!(state(&p, "deny_all_user"), "planned");
     assert_eq!(state(&p, "revoke_role_sessions"), "skipped");
-    let step = p["graph"]
+    let step = p["steps"]
         .as_array()
         .unwrap()
         .iter()
@@ -63,7 +63,7 @@ fn root_gets_no_containment_with_the_reason() {
             .unwrap()
             .contains("root credentials")
     );
-    for s in p["graph"].as_array().unwrap() {
+    for s in p["steps"].as_array().unwrap() {
         if s["effect"] == "contain" {
             assert_eq!(s["state"], "skipped", "{}", s["id"]);
         }
@@ -85,7 +85,7 @@ fn ec2_plan_has_levels_and_a_critical_path() {
     assert_eq!(cp.first(), Some(&"capture"));
     assert_eq!(cp.last(), Some(&"tag"));
     assert_eq!(cp.len(), levels.len());
-    let revoke = p["graph"]
+    let revoke = p["steps"]
         .as_array()
         .unwrap()
         .iter()
