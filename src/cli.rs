@@ -69,6 +69,33 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Select, compile and execute: contain the incident a finding describes.
+    Run {
+        /// A finding file (`-` for standard input).
+        finding: PathBuf,
+        /// Use this playbook instead of the selected one.
+        #[arg(long)]
+        playbook: Option<String>,
+        #[arg(long, default_value = "playbooks")]
+        playbooks: PathBuf,
+        /// Change nothing: EC2 calls are sent with DryRun=true, other changes are only planned.
+        #[arg(long)]
+        dry_run: bool,
+        /// Contain GuardDuty sample findings too (for drills); they are refused otherwise.
+        #[arg(long)]
+        allow_sample: bool,
+        /// Role assumed in the finding's account when it is not the caller's.
+        #[arg(long, default_value = "FirebreakResponder")]
+        role_name: String,
+        /// ExternalId for that role, if its trust policy requires one.
+        #[arg(long)]
+        external_id: Option<String>,
+        /// Steps that may run at once.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
     /// Draw a playbook's step graph.
     Graph {
         /// A playbook file, or the name of a playbook in --playbooks.
@@ -106,6 +133,33 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             playbooks,
         } => graph(&playbook, format, &playbooks),
         Command::Actions { output } => actions(output),
+        Command::Run {
+            finding,
+            playbook,
+            playbooks,
+            dry_run,
+            allow_sample,
+            role_name,
+            external_id,
+            concurrency,
+            output,
+        } => {
+            let opts = crate::run::Options {
+                playbook,
+                playbooks,
+                dry_run,
+                allow_sample,
+                cross: crate::aws::CrossAccount {
+                    role_name,
+                    external_id,
+                },
+                concurrency: concurrency.into(),
+                json: output == Output::Json,
+            };
+            let started = std::time::Instant::now();
+            let findings = read_findings(&finding)?;
+            crate::run::run(findings, opts, started)
+        }
     }
 }
 
@@ -154,7 +208,7 @@ fn validate(mut paths: Vec<PathBuf>, output: Output) -> Result<ExitCode> {
 }
 
 /// Loads the playbooks for explain/plan; any error in them stops the command.
-fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
+pub(crate) fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
     if !dir.exists() {
         bail!(
             "{}: no such playbook folder\n  hint: run from the project folder or pass --playbooks DIR",
@@ -175,7 +229,7 @@ fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
     Ok(set)
 }
 
-fn read_findings(path: &Path) -> Result<Vec<Finding>> {
+pub(crate) fn read_findings(path: &Path) -> Result<Vec<Finding>> {
     let (text, name) = if path == Path::new("-") {
         let mut s = String::new();
         std::io::stdin()

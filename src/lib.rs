@@ -2,14 +2,18 @@
 //! the playbook bound to the finding compiles into a validated step DAG, and the DAG runs
 //! against AWS with every step's evidence kept. See ARCHITECTURE.md for the code map.
 
+pub mod actions;
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod diag;
+pub mod engine;
 pub mod expr;
 pub mod finding;
 pub mod plan;
 pub mod playbook;
 pub mod render;
 pub mod retry;
+pub mod run;
 pub mod select;
 pub mod yaml;

@@ -27,6 +27,9 @@ pub struct Plan {
     /// Set when the playbook declares this finding type uncontained: the reason.
     pub no_containment: Option<String>,
     pub inputs: BTreeMap<String, Value>,
+    /// The finding's JSON, for expressions evaluated at run time.
+    #[serde(skip)]
+    pub finding: Value,
     #[serde(rename = "steps", serialize_with = "ser_steps")]
     pub graph: DiGraph<PlanStep, ()>,
     /// Steps that will run, grouped by depth: every step of a level can run at once.
@@ -72,6 +75,11 @@ pub struct PlanStep {
     pub needs: Vec<String>,
     /// A condition on earlier steps' outputs, decided at run time.
     pub when: Option<String>,
+    #[serde(skip)]
+    pub when_expr: Option<expr::Expr>,
+    /// The expressions of deferred parameters, evaluated when the step is about to run.
+    #[serde(skip)]
+    pub deferred: BTreeMap<String, TValue>,
     #[serde(flatten)]
     pub state: StepState,
     pub retry: RetryPolicy,
@@ -163,6 +171,8 @@ pub fn compile(finding: &Finding, playbook: &Playbook) -> Result<Plan, Vec<BindE
         let spec = step.action.spec();
         let mut state = StepState::Planned;
         let mut when = None;
+        let mut when_expr = None;
+        let mut deferred = BTreeMap::new();
         if let (Some(reason), Effect::Contain) = (&no_containment, spec.effect) {
             state = StepState::Skipped {
                 reason: format!("no containment for {}: {reason}", finding.type_name),
@@ -178,7 +188,10 @@ pub fn compile(finding: &Finding, playbook: &Playbook) -> Result<Plan, Vec<BindE
                         reason: format!("when `{}` is false", c.text.trim()),
                     }
                 }
-                Err(EvalError::Deferred(_)) => when = Some(c.text.trim().to_string()),
+                Err(EvalError::Deferred(_)) => {
+                    when = Some(c.text.trim().to_string());
+                    when_expr = Some(c.expr.clone());
+                }
             }
         }
         if state == StepState::Planned
@@ -196,6 +209,7 @@ pub fn compile(finding: &Finding, playbook: &Playbook) -> Result<Plan, Vec<BindE
                 };
                 match arg.value.eval(&scope) {
                     Err(EvalError::Deferred(_)) => {
+                        deferred.insert(arg.name.clone(), arg.value.clone());
                         params.insert(
                             arg.name.clone(),
                             ParamValue::Deferred {
@@ -252,6 +266,8 @@ pub fn compile(finding: &Finding, playbook: &Playbook) -> Result<Plan, Vec<BindE
             params,
             needs: step.needs.iter().map(|n| n.value.clone()).collect(),
             when,
+            when_expr,
+            deferred,
             state,
             retry: step.retry.clone(),
             timeout_ms: step.timeout.as_millis().try_into().unwrap_or(u64::MAX),
@@ -278,6 +294,7 @@ pub fn compile(finding: &Finding, playbook: &Playbook) -> Result<Plan, Vec<BindE
         playbook_file: playbook.file.clone(),
         no_containment,
         inputs,
+        finding: finding.json.clone(),
         graph,
         levels,
         critical_path,

@@ -8,4 +8,5 @@ mod explain;
 mod findings;
 mod moto_smoke;
 mod plan;
+mod run_iam;
 mod validate;

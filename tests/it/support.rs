@@ -47,6 +47,89 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(start_moto)
 }
 
+/// A moto server of its own, for a test that compares whole-server state; stopped on drop.
+pub fn private_moto() -> Moto {
+    start_moto()
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        if let Ok(child) = self._guard.get_mut() {
+            // Closing stdin makes the wrapper shell kill the server.
+            drop(child.stdin.take());
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Moto {
+    /// The whole server state (`/moto-api/data.json`).
+    pub fn state(&self) -> serde_json::Value {
+        let addr = self.endpoint.trim_start_matches("http://").to_string();
+        let mut s = std::net::TcpStream::connect(&addr).expect("moto answers");
+        use std::io::{Read, Write};
+        s.write_all(format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        let json = body.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        serde_json::from_str(json).expect("moto state is JSON")
+    }
+
+    /// Runs the real binary against this server with dummy credentials.
+    pub fn firebreak(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_firebreak"))
+            .args(args)
+            .current_dir(root())
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST000")
+            .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-not-used")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .stdin(Stdio::null())
+            .output()
+            .expect("the firebreak binary runs")
+    }
+
+    /// SDK configuration for this server.
+    pub async fn config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "AKIAFIREBREAKTEST000",
+                "dummy-secret-not-used",
+                None,
+                None,
+                "firebreak-tests",
+            ))
+            .load()
+            .await
+    }
+}
+
+/// A unique name for test resources.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Writes a finding made from a fixture with `edit` applied, and returns its path.
+pub fn finding_file(fixture_name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture(fixture_name)).unwrap()).unwrap();
+    edit(&mut v);
+    let path = std::env::temp_dir().join(format!("{}.json", unique("finding")));
+    std::fs::write(&path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    path
+}
+
 fn start_moto() -> Moto {
     let bin = std::env::var_os("FIREBREAK_MOTO_SERVER")
         .map(PathBuf::from)
@@ -109,17 +192,5 @@ fn wait_ready(endpoint: &str, log: &Path) {
 
 /// An AWS SDK configuration that talks to the shared moto server with dummy credentials.
 pub async fn aws_config() -> aws_config::SdkConfig {
-    let moto = moto();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_sts::config::Credentials::new(
-            "AKIAFIREBREAKTEST000",
-            "dummy-secret-not-used",
-            None,
-            None,
-            "firebreak-tests",
-        ))
-        .load()
-        .await
+    moto().config().await
 }

@@ -1,0 +1,565 @@
+//! IAM actions: capture a user or role, deactivate exactly one access key, deny-all a user,
+//! delete a login profile, deactivate MFA devices, revoke a role's older sessions.
+
+use serde_json::{Value, json};
+
+use super::{Cx, outputs, verify_failed};
+use crate::engine::{Outcome, StepError};
+
+const SVC: &str = "iam";
+
+fn not_found(e: &StepError) -> bool {
+    e.code == "NoSuchEntity"
+}
+
+/// IAM returns policy documents URL-encoded.
+fn decode_policy(doc: &str) -> Value {
+    let text = percent_encoding::percent_decode_str(doc).decode_utf8_lossy();
+    serde_json::from_str(&text).unwrap_or(Value::String(text.into_owned()))
+}
+
+fn deny_all_document() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "FirebreakDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*"}]
+    })
+}
+
+pub(super) async fn capture_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let user = cx.str("user_name")?;
+    let iam = &cx.clients.iam;
+    let u = cx
+        .call(SVC, "GetUser", iam.get_user().user_name(user).send())
+        .await?;
+    let keys = cx
+        .call(
+            SVC,
+            "ListAccessKeys",
+            iam.list_access_keys().user_name(user).send(),
+        )
+        .await?;
+    let mut key_states = Vec::new();
+    for k in keys.access_key_metadata() {
+        let id = k.access_key_id().unwrap_or_default();
+        let last = cx
+            .call(
+                SVC,
+                "GetAccessKeyLastUsed",
+                iam.get_access_key_last_used().access_key_id(id).send(),
+            )
+            .await?;
+        let lu = last.access_key_last_used();
+        key_states.push(json!({
+            "access_key_id": id,
+            "status": k.status().map(|s| s.as_str()),
+            "created": k.create_date().map(|d| d.to_string()),
+            "last_used": lu.and_then(|l| l.last_used_date()).map(|d| d.to_string()),
+            "last_used_service": lu.map(|l| l.service_name()),
+            "last_used_region": lu.map(|l| l.region()),
+        }));
+    }
+    let attached = cx
+        .call(
+            SVC,
+            "ListAttachedUserPolicies",
+            iam.list_attached_user_policies().user_name(user).send(),
+        )
+        .await?;
+    let inline = cx
+        .call(
+            SVC,
+            "ListUserPolicies",
+            iam.list_user_policies().user_name(user).send(),
+        )
+        .await?;
+    let groups = cx
+        .call(
+            SVC,
+            "ListGroupsForUser",
+            iam.list_groups_for_user().user_name(user).send(),
+        )
+        .await?;
+    let has_login = match cx
+        .call(
+            SVC,
+            "GetLoginProfile",
+            iam.get_login_profile().user_name(user).send(),
+        )
+        .await
+    {
+        Ok(_) => true,
+        Err(e) if not_found(&e) => false,
+        Err(e) => return Err(e),
+    };
+    let mfa = cx
+        .call(
+            SVC,
+            "ListMFADevices",
+            iam.list_mfa_devices().user_name(user).send(),
+        )
+        .await?;
+    let key_ids: Vec<Value> = key_states
+        .iter()
+        .map(|k| k["access_key_id"].clone())
+        .collect();
+    let active: Vec<Value> = key_states
+        .iter()
+        .filter(|k| k["status"] == "Active")
+        .map(|k| k["access_key_id"].clone())
+        .collect();
+    let attached_arns: Vec<&str> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .collect();
+    let group_names: Vec<&str> = groups.groups().iter().map(|g| g.group_name()).collect();
+    let serials: Vec<&str> = mfa
+        .mfa_devices()
+        .iter()
+        .map(|d| d.serial_number())
+        .collect();
+    let pre = json!({
+        "user": {"name": user, "arn": u.user().map(|u| u.arn()), "id": u.user().map(|u| u.user_id())},
+        "access_keys": key_states,
+        "attached_policy_arns": attached_arns,
+        "inline_policy_names": inline.policy_names(),
+        "groups": group_names,
+        "has_login_profile": has_login,
+        "mfa_serials": serials,
+    });
+    Ok(Outcome {
+        outputs: outputs([
+            ("access_key_ids", Value::Array(key_ids)),
+            ("active_access_key_ids", Value::Array(active)),
+            ("attached_policy_arns", json!(attached_arns)),
+            ("inline_policy_names", json!(inline.policy_names())),
+            ("groups", json!(group_names)),
+            ("has_login_profile", json!(has_login)),
+            ("mfa_serials", json!(serials)),
+        ]),
+        pre_state: pre,
+        ..Default::default()
+    })
+}
+
+pub(super) async fn capture_role(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let role = cx.str("role_name")?;
+    let iam = &cx.clients.iam;
+    let r = cx
+        .call(SVC, "GetRole", iam.get_role().role_name(role).send())
+        .await?;
+    let attached = cx
+        .call(
+            SVC,
+            "ListAttachedRolePolicies",
+            iam.list_attached_role_policies().role_name(role).send(),
+        )
+        .await?;
+    let inline = cx
+        .call(
+            SVC,
+            "ListRolePolicies",
+            iam.list_role_policies().role_name(role).send(),
+        )
+        .await?;
+    let profiles = cx
+        .call(
+            SVC,
+            "ListInstanceProfilesForRole",
+            iam.list_instance_profiles_for_role().role_name(role).send(),
+        )
+        .await?;
+    let arn = r.role().map(|r| r.arn().to_string()).unwrap_or_default();
+    let trust = r
+        .role()
+        .and_then(|r| r.assume_role_policy_document())
+        .map(decode_policy);
+    let attached_arns: Vec<&str> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .collect();
+    let profile_names: Vec<&str> = profiles
+        .instance_profiles()
+        .iter()
+        .map(|p| p.instance_profile_name())
+        .collect();
+    Ok(Outcome {
+        pre_state: json!({
+            "role": {"name": role, "arn": arn, "trust_policy": trust},
+            "attached_policy_arns": attached_arns,
+            "inline_policy_names": inline.policy_names(),
+            "instance_profile_names": profile_names,
+        }),
+        outputs: outputs([
+            ("role_arn", json!(arn)),
+            ("attached_policy_arns", json!(attached_arns)),
+            ("inline_policy_names", json!(inline.policy_names())),
+            ("instance_profile_names", json!(profile_names)),
+        ]),
+        ..Default::default()
+    })
+}
+
+/// Lists the user's keys as (id, status) pairs.
+async fn key_statuses(cx: &Cx<'_>, user: &str) -> Result<Vec<(String, String)>, StepError> {
+    let keys = cx
+        .call(
+            SVC,
+            "ListAccessKeys",
+            cx.clients.iam.list_access_keys().user_name(user).send(),
+        )
+        .await?;
+    Ok(keys
+        .access_key_metadata()
+        .iter()
+        .map(|k| {
+            (
+                k.access_key_id().unwrap_or_default().to_string(),
+                k.status()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect())
+}
+
+pub(super) async fn deactivate_access_key(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let user = cx.str("user_name")?;
+    let key = cx.str("access_key_id")?;
+    let before = key_statuses(cx, user).await?;
+    let Some((_, previous)) = before.iter().find(|(id, _)| id == key) else {
+        return Err(StepError::permanent(
+            "NoSuchEntity",
+            format!("access key {key} is not a key of user {user}; no key was changed"),
+        ));
+    };
+    let pre = json!({"user_name": user, "keys": before.iter().map(|(i, s)| json!({"access_key_id": i, "status": s})).collect::<Vec<_>>()});
+    let mut out = Outcome {
+        outputs: outputs([("previous_status", json!(previous))]),
+        pre_state: pre,
+        ..Default::default()
+    };
+    if previous == "Inactive" {
+        out.post_state = out.pre_state.clone();
+        return Ok(out);
+    }
+    if cx.dry_run {
+        cx.planned(SVC, "UpdateAccessKey");
+        out.planned
+            .push(format!("set access key {key} of user {user} to Inactive"));
+        return Ok(out);
+    }
+    cx.call(
+        SVC,
+        "UpdateAccessKey",
+        cx.clients
+            .iam
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(key)
+            .status(aws_sdk_iam::types::StatusType::Inactive)
+            .send(),
+    )
+    .await?;
+    out.changed = true;
+    let after = key_statuses(cx, user).await?;
+    for (id, status) in &after {
+        let was = before
+            .iter()
+            .find(|(i, _)| i == id)
+            .map(|(_, s)| s.as_str());
+        if id == key && status != "Inactive" {
+            return Err(verify_failed(format!(
+                "access key {key} reads back as {status}, not Inactive"
+            )));
+        }
+        if id != key && was != Some(status.as_str()) {
+            return Err(verify_failed(format!(
+                "another key of {user} ({id}) changed status; it must be untouched"
+            )));
+        }
+    }
+    out.post_state = json!({"user_name": user, "keys": after.iter().map(|(i, s)| json!({"access_key_id": i, "status": s})).collect::<Vec<_>>()});
+    Ok(out)
+}
+
+/// Reads an inline user or role policy; `None` when absent.
+async fn get_inline(
+    cx: &Cx<'_>,
+    user: Option<&str>,
+    role: Option<&str>,
+    name: &str,
+) -> Result<Option<Value>, StepError> {
+    let iam = &cx.clients.iam;
+    let doc = match (user, role) {
+        (Some(u), _) => cx
+            .call(
+                SVC,
+                "GetUserPolicy",
+                iam.get_user_policy().user_name(u).policy_name(name).send(),
+            )
+            .await
+            .map(|o| o.policy_document().to_string()),
+        (_, Some(r)) => cx
+            .call(
+                SVC,
+                "GetRolePolicy",
+                iam.get_role_policy().role_name(r).policy_name(name).send(),
+            )
+            .await
+            .map(|o| o.policy_document().to_string()),
+        _ => return Ok(None),
+    };
+    match doc {
+        Ok(d) => Ok(Some(decode_policy(&d))),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn deny_all_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let user = cx.str("user_name")?;
+    let name = cx.opt_str("policy_name").unwrap_or("FirebreakDenyAll");
+    let want = deny_all_document();
+    let existing = get_inline(cx, Some(user), None, name).await?;
+    let mut out = Outcome {
+        outputs: outputs([("policy_name", json!(name))]),
+        pre_state: json!({"user_name": user, "policy_name": name, "policy": existing}),
+        ..Default::default()
+    };
+    if existing.as_ref() == Some(&want) {
+        out.post_state = out.pre_state.clone();
+        return Ok(out);
+    }
+    if cx.dry_run {
+        cx.planned(SVC, "PutUserPolicy");
+        out.planned
+            .push(format!("put inline deny-all policy {name} on user {user}"));
+        return Ok(out);
+    }
+    cx.call(
+        SVC,
+        "PutUserPolicy",
+        cx.clients
+            .iam
+            .put_user_policy()
+            .user_name(user)
+            .policy_name(name)
+            .policy_document(want.to_string())
+            .send(),
+    )
+    .await?;
+    out.changed = true;
+    let after = get_inline(cx, Some(user), None, name).await?;
+    if after.as_ref() != Some(&want) {
+        return Err(verify_failed(format!(
+            "policy {name} on user {user} does not read back as deny-all"
+        )));
+    }
+    out.post_state = json!({"user_name": user, "policy_name": name, "policy": after});
+    Ok(out)
+}
+
+pub(super) async fn delete_login_profile(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let user = cx.str("user_name")?;
+    let iam = &cx.clients.iam;
+    let had = match cx
+        .call(
+            SVC,
+            "GetLoginProfile",
+            iam.get_login_profile().user_name(user).send(),
+        )
+        .await
+    {
+        Ok(_) => true,
+        Err(e) if not_found(&e) => false,
+        Err(e) => return Err(e),
+    };
+    let mut out = Outcome {
+        outputs: outputs([("had_login_profile", json!(had))]),
+        pre_state: json!({"user_name": user, "has_login_profile": had}),
+        post_state: json!({"user_name": user, "has_login_profile": false}),
+        ..Default::default()
+    };
+    if !had {
+        return Ok(out);
+    }
+    if cx.dry_run {
+        cx.planned(SVC, "DeleteLoginProfile");
+        out.planned
+            .push(format!("delete the console password of user {user}"));
+        out.post_state = Value::Null;
+        return Ok(out);
+    }
+    cx.call(
+        SVC,
+        "DeleteLoginProfile",
+        iam.delete_login_profile().user_name(user).send(),
+    )
+    .await?;
+    out.changed = true;
+    match cx
+        .call(
+            SVC,
+            "GetLoginProfile",
+            iam.get_login_profile().user_name(user).send(),
+        )
+        .await
+    {
+        Err(e) if not_found(&e) => Ok(out),
+        Ok(_) => Err(verify_failed(format!(
+            "user {user} still has a login profile"
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn deactivate_mfa_devices(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let user = cx.str("user_name")?;
+    let after_time = match cx.opt_str("enabled_after") {
+        Some(t) => Some(
+            aws_sdk_iam::primitives::DateTime::from_str(
+                t,
+                aws_sdk_iam::primitives::DateTimeFormat::DateTime,
+            )
+            .map_err(|e| {
+                StepError::permanent(
+                    "InvalidParameter",
+                    format!("enabled_after `{t}` is not an ISO 8601 time: {e}"),
+                )
+            })?,
+        ),
+        None => None,
+    };
+    let iam = &cx.clients.iam;
+    let list = cx
+        .call(
+            SVC,
+            "ListMFADevices",
+            iam.list_mfa_devices().user_name(user).send(),
+        )
+        .await?;
+    let devices: Vec<(String, String)> = list
+        .mfa_devices()
+        .iter()
+        .map(|d| (d.serial_number().to_string(), d.enable_date().to_string()))
+        .collect();
+    let targets: Vec<&str> = list
+        .mfa_devices()
+        .iter()
+        .filter(|d| after_time.is_none_or(|t| d.enable_date().secs() > t.secs()))
+        .map(|d| d.serial_number())
+        .collect();
+    let mut out = Outcome {
+        pre_state: json!({"user_name": user, "devices": devices.iter().map(|(s, e)| json!({"serial": s, "enabled": e})).collect::<Vec<_>>()}),
+        outputs: outputs([("deactivated_serials", json!(targets))]),
+        ..Default::default()
+    };
+    for serial in &targets {
+        if cx.dry_run {
+            cx.planned(SVC, "DeactivateMFADevice");
+            out.planned
+                .push(format!("deactivate MFA device {serial} of user {user}"));
+            continue;
+        }
+        cx.call(
+            SVC,
+            "DeactivateMFADevice",
+            iam.deactivate_mfa_device()
+                .user_name(user)
+                .serial_number(*serial)
+                .send(),
+        )
+        .await?;
+        out.changed = true;
+    }
+    if out.changed {
+        let after = cx
+            .call(
+                SVC,
+                "ListMFADevices",
+                iam.list_mfa_devices().user_name(user).send(),
+            )
+            .await?;
+        if let Some(d) = after
+            .mfa_devices()
+            .iter()
+            .find(|d| targets.contains(&d.serial_number()))
+        {
+            return Err(verify_failed(format!(
+                "MFA device {} of {user} is still active",
+                d.serial_number()
+            )));
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn revoke_role_sessions(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let role = cx.str("role_name")?;
+    let name = cx
+        .opt_str("policy_name")
+        .unwrap_or("AWSRevokeOlderSessions");
+    let existing = get_inline(cx, None, Some(role), name).await?;
+    let existing_time = existing.as_ref().and_then(|doc| {
+        doc["Statement"].as_array()?.iter().find_map(|s| {
+            s["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+                .as_str()
+                .map(str::to_string)
+        })
+    });
+    let mut out = Outcome {
+        pre_state: json!({"role_name": role, "policy_name": name, "policy": existing}),
+        ..Default::default()
+    };
+    // A re-run for the same incident keeps the revocation already in place: moving the time
+    // forward would also cut sessions started legitimately after containment.
+    if let Some(t) = existing_time {
+        out.outputs = outputs([("issued_before", json!(t))]);
+        out.post_state = out.pre_state.clone();
+        return Ok(out);
+    }
+    let now = aws_sdk_iam::primitives::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+        .map_err(|e| StepError::permanent("InternalError", e.to_string()))?;
+    let doc = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "FirebreakRevokeOlderSessions",
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": now}}
+        }]
+    });
+    out.outputs = outputs([("issued_before", json!(now))]);
+    if cx.dry_run {
+        cx.planned(SVC, "PutRolePolicy");
+        out.planned.push(format!(
+            "deny every session of role {role} issued before {now} ({name})"
+        ));
+        return Ok(out);
+    }
+    cx.call(
+        SVC,
+        "PutRolePolicy",
+        cx.clients
+            .iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(doc.to_string())
+            .send(),
+    )
+    .await?;
+    out.changed = true;
+    let after = get_inline(cx, None, Some(role), name).await?;
+    if after.as_ref() != Some(&doc) {
+        return Err(verify_failed(format!(
+            "policy {name} on role {role} does not read back as written"
+        )));
+    }
+    out.post_state = json!({"role_name": role, "policy_name": name, "policy": after});
+    Ok(out)
+}

@@ -1,0 +1,206 @@
+//! The AWS side of the action catalog: an [`Executor`] that carries out each action with the AWS
+//! SDK for Rust. Every action records the pre-state, changes only what is not already as wanted
+//! (a second run changes nothing), and reads the resource back to verify. The only module that
+//! mutates AWS.
+
+mod error;
+mod iam;
+mod notify;
+mod s3;
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use aws_types::request_id::RequestId;
+use serde_json::{Map, Value};
+
+use crate::catalog::Action;
+use crate::engine::{ApiCall, Executor, Invocation, Outcome, StepError};
+
+pub use error::classify;
+
+/// SDK clients for one account and region.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub http: reqwest::Client,
+}
+
+impl Clients {
+    /// Builds clients from an SDK configuration. SDK-level retries are turned off: the engine's
+    /// retry policy is the one place retries happen, so they are visible and bounded.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        let config = config
+            .to_builder()
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        Clients {
+            iam: aws_sdk_iam::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&config)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::new(&config),
+            http: reqwest::Client::builder()
+                .user_agent(concat!("firebreak/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Carries out catalog actions against AWS.
+pub struct AwsExecutor {
+    pub clients: Clients,
+    /// The finding and execution, for tags and notification bodies.
+    pub finding_id: String,
+    pub execution_id: String,
+}
+
+impl Executor for AwsExecutor {
+    async fn execute(&self, inv: &Invocation) -> Result<Outcome, StepError> {
+        let cx = Cx {
+            clients: &self.clients,
+            params: &inv.params,
+            dry_run: inv.dry_run,
+            finding_id: &self.finding_id,
+            execution_id: &self.execution_id,
+            calls: Mutex::new(Vec::new()),
+        };
+        let result = dispatch(inv.action, &cx).await;
+        let calls = cx.calls.into_inner().unwrap_or_default();
+        match result {
+            Ok(mut o) => {
+                o.calls = calls;
+                Ok(o)
+            }
+            Err(mut e) => {
+                e.calls = calls;
+                Err(e)
+            }
+        }
+    }
+}
+
+async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    match action {
+        Action::IamCaptureUser => iam::capture_user(cx).await,
+        Action::IamCaptureRole => iam::capture_role(cx).await,
+        Action::IamDeactivateAccessKey => iam::deactivate_access_key(cx).await,
+        Action::IamDenyAllUser => iam::deny_all_user(cx).await,
+        Action::IamDeleteLoginProfile => iam::delete_login_profile(cx).await,
+        Action::IamDeactivateMfaDevices => iam::deactivate_mfa_devices(cx).await,
+        Action::IamRevokeRoleSessions => iam::revoke_role_sessions(cx).await,
+        Action::S3CaptureBucket => s3::capture_bucket(cx).await,
+        Action::S3BlockPublicAccess => s3::block_public_access(cx).await,
+        Action::S3DenyPrincipal => s3::deny_principal(cx).await,
+        Action::S3EnableVersioning => s3::enable_versioning(cx).await,
+        Action::SnsPublish => notify::sns_publish(cx).await,
+        Action::HttpWebhook => notify::webhook(cx).await,
+        Action::Ec2CaptureInstance
+        | Action::Ec2PreserveInstance
+        | Action::Ec2SnapshotVolumes
+        | Action::AutoscalingDetachInstance
+        | Action::Elbv2DeregisterInstance
+        | Action::Ec2DisassociateInstanceProfile
+        | Action::Ec2IsolateInstance
+        | Action::Ec2TagInstance
+        | Action::Ec2StopInstance => Err(StepError::permanent(
+            "NotImplemented",
+            format!("{action} is not implemented by this build of firebreak yet"),
+        )),
+    }
+}
+
+/// What an action function gets: clients, its parameters, and a log of the calls it makes.
+pub(crate) struct Cx<'a> {
+    pub clients: &'a Clients,
+    pub params: &'a Map<String, Value>,
+    pub dry_run: bool,
+    pub finding_id: &'a str,
+    pub execution_id: &'a str,
+    calls: Mutex<Vec<ApiCall>>,
+}
+
+impl Cx<'_> {
+    /// A text parameter (validated and bound before the step runs).
+    pub fn str(&self, name: &str) -> Result<&str, StepError> {
+        self.params
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                StepError::permanent("BindError", format!("parameter `{name}` is missing"))
+            })
+    }
+
+    pub fn opt_str(&self, name: &str) -> Option<&str> {
+        self.params
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Makes one SDK call, recording it (with its request id) and classifying its error.
+    pub async fn call<O, E>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        fut: impl Future<
+            Output = Result<
+                O,
+                aws_sdk_iam::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+            >,
+        >,
+    ) -> Result<O, StepError>
+    where
+        O: RequestId,
+        E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let result = fut.await;
+        let (request_id, outcome) = match &result {
+            Ok(o) => (o.request_id().map(str::to_string), "ok".to_string()),
+            Err(e) => (
+                e.request_id().map(str::to_string),
+                aws_sdk_iam::error::ProvideErrorMetadata::code(e)
+                    .unwrap_or("error")
+                    .to_string(),
+            ),
+        };
+        self.record(ApiCall {
+            service,
+            operation,
+            request_id,
+            result: outcome,
+        });
+        result.map_err(|e| classify(&e, service, operation))
+    }
+
+    pub fn record(&self, call: ApiCall) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
+    }
+
+    /// Notes a mutating call that a dry run does not make.
+    pub fn planned(&self, service: &'static str, operation: &'static str) {
+        self.record(ApiCall {
+            service,
+            operation,
+            request_id: None,
+            result: "dry_run".into(),
+        });
+    }
+}
+
+/// `Err` for a failed read-back.
+pub(crate) fn verify_failed(what: impl Into<String>) -> StepError {
+    StepError::permanent("VerifyFailed", what)
+}
+
+/// Builds outputs from pairs.
+pub(crate) fn outputs<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}

@@ -1,0 +1,381 @@
+//! S3 actions: capture a bucket's access settings, block public access, deny one principal in
+//! the bucket policy (keeping every existing statement), turn on versioning.
+
+use aws_sdk_s3::types::{
+    BucketVersioningStatus, PublicAccessBlockConfiguration, VersioningConfiguration,
+};
+use serde_json::{Value, json};
+
+use super::{Cx, outputs, verify_failed};
+use crate::engine::{Outcome, StepError};
+
+const SVC: &str = "s3";
+
+async fn get_policy(cx: &Cx<'_>, bucket: &str) -> Result<Option<Value>, StepError> {
+    let owner = cx.opt_str("expected_owner");
+    match cx
+        .call(
+            SVC,
+            "GetBucketPolicy",
+            cx.clients
+                .s3
+                .get_bucket_policy()
+                .bucket(bucket)
+                .set_expected_bucket_owner(owner.map(str::to_string))
+                .send(),
+        )
+        .await
+    {
+        Ok(o) => Ok(o
+            .policy()
+            .map(|p| serde_json::from_str(p).unwrap_or(Value::String(p.to_string())))),
+        Err(e) if e.code == "NoSuchBucketPolicy" => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+async fn get_pab(cx: &Cx<'_>, bucket: &str) -> Result<Option<[bool; 4]>, StepError> {
+    let owner = cx.opt_str("expected_owner");
+    match cx
+        .call(
+            SVC,
+            "GetPublicAccessBlock",
+            cx.clients
+                .s3
+                .get_public_access_block()
+                .bucket(bucket)
+                .set_expected_bucket_owner(owner.map(str::to_string))
+                .send(),
+        )
+        .await
+    {
+        Ok(o) => Ok(o.public_access_block_configuration().map(|c| {
+            [
+                c.block_public_acls().unwrap_or(false),
+                c.ignore_public_acls().unwrap_or(false),
+                c.block_public_policy().unwrap_or(false),
+                c.restrict_public_buckets().unwrap_or(false),
+            ]
+        })),
+        Err(e) if e.code == "NoSuchPublicAccessBlockConfiguration" => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn pab_json(p: Option<[bool; 4]>) -> Value {
+    match p {
+        None => Value::Null,
+        Some([a, b, c, d]) => {
+            json!({"BlockPublicAcls": a, "IgnorePublicAcls": b, "BlockPublicPolicy": c, "RestrictPublicBuckets": d})
+        }
+    }
+}
+
+async fn get_versioning(cx: &Cx<'_>, bucket: &str) -> Result<String, StepError> {
+    let owner = cx.opt_str("expected_owner");
+    let v = cx
+        .call(
+            SVC,
+            "GetBucketVersioning",
+            cx.clients
+                .s3
+                .get_bucket_versioning()
+                .bucket(bucket)
+                .set_expected_bucket_owner(owner.map(str::to_string))
+                .send(),
+        )
+        .await?;
+    Ok(v.status()
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default())
+}
+
+pub(super) async fn capture_bucket(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let bucket = cx.str("bucket")?;
+    let owner = cx.opt_str("expected_owner").map(str::to_string);
+    let s3 = &cx.clients.s3;
+    let policy = get_policy(cx, bucket).await?;
+    let acl = cx
+        .call(
+            SVC,
+            "GetBucketAcl",
+            s3.get_bucket_acl()
+                .bucket(bucket)
+                .set_expected_bucket_owner(owner.clone())
+                .send(),
+        )
+        .await?;
+    let grants: Vec<Value> = acl
+        .grants()
+        .iter()
+        .map(|g| {
+            json!({
+                "permission": g.permission().map(|p| p.as_str()),
+                "grantee_type": g.grantee().map(|x| x.r#type().as_str()),
+                "grantee_id": g.grantee().and_then(|x| x.id()),
+                "grantee_uri": g.grantee().and_then(|x| x.uri()),
+            })
+        })
+        .collect();
+    let pab = get_pab(cx, bucket).await?;
+    let versioning = get_versioning(cx, bucket).await?;
+    let ownership = match cx
+        .call(
+            SVC,
+            "GetBucketOwnershipControls",
+            s3.get_bucket_ownership_controls()
+                .bucket(bucket)
+                .set_expected_bucket_owner(owner)
+                .send(),
+        )
+        .await
+    {
+        Ok(o) => o
+            .ownership_controls()
+            .map(|c| {
+                c.rules()
+                    .iter()
+                    .map(|r| r.object_ownership().as_str().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .map(|v| json!(v))
+            .unwrap_or(Value::Null),
+        // Not every bucket has ownership controls, and not every S3 implementation answers.
+        Err(e) if e.code == "OwnershipControlsNotFoundError" || e.code == "NotImplemented" => {
+            Value::Null
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Outcome {
+        outputs: outputs([
+            ("has_policy", json!(policy.is_some())),
+            ("versioning", json!(versioning)),
+        ]),
+        pre_state: json!({
+            "bucket": bucket,
+            "policy": policy,
+            "acl": {"owner": acl.owner().and_then(|o| o.id()), "grants": grants},
+            "public_access_block": pab_json(pab),
+            "versioning": versioning,
+            "ownership_controls": ownership,
+        }),
+        ..Default::default()
+    })
+}
+
+pub(super) async fn block_public_access(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let bucket = cx.str("bucket")?;
+    let before = get_pab(cx, bucket).await?;
+    let mut out = Outcome {
+        pre_state: json!({"bucket": bucket, "public_access_block": pab_json(before)}),
+        ..Default::default()
+    };
+    if before == Some([true; 4]) {
+        out.post_state = out.pre_state.clone();
+        return Ok(out);
+    }
+    if cx.dry_run {
+        cx.planned(SVC, "PutPublicAccessBlock");
+        out.planned.push(format!(
+            "turn on all four Block Public Access flags of bucket {bucket}"
+        ));
+        return Ok(out);
+    }
+    let config = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build();
+    cx.call(
+        SVC,
+        "PutPublicAccessBlock",
+        cx.clients
+            .s3
+            .put_public_access_block()
+            .bucket(bucket)
+            .set_expected_bucket_owner(cx.opt_str("expected_owner").map(str::to_string))
+            .public_access_block_configuration(config)
+            .send(),
+    )
+    .await?;
+    out.changed = true;
+    let after = get_pab(cx, bucket).await?;
+    if after != Some([true; 4]) {
+        return Err(verify_failed(format!(
+            "bucket {bucket} public access block reads back as {}",
+            pab_json(after)
+        )));
+    }
+    out.post_state = json!({"bucket": bucket, "public_access_block": pab_json(after)});
+    Ok(out)
+}
+
+/// The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`).
+fn partition(arn: &str) -> &str {
+    arn.split(':')
+        .nth(1)
+        .filter(|p| !p.is_empty())
+        .unwrap_or("aws")
+}
+
+fn statement_names(s: &Value, principal: &str) -> bool {
+    match &s["Principal"]["AWS"] {
+        Value::String(p) => p == principal,
+        Value::Array(ps) => ps.iter().any(|p| p == principal),
+        _ => false,
+    }
+}
+
+pub(super) async fn deny_principal(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let bucket = cx.str("bucket")?;
+    let principal = cx.str("principal_arn")?;
+    let sid = cx
+        .opt_str("statement_id")
+        .unwrap_or("FirebreakDenyPrincipal");
+    let before = get_policy(cx, bucket).await?;
+    let mut out = Outcome {
+        outputs: outputs([("statement_id", json!(sid))]),
+        pre_state: json!({"bucket": bucket, "policy": before}),
+        ..Default::default()
+    };
+    let mut policy = before
+        .clone()
+        .unwrap_or_else(|| json!({"Version": "2012-10-17", "Statement": []}));
+    if !policy.is_object() {
+        return Err(StepError::permanent(
+            "MalformedPolicy",
+            format!("the policy of bucket {bucket} is not a JSON object; not changed"),
+        ));
+    }
+    if policy["Statement"].is_object() {
+        // A single statement may be written without a list.
+        policy["Statement"] = json!([policy["Statement"].take()]);
+    }
+    let Some(statements) = policy["Statement"].as_array_mut() else {
+        return Err(StepError::permanent(
+            "MalformedPolicy",
+            format!("the policy of bucket {bucket} has no Statement list; not changed"),
+        ));
+    };
+    if statements
+        .iter()
+        .any(|s| s["Effect"] == "Deny" && statement_names(s, principal) && s["Sid"] == sid)
+    {
+        out.post_state = out.pre_state.clone();
+        return Ok(out);
+    }
+    let p = partition(principal);
+    let deny = json!({
+        "Sid": sid,
+        "Effect": "Deny",
+        "Principal": {"AWS": principal},
+        "Action": "s3:*",
+        "Resource": [format!("arn:{p}:s3:::{bucket}"), format!("arn:{p}:s3:::{bucket}/*")]
+    });
+    match statements.iter_mut().find(|s| s["Sid"] == sid) {
+        // Our statement exists for other principals: add this one to it.
+        Some(existing) => {
+            let others = match existing["Principal"]["AWS"].take() {
+                Value::String(s) => vec![Value::String(s)],
+                Value::Array(a) => a,
+                _ => Vec::new(),
+            };
+            let mut all = others;
+            all.push(json!(principal));
+            existing["Principal"]["AWS"] = Value::Array(all);
+        }
+        None => statements.push(deny),
+    }
+    if cx.dry_run {
+        cx.planned(SVC, "PutBucketPolicy");
+        out.planned.push(format!(
+            "add a Deny for {principal} to the policy of bucket {bucket}, keeping its statements"
+        ));
+        return Ok(out);
+    }
+    cx.call(
+        SVC,
+        "PutBucketPolicy",
+        cx.clients
+            .s3
+            .put_bucket_policy()
+            .bucket(bucket)
+            .set_expected_bucket_owner(cx.opt_str("expected_owner").map(str::to_string))
+            .policy(policy.to_string())
+            .send(),
+    )
+    .await?;
+    out.changed = true;
+    let after = get_policy(cx, bucket).await?.unwrap_or(Value::Null);
+    let kept = before
+        .as_ref()
+        .and_then(|b| {
+            b["Statement"]
+                .as_array()
+                .cloned()
+                .or_else(|| Some(vec![b["Statement"].clone()]))
+        })
+        .unwrap_or_default();
+    let now = after["Statement"].as_array().cloned().unwrap_or_default();
+    let lost = kept
+        .iter()
+        .filter(|s| s["Sid"] != sid)
+        .any(|s| !now.contains(s));
+    if lost
+        || !now
+            .iter()
+            .any(|s| s["Effect"] == "Deny" && statement_names(s, principal))
+    {
+        return Err(verify_failed(format!(
+            "the policy of bucket {bucket} does not read back with the deny and every earlier statement"
+        )));
+    }
+    out.post_state = json!({"bucket": bucket, "policy": after});
+    Ok(out)
+}
+
+pub(super) async fn enable_versioning(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let bucket = cx.str("bucket")?;
+    let before = get_versioning(cx, bucket).await?;
+    let mut out = Outcome {
+        outputs: outputs([("previous_status", json!(before))]),
+        pre_state: json!({"bucket": bucket, "versioning": before}),
+        ..Default::default()
+    };
+    if before == "Enabled" {
+        out.post_state = out.pre_state.clone();
+        return Ok(out);
+    }
+    if cx.dry_run {
+        cx.planned(SVC, "PutBucketVersioning");
+        out.planned
+            .push(format!("turn on versioning of bucket {bucket}"));
+        return Ok(out);
+    }
+    cx.call(
+        SVC,
+        "PutBucketVersioning",
+        cx.clients
+            .s3
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .set_expected_bucket_owner(cx.opt_str("expected_owner").map(str::to_string))
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send(),
+    )
+    .await?;
+    out.changed = true;
+    let after = get_versioning(cx, bucket).await?;
+    if after != "Enabled" {
+        return Err(verify_failed(format!(
+            "bucket {bucket} versioning reads back as `{after}`"
+        )));
+    }
+    out.post_state = json!({"bucket": bucket, "versioning": after});
+    Ok(out)
+}

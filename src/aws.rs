@@ -1,0 +1,115 @@
+//! AWS configuration: the standard credential and endpoint chain, and per-account clients that
+//! assume a responder role when a finding belongs to another account than the caller's.
+
+use std::collections::HashMap;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use tokio::sync::Mutex;
+
+use crate::actions::Clients;
+
+/// How to reach the finding's account.
+#[derive(Debug, Clone)]
+pub struct CrossAccount {
+    /// Role assumed in the finding's account (`FirebreakResponder` by default).
+    pub role_name: String,
+    pub external_id: Option<String>,
+}
+
+/// Why firebreak could not get working AWS clients.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error(
+        "cannot determine the caller's AWS identity: {0}\n  hint: check credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO login) and AWS_ENDPOINT_URL for an emulator"
+    )]
+    Identity(String),
+}
+
+/// Loads configuration from the standard chain: environment (`AWS_ENDPOINT_URL`,
+/// `AWS_ACCESS_KEY_ID`, `AWS_REGION`, …), profiles, SSO, container and instance roles.
+pub async fn load() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// Clients per (account, region), created once and reused.
+pub struct Accounts {
+    base: SdkConfig,
+    caller_account: String,
+    cross: CrossAccount,
+    session_name: String,
+    cache: Mutex<HashMap<(String, String), Clients>>,
+}
+
+impl Accounts {
+    /// Asks STS who the caller is (one call), so findings of that account use the caller's own
+    /// credentials and others assume the responder role.
+    pub async fn new(
+        base: SdkConfig,
+        cross: CrossAccount,
+        session_name: &str,
+    ) -> Result<Self, AwsError> {
+        let sts = aws_sdk_sts::Client::new(&base);
+        let who = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::Identity(error_chain(&e)))?;
+        Ok(Accounts {
+            caller_account: who.account().unwrap_or_default().to_string(),
+            base,
+            cross,
+            session_name: session_name
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
+                .take(64)
+                .collect(),
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn caller_account(&self) -> &str {
+        &self.caller_account
+    }
+
+    /// Clients acting in `account` and `region`.
+    pub async fn clients(&self, account: &str, region: &str) -> Clients {
+        let key = (account.to_string(), region.to_string());
+        let mut cache = self.cache.lock().await;
+        if let Some(c) = cache.get(&key) {
+            return c.clone();
+        }
+        let mut builder = self.base.to_builder();
+        builder.set_region(Some(Region::new(region.to_string())));
+        if account != self.caller_account {
+            let partition = "aws";
+            let arn = format!(
+                "arn:{partition}:iam::{account}:role/{}",
+                self.cross.role_name
+            );
+            let mut provider = aws_config::sts::AssumeRoleProvider::builder(arn)
+                .session_name(&self.session_name)
+                .configure(&self.base);
+            if let Some(id) = &self.cross.external_id {
+                provider = provider.external_id(id);
+            }
+            let provider = provider.build().await;
+            builder.set_credentials_provider(Some(
+                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+            ));
+        }
+        let clients = Clients::new(&builder.build());
+        cache.insert(key, clients.clone());
+        clients
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

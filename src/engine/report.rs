@@ -1,0 +1,185 @@
+//! The result of a run: one [`StepReport`] per step and the run's status and timings.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{ApiCall, Outcome, StepError, contains, millis};
+use crate::catalog::Action;
+use crate::plan::{Plan, PlanStep};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    Succeeded,
+    Failed,
+    Skipped,
+}
+
+/// How one step ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub id: String,
+    pub action: Action,
+    pub status: StepStatus,
+    pub attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    pub duration_ms: u64,
+    /// Milliseconds from the finding's acceptance to this step's end (succeeded steps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at_ms: Option<u64>,
+    pub changed: bool,
+    pub outputs: Map<String, Value>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<String>,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub pre_state: Value,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub post_state: Value,
+    pub calls: Vec<ApiCall>,
+}
+
+impl StepReport {
+    fn base(step: &PlanStep, status: StepStatus) -> Self {
+        StepReport {
+            id: step.id.clone(),
+            action: step.action,
+            status,
+            attempts: 0,
+            error: None,
+            error_code: None,
+            skip_reason: None,
+            duration_ms: 0,
+            finished_at_ms: None,
+            changed: false,
+            outputs: Map::new(),
+            planned: Vec::new(),
+            pre_state: Value::Null,
+            post_state: Value::Null,
+            calls: Vec::new(),
+        }
+    }
+
+    pub fn skipped(step: &PlanStep, reason: String) -> Self {
+        StepReport {
+            skip_reason: Some(reason),
+            ..Self::base(step, StepStatus::Skipped)
+        }
+    }
+
+    pub fn failed(
+        step: &PlanStep,
+        attempts: u32,
+        took: Duration,
+        e: StepError,
+        _started: Option<Instant>,
+    ) -> Self {
+        StepReport {
+            attempts,
+            error: Some(e.to_string()),
+            error_code: Some(e.code.clone()),
+            duration_ms: millis(took),
+            calls: e.calls,
+            ..Self::base(step, StepStatus::Failed)
+        }
+    }
+
+    pub fn succeeded(
+        step: &PlanStep,
+        attempts: u32,
+        started: Instant,
+        run_started: Instant,
+        o: Outcome,
+    ) -> Self {
+        StepReport {
+            attempts,
+            duration_ms: millis(started.elapsed()),
+            finished_at_ms: Some(millis(run_started.elapsed())),
+            changed: o.changed,
+            outputs: o.outputs,
+            planned: o.planned,
+            pre_state: o.pre_state,
+            post_state: o.post_state,
+            calls: o.calls,
+            ..Self::base(step, StepStatus::Succeeded)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every step that ran succeeded.
+    Succeeded,
+    /// Steps failed and none of the containment steps succeeded.
+    Failed,
+    /// Some steps failed, some containment succeeded.
+    Partial,
+    /// Nothing was changed: mutating steps were planned or dry-run only.
+    DryRun,
+}
+
+/// The outcome of one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub execution_id: String,
+    pub finding_id: String,
+    pub finding_type: String,
+    pub account_id: String,
+    pub region: String,
+    pub playbook: String,
+    pub status: RunStatus,
+    /// Finding accepted → last containment step verified; null when no containment step succeeded.
+    pub time_to_contain_ms: Option<u64>,
+    pub total_ms: u64,
+    pub interrupted: bool,
+    pub steps: Vec<StepReport>,
+}
+
+impl RunReport {
+    pub(super) fn new(
+        plan: &Plan,
+        execution_id: &str,
+        steps: Vec<StepReport>,
+        started: Instant,
+        dry_run: bool,
+        interrupted: bool,
+    ) -> Self {
+        let failed = steps.iter().any(|s| s.status == StepStatus::Failed);
+        let contained = steps
+            .iter()
+            .filter(|s| s.status == StepStatus::Succeeded && contains(s.action))
+            .filter_map(|s| s.finished_at_ms)
+            .max();
+        let status = match (dry_run, failed, contained.is_some()) {
+            (true, false, _) => RunStatus::DryRun,
+            (_, false, _) if !interrupted => RunStatus::Succeeded,
+            (_, _, true) => RunStatus::Partial,
+            _ => RunStatus::Failed,
+        };
+        RunReport {
+            execution_id: execution_id.to_string(),
+            finding_id: plan.finding_id.clone(),
+            finding_type: plan.finding_type.clone(),
+            account_id: plan.account_id.clone(),
+            region: plan.region.clone(),
+            playbook: plan.playbook.clone(),
+            status,
+            time_to_contain_ms: if dry_run { None } else { contained },
+            total_ms: millis(started.elapsed()),
+            interrupted,
+            steps,
+        }
+    }
+
+    /// True when every step that ran succeeded (the process exits 0 then).
+    pub fn ok(&self) -> bool {
+        !self.interrupted && self.steps.iter().all(|s| s.status != StepStatus::Failed)
+    }
+}

@@ -1,0 +1,277 @@
+//! `firebreak run`: select, compile and execute each finding, printing progress as it happens
+//! and a summary (or one JSON object per finding) at the end.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use tokio::sync::{mpsc, watch};
+
+use crate::actions::AwsExecutor;
+use crate::engine::{self, Event, RunOptions, RunReport, StepStatus};
+use crate::finding::Finding;
+use crate::{aws, plan, select};
+
+pub struct Options {
+    pub playbook: Option<String>,
+    pub playbooks: PathBuf,
+    pub dry_run: bool,
+    pub allow_sample: bool,
+    pub cross: aws::CrossAccount,
+    pub concurrency: usize,
+    pub json: bool,
+}
+
+/// Runs every finding (in order) and returns the exit code: 0 only when every step that ran
+/// succeeded.
+pub fn run(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run_all(findings, opts, started))
+}
+
+async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<ExitCode> {
+    let set = crate::cli::load_playbooks(&opts.playbooks)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!(
+            "firebreak: stop requested; finishing the steps already running, starting no more"
+        );
+        let _ = stop_tx.send(true);
+    });
+    // Refuse before touching AWS: a sample finding is never contained for real by accident.
+    for f in &findings {
+        if f.sample && !opts.allow_sample && !opts.dry_run {
+            bail!(
+                "finding {} is a GuardDuty sample finding; refusing live containment\n  hint: use --dry-run to see what would be done, or --allow-sample in a drill",
+                f.id
+            );
+        }
+    }
+    let mut accounts: Option<aws::Accounts> = None;
+    let mut reports = Vec::new();
+    let mut ok = true;
+    for f in &findings {
+        let pb = match &opts.playbook {
+            Some(name) => Some(
+                set.playbooks
+                    .iter()
+                    .find(|p| &p.name == name)
+                    .with_context(|| format!("no playbook named `{name}`"))?,
+            ),
+            None => select::select(f, &set.playbooks).winner,
+        };
+        let Some(pb) = pb else {
+            eprintln!(
+                "{}: no playbook matches; nothing to do (`firebreak explain` says why)",
+                f.label()
+            );
+            continue;
+        };
+        let plan = match plan::compile(f, pb) {
+            Ok(p) => p,
+            Err(errors) => {
+                let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                bail!(
+                    "cannot bind finding {} to playbook {}:\n{}",
+                    f.id,
+                    pb.name,
+                    text.join("\n")
+                );
+            }
+        };
+        let execution_id = uuid::Uuid::now_v7().to_string();
+        if accounts.is_none() {
+            let base = aws::load().await;
+            accounts = Some(
+                aws::Accounts::new(
+                    base,
+                    opts.cross.clone(),
+                    &format!("firebreak-{execution_id}"),
+                )
+                .await?,
+            );
+        }
+        let Some(acc) = accounts.as_ref() else {
+            continue;
+        };
+        let clients = acc.clients(&f.account_id, &f.region).await;
+        eprintln!(
+            "firebreak: {} {} with playbook {} (execution {execution_id}){}",
+            if opts.dry_run {
+                "dry run for"
+            } else {
+                "containing"
+            },
+            f.label(),
+            pb.name,
+            if f.account_id != acc.caller_account() {
+                format!(
+                    ", in account {} via role {}",
+                    f.account_id, opts.cross.role_name
+                )
+            } else {
+                String::new()
+            }
+        );
+        let executor = Arc::new(AwsExecutor {
+            clients,
+            finding_id: f.id.clone(),
+            execution_id: execution_id.clone(),
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let printer = tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                eprintln!("{}", event_line(&e));
+            }
+        });
+        let run_opts = RunOptions {
+            execution_id,
+            dry_run: opts.dry_run,
+            concurrency: opts.concurrency,
+        };
+        let report = engine::run(&plan, executor, &run_opts, started, tx, stop_rx.clone()).await;
+        let _ = printer.await;
+        ok &= report.ok();
+        if !opts.json {
+            print!("{}", summary(&report));
+        }
+        reports.push(report);
+    }
+    if opts.json {
+        let v = if reports.len() == 1 {
+            serde_json::to_value(&reports[0])?
+        } else {
+            serde_json::to_value(&reports)?
+        };
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn event_line(e: &Event) -> String {
+    match e {
+        Event::StepStarted {
+            step,
+            action,
+            attempt,
+        } if *attempt == 1 => format!("  start    {step} ({action})"),
+        Event::StepStarted { step, attempt, .. } => {
+            format!("  start    {step} (attempt {attempt})")
+        }
+        Event::StepRetrying {
+            step,
+            attempt,
+            delay_ms,
+            error,
+        } => {
+            format!(
+                "  retry    {step}: attempt {attempt} failed ({error}); trying again in {delay_ms} ms"
+            )
+        }
+        Event::StepSucceeded {
+            step,
+            action,
+            attempts,
+            duration_ms,
+            changed,
+        } => format!(
+            "  done     {step} in {duration_ms} ms{}{}",
+            if *attempts > 1 {
+                format!(" after {attempts} attempts")
+            } else {
+                String::new()
+            },
+            if *changed || !action.spec().mutates() {
+                ""
+            } else {
+                " (already as wanted; nothing changed)"
+            }
+        ),
+        Event::StepFailed {
+            step,
+            attempts,
+            error,
+        } => format!("  FAILED   {step} after {attempts} attempt(s): {error}"),
+        Event::StepSkipped { step, reason } => format!("  skipped  {step}: {reason}"),
+        Event::Interrupted => "  interrupted: no further step will start".to_string(),
+    }
+}
+
+fn summary(r: &RunReport) -> String {
+    let mut out = format!(
+        "\nexecution {} · finding {} · playbook {} · status {}\n",
+        r.execution_id,
+        r.finding_id,
+        r.playbook,
+        serde_json::to_value(r.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
+    for s in &r.steps {
+        let detail = match s.status {
+            StepStatus::Succeeded if !s.planned.is_empty() => {
+                format!("dry run: would {}", s.planned.join("; "))
+            }
+            StepStatus::Succeeded if !s.action.spec().mutates() => "captured".to_string(),
+            StepStatus::Succeeded if s.changed => "changed".to_string(),
+            StepStatus::Succeeded => "already as wanted".to_string(),
+            StepStatus::Failed => s.error.clone().unwrap_or_default(),
+            StepStatus::Skipped => s.skip_reason.clone().unwrap_or_default(),
+        };
+        let status = serde_json::to_value(s.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {:<24} {:<34} {:<9} {:>3}  {detail}\n",
+            s.id,
+            s.action.to_string(),
+            status,
+            s.attempts
+        ));
+    }
+    match r.time_to_contain_ms {
+        Some(t) => out.push_str(&format!(
+            "time to contain: {t} ms · total: {} ms\n",
+            r.total_ms
+        )),
+        None => out.push_str(&format!(
+            "time to contain: - (no containment step succeeded) · total: {} ms\n",
+            r.total_ms
+        )),
+    }
+    out
+}
