@@ -3,6 +3,7 @@
 //! (a second run changes nothing), and reads the resource back to verify. The only module that
 //! mutates AWS.
 
+mod ec2;
 mod error;
 mod iam;
 mod notify;
@@ -22,6 +23,9 @@ pub use error::classify;
 /// SDK clients for one account and region.
 #[derive(Clone, Debug)]
 pub struct Clients {
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
     pub sns: aws_sdk_sns::Client,
@@ -37,6 +41,9 @@ impl Clients {
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build();
         Clients {
+            autoscaling: aws_sdk_autoscaling::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(&config)
@@ -100,18 +107,17 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::S3EnableVersioning => s3::enable_versioning(cx).await,
         Action::SnsPublish => notify::sns_publish(cx).await,
         Action::HttpWebhook => notify::webhook(cx).await,
-        Action::Ec2CaptureInstance
-        | Action::Ec2PreserveInstance
-        | Action::Ec2SnapshotVolumes
-        | Action::AutoscalingDetachInstance
-        | Action::Elbv2DeregisterInstance
-        | Action::Ec2DisassociateInstanceProfile
-        | Action::Ec2IsolateInstance
-        | Action::Ec2TagInstance
-        | Action::Ec2StopInstance => Err(StepError::permanent(
-            "NotImplemented",
-            format!("{action} is not implemented by this build of firebreak yet"),
-        )),
+        Action::Ec2CaptureInstance => ec2::capture_instance(cx).await,
+        Action::Ec2PreserveInstance => ec2::preserve_instance(cx).await,
+        Action::Ec2SnapshotVolumes => {
+            ec2::snapshot_volumes(cx, std::time::Duration::from_secs(15)).await
+        }
+        Action::AutoscalingDetachInstance => ec2::detach_from_asg(cx).await,
+        Action::Elbv2DeregisterInstance => ec2::deregister_targets(cx).await,
+        Action::Ec2DisassociateInstanceProfile => ec2::disassociate_profile(cx).await,
+        Action::Ec2IsolateInstance => ec2::isolate_instance(cx).await,
+        Action::Ec2TagInstance => ec2::tag_instance(cx).await,
+        Action::Ec2StopInstance => ec2::stop_instance(cx).await,
     }
 }
 

@@ -8,5 +8,6 @@ mod explain;
 mod findings;
 mod moto_smoke;
 mod plan;
+mod run_ec2;
 mod run_iam;
 mod validate;

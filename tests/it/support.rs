@@ -153,7 +153,6 @@ fn start_moto() -> Moto {
         .arg(script)
         .arg(&bin)
         .arg(&log)
-        .env("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
