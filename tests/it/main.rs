@@ -5,9 +5,14 @@ mod support;
 
 mod cli_no_panic;
 mod explain;
+mod fault_proxy;
 mod findings;
 mod moto_smoke;
 mod plan;
+mod run_cross_account;
+mod run_dry;
 mod run_ec2;
+mod run_faults;
 mod run_iam;
+mod run_s3;
 mod validate;

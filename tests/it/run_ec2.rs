@@ -8,11 +8,11 @@ use serde_json::Value;
 
 use crate::support::{finding_file, moto, stderr, stdout, unique};
 
-struct Target {
-    instance_id: String,
-    role: String,
-    group: String,
-    target_group_arn: String,
+pub(crate) struct Target {
+    pub instance_id: String,
+    pub role: String,
+    pub group: String,
+    pub target_group_arn: String,
 }
 
 fn filter(name: &str, value: &str) -> Filter {
@@ -20,7 +20,7 @@ fn filter(name: &str, value: &str) -> Filter {
 }
 
 /// An instance with two volumes, an instance profile, in an Auto Scaling group and a target group.
-async fn target(config: &aws_config::SdkConfig) -> Target {
+pub(crate) async fn target(config: &aws_config::SdkConfig) -> Target {
     let ec2 = aws_sdk_ec2::Client::new(config);
     let iam = aws_sdk_iam::Client::new(config);
     let asg = aws_sdk_autoscaling::Client::new(config);

@@ -3,7 +3,7 @@
 use aws_sdk_iam::types::StatusType;
 use serde_json::Value;
 
-use crate::support::{finding_file, moto, private_moto, stderr, stdout, unique};
+use crate::support::{finding_file, moto, stderr, stdout, unique};
 
 async fn iam() -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&moto().config().await)
@@ -176,41 +176,4 @@ async fn sample_findings_are_refused_unless_allowed() {
     );
     let out = moto().firebreak(&["run", "--allow-sample", finding.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-}
-
-/// Dry run reaches every mutating call and changes nothing (whole-server state compared).
-#[tokio::test]
-async fn dry_run_changes_nothing() {
-    let server = private_moto();
-    let iam = aws_sdk_iam::Client::new(&server.config().await);
-    iam.create_user().user_name("dry").send().await.unwrap();
-    let k = iam
-        .create_access_key()
-        .user_name("dry")
-        .send()
-        .await
-        .unwrap();
-    let key = k.access_key().unwrap().access_key_id().to_string();
-    let finding = user_finding("dry", &key);
-    let before = server.state();
-    let out = server.firebreak(&[
-        "run",
-        "--dry-run",
-        "--output",
-        "json",
-        finding.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["status"], "dry_run");
-    let planned = step(&report, "deactivate_key")["planned"][0]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(planned.contains(&key), "{planned}");
-    assert_eq!(
-        server.state(),
-        before,
-        "moto state changed during a dry run"
-    );
 }

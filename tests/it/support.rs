@@ -78,18 +78,7 @@ impl Moto {
 
     /// Runs the real binary against this server with dummy credentials.
     pub fn firebreak(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_firebreak"))
-            .args(args)
-            .current_dir(root())
-            .env("AWS_ENDPOINT_URL", &self.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST000")
-            .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-not-used")
-            .env("AWS_REGION", "us-east-1")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .stdin(Stdio::null())
-            .output()
-            .expect("the firebreak binary runs")
+        firebreak_at(&self.endpoint, args)
     }
 
     /// SDK configuration for this server.
@@ -107,6 +96,23 @@ impl Moto {
             .load()
             .await
     }
+}
+
+/// Runs the real binary against an AWS endpoint (moto, or a proxy in front of it) with dummy
+/// credentials.
+pub fn firebreak_at(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_firebreak"))
+        .args(args)
+        .current_dir(root())
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST000")
+        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-not-used")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the firebreak binary runs")
 }
 
 /// A unique name for test resources.

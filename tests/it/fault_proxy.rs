@@ -1,0 +1,232 @@
+//! A fault-injecting HTTP proxy in front of moto, written for these tests: it forwards requests
+//! and, on a share of them, answers with throttling errors, 503s or a dropped connection, or
+//! refuses chosen API actions with AccessDenied. (AWS-shaped errors are hand-written here; the
+//! successful answers all come from moto.)
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Default)]
+pub struct Counts {
+    pub forwarded: AtomicUsize,
+    pub throttled: AtomicUsize,
+    pub unavailable: AtomicUsize,
+    pub dropped: AtomicUsize,
+    pub denied: AtomicUsize,
+}
+
+pub struct FaultProxy {
+    pub endpoint: String,
+    pub counts: Arc<Counts>,
+}
+
+/// What to do to requests.
+#[derive(Clone)]
+pub struct Faults {
+    /// Every `every`-th request seen for the first time gets a fault (0: none). A request sent
+    /// again (a retry) is always forwarded, so retries make progress.
+    pub every: usize,
+    /// API actions (`DetachInstances`, `PutUserPolicy`, …) always refused with AccessDenied.
+    pub deny_actions: Vec<String>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &str, faults: Faults) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let upstream = upstream.trim_start_matches("http://").to_string();
+        let counts = Arc::new(Counts::default());
+        let seen = Arc::new(Mutex::new(HashSet::new()));
+        let first_time = Arc::new(AtomicUsize::new(0));
+        let c = counts.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let (upstream, faults, c, seen, first_time) = (
+                    upstream.clone(),
+                    faults.clone(),
+                    c.clone(),
+                    seen.clone(),
+                    first_time.clone(),
+                );
+                std::thread::spawn(move || {
+                    let _ = handle(conn, &upstream, &faults, &c, &seen, &first_time);
+                });
+            }
+        });
+        FaultProxy { endpoint, counts }
+    }
+}
+
+fn read_request(conn: &mut TcpStream) -> std::io::Result<Option<(String, Vec<u8>)>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 4096];
+    let head_end = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        let n = conn.read(&mut byte)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&byte[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let header = |name: &str| {
+        head.lines()
+            .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+            .map(|l| l[name.len() + 1..].trim().to_string())
+    };
+    let mut body = buf[head_end..].to_vec();
+    if let Some(len) = header("content-length").and_then(|l| l.parse::<usize>().ok()) {
+        while body.len() < len {
+            let n = conn.read(&mut byte)?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&byte[..n]);
+        }
+    } else if header("transfer-encoding").is_some_and(|t| t.contains("chunked")) {
+        while !body.ends_with(b"0\r\n\r\n") {
+            let n = conn.read(&mut byte)?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&byte[..n]);
+        }
+    }
+    Ok(Some((head, body)))
+}
+
+fn service_of(head: &str) -> String {
+    // SigV4: Credential=AKID/DATE/REGION/SERVICE/aws4_request
+    head.split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn action_of(head: &str, body: &[u8]) -> String {
+    let body = String::from_utf8_lossy(body);
+    body.split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .map(str::to_string)
+        .or_else(|| {
+            head.lines().find_map(|l| {
+                l.strip_prefix("X-Amz-Target: ")
+                    .or(l.strip_prefix("x-amz-target: "))
+                    .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
+            })
+        })
+        .unwrap_or_default()
+}
+
+fn error_response(service: &str, status: u16, code: &str, message: &str) -> Vec<u8> {
+    let body = match service {
+        "ec2" => format!(
+            "<?xml version=\"1.0\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>"
+        ),
+        "s3" => format!(
+            "<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault-proxy</RequestId></Error>"
+        ),
+        _ => format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
+        ),
+    };
+    let reason = match status {
+        503 => "Service Unavailable",
+        403 => "Forbidden",
+        _ => "Bad Request",
+    };
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+fn handle(
+    mut conn: TcpStream,
+    upstream: &str,
+    faults: &Faults,
+    c: &Counts,
+    seen: &Mutex<HashSet<Vec<u8>>>,
+    first_time: &AtomicUsize,
+) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let Some((head, body)) = read_request(&mut conn)? else {
+        return Ok(());
+    };
+    let service = service_of(&head);
+    let action = action_of(&head, &body);
+    if faults.deny_actions.contains(&action) {
+        c.denied.fetch_add(1, Ordering::Relaxed);
+        let msg = format!("User is not authorized to perform: {service}:{action}");
+        return conn.write_all(&error_response(
+            &service,
+            403,
+            if service == "ec2" {
+                "UnauthorizedOperation"
+            } else {
+                "AccessDenied"
+            },
+            &msg,
+        ));
+    }
+    // The request line and body identify a request; a retry repeats them.
+    let key: Vec<u8> = head
+        .lines()
+        .next()
+        .unwrap_or("")
+        .bytes()
+        .chain(body.iter().copied())
+        .collect();
+    let fresh = seen.lock().map(|mut s| s.insert(key)).unwrap_or(false);
+    if fresh && faults.every > 0 {
+        let n = first_time.fetch_add(1, Ordering::Relaxed);
+        if n % faults.every == faults.every - 1 {
+            match (n / faults.every) % 3 {
+                0 => {
+                    c.throttled.fetch_add(1, Ordering::Relaxed);
+                    let (status, code) = match service.as_str() {
+                        "ec2" => (400, "RequestLimitExceeded"),
+                        "s3" => (503, "SlowDown"),
+                        _ => (400, "Throttling"),
+                    };
+                    return conn.write_all(&error_response(
+                        &service,
+                        status,
+                        code,
+                        "Rate exceeded",
+                    ));
+                }
+                1 => {
+                    c.unavailable.fetch_add(1, Ordering::Relaxed);
+                    return conn.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                }
+                _ => {
+                    c.dropped.fetch_add(1, Ordering::Relaxed);
+                    return conn.shutdown(std::net::Shutdown::Both);
+                }
+            }
+        }
+    }
+    // Forward once, with the connection closed after the answer.
+    let mut up = TcpStream::connect(upstream)?;
+    let head = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    let head = format!("{}\r\nConnection: close\r\n\r\n", head.trim_end());
+    up.write_all(head.as_bytes())?;
+    up.write_all(&body)?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer)?;
+    c.forwarded.fetch_add(1, Ordering::Relaxed);
+    conn.write_all(&answer)
+}

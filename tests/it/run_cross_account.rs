@@ -1,0 +1,125 @@
+//! Cross-account containment (issue 3): a finding for another account is contained there, through
+//! the assumed responder role, and the caller's own account is left alone.
+
+use aws_sdk_iam::types::StatusType;
+use serde_json::Value;
+
+use crate::support::{finding_file, moto, stderr, unique};
+
+#[tokio::test]
+async fn another_accounts_finding_acts_in_that_account_only() {
+    let config = moto().config().await;
+    let other = "111122223333";
+    // The test reaches the other account the way firebreak does: by assuming a role there.
+    let sts = aws_sdk_sts::Client::new(&config);
+    let creds = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{other}:role/FirebreakResponder"))
+        .role_session_name("test-setup")
+        .send()
+        .await
+        .unwrap();
+    let c = creds.credentials().unwrap();
+    let other_config = config
+        .to_builder()
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_sdk_sts::config::Credentials::new(
+                    c.access_key_id(),
+                    c.secret_access_key(),
+                    Some(c.session_token().to_string()),
+                    None,
+                    "assumed",
+                ),
+            ),
+        )
+        .build();
+    let here = aws_sdk_iam::Client::new(&config);
+    let there = aws_sdk_iam::Client::new(&other_config);
+    let user = unique("mallory");
+    here.create_user().user_name(&user).send().await.unwrap();
+    let here_key = here
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap()
+        .access_key()
+        .unwrap()
+        .access_key_id()
+        .to_string();
+    there.create_user().user_name(&user).send().await.unwrap();
+    let there_key = there
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap()
+        .access_key()
+        .unwrap()
+        .access_key_id()
+        .to_string();
+
+    let finding = finding_file("iam-user-tor.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["accountId"] = other.into();
+        f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = there_key.clone().into();
+    });
+    let out = moto().firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("via role FirebreakResponder"),
+        "{}",
+        stderr(&out)
+    );
+
+    let status = |keys: aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput| {
+        keys.access_key_metadata()[0].status().cloned()
+    };
+    assert_eq!(
+        status(
+            there
+                .list_access_keys()
+                .user_name(&user)
+                .send()
+                .await
+                .unwrap()
+        ),
+        Some(StatusType::Inactive)
+    );
+    assert_eq!(
+        status(
+            here.list_access_keys()
+                .user_name(&user)
+                .send()
+                .await
+                .unwrap()
+        ),
+        Some(StatusType::Active)
+    );
+    assert!(
+        here.get_user_policy()
+            .user_name(&user)
+            .policy_name("FirebreakDenyAll")
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        there
+            .get_user_policy()
+            .user_name(&user)
+            .policy_name("FirebreakDenyAll")
+            .send()
+            .await
+            .is_ok()
+    );
+    let _ = here_key;
+}

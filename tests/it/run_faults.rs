@@ -1,0 +1,164 @@
+//! Faults between firebreak and AWS (issue 3): a proxy in front of moto throttles, answers 503 and
+//! drops connections on a share of requests, and every playbook still succeeds with its retries
+//! visible; AccessDenied on one step fails that step, skips its dependents, finishes the
+//! independent branches and exits non-zero with the reason.
+
+use serde_json::Value;
+
+use crate::fault_proxy::{FaultProxy, Faults};
+use crate::support::{finding_file, firebreak_at, moto, stderr, stdout, unique};
+
+fn report(out: &std::process::Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(out), stderr(out)))
+}
+
+#[tokio::test]
+async fn every_playbook_succeeds_through_faults() {
+    let config = moto().config().await;
+    let proxy = FaultProxy::start(
+        &moto().endpoint,
+        Faults {
+            every: 5,
+            deny_actions: vec![],
+        },
+    );
+    let iam = aws_sdk_iam::Client::new(&config);
+    let user = unique("faulty");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap()
+        .access_key()
+        .unwrap()
+        .access_key_id()
+        .to_string();
+    let role = unique("faulty-role");
+    iam.create_role()
+        .role_name(&role)
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+        .unwrap();
+    let t = crate::run_ec2::target(&config).await;
+    let (bucket, _) = crate::run_s3::public_bucket(&config).await;
+    let (s3_public, s3_access) = crate::run_s3::s3_findings(&bucket, &user, &key);
+    let findings = vec![
+        finding_file("iam-user-tor.json", |f| {
+            f["id"] = Value::String(unique("finding"));
+            f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
+            f["resource"]["accessKeyDetails"]["accessKeyId"] = key.clone().into();
+        }),
+        finding_file("iam-assumed-role-anomalous.json", |f| {
+            f["id"] = Value::String(unique("finding"));
+            f["resource"]["accessKeyDetails"]["userName"] = role.clone().into();
+        }),
+        finding_file("ec2-bitcoin-dns.json", |f| {
+            f["id"] = Value::String(unique("finding"));
+            f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+        }),
+        s3_public,
+        s3_access,
+        finding_file("ec2-malware-snapshot.json", |f| {
+            f["id"] = Value::String(unique("finding"))
+        }),
+    ];
+    let mut retries = 0;
+    for f in &findings {
+        let out = firebreak_at(
+            &proxy.endpoint,
+            &["run", "--output", "json", f.to_str().unwrap()],
+        );
+        let r = report(&out);
+        assert_eq!(out.status.code(), Some(0), "{r:#}\n{}", stderr(&out));
+        assert_eq!(r["status"], "succeeded");
+        retries += r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["attempts"].as_u64().unwrap_or(0).saturating_sub(1))
+            .sum::<u64>();
+        if stderr(&out).contains("  retry    ") {
+            assert!(stderr(&out).contains("trying again in"), "{}", stderr(&out));
+        }
+    }
+    let c = &proxy.counts;
+    use std::sync::atomic::Ordering::Relaxed;
+    let injected =
+        c.throttled.load(Relaxed) + c.unavailable.load(Relaxed) + c.dropped.load(Relaxed);
+    assert!(
+        c.throttled.load(Relaxed) > 0
+            && c.unavailable.load(Relaxed) > 0
+            && c.dropped.load(Relaxed) > 0
+    );
+    assert!(
+        retries > 0,
+        "faults were injected ({injected}) but no step shows a retry"
+    );
+}
+
+#[tokio::test]
+async fn access_denied_fails_one_step_and_skips_its_dependents() {
+    let config = moto().config().await;
+    let proxy = FaultProxy::start(
+        &moto().endpoint,
+        Faults {
+            every: 0,
+            deny_actions: vec!["DetachInstances".into()],
+        },
+    );
+    let t = crate::run_ec2::target(&config).await;
+    let finding = finding_file("ec2-bitcoin-dns.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+    });
+    let out = firebreak_at(
+        &proxy.endpoint,
+        &["run", "--output", "json", finding.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = report(&out);
+    let step = |id: &str| {
+        r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(r["status"], "partial");
+    let detach = step("detach_from_asg");
+    assert_eq!(detach["status"], "failed");
+    assert_eq!(detach["attempts"], 1, "AccessDenied is not retried");
+    assert!(
+        detach["error"].as_str().unwrap().contains("AccessDenied"),
+        "{detach:#}"
+    );
+    for dependent in ["isolate", "tag"] {
+        assert_eq!(step(dependent)["status"], "skipped", "{dependent}");
+    }
+    assert!(
+        step("isolate")["skip_reason"]
+            .as_str()
+            .unwrap()
+            .contains("detach_from_asg")
+    );
+    for independent in [
+        "capture",
+        "preserve",
+        "snapshot",
+        "deregister_targets",
+        "remove_profile",
+        "revoke_role_sessions",
+    ] {
+        assert_eq!(step(independent)["status"], "succeeded", "{independent}");
+    }
+    // The text summary says why.
+    let text = firebreak_at(&proxy.endpoint, &["run", finding.to_str().unwrap()]);
+    assert_eq!(text.status.code(), Some(1));
+    assert!(stdout(&text).contains("AccessDenied"), "{}", stdout(&text));
+}
