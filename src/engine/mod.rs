@@ -499,3 +499,330 @@ pub fn outputs_by_step(report: &RunReport) -> BTreeMap<String, Map<String, Value
         .map(|s| (s.id.clone(), s.outputs.clone()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    /// A test executor: per step id, a list of results to return attempt by attempt (the last
+    /// one repeats), and an optional delay.
+    struct Script {
+        results: HashMap<&'static str, Vec<Result<Map<String, Value>, StepError>>>,
+        delay: Duration,
+        calls: Mutex<Vec<(String, Map<String, Value>)>>,
+        attempts: AtomicU32,
+    }
+
+    impl Executor for Script {
+        async fn execute(&self, inv: &Invocation) -> Result<Outcome, StepError> {
+            tokio::time::sleep(self.delay).await;
+            let n = {
+                let mut calls = self.calls.lock().unwrap();
+                calls.push((inv.step_id.clone(), inv.params.clone()));
+                calls.iter().filter(|(s, _)| *s == inv.step_id).count()
+            };
+            self.attempts.fetch_add(1, Ordering::Relaxed);
+            let list = self
+                .results
+                .get(inv.step_id.as_str())
+                .cloned()
+                .unwrap_or_else(|| vec![Ok(Map::new())]);
+            let r = list
+                .get(n - 1)
+                .or(list.last())
+                .cloned()
+                .unwrap_or(Ok(Map::new()));
+            r.map(|outputs| Outcome {
+                outputs,
+                changed: true,
+                ..Default::default()
+            })
+        }
+    }
+
+    const PLAYBOOK: &str = r#"
+name: t
+match: {types: ["*"]}
+steps:
+  - id: a
+    action: ec2.disassociate_instance_profile
+    with: {instance_id: i-1}
+    retry: {interval: 1ms, attempts: 3}
+  - id: b
+    action: iam.revoke_role_sessions
+    needs: [a]
+    when: steps.a.outputs.role_name
+    with: {role_name: "${{ steps.a.outputs.role_name }}"}
+  - id: c
+    action: ec2.tag_instance
+    needs: [b]
+    with: {instance_id: i-1, tags: {k: v}}
+  - id: d
+    action: ec2.preserve_instance
+    with: {instance_id: i-1}
+"#;
+
+    fn plan(src: &str) -> Plan {
+        let (pb, diags) = crate::playbook::load(src, "t.yaml");
+        let pb = pb.unwrap_or_else(|| panic!("{diags:?}"));
+        let finding = crate::finding::parse_findings(
+            r#"{"id":"f","type":"A:B/C","accountId":"123456789012","region":"us-east-1","severity":5,"resource":{"resourceType":"Instance"}}"#,
+            "t",
+        )
+        .unwrap()
+        .remove(0);
+        crate::plan::compile(&finding, &pb).unwrap()
+    }
+
+    async fn go(plan: &Plan, script: Script) -> (RunReport, Vec<Event>, Arc<Script>) {
+        let script = Arc::new(script);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        let report = run(
+            plan,
+            script.clone(),
+            &RunOptions::default(),
+            Instant::now(),
+            tx,
+            stop_rx,
+        )
+        .await;
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        (report, events, script)
+    }
+
+    fn status(r: &RunReport, id: &str) -> StepStatus {
+        r.steps
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.status)
+            .unwrap()
+    }
+
+    fn throttled() -> StepError {
+        StepError::transient(ErrorClass::Throttling, "Throttling", "slow down")
+    }
+
+    #[tokio::test]
+    async fn transient_errors_are_retried_and_outputs_flow() {
+        let p = plan(PLAYBOOK);
+        let mut results = HashMap::new();
+        let out: Map<String, Value> = [("role_name".to_string(), Value::from("web"))]
+            .into_iter()
+            .collect();
+        results.insert("a", vec![Err(throttled()), Ok(out)]);
+        let (r, events, script) = go(
+            &p,
+            Script {
+                results,
+                delay: Duration::ZERO,
+                calls: Mutex::default(),
+                attempts: AtomicU32::new(0),
+            },
+        )
+        .await;
+        assert!(r.ok(), "{r:#?}");
+        assert_eq!(r.status, RunStatus::Succeeded);
+        assert_eq!(r.steps.iter().find(|s| s.id == "a").unwrap().attempts, 2);
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::StepRetrying { step, .. } if step == "a"))
+        );
+        let calls = script.calls.lock().unwrap();
+        let b = calls.iter().find(|(s, _)| s == "b").unwrap();
+        assert_eq!(
+            b.1["role_name"], "web",
+            "deferred parameter resolved from a's output"
+        );
+        assert!(r.time_to_contain_ms.is_some());
+    }
+
+    #[tokio::test]
+    async fn permanent_errors_skip_dependents_only() {
+        let p = plan(PLAYBOOK);
+        let mut results = HashMap::new();
+        results.insert("a", vec![Err(StepError::permanent("AccessDenied", "no"))]);
+        let (r, _, script) = go(
+            &p,
+            Script {
+                results,
+                delay: Duration::ZERO,
+                calls: Mutex::default(),
+                attempts: AtomicU32::new(0),
+            },
+        )
+        .await;
+        assert_eq!(status(&r, "a"), StepStatus::Failed);
+        assert_eq!(r.steps.iter().find(|s| s.id == "a").unwrap().attempts, 1);
+        assert_eq!(status(&r, "b"), StepStatus::Skipped);
+        assert_eq!(status(&r, "c"), StepStatus::Skipped);
+        assert!(
+            r.steps
+                .iter()
+                .find(|s| s.id == "c")
+                .unwrap()
+                .skip_reason
+                .as_deref()
+                .unwrap()
+                .contains("`b`")
+        );
+        assert_eq!(status(&r, "d"), StepStatus::Succeeded);
+        assert_eq!(r.status, RunStatus::Partial);
+        assert!(!r.ok());
+        assert_eq!(script.calls.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn retries_are_bounded() {
+        let p = plan(PLAYBOOK);
+        let mut results = HashMap::new();
+        results.insert("a", vec![Err(throttled())]);
+        let (r, _, _) = go(
+            &p,
+            Script {
+                results,
+                delay: Duration::ZERO,
+                calls: Mutex::default(),
+                attempts: AtomicU32::new(0),
+            },
+        )
+        .await;
+        let a = r.steps.iter().find(|s| s.id == "a").unwrap();
+        assert_eq!((a.status, a.attempts), (StepStatus::Failed, 3));
+    }
+
+    #[tokio::test]
+    async fn a_false_deferred_condition_skips() {
+        let p = plan(PLAYBOOK);
+        let (r, _, _) = go(
+            &p,
+            Script {
+                results: HashMap::new(),
+                delay: Duration::ZERO,
+                calls: Mutex::default(),
+                attempts: AtomicU32::new(0),
+            },
+        )
+        .await;
+        assert_eq!(status(&r, "b"), StepStatus::Skipped);
+        assert!(
+            r.steps
+                .iter()
+                .find(|s| s.id == "b")
+                .unwrap()
+                .skip_reason
+                .as_deref()
+                .unwrap()
+                .contains("when")
+        );
+        assert_eq!(status(&r, "c"), StepStatus::Skipped);
+    }
+
+    #[tokio::test]
+    async fn abort_starts_nothing_more() {
+        let src = PLAYBOOK
+            .replace(
+                "    retry: {interval: 1ms, attempts: 3}",
+                "    on_failure: abort",
+            )
+            .replace(
+                "  - id: d\n    action: ec2.preserve_instance\n",
+                "  - id: d\n    action: ec2.preserve_instance\n    needs: [e]\n",
+            )
+            + "  - id: e\n    action: ec2.stop_instance\n    with: {instance_id: i-1}\n";
+        let p = plan(&src);
+        let mut results = HashMap::new();
+        results.insert("a", vec![Err(StepError::permanent("AccessDenied", "no"))]);
+        // e runs beside a and takes longer, so d becomes ready only after a has failed.
+        let script = Script {
+            results,
+            delay: Duration::from_millis(20),
+            calls: Mutex::default(),
+            attempts: AtomicU32::new(0),
+        };
+        let (r, _, _) = go(&p, script).await;
+        assert_eq!(status(&r, "a"), StepStatus::Failed);
+        assert_eq!(
+            status(&r, "e"),
+            StepStatus::Succeeded,
+            "a step already running finishes"
+        );
+        assert_eq!(status(&r, "d"), StepStatus::Skipped);
+        assert!(
+            r.steps
+                .iter()
+                .find(|s| s.id == "d")
+                .unwrap()
+                .skip_reason
+                .as_deref()
+                .unwrap()
+                .contains("aborted")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stop_signal_starts_nothing_more_and_reports() {
+        let p = plan(PLAYBOOK);
+        let script = Arc::new(Script {
+            results: HashMap::new(),
+            delay: Duration::from_millis(50),
+            calls: Mutex::default(),
+            attempts: AtomicU32::new(0),
+        });
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let handle = {
+            let p = p.clone();
+            let script = script.clone();
+            tokio::spawn(async move {
+                run(
+                    &p,
+                    script,
+                    &RunOptions::default(),
+                    Instant::now(),
+                    tx,
+                    stop_rx,
+                )
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        stop_tx.send(true).unwrap();
+        let r = handle.await.unwrap();
+        assert!(r.interrupted);
+        assert!(!r.ok());
+        assert_eq!(
+            status(&r, "a"),
+            StepStatus::Succeeded,
+            "running steps finish"
+        );
+        assert_eq!(status(&r, "b"), StepStatus::Skipped);
+    }
+
+    #[tokio::test]
+    async fn step_timeouts_are_transient_and_bounded() {
+        let src = PLAYBOOK.replace(
+            "    retry: {interval: 1ms, attempts: 3}",
+            "    retry: {interval: 1ms, attempts: 2}\n    timeout: 5ms",
+        );
+        let p = plan(&src);
+        let script = Script {
+            results: HashMap::new(),
+            delay: Duration::from_millis(200),
+            calls: Mutex::default(),
+            attempts: AtomicU32::new(0),
+        };
+        let (r, _, _) = go(&p, script).await;
+        let a = r.steps.iter().find(|s| s.id == "a").unwrap();
+        assert_eq!((a.status, a.attempts), (StepStatus::Failed, 2));
+        assert_eq!(a.error_code.as_deref(), Some("StepTimeout"));
+    }
+}
