@@ -508,10 +508,12 @@ mod tests {
 
     use super::*;
 
+    type Attempts = Vec<Result<Map<String, Value>, StepError>>;
+
     /// A test executor: per step id, a list of results to return attempt by attempt (the last
     /// one repeats), and an optional delay.
     struct Script {
-        results: HashMap<&'static str, Vec<Result<Map<String, Value>, StepError>>>,
+        results: HashMap<&'static str, Attempts>,
         delay: Duration,
         calls: Mutex<Vec<(String, Map<String, Value>)>>,
         attempts: AtomicU32,
