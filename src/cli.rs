@@ -64,6 +64,9 @@ enum Command {
         /// Use this playbook instead of the selected one.
         #[arg(long)]
         playbook: Option<String>,
+        /// Set a playbook input (e.g. `--input sns_topic_arn=arn:aws:sns:…`); repeatable.
+        #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+        inputs: Vec<(String, String)>,
         #[arg(long, default_value = "playbooks")]
         playbooks: PathBuf,
         #[arg(long, value_enum, default_value = "text")]
@@ -78,6 +81,9 @@ enum Command {
         playbook: Option<String>,
         #[arg(long, default_value = "playbooks")]
         playbooks: PathBuf,
+        /// Set a playbook input (e.g. `--input sns_topic_arn=arn:aws:sns:…`); repeatable.
+        #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+        inputs: Vec<(String, String)>,
         /// Change nothing: EC2 calls are sent with DryRun=true, other changes are only planned.
         #[arg(long)]
         dry_run: bool,
@@ -124,9 +130,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Plan {
             finding,
             playbook,
+            inputs,
             playbooks,
             output,
-        } => plan_cmd(&finding, playbook.as_deref(), &playbooks, output),
+        } => plan_cmd(
+            &finding,
+            playbook.as_deref(),
+            &inputs.into_iter().collect(),
+            &playbooks,
+            output,
+        ),
         Command::Graph {
             playbook,
             format,
@@ -136,6 +149,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run {
             finding,
             playbook,
+            inputs,
             playbooks,
             dry_run,
             allow_sample,
@@ -146,6 +160,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let opts = crate::run::Options {
                 playbook,
+                inputs: inputs.into_iter().collect(),
                 playbooks,
                 dry_run,
                 allow_sample,
@@ -280,7 +295,20 @@ fn explain(files: &[PathBuf], dir: &Path, output: Output) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn plan_cmd(file: &Path, name: Option<&str>, dir: &Path, output: Output) -> Result<ExitCode> {
+fn parse_input(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+fn plan_cmd(
+    file: &Path,
+    name: Option<&str>,
+    inputs: &std::collections::BTreeMap<String, String>,
+    dir: &Path,
+    output: Output,
+) -> Result<ExitCode> {
     let set = load_playbooks(dir)?;
     let findings = read_findings(file)?;
     let mut json_out = Vec::new();
@@ -299,7 +327,7 @@ fn plan_cmd(file: &Path, name: Option<&str>, dir: &Path, output: Output) -> Resu
             }
             continue;
         };
-        match plan::compile(f, pb) {
+        match plan::compile_with(f, pb, inputs) {
             Ok(p) => match output {
                 Output::Text => print!("{}", render::plan(&p)),
                 Output::Json => json_out.push(serde_json::to_value(&p)?),

@@ -97,7 +97,29 @@ pub struct BindError {
 
 /// Binds `finding` to `playbook`. All binding problems are returned together.
 pub fn compile(finding: &Finding, playbook: &Playbook) -> Result<Plan, Vec<BindError>> {
+    compile_with(finding, playbook, &BTreeMap::new())
+}
+
+/// Like [`compile`], with input values given by the operator (`--input name=value`), which take
+/// precedence over the finding and the defaults.
+pub fn compile_with(
+    finding: &Finding,
+    playbook: &Playbook,
+    overrides: &BTreeMap<String, String>,
+) -> Result<Plan, Vec<BindError>> {
     let mut errors = Vec::new();
+    for name in overrides.keys() {
+        if !playbook.inputs.iter().any(|i| &i.name == name) {
+            let names: Vec<&str> = playbook.inputs.iter().map(|i| i.name.as_str()).collect();
+            errors.push(BindError {
+                message: format!(
+                    "--input {name}: playbook `{}` has no input `{name}`",
+                    playbook.name
+                ),
+                hint: format!("its inputs: {}", names.join(", ")),
+            });
+        }
+    }
     let no_scope = MapScope {
         finding: &finding.json,
         inputs: None,
@@ -106,9 +128,10 @@ pub fn compile(finding: &Finding, playbook: &Playbook) -> Result<Plan, Vec<BindE
     // Inputs.
     let mut inputs = BTreeMap::new();
     for input in &playbook.inputs {
-        let mut value = match &input.from {
-            Some(t) => t.eval(&no_scope).unwrap_or(Value::Null),
-            None => Value::Null,
+        let mut value = match (overrides.get(&input.name), &input.from) {
+            (Some(v), _) => Value::String(v.clone()),
+            (None, Some(t)) => t.eval(&no_scope).unwrap_or(Value::Null),
+            (None, None) => Value::Null,
         };
         if is_empty(&value)
             && let Some(d) = &input.default

@@ -16,6 +16,7 @@ use crate::{aws, plan, select};
 
 pub struct Options {
     pub playbook: Option<String>,
+    pub inputs: std::collections::BTreeMap<String, String>,
     pub playbooks: PathBuf,
     pub dry_run: bool,
     pub allow_sample: bool,
@@ -73,7 +74,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             );
             continue;
         };
-        let plan = match plan::compile(f, pb) {
+        let plan = match plan::compile_with(f, pb, &opts.inputs) {
             Ok(p) => p,
             Err(errors) => {
                 let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();

@@ -14,5 +14,6 @@ mod run_dry;
 mod run_ec2;
 mod run_faults;
 mod run_iam;
+mod run_notify;
 mod run_s3;
 mod validate;

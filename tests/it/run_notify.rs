@@ -1,0 +1,112 @@
+//! Notifications (issue 3): SNS publish through moto, and the webhook's JSON body with a
+//! Slack-compatible `text`, received by a small HTTP listener in the test.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use serde_json::Value;
+
+use crate::support::{finding_file, moto, stderr, unique};
+
+/// Accepts one POST and returns its body.
+fn one_request_listener() -> (String, std::thread::JoinHandle<String>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hooks/secret-token", l.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut c, _) = l.accept().unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = c.read(&mut chunk).unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len {
+                    c.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                        .unwrap();
+                    return body.to_string();
+                }
+            }
+            if n == 0 {
+                return String::new();
+            }
+        }
+    });
+    (url, handle)
+}
+
+#[tokio::test]
+async fn sns_and_webhook_are_sent() {
+    let config = moto().config().await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let topic = sns
+        .create_topic()
+        .name(unique("alerts"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_string();
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let finding_id = unique("finding");
+    let finding = finding_file("iam-user-tor.json", |f| {
+        f["id"] = Value::String(finding_id.clone());
+        f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.clone().into();
+    });
+    let (url, received) = one_request_listener();
+    let out = moto().firebreak(&[
+        "run",
+        "--output",
+        "json",
+        "--input",
+        &format!("sns_topic_arn={topic}"),
+        "--input",
+        &format!("webhook_url={url}"),
+        finding.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = |id: &str| {
+        report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(step("notify_sns")["status"], "succeeded");
+    assert!(
+        !step("notify_sns")["outputs"]["message_id"]
+            .as_str()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(step("notify_webhook")["outputs"]["status"], 200);
+    let body: Value = serde_json::from_str(&received.join().unwrap()).unwrap();
+    assert!(body["text"].as_str().unwrap().contains(&user), "{body}");
+    assert_eq!(body["finding_id"], finding_id.as_str());
+    assert_eq!(body["execution_id"], report["execution_id"]);
+    // The webhook URL's path holds a token: it is not repeated in the report or the log.
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("secret-token"));
+    assert!(!stderr(&out).contains("secret-token"));
+
+    // An unknown input is refused before anything runs.
+    let out = moto().firebreak(&["run", "--input", "nope=1", finding.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("has no input `nope`"),
+        "{}",
+        stderr(&out)
+    );
+}
