@@ -35,6 +35,7 @@ pub async fn load() -> SdkConfig {
 pub struct Accounts {
     base: SdkConfig,
     caller_account: String,
+    caller_arn: String,
     cross: CrossAccount,
     session_name: String,
     cache: Mutex<HashMap<(String, String), Clients>>,
@@ -56,6 +57,7 @@ impl Accounts {
             .map_err(|e| AwsError::Identity(error_chain(&e)))?;
         Ok(Accounts {
             caller_account: who.account().unwrap_or_default().to_string(),
+            caller_arn: who.arn().unwrap_or_default().to_string(),
             base,
             cross,
             session_name: session_name
@@ -69,6 +71,15 @@ impl Accounts {
 
     pub fn caller_account(&self) -> &str {
         &self.caller_account
+    }
+
+    pub fn caller_arn(&self) -> &str {
+        &self.caller_arn
+    }
+
+    /// The caller's own configuration (the evidence bucket lives in the caller's account).
+    pub fn base(&self) -> &SdkConfig {
+        &self.base
     }
 
     /// Clients acting in `account` and `region`.

@@ -32,6 +32,12 @@ pub enum Output {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LockArg {
+    Compliance,
+    Governance,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum GraphFormat {
     Dot,
     Mermaid,
@@ -96,6 +102,15 @@ enum Command {
         /// ExternalId for that role, if its trust policy requires one.
         #[arg(long)]
         external_id: Option<String>,
+        /// Keep evidence: `s3://BUCKET[/PREFIX]` (an Object Lock bucket) or a folder.
+        #[arg(long)]
+        evidence: Option<String>,
+        /// Retention of evidence objects, in days.
+        #[arg(long, default_value_t = 365)]
+        retention_days: u32,
+        /// Object Lock mode of evidence objects.
+        #[arg(long, value_enum, default_value = "compliance")]
+        lock_mode: LockArg,
         /// Steps that may run at once.
         #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
@@ -156,6 +171,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             role_name,
             external_id,
             concurrency,
+            evidence,
+            retention_days,
+            lock_mode,
             output,
         } => {
             let opts = crate::run::Options {
@@ -170,6 +188,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 },
                 concurrency: concurrency.into(),
                 json: output == Output::Json,
+                evidence,
+                retention_days,
+                lock_mode: match lock_mode {
+                    LockArg::Compliance => crate::evidence::LockMode::Compliance,
+                    LockArg::Governance => crate::evidence::LockMode::Governance,
+                },
             };
             let started = std::time::Instant::now();
             let findings = read_findings(&finding)?;

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::actions::AwsExecutor;
 use crate::engine::{self, Event, RunOptions, RunReport, StepStatus};
+use crate::evidence::{self, Recorder, Store};
 use crate::finding::Finding;
 use crate::{aws, plan, select};
 
@@ -23,6 +24,10 @@ pub struct Options {
     pub cross: aws::CrossAccount,
     pub concurrency: usize,
     pub json: bool,
+    /// `s3://BUCKET[/PREFIX]` or a folder; no evidence is kept without it.
+    pub evidence: Option<String>,
+    pub retention_days: u32,
+    pub lock_mode: evidence::LockMode,
 }
 
 /// Runs every finding (in order) and returns the exit code: 0 only when every step that ran
@@ -54,6 +59,11 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             );
         }
     }
+    let target = match &opts.evidence {
+        Some(t) => Some(evidence::parse_target(t).map_err(|e| anyhow::anyhow!("--evidence: {e}"))?),
+        None => None,
+    };
+    let mut store: Option<Store> = None;
     let mut accounts: Option<aws::Accounts> = None;
     let mut reports = Vec::new();
     let mut ok = true;
@@ -101,6 +111,47 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         let Some(acc) = accounts.as_ref() else {
             continue;
         };
+        if store.is_none() {
+            store = match &target {
+                None => None,
+                Some(evidence::Target::Dir(dir)) => Some(Store::Local { dir: dir.clone() }),
+                Some(evidence::Target::S3 { bucket, prefix }) => {
+                    let config = acc
+                        .base()
+                        .to_builder()
+                        .retry_config(aws_config::retry::RetryConfig::disabled())
+                        .build();
+                    Some(Store::S3 {
+                        client: aws_sdk_s3::Client::from_conf(
+                            aws_sdk_s3::config::Builder::from(&config)
+                                .force_path_style(true)
+                                .build(),
+                        ),
+                        bucket: bucket.clone(),
+                        prefix: prefix.clone(),
+                        mode: opts.lock_mode,
+                        retention: std::time::Duration::from_secs(
+                            u64::from(opts.retention_days) * 86_400,
+                        ),
+                    })
+                }
+            };
+        }
+        let started_at = evidence::now_rfc3339();
+        let recorder = store
+            .clone()
+            .map(|s| Arc::new(Recorder::new(s, &f.account_id, &f.id, &execution_id)));
+        if let Some(r) = &recorder {
+            let first = async {
+                r.finding(f).await?;
+                r.plan(&plan, &pb.source).await
+            };
+            if let Err(e) = first.await {
+                bail!(
+                    "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
+                );
+            }
+        }
         let clients = acc.clients(&f.account_id, &f.region).await;
         eprintln!(
             "firebreak: {} {} with playbook {} (execution {execution_id}){}",
@@ -136,9 +187,34 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             dry_run: opts.dry_run,
             concurrency: opts.concurrency,
         };
-        let report = engine::run(&plan, executor, &run_opts, started, tx, stop_rx.clone()).await;
+        let mut report = engine::run(
+            &plan,
+            executor,
+            &run_opts,
+            started,
+            tx,
+            stop_rx.clone(),
+            recorder.clone(),
+        )
+        .await;
         let _ = printer.await;
         ok &= report.ok();
+        if let Some(r) = &recorder {
+            match r.manifest(&report, acc.caller_arn(), &started_at).await {
+                Ok(entry) => {
+                    eprintln!(
+                        "evidence: {} records, manifest {}",
+                        entry.seq + 1,
+                        entry.key
+                    );
+                    report.evidence_manifest = Some(entry.key);
+                }
+                Err(e) => {
+                    eprintln!("error: the evidence manifest could not be written: {e}");
+                    ok = false;
+                }
+            }
+        }
         if !opts.json {
             print!("{}", summary(&report));
         }

@@ -15,6 +15,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::catalog::{Action, Effect};
+use crate::evidence::Recorder;
 use crate::expr::{self, MapScope};
 use crate::plan::{ParamValue, Plan, PlanStep, StepState};
 use crate::retry::{ErrorClass, RetryPolicy};
@@ -176,6 +177,7 @@ pub async fn run<E: Executor>(
     started: Instant,
     events: mpsc::UnboundedSender<Event>,
     mut stop: watch::Receiver<bool>,
+    evidence: Option<Arc<Recorder>>,
 ) -> RunReport {
     let g = &plan.graph;
     let mut slots: HashMap<NodeIndex, Slot> =
@@ -249,6 +251,7 @@ pub async fn run<E: Executor>(
                         }
                         Err(e) => {
                             let report = StepReport::failed(step, 0, Duration::ZERO, e, None);
+                            let report = record(&evidence, report, &Map::new(), &events).await;
                             let _ = events.send(Event::StepFailed {
                                 step: step.id.clone(),
                                 attempts: 0,
@@ -271,7 +274,14 @@ pub async fn run<E: Executor>(
                         step: step.id.clone(),
                         reason: reason.clone(),
                     });
-                    slots.insert(n, Slot::Done(Box::new(StepReport::skipped(step, reason))));
+                    let report = record(
+                        &evidence,
+                        StepReport::skipped(step, reason),
+                        &Map::new(),
+                        &events,
+                    )
+                    .await;
+                    slots.insert(n, Slot::Done(Box::new(report)));
                     continue;
                 }
                 let inv = Invocation {
@@ -285,10 +295,12 @@ pub async fn run<E: Executor>(
                 let sem = semaphore.clone();
                 let events = events.clone();
                 let step = step.clone();
+                let evidence = evidence.clone();
                 let handle = tasks.spawn(async move {
                     let _permit = sem.acquire_owned().await;
+                    let params = inv.params.clone();
                     let report = attempt_step(&*exec, &step, inv, &events, started).await;
-                    (n, report)
+                    (n, record(&evidence, report, &params, &events).await)
                 });
                 task_nodes.insert(handle.id(), n);
             }
@@ -337,6 +349,32 @@ pub async fn run<E: Executor>(
         opts.dry_run,
         interrupted,
     )
+}
+
+/// Writes a step's evidence record; a step whose evidence cannot be written has failed.
+async fn record(
+    evidence: &Option<Arc<Recorder>>,
+    mut report: StepReport,
+    params: &Map<String, Value>,
+    events: &mpsc::UnboundedSender<Event>,
+) -> StepReport {
+    let Some(rec) = evidence else { return report };
+    if let Err(e) = rec.step(&report, params).await {
+        let message = format!("EvidenceWriteFailed: {e}");
+        let _ = events.send(Event::StepFailed {
+            step: report.id.clone(),
+            attempts: report.attempts,
+            error: message.clone(),
+        });
+        report.status = StepStatus::Failed;
+        report.error = Some(match &report.error {
+            Some(earlier) => format!("{message} (after: {earlier})"),
+            None => message,
+        });
+        report.error_code = Some("EvidenceWriteFailed".into());
+        report.finished_at_ms = None;
+    }
+    report
 }
 
 enum Resolved {
@@ -591,6 +629,7 @@ steps:
             Instant::now(),
             tx,
             stop_rx,
+            None,
         )
         .await;
         let mut events = Vec::new();
@@ -792,6 +831,7 @@ steps:
                     Instant::now(),
                     tx,
                     stop_rx,
+                    None,
                 )
                 .await
             })

@@ -139,6 +139,9 @@ pub struct RunReport {
     pub time_to_contain_ms: Option<u64>,
     pub total_ms: u64,
     pub interrupted: bool,
+    /// Where the execution's evidence manifest was written, when evidence was kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence_manifest: Option<String>,
     pub steps: Vec<StepReport>,
 }
 
@@ -174,6 +177,7 @@ impl RunReport {
             time_to_contain_ms: if dry_run { None } else { contained },
             total_ms: millis(started.elapsed()),
             interrupted,
+            evidence_manifest: None,
             steps,
         }
     }

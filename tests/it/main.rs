@@ -4,6 +4,7 @@
 mod support;
 
 mod cli_no_panic;
+mod evidence;
 mod explain;
 mod fault_proxy;
 mod findings;

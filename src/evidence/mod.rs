@@ -1,0 +1,237 @@
+//! Evidence: every input, step and result of an execution written as a chain of JSON records
+//! (each carrying the SHA-256 of the one before) to a write-once store — an S3 bucket with Object
+//! Lock, or a local folder of read-only files for offline drills — and closed by a manifest.
+//! Only this module writes the evidence store.
+
+mod store;
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+
+pub use store::{LockMode, Store, StoreError, Target, parse_target};
+
+use crate::engine::{RunReport, StepReport};
+use crate::finding::Finding;
+use crate::plan::Plan;
+
+/// The SHA-256 of nothing: the `prev_sha256` of an execution's first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+/// Makes one key part safe: letters, digits, `.`, `_`, `-` kept, anything else `_`; never
+/// empty, `.` or `..`, at most 128 characters. A finding id like `../x` cannot leave its folder.
+pub fn sanitize(part: &str) -> String {
+    let mut s: String = part
+        .chars()
+        .take(128)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        s = s.replace('.', "_");
+        if s.is_empty() {
+            s.push('_');
+        }
+    }
+    s
+}
+
+/// One record's place in the manifest.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Entry {
+    pub seq: u64,
+    pub kind: String,
+    pub key: String,
+    pub sha256: String,
+}
+
+struct Chain {
+    seq: u64,
+    prev: String,
+    entries: Vec<Entry>,
+}
+
+/// Writes one execution's records in order, chaining them.
+pub struct Recorder {
+    store: Store,
+    /// `{prefix}/{account}/{finding}/{execution}`
+    base: String,
+    execution_id: String,
+    chain: Mutex<Chain>,
+}
+
+pub fn now_rfc3339() -> String {
+    aws_sdk_s3::primitives::DateTime::from(SystemTime::now())
+        .fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_default()
+}
+
+impl Recorder {
+    pub fn new(store: Store, account_id: &str, finding_id: &str, execution_id: &str) -> Recorder {
+        let mut parts = Vec::new();
+        if !store.prefix().is_empty() {
+            parts.push(store.prefix().to_string());
+        }
+        parts.extend([
+            sanitize(account_id),
+            sanitize(finding_id),
+            sanitize(execution_id),
+        ]);
+        Recorder {
+            base: parts.join("/"),
+            store,
+            execution_id: execution_id.to_string(),
+            chain: Mutex::new(Chain {
+                seq: 0,
+                prev: GENESIS.to_string(),
+                entries: Vec::new(),
+            }),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Appends a record: adds `schema`, `seq`, `execution_id`, `prev_sha256` and `recorded_at`,
+    /// writes it, and only then advances the chain.
+    async fn append(
+        &self,
+        kind: &str,
+        step: Option<&str>,
+        mut body: Value,
+    ) -> Result<Entry, StoreError> {
+        let mut chain = self.chain.lock().await;
+        let name = match step {
+            Some(s) => format!("{:04}-{kind}-{}.json", chain.seq, sanitize(s)),
+            None => format!("{:04}-{kind}.json", chain.seq),
+        };
+        let key = format!("{}/{name}", self.base);
+        if let Value::Object(m) = &mut body {
+            let mut head = serde_json::Map::new();
+            head.insert(
+                "schema".into(),
+                json!(format!("firebreak.evidence.{kind}/v1")),
+            );
+            head.insert("seq".into(), json!(chain.seq));
+            head.insert("execution_id".into(), json!(self.execution_id));
+            head.insert("prev_sha256".into(), json!(chain.prev));
+            head.insert("recorded_at".into(), json!(now_rfc3339()));
+            head.append(m);
+            *m = head;
+        }
+        let mut bytes = serde_json::to_vec_pretty(&crate::scrub::scrub(body))
+            .map_err(|e| StoreError::Io(e.to_string()))?;
+        bytes.push(b'\n');
+        let sha = sha256_hex(&bytes);
+        self.store.put(&key, bytes, &sha).await?;
+        let entry = Entry {
+            seq: chain.seq,
+            kind: kind.to_string(),
+            key,
+            sha256: sha.clone(),
+        };
+        chain.entries.push(entry.clone());
+        chain.seq += 1;
+        chain.prev = sha;
+        Ok(entry)
+    }
+
+    /// The finding as received. `raw_sha256` is over the bytes received; should the finding
+    /// carry a secret (a planted key, a password in a command line), `raw` is stored scrubbed
+    /// and `raw_scrubbed` says so: no secret is ever written, even to keep a finding verbatim.
+    pub async fn finding(&self, f: &Finding) -> Result<Entry, StoreError> {
+        let scrubbed = crate::scrub::scrub_text(&f.raw);
+        self.append(
+            "finding",
+            None,
+            json!({
+                "finding_id": f.id,
+                "finding_type": f.type_name,
+                "account_id": f.account_id,
+                "region": f.region,
+                "sample": f.sample,
+                "source": f.origin,
+                "raw_sha256": sha256_hex(f.raw.as_bytes()),
+                "raw_scrubbed": scrubbed != f.raw,
+                "raw": scrubbed,
+            }),
+        )
+        .await
+    }
+
+    pub async fn plan(&self, plan: &Plan, playbook_source: &str) -> Result<Entry, StoreError> {
+        self.append(
+            "plan",
+            None,
+            json!({
+                "playbook": plan.playbook,
+                "playbook_file": plan.playbook_file,
+                "playbook_sha256": sha256_hex(playbook_source.as_bytes()),
+                "playbook_source": playbook_source,
+                "plan": plan,
+            }),
+        )
+        .await
+    }
+
+    pub async fn step(
+        &self,
+        r: &StepReport,
+        params: &serde_json::Map<String, Value>,
+    ) -> Result<Entry, StoreError> {
+        self.append("step", Some(&r.id), json!({"step": r, "params": params}))
+            .await
+    }
+
+    /// Closes the chain with the manifest; returns its key.
+    pub async fn manifest(
+        &self,
+        report: &RunReport,
+        caller: &str,
+        started_at: &str,
+    ) -> Result<Entry, StoreError> {
+        let (entries, head) = {
+            let chain = self.chain.lock().await;
+            (chain.entries.clone(), chain.prev.clone())
+        };
+        self.append(
+            "manifest",
+            None,
+            json!({
+                "finding_id": report.finding_id,
+                "finding_type": report.finding_type,
+                "account_id": report.account_id,
+                "region": report.region,
+                "playbook": report.playbook,
+                "caller": caller,
+                "firebreak_version": env!("CARGO_PKG_VERSION"),
+                "status": report.status,
+                "started_at": started_at,
+                "ended_at": now_rfc3339(),
+                "time_to_contain_ms": report.time_to_contain_ms,
+                "total_ms": report.total_ms,
+                "records": entries,
+                "chain_head": head,
+            }),
+        )
+        .await
+    }
+}

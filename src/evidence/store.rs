@@ -1,0 +1,183 @@
+//! Where evidence goes: an S3 bucket with Object Lock (every object locked, checksummed and
+//! written only if absent), or a local folder of read-only files with the same key layout.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ObjectLockMode;
+use base64::Engine as _;
+
+/// Object Lock mode for evidence objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LockMode {
+    /// Nobody, root included, can delete or shorten before the date (the default).
+    Compliance,
+    /// Users with s3:BypassGovernanceRetention can.
+    Governance,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("evidence object {0} already exists; evidence is never overwritten")]
+    Exists(String),
+    #[error("writing evidence failed: {0}")]
+    Io(String),
+    #[error("writing evidence to S3 failed: {0}")]
+    S3(String),
+}
+
+/// An evidence destination.
+#[derive(Clone)]
+pub enum Store {
+    Local {
+        dir: PathBuf,
+    },
+    S3 {
+        client: aws_sdk_s3::Client,
+        bucket: String,
+        prefix: String,
+        mode: LockMode,
+        retention: Duration,
+    },
+}
+
+/// `s3://BUCKET[/PREFIX]` or a folder.
+pub enum Target {
+    S3 { bucket: String, prefix: String },
+    Dir(PathBuf),
+}
+
+pub fn parse_target(s: &str) -> Result<Target, String> {
+    match s.strip_prefix("s3://") {
+        Some(rest) => {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            if bucket.is_empty() {
+                return Err(format!("`{s}` names no bucket: use s3://BUCKET[/PREFIX]"));
+            }
+            let prefix = prefix
+                .split('/')
+                .filter(|p| !p.is_empty())
+                .map(super::sanitize)
+                .collect::<Vec<_>>()
+                .join("/");
+            Ok(Target::S3 {
+                bucket: bucket.to_string(),
+                prefix,
+            })
+        }
+        None if s.is_empty() => Err("the evidence target is empty".into()),
+        None => Ok(Target::Dir(PathBuf::from(s))),
+    }
+}
+
+impl Store {
+    pub fn prefix(&self) -> &str {
+        match self {
+            Store::Local { .. } => "",
+            Store::S3 { prefix, .. } => prefix,
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Local { dir } => dir.display().to_string(),
+            Store::S3 { bucket, prefix, .. } if prefix.is_empty() => format!("s3://{bucket}"),
+            Store::S3 { bucket, prefix, .. } => format!("s3://{bucket}/{prefix}"),
+        }
+    }
+
+    /// Writes `bytes` at `key` once. `sha256` is the hex digest of `bytes`.
+    pub async fn put(&self, key: &str, bytes: Vec<u8>, sha256: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Local { dir } => put_local(dir, key, &bytes),
+            Store::S3 {
+                client,
+                bucket,
+                mode,
+                retention,
+                ..
+            } => {
+                let raw: Vec<u8> = (0..sha256.len() / 2)
+                    .filter_map(|i| u8::from_str_radix(&sha256[2 * i..2 * i + 2], 16).ok())
+                    .collect();
+                let checksum = base64::engine::general_purpose::STANDARD.encode(raw);
+                let until = aws_sdk_s3::primitives::DateTime::from(SystemTime::now() + *retention);
+                let lock = match mode {
+                    LockMode::Compliance => ObjectLockMode::Compliance,
+                    LockMode::Governance => ObjectLockMode::Governance,
+                };
+                let mut last = String::new();
+                // A few quick tries for transient S3 errors; an existing object is never retried.
+                for attempt in 0..4u32 {
+                    if attempt > 0 {
+                        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                    }
+                    let result = client
+                        .put_object()
+                        .bucket(bucket)
+                        .key(key)
+                        .body(ByteStream::from(bytes.clone()))
+                        .content_type("application/json")
+                        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+                        .checksum_sha256(&checksum)
+                        .object_lock_mode(lock.clone())
+                        .object_lock_retain_until_date(until)
+                        .if_none_match("*")
+                        .send()
+                        .await;
+                    match result {
+                        Ok(_) => return Ok(()),
+                        Err(e) => {
+                            let code = aws_sdk_s3::error::ProvideErrorMetadata::code(&e)
+                                .unwrap_or("")
+                                .to_string();
+                            if code == "PreconditionFailed" || code == "ConditionalRequestConflict"
+                            {
+                                return Err(StoreError::Exists(format!("s3://{bucket}/{key}")));
+                            }
+                            let classified = crate::actions::classify(&e, "s3", "PutObject");
+                            last = classified.to_string();
+                            if matches!(classified.kind, crate::engine::ErrorKind::Permanent) {
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(StoreError::S3(format!("s3://{bucket}/{key}: {last}")))
+            }
+        }
+    }
+}
+
+fn put_local(dir: &Path, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    use std::io::Write;
+    let path = dir.join(key);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Io(format!("{}: {e}", parent.display())))?;
+    }
+    let mut f = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(StoreError::Exists(path.display().to_string()));
+        }
+        Err(e) => return Err(StoreError::Io(format!("{}: {e}", path.display()))),
+    };
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+    let mut perms = f
+        .metadata()
+        .map_err(|e| StoreError::Io(e.to_string()))?
+        .permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&path, perms)
+        .map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))?;
+    Ok(())
+}
