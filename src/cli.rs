@@ -117,6 +117,19 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Check an evidence store: every record present, unaltered, chained, listed, locked.
+    Audit {
+        /// `s3://BUCKET[/PREFIX]` or a folder.
+        target: String,
+        /// Only this execution id.
+        #[arg(long)]
+        execution: Option<String>,
+        /// The retention every S3 object must have, in days from its writing.
+        #[arg(long, default_value_t = 365)]
+        retention_days: u32,
+        #[arg(long, value_enum, default_value = "text")]
+        output: Output,
+    },
     /// Draw a playbook's step graph.
     Graph {
         /// A playbook file, or the name of a playbook in --playbooks.
@@ -161,6 +174,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             playbooks,
         } => graph(&playbook, format, &playbooks),
         Command::Actions { output } => actions(output),
+        Command::Audit {
+            target,
+            execution,
+            retention_days,
+            output,
+        } => audit_cmd(&target, execution.as_deref(), retention_days, output),
         Command::Run {
             finding,
             playbook,
@@ -402,6 +421,49 @@ fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {
         GraphFormat::Mermaid => print!("{}", render::mermaid(pb)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn audit_cmd(
+    target: &str,
+    execution: Option<&str>,
+    retention_days: u32,
+    output: Output,
+) -> Result<ExitCode> {
+    let (objects, problems) = match crate::evidence::parse_target(target)
+        .map_err(|e| anyhow::anyhow!(e))?
+    {
+        crate::evidence::Target::Dir(dir) => {
+            if !dir.is_dir() {
+                bail!("{}: no such evidence folder", dir.display());
+            }
+            (
+                crate::audit::read_local(&dir)
+                    .with_context(|| format!("reading {}", dir.display()))?,
+                Vec::new(),
+            )
+        }
+        crate::evidence::Target::S3 { bucket, prefix } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let config = crate::aws::load().await;
+                let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+                crate::audit::read_s3(&client, &bucket, &prefix, retention_days).await
+            })
+            .map_err(|e| anyhow::anyhow!("{e}\n  hint: check the bucket name and credentials (AWS_PROFILE, AWS_ENDPOINT_URL)"))?
+        }
+    };
+    let report = crate::audit::audit(target, objects, problems, retention_days, execution);
+    match output {
+        Output::Text => print!("{}", crate::audit::render(&report)),
+        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+    }
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn actions(output: Output) -> Result<ExitCode> {

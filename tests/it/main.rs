@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audit;
 mod cli_no_panic;
 mod evidence;
 mod explain;

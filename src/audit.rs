@@ -1,0 +1,550 @@
+//! `firebreak audit`: reads an evidence store back and checks, per execution, that every record
+//! is present, unaltered, in order and chained, that the manifest lists exactly what is there,
+//! and (in S3) that every object is locked for the required retention in a bucket that enforces
+//! Object Lock, with no second version and no deletion.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::evidence::{GENESIS, sha256_hex};
+
+/// One object as read from the store.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub key: String,
+    pub bytes: Vec<u8>,
+    /// S3 only: lock mode, retain-until (epoch seconds), last modified (epoch seconds), versions.
+    pub lock_mode: Option<String>,
+    pub retain_until: Option<i64>,
+    pub last_modified: Option<i64>,
+    pub versions: usize,
+    pub s3: bool,
+}
+
+/// What the audit found for one execution.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionAudit {
+    pub path: String,
+    pub execution_id: String,
+    pub finding_id: Option<String>,
+    pub playbook: Option<String>,
+    pub status: Option<String>,
+    pub complete: bool,
+    pub records: usize,
+    pub problems: Vec<String>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub target: String,
+    pub store_problems: Vec<String>,
+    pub executions: Vec<ExecutionAudit>,
+    pub passed: bool,
+}
+
+/// Reads every file under `dir` as objects with keys relative to it.
+pub fn read_local(dir: &Path) -> std::io::Result<Vec<Object>> {
+    let mut out = Vec::new();
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<Object>) -> std::io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if p.is_dir() {
+                walk(root, &p, out)?;
+            } else {
+                let key = p
+                    .strip_prefix(root)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.push(Object {
+                    key,
+                    bytes: std::fs::read(&p)?,
+                    lock_mode: None,
+                    retain_until: None,
+                    last_modified: None,
+                    versions: 1,
+                    s3: false,
+                });
+            }
+        }
+        Ok(())
+    }
+    walk(dir, dir, &mut out)?;
+    Ok(out)
+}
+
+/// Checks objects grouped by execution folder. `min_retention_days` applies to S3 objects.
+pub fn audit(
+    target: &str,
+    objects: Vec<Object>,
+    store_problems: Vec<String>,
+    min_retention_days: u32,
+    only: Option<&str>,
+) -> AuditReport {
+    let mut groups: BTreeMap<String, Vec<Object>> = BTreeMap::new();
+    for o in objects {
+        let (dir, _) = o.key.rsplit_once('/').unwrap_or(("", &o.key));
+        groups.entry(dir.to_string()).or_default().push(o);
+    }
+    let mut executions = Vec::new();
+    for (path, objs) in groups {
+        let execution_id = path.rsplit('/').next().unwrap_or_default().to_string();
+        if only.is_some_and(|id| id != execution_id) {
+            continue;
+        }
+        executions.push(audit_execution(
+            &path,
+            &execution_id,
+            objs,
+            min_retention_days,
+        ));
+    }
+    // Failures first, then by path.
+    executions.sort_by(|a, b| {
+        (a.problems.is_empty() && a.complete, &a.path)
+            .cmp(&(b.problems.is_empty() && b.complete, &b.path))
+    });
+    let passed = store_problems.is_empty()
+        && !executions.is_empty()
+        && executions
+            .iter()
+            .all(|e| e.problems.is_empty() && e.complete);
+    AuditReport {
+        target: target.to_string(),
+        store_problems,
+        executions,
+        passed,
+    }
+}
+
+/// `0003-step-deactivate_key.json` → (3, "step").
+fn parse_name(name: &str) -> Option<(u64, String)> {
+    let stem = name.strip_suffix(".json")?;
+    let (seq, rest) = stem.split_once('-')?;
+    if seq.len() != 4 {
+        return None;
+    }
+    let seq = seq.parse().ok()?;
+    let kind = rest.split('-').next()?.to_string();
+    matches!(kind.as_str(), "finding" | "plan" | "step" | "manifest").then_some((seq, kind))
+}
+
+fn audit_execution(
+    path: &str,
+    execution_id: &str,
+    mut objs: Vec<Object>,
+    min_days: u32,
+) -> ExecutionAudit {
+    let mut problems = Vec::new();
+    let mut records: Vec<(u64, String, Object)> = Vec::new();
+    for o in objs.drain(..) {
+        let name = o.key.rsplit('/').next().unwrap_or_default().to_string();
+        match parse_name(&name) {
+            Some((seq, kind)) => records.push((seq, kind, o)),
+            None => problems.push(format!("extra object {}: not a firebreak record", o.key)),
+        }
+    }
+    records.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.key.cmp(&b.2.key)));
+    // S3 object checks.
+    for (_, _, o) in &records {
+        if !o.s3 {
+            continue;
+        }
+        if o.versions > 1 {
+            problems.push(format!(
+                "{}: {} versions; a record was rewritten as a new version",
+                o.key, o.versions
+            ));
+        }
+        match (&o.lock_mode, o.retain_until, o.last_modified) {
+            (None, _, _) | (_, None, _) => problems.push(format!(
+                "{}: object without an Object Lock retention",
+                o.key
+            )),
+            (Some(_), Some(until), Some(modified)) => {
+                let required = modified + i64::from(min_days) * 86_400;
+                // Allow an hour for clock differences between writer and store.
+                if until + 3600 < required {
+                    problems.push(format!(
+                        "{}: retention shortened: retained until {} but {min_days} days from its writing is {}",
+                        o.key,
+                        fmt_time(until),
+                        fmt_time(required)
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    // Sequence, chain and schema basics.
+    let mut prev = GENESIS.to_string();
+    let mut expected = 0u64;
+    let mut parsed: Vec<(u64, String, String, Value, String)> = Vec::new(); // seq, kind, key, json, sha
+    for (seq, kind, o) in &records {
+        let sha = sha256_hex(&o.bytes);
+        if *seq != expected {
+            if *seq > expected {
+                problems.push(format!(
+                    "records {expected:04}..{:04} are missing before {}",
+                    seq - 1,
+                    o.key
+                ));
+            } else {
+                problems.push(format!(
+                    "{}: a second record with sequence number {seq:04}",
+                    o.key
+                ));
+            }
+        }
+        expected = seq + 1;
+        let v: Value = match serde_json::from_slice(&o.bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(format!(
+                    "{}: not valid JSON ({e}); the record was altered",
+                    o.key
+                ));
+                prev = sha;
+                continue;
+            }
+        };
+        if v["seq"].as_u64() != Some(*seq) {
+            problems.push(format!(
+                "{}: says it is record {} but is stored as {seq:04}; records are out of order",
+                o.key, v["seq"]
+            ));
+        }
+        if v["schema"].as_str() != Some(&format!("firebreak.evidence.{kind}/v1")) {
+            problems.push(format!(
+                "{}: schema {} does not match its kind {kind}",
+                o.key, v["schema"]
+            ));
+        }
+        if v["execution_id"].as_str() != Some(execution_id) {
+            problems.push(format!(
+                "{}: belongs to execution {}, not {execution_id}",
+                o.key, v["execution_id"]
+            ));
+        }
+        if v["prev_sha256"].as_str() != Some(prev.as_str()) {
+            problems.push(format!(
+                "{}: chain broken: it links to {} but the record before hashes to {}; a record was altered, removed or reordered",
+                o.key,
+                short(v["prev_sha256"].as_str().unwrap_or("none")),
+                short(&prev)
+            ));
+        }
+        prev = sha.clone();
+        parsed.push((*seq, kind.clone(), o.key.clone(), v, sha));
+    }
+    // The manifest.
+    let manifest = parsed.iter().rev().find(|p| p.1 == "manifest").cloned();
+    let mut complete = false;
+    let (mut finding_id, mut playbook, mut status) = (None, None, None);
+    if let Some((mseq, _, mkey, m, _)) = &manifest {
+        complete = true;
+        finding_id = m["finding_id"].as_str().map(str::to_string);
+        playbook = m["playbook"].as_str().map(str::to_string);
+        status = m["status"].as_str().map(str::to_string);
+        if parsed.last().map(|p| p.0) != Some(*mseq) {
+            problems.push(format!("{mkey}: records follow the manifest"));
+        }
+        let listed: Vec<(String, String)> = m["records"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        (
+                            e["key"].as_str().unwrap_or_default().to_string(),
+                            e["sha256"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let present: BTreeMap<&str, &str> = parsed
+            .iter()
+            .filter(|p| p.0 != *mseq)
+            .map(|p| (p.2.as_str(), p.4.as_str()))
+            .collect();
+        let listed_keys: BTreeSet<&str> = listed.iter().map(|(k, _)| k.as_str()).collect();
+        for (k, sha) in &listed {
+            match present.get(k.as_str()) {
+                None => problems.push(format!(
+                    "{k}: listed in the manifest but missing from the store"
+                )),
+                Some(actual) if actual != sha => problems.push(format!(
+                    "{k}: its SHA-256 {} differs from the manifest's {}; the record was altered",
+                    short(actual),
+                    short(sha)
+                )),
+                _ => {}
+            }
+        }
+        for k in present.keys() {
+            if !listed_keys.contains(k) {
+                problems.push(format!(
+                    "{k}: present but not listed in the manifest (an extra object)"
+                ));
+            }
+        }
+        let before = parsed
+            .iter()
+            .rfind(|p| p.0 < *mseq)
+            .map(|p| p.4.clone())
+            .unwrap_or_else(|| GENESIS.to_string());
+        if m["chain_head"].as_str() != Some(before.as_str()) {
+            problems.push(format!("{mkey}: its chain head does not match the last record; the manifest was forged or records changed"));
+        }
+    } else if !parsed.is_empty() {
+        problems.push(format!(
+            "no manifest: the execution is incomplete ({} records, the last {})",
+            parsed.len(),
+            parsed.last().map(|p| p.2.as_str()).unwrap_or_default()
+        ));
+    }
+    // Timeline.
+    let mut timeline = Vec::new();
+    for (_, kind, _, v, _) in &parsed {
+        let at = v["recorded_at"].as_str().unwrap_or_default().to_string();
+        let what = match kind.as_str() {
+            "finding" => format!(
+                "finding {} received ({})",
+                v["finding_id"].as_str().unwrap_or("?"),
+                v["finding_type"].as_str().unwrap_or("?")
+            ),
+            "plan" => format!(
+                "plan compiled with playbook {}",
+                v["playbook"].as_str().unwrap_or("?")
+            ),
+            "step" => {
+                let s = &v["step"];
+                let mut w = format!(
+                    "step {} ({}) {}",
+                    s["id"].as_str().unwrap_or("?"),
+                    s["action"].as_str().unwrap_or("?"),
+                    s["status"].as_str().unwrap_or("?")
+                );
+                if let Some(e) = s["error"].as_str() {
+                    w.push_str(&format!(": {e}"));
+                }
+                if let Some(r) = s["skip_reason"].as_str() {
+                    w.push_str(&format!(": {r}"));
+                }
+                w
+            }
+            _ => match v["time_to_contain_ms"].as_u64() {
+                Some(t) => format!(
+                    "execution {} — contained in {t} ms",
+                    v["status"].as_str().unwrap_or("?")
+                ),
+                None => format!(
+                    "execution {} — nothing contained",
+                    v["status"].as_str().unwrap_or("?")
+                ),
+            },
+        };
+        timeline.push(TimelineEntry { at, what });
+    }
+    ExecutionAudit {
+        path: path.to_string(),
+        execution_id: execution_id.to_string(),
+        finding_id,
+        playbook,
+        status,
+        complete,
+        records: parsed.len(),
+        problems,
+        timeline,
+    }
+}
+
+fn short(sha: &str) -> String {
+    sha.chars().take(12).collect()
+}
+
+fn fmt_time(secs: i64) -> String {
+    aws_sdk_s3::primitives::DateTime::from_secs(secs)
+        .fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
+        .unwrap_or_else(|_| secs.to_string())
+}
+
+/// The text report: failures first, then each execution's timeline and verdict.
+pub fn render(r: &AuditReport) -> String {
+    let mut out = format!("audit of {}\n", r.target);
+    for p in &r.store_problems {
+        out.push_str(&format!("  STORE PROBLEM: {p}\n"));
+    }
+    for e in &r.executions {
+        let verdict = if e.problems.is_empty() && e.complete {
+            "PASS"
+        } else {
+            "FAIL"
+        };
+        out.push_str(&format!(
+            "\n{verdict}  execution {} · finding {} · playbook {} · status {} · {} records\n",
+            e.execution_id,
+            e.finding_id.as_deref().unwrap_or("?"),
+            e.playbook.as_deref().unwrap_or("?"),
+            e.status.as_deref().unwrap_or("incomplete"),
+            e.records
+        ));
+        for p in &e.problems {
+            out.push_str(&format!("  problem: {p}\n"));
+        }
+        for t in &e.timeline {
+            out.push_str(&format!("  {}  {}\n", t.at, t.what));
+        }
+    }
+    if r.executions.is_empty() {
+        out.push_str("no executions found\n");
+    }
+    out.push_str(&format!(
+        "\nverdict: {} ({} execution(s), {} with problems)\n",
+        if r.passed { "PASS" } else { "FAIL" },
+        r.executions.len(),
+        r.executions
+            .iter()
+            .filter(|e| !e.problems.is_empty() || !e.complete)
+            .count()
+    ));
+    out
+}
+
+/// Reads an S3 evidence location: bucket settings, every object with its lock, its versions.
+pub async fn read_s3(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    min_days: u32,
+) -> Result<(Vec<Object>, Vec<String>), String> {
+    let mut problems = Vec::new();
+    match client
+        .get_object_lock_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(c) => {
+            let cfg = c.object_lock_configuration();
+            if cfg
+                .and_then(|c| c.object_lock_enabled())
+                .map(|e| e.as_str())
+                != Some("Enabled")
+            {
+                problems.push(format!("bucket {bucket}: Object Lock is not enabled"));
+            }
+            let days = cfg
+                .and_then(|c| c.rule())
+                .and_then(|r| r.default_retention())
+                .and_then(|d| d.days().or(d.years().map(|y| y * 365)));
+            match days {
+                None => problems.push(format!("bucket {bucket}: no default retention (objects written without their own retention would be unlocked)")),
+                Some(d) if d < min_days as i32 => problems.push(format!("bucket {bucket}: default retention {d} days is below the required {min_days}")),
+                _ => {}
+            }
+        }
+        Err(e) => problems.push(format!(
+            "bucket {bucket}: Object Lock configuration unreadable: {}",
+            crate::actions::classify(&e, "s3", "GetObjectLockConfiguration")
+        )),
+    }
+    match client.get_bucket_versioning().bucket(bucket).send().await {
+        Ok(v) if v.status().map(|s| s.as_str()) == Some("Enabled") => {}
+        Ok(_) => problems.push(format!("bucket {bucket}: versioning is not enabled")),
+        // moto's answer (see actions/s3.rs); Object Lock buckets are always versioned there.
+        Err(aws_sdk_s3::error::SdkError::ServiceError(se))
+            if String::from_utf8_lossy(se.raw().body().bytes().unwrap_or_default())
+                .contains("<Status>Enabled</Status>") => {}
+        Err(e) => problems.push(format!("bucket {bucket}: versioning unreadable: {e}")),
+    }
+    // Every version and delete marker under the prefix.
+    let mut versions: BTreeMap<String, usize> = BTreeMap::new();
+    let mut deleted: BTreeSet<String> = BTreeSet::new();
+    let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    loop {
+        let page = client
+            .list_object_versions()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_key_marker(key_marker.clone())
+            .set_version_id_marker(version_marker.clone())
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "listing s3://{bucket}/{prefix}: {}",
+                    crate::actions::classify(&e, "s3", "ListObjectVersions")
+                )
+            })?;
+        for v in page.versions() {
+            *versions
+                .entry(v.key().unwrap_or_default().to_string())
+                .or_default() += 1;
+        }
+        for d in page.delete_markers() {
+            deleted.insert(d.key().unwrap_or_default().to_string());
+        }
+        if page.is_truncated() != Some(true) {
+            break;
+        }
+        key_marker = page.next_key_marker().map(str::to_string);
+        version_marker = page.next_version_id_marker().map(str::to_string);
+    }
+    for k in &deleted {
+        problems.push(format!(
+            "{k}: deleted (a delete marker hides it); evidence was removed"
+        ));
+    }
+    let mut objects = Vec::new();
+    for (key, n) in versions {
+        if deleted.contains(&key) {
+            continue;
+        }
+        let head = client
+            .head_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "{key}: {}",
+                    crate::actions::classify(&e, "s3", "HeadObject")
+                )
+            })?;
+        let body = client
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| format!("{key}: {}", crate::actions::classify(&e, "s3", "GetObject")))?
+            .body
+            .collect()
+            .await
+            .map_err(|e| format!("{key}: {e}"))?
+            .into_bytes()
+            .to_vec();
+        objects.push(Object {
+            key,
+            bytes: body,
+            lock_mode: head.object_lock_mode().map(|m| m.as_str().to_string()),
+            retain_until: head.object_lock_retain_until_date().map(|d| d.secs()),
+            last_modified: head.last_modified().map(|d| d.secs()),
+            versions: n,
+            s3: true,
+        });
+    }
+    Ok((objects, problems))
+}

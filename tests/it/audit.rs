@@ -1,0 +1,333 @@
+//! `firebreak audit` (issue 4): untouched evidence passes; each kind of tampering is detected with
+//! a specific message, in a local folder and in S3 on moto.
+
+use std::path::{Path, PathBuf};
+
+use aws_sdk_s3::types::{
+    DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode,
+    ObjectLockRule,
+};
+use serde_json::Value;
+
+use crate::support::{finding_file, moto, stderr, stdout, unique};
+
+fn contained_finding(user: &str, key: &str) -> PathBuf {
+    finding_file("iam-user-tor.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["accessKeyDetails"]["userName"] = user.into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+    })
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn copy_writable(from: &Path, to: &Path) {
+    for f in files(from) {
+        let dest = to.join(f.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(&dest, std::fs::read(&f).unwrap()).unwrap();
+    }
+}
+
+fn audit(target: &str) -> (Option<i32>, String) {
+    let out = moto().firebreak(&["audit", "--retention-days", "30", target]);
+    (out.status.code(), stdout(&out) + &stderr(&out))
+}
+
+#[tokio::test]
+async fn local_tampering_is_detected() {
+    let config = moto().config().await;
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let dir = std::env::temp_dir().join(unique("evidence-audit"));
+    let out = moto().firebreak(&[
+        "run",
+        "--evidence",
+        dir.to_str().unwrap(),
+        contained_finding(&user, &key).to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (code, text) = audit(dir.to_str().unwrap());
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("PASS") && text.contains("finding") && text.contains("step deactivate_key"),
+        "{text}"
+    );
+
+    type Tamper = Box<dyn Fn(&[PathBuf], &Path)>;
+    let cases: Vec<(&str, Tamper, &str)> = vec![
+        (
+            "rewritten",
+            Box::new(|f: &[PathBuf], _: &Path| {
+                let step = f
+                    .iter()
+                    .find(|p| p.to_string_lossy().contains("-step-deactivate_key"))
+                    .unwrap();
+                let text = std::fs::read_to_string(step)
+                    .unwrap()
+                    .replace("\"succeeded\"", "\"failed\"");
+                std::fs::write(step, text).unwrap();
+            }),
+            "the record was altered",
+        ),
+        (
+            "deleted",
+            Box::new(|f: &[PathBuf], _: &Path| {
+                let step = f
+                    .iter()
+                    .find(|p| p.to_string_lossy().contains("-step-deny_all_user"))
+                    .unwrap();
+                std::fs::remove_file(step).unwrap();
+            }),
+            "missing",
+        ),
+        (
+            "no manifest",
+            Box::new(|f: &[PathBuf], _: &Path| {
+                std::fs::remove_file(f.last().unwrap()).unwrap();
+            }),
+            "no manifest: the execution is incomplete",
+        ),
+        (
+            "out of order",
+            Box::new(|f: &[PathBuf], _: &Path| {
+                let (a, b) = (&f[2], &f[3]);
+                let (x, y) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+                std::fs::write(a, y).unwrap();
+                std::fs::write(b, x).unwrap();
+            }),
+            "out of order",
+        ),
+        (
+            "extra object",
+            Box::new(|f: &[PathBuf], _: &Path| {
+                std::fs::write(f[0].parent().unwrap().join("notes.txt"), b"hello").unwrap();
+            }),
+            "extra object",
+        ),
+    ];
+    for (name, tamper, expect) in cases {
+        let copy = std::env::temp_dir().join(unique("evidence-tampered"));
+        copy_writable(&dir, &copy);
+        tamper(&files(&copy), &copy);
+        let (code, text) = audit(copy.to_str().unwrap());
+        assert_eq!(code, Some(1), "{name}: {text}");
+        assert!(
+            text.contains(expect),
+            "{name}: expected `{expect}` in\n{text}"
+        );
+        assert!(text.contains("verdict: FAIL"), "{name}");
+    }
+}
+
+async fn locked_bucket(s3: &aws_sdk_s3::Client) -> String {
+    let bucket = unique("evidence-audit");
+    s3.create_bucket()
+        .bucket(&bucket)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
+    s3.put_object_lock_configuration()
+        .bucket(&bucket)
+        .object_lock_configuration(
+            ObjectLockConfiguration::builder()
+                .object_lock_enabled(ObjectLockEnabled::Enabled)
+                .rule(
+                    ObjectLockRule::builder()
+                        .default_retention(
+                            DefaultRetention::builder()
+                                .mode(ObjectLockRetentionMode::Governance)
+                                .days(30)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    bucket
+}
+
+#[tokio::test]
+async fn s3_tampering_is_detected() {
+    let config = moto().config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let mut run_one = Vec::new();
+    // Five executions in one bucket, each under its own prefix, one per tampering.
+    let bucket = locked_bucket(&s3).await;
+    for i in 0..5 {
+        let (user, key) = crate::run_s3::user_with_key(&config).await;
+        let target = format!("s3://{bucket}/case{i}");
+        let out = moto().firebreak(&[
+            "run",
+            "--evidence",
+            &target,
+            "--lock-mode",
+            "governance",
+            "--retention-days",
+            "30",
+            contained_finding(&user, &key).to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let listed = s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .prefix(format!("case{i}/"))
+            .send()
+            .await
+            .unwrap();
+        let mut keys: Vec<String> = listed
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect();
+        keys.sort();
+        run_one.push((target, keys));
+    }
+    let (code, text) = audit(&run_one[0].0);
+    assert_eq!(code, Some(0), "untouched evidence passes: {text}");
+
+    // 0: a record rewritten as a new version.
+    let (target, keys) = &run_one[0];
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&keys[2])
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{}"))
+        .content_md5("mZFLkyvTelC5g8XnyQrpOw==")
+        .send()
+        .await
+        .unwrap();
+    let (code, text) = audit(target);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("rewritten as a new version"), "{text}");
+
+    // 1: a record deleted with a GOVERNANCE bypass.
+    let (target, keys) = &run_one[1];
+    let version = s3
+        .head_object()
+        .bucket(&bucket)
+        .key(&keys[3])
+        .send()
+        .await
+        .unwrap()
+        .version_id()
+        .unwrap()
+        .to_string();
+    s3.delete_object()
+        .bucket(&bucket)
+        .key(&keys[3])
+        .version_id(version)
+        .bypass_governance_retention(true)
+        .send()
+        .await
+        .unwrap();
+    let (code, text) = audit(target);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("listed in the manifest but missing"),
+        "{text}"
+    );
+
+    // 2: retention shortened.
+    let (target, keys) = &run_one[2];
+    let soon = aws_sdk_s3::primitives::DateTime::from_secs(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+            + 86_400,
+    );
+    s3.put_object_retention()
+        .bucket(&bucket)
+        .key(&keys[1])
+        .bypass_governance_retention(true)
+        .retention(
+            aws_sdk_s3::types::ObjectLockRetention::builder()
+                .mode(ObjectLockRetentionMode::Governance)
+                .retain_until_date(soon)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (code, text) = audit(target);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("retention shortened"), "{text}");
+
+    // 3: an extra object in the execution's folder.
+    let (target, keys) = &run_one[3];
+    let folder = keys[0].rsplit_once('/').unwrap().0;
+    s3.put_object()
+        .bucket(&bucket)
+        .key(format!("{folder}/extra.json"))
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{}"))
+        .content_md5("mZFLkyvTelC5g8XnyQrpOw==")
+        .send()
+        .await
+        .unwrap();
+    let (code, text) = audit(target);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("extra object"), "{text}");
+
+    // 4: the manifest deleted (a delete marker).
+    let (target, keys) = &run_one[4];
+    s3.delete_object()
+        .bucket(&bucket)
+        .key(keys.last().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let (code, text) = audit(target);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("deleted") && text.contains("incomplete"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn an_unlocked_bucket_fails_the_audit() {
+    let config = moto().config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("plain");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("a/b/c/0000-finding.json")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"{}"))
+        .send()
+        .await
+        .unwrap();
+    let out = moto().firebreak(&["audit", "--output", "json", &format!("s3://{bucket}")]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let problems = v["store_problems"].to_string() + &v["executions"].to_string();
+    assert!(problems.contains("Object Lock"), "{problems}");
+    assert!(
+        problems.contains("object without an Object Lock retention"),
+        "{problems}"
+    );
+}
