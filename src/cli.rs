@@ -117,6 +117,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
+    /// Create or check firebreak's infrastructure (the evidence bucket), idempotently.
+    Setup {
+        /// The evidence bucket to create or check.
+        #[arg(long)]
+        evidence_bucket: String,
+        /// Default retention of evidence objects, in days.
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36500))]
+        retention_days: u32,
+        #[arg(long, value_enum, default_value = "compliance")]
+        lock_mode: LockArg,
+    },
     /// Check an evidence store: every record present, unaltered, chained, listed, locked.
     Audit {
         /// `s3://BUCKET[/PREFIX]` or a folder.
@@ -174,6 +185,48 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             playbooks,
         } => graph(&playbook, format, &playbooks),
         Command::Actions { output } => actions(output),
+        Command::Setup {
+            evidence_bucket,
+            retention_days,
+            lock_mode,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let config = crate::aws::load().await;
+                let region = config
+                    .region()
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "us-east-1".into());
+                let plain_http =
+                    std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("http://"));
+                let s3 = aws_sdk_s3::Client::from_conf(
+                    aws_sdk_s3::config::Builder::from(&config)
+                        .force_path_style(true)
+                        .build(),
+                );
+                let mode = match lock_mode {
+                    LockArg::Compliance => crate::evidence::LockMode::Compliance,
+                    LockArg::Governance => crate::evidence::LockMode::Governance,
+                };
+                let days = i32::try_from(retention_days).unwrap_or(i32::MAX);
+                let report = crate::setup::evidence_bucket(
+                    &s3,
+                    &region,
+                    &evidence_bucket,
+                    days,
+                    mode,
+                    !plain_http,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+                for l in report.lines {
+                    println!("{l}");
+                }
+                Ok(ExitCode::SUCCESS)
+            })
+        }
         Command::Audit {
             target,
             execution,

@@ -19,4 +19,5 @@ pub mod retry;
 pub mod run;
 pub mod scrub;
 pub mod select;
+pub mod setup;
 pub mod yaml;

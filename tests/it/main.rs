@@ -18,4 +18,5 @@ mod run_faults;
 mod run_iam;
 mod run_notify;
 mod run_s3;
+mod setup;
 mod validate;
