@@ -80,7 +80,7 @@ pub struct Output {
 }
 
 /// What an action does to the world.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Effect {
     /// Reads state for evidence; changes nothing.
@@ -148,6 +148,17 @@ pub enum Action {
 impl Serialize for Action {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.spec().name)
+    }
+}
+
+impl schemars::JsonSchema for Action {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Action".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Action::ALL.iter().map(|a| a.spec().name).collect();
+        schemars::json_schema!({"type": "string", "enum": names, "description": "A catalog action, `service.verb`."})
     }
 }
 

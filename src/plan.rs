@@ -15,7 +15,7 @@ use crate::playbook::{OnFailure, Playbook, TValue};
 use crate::retry::RetryPolicy;
 
 /// A finding's response, ready to run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Plan {
     pub finding_id: String,
     pub finding_type: String,
@@ -31,6 +31,7 @@ pub struct Plan {
     #[serde(skip)]
     pub finding: Value,
     #[serde(rename = "steps", serialize_with = "ser_steps")]
+    #[schemars(with = "Vec<PlanStep>")]
     pub graph: DiGraph<PlanStep, ()>,
     /// Steps that will run, grouped by depth: every step of a level can run at once.
     pub levels: Vec<Vec<String>>,
@@ -48,7 +49,7 @@ fn ser_steps<S: serde::Serializer>(g: &DiGraph<PlanStep, ()>, s: S) -> Result<S:
 }
 
 /// Whether a step will run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum StepState {
     /// Will run (its `when`, if deferred, is decided at run time).
@@ -58,7 +59,7 @@ pub enum StepState {
 }
 
 /// A parameter value: known now, or computed from earlier steps' outputs at run time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ParamValue {
     Known(Value),
@@ -66,7 +67,7 @@ pub enum ParamValue {
 }
 
 /// One bound step.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PlanStep {
     pub id: String,
     pub action: Action,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// Classes of step errors a policy can retry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// AWS throttling codes (Throttling, ThrottlingException, RequestLimitExceeded, SlowDown, …).
@@ -44,7 +44,7 @@ impl ErrorClass {
 }
 
 /// How the delay grows between attempts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Jitter {
     /// Sleep a uniformly random time between zero and the computed delay (AWS "full jitter").
@@ -53,19 +53,21 @@ pub enum Jitter {
 }
 
 /// When and how often a failed step is tried again.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RetryPolicy {
     /// Error classes that are retried; anything else fails the step at once.
     pub errors: Vec<ErrorClass>,
     /// Total tries including the first (Step Functions' `MaxAttempts` is this minus one).
     pub attempts: u32,
     /// Delay before the first retry.
-    #[serde(with = "millis")]
+    #[serde(with = "millis", rename = "interval_ms")]
+    #[schemars(with = "u64")]
     pub interval: Duration,
     /// Multiplier applied to the delay after each retry.
     pub backoff_rate: f64,
     /// Upper bound of any single delay.
-    #[serde(with = "millis")]
+    #[serde(with = "millis", rename = "max_delay_ms")]
+    #[schemars(with = "u64")]
     pub max_delay: Duration,
     pub jitter: Jitter,
 }

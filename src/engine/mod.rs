@@ -23,7 +23,7 @@ use crate::retry::{ErrorClass, RetryPolicy};
 pub use report::{RunReport, RunStatus, StepReport, StepStatus};
 
 /// One AWS (or other) call a step made, for the report and the evidence.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct ApiCall {
     pub service: &'static str,
     pub operation: &'static str,

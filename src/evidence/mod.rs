@@ -3,15 +3,17 @@
 //! Lock, or a local folder of read-only files for offline drills — and closed by a manifest.
 //! Only this module writes the evidence store.
 
+mod record;
 mod store;
 
 use std::time::SystemTime;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
+pub use record::{FindingRecord, Header, ManifestRecord, PlanRecord, StepRecord, schemas};
 pub use store::{LockMode, Store, StoreError, Target, parse_target};
 
 use crate::engine::{RunReport, StepReport};
@@ -54,7 +56,7 @@ pub fn sanitize(part: &str) -> String {
 }
 
 /// One record's place in the manifest.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Entry {
     pub seq: u64,
     pub kind: String,
@@ -110,13 +112,14 @@ impl Recorder {
         &self.base
     }
 
-    /// Appends a record: adds `schema`, `seq`, `execution_id`, `prev_sha256` and `recorded_at`,
-    /// writes it, and only then advances the chain.
-    async fn append(
+    /// Appends a record: `build` gets the header (`schema`, `seq`, `execution_id`,
+    /// `prev_sha256`, `recorded_at`) and makes the typed record, which is scrubbed, written,
+    /// and only then added to the chain.
+    async fn append<T: Serialize>(
         &self,
         kind: &str,
         step: Option<&str>,
-        mut body: Value,
+        build: impl FnOnce(Header) -> T,
     ) -> Result<Entry, StoreError> {
         let mut chain = self.chain.lock().await;
         let name = match step {
@@ -124,20 +127,16 @@ impl Recorder {
             None => format!("{:04}-{kind}.json", chain.seq),
         };
         let key = format!("{}/{name}", self.base);
-        if let Value::Object(m) = &mut body {
-            let mut head = serde_json::Map::new();
-            head.insert(
-                "schema".into(),
-                json!(format!("firebreak.evidence.{kind}/v1")),
-            );
-            head.insert("seq".into(), json!(chain.seq));
-            head.insert("execution_id".into(), json!(self.execution_id));
-            head.insert("prev_sha256".into(), json!(chain.prev));
-            head.insert("recorded_at".into(), json!(now_rfc3339()));
-            head.append(m);
-            *m = head;
-        }
-        let mut bytes = serde_json::to_vec_pretty(&crate::scrub::scrub(body))
+        let header = Header {
+            schema: format!("firebreak.evidence.{kind}/v1"),
+            seq: chain.seq,
+            execution_id: self.execution_id.clone(),
+            prev_sha256: chain.prev.clone(),
+            recorded_at: now_rfc3339(),
+        };
+        let value =
+            serde_json::to_value(build(header)).map_err(|e| StoreError::Io(e.to_string()))?;
+        let mut bytes = serde_json::to_vec_pretty(&crate::scrub::scrub(value))
             .map_err(|e| StoreError::Io(e.to_string()))?;
         bytes.push(b'\n');
         let sha = sha256_hex(&bytes);
@@ -159,36 +158,30 @@ impl Recorder {
     /// and `raw_scrubbed` says so: no secret is ever written, even to keep a finding verbatim.
     pub async fn finding(&self, f: &Finding) -> Result<Entry, StoreError> {
         let scrubbed = crate::scrub::scrub_text(&f.raw);
-        self.append(
-            "finding",
-            None,
-            json!({
-                "finding_id": f.id,
-                "finding_type": f.type_name,
-                "account_id": f.account_id,
-                "region": f.region,
-                "sample": f.sample,
-                "source": f.origin,
-                "raw_sha256": sha256_hex(f.raw.as_bytes()),
-                "raw_scrubbed": scrubbed != f.raw,
-                "raw": scrubbed,
-            }),
-        )
+        self.append("finding", None, |header| FindingRecord {
+            header,
+            finding_id: f.id.clone(),
+            finding_type: f.type_name.clone(),
+            account_id: f.account_id.clone(),
+            region: f.region.clone(),
+            sample: f.sample,
+            source: f.origin.clone(),
+            raw_sha256: sha256_hex(f.raw.as_bytes()),
+            raw_scrubbed: scrubbed != f.raw,
+            raw: scrubbed,
+        })
         .await
     }
 
     pub async fn plan(&self, plan: &Plan, playbook_source: &str) -> Result<Entry, StoreError> {
-        self.append(
-            "plan",
-            None,
-            json!({
-                "playbook": plan.playbook,
-                "playbook_file": plan.playbook_file,
-                "playbook_sha256": sha256_hex(playbook_source.as_bytes()),
-                "playbook_source": playbook_source,
-                "plan": plan,
-            }),
-        )
+        self.append("plan", None, |header| PlanRecord {
+            header,
+            playbook: plan.playbook.clone(),
+            playbook_file: plan.playbook_file.clone(),
+            playbook_sha256: sha256_hex(playbook_source.as_bytes()),
+            playbook_source: playbook_source.to_string(),
+            plan: plan.clone(),
+        })
         .await
     }
 
@@ -197,41 +190,42 @@ impl Recorder {
         r: &StepReport,
         params: &serde_json::Map<String, Value>,
     ) -> Result<Entry, StoreError> {
-        self.append("step", Some(&r.id), json!({"step": r, "params": params}))
-            .await
+        self.append("step", Some(&r.id), |header| StepRecord {
+            header,
+            step: r.clone(),
+            params: params.clone(),
+        })
+        .await
     }
 
-    /// Closes the chain with the manifest; returns its key.
+    /// Closes the chain with the manifest.
     pub async fn manifest(
         &self,
         report: &RunReport,
         caller: &str,
         started_at: &str,
     ) -> Result<Entry, StoreError> {
-        let (entries, head) = {
+        let (records, chain_head) = {
             let chain = self.chain.lock().await;
             (chain.entries.clone(), chain.prev.clone())
         };
-        self.append(
-            "manifest",
-            None,
-            json!({
-                "finding_id": report.finding_id,
-                "finding_type": report.finding_type,
-                "account_id": report.account_id,
-                "region": report.region,
-                "playbook": report.playbook,
-                "caller": caller,
-                "firebreak_version": env!("CARGO_PKG_VERSION"),
-                "status": report.status,
-                "started_at": started_at,
-                "ended_at": now_rfc3339(),
-                "time_to_contain_ms": report.time_to_contain_ms,
-                "total_ms": report.total_ms,
-                "records": entries,
-                "chain_head": head,
-            }),
-        )
+        self.append("manifest", None, |header| ManifestRecord {
+            header,
+            finding_id: report.finding_id.clone(),
+            finding_type: report.finding_type.clone(),
+            account_id: report.account_id.clone(),
+            region: report.region.clone(),
+            playbook: report.playbook.clone(),
+            caller: caller.to_string(),
+            firebreak_version: env!("CARGO_PKG_VERSION").to_string(),
+            status: report.status,
+            started_at: started_at.to_string(),
+            ended_at: now_rfc3339(),
+            time_to_contain_ms: report.time_to_contain_ms,
+            total_ms: report.total_ms,
+            records,
+            chain_head,
+        })
         .await
     }
 }

@@ -13,7 +13,7 @@ use serde_json::value::RawValue;
 pub use types::{FindingType, KNOWN_TYPES, RESOURCE_TYPES, is_known_type};
 
 /// Which of the accepted shapes a finding arrived in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Shape {
     /// A bare finding, as exported to S3 or as the `detail` of an event.
@@ -34,7 +34,7 @@ pub struct EventMeta {
 
 /// Where a finding came from: the file (or `-`), the JSON document's 1-based line, and its
 /// position among the findings of that document.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Origin {
     pub file: String,
     pub line: usize,

@@ -123,7 +123,7 @@ pub struct Input {
 }
 
 /// What happens to the rest of the run when a step fails for good.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnFailure {
     /// Start no further step; steps already running finish.

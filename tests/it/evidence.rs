@@ -12,6 +12,48 @@ fn sha256_hex(bytes: &[u8]) -> String {
     firebreak::evidence::sha256_hex(bytes)
 }
 
+/// Regression guard for issue 4: the committed schemas are the ones the record types generate.
+/// `FIREBREAK_WRITE_SCHEMAS=1 cargo test --test it schemas` rewrites them.
+#[test]
+fn schemas_are_fresh() {
+    let dir = crate::support::root().join("evidence-schemas");
+    for (name, text) in firebreak::evidence::schemas() {
+        let path = dir.join(name);
+        if std::env::var_os("FIREBREAK_WRITE_SCHEMAS").is_some() {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &text).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "evidence-schemas/{name} is stale: run `FIREBREAK_WRITE_SCHEMAS=1 cargo test --test it schemas` and commit it"
+        );
+    }
+}
+
+/// Validates a record against its committed schema with an independent validator.
+fn validate_against_schema(key: &str, record: &Value) {
+    let kind = record["schema"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("firebreak.evidence.")
+        .trim_end_matches("/v1")
+        .to_string();
+    let path = crate::support::root().join(format!("evidence-schemas/{kind}.schema.json"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator =
+        jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let errors: Vec<String> = validator
+        .iter_errors(record)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{key} does not match {}: {errors:#?}",
+        path.display()
+    );
+}
+
 /// Checks the chain and the manifest over records given in key order.
 fn check_chain(records: &[(String, Vec<u8>)]) {
     assert!(
@@ -22,6 +64,7 @@ fn check_chain(records: &[(String, Vec<u8>)]) {
     let mut prev = firebreak::evidence::GENESIS.to_string();
     for (i, (key, bytes)) in records.iter().enumerate() {
         let v: Value = serde_json::from_slice(bytes).unwrap();
+        validate_against_schema(key, &v);
         assert_eq!(v["seq"], i as u64, "{key}");
         assert_eq!(
             v["prev_sha256"],

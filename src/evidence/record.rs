@@ -1,0 +1,113 @@
+//! The evidence record types. `evidence-schemas/` holds the JSON Schemas generated from them
+//! (`FIREBREAK_WRITE_SCHEMAS=1 cargo test schemas` rewrites them; a test fails when stale).
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::Entry;
+use crate::engine::{RunStatus, StepReport};
+use crate::finding::Origin;
+use crate::plan::Plan;
+
+/// Fields every record starts with.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Header {
+    /// `firebreak.evidence.<kind>/v1`.
+    pub schema: String,
+    /// Position in the execution's chain, from 0.
+    pub seq: u64,
+    /// The execution (UUIDv7).
+    pub execution_id: String,
+    /// SHA-256 (hex) of the previous record's bytes; 64 zeros for the first.
+    pub prev_sha256: String,
+    /// When the record was written (RFC 3339, UTC).
+    pub recorded_at: String,
+}
+
+/// The finding as received.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct FindingRecord {
+    #[serde(flatten)]
+    pub header: Header,
+    pub finding_id: String,
+    pub finding_type: String,
+    pub account_id: String,
+    pub region: String,
+    pub sample: bool,
+    pub source: Origin,
+    /// SHA-256 of the finding's bytes as received.
+    pub raw_sha256: String,
+    /// True when `raw` had secrets replaced by the scrubber.
+    pub raw_scrubbed: bool,
+    /// The finding's JSON text.
+    pub raw: String,
+}
+
+/// The playbook and the plan bound to the finding.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PlanRecord {
+    #[serde(flatten)]
+    pub header: Header,
+    pub playbook: String,
+    pub playbook_file: String,
+    pub playbook_sha256: String,
+    pub playbook_source: String,
+    pub plan: Plan,
+}
+
+/// One step: what it was asked, what it did and found.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct StepRecord {
+    #[serde(flatten)]
+    pub header: Header,
+    pub step: StepReport,
+    /// The parameters the step ran with (empty for skipped steps).
+    pub params: Map<String, Value>,
+}
+
+/// Closes the chain: every record's key and hash, the outcome and timings.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ManifestRecord {
+    #[serde(flatten)]
+    pub header: Header,
+    pub finding_id: String,
+    pub finding_type: String,
+    pub account_id: String,
+    pub region: String,
+    pub playbook: String,
+    /// The identity firebreak acted as (STS caller ARN).
+    pub caller: String,
+    pub firebreak_version: String,
+    pub status: RunStatus,
+    pub started_at: String,
+    pub ended_at: String,
+    pub time_to_contain_ms: Option<u64>,
+    pub total_ms: u64,
+    pub records: Vec<Entry>,
+    /// SHA-256 of the last record before this manifest.
+    pub chain_head: String,
+}
+
+/// The schemas, by file name, as pretty JSON.
+pub fn schemas() -> Vec<(&'static str, String)> {
+    let render = |s: schemars::Schema| serde_json::to_string_pretty(&s).unwrap_or_default() + "\n";
+    vec![
+        (
+            "finding.schema.json",
+            render(schemars::schema_for!(FindingRecord)),
+        ),
+        (
+            "plan.schema.json",
+            render(schemars::schema_for!(PlanRecord)),
+        ),
+        (
+            "step.schema.json",
+            render(schemars::schema_for!(StepRecord)),
+        ),
+        (
+            "manifest.schema.json",
+            render(schemars::schema_for!(ManifestRecord)),
+        ),
+    ]
+}
