@@ -11,6 +11,50 @@ use serde_json::Value;
 
 use crate::evidence::{GENESIS, sha256_hex};
 
+/// Validators for the committed record schemas, compiled once.
+static VALIDATORS: std::sync::LazyLock<Vec<(&'static str, Option<jsonschema::Validator>)>> =
+    std::sync::LazyLock::new(|| {
+        let compile = |text: &str| {
+            serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|s| jsonschema::validator_for(&s).ok())
+        };
+        vec![
+            (
+                "finding",
+                compile(include_str!("../evidence-schemas/finding.schema.json")),
+            ),
+            (
+                "plan",
+                compile(include_str!("../evidence-schemas/plan.schema.json")),
+            ),
+            (
+                "step",
+                compile(include_str!("../evidence-schemas/step.schema.json")),
+            ),
+            (
+                "manifest",
+                compile(include_str!("../evidence-schemas/manifest.schema.json")),
+            ),
+        ]
+    });
+
+/// Problems of a record against its kind's schema (at most three, for readability).
+fn schema_problems(kind: &str, v: &Value) -> Vec<String> {
+    match VALIDATORS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .and_then(|(_, v)| v.as_ref())
+    {
+        Some(validator) => validator
+            .iter_errors(v)
+            .take(3)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect(),
+        None => vec![format!("no schema for kind {kind}")],
+    }
+}
+
 /// One object as read from the store.
 #[derive(Debug, Clone)]
 pub struct Object {
