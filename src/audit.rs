@@ -274,6 +274,9 @@ fn audit_execution(
                 o.key, v["schema"]
             ));
         }
+        for p in schema_problems(kind, &v) {
+            problems.push(format!("{}: not a valid {kind} record: {p}", o.key));
+        }
         if v["execution_id"].as_str() != Some(execution_id) {
             problems.push(format!(
                 "{}: belongs to execution {}, not {execution_id}",

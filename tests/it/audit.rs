@@ -110,6 +110,20 @@ async fn local_tampering_is_detected() {
             "out of order",
         ),
         (
+            "invalid record",
+            Box::new(|f: &[PathBuf], _: &Path| {
+                let step = f
+                    .iter()
+                    .find(|p| p.to_string_lossy().contains("-step-capture_user"))
+                    .unwrap();
+                let text = std::fs::read_to_string(step)
+                    .unwrap()
+                    .replace("\"attempts\"", "\"tries\"");
+                std::fs::write(step, text).unwrap();
+            }),
+            "not a valid step record",
+        ),
+        (
             "extra object",
             Box::new(|f: &[PathBuf], _: &Path| {
                 std::fs::write(f[0].parent().unwrap().join("notes.txt"), b"hello").unwrap();
