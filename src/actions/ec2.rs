@@ -884,6 +884,50 @@ fn all_traffic() -> IpPermission {
         .build()
 }
 
+/// Finds a group by name in a VPC, or creates it (tagged) and reads it back, so that its
+/// default rules are known.
+async fn find_or_create_group(
+    cx: &Cx<'_>,
+    vpc: &str,
+    name: &str,
+    description: &str,
+) -> Result<aws_sdk_ec2::types::SecurityGroup, StepError> {
+    if let Some(g) = find_group(cx, vpc, name).await? {
+        return Ok(g);
+    }
+    let tags = TagSpecification::builder()
+        .resource_type(ResourceType::SecurityGroup)
+        .tags(Tag::builder().key("Name").value(name).build())
+        .tags(
+            Tag::builder()
+                .key("firebreak:purpose")
+                .value("isolation")
+                .build(),
+        )
+        .build();
+    let created = cx
+        .call(
+            SVC,
+            "CreateSecurityGroup",
+            cx.clients
+                .ec2
+                .create_security_group()
+                .group_name(name)
+                .description(description)
+                .vpc_id(vpc)
+                .tag_specifications(tags)
+                .send(),
+        )
+        .await?;
+    let gid = created.group_id().unwrap_or_default().to_string();
+    Ok(find_group(cx, vpc, name).await?.unwrap_or_else(|| {
+        aws_sdk_ec2::types::SecurityGroup::builder()
+            .group_id(gid)
+            .group_name(name)
+            .build()
+    }))
+}
+
 /// Finds or creates the transition group (all traffic in and out allowed: every flow becomes
 /// untracked) and the isolation group (no rule at all) of one VPC.
 async fn isolation_groups(
@@ -893,40 +937,13 @@ async fn isolation_groups(
     isolation: &str,
 ) -> Result<(String, String), StepError> {
     let ec2 = &cx.clients.ec2;
-    let tag_spec = |name: &str| {
-        TagSpecification::builder()
-            .resource_type(ResourceType::SecurityGroup)
-            .tags(Tag::builder().key("Name").value(name).build())
-            .tags(
-                Tag::builder()
-                    .key("firebreak:purpose")
-                    .value("isolation")
-                    .build(),
-            )
-            .build()
-    };
-    let t = match find_group(cx, vpc, transition).await? {
-        Some(g) => g,
-        None => {
-            let created = cx
-                .call(
-                    SVC,
-                    "CreateSecurityGroup",
-                    ec2.create_security_group()
-                        .group_name(transition)
-                        .description("firebreak isolation step 1: allow all so tracked flows become untracked")
-                        .vpc_id(vpc)
-                        .tag_specifications(tag_spec(transition))
-                        .send(),
-                )
-                .await?;
-            let gid = created.group_id().unwrap_or_default().to_string();
-            aws_sdk_ec2::types::SecurityGroup::builder()
-                .group_id(gid)
-                .group_name(transition)
-                .build()
-        }
-    };
+    let t = find_or_create_group(
+        cx,
+        vpc,
+        transition,
+        "firebreak isolation step 1: allow all so tracked flows become untracked",
+    )
+    .await?;
     let tid = t.group_id().unwrap_or_default().to_string();
     let has_ingress_all = t.ip_permissions().iter().any(|p| {
         p.ip_protocol() == Some("-1")
@@ -951,31 +968,14 @@ async fn isolation_groups(
             Err(e) => return Err(e),
         }
     }
-    let i = match find_group(cx, vpc, isolation).await? {
-        Some(g) => g,
-        None => {
-            let created = cx
-                .call(
-                    SVC,
-                    "CreateSecurityGroup",
-                    ec2.create_security_group()
-                        .group_name(isolation)
-                        .description("firebreak isolation: no inbound and no outbound rules")
-                        .vpc_id(vpc)
-                        .tag_specifications(tag_spec(isolation))
-                        .send(),
-                )
-                .await?;
-            let gid = created.group_id().unwrap_or_default().to_string();
-            // A new group allows all egress by default: read it back to revoke exactly that.
-            find_group(cx, vpc, isolation).await?.unwrap_or_else(|| {
-                aws_sdk_ec2::types::SecurityGroup::builder()
-                    .group_id(gid)
-                    .group_name(isolation)
-                    .build()
-            })
-        }
-    };
+    // A new group allows all egress by default: every rule it has is revoked.
+    let i = find_or_create_group(
+        cx,
+        vpc,
+        isolation,
+        "firebreak isolation: no inbound and no outbound rules",
+    )
+    .await?;
     let iid = i.group_id().unwrap_or_default().to_string();
     if !i.ip_permissions_egress().is_empty() {
         cx.call(
