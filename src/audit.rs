@@ -36,6 +36,10 @@ static VALIDATORS: std::sync::LazyLock<Vec<(&'static str, Option<jsonschema::Val
                 "manifest",
                 compile(include_str!("../evidence-schemas/manifest.schema.json")),
             ),
+            (
+                "signature",
+                compile(include_str!("../evidence-schemas/signature.schema.json")),
+            ),
         ]
     });
 
@@ -128,12 +132,30 @@ pub fn read_local(dir: &Path) -> std::io::Result<Vec<Object>> {
 }
 
 /// Checks objects grouped by execution folder. `min_retention_days` applies to S3 objects.
+/// What KMS said of one signature record (keyed by the signature object's key).
+#[derive(Debug, Clone)]
+pub struct SignatureCheck {
+    pub valid: bool,
+    pub key_id: String,
+    pub detail: String,
+}
+
+/// What the audit requires of signatures.
+#[derive(Debug, Clone, Default)]
+pub struct SignaturePolicy {
+    /// Every manifest must be signed by this key (KMS key id or ARN; matched as a suffix).
+    pub expected_key: Option<String>,
+    /// Results of KMS Verify, by signature object key.
+    pub checks: BTreeMap<String, SignatureCheck>,
+}
+
 pub fn audit(
     target: &str,
     objects: Vec<Object>,
     store_problems: Vec<String>,
     min_retention_days: u32,
     only: Option<&str>,
+    signatures: &SignaturePolicy,
 ) -> AuditReport {
     let mut groups: BTreeMap<String, Vec<Object>> = BTreeMap::new();
     for o in objects {
@@ -151,6 +173,7 @@ pub fn audit(
             &execution_id,
             objs,
             min_retention_days,
+            signatures,
         ));
     }
     // Failures first, then by path.
@@ -180,7 +203,11 @@ fn parse_name(name: &str) -> Option<(u64, String)> {
     }
     let seq = seq.parse().ok()?;
     let kind = rest.split('-').next()?.to_string();
-    matches!(kind.as_str(), "finding" | "plan" | "step" | "manifest").then_some((seq, kind))
+    matches!(
+        kind.as_str(),
+        "finding" | "plan" | "step" | "manifest" | "signature"
+    )
+    .then_some((seq, kind))
 }
 
 fn audit_execution(
@@ -188,12 +215,15 @@ fn audit_execution(
     execution_id: &str,
     mut objs: Vec<Object>,
     min_days: u32,
+    sigs: &SignaturePolicy,
 ) -> ExecutionAudit {
     let mut problems = Vec::new();
     let mut records: Vec<(u64, String, Object)> = Vec::new();
+    let mut signature: Option<Object> = None;
     for o in objs.drain(..) {
         let name = o.key.rsplit('/').next().unwrap_or_default().to_string();
         match parse_name(&name) {
+            Some((_, kind)) if kind == "signature" => signature = Some(o),
             Some((seq, kind)) => records.push((seq, kind, o)),
             None => problems.push(format!("extra object {}: not a firebreak record", o.key)),
         }
@@ -359,6 +389,53 @@ fn audit_execution(
             parsed.len(),
             parsed.last().map(|p| p.2.as_str()).unwrap_or_default()
         ));
+    }
+    // The signature of the manifest.
+    let manifest_sha = manifest.as_ref().map(|m| m.4.clone());
+    match (&signature, &manifest_sha) {
+        (Some(sig), Some(msha)) => {
+            let v: Value = serde_json::from_slice(&sig.bytes).unwrap_or(Value::Null);
+            for p in schema_problems("signature", &v) {
+                problems.push(format!("{}: not a valid signature record: {p}", sig.key));
+            }
+            if v["manifest_sha256"].as_str() != Some(msha.as_str()) {
+                problems.push(format!(
+                    "{}: the manifest was changed after it was signed (forged manifest)",
+                    sig.key
+                ));
+            }
+            match sigs.checks.get(&sig.key) {
+                Some(c) if !c.valid => problems.push(format!(
+                    "{}: the signature does not verify with KMS key {}: {}",
+                    sig.key, c.key_id, c.detail
+                )),
+                Some(_) => {}
+                None => problems.push(format!("{}: the signature was not verified", sig.key)),
+            }
+            if let Some(want) = &sigs.expected_key {
+                let got = v["key_id"].as_str().unwrap_or_default();
+                if !(got == want
+                    || got.ends_with(&format!("/{want}"))
+                    || want.ends_with(&format!("/{got}")))
+                {
+                    problems.push(format!(
+                        "{}: signed by key {got}, not the expected {want} (re-signed)",
+                        sig.key
+                    ));
+                }
+            }
+            if sig.s3 && sig.lock_mode.is_none() {
+                problems.push(format!(
+                    "{}: object without an Object Lock retention",
+                    sig.key
+                ));
+            }
+        }
+        (Some(sig), None) => problems.push(format!("{}: a signature without a manifest", sig.key)),
+        (None, Some(_)) if sigs.expected_key.is_some() => {
+            problems.push("the manifest is not signed".to_string())
+        }
+        _ => {}
     }
     // Timeline.
     let mut timeline = Vec::new();
@@ -594,4 +671,68 @@ pub async fn read_s3(
         });
     }
     Ok((objects, problems))
+}
+
+/// Asks KMS to verify every signature record among `objects`.
+pub async fn verify_signatures(
+    kms: &aws_sdk_kms::Client,
+    objects: &[Object],
+) -> BTreeMap<String, SignatureCheck> {
+    use base64::Engine as _;
+    let mut out = BTreeMap::new();
+    for o in objects
+        .iter()
+        .filter(|o| o.key.ends_with("-signature.json"))
+    {
+        let v: Value = serde_json::from_slice(&o.bytes).unwrap_or(Value::Null);
+        let key_id = v["key_id"].as_str().unwrap_or_default().to_string();
+        let sha = v["manifest_sha256"].as_str().unwrap_or_default();
+        let digest: Vec<u8> = (0..sha.len() / 2)
+            .filter_map(|i| u8::from_str_radix(sha.get(2 * i..2 * i + 2)?, 16).ok())
+            .collect();
+        let Ok(signature) = base64::engine::general_purpose::STANDARD
+            .decode(v["signature"].as_str().unwrap_or_default())
+        else {
+            out.insert(
+                o.key.clone(),
+                SignatureCheck {
+                    valid: false,
+                    key_id,
+                    detail: "the signature is not base64".into(),
+                },
+            );
+            continue;
+        };
+        let result = kms
+            .verify()
+            .key_id(&key_id)
+            .message(aws_sdk_kms::primitives::Blob::new(digest))
+            .message_type(aws_sdk_kms::types::MessageType::Digest)
+            .signature(aws_sdk_kms::primitives::Blob::new(signature))
+            .signing_algorithm(aws_sdk_kms::types::SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await;
+        let check = match result {
+            Ok(r) if r.signature_valid() => SignatureCheck {
+                valid: true,
+                key_id,
+                detail: String::new(),
+            },
+            Ok(_) => SignatureCheck {
+                valid: false,
+                key_id,
+                detail: "KMS says the signature is not valid".into(),
+            },
+            Err(e) => {
+                let c = crate::actions::classify(&e, "kms", "Verify");
+                SignatureCheck {
+                    valid: false,
+                    key_id,
+                    detail: c.to_string(),
+                }
+            }
+        };
+        out.insert(o.key.clone(), check);
+    }
+    out
 }

@@ -108,6 +108,9 @@ enum Command {
         /// Retention of evidence objects, in days.
         #[arg(long, default_value_t = 365)]
         retention_days: u32,
+        /// Sign each manifest with this KMS key (ECC_NIST_P256, SIGN_VERIFY); needs --evidence.
+        #[arg(long, requires = "evidence")]
+        sign_key: Option<String>,
         /// Object Lock mode of evidence objects.
         #[arg(long, value_enum, default_value = "compliance")]
         lock_mode: LockArg,
@@ -138,6 +141,9 @@ enum Command {
         /// The retention every S3 object must have, in days from its writing.
         #[arg(long, default_value_t = 365)]
         retention_days: u32,
+        /// Require every manifest to be signed by this KMS key (id or ARN).
+        #[arg(long)]
+        sign_key: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
@@ -231,8 +237,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             target,
             execution,
             retention_days,
+            sign_key,
             output,
-        } => audit_cmd(&target, execution.as_deref(), retention_days, output),
+        } => audit_cmd(
+            &target,
+            execution.as_deref(),
+            retention_days,
+            sign_key,
+            output,
+        ),
         Command::Run {
             finding,
             playbook,
@@ -245,6 +258,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             concurrency,
             evidence,
             retention_days,
+            sign_key,
             lock_mode,
             output,
         } => {
@@ -262,6 +276,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 json: output == Output::Json,
                 evidence,
                 retention_days,
+                sign_key,
                 lock_mode: match lock_mode {
                     LockArg::Compliance => crate::evidence::LockMode::Compliance,
                     LockArg::Governance => crate::evidence::LockMode::Governance,
@@ -480,34 +495,34 @@ fn audit_cmd(
     target: &str,
     execution: Option<&str>,
     retention_days: u32,
+    sign_key: Option<String>,
     output: Output,
 ) -> Result<ExitCode> {
-    let (objects, problems) = match crate::evidence::parse_target(target)
-        .map_err(|e| anyhow::anyhow!(e))?
-    {
-        crate::evidence::Target::Dir(dir) => {
-            if !dir.is_dir() {
-                bail!("{}: no such evidence folder", dir.display());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (report, _) = runtime.block_on(async {
+        let config = crate::aws::load().await;
+        let (objects, problems) = match crate::evidence::parse_target(target).map_err(|e| anyhow::anyhow!(e))? {
+            crate::evidence::Target::Dir(dir) => {
+                if !dir.is_dir() {
+                    bail!("{}: no such evidence folder", dir.display());
+                }
+                (crate::audit::read_local(&dir).with_context(|| format!("reading {}", dir.display()))?, Vec::new())
             }
-            (
-                crate::audit::read_local(&dir)
-                    .with_context(|| format!("reading {}", dir.display()))?,
-                Vec::new(),
-            )
-        }
-        crate::evidence::Target::S3 { bucket, prefix } => {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let config = crate::aws::load().await;
+            crate::evidence::Target::S3 { bucket, prefix } => {
                 let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
-                crate::audit::read_s3(&client, &bucket, &prefix, retention_days).await
-            })
-            .map_err(|e| anyhow::anyhow!("{e}\n  hint: check the bucket name and credentials (AWS_PROFILE, AWS_ENDPOINT_URL)"))?
+                crate::audit::read_s3(&client, &bucket, &prefix, retention_days)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}\n  hint: check the bucket name and credentials (AWS_PROFILE, AWS_ENDPOINT_URL)"))?
+            }
+        };
+        let mut policy = crate::audit::SignaturePolicy { expected_key: sign_key, ..Default::default() };
+        if objects.iter().any(|o| o.key.ends_with("-signature.json")) {
+            policy.checks = crate::audit::verify_signatures(&aws_sdk_kms::Client::new(&config), &objects).await;
         }
-    };
-    let report = crate::audit::audit(target, objects, problems, retention_days, execution);
+        Ok::<_, anyhow::Error>((crate::audit::audit(target, objects, problems, retention_days, execution, &policy), ()))
+    })?;
     match output {
         Output::Text => print!("{}", crate::audit::render(&report)),
         Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),

@@ -27,6 +27,8 @@ pub struct Options {
     /// `s3://BUCKET[/PREFIX]` or a folder; no evidence is kept without it.
     pub evidence: Option<String>,
     pub retention_days: u32,
+    /// KMS key that signs each manifest.
+    pub sign_key: Option<String>,
     pub lock_mode: evidence::LockMode,
 }
 
@@ -207,6 +209,16 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                         entry.seq + 1,
                         entry.key
                     );
+                    if let Some(key) = &opts.sign_key {
+                        let kms = aws_sdk_kms::Client::new(acc.base());
+                        match r.sign(&kms, key, &entry).await {
+                            Ok(sig) => eprintln!("evidence: manifest signed, {}", sig.key),
+                            Err(e) => {
+                                eprintln!("error: the manifest could not be signed: {e}");
+                                ok = false;
+                            }
+                        }
+                    }
                     report.evidence_manifest = Some(entry.key);
                 }
                 Err(e) => {

@@ -13,7 +13,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
-pub use record::{FindingRecord, Header, ManifestRecord, PlanRecord, StepRecord, schemas};
+pub use record::{
+    FindingRecord, Header, ManifestRecord, PlanRecord, SignatureRecord, StepRecord, schemas,
+};
 pub use store::{LockMode, Store, StoreError, Target, parse_target};
 
 use crate::engine::{RunReport, StepReport};
@@ -196,6 +198,61 @@ impl Recorder {
             params: params.clone(),
         })
         .await
+    }
+
+    /// Signs the manifest's SHA-256 with a KMS asymmetric key (ECDSA P-256) and stores the
+    /// signature beside it, as `{seq}-signature.json` (outside the chain, which the manifest
+    /// closes).
+    pub async fn sign(
+        &self,
+        kms: &aws_sdk_kms::Client,
+        key_id: &str,
+        manifest: &Entry,
+    ) -> Result<Entry, StoreError> {
+        use base64::Engine as _;
+        let digest: Vec<u8> = (0..manifest.sha256.len() / 2)
+            .filter_map(|i| u8::from_str_radix(&manifest.sha256[2 * i..2 * i + 2], 16).ok())
+            .collect();
+        let signed = kms
+            .sign()
+            .key_id(key_id)
+            .message(aws_sdk_kms::primitives::Blob::new(digest))
+            .message_type(aws_sdk_kms::types::MessageType::Digest)
+            .signing_algorithm(aws_sdk_kms::types::SigningAlgorithmSpec::EcdsaSha256)
+            .send()
+            .await
+            .map_err(|e| {
+                StoreError::Io(format!(
+                    "signing the manifest with KMS key {key_id}: {}",
+                    crate::actions::classify(&e, "kms", "Sign")
+                ))
+            })?;
+        let signature = signed
+            .signature()
+            .map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
+            .unwrap_or_default();
+        let record = SignatureRecord {
+            schema: "firebreak.evidence.signature/v1".into(),
+            execution_id: self.execution_id.clone(),
+            manifest_key: manifest.key.clone(),
+            manifest_sha256: manifest.sha256.clone(),
+            key_id: signed.key_id().unwrap_or(key_id).to_string(),
+            algorithm: "ECDSA_SHA_256".into(),
+            signature,
+            signed_at: now_rfc3339(),
+        };
+        let mut bytes =
+            serde_json::to_vec_pretty(&record).map_err(|e| StoreError::Io(e.to_string()))?;
+        bytes.push(b'\n');
+        let sha = sha256_hex(&bytes);
+        let key = format!("{}/{:04}-signature.json", self.base, manifest.seq + 1);
+        self.store.put(&key, bytes, &sha).await?;
+        Ok(Entry {
+            seq: manifest.seq + 1,
+            kind: "signature".into(),
+            key,
+            sha256: sha,
+        })
     }
 
     /// Closes the chain with the manifest.

@@ -89,6 +89,24 @@ pub struct ManifestRecord {
     pub chain_head: String,
 }
 
+/// A KMS signature of the manifest, stored beside it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, JsonSchema)]
+pub struct SignatureRecord {
+    /// `firebreak.evidence.signature/v1`.
+    pub schema: String,
+    pub execution_id: String,
+    pub manifest_key: String,
+    /// The SHA-256 (hex) of the manifest's bytes: the digest that was signed.
+    pub manifest_sha256: String,
+    /// The KMS key (ARN) that signed.
+    pub key_id: String,
+    /// `ECDSA_SHA_256` over the digest.
+    pub algorithm: String,
+    /// The DER signature, base64.
+    pub signature: String,
+    pub signed_at: String,
+}
+
 /// The schemas, by file name, as pretty JSON.
 pub fn schemas() -> Vec<(&'static str, String)> {
     let render = |s: schemars::Schema| serde_json::to_string_pretty(&s).unwrap_or_default() + "\n";
@@ -108,6 +126,10 @@ pub fn schemas() -> Vec<(&'static str, String)> {
         (
             "manifest.schema.json",
             render(schemars::schema_for!(ManifestRecord)),
+        ),
+        (
+            "signature.schema.json",
+            render(schemars::schema_for!(SignatureRecord)),
         ),
     ]
 }

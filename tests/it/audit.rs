@@ -345,3 +345,127 @@ async fn an_unlocked_bucket_fails_the_audit() {
         "{problems}"
     );
 }
+
+/// Signed manifests (issue 4): a KMS ECDSA P-256 signature beside each manifest; a forged
+/// manifest, a re-signed one and a broken signature are each caught.
+#[tokio::test]
+async fn signed_manifests_catch_forgery_and_re_signing() {
+    use base64::Engine as _;
+    let config = moto().config().await;
+    let kms = aws_sdk_kms::Client::new(&config);
+    let new_key = || async {
+        kms.create_key()
+            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+            .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+            .send()
+            .await
+            .unwrap()
+            .key_metadata()
+            .unwrap()
+            .key_id()
+            .to_string()
+    };
+    let key_id = new_key().await;
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let dir = std::env::temp_dir().join(unique("evidence-signed"));
+    let out = moto().firebreak(&[
+        "run",
+        "--evidence",
+        dir.to_str().unwrap(),
+        "--sign-key",
+        &key_id,
+        contained_finding(&user, &key).to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        files(&dir)
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with("-signature.json"))
+    );
+    let audit_signed = |d: &Path| {
+        let out = moto().firebreak(&["audit", "--sign-key", &key_id, d.to_str().unwrap()]);
+        (out.status.code(), stdout(&out) + &stderr(&out))
+    };
+    let (code, text) = audit_signed(&dir);
+    assert_eq!(code, Some(0), "{text}");
+
+    // Forged: the manifest changed after signing.
+    let forged = std::env::temp_dir().join(unique("evidence-forged"));
+    copy_writable(&dir, &forged);
+    let manifest = files(&forged)
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with("-manifest.json"))
+        .unwrap();
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("\"succeeded\"", "\"failed\"");
+    std::fs::write(&manifest, &text).unwrap();
+    let (code, out) = audit_signed(&forged);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("changed after it was signed"), "{out}");
+
+    // Re-signed: the forger signs the forged manifest with a key of their own.
+    let attacker = new_key().await;
+    let sha = firebreak::evidence::sha256_hex(text.as_bytes());
+    let digest: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&sha[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let sig = kms
+        .sign()
+        .key_id(&attacker)
+        .message(aws_sdk_kms::primitives::Blob::new(digest))
+        .message_type(aws_sdk_kms::types::MessageType::Digest)
+        .signing_algorithm(aws_sdk_kms::types::SigningAlgorithmSpec::EcdsaSha256)
+        .send()
+        .await
+        .unwrap();
+    let sig_file = files(&forged)
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with("-signature.json"))
+        .unwrap();
+    let mut record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&sig_file).unwrap()).unwrap();
+    record["manifest_sha256"] = sha.clone().into();
+    record["key_id"] = sig.key_id().unwrap().into();
+    record["signature"] = base64::engine::general_purpose::STANDARD
+        .encode(sig.signature().unwrap().as_ref())
+        .into();
+    std::fs::write(&sig_file, serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+    let (code, out) = audit_signed(&forged);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("not the expected") && out.contains("re-signed"),
+        "{out}"
+    );
+
+    // A broken signature does not verify.
+    let broken = std::env::temp_dir().join(unique("evidence-badsig"));
+    copy_writable(&dir, &broken);
+    let sig_file = files(&broken)
+        .into_iter()
+        .find(|f| f.to_string_lossy().ends_with("-signature.json"))
+        .unwrap();
+    let mut record: Value =
+        serde_json::from_str(&std::fs::read_to_string(&sig_file).unwrap()).unwrap();
+    record["signature"] = base64::engine::general_purpose::STANDARD
+        .encode(b"not a signature")
+        .into();
+    std::fs::write(&sig_file, serde_json::to_vec_pretty(&record).unwrap()).unwrap();
+    let (code, out) = audit_signed(&broken);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("does not verify"), "{out}");
+
+    // Requiring a signature fails unsigned evidence.
+    let unsigned = std::env::temp_dir().join(unique("evidence-unsigned"));
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let out = moto().firebreak(&[
+        "run",
+        "--evidence",
+        unsigned.to_str().unwrap(),
+        contained_finding(&user, &key).to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (code, out) = audit_signed(&unsigned);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("the manifest is not signed"), "{out}");
+}
