@@ -286,3 +286,91 @@ async fn unwritable_evidence_stops_the_run_before_acting() {
         "nothing was done"
     );
 }
+
+/// Every shipped playbook, run against moto with evidence in an Object-Locked bucket and in a
+/// folder, leaves records that match the schemas and that `audit` passes (issue 4).
+#[tokio::test]
+async fn every_playbook_leaves_evidence_that_audit_passes() {
+    let config = moto().config().await;
+    let bucket = unique("evidence-all");
+    let setup = moto().firebreak(&[
+        "setup",
+        "--evidence-bucket",
+        &bucket,
+        "--retention-days",
+        "30",
+    ]);
+    assert_eq!(setup.status.code(), Some(0), "{}", stderr(&setup));
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role = unique("evidence-role");
+    iam.create_role()
+        .role_name(&role)
+        .assume_role_policy_document("{}")
+        .send()
+        .await
+        .unwrap();
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let t = crate::run_ec2::target(&config).await;
+    let (public_bucket, _) = crate::run_s3::public_bucket(&config).await;
+    let (s3_public, s3_access) = crate::run_s3::s3_findings(&public_bucket, &user, &key);
+    let findings = vec![
+        finding_file("iam-assumed-role-anomalous.json", |f| {
+            f["id"] = Value::String(unique("finding"));
+            f["resource"]["accessKeyDetails"]["userName"] = role.clone().into();
+        }),
+        finding_file("ec2-bitcoin-dns.json", |f| {
+            f["id"] = Value::String(unique("finding"));
+            f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+        }),
+        s3_public,
+        s3_access,
+        finding_file("ec2-malware-snapshot.json", |f| {
+            f["id"] = Value::String(unique("finding"))
+        }),
+    ];
+    let dir = std::env::temp_dir().join(unique("evidence-all"));
+    let s3_target = format!("s3://{bucket}/all");
+    for f in &findings {
+        for target in [dir.to_str().unwrap(), s3_target.as_str()] {
+            let out = moto().firebreak(&[
+                "run",
+                "--evidence",
+                target,
+                "--retention-days",
+                "30",
+                f.to_str().unwrap(),
+            ]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{}: {}",
+                f.display(),
+                stderr(&out)
+            );
+        }
+    }
+    for target in [dir.to_str().unwrap(), s3_target.as_str()] {
+        let out = moto().firebreak(&[
+            "audit",
+            "--retention-days",
+            "30",
+            "--output",
+            "json",
+            target,
+        ]);
+        let report: Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+        assert_eq!(out.status.code(), Some(0), "{target}: {report:#}");
+        assert_eq!(
+            report["executions"].as_array().unwrap().len(),
+            5,
+            "{target}"
+        );
+    }
+    let mut records = Vec::new();
+    collect(&dir, &mut records, &dir);
+    assert!(records.len() > 5 * 4);
+    for (key, bytes) in &records {
+        validate_against_schema(key, &serde_json::from_slice(bytes).unwrap());
+    }
+}
