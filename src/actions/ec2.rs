@@ -473,10 +473,7 @@ pub(super) async fn preserve_instance(cx: &Cx<'_>) -> Result<Outcome, StepError>
     Ok(out)
 }
 
-pub(super) async fn snapshot_volumes(
-    cx: &Cx<'_>,
-    timeout_hint: Duration,
-) -> Result<Outcome, StepError> {
+pub(super) async fn snapshot_volumes(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let id = cx.str("instance_id")?;
     let ec2 = &cx.clients.ec2;
     let wait = cx
@@ -629,7 +626,7 @@ pub(super) async fn snapshot_volumes(
         if !wait || states.values().all(|s| s == "completed") {
             break states;
         }
-        tokio::time::sleep(delay.min(timeout_hint)).await;
+        tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(15));
     };
     out.outputs = outputs([("snapshot_ids", json!(snapshot_ids))]);

@@ -109,9 +109,7 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::HttpWebhook => notify::webhook(cx).await,
         Action::Ec2CaptureInstance => ec2::capture_instance(cx).await,
         Action::Ec2PreserveInstance => ec2::preserve_instance(cx).await,
-        Action::Ec2SnapshotVolumes => {
-            ec2::snapshot_volumes(cx, std::time::Duration::from_secs(15)).await
-        }
+        Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(cx).await,
         Action::AutoscalingDetachInstance => ec2::detach_from_asg(cx).await,
         Action::Elbv2DeregisterInstance => ec2::deregister_targets(cx).await,
         Action::Ec2DisassociateInstanceProfile => ec2::disassociate_profile(cx).await,

@@ -4,7 +4,7 @@
 
 mod report;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -250,7 +250,7 @@ pub async fn run<E: Executor>(
                             None
                         }
                         Err(e) => {
-                            let report = StepReport::failed(step, 0, Duration::ZERO, e, None);
+                            let report = StepReport::failed(step, 0, Duration::ZERO, e);
                             let report = record(&evidence, report, &Map::new(), &events).await;
                             let _ = events.send(Event::StepFailed {
                                 step: step.id.clone(),
@@ -318,7 +318,7 @@ pub async fn run<E: Executor>(
                         let Some(&n) = task_nodes.get(&e.id()) else { continue };
                         let err = StepError::permanent("InternalError", format!("the step's task ended abnormally: {e}"));
                         let _ = events.send(Event::StepFailed { step: g[n].id.clone(), attempts: 1, error: err.to_string() });
-                        (n, StepReport::failed(&g[n], 1, Duration::ZERO, err, None))
+                        (n, StepReport::failed(&g[n], 1, Duration::ZERO, err))
                     }
                 };
                 if report.status == StepStatus::Failed && g[n].on_failure == crate::playbook::OnFailure::Abort {
@@ -504,7 +504,7 @@ async fn attempt_step<E: Executor>(
                         error: e.to_string(),
                     });
                     e.calls = calls;
-                    return StepReport::failed(step, attempt, started.elapsed(), e, Some(started));
+                    return StepReport::failed(step, attempt, started.elapsed(), e);
                 }
                 let delay = policy.delay(attempt, fastrand::f64());
                 let _ = events.send(Event::StepRetrying {
@@ -527,15 +527,6 @@ pub(crate) fn millis(d: Duration) -> u64 {
 /// Effects that count for time-to-contain.
 pub(crate) fn contains(action: Action) -> bool {
     action.spec().effect == Effect::Contain
-}
-
-/// Output values by step id, for callers that want them.
-pub fn outputs_by_step(report: &RunReport) -> BTreeMap<String, Map<String, Value>> {
-    report
-        .steps
-        .iter()
-        .map(|s| (s.id.clone(), s.outputs.clone()))
-        .collect()
 }
 
 #[cfg(test)]

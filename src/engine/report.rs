@@ -73,13 +73,7 @@ impl StepReport {
         }
     }
 
-    pub fn failed(
-        step: &PlanStep,
-        attempts: u32,
-        took: Duration,
-        e: StepError,
-        _started: Option<Instant>,
-    ) -> Self {
+    pub fn failed(step: &PlanStep, attempts: u32, took: Duration, e: StepError) -> Self {
         StepReport {
             attempts,
             error: Some(e.to_string()),

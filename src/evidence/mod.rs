@@ -110,10 +110,6 @@ impl Recorder {
         }
     }
 
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     /// Appends a record: `build` gets the header (`schema`, `seq`, `execution_id`,
     /// `prev_sha256`, `recorded_at`) and makes the typed record, which is scrubbed, written,
     /// and only then added to the chain.

@@ -104,6 +104,17 @@ async fn another_accounts_finding_acts_in_that_account_only() {
         ),
         Some(StatusType::Active)
     );
+    let here_keys = here
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        here_keys.access_key_metadata()[0].access_key_id(),
+        Some(here_key.as_str()),
+        "the caller's own key is the one left Active"
+    );
     assert!(
         here.get_user_policy()
             .user_name(&user)
@@ -121,5 +132,4 @@ async fn another_accounts_finding_acts_in_that_account_only() {
             .await
             .is_ok()
     );
-    let _ = here_key;
 }
