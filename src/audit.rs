@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use futures_util::StreamExt as _;
+use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -80,15 +82,29 @@ pub struct ExecutionAudit {
     pub finding_id: Option<String>,
     pub playbook: Option<String>,
     pub status: Option<String>,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub time_to_contain_ms: Option<u64>,
     pub complete: bool,
     pub records: usize,
     pub problems: Vec<String>,
     pub timeline: Vec<TimelineEntry>,
 }
 
+impl ExecutionAudit {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty() && self.complete
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TimelineEntry {
     pub at: String,
+    /// `finding`, `plan`, `step` or `manifest`.
+    pub kind: String,
+    /// A step's or the execution's status (`succeeded`, `failed`, `skipped`, …); empty for
+    /// the finding and the plan.
+    pub outcome: String,
     pub what: String,
 }
 
@@ -156,6 +172,7 @@ pub fn audit(
     min_retention_days: u32,
     only: Option<&str>,
     signatures: &SignaturePolicy,
+    progress: &ProgressBar,
 ) -> AuditReport {
     let mut groups: BTreeMap<String, Vec<Object>> = BTreeMap::new();
     for o in objects {
@@ -163,29 +180,29 @@ pub fn audit(
         groups.entry(dir.to_string()).or_default().push(o);
     }
     let mut executions = Vec::new();
+    progress.set_position(0);
+    progress.set_length(groups.values().map(|g| g.len() as u64).sum());
+    progress.set_message("checking");
     for (path, objs) in groups {
         let execution_id = path.rsplit('/').next().unwrap_or_default().to_string();
-        if only.is_some_and(|id| id != execution_id) {
-            continue;
+        let n = objs.len() as u64;
+        if only.is_none_or(|id| id == execution_id) {
+            executions.push(audit_execution(
+                &path,
+                &execution_id,
+                objs,
+                min_retention_days,
+                signatures,
+            ));
         }
-        executions.push(audit_execution(
-            &path,
-            &execution_id,
-            objs,
-            min_retention_days,
-            signatures,
-        ));
+        progress.inc(n);
     }
+    progress.finish_and_clear();
     // Failures first, then by path.
-    executions.sort_by(|a, b| {
-        (a.problems.is_empty() && a.complete, &a.path)
-            .cmp(&(b.problems.is_empty() && b.complete, &b.path))
-    });
+    executions.sort_by(|a, b| (a.passed(), &a.path).cmp(&(b.passed(), &b.path)));
     let passed = store_problems.is_empty()
         && !executions.is_empty()
-        && executions
-            .iter()
-            .all(|e| e.problems.is_empty() && e.complete);
+        && executions.iter().all(ExecutionAudit::passed);
     AuditReport {
         target: target.to_string(),
         store_problems,
@@ -327,12 +344,30 @@ fn audit_execution(
     // The manifest.
     let manifest = parsed.iter().rev().find(|p| p.1 == "manifest").cloned();
     let mut complete = false;
-    let (mut finding_id, mut playbook, mut status) = (None, None, None);
+    let text = |v: &Value, k: &str| v[k].as_str().map(str::to_string);
+    // Until a manifest says otherwise, what the finding record says.
+    let first = parsed.iter().find(|p| p.1 == "finding").map(|p| &p.3);
+    let (mut finding_id, mut account_id, mut region) = match first {
+        Some(f) => (
+            text(f, "finding_id"),
+            text(f, "account_id"),
+            text(f, "region"),
+        ),
+        None => (None, None, None),
+    };
+    let mut playbook = parsed
+        .iter()
+        .find(|p| p.1 == "plan")
+        .and_then(|p| text(&p.3, "playbook"));
+    let (mut status, mut time_to_contain_ms) = (None, None);
     if let Some((mseq, _, mkey, m, _)) = &manifest {
         complete = true;
-        finding_id = m["finding_id"].as_str().map(str::to_string);
-        playbook = m["playbook"].as_str().map(str::to_string);
-        status = m["status"].as_str().map(str::to_string);
+        finding_id = text(m, "finding_id").or(finding_id);
+        account_id = text(m, "account_id").or(account_id);
+        region = text(m, "region").or(region);
+        playbook = text(m, "playbook").or(playbook);
+        status = text(m, "status");
+        time_to_contain_ms = m["time_to_contain_ms"].as_u64();
         if parsed.last().map(|p| p.0) != Some(*mseq) {
             problems.push(format!("{mkey}: records follow the manifest"));
         }
@@ -441,6 +476,11 @@ fn audit_execution(
     let mut timeline = Vec::new();
     for (_, kind, _, v, _) in &parsed {
         let at = v["recorded_at"].as_str().unwrap_or_default().to_string();
+        let outcome = match kind.as_str() {
+            "step" => v["step"]["status"].as_str().unwrap_or("?").to_string(),
+            "manifest" => v["status"].as_str().unwrap_or("?").to_string(),
+            _ => String::new(),
+        };
         let what = match kind.as_str() {
             "finding" => format!(
                 "finding {} received ({})",
@@ -478,7 +518,12 @@ fn audit_execution(
                 ),
             },
         };
-        timeline.push(TimelineEntry { at, what });
+        timeline.push(TimelineEntry {
+            at,
+            kind: kind.clone(),
+            outcome,
+            what,
+        });
     }
     ExecutionAudit {
         path: path.to_string(),
@@ -486,6 +531,9 @@ fn audit_execution(
         finding_id,
         playbook,
         status,
+        account_id,
+        region,
+        time_to_contain_ms,
         complete,
         records: parsed.len(),
         problems,
@@ -510,11 +558,7 @@ pub fn render(r: &AuditReport) -> String {
         out.push_str(&format!("  STORE PROBLEM: {p}\n"));
     }
     for e in &r.executions {
-        let verdict = if e.problems.is_empty() && e.complete {
-            "PASS"
-        } else {
-            "FAIL"
-        };
+        let verdict = if e.passed() { "PASS" } else { "FAIL" };
         out.push_str(&format!(
             "\n{verdict}  execution {} · finding {} · playbook {} · status {} · {} records\n",
             e.execution_id,
@@ -537,20 +581,123 @@ pub fn render(r: &AuditReport) -> String {
         "\nverdict: {} ({} execution(s), {} with problems)\n",
         if r.passed { "PASS" } else { "FAIL" },
         r.executions.len(),
-        r.executions
-            .iter()
-            .filter(|e| !e.problems.is_empty() || !e.complete)
-            .count()
+        r.executions.iter().filter(|e| !e.passed()).count()
     ));
     out
 }
 
+/// Escapes text for HTML element content and attribute values.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const HTML_STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;color:#1b1b1b;padding:0 1em}\
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}code{font:12px ui-monospace,monospace}\
+table{border-collapse:collapse;width:100%;margin:.5em 0}th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}\
+th{background:#f3f3f3}.PASS{color:#fff;background:#1a7f37}.FAIL{color:#fff;background:#cf222e}\
+.verdict{display:inline-block;padding:.1em .6em;border-radius:.3em;font-weight:bold}\
+tr.failed td,tr.aborted td{background:#ffebe9}tr.skipped td{color:#6e6e6e}ul.problems li{color:#a40e26}";
+
+/// The HTML report: one self-contained page (no scripts, no external resources) with the
+/// verdict, the executions (failures first), their problems and timeline tables.
+pub fn render_html(r: &AuditReport) -> String {
+    let verdict = if r.passed { "PASS" } else { "FAIL" };
+    let failing = r.executions.iter().filter(|e| !e.passed()).count();
+    let mut o = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>firebreak audit {verdict}: {}</title><style>{HTML_STYLE}</style></head><body>\n\
+         <h1>firebreak evidence audit</h1>\n<p><span class=\"verdict {verdict}\">{verdict}</span> \
+         <code>{}</code> · {} execution(s), {failing} with problems · firebreak {}</p>\n",
+        esc(&r.target),
+        esc(&r.target),
+        r.executions.len(),
+        env!("CARGO_PKG_VERSION"),
+    );
+    if !r.store_problems.is_empty() {
+        o.push_str("<h2>Store problems</h2>\n<ul class=\"problems\">\n");
+        for p in &r.store_problems {
+            o.push_str(&format!("<li>{}</li>\n", esc(p)));
+        }
+        o.push_str("</ul>\n");
+    }
+    if r.executions.is_empty() {
+        o.push_str("<p>No executions found.</p>\n");
+    } else {
+        o.push_str(
+            "<h2>Executions</h2>\n<table><tr><th>Verdict</th><th>Execution</th><th>Finding</th>\
+             <th>Account / region</th><th>Playbook</th><th>Status</th><th>Time to contain</th>\
+             <th>Records</th><th>Problems</th></tr>\n",
+        );
+        for e in &r.executions {
+            let v = if e.passed() { "PASS" } else { "FAIL" };
+            o.push_str(&format!(
+                "<tr><td><span class=\"verdict {v}\">{v}</span></td><td><a href=\"#x-{id}\"><code>{id}</code></a></td>\
+                 <td>{}</td><td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(e.finding_id.as_deref().unwrap_or("?")),
+                esc(e.account_id.as_deref().unwrap_or("?")),
+                esc(e.region.as_deref().unwrap_or("?")),
+                esc(e.playbook.as_deref().unwrap_or("?")),
+                esc(e.status.as_deref().unwrap_or("incomplete")),
+                e.time_to_contain_ms
+                    .map_or_else(|| "—".to_string(), |t| format!("{t} ms")),
+                e.records,
+                e.problems.len(),
+                id = esc(&e.execution_id),
+            ));
+        }
+        o.push_str("</table>\n");
+    }
+    for e in &r.executions {
+        let v = if e.passed() { "PASS" } else { "FAIL" };
+        o.push_str(&format!(
+            "<h2 id=\"x-{id}\"><span class=\"verdict {v}\">{v}</span> execution <code>{id}</code></h2>\n\
+             <p>Evidence at <code>{}</code></p>\n",
+            esc(&e.path),
+            id = esc(&e.execution_id),
+        ));
+        if !e.problems.is_empty() {
+            o.push_str("<ul class=\"problems\">\n");
+            for p in &e.problems {
+                o.push_str(&format!("<li>{}</li>\n", esc(p)));
+            }
+            o.push_str("</ul>\n");
+        }
+        o.push_str("<table><tr><th>Recorded at (UTC)</th><th>Record</th><th>Outcome</th><th>What happened</th></tr>\n");
+        for t in &e.timeline {
+            o.push_str(&format!(
+                "<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(&t.outcome),
+                esc(&t.at),
+                esc(&t.kind),
+                esc(&t.outcome),
+                esc(&t.what)
+            ));
+        }
+        o.push_str("</table>\n");
+    }
+    o.push_str("</body></html>\n");
+    o
+}
+
 /// Reads an S3 evidence location: bucket settings, every object with its lock, its versions.
+/// Objects are read [`READ_CONCURRENCY`] at a time; `progress` counts them.
 pub async fn read_s3(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,
     min_days: u32,
+    progress: &ProgressBar,
 ) -> Result<(Vec<Object>, Vec<String>), String> {
     let mut problems = Vec::new();
     match client
@@ -596,6 +743,7 @@ pub async fn read_s3(
     let mut versions: BTreeMap<String, usize> = BTreeMap::new();
     let mut deleted: BTreeSet<String> = BTreeSet::new();
     let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+    progress.set_message("listing");
     loop {
         let page = client
             .list_object_versions()
@@ -619,6 +767,7 @@ pub async fn read_s3(
         for d in page.delete_markers() {
             deleted.insert(d.key().unwrap_or_default().to_string());
         }
+        progress.set_length(versions.len() as u64);
         if page.is_truncated() != Some(true) {
             break;
         }
@@ -630,47 +779,81 @@ pub async fn read_s3(
             "{k}: deleted (a delete marker hides it); evidence was removed"
         ));
     }
-    let mut objects = Vec::new();
-    for (key, n) in versions {
-        if deleted.contains(&key) {
-            continue;
-        }
-        let head = client
-            .head_object()
-            .bucket(bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "{key}: {}",
-                    crate::actions::classify(&e, "s3", "HeadObject")
-                )
-            })?;
-        let body = client
-            .get_object()
-            .bucket(bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|e| format!("{key}: {}", crate::actions::classify(&e, "s3", "GetObject")))?
-            .body
-            .collect()
-            .await
-            .map_err(|e| format!("{key}: {e}"))?
-            .into_bytes()
-            .to_vec();
-        objects.push(Object {
-            key,
-            bytes: body,
-            lock_mode: head.object_lock_mode().map(|m| m.as_str().to_string()),
-            retain_until: head.object_lock_retain_until_date().map(|d| d.secs()),
-            last_modified: head.last_modified().map(|d| d.secs()),
-            versions: n,
-            s3: true,
+    progress.set_message("reading");
+    progress.set_position(0);
+    progress.set_length(versions.len() as u64);
+    let reads = versions
+        .into_iter()
+        .filter(|(key, _)| !deleted.contains(key))
+        .map(|(key, n)| async move {
+            let read = read_object(client, bucket, &key, n).await;
+            progress.inc(1);
+            read
         });
+    let mut objects = Vec::new();
+    let mut results = futures_util::stream::iter(reads).buffer_unordered(READ_CONCURRENCY);
+    while let Some(read) = results.next().await {
+        match read {
+            Ok(o) => objects.push(o),
+            // An unreadable object fails the audit; the rest is still checked.
+            Err(e) => problems.push(e),
+        }
     }
+    objects.sort_by(|a, b| a.key.cmp(&b.key));
     Ok((objects, problems))
+}
+
+/// How many objects the S3 audit reads at once.
+pub const READ_CONCURRENCY: usize = 32;
+
+/// One object's lock (HeadObject) and body (GetObject).
+async fn read_object(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    versions: usize,
+) -> Result<Object, String> {
+    let unreadable =
+        |op: &str, e: String| format!("{key}: unreadable ({op}: {e}); it cannot be checked");
+    let head = client
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            unreadable(
+                "HeadObject",
+                crate::actions::classify(&e, "s3", "HeadObject").to_string(),
+            )
+        })?;
+    let body = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            unreadable(
+                "GetObject",
+                crate::actions::classify(&e, "s3", "GetObject").to_string(),
+            )
+        })?
+        .body
+        .collect()
+        .await
+        .map_err(|e| unreadable("GetObject", e.to_string()))?
+        .into_bytes()
+        .to_vec();
+    Ok(Object {
+        key: key.to_string(),
+        bytes: body,
+        lock_mode: head.object_lock_mode().map(|m| m.as_str().to_string()),
+        retain_until: head.object_lock_retain_until_date().map(|d| d.secs()),
+        last_modified: head.last_modified().map(|d| d.secs()),
+        versions,
+        s3: true,
+    })
 }
 
 /// Asks KMS to verify every signature record among `objects`.
@@ -735,4 +918,45 @@ pub async fn verify_signatures(
         out.insert(o.key.clone(), check);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_everything_that_came_from_the_store() {
+        let hostile = r#"<script>alert("x")</script> & 'q'"#;
+        let report = AuditReport {
+            target: hostile.into(),
+            store_problems: vec![hostile.into()],
+            executions: vec![ExecutionAudit {
+                path: hostile.into(),
+                execution_id: hostile.into(),
+                finding_id: Some(hostile.into()),
+                playbook: None,
+                status: None,
+                account_id: None,
+                region: None,
+                time_to_contain_ms: None,
+                complete: false,
+                records: 1,
+                problems: vec![hostile.into()],
+                timeline: vec![TimelineEntry {
+                    at: hostile.into(),
+                    kind: "step".into(),
+                    outcome: hostile.into(),
+                    what: hostile.into(),
+                }],
+            }],
+            passed: false,
+        };
+        let html = render_html(&report);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains(r#""x""#), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;q&#39;")
+        );
+        assert!(html.contains("incomplete"));
+    }
 }

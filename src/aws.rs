@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use tokio::sync::Mutex;
 
 use crate::actions::Clients;
@@ -27,8 +28,35 @@ pub enum AwsError {
 
 /// Loads configuration from the standard chain: environment (`AWS_ENDPOINT_URL`,
 /// `AWS_ACCESS_KEY_ID`, `AWS_REGION`, …), profiles, SSO, container and instance roles.
+/// Whatever credentials it resolves are registered with the secret scrubber.
 pub async fn load() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    match config.credentials_provider() {
+        Some(p) => {
+            let mut builder = config.to_builder();
+            builder.set_credentials_provider(Some(SharedCredentialsProvider::new(Registering(p))));
+            builder.build()
+        }
+        None => config,
+    }
+}
+
+/// A credentials provider that registers the secrets it hands out with the scrubber, so that
+/// no log line, error or record can carry them, whatever an SDK or a server echoes.
+#[derive(Debug)]
+struct Registering<P>(P);
+
+impl<P: ProvideCredentials> ProvideCredentials for Registering<P> {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let c = self.0.provide_credentials().await?;
+            crate::scrub::register_credentials(&c);
+            Ok(c)
+        })
+    }
 }
 
 /// Clients per (account, region), created once and reused.
@@ -104,9 +132,9 @@ impl Accounts {
                 provider = provider.external_id(id);
             }
             let provider = provider.build().await;
-            builder.set_credentials_provider(Some(
-                aws_credential_types::provider::SharedCredentialsProvider::new(provider),
-            ));
+            builder.set_credentials_provider(Some(SharedCredentialsProvider::new(Registering(
+                provider,
+            ))));
         }
         let clients = Clients::new(&builder.build());
         cache.insert(key, clients.clone());

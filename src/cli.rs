@@ -31,6 +31,14 @@ pub enum Output {
     Json,
 }
 
+/// `audit --output`: text and JSON as elsewhere, or one self-contained HTML page.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AuditOutput {
+    Text,
+    Json,
+    Html,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LockArg {
     Compliance,
@@ -144,8 +152,9 @@ enum Command {
         /// Require every manifest to be signed by this KMS key (id or ARN).
         #[arg(long)]
         sign_key: Option<String>,
+        /// `html` is a page for people: verdicts, failures first, a timeline table per execution.
         #[arg(long, value_enum, default_value = "text")]
-        output: Output,
+        output: AuditOutput,
     },
     /// Draw a playbook's step graph.
     Graph {
@@ -440,13 +449,13 @@ fn plan_cmd(
         };
         match plan::compile_with(f, pb, inputs) {
             Ok(p) => match output {
-                Output::Text => print!("{}", render::plan(&p)),
-                Output::Json => json_out.push(serde_json::to_value(&p)?),
+                Output::Text => print!("{}", crate::scrub::scrub_text(&render::plan(&p))),
+                Output::Json => json_out.push(crate::scrub::scrub(serde_json::to_value(&p)?)),
             },
             Err(errors) => {
                 failed = true;
                 for e in errors {
-                    eprintln!("error: {}: {e}", f.origin.file);
+                    crate::say!("error: {}: {e}", f.origin.file);
                 }
             }
         }
@@ -475,7 +484,7 @@ fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {
     };
     if set.has_errors() {
         for d in &set.diagnostics {
-            eprintln!("{d}");
+            crate::say!("{d}");
         }
         return Ok(ExitCode::from(1));
     }
@@ -496,11 +505,19 @@ fn audit_cmd(
     execution: Option<&str>,
     retention_days: u32,
     sign_key: Option<String>,
-    output: Output,
+    output: AuditOutput,
 ) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Drawn on stderr only when it is a terminal; never mixed into the report on stdout.
+    let progress = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>9} [{bar:40}] {pos}/{len} objects ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
     let (report, _) = runtime.block_on(async {
         let config = crate::aws::load().await;
         let (objects, problems) = match crate::evidence::parse_target(target).map_err(|e| anyhow::anyhow!(e))? {
@@ -512,7 +529,7 @@ fn audit_cmd(
             }
             crate::evidence::Target::S3 { bucket, prefix } => {
                 let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
-                crate::audit::read_s3(&client, &bucket, &prefix, retention_days)
+                crate::audit::read_s3(&client, &bucket, &prefix, retention_days, &progress)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}\n  hint: check the bucket name and credentials (AWS_PROFILE, AWS_ENDPOINT_URL)"))?
             }
@@ -521,11 +538,12 @@ fn audit_cmd(
         if objects.iter().any(|o| o.key.ends_with("-signature.json")) {
             policy.checks = crate::audit::verify_signatures(&aws_sdk_kms::Client::new(&config), &objects).await;
         }
-        Ok::<_, anyhow::Error>((crate::audit::audit(target, objects, problems, retention_days, execution, &policy), ()))
+        Ok::<_, anyhow::Error>((crate::audit::audit(target, objects, problems, retention_days, execution, &policy, &progress), ()))
     })?;
     match output {
-        Output::Text => print!("{}", crate::audit::render(&report)),
-        Output::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        AuditOutput::Text => print!("{}", crate::audit::render(&report)),
+        AuditOutput::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        AuditOutput::Html => print!("{}", crate::audit::render_html(&report)),
     }
     Ok(if report.passed {
         ExitCode::SUCCESS

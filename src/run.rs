@@ -47,7 +47,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
-        eprintln!(
+        crate::say!(
             "firebreak: stop requested; finishing the steps already running, starting no more"
         );
         let _ = stop_tx.send(true);
@@ -80,7 +80,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             None => select::select(f, &set.playbooks).winner,
         };
         let Some(pb) = pb else {
-            eprintln!(
+            crate::say!(
                 "{}: no playbook matches; nothing to do (`firebreak explain` says why)",
                 f.label()
             );
@@ -155,7 +155,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             }
         }
         let clients = acc.clients(&f.account_id, &f.region).await;
-        eprintln!(
+        crate::say!(
             "firebreak: {} {} with playbook {} (execution {execution_id}){}",
             if opts.dry_run {
                 "dry run for"
@@ -181,7 +181,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         let (tx, mut rx) = mpsc::unbounded_channel();
         let printer = tokio::spawn(async move {
             while let Some(e) = rx.recv().await {
-                eprintln!("{}", event_line(&e));
+                crate::say!("{}", event_line(&e));
             }
         });
         let run_opts = RunOptions {
@@ -204,7 +204,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         if let Some(r) = &recorder {
             match r.manifest(&report, acc.caller_arn(), &started_at).await {
                 Ok(entry) => {
-                    eprintln!(
+                    crate::say!(
                         "evidence: {} records, manifest {}",
                         entry.seq + 1,
                         entry.key
@@ -212,9 +212,9 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                     if let Some(key) = &opts.sign_key {
                         let kms = aws_sdk_kms::Client::new(acc.base());
                         match r.sign(&kms, key, &entry).await {
-                            Ok(sig) => eprintln!("evidence: manifest signed, {}", sig.key),
+                            Ok(sig) => crate::say!("evidence: manifest signed, {}", sig.key),
                             Err(e) => {
-                                eprintln!("error: the manifest could not be signed: {e}");
+                                crate::say!("error: the manifest could not be signed: {e}");
                                 ok = false;
                             }
                         }
@@ -222,13 +222,13 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                     report.evidence_manifest = Some(entry.key);
                 }
                 Err(e) => {
-                    eprintln!("error: the evidence manifest could not be written: {e}");
+                    crate::say!("error: the evidence manifest could not be written: {e}");
                     ok = false;
                 }
             }
         }
         if !opts.json {
-            print!("{}", summary(&report));
+            print!("{}", crate::scrub::scrub_text(&summary(&report)));
         }
         reports.push(report);
     }
@@ -238,7 +238,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         } else {
             serde_json::to_value(&reports)?
         };
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&crate::scrub::scrub(v))?);
     }
     Ok(if ok {
         ExitCode::SUCCESS

@@ -19,6 +19,88 @@ const SECRET_KEYS: &[&str] = &[
 
 pub const REDACTED: &str = "[REDACTED]";
 
+/// The secret values this process holds (its own and assumed roles' secret keys and session
+/// tokens): redacted wherever they appear, whatever surrounds them.
+static KNOWN: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Shorter values are not registered: redacting them would mangle ordinary text.
+const MIN_KNOWN_LEN: usize = 12;
+
+/// Makes `secret` redacted from everything scrubbed from now on.
+pub fn register_secret(secret: &str) {
+    if secret.len() < MIN_KNOWN_LEN {
+        return;
+    }
+    if let Ok(mut known) = KNOWN.write()
+        && !known.iter().any(|k| k == secret)
+    {
+        known.push(secret.to_string());
+        // Longest first, so that a secret containing another is redacted whole.
+        known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    }
+}
+
+/// Registers the secret parts of AWS credentials.
+pub fn register_credentials(c: &aws_credential_types::Credentials) {
+    register_secret(c.secret_access_key());
+    if let Some(t) = c.session_token() {
+        register_secret(t);
+    }
+}
+
+fn redact_known(s: &str) -> std::borrow::Cow<'_, str> {
+    let Ok(known) = KNOWN.read() else {
+        return s.into();
+    };
+    let mut out = std::borrow::Cow::Borrowed(s);
+    for k in known.iter() {
+        if out.contains(k.as_str()) {
+            out = out.replace(k.as_str(), REDACTED).into();
+        }
+    }
+    out
+}
+
+/// `eprintln!` through the scrubber: every line firebreak writes to stderr goes through here.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", $crate::scrub::scrub_text(&format!($($arg)*)))
+    };
+}
+
+/// A `tracing` writer to stderr that scrubs each event before writing it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ScrubbedStderr;
+
+/// Collects one event and writes it, scrubbed, when dropped.
+pub struct ScrubbedLine(Vec<u8>);
+
+impl std::io::Write for ScrubbedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ScrubbedLine {
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        let text = scrub_text(&String::from_utf8_lossy(&self.0));
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ScrubbedStderr {
+    type Writer = ScrubbedLine;
+    fn make_writer(&'a self) -> Self::Writer {
+        ScrubbedLine(Vec::new())
+    }
+}
+
 fn is_secret_key(k: &str) -> bool {
     let norm: String = k
         .chars()
@@ -48,19 +130,32 @@ pub fn scrub(v: Value) -> Value {
     }
 }
 
+/// What separates a tag's key from its value in AWS answers (lowercase).
+const TAG_VALUE_SEPARATORS: &[&str] = &[
+    "</key><value>",
+    "\",\"value\":\"",
+    "\", \"value\": \"",
+    "\\\",\\\"value\\\":\\\"",
+];
+
 /// Redacts secrets inside free text: `"SecretAccessKey":"…"`, `aws_secret_access_key = …`,
 /// `password=…`, and 40-character base64 strings right after a secret key's name.
 pub fn scrub_text(s: &str) -> String {
+    let s = &*redact_known(s);
     let lower = s.to_ascii_lowercase();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     let names = [
         "secretaccesskey",
         "secret_access_key",
+        "secret-access-key",
         "sessiontoken",
         "session_token",
+        "session-token",
         "password",
         "securitytoken",
+        "security_token",
+        "security-token",
     ];
     while i < s.len() {
         let hit = names
@@ -70,6 +165,23 @@ pub fn scrub_text(s: &str) -> String {
             Some(len) => {
                 out.push_str(&s[i..i + len]);
                 i += len;
+                // A tag whose key names a secret: `<Key>db_password</Key><Value>…</Value>`
+                // (XML answers) or `"Key":"db_password","Value":"…"` (JSON answers).
+                if let Some(sep) = TAG_VALUE_SEPARATORS
+                    .iter()
+                    .find(|sep| lower[i..].starts_with(**sep))
+                {
+                    let start = i + sep.len();
+                    let end = s[start..]
+                        .find(['<', '"', '\\'])
+                        .map_or(s.len(), |j| start + j);
+                    out.push_str(&s[i..start]);
+                    if end > start {
+                        out.push_str(REDACTED);
+                    }
+                    i = end;
+                    continue;
+                }
                 // Copy separators (quotes, spaces, `:` or `=`), then redact the value.
                 let sep_end = s[i..]
                     .char_indices()
@@ -122,5 +234,37 @@ mod tests {
         }
         assert!(s.contains("AKIAEXAMPLE"), "key ids are not secrets");
         assert!(s.contains("ok"));
+    }
+
+    #[test]
+    fn known_secrets_and_header_forms_are_redacted() {
+        register_secret("KnownSecretValue0123456789/abcdefghijklm");
+        register_secret("short");
+        let text = scrub_text(
+            "signing with KnownSecretValue0123456789/abcdefghijklm; \
+             x-amz-security-token:IQoJb3JpZ2luX2VjEPlanted\nx-amz-date:20261123T000000Z short",
+        );
+        assert!(!text.contains("KnownSecretValue"), "{text}");
+        assert!(!text.contains("IQoJb3JpZ2luX2VjEPlanted"), "{text}");
+        assert!(text.contains("x-amz-date:20261123T000000Z"), "{text}");
+        assert!(
+            text.contains(" short"),
+            "short values are not registered: {text}"
+        );
+    }
+
+    #[test]
+    fn tags_whose_keys_name_secrets_are_redacted() {
+        let text = scrub_text(
+            r#"<Tags><member><Key>db_password</Key><Value>Hunter2Xml</Value></member><member><Key>owner</Key><Value>ops</Value></member></Tags> [{"Key":"app_session_token","Value":"TokJson"},{"Key": "password", "Value": "Spaced"}] {\"Key\":\"password\",\"Value\":\"Escaped\"}"#,
+        );
+        for secret in ["Hunter2Xml", "TokJson", "Spaced", "Escaped"] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        assert!(text.contains("<Value>ops</Value>"), "{text}");
+        assert!(
+            text.contains("<Key>db_password</Key><Value>[REDACTED]</Value>"),
+            "{text}"
+        );
     }
 }

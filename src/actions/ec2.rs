@@ -244,6 +244,23 @@ async fn profile_association(cx: &Cx<'_>, id: &str) -> Result<Option<(String, St
         }))
 }
 
+/// Console output arrives base64-encoded. It is kept as text, so that the secret scrubber sees
+/// (and redacts) the passwords and keys boot scripts print, beside the SHA-256 of the bytes.
+fn console_text(b64: Option<&str>) -> Value {
+    use base64::Engine as _;
+    let Some(b64) = b64 else {
+        return Value::Null;
+    };
+    match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+        Ok(bytes) => json!({
+            "text": String::from_utf8_lossy(&bytes),
+            "sha256": crate::evidence::sha256_hex(&bytes),
+        }),
+        // Not kept verbatim: undecoded, it could carry a secret past the scrubber.
+        Err(e) => json!({"undecodable": e.to_string(), "length": b64.len()}),
+    }
+}
+
 pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let id = cx.str("instance_id")?;
     let ec2 = &cx.clients.ec2;
@@ -256,7 +273,7 @@ pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
         )
         .await
     {
-        Ok(o) => json!(o.output()),
+        Ok(o) => console_text(o.output()),
         // Console output is best-effort evidence; a permanent refusal is recorded, not fatal.
         Err(e) if matches!(e.kind, crate::engine::ErrorKind::Permanent) => {
             json!({"unavailable": e.to_string()})
@@ -335,7 +352,7 @@ pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
         ]),
         pre_state: json!({
             "instance": inst.json,
-            "console_output_base64": console,
+            "console_output": console,
             "volumes": volumes,
             "network_interfaces": eni_json,
             "instance_profile_association": association.map(|(a, p)| json!({"association_id": a, "profile_arn": p})),

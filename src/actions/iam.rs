@@ -120,6 +120,7 @@ pub(super) async fn capture_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
         .collect();
     let pre = json!({
         "user": {"name": user, "arn": u.user().map(|u| u.arn()), "id": u.user().map(|u| u.user_id())},
+        "tags": u.user().map(|u| u.tags().iter().map(|t| (t.key().to_string(), Value::from(t.value()))).collect::<serde_json::Map<_, _>>()),
         "access_keys": key_states,
         "attached_policy_arns": attached_arns,
         "inline_policy_names": inline.policy_names(),

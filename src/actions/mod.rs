@@ -173,6 +173,13 @@ impl Cx<'_> {
                     .to_string(),
             ),
         };
+        tracing::debug!(
+            service,
+            operation,
+            request_id = request_id.as_deref().unwrap_or("-"),
+            result = %outcome,
+            "aws call"
+        );
         self.record(ApiCall {
             service,
             operation,

@@ -145,6 +145,85 @@ async fn local_tampering_is_detected() {
     }
 }
 
+#[tokio::test]
+async fn html_report_is_a_page_with_failures_first() {
+    let config = moto().config().await;
+    let dir = std::env::temp_dir().join(unique("evidence-html"));
+    for _ in 0..2 {
+        let (user, key) = crate::run_s3::user_with_key(&config).await;
+        let out = moto().firebreak(&[
+            "run",
+            "--evidence",
+            dir.to_str().unwrap(),
+            contained_finding(&user, &key).to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let copy = std::env::temp_dir().join(unique("evidence-html-tampered"));
+    copy_writable(&dir, &copy);
+    // Tamper with the execution that sorts last, so that failures-first has to move it up.
+    let all = files(&copy);
+    let last_execution = all.last().unwrap().parent().unwrap().to_path_buf();
+    let step = files(&last_execution)
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("-step-deactivate_key"))
+        .unwrap();
+    let text = std::fs::read_to_string(&step)
+        .unwrap()
+        .replace("\"succeeded\"", "\"failed\"");
+    std::fs::write(&step, text).unwrap();
+    let bad_id = last_execution
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+
+    let out = moto().firebreak(&[
+        "audit",
+        "--retention-days",
+        "30",
+        "--output",
+        "html",
+        copy.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = stdout(&out);
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.trim_end().ends_with("</html>"), "{html}");
+    assert!(!html.contains("<script"), "a report needs no script");
+    assert!(
+        html.contains(r#"<span class="verdict FAIL">FAIL</span> <code>"#),
+        "{html}"
+    );
+    // Failures first: the tampered execution's row and section come before the other one's.
+    let rows: Vec<usize> = html
+        .match_indices("<tr><td><span class=\"verdict")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(rows.len(), 2, "{html}");
+    let bad_row = html.find(&format!("<code>{bad_id}</code></a>")).unwrap();
+    assert!(
+        bad_row > rows[0] && bad_row < rows[1],
+        "the failing execution is listed first"
+    );
+    let bad_section = html.find(&format!("id=\"x-{bad_id}\"")).unwrap();
+    let pass_section = html.find(r#"<h2 id="x-"#).unwrap();
+    assert_eq!(
+        bad_section,
+        pass_section + 4,
+        "the failing execution's section comes first"
+    );
+    assert!(html.contains("the record was altered"), "{html}");
+    // A timeline table per execution: the finding, the plan, every step, the manifest.
+    assert_eq!(html.matches("<th>What happened</th>").count(), 2);
+    assert!(html.contains(r#"<tr class="succeeded"><td>"#), "{html}");
+    assert!(
+        html.contains("step deactivate_key (iam.deactivate_access_key) succeeded"),
+        "{html}"
+    );
+    assert!(html.contains("contained in"), "{html}");
+}
+
 async fn locked_bucket(s3: &aws_sdk_s3::Client) -> String {
     let bucket = unique("evidence-audit");
     s3.create_bucket()

@@ -18,5 +18,6 @@ mod run_faults;
 mod run_iam;
 mod run_notify;
 mod run_s3;
+mod secrets;
 mod setup;
 mod validate;

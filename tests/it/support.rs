@@ -101,8 +101,13 @@ impl Moto {
 /// Runs the real binary against an AWS endpoint (moto, or a proxy in front of it) with dummy
 /// credentials.
 pub fn firebreak_at(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_firebreak"))
-        .args(args)
+    firebreak_env(endpoint, args, &[])
+}
+
+/// [`firebreak_at`] with more environment variables (set after, so they override the defaults).
+pub fn firebreak_env(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firebreak"));
+    cmd.args(args)
         .current_dir(root())
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST000")
@@ -110,7 +115,11 @@ pub fn firebreak_at(endpoint: &str, args: &[&str]) -> Output {
         .env("AWS_REGION", "us-east-1")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
-        .stdin(Stdio::null())
+        .env_remove("FIREBREAK_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::null())
         .output()
         .expect("the firebreak binary runs")
 }

@@ -1,0 +1,209 @@
+//! Secret planting (issue 4): secret keys, session tokens and passwords planted in the caller's
+//! credentials, in AWS answers (IAM user tags, EC2 instance tags) and carried by the assumed
+//! role's credentials never reach a record, a log line (even at `FIREBREAK_LOG=trace`, with
+//! the AWS SDK's own logging), the run's output or an audit report.
+
+use std::path::Path;
+
+use aws_sdk_ec2::types::Tag;
+use serde_json::Value;
+
+use crate::support::{finding_file, firebreak_env, moto, stderr, stdout, unique};
+
+const CALLER_SECRET: &str = "PlantedCallerSecretKey/0000000000000000aa";
+const CALLER_TOKEN: &str = "PlantedCallerSessionToken//IQoJb3JpZ2luX2VjEPlanted0000==";
+const TAG_PASSWORD: &str = "PlantedTagPassword-1111";
+const TAG_SECRET: &str = "PlantedTagSecret/2222";
+const EC2_PASSWORD: &str = "PlantedEc2Password-3333";
+const EC2_TOKEN: &str = "PlantedEc2Token4444";
+/// moto's session tokens (those of the assumed responder role) start with this.
+const MOTO_TOKEN_PREFIX: &str = "FQoGZXIvYXdzEBYaD";
+
+fn read_all(dir: &Path) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.push_str(&read_all(&p));
+        } else {
+            out.push_str(&std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    out
+}
+
+/// Runs firebreak with planted caller credentials and full diagnostic logging.
+fn run_planted(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = firebreak_env(
+        &moto().endpoint,
+        args,
+        &[
+            ("AWS_SECRET_ACCESS_KEY", CALLER_SECRET),
+            ("AWS_SESSION_TOKEN", CALLER_TOKEN),
+            ("FIREBREAK_LOG", "trace"),
+        ],
+    );
+    (out.status.code(), stdout(&out), stderr(&out))
+}
+
+#[tokio::test]
+async fn planted_secrets_reach_no_record_log_line_or_report() {
+    let config = moto().config().await;
+    let dir = std::env::temp_dir().join(unique("evidence-secrets"));
+    let dir_arg = dir.to_str().unwrap();
+
+    // 1. A leaked key in another account, reached through the assumed responder role; the
+    //    user's tags carry secrets.
+    let other = "210987654321";
+    let sts = aws_sdk_sts::Client::new(&config);
+    let c = sts
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{other}:role/FirebreakResponder"))
+        .role_session_name("test-setup")
+        .send()
+        .await
+        .unwrap()
+        .credentials()
+        .unwrap()
+        .clone();
+    let there = aws_sdk_iam::Client::new(
+        &config
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_sdk_sts::config::Credentials::new(
+                        c.access_key_id(),
+                        c.secret_access_key(),
+                        Some(c.session_token().to_string()),
+                        None,
+                        "assumed",
+                    ),
+                ),
+            )
+            .build(),
+    );
+    let user = unique("leaky");
+    let tag = |k: &str, v: &str| {
+        aws_sdk_iam::types::Tag::builder()
+            .key(k)
+            .value(v)
+            .build()
+            .unwrap()
+    };
+    there
+        .create_user()
+        .user_name(&user)
+        .tags(tag("db_password", TAG_PASSWORD))
+        .tags(tag("aws_secret_access_key", TAG_SECRET))
+        .tags(tag("owner", "payments-team"))
+        .send()
+        .await
+        .unwrap();
+    let key = there
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap()
+        .access_key()
+        .unwrap()
+        .access_key_id()
+        .to_string();
+    let iam_finding = finding_file("iam-user-tor.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["accountId"] = other.into();
+        f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.clone().into();
+    });
+    let (code, iam_out, iam_err) =
+        run_planted(&["run", "--evidence", dir_arg, iam_finding.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{iam_out}\n{iam_err}");
+
+    // 2. A compromised instance in the caller's account whose tags carry secrets.
+    let t = crate::run_ec2::target(&config).await;
+    aws_sdk_ec2::Client::new(&config)
+        .create_tags()
+        .resources(&t.instance_id)
+        .tags(Tag::builder().key("Password").value(EC2_PASSWORD).build())
+        .tags(
+            Tag::builder()
+                .key("bootstrap")
+                .value(format!("session_token={EC2_TOKEN}"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let ec2_finding = finding_file("ec2-bitcoin-dns.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+    });
+    let (code, ec2_out, ec2_err) = run_planted(&[
+        "run",
+        "--output",
+        "json",
+        "--evidence",
+        dir_arg,
+        ec2_finding.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{ec2_out}\n{ec2_err}");
+
+    // 3. The audit, in every format.
+    let mut audits = String::new();
+    for format in ["text", "json", "html"] {
+        let (code, out, err) = run_planted(&["audit", "--output", format, dir_arg]);
+        assert_eq!(code, Some(0), "{out}\n{err}");
+        audits.push_str(&out);
+        audits.push_str(&err);
+    }
+
+    let evidence = read_all(&dir);
+    let logs = format!("{iam_err}\n{ec2_err}");
+    // The test can fail: the tagged values were captured, and the logs were on, SDK included.
+    assert!(
+        evidence.contains("\"db_password\": \"[REDACTED]\"")
+            && evidence.contains("\"owner\": \"payments-team\""),
+        "the IAM user's tags are in the pre-state, secrets redacted"
+    );
+    assert!(
+        evidence.contains("\"Password\": \"[REDACTED]\"")
+            && evidence.contains("session_token=[REDACTED]"),
+        "the instance's tags are in the pre-state, secrets redacted"
+    );
+    assert!(
+        logs.contains("aws call"),
+        "firebreak's debug events are logged"
+    );
+    assert!(
+        logs.contains("aws_sigv4") && logs.contains("aws_smithy_runtime"),
+        "the SDK's trace events are logged"
+    );
+    for (what, text) in [
+        ("evidence", &evidence),
+        ("logs", &logs),
+        ("run output", &format!("{iam_out}{ec2_out}")),
+        ("audit reports", &audits),
+    ] {
+        for secret in [
+            CALLER_SECRET,
+            CALLER_TOKEN,
+            TAG_PASSWORD,
+            TAG_SECRET,
+            EC2_PASSWORD,
+            EC2_TOKEN,
+            MOTO_TOKEN_PREFIX,
+        ] {
+            if let Some(i) = text.find(secret) {
+                let from = text[..i]
+                    .char_indices()
+                    .rev()
+                    .nth(300)
+                    .map_or(0, |(j, _)| j);
+                panic!(
+                    "{secret} reached the {what}: …{}…",
+                    &text[from..(i + 100).min(text.len())]
+                );
+            }
+        }
+    }
+}
