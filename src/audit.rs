@@ -112,6 +112,8 @@ pub struct TimelineEntry {
 pub struct AuditReport {
     pub target: String,
     pub store_problems: Vec<String>,
+    /// Claim records of `serve` (claims, done markers, later deliveries) checked.
+    pub claims: usize,
     pub executions: Vec<ExecutionAudit>,
     pub passed: bool,
 }
@@ -174,6 +176,18 @@ pub fn audit(
     signatures: &SignaturePolicy,
     progress: &ProgressBar,
 ) -> AuditReport {
+    let mut store_problems = store_problems;
+    let prefix = match crate::evidence::parse_target(target) {
+        Ok(crate::evidence::Target::S3 { prefix, .. }) if !prefix.is_empty() => {
+            format!("{prefix}/")
+        }
+        _ => String::new(),
+    };
+    let claims_dir = format!("{prefix}{}/", crate::claim::CLAIMS_DIR);
+    let (claims, objects): (Vec<Object>, Vec<Object>) = objects
+        .into_iter()
+        .partition(|o| o.key.starts_with(&claims_dir));
+    store_problems.extend(claims.iter().filter_map(claim_problem));
     let mut groups: BTreeMap<String, Vec<Object>> = BTreeMap::new();
     for o in objects {
         let (dir, _) = o.key.rsplit_once('/').unwrap_or(("", &o.key));
@@ -206,9 +220,37 @@ pub fn audit(
     AuditReport {
         target: target.to_string(),
         store_problems,
+        claims: claims.len(),
         executions,
         passed,
     }
+}
+
+/// What is wrong with an object in the claims folder (written by `serve`), if anything.
+fn claim_problem(o: &Object) -> Option<String> {
+    let name = o.key.rsplit('/').next().unwrap_or_default();
+    let named = name == "done.json"
+        || (name.starts_with("claim-") || name.starts_with("seen-")) && name.ends_with(".json");
+    if !named {
+        return Some(format!("{}: extra object in the claims folder", o.key));
+    }
+    match serde_json::from_slice::<crate::claim::ClaimRecord>(&o.bytes) {
+        Ok(c) if c.schema == crate::claim::SCHEMA => {}
+        _ => return Some(format!("{}: not a claim record", o.key)),
+    }
+    if o.s3 && (o.lock_mode.is_none() || o.retain_until.is_none()) {
+        return Some(format!(
+            "{}: object without an Object Lock retention",
+            o.key
+        ));
+    }
+    if o.versions > 1 {
+        return Some(format!(
+            "{}: {} versions; a claim was rewritten",
+            o.key, o.versions
+        ));
+    }
+    None
 }
 
 /// `0003-step-deactivate_key.json` → (3, "step").
@@ -556,6 +598,12 @@ pub fn render(r: &AuditReport) -> String {
     let mut out = format!("audit of {}\n", r.target);
     for p in &r.store_problems {
         out.push_str(&format!("  STORE PROBLEM: {p}\n"));
+    }
+    if r.claims > 0 {
+        out.push_str(&format!(
+            "  {} claim record(s) of `serve` checked\n",
+            r.claims
+        ));
     }
     for e in &r.executions {
         let verdict = if e.passed() { "PASS" } else { "FAIL" };
@@ -930,6 +978,7 @@ mod tests {
         let report = AuditReport {
             target: hostile.into(),
             store_problems: vec![hostile.into()],
+            claims: 0,
             executions: vec![ExecutionAudit {
                 path: hostile.into(),
                 execution_id: hostile.into(),

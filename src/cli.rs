@@ -45,6 +45,15 @@ pub enum LockArg {
     Governance,
 }
 
+impl From<LockArg> for crate::evidence::LockMode {
+    fn from(l: LockArg) -> Self {
+        match l {
+            LockArg::Compliance => crate::evidence::LockMode::Compliance,
+            LockArg::Governance => crate::evidence::LockMode::Governance,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum GraphFormat {
     Dot,
@@ -128,16 +137,78 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         output: Output,
     },
-    /// Create or check firebreak's infrastructure (the evidence bucket), idempotently.
+    /// Contain findings from an SQS queue as they arrive, exactly once across processes.
+    Serve {
+        /// The queue the GuardDuty EventBridge rule delivers to (`firebreak setup --queue`).
+        #[arg(long)]
+        queue: String,
+        /// Where evidence and claims go: `s3://BUCKET[/PREFIX]`, an Object Lock bucket.
+        #[arg(long)]
+        evidence: String,
+        #[arg(long, default_value = "playbooks")]
+        playbooks: PathBuf,
+        /// Set a playbook input for every finding; repeatable.
+        #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+        inputs: Vec<(String, String)>,
+        /// Findings contained at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+        /// Steps that may run at once within one finding.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+        step_concurrency: u16,
+        /// How long a claim on a finding holds before another process may take it over (its
+        /// holder presumed dead), in seconds.
+        #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        lease_seconds: u64,
+        /// How long a received message stays invisible (renewed while it is worked on).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(i32).range(1..=43_200))]
+        visibility_seconds: i32,
+        /// Long-poll wait of each receive, in seconds.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20))]
+        wait_seconds: i32,
+        #[arg(long, default_value = "FirebreakResponder")]
+        role_name: String,
+        #[arg(long)]
+        external_id: Option<String>,
+        #[arg(long, default_value_t = 365)]
+        retention_days: u32,
+        #[arg(long, value_enum, default_value = "compliance")]
+        lock_mode: LockArg,
+        /// Sign each manifest with this KMS key.
+        #[arg(long)]
+        sign_key: Option<String>,
+        /// Contain GuardDuty sample findings (for drills); otherwise they are logged and dropped.
+        #[arg(long)]
+        allow_sample: bool,
+        /// Exit once the queue is empty and nothing is in flight (batch catch-up, drills).
+        #[arg(long)]
+        drain: bool,
+        /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
+        #[arg(long)]
+        metrics: Option<std::net::SocketAddr>,
+    },
+    /// Create or check firebreak's infrastructure, idempotently: the evidence bucket, and the
+    /// queue (with its dead-letter queue and EventBridge rule) that `serve` reads.
+    #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["evidence_bucket", "queue"])))]
     Setup {
         /// The evidence bucket to create or check.
         #[arg(long)]
-        evidence_bucket: String,
+        evidence_bucket: Option<String>,
         /// Default retention of evidence objects, in days.
         #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=36500))]
         retention_days: u32,
         #[arg(long, value_enum, default_value = "compliance")]
         lock_mode: LockArg,
+        /// The SQS queue for findings (its dead-letter queue is `NAME-dead-letter`, the rule
+        /// `firebreak-NAME`).
+        #[arg(long)]
+        queue: Option<String>,
+        /// Deliver only findings of at least this severity.
+        #[arg(long, requires = "queue", value_parser = parse_severity)]
+        min_severity: Option<f64>,
+        /// Receives of a message before SQS moves it to the dead-letter queue.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        max_receives: u32,
     },
     /// Check an evidence store: every record present, unaltered, chained, listed, locked.
     Audit {
@@ -204,6 +275,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             evidence_bucket,
             retention_days,
             lock_mode,
+            queue,
+            min_severity,
+            max_receives,
         } => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -226,18 +300,34 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     LockArg::Governance => crate::evidence::LockMode::Governance,
                 };
                 let days = i32::try_from(retention_days).unwrap_or(i32::MAX);
-                let report = crate::setup::evidence_bucket(
-                    &s3,
-                    &region,
-                    &evidence_bucket,
-                    days,
-                    mode,
-                    !plain_http,
-                )
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
-                for l in report.lines {
-                    println!("{l}");
+                if let Some(bucket) = &evidence_bucket {
+                    let report = crate::setup::evidence_bucket(
+                        &s3,
+                        &region,
+                        bucket,
+                        days,
+                        mode,
+                        !plain_http,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                    for l in report.lines {
+                        println!("{l}");
+                    }
+                }
+                if let Some(name) = &queue {
+                    let (report, _) = crate::setup::finding_queue(
+                        &aws_sdk_sqs::Client::new(&config),
+                        &aws_sdk_eventbridge::Client::new(&config),
+                        name,
+                        min_severity,
+                        max_receives,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                    for l in report.lines {
+                        println!("{l}");
+                    }
                 }
                 Ok(ExitCode::SUCCESS)
             })
@@ -255,6 +345,45 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             sign_key,
             output,
         ),
+        Command::Serve {
+            queue,
+            evidence,
+            playbooks,
+            inputs,
+            concurrency,
+            step_concurrency,
+            lease_seconds,
+            visibility_seconds,
+            wait_seconds,
+            role_name,
+            external_id,
+            retention_days,
+            lock_mode,
+            sign_key,
+            allow_sample,
+            drain,
+            metrics,
+        } => crate::serve::serve(crate::serve::Options {
+            queue_url: queue,
+            evidence,
+            playbooks,
+            inputs: inputs.into_iter().collect(),
+            concurrency: concurrency.into(),
+            step_concurrency: step_concurrency.into(),
+            lease: std::time::Duration::from_secs(lease_seconds),
+            visibility: visibility_seconds,
+            wait_seconds,
+            cross: crate::aws::CrossAccount {
+                role_name,
+                external_id,
+            },
+            retention_days,
+            lock_mode: lock_mode.into(),
+            sign_key,
+            allow_sample,
+            drain,
+            metrics,
+        }),
         Command::Run {
             finding,
             playbook,
@@ -498,6 +627,15 @@ fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {
         GraphFormat::Mermaid => print!("{}", render::mermaid(pb)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn parse_severity(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=10.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a GuardDuty severity (a number from 0 to 10, e.g. 7)"
+        )),
+    }
 }
 
 fn audit_cmd(

@@ -139,94 +139,26 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                 }
             };
         }
-        let started_at = evidence::now_rfc3339();
-        let recorder = store
-            .clone()
-            .map(|s| Arc::new(Recorder::new(s, &f.account_id, &f.id, &execution_id)));
-        if let Some(r) = &recorder {
-            let first = async {
-                r.finding(f).await?;
-                r.plan(&plan, &pb.source).await
-            };
-            if let Err(e) = first.await {
-                bail!(
-                    "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
-                );
-            }
-        }
-        let clients = acc.clients(&f.account_id, &f.region).await;
-        crate::say!(
-            "firebreak: {} {} with playbook {} (execution {execution_id}){}",
-            if opts.dry_run {
-                "dry run for"
-            } else {
-                "containing"
-            },
-            f.label(),
-            pb.name,
-            if f.account_id != acc.caller_account() {
-                format!(
-                    ", in account {} via role {}",
-                    f.account_id, opts.cross.role_name
-                )
-            } else {
-                String::new()
-            }
-        );
-        let executor = Arc::new(AwsExecutor {
-            clients,
-            finding_id: f.id.clone(),
-            execution_id: execution_id.clone(),
-        });
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let printer = tokio::spawn(async move {
-            while let Some(e) = rx.recv().await {
-                crate::say!("{}", event_line(&e));
-            }
-        });
-        let run_opts = RunOptions {
-            execution_id,
+        let exec = Exec {
             dry_run: opts.dry_run,
             concurrency: opts.concurrency,
+            role_name: &opts.cross.role_name,
+            sign_key: opts.sign_key.as_deref(),
         };
-        let mut report = engine::run(
-            &plan,
-            executor,
-            &run_opts,
-            started,
-            tx,
+        let (report, done) = execute(
+            f,
+            pb,
+            plan,
+            acc,
+            store.as_ref(),
+            execution_id,
+            &exec,
             stop_rx.clone(),
-            recorder.clone(),
+            true,
+            started,
         )
-        .await;
-        let _ = printer.await;
-        ok &= report.ok();
-        if let Some(r) = &recorder {
-            match r.manifest(&report, acc.caller_arn(), &started_at).await {
-                Ok(entry) => {
-                    crate::say!(
-                        "evidence: {} records, manifest {}",
-                        entry.seq + 1,
-                        entry.key
-                    );
-                    if let Some(key) = &opts.sign_key {
-                        let kms = aws_sdk_kms::Client::new(acc.base());
-                        match r.sign(&kms, key, &entry).await {
-                            Ok(sig) => crate::say!("evidence: manifest signed, {}", sig.key),
-                            Err(e) => {
-                                crate::say!("error: the manifest could not be signed: {e}");
-                                ok = false;
-                            }
-                        }
-                    }
-                    report.evidence_manifest = Some(entry.key);
-                }
-                Err(e) => {
-                    crate::say!("error: the evidence manifest could not be written: {e}");
-                    ok = false;
-                }
-            }
-        }
+        .await?;
+        ok &= done;
         if !opts.json {
             print!("{}", crate::scrub::scrub_text(&summary(&report)));
         }
@@ -247,7 +179,130 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
     })
 }
 
-async fn wait_for_signal() {
+/// How one finding is executed (shared by `run` and `serve`).
+pub(crate) struct Exec<'a> {
+    pub dry_run: bool,
+    pub concurrency: usize,
+    pub role_name: &'a str,
+    pub sign_key: Option<&'a str>,
+}
+
+/// Executes one bound plan: records the finding and plan (or refuses to start), runs the steps
+/// with the evidence recorder, then writes (and signs) the manifest. Returns the report and
+/// whether everything that ran succeeded and its evidence is complete. `progress` prints each
+/// step's events on stderr.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn execute(
+    f: &Finding,
+    pb: &crate::playbook::Playbook,
+    plan: crate::plan::Plan,
+    acc: &aws::Accounts,
+    store: Option<&Store>,
+    execution_id: String,
+    opts: &Exec<'_>,
+    stop_rx: watch::Receiver<bool>,
+    progress: bool,
+    started: Instant,
+) -> Result<(RunReport, bool)> {
+    let mut ok = true;
+    let started_at = evidence::now_rfc3339();
+    let recorder = store
+        .cloned()
+        .map(|s| Arc::new(Recorder::new(s, &f.account_id, &f.id, &execution_id)));
+    if let Some(r) = &recorder {
+        let first = async {
+            r.finding(f).await?;
+            r.plan(&plan, &pb.source).await
+        };
+        if let Err(e) = first.await {
+            bail!(
+                "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
+            );
+        }
+    }
+    let clients = acc.clients(&f.account_id, &f.region).await;
+    if progress {
+        crate::say!(
+            "firebreak: {} {} with playbook {} (execution {execution_id}){}",
+            if opts.dry_run {
+                "dry run for"
+            } else {
+                "containing"
+            },
+            f.label(),
+            pb.name,
+            if f.account_id != acc.caller_account() {
+                format!(", in account {} via role {}", f.account_id, opts.role_name)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let executor = Arc::new(AwsExecutor {
+        clients,
+        finding_id: f.id.clone(),
+        execution_id: execution_id.clone(),
+    });
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            if progress {
+                crate::say!("{}", event_line(&e));
+            }
+        }
+    });
+    let run_opts = RunOptions {
+        execution_id,
+        dry_run: opts.dry_run,
+        concurrency: opts.concurrency,
+    };
+    let mut report = engine::run(
+        &plan,
+        executor,
+        &run_opts,
+        started,
+        tx,
+        stop_rx.clone(),
+        recorder.clone(),
+    )
+    .await;
+    let _ = printer.await;
+    ok &= report.ok();
+    if let Some(r) = &recorder {
+        match r.manifest(&report, acc.caller_arn(), &started_at).await {
+            Ok(entry) => {
+                if progress {
+                    crate::say!(
+                        "evidence: {} records, manifest {}",
+                        entry.seq + 1,
+                        entry.key
+                    );
+                }
+                if let Some(key) = opts.sign_key {
+                    let kms = aws_sdk_kms::Client::new(acc.base());
+                    match r.sign(&kms, key, &entry).await {
+                        Ok(sig) if progress => {
+                            crate::say!("evidence: manifest signed, {}", sig.key)
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            crate::say!("error: the manifest could not be signed: {e}");
+                            ok = false;
+                        }
+                    }
+                }
+                report.evidence_manifest = Some(entry.key);
+            }
+            Err(e) => {
+                crate::say!("error: the evidence manifest could not be written: {e}");
+                ok = false;
+            }
+        }
+    }
+    Ok((report, ok))
+}
+
+pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

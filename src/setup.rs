@@ -191,3 +191,169 @@ pub async fn evidence_bucket(
     }
     Ok(SetupReport { lines })
 }
+
+/// The queue `serve` reads, its dead-letter queue, and the EventBridge rule that delivers
+/// GuardDuty findings to it. Returns the report and the queue's URL.
+pub async fn finding_queue(
+    sqs: &aws_sdk_sqs::Client,
+    events: &aws_sdk_eventbridge::Client,
+    name: &str,
+    min_severity: Option<f64>,
+    max_receives: u32,
+) -> Result<(SetupReport, String), String> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let mut lines = Vec::new();
+    // Findings are kept as long as SQS allows (14 days), in both queues.
+    let retention = "1209600".to_string();
+    let dlq_name = format!("{name}-dead-letter");
+    let dlq_url = ensure_queue(
+        sqs,
+        &dlq_name,
+        &[(A::MessageRetentionPeriod, retention.clone())],
+        &mut lines,
+    )
+    .await?;
+    let dlq_arn = queue_arn(sqs, &dlq_url).await?;
+    let redrive =
+        json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives.to_string()})
+            .to_string();
+    let url = ensure_queue(
+        sqs,
+        name,
+        &[
+            (A::MessageRetentionPeriod, retention),
+            (A::VisibilityTimeout, "60".into()),
+            (A::RedrivePolicy, redrive),
+        ],
+        &mut lines,
+    )
+    .await?;
+    let arn = queue_arn(sqs, &url).await?;
+
+    let rule = format!("firebreak-{name}");
+    let mut pattern = json!({"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"]});
+    if let Some(s) = min_severity {
+        pattern["detail"] = json!({"severity": [{"numeric": [">=", s]}]});
+    }
+    let rule_arn = events
+        .put_rule()
+        .name(&rule)
+        .description("GuardDuty findings to firebreak serve")
+        .event_pattern(pattern.to_string())
+        .state(aws_sdk_eventbridge::types::RuleState::Enabled)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "EventBridge rule {rule}: {}",
+                crate::actions::classify(&e, "events", "PutRule")
+            )
+        })?
+        .rule_arn()
+        .unwrap_or_default()
+        .to_string();
+    lines.push(format!(
+        "rule {rule}: GuardDuty findings{} → queue {name}",
+        min_severity
+            .map(|s| format!(" of severity ≥ {s}"))
+            .unwrap_or_default()
+    ));
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "FirebreakEventBridgeDelivers",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}
+        }]
+    });
+    sqs.set_queue_attributes()
+        .queue_url(&url)
+        .attributes(A::Policy, policy.to_string())
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "queue {name} policy: {}",
+                crate::actions::classify(&e, "sqs", "SetQueueAttributes")
+            )
+        })?;
+    lines.push(format!("queue {name}: policy lets only rule {rule} send"));
+    events
+        .put_targets()
+        .rule(&rule)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("firebreak-queue")
+                .arn(&arn)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "rule {rule} target: {}",
+                crate::actions::classify(&e, "events", "PutTargets")
+            )
+        })?;
+    lines.push(format!("rule {rule}: target queue {name}"));
+    lines.push(format!("queue url: {url}"));
+    Ok((SetupReport { lines }, url))
+}
+
+async fn ensure_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    attributes: &[(aws_sdk_sqs::types::QueueAttributeName, String)],
+    lines: &mut Vec<String>,
+) -> Result<String, String> {
+    if let Ok(found) = sqs.get_queue_url().queue_name(name).send().await
+        && let Some(url) = found.queue_url()
+    {
+        let mut set = sqs.set_queue_attributes().queue_url(url);
+        for (k, v) in attributes {
+            set = set.attributes(k.clone(), v);
+        }
+        set.send().await.map_err(|e| {
+            format!(
+                "queue {name}: {}",
+                crate::actions::classify(&e, "sqs", "SetQueueAttributes")
+            )
+        })?;
+        lines.push(format!("queue {name}: exists, settings applied"));
+        return Ok(url.to_string());
+    }
+    let mut create = sqs.create_queue().queue_name(name);
+    for (k, v) in attributes {
+        create = create.attributes(k.clone(), v);
+    }
+    let out = create.send().await.map_err(|e| {
+        format!(
+            "creating queue {name}: {}",
+            crate::actions::classify(&e, "sqs", "CreateQueue")
+        )
+    })?;
+    lines.push(format!("queue {name}: created"));
+    Ok(out.queue_url().unwrap_or_default().to_string())
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, String> {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "queue {url}: {}",
+                crate::actions::classify(&e, "sqs", "GetQueueAttributes")
+            )
+        })?
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        .cloned()
+        .ok_or_else(|| format!("queue {url}: no QueueArn"))
+}

@@ -19,5 +19,6 @@ mod run_iam;
 mod run_notify;
 mod run_s3;
 mod secrets;
+mod serve;
 mod setup;
 mod validate;

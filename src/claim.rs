@@ -1,0 +1,273 @@
+//! Exactly-once containment across any number of `serve` processes: a finding is claimed by
+//! writing a claim object with `If-None-Match: *` to the evidence bucket, so that S3 decides who
+//! won. Claims live beside the evidence, under `{prefix}/_claims/{account}/{finding}/`:
+//!
+//! - `claim-{generation}.json`: who claimed the finding, for which execution, until when (the
+//!   lease). A claim whose lease has expired without a `done` marker (its worker died) is taken
+//!   over by writing the next generation, which again only one worker can do.
+//! - `done.json`: the execution's manifest is written; later deliveries of the finding (SQS
+//!   redelivery, GuardDuty's re-sent updates with a higher `service.count`) are only recorded.
+//! - `seen-{uuid}.json`: one such later delivery.
+//!
+//! The objects are written through the evidence store: locked like evidence, never
+//! overwritten.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::evidence::{Store, StoreError, sanitize, sha256_hex};
+use crate::finding::Finding;
+
+/// The folder, right under the evidence prefix, that holds claims.
+pub const CLAIMS_DIR: &str = "_claims";
+
+/// A claim, a done marker or a sighting.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClaimRecord {
+    /// `firebreak.claim/v1`
+    pub schema: String,
+    /// `claim`, `done` or `seen`.
+    pub kind: String,
+    pub finding_id: String,
+    pub account_id: String,
+    pub execution_id: String,
+    #[serde(default)]
+    pub generation: u32,
+    pub worker: String,
+    /// RFC 3339.
+    pub at: String,
+    /// Epoch seconds until which the claim holds (claims only).
+    #[serde(default)]
+    pub lease_until: i64,
+    /// The finding's `service.count` and `updatedAt` as delivered.
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    /// SQS message id of the delivery (`seen`), or the execution's status (`done`).
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+pub const SCHEMA: &str = "firebreak.claim/v1";
+
+/// What a claim attempt found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// This worker holds the finding: run `execution_id` (`generation` > 0: taken over from a
+    /// worker whose lease expired; `previous` is the execution it left unfinished).
+    Won {
+        generation: u32,
+        execution_id: String,
+        previous: Option<String>,
+    },
+    /// The finding was contained already, by `execution_id`.
+    Done { execution_id: String },
+    /// Another worker holds it until `lease_until` (epoch seconds).
+    Held {
+        execution_id: String,
+        lease_until: i64,
+    },
+}
+
+pub fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Claims in one S3 evidence store.
+#[derive(Clone)]
+pub struct Claims {
+    store: Store,
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    worker: String,
+    lease: Duration,
+}
+
+impl Claims {
+    /// `None` unless the store is S3: claims need conditional writes that every worker sees.
+    pub fn new(store: &Store, worker: &str, lease: Duration) -> Option<Claims> {
+        match store {
+            Store::S3 { client, bucket, .. } => Some(Claims {
+                store: store.clone(),
+                client: client.clone(),
+                bucket: bucket.clone(),
+                worker: worker.to_string(),
+                lease,
+            }),
+            Store::Local { .. } => None,
+        }
+    }
+
+    fn folder(&self, f: &Finding) -> String {
+        let mut parts = Vec::new();
+        if !self.store.prefix().is_empty() {
+            parts.push(self.store.prefix().to_string());
+        }
+        parts.extend([
+            CLAIMS_DIR.to_string(),
+            sanitize(&f.account_id),
+            sanitize(&f.id),
+        ]);
+        parts.join("/")
+    }
+
+    fn record(&self, f: &Finding, kind: &str, execution_id: &str) -> ClaimRecord {
+        ClaimRecord {
+            schema: SCHEMA.into(),
+            kind: kind.into(),
+            finding_id: f.id.clone(),
+            account_id: f.account_id.clone(),
+            execution_id: execution_id.into(),
+            generation: 0,
+            worker: self.worker.clone(),
+            at: crate::evidence::now_rfc3339(),
+            lease_until: 0,
+            count: f.count,
+            updated_at: f.updated_at.clone(),
+            detail: None,
+        }
+    }
+
+    async fn put(&self, key: &str, r: &ClaimRecord) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(r).map_err(|e| StoreError::Io(e.to_string()))?;
+        let sha = sha256_hex(&bytes);
+        self.store.put(key, bytes, &sha).await
+    }
+
+    async fn get(&self, key: &str) -> Result<ClaimRecord, String> {
+        let body = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| format!("{key}: {}", crate::actions::classify(&e, "s3", "GetObject")))?
+            .body
+            .collect()
+            .await
+            .map_err(|e| format!("{key}: {e}"))?
+            .into_bytes();
+        serde_json::from_slice(&body).map_err(|e| format!("{key}: not a claim record: {e}"))
+    }
+
+    /// The claim objects' names in the finding's folder.
+    async fn names(&self, folder: &str) -> Result<Vec<String>, String> {
+        let mut names = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(format!("{folder}/"))
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "listing claims: {}",
+                        crate::actions::classify(&e, "s3", "ListObjectsV2")
+                    )
+                })?;
+            for o in page.contents() {
+                if let Some(k) = o.key() {
+                    names.push(k.rsplit('/').next().unwrap_or_default().to_string());
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        Ok(names)
+    }
+
+    /// Claims `f` for this worker, or says who has it or that it is done. Races between
+    /// workers are settled by S3's conditional write: exactly one `claim-N` is written.
+    pub async fn claim(&self, f: &Finding) -> Result<Claim, String> {
+        let folder = self.folder(f);
+        for _ in 0..5 {
+            let names = self.names(&folder).await?;
+            if names.iter().any(|n| n == "done.json") {
+                let done = self.get(&format!("{folder}/done.json")).await?;
+                return Ok(Claim::Done {
+                    execution_id: done.execution_id,
+                });
+            }
+            let latest = names
+                .iter()
+                .filter_map(|n| {
+                    n.strip_prefix("claim-")?
+                        .strip_suffix(".json")?
+                        .parse::<u32>()
+                        .ok()
+                })
+                .max();
+            let (generation, previous) = match latest {
+                None => (0, None),
+                Some(g) => {
+                    let c = self.get(&format!("{folder}/claim-{g:04}.json")).await?;
+                    if c.lease_until > now_secs() {
+                        return Ok(Claim::Held {
+                            execution_id: c.execution_id,
+                            lease_until: c.lease_until,
+                        });
+                    }
+                    (g + 1, Some(c.execution_id))
+                }
+            };
+            let execution_id = uuid::Uuid::now_v7().to_string();
+            let mut r = self.record(f, "claim", &execution_id);
+            r.generation = generation;
+            r.lease_until = now_secs() + self.lease.as_secs() as i64;
+            r.detail = previous.clone();
+            match self
+                .put(&format!("{folder}/claim-{generation:04}.json"), &r)
+                .await
+            {
+                Ok(()) => {
+                    return Ok(Claim::Won {
+                        generation,
+                        execution_id,
+                        previous,
+                    });
+                }
+                // Another worker won this generation; look again.
+                Err(StoreError::Exists(_)) => continue,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err(format!(
+            "could not settle the claim on finding {} after 5 tries",
+            f.id
+        ))
+    }
+
+    /// Marks the finding contained by `execution_id` (its manifest is written).
+    pub async fn done(&self, f: &Finding, execution_id: &str, status: &str) -> Result<(), String> {
+        let mut r = self.record(f, "done", execution_id);
+        r.detail = Some(status.to_string());
+        match self.put(&format!("{}/done.json", self.folder(f)), &r).await {
+            Ok(()) | Err(StoreError::Exists(_)) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Records a delivery of a finding that was not executed again.
+    pub async fn seen(
+        &self,
+        f: &Finding,
+        execution_id: &str,
+        message_id: &str,
+    ) -> Result<(), String> {
+        let mut r = self.record(f, "seen", execution_id);
+        r.detail = Some(message_id.to_string());
+        let key = format!("{}/seen-{}.json", self.folder(f), uuid::Uuid::now_v7());
+        self.put(&key, &r).await.map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,363 @@
+//! `firebreak setup --queue` and `firebreak serve` (issue 6) against moto: findings delivered by
+//! the EventBridge rule to the queue are contained exactly once, even when re-sent with growing
+//! counts and read by two `serve` processes at once; messages that are not findings go to the
+//! dead-letter queue; the evidence, claims included, passes `audit`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::QueueAttributeName as A;
+use serde_json::{Value, json};
+
+use crate::support::{finding_file, firebreak_env, moto, root, stderr, stdout, unique};
+
+/// An emulated account of the test's own: EventBridge's default bus is per account, so tests
+/// that share the moto server would otherwise see each other's events.
+pub(crate) struct Account {
+    pub id: String,
+    pub config: aws_config::SdkConfig,
+    pub env: Vec<(String, String)>,
+}
+
+impl Account {
+    pub(crate) async fn new() -> Account {
+        let base = moto().config().await;
+        let id = format!("{:012}", 100_000_000_000u64 + fastrand_id());
+        let c = aws_sdk_sts::Client::new(&base)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{id}:role/FirebreakTests"))
+            .role_session_name("tests")
+            .send()
+            .await
+            .unwrap()
+            .credentials()
+            .unwrap()
+            .clone();
+        let config = base
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_sdk_sts::config::Credentials::new(
+                        c.access_key_id(),
+                        c.secret_access_key(),
+                        Some(c.session_token().to_string()),
+                        None,
+                        "test-account",
+                    ),
+                ),
+            )
+            .build();
+        let env = vec![
+            ("AWS_ACCESS_KEY_ID".into(), c.access_key_id().to_string()),
+            (
+                "AWS_SECRET_ACCESS_KEY".into(),
+                c.secret_access_key().to_string(),
+            ),
+            ("AWS_SESSION_TOKEN".into(), c.session_token().to_string()),
+        ];
+        Account { id, config, env }
+    }
+
+    pub(crate) fn firebreak(&self, args: &[&str]) -> std::process::Output {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        firebreak_env(&moto().endpoint, args, &env)
+    }
+}
+
+/// A number unique to this test process and call.
+fn fastrand_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    u64::from(std::process::id()) * 1000 + N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// `setup` of an evidence bucket and a queue; returns the queue's URL.
+pub(crate) fn setup(account: &Account, bucket: &str, queue: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "setup",
+        "--evidence-bucket",
+        bucket,
+        "--retention-days",
+        "1",
+        "--queue",
+        queue,
+        "--max-receives",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    let out = account.firebreak(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    stdout(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("queue url: "))
+        .expect("setup prints the queue url")
+        .to_string()
+}
+
+/// A `serve --drain` process reading `queue` into `bucket`.
+pub(crate) fn serve(account: &Account, queue: &str, bucket: &str, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_firebreak"))
+        .args([
+            "serve",
+            "--queue",
+            queue,
+            "--evidence",
+            &format!("s3://{bucket}"),
+            "--retention-days",
+            "1",
+            "--drain",
+            "--wait-seconds",
+            "1",
+            "--visibility-seconds",
+            "5",
+            "--lease-seconds",
+            "3",
+        ])
+        .args(extra)
+        .current_dir(root())
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST000")
+        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-not-used")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("FIREBREAK_LOG")
+        .envs(account.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("firebreak serve starts")
+}
+
+/// Waits for a serve process, at most `limit`; kills it and fails past that.
+pub(crate) fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            return (out.status.code(), stderr(&out));
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("serve did not drain within {limit:?}:\n{}", stderr(&out));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Sends a GuardDuty finding as GuardDuty does: an EventBridge event on the default bus.
+pub(crate) async fn put_event(events: &aws_sdk_eventbridge::Client, finding: &Value) {
+    let out = events
+        .put_events()
+        .entries(
+            aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .source("aws.guardduty")
+                .detail_type("GuardDuty Finding")
+                .detail(finding.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.failed_entry_count(), 0);
+}
+
+pub(crate) async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    out.attributes()
+        .unwrap()
+        .values()
+        .map(|v| v.parse::<u64>().unwrap())
+        .sum()
+}
+
+fn leaked_key_finding(account: &Account, user: &str, key: &str) -> Value {
+    let path = finding_file("iam-user-tor.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["accountId"] = account.id.clone().into();
+        f["resource"]["accessKeyDetails"]["userName"] = user.into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+    });
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+async fn keys_of(iam: &aws_sdk_iam::Client, user: &str) -> Vec<String> {
+    iam.list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .unwrap()
+        .access_key_metadata()
+        .iter()
+        .map(|k| k.status().unwrap().as_str().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn findings_are_contained_once_across_two_servers_and_poison_is_dead_lettered() {
+    let account = Account::new().await;
+    let config = account.config.clone();
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("serve-evidence");
+    let queue = unique("findings");
+    let url = setup(&account, &bucket, &queue, &[]);
+    // Idempotent: a second setup changes nothing and finds everything in place.
+    let again = setup(&account, &bucket, &queue, &[]);
+    assert_eq!(url, again);
+
+    // Three leaked keys; the first finding is re-sent ten times with growing counts, as
+    // GuardDuty does while the activity goes on.
+    let mut users = Vec::new();
+    let mut findings = Vec::new();
+    for _ in 0..3 {
+        let (user, key) = crate::run_s3::user_with_key(&config).await;
+        findings.push(leaked_key_finding(&account, &user, &key));
+        users.push(user);
+    }
+    for count in 1..=10 {
+        let mut f = findings[0].clone();
+        f["service"]["count"] = json!(count);
+        f["updatedAt"] = json!(format!("2026-11-23T10:{count:02}:00.000Z"));
+        put_event(&events, &f).await;
+    }
+    put_event(&events, &findings[1]).await;
+    put_event(&events, &findings[2]).await;
+    // Two messages that are no findings.
+    for body in [
+        "hello",
+        r#"{"detail-type":"GuardDuty Finding","detail":{"id":"x"}}"#,
+    ] {
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        depth(&sqs, &url).await,
+        14,
+        "the rule delivered every event"
+    );
+
+    let a = serve(&account, &url, &bucket, &["--concurrency", "4"]);
+    let b = serve(&account, &url, &bucket, &["--concurrency", "4"]);
+    let (code_a, log_a) = finish(a, Duration::from_secs(120));
+    let (code_b, log_b) = finish(b, Duration::from_secs(120));
+    let logs = format!("{log_a}\n{log_b}");
+    assert_eq!(code_a, Some(0), "{logs}");
+    assert_eq!(code_b, Some(0), "{logs}");
+
+    // Every line is a JSON object.
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let count = |event: &str| lines.iter().filter(|l| l["event"] == event).count();
+    assert_eq!(count("containing"), 3, "one execution per finding:\n{logs}");
+    assert!(count("rejected") >= 2, "{logs}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "rejected" && l["reason"].as_str().unwrap().contains("line 1")),
+        "a rejection says where the message is not a finding:\n{logs}"
+    );
+
+    // Contained: every user's key is inactive.
+    let iam = aws_sdk_iam::Client::new(&config);
+    for u in &users {
+        assert_eq!(keys_of(&iam, u).await, ["Inactive"], "{u}");
+    }
+    // The queue is empty; the two poison messages are in the dead-letter queue.
+    assert_eq!(depth(&sqs, &url).await, 0);
+    let dlq = sqs
+        .get_queue_url()
+        .queue_name(format!("{queue}-dead-letter"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    assert_eq!(depth(&sqs, &dlq).await, 2);
+
+    // One execution folder per finding, and the nine re-sent copies recorded as seen.
+    let listed: Vec<String> = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .max_keys(1000)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    for f in &findings {
+        let id = f["id"].as_str().unwrap();
+        let manifests = listed
+            .iter()
+            .filter(|k| {
+                !k.starts_with("_claims/")
+                    && k.contains(&format!("/{id}/"))
+                    && k.ends_with("-manifest.json")
+            })
+            .count();
+        assert_eq!(manifests, 1, "{id}: {listed:#?}");
+        assert!(listed.contains(&format!("_claims/{}/{id}/done.json", account.id)));
+    }
+    let first = findings[0]["id"].as_str().unwrap();
+    let seen = listed
+        .iter()
+        .filter(|k| k.starts_with(&format!("_claims/{}/{first}/seen-", account.id)))
+        .count();
+    assert_eq!(seen, 9, "{listed:#?}");
+
+    let out = account.firebreak(&["audit", "--retention-days", "1", &format!("s3://{bucket}")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("claim record(s) of `serve` checked"));
+}
+
+#[tokio::test]
+async fn the_rule_delivers_only_findings_of_the_minimum_severity() {
+    let account = Account::new().await;
+    let sqs = aws_sdk_sqs::Client::new(&account.config);
+    let events = aws_sdk_eventbridge::Client::new(&account.config);
+    let url = setup(
+        &account,
+        &unique("sev-evidence"),
+        &unique("sev-findings"),
+        &["--min-severity", "7"],
+    );
+    let mut f = leaked_key_finding(&account, "nobody", "AKIANOBODY");
+    f["severity"] = json!(8);
+    put_event(&events, &f).await;
+    f["severity"] = json!(2.5);
+    put_event(&events, &f).await;
+    assert_eq!(depth(&sqs, &url).await, 1);
+}
