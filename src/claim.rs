@@ -55,12 +55,12 @@ pub const SCHEMA: &str = "firebreak.claim/v1";
 /// What a claim attempt found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// This worker holds the finding: run `execution_id` (`generation` > 0: taken over from a
-    /// worker whose lease expired; `previous` is the execution it left unfinished).
+    /// This worker holds the finding: run `execution_id`. `resume`: taken over (generation >
+    /// 0) from a worker whose lease expired; the execution is theirs, to be continued.
     Won {
         generation: u32,
         execution_id: String,
-        previous: Option<String>,
+        resume: bool,
     },
     /// The finding was contained already, by `execution_id`.
     Done { execution_id: String },
@@ -221,11 +221,11 @@ impl Claims {
                     (g + 1, Some(c.execution_id))
                 }
             };
-            let execution_id = uuid::Uuid::now_v7().to_string();
+            let resume = previous.is_some();
+            let execution_id = previous.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
             let mut r = self.record(f, "claim", &execution_id);
             r.generation = generation;
             r.lease_until = now_secs() + self.lease.as_secs() as i64;
-            r.detail = previous.clone();
             match self
                 .put(&format!("{folder}/claim-{generation:04}.json"), &r)
                 .await
@@ -234,7 +234,7 @@ impl Claims {
                     return Ok(Claim::Won {
                         generation,
                         execution_id,
-                        previous,
+                        resume,
                     });
                 }
                 // Another worker won this generation; look again.

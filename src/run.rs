@@ -156,6 +156,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             stop_rx.clone(),
             true,
             started,
+            None,
         )
         .await?;
         ok &= done;
@@ -203,16 +204,48 @@ pub(crate) async fn execute(
     stop_rx: watch::Receiver<bool>,
     progress: bool,
     started: Instant,
+    resume: Option<Vec<(String, Vec<u8>)>>,
 ) -> Result<(RunReport, bool)> {
     let mut ok = true;
     let started_at = evidence::now_rfc3339();
-    let recorder = store
-        .cloned()
-        .map(|s| Arc::new(Recorder::new(s, &f.account_id, &f.id, &execution_id)));
+    // What an earlier worker recorded of this execution before it died.
+    let existing = resume.unwrap_or_default();
+    let has = |kind: &str| {
+        existing.iter().any(|(k, _)| {
+            k.rsplit('/').next().is_some_and(|n| {
+                n.get(4..)
+                    .is_some_and(|n| n.starts_with(&format!("-{kind}")))
+            })
+        })
+    };
+    let (has_finding, has_plan) = (has("finding"), has("plan"));
+    let mut resumed = std::collections::HashMap::new();
+    for (_, bytes) in &existing {
+        let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+        if v["step"]["status"] == "succeeded"
+            && let Some(id) = v["step"]["id"].as_str()
+        {
+            resumed.insert(id.to_string(), v["step"].clone());
+        }
+    }
+    let recorder = store.cloned().map(|s| {
+        Arc::new(Recorder::resume(
+            s,
+            &f.account_id,
+            &f.id,
+            &execution_id,
+            &existing,
+        ))
+    });
     if let Some(r) = &recorder {
         let first = async {
-            r.finding(f).await?;
-            r.plan(&plan, &pb.source).await
+            if !has_finding {
+                r.finding(f).await?;
+            }
+            if !has_plan {
+                r.plan(&plan, &pb.source).await?;
+            }
+            Ok::<_, evidence::StoreError>(())
         };
         if let Err(e) = first.await {
             bail!(
@@ -255,6 +288,7 @@ pub(crate) async fn execute(
         execution_id,
         dry_run: opts.dry_run,
         concurrency: opts.concurrency,
+        resumed,
     };
     let mut report = engine::run(
         &plan,

@@ -483,7 +483,7 @@ async fn contain(ctx: &Ctx, f: &Finding, message_id: &str) -> Handled {
             return Handled::Later(Duration::from_secs(5));
         }
     };
-    let (execution_id, generation) = match claim {
+    let (execution_id, generation, resume) = match claim {
         Claim::Done { execution_id } => {
             ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = ctx.claims.seen(f, &execution_id, message_id).await {
@@ -511,16 +511,51 @@ async fn contain(ctx: &Ctx, f: &Finding, message_id: &str) -> Handled {
         Claim::Won {
             generation,
             execution_id,
-            previous,
-        } => {
-            if let Some(prev) = previous {
+            resume,
+        } => (execution_id, generation, resume),
+    };
+    // Taken over from a worker that died: continue its execution where its evidence ends.
+    let existing = if resume {
+        let folder =
+            crate::evidence::Recorder::new(ctx.store.clone(), &f.account_id, &f.id, &execution_id)
+                .folder()
+                .to_string();
+        let existing = match ctx.store.read_folder(&folder).await {
+            Ok(e) => e,
+            Err(e) => {
                 log(
-                    "taken_over",
-                    json!({"finding_id": f.id, "abandoned_execution": prev, "generation": generation}),
+                    "resume_failed",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
                 );
+                return Handled::Later(ctx.opts.lease);
             }
-            (execution_id, generation)
+        };
+        let manifest = existing.iter().find(|(k, _)| k.ends_with("-manifest.json"));
+        log(
+            "taken_over",
+            json!({"finding_id": f.id, "execution_id": execution_id, "generation": generation,
+                   "records_found": existing.len(), "manifest_found": manifest.is_some()}),
+        );
+        // It died after its manifest: only the `done` marker is missing.
+        if let Some((_, bytes)) = manifest {
+            let status = serde_json::from_slice::<Value>(bytes)
+                .ok()
+                .and_then(|v| v["status"].as_str().map(str::to_string))
+                .unwrap_or_default();
+            return match ctx.claims.done(f, &execution_id, &status).await {
+                Ok(()) => Handled::Finished,
+                Err(e) => {
+                    log(
+                        "done_not_recorded",
+                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                    );
+                    Handled::Later(ctx.opts.lease)
+                }
+            };
         }
+        Some(existing)
+    } else {
+        None
     };
     log(
         "containing",
@@ -547,6 +582,7 @@ async fn contain(ctx: &Ctx, f: &Finding, message_id: &str) -> Handled {
         never,
         false,
         started,
+        existing,
     )
     .await;
     let (report, complete) = match result {

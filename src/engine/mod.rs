@@ -150,6 +150,9 @@ pub struct RunOptions {
     pub dry_run: bool,
     /// How many steps may run at once.
     pub concurrency: usize,
+    /// Steps that succeeded in an earlier attempt at this execution (step id → the `step` of
+    /// its evidence record): not run again.
+    pub resumed: HashMap<String, Value>,
 }
 
 impl Default for RunOptions {
@@ -158,6 +161,7 @@ impl Default for RunOptions {
             execution_id: uuid::Uuid::now_v7().to_string(),
             dry_run: false,
             concurrency: 16,
+            resumed: HashMap::new(),
         }
     }
 }
@@ -221,6 +225,11 @@ pub async fn run<E: Executor>(
                     }
                 }
                 if blocked {
+                    continue;
+                }
+                if let Some(done) = opts.resumed.get(&step.id) {
+                    slots.insert(n, Slot::Done(Box::new(StepReport::resumed(step, done))));
+                    progressed = true;
                     continue;
                 }
                 if let StepState::Skipped { reason } = &step.state {
@@ -675,6 +684,39 @@ steps:
             "deferred parameter resolved from a's output"
         );
         assert!(r.time_to_contain_ms.is_some());
+    }
+
+    #[tokio::test]
+    async fn resumed_steps_are_not_run_again_and_their_outputs_flow() {
+        let p = plan(PLAYBOOK);
+        let script = Arc::new(Script {
+            results: HashMap::new(),
+            delay: Duration::ZERO,
+            calls: Mutex::default(),
+            attempts: AtomicU32::new(0),
+        });
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let (_stop_tx, stop_rx) = watch::channel(false);
+        // `a` succeeded before the worker died, with an output `b` needs.
+        let opts = RunOptions {
+            resumed: [(
+                "a".to_string(),
+                serde_json::json!({"id": "a", "status": "succeeded", "attempts": 2,
+                                   "outputs": {"role_name": "web"}, "changed": true}),
+            )]
+            .into_iter()
+            .collect(),
+            ..RunOptions::default()
+        };
+        let r = run(&p, script.clone(), &opts, Instant::now(), tx, stop_rx, None).await;
+        assert!(r.ok(), "{r:#?}");
+        let calls = script.calls.lock().unwrap();
+        let ran: Vec<&str> = calls.iter().map(|(s, _)| s.as_str()).collect();
+        assert!(!ran.contains(&"a"), "a is not run again: {ran:?}");
+        let b = calls.iter().find(|(s, _)| s == "b").unwrap();
+        assert_eq!(b.1["role_name"], "web", "a's recorded output feeds b");
+        let a = r.steps.iter().find(|s| s.id == "a").unwrap();
+        assert_eq!((a.status, a.attempts), (StepStatus::Succeeded, 2));
     }
 
     #[tokio::test]

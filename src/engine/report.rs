@@ -66,6 +66,21 @@ impl StepReport {
         }
     }
 
+    /// A step that succeeded in an earlier attempt at this execution, as its evidence record
+    /// says (`v` is the record's `step`): it is not run again and its outputs feed the steps
+    /// after it. Its AWS calls stay in that record.
+    pub fn resumed(step: &PlanStep, v: &Value) -> Self {
+        StepReport {
+            attempts: v["attempts"].as_u64().map_or(1, |a| a as u32),
+            duration_ms: v["duration_ms"].as_u64().unwrap_or_default(),
+            changed: v["changed"].as_bool().unwrap_or_default(),
+            outputs: v["outputs"].as_object().cloned().unwrap_or_default(),
+            pre_state: v["pre_state"].clone(),
+            post_state: v["post_state"].clone(),
+            ..Self::base(step, StepStatus::Succeeded)
+        }
+    }
+
     pub fn skipped(step: &PlanStep, reason: String) -> Self {
         StepReport {
             skip_reason: Some(reason),

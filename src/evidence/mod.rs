@@ -110,6 +110,55 @@ impl Recorder {
         }
     }
 
+    /// The folder of this execution's records.
+    pub fn folder(&self) -> &str {
+        &self.base
+    }
+
+    /// Continues an execution whose records `existing` (key, bytes; from
+    /// [`Store::read_folder`]) an earlier worker wrote before it died: the chain goes on from
+    /// the last record. Signatures and names that are no records are ignored.
+    pub fn resume(
+        store: Store,
+        account_id: &str,
+        finding_id: &str,
+        execution_id: &str,
+        existing: &[(String, Vec<u8>)],
+    ) -> Recorder {
+        let r = Recorder::new(store, account_id, finding_id, execution_id);
+        let mut records: Vec<(u64, String, &String, &Vec<u8>)> = existing
+            .iter()
+            .filter_map(|(key, bytes)| {
+                let name = key.rsplit('/').next()?.strip_suffix(".json")?;
+                let (seq, rest) = name.split_once('-')?;
+                let kind = rest.split('-').next()?;
+                (seq.len() == 4 && kind != "signature")
+                    .then(|| Some((seq.parse().ok()?, kind.to_string(), key, bytes)))?
+            })
+            .collect();
+        records.sort_by_key(|r| r.0);
+        if let Some(last) = records.last() {
+            let chain = Chain {
+                seq: last.0 + 1,
+                prev: sha256_hex(last.3),
+                entries: records
+                    .iter()
+                    .map(|(seq, kind, key, bytes)| Entry {
+                        seq: *seq,
+                        kind: kind.clone(),
+                        key: (*key).clone(),
+                        sha256: sha256_hex(bytes),
+                    })
+                    .collect(),
+            };
+            return Recorder {
+                chain: Mutex::new(chain),
+                ..r
+            };
+        }
+        r
+    }
+
     /// Appends a record: `build` gets the header (`schema`, `seq`, `execution_id`,
     /// `prev_sha256`, `recorded_at`) and makes the typed record, which is scrubbed, written,
     /// and only then added to the chain.

@@ -151,6 +151,80 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Every object under `folder` (a key prefix without its trailing `/`), sorted by key.
+    pub async fn read_folder(&self, folder: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        match self {
+            Store::Local { dir } => {
+                let path = dir.join(folder);
+                let entries = match std::fs::read_dir(&path) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                    Err(e) => return Err(StoreError::Io(format!("{}: {e}", path.display()))),
+                };
+                for e in entries {
+                    let e = e.map_err(|e| StoreError::Io(e.to_string()))?;
+                    if e.path().is_file() {
+                        let bytes = std::fs::read(e.path()).map_err(|err| {
+                            StoreError::Io(format!("{}: {err}", e.path().display()))
+                        })?;
+                        out.push((
+                            format!("{folder}/{}", e.file_name().to_string_lossy()),
+                            bytes,
+                        ));
+                    }
+                }
+            }
+            Store::S3 { client, bucket, .. } => {
+                let mut token = None;
+                loop {
+                    let page = client
+                        .list_objects_v2()
+                        .bucket(bucket)
+                        .prefix(format!("{folder}/"))
+                        .set_continuation_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            StoreError::S3(
+                                crate::actions::classify(&e, "s3", "ListObjectsV2").to_string(),
+                            )
+                        })?;
+                    for o in page.contents() {
+                        let Some(key) = o.key() else { continue };
+                        let bytes = client
+                            .get_object()
+                            .bucket(bucket)
+                            .key(key)
+                            .send()
+                            .await
+                            .map_err(|e| {
+                                StoreError::S3(format!(
+                                    "{key}: {}",
+                                    crate::actions::classify(&e, "s3", "GetObject")
+                                ))
+                            })?
+                            .body
+                            .collect()
+                            .await
+                            .map_err(|e| StoreError::S3(format!("{key}: {e}")))?
+                            .into_bytes()
+                            .to_vec();
+                        out.push((key.to_string(), bytes));
+                    }
+                    match page.next_continuation_token() {
+                        Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
 fn put_local(dir: &Path, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
     use std::io::Write;
     let path = dir.join(key);

@@ -85,9 +85,10 @@ pub(crate) fn setup(account: &Account, bucket: &str, queue: &str, extra: &[&str]
         "1",
         "--queue",
         queue,
-        "--max-receives",
-        "2",
     ];
+    if !extra.contains(&"--max-receives") {
+        args.extend(["--max-receives", "2"]);
+    }
     args.extend_from_slice(extra);
     let out = account.firebreak(&args);
     assert_eq!(
@@ -341,6 +342,258 @@ async fn findings_are_contained_once_across_two_servers_and_poison_is_dead_lette
     let out = account.firebreak(&["audit", "--retention-days", "1", &format!("s3://{bucket}")]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("claim record(s) of `serve` checked"));
+}
+
+#[tokio::test]
+async fn sigkilled_servers_still_contain_every_finding_exactly_once() {
+    let account = Account::new().await;
+    let config = account.config.clone();
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("crash-evidence");
+    let queue = unique("crash-findings");
+    // Killed workers leave messages to be received again: allow many receives.
+    let url = setup(&account, &bucket, &queue, &["--max-receives", "50"]);
+    let mut users = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..50 {
+        let (user, key) = crate::run_s3::user_with_key(&config).await;
+        let f = leaked_key_finding(&account, &user, &key);
+        ids.push(f["id"].as_str().unwrap().to_string());
+        put_event(&events, &f).await;
+        users.push(user);
+    }
+    assert_eq!(depth(&sqs, &url).await, 50);
+
+    // Five servers, each killed with SIGKILL at a random moment of its work.
+    let mut kills = 0;
+    for _ in 0..5 {
+        let mut child = serve(&account, &url, &bucket, &["--concurrency", "8"]);
+        std::thread::sleep(Duration::from_millis(fastrand::u64(400..2500)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+    }
+    assert_eq!(kills, 5);
+    let (code, log) = finish(
+        serve(&account, &url, &bucket, &["--concurrency", "8"]),
+        Duration::from_secs(300),
+    );
+    assert_eq!(code, Some(0), "{log}");
+    // What the kills interrupted (shown with --nocapture; how much depends on timing).
+    eprintln!(
+        "crash test: {} executions taken over from killed servers, {} started by the last one",
+        log.matches("\"taken_over\"").count(),
+        log.matches("\"containing\"").count()
+    );
+
+    let iam = aws_sdk_iam::Client::new(&config);
+    for u in &users {
+        assert_eq!(keys_of(&iam, u).await, ["Inactive"], "{u}");
+    }
+    assert_eq!(depth(&sqs, &url).await, 0, "the queue is empty");
+    let dlq = sqs
+        .get_queue_url()
+        .queue_name(format!("{queue}-dead-letter"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    assert_eq!(depth(&sqs, &dlq).await, 0, "the dead-letter queue is empty");
+
+    // Exactly one execution (one folder, one manifest) per finding.
+    let mut keys = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(&bucket)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .unwrap();
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_string)),
+        );
+        match page.next_continuation_token() {
+            Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+            _ => break,
+        }
+    }
+    for id in &ids {
+        let prefix = format!("{}/{id}/", account.id);
+        let executions: std::collections::BTreeSet<&str> = keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(&prefix)?.split('/').next())
+            .collect();
+        assert_eq!(executions.len(), 1, "{id}: {executions:?}");
+        let manifests = keys
+            .iter()
+            .filter(|k| k.starts_with(&prefix) && k.ends_with("-manifest.json"))
+            .count();
+        assert_eq!(manifests, 1, "{id}");
+    }
+    let out = account.firebreak(&["audit", "--retention-days", "1", &format!("s3://{bucket}")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("(50 execution(s), 0 with problems)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// A worker that died half-way: its claim's lease is over, its execution has the finding, the
+/// plan and the first steps, no manifest. The next worker continues that execution.
+#[tokio::test]
+async fn a_dead_workers_execution_is_resumed_not_restarted() {
+    let account = Account::new().await;
+    let config = account.config.clone();
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("resume-evidence");
+    let url = setup(&account, &bucket, &unique("resume-findings"), &[]);
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let f = leaked_key_finding(&account, &user, &key);
+    let id = f["id"].as_str().unwrap();
+    // The dead worker's evidence: a whole run, then (GOVERNANCE bypass, version by version, so
+    // no delete marker is left) everything after its first step removed.
+    let path = std::env::temp_dir().join(format!("{}.json", unique("finding")));
+    std::fs::write(&path, f.to_string()).unwrap();
+    let out = account.firebreak(&[
+        "run",
+        "--evidence",
+        &format!("s3://{bucket}"),
+        "--lock-mode",
+        "governance",
+        "--retention-days",
+        "1",
+        "--output",
+        "json",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let execution = serde_json::from_slice::<Value>(&out.stdout).unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let folder = format!("{}/{id}/{execution}/", account.id);
+    let versions = s3
+        .list_object_versions()
+        .bucket(&bucket)
+        .prefix(&folder)
+        .send()
+        .await
+        .unwrap();
+    // Keep the records up to the first step that succeeded; remove the rest.
+    let mut all: Vec<(String, String)> = versions
+        .versions()
+        .iter()
+        .map(|v| {
+            (
+                v.key().unwrap().to_string(),
+                v.version_id().unwrap().to_string(),
+            )
+        })
+        .collect();
+    all.sort();
+    let mut kept = Vec::new();
+    let mut cut = false;
+    for (k, version) in all {
+        if !cut {
+            let body = s3
+                .get_object()
+                .bucket(&bucket)
+                .key(&k)
+                .send()
+                .await
+                .unwrap();
+            let v: Value =
+                serde_json::from_slice(&body.body.collect().await.unwrap().into_bytes()).unwrap();
+            cut = v["step"]["status"] == "succeeded";
+            kept.push(k);
+            continue;
+        }
+        s3.delete_object()
+            .bucket(&bucket)
+            .key(&k)
+            .version_id(version)
+            .bypass_governance_retention(true)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(
+        cut && kept.len() >= 3,
+        "finding, plan, steps up to a success: {kept:?}"
+    );
+    let first_step = kept.last().unwrap().rsplit('/').next().unwrap().to_string();
+    // Its claim, whose lease ended a minute ago.
+    let claim = json!({"schema": "firebreak.claim/v1", "kind": "claim", "finding_id": id,
+        "account_id": account.id, "execution_id": execution, "generation": 0,
+        "worker": "dead-worker", "at": "2026-11-23T00:00:00Z",
+        "lease_until": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 60});
+    s3.put_object()
+        .bucket(&bucket)
+        .key(format!("_claims/{}/{id}/claim-0000.json", account.id))
+        .body(aws_sdk_s3::primitives::ByteStream::from(
+            claim.to_string().into_bytes(),
+        ))
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
+        .object_lock_retain_until_date(aws_sdk_s3::primitives::DateTime::from_secs(
+            claim["lease_until"].as_i64().unwrap() + 2 * 86_400,
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    put_event(&events, &f).await;
+    let (code, log) = finish(serve(&account, &url, &bucket, &[]), Duration::from_secs(60));
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("\"taken_over\""), "{log}");
+
+    let keys: Vec<String> = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(format!("{}/{id}/", account.id))
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    assert!(
+        keys.iter().all(|k| k.starts_with(&folder)),
+        "the same execution continued, no second one: {keys:#?}"
+    );
+    assert!(
+        keys.iter().any(|k| k.ends_with("-manifest.json")),
+        "{keys:#?}"
+    );
+    let step_name = first_step[5..].to_string();
+    assert_eq!(
+        keys.iter().filter(|k| k.ends_with(&step_name)).count(),
+        1,
+        "the first step, recorded as succeeded, is not run again: {keys:#?}"
+    );
+    let iam = aws_sdk_iam::Client::new(&config);
+    assert_eq!(keys_of(&iam, &user).await, ["Inactive"]);
+    let out = account.firebreak(&["audit", "--retention-days", "1", &format!("s3://{bucket}")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
 #[tokio::test]
