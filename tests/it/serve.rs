@@ -596,6 +596,94 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
+/// The answer to `GET /metrics`, or `None` while nothing listens yet.
+fn http_get(addr: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+/// A long-running `serve`: Prometheus metrics while it works, and SIGTERM makes it stop
+/// cleanly.
+#[tokio::test]
+async fn serve_exposes_metrics_and_stops_on_sigterm() {
+    let account = Account::new().await;
+    let config = account.config.clone();
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let bucket = unique("metrics-evidence");
+    let url = setup(&account, &bucket, &unique("metrics-findings"), &[]);
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    put_event(&events, &leaked_key_finding(&account, &user, &key)).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_firebreak"))
+        .args([
+            "serve",
+            "--queue",
+            &url,
+            "--evidence",
+            &format!("s3://{bucket}"),
+        ])
+        .args([
+            "--retention-days",
+            "1",
+            "--wait-seconds",
+            "1",
+            "--metrics",
+            &addr,
+        ])
+        .current_dir(root())
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .envs(account.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    let metrics = loop {
+        let m = http_get(&addr).unwrap_or_default();
+        if m.contains("firebreak_executions_total{status=\"succeeded\"} 1") {
+            break m;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("no execution in the metrics: {m}\n{}", stderr(&out));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(metrics.starts_with("HTTP/1.1 200 OK"), "{metrics}");
+    for line in [
+        "firebreak_findings_received_total 1",
+        "# TYPE firebreak_time_to_contain_seconds summary",
+        "firebreak_time_to_contain_seconds_count 1",
+        "firebreak_step_duration_seconds_count{action=\"iam.deactivate_access_key\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} in {metrics}");
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let (code, log) = finish(child, Duration::from_secs(30));
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("\"event\":\"stopped\""), "{log}");
+    let iam = aws_sdk_iam::Client::new(&config);
+    assert_eq!(keys_of(&iam, &user).await, ["Inactive"]);
+}
+
 #[tokio::test]
 async fn the_rule_delivers_only_findings_of_the_minimum_severity() {
     let account = Account::new().await;
