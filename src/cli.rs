@@ -31,6 +31,60 @@ pub enum Output {
     Json,
 }
 
+/// What `serve` and `watch` share: how each finding is contained.
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    /// Where evidence and claims go: `s3://BUCKET[/PREFIX]`, an Object Lock bucket.
+    #[arg(long)]
+    evidence: String,
+    #[arg(long, default_value = "playbooks")]
+    playbooks: PathBuf,
+    /// Set a playbook input for every finding; repeatable.
+    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+    inputs: Vec<(String, String)>,
+    /// Steps that may run at once within one finding.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    step_concurrency: u16,
+    /// How long a claim on a finding holds before another process may take it over (its
+    /// holder presumed dead), in seconds.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    lease_seconds: u64,
+    #[arg(long, default_value = "FirebreakResponder")]
+    role_name: String,
+    #[arg(long)]
+    external_id: Option<String>,
+    #[arg(long, default_value_t = 365)]
+    retention_days: u32,
+    #[arg(long, value_enum, default_value = "compliance")]
+    lock_mode: LockArg,
+    /// Sign each manifest with this KMS key.
+    #[arg(long)]
+    sign_key: Option<String>,
+    /// Contain GuardDuty sample findings (for drills); otherwise they are logged and dropped.
+    #[arg(long)]
+    allow_sample: bool,
+}
+
+impl From<WorkerArgs> for crate::worker::Options {
+    fn from(a: WorkerArgs) -> Self {
+        crate::worker::Options {
+            evidence: a.evidence,
+            playbooks: a.playbooks,
+            inputs: a.inputs.into_iter().collect(),
+            step_concurrency: a.step_concurrency.into(),
+            lease: std::time::Duration::from_secs(a.lease_seconds),
+            cross: crate::aws::CrossAccount {
+                role_name: a.role_name,
+                external_id: a.external_id,
+            },
+            retention_days: a.retention_days,
+            lock_mode: a.lock_mode.into(),
+            sign_key: a.sign_key,
+            allow_sample: a.allow_sample,
+        }
+    }
+}
+
 /// `audit --output`: text and JSON as elsewhere, or one self-contained HTML page.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum AuditOutput {
@@ -142,50 +196,23 @@ enum Command {
         /// The queue the GuardDuty EventBridge rule delivers to (`firebreak setup --queue`).
         #[arg(long)]
         queue: String,
-        /// Where evidence and claims go: `s3://BUCKET[/PREFIX]`, an Object Lock bucket.
-        #[arg(long)]
-        evidence: String,
-        #[arg(long, default_value = "playbooks")]
-        playbooks: PathBuf,
-        /// Set a playbook input for every finding; repeatable.
-        #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
-        inputs: Vec<(String, String)>,
         /// Findings contained at once.
         #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
         concurrency: u16,
-        /// Steps that may run at once within one finding.
-        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-        step_concurrency: u16,
-        /// How long a claim on a finding holds before another process may take it over (its
-        /// holder presumed dead), in seconds.
-        #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-        lease_seconds: u64,
         /// How long a received message stays invisible (renewed while it is worked on).
         #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(i32).range(1..=43_200))]
         visibility_seconds: i32,
         /// Long-poll wait of each receive, in seconds.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20))]
         wait_seconds: i32,
-        #[arg(long, default_value = "FirebreakResponder")]
-        role_name: String,
-        #[arg(long)]
-        external_id: Option<String>,
-        #[arg(long, default_value_t = 365)]
-        retention_days: u32,
-        #[arg(long, value_enum, default_value = "compliance")]
-        lock_mode: LockArg,
-        /// Sign each manifest with this KMS key.
-        #[arg(long)]
-        sign_key: Option<String>,
-        /// Contain GuardDuty sample findings (for drills); otherwise they are logged and dropped.
-        #[arg(long)]
-        allow_sample: bool,
         /// Exit once the queue is empty and nothing is in flight (batch catch-up, drills).
         #[arg(long)]
         drain: bool,
         /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
         #[arg(long)]
         metrics: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        worker: WorkerArgs,
     },
     /// Create or check firebreak's infrastructure, idempotently: the evidence bucket, and the
     /// queue (with its dead-letter queue and EventBridge rule) that `serve` reads.
@@ -347,43 +374,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Serve {
             queue,
-            evidence,
-            playbooks,
-            inputs,
             concurrency,
-            step_concurrency,
-            lease_seconds,
             visibility_seconds,
             wait_seconds,
-            role_name,
-            external_id,
-            retention_days,
-            lock_mode,
-            sign_key,
-            allow_sample,
             drain,
             metrics,
-        } => crate::serve::serve(crate::serve::Options {
-            queue_url: queue,
-            evidence,
-            playbooks,
-            inputs: inputs.into_iter().collect(),
-            concurrency: concurrency.into(),
-            step_concurrency: step_concurrency.into(),
-            lease: std::time::Duration::from_secs(lease_seconds),
-            visibility: visibility_seconds,
-            wait_seconds,
-            cross: crate::aws::CrossAccount {
-                role_name,
-                external_id,
+            worker,
+        } => crate::serve::serve(
+            crate::serve::Options {
+                queue_url: queue,
+                concurrency: concurrency.into(),
+                visibility: visibility_seconds,
+                wait_seconds,
+                drain,
+                metrics,
             },
-            retention_days,
-            lock_mode: lock_mode.into(),
-            sign_key,
-            allow_sample,
-            drain,
-            metrics,
-        }),
+            worker.into(),
+        ),
         Command::Run {
             finding,
             playbook,

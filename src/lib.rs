@@ -22,4 +22,5 @@ pub mod scrub;
 pub mod select;
 pub mod serve;
 pub mod setup;
+pub mod worker;
 pub mod yaml;

@@ -7,207 +7,46 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::{Semaphore, watch};
 
-use crate::claim::{Claim, Claims};
-use crate::evidence::{self, Store};
-use crate::finding::Finding;
-use crate::{aws, plan, select};
+use crate::aws;
+use crate::worker::{Handled, Worker, log, serve_metrics};
 
 pub struct Options {
     pub queue_url: String,
-    pub evidence: String,
-    pub playbooks: std::path::PathBuf,
-    pub inputs: std::collections::BTreeMap<String, String>,
+    /// Findings contained at once.
     pub concurrency: usize,
-    pub step_concurrency: usize,
-    pub lease: Duration,
     /// Seconds a received message stays invisible; renewed while its finding is worked on.
     pub visibility: i32,
     pub wait_seconds: i32,
-    pub cross: aws::CrossAccount,
-    pub retention_days: u32,
-    pub lock_mode: evidence::LockMode,
-    pub sign_key: Option<String>,
-    pub allow_sample: bool,
     /// Exit once the queue answers empty and nothing is in flight.
     pub drain: bool,
     pub metrics: Option<std::net::SocketAddr>,
 }
 
-/// One JSON object per line on stderr, scrubbed.
-pub fn log(event: &str, fields: Value) {
-    let mut line = json!({"ts": evidence::now_rfc3339(), "event": event});
-    if let (Some(l), Value::Object(f)) = (line.as_object_mut(), fields) {
-        l.extend(f);
-    }
-    eprintln!("{}", crate::scrub::scrub(line));
-}
-
-/// Counters and latencies, served in the Prometheus text format.
-#[derive(Default)]
-pub struct Metrics {
-    pub received: AtomicU64,
-    pub rejected: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub no_playbook: AtomicU64,
-    pub by_outcome: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
-    /// (count, sum in seconds) of time-to-contain.
-    pub ttc: std::sync::Mutex<(u64, f64)>,
-    /// Per action: (count, sum in seconds) of step durations.
-    pub steps: std::sync::Mutex<std::collections::BTreeMap<String, (u64, f64)>>,
-}
-
-impl Metrics {
-    fn outcome(&self, status: &str) {
-        if let Ok(mut m) = self.by_outcome.lock() {
-            *m.entry(status.to_string()).or_default() += 1;
-        }
-    }
-
-    pub fn render(&self) -> String {
-        let mut o = String::new();
-        let counter = |o: &mut String, name: &str, help: &str, v: u64| {
-            o.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name}_total {v}\n"
-            ));
-        };
-        counter(
-            &mut o,
-            "firebreak_findings_received",
-            "Findings received from the queue.",
-            self.received.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut o,
-            "firebreak_messages_rejected",
-            "Messages that hold no finding (left for the dead-letter queue).",
-            self.rejected.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut o,
-            "firebreak_findings_duplicate",
-            "Deliveries of findings already contained or being contained.",
-            self.duplicates.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut o,
-            "firebreak_findings_without_playbook",
-            "Findings no playbook matches.",
-            self.no_playbook.load(Ordering::Relaxed),
-        );
-        o.push_str("# HELP firebreak_executions Executions by outcome.\n# TYPE firebreak_executions counter\n");
-        if let Ok(m) = self.by_outcome.lock() {
-            for (status, n) in m.iter() {
-                o.push_str(&format!(
-                    "firebreak_executions_total{{status=\"{status}\"}} {n}\n"
-                ));
-            }
-        }
-        if let Ok(t) = self.ttc.lock() {
-            o.push_str("# HELP firebreak_time_to_contain_seconds Finding accepted to last containment step verified.\n# TYPE firebreak_time_to_contain_seconds summary\n");
-            o.push_str(&format!(
-                "firebreak_time_to_contain_seconds_count {}\nfirebreak_time_to_contain_seconds_sum {}\n",
-                t.0, t.1
-            ));
-        }
-        if let Ok(s) = self.steps.lock() {
-            o.push_str("# HELP firebreak_step_duration_seconds Step latency by action.\n# TYPE firebreak_step_duration_seconds summary\n");
-            for (action, (n, sum)) in s.iter() {
-                o.push_str(&format!(
-                    "firebreak_step_duration_seconds_count{{action=\"{action}\"}} {n}\nfirebreak_step_duration_seconds_sum{{action=\"{action}\"}} {sum}\n"
-                ));
-            }
-        }
-        o
-    }
-}
-
-/// Answers every HTTP request on `addr` with the metrics (loopback only; one tiny response, so
-/// no HTTP framework).
-async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    loop {
-        let Ok((mut sock, _)) = listener.accept().await else {
-            continue;
-        };
-        let metrics = metrics.clone();
-        tokio::spawn(async move {
-            let mut buf = [0u8; 2048];
-            // The request itself does not matter; read what came so the client sees a reply.
-            let _ = tokio::time::timeout(Duration::from_secs(2), sock.read(&mut buf)).await;
-            let body = metrics.render();
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = sock.write_all(head.as_bytes()).await;
-            let _ = sock.write_all(body.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        });
-    }
-}
-
 struct Ctx {
     opts: Options,
-    set: crate::playbook::LoadedSet,
-    acc: aws::Accounts,
+    worker: Worker,
     sqs: aws_sdk_sqs::Client,
-    store: Store,
-    claims: Claims,
-    metrics: Arc<Metrics>,
 }
 
-pub fn serve(opts: Options) -> Result<ExitCode> {
+pub fn serve(opts: Options, worker: crate::worker::Options) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve_async(opts))
+    runtime.block_on(serve_async(opts, worker))
 }
 
-async fn serve_async(opts: Options) -> Result<ExitCode> {
-    let set = crate::cli::load_playbooks(&opts.playbooks)?;
-    let (bucket, prefix) = match evidence::parse_target(&opts.evidence)
-        .map_err(|e| anyhow::anyhow!("--evidence: {e}"))?
-    {
-        evidence::Target::S3 { bucket, prefix } => (bucket, prefix),
-        evidence::Target::Dir(_) => bail!(
-            "--evidence must be s3://BUCKET[/PREFIX] for serve\n  hint: claims that make containment exactly-once across processes need S3's conditional writes"
-        ),
-    };
-    let worker = format!(
-        "{}-{}",
-        std::env::var("HOSTNAME").unwrap_or_else(|_| "firebreak".into()),
-        uuid::Uuid::now_v7()
-    );
+async fn serve_async(opts: Options, worker: crate::worker::Options) -> Result<ExitCode> {
     let base = aws::load().await;
-    let acc = aws::Accounts::new(base.clone(), opts.cross.clone(), "firebreak-serve").await?;
-    let s3_config = base
-        .to_builder()
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .build();
-    let store = Store::S3 {
-        client: aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&s3_config)
-                .force_path_style(true)
-                .build(),
-        ),
-        bucket,
-        prefix,
-        mode: opts.lock_mode,
-        retention: Duration::from_secs(u64::from(opts.retention_days) * 86_400),
-    };
-    let Some(claims) = Claims::new(&store, &worker, opts.lease) else {
-        bail!("claims need an S3 evidence store");
-    };
-    let metrics = Arc::new(Metrics::default());
+    let worker = Worker::new(base.clone(), worker).await?;
     if let Some(addr) = opts.metrics {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -216,16 +55,12 @@ async fn serve_async(opts: Options) -> Result<ExitCode> {
             "metrics",
             json!({"listen": listener.local_addr().map(|a| a.to_string()).unwrap_or_default()}),
         );
-        tokio::spawn(serve_metrics(listener, metrics.clone()));
+        tokio::spawn(serve_metrics(listener, worker.metrics.clone()));
     }
     let ctx = Arc::new(Ctx {
         sqs: aws_sdk_sqs::Client::new(&base),
         opts,
-        set,
-        acc,
-        store,
-        claims,
-        metrics,
+        worker,
     });
     let (stop_tx, mut stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -234,7 +69,7 @@ async fn serve_async(opts: Options) -> Result<ExitCode> {
     });
     log(
         "started",
-        json!({"worker": worker, "queue": ctx.opts.queue_url, "evidence": ctx.store.describe(), "concurrency": ctx.opts.concurrency}),
+        json!({"worker": ctx.worker.name, "queue": ctx.opts.queue_url, "evidence": ctx.worker.store().describe(), "concurrency": ctx.opts.concurrency}),
     );
     let slots = Arc::new(Semaphore::new(ctx.opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -329,17 +164,6 @@ async fn queue_empty(ctx: &Ctx) -> bool {
         .is_some_and(|a| a.values().all(|v| v.parse::<u64>().is_ok_and(|n| n == 0)))
 }
 
-/// What became of one finding of a message.
-enum Handled {
-    /// Contained now, before, or nothing to do: the message may go.
-    Finished,
-    /// Not done (another worker holds it, or it failed before its evidence was complete): the
-    /// message stays and comes back after `Duration`.
-    Later(Duration),
-    /// Not a finding we can ever act on: left for the dead-letter queue.
-    Rejected(String),
-}
-
 async fn handle(ctx: &Ctx, m: Message) {
     let message_id = m.message_id().unwrap_or_default().to_string();
     let receipt = m.receipt_handle().unwrap_or_default().to_string();
@@ -392,8 +216,8 @@ async fn handle(ctx: &Ctx, m: Message) {
     let mut later: Option<Duration> = None;
     let mut rejected: Option<String> = None;
     for f in &findings {
-        ctx.metrics.received.fetch_add(1, Ordering::Relaxed);
-        match contain(ctx, f, &message_id).await {
+        ctx.worker.metrics.received.fetch_add(1, Ordering::Relaxed);
+        match ctx.worker.contain(f, &message_id).await {
             Handled::Finished => {}
             Handled::Later(d) => later = Some(later.map_or(d, |l| l.min(d))),
             Handled::Rejected(why) => rejected = Some(why),
@@ -435,7 +259,7 @@ async fn handle(ctx: &Ctx, m: Message) {
 /// Leaves a message that is no finding to come back at once, so that SQS moves it to the
 /// dead-letter queue after the allowed receives.
 async fn reject(ctx: &Ctx, message_id: &str, receipt: &str, receives: u32, why: String) {
-    ctx.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+    ctx.worker.metrics.rejected.fetch_add(1, Ordering::Relaxed);
     log(
         "rejected",
         json!({"message_id": message_id, "receives": receives, "reason": why,
@@ -449,187 +273,4 @@ async fn reject(ctx: &Ctx, message_id: &str, receipt: &str, receives: u32, why: 
         .visibility_timeout(0)
         .send()
         .await;
-}
-
-async fn contain(ctx: &Ctx, f: &Finding, message_id: &str) -> Handled {
-    let fields = json!({"finding_id": f.id, "type": f.type_name, "account_id": f.account_id,
-                        "region": f.region, "count": f.count, "message_id": message_id});
-    if f.sample && !ctx.opts.allow_sample {
-        log("sample_ignored", fields);
-        return Handled::Finished;
-    }
-    let Some(pb) = select::select(f, &ctx.set.playbooks).winner else {
-        ctx.metrics.no_playbook.fetch_add(1, Ordering::Relaxed);
-        log("no_playbook", fields);
-        return Handled::Finished;
-    };
-    let plan = match plan::compile_with(f, pb, &ctx.opts.inputs) {
-        Ok(p) => p,
-        Err(errors) => {
-            let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            return Handled::Rejected(format!(
-                "finding {} cannot be bound to playbook {}: {}",
-                f.id,
-                pb.name,
-                text.join("; ")
-            ));
-        }
-    };
-    let started = Instant::now();
-    let claim = match ctx.claims.claim(f).await {
-        Ok(c) => c,
-        Err(e) => {
-            log("claim_failed", json!({"finding_id": f.id, "error": e}));
-            return Handled::Later(Duration::from_secs(5));
-        }
-    };
-    let (execution_id, generation, resume) = match claim {
-        Claim::Done { execution_id } => {
-            ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
-            if let Err(e) = ctx.claims.seen(f, &execution_id, message_id).await {
-                log("seen_not_recorded", json!({"finding_id": f.id, "error": e}));
-            }
-            log(
-                "duplicate",
-                json!({"finding_id": f.id, "count": f.count, "message_id": message_id,
-                       "contained_by": execution_id}),
-            );
-            return Handled::Finished;
-        }
-        Claim::Held {
-            execution_id,
-            lease_until,
-        } => {
-            ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
-            let wait = (lease_until - crate::claim::now_secs()).max(1) as u64 + 1;
-            log(
-                "in_progress_elsewhere",
-                json!({"finding_id": f.id, "execution_id": execution_id, "retry_in_s": wait}),
-            );
-            return Handled::Later(Duration::from_secs(wait));
-        }
-        Claim::Won {
-            generation,
-            execution_id,
-            resume,
-        } => (execution_id, generation, resume),
-    };
-    // Taken over from a worker that died: continue its execution where its evidence ends.
-    let existing = if resume {
-        let folder =
-            crate::evidence::Recorder::new(ctx.store.clone(), &f.account_id, &f.id, &execution_id)
-                .folder()
-                .to_string();
-        let existing = match ctx.store.read_folder(&folder).await {
-            Ok(e) => e,
-            Err(e) => {
-                log(
-                    "resume_failed",
-                    json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
-                );
-                return Handled::Later(ctx.opts.lease);
-            }
-        };
-        let manifest = existing.iter().find(|(k, _)| k.ends_with("-manifest.json"));
-        log(
-            "taken_over",
-            json!({"finding_id": f.id, "execution_id": execution_id, "generation": generation,
-                   "records_found": existing.len(), "manifest_found": manifest.is_some()}),
-        );
-        // It died after its manifest: only the `done` marker is missing.
-        if let Some((_, bytes)) = manifest {
-            let status = serde_json::from_slice::<Value>(bytes)
-                .ok()
-                .and_then(|v| v["status"].as_str().map(str::to_string))
-                .unwrap_or_default();
-            return match ctx.claims.done(f, &execution_id, &status).await {
-                Ok(()) => Handled::Finished,
-                Err(e) => {
-                    log(
-                        "done_not_recorded",
-                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
-                    );
-                    Handled::Later(ctx.opts.lease)
-                }
-            };
-        }
-        Some(existing)
-    } else {
-        None
-    };
-    log(
-        "containing",
-        json!({"finding_id": f.id, "type": f.type_name, "playbook": pb.name,
-               "execution_id": execution_id, "generation": generation}),
-    );
-    let exec = crate::run::Exec {
-        dry_run: false,
-        concurrency: ctx.opts.step_concurrency,
-        role_name: &ctx.opts.cross.role_name,
-        sign_key: ctx.opts.sign_key.as_deref(),
-    };
-    // Steps are never interrupted by SIGTERM here: serve stops taking messages and lets the
-    // findings in flight finish.
-    let (_never_tx, never) = watch::channel(false);
-    let result = crate::run::execute(
-        f,
-        pb,
-        plan,
-        &ctx.acc,
-        Some(&ctx.store),
-        execution_id.clone(),
-        &exec,
-        never,
-        false,
-        started,
-        existing,
-    )
-    .await;
-    let (report, complete) = match result {
-        Ok(r) => r,
-        Err(e) => {
-            log(
-                "execution_not_started",
-                json!({"finding_id": f.id, "execution_id": execution_id, "error": format!("{e:#}")}),
-            );
-            return Handled::Later(ctx.opts.lease);
-        }
-    };
-    let status = serde_json::to_value(report.status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    ctx.metrics.outcome(&status);
-    if let (Some(t), Ok(mut m)) = (report.time_to_contain_ms, ctx.metrics.ttc.lock()) {
-        m.0 += 1;
-        m.1 += t as f64 / 1000.0;
-    }
-    if let Ok(mut m) = ctx.metrics.steps.lock() {
-        for s in &report.steps {
-            let e = m.entry(s.action.to_string()).or_default();
-            e.0 += 1;
-            e.1 += s.duration_ms as f64 / 1000.0;
-        }
-    }
-    log(
-        "executed",
-        json!({"finding_id": f.id, "execution_id": execution_id, "status": status,
-               "time_to_contain_ms": report.time_to_contain_ms, "total_ms": report.total_ms,
-               "manifest": report.evidence_manifest}),
-    );
-    if report.evidence_manifest.is_none() {
-        // The evidence is incomplete: the claim's lease expires and another worker takes over.
-        return Handled::Later(ctx.opts.lease);
-    }
-    let _ = complete;
-    match ctx.claims.done(f, &execution_id, &status).await {
-        Ok(()) => Handled::Finished,
-        Err(e) => {
-            log(
-                "done_not_recorded",
-                json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
-            );
-            Handled::Later(ctx.opts.lease)
-        }
-    }
 }

@@ -1,0 +1,411 @@
+//! One finding in, contained exactly once: the part `serve` (SQS) and `watch` (the GuardDuty API)
+//! share. A worker selects and binds the playbook, claims the finding in the evidence bucket
+//! (see `claim`), runs it through `run::execute` (resuming a dead worker's execution when it
+//! takes a claim over), and marks it done. Also the JSON log lines and the metrics both report.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::claim::{Claim, Claims};
+use crate::evidence::{self, Store};
+use crate::finding::Finding;
+use crate::{aws, plan, select};
+
+/// How findings are contained, whatever brings them.
+pub struct Options {
+    /// `s3://BUCKET[/PREFIX]`: evidence and claims.
+    pub evidence: String,
+    pub playbooks: std::path::PathBuf,
+    pub inputs: std::collections::BTreeMap<String, String>,
+    /// Steps that may run at once within one finding.
+    pub step_concurrency: usize,
+    /// How long a claim holds before another worker may take it over.
+    pub lease: Duration,
+    pub cross: aws::CrossAccount,
+    pub retention_days: u32,
+    pub lock_mode: evidence::LockMode,
+    pub sign_key: Option<String>,
+    pub allow_sample: bool,
+}
+
+/// One JSON object per line on stderr, scrubbed.
+pub fn log(event: &str, fields: Value) {
+    let mut line = json!({"ts": evidence::now_rfc3339(), "event": event});
+    if let (Some(l), Value::Object(f)) = (line.as_object_mut(), fields) {
+        l.extend(f);
+    }
+    eprintln!("{}", crate::scrub::scrub(line));
+}
+
+/// Counters and latencies, served in the Prometheus text format.
+#[derive(Default)]
+pub struct Metrics {
+    pub received: AtomicU64,
+    pub rejected: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub no_playbook: AtomicU64,
+    pub by_outcome: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// (count, sum in seconds) of time-to-contain.
+    pub ttc: std::sync::Mutex<(u64, f64)>,
+    /// Per action: (count, sum in seconds) of step durations.
+    pub steps: std::sync::Mutex<std::collections::BTreeMap<String, (u64, f64)>>,
+}
+
+impl Metrics {
+    fn outcome(&self, status: &str) {
+        if let Ok(mut m) = self.by_outcome.lock() {
+            *m.entry(status.to_string()).or_default() += 1;
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let counter = |o: &mut String, name: &str, help: &str, v: u64| {
+            o.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name}_total {v}\n"
+            ));
+        };
+        counter(
+            &mut o,
+            "firebreak_findings_received",
+            "Findings received from the queue.",
+            self.received.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut o,
+            "firebreak_messages_rejected",
+            "Messages that hold no finding (left for the dead-letter queue).",
+            self.rejected.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut o,
+            "firebreak_findings_duplicate",
+            "Deliveries of findings already contained or being contained.",
+            self.duplicates.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut o,
+            "firebreak_findings_without_playbook",
+            "Findings no playbook matches.",
+            self.no_playbook.load(Ordering::Relaxed),
+        );
+        o.push_str("# HELP firebreak_executions Executions by outcome.\n# TYPE firebreak_executions counter\n");
+        if let Ok(m) = self.by_outcome.lock() {
+            for (status, n) in m.iter() {
+                o.push_str(&format!(
+                    "firebreak_executions_total{{status=\"{status}\"}} {n}\n"
+                ));
+            }
+        }
+        if let Ok(t) = self.ttc.lock() {
+            o.push_str("# HELP firebreak_time_to_contain_seconds Finding accepted to last containment step verified.\n# TYPE firebreak_time_to_contain_seconds summary\n");
+            o.push_str(&format!(
+                "firebreak_time_to_contain_seconds_count {}\nfirebreak_time_to_contain_seconds_sum {}\n",
+                t.0, t.1
+            ));
+        }
+        if let Ok(s) = self.steps.lock() {
+            o.push_str("# HELP firebreak_step_duration_seconds Step latency by action.\n# TYPE firebreak_step_duration_seconds summary\n");
+            for (action, (n, sum)) in s.iter() {
+                o.push_str(&format!(
+                    "firebreak_step_duration_seconds_count{{action=\"{action}\"}} {n}\nfirebreak_step_duration_seconds_sum{{action=\"{action}\"}} {sum}\n"
+                ));
+            }
+        }
+        o
+    }
+}
+
+/// Answers every HTTP request on `addr` with the metrics (loopback only; one tiny response, so
+/// no HTTP framework).
+pub async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    loop {
+        let Ok((mut sock, _)) = listener.accept().await else {
+            continue;
+        };
+        let metrics = metrics.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            // The request itself does not matter; read what came so the client sees a reply.
+            let _ = tokio::time::timeout(Duration::from_secs(2), sock.read(&mut buf)).await;
+            let body = metrics.render();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(body.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        });
+    }
+}
+
+/// What became of one finding.
+pub enum Handled {
+    /// Contained now, before, or nothing to do: the message may go.
+    Finished,
+    /// Not done (another worker holds it, or it failed before its evidence was complete): the
+    /// message stays and comes back after `Duration`.
+    Later(Duration),
+    /// Not a finding we can ever act on: left for the dead-letter queue.
+    Rejected(String),
+}
+
+/// Contains findings; cheap to share between tasks behind an `Arc`.
+pub struct Worker {
+    pub opts: Options,
+    set: crate::playbook::LoadedSet,
+    acc: aws::Accounts,
+    store: Store,
+    claims: Claims,
+    pub metrics: Arc<Metrics>,
+    pub name: String,
+}
+
+impl Worker {
+    /// Loads the playbooks and resolves the caller; `base` is the AWS configuration.
+    pub async fn new(base: aws_config::SdkConfig, opts: Options) -> Result<Worker> {
+        let set = crate::cli::load_playbooks(&opts.playbooks)?;
+        let (bucket, prefix) = match evidence::parse_target(&opts.evidence)
+            .map_err(|e| anyhow::anyhow!("--evidence: {e}"))?
+        {
+            evidence::Target::S3 { bucket, prefix } => (bucket, prefix),
+            evidence::Target::Dir(_) => bail!(
+                "--evidence must be s3://BUCKET[/PREFIX]\n  hint: claims that make containment exactly-once across processes need S3's conditional writes"
+            ),
+        };
+        let name = format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "firebreak".into()),
+            uuid::Uuid::now_v7()
+        );
+        let acc = aws::Accounts::new(base.clone(), opts.cross.clone(), "firebreak-worker").await?;
+        let s3_config = base
+            .to_builder()
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let store = Store::S3 {
+            client: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&s3_config)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            bucket,
+            prefix,
+            mode: opts.lock_mode,
+            retention: Duration::from_secs(u64::from(opts.retention_days) * 86_400),
+        };
+        let Some(claims) = Claims::new(&store, &name, opts.lease) else {
+            bail!("claims need an S3 evidence store");
+        };
+        Ok(Worker {
+            opts,
+            set,
+            acc,
+            store,
+            claims,
+            metrics: Arc::new(Metrics::default()),
+            name,
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Contains one finding exactly once (see `claim`); `source_id` names its delivery (an SQS
+    /// message id, `guardduty:{updatedAt}`) in logs and `seen` records.
+    pub async fn contain(&self, f: &Finding, message_id: &str) -> Handled {
+        let ctx = self;
+        let fields = json!({"finding_id": f.id, "type": f.type_name, "account_id": f.account_id,
+                        "region": f.region, "count": f.count, "message_id": message_id});
+        if f.sample && !ctx.opts.allow_sample {
+            log("sample_ignored", fields);
+            return Handled::Finished;
+        }
+        let Some(pb) = select::select(f, &ctx.set.playbooks).winner else {
+            ctx.metrics.no_playbook.fetch_add(1, Ordering::Relaxed);
+            log("no_playbook", fields);
+            return Handled::Finished;
+        };
+        let plan = match plan::compile_with(f, pb, &ctx.opts.inputs) {
+            Ok(p) => p,
+            Err(errors) => {
+                let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                return Handled::Rejected(format!(
+                    "finding {} cannot be bound to playbook {}: {}",
+                    f.id,
+                    pb.name,
+                    text.join("; ")
+                ));
+            }
+        };
+        let started = Instant::now();
+        let claim = match ctx.claims.claim(f).await {
+            Ok(c) => c,
+            Err(e) => {
+                log("claim_failed", json!({"finding_id": f.id, "error": e}));
+                return Handled::Later(Duration::from_secs(5));
+            }
+        };
+        let (execution_id, generation, resume) = match claim {
+            Claim::Done { execution_id } => {
+                ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = ctx.claims.seen(f, &execution_id, message_id).await {
+                    log("seen_not_recorded", json!({"finding_id": f.id, "error": e}));
+                }
+                log(
+                    "duplicate",
+                    json!({"finding_id": f.id, "count": f.count, "message_id": message_id,
+                       "contained_by": execution_id}),
+                );
+                return Handled::Finished;
+            }
+            Claim::Held {
+                execution_id,
+                lease_until,
+            } => {
+                ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                let wait = (lease_until - crate::claim::now_secs()).max(1) as u64 + 1;
+                log(
+                    "in_progress_elsewhere",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "retry_in_s": wait}),
+                );
+                return Handled::Later(Duration::from_secs(wait));
+            }
+            Claim::Won {
+                generation,
+                execution_id,
+                resume,
+            } => (execution_id, generation, resume),
+        };
+        // Taken over from a worker that died: continue its execution where its evidence ends.
+        let existing = if resume {
+            let folder = crate::evidence::Recorder::new(
+                ctx.store.clone(),
+                &f.account_id,
+                &f.id,
+                &execution_id,
+            )
+            .folder()
+            .to_string();
+            let existing = match ctx.store.read_folder(&folder).await {
+                Ok(e) => e,
+                Err(e) => {
+                    log(
+                        "resume_failed",
+                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
+                    );
+                    return Handled::Later(ctx.opts.lease);
+                }
+            };
+            let manifest = existing.iter().find(|(k, _)| k.ends_with("-manifest.json"));
+            log(
+                "taken_over",
+                json!({"finding_id": f.id, "execution_id": execution_id, "generation": generation,
+                   "records_found": existing.len(), "manifest_found": manifest.is_some()}),
+            );
+            // It died after its manifest: only the `done` marker is missing.
+            if let Some((_, bytes)) = manifest {
+                let status = serde_json::from_slice::<Value>(bytes)
+                    .ok()
+                    .and_then(|v| v["status"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                return match ctx.claims.done(f, &execution_id, &status).await {
+                    Ok(()) => Handled::Finished,
+                    Err(e) => {
+                        log(
+                            "done_not_recorded",
+                            json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                        );
+                        Handled::Later(ctx.opts.lease)
+                    }
+                };
+            }
+            Some(existing)
+        } else {
+            None
+        };
+        log(
+            "containing",
+            json!({"finding_id": f.id, "type": f.type_name, "playbook": pb.name,
+               "execution_id": execution_id, "generation": generation}),
+        );
+        let exec = crate::run::Exec {
+            dry_run: false,
+            concurrency: ctx.opts.step_concurrency,
+            role_name: &ctx.opts.cross.role_name,
+            sign_key: ctx.opts.sign_key.as_deref(),
+        };
+        // Steps are never interrupted by SIGTERM here: serve stops taking messages and lets the
+        // findings in flight finish.
+        let (_never_tx, never) = watch::channel(false);
+        let result = crate::run::execute(
+            f,
+            pb,
+            plan,
+            &ctx.acc,
+            Some(&ctx.store),
+            execution_id.clone(),
+            &exec,
+            never,
+            false,
+            started,
+            existing,
+        )
+        .await;
+        let (report, complete) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                log(
+                    "execution_not_started",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "error": format!("{e:#}")}),
+                );
+                return Handled::Later(ctx.opts.lease);
+            }
+        };
+        let status = serde_json::to_value(report.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        ctx.metrics.outcome(&status);
+        if let (Some(t), Ok(mut m)) = (report.time_to_contain_ms, ctx.metrics.ttc.lock()) {
+            m.0 += 1;
+            m.1 += t as f64 / 1000.0;
+        }
+        if let Ok(mut m) = ctx.metrics.steps.lock() {
+            for s in &report.steps {
+                let e = m.entry(s.action.to_string()).or_default();
+                e.0 += 1;
+                e.1 += s.duration_ms as f64 / 1000.0;
+            }
+        }
+        log(
+            "executed",
+            json!({"finding_id": f.id, "execution_id": execution_id, "status": status,
+               "time_to_contain_ms": report.time_to_contain_ms, "total_ms": report.total_ms,
+               "manifest": report.evidence_manifest}),
+        );
+        if report.evidence_manifest.is_none() {
+            // The evidence is incomplete: the claim's lease expires and another worker takes over.
+            return Handled::Later(ctx.opts.lease);
+        }
+        let _ = complete;
+        match ctx.claims.done(f, &execution_id, &status).await {
+            Ok(()) => Handled::Finished,
+            Err(e) => {
+                log(
+                    "done_not_recorded",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                );
+                Handled::Later(ctx.opts.lease)
+            }
+        }
+    }
+}
