@@ -214,6 +214,26 @@ enum Command {
         #[command(flatten)]
         worker: WorkerArgs,
     },
+    /// Contain findings polled from the GuardDuty API (no EventBridge needed), exactly once.
+    Watch {
+        /// The GuardDuty detector to poll (in the configured region).
+        #[arg(long)]
+        detector: String,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        interval_seconds: u64,
+        /// How far back the first poll looks, in minutes.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=129_600))]
+        since_minutes: u64,
+        /// Poll once, contain what was found, exit.
+        #[arg(long)]
+        once: bool,
+        /// Findings contained at once.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+        concurrency: u16,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
     /// Create or check firebreak's infrastructure, idempotently: the evidence bucket, and the
     /// queue (with its dead-letter queue and EventBridge rule) that `serve` reads.
     #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["evidence_bucket", "queue"])))]
@@ -388,6 +408,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 wait_seconds,
                 drain,
                 metrics,
+            },
+            worker.into(),
+        ),
+        Command::Watch {
+            detector,
+            interval_seconds,
+            since_minutes,
+            once,
+            concurrency,
+            worker,
+        } => crate::watch::watch(
+            crate::watch::Options {
+                detector,
+                interval: std::time::Duration::from_secs(interval_seconds),
+                since: std::time::Duration::from_secs(since_minutes * 60),
+                once,
+                concurrency: concurrency.into(),
             },
             worker.into(),
         ),

@@ -22,5 +22,6 @@ pub mod scrub;
 pub mod select;
 pub mod serve;
 pub mod setup;
+pub mod watch;
 pub mod worker;
 pub mod yaml;

@@ -22,3 +22,4 @@ mod secrets;
 mod serve;
 mod setup;
 mod validate;
+mod watch;

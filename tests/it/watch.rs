@@ -1,0 +1,195 @@
+//! `firebreak watch` (issue 6). moto has no GuardDuty findings API (emulator.md), so GuardDuty
+//! alone is faked, with the SDK's own test support (aws-smithy-mocks): ListFindings filters
+//! and sorts by `updatedAt` as GuardDuty does, GetFindings answers with the raw JSON body of
+//! the requested findings. Everything else is real: the worker contains the findings in moto,
+//! writes evidence and claims to an Object-Locked bucket, and `audit` checks them.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_guardduty::operation::list_findings::ListFindingsOutput;
+use aws_smithy_mocks::{MockResponse, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use serde_json::{Value, json};
+
+use crate::serve::Account;
+use crate::support::{finding_file, stdout, unique};
+
+/// GuardDuty's findings, as (updatedAt in epoch ms, finding JSON).
+type Findings = Arc<Mutex<Vec<(i64, Value)>>>;
+
+fn guardduty(findings: &Findings) -> aws_sdk_guardduty::Client {
+    let list = {
+        let findings = findings.clone();
+        mock!(aws_sdk_guardduty::Client::list_findings).then_compute_output(move |req| {
+            let since = req
+                .finding_criteria()
+                .and_then(|c| c.criterion())
+                .and_then(|c| c.get("updatedAt"))
+                .and_then(|c| c.greater_than_or_equal())
+                .unwrap_or(0);
+            let mut matching: Vec<(i64, String)> = findings
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(at, _)| *at >= since)
+                .map(|(at, f)| (*at, f["id"].as_str().unwrap().to_string()))
+                .collect();
+            matching.sort();
+            ListFindingsOutput::builder()
+                .set_finding_ids(Some(matching.into_iter().map(|(_, id)| id).collect()))
+                .build()
+        })
+    };
+    let get = {
+        let findings = findings.clone();
+        mock!(aws_sdk_guardduty::Client::get_findings).then_compute_response(move |req| {
+            let wanted = req.finding_ids();
+            let body: Vec<Value> = findings
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(_, f)| wanted.iter().any(|w| f["id"] == w.as_str()))
+                .map(|(_, f)| f.clone())
+                .collect();
+            MockResponse::Http(aws_smithy_runtime_api::http::Response::new(
+                StatusCode::try_from(200u16).unwrap(),
+                SdkBody::from(json!({ "findings": body }).to_string()),
+            ))
+        })
+    };
+    mock_client!(aws_sdk_guardduty, RuleMode::MatchAny, &[&list, &get])
+}
+
+#[tokio::test]
+async fn polled_findings_are_contained_once_and_the_cursor_moves() {
+    let account = Account::new().await;
+    let bucket = unique("watch-evidence");
+    let out = account.firebreak(&[
+        "setup",
+        "--evidence-bucket",
+        &bucket,
+        "--retention-days",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    let findings: Findings = Arc::default();
+    let mut users = Vec::new();
+    for i in 0..3 {
+        let (user, key) = crate::run_s3::user_with_key(&account.config).await;
+        let path = finding_file("iam-user-tor.json", |f| {
+            f["id"] = Value::String(unique("finding"));
+            f["accountId"] = account.id.clone().into();
+            f["updatedAt"] = format!("2026-11-23T10:0{i}:00.000Z").into();
+            f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
+            f["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+        });
+        let f: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let at = 1_795_428_000_000 + i64::from(i) * 60_000; // 2026-11-23T10:0i:00Z
+        findings.lock().unwrap().push((at, f));
+        users.push(user);
+    }
+    let gd = guardduty(&findings);
+
+    // The poll itself: oldest first, in GuardDuty's own JSON, parsed like any finding.
+    let polled = firebreak::watch::poll(&gd, "detector-1", 0).await.unwrap();
+    assert_eq!(polled.len(), 3);
+    assert_eq!(
+        polled[0].updated_at.as_deref(),
+        Some("2026-11-23T10:00:00.000Z")
+    );
+    assert!(
+        polled[0].raw.contains("TorIPCaller"),
+        "the raw finding is kept"
+    );
+
+    let worker = Arc::new(
+        firebreak::worker::Worker::new(
+            account.config.clone(),
+            firebreak::worker::Options {
+                evidence: format!("s3://{bucket}"),
+                playbooks: "playbooks".into(),
+                inputs: Default::default(),
+                step_concurrency: 16,
+                lease: std::time::Duration::from_secs(60),
+                cross: firebreak::aws::CrossAccount {
+                    role_name: "FirebreakResponder".into(),
+                    external_id: None,
+                },
+                retention_days: 1,
+                lock_mode: firebreak::evidence::LockMode::Compliance,
+                sign_key: None,
+                allow_sample: false,
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    let mut cursor = firebreak::watch::Cursor::default();
+    let first = firebreak::watch::sweep(&gd, "detector-1", &worker, &mut cursor, 4)
+        .await
+        .unwrap();
+    assert_eq!((first.found, first.finished), (3, 3), "{first:?}");
+    assert_eq!(
+        cursor.since_ms, 1_795_428_120_000,
+        "the cursor is at the newest updatedAt"
+    );
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    for u in &users {
+        let keys = iam.list_access_keys().user_name(u).send().await.unwrap();
+        assert_eq!(
+            keys.access_key_metadata()[0].status().unwrap().as_str(),
+            "Inactive"
+        );
+    }
+
+    // The next poll lists the newest again (the cursor is inclusive) and does nothing with it.
+    let second = firebreak::watch::sweep(&gd, "detector-1", &worker, &mut cursor, 4)
+        .await
+        .unwrap();
+    assert_eq!((second.found, second.finished), (1, 0), "{second:?}");
+
+    // GuardDuty updates the first finding (a higher count, a newer updatedAt), and a restarted
+    // watcher starts from scratch: nothing is contained a second time, all is recorded as seen.
+    {
+        let mut all = findings.lock().unwrap();
+        all[0].0 = 1_795_428_300_000;
+        all[0].1["updatedAt"] = "2026-11-23T10:05:00.000Z".into();
+        all[0].1["service"]["count"] = 7.into();
+    }
+    let mut restarted = firebreak::watch::Cursor::default();
+    let third = firebreak::watch::sweep(&gd, "detector-1", &worker, &mut restarted, 4)
+        .await
+        .unwrap();
+    assert_eq!((third.found, third.finished), (3, 3), "{third:?}");
+    assert_eq!(restarted.since_ms, 1_795_428_300_000);
+
+    let out = account.firebreak(&["audit", "--retention-days", "1", &format!("s3://{bucket}")]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("(3 execution(s), 0 with problems)"),
+        "one execution per finding: {text}"
+    );
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&account.config)
+            .force_path_style(true)
+            .build(),
+    );
+    let seen = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("_claims/")
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter(|o| o.key().unwrap().contains("/seen-"))
+        .count();
+    assert_eq!(
+        seen, 3,
+        "the restarted watcher's deliveries are recorded as seen"
+    );
+}
