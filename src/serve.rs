@@ -234,7 +234,8 @@ async fn handle(ctx: &Ctx, m: Message) {
             .change_message_visibility()
             .queue_url(&ctx.opts.queue_url)
             .receipt_handle(&receipt)
-            .visibility_timeout(after.as_secs().clamp(1, 43_200) as i32)
+            // Back within the visibility timeout at most: a live claim is usually done by then.
+            .visibility_timeout(after.as_secs().clamp(1, ctx.opts.visibility.max(1) as u64) as i32)
             .send()
             .await;
         return;

@@ -166,6 +166,10 @@ pub struct Worker {
     claims: Claims,
     pub metrics: Arc<Metrics>,
     pub name: String,
+    /// One lock per finding id being contained in this process: deliveries of one finding
+    /// that arrive together (SQS batches, GuardDuty's re-sends) are handled one after the other,
+    /// the later ones finding the claim done, instead of bouncing off a live claim.
+    in_flight: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Worker {
@@ -212,6 +216,7 @@ impl Worker {
             claims,
             metrics: Arc::new(Metrics::default()),
             name,
+            in_flight: Default::default(),
         })
     }
 
@@ -222,6 +227,24 @@ impl Worker {
     /// Contains one finding exactly once (see `claim`); `source_id` names its delivery (an SQS
     /// message id, `guardduty:{updatedAt}`) in logs and `seen` records.
     pub async fn contain(&self, f: &Finding, message_id: &str) -> Handled {
+        let key = format!("{}/{}", f.account_id, f.id);
+        let lock = match self.in_flight.lock() {
+            Ok(mut m) => m.entry(key.clone()).or_default().clone(),
+            Err(_) => Arc::default(),
+        };
+        let handled = {
+            let _turn = lock.lock().await;
+            self.contain_now(f, message_id).await
+        };
+        if let Ok(mut m) = self.in_flight.lock()
+            && m.get(&key).is_some_and(|l| Arc::strong_count(l) <= 2)
+        {
+            m.remove(&key);
+        }
+        handled
+    }
+
+    async fn contain_now(&self, f: &Finding, message_id: &str) -> Handled {
         let ctx = self;
         let fields = json!({"finding_id": f.id, "type": f.type_name, "account_id": f.account_id,
                         "region": f.region, "count": f.count, "message_id": message_id});
