@@ -11,29 +11,7 @@ async fn another_accounts_finding_acts_in_that_account_only() {
     let config = moto().config().await;
     let other = "111122223333";
     // The test reaches the other account the way firebreak does: by assuming a role there.
-    let sts = aws_sdk_sts::Client::new(&config);
-    let creds = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{other}:role/FirebreakResponder"))
-        .role_session_name("test-setup")
-        .send()
-        .await
-        .unwrap();
-    let c = creds.credentials().unwrap();
-    let other_config = config
-        .to_builder()
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(
-                aws_sdk_sts::config::Credentials::new(
-                    c.access_key_id(),
-                    c.secret_access_key(),
-                    Some(c.session_token().to_string()),
-                    None,
-                    "assumed",
-                ),
-            ),
-        )
-        .build();
+    let other_config = crate::support::Account::with_id(other).await.config;
     let here = aws_sdk_iam::Client::new(&config);
     let there = aws_sdk_iam::Client::new(&other_config);
     let user = unique("mallory");

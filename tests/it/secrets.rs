@@ -55,33 +55,7 @@ async fn planted_secrets_reach_no_record_log_line_or_report() {
     // 1. A leaked key in another account, reached through the assumed responder role; the
     //    user's tags carry secrets.
     let other = "210987654321";
-    let sts = aws_sdk_sts::Client::new(&config);
-    let c = sts
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{other}:role/FirebreakResponder"))
-        .role_session_name("test-setup")
-        .send()
-        .await
-        .unwrap()
-        .credentials()
-        .unwrap()
-        .clone();
-    let there = aws_sdk_iam::Client::new(
-        &config
-            .to_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    aws_sdk_sts::config::Credentials::new(
-                        c.access_key_id(),
-                        c.secret_access_key(),
-                        Some(c.session_token().to_string()),
-                        None,
-                        "assumed",
-                    ),
-                ),
-            )
-            .build(),
-    );
+    let there = aws_sdk_iam::Client::new(&crate::support::Account::with_id(other).await.config);
     let user = unique("leaky");
     let tag = |k: &str, v: &str| {
         aws_sdk_iam::types::Tag::builder()

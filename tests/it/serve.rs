@@ -9,71 +9,7 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use serde_json::{Value, json};
 
-use crate::support::{finding_file, firebreak_env, moto, root, stderr, stdout, unique};
-
-/// An emulated account of the test's own: EventBridge's default bus is per account, so tests
-/// that share the moto server would otherwise see each other's events.
-pub(crate) struct Account {
-    pub id: String,
-    pub config: aws_config::SdkConfig,
-    pub env: Vec<(String, String)>,
-}
-
-impl Account {
-    pub(crate) async fn new() -> Account {
-        let base = moto().config().await;
-        let id = format!("{:012}", 100_000_000_000u64 + fastrand_id());
-        let c = aws_sdk_sts::Client::new(&base)
-            .assume_role()
-            .role_arn(format!("arn:aws:iam::{id}:role/FirebreakTests"))
-            .role_session_name("tests")
-            .send()
-            .await
-            .unwrap()
-            .credentials()
-            .unwrap()
-            .clone();
-        let config = base
-            .to_builder()
-            .credentials_provider(
-                aws_credential_types::provider::SharedCredentialsProvider::new(
-                    aws_sdk_sts::config::Credentials::new(
-                        c.access_key_id(),
-                        c.secret_access_key(),
-                        Some(c.session_token().to_string()),
-                        None,
-                        "test-account",
-                    ),
-                ),
-            )
-            .build();
-        let env = vec![
-            ("AWS_ACCESS_KEY_ID".into(), c.access_key_id().to_string()),
-            (
-                "AWS_SECRET_ACCESS_KEY".into(),
-                c.secret_access_key().to_string(),
-            ),
-            ("AWS_SESSION_TOKEN".into(), c.session_token().to_string()),
-        ];
-        Account { id, config, env }
-    }
-
-    pub(crate) fn firebreak(&self, args: &[&str]) -> std::process::Output {
-        let env: Vec<(&str, &str)> = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        firebreak_env(&moto().endpoint, args, &env)
-    }
-}
-
-/// A number unique to this test process and call.
-fn fastrand_id() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    u64::from(std::process::id()) * 1000 + N.fetch_add(1, Ordering::Relaxed)
-}
+use crate::support::{Account, finding_file, moto, root, s3_client, stderr, stdout, unique};
 
 /// `setup` of an evidence bucket and a queue; returns the queue's URL.
 pub(crate) fn setup(account: &Account, bucket: &str, queue: &str, extra: &[&str]) -> String {
@@ -218,11 +154,7 @@ async fn findings_are_contained_once_across_two_servers_and_poison_is_dead_lette
     let config = account.config.clone();
     let sqs = aws_sdk_sqs::Client::new(&config);
     let events = aws_sdk_eventbridge::Client::new(&config);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_client(&config);
     let bucket = unique("serve-evidence");
     let queue = unique("findings");
     let url = setup(&account, &bucket, &queue, &[]);
@@ -350,11 +282,7 @@ async fn sigkilled_servers_still_contain_every_finding_exactly_once() {
     let config = account.config.clone();
     let sqs = aws_sdk_sqs::Client::new(&config);
     let events = aws_sdk_eventbridge::Client::new(&config);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_client(&config);
     let bucket = unique("crash-evidence");
     let queue = unique("crash-findings");
     // Killed workers leave messages to be received again: allow many receives.
@@ -458,11 +386,7 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
     let account = Account::new().await;
     let config = account.config.clone();
     let events = aws_sdk_eventbridge::Client::new(&config);
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_client(&config);
     let bucket = unique("resume-evidence");
     let url = setup(&account, &bucket, &unique("resume-findings"), &[]);
     let (user, key) = crate::run_s3::user_with_key(&config).await;

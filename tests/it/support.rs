@@ -208,3 +208,81 @@ fn wait_ready(endpoint: &str, log: &Path) {
 pub async fn aws_config() -> aws_config::SdkConfig {
     moto().config().await
 }
+
+/// An emulated account of the test's own: EventBridge's default bus is per account, so tests
+/// that share the moto server would otherwise see each other's events.
+pub(crate) struct Account {
+    pub id: String,
+    pub config: aws_config::SdkConfig,
+    pub env: Vec<(String, String)>,
+}
+
+impl Account {
+    pub(crate) async fn new() -> Account {
+        Account::with_id(&format!("{:012}", 100_000_000_000u64 + fastrand_id())).await
+    }
+
+    /// The emulated account `id`, reached as firebreak reaches accounts: by assuming a role.
+    pub(crate) async fn with_id(id: &str) -> Account {
+        let base = moto().config().await;
+        let id = id.to_string();
+        let c = aws_sdk_sts::Client::new(&base)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{id}:role/FirebreakTests"))
+            .role_session_name("tests")
+            .send()
+            .await
+            .unwrap()
+            .credentials()
+            .unwrap()
+            .clone();
+        let config = base
+            .to_builder()
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    aws_sdk_sts::config::Credentials::new(
+                        c.access_key_id(),
+                        c.secret_access_key(),
+                        Some(c.session_token().to_string()),
+                        None,
+                        "test-account",
+                    ),
+                ),
+            )
+            .build();
+        let env = vec![
+            ("AWS_ACCESS_KEY_ID".into(), c.access_key_id().to_string()),
+            (
+                "AWS_SECRET_ACCESS_KEY".into(),
+                c.secret_access_key().to_string(),
+            ),
+            ("AWS_SESSION_TOKEN".into(), c.session_token().to_string()),
+        ];
+        Account { id, config, env }
+    }
+
+    pub(crate) fn firebreak(&self, args: &[&str]) -> std::process::Output {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        firebreak_env(&moto().endpoint, args, &env)
+    }
+}
+
+/// A number unique to this test process and call.
+fn fastrand_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    u64::from(std::process::id()) * 1000 + N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// An S3 client for moto (path-style addressing).
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}

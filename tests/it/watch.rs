@@ -12,8 +12,7 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use serde_json::{Value, json};
 
-use crate::serve::Account;
-use crate::support::{finding_file, stdout, unique};
+use crate::support::{Account, finding_file, s3_client, stdout, unique};
 
 /// GuardDuty's findings, as (updatedAt in epoch ms, finding JSON).
 type Findings = Arc<Mutex<Vec<(i64, Value)>>>;
@@ -172,11 +171,7 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
         text.contains("(3 execution(s), 0 with problems)"),
         "one execution per finding: {text}"
     );
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&account.config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3_client(&account.config);
     let seen = s3
         .list_objects_v2()
         .bucket(&bucket)
