@@ -74,6 +74,7 @@ async fn serve_async(opts: Options, worker: crate::worker::Options) -> Result<Ex
     let slots = Arc::new(Semaphore::new(ctx.opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut receive_errors = 0u32;
+    let mut fatal: Option<String> = None;
     loop {
         if *stop_rx.borrow() {
             break;
@@ -112,6 +113,14 @@ async fn serve_async(opts: Options, worker: crate::worker::Options) -> Result<Ex
                     "receive_failed",
                     json!({"error": c.to_string(), "consecutive": receive_errors}),
                 );
+                // No such queue, no permission: waiting will not help.
+                if matches!(c.kind, crate::engine::ErrorKind::Permanent) {
+                    fatal = Some(format!(
+                        "--queue {}: {c}\n  hint: check the queue URL (`firebreak setup --queue` prints it) and sqs:ReceiveMessage",
+                        ctx.opts.queue_url
+                    ));
+                    break;
+                }
                 // Back off, capped: the queue may be throttling or briefly unreachable.
                 let delay = Duration::from_millis(200 * 2u64.pow(receive_errors.min(6)));
                 tokio::select! {
@@ -141,7 +150,10 @@ async fn serve_async(opts: Options, worker: crate::worker::Options) -> Result<Ex
     );
     while tasks.join_next().await.is_some() {}
     log("stopped", json!({}));
-    Ok(ExitCode::SUCCESS)
+    match fatal {
+        Some(e) => anyhow::bail!(e),
+        None => Ok(ExitCode::SUCCESS),
+    }
 }
 
 /// True when the queue holds no message, visible or not (in flight elsewhere, or waiting to come

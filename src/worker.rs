@@ -127,6 +127,8 @@ pub async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metri
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     loop {
         let Ok((mut sock, _)) = listener.accept().await else {
+            // Out of file descriptors or the like: do not spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let metrics = metrics.clone();
@@ -205,6 +207,15 @@ impl Worker {
             mode: opts.lock_mode,
             retention: Duration::from_secs(u64::from(opts.retention_days) * 86_400),
         };
+        // Fail now, not finding by finding: without its evidence bucket nothing can be contained.
+        if let Store::S3 { client, bucket, .. } = &store
+            && let Err(e) = client.head_bucket().bucket(bucket).send().await
+        {
+            bail!(
+                "evidence bucket {bucket}: {}\n  hint: create it with `firebreak setup --evidence-bucket {bucket}`",
+                crate::actions::classify(&e, "s3", "HeadBucket")
+            );
+        }
         let Some(claims) = Claims::new(&store, &name, opts.lease) else {
             bail!("claims need an S3 evidence store");
         };

@@ -609,6 +609,37 @@ async fn serve_exposes_metrics_and_stops_on_sigterm() {
 }
 
 #[tokio::test]
+async fn serve_refuses_a_missing_bucket_or_queue_at_once() {
+    let account = Account::new().await;
+    let bucket = unique("refuse-evidence");
+    let url = setup(&account, &bucket, &unique("refuse-findings"), &[]);
+    let out = account.firebreak(&[
+        "serve",
+        "--queue",
+        &url,
+        "--evidence",
+        "s3://no-such-evidence-bucket",
+        "--drain",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("firebreak setup --evidence-bucket no-such-evidence-bucket"),
+        "{}",
+        stderr(&out)
+    );
+    let missing = url.replace("refuse-findings", "no-such-queue");
+    let out = account.firebreak(&[
+        "serve",
+        "--queue",
+        &missing,
+        "--evidence",
+        &format!("s3://{bucket}"),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: --queue"), "{}", stderr(&out));
+}
+
+#[tokio::test]
 async fn the_rule_delivers_only_findings_of_the_minimum_severity() {
     let account = Account::new().await;
     let sqs = aws_sdk_sqs::Client::new(&account.config);
