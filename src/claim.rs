@@ -37,9 +37,9 @@ pub struct ClaimRecord {
     pub worker: String,
     /// RFC 3339.
     pub at: String,
-    /// Epoch seconds until which the claim holds (claims only).
+    /// Epoch milliseconds until which the claim holds (claims only).
     #[serde(default)]
-    pub lease_until: i64,
+    pub lease_until_ms: i64,
     /// The finding's `service.count` and `updatedAt` as delivered.
     #[serde(default)]
     pub count: Option<u64>,
@@ -64,17 +64,17 @@ pub enum Claim {
     },
     /// The finding was contained already, by `execution_id`.
     Done { execution_id: String },
-    /// Another worker holds it until `lease_until` (epoch seconds).
+    /// Another worker holds it until `lease_until_ms` (epoch milliseconds).
     Held {
         execution_id: String,
-        lease_until: i64,
+        lease_until_ms: i64,
     },
 }
 
-pub fn now_secs() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Claims in one S3 evidence store.
@@ -125,7 +125,7 @@ impl Claims {
             generation: 0,
             worker: self.worker.clone(),
             at: crate::evidence::now_rfc3339(),
-            lease_until: 0,
+            lease_until_ms: 0,
             count: f.count,
             updated_at: f.updated_at.clone(),
             detail: None,
@@ -212,10 +212,10 @@ impl Claims {
                 None => (0, None),
                 Some(g) => {
                     let c = self.get(&format!("{folder}/claim-{g:04}.json")).await?;
-                    if c.lease_until > now_secs() {
+                    if c.lease_until_ms > now_ms() {
                         return Ok(Claim::Held {
                             execution_id: c.execution_id,
-                            lease_until: c.lease_until,
+                            lease_until_ms: c.lease_until_ms,
                         });
                     }
                     (g + 1, Some(c.execution_id))
@@ -225,7 +225,7 @@ impl Claims {
             let execution_id = previous.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
             let mut r = self.record(f, "claim", &execution_id);
             r.generation = generation;
-            r.lease_until = now_secs() + self.lease.as_secs() as i64;
+            r.lease_until_ms = now_ms() + self.lease.as_millis() as i64;
             match self
                 .put(&format!("{folder}/claim-{generation:04}.json"), &r)
                 .await
@@ -246,6 +246,32 @@ impl Claims {
             "could not settle the claim on finding {} after 5 tries",
             f.id
         ))
+    }
+
+    /// Extends this worker's claim (generation `generation`) by a lease, by writing the next
+    /// generation for the same execution; returns it. Fails if another worker wrote it first
+    /// (the claim was taken over).
+    pub async fn renew(
+        &self,
+        f: &Finding,
+        generation: u32,
+        execution_id: &str,
+    ) -> Result<u32, String> {
+        let next = generation + 1;
+        let mut r = self.record(f, "claim", execution_id);
+        r.generation = next;
+        r.lease_until_ms = now_ms() + self.lease.as_millis() as i64;
+        r.detail = Some("renewal".into());
+        match self
+            .put(&format!("{}/claim-{next:04}.json", self.folder(f)), &r)
+            .await
+        {
+            Ok(()) => Ok(next),
+            Err(StoreError::Exists(_)) => Err(format!(
+                "claim generation {next} was written by another worker: the execution was taken over"
+            )),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Marks the finding contained by `execution_id` (its manifest is written).

@@ -240,7 +240,7 @@ async fn watch_async(opts: Options, worker: crate::worker::Options) -> Result<Ex
     let base = crate::aws::load().await;
     let gd = aws_sdk_guardduty::Client::new(&base);
     let worker = Arc::new(Worker::new(base, worker).await?);
-    let now_ms = crate::claim::now_secs() * 1000;
+    let now_ms = crate::claim::now_ms();
     let mut cursor = Cursor {
         since_ms: now_ms - opts.since.as_millis() as i64,
         ..Cursor::default()

@@ -303,10 +303,11 @@ impl Worker {
             }
             Claim::Held {
                 execution_id,
-                lease_until,
+                lease_until_ms,
             } => {
                 ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
-                let wait = (lease_until - crate::claim::now_secs()).max(1) as u64 + 1;
+                let wait =
+                    ((lease_until_ms - crate::claim::now_ms()).max(0) as u64).div_ceil(1000) + 1;
                 log(
                     "in_progress_elsewhere",
                     json!({"finding_id": f.id, "execution_id": execution_id, "retry_in_s": wait}),
@@ -380,6 +381,34 @@ impl Worker {
         // Steps are never interrupted by SIGTERM here: serve stops taking messages and lets the
         // findings in flight finish.
         let (_never_tx, never) = watch::channel(false);
+        // Renew the claim at half its lease for as long as the execution runs, so that a long
+        // execution is not taken over while its worker is alive.
+        let (finished_tx, mut finished_rx) = watch::channel(false);
+        let renewal = {
+            let claims = ctx.claims.clone();
+            let f = f.clone();
+            let execution_id = execution_id.clone();
+            let every = (ctx.opts.lease / 2).max(Duration::from_millis(500));
+            tokio::spawn(async move {
+                let mut generation = generation;
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = finished_rx.changed() => return,
+                    }
+                    match claims.renew(&f, generation, &execution_id).await {
+                        Ok(next) => generation = next,
+                        Err(e) => {
+                            log(
+                                "lease_not_renewed",
+                                json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                            );
+                            return;
+                        }
+                    }
+                }
+            })
+        };
         let result = crate::run::execute(
             f,
             pb,
@@ -394,6 +423,8 @@ impl Worker {
             existing,
         )
         .await;
+        let _ = finished_tx.send(true);
+        let _ = renewal.await;
         let (report, complete) = match result {
             Ok(r) => r,
             Err(e) => {

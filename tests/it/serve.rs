@@ -468,7 +468,7 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
     let claim = json!({"schema": "firebreak.claim/v1", "kind": "claim", "finding_id": id,
         "account_id": account.id, "execution_id": execution, "generation": 0,
         "worker": "dead-worker", "at": "2026-11-23T00:00:00Z",
-        "lease_until": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() - 60});
+        "lease_until_ms": firebreak::claim::now_ms() - 60_000});
     s3.put_object()
         .bucket(&bucket)
         .key(format!("_claims/{}/{id}/claim-0000.json", account.id))
@@ -478,7 +478,7 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
         .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
         .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
         .object_lock_retain_until_date(aws_sdk_s3::primitives::DateTime::from_secs(
-            claim["lease_until"].as_i64().unwrap() + 2 * 86_400,
+            claim["lease_until_ms"].as_i64().unwrap() / 1000 + 2 * 86_400,
         ))
         .send()
         .await
@@ -637,6 +637,67 @@ async fn serve_refuses_a_missing_bucket_or_queue_at_once() {
     ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("error: --queue"), "{}", stderr(&out));
+}
+
+/// Claims at the library level: a live worker renews its claim, so it is not taken over; once
+/// it stops renewing, the next worker takes the same execution over, and the first can no
+/// longer renew.
+#[tokio::test]
+async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
+    use firebreak::claim::{Claim, Claims};
+    let account = Account::new().await;
+    let bucket = unique("claims-evidence");
+    let out = account.firebreak(&[
+        "setup",
+        "--evidence-bucket",
+        &bucket,
+        "--retention-days",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let store = firebreak::evidence::Store::S3 {
+        client: s3_client(&account.config),
+        bucket,
+        prefix: String::new(),
+        mode: firebreak::evidence::LockMode::Governance,
+        retention: Duration::from_secs(86_400),
+    };
+    let lease = Duration::from_secs(2);
+    let a = Claims::new(&store, "worker-a", lease).unwrap();
+    let b = Claims::new(&store, "worker-b", lease).unwrap();
+    let f = leaked_key_finding(&account, "someone", "AKIASOMEONE");
+    let f = firebreak::finding::parse_findings(&f.to_string(), "test")
+        .unwrap()
+        .remove(0);
+    let Claim::Won {
+        generation: 0,
+        execution_id,
+        resume: false,
+    } = a.claim(&f).await.unwrap()
+    else {
+        panic!("the first claim wins");
+    };
+    assert!(matches!(b.claim(&f).await.unwrap(), Claim::Held { .. }));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(a.renew(&f, 0, &execution_id).await, Ok(1));
+    // The first generation's lease is over, the renewal's is not.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let second = b.claim(&f).await.unwrap();
+    assert!(matches!(second, Claim::Held { .. }), "{second:?}");
+    // No more renewals: the claim is taken over, for the same execution.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        b.claim(&f).await.unwrap(),
+        Claim::Won {
+            generation: 2,
+            execution_id: execution_id.clone(),
+            resume: true
+        }
+    );
+    assert!(
+        a.renew(&f, 1, &execution_id).await.is_err(),
+        "a cannot renew a claim taken over"
+    );
 }
 
 #[tokio::test]
