@@ -3,6 +3,7 @@
 //! against AWS with every step's evidence kept. See ARCHITECTURE.md for the code map.
 
 pub mod actions;
+pub mod asl;
 pub mod audit;
 pub mod aws;
 pub mod catalog;
