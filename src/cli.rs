@@ -234,6 +234,28 @@ enum Command {
         #[command(flatten)]
         worker: WorkerArgs,
     },
+    /// Rehearse playbooks end to end: targets made, findings synthesized, contained, checked,
+    /// audited, cleaned up.
+    Drill {
+        /// Playbooks to drill (names in --playbooks).
+        playbooks_to_drill: Vec<String>,
+        /// Drill every playbook.
+        #[arg(long, conflicts_with = "playbooks_to_drill")]
+        all: bool,
+        /// Leave the drill targets in place (to look at them).
+        #[arg(long)]
+        keep: bool,
+        /// Start a local moto server for the drill and stop it afterwards (needs
+        /// `./scripts/ensure-moto`, or FIREBREAK_MOTO_SERVER).
+        #[arg(long)]
+        emulator: bool,
+        /// Where the drill's evidence goes (`s3://BUCKET[/PREFIX]`, under `drills/`); with
+        /// --emulator a bucket is made for it.
+        #[arg(long)]
+        evidence: Option<String>,
+        #[arg(long, default_value = "playbooks")]
+        playbooks: PathBuf,
+    },
     /// Create or check firebreak's infrastructure, idempotently: the evidence bucket, and the
     /// queue (with its dead-letter queue and EventBridge rule) that `serve` reads.
     #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["evidence_bucket", "queue"])))]
@@ -411,6 +433,21 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             },
             worker.into(),
         ),
+        Command::Drill {
+            playbooks_to_drill,
+            all,
+            keep,
+            emulator,
+            evidence,
+            playbooks,
+        } => crate::drill::drill(crate::drill::Options {
+            names: playbooks_to_drill,
+            all,
+            keep,
+            emulator,
+            evidence,
+            playbooks,
+        }),
         Command::Watch {
             detector,
             interval_seconds,

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod claim;
 pub mod cli;
 pub mod diag;
+pub mod drill;
 pub mod engine;
 pub mod evidence;
 pub mod expr;

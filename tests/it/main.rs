@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod cli_no_panic;
+mod drill;
 mod evidence;
 mod explain;
 mod fault_proxy;
