@@ -4,7 +4,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::support::{Account, root, s3_client, stderr, stdout, unique};
+use crate::support::{Account, root, s3_client, stderr, stdout};
 
 #[test]
 fn drill_all_on_its_own_emulator_passes() {
@@ -33,15 +33,7 @@ fn drill_all_on_its_own_emulator_passes() {
 #[tokio::test]
 async fn a_drill_in_an_account_leaves_no_target_behind() {
     let account = Account::new().await;
-    let bucket = unique("drill-evidence");
-    let out = account.firebreak(&[
-        "setup",
-        "--evidence-bucket",
-        &bucket,
-        "--retention-days",
-        "1",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bucket = account.evidence_bucket("drill-evidence");
     let out = account.firebreak(&[
         "drill",
         "--all",

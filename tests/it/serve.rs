@@ -646,15 +646,7 @@ async fn serve_refuses_a_missing_bucket_or_queue_at_once() {
 async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
     use firebreak::claim::{Claim, Claims};
     let account = Account::new().await;
-    let bucket = unique("claims-evidence");
-    let out = account.firebreak(&[
-        "setup",
-        "--evidence-bucket",
-        &bucket,
-        "--retention-days",
-        "1",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bucket = account.evidence_bucket("claims-evidence");
     let store = firebreak::evidence::Store::S3 {
         client: s3_client(&account.config),
         bucket,

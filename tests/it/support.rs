@@ -261,6 +261,26 @@ impl Account {
         Account { id, config, env }
     }
 
+    /// A new evidence bucket made by `firebreak setup` (retention one day); its name.
+    pub(crate) fn evidence_bucket(&self, prefix: &str) -> String {
+        let bucket = unique(prefix);
+        let out = self.firebreak(&[
+            "setup",
+            "--evidence-bucket",
+            &bucket,
+            "--retention-days",
+            "1",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        bucket
+    }
+
     pub(crate) fn firebreak(&self, args: &[&str]) -> std::process::Output {
         let env: Vec<(&str, &str)> = self
             .env

@@ -63,15 +63,7 @@ fn guardduty(findings: &Findings) -> aws_sdk_guardduty::Client {
 #[tokio::test]
 async fn polled_findings_are_contained_once_and_the_cursor_moves() {
     let account = Account::new().await;
-    let bucket = unique("watch-evidence");
-    let out = account.firebreak(&[
-        "setup",
-        "--evidence-bucket",
-        &bucket,
-        "--retention-days",
-        "1",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let bucket = account.evidence_bucket("watch-evidence");
 
     let findings: Findings = Arc::default();
     let mut users = Vec::new();
