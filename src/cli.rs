@@ -245,6 +245,10 @@ enum Command {
         /// Leave the drill targets in place (to look at them).
         #[arg(long)]
         keep: bool,
+        /// Deliver the findings through an SQS queue (made for the drill) to `serve`, as in
+        /// production, instead of running them directly.
+        #[arg(long)]
+        via_queue: bool,
         /// Start a local moto server for the drill and stop it afterwards (needs
         /// `./scripts/ensure-moto`, or FIREBREAK_MOTO_SERVER).
         #[arg(long)]
@@ -437,6 +441,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             playbooks_to_drill,
             all,
             keep,
+            via_queue,
             emulator,
             evidence,
             playbooks,
@@ -444,6 +449,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             names: playbooks_to_drill,
             all,
             keep,
+            via_queue,
             emulator,
             evidence,
             playbooks,

@@ -28,6 +28,8 @@ pub struct Options {
     pub keep: bool,
     /// Start (and stop) a local moto server and drill against it.
     pub emulator: bool,
+    /// Deliver the findings through an SQS queue to `serve` instead of running them directly.
+    pub via_queue: bool,
     /// `s3://BUCKET[/PREFIX]`; made for the drill on the emulator when absent.
     pub evidence: Option<String>,
     pub playbooks: PathBuf,
@@ -501,7 +503,7 @@ impl Aws {
         kind: Kind,
         t: &Target,
         finding_id: &str,
-        report: &crate::engine::RunReport,
+        outcome: &Outcome,
     ) -> Vec<(String, bool)> {
         let mut out = Vec::new();
         if let Some(user) = &t.user {
@@ -681,10 +683,10 @@ impl Aws {
             ));
         }
         if kind == Kind::MaliciousSnapshot {
-            let notified = report.steps.iter().any(|s| {
-                s.action == crate::catalog::Action::SnsPublish
-                    && s.status == crate::engine::StepStatus::Succeeded
-            });
+            let notified = outcome
+                .steps
+                .iter()
+                .any(|s| s.action == "sns.publish" && s.status == "succeeded");
             out.push((
                 "the alert was published to the drill topic".into(),
                 notified,
@@ -851,16 +853,87 @@ impl Aws {
     }
 }
 
+/// How one execution went, from its report or (through the queue) from its evidence.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Outcome {
+    pub execution_id: String,
+    pub status: String,
+    pub time_to_contain_ms: Option<u64>,
+    pub steps: Vec<StepOutcome>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct StepOutcome {
+    pub id: String,
+    pub action: String,
+    pub status: String,
+    pub detail: Option<String>,
+}
+
+impl Outcome {
+    fn from_report(r: &crate::engine::RunReport) -> Outcome {
+        Outcome {
+            execution_id: r.execution_id.clone(),
+            status: text_of(&r.status),
+            time_to_contain_ms: r.time_to_contain_ms,
+            steps: r
+                .steps
+                .iter()
+                .map(|s| StepOutcome {
+                    id: s.id.clone(),
+                    action: s.action.to_string(),
+                    status: text_of(&s.status),
+                    detail: s.error.clone().or(s.skip_reason.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    /// From the records of the finding's execution (the one with a manifest).
+    fn from_evidence(objects: &[(String, Vec<u8>)]) -> Option<Outcome> {
+        let manifest_key = objects
+            .iter()
+            .find(|(k, _)| k.ends_with("-manifest.json"))?;
+        let folder = manifest_key.0.rsplit_once('/')?.0;
+        let manifest: Value = serde_json::from_slice(&manifest_key.1).ok()?;
+        let mut steps = Vec::new();
+        for (k, bytes) in objects.iter().filter(|(k, _)| k.starts_with(folder)) {
+            let v: Value = serde_json::from_slice(bytes).unwrap_or_default();
+            if k.contains("-step-") {
+                let s = &v["step"];
+                steps.push(StepOutcome {
+                    id: s["id"].as_str().unwrap_or_default().to_string(),
+                    action: s["action"].as_str().unwrap_or_default().to_string(),
+                    status: s["status"].as_str().unwrap_or_default().to_string(),
+                    detail: s["error"]
+                        .as_str()
+                        .or(s["skip_reason"].as_str())
+                        .map(str::to_string),
+                });
+            }
+        }
+        Some(Outcome {
+            execution_id: manifest["execution_id"].as_str()?.to_string(),
+            status: manifest["status"].as_str().unwrap_or_default().to_string(),
+            time_to_contain_ms: manifest["time_to_contain_ms"].as_u64(),
+            steps,
+        })
+    }
+}
+
+fn text_of<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// One playbook's drill.
 #[derive(Debug, serde::Serialize)]
 pub struct DrillReport {
     pub playbook: String,
     pub finding_id: String,
-    pub execution_id: Option<String>,
-    pub status: Option<String>,
-    pub time_to_contain_ms: Option<u64>,
-    /// Per step: id and outcome.
-    pub steps: Vec<(String, String)>,
+    pub outcome: Option<Outcome>,
     pub checks: Vec<(String, bool)>,
     pub audit_passed: bool,
     pub left_behind: Vec<String>,
@@ -870,11 +943,22 @@ pub struct DrillReport {
 impl DrillReport {
     pub fn passed(&self) -> bool {
         self.error.is_none()
-            && self.status.as_deref() == Some("succeeded")
+            && self
+                .outcome
+                .as_ref()
+                .is_some_and(|o| o.status == "succeeded")
             && self.checks.iter().all(|c| c.1)
             && self.audit_passed
             && self.left_behind.is_empty()
     }
+}
+
+/// A playbook being drilled: its target and finding.
+struct Case {
+    report: DrillReport,
+    kind: Option<Kind>,
+    target: Target,
+    finding: Option<Finding>,
 }
 
 pub fn drill(opts: Options) -> Result<ExitCode> {
@@ -977,20 +1061,65 @@ async fn drill_async(opts: Options) -> Result<ExitCode> {
         region,
     };
     println!(
-        "firebreak drill: {} playbook(s) in account {} ({}), evidence s3://{bucket}/{prefix}",
+        "firebreak drill: {} playbook(s) in account {} ({}), evidence s3://{bucket}/{prefix}{}",
         names.len(),
         aws.account,
         emulator
             .as_ref()
-            .map_or("AWS".to_string(), |e| format!("emulator {}", e.endpoint))
+            .map_or("AWS".to_string(), |e| format!("emulator {}", e.endpoint)),
+        if opts.via_queue {
+            ", through a queue to serve"
+        } else {
+            ""
+        }
     );
-    let mut reports = Vec::new();
+
+    // 1. Targets and findings.
+    let mut cases = Vec::new();
     for name in &names {
-        let r = drill_one(&aws, &set, name, &acc, &store, &run_tag, opts.keep).await;
-        print_report(&r);
-        reports.push(r);
+        cases.push(prepare(&aws, &set, name, &run_tag).await);
     }
-    // The evidence of every drill, audited as `firebreak audit` would.
+    // 2. Containment: directly, or through a queue and `serve`.
+    if opts.via_queue {
+        let queue = format!("firebreak-drill-{run_tag}");
+        if let Err(e) = via_queue(
+            &base,
+            &aws,
+            &store,
+            &bucket,
+            &prefix,
+            &opts.playbooks,
+            &mut cases,
+            &queue,
+            opts.keep,
+        )
+        .await
+        {
+            for c in cases.iter_mut().filter(|c| c.report.error.is_none()) {
+                c.report.error = Some(format!("{e:#}"));
+            }
+        }
+    } else {
+        for c in cases.iter_mut() {
+            let Some(f) = c.finding.clone() else { continue };
+            match run_direct(&set, &c.report.playbook, &f, &c.target, &acc, &store).await {
+                Ok(o) => c.report.outcome = Some(o),
+                Err(e) => c.report.error = Some(format!("{e:#}")),
+            }
+        }
+    }
+    // 3. Read-back checks and clean-up.
+    for c in cases.iter_mut() {
+        if let (Some(kind), Some(o)) = (c.kind, &c.report.outcome) {
+            c.report.checks = aws.checks(kind, &c.target, &c.report.finding_id, o).await;
+        }
+        if !opts.keep {
+            c.report.left_behind = aws.cleanup(&c.target, &c.report.finding_id).await;
+        }
+        print_report(&c.report);
+    }
+    let mut reports: Vec<DrillReport> = cases.into_iter().map(|c| c.report).collect();
+    // 4. The evidence of every drill, audited as `firebreak audit` would.
     let target = format!("s3://{bucket}/{prefix}");
     let hidden = indicatif::ProgressBar::hidden();
     match crate::audit::read_s3(&s3, &bucket, &prefix, 1, &hidden).await {
@@ -1006,11 +1135,11 @@ async fn drill_async(opts: Options) -> Result<ExitCode> {
             );
             for r in &mut reports {
                 r.audit_passed = audit.store_problems.is_empty()
-                    && r.execution_id.as_ref().is_some_and(|id| {
+                    && r.outcome.as_ref().is_some_and(|o| {
                         audit
                             .executions
                             .iter()
-                            .any(|e| &e.execution_id == id && e.passed())
+                            .any(|e| e.execution_id == o.execution_id && e.passed())
                     });
             }
             println!(
@@ -1066,15 +1195,20 @@ fn print_report(r: &DrillReport) {
         "\n== {} (finding {}){}",
         r.playbook,
         r.finding_id,
-        r.time_to_contain_ms
+        r.outcome
+            .as_ref()
+            .and_then(|o| o.time_to_contain_ms)
             .map(|t| format!(": contained in {t} ms"))
             .unwrap_or_default()
     );
     if let Some(e) = &r.error {
         println!("  FAIL  {e}");
     }
-    for (id, outcome) in &r.steps {
-        println!("  step  {id}: {outcome}");
+    for s in r.outcome.iter().flat_map(|o| o.steps.iter()) {
+        match &s.detail {
+            Some(d) => println!("  step  {}: {} ({d})", s.id, s.status),
+            None => println!("  step  {}: {}", s.id, s.status),
+        }
     }
     for (text, ok) in &r.checks {
         println!("  {}  {text}", if *ok { "PASS" } else { "FAIL" });
@@ -1084,122 +1218,231 @@ fn print_report(r: &DrillReport) {
     }
 }
 
-async fn drill_one(
-    aws: &Aws,
-    set: &crate::playbook::LoadedSet,
-    name: &str,
-    acc: &aws::Accounts,
-    store: &Store,
-    run_tag: &str,
-    keep: bool,
-) -> DrillReport {
+/// Picks the kind of target whose finding selects the playbook, builds it, and writes the
+/// finding about it.
+async fn prepare(aws: &Aws, set: &crate::playbook::LoadedSet, name: &str, run_tag: &str) -> Case {
     let finding_id = format!("firebreak-drill-{run_tag}-{name}");
-    let mut report = DrillReport {
-        playbook: name.to_string(),
-        finding_id: finding_id.clone(),
-        execution_id: None,
-        status: None,
-        time_to_contain_ms: None,
-        steps: Vec::new(),
-        checks: Vec::new(),
-        audit_passed: false,
-        left_behind: Vec::new(),
-        error: None,
+    let mut case = Case {
+        report: DrillReport {
+            playbook: name.to_string(),
+            finding_id: finding_id.clone(),
+            outcome: None,
+            checks: Vec::new(),
+            audit_passed: false,
+            left_behind: Vec::new(),
+            error: None,
+        },
+        kind: None,
+        target: Target::default(),
+        finding: None,
     };
-    // The first kind of target whose finding selects this playbook.
-    let selects = |kind: Kind| -> Option<Finding> {
-        let f = aws.finding(kind, &Target::default(), &finding_id).ok()?;
-        let f = crate::finding::parse_findings(&f.to_string(), "drill")
-            .ok()?
-            .pop()?;
-        (select::select(&f, &set.playbooks)
-            .winner
-            .map(|p| p.name.as_str())
-            == Some(name))
-        .then_some(f)
+    let selects = |kind: Kind| -> bool {
+        aws.finding(kind, &Target::default(), &finding_id)
+            .ok()
+            .and_then(|f| crate::finding::parse_findings(&f.to_string(), "drill").ok())
+            .and_then(|mut f| f.pop())
+            .is_some_and(|f| {
+                select::select(&f, &set.playbooks)
+                    .winner
+                    .map(|p| p.name.as_str())
+                    == Some(name)
+            })
     };
-    let Some(kind) = KINDS.into_iter().find(|k| selects(*k).is_some()) else {
-        report.error = Some("no drill finding selects this playbook (the drill builds leaked keys, instances, buckets and snapshots)".into());
-        return report;
+    let Some(kind) = KINDS.into_iter().find(|k| selects(*k)) else {
+        case.report.error = Some(
+            "no drill finding selects this playbook (the drill builds leaked keys, instances, buckets and snapshots)"
+                .into(),
+        );
+        return case;
     };
-    let mut target = Target::default();
+    case.kind = Some(kind);
     let target_name = format!("firebreak-drill-{run_tag}-{}", kind_slug(kind));
-    let outcome = async {
-        aws.build(kind, &mut target, &target_name).await?;
-        let f = aws.finding(kind, &target, &finding_id)?;
-        let f = crate::finding::parse_findings(&f.to_string(), "drill")
+    let built = async {
+        aws.build(kind, &mut case.target, &target_name).await?;
+        let f = aws.finding(kind, &case.target, &finding_id)?;
+        crate::finding::parse_findings(&f.to_string(), "drill")
             .map_err(|e| anyhow::anyhow!("{e}"))?
             .pop()
-            .context("the drill finding did not parse")?;
-        let pb = set
-            .playbooks
-            .iter()
-            .find(|p| p.name == name)
-            .context("playbook vanished")?;
-        let mut inputs = std::collections::BTreeMap::new();
-        if let Some(topic) = &target.topic {
-            inputs.insert("sns_topic_arn".to_string(), topic.clone());
-        }
-        let plan = plan::compile_with(&f, pb, &inputs).map_err(|errors| {
-            anyhow::anyhow!(
-                errors
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        })?;
-        let exec = crate::run::Exec {
-            dry_run: false,
-            concurrency: 16,
-            role_name: "FirebreakResponder",
-            sign_key: None,
-        };
-        let (_never_tx, never) = watch::channel(false);
-        let (run, _) = crate::run::execute(
-            &f,
-            pb,
-            plan,
-            acc,
-            Some(store),
-            uuid::Uuid::now_v7().to_string(),
-            &exec,
-            never,
-            false,
-            Instant::now(),
-            None,
-        )
-        .await?;
-        Ok::<_, anyhow::Error>(run)
+            .context("the drill finding did not parse")
     }
     .await;
-    match outcome {
-        Ok(run) => {
-            report.execution_id = Some(run.execution_id.clone());
-            report.status = serde_json::to_value(run.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string));
-            report.time_to_contain_ms = run.time_to_contain_ms;
-            report.steps = run
-                .steps
+    match built {
+        Ok(f) => case.finding = Some(f),
+        Err(e) => case.report.error = Some(format!("{e:#}")),
+    }
+    case
+}
+
+fn drill_inputs(t: &Target) -> std::collections::BTreeMap<String, String> {
+    t.topic
+        .iter()
+        .map(|topic| ("sns_topic_arn".to_string(), topic.clone()))
+        .collect()
+}
+
+/// Runs the finding as `run` does.
+async fn run_direct(
+    set: &crate::playbook::LoadedSet,
+    name: &str,
+    f: &Finding,
+    target: &Target,
+    acc: &aws::Accounts,
+    store: &Store,
+) -> Result<Outcome> {
+    let pb = set
+        .playbooks
+        .iter()
+        .find(|p| p.name == name)
+        .context("playbook vanished")?;
+    let plan = plan::compile_with(f, pb, &drill_inputs(target)).map_err(|errors| {
+        anyhow::anyhow!(
+            errors
                 .iter()
-                .map(|s| {
-                    let outcome = match (&s.error, &s.skip_reason) {
-                        (Some(e), _) => format!("{} ({e})", status_text(s.status)),
-                        (_, Some(r)) => format!("{} ({r})", status_text(s.status)),
-                        _ => status_text(s.status).to_string(),
-                    };
-                    (s.id.clone(), outcome)
-                })
-                .collect();
-            report.checks = aws.checks(kind, &target, &finding_id, &run).await;
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let exec = crate::run::Exec {
+        dry_run: false,
+        concurrency: 16,
+        role_name: "FirebreakResponder",
+        sign_key: None,
+    };
+    let (_never_tx, never) = watch::channel(false);
+    let (run, _) = crate::run::execute(
+        f,
+        pb,
+        plan,
+        acc,
+        Some(store),
+        uuid::Uuid::now_v7().to_string(),
+        &exec,
+        never,
+        false,
+        Instant::now(),
+        None,
+    )
+    .await?;
+    Ok(Outcome::from_report(&run))
+}
+
+/// Sends every finding to a drill queue as the EventBridge rule would deliver it, contains them
+/// with `serve --drain`, and reads each outcome back from the evidence. (EventBridge itself is
+/// skipped: AWS reserves `aws.*` event sources, so only GuardDuty can put these events.)
+#[allow(clippy::too_many_arguments)]
+async fn via_queue(
+    base: &aws_config::SdkConfig,
+    aws: &Aws,
+    store: &Store,
+    bucket: &str,
+    prefix: &str,
+    playbooks: &std::path::Path,
+    cases: &mut [Case],
+    queue: &str,
+    keep: bool,
+) -> Result<()> {
+    let sqs = aws_sdk_sqs::Client::new(base);
+    let events = aws_sdk_eventbridge::Client::new(base);
+    let (_, url) = crate::setup::finding_queue(&sqs, &events, queue, None, 5)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut inputs = std::collections::BTreeMap::new();
+    for c in cases.iter() {
+        inputs.extend(drill_inputs(&c.target));
+        let Some(f) = &c.finding else { continue };
+        let event = json!({
+            "version": "0", "id": uuid::Uuid::now_v7().to_string(),
+            "detail-type": "GuardDuty Finding", "source": "aws.guardduty",
+            "account": aws.account, "region": aws.region,
+            "time": crate::evidence::now_rfc3339(), "resources": [],
+            "detail": serde_json::from_str::<Value>(&f.raw).unwrap_or_default(),
+        });
+        sqs.send_message()
+            .queue_url(&url)
+            .message_body(event.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "sending the drill finding: {}",
+                    crate::actions::classify(&e, "sqs", "SendMessage")
+                )
+            })?;
+    }
+    let worker = crate::worker::Worker::new(
+        base.clone(),
+        crate::worker::Options {
+            evidence: format!("s3://{bucket}/{prefix}"),
+            playbooks: playbooks.to_path_buf(),
+            inputs,
+            step_concurrency: 16,
+            lease: Duration::from_secs(300),
+            cross: aws::CrossAccount {
+                role_name: "FirebreakResponder".into(),
+                external_id: None,
+            },
+            retention_days: 1,
+            lock_mode: LockMode::Governance,
+            sign_key: None,
+            allow_sample: false,
+        },
+    )
+    .await?;
+    let served = crate::serve::serve_queue(
+        base,
+        crate::serve::Options {
+            queue_url: url.clone(),
+            concurrency: 8,
+            visibility: 30,
+            wait_seconds: 1,
+            drain: true,
+            metrics: None,
+        },
+        worker,
+    )
+    .await;
+    for c in cases.iter_mut().filter(|c| c.finding.is_some()) {
+        let folder = format!(
+            "{}/{}/{}",
+            store.prefix(),
+            crate::evidence::sanitize(&aws.account),
+            crate::evidence::sanitize(&c.report.finding_id)
+        );
+        match store.read_folder(&folder).await {
+            Ok(objects) => match Outcome::from_evidence(&objects) {
+                Some(o) => c.report.outcome = Some(o),
+                None => {
+                    c.report.error = Some("serve left no complete execution for the finding".into())
+                }
+            },
+            Err(e) => c.report.error = Some(format!("reading the evidence back: {e}")),
         }
-        Err(e) => report.error = Some(format!("{e:#}")),
     }
     if !keep {
-        report.left_behind = aws.cleanup(&target, &finding_id).await;
+        let _ = events
+            .remove_targets()
+            .rule(format!("firebreak-{queue}"))
+            .ids("firebreak-queue")
+            .send()
+            .await;
+        let _ = events
+            .delete_rule()
+            .name(format!("firebreak-{queue}"))
+            .send()
+            .await;
+        let _ = sqs.delete_queue().queue_url(&url).send().await;
+        if let Ok(dlq) = sqs
+            .get_queue_url()
+            .queue_name(format!("{queue}-dead-letter"))
+            .send()
+            .await
+            && let Some(u) = dlq.queue_url()
+        {
+            let _ = sqs.delete_queue().queue_url(u).send().await;
+        }
     }
-    report
+    served.map(|_| ())
 }
 
 fn kind_slug(k: Kind) -> &'static str {
@@ -1209,13 +1452,5 @@ fn kind_slug(k: Kind) -> &'static str {
         Kind::PublicBucket => "public",
         Kind::BucketAccess => "data",
         Kind::MaliciousSnapshot => "alerts",
-    }
-}
-
-fn status_text(s: crate::engine::StepStatus) -> &'static str {
-    match s {
-        crate::engine::StepStatus::Succeeded => "succeeded",
-        crate::engine::StepStatus::Failed => "failed",
-        crate::engine::StepStatus::Skipped => "skipped",
     }
 }

@@ -47,6 +47,15 @@ pub fn serve(opts: Options, worker: crate::worker::Options) -> Result<ExitCode> 
 async fn serve_async(opts: Options, worker: crate::worker::Options) -> Result<ExitCode> {
     let base = aws::load().await;
     let worker = Worker::new(base.clone(), worker).await?;
+    serve_queue(&base, opts, worker).await
+}
+
+/// The receive loop with a ready worker (also used by `drill --via-queue`).
+pub async fn serve_queue(
+    base: &aws_config::SdkConfig,
+    opts: Options,
+    worker: Worker,
+) -> Result<ExitCode> {
     if let Some(addr) = opts.metrics {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -58,7 +67,7 @@ async fn serve_async(opts: Options, worker: crate::worker::Options) -> Result<Ex
         tokio::spawn(serve_metrics(listener, worker.metrics.clone()));
     }
     let ctx = Arc::new(Ctx {
-        sqs: aws_sdk_sqs::Client::new(&base),
+        sqs: aws_sdk_sqs::Client::new(base),
         opts,
         worker,
     });

@@ -187,3 +187,41 @@ fn a_drill_refuses_unknown_playbooks_and_a_missing_evidence_target() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn a_drill_through_the_queue_uses_serve_and_removes_its_queue() {
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("drillq-evidence");
+    let out = account.firebreak(&[
+        "drill",
+        "iam-credential-compromise",
+        "malware-artifact",
+        "--via-queue",
+        "--evidence",
+        &format!("s3://{bucket}"),
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
+    assert!(text.contains("through a queue to serve"), "{text}");
+    assert!(text.contains("drill passed: 2 of 2"), "{text}");
+    // serve's JSON log lines show the findings came through the queue.
+    assert_eq!(
+        stderr(&out).matches("\"event\":\"executed\"").count(),
+        2,
+        "{}",
+        stderr(&out)
+    );
+    let queues = aws_sdk_sqs::Client::new(&account.config)
+        .list_queues()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !queues
+            .queue_urls()
+            .iter()
+            .any(|q| q.contains("firebreak-drill-")),
+        "{:?}",
+        queues.queue_urls()
+    );
+}
