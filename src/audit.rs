@@ -194,8 +194,8 @@ pub fn audit(
         groups.entry(dir.to_string()).or_default().push(o);
     }
     let mut executions = Vec::new();
-    progress.set_position(0);
     progress.set_length(groups.values().map(|g| g.len() as u64).sum());
+    progress.set_position(0);
     progress.set_message("checking");
     for (path, objs) in groups {
         let execution_id = path.rsplit('/').next().unwrap_or_default().to_string();

@@ -180,3 +180,25 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
         "the restarted watcher's deliveries are recorded as seen"
     );
 }
+
+/// The binary's own path: moto answers GuardDuty's findings API with 404, which `watch --once`
+/// reports with a hint and exit 2 rather than looping or panicking.
+#[tokio::test]
+async fn watch_once_reports_an_unusable_guardduty_api() {
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("watch-cli-evidence");
+    let out = account.firebreak(&[
+        "watch",
+        "--detector",
+        "12abc34d567e8fa901bc2d34e56789f0",
+        "--evidence",
+        &format!("s3://{bucket}"),
+        "--once",
+    ]);
+    let err = crate::support::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("\"event\":\"started\""), "{err}");
+    assert!(err.contains("ListFindings"), "{err}");
+    assert!(err.contains("hint: check the detector id"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
