@@ -19,24 +19,67 @@ const SECRET_KEYS: &[&str] = &[
 
 pub const REDACTED: &str = "[REDACTED]";
 
-/// The secret values this process holds (its own and assumed roles' secret keys and session
-/// tokens): redacted wherever they appear, whatever surrounds them.
-static KNOWN: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+/// Secret values (keys, tokens) to redact wherever they appear, whatever surrounds them.
+/// Longest first, so that a secret containing another is redacted whole; at most `MAX_KNOWN`,
+/// the oldest forgotten first.
+struct Known {
+    /// (secret, registration number)
+    list: Vec<(String, u64)>,
+    next: u64,
+}
+
+impl Known {
+    const fn new() -> Known {
+        Known {
+            list: Vec::new(),
+            next: 0,
+        }
+    }
+
+    fn add(&mut self, secret: &str) {
+        if secret.len() < MIN_KNOWN_LEN || self.list.iter().any(|(k, _)| k == secret) {
+            return;
+        }
+        self.list.push((secret.to_string(), self.next));
+        self.next += 1;
+        if self.list.len() > MAX_KNOWN
+            && let Some(oldest) = self
+                .list
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, (_, n))| *n)
+                .map(|(i, _)| i)
+        {
+            self.list.remove(oldest);
+        }
+        self.list.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
+    }
+
+    fn redact<'a>(&self, s: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut out = std::borrow::Cow::Borrowed(s);
+        for (k, _) in &self.list {
+            if out.contains(k.as_str()) {
+                out = out.replace(k.as_str(), REDACTED).into();
+            }
+        }
+        out
+    }
+}
+
+/// The secrets this process holds: its own and assumed roles' secret keys and session tokens.
+static KNOWN: std::sync::RwLock<Known> = std::sync::RwLock::new(Known::new());
 
 /// Shorter values are not registered: redacting them would mangle ordinary text.
 const MIN_KNOWN_LEN: usize = 12;
 
+/// How many secrets are kept: a long-running `serve` refreshes assumed-role credentials hourly
+/// per account; the oldest (long expired) are forgotten past this.
+const MAX_KNOWN: usize = 1024;
+
 /// Makes `secret` redacted from everything scrubbed from now on.
 pub fn register_secret(secret: &str) {
-    if secret.len() < MIN_KNOWN_LEN {
-        return;
-    }
-    if let Ok(mut known) = KNOWN.write()
-        && !known.iter().any(|k| k == secret)
-    {
-        known.push(secret.to_string());
-        // Longest first, so that a secret containing another is redacted whole.
-        known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    if let Ok(mut known) = KNOWN.write() {
+        known.add(secret);
     }
 }
 
@@ -49,16 +92,10 @@ pub fn register_credentials(c: &aws_credential_types::Credentials) {
 }
 
 fn redact_known(s: &str) -> std::borrow::Cow<'_, str> {
-    let Ok(known) = KNOWN.read() else {
-        return s.into();
-    };
-    let mut out = std::borrow::Cow::Borrowed(s);
-    for k in known.iter() {
-        if out.contains(k.as_str()) {
-            out = out.replace(k.as_str(), REDACTED).into();
-        }
+    match KNOWN.read() {
+        Ok(known) => known.redact(s),
+        Err(_) => s.into(),
     }
-    out
 }
 
 /// `eprintln!` through the scrubber: every line firebreak writes to stderr goes through here.
@@ -250,6 +287,27 @@ mod tests {
         assert!(
             text.contains(" short"),
             "short values are not registered: {text}"
+        );
+    }
+
+    #[test]
+    fn the_oldest_secrets_are_forgotten_past_the_limit() {
+        let mut known = Known::new();
+        let first = "ForgettableSecret-00000";
+        known.add(first);
+        for i in 0..MAX_KNOWN {
+            known.add(&format!("ForgettableSecret-{:05}", i + 1));
+        }
+        let latest = format!("ForgettableSecret-{MAX_KNOWN:05}");
+        assert_eq!(known.redact(&latest), REDACTED, "the newest is redacted");
+        assert_eq!(known.redact(first), first, "the oldest was forgotten");
+        assert_eq!(known.list.len(), MAX_KNOWN);
+        // A secret containing another is redacted whole.
+        known.add("OuterSecretWithInnerSecretPart");
+        known.add("InnerSecretPart");
+        assert_eq!(
+            known.redact("x OuterSecretWithInnerSecretPart y"),
+            "x [REDACTED] y"
         );
     }
 
