@@ -208,8 +208,8 @@ enum Command {
         /// Exit once the queue is empty and nothing is in flight (batch catch-up, drills).
         #[arg(long)]
         drain: bool,
-        /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
-        #[arg(long)]
+        /// Serve Prometheus metrics on this loopback address (e.g. 127.0.0.1:9464).
+        #[arg(long, value_parser = parse_loopback)]
         metrics: Option<std::net::SocketAddr>,
         #[command(flatten)]
         worker: WorkerArgs,
@@ -714,6 +714,18 @@ fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {
         GraphFormat::Mermaid => print!("{}", render::mermaid(pb)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The metrics carry no secrets but say what is being contained: loopback only, for a local
+/// scraper or a sidecar to forward.
+fn parse_loopback(s: &str) -> Result<std::net::SocketAddr, String> {
+    match s.parse::<std::net::SocketAddr>() {
+        Ok(a) if a.ip().is_loopback() => Ok(a),
+        Ok(a) => Err(format!(
+            "{a} is not a loopback address; the metrics endpoint listens on 127.0.0.1 or [::1] only"
+        )),
+        Err(e) => Err(format!("`{s}`: {e} (e.g. 127.0.0.1:9464)")),
+    }
 }
 
 fn parse_severity(s: &str) -> Result<f64, String> {

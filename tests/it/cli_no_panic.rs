@@ -95,3 +95,22 @@ fn bad_arguments() {
         assert!(!err.trim().is_empty(), "{args:?} says why");
     }
 }
+
+#[test]
+fn the_metrics_endpoint_is_loopback_only() {
+    let out = firebreak(&[
+        "serve",
+        "--queue",
+        "q",
+        "--evidence",
+        "s3://b",
+        "--metrics",
+        "0.0.0.0:9464",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("is not a loopback address"),
+        "{}",
+        stderr(&out)
+    );
+}
