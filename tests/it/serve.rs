@@ -58,7 +58,7 @@ pub(crate) fn serve(account: &Account, queue: &str, bucket: &str, extra: &[&str]
             "--visibility-seconds",
             "5",
             "--lease-seconds",
-            "3",
+            "10",
         ])
         .args(extra)
         .current_dir(root())
@@ -662,7 +662,8 @@ async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
         mode: firebreak::evidence::LockMode::Governance,
         retention: Duration::from_secs(86_400),
     };
-    let lease = Duration::from_secs(2);
+    // Leases of 6 s and steps of 4 s: 2 s of margin on every side, for a loaded test machine.
+    let lease = Duration::from_secs(6);
     let a = Claims::new(&store, "worker-a", lease).unwrap();
     let b = Claims::new(&store, "worker-b", lease).unwrap();
     let f = leaked_key_finding(&account, "someone", "AKIASOMEONE");
@@ -678,14 +679,14 @@ async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
         panic!("the first claim wins");
     };
     assert!(matches!(b.claim(&f).await.unwrap(), Claim::Held { .. }));
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     assert_eq!(a.renew(&f, 0, &execution_id).await, Ok(1));
     // The first generation's lease is over, the renewal's is not.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     let second = b.claim(&f).await.unwrap();
     assert!(matches!(second, Claim::Held { .. }), "{second:?}");
     // No more renewals: the claim is taken over, for the same execution.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(7000)).await;
     assert_eq!(
         b.claim(&f).await.unwrap(),
         Claim::Won {
