@@ -225,6 +225,12 @@ pub async fn sweep(
     if let Some(to) = oldest_unfinished.or(newest) {
         cursor.since_ms = cursor.since_ms.max(to);
     }
+    // What lies before the cursor is never listed again: forget it, so a long-running watcher
+    // keeps only the findings at its edge.
+    let since = cursor.since_ms;
+    cursor
+        .handled
+        .retain(|_, at| millis(at).is_none_or(|ms| ms >= since));
     Ok(report)
 }
 

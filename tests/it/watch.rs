@@ -126,6 +126,11 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
         cursor.since_ms, 1_795_428_120_000,
         "the cursor is at the newest updatedAt"
     );
+    assert_eq!(
+        cursor.handled.len(),
+        1,
+        "only the finding at the cursor is remembered"
+    );
     let iam = aws_sdk_iam::Client::new(&account.config);
     for u in &users {
         let keys = iam.list_access_keys().user_name(u).send().await.unwrap();
