@@ -28,29 +28,66 @@ fn deny_all_document() -> Value {
 pub(super) async fn capture_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let user = cx.str("user_name")?;
     let iam = &cx.clients.iam;
-    let u = cx
-        .call(SVC, "GetUser", iam.get_user().user_name(user).send())
-        .await?;
-    let keys = cx
-        .call(
+    // The reads are independent: sent at once, the capture costs one round trip of latency (plus
+    // one for the keys' last use), not eight; it is on the critical path of every containment.
+    let login = async {
+        match cx
+            .call(
+                SVC,
+                "GetLoginProfile",
+                iam.get_login_profile().user_name(user).send(),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if not_found(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    };
+    let (u, keys, attached, inline, groups, has_login, mfa) = tokio::try_join!(
+        cx.call(SVC, "GetUser", iam.get_user().user_name(user).send()),
+        cx.call(
             SVC,
             "ListAccessKeys",
             iam.list_access_keys().user_name(user).send(),
-        )
-        .await?;
-    let mut key_states = Vec::new();
-    for k in keys.access_key_metadata() {
+        ),
+        cx.call(
+            SVC,
+            "ListAttachedUserPolicies",
+            iam.list_attached_user_policies().user_name(user).send(),
+        ),
+        cx.call(
+            SVC,
+            "ListUserPolicies",
+            iam.list_user_policies().user_name(user).send(),
+        ),
+        cx.call(
+            SVC,
+            "ListGroupsForUser",
+            iam.list_groups_for_user().user_name(user).send(),
+        ),
+        login,
+        cx.call(
+            SVC,
+            "ListMFADevices",
+            iam.list_mfa_devices().user_name(user).send(),
+        ),
+    )?;
+    let last_used = futures_util::future::join_all(keys.access_key_metadata().iter().map(|k| {
         let id = k.access_key_id().unwrap_or_default();
-        let last = cx
-            .call(
-                SVC,
-                "GetAccessKeyLastUsed",
-                iam.get_access_key_last_used().access_key_id(id).send(),
-            )
-            .await?;
+        cx.call(
+            SVC,
+            "GetAccessKeyLastUsed",
+            iam.get_access_key_last_used().access_key_id(id).send(),
+        )
+    }))
+    .await;
+    let mut key_states = Vec::new();
+    for (k, last) in keys.access_key_metadata().iter().zip(last_used) {
+        let last = last?;
         let lu = last.access_key_last_used();
         key_states.push(json!({
-            "access_key_id": id,
+            "access_key_id": k.access_key_id().unwrap_or_default(),
             "status": k.status().map(|s| s.as_str()),
             "created": k.create_date().map(|d| d.to_string()),
             "last_used": lu.and_then(|l| l.last_used_date()).map(|d| d.to_string()),
@@ -58,46 +95,6 @@ pub(super) async fn capture_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
             "last_used_region": lu.map(|l| l.region()),
         }));
     }
-    let attached = cx
-        .call(
-            SVC,
-            "ListAttachedUserPolicies",
-            iam.list_attached_user_policies().user_name(user).send(),
-        )
-        .await?;
-    let inline = cx
-        .call(
-            SVC,
-            "ListUserPolicies",
-            iam.list_user_policies().user_name(user).send(),
-        )
-        .await?;
-    let groups = cx
-        .call(
-            SVC,
-            "ListGroupsForUser",
-            iam.list_groups_for_user().user_name(user).send(),
-        )
-        .await?;
-    let has_login = match cx
-        .call(
-            SVC,
-            "GetLoginProfile",
-            iam.get_login_profile().user_name(user).send(),
-        )
-        .await
-    {
-        Ok(_) => true,
-        Err(e) if not_found(&e) => false,
-        Err(e) => return Err(e),
-    };
-    let mfa = cx
-        .call(
-            SVC,
-            "ListMFADevices",
-            iam.list_mfa_devices().user_name(user).send(),
-        )
-        .await?;
     let key_ids: Vec<Value> = key_states
         .iter()
         .map(|k| k["access_key_id"].clone())

@@ -92,30 +92,32 @@ impl Executor for AwsExecutor {
     }
 }
 
+/// Each action's future is boxed: their state machines differ a lot in size (concurrent SDK
+/// calls), and an unboxed match would make every step's future as large as the largest.
 async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     match action {
-        Action::IamCaptureUser => iam::capture_user(cx).await,
-        Action::IamCaptureRole => iam::capture_role(cx).await,
-        Action::IamDeactivateAccessKey => iam::deactivate_access_key(cx).await,
-        Action::IamDenyAllUser => iam::deny_all_user(cx).await,
-        Action::IamDeleteLoginProfile => iam::delete_login_profile(cx).await,
-        Action::IamDeactivateMfaDevices => iam::deactivate_mfa_devices(cx).await,
-        Action::IamRevokeRoleSessions => iam::revoke_role_sessions(cx).await,
-        Action::S3CaptureBucket => s3::capture_bucket(cx).await,
-        Action::S3BlockPublicAccess => s3::block_public_access(cx).await,
-        Action::S3DenyPrincipal => s3::deny_principal(cx).await,
-        Action::S3EnableVersioning => s3::enable_versioning(cx).await,
-        Action::SnsPublish => notify::sns_publish(cx).await,
-        Action::HttpWebhook => notify::webhook(cx).await,
-        Action::Ec2CaptureInstance => ec2::capture_instance(cx).await,
-        Action::Ec2PreserveInstance => ec2::preserve_instance(cx).await,
-        Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(cx).await,
-        Action::AutoscalingDetachInstance => ec2::detach_from_asg(cx).await,
-        Action::Elbv2DeregisterInstance => ec2::deregister_targets(cx).await,
-        Action::Ec2DisassociateInstanceProfile => ec2::disassociate_profile(cx).await,
-        Action::Ec2IsolateInstance => ec2::isolate_instance(cx).await,
-        Action::Ec2TagInstance => ec2::tag_instance(cx).await,
-        Action::Ec2StopInstance => ec2::stop_instance(cx).await,
+        Action::IamCaptureUser => Box::pin(iam::capture_user(cx)).await,
+        Action::IamCaptureRole => Box::pin(iam::capture_role(cx)).await,
+        Action::IamDeactivateAccessKey => Box::pin(iam::deactivate_access_key(cx)).await,
+        Action::IamDenyAllUser => Box::pin(iam::deny_all_user(cx)).await,
+        Action::IamDeleteLoginProfile => Box::pin(iam::delete_login_profile(cx)).await,
+        Action::IamDeactivateMfaDevices => Box::pin(iam::deactivate_mfa_devices(cx)).await,
+        Action::IamRevokeRoleSessions => Box::pin(iam::revoke_role_sessions(cx)).await,
+        Action::S3CaptureBucket => Box::pin(s3::capture_bucket(cx)).await,
+        Action::S3BlockPublicAccess => Box::pin(s3::block_public_access(cx)).await,
+        Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
+        Action::S3EnableVersioning => Box::pin(s3::enable_versioning(cx)).await,
+        Action::SnsPublish => Box::pin(notify::sns_publish(cx)).await,
+        Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
+        Action::Ec2CaptureInstance => Box::pin(ec2::capture_instance(cx)).await,
+        Action::Ec2PreserveInstance => Box::pin(ec2::preserve_instance(cx)).await,
+        Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
+        Action::AutoscalingDetachInstance => Box::pin(ec2::detach_from_asg(cx)).await,
+        Action::Elbv2DeregisterInstance => Box::pin(ec2::deregister_targets(cx)).await,
+        Action::Ec2DisassociateInstanceProfile => Box::pin(ec2::disassociate_profile(cx)).await,
+        Action::Ec2IsolateInstance => Box::pin(ec2::isolate_instance(cx)).await,
+        Action::Ec2TagInstance => Box::pin(ec2::tag_instance(cx)).await,
+        Action::Ec2StopInstance => Box::pin(ec2::stop_instance(cx)).await,
     }
 }
 
