@@ -264,31 +264,44 @@ fn console_text(b64: Option<&str>) -> Value {
 pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let id = cx.str("instance_id")?;
     let ec2 = &cx.clients.ec2;
-    let inst = describe(cx, id).await?;
-    let console = match cx
-        .call(
-            SVC,
-            "GetConsoleOutput",
-            ec2.get_console_output().instance_id(id).send(),
-        )
-        .await
-    {
-        Ok(o) => console_text(o.output()),
-        // Console output is best-effort evidence; a permanent refusal is recorded, not fatal.
-        Err(e) if matches!(e.kind, crate::engine::ErrorKind::Permanent) => {
-            json!({"unavailable": e.to_string()})
+    let console = async {
+        match cx
+            .call(
+                SVC,
+                "GetConsoleOutput",
+                ec2.get_console_output().instance_id(id).send(),
+            )
+            .await
+        {
+            Ok(o) => Ok(console_text(o.output())),
+            // Console output is best-effort evidence; a permanent refusal is recorded, not fatal.
+            Err(e) if matches!(e.kind, crate::engine::ErrorKind::Permanent) => {
+                Ok(json!({"unavailable": e.to_string()}))
+            }
+            Err(e) => Err(e),
         }
-        Err(e) => return Err(e),
     };
-    let vols = cx
-        .call(
+    // Independent reads, sent at once: the capture is on the critical path of the containment.
+    let (inst, console, vols, enis, association, asg) = tokio::try_join!(
+        describe(cx, id),
+        console,
+        cx.call(
             SVC,
             "DescribeVolumes",
             ec2.describe_volumes()
                 .filters(filter("attachment.instance-id", id))
                 .send(),
-        )
-        .await?;
+        ),
+        cx.call(
+            SVC,
+            "DescribeNetworkInterfaces",
+            ec2.describe_network_interfaces()
+                .filters(filter("attachment.instance-id", id))
+                .send(),
+        ),
+        profile_association(cx, id),
+        asg_of(cx, id),
+    )?;
     let volumes: Vec<Value> = vols
         .volumes()
         .iter()
@@ -299,15 +312,6 @@ pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
         .iter()
         .filter_map(|v| v.volume_id())
         .collect();
-    let enis = cx
-        .call(
-            SVC,
-            "DescribeNetworkInterfaces",
-            ec2.describe_network_interfaces()
-                .filters(filter("attachment.instance-id", id))
-                .send(),
-        )
-        .await?;
     let eni_json: Vec<Value> = enis
         .network_interfaces()
         .iter()
@@ -324,8 +328,6 @@ pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
     let mut group_ids: Vec<String> = inst.enis.iter().flat_map(|e| e.groups.clone()).collect();
     group_ids.sort();
     group_ids.dedup();
-    let association = profile_association(cx, id).await?;
-    let asg = asg_of(cx, id).await?;
     Ok(Outcome {
         outputs: outputs([
             ("state", json!(inst.state)),
