@@ -253,22 +253,6 @@ fn claim_problem(o: &Object) -> Option<String> {
     None
 }
 
-/// `0003-step-deactivate_key.json` → (3, "step").
-fn parse_name(name: &str) -> Option<(u64, String)> {
-    let stem = name.strip_suffix(".json")?;
-    let (seq, rest) = stem.split_once('-')?;
-    if seq.len() != 4 {
-        return None;
-    }
-    let seq = seq.parse().ok()?;
-    let kind = rest.split('-').next()?.to_string();
-    matches!(
-        kind.as_str(),
-        "finding" | "plan" | "step" | "manifest" | "signature"
-    )
-    .then_some((seq, kind))
-}
-
 fn audit_execution(
     path: &str,
     execution_id: &str,
@@ -281,7 +265,7 @@ fn audit_execution(
     let mut signature: Option<Object> = None;
     for o in objs.drain(..) {
         let name = o.key.rsplit('/').next().unwrap_or_default().to_string();
-        match parse_name(&name) {
+        match crate::evidence::parse_record_name(&name) {
             Some((_, kind)) if kind == "signature" => signature = Some(o),
             Some((seq, kind)) => records.push((seq, kind, o)),
             None => problems.push(format!("extra object {}: not a firebreak record", o.key)),

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::evidence::{Store, StoreError, sanitize, sha256_hex};
+use crate::evidence::{Store, StoreError, sha256_hex};
 use crate::finding::Finding;
 
 /// The folder, right under the evidence prefix, that holds claims.
@@ -103,16 +103,7 @@ impl Claims {
     }
 
     fn folder(&self, f: &Finding) -> String {
-        let mut parts = Vec::new();
-        if !self.store.prefix().is_empty() {
-            parts.push(self.store.prefix().to_string());
-        }
-        parts.extend([
-            CLAIMS_DIR.to_string(),
-            sanitize(&f.account_id),
-            sanitize(&f.id),
-        ]);
-        parts.join("/")
+        crate::evidence::folder(self.store.prefix(), &[CLAIMS_DIR, &f.account_id, &f.id])
     }
 
     fn record(&self, f: &Finding, kind: &str, execution_id: &str) -> ClaimRecord {

@@ -1403,12 +1403,7 @@ async fn via_queue(
     )
     .await;
     for c in cases.iter_mut().filter(|c| c.finding.is_some()) {
-        let folder = format!(
-            "{}/{}/{}",
-            store.prefix(),
-            crate::evidence::sanitize(&aws.account),
-            crate::evidence::sanitize(&c.report.finding_id)
-        );
+        let folder = crate::evidence::folder(store.prefix(), &[&aws.account, &c.report.finding_id]);
         match store.read_folder(&folder).await {
             Ok(objects) => match Outcome::from_evidence(&objects) {
                 Some(o) => c.report.outcome = Some(o),

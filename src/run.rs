@@ -212,10 +212,10 @@ pub(crate) async fn execute(
     let existing = resume.unwrap_or_default();
     let has = |kind: &str| {
         existing.iter().any(|(k, _)| {
-            k.rsplit('/').next().is_some_and(|n| {
-                n.get(4..)
-                    .is_some_and(|n| n.starts_with(&format!("-{kind}")))
-            })
+            k.rsplit('/')
+                .next()
+                .and_then(evidence::parse_record_name)
+                .is_some_and(|(_, k)| k == kind)
         })
     };
     let (has_finding, has_plan) = (has("finding"), has("plan"));

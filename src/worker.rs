@@ -322,14 +322,8 @@ impl Worker {
         };
         // Taken over from a worker that died: continue its execution where its evidence ends.
         let existing = if resume {
-            let folder = crate::evidence::Recorder::new(
-                ctx.store.clone(),
-                &f.account_id,
-                &f.id,
-                &execution_id,
-            )
-            .folder()
-            .to_string();
+            let folder =
+                crate::evidence::folder(ctx.store.prefix(), &[&f.account_id, &f.id, &execution_id]);
             let existing = match ctx.store.read_folder(&folder).await {
                 Ok(e) => e,
                 Err(e) => {

@@ -57,6 +57,35 @@ pub fn sanitize(part: &str) -> String {
     s
 }
 
+/// The evidence key layout: `{prefix}/{part}/{part}…`, every part sanitized (an empty prefix
+/// is left out). Executions live at `[account, finding, execution]`, claims at
+/// `["_claims", account, finding]`.
+pub fn folder(prefix: &str, parts: &[&str]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    if !prefix.is_empty() {
+        out.push(prefix.to_string());
+    }
+    out.extend(parts.iter().map(|p| sanitize(p)));
+    out.join("/")
+}
+
+/// `0003-step-deactivate_key.json` → (3, "step"): a record's sequence number and kind, for
+/// the five kinds firebreak writes; `None` for any other name.
+pub fn parse_record_name(name: &str) -> Option<(u64, String)> {
+    let stem = name.strip_suffix(".json")?;
+    let (seq, rest) = stem.split_once('-')?;
+    if seq.len() != 4 {
+        return None;
+    }
+    let seq = seq.parse().ok()?;
+    let kind = rest.split('-').next()?.to_string();
+    matches!(
+        kind.as_str(),
+        "finding" | "plan" | "step" | "manifest" | "signature"
+    )
+    .then_some((seq, kind))
+}
+
 /// One record's place in the manifest.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Entry {
@@ -89,17 +118,8 @@ pub fn now_rfc3339() -> String {
 
 impl Recorder {
     pub fn new(store: Store, account_id: &str, finding_id: &str, execution_id: &str) -> Recorder {
-        let mut parts = Vec::new();
-        if !store.prefix().is_empty() {
-            parts.push(store.prefix().to_string());
-        }
-        parts.extend([
-            sanitize(account_id),
-            sanitize(finding_id),
-            sanitize(execution_id),
-        ]);
         Recorder {
-            base: parts.join("/"),
+            base: folder(store.prefix(), &[account_id, finding_id, execution_id]),
             store,
             execution_id: execution_id.to_string(),
             chain: Mutex::new(Chain {
@@ -108,11 +128,6 @@ impl Recorder {
                 entries: Vec::new(),
             }),
         }
-    }
-
-    /// The folder of this execution's records.
-    pub fn folder(&self) -> &str {
-        &self.base
     }
 
     /// Continues an execution whose records `existing` (key, bytes; from
@@ -129,11 +144,8 @@ impl Recorder {
         let mut records: Vec<(u64, String, &String, &Vec<u8>)> = existing
             .iter()
             .filter_map(|(key, bytes)| {
-                let name = key.rsplit('/').next()?.strip_suffix(".json")?;
-                let (seq, rest) = name.split_once('-')?;
-                let kind = rest.split('-').next()?;
-                (seq.len() == 4 && kind != "signature")
-                    .then(|| Some((seq.parse().ok()?, kind.to_string(), key, bytes)))?
+                let (seq, kind) = parse_record_name(key.rsplit('/').next()?)?;
+                (kind != "signature").then_some((seq, kind, key, bytes))
             })
             .collect();
         records.sort_by_key(|r| r.0);

@@ -9,14 +9,10 @@ use aws_sdk_s3::types::{
 };
 use serde_json::Value;
 
-use crate::support::{finding_file, moto, stderr, stdout, unique};
+use crate::support::{moto, stderr, stdout, unique};
 
 fn contained_finding(user: &str, key: &str) -> PathBuf {
-    finding_file("iam-user-tor.json", |f| {
-        f["id"] = Value::String(unique("finding"));
-        f["resource"]["accessKeyDetails"]["userName"] = user.into();
-        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
-    })
+    crate::support::leaked_key_finding(None, user, key)
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {

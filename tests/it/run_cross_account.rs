@@ -2,9 +2,8 @@
 //! the assumed responder role, and the caller's own account is left alone.
 
 use aws_sdk_iam::types::StatusType;
-use serde_json::Value;
 
-use crate::support::{finding_file, moto, stderr, unique};
+use crate::support::{moto, stderr, unique};
 
 #[tokio::test]
 async fn another_accounts_finding_acts_in_that_account_only() {
@@ -38,12 +37,7 @@ async fn another_accounts_finding_acts_in_that_account_only() {
         .access_key_id()
         .to_string();
 
-    let finding = finding_file("iam-user-tor.json", |f| {
-        f["id"] = Value::String(unique("finding"));
-        f["accountId"] = other.into();
-        f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
-        f["resource"]["accessKeyDetails"]["accessKeyId"] = there_key.clone().into();
-    });
+    let finding = crate::support::leaked_key_finding(Some(other), &user, &there_key);
     let out = moto().firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),

@@ -83,12 +83,7 @@ async fn planted_secrets_reach_no_record_log_line_or_report() {
         .unwrap()
         .access_key_id()
         .to_string();
-    let iam_finding = finding_file("iam-user-tor.json", |f| {
-        f["id"] = Value::String(unique("finding"));
-        f["accountId"] = other.into();
-        f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
-        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.clone().into();
-    });
+    let iam_finding = crate::support::leaked_key_finding(Some(other), &user, &key);
     let (code, iam_out, iam_err) =
         run_planted(&["run", "--evidence", dir_arg, iam_finding.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{iam_out}\n{iam_err}");

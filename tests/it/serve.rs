@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use serde_json::{Value, json};
 
-use crate::support::{Account, finding_file, moto, root, s3_client, stderr, stdout, unique};
+use crate::support::{Account, moto, root, s3_client, stderr, stdout, unique};
 
 /// `setup` of an evidence bucket and a queue; returns the queue's URL.
 pub(crate) fn setup(account: &Account, bucket: &str, queue: &str, extra: &[&str]) -> String {
@@ -127,12 +127,7 @@ pub(crate) async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
 }
 
 fn leaked_key_finding(account: &Account, user: &str, key: &str) -> Value {
-    let path = finding_file("iam-user-tor.json", |f| {
-        f["id"] = Value::String(unique("finding"));
-        f["accountId"] = account.id.clone().into();
-        f["resource"]["accessKeyDetails"]["userName"] = user.into();
-        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
-    });
+    let path = crate::support::leaked_key_finding(Some(&account.id), user, key);
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 

@@ -135,6 +135,19 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A leaked-access-key finding (`iam-user-tor.json`) about `user`'s `key`, with a unique id, in
+/// `account` (the fixture's, which is the caller's, when `None`); its path.
+pub fn leaked_key_finding(account: Option<&str>, user: &str, key: &str) -> PathBuf {
+    finding_file("iam-user-tor.json", |f| {
+        f["id"] = serde_json::Value::String(unique("finding"));
+        if let Some(a) = account {
+            f["accountId"] = a.into();
+        }
+        f["resource"]["accessKeyDetails"]["userName"] = user.into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+    })
+}
+
 /// Writes a finding made from a fixture with `edit` applied, and returns its path.
 pub fn finding_file(fixture_name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
     let mut v: serde_json::Value =
