@@ -177,6 +177,8 @@ fn start_moto() -> Moto {
     );
     let log = std::env::temp_dir().join(format!("firebreak-moto-{port}.log"));
     let child = Command::new("sh")
+        // Step Functions' SDK tasks call the server's own port; moto reads it from MOTO_PORT.
+        .env("MOTO_PORT", port.to_string())
         .arg("-c")
         .arg(script)
         .arg(&bin)

@@ -1,0 +1,777 @@
+//! Each catalog action as Step Functions states: the same reads, changes and read-backs as
+//! `crate::actions`, made through SDK service integrations (no Lambda).
+//!
+//! An action's states read their parameters from `$.steps.<id>.params` and keep the raw
+//! answers they need under `$.steps.<id>` (`pre` before the change, `post` after). They end at
+//! the step's `succeeded` state, or at its `failed` state with `$.steps.<id>.error` holding
+//! `Error` and `Cause` (every Task catches `States.ALL`; a verification that fails sets its own
+//! error). Inside a Parallel or Map branch a Catch cannot leave the branch, so there the branch
+//! fails and the enclosing state catches.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::Val;
+use crate::catalog::Action;
+use crate::retry::RetryPolicy;
+
+/// Where one action's states go and what surrounds them.
+pub(crate) struct Act<'s> {
+    pub id: &'s str,
+    pub states: &'s mut Map<String, Value>,
+    /// The step's retry policy, put on every Task as Retriers.
+    pub retry: &'s RetryPolicy,
+    /// The step's timeout in whole seconds, put on every Task.
+    pub timeout: u64,
+    /// The step's failure state.
+    pub failed: String,
+    /// Parameters the playbook gives (optional ones that are absent are left out of calls).
+    pub given: Vec<String>,
+}
+
+/// What an action compiled to: its first state and where its outputs are.
+pub(crate) struct Compiled {
+    pub first: String,
+    pub outputs: BTreeMap<&'static str, Val>,
+}
+
+/// The deny-all inline policy of `iam.deny_all_user` (the same document as the local action).
+const DENY_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"FirebreakDenyAll","Effect":"Deny","Action":"*","Resource":"*"}]}"#;
+
+/// The names an error code has in Step Functions: `Iam.NoSuchEntityException` on AWS, and
+/// `iam.NoSuchEntityException` on the moto emulator (which names errors by the lower-case
+/// service); both are listed so one definition serves both.
+fn error_named(svc: &str, code: &str) -> Value {
+    json!([
+        format!("{}.{code}Exception", service_name(svc)),
+        format!("{svc}.{code}Exception")
+    ])
+}
+
+/// How Step Functions names a service in SDK integration errors (`Iam`, `Ec2`, `S3`, `Sns`).
+fn service_name(svc: &str) -> String {
+    let mut upper = svc.to_string();
+    if let Some(first) = upper.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    upper
+}
+
+impl Act<'_> {
+    fn n(&self, what: &str) -> String {
+        format!("{}: {what}", self.id)
+    }
+
+    /// A parameter of the step.
+    fn p(&self, param: &str) -> String {
+        format!("$.steps.{}.params.{param}", self.id)
+    }
+
+    /// Working data of the step.
+    fn s(&self, key: &str) -> String {
+        format!("$.steps.{}.{key}", self.id)
+    }
+
+    fn catch_all(&self) -> Value {
+        json!({"ErrorEquals": ["States.ALL"], "ResultPath": self.s("error"), "Next": self.failed})
+    }
+
+    /// A Task calling `svc:op` through the SDK integration, with the step's retry and timeout.
+    fn sdk(&self, svc: &str, op: &str, params: Value) -> Value {
+        let mut t = json!({
+            "Type": "Task",
+            "Resource": format!("arn:aws:states:::aws-sdk:{svc}:{op}"),
+            "Parameters": params,
+            "TimeoutSeconds": self.timeout,
+        });
+        let retry = super::retriers(self.retry, &service_name(svc));
+        if retry.as_array().is_some_and(|r| !r.is_empty()) {
+            t["Retry"] = retry;
+        }
+        t
+    }
+
+    /// Adds a top-level Task: its answer (through `selector`) at `$.steps.<id>.<result>` (or
+    /// dropped), `catches` tried before the catch-all, then `next`.
+    #[allow(clippy::too_many_arguments)]
+    fn task(
+        &mut self,
+        what: &str,
+        svc: &str,
+        op: &str,
+        params: Value,
+        result: Option<&str>,
+        selector: Option<Value>,
+        catches: Vec<Value>,
+        next: &str,
+    ) -> String {
+        let name = self.n(what);
+        let mut t = self.sdk(svc, op, params);
+        t["ResultPath"] = match result {
+            Some(r) => json!(self.s(r)),
+            None => Value::Null,
+        };
+        if let Some(sel) = selector {
+            t["ResultSelector"] = sel;
+        }
+        let mut all = catches;
+        all.push(self.catch_all());
+        t["Catch"] = json!(all);
+        t["Next"] = json!(next);
+        self.states.insert(name.clone(), t);
+        name
+    }
+
+    fn pass(&mut self, what: &str, mut body: Value, next: &str) -> String {
+        let name = self.n(what);
+        body["Type"] = json!("Pass");
+        body["Next"] = json!(next);
+        self.states.insert(name.clone(), body);
+        name
+    }
+
+    fn choice(&mut self, what: &str, choices: Value, default: &str) -> String {
+        let name = self.n(what);
+        self.states.insert(
+            name.clone(),
+            json!({"Type": "Choice", "Choices": choices, "Default": default}),
+        );
+        name
+    }
+
+    /// A failure found by the action itself (not by AWS): sets the error and fails the step.
+    fn fail(&mut self, what: &str, error: &str, cause: Value) -> String {
+        let failed = self.failed.clone();
+        let mut params = json!({"Error": error});
+        match cause {
+            Value::String(s) if s.starts_with("States.") => params["Cause.$"] = json!(s),
+            other => params["Cause"] = other,
+        }
+        let error_path = self.s("error");
+        self.pass(
+            what,
+            json!({"Parameters": params, "ResultPath": error_path}),
+            &failed,
+        )
+    }
+
+    /// One branch of a Parallel: a single Task, ending the branch.
+    fn branch(&self, svc: &str, op: &str, params: Value, selector: Value) -> Value {
+        let name = self.n(op);
+        let mut t = self.sdk(svc, op, params);
+        t["ResultSelector"] = selector;
+        t["End"] = json!(true);
+        json!({"StartAt": name, "States": {name: t}})
+    }
+
+    /// A Parallel of independent reads; their answers at `result`, by key. (Branch outputs are
+    /// taken with `States.ArrayGetItem`: the emulator reads an indexed path such as `$[1]` as
+    /// a list.)
+    fn reads(
+        &mut self,
+        what: &str,
+        branches: Vec<(&str, Value)>,
+        result: &str,
+        next: &str,
+    ) -> String {
+        let name = self.n(what);
+        let catch = self.catch_all();
+        let mut selector = Map::new();
+        for (i, (key, _)) in branches.iter().enumerate() {
+            selector.insert(
+                format!("{key}.$"),
+                json!(format!("States.ArrayGetItem($, {i})")),
+            );
+        }
+        let branches: Vec<Value> = branches.into_iter().map(|(_, b)| b).collect();
+        self.states.insert(
+            name.clone(),
+            json!({
+                "Type": "Parallel",
+                "Branches": branches,
+                "ResultSelector": selector,
+                "ResultPath": self.s(result),
+                "Catch": [catch],
+                "Next": next,
+            }),
+        );
+        name
+    }
+
+    /// A Pass that counts the list at `list` into `$.steps.<id>.<result>`.
+    fn count(&mut self, what: &str, list: &str, result: &str, next: &str) -> String {
+        let result = self.s(result);
+        self.pass(
+            what,
+            json!({"Parameters": {"n.$": format!("States.ArrayLength({list})")}, "ResultPath": result}),
+            next,
+        )
+    }
+
+    /// The status of the access key named by parameter `want` in a `key_list()` answer at
+    /// `$.steps.<id>.<list>`: a Map yielding each key's status when it is that key and "-"
+    /// otherwise, at `result`. (JSONPath filters cannot compare with a value known only at run
+    /// time; this can.)
+    fn lookup(&mut self, what: &str, list: &str, want: &str, result: &str, next: &str) -> String {
+        let name = self.n(what);
+        let matched = self.n(&format!("{what}, this one"));
+        let other = self.n(&format!("{what}, another"));
+        let test = self.n(&format!("{what}, compare"));
+        let statuses = self.s(&format!("{list}.Statuses"));
+        let map = json!({
+            "Type": "Map",
+            "ItemsPath": self.s(&format!("{list}.AccessKeyIds")),
+            "ItemSelector": {
+                "key.$": "$$.Map.Item.Value",
+                "value.$": format!("States.ArrayGetItem({statuses}, $$.Map.Item.Index)"),
+                "want.$": self.p(want),
+            },
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": test,
+                "States": {
+                    test.clone(): {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$.key", "StringEqualsPath": "$.want", "Next": matched}],
+                        "Default": other,
+                    },
+                    matched.clone(): {"Type": "Pass", "InputPath": "$.value", "End": true},
+                    other.clone(): {"Type": "Pass", "Result": "-", "End": true},
+                },
+            },
+            "ResultPath": self.s(result),
+            "Catch": [self.catch_all()],
+            "Next": next,
+        });
+        self.states.insert(name.clone(), map);
+        name
+    }
+}
+
+/// What is kept of a ListAccessKeys answer: ids and statuses in the same order. (Only text is
+/// kept: SDK timestamps are not JSON everywhere. No JSONPath filter: one that matches nothing
+/// is a run-time error that no Catch sees.)
+fn key_list() -> Value {
+    json!({
+        "AccessKeyIds.$": "$.AccessKeyMetadata[*].AccessKeyId",
+        "Statuses.$": "$.AccessKeyMetadata[*].Status",
+    })
+}
+
+/// Outputs an action cannot give in the Step Functions engine (they stay null there), so a
+/// playbook that reads one does not compile. `active_access_key_ids` would need a JSONPath
+/// filter, which fails the whole execution when nothing matches.
+pub(crate) fn unavailable(action: Action) -> &'static [&'static str] {
+    match action {
+        Action::IamCaptureUser => &["active_access_key_ids"],
+        _ => &[],
+    }
+}
+
+/// The states of `action`, ending at `succeeded`; `None` when the action has no compilation.
+pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Compiled> {
+    let mut outputs: BTreeMap<&'static str, Val> = BTreeMap::new();
+    let first = match action {
+        Action::IamCaptureUser => {
+            let user = json!({"UserName.$": a.p("user_name")});
+            let login = {
+                let name = a.n("GetLoginProfile");
+                let none = a.n("no login profile");
+                let mut t = a.sdk("iam", "getLoginProfile", user.clone());
+                t["ResultSelector"] = json!({"exists": true});
+                t["Catch"] =
+                    json!([{"ErrorEquals": error_named("iam", "NoSuchEntity"), "Next": none}]);
+                t["End"] = json!(true);
+                json!({"StartAt": name, "States": {
+                    name: t,
+                    none: {"Type": "Pass", "Result": {"exists": false}, "End": true},
+                }})
+            };
+            let branches = vec![
+                ("user", a.branch(
+                    "iam",
+                    "getUser",
+                    user.clone(),
+                    json!({"UserName.$": "$.User.UserName", "UserId.$": "$.User.UserId", "Arn.$": "$.User.Arn"}),
+                )),
+                ("keys", a.branch("iam", "listAccessKeys", user.clone(), key_list())),
+                ("attached", a.branch(
+                    "iam",
+                    "listAttachedUserPolicies",
+                    user.clone(),
+                    json!({"PolicyArns.$": "$.AttachedPolicies[*].PolicyArn"}),
+                )),
+                ("inline", a.branch(
+                    "iam",
+                    "listUserPolicies",
+                    user.clone(),
+                    json!({"PolicyNames.$": "$.PolicyNames"}),
+                )),
+                ("groups", a.branch(
+                    "iam",
+                    "listGroupsForUser",
+                    user.clone(),
+                    json!({"GroupNames.$": "$.Groups[*].GroupName"}),
+                )),
+                ("mfa", a.branch(
+                    "iam",
+                    "listMFADevices",
+                    user,
+                    json!({"SerialNumbers.$": "$.MFADevices[*].SerialNumber"}),
+                )),
+                ("login", login),
+            ];
+            let pre = a.s("pre");
+            let out = |path: &str| Val::Path(format!("{pre}{path}"));
+            outputs.insert("access_key_ids", out(".keys.AccessKeyIds"));
+            outputs.insert("attached_policy_arns", out(".attached.PolicyArns"));
+            outputs.insert("inline_policy_names", out(".inline.PolicyNames"));
+            outputs.insert("groups", out(".groups.GroupNames"));
+            outputs.insert("mfa_serials", out(".mfa.SerialNumbers"));
+            outputs.insert("has_login_profile", out(".login.exists"));
+            a.reads("read", branches, "pre", succeeded)
+        }
+        Action::IamCaptureRole => {
+            let role = json!({"RoleName.$": a.p("role_name")});
+            let branches = vec![
+                ("role", a.branch(
+                    "iam",
+                    "getRole",
+                    role.clone(),
+                    json!({
+                        "RoleName.$": "$.Role.RoleName",
+                        "Arn.$": "$.Role.Arn",
+                        "AssumeRolePolicyDocument.$": "$.Role.AssumeRolePolicyDocument",
+                    }),
+                )),
+                ("attached", a.branch(
+                    "iam",
+                    "listAttachedRolePolicies",
+                    role.clone(),
+                    json!({"PolicyArns.$": "$.AttachedPolicies[*].PolicyArn"}),
+                )),
+                ("inline", a.branch(
+                    "iam",
+                    "listRolePolicies",
+                    role.clone(),
+                    json!({"PolicyNames.$": "$.PolicyNames"}),
+                )),
+                ("profiles", a.branch(
+                    "iam",
+                    "listInstanceProfilesForRole",
+                    role,
+                    json!({"InstanceProfileNames.$": "$.InstanceProfiles[*].InstanceProfileName"}),
+                )),
+            ];
+            let pre = a.s("pre");
+            let out = |path: &str| Val::Path(format!("{pre}{path}"));
+            outputs.insert("role_arn", out(".role.Arn"));
+            outputs.insert("attached_policy_arns", out(".attached.PolicyArns"));
+            outputs.insert("inline_policy_names", out(".inline.PolicyNames"));
+            outputs.insert(
+                "instance_profile_names",
+                out(".profiles.InstanceProfileNames"),
+            );
+            a.reads("read", branches, "pre", succeeded)
+        }
+        Action::IamDeactivateAccessKey => {
+            let key = json!({"UserName.$": a.p("user_name")});
+            let update = json!({
+                "UserName.$": a.p("user_name"),
+                "AccessKeyId.$": a.p("access_key_id"),
+                "Status": "Inactive",
+            });
+            let keys = key_list();
+            let found = a.s("found");
+            let after = a.s("found_after");
+            let status = |list: &str, s: &str| format!("States.ArrayContains({list}, '{s}')");
+
+            let was_active = a.pass(
+                "was Active",
+                json!({"Result": "Active", "ResultPath": a.s("previous_status")}),
+                succeeded,
+            );
+            let not_inactive = a.fail(
+                "not Inactive after the change",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('access key {{}} of user {{}} does not read back as Inactive', {}, {})",
+                    a.p("access_key_id"),
+                    a.p("user_name")
+                )),
+            );
+            let check_after = a.choice(
+                "Inactive now?",
+                json!([{"Variable": a.s("after.inactive"), "BooleanEquals": true, "Next": was_active}]),
+                &not_inactive,
+            );
+            let after_flags = a.pass(
+                "status after",
+                json!({"Parameters": {"inactive.$": status(&after, "Inactive")}, "ResultPath": a.s("after")}),
+                &check_after,
+            );
+            let find_after = a.lookup(
+                "find the key again",
+                "post",
+                "access_key_id",
+                "found_after",
+                &after_flags,
+            );
+            let read_back = a.task(
+                "ListAccessKeys after",
+                "iam",
+                "listAccessKeys",
+                key.clone(),
+                Some("post"),
+                Some(keys.clone()),
+                vec![],
+                &find_after,
+            );
+            let change = a.task(
+                "UpdateAccessKey",
+                "iam",
+                "updateAccessKey",
+                update,
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let already = a.pass(
+                "already Inactive",
+                json!({"Result": "Inactive", "ResultPath": a.s("previous_status")}),
+                succeeded,
+            );
+            let not_users = a.fail(
+                "not a key of the user",
+                "NoSuchEntity",
+                json!(format!(
+                    "States.Format('access key {{}} is not a key of user {{}}', {}, {})",
+                    a.p("access_key_id"),
+                    a.p("user_name")
+                )),
+            );
+            let decide = a.choice(
+                "Active?",
+                json!([
+                    {"Variable": a.s("before.active"), "BooleanEquals": true, "Next": change},
+                    {"Variable": a.s("before.inactive"), "BooleanEquals": true, "Next": already},
+                ]),
+                &not_users,
+            );
+            let flags = a.pass(
+                "status before",
+                json!({"Parameters": {
+                    "active.$": status(&found, "Active"),
+                    "inactive.$": status(&found, "Inactive"),
+                }, "ResultPath": a.s("before")}),
+                &decide,
+            );
+            let find = a.lookup("find the key", "pre", "access_key_id", "found", &flags);
+            outputs.insert("previous_status", Val::Path(a.s("previous_status")));
+            a.task(
+                "ListAccessKeys",
+                "iam",
+                "listAccessKeys",
+                key,
+                Some("pre"),
+                Some(keys),
+                vec![],
+                &find,
+            )
+        }
+        Action::IamDenyAllUser => {
+            let get = json!({"UserName.$": a.p("user_name"), "PolicyName.$": a.p("policy_name")});
+            let put = json!({
+                "UserName.$": a.p("user_name"),
+                "PolicyName.$": a.p("policy_name"),
+                "PolicyDocument": DENY_ALL,
+            });
+            let doc = json!({"exists": true, "PolicyDocument.$": "$.PolicyDocument"});
+            let read_back = a.task(
+                "GetUserPolicy after",
+                "iam",
+                "getUserPolicy",
+                get.clone(),
+                Some("post"),
+                Some(doc.clone()),
+                vec![],
+                succeeded,
+            );
+            let change = a.task(
+                "PutUserPolicy",
+                "iam",
+                "putUserPolicy",
+                put,
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let none = a.pass(
+                "no such policy yet",
+                json!({"Result": {"exists": false}, "ResultPath": a.s("pre")}),
+                &change,
+            );
+            outputs.insert("policy_name", Val::Path(a.p("policy_name")));
+            a.task(
+                "GetUserPolicy",
+                "iam",
+                "getUserPolicy",
+                get,
+                Some("pre"),
+                Some(doc),
+                vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": none})],
+                &change,
+            )
+        }
+        Action::IamRevokeRoleSessions => {
+            let get = json!({"RoleName.$": a.p("role_name"), "PolicyName.$": a.p("policy_name")});
+            let doc = json!({"exists": true, "PolicyDocument.$": "$.PolicyDocument"});
+            // The same document as the local action, with the time this state was entered.
+            let policy = format!(
+                "States.Format('{}', {})",
+                super::intrinsic_text(
+                    r#"{"Version":"2012-10-17","Statement":[{"Sid":"FirebreakRevokeOlderSessions","Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"TIME"}}}]}"#
+                )
+                .replace("TIME", "{}"),
+                a.s("now.time")
+            );
+            let issued = a.pass(
+                "issued before",
+                json!({"InputPath": a.s("now.time"), "ResultPath": a.s("issued_before")}),
+                succeeded,
+            );
+            let read_back = a.task(
+                "GetRolePolicy after",
+                "iam",
+                "getRolePolicy",
+                get.clone(),
+                Some("post"),
+                Some(doc.clone()),
+                vec![],
+                &issued,
+            );
+            let change = a.task(
+                "PutRolePolicy",
+                "iam",
+                "putRolePolicy",
+                json!({
+                    "RoleName.$": a.p("role_name"),
+                    "PolicyName.$": a.p("policy_name"),
+                    "PolicyDocument.$": policy,
+                }),
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let now = a.pass(
+                "now",
+                json!({"Parameters": {"time.$": "$$.State.EnteredTime"}, "ResultPath": a.s("now")}),
+                &change,
+            );
+            // A re-run keeps a revocation already in place (moving its time forward would also
+            // cut sessions started legitimately after containment). Its time stays in the
+            // policy, which IAM returns URL-encoded: the output is null then.
+            let kept = a.pass(
+                "revocation already in place",
+                json!({"Result": null, "ResultPath": a.s("issued_before")}),
+                succeeded,
+            );
+            let decide = a.choice(
+                "already revoked?",
+                json!([{"And": [
+                    {"Variable": a.s("pre.exists"), "BooleanEquals": true},
+                    {"Or": [
+                        {"Variable": a.s("pre.PolicyDocument"), "StringMatches": "*aws:TokenIssueTime*"},
+                        {"Variable": a.s("pre.PolicyDocument"), "StringMatches": "*aws%3ATokenIssueTime*"},
+                        // SDKs that decode the document (the emulator's) give an object.
+                        {"Variable": a.s("pre.PolicyDocument.Statement[0].Condition.DateLessThan"), "IsPresent": true},
+                    ]},
+                ], "Next": kept}]),
+                &now,
+            );
+            let none = a.pass(
+                "no revocation yet",
+                json!({"Result": {"exists": false}, "ResultPath": a.s("pre")}),
+                &decide,
+            );
+            outputs.insert("issued_before", Val::Path(a.s("issued_before")));
+            a.task(
+                "GetRolePolicy",
+                "iam",
+                "getRolePolicy",
+                get,
+                Some("pre"),
+                Some(doc),
+                vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": none})],
+                &decide,
+            )
+        }
+        Action::Ec2DisassociateInstanceProfile => {
+            let describe = json!({"Filters": [
+                {"Name": "instance-id", "Values.$": format!("States.Array({})", a.p("instance_id"))},
+                {"Name": "state", "Values": ["associated"]},
+            ]});
+            let assoc = json!({
+                "AssociationIds.$": "$.IamInstanceProfileAssociations[*].AssociationId",
+                "ProfileArns.$": "$.IamInstanceProfileAssociations[*].IamInstanceProfile.Arn",
+            });
+            let first = |list: &str| format!("States.ArrayGetItem({list}, 0)");
+            let still = a.fail(
+                "still associated",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('instance {{}} still has an instance profile association', {})",
+                    a.p("instance_id")
+                )),
+            );
+            let gone = a.choice(
+                "gone?",
+                json!([{"Variable": a.s("after.n"), "NumericGreaterThan": 0, "Next": still}]),
+                succeeded,
+            );
+            let count_after = a.count("count after", &a.s("post.AssociationIds"), "after", &gone);
+            let read_back = a.task(
+                "read back",
+                "ec2",
+                "describeIamInstanceProfileAssociations",
+                describe.clone(),
+                Some("post"),
+                Some(assoc.clone()),
+                vec![],
+                &count_after,
+            );
+            let change = a.task(
+                "DisassociateIamInstanceProfile",
+                "ec2",
+                "disassociateIamInstanceProfile",
+                json!({"AssociationId.$": first(&a.s("pre.AssociationIds"))}),
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let with_role = a.pass(
+                "with role",
+                json!({"Parameters": {"arn.$": a.s("profile.arn"), "role.$": first(&a.s("iprofile.Roles"))}, "ResultPath": a.s("found")}),
+                &change,
+            );
+            let without_role = a.pass(
+                "without role",
+                json!({"Parameters": {"arn.$": a.s("profile.arn"), "role": ""}, "ResultPath": a.s("found")}),
+                &change,
+            );
+            let role = a.choice(
+                "role?",
+                json!([{"Variable": a.s("roles.n"), "NumericGreaterThan": 0, "Next": with_role}]),
+                &without_role,
+            );
+            let count_roles = a.count("count roles", &a.s("iprofile.Roles"), "roles", &role);
+            let profile_gone = a.pass(
+                "profile gone",
+                json!({"Result": {"Roles": []}, "ResultPath": a.s("iprofile")}),
+                &count_roles,
+            );
+            let get_profile = a.task(
+                "GetInstanceProfile",
+                "iam",
+                "getInstanceProfile",
+                json!({"InstanceProfileName.$": a.s("profile.name")}),
+                Some("iprofile"),
+                Some(json!({"Roles.$": "$.InstanceProfile.Roles[*].RoleName"})),
+                vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": profile_gone})],
+                &count_roles,
+            );
+            let parts = a.s("split.parts");
+            let name = a.pass(
+                "profile name",
+                json!({"Parameters": {
+                    "arn.$": a.s("split.arn"),
+                    "name.$": format!("States.ArrayGetItem({parts}, States.MathAdd(States.ArrayLength({parts}), -1))"),
+                }, "ResultPath": a.s("profile")}),
+                &get_profile,
+            );
+            let arn = first(&a.s("pre.ProfileArns"));
+            let split = a.pass(
+                "split profile ARN",
+                json!({"Parameters": {
+                    "arn.$": arn,
+                    "parts.$": format!("States.StringSplit({arn}, '/')"),
+                }, "ResultPath": a.s("split")}),
+                &name,
+            );
+            let no_profile = a.pass(
+                "no profile",
+                json!({"Parameters": {"arn": "", "role": ""}, "ResultPath": a.s("found")}),
+                succeeded,
+            );
+            let has = a.choice(
+                "has a profile?",
+                json!([{"Variable": a.s("before.n"), "NumericGreaterThan": 0, "Next": split}]),
+                &no_profile,
+            );
+            let count_before = a.count("count", &a.s("pre.AssociationIds"), "before", &has);
+            outputs.insert("instance_profile_arn", Val::Path(a.s("found.arn")));
+            outputs.insert("role_name", Val::Path(a.s("found.role")));
+            a.task(
+                "DescribeIamInstanceProfileAssociations",
+                "ec2",
+                "describeIamInstanceProfileAssociations",
+                describe,
+                Some("pre"),
+                Some(assoc),
+                vec![],
+                &count_before,
+            )
+        }
+        Action::SnsPublish => {
+            let mut params = json!({"TopicArn.$": a.p("topic_arn"), "Message.$": a.p("message")});
+            if a.given.iter().any(|g| g == "subject") {
+                params["Subject.$"] = json!(a.p("subject"));
+            }
+            outputs.insert("message_id", Val::Path(a.s("result.MessageId")));
+            a.task(
+                "Publish",
+                "sns",
+                "publish",
+                params,
+                Some("result"),
+                Some(json!({"MessageId.$": "$.MessageId"})),
+                vec![],
+                succeeded,
+            )
+        }
+        Action::HttpWebhook => {
+            // Step Functions has no Lambda-free way to POST to an arbitrary URL but its HTTP
+            // Task (which needs an EventBridge connection and which the emulator cannot run),
+            // so the message goes to EventBridge, whose API destination (set up beside the
+            // state machine) makes the POST. The HTTP status is not seen here: `status` is null.
+            let name = a.n("PutEvents");
+            let mut t = json!({
+                "Type": "Task",
+                "Resource": "arn:aws:states:::events:putEvents",
+                "Parameters": {"Entries": [{
+                    "Source": "firebreak",
+                    "DetailType": "firebreak webhook",
+                    "Detail": {"url.$": a.p("url"), "text.$": a.p("text")},
+                }]},
+                "TimeoutSeconds": a.timeout,
+                "ResultSelector": {"FailedEntryCount.$": "$.FailedEntryCount"},
+                "ResultPath": a.s("result"),
+                "Catch": [a.catch_all()],
+                "Next": succeeded,
+            });
+            let retry = super::retriers(a.retry, "EventBridge");
+            if retry.as_array().is_some_and(|r| !r.is_empty()) {
+                t["Retry"] = retry;
+            }
+            a.states.insert(name.clone(), t);
+            name
+        }
+        _ => return None,
+    };
+    Some(Compiled { first, outputs })
+}

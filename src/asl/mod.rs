@@ -1,0 +1,1095 @@
+//! Amazon States Language (issue 5): a playbook compiled to one Step Functions state machine
+//! that serves every finding of that playbook.
+//!
+//! The execution input is the finding: an EventBridge event (`detail` holds the finding) or the
+//! bare finding. The machine keeps its working data in two objects:
+//! - `$.ctx`: `finding` (as received), `f` (every optional finding field the playbook reads,
+//!   bound once with `null` when absent, so no later state reads a missing path), `inputs` (the
+//!   playbook's inputs, bound like the local planner binds them) and `no_containment` (the
+//!   reason, or `null`);
+//! - `$.steps.<id>`: each step's `status` (`succeeded`, `failed`, `skipped`), `outputs` (every
+//!   catalog output, `null` unless the step succeeded), `reason` or `error`/`cause`, and while
+//!   the step runs its `params` and the raw answers of its calls.
+//!
+//! Each step becomes: a Choice (a need that did not succeed, `no_containment` for containment
+//! steps, a false `when` → a skip Pass), a Pass binding its parameters, the action's SDK
+//! integration Tasks (`arn:aws:states:::aws-sdk:<service>:<action>`; lists become Map states),
+//! each with the step's retry policy as a Retrier and its timeout as `TimeoutSeconds`, and a
+//! Catch that records the failure, so that dependents are skipped and independent steps go on,
+//! as in the local engine. The DAG becomes nested sequences and Parallel states ([`shape`]); a
+//! Parallel's branches are merged back with `States.JsonMerge`.
+
+mod actions;
+pub mod shape;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde_json::{Map, Value, json};
+
+use crate::catalog::Effect;
+use crate::expr::{CmpOp, Expr, Func, Part, Path, Root, Seg, Template};
+use crate::playbook::{OnFailure, Playbook, Step, TValue};
+use crate::retry::{ErrorClass, Jitter, RetryPolicy};
+
+pub use shape::{Shape, shape};
+
+/// Why a playbook cannot be compiled to ASL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// The step, when the problem is in one.
+    pub step: Option<String>,
+    pub message: String,
+    pub hint: String,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.step {
+            Some(s) => write!(f, "step `{s}`: {} (hint: {})", self.message, self.hint),
+            None => write!(f, "{} (hint: {})", self.message, self.hint),
+        }
+    }
+}
+
+/// Fields of the finding that routing requires, so they are always present.
+const ALWAYS_PRESENT: &[&str] = &["id", "type", "accountId", "region", "severity"];
+
+/// The Step Functions definition of `pb`, or every reason it cannot be compiled.
+pub fn compile(pb: &Playbook) -> Result<Value, Vec<Error>> {
+    let mut c = Compiler {
+        pb,
+        fields: BTreeMap::new(),
+        errors: Vec::new(),
+        parallels: 0,
+    };
+    c.collect_fields();
+    let mut states = Map::new();
+    let start = c.prologue(&mut states);
+    let body = c.body(&mut states);
+    link(&mut states, &start.1, Some(&body));
+    if !c.errors.is_empty() {
+        return Err(c.errors);
+    }
+    Ok(json!({
+        "Comment": format!(
+            "firebreak playbook `{}` compiled by firebreak {} (`firebreak asl`); do not edit",
+            pb.name,
+            env!("CARGO_PKG_VERSION")
+        ),
+        "StartAt": start.0,
+        "States": states,
+    }))
+}
+
+/// The definition as committed in `state-machines/`: pretty JSON and a final newline.
+pub fn render(definition: &Value) -> String {
+    serde_json::to_string_pretty(definition).unwrap_or_default() + "\n"
+}
+
+struct Compiler<'a> {
+    pb: &'a Playbook,
+    /// Optional finding fields read by the playbook: display path → key under `$.ctx.f`.
+    fields: BTreeMap<String, (String, Vec<Seg>)>,
+    errors: Vec<Error>,
+    /// Parallel states emitted so far (they are named by number).
+    parallels: usize,
+}
+
+/// Sets the `Next` of state `name` (or `End` when `next` is `None`).
+fn link(states: &mut Map<String, Value>, name: &str, next: Option<&str>) {
+    if let Some(Value::Object(s)) = states.get_mut(name) {
+        match next {
+            Some(n) => {
+                s.insert("Next".into(), json!(n));
+            }
+            None => {
+                s.insert("End".into(), json!(true));
+            }
+        }
+    }
+}
+
+/// A JSONPath reference into a finding field from `$.ctx.finding`.
+fn finding_jsonpath(segs: &[Seg]) -> String {
+    let mut s = String::from("$.ctx.finding");
+    push_segs(&mut s, segs);
+    s
+}
+
+fn push_segs(s: &mut String, segs: &[Seg]) {
+    for seg in segs {
+        match seg {
+            Seg::Field(f) => {
+                s.push('.');
+                s.push_str(f);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+}
+
+/// A literal inside an intrinsic function's single-quoted string.
+fn intrinsic_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '\'' | '{' | '}' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A glob for `StringMatches`: the pattern's `*` stays a wildcard, a `\` is escaped.
+fn glob(pattern: &str) -> Option<String> {
+    if pattern.contains('?') {
+        return None;
+    }
+    Some(pattern.replace('\\', "\\\\"))
+}
+
+/// A literal as a `StringMatches` pattern (its `*` and `\` escaped).
+fn literal_glob(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('*', "\\*")
+}
+
+/// The value of a parameter or input: a literal, or a path/intrinsic for a `.$` key.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Lit(Value),
+    Path(String),
+}
+
+impl Val {
+    /// Puts the value under `key` of `obj` (as `key.$` when it is a path).
+    pub(crate) fn put(&self, obj: &mut Map<String, Value>, key: &str) {
+        match self {
+            Val::Lit(v) => {
+                obj.insert(key.into(), v.clone());
+            }
+            Val::Path(p) => {
+                obj.insert(format!("{key}.$"), json!(p));
+            }
+        }
+    }
+}
+
+impl<'a> Compiler<'a> {
+    fn err(&mut self, step: Option<&str>, message: impl Into<String>, hint: impl Into<String>) {
+        self.errors.push(Error {
+            step: step.map(str::to_string),
+            message: message.into(),
+            hint: hint.into(),
+        });
+    }
+
+    /// Every optional finding field read by an input, a parameter or a condition.
+    fn collect_fields(&mut self) {
+        let mut paths: Vec<Path> = Vec::new();
+        for input in &self.pb.inputs {
+            if let Some(t) = &input.from {
+                paths.extend(t.paths().into_iter().cloned());
+            }
+        }
+        for step in &self.pb.steps {
+            for arg in &step.with {
+                for t in arg.value.templates() {
+                    paths.extend(t.paths().into_iter().cloned());
+                }
+            }
+            if let Some(w) = &step.when {
+                let mut out = Vec::new();
+                w.expr.collect_paths(&mut out);
+                paths.extend(out.into_iter().cloned());
+            }
+        }
+        for p in paths {
+            if p.root != Root::Finding || always_present(&p.segs) {
+                continue;
+            }
+            let display = p.to_string();
+            let key: String = display
+                .trim_start_matches("finding.")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            self.fields.entry(display).or_insert((key, p.segs.clone()));
+        }
+    }
+
+    /// The JSONPath of a path in an expression.
+    fn path(&mut self, step: Option<&str>, p: &Path) -> Option<String> {
+        match p.root {
+            Root::Finding if always_present(&p.segs) => Some(finding_jsonpath(&p.segs)),
+            Root::Finding => {
+                let (key, _) = self.fields.get(&p.to_string())?;
+                Some(format!("$.ctx.f.{key}"))
+            }
+            Root::Inputs => {
+                let mut s = String::from("$.ctx.inputs");
+                push_segs(&mut s, &p.segs);
+                Some(s)
+            }
+            Root::Steps => {
+                // steps.<id>.outputs.<name>[…]: every output exists (null unless succeeded).
+                let mut s = String::from("$.steps");
+                push_segs(&mut s, &p.segs);
+                if !matches!(p.segs.get(1), Some(Seg::Field(f)) if f == "outputs") {
+                    self.err(
+                        step,
+                        format!("`{p}` reads a step's own data, not its outputs"),
+                        "read `steps.<id>.outputs.<name>`",
+                    );
+                    return None;
+                }
+                if let (Some(Seg::Field(id)), Some(Seg::Field(out))) =
+                    (p.segs.first(), p.segs.get(2))
+                {
+                    let producer = self.pb.step(id).map(|s| s.action);
+                    if let Some(action) =
+                        producer.filter(|a| actions::unavailable(*a).contains(&out.as_str()))
+                    {
+                        self.err(
+                            step,
+                            format!("`{p}`: `{action}` cannot give `{out}` in Step Functions"),
+                            "read another output, or run this playbook with the local engine",
+                        );
+                        return None;
+                    }
+                }
+                Some(s)
+            }
+        }
+    }
+
+    /// A template as a value: literal text, one path, or `States.Format` over paths.
+    fn template(&mut self, step: Option<&str>, t: &Template) -> Option<Val> {
+        match t.parts.as_slice() {
+            [] => Some(Val::Lit(json!(""))),
+            [Part::Text(s)] => Some(Val::Lit(json!(s))),
+            [Part::Expr(Expr::Path(p))] => self.path(step, p).map(Val::Path),
+            [Part::Expr(e)] => {
+                self.unsupported_expr(step, e);
+                None
+            }
+            parts => {
+                let mut fmt = String::new();
+                let mut args = Vec::new();
+                for part in parts {
+                    match part {
+                        Part::Text(s) => fmt.push_str(&intrinsic_text(s)),
+                        Part::Expr(Expr::Path(p)) => {
+                            fmt.push_str("{}");
+                            args.push(self.path(step, p)?);
+                        }
+                        Part::Expr(e) => {
+                            self.unsupported_expr(step, e);
+                            return None;
+                        }
+                    }
+                }
+                Some(Val::Path(format!(
+                    "States.Format('{fmt}', {})",
+                    args.join(", ")
+                )))
+            }
+        }
+    }
+
+    fn unsupported_expr(&mut self, step: Option<&str>, e: &Expr) {
+        self.err(
+            step,
+            format!("the expression `{e:?}` has no Step Functions equivalent"),
+            "in values, use plain field references (`${{ finding.x }}`, `${{ inputs.y }}`) and text; \
+             compute other values in an input",
+        );
+    }
+
+    /// A parameter value (literal data with templates) as an object entry.
+    fn tvalue(&mut self, step: &str, v: &TValue) -> Option<Val> {
+        match v {
+            TValue::Literal(v) => Some(Val::Lit(v.clone())),
+            TValue::Template(t) => self.template(Some(step), t),
+            TValue::List(items) => {
+                // A list with dynamic items: States.Array over each item's path.
+                let vals: Vec<Val> = items
+                    .iter()
+                    .map(|i| self.tvalue(step, i))
+                    .collect::<Option<_>>()?;
+                if vals.iter().all(|v| matches!(v, Val::Lit(_))) {
+                    return Some(Val::Lit(Value::Array(
+                        vals.into_iter()
+                            .filter_map(|v| match v {
+                                Val::Lit(v) => Some(v),
+                                Val::Path(_) => None,
+                            })
+                            .collect(),
+                    )));
+                }
+                let args: Vec<String> = vals
+                    .iter()
+                    .map(|v| match v {
+                        Val::Path(p) => p.clone(),
+                        Val::Lit(Value::String(s)) => format!("'{}'", intrinsic_text(s)),
+                        Val::Lit(other) => other.to_string(),
+                    })
+                    .collect();
+                Some(Val::Path(format!("States.Array({})", args.join(", "))))
+            }
+            TValue::Map(entries) => {
+                // An object with `.$` keys cannot be a `.$` value itself; the caller puts maps
+                // as literal objects whose entries may be paths.
+                let mut obj = Map::new();
+                for (k, v) in entries {
+                    self.tvalue(step, v)?.put(&mut obj, k);
+                }
+                Some(Val::Lit(Value::Object(obj)))
+            }
+        }
+    }
+
+    /// The states before the steps: the finding, its optional fields, the inputs and
+    /// `no_containment`. Returns (first state, last state).
+    fn prologue(&mut self, states: &mut Map<String, Value>) -> (String, String) {
+        states.insert(
+            "Finding".into(),
+            json!({
+                "Type": "Choice",
+                "Comment": "The input is an EventBridge event (the finding in `detail`) or a bare finding.",
+                "Choices": [{"Variable": "$.detail", "IsPresent": true, "Next": "Finding from event"}],
+                "Default": "Finding as given",
+            }),
+        );
+        let init = |finding: &str| {
+            json!({
+                "Type": "Pass",
+                "Parameters": {
+                    "ctx": {"finding.$": finding, "f": {}, "inputs": {}, "no_containment": null},
+                    "steps": {},
+                },
+            })
+        };
+        states.insert("Finding from event".into(), init("$.detail"));
+        states.insert("Finding as given".into(), init("$"));
+        let mut last: Vec<String> = vec!["Finding from event".into(), "Finding as given".into()];
+        let mut chain = |states: &mut Map<String, Value>, entry: &str, exits: Vec<String>| {
+            for l in &last {
+                link(states, l, Some(entry));
+            }
+            last = exits;
+        };
+
+        let fields: Vec<(String, (String, Vec<Seg>))> = self
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (display, (key, segs)) in fields {
+            let name = format!("Field {display}");
+            let present = format!("Field {display}: present");
+            let absent = format!("Field {display}: absent");
+            let src = finding_jsonpath(&segs);
+            let target = format!("$.ctx.f.{key}");
+            states.insert(
+                name.clone(),
+                json!({
+                    "Type": "Choice",
+                    "Choices": [{"Variable": src, "IsPresent": true, "Next": present}],
+                    "Default": absent,
+                }),
+            );
+            states.insert(
+                present.clone(),
+                json!({"Type": "Pass", "InputPath": src, "ResultPath": target}),
+            );
+            states.insert(
+                absent.clone(),
+                json!({"Type": "Pass", "Result": null, "ResultPath": target}),
+            );
+            chain(states, &name, vec![present, absent]);
+        }
+
+        let inputs = self.pb.inputs.clone();
+        for input in &inputs {
+            let name = format!("Input {}", input.name);
+            let target = format!("$.ctx.inputs.{}", input.name);
+            let fallback = |required: bool| -> Value {
+                match (&input.default, required) {
+                    (Some(d), _) => json!({"Type": "Pass", "Result": d, "ResultPath": target}),
+                    (None, true) => json!({
+                        "Type": "Fail",
+                        "Error": "firebreak.BindError",
+                        "Cause": format!(
+                            "required input `{}` is missing: the finding has no {}",
+                            input.name,
+                            input.from.as_ref().map(|t| t.paths().iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+                        ),
+                    }),
+                    (None, false) => json!({"Type": "Pass", "Result": null, "ResultPath": target}),
+                }
+            };
+            match &input.from {
+                None => {
+                    if input.default.is_none() && input.required {
+                        self.err(
+                            None,
+                            format!("input `{}` has neither `from` nor `default`", input.name),
+                            "give it a default; the state machine has no `--input`",
+                        );
+                        continue;
+                    }
+                    states.insert(name.clone(), fallback(false));
+                    chain(states, &name, vec![name.clone()]);
+                }
+                Some(t) => {
+                    let Some(val) = self.template(None, t) else {
+                        continue;
+                    };
+                    let given = format!("Input {}: from finding", input.name);
+                    let missing = format!("Input {}: missing", input.name);
+                    match val {
+                        Val::Lit(v) => {
+                            states.insert(
+                                name.clone(),
+                                json!({"Type": "Pass", "Result": v, "ResultPath": target}),
+                            );
+                            chain(states, &name, vec![name.clone()]);
+                        }
+                        Val::Path(p) if p.starts_with('$') => {
+                            states.insert(
+                                name.clone(),
+                                json!({
+                                    "Type": "Choice",
+                                    "Choices": [{"Variable": p, "IsNull": false, "Next": given}],
+                                    "Default": missing,
+                                }),
+                            );
+                            states.insert(
+                                given.clone(),
+                                json!({"Type": "Pass", "InputPath": p, "ResultPath": target}),
+                            );
+                            let fb = fallback(input.required);
+                            let fails = fb["Type"] == "Fail";
+                            states.insert(missing.clone(), fb);
+                            let mut exits = vec![given];
+                            if !fails {
+                                exits.push(missing);
+                            }
+                            chain(states, &name, exits);
+                        }
+                        Val::Path(p) => {
+                            states.insert(
+                                name.clone(),
+                                json!({"Type": "Pass", "Parameters": {"v.$": p}, "ResultPath": "$.ctx.tmp"}),
+                            );
+                            states.insert(
+                                given.clone(),
+                                json!({"Type": "Pass", "InputPath": "$.ctx.tmp.v", "ResultPath": target}),
+                            );
+                            link(states, &name, Some(&given));
+                            chain(states, &name, vec![given]);
+                        }
+                    }
+                }
+            }
+        }
+
+        if !self.pb.no_containment.is_empty() {
+            let mut choices = Vec::new();
+            let rules = self.pb.no_containment.clone();
+            for (i, rule) in rules.iter().enumerate() {
+                let mut any = Vec::new();
+                for t in &rule.types {
+                    match glob(t) {
+                        Some(g) => {
+                            any.push(json!({"Variable": "$.ctx.finding.type", "StringMatches": g}))
+                        }
+                        None => self.err(
+                            None,
+                            format!("no_containment type pattern `{t}` uses `?`"),
+                            "Step Functions' StringMatches knows only `*`",
+                        ),
+                    }
+                }
+                let target = format!("No containment {}", i + 1);
+                states.insert(
+                    target.clone(),
+                    json!({
+                        "Type": "Pass",
+                        "Result": format!("no containment for this finding type: {}", rule.reason.trim()),
+                        "ResultPath": "$.ctx.no_containment",
+                    }),
+                );
+                let mut rule = if any.len() == 1 {
+                    any.remove(0)
+                } else {
+                    json!({"Or": any})
+                };
+                rule["Next"] = json!(target);
+                choices.push(rule);
+            }
+            let exits: Vec<String> = (1..=rules.len())
+                .map(|i| format!("No containment {i}"))
+                .chain(["Containment allowed".to_string()])
+                .collect();
+            states.insert(
+                "No containment?".into(),
+                json!({"Type": "Choice", "Choices": choices, "Default": "Containment allowed"}),
+            );
+            states.insert("Containment allowed".into(), json!({"Type": "Pass"}));
+            chain(states, "No containment?", exits);
+        }
+
+        states.insert(
+            "Steps".into(),
+            json!({"Type": "Pass", "Comment": "Bound; the steps follow."}),
+        );
+        chain(states, "Steps", vec!["Steps".into()]);
+        ("Finding".into(), "Steps".into())
+    }
+
+    /// The steps, as nested sequences and Parallels, then `Done`. Returns the first state.
+    fn body(&mut self, states: &mut Map<String, Value>) -> String {
+        let pb = self.pb;
+        let mut g: DiGraph<usize, ()> = DiGraph::new();
+        let nodes: Vec<NodeIndex> = (0..pb.steps.len()).map(|i| g.add_node(i)).collect();
+        for (i, step) in pb.steps.iter().enumerate() {
+            for need in &step.needs {
+                if let Some(j) = pb.steps.iter().position(|s| s.id == need.value) {
+                    g.add_edge(nodes[j], nodes[i], ());
+                }
+            }
+        }
+        // Every step has a status: the execution fails when one failed, as the local run does.
+        let failed: Vec<Value> = pb
+            .steps
+            .iter()
+            .map(|s| json!({"Variable": format!("$.steps.{}.status", s.id), "StringEquals": "failed"}))
+            .collect();
+        let mut done = json!({"Type": "Choice", "Default": "Run succeeded"});
+        if !failed.is_empty() {
+            done["Choices"] = json!([{"Or": failed, "Next": "Run failed"}]);
+        } else {
+            done = json!({"Type": "Pass", "Next": "Run succeeded"});
+        }
+        states.insert("Done".into(), done);
+        states.insert(
+            "Run failed".into(),
+            json!({
+                "Type": "Fail",
+                "Error": "firebreak.StepFailed",
+                "Cause": "a step failed; each step's status, error and cause are in this state's input",
+            }),
+        );
+        states.insert("Run succeeded".into(), json!({"Type": "Succeed"}));
+        let sh = shape(&g);
+        self.emit(&sh, &g, states, Some("Done"))
+    }
+
+    /// Emits `shape` into `states`, continuing at `next`; returns its first state.
+    fn emit(
+        &mut self,
+        sh: &Shape,
+        g: &DiGraph<usize, ()>,
+        states: &mut Map<String, Value>,
+        next: Option<&str>,
+    ) -> String {
+        match sh {
+            Shape::Step(n) => {
+                let step = &self.pb.steps[g[*n]];
+                self.step(step, states, next)
+            }
+            Shape::Seq(items) => {
+                let mut next = next.map(str::to_string);
+                for item in items.iter().rev() {
+                    next = Some(self.emit(item, g, states, next.as_deref()));
+                }
+                next.unwrap_or_else(|| "Done".into())
+            }
+            Shape::Par(branches) => {
+                let mut ids = Vec::new();
+                collect_ids(sh, g, self.pb, &mut ids);
+                self.parallels += 1;
+                let name = format!("Parallel {}", self.parallels);
+                let mut bs = Vec::new();
+                for b in branches {
+                    let mut bstates = Map::new();
+                    let start = self.emit(b, g, &mut bstates, None);
+                    bs.push(json!({"StartAt": start, "States": bstates}));
+                }
+                if branches.len() > 10 {
+                    self.err(
+                        None,
+                        format!("{} independent branches at one point", branches.len()),
+                        "Step Functions nests at most 10 intrinsic functions; give some steps a common need",
+                    );
+                }
+                // Each branch's output, then one merge of their steps (the emulator reads an
+                // indexed path such as `$[1].steps` as a list, so branches are taken with
+                // `States.ArrayGetItem`).
+                let mut selector = Map::new();
+                for i in 0..branches.len() {
+                    selector.insert(
+                        format!("b{i}.$"),
+                        json!(format!("States.ArrayGetItem($, {i})")),
+                    );
+                }
+                let mut merge = "$.b0.steps".to_string();
+                for i in 1..branches.len() {
+                    merge = format!("States.JsonMerge({merge}, $.b{i}.steps, false)");
+                }
+                let merged = format!("{name}: merge");
+                let mut join = json!({
+                    "Type": "Pass",
+                    "Parameters": {"ctx.$": "$.b0.ctx", "steps.$": merge},
+                });
+                match next {
+                    Some(n) => join["Next"] = json!(n),
+                    None => join["End"] = json!(true),
+                }
+                states.insert(merged.clone(), join);
+                let par = json!({
+                    "Type": "Parallel",
+                    "Comment": format!("steps {}", ids.join(", ")),
+                    "Branches": bs,
+                    "ResultSelector": selector,
+                    "ResultPath": "$",
+                    "Next": merged,
+                });
+                states.insert(name.clone(), par);
+                name
+            }
+        }
+    }
+
+    /// One step's states; returns its first state.
+    fn step(&mut self, step: &Step, states: &mut Map<String, Value>, next: Option<&str>) -> String {
+        let id = step.id.as_str();
+        let spec = step.action.spec();
+        let nulls: Map<String, Value> = spec
+            .outputs
+            .iter()
+            .map(|o| (o.name.to_string(), Value::Null))
+            .collect();
+        let here = format!("$.steps.{id}");
+        let end = |mut s: Value| {
+            match next {
+                Some(n) => s["Next"] = json!(n),
+                None => s["End"] = json!(true),
+            }
+            s
+        };
+
+        if step.on_failure == OnFailure::Abort {
+            self.err(
+                Some(id),
+                "`on_failure: abort` is not compiled to Step Functions yet",
+                "use `on_failure: continue` (the default) or run the playbook with the local engine",
+            );
+        }
+
+        // Skips.
+        let mut choices = Vec::new();
+        for need in &step.needs {
+            let skip = format!("{id}: skipped, needs {}", need.value);
+            choices.push(json!({
+                "Not": {"Variable": format!("$.steps.{}.status", need.value), "StringEquals": "succeeded"},
+                "Next": skip,
+            }));
+            states.insert(
+                skip,
+                end(json!({
+                    "Type": "Pass",
+                    "Parameters": {
+                        "status": "skipped",
+                        "reason.$": format!("States.Format('needs {}, which {{}}', $.steps.{}.status)", need.value, need.value),
+                        "outputs": nulls,
+                    },
+                    "ResultPath": here,
+                })),
+            );
+        }
+        if spec.effect == Effect::Contain && !self.pb.no_containment.is_empty() {
+            let skip = format!("{id}: skipped, no containment");
+            choices
+                .push(json!({"Variable": "$.ctx.no_containment", "IsNull": false, "Next": skip}));
+            states.insert(
+                skip,
+                end(json!({
+                    "Type": "Pass",
+                    "Parameters": {"status": "skipped", "reason.$": "$.ctx.no_containment", "outputs": nulls},
+                    "ResultPath": here,
+                })),
+            );
+        }
+        if let Some(w) = &step.when
+            && let Some(rule) = self.condition(Some(id), &w.expr)
+        {
+            let skip = format!("{id}: skipped, when");
+            let mut rule = json!({"Not": rule});
+            rule["Next"] = json!(skip);
+            choices.push(rule);
+            states.insert(
+                skip,
+                end(json!({
+                    "Type": "Pass",
+                    "Parameters": {
+                        "status": "skipped",
+                        "reason": format!("`when: {}` is false", w.text.trim()),
+                        "outputs": nulls,
+                    },
+                    "ResultPath": here,
+                })),
+            );
+        }
+
+        // Parameters: the playbook's, then the catalog's defaults.
+        let mut params = Map::new();
+        for p in spec.params {
+            if let Some(arg) = step.with.iter().find(|a| a.name == p.name) {
+                if let Some(v) = self.tvalue(id, &arg.value) {
+                    v.put(&mut params, p.name);
+                }
+            } else if let Some(d) = p.default
+                && let Ok(v) = serde_json::from_str::<Value>(d)
+            {
+                params.insert(p.name.into(), v);
+            }
+        }
+        let bind = format!("{id}: parameters");
+        states.insert(
+            bind.clone(),
+            json!({"Type": "Pass", "Parameters": {"params": params}, "ResultPath": here}),
+        );
+        let entry = if choices.is_empty() {
+            bind.clone()
+        } else {
+            let name = id.to_string();
+            states.insert(
+                name.clone(),
+                json!({"Type": "Choice", "Choices": choices, "Default": bind}),
+            );
+            name
+        };
+
+        // The action, then success or failure.
+        let succeeded = format!("{id}: succeeded");
+        let failed = format!("{id}: failed");
+        let mut a = actions::Act {
+            id,
+            states,
+            retry: &step.retry,
+            timeout: step.timeout.as_secs_f64().ceil().max(1.0) as u64,
+            failed: failed.clone(),
+            given: step.with.iter().map(|a| a.name.clone()).collect(),
+        };
+        let action = actions::compile(step.action, &mut a, &succeeded);
+        let Some(actions::Compiled { first, outputs }) = action else {
+            self.err(
+                Some(id),
+                format!("`{}` has no Step Functions compilation yet", spec.name),
+                "run this playbook with the local engine",
+            );
+            return entry;
+        };
+        link(states, &bind, Some(&first));
+        let mut outs = Map::new();
+        for o in spec.outputs {
+            match outputs.get(o.name) {
+                Some(v) => v.put(&mut outs, o.name),
+                None => {
+                    outs.insert(o.name.into(), Value::Null);
+                }
+            }
+        }
+        states.insert(
+            succeeded,
+            end(json!({
+                "Type": "Pass",
+                "Parameters": {"status": "succeeded", "outputs": outs},
+                "ResultPath": here,
+            })),
+        );
+        states.insert(
+            failed,
+            end(json!({
+                "Type": "Pass",
+                "Parameters": {
+                    "status": "failed",
+                    "error.$": format!("$.steps.{id}.error.Error"),
+                    "cause.$": format!("$.steps.{id}.error.Cause"),
+                    "outputs": nulls,
+                },
+                "ResultPath": here,
+            })),
+        );
+        entry
+    }
+
+    /// A `when` expression as a Choice rule (true when the condition holds).
+    fn condition(&mut self, step: Option<&str>, e: &Expr) -> Option<Value> {
+        Some(match e {
+            Expr::Not(inner) => json!({"Not": self.condition(step, inner)?}),
+            Expr::And(a, b) => {
+                json!({"And": [self.condition(step, a)?, self.condition(step, b)?]})
+            }
+            Expr::Or(a, b) => json!({"Or": [self.condition(step, a)?, self.condition(step, b)?]}),
+            Expr::Path(p) => truthy(&self.path(step, p)?),
+            Expr::Compare(a, op, b) => {
+                let (path, lit, op) = match (a.as_ref(), b.as_ref()) {
+                    (Expr::Path(p), Expr::Literal(v)) => (p, v, *op),
+                    (Expr::Literal(v), Expr::Path(p)) => (p, v, flip(*op)),
+                    _ => {
+                        self.unsupported_condition(step, e);
+                        return None;
+                    }
+                };
+                let var = self.path(step, path)?;
+                let eq = match lit {
+                    Value::String(s) => json!({"Variable": var, "StringEquals": s}),
+                    Value::Bool(b) => json!({"Variable": var, "BooleanEquals": b}),
+                    Value::Null => json!({"Variable": var, "IsNull": true}),
+                    Value::Number(n) => {
+                        let key = match op {
+                            CmpOp::Eq | CmpOp::Ne => "NumericEquals",
+                            CmpOp::Lt => "NumericLessThan",
+                            CmpOp::Le => "NumericLessThanEquals",
+                            CmpOp::Gt => "NumericGreaterThan",
+                            CmpOp::Ge => "NumericGreaterThanEquals",
+                        };
+                        let rule = json!({"And": [
+                            {"Variable": var, "IsNumeric": true},
+                            {"Variable": var, key: n},
+                        ]});
+                        return Some(if op == CmpOp::Ne {
+                            json!({"Not": rule})
+                        } else {
+                            rule
+                        });
+                    }
+                    _ => {
+                        self.unsupported_condition(step, e);
+                        return None;
+                    }
+                };
+                match op {
+                    CmpOp::Eq => eq,
+                    CmpOp::Ne => json!({"Not": eq}),
+                    _ => {
+                        self.unsupported_condition(step, e);
+                        return None;
+                    }
+                }
+            }
+            Expr::Call(
+                f @ (Func::StartsWith | Func::EndsWith | Func::Contains | Func::Matches),
+                args,
+            ) => {
+                let (Some(Expr::Path(p)), Some(Expr::Literal(Value::String(s)))) =
+                    (args.first(), args.get(1))
+                else {
+                    self.unsupported_condition(step, e);
+                    return None;
+                };
+                let pattern = match f {
+                    Func::StartsWith => format!("{}*", literal_glob(s)),
+                    Func::EndsWith => format!("*{}", literal_glob(s)),
+                    Func::Contains => format!("*{}*", literal_glob(s)),
+                    _ => match glob(s) {
+                        Some(g) => g,
+                        None => {
+                            self.unsupported_condition(step, e);
+                            return None;
+                        }
+                    },
+                };
+                let var = self.path(step, p)?;
+                json!({"And": [
+                    {"Variable": var, "IsString": true},
+                    {"Variable": var, "StringMatches": pattern},
+                ]})
+            }
+            _ => {
+                self.unsupported_condition(step, e);
+                return None;
+            }
+        })
+    }
+
+    fn unsupported_condition(&mut self, step: Option<&str>, e: &Expr) {
+        self.err(
+            step,
+            format!("the condition part `{e:?}` has no Step Functions Choice rule"),
+            "use field references, comparisons with literals, startsWith/endsWith/contains/matches \
+             with a literal, `!`, `&&` and `||`",
+        );
+    }
+}
+
+fn always_present(segs: &[Seg]) -> bool {
+    matches!(segs, [Seg::Field(f)] if ALWAYS_PRESENT.contains(&f.as_str()))
+}
+
+fn flip(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        other => other,
+    }
+}
+
+/// `expr::truthy` as a Choice rule: not null, not "", not false, not 0. (Empty lists and maps
+/// are truthy here: Choice rules cannot see a list's length.)
+fn truthy(var: &str) -> Value {
+    json!({"And": [
+        {"Variable": var, "IsPresent": true},
+        {"Variable": var, "IsNull": false},
+        {"Not": {"And": [{"Variable": var, "IsString": true}, {"Variable": var, "StringEquals": ""}]}},
+        {"Not": {"And": [{"Variable": var, "IsBoolean": true}, {"Variable": var, "BooleanEquals": false}]}},
+        {"Not": {"And": [{"Variable": var, "IsNumeric": true}, {"Variable": var, "NumericEquals": 0}]}},
+    ]})
+}
+
+fn collect_ids(sh: &Shape, g: &DiGraph<usize, ()>, pb: &Playbook, out: &mut Vec<String>) {
+    match sh {
+        Shape::Step(n) => out.push(pb.steps[g[*n]].id.clone()),
+        Shape::Seq(items) | Shape::Par(items) => {
+            items.iter().for_each(|i| collect_ids(i, g, pb, out))
+        }
+    }
+}
+
+/// The error names a retry class stands for, for a service's SDK integration errors
+/// (`<Service>.<Code>Exception`, as Step Functions names them).
+pub(crate) fn error_names(class: ErrorClass, svc: &str) -> Vec<String> {
+    let codes: &[&str] = match class {
+        ErrorClass::Throttling => &[
+            "Throttling",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "SlowDown",
+            "TooManyRequestsException",
+            "Throttled",
+        ],
+        ErrorClass::Server => &[
+            "ServiceUnavailable",
+            "ServiceUnavailableException",
+            "InternalFailure",
+            "InternalError",
+            "ServiceFailure",
+        ],
+        ErrorClass::Timeout => return vec!["States.Timeout".into()],
+
+        ErrorClass::Network => &["SdkClient"],
+    };
+    let mut out = Vec::new();
+    for c in codes {
+        let name = if c.ends_with("Exception") {
+            format!("{svc}.{c}")
+        } else {
+            format!("{svc}.{c}Exception")
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// A step's retry policy as the Retriers of a Task calling `svc` (`Iam`, `Ec2`, …; none when
+/// the policy allows one attempt). Step Functions counts whole seconds: a sub-second interval
+/// becomes one second.
+pub(crate) fn retriers(p: &RetryPolicy, svc: &str) -> Value {
+    if p.attempts <= 1 || p.errors.is_empty() {
+        return json!([]);
+    }
+    let mut names = Vec::new();
+    for c in &p.errors {
+        names.extend(error_names(*c, svc));
+    }
+    if names.is_empty() {
+        return json!([]);
+    }
+    let mut r = json!({
+        "ErrorEquals": names,
+        "IntervalSeconds": p.interval.as_secs_f64().ceil().max(1.0) as u64,
+        "MaxAttempts": p.attempts - 1,
+        "BackoffRate": p.backoff_rate.max(1.0),
+        "MaxDelaySeconds": p.max_delay.as_secs_f64().ceil().max(1.0) as u64,
+    });
+    r["JitterStrategy"] = json!(match p.jitter {
+        Jitter::Full => "FULL",
+        Jitter::None => "NONE",
+    });
+    json!([r])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn playbook(steps: &str) -> Playbook {
+        let src = format!(
+            "name: t\ndescription: t\nmatch:\n  types: [\"*\"]\ninputs:\n  user_name:\n    from: ${{{{ finding.resource.accessKeyDetails.userName }}}}\n    required: true\nsteps:\n{steps}"
+        );
+        let (pb, diags) = crate::playbook::load(&src, "t.yaml");
+        pb.unwrap_or_else(|| panic!("{diags:?}"))
+    }
+
+    #[test]
+    fn conditions_compile_to_choice_rules() {
+        let pb = playbook(
+            "  - id: a\n    action: iam.capture_user\n    when: startsWith(inputs.user_name, 'x*y') && finding.severity >= 7 || !(inputs.user_name == 'root')\n    with:\n      user_name: ${{ inputs.user_name }}\n",
+        );
+        let def = compile(&pb).expect("compiles");
+        let rule = &def["States"]["a"]["Choices"][0]["Not"];
+        let text = rule.to_string();
+        assert!(text.contains(r#""StringMatches":"x\\*y*""#), "{text}");
+        assert!(text.contains(r#""NumericGreaterThanEquals":7"#), "{text}");
+        assert!(text.contains(r#""StringEquals":"root""#), "{text}");
+        assert!(
+            text.contains(r#""Or""#) && text.contains(r#""And""#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_compiled_is_named_with_its_step() {
+        let pb = playbook(
+            "  - id: a\n    action: iam.capture_user\n    when: length(inputs.user_name) > 3\n    with:\n      user_name: ${{ lower(inputs.user_name) }}\n  - id: b\n    action: iam.deactivate_access_key\n    needs: [a]\n    on_failure: abort\n    with:\n      user_name: ${{ inputs.user_name }}\n      access_key_id: ${{ steps.a.outputs.active_access_key_ids }}\n",
+        );
+        let errors = compile(&pb).expect_err("must not compile");
+        let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+        let all = text.join("\n");
+        assert!(all.contains("step `a`: the condition part"), "{all}");
+        assert!(all.contains("step `a`: the expression"), "{all}");
+        assert!(all.contains("step `b`: `on_failure: abort`"), "{all}");
+        assert!(all.contains("cannot give `active_access_key_ids`"), "{all}");
+        assert!(errors.iter().all(|e| !e.hint.is_empty()));
+    }
+
+    #[test]
+    fn retry_policy_becomes_a_retrier_with_the_same_numbers() {
+        let p = RetryPolicy::default();
+        let r = retriers(&p, "Iam");
+        assert_eq!(r[0]["MaxAttempts"], p.attempts - 1);
+        assert_eq!(
+            r[0]["IntervalSeconds"], 1,
+            "200 ms rounds up to Step Functions' 1 s"
+        );
+        assert_eq!(r[0]["MaxDelaySeconds"], 5);
+        assert_eq!(r[0]["JitterStrategy"], "FULL");
+        let names = r[0]["ErrorEquals"].as_array().unwrap();
+        assert!(names.contains(&json!("Iam.ThrottlingException")));
+        assert!(names.contains(&json!("States.Timeout")));
+        let once = RetryPolicy {
+            attempts: 1,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(retriers(&once, "Iam"), json!([]));
+    }
+}

@@ -1,0 +1,424 @@
+//! `firebreak asl`: the committed state machines are current, pass an independent ASL validator
+//! (npm `asl-validator`, installed by `scripts/ensure-asl-validator`), and run on the emulator's
+//! Step Functions interpreter.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::{self, root};
+
+fn playbook_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("playbooks"))
+        .expect("playbooks/")
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let p = e.path();
+            if p.extension()? != "yaml" {
+                return None;
+            }
+            Some(p.file_stem()?.to_string_lossy().into_owned())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn state_machine_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("state-machines"))
+        .expect("state-machines/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".asl.json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn asl(name: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_firebreak"))
+        .current_dir(root())
+        .args(["asl", name])
+        .output()
+        .expect("run firebreak asl")
+}
+
+/// Every playbook that compiles has its definition committed, byte for byte; a playbook that
+/// does not compile says which step and why, and has no file. `FIREBREAK_WRITE_STATE_MACHINES=1`
+/// rewrites the folder.
+#[test]
+fn state_machines_are_current() {
+    let write = std::env::var_os("FIREBREAK_WRITE_STATE_MACHINES").is_some();
+    let dir = root().join("state-machines");
+    let mut expected = Vec::new();
+    for name in playbook_names() {
+        let out = asl(&name);
+        let file = dir.join(format!("{name}.asl.json"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            let text = String::from_utf8(out.stdout).expect("utf-8");
+            serde_json::from_str::<serde_json::Value>(&text).expect("the definition is JSON");
+            if write {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&file, &text).unwrap();
+            }
+            let committed = std::fs::read_to_string(&file).unwrap_or_default();
+            assert!(
+                committed == text,
+                "{} is stale: run `FIREBREAK_WRITE_STATE_MACHINES=1 cargo test state_machines_are_current`",
+                file.display()
+            );
+            expected.push(file);
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+            assert!(
+                stderr.contains("cannot compile to Step Functions: step `"),
+                "{name}: the refusal names the step: {stderr}"
+            );
+            if write && file.exists() {
+                std::fs::remove_file(&file).unwrap();
+            }
+            assert!(
+                !file.exists(),
+                "{} exists but the playbook does not compile",
+                file.display()
+            );
+        }
+    }
+    assert!(
+        !expected.is_empty(),
+        "no playbook compiles to Step Functions"
+    );
+    assert_eq!(
+        state_machine_files(),
+        expected,
+        "state-machines/ holds exactly the compiled playbooks"
+    );
+}
+
+fn validator() -> PathBuf {
+    let bin = std::env::var_os("FIREBREAK_ASL_VALIDATOR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".tools/asl-validator/node_modules/.bin/asl-validator"));
+    assert!(
+        bin.exists(),
+        "asl-validator is not installed at {} — run `scripts/ensure-asl-validator` (the README's \
+         test command does this) or set FIREBREAK_ASL_VALIDATOR",
+        bin.display()
+    );
+    bin
+}
+
+fn validate(bin: &Path, file: &Path) -> (bool, String) {
+    let out = Command::new(bin)
+        .arg("--json-path")
+        .arg(file)
+        .output()
+        .expect("run asl-validator");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn every_state_machine_passes_an_independent_validator() {
+    let bin = validator();
+    let files = state_machine_files();
+    assert!(!files.is_empty());
+    for file in &files {
+        let (ok, said) = validate(&bin, file);
+        assert!(ok, "{}: {said}", file.display());
+    }
+    // The validator is not a rubber stamp: a definition with a dangling Next fails it.
+    let mut broken: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    broken["StartAt"] = serde_json::json!("No such state");
+    let path = std::env::temp_dir().join(format!("{}.asl.json", support::unique("broken")));
+    std::fs::write(&path, broken.to_string()).unwrap();
+    let (ok, said) = validate(&bin, &path);
+    assert!(!ok, "a broken definition passed: {said}");
+}
+
+/// Switches on the emulator's Step Functions interpreter (a runtime setting, see emulator.md).
+fn enable_sfn(moto: &support::Moto) {
+    let http = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+        ])
+        .arg(r#"{"stepfunctions":{"execute_state_machine":true}}"#)
+        .arg(format!("{}/moto-api/config", moto.endpoint))
+        .output()
+        .expect("curl");
+    assert!(
+        http.status.success(),
+        "switching on Step Functions execution"
+    );
+}
+
+/// Runs the committed definition of `playbook` on `moto` with `input`. Returns whether the
+/// execution succeeded and its data at the end: the output, or for a failed execution the
+/// input of the state that failed it.
+async fn execute(
+    moto: &support::Moto,
+    playbook: &str,
+    input: &serde_json::Value,
+) -> (bool, serde_json::Value) {
+    enable_sfn(moto);
+    let definition =
+        std::fs::read_to_string(root().join(format!("state-machines/{playbook}.asl.json")))
+            .unwrap();
+    let sfn = aws_sdk_sfn::Client::new(&moto.config().await);
+    let machine = sfn
+        .create_state_machine()
+        .name(support::unique("asl"))
+        .definition(definition)
+        .role_arn("arn:aws:iam::123456789012:role/firebreak-sfn")
+        .send()
+        .await
+        .expect("create the state machine");
+    let execution = sfn
+        .start_execution()
+        .state_machine_arn(machine.state_machine_arn())
+        .name("drill-1")
+        .input(input.to_string())
+        .send()
+        .await
+        .expect("start an execution");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    use aws_sdk_sfn::types::{ExecutionStatus, HistoryEventType};
+    loop {
+        let d = sfn
+            .describe_execution()
+            .execution_arn(execution.execution_arn())
+            .send()
+            .await
+            .expect("describe the execution");
+        match d.status() {
+            ExecutionStatus::Running if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            ExecutionStatus::Succeeded => {
+                return (
+                    true,
+                    serde_json::from_str(d.output().unwrap_or("null")).expect("JSON output"),
+                );
+            }
+            ExecutionStatus::Failed if d.error() == Some("firebreak.StepFailed") => {
+                let history = sfn
+                    .get_execution_history()
+                    .execution_arn(execution.execution_arn())
+                    .reverse_order(true)
+                    .send()
+                    .await
+                    .expect("history");
+                let entered = history
+                    .events()
+                    .iter()
+                    .find(|e| e.r#type() == &HistoryEventType::FailStateEntered)
+                    .and_then(|e| e.state_entered_event_details())
+                    .and_then(|d| d.input())
+                    .expect("the Fail state's input");
+                return (false, serde_json::from_str(entered).expect("JSON input"));
+            }
+            other => panic!("execution ended {other:?}: {:?} {:?}", d.error(), d.cause()),
+        }
+    }
+}
+
+fn event(finding: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"source": "aws.guardduty", "detail-type": "GuardDuty Finding", "detail": finding})
+}
+
+/// The malware playbook (notifications only) runs to success on the emulator: the finding is
+/// taken from the EventBridge event, inputs are bound with their defaults, and both notify steps
+/// are skipped by their compiled `when`, with the reason, as the local engine skips them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_malware_state_machine_runs_on_the_emulator() {
+    let finding: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/findings/ec2-malware-snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    let input = match finding.get("detail") {
+        Some(_) => finding,
+        None => event(finding),
+    };
+    let moto = support::private_moto();
+    let (ok, out) = execute(&moto, "malware-artifact", &input).await;
+    assert!(ok, "{out}");
+    assert_eq!(out["ctx"]["inputs"]["sns_topic_arn"], "", "{out}");
+    for step in ["notify_sns", "notify_webhook"] {
+        let s = &out["steps"][step];
+        assert_eq!(s["status"], "skipped", "{step}: {s}");
+        assert!(
+            s["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("is false"),
+            "{step}: {s}"
+        );
+    }
+}
+
+/// The leaked-key finding, bound to `user` and `key`, as an EventBridge event.
+fn leaked_key_event(user: &str, key: &str) -> serde_json::Value {
+    let path = support::leaked_key_finding(None, user, key);
+    let text = std::fs::read_to_string(path).unwrap();
+    let finding: serde_json::Value = serde_json::from_str(&text).unwrap();
+    match finding.get("detail") {
+        Some(_) => finding,
+        None => event(finding),
+    }
+}
+
+/// The credential playbook contains a leaked key on the emulator's Step Functions: the key is
+/// Inactive, the user has the deny-all policy, the other key is untouched, and the role path
+/// and notifications are skipped by their `when`, with reasons.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_credential_state_machine_contains_a_leaked_key() {
+    let moto = support::private_moto();
+    let iam = aws_sdk_iam::Client::new(&moto.config().await);
+    let user = support::unique("victim");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let leaked = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    let leaked = leaked.access_key().unwrap().access_key_id().to_string();
+    let other = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    let other = other.access_key().unwrap().access_key_id().to_string();
+
+    let (ok, out) = execute(
+        &moto,
+        "iam-credential-compromise",
+        &leaked_key_event(&user, &leaked),
+    )
+    .await;
+    assert!(ok, "{out}");
+    let steps = &out["steps"];
+    for s in ["capture_user", "deactivate_key", "deny_all_user"] {
+        assert_eq!(steps[s]["status"], "succeeded", "{s}: {}", steps[s]);
+    }
+    for s in [
+        "capture_role",
+        "revoke_role_sessions",
+        "disassociate_profile",
+        "notify_sns",
+        "notify_webhook",
+    ] {
+        assert_eq!(steps[s]["status"], "skipped", "{s}: {}", steps[s]);
+    }
+    assert_eq!(
+        steps["deactivate_key"]["outputs"]["previous_status"],
+        "Active"
+    );
+    assert_eq!(steps["capture_user"]["outputs"]["has_login_profile"], false);
+    let ids = steps["capture_user"]["outputs"]["access_key_ids"]
+        .as_array()
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    assert!(
+        steps["revoke_role_sessions"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("needs capture_role, which skipped"),
+        "{}",
+        steps["revoke_role_sessions"]
+    );
+
+    let keys = iam
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    for k in keys.access_key_metadata() {
+        let want = if k.access_key_id() == Some(leaked.as_str()) {
+            "Inactive"
+        } else {
+            "Active"
+        };
+        assert_eq!(
+            k.status().map(|s| s.as_str()),
+            Some(want),
+            "{:?}",
+            k.access_key_id()
+        );
+    }
+    assert!(
+        keys.access_key_metadata()
+            .iter()
+            .any(|k| k.access_key_id() == Some(other.as_str()))
+    );
+    let policy = iam
+        .get_user_policy()
+        .user_name(&user)
+        .policy_name("FirebreakDenyAll")
+        .send()
+        .await
+        .expect("the deny-all policy is there");
+    assert!(policy.policy_document().contains("Deny"));
+
+    // A second run finds the key already Inactive and changes nothing more.
+    let (ok, again) = execute(
+        &moto,
+        "iam-credential-compromise",
+        &leaked_key_event(&user, &leaked),
+    )
+    .await;
+    assert!(ok, "{again}");
+    assert_eq!(
+        again["steps"]["deactivate_key"]["outputs"]["previous_status"],
+        "Inactive"
+    );
+}
+
+/// A failing action ends as in the local engine: the step failed (with the AWS error), its
+/// dependents skipped, the run failed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_action_fails_the_step_skips_dependents_and_fails_the_run() {
+    let moto = support::private_moto();
+    let (ok, out) = execute(
+        &moto,
+        "iam-credential-compromise",
+        &leaked_key_event("nobody-by-this-name", "AKIAFIREBREAKNOUSER0"),
+    )
+    .await;
+    assert!(!ok, "the run must fail: {out}");
+    let steps = &out["steps"];
+    assert_eq!(
+        steps["capture_user"]["status"], "failed",
+        "{}",
+        steps["capture_user"]
+    );
+    assert!(
+        steps["capture_user"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("NoSuchEntity"),
+        "{}",
+        steps["capture_user"]
+    );
+    for s in ["deactivate_key", "deny_all_user"] {
+        assert_eq!(steps[s]["status"], "skipped", "{s}: {}", steps[s]);
+        assert_eq!(
+            steps[s]["reason"], "needs capture_user, which failed",
+            "{s}"
+        );
+    }
+}
