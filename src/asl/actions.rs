@@ -199,6 +199,105 @@ impl Act<'_> {
         name
     }
 
+    /// A Task whose "not there" answer is an S3 error without its own name (S3 reports
+    /// NoSuchBucketPolicy and its kin as the service's generic exception): any task error is
+    /// caught, and its cause decides: one matching `absent` (the message AWS and the emulator
+    /// both give) puts `absent_value` at `result` and goes on; any other fails the step.
+    #[allow(clippy::too_many_arguments)]
+    fn task_or_absent(
+        &mut self,
+        what: &str,
+        svc: &str,
+        op: &str,
+        params: Value,
+        result: &str,
+        selector: Option<Value>,
+        absent: &str,
+        absent_value: Value,
+        next: &str,
+    ) -> String {
+        let check = self.n(&format!("{what}: absent?"));
+        let is_absent = self.n(&format!("{what}: absent"));
+        let other = self.n(&format!("{what}: error"));
+        let caught = self.s("caught");
+        let failed = self.failed.clone();
+        let error = self.s("error");
+        self.states.insert(
+            check.clone(),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": format!("{caught}.Cause"), "StringMatches": format!("*{absent}*"), "Next": is_absent}],
+                "Default": other,
+            }),
+        );
+        self.states.insert(
+            is_absent.clone(),
+            json!({"Type": "Pass", "Result": absent_value, "ResultPath": self.s(result), "Next": next}),
+        );
+        self.states.insert(
+            other.clone(),
+            json!({
+                "Type": "Pass",
+                "Parameters": {"Error.$": format!("{caught}.Error"), "Cause.$": format!("{caught}.Cause")},
+                "ResultPath": error,
+                "Next": failed,
+            }),
+        );
+        let catch =
+            json!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": caught, "Next": check});
+        self.task(
+            what,
+            svc,
+            op,
+            params,
+            Some(result),
+            selector,
+            vec![catch],
+            next,
+        )
+    }
+
+    /// The bucket parameters of an S3 call: `Bucket`, and `ExpectedBucketOwner` when given.
+    fn bucket_params(&self) -> Value {
+        let mut p = json!({"Bucket.$": self.p("bucket")});
+        if self.given.iter().any(|g| g == "expected_owner") {
+            p["ExpectedBucketOwner.$"] = json!(self.p("expected_owner"));
+        }
+        p
+    }
+
+    /// GetBucketVersioning, its status (empty when versioning was never set) at
+    /// `$.steps.<id>.<result>.status`.
+    fn versioning(&mut self, what: &str, result: &str, next: &str) -> String {
+        let raw = format!("{result}_raw");
+        let set = self.pass(
+            &format!("{what}: status"),
+            json!({"Parameters": {"status.$": self.s(&format!("{raw}.Status"))}, "ResultPath": self.s(result)}),
+            next,
+        );
+        let never = self.pass(
+            &format!("{what}: never set"),
+            json!({"Result": {"status": ""}, "ResultPath": self.s(result)}),
+            next,
+        );
+        let has = self.choice(
+            &format!("{what}: set?"),
+            json!([{"Variable": self.s(&format!("{raw}.Status")), "IsPresent": true, "Next": set}]),
+            &never,
+        );
+        let bucket = self.bucket_params();
+        self.task(
+            what,
+            "s3",
+            "getBucketVersioning",
+            bucket,
+            Some(&raw),
+            None,
+            vec![],
+            &has,
+        )
+    }
+
     /// A Pass that counts the list at `list` into `$.steps.<id>.<result>`.
     fn count(&mut self, what: &str, list: &str, result: &str, next: &str) -> String {
         let result = self.s(result);
@@ -726,6 +825,447 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 vec![],
                 &count_before,
             )
+        }
+        Action::S3CaptureBucket => {
+            let bucket = a.bucket_params();
+            let ownership = a.task_or_absent(
+                "GetBucketOwnershipControls",
+                "s3",
+                "getBucketOwnershipControls",
+                bucket.clone(),
+                "ownership",
+                Some(json!({"Rules.$": "$.OwnershipControls.Rules[*].ObjectOwnership"})),
+                "ownership controls were not found",
+                json!({"Rules": null}),
+                succeeded,
+            );
+            let versioning = a.versioning("GetBucketVersioning", "versioning", &ownership);
+            let pab = a.task_or_absent(
+                "GetPublicAccessBlock",
+                "s3",
+                "getPublicAccessBlock",
+                bucket.clone(),
+                "public_access_block",
+                Some(
+                    json!({"PublicAccessBlockConfiguration.$": "$.PublicAccessBlockConfiguration"}),
+                ),
+                "public access block configuration was not found",
+                json!({"PublicAccessBlockConfiguration": null}),
+                &versioning,
+            );
+            let acl = a.task(
+                "GetBucketAcl",
+                "s3",
+                "getBucketAcl",
+                bucket.clone(),
+                Some("acl"),
+                Some(json!({"Owner.$": "$.Owner", "Grants.$": "$.Grants"})),
+                vec![],
+                &pab,
+            );
+            outputs.insert("has_policy", Val::Path(a.s("policy.exists")));
+            outputs.insert("versioning", Val::Path(a.s("versioning.status")));
+            a.task_or_absent(
+                "GetBucketPolicy",
+                "s3",
+                "getBucketPolicy",
+                bucket,
+                "policy",
+                Some(json!({"exists": true, "Policy.$": "$.Policy"})),
+                "bucket policy does not exist",
+                json!({"exists": false, "Policy": null}),
+                &acl,
+            )
+        }
+        Action::S3BlockPublicAccess => {
+            let bucket = a.bucket_params();
+            let mut put = bucket.clone();
+            put["PublicAccessBlockConfiguration"] = json!({
+                "BlockPublicAcls": true,
+                "IgnorePublicAcls": true,
+                "BlockPublicPolicy": true,
+                "RestrictPublicBuckets": true,
+            });
+            let all_on = |a: &Act, key: &str| {
+                let c = a.s(&format!("{key}.PublicAccessBlockConfiguration"));
+                let flags: Vec<Value> = [
+                    "BlockPublicAcls",
+                    "IgnorePublicAcls",
+                    "BlockPublicPolicy",
+                    "RestrictPublicBuckets",
+                ]
+                .iter()
+                .map(|f| {
+                    json!({"And": [
+                        {"Variable": format!("{c}.{f}"), "IsPresent": true},
+                        {"Variable": format!("{c}.{f}"), "BooleanEquals": true},
+                    ]})
+                })
+                .collect();
+                json!({"And": flags})
+            };
+            let not_on = a.fail(
+                "not blocked after the change",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('bucket {{}} public access block does not read back with all four flags on', {})",
+                    a.p("bucket")
+                )),
+            );
+            let mut rule = all_on(a, "post");
+            rule["Next"] = json!(succeeded);
+            let verify = a.choice("all four on now?", json!([rule]), &not_on);
+            let selector =
+                json!({"PublicAccessBlockConfiguration.$": "$.PublicAccessBlockConfiguration"});
+            let read_back = a.task(
+                "read back",
+                "s3",
+                "getPublicAccessBlock",
+                bucket.clone(),
+                Some("post"),
+                Some(selector.clone()),
+                vec![],
+                &verify,
+            );
+            let change = a.task(
+                "PutPublicAccessBlock",
+                "s3",
+                "putPublicAccessBlock",
+                put,
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let mut rule = all_on(a, "pre");
+            rule["Next"] = json!(succeeded);
+            let decide = a.choice("already blocked?", json!([rule]), &change);
+            a.task_or_absent(
+                "GetPublicAccessBlock",
+                "s3",
+                "getPublicAccessBlock",
+                bucket,
+                "pre",
+                Some(selector),
+                "public access block configuration was not found",
+                json!({"PublicAccessBlockConfiguration": null}),
+                &decide,
+            )
+        }
+        Action::S3EnableVersioning => {
+            let bucket = a.bucket_params();
+            let mut put = bucket.clone();
+            put["VersioningConfiguration"] = json!({"Status": "Enabled"});
+            let not_on = a.fail(
+                "not Enabled after the change",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('bucket {{}} versioning does not read back as Enabled', {})",
+                    a.p("bucket")
+                )),
+            );
+            let verify = a.choice(
+                "Enabled now?",
+                json!([{"Variable": a.s("after.status"), "StringEquals": "Enabled", "Next": succeeded}]),
+                &not_on,
+            );
+            let read_back = a.versioning("read back", "after", &verify);
+            let change = a.task(
+                "PutBucketVersioning",
+                "s3",
+                "putBucketVersioning",
+                put,
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let decide = a.choice(
+                "already Enabled?",
+                json!([{"Variable": a.s("before.status"), "StringEquals": "Enabled", "Next": succeeded}]),
+                &change,
+            );
+            outputs.insert("previous_status", Val::Path(a.s("before.status")));
+            a.versioning("GetBucketVersioning", "before", &decide)
+        }
+        Action::S3DenyPrincipal => {
+            let bucket = a.bucket_params();
+            let sid = if a.given.iter().any(|g| g == "statement_id") {
+                a.p("statement_id")
+            } else {
+                String::new()
+            };
+            let sid_val = if sid.is_empty() {
+                json!({"Sid": "FirebreakDenyPrincipal"})
+            } else {
+                json!({"Sid.$": sid})
+            };
+            // The statement the local action writes, with the principal's partition.
+            let mut deny = sid_val;
+            deny["Effect"] = json!("Deny");
+            deny["Principal"] = json!({"AWS.$": a.p("principal_arn")});
+            deny["Action"] = json!("s3:*");
+            let part = format!(
+                "States.ArrayGetItem(States.StringSplit({}, ':'), 1)",
+                a.p("principal_arn")
+            );
+            deny["Resource.$"] = json!(format!(
+                "States.Array(States.Format('arn:{{}}:s3:::{{}}', {part}, {b}), States.Format('arn:{{}}:s3:::{{}}/*', {part}, {b}))",
+                b = a.p("bucket")
+            ));
+            let doc = a.s("doc");
+            let statements = a.s("statements");
+
+            // Verification: the deny is there and no earlier statement was lost.
+            let lost = a.fail(
+                "statements lost",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('the policy of bucket {{}} does not read back with the deny and every earlier statement', {})",
+                    a.p("bucket")
+                )),
+            );
+            let check = a.choice(
+                "all there?",
+                json!([{"And": [
+                    {"Variable": a.s("kept.deny"), "BooleanEquals": true},
+                    {"Variable": a.s("kept.lost"), "BooleanEquals": false},
+                ], "Next": succeeded}]),
+                &lost,
+            );
+            let kept_flags = a.pass(
+                "kept?",
+                json!({"Parameters": {
+                    "deny.$": format!("States.ArrayContains($.steps.{}.after.Statement, $.steps.{}.deny)", a.id, a.id),
+                    "lost.$": format!("States.ArrayContains($.steps.{}.each_kept, false)", a.id),
+                }, "ResultPath": a.s("kept")}),
+                &check,
+            );
+            let each_kept = {
+                let name = a.n("each earlier statement kept?");
+                let test = a.n("kept, one");
+                let map = json!({
+                    "Type": "Map",
+                    "ItemsPath": format!("{doc}.Statement"),
+                    "ItemSelector": {
+                        "kept.$": format!("States.ArrayContains($.steps.{}.after.Statement, $$.Map.Item.Value)", a.id),
+                    },
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": test,
+                        "States": {test: {"Type": "Pass", "InputPath": "$.kept", "End": true}},
+                    },
+                    "ResultPath": a.s("each_kept"),
+                    "Catch": [a.catch_all()],
+                    "Next": kept_flags,
+                });
+                a.states.insert(name.clone(), map);
+                name
+            };
+            let parse_after = a.pass(
+                "parse the policy read back",
+                json!({"Parameters": {"d.$": format!("States.StringToJson($.steps.{}.post.Policy)", a.id)}, "ResultPath": a.s("after_doc")}),
+                &each_kept,
+            );
+            let statements_after = a.pass(
+                "statements read back",
+                json!({"InputPath": a.s("after_doc.d.Statement"), "ResultPath": a.s("after.Statement")}),
+                &each_kept,
+            );
+            if let Some(Value::Object(st)) = a.states.get_mut(&parse_after) {
+                st.insert("Next".into(), json!(statements_after));
+            }
+            let read_back = a.task(
+                "read back",
+                "s3",
+                "getBucketPolicy",
+                bucket.clone(),
+                Some("post"),
+                Some(json!({"Policy.$": "$.Policy"})),
+                vec![],
+                &parse_after,
+            );
+            let mut put = bucket.clone();
+            put["Policy.$"] = json!(format!("States.JsonToString({})", a.s("new_policy")));
+            let change = a.task(
+                "PutBucketPolicy",
+                "s3",
+                "putBucketPolicy",
+                put,
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let merged = a.pass(
+                "the policy with the deny",
+                json!({"Parameters": {"p.$": format!("States.JsonMerge({doc}, $.steps.{}.statements, false)", a.id)}, "ResultPath": a.s("merged")}),
+                &change,
+            );
+            let unwrap = a.pass(
+                "new policy",
+                json!({"InputPath": a.s("merged.p"), "ResultPath": a.s("new_policy")}),
+                &change,
+            );
+            if let Some(Value::Object(st)) = a.states.get_mut(&merged) {
+                st.insert("Next".into(), json!(unwrap));
+            }
+            // Append: a Map over 0..=n yields statement i for i < n and the deny for i = n.
+            let append = {
+                let name = a.n("append the deny");
+                let test = a.n("append, which");
+                let new = a.n("append, the deny");
+                let old = a.n("append, an earlier statement");
+                let map = json!({
+                    "Type": "Map",
+                    "ItemsPath": a.s("range.indices"),
+                    "ItemSelector": {
+                        "i.$": "$$.Map.Item.Value",
+                        "n.$": a.s("range.n"),
+                        "stmts.$": format!("{doc}.Statement"),
+                        "deny.$": a.s("deny"),
+                    },
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": test,
+                        "States": {
+                            test.clone(): {
+                                "Type": "Choice",
+                                "Choices": [{"Variable": "$.i", "NumericEqualsPath": "$.n", "Next": new}],
+                                "Default": old,
+                            },
+                            new.clone(): {"Type": "Pass", "InputPath": "$.deny", "End": true},
+                            old.clone(): {
+                                "Type": "Pass",
+                                "Parameters": {"s.$": "States.ArrayGetItem($.stmts, $.i)"},
+                                "OutputPath": "$.s",
+                                "End": true,
+                            },
+                        },
+                    },
+                    "ResultSelector": {"Statement.$": "$"},
+                    "ResultPath": statements,
+                    "Catch": [a.catch_all()],
+                    "Next": merged,
+                });
+                a.states.insert(name.clone(), map);
+                name
+            };
+            let range = a.pass(
+                "indices",
+                json!({"Parameters": {
+                    "n.$": format!("States.ArrayLength({doc}.Statement)"),
+                    "indices.$": format!("States.ArrayRange(0, States.ArrayLength({doc}.Statement), 1)"),
+                }, "ResultPath": a.s("range")}),
+                &append,
+            );
+            // A statement of that Sid for another principal: the local engine adds the
+            // principal to it; here the step fails rather than write a duplicate Sid.
+            let taken = a.fail(
+                "statement id taken",
+                "SidInUse",
+                json!(format!(
+                    "States.Format('the policy of bucket {{}} already has a statement {{}} for another principal; the Step Functions engine does not merge principals (the local engine does)', {}, $.steps.{}.deny.Sid)",
+                    a.p("bucket"),
+                    a.id
+                )),
+            );
+            let sid_check = a.choice(
+                "Sid free?",
+                json!([{"Variable": a.s("present.sid"), "BooleanEquals": true, "Next": taken}]),
+                &range,
+            );
+            let sid_in_use = a.pass(
+                "Sid in use?",
+                json!({"Parameters": {
+                    "sid.$": format!("States.ArrayContains($.steps.{}.sids, $.steps.{}.deny.Sid)", a.id, a.id),
+                }, "ResultPath": a.s("present")}),
+                &sid_check,
+            );
+            // Every statement's Sid ("" for none; a JSONPath wildcard over statements without
+            // one would match nothing, which is a run-time error).
+            let sids = {
+                let name = a.n("Sids");
+                let test = a.n("Sids, has one?");
+                let some = a.n("Sids, this one");
+                let none = a.n("Sids, none");
+                let map = json!({
+                    "Type": "Map",
+                    "ItemsPath": format!("{doc}.Statement"),
+                    "ItemSelector": {"s.$": "$$.Map.Item.Value"},
+                    "ItemProcessor": {
+                        "ProcessorConfig": {"Mode": "INLINE"},
+                        "StartAt": test,
+                        "States": {
+                            test.clone(): {
+                                "Type": "Choice",
+                                "Choices": [{"Variable": "$.s.Sid", "IsPresent": true, "Next": some}],
+                                "Default": none,
+                            },
+                            some.clone(): {"Type": "Pass", "InputPath": "$.s.Sid", "End": true},
+                            none.clone(): {"Type": "Pass", "Result": "", "End": true},
+                        },
+                    },
+                    "ResultPath": a.s("sids"),
+                    "Catch": [a.catch_all()],
+                    "Next": sid_in_use,
+                });
+                a.states.insert(name.clone(), map);
+                name
+            };
+            let decide = a.choice(
+                "already denied?",
+                json!([{"Variable": a.s("present.deny"), "BooleanEquals": true, "Next": succeeded}]),
+                &sids,
+            );
+            let present = a.pass(
+                "is the deny there?",
+                json!({"Parameters": {
+                    "deny.$": format!("States.ArrayContains({doc}.Statement, $.steps.{}.deny)", a.id),
+                }, "ResultPath": a.s("present")}),
+                &decide,
+            );
+            let parse = a.pass(
+                "parse the policy",
+                json!({"Parameters": {"d.$": format!("States.StringToJson($.steps.{}.pre.Policy)", a.id)}, "ResultPath": a.s("parsed")}),
+                &present,
+            );
+            let take = a.pass(
+                "the document",
+                json!({"InputPath": a.s("parsed.d"), "ResultPath": doc.clone()}),
+                &present,
+            );
+            if let Some(Value::Object(st)) = a.states.get_mut(&parse) {
+                st.insert("Next".into(), json!(take));
+            }
+            let empty = a.pass(
+                "no policy yet",
+                json!({"Result": {"Version": "2012-10-17", "Statement": []}, "ResultPath": doc.clone()}),
+                &present,
+            );
+            let has = a.choice(
+                "has a policy?",
+                json!([{"Variable": a.s("pre.exists"), "BooleanEquals": true, "Next": parse}]),
+                &empty,
+            );
+            let get = a.task_or_absent(
+                "GetBucketPolicy",
+                "s3",
+                "getBucketPolicy",
+                bucket,
+                "pre",
+                Some(json!({"exists": true, "Policy.$": "$.Policy"})),
+                "bucket policy does not exist",
+                json!({"exists": false}),
+                &has,
+            );
+            let statement = a.pass(
+                "the deny statement",
+                json!({"Parameters": deny, "ResultPath": a.s("deny")}),
+                &get,
+            );
+            outputs.insert("statement_id", Val::Path(a.s("deny.Sid")));
+            statement
         }
         Action::SnsPublish => {
             let mut params = json!({"TopicArn.$": a.p("topic_arn"), "Message.$": a.p("message")});

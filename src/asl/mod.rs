@@ -400,15 +400,49 @@ impl<'a> Compiler<'a> {
                     "Default": absent,
                 }),
             );
-            states.insert(
-                present.clone(),
-                json!({"Type": "Pass", "InputPath": src, "ResultPath": target}),
-            );
+            // A list index is taken with `States.ArrayGetItem`, one index at a time through
+            // `$.ctx.tmp`: the emulator reads an indexed path such as `a[0].b` as a list.
+            let mut passes: Vec<Value> = Vec::new();
+            let mut cur = String::from("$.ctx.finding");
+            for seg in &segs {
+                match seg {
+                    Seg::Field(f) => {
+                        cur.push('.');
+                        cur.push_str(f);
+                    }
+                    Seg::Index(i) => {
+                        passes.push(json!({
+                            "Type": "Pass",
+                            "Parameters": {"v.$": format!("States.ArrayGetItem({cur}, {i})")},
+                            "ResultPath": "$.ctx.tmp",
+                        }));
+                        cur = "$.ctx.tmp.v".into();
+                    }
+                }
+            }
+            passes.push(json!({"Type": "Pass", "InputPath": cur, "ResultPath": target}));
+            let count = passes.len();
+            let ordered: Vec<String> = (0..count)
+                .map(|i| {
+                    if i == 0 {
+                        present.clone()
+                    } else {
+                        format!("{present} ({})", i + 1)
+                    }
+                })
+                .collect();
+            for (i, mut st) in passes.into_iter().enumerate() {
+                if i + 1 < count {
+                    st["Next"] = json!(ordered[i + 1]);
+                }
+                states.insert(ordered[i].clone(), st);
+            }
+            let last = ordered[count - 1].clone();
             states.insert(
                 absent.clone(),
                 json!({"Type": "Pass", "Result": null, "ResultPath": target}),
             );
-            chain(states, &name, vec![present, absent]);
+            chain(states, &name, vec![last, absent]);
         }
 
         let inputs = self.pb.inputs.clone();

@@ -422,3 +422,161 @@ async fn a_failing_action_fails_the_step_skips_dependents_and_fails_the_run() {
         );
     }
 }
+
+/// A fixture finding with `edit` applied, as an EventBridge event.
+fn fixture_event(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
+    let path = support::finding_file(name, edit);
+    let finding: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    match finding.get("detail") {
+        Some(_) => finding,
+        None => event(finding),
+    }
+}
+
+/// The S3 playbooks on the emulator's Step Functions: a public bucket gets all four Block
+/// Public Access flags; a bucket read with a leaked key gets a deny for that user with its
+/// earlier statement kept, versioning, and the key contained; a second run changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let iam = aws_sdk_iam::Client::new(&config);
+
+    let public = support::unique("public");
+    s3.create_bucket().bucket(&public).send().await.unwrap();
+    let (ok, out) = execute(
+        &moto,
+        "s3-public-exposure",
+        &fixture_event("s3-public-policy.json", |f| {
+            f["resource"]["s3BucketDetails"][0]["name"] = public.clone().into();
+        }),
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(out["steps"]["capture"]["outputs"]["has_policy"], false);
+    assert_eq!(out["steps"]["block_public_access"]["status"], "succeeded");
+    let pab = s3
+        .get_public_access_block()
+        .bucket(&public)
+        .send()
+        .await
+        .unwrap();
+    let c = pab.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            c.block_public_acls(),
+            c.ignore_public_acls(),
+            c.block_public_policy(),
+            c.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+
+    let bucket = support::unique("exports");
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let earlier = serde_json::json!({
+        "Sid": "PartnerRead",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+        "Action": "s3:GetObject",
+        "Resource": format!("arn:aws:s3:::{bucket}/*"),
+    });
+    s3.put_bucket_policy()
+        .bucket(&bucket)
+        .policy(serde_json::json!({"Version": "2012-10-17", "Statement": [earlier]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let user = support::unique("carol");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap().access_key_id().to_string();
+    let input = fixture_event("s3-exfil-anomalous.json", |f| {
+        f["resource"]["s3BucketDetails"][0]["name"] = bucket.clone().into();
+        f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.clone().into();
+        f["resource"]["accessKeyDetails"]["userType"] = "IAMUser".into();
+    });
+    let (ok, out) = execute(&moto, "s3-data-access", &input).await;
+    assert!(ok, "{out}");
+    let steps = &out["steps"];
+    for s in [
+        "capture_bucket",
+        "enable_versioning",
+        "deny_user_on_bucket",
+        "capture_user",
+        "deactivate_key",
+        "deny_all_user",
+    ] {
+        assert_eq!(steps[s]["status"], "succeeded", "{s}: {}", steps[s]);
+    }
+    for s in [
+        "deny_role_on_bucket",
+        "capture_role",
+        "revoke_role_sessions",
+    ] {
+        assert_eq!(steps[s]["status"], "skipped", "{s}: {}", steps[s]);
+    }
+    assert_eq!(steps["capture_bucket"]["outputs"]["has_policy"], true);
+    assert_eq!(steps["enable_versioning"]["outputs"]["previous_status"], "");
+    let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2, "{policy}");
+    assert!(statements.contains(&earlier), "{policy}");
+    let deny = statements
+        .iter()
+        .find(|s| s["Effect"] == "Deny")
+        .expect("a deny");
+    assert_eq!(
+        deny["Principal"]["AWS"],
+        format!("arn:aws:iam::123456789012:user/{user}")
+    );
+    assert_eq!(deny["Sid"], "FirebreakDenyPrincipal");
+    let versioning = s3.get_bucket_versioning().bucket(&bucket).send().await;
+    // The SDK cannot parse moto's versioning answer (see actions/s3.rs); read the raw status.
+    let enabled = match versioning {
+        Ok(v) => v.status().map(|s| s.as_str().to_string()),
+        Err(e) => {
+            let raw = format!("{e:?}");
+            raw.contains("<Status>Enabled</Status>")
+                .then(|| "Enabled".to_string())
+        }
+    };
+    assert_eq!(enabled.as_deref(), Some("Enabled"));
+    let keys = iam
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.access_key_metadata()[0].status().map(|s| s.as_str()),
+        Some("Inactive")
+    );
+
+    let (ok, again) = execute(&moto, "s3-data-access", &input).await;
+    assert!(ok, "{again}");
+    assert_eq!(
+        again["steps"]["enable_versioning"]["outputs"]["previous_status"],
+        "Enabled"
+    );
+    let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    assert_eq!(
+        policy["Statement"].as_array().unwrap().len(),
+        2,
+        "no second deny: {policy}"
+    );
+}
