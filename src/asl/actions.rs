@@ -49,8 +49,14 @@ fn error_named(svc: &str, code: &str) -> Value {
     ])
 }
 
-/// How Step Functions names a service in SDK integration errors (`Iam`, `Ec2`, `S3`, `Sns`).
+/// How Step Functions prefixes a service's SDK integration errors (`Iam`, `Ec2`, `S3`, `Sns`,
+/// `AutoScaling`, `ElasticLoadBalancingV2`).
 fn service_name(svc: &str) -> String {
+    match svc {
+        "autoscaling" => return "AutoScaling".into(),
+        "elasticloadbalancingv2" => return "ElasticLoadBalancingV2".into(),
+        _ => {}
+    }
     let mut upper = svc.to_string();
     if let Some(first) = upper.get_mut(0..1) {
         first.make_ascii_uppercase();
@@ -298,6 +304,104 @@ impl Act<'_> {
         )
     }
 
+    /// A one-Task branch of a Parallel named `{id}: {label}` (labels keep names unique when an
+    /// action reads the same thing twice).
+    fn branch_as(&self, label: &str, svc: &str, op: &str, params: Value, selector: Value) -> Value {
+        let name = self.n(label);
+        let mut t = self.sdk(svc, op, params);
+        t["ResultSelector"] = selector;
+        t["End"] = json!(true);
+        json!({"StartAt": name, "States": {name: t}})
+    }
+
+    /// An EC2 filter on one value: `{"Name": name, "Values": [value at path]}`.
+    fn filter(name: &str, path: &str) -> Value {
+        json!({"Name": name, "Values.$": format!("States.Array({path})")})
+    }
+
+    /// A Map state over `items` whose iterations run `states` from `start` (inline); its
+    /// result at `$.steps.<id>.<result>`; a failed iteration fails the step.
+    #[allow(clippy::too_many_arguments)]
+    fn map(
+        &mut self,
+        what: &str,
+        items: &str,
+        selector: Value,
+        start: &str,
+        states: Value,
+        result: &str,
+        max_concurrency: Option<u32>,
+        next: &str,
+    ) -> String {
+        let name = self.n(what);
+        let mut m = json!({
+            "Type": "Map",
+            "ItemsPath": items,
+            "ItemSelector": selector,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": start, "States": states},
+            "ResultPath": self.s(result),
+            "Catch": [self.catch_all()],
+            "Next": next,
+        });
+        if let Some(c) = max_concurrency {
+            m["MaxConcurrency"] = json!(c);
+        }
+        self.states.insert(name.clone(), m);
+        name
+    }
+
+    /// A Task inside a Map iteration (no Catch: a failure fails the Map, which catches).
+    fn inner(
+        &self,
+        svc: &str,
+        op: &str,
+        params: Value,
+        result: Option<&str>,
+        selector: Option<Value>,
+        next: Option<&str>,
+    ) -> Value {
+        let mut t = self.sdk(svc, op, params);
+        t["ResultPath"] = match result {
+            Some(r) => json!(r),
+            None => Value::Null,
+        };
+        if let Some(sel) = selector {
+            t["ResultSelector"] = sel;
+        }
+        match next {
+            Some(n) => t["Next"] = json!(n),
+            None => t["End"] = json!(true),
+        }
+        t
+    }
+
+    /// The block devices of a `describeInstances` read (`$.steps.<id>.<from>.devices.Mappings`)
+    /// as `[{name, delete, vol}]` at `$.steps.<id>.<result>`.
+    fn devices(&mut self, what: &str, from: &str, result: &str, next: &str) -> String {
+        let one = self.n(&format!("{what}, one"));
+        let list = self.s(&format!("{result}_list"));
+        let map = self.map(
+            what,
+            &format!("{list}.m"),
+            json!({
+                "name.$": "$$.Map.Item.Value.DeviceName",
+                "delete.$": "$$.Map.Item.Value.Ebs.DeleteOnTermination",
+                "vol.$": "$$.Map.Item.Value.Ebs.VolumeId",
+            }),
+            &one.clone(),
+            json!({one: {"Type": "Pass", "End": true}}),
+            result,
+            None,
+            next,
+        );
+        let from = self.s(&format!("{from}.devices.Mappings"));
+        self.pass(
+            &format!("{what}: list"),
+            json!({"Parameters": {"m.$": format!("States.ArrayGetItem({from}, 0)")}, "ResultPath": list}),
+            &map,
+        )
+    }
+
     /// A Pass that counts the list at `list` into `$.steps.<id>.<result>`.
     fn count(&mut self, what: &str, list: &str, result: &str, next: &str) -> String {
         let result = self.s(result);
@@ -359,12 +463,38 @@ fn key_list() -> Value {
 }
 
 /// Outputs an action cannot give in the Step Functions engine (they stay null there), so a
-/// playbook that reads one does not compile. `active_access_key_ids` would need a JSONPath
-/// filter, which fails the whole execution when nothing matches.
+/// playbook that reads one does not compile. They would need a JSONPath filter, which fails the
+/// whole execution when nothing matches.
 pub(crate) fn unavailable(action: Action) -> &'static [&'static str] {
     match action {
         Action::IamCaptureUser => &["active_access_key_ids"],
+        // The target groups the instance was in would need a filter over a list of lists.
+        Action::Elbv2DeregisterInstance => &["target_group_arns"],
         _ => &[],
+    }
+}
+
+/// Tags an action always sets, before the playbook's (which cannot replace them): a snapshot
+/// carries the finding, the execution and the instance, as in the local engine.
+pub(crate) fn fixed_tags(action: Action, instance: Option<Val>) -> Vec<(String, Val)> {
+    match action {
+        Action::Ec2SnapshotVolumes => {
+            let mut t = vec![
+                (
+                    "firebreak:finding-id".to_string(),
+                    Val::Path("$.ctx.finding.id".into()),
+                ),
+                (
+                    "firebreak:execution-id".to_string(),
+                    Val::Path("$$.Execution.Name".into()),
+                ),
+            ];
+            if let Some(i) = instance {
+                t.push(("firebreak:instance-id".to_string(), i));
+            }
+            t
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -628,15 +758,9 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         Action::IamRevokeRoleSessions => {
             let get = json!({"RoleName.$": a.p("role_name"), "PolicyName.$": a.p("policy_name")});
             let doc = json!({"exists": true, "PolicyDocument.$": "$.PolicyDocument"});
-            // The same document as the local action, with the time this state was entered.
-            let policy = format!(
-                "States.Format('{}', {})",
-                super::intrinsic_text(
-                    r#"{"Version":"2012-10-17","Statement":[{"Sid":"FirebreakRevokeOlderSessions","Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"TIME"}}}]}"#
-                )
-                .replace("TIME", "{}"),
-                a.s("now.time")
-            );
+            // The same document as the local action, with the time this state was entered,
+            // built as JSON (not as text: the emulator's States.Format mishandles `\{`).
+            let policy = format!("States.JsonToString({})", a.s("now.doc"));
             let issued = a.pass(
                 "issued before",
                 json!({"InputPath": a.s("now.time"), "ResultPath": a.s("issued_before")}),
@@ -668,7 +792,19 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             );
             let now = a.pass(
                 "now",
-                json!({"Parameters": {"time.$": "$$.State.EnteredTime"}, "ResultPath": a.s("now")}),
+                json!({"Parameters": {
+                    "time.$": "$$.State.EnteredTime",
+                    "doc": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Sid": "FirebreakRevokeOlderSessions",
+                            "Effect": "Deny",
+                            "Action": "*",
+                            "Resource": "*",
+                            "Condition": {"DateLessThan": {"aws:TokenIssueTime.$": "$$.State.EnteredTime"}},
+                        }],
+                    },
+                }, "ResultPath": a.s("now")}),
                 &change,
             );
             // A re-run keeps a revocation already in place (moving its time forward would also
@@ -716,7 +852,9 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             ]});
             let assoc = json!({
                 "AssociationIds.$": "$.IamInstanceProfileAssociations[*].AssociationId",
-                "ProfileArns.$": "$.IamInstanceProfileAssociations[*].IamInstanceProfile.Arn",
+                // Objects, not `…[*].IamInstanceProfile.Arn`: the emulator gives a path two
+                // fields below a wildcard as a bare value when one thing matches.
+                "Profiles.$": "$.IamInstanceProfileAssociations[*].IamInstanceProfile",
             });
             let first = |list: &str| format!("States.ArrayGetItem({list}, 0)");
             let still = a.fail(
@@ -793,7 +931,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 }, "ResultPath": a.s("profile")}),
                 &get_profile,
             );
-            let arn = first(&a.s("pre.ProfileArns"));
+            let arn = a.s("first.p.Arn");
             let split = a.pass(
                 "split profile ARN",
                 json!({"Parameters": {
@@ -807,9 +945,14 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 json!({"Parameters": {"arn": "", "role": ""}, "ResultPath": a.s("found")}),
                 succeeded,
             );
+            let first_profile = a.pass(
+                "the profile",
+                json!({"Parameters": {"p.$": first(&a.s("pre.Profiles"))}, "ResultPath": a.s("first")}),
+                &split,
+            );
             let has = a.choice(
                 "has a profile?",
-                json!([{"Variable": a.s("before.n"), "NumericGreaterThan": 0, "Next": split}]),
+                json!([{"Variable": a.s("before.n"), "NumericGreaterThan": 0, "Next": first_profile}]),
                 &no_profile,
             );
             let count_before = a.count("count", &a.s("pre.AssociationIds"), "before", &has);
@@ -1266,6 +1409,903 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             );
             outputs.insert("statement_id", Val::Path(a.s("deny.Sid")));
             statement
+        }
+        Action::Ec2CaptureInstance => {
+            let id = a.p("instance_id");
+            let ids = json!({"InstanceIds.$": format!("States.Array({id})")});
+            let attached = json!({"Filters": [Act::filter("attachment.instance-id", &id)]});
+            let console = {
+                let name = a.n("GetConsoleOutput");
+                let none = a.n("no console output");
+                let mut t = a.sdk("ec2", "getConsoleOutput", json!({"InstanceId.$": id}));
+                // Best-effort evidence, as in the local engine: a refusal is not fatal.
+                t["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "Next": none}]);
+                t["End"] = json!(true);
+                json!({"StartAt": name, "States": {
+                    name: t,
+                    none: {"Type": "Pass", "Result": {"unavailable": true}, "End": true},
+                }})
+            };
+            let branches = vec![
+                ("instance", a.branch("ec2", "describeInstances", ids.clone(), json!({
+                    "Instances.$": "$.Reservations[*].Instances[*]",
+                }))),
+                ("volumes", a.branch("ec2", "describeVolumes", attached.clone(), json!({"VolumeIds.$": "$.Volumes[*].VolumeId"}))),
+                ("enis", a.branch("ec2", "describeNetworkInterfaces", attached, json!({
+                    "Ids.$": "$.NetworkInterfaces[*].NetworkInterfaceId",
+                    "GroupIds.$": "$.NetworkInterfaces[*].Groups[*].GroupId",
+                }))),
+                ("association", a.branch("ec2", "describeIamInstanceProfileAssociations", json!({"Filters": [
+                    Act::filter("instance-id", &id),
+                    {"Name": "state", "Values": ["associated"]},
+                ]}), json!({"Profiles.$": "$.IamInstanceProfileAssociations[*].IamInstanceProfile"}))),
+                ("asg", a.branch("autoscaling", "describeAutoScalingInstances", ids, json!({"Groups.$": "$.AutoScalingInstances[*].AutoScalingGroupName"}))),
+                ("console", console),
+            ];
+            let pre = a.s("pre");
+            let asg_of = a.pass("group", json!({"Parameters": {"v.$": format!("States.ArrayGetItem({pre}.asg.Groups, 0)")}, "ResultPath": a.s("asg")}), succeeded);
+            let no_asg = a.pass(
+                "no group",
+                json!({"Result": {"v": ""}, "ResultPath": a.s("asg")}),
+                succeeded,
+            );
+            let asg = a.choice(
+                "in a group?",
+                json!([{"Variable": a.s("o.asgs"), "NumericGreaterThan": 0, "Next": asg_of}]),
+                &no_asg,
+            );
+            let profile_arn = a.pass(
+                "profile ARN",
+                json!({"Parameters": {"v.$": a.s("profile.p.Arn")}, "ResultPath": a.s("profile")}),
+                &asg,
+            );
+            let profile = a.pass("profile", json!({"Parameters": {"p.$": format!("States.ArrayGetItem({pre}.association.Profiles, 0)")}, "ResultPath": a.s("profile")}), &profile_arn);
+            let no_profile = a.pass(
+                "no profile",
+                json!({"Result": {"v": ""}, "ResultPath": a.s("profile")}),
+                &asg,
+            );
+            let has_profile = a.choice(
+                "has a profile?",
+                json!([{"Variable": a.s("o.profiles"), "NumericGreaterThan": 0, "Next": profile}]),
+                &no_profile,
+            );
+            let o = a.pass(
+                "outputs",
+                json!({"Parameters": {
+                "state.$": a.s("i.v.State.Name"),
+                "vpc_id.$": a.s("i.v.VpcId"),
+                "groups.$": format!("States.ArrayUnique({pre}.enis.GroupIds)"),
+                "profiles.$": format!("States.ArrayLength({pre}.association.Profiles)"),
+                "asgs.$": format!("States.ArrayLength({pre}.asg.Groups)"),
+            }, "ResultPath": a.s("o")}),
+                &has_profile,
+            );
+            let inst = a.pass("the instance", json!({"Parameters": {"v.$": format!("States.ArrayGetItem({pre}.instance.Instances, 0)")}, "ResultPath": a.s("i")}), &o);
+            outputs.insert("state", Val::Path(a.s("o.state")));
+            outputs.insert("vpc_id", Val::Path(a.s("o.vpc_id")));
+            outputs.insert("volume_ids", Val::Path(format!("{pre}.volumes.VolumeIds")));
+            outputs.insert(
+                "network_interface_ids",
+                Val::Path(format!("{pre}.enis.Ids")),
+            );
+            outputs.insert("security_group_ids", Val::Path(a.s("o.groups")));
+            outputs.insert("instance_profile_arn", Val::Path(a.s("profile.v")));
+            outputs.insert("autoscaling_group", Val::Path(a.s("asg.v")));
+            a.reads("read", branches, "pre", &inst)
+        }
+        Action::Ec2PreserveInstance => {
+            let id = a.p("instance_id");
+            let attr = |name: &str| json!({"InstanceId.$": id, "Attribute": name});
+            let reads = |a: &Act, tag: &str| {
+                vec![
+                    (
+                        "term",
+                        a.branch_as(
+                            &format!("termination protection{tag}"),
+                            "ec2",
+                            "describeInstanceAttribute",
+                            attr("disableApiTermination"),
+                            json!({"v.$": "$.DisableApiTermination.Value"}),
+                        ),
+                    ),
+                    (
+                        "shutdown",
+                        a.branch_as(
+                            &format!("shutdown behaviour{tag}"),
+                            "ec2",
+                            "describeInstanceAttribute",
+                            attr("instanceInitiatedShutdownBehavior"),
+                            json!({"v.$": "$.InstanceInitiatedShutdownBehavior.Value"}),
+                        ),
+                    ),
+                    (
+                        "devices",
+                        a.branch_as(
+                            &format!("block devices{tag}"),
+                            "ec2",
+                            "describeInstances",
+                            json!({"InstanceIds.$": format!("States.Array({id})")}),
+                            json!({
+                                "Mappings.$": "$.Reservations[*].Instances[*].BlockDeviceMappings",
+                            }),
+                        ),
+                    ),
+                ]
+            };
+            let post = a.s("post");
+            let not_kept = a.fail("not preserved after the change", "VerificationFailed", json!(format!(
+                "States.Format('instance {{}} does not read back with termination protection, shutdown behaviour stop and every volume kept', {id})"
+            )));
+            let verified = a.choice(
+                "preserved now?",
+                json!([{"And": [
+                {"Variable": format!("{post}.term.v"), "BooleanEquals": true},
+                {"Variable": format!("{post}.shutdown.v"), "StringEquals": "stop"},
+                {"Variable": a.s("after.delete_any"), "BooleanEquals": false},
+            ], "Next": succeeded}]),
+                &not_kept,
+            );
+            let after = a.pass("flags after", json!({"Parameters": {"delete_any.$": format!("States.ArrayContains({}[*].delete, true)", a.s("devs_after"))}, "ResultPath": a.s("after")}), &verified);
+            let devs_after = a.devices("devices after", "post", "devs_after", &after);
+            let branches = reads(a, " after");
+            let read_back = a.reads("read back", branches, "post", &devs_after);
+            let keep = a.task(
+                "ModifyInstanceAttribute (volumes)",
+                "ec2",
+                "modifyInstanceAttribute",
+                json!({"InstanceId.$": id, "BlockDeviceMappings.$": a.s("mappings")}),
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let mappings = a.map("every volume kept", &a.s("devs"), json!({"DeviceName.$": "$$.Map.Item.Value.name", "Ebs": {"DeleteOnTermination": false}}),
+                "keep one", json!({"keep one": {"Type": "Pass", "End": true}}), "mappings", None, &keep);
+            // The Map's inner state name must be unique in the machine.
+            if let Some(Value::Object(m)) = a.states.get_mut(&mappings) {
+                let inner = format!("{}: keep one", a.id);
+                m["ItemProcessor"] = json!({"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": inner, "States": {inner.clone(): {"Type": "Pass", "End": true}}});
+            }
+            let volumes = a.choice("volumes deleted on termination?", json!([{"Variable": a.s("before.delete_any"), "BooleanEquals": true, "Next": mappings}]), &read_back);
+            let stop = a.task(
+                "ModifyInstanceAttribute (shutdown)",
+                "ec2",
+                "modifyInstanceAttribute",
+                json!({"InstanceId.$": id, "InstanceInitiatedShutdownBehavior": {"Value": "stop"}}),
+                None,
+                None,
+                vec![],
+                &volumes,
+            );
+            let shutdown = a.choice("shutdown stops?", json!([{"Variable": a.s("pre.shutdown.v"), "StringEquals": "stop", "Next": volumes}]), &stop);
+            let protect = a.task(
+                "ModifyInstanceAttribute (termination)",
+                "ec2",
+                "modifyInstanceAttribute",
+                json!({"InstanceId.$": id, "DisableApiTermination": {"Value": true}}),
+                None,
+                None,
+                vec![],
+                &shutdown,
+            );
+            let protected = a.choice(
+                "protected?",
+                json!([{"Variable": a.s("pre.term.v"), "BooleanEquals": true, "Next": shutdown}]),
+                &protect,
+            );
+            let before = a.pass("flags", json!({"Parameters": {"delete_any.$": format!("States.ArrayContains({}[*].delete, true)", a.s("devs"))}, "ResultPath": a.s("before")}), &protected);
+            let devs = a.devices("devices", "pre", "devs", &before);
+            outputs.insert("volume_ids", Val::Path(format!("{}[*].vol", a.s("devs"))));
+            let branches = reads(a, "");
+            a.reads("read", branches, "pre", &devs)
+        }
+        Action::Ec2SnapshotVolumes => {
+            let id = a.p("instance_id");
+            let by_finding = json!({"OwnerIds": ["self"], "Filters": [Act::filter("tag:firebreak:finding-id", "$.ctx.finding.id")]});
+            let f = a.s("f");
+            let missing = a.fail(
+                "a volume without snapshot",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('not every volume of instance {{}} has a snapshot', {id})"
+                )),
+            );
+            let failed_snap = a.fail(
+                "a snapshot failed",
+                "SnapshotFailed",
+                json!(format!(
+                    "States.Format('a snapshot of instance {{}} ended in error', {id})"
+                )),
+            );
+            let read_again = a.n("DescribeSnapshots after");
+            let wait = a.n("wait for the snapshots");
+            a.states.insert(
+                wait.clone(),
+                json!({"Type": "Wait", "Seconds": 5, "Next": read_again}),
+            );
+            let done = a.choice(
+                "complete?",
+                json!([
+                    {"Variable": format!("{f}.missing"), "BooleanEquals": true, "Next": missing},
+                    {"Variable": format!("{f}.error"), "BooleanEquals": true, "Next": failed_snap},
+                    {"And": [
+                        {"Variable": a.p("wait"), "BooleanEquals": true},
+                        {"Variable": format!("{f}.pending"), "BooleanEquals": true},
+                    ], "Next": wait},
+                ]),
+                succeeded,
+            );
+            let flags = a.pass(
+                "states",
+                json!({"Parameters": {
+                "missing.$": format!("States.ArrayContains({}, false)", a.s("covered")),
+                "error.$": format!("States.ArrayContains({}.States, 'error')", a.s("post")),
+                "pending.$": format!("States.ArrayContains({}.States, 'pending')", a.s("post")),
+            }, "ResultPath": f}),
+                &done,
+            );
+            let covered = {
+                let one = a.n("covered, one");
+                a.map("every volume covered?", &a.s("pre.VolumeIds"),
+                    json!({"ok.$": format!("States.ArrayContains({}.VolumeIds, $$.Map.Item.Value)", a.s("post"))}),
+                    &one.clone(), json!({one: {"Type": "Pass", "InputPath": "$.ok", "End": true}}), "covered", None, &flags)
+            };
+            a.task(
+                "DescribeSnapshots after",
+                "ec2",
+                "describeSnapshots",
+                by_finding.clone(),
+                Some("post"),
+                Some(json!({
+                    "VolumeIds.$": "$.Snapshots[*].VolumeId",
+                    "SnapshotIds.$": "$.Snapshots[*].SnapshotId",
+                    "States.$": "$.Snapshots[*].State",
+                })),
+                vec![],
+                &covered,
+            );
+            let each = {
+                let has = a.n("snapshot, has one?");
+                let which = a.n("snapshot, which");
+                let reuse = a.n("snapshot, reuse");
+                let create = a.n("snapshot, CreateSnapshot");
+                let mut snap = a.inner("ec2", "createSnapshot", json!({
+                    "VolumeId.$": "$.vol",
+                    "Description.$": "States.Format('firebreak evidence: finding {} instance {} volume {}', $.finding, $.instance, $.vol)",
+                    "TagSpecifications": [{"ResourceType": "snapshot", "Tags.$": "$.tags"}],
+                }), None, Some(json!({"id.$": "$.SnapshotId"})), None);
+                snap["ResultPath"] = json!("$");
+                snap["OutputPath"] = json!("$.id");
+                let states = json!({
+                    has.clone(): {"Type": "Pass", "Parameters": {"v.$": "States.ArrayContains($.have, $.vol)"}, "ResultPath": "$.has", "Next": which},
+                    which.clone(): {"Type": "Choice", "Choices": [{"Variable": "$.has.v", "BooleanEquals": true, "Next": reuse}], "Default": create},
+                    reuse: {"Type": "Pass", "Result": "-", "End": true},
+                    create: snap,
+                });
+                a.map(
+                    "snapshot each volume",
+                    &a.s("pre.VolumeIds"),
+                    json!({
+                        "vol.$": "$$.Map.Item.Value",
+                        "have.$": a.s("existing.VolumeIds"),
+                        "tags.$": a.p("tags"),
+                        "instance.$": id,
+                        "finding.$": "$.ctx.finding.id",
+                    }),
+                    &has,
+                    states,
+                    "created",
+                    None,
+                    &read_again,
+                )
+            };
+            let existing = a.task(
+                "DescribeSnapshots",
+                "ec2",
+                "describeSnapshots",
+                by_finding,
+                Some("existing"),
+                Some(json!({"VolumeIds.$": "$.Snapshots[*].VolumeId"})),
+                vec![],
+                &each,
+            );
+            outputs.insert("snapshot_ids", Val::Path(a.s("post.SnapshotIds")));
+            a.task(
+                "DescribeVolumes",
+                "ec2",
+                "describeVolumes",
+                json!({"Filters": [Act::filter("attachment.instance-id", &id)]}),
+                Some("pre"),
+                Some(json!({"VolumeIds.$": "$.Volumes[*].VolumeId"})),
+                vec![],
+                &existing,
+            )
+        }
+        Action::AutoscalingDetachInstance => {
+            let id = a.p("instance_id");
+            let ids = json!({"InstanceIds.$": format!("States.Array({id})")});
+            let sel = json!({"Groups.$": "$.AutoScalingInstances[*].AutoScalingGroupName", "States.$": "$.AutoScalingInstances[*].LifecycleState"});
+            let still = a.fail("still in the group", "VerificationFailed", json!(format!(
+                "States.Format('instance {{}} is still in Auto Scaling group {{}}', {id}, $.steps.{}.group.v)", a.id
+            )));
+            let detaching = a.choice("detaching now?", json!([{"Variable": a.s("after_state.v"), "StringMatches": "Detach*", "Next": succeeded}]), &still);
+            let after_state = a.pass("state after", json!({"Parameters": {"v.$": format!("States.ArrayGetItem({}.States, 0)", a.s("post"))}, "ResultPath": a.s("after_state")}), &detaching);
+            let gone = a.choice(
+                "out of the group?",
+                json!([{"Variable": a.s("after.n"), "NumericEquals": 0, "Next": succeeded}]),
+                &after_state,
+            );
+            let count_after = a.count("count after", &a.s("post.Groups"), "after", &gone);
+            let read_back = a.task(
+                "read back",
+                "autoscaling",
+                "describeAutoScalingInstances",
+                ids.clone(),
+                Some("post"),
+                Some(sel.clone()),
+                vec![],
+                &count_after,
+            );
+            let detach = a.task(
+                "DetachInstances",
+                "autoscaling",
+                "detachInstances",
+                json!({
+                    "AutoScalingGroupName.$": a.s("group.v"),
+                    "InstanceIds.$": format!("States.Array({id})"),
+                    "ShouldDecrementDesiredCapacity": false,
+                }),
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let already = a.choice("already detaching?", json!([{"Variable": a.s("group.state"), "StringMatches": "Detach*", "Next": succeeded}]), &detach);
+            let group = a.pass(
+                "group",
+                json!({"Parameters": {
+                "v.$": format!("States.ArrayGetItem({}.Groups, 0)", a.s("pre")),
+                "state.$": format!("States.ArrayGetItem({}.States, 0)", a.s("pre")),
+            }, "ResultPath": a.s("group")}),
+                &already,
+            );
+            let none = a.pass(
+                "not in a group",
+                json!({"Result": {"v": ""}, "ResultPath": a.s("group")}),
+                succeeded,
+            );
+            let in_group = a.choice(
+                "in a group?",
+                json!([{"Variable": a.s("before.n"), "NumericGreaterThan": 0, "Next": group}]),
+                &none,
+            );
+            let count = a.count("count", &a.s("pre.Groups"), "before", &in_group);
+            outputs.insert("group_name", Val::Path(a.s("group.v")));
+            a.task(
+                "DescribeAutoScalingInstances",
+                "autoscaling",
+                "describeAutoScalingInstances",
+                ids,
+                Some("pre"),
+                Some(sel),
+                vec![],
+                &count,
+            )
+        }
+        Action::Elbv2DeregisterInstance => {
+            let id = a.p("instance_id");
+            // Per target group: its targets; per target that is this instance and still in
+            // service: deregister it with its port (verify: none left).
+            let per_target = |a: &Act, label: &str, on_match: Value, on_other: Value| -> Value {
+                let test = a.n(&format!("{label}, this instance?"));
+                let hit = a.n(&format!("{label}, yes"));
+                let miss = a.n(&format!("{label}, no"));
+                let mut states = json!({
+                    test.clone(): {"Type": "Choice", "Choices": [{"And": [
+                        {"Variable": "$.id", "StringEqualsPath": "$.want"},
+                        {"Not": {"Variable": "$.state", "StringEquals": "draining"}},
+                        {"Not": {"Variable": "$.state", "StringEquals": "unused"}},
+                    ], "Next": hit}], "Default": miss},
+                });
+                states[hit.clone()] = on_match;
+                states[miss] = on_other;
+                json!({
+                    "Type": "Map",
+                    "ItemsPath": "$.health.Targets",
+                    "ItemSelector": {
+                        "id.$": "$$.Map.Item.Value.Target.Id",
+                        "port.$": "$$.Map.Item.Value.Target.Port",
+                        "state.$": "$$.Map.Item.Value.TargetHealth.State",
+                        "want.$": "$.want",
+                        "arn.$": "$.arn",
+                    },
+                    "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": test, "States": states},
+                    "ResultPath": "$.per_target",
+                })
+            };
+            let group_states = |a: &Act, label: &str, per: Value, last: Value| -> (String, Value) {
+                let health = a.n(&format!("{label}, DescribeTargetHealth"));
+                let each = a.n(&format!("{label}, each target"));
+                let end = a.n(&format!("{label}, result"));
+                let mut per = per;
+                per["Next"] = json!(end);
+                let mut last = last;
+                last["End"] = json!(true);
+                (
+                    health.clone(),
+                    json!({
+                        health: a.inner("elasticloadbalancingv2", "describeTargetHealth", json!({"TargetGroupArn.$": "$.arn"}), Some("$.health"), Some(json!({"Targets.$": "$.TargetHealthDescriptions"})), Some(&each)),
+                        each: per,
+                        end: last,
+                    }),
+                )
+            };
+            let still = a.fail(
+                "still registered",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('instance {{}} is still registered in a target group', {id})"
+                )),
+            );
+            let verdict = a.choice(
+                "none left?",
+                json!([{"Variable": a.s("left.any"), "BooleanEquals": true, "Next": still}]),
+                succeeded,
+            );
+            let left = a.pass("left", json!({"Parameters": {"any.$": format!("States.ArrayContains({}, true)", a.s("registered"))}, "ResultPath": a.s("left")}), &verdict);
+            let check_per = per_target(
+                a,
+                "check",
+                json!({"Type": "Pass", "Result": true, "End": true}),
+                json!({"Type": "Pass", "Result": false, "End": true}),
+            );
+            let (check_start, check_states) = group_states(
+                a,
+                "check",
+                check_per,
+                json!({"Type": "Pass", "Parameters": {"r.$": "States.ArrayContains($.per_target, true)"}, "OutputPath": "$.r"}),
+            );
+            let selector = json!({"arn.$": "$$.Map.Item.Value", "want.$": id});
+            let verify = a.map(
+                "still registered?",
+                &a.s("pre.Arns"),
+                selector.clone(),
+                &check_start,
+                check_states,
+                "registered",
+                None,
+                &left,
+            );
+            let dereg_per = per_target(
+                a,
+                "deregister",
+                {
+                    let mut t = a.inner(
+                        "elasticloadbalancingv2",
+                        "deregisterTargets",
+                        json!({
+                            "TargetGroupArn.$": "$.arn",
+                            "Targets": [{"Id.$": "$.id", "Port.$": "$.port"}],
+                        }),
+                        None,
+                        None,
+                        None,
+                    );
+                    t["End"] = json!(true);
+                    t
+                },
+                json!({"Type": "Pass", "Result": "-", "End": true}),
+            );
+            let (dereg_start, dereg_states) = group_states(
+                a,
+                "deregister",
+                dereg_per,
+                json!({"Type": "Pass", "Result": "done"}),
+            );
+            let dereg = a.map(
+                "deregister from each group",
+                &a.s("pre.Arns"),
+                selector,
+                &dereg_start,
+                dereg_states,
+                "deregistered",
+                None,
+                &verify,
+            );
+            a.task(
+                "DescribeTargetGroups",
+                "elasticloadbalancingv2",
+                "describeTargetGroups",
+                json!({}),
+                Some("pre"),
+                Some(json!({"Arns.$": "$.TargetGroups[*].TargetGroupArn"})),
+                vec![],
+                &dereg,
+            )
+        }
+        Action::Ec2IsolateInstance => {
+            let id = a.p("instance_id");
+            let n = |a: &Act, s: &str| a.n(&format!("isolate, {s}"));
+            let find = |a: &Act, which: &str, name_path: &str, next: &str| {
+                a.inner(
+                    "ec2",
+                    "describeSecurityGroups",
+                    json!({"Filters": [
+                        {"Name": "vpc-id", "Values.$": "States.Array($.vpc)"},
+                        {"Name": "group-name", "Values.$": format!("States.Array({name_path})")},
+                    ]}),
+                    Some(&format!("$.{which}_found")),
+                    Some(json!({"Ids.$": "$.SecurityGroups[*].GroupId"})),
+                    Some(next),
+                )
+            };
+            let create = |a: &Act, which: &str, name_path: &str, description: &str, next: &str| {
+                a.inner(
+                    "ec2",
+                    "createSecurityGroup",
+                    json!({
+                        "GroupName.$": name_path,
+                        "Description": description,
+                        "VpcId.$": "$.vpc",
+                        "TagSpecifications": [{"ResourceType": "security-group", "Tags": [
+                            {"Key": "Name", "Value.$": name_path},
+                            {"Key": "firebreak:purpose", "Value": "isolation"},
+                        ]}],
+                    }),
+                    Some(&format!("$.{which}")),
+                    Some(json!({"v.$": "$.GroupId"})),
+                    Some(next),
+                )
+            };
+            let mut st = Map::new();
+            let names: Vec<String> = [
+                "transition group",
+                "transition count",
+                "transition exists?",
+                "transition found",
+                "CreateSecurityGroup (transition)",
+                "allow all in",
+                "allow all in, refused",
+                "allow all in, already",
+                "allow all in, failed",
+                "isolation group",
+                "isolation count",
+                "isolation exists?",
+                "isolation found",
+                "CreateSecurityGroup (isolation)",
+                "isolation rules",
+                "isolation rule lists",
+                "isolation rule counts",
+                "egress?",
+                "RevokeSecurityGroupEgress",
+                "ingress?",
+                "RevokeSecurityGroupIngress",
+                "interface groups",
+                "interface group count",
+                "already isolated?",
+                "ModifyNetworkInterfaceAttribute (transition)",
+                "ModifyNetworkInterfaceAttribute (isolation)",
+                "done",
+            ]
+            .iter()
+            .map(|x| n(a, x))
+            .collect();
+            let [
+                tg,
+                tc,
+                te,
+                tf,
+                tcreate,
+                allow,
+                refused,
+                already,
+                allow_failed,
+                ig,
+                ic,
+                ie,
+                ifound,
+                icreate,
+                rules,
+                lists,
+                counts,
+                egress_q,
+                revoke_e,
+                ingress_q,
+                revoke_i,
+                groups,
+                gcount,
+                isolated_q,
+                mod_t,
+                mod_i,
+                done,
+            ]: [String; 27] = names.try_into().unwrap_or_else(|_| unreachable!());
+            st.insert(tg.clone(), find(a, "t", "$.t_name", &tc));
+            st.insert(tc.clone(), json!({"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.t_found.Ids)"}, "ResultPath": "$.t_count", "Next": te}));
+            st.insert(te.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.t_count.n", "NumericGreaterThan": 0, "Next": tf}], "Default": tcreate}));
+            st.insert(tf.clone(), json!({"Type": "Pass", "Parameters": {"v.$": "States.ArrayGetItem($.t_found.Ids, 0)"}, "ResultPath": "$.t", "Next": allow}));
+            st.insert(
+                tcreate.clone(),
+                create(
+                    a,
+                    "t",
+                    "$.t_name",
+                    "firebreak isolation step 1: allow all so tracked flows become untracked",
+                    &allow,
+                ),
+            );
+            let mut auth = a.inner("ec2", "authorizeSecurityGroupIngress", json!({"GroupId.$": "$.t.v", "IpPermissions": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}), None, None, Some(&ig));
+            auth["Catch"] = json!([{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.refused", "Next": refused}]);
+            st.insert(allow.clone(), auth);
+            st.insert(refused.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.refused.Cause", "StringMatches": "*already exists*", "Next": already}], "Default": allow_failed}));
+            st.insert(already.clone(), json!({"Type": "Pass", "Next": ig}));
+            st.insert(allow_failed.clone(), json!({"Type": "Fail", "Error": "IsolationGroupFailed", "Cause": "allowing all traffic in the transition group was refused"}));
+            st.insert(ig.clone(), find(a, "i", "$.i_name", &ic));
+            st.insert(ic.clone(), json!({"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.i_found.Ids)"}, "ResultPath": "$.i_count", "Next": ie}));
+            st.insert(ie.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.i_count.n", "NumericGreaterThan": 0, "Next": ifound}], "Default": icreate}));
+            st.insert(ifound.clone(), json!({"Type": "Pass", "Parameters": {"v.$": "States.ArrayGetItem($.i_found.Ids, 0)"}, "ResultPath": "$.i", "Next": rules}));
+            st.insert(
+                icreate.clone(),
+                create(
+                    a,
+                    "i",
+                    "$.i_name",
+                    "firebreak isolation: no inbound and no outbound rules",
+                    &rules,
+                ),
+            );
+            st.insert(
+                rules.clone(),
+                a.inner(
+                    "ec2",
+                    "describeSecurityGroups",
+                    json!({"GroupIds.$": "States.Array($.i.v)"}),
+                    Some("$.i_rules"),
+                    Some(json!({
+                        "Egress.$": "$.SecurityGroups[*].IpPermissionsEgress",
+                        "Ingress.$": "$.SecurityGroups[*].IpPermissions",
+                    })),
+                    Some(&lists),
+                ),
+            );
+            st.insert(
+                lists.clone(),
+                json!({"Type": "Pass", "Parameters": {
+                "egress.$": "States.ArrayGetItem($.i_rules.Egress, 0)",
+                "ingress.$": "States.ArrayGetItem($.i_rules.Ingress, 0)",
+            }, "ResultPath": "$.rules", "Next": counts}),
+            );
+            st.insert(
+                counts.clone(),
+                json!({"Type": "Pass", "Parameters": {
+                "e.$": "States.ArrayLength($.rules.egress)",
+                "i.$": "States.ArrayLength($.rules.ingress)",
+            }, "ResultPath": "$.rule_counts", "Next": egress_q}),
+            );
+            st.insert(egress_q.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.rule_counts.e", "NumericGreaterThan": 0, "Next": revoke_e}], "Default": ingress_q}));
+            st.insert(
+                revoke_e.clone(),
+                a.inner(
+                    "ec2",
+                    "revokeSecurityGroupEgress",
+                    json!({"GroupId.$": "$.i.v", "IpPermissions.$": "$.rules.egress"}),
+                    None,
+                    None,
+                    Some(&ingress_q),
+                ),
+            );
+            st.insert(ingress_q.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.rule_counts.i", "NumericGreaterThan": 0, "Next": revoke_i}], "Default": groups}));
+            st.insert(
+                revoke_i.clone(),
+                a.inner(
+                    "ec2",
+                    "revokeSecurityGroupIngress",
+                    json!({"GroupId.$": "$.i.v", "IpPermissions.$": "$.rules.ingress"}),
+                    None,
+                    None,
+                    Some(&groups),
+                ),
+            );
+            st.insert(groups.clone(), json!({"Type": "Pass", "Parameters": {"ids.$": "$.groups[*].GroupId"}, "ResultPath": "$.g", "Next": gcount}));
+            st.insert(
+                gcount.clone(),
+                json!({"Type": "Pass", "Parameters": {
+                "n.$": "States.ArrayLength($.g.ids)",
+                "has.$": "States.ArrayContains($.g.ids, $.i.v)",
+            }, "ResultPath": "$.gc", "Next": isolated_q}),
+            );
+            st.insert(
+                isolated_q.clone(),
+                json!({"Type": "Choice", "Choices": [{"And": [
+                {"Variable": "$.gc.n", "NumericEquals": 1},
+                {"Variable": "$.gc.has", "BooleanEquals": true},
+            ], "Next": done}], "Default": mod_t}),
+            );
+            st.insert(
+                mod_t.clone(),
+                a.inner(
+                    "ec2",
+                    "modifyNetworkInterfaceAttribute",
+                    json!({"NetworkInterfaceId.$": "$.eni", "Groups.$": "States.Array($.t.v)"}),
+                    None,
+                    None,
+                    Some(&mod_i),
+                ),
+            );
+            st.insert(
+                mod_i.clone(),
+                a.inner(
+                    "ec2",
+                    "modifyNetworkInterfaceAttribute",
+                    json!({"NetworkInterfaceId.$": "$.eni", "Groups.$": "States.Array($.i.v)"}),
+                    None,
+                    None,
+                    Some(&done),
+                ),
+            );
+            st.insert(done.clone(), json!({"Type": "Pass", "Parameters": {"eni.$": "$.eni", "iso.$": "$.i.v"}, "End": true}));
+
+            let v = a.s("v");
+            let not_isolated = a.fail("not isolated after the change", "VerificationFailed", json!(format!(
+                "States.Format('a network interface of instance {{}} does not read back with only the isolation group', {id})"
+            )));
+            let verdict = a.choice("isolated now?", json!([{"Variable": format!("{v}.bad"), "BooleanEquals": true, "Next": not_isolated}]), succeeded);
+            let flags = a.pass(
+                "results",
+                json!({"Parameters": {
+                "bad.$": format!("States.ArrayContains({}, false)", a.s("verified")),
+                "groups.$": format!("States.ArrayUnique({}[*].iso)", a.s("isolated")),
+            }, "ResultPath": v}),
+                &verdict,
+            );
+            let verify = {
+                let read = n(a, "read back");
+                let count = n(a, "read back, count");
+                let ok = n(a, "read back, only isolation?");
+                let yes = n(a, "read back, yes");
+                let no = n(a, "read back, no");
+                let states = json!({
+                    read.clone(): a.inner("ec2", "describeNetworkInterfaces", json!({"NetworkInterfaceIds.$": "States.Array($.eni)"}), Some("$.after"), Some(json!({"Groups.$": "$.NetworkInterfaces[*].Groups[*].GroupId"})), Some(&count)),
+                    count.clone(): {"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.after.Groups)", "has.$": "States.ArrayContains($.after.Groups, $.iso)"}, "ResultPath": "$.c", "Next": ok},
+                    ok.clone(): {"Type": "Choice", "Choices": [{"And": [
+                        {"Variable": "$.c.n", "NumericEquals": 1},
+                        {"Variable": "$.c.has", "BooleanEquals": true},
+                    ], "Next": yes}], "Default": no},
+                    yes: {"Type": "Pass", "Result": true, "End": true},
+                    no: {"Type": "Pass", "Result": false, "End": true},
+                });
+                a.map(
+                    "verify each interface",
+                    &a.s("isolated"),
+                    json!({"eni.$": "$$.Map.Item.Value.eni", "iso.$": "$$.Map.Item.Value.iso"}),
+                    &read,
+                    states,
+                    "verified",
+                    None,
+                    &flags,
+                )
+            };
+            let pre = a.s("pre");
+            // One interface at a time: two interfaces in one VPC share (and must not both
+            // create) its groups.
+            let each = a.map(
+                "isolate each interface",
+                &format!("{pre}.Ids"),
+                json!({
+                    "eni.$": "$$.Map.Item.Value",
+                    "vpc.$": format!("States.ArrayGetItem({pre}.Vpcs, $$.Map.Item.Index)"),
+                    "groups.$": format!("States.ArrayGetItem({pre}.Groups, $$.Map.Item.Index)"),
+                    "t_name.$": a.p("transition_group"),
+                    "i_name.$": a.p("isolation_group"),
+                }),
+                &tg,
+                Value::Object(st),
+                "isolated",
+                Some(1),
+                &verify,
+            );
+            outputs.insert("isolation_group_ids", Val::Path(a.s("v.groups")));
+            outputs.insert("network_interface_ids", Val::Path(format!("{pre}.Ids")));
+            a.task(
+                "DescribeNetworkInterfaces",
+                "ec2",
+                "describeNetworkInterfaces",
+                json!({"Filters": [Act::filter("attachment.instance-id", &id)]}),
+                Some("pre"),
+                Some(json!({
+                    "Ids.$": "$.NetworkInterfaces[*].NetworkInterfaceId",
+                    "Vpcs.$": "$.NetworkInterfaces[*].VpcId",
+                    "Groups.$": "$.NetworkInterfaces[*].Groups",
+                })),
+                vec![],
+                &each,
+            )
+        }
+        Action::Ec2TagInstance => {
+            let id = a.p("instance_id");
+            let describe = json!({"Filters": [Act::filter("resource-id", &id)]});
+            let pairs = |a: &mut Act, label: &str, from: &str, result: &str, next: &str| {
+                let one = a.n(&format!("{label}, one"));
+                a.map(
+                    label,
+                    &a.s(&format!("{from}.Tags")),
+                    json!({"Key.$": "$$.Map.Item.Value.Key", "Value.$": "$$.Map.Item.Value.Value"}),
+                    &one.clone(),
+                    json!({one: {"Type": "Pass", "End": true}}),
+                    result,
+                    None,
+                    next,
+                )
+            };
+            let present = |a: &mut Act, label: &str, have: &str, result: &str, next: &str| {
+                let one = a.n(&format!("{label}, one"));
+                let have = a.s(have);
+                a.map(
+                    label,
+                    &a.p("tags"),
+                    json!({"has.$": format!("States.ArrayContains({have}, $$.Map.Item.Value)")}),
+                    &one.clone(),
+                    json!({one: {"Type": "Pass", "InputPath": "$.has", "End": true}}),
+                    result,
+                    None,
+                    next,
+                )
+            };
+            let not_tagged = a.fail(
+                "not tagged after the change",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('instance {{}} does not read back with every tag', {id})"
+                )),
+            );
+            let verdict = a.choice("tagged now?", json!([{"Variable": a.s("m_after.missing"), "BooleanEquals": true, "Next": not_tagged}]), succeeded);
+            let m_after = a.pass("missing after", json!({"Parameters": {"missing.$": format!("States.ArrayContains({}, false)", a.s("present_after"))}, "ResultPath": a.s("m_after")}), &verdict);
+            let p_after = present(
+                a,
+                "every tag there after?",
+                "have_after",
+                "present_after",
+                &m_after,
+            );
+            let have_after = pairs(a, "tags after", "post", "have_after", &p_after);
+            let read_back = a.task(
+                "read back",
+                "ec2",
+                "describeTags",
+                describe.clone(),
+                Some("post"),
+                Some(json!({"Tags.$": "$.Tags"})),
+                vec![],
+                &have_after,
+            );
+            let tag = a.task(
+                "CreateTags",
+                "ec2",
+                "createTags",
+                json!({"Resources.$": format!("States.Array({id})"), "Tags.$": a.p("tags")}),
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let decide = a.choice(
+                "any missing?",
+                json!([{"Variable": a.s("m.missing"), "BooleanEquals": true, "Next": tag}]),
+                succeeded,
+            );
+            let m = a.pass("missing", json!({"Parameters": {"missing.$": format!("States.ArrayContains({}, false)", a.s("present"))}, "ResultPath": a.s("m")}), &decide);
+            let p = present(a, "every tag there?", "have", "present", &m);
+            let have = pairs(a, "tags before", "pre", "have", &p);
+            a.task(
+                "DescribeTags",
+                "ec2",
+                "describeTags",
+                describe,
+                Some("pre"),
+                Some(json!({"Tags.$": "$.Tags"})),
+                vec![],
+                &have,
+            )
         }
         Action::SnsPublish => {
             let mut params = json!({"TopicArn.$": a.p("topic_arn"), "Message.$": a.p("message")});

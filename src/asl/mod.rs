@@ -28,7 +28,7 @@ use std::fmt;
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde_json::{Map, Value, json};
 
-use crate::catalog::Effect;
+use crate::catalog::{Effect, Type};
 use crate::expr::{CmpOp, Expr, Func, Part, Path, Root, Seg, Template};
 use crate::playbook::{OnFailure, Playbook, Step, TValue};
 use crate::retry::{ErrorClass, Jitter, RetryPolicy};
@@ -782,6 +782,15 @@ impl<'a> Compiler<'a> {
         // Parameters: the playbook's, then the catalog's defaults.
         let mut params = Map::new();
         for p in spec.params {
+            if p.ty == Type::StringMap {
+                // Key/value maps (tags) become the `[{Key, Value}]` lists AWS calls take, with
+                // the entries the action always sets.
+                let given = step.with.iter().find(|a| a.name == p.name);
+                if let Some(list) = self.tag_list(step, given.map(|a| &a.value)) {
+                    params.insert(p.name.into(), list);
+                }
+                continue;
+            }
             if let Some(arg) = step.with.iter().find(|a| a.name == p.name) {
                 if let Some(v) = self.tvalue(id, &arg.value) {
                     v.put(&mut params, p.name);
@@ -860,6 +869,56 @@ impl<'a> Compiler<'a> {
             })),
         );
         entry
+    }
+
+    /// A key/value parameter as a list of `{Key, Value}` objects: the action's own entries
+    /// (see `actions::fixed_tags`) first, then the playbook's, minus any it fixes.
+    fn tag_list(&mut self, step: &Step, given: Option<&TValue>) -> Option<Value> {
+        let instance = step
+            .with
+            .iter()
+            .find(|a| a.name == "instance_id")
+            .and_then(|a| self.tvalue(&step.id, &a.value));
+        let fixed = actions::fixed_tags(step.action, instance);
+        let mut list: Vec<Value> = Vec::new();
+        let mut put = |key: &str, v: Val| {
+            let mut o = Map::new();
+            o.insert("Key".into(), json!(key));
+            v.put(&mut o, "Value");
+            list.push(Value::Object(o));
+        };
+        for (k, v) in &fixed {
+            put(k, v.clone());
+        }
+        match given {
+            None => {}
+            Some(TValue::Map(entries)) => {
+                for (k, v) in entries {
+                    if fixed.iter().any(|(f, _)| k.starts_with(f.as_str())) {
+                        continue;
+                    }
+                    let v = self.tvalue(&step.id, v)?;
+                    put(k, v);
+                }
+            }
+            Some(TValue::Literal(Value::Object(m))) => {
+                for (k, v) in m {
+                    if fixed.iter().any(|(f, _)| k.starts_with(f.as_str())) {
+                        continue;
+                    }
+                    put(k, Val::Lit(json!(crate::expr::to_text(v))));
+                }
+            }
+            Some(_) => {
+                self.err(
+                    Some(&step.id),
+                    "a key/value parameter that is not a mapping",
+                    "write the tags as a mapping of text to text",
+                );
+                return None;
+            }
+        }
+        Some(Value::Array(list))
     }
 
     /// A `when` expression as a Choice rule (true when the condition holds).

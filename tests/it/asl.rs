@@ -173,9 +173,16 @@ async fn execute(
     input: &serde_json::Value,
 ) -> (bool, serde_json::Value) {
     enable_sfn(moto);
+    // Step Functions names Elastic Load Balancing v2 `elasticloadbalancingv2` in SDK
+    // integrations; the emulator knows services only by their boto3 names (`elbv2`). This one
+    // name is translated for the emulator; nothing else in the definition is touched.
     let definition =
         std::fs::read_to_string(root().join(format!("state-machines/{playbook}.asl.json")))
-            .unwrap();
+            .unwrap()
+            .replace(
+                "arn:aws:states:::aws-sdk:elasticloadbalancingv2:",
+                "arn:aws:states:::aws-sdk:elbv2:",
+            );
     let sfn = aws_sdk_sfn::Client::new(&moto.config().await);
     let machine = sfn
         .create_state_machine()
@@ -229,7 +236,40 @@ async fn execute(
                     .expect("the Fail state's input");
                 return (false, serde_json::from_str(entered).expect("JSON input"));
             }
-            other => panic!("execution ended {other:?}: {:?} {:?}", d.error(), d.cause()),
+            other => {
+                // Which state failed, for the message: the history's failures, each after the
+                // state last entered.
+                let history = sfn
+                    .get_execution_history()
+                    .execution_arn(execution.execution_arn())
+                    .max_results(1000)
+                    .send()
+                    .await
+                    .expect("history");
+                let mut last = String::new();
+                let mut failures = Vec::new();
+                for e in history.events() {
+                    if let Some(d) = e.state_entered_event_details() {
+                        last = d.name().to_string();
+                    }
+                    let detail = e
+                        .execution_failed_event_details()
+                        .map(|d| (d.error(), d.cause()))
+                        .or_else(|| {
+                            e.task_failed_event_details()
+                                .map(|d| (d.error(), d.cause()))
+                        });
+                    if let Some((error, cause)) = detail {
+                        failures.push(format!("{last}: {error:?} {cause:?}"));
+                    }
+                }
+                panic!(
+                    "execution ended {other:?}: {:?} {:?}\n{}",
+                    d.error(),
+                    d.cause(),
+                    failures.join("\n")
+                )
+            }
         }
     }
 }
@@ -578,5 +618,67 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
         policy["Statement"].as_array().unwrap().len(),
         2,
         "no second deny: {policy}"
+    );
+}
+
+/// The EC2 playbook on the emulator's Step Functions leaves the same end state as the local
+/// engine (the same read-back as `run_ec2`), and a second run succeeds.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ec2_state_machine_preserves_and_isolates_the_instance() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let t = crate::run_ec2::target(&config).await;
+    let finding_id = support::unique("finding");
+    let input = fixture_event("ec2-bitcoin-dns.json", |f| {
+        f["id"] = finding_id.clone().into();
+        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+    });
+    let (ok, out) = execute(&moto, "ec2-instance-compromise", &input).await;
+    assert!(ok, "{out}");
+    let steps = &out["steps"];
+    for s in [
+        "capture",
+        "preserve",
+        "snapshot",
+        "detach_from_asg",
+        "deregister_targets",
+        "remove_profile",
+        "revoke_role_sessions",
+        "isolate",
+        "tag",
+    ] {
+        assert_eq!(steps[s]["status"], "succeeded", "{s}: {}", steps[s]);
+    }
+    assert_eq!(steps["capture"]["outputs"]["state"], "running");
+    assert_eq!(
+        steps["capture"]["outputs"]["volume_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(
+        steps["remove_profile"]["outputs"]["role_name"],
+        t.role.as_str()
+    );
+    assert_eq!(
+        steps["detach_from_asg"]["outputs"]["group_name"],
+        t.group.as_str()
+    );
+    crate::run_ec2::assert_contained(
+        &config,
+        &t,
+        &finding_id,
+        &steps["isolate"]["outputs"]["isolation_group_ids"],
+    )
+    .await;
+
+    let (ok, again) = execute(&moto, "ec2-instance-compromise", &input).await;
+    assert!(ok, "{again}");
+    assert_eq!(
+        again["steps"]["snapshot"]["outputs"]["snapshot_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "snapshots reused, not made again"
     );
 }

@@ -187,7 +187,39 @@ async fn ec2_instance_is_preserved_and_isolated() {
     assert_eq!(out.status.code(), Some(0), "{report:#}\n{}", stderr(&out));
     assert_eq!(report["status"], "succeeded");
 
-    let ec2 = aws_sdk_ec2::Client::new(&config);
+    assert_contained(
+        &config,
+        &t,
+        &finding_id,
+        &step(&report, "isolate")["outputs"]["isolation_group_ids"],
+    )
+    .await;
+
+    // The second run succeeds and changes nothing.
+    let again = moto().firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
+    for s in again["steps"].as_array().unwrap() {
+        assert_eq!(
+            s["changed"], false,
+            "{} changed on the second run: {s:#}",
+            s["id"]
+        );
+    }
+}
+
+/// The EC2 containment end state, read back from AWS: every volume snapshotted with the finding
+/// id, termination protection on, out of the Auto Scaling group and the target group, no
+/// instance profile and the role's sessions revoked, every interface only in one of
+/// `isolation_group_ids` (which has no rule), tagged contained. Shared by the local engine's
+/// test and the Step Functions one.
+pub(crate) async fn assert_contained(
+    config: &aws_config::SdkConfig,
+    t: &Target,
+    finding_id: &str,
+    isolation_group_ids: &Value,
+) {
+    let ec2 = aws_sdk_ec2::Client::new(config);
     // Both volumes snapshotted and tagged with the finding.
     let vols = ec2
         .describe_volumes()
@@ -199,7 +231,7 @@ async fn ec2_instance_is_preserved_and_isolated() {
     let snaps = ec2
         .describe_snapshots()
         .owner_ids("self")
-        .filters(filter("tag:firebreak:finding-id", &finding_id))
+        .filters(filter("tag:firebreak:finding-id", finding_id))
         .send()
         .await
         .unwrap();
@@ -229,7 +261,7 @@ async fn ec2_instance_is_preserved_and_isolated() {
         Some(true)
     );
     // Out of the Auto Scaling group and the target group.
-    let asg = aws_sdk_autoscaling::Client::new(&config);
+    let asg = aws_sdk_autoscaling::Client::new(config);
     let inst = asg
         .describe_auto_scaling_instances()
         .instance_ids(&t.instance_id)
@@ -241,7 +273,7 @@ async fn ec2_instance_is_preserved_and_isolated() {
             .iter()
             .all(|a| a.auto_scaling_group_name() != Some(t.group.as_str()))
     );
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
     let health = elb
         .describe_target_health()
         .target_group_arn(&t.target_group_arn)
@@ -270,7 +302,7 @@ async fn ec2_instance_is_preserved_and_isolated() {
             .iter()
             .all(|a| a.state().map(|s| s.as_str()) != Some("associated"))
     );
-    let iam = aws_sdk_iam::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(config);
     iam.get_role_policy()
         .role_name(&t.role)
         .policy_name("AWSRevokeOlderSessions")
@@ -278,9 +310,9 @@ async fn ec2_instance_is_preserved_and_isolated() {
         .await
         .expect("role sessions revoked");
     // Every ENI is only in an isolation group that has no rule at all.
-    let isolation_ids: Vec<String> = step(&report, "isolate")["outputs"]["isolation_group_ids"]
+    let isolation_ids: Vec<String> = isolation_group_ids
         .as_array()
-        .unwrap()
+        .expect("isolation_group_ids is a list")
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
@@ -323,16 +355,4 @@ async fn ec2_instance_is_preserved_and_isolated() {
             .iter()
             .any(|t| t.key() == Some("firebreak:state") && t.value() == Some("contained"))
     );
-
-    // The second run succeeds and changes nothing.
-    let again = moto().firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    let again: Value = serde_json::from_slice(&again.stdout).unwrap();
-    for s in again["steps"].as_array().unwrap() {
-        assert_eq!(
-            s["changed"], false,
-            "{} changed on the second run: {s:#}",
-            s["id"]
-        );
-    }
 }
