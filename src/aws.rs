@@ -152,3 +152,16 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     text
 }
+
+/// An AWS SDK error for a message: `Code: message`, or the whole error chain when the answer
+/// had no code (a connection error, a timeout).
+pub fn describe<T>(e: &T) -> String
+where
+    T: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match (e.code(), e.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+    }
+}

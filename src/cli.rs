@@ -93,6 +93,12 @@ pub enum AuditOutput {
     Html,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum EngineArg {
+    Local,
+    Sfn,
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LockArg {
     Compliance,
@@ -176,6 +182,13 @@ enum Command {
         /// Keep evidence: `s3://BUCKET[/PREFIX]` (an Object Lock bucket) or a folder.
         #[arg(long)]
         evidence: Option<String>,
+        /// Where the plan runs: `local` (this process) or `sfn` (the playbook's Step Functions
+        /// state machine, made by `firebreak deploy`).
+        #[arg(long, value_enum, default_value = "local")]
+        engine: EngineArg,
+        /// The state machine to start with `--engine sfn` (default: `firebreak-<playbook>`).
+        #[arg(long)]
+        state_machine: Option<String>,
         /// Retention of evidence objects, in days.
         #[arg(long, default_value_t = 365)]
         retention_days: u32,
@@ -259,6 +272,15 @@ enum Command {
         evidence: Option<String>,
         #[arg(long, default_value = "playbooks")]
         playbooks: PathBuf,
+        /// Where containment runs: `local`, or `sfn` (each playbook's Step Functions state
+        /// machine, deployed for the drill with its inputs).
+        #[arg(
+            long,
+            value_enum,
+            default_value = "local",
+            conflicts_with = "via_queue"
+        )]
+        engine: EngineArg,
     },
     /// Create or check firebreak's infrastructure, idempotently: the evidence bucket, and the
     /// queue (with its dead-letter queue and EventBridge rule) that `serve` reads.
@@ -319,6 +341,18 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Create or update one Step Functions state machine per playbook, with an execution role
+    /// holding exactly its actions' permissions (idempotent; says what changed).
+    Deploy {
+        /// Playbook files or names in --playbooks (default: every playbook there).
+        playbooks_or_names: Vec<String>,
+        #[arg(long, default_value = "playbooks")]
+        playbooks: PathBuf,
+        /// Fix a playbook input in the state machines (e.g. `--input sns_topic_arn=arn:aws:sns:…`);
+        /// repeatable.
+        #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+        inputs: Vec<(String, String)>,
+    },
     /// List the action catalog: parameters, outputs, permissions.
     Actions {
         #[arg(long, value_enum, default_value = "text")]
@@ -359,6 +393,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             playbooks,
             out,
         } => asl_cmd(&playbooks_or_names, &playbooks, out.as_deref()),
+        Command::Deploy {
+            playbooks_or_names,
+            playbooks,
+            inputs,
+        } => deploy_cmd(
+            &playbooks_or_names,
+            &playbooks,
+            &inputs.into_iter().collect(),
+        ),
         Command::Setup {
             evidence_bucket,
             retention_days,
@@ -460,6 +503,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             emulator,
             evidence,
             playbooks,
+            engine,
         } => crate::drill::drill(crate::drill::Options {
             names: playbooks_to_drill,
             all,
@@ -468,6 +512,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             emulator,
             evidence,
             playbooks,
+            sfn: engine == EngineArg::Sfn,
         }),
         Command::Watch {
             detector,
@@ -501,8 +546,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             sign_key,
             lock_mode,
             output,
+            engine,
+            state_machine,
         } => {
             let opts = crate::run::Options {
+                sfn: engine == EngineArg::Sfn,
+                state_machine,
                 playbook,
                 inputs: inputs.into_iter().collect(),
                 playbooks,
@@ -727,6 +776,48 @@ fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {
     match format {
         GraphFormat::Dot => print!("{}", render::dot(pb)),
         GraphFormat::Mermaid => print!("{}", render::mermaid(pb)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn deploy_cmd(
+    which: &[String],
+    dir: &Path,
+    inputs: &std::collections::BTreeMap<String, String>,
+) -> Result<ExitCode> {
+    let set = load_playbooks(dir)?;
+    if set.has_errors() {
+        for d in &set.diagnostics {
+            crate::say!("{d}");
+        }
+        return Ok(ExitCode::from(1));
+    }
+    let mut chosen = Vec::new();
+    for w in which {
+        chosen.push(
+            set.playbooks
+                .iter()
+                .find(|p| p.name == *w || Path::new(&p.file) == Path::new(w))
+                .with_context(|| {
+                    format!(
+                        "no playbook `{w}` in {}\n  hint: name a playbook there (`firebreak validate` lists them)",
+                        dir.display()
+                    )
+                })?,
+        );
+    }
+    if which.is_empty() {
+        chosen = set.playbooks.iter().collect();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let lines = runtime.block_on(async {
+        let config = crate::aws::load().await;
+        crate::sfn::deploy(&chosen, inputs, false, &config).await
+    })?;
+    for l in lines {
+        println!("{l}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -33,6 +33,8 @@ pub struct Options {
     /// `s3://BUCKET[/PREFIX]`; made for the drill on the emulator when absent.
     pub evidence: Option<String>,
     pub playbooks: PathBuf,
+    /// Contain on each playbook's Step Functions state machine (deployed for the drill).
+    pub sfn: bool,
 }
 
 /// A local moto server, stopped when dropped.
@@ -58,6 +60,8 @@ impl Emulator {
             .port();
         let child = tokio::process::Command::new(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // Step Functions' SDK tasks call the server's own port; moto reads it here.
+            .env("MOTO_PORT", port.to_string())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -73,6 +77,12 @@ impl Emulator {
                 .await
                 .is_ok()
             {
+                // Step Functions executes definitions only when this is switched on.
+                http.post(format!("{endpoint}/moto-api/config"))
+                    .json(&serde_json::json!({"stepfunctions": {"execute_state_machine": true}}))
+                    .send()
+                    .await
+                    .context("switching on the emulator's Step Functions interpreter")?;
                 return Ok(Emulator {
                     _child: child,
                     endpoint,
@@ -1102,7 +1112,21 @@ async fn drill_async(opts: Options) -> Result<ExitCode> {
     } else {
         for c in cases.iter_mut() {
             let Some(f) = c.finding.clone() else { continue };
-            match run_direct(&set, &c.report.playbook, &f, &c.target, &acc, &store).await {
+            let run = if opts.sfn {
+                run_sfn(
+                    &set,
+                    &c.report.playbook,
+                    &f,
+                    &c.target,
+                    &acc,
+                    &store,
+                    emulator.is_some(),
+                )
+                .await
+            } else {
+                run_direct(&set, &c.report.playbook, &f, &c.target, &acc, &store).await
+            };
+            match run {
                 Ok(o) => c.report.outcome = Some(o),
                 Err(e) => c.report.error = Some(format!("{e:#}")),
             }
@@ -1322,6 +1346,49 @@ async fn run_direct(
         false,
         Instant::now(),
         None,
+    )
+    .await?;
+    Ok(Outcome::from_report(&run))
+}
+
+/// Deploys the playbook's state machine (with the drill's inputs) and runs the finding on it,
+/// as `run --engine sfn` does.
+async fn run_sfn(
+    set: &crate::playbook::LoadedSet,
+    name: &str,
+    f: &Finding,
+    target: &Target,
+    acc: &aws::Accounts,
+    store: &Store,
+    emulator: bool,
+) -> Result<Outcome> {
+    let pb = set
+        .playbooks
+        .iter()
+        .find(|p| p.name == name)
+        .context("playbook vanished")?;
+    let inputs = drill_inputs(target);
+    crate::sfn::deploy(&[pb], &inputs, emulator, acc.base()).await?;
+    let plan = plan::compile_with(f, pb, &inputs).map_err(|errors| {
+        anyhow::anyhow!(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let (run, _) = crate::sfn::execute(
+        f,
+        pb,
+        plan,
+        acc.base(),
+        acc.caller_arn(),
+        Some(store),
+        uuid::Uuid::now_v7().to_string(),
+        None,
+        false,
+        Instant::now(),
     )
     .await?;
     Ok(Outcome::from_report(&run))

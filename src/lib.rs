@@ -24,6 +24,7 @@ pub mod scrub;
 pub mod select;
 pub mod serve;
 pub mod setup;
+pub mod sfn;
 pub mod watch;
 pub mod worker;
 pub mod yaml;

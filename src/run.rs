@@ -30,6 +30,10 @@ pub struct Options {
     /// KMS key that signs each manifest.
     pub sign_key: Option<String>,
     pub lock_mode: evidence::LockMode,
+    /// Run on the playbook's Step Functions state machine instead of in this process.
+    pub sfn: bool,
+    /// That state machine's ARN (default: the one `firebreak deploy` named after the playbook).
+    pub state_machine: Option<String>,
 }
 
 /// Runs every finding (in order) and returns the exit code: 0 only when every step that ran
@@ -138,6 +142,45 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                     })
                 }
             };
+        }
+        if opts.sfn {
+            if opts.dry_run {
+                bail!(
+                    "--dry-run runs with the local engine only\n  hint: drop --engine sfn to see what would be done"
+                );
+            }
+            if !opts.inputs.is_empty() {
+                bail!(
+                    "--input is not passed to a state machine: its inputs are fixed when it is deployed\n  hint: `firebreak deploy --input NAME=VALUE`"
+                );
+            }
+            if f.account_id != acc.caller_account() {
+                bail!(
+                    "finding {} is in account {}, the state machine runs in {}\n  hint: run firebreak with credentials of the finding's account for --engine sfn",
+                    f.id,
+                    f.account_id,
+                    acc.caller_account()
+                );
+            }
+            let (report, done) = crate::sfn::execute(
+                f,
+                pb,
+                plan,
+                acc.base(),
+                acc.caller_arn(),
+                store.as_ref(),
+                execution_id,
+                opts.state_machine.as_deref(),
+                true,
+                started,
+            )
+            .await?;
+            ok &= done;
+            if !opts.json {
+                print!("{}", crate::scrub::scrub_text(&summary(&report)));
+            }
+            reports.push(report);
+            continue;
         }
         let exec = Exec {
             dry_run: opts.dry_run,

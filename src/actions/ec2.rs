@@ -44,8 +44,8 @@ impl Cx<'_> {
                     == Some("DryRunOperation") =>
             {
                 self.record(ApiCall {
-                    service: SVC,
-                    operation,
+                    service: SVC.into(),
+                    operation: operation.into(),
                     request_id: None,
                     result: "dry_run".into(),
                 });
@@ -56,8 +56,8 @@ impl Cx<'_> {
                     .unwrap_or("error")
                     .to_string();
                 self.record(ApiCall {
-                    service: SVC,
-                    operation,
+                    service: SVC.into(),
+                    operation: operation.into(),
                     request_id: None,
                     result: code,
                 });
@@ -65,8 +65,8 @@ impl Cx<'_> {
             }
             Ok(_) => {
                 self.record(ApiCall {
-                    service: SVC,
-                    operation,
+                    service: SVC.into(),
+                    operation: operation.into(),
                     request_id: None,
                     result: "ok".into(),
                 });

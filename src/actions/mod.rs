@@ -183,8 +183,8 @@ impl Cx<'_> {
             "aws call"
         );
         self.record(ApiCall {
-            service,
-            operation,
+            service: service.into(),
+            operation: operation.into(),
             request_id,
             result: outcome,
         });
@@ -200,8 +200,8 @@ impl Cx<'_> {
     /// Notes a mutating call that a dry run does not make.
     pub fn planned(&self, service: &'static str, operation: &'static str) {
         self.record(ApiCall {
-            service,
-            operation,
+            service: service.into(),
+            operation: operation.into(),
             request_id: None,
             result: "dry_run".into(),
         });

@@ -61,8 +61,8 @@ pub(super) async fn webhook(cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Ok(r) => r,
         Err(e) => {
             cx.record(ApiCall {
-                service: "http",
-                operation: "POST",
+                service: "http".into(),
+                operation: "POST".into(),
                 request_id: None,
                 result: "connection_error".into(),
             });
@@ -81,8 +81,8 @@ pub(super) async fn webhook(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     };
     let status = response.status().as_u16();
     cx.record(ApiCall {
-        service: "http",
-        operation: "POST",
+        service: "http".into(),
+        operation: "POST".into(),
         request_id: None,
         result: status.to_string(),
     });

@@ -99,8 +99,8 @@ async fn get_versioning(cx: &Cx<'_>, bucket: &str) -> Result<String, StepError> 
                 .unwrap_or_default()
                 .to_string();
             cx.record(ApiCall {
-                service: SVC,
-                operation: "GetBucketVersioning",
+                service: SVC.into(),
+                operation: "GetBucketVersioning".into(),
                 request_id: None,
                 result: "ok".into(),
             });

@@ -58,8 +58,15 @@ const ALWAYS_PRESENT: &[&str] = &["id", "type", "accountId", "region", "severity
 
 /// The Step Functions definition of `pb`, or every reason it cannot be compiled.
 pub fn compile(pb: &Playbook) -> Result<Value, Vec<Error>> {
+    compile_with(pb, &BTreeMap::new())
+}
+
+/// As [`compile`], with some inputs fixed (as `firebreak run --input` fixes them): each given
+/// value replaces the input's binding in the state machine.
+pub fn compile_with(pb: &Playbook, inputs: &BTreeMap<String, String>) -> Result<Value, Vec<Error>> {
     let mut c = Compiler {
         pb,
+        inputs,
         fields: BTreeMap::new(),
         errors: Vec::new(),
         parallels: 0,
@@ -90,6 +97,8 @@ pub fn render(definition: &Value) -> String {
 
 struct Compiler<'a> {
     pb: &'a Playbook,
+    /// Inputs fixed at compile time.
+    inputs: &'a BTreeMap<String, String>,
     /// Optional finding fields read by the playbook: display path → key under `$.ctx.f`.
     fields: BTreeMap<String, (String, Vec<Seg>)>,
     errors: Vec<Error>,
@@ -445,10 +454,32 @@ impl<'a> Compiler<'a> {
             chain(states, &name, vec![last, absent]);
         }
 
+        for name in self.inputs.keys() {
+            if !self.pb.inputs.iter().any(|i| &i.name == name) {
+                let names: Vec<&str> = self.pb.inputs.iter().map(|i| i.name.as_str()).collect();
+                self.err(
+                    None,
+                    format!("`{name}` is not an input of playbook {}", self.pb.name),
+                    format!("its inputs are: {}", names.join(", ")),
+                );
+            }
+        }
         let inputs = self.pb.inputs.clone();
         for input in &inputs {
             let name = format!("Input {}", input.name);
             let target = format!("$.ctx.inputs.{}", input.name);
+            if let Some(given) = self.inputs.get(&input.name) {
+                let value = input
+                    .ty
+                    .coerce(&Value::String(given.clone()))
+                    .unwrap_or_else(|| Value::String(given.clone()));
+                states.insert(
+                    name.clone(),
+                    json!({"Type": "Pass", "Comment": "fixed when compiled", "Result": value, "ResultPath": target}),
+                );
+                chain(states, &name, vec![name.clone()]);
+                continue;
+            }
             let fallback = |required: bool| -> Value {
                 match (&input.default, required) {
                     (Some(d), _) => json!({"Type": "Pass", "Result": d, "ResultPath": target}),
@@ -851,7 +882,11 @@ impl<'a> Compiler<'a> {
             succeeded,
             end(json!({
                 "Type": "Pass",
-                "Parameters": {"status": "succeeded", "outputs": outs},
+                "Parameters": {
+                    "status": "succeeded",
+                    "outputs": outs,
+                    "params.$": format!("$.steps.{id}.params"),
+                },
                 "ResultPath": here,
             })),
         );
@@ -864,6 +899,7 @@ impl<'a> Compiler<'a> {
                     "error.$": format!("$.steps.{id}.error.Error"),
                     "cause.$": format!("$.steps.{id}.error.Cause"),
                     "outputs": nulls,
+                    "params.$": format!("$.steps.{id}.params"),
                 },
                 "ResultPath": here,
             })),

@@ -25,8 +25,8 @@ pub use report::{RunReport, RunStatus, StepReport, StepStatus};
 /// One AWS (or other) call a step made, for the report and the evidence.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct ApiCall {
-    pub service: &'static str,
-    pub operation: &'static str,
+    pub service: std::borrow::Cow<'static, str>,
+    pub operation: std::borrow::Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// `ok`, `dry_run`, or the error code.

@@ -46,7 +46,7 @@ pub struct StepReport {
 }
 
 impl StepReport {
-    fn base(step: &PlanStep, status: StepStatus) -> Self {
+    pub(crate) fn base(step: &PlanStep, status: StepStatus) -> Self {
         StepReport {
             id: step.id.clone(),
             action: step.action,
@@ -155,7 +155,7 @@ pub struct RunReport {
 }
 
 impl RunReport {
-    pub(super) fn new(
+    pub(crate) fn new(
         plan: &Plan,
         execution_id: &str,
         steps: Vec<StepReport>,

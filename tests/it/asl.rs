@@ -682,3 +682,213 @@ async fn the_ec2_state_machine_preserves_and_isolates_the_instance() {
         "snapshots reused, not made again"
     );
 }
+
+/// `firebreak deploy` makes the role (exactly the playbook's permissions) and the state
+/// machine, says so, and changes nothing the second time; `firebreak run --engine sfn` contains
+/// the leaked key on it, reports with the local engine's JSON shape, and keeps evidence that
+/// `firebreak audit` passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_then_run_on_step_functions_with_evidence() {
+    let moto = support::private_moto();
+    enable_sfn(&moto);
+    let fb = |args: &[&str]| support::firebreak_at(&moto.endpoint, args);
+    let out = fb(&["deploy", "iam-credential-compromise"]);
+    let text = support::stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        support::stderr(&out)
+    );
+    assert!(
+        text.contains("role firebreak-sfn-iam-credential-compromise: created"),
+        "{text}"
+    );
+    assert!(text.contains("permissions set ("), "{text}");
+    assert!(
+        text.contains("state machine firebreak-iam-credential-compromise: created"),
+        "{text}"
+    );
+    let again = support::stdout(&fb(&["deploy", "iam-credential-compromise"]));
+    assert!(
+        again.contains("role firebreak-sfn-iam-credential-compromise: exists"),
+        "{again}"
+    );
+    assert!(again.contains("permissions unchanged"), "{again}");
+    assert!(
+        again.contains("state machine firebreak-iam-credential-compromise: unchanged"),
+        "{again}"
+    );
+    let changed = support::stdout(&fb(&[
+        "deploy",
+        "iam-credential-compromise",
+        "--input",
+        "webhook_url=https://hooks.example/x",
+    ]));
+    assert!(
+        changed.contains("state machine firebreak-iam-credential-compromise: updated"),
+        "{changed}"
+    );
+    let back = support::stdout(&fb(&["deploy", "iam-credential-compromise"]));
+    assert!(
+        back.contains("state machine firebreak-iam-credential-compromise: updated"),
+        "{back}"
+    );
+    let bad = fb(&[
+        "deploy",
+        "iam-credential-compromise",
+        "--input",
+        "no_such=1",
+    ]);
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(
+        support::stderr(&bad).contains("no_such"),
+        "{}",
+        support::stderr(&bad)
+    );
+
+    // The role holds exactly the catalog permissions of the playbook's actions.
+    let config = moto.config().await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let policy = iam
+        .get_role_policy()
+        .role_name("firebreak-sfn-iam-credential-compromise")
+        .policy_name("firebreak-playbook")
+        .send()
+        .await
+        .unwrap();
+    let text = percent_encoding::percent_decode_str(policy.policy_document()).decode_utf8_lossy();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut granted: Vec<String> = doc["Statement"][0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    granted.sort();
+    let mut wanted: Vec<String> = [
+        "iam.capture_user",
+        "iam.deactivate_access_key",
+        "iam.deny_all_user",
+        "iam.capture_role",
+        "iam.revoke_role_sessions",
+        "ec2.disassociate_instance_profile",
+        "sns.publish",
+    ]
+    .iter()
+    .flat_map(|a| {
+        firebreak::catalog::Action::from_name(a)
+            .unwrap()
+            .spec()
+            .permissions
+            .iter()
+    })
+    .map(|p| p.to_string())
+    .chain(["events:PutEvents".to_string()])
+    .collect();
+    wanted.sort();
+    wanted.dedup();
+    assert_eq!(granted, wanted);
+
+    let user = support::unique("victim");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    let key = key.access_key().unwrap().access_key_id().to_string();
+    let finding = support::leaked_key_finding(None, &user, &key);
+    let finding = finding.to_str().unwrap();
+    let bucket = support::unique("sfn-evidence");
+    let setup = fb(&["setup", "--evidence-bucket", &bucket]);
+    assert_eq!(setup.status.code(), Some(0), "{}", support::stderr(&setup));
+    let target = format!("s3://{bucket}/ev");
+    let run = fb(&[
+        "run",
+        "--engine",
+        "sfn",
+        "--output",
+        "json",
+        "--evidence",
+        &target,
+        finding,
+    ]);
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}{}",
+        support::stdout(&run),
+        support::stderr(&run)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(report["status"], "succeeded", "{report}");
+    assert!(report["evidence_manifest"].as_str().is_some(), "{report}");
+    let steps = report["steps"].as_array().unwrap();
+    let step = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap().clone();
+    assert_eq!(step("deactivate_key")["status"], "succeeded");
+    assert_eq!(step("deactivate_key")["changed"], true);
+    assert_eq!(
+        step("deactivate_key")["outputs"]["previous_status"],
+        "Active"
+    );
+    assert!(
+        step("deactivate_key")["calls"]
+            .to_string()
+            .contains("UpdateAccessKey"),
+        "{}",
+        step("deactivate_key")
+    );
+    assert_eq!(step("capture_role")["status"], "skipped");
+    assert!(report["time_to_contain_ms"].as_u64().is_some(), "{report}");
+    // The local engine's report has the same fields.
+    let local = fb(&["run", "--dry-run", "--output", "json", finding]);
+    let local: serde_json::Value = serde_json::from_slice(&local.stdout).unwrap();
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.retain(|k| k != "evidence_manifest");
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&report), keys(&local));
+    let keys_local: Vec<String> = keys(&local["steps"][2]);
+    let keys_sfn: Vec<String> = keys(&step(local["steps"][2]["id"].as_str().unwrap()));
+    for k in [
+        "id",
+        "action",
+        "status",
+        "attempts",
+        "duration_ms",
+        "changed",
+        "outputs",
+        "calls",
+    ] {
+        assert!(
+            keys_local.contains(&k.to_string()) && keys_sfn.contains(&k.to_string()),
+            "{k}"
+        );
+    }
+    let keys_iam = iam
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys_iam.access_key_metadata()[0]
+            .status()
+            .map(|s| s.as_str()),
+        Some("Inactive")
+    );
+
+    let audit = fb(&["audit", "--output", "json", &target]);
+    let verdict: serde_json::Value = serde_json::from_slice(&audit.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", support::stderr(&audit)));
+    assert_eq!(audit.status.code(), Some(0), "{verdict}");
+    assert_eq!(
+        verdict["executions"].as_array().map(Vec::len),
+        Some(1),
+        "{verdict}"
+    );
+}

@@ -1,0 +1,666 @@
+//! The Step Functions engine: `firebreak deploy` (one state machine per playbook, each with an
+//! execution role holding exactly its actions' permissions) and `firebreak run --engine sfn`
+//! (start a named execution of the playbook's machine, follow its history, report and keep
+//! evidence like the local engine).
+//!
+//! Evidence: firebreak writes the finding and plan records before it starts the execution, and
+//! each step's record as the history shows the step ending (its status, outputs, error or skip
+//! reason from the state machine; its calls, timing and whether it changed anything from the
+//! history), then the manifest — the same records, chain and layout as the local engine, so
+//! `firebreak audit` checks both alike.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_sfn::types::HistoryEventType as H;
+use serde_json::{Map, Value, json};
+
+use crate::catalog::Action;
+use crate::engine::{ApiCall, RunReport, StepReport, StepStatus, millis};
+use crate::evidence::{self, Recorder, Store};
+use crate::finding::Finding;
+use crate::plan::Plan;
+use crate::playbook::Playbook;
+
+/// The state machine of a playbook is named after it.
+pub fn machine_name(playbook: &str) -> String {
+    format!("firebreak-{playbook}")
+}
+
+/// The ARN of the state machine named `name`, if it exists.
+pub async fn find_machine(sfn: &aws_sdk_sfn::Client, name: &str) -> Result<Option<String>> {
+    let mut token = None;
+    loop {
+        let page = sfn
+            .list_state_machines()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("ListStateMachines: {}", crate::aws::describe(&e)))?;
+        if let Some(m) = page.state_machines().iter().find(|m| m.name() == name) {
+            return Ok(Some(m.state_machine_arn().to_string()));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The IAM policy a playbook's execution role needs: every permission of every action it uses
+/// (the catalog's list, the same the local responder role needs), and EventBridge for webhooks.
+pub fn execution_policy(pb: &Playbook) -> Value {
+    let mut actions: Vec<&str> = Vec::new();
+    for s in &pb.steps {
+        actions.extend(s.action.spec().permissions.iter().copied());
+        if s.action == Action::HttpWebhook {
+            actions.push("events:PutEvents");
+        }
+    }
+    actions.sort();
+    actions.dedup();
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "FirebreakPlaybook", "Effect": "Allow", "Action": actions, "Resource": "*"}],
+    })
+}
+
+/// What the history says of one step so far.
+#[derive(Default)]
+struct Seen {
+    entered: Option<i64>,
+    calls: Vec<ApiCall>,
+    changed: bool,
+}
+
+/// Follows one execution's history and turns it into step reports as steps end.
+struct Follower<'a> {
+    plan: &'a Plan,
+    /// Event id → the state it belongs to.
+    names: HashMap<i64, String>,
+    /// TaskScheduled/TaskStarted event id → (step, service, operation).
+    tasks: HashMap<i64, (String, String, String)>,
+    seen: HashMap<String, Seen>,
+    done: BTreeMap<String, StepReport>,
+    last_id: i64,
+    /// When the execution started (ms since the epoch, from the history).
+    start_ms: Option<i64>,
+}
+
+fn pascal(op: &str) -> String {
+    let mut c = op.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Calls that read (their names say so); any other call that succeeded changed something.
+fn is_read(op: &str) -> bool {
+    ["get", "list", "describe"]
+        .iter()
+        .any(|p| op.starts_with(p))
+}
+
+impl<'a> Follower<'a> {
+    fn new(plan: &'a Plan) -> Self {
+        Follower {
+            plan,
+            names: HashMap::new(),
+            tasks: HashMap::new(),
+            seen: HashMap::new(),
+            done: BTreeMap::new(),
+            last_id: 0,
+            start_ms: None,
+        }
+    }
+
+    /// The step a state belongs to (`id` or `id: …`).
+    fn step_of(&self, state: &str) -> Option<String> {
+        self.plan
+            .steps()
+            .find(|s| state == s.id || state.starts_with(&format!("{}: ", s.id)))
+            .map(|s| s.id.clone())
+    }
+
+    /// Takes new events; returns the reports of the steps that ended in them.
+    fn take(
+        &mut self,
+        events: &[aws_sdk_sfn::types::HistoryEvent],
+        offset_ms: u64,
+    ) -> Vec<StepReport> {
+        let mut ended = Vec::new();
+        for e in events {
+            if e.id() <= self.last_id {
+                continue;
+            }
+            self.last_id = e.id();
+            let at = e.timestamp().to_millis().unwrap_or_default();
+            if *e.r#type() == H::ExecutionStarted {
+                self.start_ms = Some(at);
+            }
+            let name = match e.state_entered_event_details() {
+                Some(d) => d.name().to_string(),
+                None => e
+                    .state_exited_event_details()
+                    .map(|d| d.name().to_string())
+                    .or_else(|| self.names.get(&e.previous_event_id()).cloned())
+                    .unwrap_or_default(),
+            };
+            self.names.insert(e.id(), name.clone());
+            let Some(step) = self.step_of(&name) else {
+                continue;
+            };
+            let seen = self.seen.entry(step.clone()).or_default();
+            if e.state_entered_event_details().is_some() && seen.entered.is_none() {
+                seen.entered = Some(at);
+            }
+            match e.r#type() {
+                H::TaskScheduled => {
+                    if let Some(d) = e.task_scheduled_event_details() {
+                        let service = d.resource_type().trim_start_matches("aws-sdk:").to_string();
+                        self.tasks
+                            .insert(e.id(), (step.clone(), service, d.resource().to_string()));
+                    }
+                }
+                H::TaskStarted => {
+                    if let Some(t) = self.tasks.get(&e.previous_event_id()).cloned() {
+                        self.tasks.insert(e.id(), t);
+                    }
+                }
+                H::TaskSucceeded | H::TaskFailed | H::TaskTimedOut => {
+                    if let Some((_, service, op)) = self.tasks.get(&e.previous_event_id()).cloned()
+                    {
+                        let result = match e.task_failed_event_details() {
+                            Some(f) => f.error().unwrap_or("error").to_string(),
+                            None if *e.r#type() == H::TaskTimedOut => "States.Timeout".into(),
+                            None => "ok".into(),
+                        };
+                        if result == "ok" && !is_read(&op) {
+                            seen.changed = true;
+                        }
+                        seen.calls.push(ApiCall {
+                            service: service.into(),
+                            operation: pascal(&op).into(),
+                            request_id: None,
+                            result,
+                        });
+                    }
+                }
+                _ => {}
+            }
+            let terminal = name == format!("{step}: succeeded")
+                || name == format!("{step}: failed")
+                || name.starts_with(&format!("{step}: skipped"));
+            if let (true, Some(d)) = (terminal, e.state_exited_event_details()) {
+                let out: Value = d
+                    .output()
+                    .and_then(|o| serde_json::from_str(o).ok())
+                    .unwrap_or_default();
+                let state = out["steps"][&step].clone();
+                let finished = self.start_ms.map(|s| (at - s).max(0) as u64 + offset_ms);
+                if let Some(r) = self.report(&step, &state, at, finished) {
+                    self.done.insert(step.clone(), r.clone());
+                    ended.push(r);
+                }
+            }
+        }
+        ended
+    }
+
+    fn report(
+        &mut self,
+        id: &str,
+        state: &Value,
+        at: i64,
+        finished: Option<u64>,
+    ) -> Option<StepReport> {
+        let step = self.plan.steps().find(|s| s.id == id)?;
+        let seen = self.seen.remove(id).unwrap_or_default();
+        let status = match state["status"].as_str() {
+            Some("succeeded") => StepStatus::Succeeded,
+            Some("skipped") => StepStatus::Skipped,
+            _ => StepStatus::Failed,
+        };
+        let mut r = StepReport::base(step, status);
+        r.outputs = state["outputs"].as_object().cloned().unwrap_or_default();
+        r.duration_ms = seen.entered.map(|e| (at - e).max(0) as u64).unwrap_or(0);
+        r.calls = seen.calls;
+        r.changed = seen.changed;
+        r.attempts = u32::from(status != StepStatus::Skipped);
+        match status {
+            StepStatus::Succeeded => r.finished_at_ms = finished,
+            StepStatus::Skipped => {
+                r.skip_reason = state["reason"].as_str().map(str::to_string);
+                r.outputs = Map::new();
+            }
+            _ => {
+                r.error_code = Some(
+                    state["error"]
+                        .as_str()
+                        .unwrap_or("States.Runtime")
+                        .to_string(),
+                );
+                r.error = Some(
+                    state["cause"]
+                        .as_str()
+                        .unwrap_or("the state machine gave no cause")
+                        .to_string(),
+                );
+                r.outputs = Map::new();
+            }
+        }
+        Some(r)
+    }
+}
+
+/// Starts the playbook's state machine on `f` and follows it to the end, recording evidence
+/// as steps end. Returns the report and whether everything that ran succeeded and its evidence
+/// is complete.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn execute(
+    f: &Finding,
+    pb: &Playbook,
+    plan: Plan,
+    config: &aws_config::SdkConfig,
+    caller_arn: &str,
+    store: Option<&Store>,
+    execution_id: String,
+    machine: Option<&str>,
+    progress: bool,
+    started: Instant,
+) -> Result<(RunReport, bool)> {
+    let sfn = aws_sdk_sfn::Client::new(config);
+    let arn = match machine {
+        Some(a) => a.to_string(),
+        None => {
+            let name = machine_name(&pb.name);
+            find_machine(&sfn, &name).await?.with_context(|| {
+                format!(
+                    "no state machine `{name}` in this account and region\n  hint: `firebreak deploy` creates one per playbook"
+                )
+            })?
+        }
+    };
+    let started_at = evidence::now_rfc3339();
+    let recorder = store
+        .cloned()
+        .map(|s| Arc::new(Recorder::new(s, &f.account_id, &f.id, &execution_id)));
+    if let Some(r) = &recorder {
+        let first = async {
+            r.finding(f).await?;
+            r.plan(&plan, &pb.source).await?;
+            Ok::<_, evidence::StoreError>(())
+        };
+        if let Err(e) = first.await {
+            bail!(
+                "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
+            );
+        }
+    }
+    let raw: Value = serde_json::from_str(&f.raw).context("the finding's text is not JSON")?;
+    let input =
+        json!({"detail": raw, "firebreak": {"execution_id": execution_id, "playbook": pb.name}});
+    let start = sfn
+        .start_execution()
+        .state_machine_arn(&arn)
+        .name(&execution_id)
+        .input(input.to_string())
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("StartExecution of {arn}: {}", crate::aws::describe(&e)))?;
+    let execution_arn = start.execution_arn().to_string();
+    let offset_ms = millis(started.elapsed());
+    if progress {
+        crate::say!(
+            "firebreak: containing {} with playbook {} on Step Functions (execution {execution_id})",
+            f.label(),
+            pb.name
+        );
+    }
+    let mut follower = Follower::new(&plan);
+    let mut ok = true;
+    let mut end: Option<(String, Option<String>, Option<String>)> = None;
+    loop {
+        let mut events = Vec::new();
+        let mut token = None;
+        loop {
+            let page = sfn
+                .get_execution_history()
+                .execution_arn(&execution_arn)
+                .max_results(1000)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("GetExecutionHistory: {}", crate::aws::describe(&e))
+                })?;
+            events.extend(page.events().iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        for r in follower.take(&events, offset_ms) {
+            if progress {
+                crate::say!("{}", line(&r));
+            }
+            if let Some(rec) = &recorder {
+                let params = params_of(&events, &r.id);
+                if let Err(e) = rec.step(&r, &params).await {
+                    crate::say!(
+                        "error: the evidence of step {} could not be written: {e}",
+                        r.id
+                    );
+                    ok = false;
+                }
+            }
+        }
+        if end.is_none() {
+            let d = sfn
+                .describe_execution()
+                .execution_arn(&execution_arn)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("DescribeExecution: {}", crate::aws::describe(&e)))?;
+            let status = d.status().as_str().to_string();
+            if status != "RUNNING" {
+                end = Some((
+                    status,
+                    d.error().map(str::to_string),
+                    d.cause().map(str::to_string),
+                ));
+                // One more pass over the history: the last events may have come after it.
+                continue;
+            }
+        } else {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (status, error, cause) = end.unwrap_or_default();
+    // Steps the history never ended (the execution failed outside any step, or was stopped).
+    let mut steps = Vec::new();
+    for s in plan.steps() {
+        match follower.done.remove(&s.id) {
+            Some(r) => steps.push(r),
+            None => {
+                let mut r = StepReport::base(s, StepStatus::Failed);
+                r.error_code = Some(error.clone().unwrap_or_else(|| status.clone()));
+                r.error = Some(format!(
+                    "the execution ended {status} before this step did: {}",
+                    cause.clone().unwrap_or_default()
+                ));
+                if let Some(rec) = &recorder
+                    && let Err(e) = rec.step(&r, &Map::new()).await
+                {
+                    crate::say!(
+                        "error: the evidence of step {} could not be written: {e}",
+                        r.id
+                    );
+                    ok = false;
+                }
+                steps.push(r);
+            }
+        }
+    }
+    let mut report = RunReport::new(&plan, &execution_id, steps, started, false, false);
+    report.total_ms = millis(started.elapsed());
+    ok &= report.ok();
+    if status != "SUCCEEDED" && error.as_deref() != Some("firebreak.StepFailed") {
+        crate::say!(
+            "error: execution {execution_arn} ended {status}: {} {}",
+            error.unwrap_or_default(),
+            cause.unwrap_or_default()
+        );
+        ok = false;
+    }
+    if let Some(r) = &recorder {
+        match r.manifest(&report, caller_arn, &started_at).await {
+            Ok(entry) => {
+                if progress {
+                    crate::say!(
+                        "evidence: {} records, manifest {}",
+                        entry.seq + 1,
+                        entry.key
+                    );
+                }
+                report.evidence_manifest = Some(entry.key);
+            }
+            Err(e) => {
+                crate::say!("error: the evidence manifest could not be written: {e}");
+                ok = false;
+            }
+        }
+    }
+    Ok((report, ok))
+}
+
+/// The parameters a step ran with, from its terminal state's output.
+fn params_of(events: &[aws_sdk_sfn::types::HistoryEvent], id: &str) -> Map<String, Value> {
+    events
+        .iter()
+        .rev()
+        .filter_map(|e| e.state_exited_event_details())
+        .filter(|d| d.name() == format!("{id}: succeeded") || d.name() == format!("{id}: failed"))
+        .find_map(|d| {
+            let v: Value = serde_json::from_str(d.output()?).ok()?;
+            v["steps"][id]["params"].as_object().cloned()
+        })
+        .unwrap_or_default()
+}
+
+fn line(r: &StepReport) -> String {
+    match r.status {
+        StepStatus::Succeeded => format!("  ✓ {} ({}) {} ms", r.id, r.action, r.duration_ms),
+        StepStatus::Skipped => format!(
+            "  – {} skipped: {}",
+            r.id,
+            r.skip_reason.as_deref().unwrap_or_default()
+        ),
+        _ => format!(
+            "  ✗ {} failed: {} {}",
+            r.id,
+            r.error_code.as_deref().unwrap_or_default(),
+            r.error.as_deref().unwrap_or_default()
+        ),
+    }
+}
+
+/// The trust policy of a playbook's execution role: Step Functions only.
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"states.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The execution role of a playbook's state machine.
+pub fn role_name(playbook: &str) -> String {
+    format!("firebreak-sfn-{playbook}")
+}
+
+/// Creates or updates, for each playbook, its execution role (exactly its actions'
+/// permissions) and its state machine. Idempotent; returns one line per thing, saying what
+/// changed.
+pub async fn deploy(
+    playbooks: &[&Playbook],
+    inputs: &BTreeMap<String, String>,
+    emulator: bool,
+    config: &aws_config::SdkConfig,
+) -> Result<Vec<String>> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let sfn = aws_sdk_sfn::Client::new(config);
+    let mut lines = Vec::new();
+    // Compile everything first: nothing is deployed when one playbook cannot be.
+    let mut compiled = Vec::new();
+    for pb in playbooks {
+        // Inputs are fixed for the playbooks that have them.
+        let mine: BTreeMap<String, String> = inputs
+            .iter()
+            .filter(|(k, _)| pb.inputs.iter().any(|i| &i.name == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        match crate::asl::compile_with(pb, &mine) {
+            Ok(def) => compiled.push((*pb, def)),
+            Err(errors) => {
+                let text: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+                bail!(
+                    "{}: cannot compile to Step Functions; nothing was deployed:\n{}",
+                    pb.file,
+                    text.join("\n")
+                );
+            }
+        }
+    }
+    for name in inputs.keys() {
+        if !playbooks
+            .iter()
+            .any(|pb| pb.inputs.iter().any(|i| &i.name == name))
+        {
+            bail!(
+                "--input {name}: no playbook deployed here has that input\n  hint: `firebreak validate` shows each playbook's inputs"
+            );
+        }
+    }
+    for (pb, def) in compiled {
+        // The emulator knows Elastic Load Balancing v2 only by its boto3 name.
+        let def = if emulator {
+            serde_json::from_str(&crate::asl::render(&def).replace(
+                "arn:aws:states:::aws-sdk:elasticloadbalancingv2:",
+                "arn:aws:states:::aws-sdk:elbv2:",
+            ))
+            .unwrap_or(def)
+        } else {
+            def
+        };
+        let role = role_name(&pb.name);
+        let role_arn = match iam.get_role().role_name(&role).send().await {
+            Ok(r) => {
+                lines.push(format!("role {role}: exists"));
+                r.role().map(|r| r.arn().to_string()).unwrap_or_default()
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                let r = iam
+                    .create_role()
+                    .role_name(&role)
+                    .assume_role_policy_document(TRUST)
+                    .description(format!(
+                        "firebreak: runs the state machine of playbook {}",
+                        pb.name
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("CreateRole {role}: {}", crate::aws::describe(&e))
+                    })?;
+                lines.push(format!("role {role}: created"));
+                r.role().map(|r| r.arn().to_string()).unwrap_or_default()
+            }
+            Err(e) => bail!("GetRole {role}: {}", crate::aws::describe(&e)),
+        };
+        let policy = execution_policy(pb);
+        let current = match iam
+            .get_role_policy()
+            .role_name(&role)
+            .policy_name("firebreak-playbook")
+            .send()
+            .await
+        {
+            Ok(p) => {
+                let text = percent_encoding::percent_decode_str(p.policy_document())
+                    .decode_utf8_lossy()
+                    .into_owned();
+                serde_json::from_str::<Value>(&text).ok()
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                None
+            }
+            Err(e) => bail!("GetRolePolicy {role}: {}", crate::aws::describe(&e)),
+        };
+        if current.as_ref() == Some(&policy) {
+            lines.push(format!("role {role}: permissions unchanged"));
+        } else {
+            iam.put_role_policy()
+                .role_name(&role)
+                .policy_name("firebreak-playbook")
+                .policy_document(policy.to_string())
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("PutRolePolicy {role}: {}", crate::aws::describe(&e))
+                })?;
+            let n = policy["Statement"][0]["Action"]
+                .as_array()
+                .map(Vec::len)
+                .unwrap_or(0);
+            lines.push(format!(
+                "role {role}: permissions {} ({n} actions)",
+                if current.is_some() { "updated" } else { "set" }
+            ));
+        }
+        let name = machine_name(&pb.name);
+        let definition = crate::asl::render(&def);
+        match find_machine(&sfn, &name).await? {
+            Some(arn) => {
+                let d = sfn
+                    .describe_state_machine()
+                    .state_machine_arn(&arn)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("DescribeStateMachine {name}: {}", crate::aws::describe(&e))
+                    })?;
+                let same = serde_json::from_str::<Value>(d.definition()).ok() == Some(def.clone())
+                    && d.role_arn() == role_arn;
+                if same {
+                    lines.push(format!("state machine {name}: unchanged"));
+                } else {
+                    sfn.update_state_machine()
+                        .state_machine_arn(&arn)
+                        .definition(&definition)
+                        .role_arn(&role_arn)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "UpdateStateMachine {name}: {}",
+                                crate::aws::describe(&e)
+                            )
+                        })?;
+                    lines.push(format!("state machine {name}: updated"));
+                }
+            }
+            None => {
+                // A new role takes a few seconds before Step Functions may assume it.
+                let mut tries = 0;
+                loop {
+                    match sfn
+                        .create_state_machine()
+                        .name(&name)
+                        .definition(&definition)
+                        .role_arn(&role_arn)
+                        .send()
+                        .await
+                    {
+                        Ok(_) => break,
+                        Err(e)
+                            if tries < 10
+                                && crate::aws::describe(&e)
+                                    .contains("not authorized to assume") =>
+                        {
+                            tries += 1;
+                            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                        }
+                        Err(e) => bail!("CreateStateMachine {name}: {}", crate::aws::describe(&e)),
+                    }
+                }
+                lines.push(format!("state machine {name}: created"));
+            }
+        }
+    }
+    Ok(lines)
+}
