@@ -117,6 +117,14 @@ impl Accounts {
         if let Some(c) = cache.get(&key) {
             return c.clone();
         }
+        let clients = Clients::new(&self.config(account, region).await);
+        cache.insert(key, clients.clone());
+        clients
+    }
+
+    /// The configuration acting in `account` and `region`: the caller's own credentials in
+    /// its account, the responder role (assumed as needed) in any other.
+    pub async fn config(&self, account: &str, region: &str) -> SdkConfig {
         let mut builder = self.base.to_builder();
         builder.set_region(Some(Region::new(region.to_string())));
         if account != self.caller_account {
@@ -136,9 +144,7 @@ impl Accounts {
                 provider,
             ))));
         }
-        let clients = Clients::new(&builder.build());
-        cache.insert(key, clients.clone());
-        clients
+        builder.build()
     }
 }
 

@@ -154,19 +154,14 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                     "--input is not passed to a state machine: its inputs are fixed when it is deployed\n  hint: `firebreak deploy --input NAME=VALUE`"
                 );
             }
-            if f.account_id != acc.caller_account() {
-                bail!(
-                    "finding {} is in account {}, the state machine runs in {}\n  hint: run firebreak with credentials of the finding's account for --engine sfn",
-                    f.id,
-                    f.account_id,
-                    acc.caller_account()
-                );
-            }
+            // The playbook's state machine in the finding's account and region (through the
+            // responder role when that is not the caller's account).
+            let config = acc.config(&f.account_id, &f.region).await;
             let (report, done) = crate::sfn::execute(
                 f,
                 pb,
                 plan,
-                acc.base(),
+                &config,
                 acc.caller_arn(),
                 store.as_ref(),
                 execution_id,

@@ -5,8 +5,8 @@
 //!
 //! Evidence: firebreak writes the finding and plan records before it starts the execution, and
 //! each step's record as the history shows the step ending (its status, outputs, error or skip
-//! reason from the state machine; its calls, timing and whether it changed anything from the
-//! history), then the manifest — the same records, chain and layout as the local engine, so
+//! reason from the state machine; its calls, timing, whether it changed anything, and what its
+//! reads answered before and after the change, from the history), then the manifest — the same records, chain and layout as the local engine, so
 //! `firebreak audit` checks both alike.
 
 use std::collections::{BTreeMap, HashMap};
@@ -73,6 +73,9 @@ struct Seen {
     entered: Option<i64>,
     calls: Vec<ApiCall>,
     changed: bool,
+    /// What the reads answered before the first change, and after it.
+    before: Vec<Value>,
+    after: Vec<Value>,
 }
 
 /// Follows one execution's history and turns it into step reports as steps end.
@@ -181,6 +184,19 @@ impl<'a> Follower<'a> {
                         if result == "ok" && !is_read(&op) {
                             seen.changed = true;
                         }
+                        if result == "ok" && is_read(&op) {
+                            let answer: Value = e
+                                .task_succeeded_event_details()
+                                .and_then(|d| d.output())
+                                .and_then(|o| serde_json::from_str(o).ok())
+                                .unwrap_or_default();
+                            let read = json!({"call": pascal(&op), "answer": answer});
+                            if seen.changed {
+                                seen.after.push(read);
+                            } else {
+                                seen.before.push(read);
+                            }
+                        }
                         seen.calls.push(ApiCall {
                             service: service.into(),
                             operation: pascal(&op).into(),
@@ -229,6 +245,12 @@ impl<'a> Follower<'a> {
         r.duration_ms = seen.entered.map(|e| (at - e).max(0) as u64).unwrap_or(0);
         r.calls = seen.calls;
         r.changed = seen.changed;
+        if !seen.before.is_empty() {
+            r.pre_state = json!({"reads": seen.before});
+        }
+        if !seen.after.is_empty() {
+            r.post_state = json!({"reads": seen.after});
+        }
         r.attempts = u32::from(status != StepStatus::Skipped);
         match status {
             StepStatus::Succeeded => r.finished_at_ms = finished,

@@ -840,6 +840,21 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         "{}",
         step("deactivate_key")
     );
+    // What the reads answered, before and after the change.
+    assert!(
+        step("deactivate_key")["pre_state"]
+            .to_string()
+            .contains("\"Active\""),
+        "{}",
+        step("deactivate_key")
+    );
+    assert!(
+        step("deactivate_key")["post_state"]
+            .to_string()
+            .contains("\"Inactive\""),
+        "{}",
+        step("deactivate_key")
+    );
     assert_eq!(step("capture_role")["status"], "skipped");
     assert!(report["time_to_contain_ms"].as_u64().is_some(), "{report}");
     // The local engine's report has the same fields.
