@@ -405,16 +405,56 @@ pub(crate) async fn execute(
     let (status, error, cause) = end.unwrap_or_default();
     // Steps the history never ended (the execution failed outside any step, or was stopped).
     let mut steps = Vec::new();
+    // `on_failure: abort` fails the execution: steps not started are skipped, as in the local
+    // engine; steps it stopped while running failed.
+    let aborted_by = (error.as_deref() == Some("firebreak.Aborted")).then(|| {
+        cause
+            .as_deref()
+            .and_then(|c| c.split('`').nth(1))
+            .unwrap_or("a step")
+            .to_string()
+    });
     for s in plan.steps() {
         match follower.done.remove(&s.id) {
             Some(r) => steps.push(r),
             None => {
+                let started_running = follower
+                    .seen
+                    .get(&s.id)
+                    .is_some_and(|x| x.entered.is_some());
                 let mut r = StepReport::base(s, StepStatus::Failed);
-                r.error_code = Some(error.clone().unwrap_or_else(|| status.clone()));
-                r.error = Some(format!(
-                    "the execution ended {status} before this step did: {}",
-                    cause.clone().unwrap_or_default()
-                ));
+                // As the local engine says it: a need that did not succeed first.
+                let need = s.needs.iter().find_map(|n| {
+                    steps
+                        .iter()
+                        .find(|d: &&StepReport| &d.id == n)
+                        .and_then(|d| match d.status {
+                            StepStatus::Failed => Some(format!("needs `{n}`, which failed")),
+                            StepStatus::Skipped => Some(format!("needs `{n}`, which is skipped")),
+                            StepStatus::Succeeded => None,
+                        })
+                });
+                match &aborted_by {
+                    Some(by) if !started_running => {
+                        r.status = StepStatus::Skipped;
+                        r.skip_reason = Some(need.unwrap_or_else(|| {
+                            format!("not started: the run was aborted after `{by}` failed")
+                        }));
+                    }
+                    Some(by) => {
+                        r.error_code = Some("firebreak.Aborted".into());
+                        r.error = Some(format!(
+                            "stopped while running: the run was aborted after `{by}` failed"
+                        ));
+                    }
+                    None => {
+                        r.error_code = Some(error.clone().unwrap_or_else(|| status.clone()));
+                        r.error = Some(format!(
+                            "the execution ended {status} before this step did: {}",
+                            cause.clone().unwrap_or_default()
+                        ));
+                    }
+                }
                 if let Some(rec) = &recorder
                     && let Err(e) = rec.step(&r, &Map::new()).await
                 {
@@ -431,7 +471,8 @@ pub(crate) async fn execute(
     let mut report = RunReport::new(&plan, &execution_id, steps, started, false, false);
     report.total_ms = millis(started.elapsed());
     ok &= report.ok();
-    if status != "SUCCEEDED" && error.as_deref() != Some("firebreak.StepFailed") {
+    let expected = ["firebreak.StepFailed", "firebreak.Aborted"];
+    if status != "SUCCEEDED" && !error.as_deref().is_some_and(|e| expected.contains(&e)) {
         crate::say!(
             "error: execution {execution_arn} ended {status}: {} {}",
             error.unwrap_or_default(),

@@ -2327,8 +2327,9 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         Action::HttpWebhook => {
             // Step Functions has no Lambda-free way to POST to an arbitrary URL but its HTTP
             // Task (which needs an EventBridge connection and which the emulator cannot run),
-            // so the message goes to EventBridge, whose API destination (set up beside the
-            // state machine) makes the POST. The HTTP status is not seen here: `status` is null.
+            // so the message goes to EventBridge as an event; an EventBridge rule with an API
+            // destination can make the POST (not set up by `deploy` yet). The HTTP status is not
+            // seen here: `status` is null.
             let name = a.n("PutEvents");
             let mut t = json!({
                 "Type": "Task",

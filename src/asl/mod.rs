@@ -579,11 +579,15 @@ impl<'a> Compiler<'a> {
                     }
                 }
                 let target = format!("No containment {}", i + 1);
+                // The local planner's reason: "no containment for TYPE: REASON".
                 states.insert(
                     target.clone(),
                     json!({
                         "Type": "Pass",
-                        "Result": format!("no containment for this finding type: {}", rule.reason.trim()),
+                        "Parameters": {"reason.$": format!(
+                            "States.Format('no containment for {{}}: {}', $.ctx.finding.type)",
+                            intrinsic_text(rule.reason.trim())
+                        )},
                         "ResultPath": "$.ctx.no_containment",
                     }),
                 );
@@ -747,67 +751,62 @@ impl<'a> Compiler<'a> {
             s
         };
 
-        if step.on_failure == OnFailure::Abort {
-            self.err(
-                Some(id),
-                "`on_failure: abort` is not compiled to Step Functions yet",
-                "use `on_failure: continue` (the default) or run the playbook with the local engine",
-            );
-        }
-
-        // Skips.
+        // Skips, in the local engine's order and with its reasons: `no_containment`, a `when`
+        // over the finding and inputs (decided when planning there), a need that did not
+        // succeed, then a `when` over earlier steps' outputs.
         let mut choices = Vec::new();
-        for need in &step.needs {
-            let skip = format!("{id}: skipped, needs {}", need.value);
-            choices.push(json!({
-                "Not": {"Variable": format!("$.steps.{}.status", need.value), "StringEquals": "succeeded"},
-                "Next": skip,
-            }));
+        let skip_state = |states: &mut Map<String, Value>, name: &str, reason: Value| {
+            let mut params = json!({"status": "skipped", "outputs": nulls.clone()});
+            match reason {
+                Value::String(r) if r.starts_with('$') => params["reason.$"] = json!(r),
+                other => params["reason"] = other,
+            }
             states.insert(
-                skip,
-                end(json!({
-                    "Type": "Pass",
-                    "Parameters": {
-                        "status": "skipped",
-                        "reason.$": format!("States.Format('needs {}, which {{}}', $.steps.{}.status)", need.value, need.value),
-                        "outputs": nulls,
-                    },
-                    "ResultPath": here,
-                })),
+                name.to_string(),
+                end(json!({"Type": "Pass", "Parameters": params, "ResultPath": here})),
             );
-        }
+        };
         if spec.effect == Effect::Contain && !self.pb.no_containment.is_empty() {
             let skip = format!("{id}: skipped, no containment");
             choices
                 .push(json!({"Variable": "$.ctx.no_containment", "IsNull": false, "Next": skip}));
-            states.insert(
-                skip,
-                end(json!({
-                    "Type": "Pass",
-                    "Parameters": {"status": "skipped", "reason.$": "$.ctx.no_containment", "outputs": nulls},
-                    "ResultPath": here,
-                })),
-            );
+            skip_state(states, &skip, json!("$.ctx.no_containment.reason"));
         }
-        if let Some(w) = &step.when
-            && let Some(rule) = self.condition(Some(id), &w.expr)
-        {
-            let skip = format!("{id}: skipped, when");
-            let mut rule = json!({"Not": rule});
-            rule["Next"] = json!(skip);
-            choices.push(rule);
-            states.insert(
-                skip,
-                end(json!({
-                    "Type": "Pass",
-                    "Parameters": {
-                        "status": "skipped",
-                        "reason": format!("`when: {}` is false", w.text.trim()),
-                        "outputs": nulls,
-                    },
-                    "ResultPath": here,
-                })),
-            );
+        let when_rule = match &step.when {
+            Some(w) => self.condition(Some(id), &w.expr).map(|rule| {
+                let mut paths = Vec::new();
+                w.expr.collect_paths(&mut paths);
+                let deferred = paths.iter().any(|p| p.root == Root::Steps);
+                (rule, w.text.trim().to_string(), deferred)
+            }),
+            None => None,
+        };
+        let when_choice = |choices: &mut Vec<Value>, states: &mut Map<String, Value>| {
+            if let Some((rule, text, _)) = &when_rule {
+                let skip = format!("{id}: skipped, when");
+                let mut rule = json!({"Not": rule});
+                rule["Next"] = json!(skip);
+                choices.push(rule);
+                skip_state(states, &skip, json!(format!("when `{text}` is false")));
+            }
+        };
+        if when_rule.as_ref().is_some_and(|w| !w.2) {
+            when_choice(&mut choices, states);
+        }
+        for need in &step.needs {
+            let status = format!("$.steps.{}.status", need.value);
+            for (outcome, reason) in [("failed", "which failed"), ("skipped", "which is skipped")] {
+                let skip = format!("{id}: skipped, {} {outcome}", need.value);
+                choices.push(json!({"Variable": status, "StringEquals": outcome, "Next": skip}));
+                skip_state(
+                    states,
+                    &skip,
+                    json!(format!("needs `{}`, {reason}", need.value)),
+                );
+            }
+        }
+        if when_rule.as_ref().is_some_and(|w| w.2) {
+            when_choice(&mut choices, states);
         }
 
         // Parameters: the playbook's, then the catalog's defaults.
@@ -890,9 +889,23 @@ impl<'a> Compiler<'a> {
                 "ResultPath": here,
             })),
         );
-        states.insert(
-            failed,
-            end(json!({
+        // `on_failure: abort`: the execution fails at once, which stops every other branch (the
+        // local engine lets running steps finish; here they are stopped).
+        let after_failure = if step.on_failure == OnFailure::Abort {
+            let abort = format!("{id}: abort");
+            states.insert(
+                abort.clone(),
+                json!({
+                    "Type": "Fail",
+                    "Error": "firebreak.Aborted",
+                    "Cause": format!("step `{id}` failed and has `on_failure: abort`"),
+                }),
+            );
+            json!({"Next": abort})
+        } else {
+            end(json!({}))
+        };
+        let mut failed_state = json!({
                 "Type": "Pass",
                 "Parameters": {
                     "status": "failed",
@@ -902,8 +915,11 @@ impl<'a> Compiler<'a> {
                     "params.$": format!("$.steps.{id}.params"),
                 },
                 "ResultPath": here,
-            })),
-        );
+        });
+        for (k, v) in after_failure.as_object().into_iter().flatten() {
+            failed_state[k] = v.clone();
+        }
+        states.insert(failed, failed_state);
         entry
     }
 
@@ -1196,9 +1212,34 @@ mod tests {
         let all = text.join("\n");
         assert!(all.contains("step `a`: the condition part"), "{all}");
         assert!(all.contains("step `a`: the expression"), "{all}");
-        assert!(all.contains("step `b`: `on_failure: abort`"), "{all}");
         assert!(all.contains("cannot give `active_access_key_ids`"), "{all}");
         assert!(errors.iter().all(|e| !e.hint.is_empty()));
+    }
+
+    #[test]
+    fn abort_fails_the_execution_after_recording_the_step() {
+        let pb = playbook(
+            "  - id: a\n    action: iam.capture_user\n    on_failure: abort\n    with:\n      user_name: ${{ inputs.user_name }}\n  - id: b\n    action: iam.deny_all_user\n    with:\n      user_name: ${{ inputs.user_name }}\n",
+        );
+        let def = compile(&pb).expect("compiles");
+        // The failure is recorded in `$.steps.a` first, then the execution fails.
+        let branches = def["States"]["Parallel 1"]["Branches"].as_array().unwrap();
+        let state = |name: &str| {
+            branches
+                .iter()
+                .find_map(|b| b["States"].get(name).cloned())
+                .unwrap_or_else(|| panic!("no state {name}: {def}"))
+        };
+        let abort = state("a: abort");
+        assert_eq!(abort["Type"], "Fail");
+        assert_eq!(abort["Error"], "firebreak.Aborted");
+        assert_eq!(
+            abort["Cause"],
+            "step `a` failed and has `on_failure: abort`"
+        );
+        let failed = state("a: failed");
+        assert_eq!(failed["Next"], "a: abort");
+        assert_eq!(failed["ResultPath"], "$.steps.a");
     }
 
     #[test]

@@ -376,7 +376,7 @@ async fn the_credential_state_machine_contains_a_leaked_key() {
         steps["revoke_role_sessions"]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("needs capture_role, which skipped"),
+            .starts_with("needs `capture_role`, which is skipped"),
         "{}",
         steps["revoke_role_sessions"]
     );
@@ -457,7 +457,7 @@ async fn a_failing_action_fails_the_step_skips_dependents_and_fails_the_run() {
     for s in ["deactivate_key", "deny_all_user"] {
         assert_eq!(steps[s]["status"], "skipped", "{s}: {}", steps[s]);
         assert_eq!(
-            steps[s]["reason"], "needs capture_user, which failed",
+            steps[s]["reason"], "needs `capture_user`, which failed",
             "{s}"
         );
     }
@@ -906,4 +906,58 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         Some(1),
         "{verdict}"
     );
+}
+
+/// `on_failure: abort` on Step Functions ends as in the local engine: the step failed, the
+/// steps not started are skipped with the same reason, the run failed (exit 1).
+#[tokio::test(flavor = "multi_thread")]
+async fn abort_ends_alike_on_both_engines() {
+    let dir = std::env::temp_dir().join(support::unique("abort-playbooks"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("abort-drill.yaml"),
+        "name: abort-drill\ndescription: a failing capture aborts the run\nmatch:\n  types: [\"*:IAMUser/*\"]\ninputs:\n  user_name:\n    from: ${{ finding.resource.accessKeyDetails.userName }}\n    required: true\nsteps:\n  - id: first\n    action: iam.capture_user\n    on_failure: abort\n    with:\n      user_name: ${{ inputs.user_name }}\n  - id: later\n    action: iam.deny_all_user\n    needs: [first]\n    with:\n      user_name: ${{ inputs.user_name }}\n",
+    )
+    .unwrap();
+    let dir_arg = dir.to_str().unwrap().to_string();
+    let finding = support::leaked_key_finding(None, "nobody-here", "AKIAFIREBREAKNOUSER0");
+    let finding = finding.to_str().unwrap().to_string();
+    let mut outcomes = Vec::new();
+    for engine in ["local", "sfn"] {
+        let moto = support::private_moto();
+        enable_sfn(&moto);
+        let fb = |args: &[&str]| support::firebreak_at(&moto.endpoint, args);
+        if engine == "sfn" {
+            let d = fb(&["deploy", "--playbooks", &dir_arg, "abort-drill"]);
+            assert_eq!(d.status.code(), Some(0), "{}", support::stderr(&d));
+        }
+        let run = fb(&[
+            "run",
+            "--engine",
+            engine,
+            "--playbooks",
+            &dir_arg,
+            "--output",
+            "json",
+            &finding,
+        ]);
+        assert_eq!(
+            run.status.code(),
+            Some(1),
+            "{engine}: {}{}",
+            support::stdout(&run),
+            support::stderr(&run)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        let steps = report["steps"].as_array().unwrap();
+        let step = |id: &str| steps.iter().find(|s| s["id"] == id).unwrap().clone();
+        assert_eq!(step("first")["status"], "failed", "{engine}: {report}");
+        assert_eq!(step("later")["status"], "skipped", "{engine}: {report}");
+        outcomes.push((
+            report["status"].clone(),
+            step("later")["skip_reason"].clone(),
+        ));
+    }
+    assert_eq!(outcomes[0], outcomes[1]);
+    assert_eq!(outcomes[0].0, "failed");
 }
