@@ -278,9 +278,11 @@ impl<'a> Follower<'a> {
     }
 }
 
-/// Starts the playbook's state machine on `f` and follows it to the end, recording evidence
-/// as steps end. Returns the report and whether everything that ran succeeded and its evidence
-/// is complete.
+/// Starts the playbook's state machine on `f` and follows it to the end. With evidence,
+/// firebreak writes the finding and plan records, the state machine each step's record and the
+/// manifest; when the execution ended before it could (an abort, a failure outside any step),
+/// firebreak records the steps it did not and writes the manifest itself. Returns the report
+/// and whether everything that ran succeeded and its evidence is complete.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn execute(
     f: &Finding,
@@ -307,24 +309,58 @@ pub(crate) async fn execute(
         }
     };
     let started_at = evidence::now_rfc3339();
-    let recorder = store
-        .cloned()
-        .map(|s| Arc::new(Recorder::new(s, &f.account_id, &f.id, &execution_id)));
-    if let Some(r) = &recorder {
-        let first = async {
-            r.finding(f).await?;
-            r.plan(&plan, &pb.source).await?;
-            Ok::<_, evidence::StoreError>(())
-        };
-        if let Err(e) = first.await {
-            bail!(
-                "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
-            );
+    let (recorder, evidence_input) = match store {
+        None => (None, Value::Null),
+        Some(Store::Local { .. }) => bail!(
+            "--engine sfn keeps evidence in S3 only: the state machine writes its records itself\n  hint: give --evidence s3://BUCKET[/PREFIX] (a bucket made by `firebreak setup`)"
+        ),
+        Some(
+            st @ Store::S3 {
+                bucket,
+                mode,
+                retention,
+                ..
+            },
+        ) => {
+            let r = Arc::new(Recorder::new(
+                st.clone(),
+                &f.account_id,
+                &f.id,
+                &execution_id,
+            ));
+            let first = async {
+                let finding = r.finding(f).await?;
+                let plan_entry = r.plan(&plan, &pb.source).await?;
+                Ok::<_, evidence::StoreError>((finding, plan_entry))
+            };
+            let (finding, plan_entry) = match first.await {
+                Ok(e) => e,
+                Err(e) => bail!(
+                    "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
+                ),
+            };
+            let until = std::time::SystemTime::now() + *retention;
+            let retain_until = aws_sdk_s3::primitives::DateTime::from(until)
+                .fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
+                .context("formatting the retention date")?;
+            let input = json!({
+                "bucket": bucket,
+                "folder": r.folder(),
+                "lock_mode": mode.as_s3(),
+                "retain_until": retain_until,
+                "started_at": started_at,
+                "finding": finding,
+                "plan": plan_entry,
+            });
+            (Some(r), input)
         }
-    }
+    };
     let raw: Value = serde_json::from_str(&f.raw).context("the finding's text is not JSON")?;
-    let input =
+    let mut input =
         json!({"detail": raw, "firebreak": {"execution_id": execution_id, "playbook": pb.name}});
+    if !evidence_input.is_null() {
+        input["firebreak"]["evidence"] = evidence_input.clone();
+    }
     let start = sfn
         .start_execution()
         .state_machine_arn(&arn)
@@ -344,9 +380,10 @@ pub(crate) async fn execute(
     }
     let mut follower = Follower::new(&plan);
     let mut ok = true;
+    let mut events = Vec::new();
     let mut end: Option<(String, Option<String>, Option<String>)> = None;
     loop {
-        let mut events = Vec::new();
+        events.clear();
         let mut token = None;
         loop {
             let page = sfn
@@ -369,42 +406,29 @@ pub(crate) async fn execute(
             if progress {
                 crate::say!("{}", line(&r));
             }
-            if let Some(rec) = &recorder {
-                let params = params_of(&events, &r.id);
-                if let Err(e) = rec.step(&r, &params).await {
-                    crate::say!(
-                        "error: the evidence of step {} could not be written: {e}",
-                        r.id
-                    );
-                    ok = false;
-                }
-            }
         }
-        if end.is_none() {
-            let d = sfn
-                .describe_execution()
-                .execution_arn(&execution_arn)
-                .send()
-                .await
-                .map_err(|e| anyhow::anyhow!("DescribeExecution: {}", crate::aws::describe(&e)))?;
-            let status = d.status().as_str().to_string();
-            if status != "RUNNING" {
-                end = Some((
-                    status,
-                    d.error().map(str::to_string),
-                    d.cause().map(str::to_string),
-                ));
-                // One more pass over the history: the last events may have come after it.
-                continue;
-            }
-        } else {
+        if end.is_some() {
             break;
+        }
+        let d = sfn
+            .describe_execution()
+            .execution_arn(&execution_arn)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("DescribeExecution: {}", crate::aws::describe(&e)))?;
+        let status = d.status().as_str().to_string();
+        if status != "RUNNING" {
+            end = Some((
+                status,
+                d.error().map(str::to_string),
+                d.cause().map(str::to_string),
+            ));
+            // One more pass over the history: the last events may have come after it.
+            continue;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     let (status, error, cause) = end.unwrap_or_default();
-    // Steps the history never ended (the execution failed outside any step, or was stopped).
-    let mut steps = Vec::new();
     // `on_failure: abort` fails the execution: steps not started are skipped, as in the local
     // engine; steps it stopped while running failed.
     let aborted_by = (error.as_deref() == Some("firebreak.Aborted")).then(|| {
@@ -414,59 +438,52 @@ pub(crate) async fn execute(
             .unwrap_or("a step")
             .to_string()
     });
+    let mut steps: Vec<StepReport> = Vec::new();
+    let mut unrecorded: Vec<(StepReport, Map<String, Value>)> = Vec::new();
     for s in plan.steps() {
-        match follower.done.remove(&s.id) {
-            Some(r) => steps.push(r),
+        if let Some(r) = follower.done.remove(&s.id) {
+            steps.push(r);
+            continue;
+        }
+        let started_running = follower
+            .seen
+            .get(&s.id)
+            .is_some_and(|x| x.entered.is_some());
+        let mut r = StepReport::base(s, StepStatus::Failed);
+        // As the local engine says it: a need that did not succeed first.
+        let need = s.needs.iter().find_map(|n| {
+            steps
+                .iter()
+                .find(|d: &&StepReport| &d.id == n)
+                .and_then(|d| match d.status {
+                    StepStatus::Failed => Some(format!("needs `{n}`, which failed")),
+                    StepStatus::Skipped => Some(format!("needs `{n}`, which is skipped")),
+                    StepStatus::Succeeded => None,
+                })
+        });
+        match &aborted_by {
+            Some(by) if !started_running => {
+                r.status = StepStatus::Skipped;
+                r.skip_reason = Some(need.unwrap_or_else(|| {
+                    format!("not started: the run was aborted after `{by}` failed")
+                }));
+            }
+            Some(by) => {
+                r.error_code = Some("firebreak.Aborted".into());
+                r.error = Some(format!(
+                    "stopped while running: the run was aborted after `{by}` failed"
+                ));
+            }
             None => {
-                let started_running = follower
-                    .seen
-                    .get(&s.id)
-                    .is_some_and(|x| x.entered.is_some());
-                let mut r = StepReport::base(s, StepStatus::Failed);
-                // As the local engine says it: a need that did not succeed first.
-                let need = s.needs.iter().find_map(|n| {
-                    steps
-                        .iter()
-                        .find(|d: &&StepReport| &d.id == n)
-                        .and_then(|d| match d.status {
-                            StepStatus::Failed => Some(format!("needs `{n}`, which failed")),
-                            StepStatus::Skipped => Some(format!("needs `{n}`, which is skipped")),
-                            StepStatus::Succeeded => None,
-                        })
-                });
-                match &aborted_by {
-                    Some(by) if !started_running => {
-                        r.status = StepStatus::Skipped;
-                        r.skip_reason = Some(need.unwrap_or_else(|| {
-                            format!("not started: the run was aborted after `{by}` failed")
-                        }));
-                    }
-                    Some(by) => {
-                        r.error_code = Some("firebreak.Aborted".into());
-                        r.error = Some(format!(
-                            "stopped while running: the run was aborted after `{by}` failed"
-                        ));
-                    }
-                    None => {
-                        r.error_code = Some(error.clone().unwrap_or_else(|| status.clone()));
-                        r.error = Some(format!(
-                            "the execution ended {status} before this step did: {}",
-                            cause.clone().unwrap_or_default()
-                        ));
-                    }
-                }
-                if let Some(rec) = &recorder
-                    && let Err(e) = rec.step(&r, &Map::new()).await
-                {
-                    crate::say!(
-                        "error: the evidence of step {} could not be written: {e}",
-                        r.id
-                    );
-                    ok = false;
-                }
-                steps.push(r);
+                r.error_code = Some(error.clone().unwrap_or_else(|| status.clone()));
+                r.error = Some(format!(
+                    "the execution ended {status} before this step did: {}",
+                    cause.clone().unwrap_or_default()
+                ));
             }
         }
+        unrecorded.push((r.clone(), Map::new()));
+        steps.push(r);
     }
     let mut report = RunReport::new(&plan, &execution_id, steps, started, false, false);
     report.total_ms = millis(started.elapsed());
@@ -475,30 +492,102 @@ pub(crate) async fn execute(
     if status != "SUCCEEDED" && !error.as_deref().is_some_and(|e| expected.contains(&e)) {
         crate::say!(
             "error: execution {execution_arn} ended {status}: {} {}",
-            error.unwrap_or_default(),
-            cause.unwrap_or_default()
+            error.as_deref().unwrap_or_default(),
+            cause.as_deref().unwrap_or_default()
         );
         ok = false;
     }
-    if let Some(r) = &recorder {
-        match r.manifest(&report, caller_arn, &started_at).await {
-            Ok(entry) => {
+    if let (Some(r), Some(st)) = (&recorder, store) {
+        match finish_evidence(
+            r,
+            st,
+            pb,
+            &report,
+            &unrecorded,
+            &events,
+            caller_arn,
+            &started_at,
+            &f.account_id,
+            &f.id,
+            &execution_id,
+        )
+        .await
+        {
+            Ok(key) => {
                 if progress {
-                    crate::say!(
-                        "evidence: {} records, manifest {}",
-                        entry.seq + 1,
-                        entry.key
-                    );
+                    crate::say!("evidence: manifest {key}");
                 }
-                report.evidence_manifest = Some(entry.key);
+                report.evidence_manifest = Some(key);
             }
             Err(e) => {
-                crate::say!("error: the evidence manifest could not be written: {e}");
+                crate::say!("error: the evidence of execution {execution_id} is incomplete: {e}");
                 ok = false;
             }
         }
     }
     Ok((report, ok))
+}
+
+/// After the execution: the manifest the state machine wrote, or — when it ended before it
+/// could — the records it did not write (steps ended by the abort or the failure, and steps
+/// whose record is missing) and a manifest written by firebreak. Returns the manifest's key.
+#[allow(clippy::too_many_arguments)]
+async fn finish_evidence(
+    r: &Recorder,
+    store: &Store,
+    pb: &Playbook,
+    report: &RunReport,
+    unrecorded: &[(StepReport, Map<String, Value>)],
+    events: &[aws_sdk_sfn::types::HistoryEvent],
+    caller_arn: &str,
+    started_at: &str,
+    account: &str,
+    finding: &str,
+    execution_id: &str,
+) -> Result<String> {
+    let folder = r.folder().to_string();
+    let existing = store
+        .read_folder(&folder)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading {folder}: {e}"))?;
+    let name_of = |k: &str| k.rsplit('/').next().map(str::to_string).unwrap_or_default();
+    if let Some((key, _)) = existing
+        .iter()
+        .find(|(k, _)| name_of(k).ends_with("-manifest.json"))
+    {
+        return Ok(key.clone());
+    }
+    // The state machine did not finish its evidence: firebreak does.
+    let seqs = crate::asl::record_seqs(pb);
+    let recorder = Recorder::resume(store.clone(), account, finding, execution_id, &existing);
+    let plan_sha = existing
+        .iter()
+        .find(|(k, _)| name_of(k) == "0001-plan.json")
+        .map(|(_, b)| evidence::sha256_hex(b))
+        .context("the plan record is missing")?;
+    for s in &report.steps {
+        let Some(&seq) = seqs.get(&s.id) else {
+            continue;
+        };
+        let name = format!("{seq:04}-step-{}.json", evidence::sanitize(&s.id));
+        if existing.iter().any(|(k, _)| name_of(k) == name) {
+            continue;
+        }
+        let params = unrecorded
+            .iter()
+            .find(|(u, _)| u.id == s.id)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| params_of(events, &s.id));
+        recorder
+            .step_at(seq, &plan_sha, s, &params)
+            .await
+            .map_err(|e| anyhow::anyhow!("writing the record of step {}: {e}", s.id))?;
+    }
+    let entry = recorder
+        .manifest(report, caller_arn, started_at)
+        .await
+        .map_err(|e| anyhow::anyhow!("writing the manifest: {e}"))?;
+    Ok(entry.key)
 }
 
 /// The parameters a step ran with, from its terminal state's output.

@@ -36,6 +36,13 @@ pub(crate) struct Compiled {
     pub outputs: BTreeMap<&'static str, Val>,
 }
 
+/// Calls that only read (their names say so).
+fn is_read(op: &str) -> bool {
+    ["get", "list", "describe"]
+        .iter()
+        .any(|p| op.starts_with(p))
+}
+
 /// The deny-all inline policy of `iam.deny_all_user` (the same document as the local action).
 const DENY_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"FirebreakDenyAll","Effect":"Deny","Action":"*","Resource":"*"}]}"#;
 
@@ -116,10 +123,14 @@ impl Act<'_> {
         let mut t = self.sdk(svc, op, params);
         t["ResultPath"] = match result {
             Some(r) => json!(self.s(r)),
+            // A change that succeeded: the step changed something (its record says so).
+            None if !is_read(op) => json!(self.s("changed")),
             None => Value::Null,
         };
         if let Some(sel) = selector {
             t["ResultSelector"] = sel;
+        } else if result.is_none() && !is_read(op) {
+            t["ResultSelector"] = json!({"v": true});
         }
         let mut all = catches;
         all.push(self.catch_all());
@@ -1683,6 +1694,33 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                     reuse: {"Type": "Pass", "Result": "-", "End": true},
                     create: snap,
                 });
+                // Whether a snapshot was made (not only reused): "-" marks a reused one.
+                let created = a.s("created");
+                let made = a.pass(
+                    "made one",
+                    json!({"Result": {"v": true}, "ResultPath": a.s("changed")}),
+                    &read_again,
+                );
+                let any = a.choice(
+                    "made any?",
+                    json!([{"Or": [
+                        {"Variable": a.s("made.all"), "NumericEquals": 0},
+                        {"And": [
+                            {"Variable": a.s("made.kinds"), "NumericEquals": 1},
+                            {"Variable": a.s("made.reused"), "BooleanEquals": true},
+                        ]},
+                    ], "Next": read_again}]),
+                    &made,
+                );
+                let count = a.pass(
+                    "count made",
+                    json!({"Parameters": {
+                        "all.$": format!("States.ArrayLength({created})"),
+                        "kinds.$": format!("States.ArrayLength(States.ArrayUnique({created}))"),
+                        "reused.$": format!("States.ArrayContains({created}, '-')"),
+                    }, "ResultPath": a.s("made")}),
+                    &any,
+                );
                 a.map(
                     "snapshot each volume",
                     &a.s("pre.VolumeIds"),
@@ -1697,7 +1735,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                     states,
                     "created",
                     None,
-                    &read_again,
+                    &count,
                 )
             };
             let existing = a.task(
@@ -1880,28 +1918,33 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             let dereg_per = per_target(
                 a,
                 "deregister",
-                {
-                    let mut t = a.inner(
-                        "elasticloadbalancingv2",
-                        "deregisterTargets",
-                        json!({
-                            "TargetGroupArn.$": "$.arn",
-                            "Targets": [{"Id.$": "$.id", "Port.$": "$.port"}],
-                        }),
-                        None,
-                        None,
-                        None,
-                    );
-                    t["End"] = json!(true);
-                    t
-                },
-                json!({"Type": "Pass", "Result": "-", "End": true}),
+                // Each target deregistered yields {v: true}, each other {v: false}; per group,
+                // whether any was; over all groups, whether the step changed anything.
+                a.inner(
+                    "elasticloadbalancingv2",
+                    "deregisterTargets",
+                    json!({
+                        "TargetGroupArn.$": "$.arn",
+                        "Targets": [{"Id.$": "$.id", "Port.$": "$.port"}],
+                    }),
+                    Some("$"),
+                    Some(json!({"v": true})),
+                    None,
+                ),
+                json!({"Type": "Pass", "Result": {"v": false}, "End": true}),
             );
             let (dereg_start, dereg_states) = group_states(
                 a,
                 "deregister",
                 dereg_per,
-                json!({"Type": "Pass", "Result": "done"}),
+                json!({"Type": "Pass", "Parameters": {"r.$": "States.ArrayContains($.per_target[*].v, true)"}, "OutputPath": "$.r"}),
+            );
+            let changed = a.pass(
+                "deregistered any?",
+                json!({"Parameters": {
+                    "v.$": format!("States.ArrayContains({}, true)", a.s("deregistered")),
+                }, "ResultPath": a.s("changed")}),
+                &verify,
             );
             let dereg = a.map(
                 "deregister from each group",
@@ -1911,7 +1954,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 dereg_states,
                 "deregistered",
                 None,
-                &verify,
+                &changed,
             );
             a.task(
                 "DescribeTargetGroups",
@@ -1991,6 +2034,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             .iter()
             .map(|x| n(a, x))
             .collect();
+            let done_unchanged = n(a, "done, already isolated");
             let [
                 tg,
                 tc,
@@ -2119,7 +2163,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 json!({"Type": "Choice", "Choices": [{"And": [
                 {"Variable": "$.gc.n", "NumericEquals": 1},
                 {"Variable": "$.gc.has", "BooleanEquals": true},
-            ], "Next": done}], "Default": mod_t}),
+            ], "Next": done_unchanged}], "Default": mod_t}),
             );
             st.insert(
                 mod_t.clone(),
@@ -2143,7 +2187,8 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                     Some(&done),
                 ),
             );
-            st.insert(done.clone(), json!({"Type": "Pass", "Parameters": {"eni.$": "$.eni", "iso.$": "$.i.v"}, "End": true}));
+            st.insert(done.clone(), json!({"Type": "Pass", "Parameters": {"eni.$": "$.eni", "iso.$": "$.i.v", "changed": true}, "End": true}));
+            st.insert(done_unchanged.clone(), json!({"Type": "Pass", "Parameters": {"eni.$": "$.eni", "iso.$": "$.i.v", "changed": false}, "End": true}));
 
             let v = a.s("v");
             let not_isolated = a.fail("not isolated after the change", "VerificationFailed", json!(format!(
@@ -2185,6 +2230,13 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                     &flags,
                 )
             };
+            let changed = a.pass(
+                "moved any?",
+                json!({"Parameters": {
+                    "v.$": format!("States.ArrayContains({}[*].changed, true)", a.s("isolated")),
+                }, "ResultPath": a.s("changed")}),
+                &verify,
+            );
             let pre = a.s("pre");
             // One interface at a time: two interfaces in one VPC share (and must not both
             // create) its groups.
@@ -2202,7 +2254,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 Value::Object(st),
                 "isolated",
                 Some(1),
-                &verify,
+                &changed,
             );
             outputs.insert("isolation_group_ids", Val::Path(a.s("v.groups")));
             outputs.insert("network_interface_ids", Val::Path(format!("{pre}.Ids")));
@@ -2313,6 +2365,11 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 params["Subject.$"] = json!(a.p("subject"));
             }
             outputs.insert("message_id", Val::Path(a.s("result.MessageId")));
+            let sent = a.pass(
+                "sent",
+                json!({"Result": {"v": true}, "ResultPath": a.s("changed")}),
+                succeeded,
+            );
             a.task(
                 "Publish",
                 "sns",
@@ -2321,7 +2378,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 Some("result"),
                 Some(json!({"MessageId.$": "$.MessageId"})),
                 vec![],
-                succeeded,
+                &sent,
             )
         }
         Action::HttpWebhook => {
@@ -2343,8 +2400,12 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 "ResultSelector": {"FailedEntryCount.$": "$.FailedEntryCount"},
                 "ResultPath": a.s("result"),
                 "Catch": [a.catch_all()],
-                "Next": succeeded,
+                "Next": a.n("sent"),
             });
+            a.states.insert(
+                a.n("sent"),
+                json!({"Type": "Pass", "Result": {"v": true}, "ResultPath": a.s("changed"), "Next": succeeded}),
+            );
             let retry = super::retriers(a.retry, "EventBridge");
             if retry.as_array().is_some_and(|r| !r.is_empty()) {
                 t["Retry"] = retry;

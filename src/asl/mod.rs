@@ -70,6 +70,7 @@ pub fn compile_with(pb: &Playbook, inputs: &BTreeMap<String, String>) -> Result<
         fields: BTreeMap::new(),
         errors: Vec::new(),
         parallels: 0,
+        seqs: BTreeMap::new(),
     };
     c.collect_fields();
     let mut states = Map::new();
@@ -104,6 +105,8 @@ struct Compiler<'a> {
     errors: Vec<Error>,
     /// Parallel states emitted so far (they are named by number).
     parallels: usize,
+    /// Each step's record number (the finding is 0, the plan 1, written by firebreak).
+    seqs: BTreeMap<String, u64>,
 }
 
 /// Sets the `Next` of state `name` (or `End` when `next` is `None`).
@@ -362,6 +365,28 @@ impl<'a> Compiler<'a> {
     /// The states before the steps: the finding, its optional fields, the inputs and
     /// `no_containment`. Returns (first state, last state).
     fn prologue(&mut self, states: &mut Map<String, Value>) -> (String, String) {
+        // Evidence: where firebreak (which wrote the finding and plan records) wants the
+        // step records and the manifest; none when the execution was started without it.
+        states.insert(
+            "Evidence?".into(),
+            json!({
+                "Type": "Choice",
+                "Comment": "`firebreak run --engine sfn --evidence s3://…` passes where records go.",
+                "Choices": [{"Variable": "$.firebreak.evidence.bucket", "IsPresent": true, "Next": "Evidence from firebreak"}],
+                "Default": "No evidence",
+            }),
+        );
+        states.insert(
+            "Evidence from firebreak".into(),
+            json!({"Type": "Pass", "Parameters": {
+                "ev.$": "$.firebreak.evidence",
+                "head.$": "$.firebreak.evidence.plan.sha256",
+            }, "ResultPath": "$.fb", "Next": "Finding"}),
+        );
+        states.insert(
+            "No evidence".into(),
+            json!({"Type": "Pass", "Result": {"ev": null, "head": crate::evidence::GENESIS}, "ResultPath": "$.fb", "Next": "Finding"}),
+        );
         states.insert(
             "Finding".into(),
             json!({
@@ -375,8 +400,9 @@ impl<'a> Compiler<'a> {
             json!({
                 "Type": "Pass",
                 "Parameters": {
-                    "ctx": {"finding.$": finding, "f": {}, "inputs": {}, "no_containment": null},
+                    "ctx": {"finding.$": finding, "f": {}, "inputs": {}, "no_containment": null, "ev.$": "$.fb.ev"},
                     "steps": {},
+                    "head.$": "$.fb.head",
                 },
             })
         };
@@ -616,21 +642,13 @@ impl<'a> Compiler<'a> {
             json!({"Type": "Pass", "Comment": "Bound; the steps follow."}),
         );
         chain(states, "Steps", vec!["Steps".into()]);
-        ("Finding".into(), "Steps".into())
+        ("Evidence?".into(), "Steps".into())
     }
 
     /// The steps, as nested sequences and Parallels, then `Done`. Returns the first state.
     fn body(&mut self, states: &mut Map<String, Value>) -> String {
         let pb = self.pb;
-        let mut g: DiGraph<usize, ()> = DiGraph::new();
-        let nodes: Vec<NodeIndex> = (0..pb.steps.len()).map(|i| g.add_node(i)).collect();
-        for (i, step) in pb.steps.iter().enumerate() {
-            for need in &step.needs {
-                if let Some(j) = pb.steps.iter().position(|s| s.id == need.value) {
-                    g.add_edge(nodes[j], nodes[i], ());
-                }
-            }
-        }
+        let g = step_graph(pb);
         // Every step has a status: the execution fails when one failed, as the local run does.
         let failed: Vec<Value> = pb
             .steps
@@ -654,7 +672,11 @@ impl<'a> Compiler<'a> {
         );
         states.insert("Run succeeded".into(), json!({"Type": "Succeed"}));
         let sh = shape(&g);
-        self.emit(&sh, &g, states, Some("Done"))
+        let mut order = Vec::new();
+        collect_ids(&sh, &g, pb, &mut order);
+        self.seqs = record_seqs(pb);
+        self.manifest(states, &order);
+        self.emit(&sh, &g, states, Some("Manifest?"))
     }
 
     /// Emits `shape` into `states`, continuing at `next`; returns its first state.
@@ -712,7 +734,12 @@ impl<'a> Compiler<'a> {
                 let merged = format!("{name}: merge");
                 let mut join = json!({
                     "Type": "Pass",
-                    "Parameters": {"ctx.$": "$.b0.ctx", "steps.$": merge},
+                    "Parameters": {
+                        "ctx.$": "$.b0.ctx",
+                        "steps.$": merge,
+                        // Any branch's last record will do: the next record links to it.
+                        "head.$": format!("$.b{}.head", branches.len() - 1),
+                    },
                 });
                 match next {
                     Some(n) => join["Next"] = json!(n),
@@ -743,11 +770,11 @@ impl<'a> Compiler<'a> {
             .map(|o| (o.name.to_string(), Value::Null))
             .collect();
         let here = format!("$.steps.{id}");
+        let name = spec.name;
+        // Every way the step ends goes through its evidence record.
+        let evidence = format!("{id}: evidence?");
         let end = |mut s: Value| {
-            match next {
-                Some(n) => s["Next"] = json!(n),
-                None => s["End"] = json!(true),
-            }
+            s["Next"] = json!(evidence);
             s
         };
 
@@ -755,12 +782,30 @@ impl<'a> Compiler<'a> {
         // over the finding and inputs (decided when planning there), a need that did not
         // succeed, then a `when` over earlier steps' outputs.
         let mut choices = Vec::new();
-        let skip_state = |states: &mut Map<String, Value>, name: &str, reason: Value| {
-            let mut params = json!({"status": "skipped", "outputs": nulls.clone()});
+        let skip_state = |states: &mut Map<String, Value>, state: &str, reason: Value| {
+            let mut report = json!({
+                "id": id,
+                "action": name,
+                "status": "skipped",
+                "attempts": 0,
+                "started_at.$": "$$.State.EnteredTime",
+                "ended_at.$": "$$.State.EnteredTime",
+                "changed": false,
+                "outputs": {},
+            });
+            let mut params = json!({"status": "skipped", "outputs": nulls.clone(), "params": {}});
             match reason {
-                Value::String(r) if r.starts_with('$') => params["reason.$"] = json!(r),
-                other => params["reason"] = other,
+                Value::String(r) if r.starts_with('$') => {
+                    params["reason.$"] = json!(r);
+                    report["skip_reason.$"] = json!(r);
+                }
+                other => {
+                    params["reason"] = other.clone();
+                    report["skip_reason"] = other;
+                }
             }
+            params["report"] = report;
+            let name = state;
             states.insert(
                 name.to_string(),
                 end(json!({"Type": "Pass", "Parameters": params, "ResultPath": here})),
@@ -834,7 +879,11 @@ impl<'a> Compiler<'a> {
         let bind = format!("{id}: parameters");
         states.insert(
             bind.clone(),
-            json!({"Type": "Pass", "Parameters": {"params": params}, "ResultPath": here}),
+            json!({"Type": "Pass", "Parameters": {
+                "params": params,
+                "started.$": "$$.State.EnteredTime",
+                "changed": {"v": false},
+            }, "ResultPath": here}),
         );
         let entry = if choices.is_empty() {
             bind.clone()
@@ -877,21 +926,58 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
+        let ran = |status: &str, outputs: Value| {
+            json!({
+                "id": id,
+                "action": name,
+                "status": status,
+                "attempts": 1,
+                "started_at.$": format!("$.steps.{id}.started"),
+                "ended_at.$": "$$.State.EnteredTime",
+                "changed.$": format!("$.steps.{id}.changed.v"),
+                "outputs": outputs,
+            })
+        };
         states.insert(
             succeeded,
             end(json!({
                 "Type": "Pass",
                 "Parameters": {
                     "status": "succeeded",
-                    "outputs": outs,
+                    "outputs": outs.clone(),
                     "params.$": format!("$.steps.{id}.params"),
+                    "report": ran("succeeded", Value::Object(outs)),
                 },
                 "ResultPath": here,
             })),
         );
-        // `on_failure: abort`: the execution fails at once, which stops every other branch (the
-        // local engine lets running steps finish; here they are stopped).
-        let after_failure = if step.on_failure == OnFailure::Abort {
+        let mut failed_report = ran("failed", json!({}));
+        failed_report["error.$"] = json!(format!("$.steps.{id}.error.Cause"));
+        failed_report["error_code.$"] = json!(format!("$.steps.{id}.error.Error"));
+        let failed_state = end(json!({
+            "Type": "Pass",
+            "Parameters": {
+                "status": "failed",
+                "error.$": format!("$.steps.{id}.error.Error"),
+                "cause.$": format!("$.steps.{id}.error.Cause"),
+                "outputs": nulls,
+                "params.$": format!("$.steps.{id}.params"),
+                "report": failed_report,
+            },
+            "ResultPath": here,
+        }));
+
+        // After the record: `on_failure: abort` fails the execution at once, which stops every
+        // other branch (the local engine lets running steps finish; here they are stopped).
+        let after = match next {
+            Some(n) => n.to_string(),
+            None => {
+                let end_state = format!("{id}: end");
+                states.insert(end_state.clone(), json!({"Type": "Pass", "End": true}));
+                end_state
+            }
+        };
+        let then = if step.on_failure == OnFailure::Abort {
             let abort = format!("{id}: abort");
             states.insert(
                 abort.clone(),
@@ -901,26 +987,218 @@ impl<'a> Compiler<'a> {
                     "Cause": format!("step `{id}` failed and has `on_failure: abort`"),
                 }),
             );
-            json!({"Next": abort})
+            let then = format!("{id}: abort?");
+            states.insert(
+                then.clone(),
+                json!({
+                    "Type": "Choice",
+                    "Choices": [{"Variable": format!("$.steps.{id}.status"), "StringEquals": "failed", "Next": abort}],
+                    "Default": after,
+                }),
+            );
+            then
         } else {
-            end(json!({}))
+            after
         };
-        let mut failed_state = json!({
-                "Type": "Pass",
-                "Parameters": {
-                    "status": "failed",
-                    "error.$": format!("$.steps.{id}.error.Error"),
-                    "cause.$": format!("$.steps.{id}.error.Cause"),
-                    "outputs": nulls,
-                    "params.$": format!("$.steps.{id}.params"),
-                },
-                "ResultPath": here,
-        });
-        for (k, v) in after_failure.as_object().into_iter().flatten() {
-            failed_state[k] = v.clone();
-        }
+        self.record(id, states, &evidence, &then);
         states.insert(failed, failed_state);
         entry
+    }
+
+    /// After the steps, with evidence: the run's status (as the local engine decides it) and
+    /// the manifest listing every record with its SHA-256, written last; then `Done`.
+    fn manifest(&mut self, states: &mut Map<String, Value>, order: &[String]) {
+        let pb = self.pb;
+        let status_is = |id: &String, s: &str| json!({"Variable": format!("$.steps.{id}.status"), "StringEquals": s});
+        let failed: Vec<Value> = order.iter().map(|id| status_is(id, "failed")).collect();
+        let contained: Vec<Value> = pb
+            .steps
+            .iter()
+            .filter(|s| s.action.spec().effect == Effect::Contain)
+            .map(|s| status_is(&s.id, "succeeded"))
+            .collect();
+        states.insert(
+            "Manifest?".into(),
+            json!({"Type": "Choice", "Choices": [{"Variable": "$.ctx.ev", "IsNull": true, "Next": "Done"}], "Default": "Run status"}),
+        );
+        let (can_fail, can_contain) = (!failed.is_empty(), !contained.is_empty());
+        let mut choices = Vec::new();
+        if !failed.is_empty() && !contained.is_empty() {
+            choices.push(
+                json!({"And": [{"Or": failed}, {"Or": contained}], "Next": "Status partial"}),
+            );
+        }
+        if !failed.is_empty() {
+            choices.push(json!({"Or": failed, "Next": "Status failed"}));
+        }
+        let mut status = json!({"Type": "Choice", "Default": "Status succeeded"});
+        if choices.is_empty() {
+            status = json!({"Type": "Pass", "Next": "Status succeeded"});
+        } else {
+            status["Choices"] = json!(choices);
+        }
+        states.insert("Run status".into(), status);
+        let mut reachable = vec!["succeeded"];
+        if can_fail {
+            reachable.push("failed");
+            if can_contain {
+                reachable.push("partial");
+            }
+        }
+        for s in reachable {
+            states.insert(
+                format!("Status {s}"),
+                json!({"Type": "Pass", "Result": s, "ResultPath": "$.run_status", "Next": "Manifest"}),
+            );
+        }
+        let last = order
+            .last()
+            .map_or("$.head".to_string(), |id| format!("$.steps.{id}.sha"));
+        let mut records = vec![
+            json!({"seq": 0, "kind": "finding", "key.$": "$.ctx.ev.finding.key", "sha256.$": "$.ctx.ev.finding.sha256"}),
+            json!({"seq": 1, "kind": "plan", "key.$": "$.ctx.ev.plan.key", "sha256.$": "$.ctx.ev.plan.sha256"}),
+        ];
+        for id in order {
+            let seq = self.seqs.get(id).copied().unwrap_or_default();
+            records.push(json!({
+                "seq": seq,
+                "kind": "step",
+                "key.$": format!("States.Format('{{}}/{}', $.ctx.ev.folder)", intrinsic_text(&format!("{seq:04}-step-{id}.json"))),
+                "sha256.$": format!("$.steps.{id}.sha"),
+            }));
+        }
+        let seq = order.len() as u64 + 2;
+        states.insert(
+            "Manifest".into(),
+            json!({"Type": "Pass", "Parameters": {
+                "schema": "firebreak.evidence.manifest/v1",
+                "seq": seq,
+                "execution_id.$": "$$.Execution.Name",
+                "prev_sha256.$": last,
+                "recorded_at.$": "$$.State.EnteredTime",
+                "engine": "sfn",
+                "finding_id.$": "$.ctx.finding.id",
+                "finding_type.$": "$.ctx.finding.type",
+                "account_id.$": "$.ctx.finding.accountId",
+                "region.$": "$.ctx.finding.region",
+                "playbook": pb.name,
+                "caller.$": "$$.Execution.RoleArn",
+                "firebreak_version": env!("CARGO_PKG_VERSION"),
+                "status.$": "$.run_status",
+                // When firebreak accepted the finding, as the local engine's manifest says.
+                "started_at.$": "$.ctx.ev.started_at",
+                "ended_at.$": "$$.State.EnteredTime",
+                "time_to_contain_ms": null,
+                "records": records,
+                "chain_head.$": last,
+            }, "ResultPath": "$.rec", "Next": "Manifest text"}),
+        );
+        self.write_record(
+            states,
+            "Manifest text",
+            &format!("{seq:04}-manifest.json"),
+            "the manifest",
+            "Done",
+        );
+    }
+
+    /// The states that write step `id`'s evidence record (when the execution keeps evidence):
+    /// the record built from `$.steps.<id>.report`, its exact text and SHA-256
+    /// (`States.Hash`), an `s3:putObject` with Object Lock and write-once, then the hash
+    /// becomes the branch's `$.head`. A record that cannot be written fails the execution.
+    fn record(&mut self, id: &str, states: &mut Map<String, Value>, entry: &str, then: &str) {
+        let seq = self.seqs.get(id).copied().unwrap_or_default();
+        let n = |s: &str| format!("{id}: {s}");
+        states.insert(
+            entry.to_string(),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.ctx.ev", "IsNull": true, "Next": then}],
+                "Default": n("record"),
+            }),
+        );
+        states.insert(
+            n("record"),
+            json!({"Type": "Pass", "Parameters": {
+                "schema": "firebreak.evidence.step/v1",
+                "seq": seq,
+                "execution_id.$": "$$.Execution.Name",
+                "prev_sha256.$": "$.head",
+                "recorded_at.$": "$$.State.EnteredTime",
+                "engine": "sfn",
+                "step.$": format!("$.steps.{id}.report"),
+                "params.$": format!("$.steps.{id}.params"),
+            }, "ResultPath": "$.rec", "Next": n("record text")}),
+        );
+        self.write_record(
+            states,
+            &n("record text"),
+            &format!("{seq:04}-step-{id}.json"),
+            &format!("the record of step `{id}`"),
+            &n("recorded"),
+        );
+        states.insert(
+            n("recorded"),
+            json!({"Type": "Pass", "InputPath": "$.w.sha", "ResultPath": format!("$.steps.{id}.sha"), "Next": n("head")}),
+        );
+        states.insert(
+            n("head"),
+            json!({"Type": "Pass", "InputPath": "$.w.sha", "ResultPath": "$.head", "Next": then}),
+        );
+    }
+
+    /// From the record at `$.rec`: its text and SHA-256 at `$.w`, then the write of
+    /// `{folder}/{name}`; starts at `first`, continues at `next`.
+    fn write_record(
+        &mut self,
+        states: &mut Map<String, Value>,
+        first: &str,
+        name: &str,
+        what: &str,
+        next: &str,
+    ) {
+        let hash = format!("{first}: hash");
+        let put = format!("{first}: PutObject");
+        let lost = format!("{first}: not written");
+        states.insert(
+            first.to_string(),
+            json!({"Type": "Pass", "Parameters": {"body.$": "States.JsonToString($.rec)"}, "ResultPath": "$.w", "Next": hash}),
+        );
+        states.insert(
+            hash.clone(),
+            json!({"Type": "Pass", "Parameters": {
+                "body.$": "$.w.body",
+                "sha.$": "States.Hash($.w.body, 'SHA-256')",
+            }, "ResultPath": "$.w", "Next": put}),
+        );
+        let mut task = json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+            "Parameters": {
+                "Bucket.$": "$.ctx.ev.bucket",
+                "Key.$": format!("States.Format('{{}}/{}', $.ctx.ev.folder)", intrinsic_text(name)),
+                "Body.$": "$.w.body",
+                "ContentType": "application/json",
+                "ChecksumAlgorithm": "SHA256",
+                "ObjectLockMode.$": "$.ctx.ev.lock_mode",
+                "ObjectLockRetainUntilDate.$": "$.ctx.ev.retain_until",
+                "IfNoneMatch": "*",
+            },
+            "TimeoutSeconds": 30,
+            "ResultPath": null,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.evidence_error", "Next": lost}],
+            "Next": next,
+        });
+        task["Retry"] = retriers(&RetryPolicy::default(), "S3");
+        states.insert(put, task);
+        states.insert(
+            lost,
+            json!({
+                "Type": "Fail",
+                "Error": "firebreak.EvidenceWriteFailed",
+                "Cause": format!("{what} could not be written to the evidence bucket; firebreak does not go on without its evidence"),
+            }),
+        );
     }
 
     /// A key/value parameter as a list of `{Key, Value}` objects: the action's own entries
@@ -1071,6 +1349,34 @@ impl<'a> Compiler<'a> {
              with a literal, `!`, `&&` and `||`",
         );
     }
+}
+
+/// The playbook's steps as a graph (edges from a need to the step that needs it).
+fn step_graph(pb: &Playbook) -> DiGraph<usize, ()> {
+    let mut g: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..pb.steps.len()).map(|i| g.add_node(i)).collect();
+    for (i, step) in pb.steps.iter().enumerate() {
+        for need in &step.needs {
+            if let Some(j) = pb.steps.iter().position(|s| s.id == need.value) {
+                g.add_edge(nodes[j], nodes[i], ());
+            }
+        }
+    }
+    g
+}
+
+/// The record number of each step's evidence record in an execution of the compiled state
+/// machine (in the order the steps appear in it; 0 and 1 are the finding and the plan, the
+/// manifest follows the last step).
+pub fn record_seqs(pb: &Playbook) -> BTreeMap<String, u64> {
+    let g = step_graph(pb);
+    let mut order = Vec::new();
+    collect_ids(&shape(&g), &g, pb, &mut order);
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| (id, i as u64 + 2))
+        .collect()
 }
 
 fn always_present(segs: &[Seg]) -> bool {
@@ -1238,8 +1544,14 @@ mod tests {
             "step `a` failed and has `on_failure: abort`"
         );
         let failed = state("a: failed");
-        assert_eq!(failed["Next"], "a: abort");
         assert_eq!(failed["ResultPath"], "$.steps.a");
+        // Through the step's record (written when the execution keeps evidence) to the abort.
+        assert_eq!(failed["Next"], "a: evidence?");
+        assert_eq!(state("a: evidence?")["Choices"][0]["Next"], "a: abort?");
+        assert_eq!(state("a: head")["Next"], "a: abort?");
+        let then = state("a: abort?");
+        assert_eq!(then["Choices"][0]["StringEquals"], "failed");
+        assert_eq!(then["Choices"][0]["Next"], "a: abort");
     }
 
     #[test]

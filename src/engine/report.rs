@@ -30,7 +30,15 @@ pub struct StepReport {
     pub error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// Absent in records written by the Step Functions state machine, which cannot subtract
+    /// times; they give `started_at` and `ended_at` instead.
+    #[serde(default)]
     pub duration_ms: u64,
+    /// When the step started and ended (RFC 3339), where the engine records them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
     /// Milliseconds from the finding's acceptance to this step's end (succeeded steps).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at_ms: Option<u64>,
@@ -42,6 +50,9 @@ pub struct StepReport {
     pub pre_state: Value,
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub post_state: Value,
+    /// Absent in records written by the state machine (its calls are in the execution's
+    /// history).
+    #[serde(default)]
     pub calls: Vec<ApiCall>,
 }
 
@@ -56,6 +67,8 @@ impl StepReport {
             error_code: None,
             skip_reason: None,
             duration_ms: 0,
+            started_at: None,
+            ended_at: None,
             finished_at_ms: None,
             changed: false,
             outputs: Map::new(),

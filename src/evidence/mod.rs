@@ -171,6 +171,57 @@ impl Recorder {
         r
     }
 
+    /// The folder of this execution's records (`{prefix}/{account}/{finding}/{execution}`).
+    pub fn folder(&self) -> &str {
+        &self.base
+    }
+
+    /// Writes a step record at a given position, linked to `prev` as a state machine links
+    /// its records (`engine: sfn`): for steps of a Step Functions execution that ended before
+    /// the state machine could record them. The chain goes on after the highest record.
+    pub async fn step_at(
+        &self,
+        seq: u64,
+        prev: &str,
+        r: &StepReport,
+        params: &serde_json::Map<String, Value>,
+    ) -> Result<Entry, StoreError> {
+        let mut chain = self.chain.lock().await;
+        let key = format!("{}/{seq:04}-step-{}.json", self.base, sanitize(&r.id));
+        let header = Header {
+            schema: "firebreak.evidence.step/v1".into(),
+            seq,
+            execution_id: self.execution_id.clone(),
+            prev_sha256: prev.to_string(),
+            recorded_at: now_rfc3339(),
+            engine: Some("sfn".into()),
+        };
+        let value = serde_json::to_value(StepRecord {
+            header,
+            step: r.clone(),
+            params: params.clone(),
+        })
+        .map_err(|e| StoreError::Io(e.to_string()))?;
+        let mut bytes = serde_json::to_vec_pretty(&crate::scrub::scrub(value))
+            .map_err(|e| StoreError::Io(e.to_string()))?;
+        bytes.push(b'\n');
+        let sha = sha256_hex(&bytes);
+        self.store.put(&key, bytes, &sha).await?;
+        let entry = Entry {
+            seq,
+            kind: "step".into(),
+            key,
+            sha256: sha.clone(),
+        };
+        chain.entries.push(entry.clone());
+        chain.entries.sort_by_key(|e| e.seq);
+        if seq >= chain.seq {
+            chain.seq = seq + 1;
+            chain.prev = sha;
+        }
+        Ok(entry)
+    }
+
     /// Appends a record: `build` gets the header (`schema`, `seq`, `execution_id`,
     /// `prev_sha256`, `recorded_at`) and makes the typed record, which is scrubbed, written,
     /// and only then added to the chain.
@@ -192,6 +243,7 @@ impl Recorder {
             execution_id: self.execution_id.clone(),
             prev_sha256: chain.prev.clone(),
             recorded_at: now_rfc3339(),
+            engine: None,
         };
         let value =
             serde_json::to_value(build(header)).map_err(|e| StoreError::Io(e.to_string()))?;

@@ -23,6 +23,11 @@ pub struct Header {
     pub prev_sha256: String,
     /// When the record was written (RFC 3339, UTC).
     pub recorded_at: String,
+    /// `sfn` in records written by a Step Functions state machine: their `prev_sha256` is the
+    /// SHA-256 of the record before them on their own branch of the plan (an earlier record,
+    /// not always the one numbered just before), as parallel branches cannot share one chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// The finding as received.
@@ -83,6 +88,8 @@ pub struct ManifestRecord {
     pub started_at: String,
     pub ended_at: String,
     pub time_to_contain_ms: Option<u64>,
+    /// Absent in a manifest written by the state machine (see `started_at`, `ended_at`).
+    #[serde(default)]
     pub total_ms: u64,
     pub records: Vec<Entry>,
     /// SHA-256 of the last record before this manifest.

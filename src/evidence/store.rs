@@ -49,6 +49,16 @@ pub enum Target {
     Dir(PathBuf),
 }
 
+impl LockMode {
+    /// The name S3 calls the mode by (`ObjectLockMode`).
+    pub fn as_s3(self) -> &'static str {
+        match self {
+            LockMode::Compliance => "COMPLIANCE",
+            LockMode::Governance => "GOVERNANCE",
+        }
+    }
+}
+
 pub fn parse_target(s: &str) -> Result<Target, String> {
     match s.strip_prefix("s3://") {
         Some(rest) => {

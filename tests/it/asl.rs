@@ -906,6 +906,92 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         Some(1),
         "{verdict}"
     );
+
+    // The state machine wrote the step records and the manifest itself (putObject, Object
+    // Lock, States.Hash); firebreak wrote the finding and the plan.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let listed = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("ev/")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    assert_eq!(keys.len(), 11, "finding, plan, 8 steps, manifest: {keys:?}");
+    let mut copies: Vec<(String, Vec<u8>)> = Vec::new();
+    for key in &keys {
+        let name = key.rsplit('/').next().unwrap();
+        let head = s3
+            .head_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            head.object_lock_mode().is_some() && head.object_lock_retain_until_date().is_some(),
+            "{key}"
+        );
+        let body = s3
+            .get_object()
+            .bucket(&bucket)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let bytes = body.body.collect().await.unwrap().into_bytes();
+        let record: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let by_machine = name.contains("-step-") || name.ends_with("-manifest.json");
+        assert_eq!(record["engine"] == "sfn", by_machine, "{key}: {record}");
+        copies.push((key.clone(), bytes.to_vec()));
+    }
+
+    // The audit checks the branch links: a copy of the records passes; a step record linked to
+    // a record that is not there, or a branch link in a record that does not say `engine: sfn`,
+    // does not.
+    let audit_copy = |edit: &dyn Fn(&str, &mut serde_json::Value)| {
+        let dir = std::env::temp_dir().join(support::unique("sfn-copy"));
+        for (key, bytes) in &copies {
+            let path = dir.join(key);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+            let before = v.clone();
+            edit(key, &mut v);
+            let out = if v == before {
+                bytes.clone()
+            } else {
+                serde_json::to_vec_pretty(&v).unwrap()
+            };
+            std::fs::write(path, out).unwrap();
+        }
+        let out = fb(&["audit", dir.to_str().unwrap()]);
+        (out.status.code(), support::stdout(&out))
+    };
+    let (code, text) = audit_copy(&|_, _| {});
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = audit_copy(&|key, v| {
+        if key.ends_with("-step-deny_all_user.json") {
+            v["prev_sha256"] = serde_json::json!("ab".repeat(32));
+        }
+    });
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("chain broken"), "{text}");
+    let (code, text) = audit_copy(&|key, v| {
+        if key.contains("-step-") {
+            v.as_object_mut().unwrap().remove("engine");
+        }
+    });
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("chain broken"), "{text}");
 }
 
 /// `on_failure: abort` on Step Functions ends as in the local engine: the step failed, the
@@ -931,6 +1017,12 @@ async fn abort_ends_alike_on_both_engines() {
             let d = fb(&["deploy", "--playbooks", &dir_arg, "abort-drill"]);
             assert_eq!(d.status.code(), Some(0), "{}", support::stderr(&d));
         }
+        // With evidence: the state machine records the failed step and stops; firebreak
+        // records the step it never started and the manifest, and the audit passes.
+        let bucket = support::unique("abort-evidence");
+        let setup = fb(&["setup", "--evidence-bucket", &bucket]);
+        assert_eq!(setup.status.code(), Some(0), "{}", support::stderr(&setup));
+        let target = format!("s3://{bucket}/ev");
         let run = fb(&[
             "run",
             "--engine",
@@ -939,6 +1031,8 @@ async fn abort_ends_alike_on_both_engines() {
             &dir_arg,
             "--output",
             "json",
+            "--evidence",
+            &target,
             &finding,
         ]);
         assert_eq!(
@@ -947,6 +1041,14 @@ async fn abort_ends_alike_on_both_engines() {
             "{engine}: {}{}",
             support::stdout(&run),
             support::stderr(&run)
+        );
+        let audit = fb(&["audit", &target]);
+        assert_eq!(
+            audit.status.code(),
+            Some(0),
+            "{engine}: {}{}",
+            support::stdout(&audit),
+            support::stderr(&audit)
         );
         let report: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
         let steps = report["steps"].as_array().unwrap();
