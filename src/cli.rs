@@ -352,6 +352,10 @@ enum Command {
         /// repeatable.
         #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
         inputs: Vec<(String, String)>,
+        /// The evidence bucket the state machines write their records to
+        /// (`s3://BUCKET[/PREFIX]`, as given to `run --evidence`): their roles may write there.
+        #[arg(long)]
+        evidence: Option<String>,
     },
     /// List the action catalog: parameters, outputs, permissions.
     Actions {
@@ -397,10 +401,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             playbooks_or_names,
             playbooks,
             inputs,
+            evidence,
         } => deploy_cmd(
             &playbooks_or_names,
             &playbooks,
             &inputs.into_iter().collect(),
+            evidence.as_deref(),
         ),
         Command::Setup {
             evidence_bucket,
@@ -784,7 +790,16 @@ fn deploy_cmd(
     which: &[String],
     dir: &Path,
     inputs: &std::collections::BTreeMap<String, String>,
+    evidence: Option<&str>,
 ) -> Result<ExitCode> {
+    let evidence = match evidence.map(crate::evidence::parse_target) {
+        None => None,
+        Some(Ok(crate::evidence::Target::S3 { bucket, prefix })) => Some((bucket, prefix)),
+        Some(Ok(crate::evidence::Target::Dir(_))) => anyhow::bail!(
+            "--evidence: state machines write their evidence to S3\n  hint: give s3://BUCKET[/PREFIX]"
+        ),
+        Some(Err(e)) => anyhow::bail!("--evidence: {e}"),
+    };
     let set = load_playbooks(dir)?;
     if set.has_errors() {
         for d in &set.diagnostics {
@@ -814,7 +829,8 @@ fn deploy_cmd(
         .build()?;
     let lines = runtime.block_on(async {
         let config = crate::aws::load().await;
-        crate::sfn::deploy(&chosen, inputs, false, &config).await
+        let evidence = evidence.as_ref().map(|(b, p)| (b.as_str(), p.as_str()));
+        crate::sfn::deploy(&chosen, inputs, evidence, false, &config).await
     })?;
     for l in lines {
         println!("{l}");

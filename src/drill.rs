@@ -1368,7 +1368,11 @@ async fn run_sfn(
         .find(|p| p.name == name)
         .context("playbook vanished")?;
     let inputs = drill_inputs(target);
-    crate::sfn::deploy(&[pb], &inputs, emulator, acc.base()).await?;
+    let evidence = match store {
+        Store::S3 { bucket, prefix, .. } => Some((bucket.as_str(), prefix.as_str())),
+        Store::Local { .. } => None,
+    };
+    crate::sfn::deploy(&[pb], &inputs, evidence, emulator, acc.base()).await?;
     let plan = plan::compile_with(f, pb, &inputs).map_err(|errors| {
         anyhow::anyhow!(
             errors

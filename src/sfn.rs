@@ -50,8 +50,9 @@ pub async fn find_machine(sfn: &aws_sdk_sfn::Client, name: &str) -> Result<Optio
 }
 
 /// The IAM policy a playbook's execution role needs: every permission of every action it uses
-/// (the catalog's list, the same the local responder role needs), and EventBridge for webhooks.
-pub fn execution_policy(pb: &Playbook) -> Value {
+/// (the catalog's list, the same the local responder role needs), EventBridge for webhooks,
+/// and, when it keeps evidence in `evidence` (bucket, prefix), writing locked objects there.
+pub fn execution_policy(pb: &Playbook, evidence: Option<(&str, &str)>) -> Value {
     let mut actions: Vec<&str> = Vec::new();
     for s in &pb.steps {
         actions.extend(s.action.spec().permissions.iter().copied());
@@ -61,10 +62,24 @@ pub fn execution_policy(pb: &Playbook) -> Value {
     }
     actions.sort();
     actions.dedup();
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "FirebreakPlaybook", "Effect": "Allow", "Action": actions, "Resource": "*"}],
-    })
+    let mut statements = vec![
+        json!({"Sid": "FirebreakPlaybook", "Effect": "Allow", "Action": actions, "Resource": "*"}),
+    ];
+    if let Some((bucket, prefix)) = evidence {
+        let objects = if prefix.is_empty() {
+            format!("arn:aws:s3:::{bucket}/*")
+        } else {
+            format!("arn:aws:s3:::{bucket}/{}/*", prefix.trim_end_matches('/'))
+        };
+        statements.push(json!({
+            "Sid": "FirebreakEvidence",
+            "Effect": "Allow",
+            // PutObjectRetention: a PutObject that sets Object Lock retention needs it too.
+            "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+            "Resource": objects,
+        }));
+    }
+    json!({"Version": "2012-10-17", "Statement": statements})
 }
 
 /// What the history says of one step so far.
@@ -635,6 +650,7 @@ pub fn role_name(playbook: &str) -> String {
 pub async fn deploy(
     playbooks: &[&Playbook],
     inputs: &BTreeMap<String, String>,
+    evidence: Option<(&str, &str)>,
     emulator: bool,
     config: &aws_config::SdkConfig,
 ) -> Result<Vec<String>> {
@@ -711,7 +727,7 @@ pub async fn deploy(
             }
             Err(e) => bail!("GetRole {role}: {}", crate::aws::describe(&e)),
         };
-        let policy = execution_policy(pb);
+        let policy = execution_policy(pb, evidence);
         let current = match iam
             .get_role_policy()
             .role_name(&role)
@@ -745,9 +761,13 @@ pub async fn deploy(
                 .map_err(|e| {
                     anyhow::anyhow!("PutRolePolicy {role}: {}", crate::aws::describe(&e))
                 })?;
-            let n = policy["Statement"][0]["Action"]
+            let n: usize = policy["Statement"]
                 .as_array()
-                .map(Vec::len)
+                .map(|st| {
+                    st.iter()
+                        .map(|x| x["Action"].as_array().map(Vec::len).unwrap_or(0))
+                        .sum()
+                })
                 .unwrap_or(0);
             lines.push(format!(
                 "role {role}: permissions {} ({n} actions)",

@@ -461,6 +461,24 @@ async fn a_failing_action_fails_the_step_skips_dependents_and_fails_the_run() {
             "{s}"
         );
     }
+    // The local engine on a fresh emulator: every step the same status, every skip the same
+    // reason, the run failed (exit 1).
+    let fresh = support::private_moto();
+    let finding = support::leaked_key_finding(None, "nobody-by-this-name", "AKIAFIREBREAKNOUSER0");
+    let local = support::firebreak_at(
+        &fresh.endpoint,
+        &["run", "--output", "json", finding.to_str().unwrap()],
+    );
+    assert_eq!(local.status.code(), Some(1), "{}", support::stderr(&local));
+    let local: serde_json::Value = serde_json::from_slice(&local.stdout).unwrap();
+    assert_eq!(local["status"], "failed");
+    for l in local["steps"].as_array().unwrap() {
+        let id = l["id"].as_str().unwrap();
+        assert_eq!(steps[id]["status"], l["status"], "{id}");
+        if l["status"] == "skipped" {
+            assert_eq!(steps[id]["reason"], l["skip_reason"], "{id}");
+        }
+    }
 }
 
 /// A fixture finding with `edit` applied, as an EventBridge event.
@@ -692,7 +710,14 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
     let moto = support::private_moto();
     enable_sfn(&moto);
     let fb = |args: &[&str]| support::firebreak_at(&moto.endpoint, args);
-    let out = fb(&["deploy", "iam-credential-compromise"]);
+    let bucket = support::unique("sfn-evidence");
+    let target = format!("s3://{bucket}/ev");
+    let deploy = |extra: &[&str]| {
+        let mut args = vec!["deploy", "iam-credential-compromise", "--evidence", &target];
+        args.extend_from_slice(extra);
+        fb(&args)
+    };
+    let out = deploy(&[]);
     let text = support::stdout(&out);
     assert_eq!(
         out.status.code(),
@@ -709,7 +734,7 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         text.contains("state machine firebreak-iam-credential-compromise: created"),
         "{text}"
     );
-    let again = support::stdout(&fb(&["deploy", "iam-credential-compromise"]));
+    let again = support::stdout(&deploy(&[]));
     assert!(
         again.contains("role firebreak-sfn-iam-credential-compromise: exists"),
         "{again}"
@@ -719,17 +744,12 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         again.contains("state machine firebreak-iam-credential-compromise: unchanged"),
         "{again}"
     );
-    let changed = support::stdout(&fb(&[
-        "deploy",
-        "iam-credential-compromise",
-        "--input",
-        "webhook_url=https://hooks.example/x",
-    ]));
+    let changed = support::stdout(&deploy(&["--input", "webhook_url=https://hooks.example/x"]));
     assert!(
         changed.contains("state machine firebreak-iam-credential-compromise: updated"),
         "{changed}"
     );
-    let back = support::stdout(&fb(&["deploy", "iam-credential-compromise"]));
+    let back = support::stdout(&deploy(&[]));
     assert!(
         back.contains("state machine firebreak-iam-credential-compromise: updated"),
         "{back}"
@@ -789,6 +809,17 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
     wanted.sort();
     wanted.dedup();
     assert_eq!(granted, wanted);
+    // And writing locked evidence objects under the evidence prefix, nothing more.
+    assert_eq!(
+        doc["Statement"][1],
+        serde_json::json!({
+            "Sid": "FirebreakEvidence",
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+            "Resource": format!("arn:aws:s3:::{bucket}/ev/*"),
+        })
+    );
+    assert_eq!(doc["Statement"].as_array().map(Vec::len), Some(2));
 
     let user = support::unique("victim");
     iam.create_user().user_name(&user).send().await.unwrap();
@@ -801,10 +832,8 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
     let key = key.access_key().unwrap().access_key_id().to_string();
     let finding = support::leaked_key_finding(None, &user, &key);
     let finding = finding.to_str().unwrap();
-    let bucket = support::unique("sfn-evidence");
     let setup = fb(&["setup", "--evidence-bucket", &bucket]);
     assert_eq!(setup.status.code(), Some(0), "{}", support::stderr(&setup));
-    let target = format!("s3://{bucket}/ev");
     let run = fb(&[
         "run",
         "--engine",
