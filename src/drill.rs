@@ -1304,6 +1304,30 @@ fn drill_inputs(t: &Target) -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
+/// The drilled playbook and the finding bound to it.
+fn bound<'a>(
+    set: &'a crate::playbook::LoadedSet,
+    name: &str,
+    f: &Finding,
+    inputs: &std::collections::BTreeMap<String, String>,
+) -> Result<(&'a crate::playbook::Playbook, crate::plan::Plan)> {
+    let pb = set
+        .playbooks
+        .iter()
+        .find(|p| p.name == name)
+        .context("playbook vanished")?;
+    let plan = plan::compile_with(f, pb, inputs).map_err(|errors| {
+        anyhow::anyhow!(
+            errors
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    Ok((pb, plan))
+}
+
 /// Runs the finding as `run` does.
 async fn run_direct(
     set: &crate::playbook::LoadedSet,
@@ -1313,20 +1337,7 @@ async fn run_direct(
     acc: &aws::Accounts,
     store: &Store,
 ) -> Result<Outcome> {
-    let pb = set
-        .playbooks
-        .iter()
-        .find(|p| p.name == name)
-        .context("playbook vanished")?;
-    let plan = plan::compile_with(f, pb, &drill_inputs(target)).map_err(|errors| {
-        anyhow::anyhow!(
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    })?;
+    let (pb, plan) = bound(set, name, f, &drill_inputs(target))?;
     let exec = crate::run::Exec {
         dry_run: false,
         concurrency: 16,
@@ -1362,26 +1373,13 @@ async fn run_sfn(
     store: &Store,
     emulator: bool,
 ) -> Result<Outcome> {
-    let pb = set
-        .playbooks
-        .iter()
-        .find(|p| p.name == name)
-        .context("playbook vanished")?;
     let inputs = drill_inputs(target);
+    let (pb, plan) = bound(set, name, f, &inputs)?;
     let evidence = match store {
         Store::S3 { bucket, prefix, .. } => Some((bucket.as_str(), prefix.as_str())),
         Store::Local { .. } => None,
     };
     crate::sfn::deploy(&[pb], &inputs, evidence, emulator, acc.base()).await?;
-    let plan = plan::compile_with(f, pb, &inputs).map_err(|errors| {
-        anyhow::anyhow!(
-            errors
-                .iter()
-                .map(|e| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    })?;
     let (run, _) = crate::sfn::execute(
         f,
         pb,

@@ -308,15 +308,19 @@ async fn the_malware_state_machine_runs_on_the_emulator() {
     }
 }
 
-/// The leaked-key finding, bound to `user` and `key`, as an EventBridge event.
-fn leaked_key_event(user: &str, key: &str) -> serde_json::Value {
-    let path = support::leaked_key_finding(None, user, key);
-    let text = std::fs::read_to_string(path).unwrap();
-    let finding: serde_json::Value = serde_json::from_str(&text).unwrap();
+/// The finding in the file at `path`, as an EventBridge event.
+fn event_of(path: &std::path::Path) -> serde_json::Value {
+    let finding: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     match finding.get("detail") {
         Some(_) => finding,
         None => event(finding),
     }
+}
+
+/// The leaked-key finding, bound to `user` and `key`, as an EventBridge event.
+fn leaked_key_event(user: &str, key: &str) -> serde_json::Value {
+    event_of(&support::leaked_key_finding(None, user, key))
 }
 
 /// The credential playbook contains a leaked key on the emulator's Step Functions: the key is
@@ -483,13 +487,7 @@ async fn a_failing_action_fails_the_step_skips_dependents_and_fails_the_run() {
 
 /// A fixture finding with `edit` applied, as an EventBridge event.
 fn fixture_event(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
-    let path = support::finding_file(name, edit);
-    let finding: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    match finding.get("detail") {
-        Some(_) => finding,
-        None => event(finding),
-    }
+    event_of(&support::finding_file(name, edit))
 }
 
 /// The S3 playbooks on the emulator's Step Functions: a public bucket gets all four Block
