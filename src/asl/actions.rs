@@ -481,6 +481,7 @@ pub(crate) fn unavailable(action: Action) -> &'static [&'static str] {
         Action::IamCaptureUser => &["active_access_key_ids"],
         // The target groups the instance was in would need a filter over a list of lists.
         Action::Elbv2DeregisterInstance => &["target_group_arns"],
+        Action::IamDeactivateMfaDevices => &["deactivated_serials"],
         _ => &[],
     }
 }
@@ -2359,6 +2360,259 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 &have,
             )
         }
+        Action::IamDeleteLoginProfile => {
+            let user = json!({"UserName.$": a.p("user_name")});
+            let still = a.fail(
+                "still has a password",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('user {{}} still has a console password', {})",
+                    a.p("user_name")
+                )),
+            );
+            let gone = a.pass(
+                "gone",
+                json!({"Result": {"exists": false}, "ResultPath": a.s("post")}),
+                succeeded,
+            );
+            let read_back = a.task(
+                "GetLoginProfile after",
+                "iam",
+                "getLoginProfile",
+                user.clone(),
+                Some("post"),
+                Some(json!({"exists": true})),
+                vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": gone})],
+                &still,
+            );
+            let delete = a.task(
+                "DeleteLoginProfile",
+                "iam",
+                "deleteLoginProfile",
+                user.clone(),
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let has = a.choice(
+                "has a password?",
+                json!([{"Variable": a.s("pre.exists"), "BooleanEquals": true, "Next": delete}]),
+                succeeded,
+            );
+            let none = a.pass(
+                "no password",
+                json!({"Result": {"exists": false}, "ResultPath": a.s("pre")}),
+                &has,
+            );
+            outputs.insert("had_login_profile", Val::Path(a.s("pre.exists")));
+            a.task(
+                "GetLoginProfile",
+                "iam",
+                "getLoginProfile",
+                user,
+                Some("pre"),
+                Some(json!({"exists": true})),
+                vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": none})],
+                &has,
+            )
+        }
+        Action::IamDeactivateMfaDevices => {
+            let user = json!({"UserName.$": a.p("user_name")});
+            let after_given = a.given.iter().any(|g| g == "enabled_after");
+            // Per device: deactivated ({v: true, serial}) or left ({v: false}); only devices
+            // enabled after `enabled_after`, when given.
+            let test = a.n("device, which?");
+            let off = a.n("device, DeactivateMFADevice");
+            let keep = a.n("device, keep");
+            let mut deactivate = a.inner(
+                "iam",
+                "deactivateMFADevice",
+                json!({"UserName.$": "$.user", "SerialNumber.$": "$.serial"}),
+                Some("$.done"),
+                Some(json!({"v": true})),
+                None,
+            );
+            deactivate["OutputPath"] = json!("$.done");
+            let mut device_states = json!({
+                off.clone(): deactivate,
+                keep.clone(): {"Type": "Pass", "Result": {"v": false}, "End": true},
+            });
+            let mut selector = json!({
+                "serial.$": "$$.Map.Item.Value.SerialNumber",
+                "user.$": a.p("user_name"),
+            });
+            let start = if after_given {
+                selector["after.$"] = json!(a.p("enabled_after"));
+                selector["enabled.$"] = json!("$$.Map.Item.Value.EnableDate");
+                device_states[test.clone()] = json!({
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.enabled", "TimestampGreaterThanPath": "$.after", "Next": off}],
+                    "Default": keep,
+                });
+                test
+            } else {
+                off
+            };
+            let left = a.fail(
+                "still active",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('an MFA device of user {{}} is still active', {})",
+                    a.p("user_name")
+                )),
+            );
+            let verdict = a.choice(
+                "none left?",
+                json!([{"Variable": a.s("left.any"), "BooleanEquals": true, "Next": left}]),
+                succeeded,
+            );
+            let check = {
+                let one = a.n("left, one");
+                let yes = a.n("left, was deactivated");
+                let no = a.n("left, kept");
+                let states = json!({
+                    one.clone(): {"Type": "Choice", "Choices": [{"And": [
+                        {"Variable": "$.wanted.v", "BooleanEquals": true},
+                        {"Variable": "$.still", "BooleanEquals": true},
+                    ], "Next": yes}], "Default": no},
+                    yes: {"Type": "Pass", "Result": true, "End": true},
+                    no: {"Type": "Pass", "Result": false, "End": true},
+                });
+                let flags = a.pass(
+                    "any left?",
+                    json!({"Parameters": {"any.$": format!("States.ArrayContains({}, true)", a.s("still"))}, "ResultPath": a.s("left")}),
+                    &verdict,
+                );
+                a.map(
+                    "deactivated ones gone?",
+                    &a.s("done"),
+                    json!({
+                        "wanted.$": "$$.Map.Item.Value",
+                        "still.$": format!(
+                            "States.ArrayContains({}, States.ArrayGetItem({}, $$.Map.Item.Index))",
+                            a.s("post.Serials"),
+                            a.s("pre.Serials")
+                        ),
+                    }),
+                    &one,
+                    states,
+                    "still",
+                    None,
+                    &flags,
+                )
+            };
+            let read_back = a.task(
+                "ListMFADevices after",
+                "iam",
+                "listMFADevices",
+                user.clone(),
+                Some("post"),
+                Some(json!({"Serials.$": "$.MFADevices[*].SerialNumber"})),
+                vec![],
+                &check,
+            );
+            let changed = a.pass(
+                "changed?",
+                json!({"Parameters": {"v.$": format!("States.ArrayContains({}[*].v, true)", a.s("done"))}, "ResultPath": a.s("changed")}),
+                &read_back,
+            );
+            let each = a.map(
+                "deactivate each device",
+                &a.s("pre.Devices"),
+                selector,
+                &start,
+                device_states,
+                "done",
+                Some(1),
+                &changed,
+            );
+            a.task(
+                "ListMFADevices",
+                "iam",
+                "listMFADevices",
+                user,
+                Some("pre"),
+                Some(json!({"Devices.$": "$.MFADevices", "Serials.$": "$.MFADevices[*].SerialNumber"})),
+                vec![],
+                &each,
+            )
+        }
+        Action::Ec2StopInstance => {
+            let id = a.p("instance_id");
+            let ids = json!({"InstanceIds.$": format!("States.Array({id})")});
+            let sel = json!({"Instances.$": "$.Reservations[*].Instances[*]"});
+            let stopped = |a: &Act, key: &str| {
+                json!({"Or": [
+                    {"Variable": a.s(&format!("{key}.state")), "StringEquals": "stopped"},
+                    {"Variable": a.s(&format!("{key}.state")), "StringEquals": "stopping"},
+                ]})
+            };
+            let running = a.fail(
+                "still running",
+                "VerificationFailed",
+                json!(format!(
+                    "States.Format('instance {{}} does not read back as stopping or stopped', {id})"
+                )),
+            );
+            let mut rule = stopped(a, "after");
+            rule["Next"] = json!(succeeded);
+            let verdict = a.choice("stopping now?", json!([rule]), &running);
+            let after = a.pass(
+                "state after",
+                json!({"Parameters": {"state.$": a.s("post_i.v.State.Name")}, "ResultPath": a.s("after")}),
+                &verdict,
+            );
+            let post_i = a.pass(
+                "the instance after",
+                json!({"Parameters": {"v.$": format!("States.ArrayGetItem({}.Instances, 0)", a.s("post"))}, "ResultPath": a.s("post_i")}),
+                &after,
+            );
+            let read_back = a.task(
+                "read back",
+                "ec2",
+                "describeInstances",
+                ids.clone(),
+                Some("post"),
+                Some(sel.clone()),
+                vec![],
+                &post_i,
+            );
+            let stop = a.task(
+                "StopInstances",
+                "ec2",
+                "stopInstances",
+                ids.clone(),
+                None,
+                None,
+                vec![],
+                &read_back,
+            );
+            let mut rule = stopped(a, "before");
+            rule["Next"] = json!(succeeded);
+            let decide = a.choice("already stopped?", json!([rule]), &stop);
+            let before = a.pass(
+                "state",
+                json!({"Parameters": {"state.$": a.s("pre_i.v.State.Name")}, "ResultPath": a.s("before")}),
+                &decide,
+            );
+            let pre_i = a.pass(
+                "the instance",
+                json!({"Parameters": {"v.$": format!("States.ArrayGetItem({}.Instances, 0)", a.s("pre"))}, "ResultPath": a.s("pre_i")}),
+                &before,
+            );
+            outputs.insert("previous_state", Val::Path(a.s("before.state")));
+            a.task(
+                "DescribeInstances",
+                "ec2",
+                "describeInstances",
+                ids,
+                Some("pre"),
+                Some(sel),
+                vec![],
+                &pre_i,
+            )
+        }
         Action::SnsPublish => {
             let mut params = json!({"TopicArn.$": a.p("topic_arn"), "Message.$": a.p("message")});
             if a.given.iter().any(|g| g == "subject") {
@@ -2413,7 +2667,6 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             a.states.insert(name.clone(), t);
             name
         }
-        _ => return None,
     };
     Some(Compiled { first, outputs })
 }

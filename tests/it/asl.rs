@@ -1090,3 +1090,152 @@ async fn abort_ends_alike_on_both_engines() {
     assert_eq!(outcomes[0], outcomes[1]);
     assert_eq!(outcomes[0].0, "failed");
 }
+
+/// The opt-in actions no shipped playbook uses — `iam.delete_login_profile`,
+/// `iam.deactivate_mfa_devices`, `ec2.stop_instance` — compile too and leave the same end
+/// state as the local engine: no console password, no active MFA device, the instance
+/// stopping or stopped.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_opt_in_actions_end_alike_on_both_engines() {
+    let dir = std::env::temp_dir().join(support::unique("opt-in-playbooks"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("opt-in.yaml"),
+        "name: opt-in\ndescription: the opt-in containment actions\nmatch:\n  types: [\"*:IAMUser/*\"]\ninputs:\n  user_name:\n    from: ${{ finding.resource.accessKeyDetails.userName }}\n    required: true\n  instance_id:\n    default: \"\"\nsteps:\n  - id: password\n    action: iam.delete_login_profile\n    with:\n      user_name: ${{ inputs.user_name }}\n  - id: mfa\n    action: iam.deactivate_mfa_devices\n    with:\n      user_name: ${{ inputs.user_name }}\n  - id: stop\n    action: ec2.stop_instance\n    when: inputs.instance_id\n    with:\n      instance_id: ${{ inputs.instance_id }}\n",
+    )
+    .unwrap();
+    let dir_arg = dir.to_str().unwrap().to_string();
+    let mut reports = Vec::new();
+    for engine in ["local", "sfn"] {
+        let moto = support::private_moto();
+        enable_sfn(&moto);
+        let config = moto.config().await;
+        let iam = aws_sdk_iam::Client::new(&config);
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        let user = "opt-in-user";
+        iam.create_user().user_name(user).send().await.unwrap();
+        iam.create_login_profile()
+            .user_name(user)
+            .password("Firebreak-drill-1")
+            .send()
+            .await
+            .unwrap();
+        let mfa = iam
+            .create_virtual_mfa_device()
+            .virtual_mfa_device_name("opt-in-mfa")
+            .send()
+            .await
+            .unwrap();
+        let serial = mfa
+            .virtual_mfa_device()
+            .unwrap()
+            .serial_number()
+            .to_string();
+        iam.enable_mfa_device()
+            .user_name(user)
+            .serial_number(&serial)
+            .authentication_code1("123456")
+            .authentication_code2("654321")
+            .send()
+            .await
+            .unwrap();
+        let run = ec2
+            .run_instances()
+            .image_id("ami-12c6146b")
+            .min_count(1)
+            .max_count(1)
+            .send()
+            .await
+            .unwrap();
+        let instance = run.instances()[0].instance_id().unwrap().to_string();
+        let input = format!("instance_id={instance}");
+        let fb = |args: &[&str]| support::firebreak_at(&moto.endpoint, args);
+        let finding = support::leaked_key_finding(None, user, "AKIAFIREBREAKOPTIN00");
+        let finding = finding.to_str().unwrap().to_string();
+        let out = if engine == "sfn" {
+            let d = fb(&[
+                "deploy",
+                "--playbooks",
+                &dir_arg,
+                "opt-in",
+                "--input",
+                &input,
+            ]);
+            assert_eq!(d.status.code(), Some(0), "{}", support::stderr(&d));
+            fb(&[
+                "run",
+                "--engine",
+                "sfn",
+                "--playbooks",
+                &dir_arg,
+                "--output",
+                "json",
+                &finding,
+            ])
+        } else {
+            fb(&[
+                "run",
+                "--playbooks",
+                &dir_arg,
+                "--input",
+                &input,
+                "--output",
+                "json",
+                &finding,
+            ])
+        };
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{engine}: {}{}",
+            support::stdout(&out),
+            support::stderr(&out)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            iam.get_login_profile()
+                .user_name(user)
+                .send()
+                .await
+                .is_err(),
+            "{engine}: the password is gone"
+        );
+        let devices = iam.list_mfa_devices().user_name(user).send().await.unwrap();
+        assert!(devices.mfa_devices().is_empty(), "{engine}: {devices:?}");
+        let state = ec2
+            .describe_instances()
+            .instance_ids(&instance)
+            .send()
+            .await
+            .unwrap();
+        let name = state.reservations()[0].instances()[0]
+            .state()
+            .and_then(|s| s.name())
+            .map(|n| n.as_str().to_string());
+        assert!(
+            matches!(name.as_deref(), Some("stopped" | "stopping")),
+            "{engine}: {name:?}"
+        );
+        let summary: Vec<(String, String, bool, serde_json::Value)> = report["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let mut outputs = s["outputs"].clone();
+                // Not given by the state machine (see asl::actions::unavailable).
+                outputs
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("deactivated_serials");
+                (
+                    s["id"].as_str().unwrap().to_string(),
+                    s["status"].as_str().unwrap().to_string(),
+                    s["changed"].as_bool().unwrap(),
+                    outputs,
+                )
+            })
+            .collect();
+        reports.push(summary);
+    }
+    assert_eq!(reports[0], reports[1]);
+}
