@@ -466,7 +466,11 @@ impl Action {
                     name: "ec2.preserve_instance",
                     doc: "Turn on termination protection, stop-on-shutdown and DeleteOnTermination=false for every volume.",
                     effect: Effect::Contain,
-                    permissions: &["ec2:DescribeInstances", "ec2:ModifyInstanceAttribute"],
+                    permissions: &[
+                        "ec2:DescribeInstances",
+                        "ec2:DescribeInstanceAttribute",
+                        "ec2:ModifyInstanceAttribute",
+                    ],
                     params: &[INSTANCE],
                     outputs: &[out(
                         "volume_ids",
@@ -617,7 +621,13 @@ impl Action {
                     name: "ec2.tag_instance",
                     doc: "Tag the instance (incident id, time, containment state).",
                     effect: Effect::Contain,
-                    permissions: &["ec2:CreateTags"],
+                    // Local reads the instance's tags with DescribeInstances, a state machine
+                    // with DescribeTags.
+                    permissions: &[
+                        "ec2:DescribeInstances",
+                        "ec2:DescribeTags",
+                        "ec2:CreateTags",
+                    ],
                     params: &[INSTANCE, req("tags", Type::StringMap, "tags to set")],
                     outputs: &[],
                 };

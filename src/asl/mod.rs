@@ -1575,3 +1575,113 @@ mod tests {
         assert_eq!(retriers(&once, "Iam"), json!([]));
     }
 }
+
+#[cfg(test)]
+mod permission_tests {
+    use super::*;
+    use crate::catalog::Action;
+
+    /// The IAM action a Task's SDK call needs (`aws-sdk:s3:getPublicAccessBlock` →
+    /// `s3:GetBucketPublicAccessBlock`).
+    fn permission(resource: &str) -> Option<String> {
+        let rest = resource.strip_prefix("arn:aws:states:::aws-sdk:")?;
+        let (svc, op) = rest.split_once(':')?;
+        let svc = match svc {
+            "elasticloadbalancingv2" => "elasticloadbalancing",
+            other => other,
+        };
+        let mut op = op.to_string();
+        if let Some(f) = op.get_mut(0..1) {
+            f.make_ascii_uppercase();
+        }
+        let op = match op.as_str() {
+            "GetPublicAccessBlock" => "GetBucketPublicAccessBlock".to_string(),
+            "PutPublicAccessBlock" => "PutBucketPublicAccessBlock".to_string(),
+            _ => op,
+        };
+        Some(format!("{svc}:{op}"))
+    }
+
+    fn tasks(v: &Value, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(m) => {
+                if let (Some(Value::String(r)), Some(Value::String(_))) =
+                    (m.get("Resource"), m.get("Type"))
+                {
+                    out.push((r.clone(), String::new()));
+                }
+                for (k, x) in m {
+                    // State names carry the step id: `<id>: …`.
+                    if let Value::Object(st) = x
+                        && let Some(Value::String(r)) = st.get("Resource")
+                    {
+                        out.push((
+                            r.clone(),
+                            k.split(':').next().unwrap_or_default().to_string(),
+                        ));
+                    }
+                    tasks(x, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| tasks(x, out)),
+            _ => {}
+        }
+    }
+
+    /// Every SDK call a compiled step makes is in its action's catalog permissions, so the
+    /// role `deploy` makes (and the responder role `firebreak permissions` will print) can make
+    /// it. (The evidence writes are the state machine's own: the `FirebreakEvidence` statement.)
+    #[test]
+    fn every_call_a_state_machine_makes_is_in_its_actions_permissions() {
+        let mut steps = String::new();
+        for (i, a) in Action::ALL.iter().enumerate() {
+            let spec = a.spec();
+            let mut with = String::new();
+            for p in spec.params.iter().filter(|p| p.required) {
+                let value = match p.ty {
+                    Type::StringMap => "\n        k: v".to_string(),
+                    Type::StringList => " [x]".to_string(),
+                    _ => " x".to_string(),
+                };
+                with.push_str(&format!("\n      {}:{value}", p.name));
+            }
+            // One after the other (a state machine joins at most 11 branches at one point).
+            let needs = if i == 0 {
+                String::new()
+            } else {
+                format!("\n    needs: [s{}]", i - 1)
+            };
+            steps.push_str(&format!(
+                "  - id: s{i}\n    action: {}{needs}\n    with:{with}\n",
+                spec.name
+            ));
+        }
+        let src = format!(
+            "name: all\ndescription: every action\nmatch:\n  types: [\"*\"]\nsteps:\n{steps}"
+        );
+        let (pb, diags) = crate::playbook::load(&src, "all.yaml");
+        let pb = pb.unwrap_or_else(|| panic!("{diags:?}"));
+        let def = compile(&pb).expect("every action compiles");
+        let mut found = Vec::new();
+        tasks(&def, &mut found);
+        let mut missing = Vec::new();
+        for (resource, state) in &found {
+            let Some(perm) = permission(resource) else {
+                continue;
+            };
+            let Some(step) = pb.steps.iter().find(|s| &s.id == state) else {
+                continue;
+            };
+            // The evidence records: the state machine's own writes (`FirebreakEvidence`).
+            if perm == "s3:PutObject" {
+                continue;
+            }
+            if !step.action.spec().permissions.contains(&perm.as_str()) {
+                missing.push(format!("{}: {perm}", step.action));
+            }
+        }
+        missing.sort();
+        missing.dedup();
+        assert!(missing.is_empty(), "missing from the catalog: {missing:#?}");
+    }
+}
