@@ -764,6 +764,26 @@ impl Action {
     }
 }
 
+/// The least-privilege IAM policy for running `actions`: every permission the catalog lists
+/// for them (what the local actions and their Step Functions states call), sorted and once,
+/// plus `extra` (e.g. EventBridge for a state machine's webhooks).
+pub fn policy(
+    actions: impl IntoIterator<Item = Action>,
+    extra: &[&'static str],
+) -> serde_json::Value {
+    let mut names: Vec<&str> = actions
+        .into_iter()
+        .flat_map(|a| a.spec().permissions.iter().copied())
+        .chain(extra.iter().copied())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "FirebreakPlaybook", "Effect": "Allow", "Action": names, "Resource": "*"}],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

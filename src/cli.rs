@@ -357,6 +357,14 @@ enum Command {
         #[arg(long)]
         evidence: Option<String>,
     },
+    /// Print the least-privilege IAM policy of the responder role for playbooks: every
+    /// permission their actions need, and nothing else.
+    Permissions {
+        /// Playbook files or names in --playbooks (default: every playbook there).
+        playbooks_or_names: Vec<String>,
+        #[arg(long, default_value = "playbooks")]
+        playbooks: PathBuf,
+    },
     /// List the action catalog: parameters, outputs, permissions.
     Actions {
         #[arg(long, value_enum, default_value = "text")]
@@ -392,6 +400,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             playbooks,
         } => graph(&playbook, format, &playbooks),
         Command::Actions { output } => actions(output),
+        Command::Permissions {
+            playbooks_or_names,
+            playbooks,
+        } => permissions_cmd(&playbooks_or_names, &playbooks),
         Command::Asl {
             playbooks_or_names,
             playbooks,
@@ -786,26 +798,21 @@ fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn deploy_cmd(
+/// The playbooks named (files or names), or all; `None` (after printing every problem) when
+/// the set does not validate.
+fn choose<'a>(
+    set: &'a playbook::LoadedSet,
     which: &[String],
     dir: &Path,
-    inputs: &std::collections::BTreeMap<String, String>,
-    evidence: Option<&str>,
-) -> Result<ExitCode> {
-    let evidence = match evidence.map(crate::evidence::parse_target) {
-        None => None,
-        Some(Ok(crate::evidence::Target::S3 { bucket, prefix })) => Some((bucket, prefix)),
-        Some(Ok(crate::evidence::Target::Dir(_))) => anyhow::bail!(
-            "--evidence: state machines write their evidence to S3\n  hint: give s3://BUCKET[/PREFIX]"
-        ),
-        Some(Err(e)) => anyhow::bail!("--evidence: {e}"),
-    };
-    let set = load_playbooks(dir)?;
+) -> Result<Option<Vec<&'a playbook::Playbook>>> {
     if set.has_errors() {
         for d in &set.diagnostics {
             crate::say!("{d}");
         }
-        return Ok(ExitCode::from(1));
+        return Ok(None);
+    }
+    if which.is_empty() {
+        return Ok(Some(set.playbooks.iter().collect()));
     }
     let mut chosen = Vec::new();
     for w in which {
@@ -821,9 +828,40 @@ fn deploy_cmd(
                 })?,
         );
     }
-    if which.is_empty() {
-        chosen = set.playbooks.iter().collect();
-    }
+    Ok(Some(chosen))
+}
+
+fn permissions_cmd(which: &[String], dir: &Path) -> Result<ExitCode> {
+    let set = load_playbooks(dir)?;
+    let Some(chosen) = choose(&set, which, dir)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let policy = crate::catalog::policy(
+        chosen.iter().flat_map(|p| p.steps.iter().map(|s| s.action)),
+        &[],
+    );
+    println!("{}", serde_json::to_string_pretty(&policy)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn deploy_cmd(
+    which: &[String],
+    dir: &Path,
+    inputs: &std::collections::BTreeMap<String, String>,
+    evidence: Option<&str>,
+) -> Result<ExitCode> {
+    let evidence = match evidence.map(crate::evidence::parse_target) {
+        None => None,
+        Some(Ok(crate::evidence::Target::S3 { bucket, prefix })) => Some((bucket, prefix)),
+        Some(Ok(crate::evidence::Target::Dir(_))) => anyhow::bail!(
+            "--evidence: state machines write their evidence to S3\n  hint: give s3://BUCKET[/PREFIX]"
+        ),
+        Some(Err(e)) => anyhow::bail!("--evidence: {e}"),
+    };
+    let set = load_playbooks(dir)?;
+    let Some(chosen) = choose(&set, which, dir)? else {
+        return Ok(ExitCode::from(1));
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

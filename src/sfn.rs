@@ -53,18 +53,12 @@ pub async fn find_machine(sfn: &aws_sdk_sfn::Client, name: &str) -> Result<Optio
 /// (the catalog's list, the same the local responder role needs), EventBridge for webhooks,
 /// and, when it keeps evidence in `evidence` (bucket, prefix), writing locked objects there.
 pub fn execution_policy(pb: &Playbook, evidence: Option<(&str, &str)>) -> Value {
-    let mut actions: Vec<&str> = Vec::new();
-    for s in &pb.steps {
-        actions.extend(s.action.spec().permissions.iter().copied());
-        if s.action == Action::HttpWebhook {
-            actions.push("events:PutEvents");
-        }
-    }
-    actions.sort();
-    actions.dedup();
-    let mut statements = vec![
-        json!({"Sid": "FirebreakPlaybook", "Effect": "Allow", "Action": actions, "Resource": "*"}),
-    ];
+    let webhook = pb.steps.iter().any(|s| s.action == Action::HttpWebhook);
+    let extra: &[&'static str] = if webhook { &["events:PutEvents"] } else { &[] };
+    let mut policy = crate::catalog::policy(pb.steps.iter().map(|s| s.action), extra);
+    let Some(statements) = policy["Statement"].as_array_mut() else {
+        return policy;
+    };
     if let Some((bucket, prefix)) = evidence {
         let objects = if prefix.is_empty() {
             format!("arn:aws:s3:::{bucket}/*")
@@ -79,7 +73,7 @@ pub fn execution_policy(pb: &Playbook, evidence: Option<(&str, &str)>) -> Value 
             "Resource": objects,
         }));
     }
-    json!({"Version": "2012-10-17", "Statement": statements})
+    policy
 }
 
 /// What the history says of one step so far.

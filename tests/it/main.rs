@@ -12,6 +12,7 @@ mod explain;
 mod fault_proxy;
 mod findings;
 mod moto_smoke;
+mod permissions;
 mod plan;
 mod run_cross_account;
 mod run_dry;
