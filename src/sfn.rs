@@ -109,13 +109,6 @@ fn pascal(op: &str) -> String {
     }
 }
 
-/// Calls that read (their names say so); any other call that succeeded changed something.
-fn is_read(op: &str) -> bool {
-    ["get", "list", "describe"]
-        .iter()
-        .any(|p| op.starts_with(p))
-}
-
 impl<'a> Follower<'a> {
     fn new(plan: &'a Plan) -> Self {
         Follower {
@@ -190,10 +183,10 @@ impl<'a> Follower<'a> {
                             None if *e.r#type() == H::TaskTimedOut => "States.Timeout".into(),
                             None => "ok".into(),
                         };
-                        if result == "ok" && !is_read(&op) {
+                        if result == "ok" && !crate::asl::is_read(&op) {
                             seen.changed = true;
                         }
-                        if result == "ok" && is_read(&op) {
+                        if result == "ok" && crate::asl::is_read(&op) {
                             let answer: Value = e
                                 .task_succeeded_event_details()
                                 .and_then(|d| d.output())

@@ -36,8 +36,9 @@ pub(crate) struct Compiled {
     pub outputs: BTreeMap<&'static str, Val>,
 }
 
-/// Calls that only read (their names say so).
-fn is_read(op: &str) -> bool {
+/// Calls that only read (their names say so): any other call that succeeded changed
+/// something. Shared with the history follower (`sfn`).
+pub(crate) fn is_read(op: &str) -> bool {
     ["get", "list", "describe"]
         .iter()
         .any(|p| op.starts_with(p))

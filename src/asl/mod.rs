@@ -22,6 +22,8 @@
 mod actions;
 pub mod shape;
 
+pub(crate) use actions::is_read;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

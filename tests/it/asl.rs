@@ -1025,14 +1025,10 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
 /// steps not started are skipped with the same reason, the run failed (exit 1).
 #[tokio::test(flavor = "multi_thread")]
 async fn abort_ends_alike_on_both_engines() {
-    let dir = std::env::temp_dir().join(support::unique("abort-playbooks"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("abort-drill.yaml"),
+    let dir_arg = playbook_dir(
+        "abort-drill.yaml",
         "name: abort-drill\ndescription: a failing capture aborts the run\nmatch:\n  types: [\"*:IAMUser/*\"]\ninputs:\n  user_name:\n    from: ${{ finding.resource.accessKeyDetails.userName }}\n    required: true\nsteps:\n  - id: first\n    action: iam.capture_user\n    on_failure: abort\n    with:\n      user_name: ${{ inputs.user_name }}\n  - id: later\n    action: iam.deny_all_user\n    needs: [first]\n    with:\n      user_name: ${{ inputs.user_name }}\n",
-    )
-    .unwrap();
-    let dir_arg = dir.to_str().unwrap().to_string();
+    );
     let finding = support::leaked_key_finding(None, "nobody-here", "AKIAFIREBREAKNOUSER0");
     let finding = finding.to_str().unwrap().to_string();
     let mut outcomes = Vec::new();
@@ -1097,14 +1093,10 @@ async fn abort_ends_alike_on_both_engines() {
 /// stopping or stopped.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_opt_in_actions_end_alike_on_both_engines() {
-    let dir = std::env::temp_dir().join(support::unique("opt-in-playbooks"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("opt-in.yaml"),
+    let dir_arg = playbook_dir(
+        "opt-in.yaml",
         "name: opt-in\ndescription: the opt-in containment actions\nmatch:\n  types: [\"*:IAMUser/*\"]\ninputs:\n  user_name:\n    from: ${{ finding.resource.accessKeyDetails.userName }}\n    required: true\n  instance_id:\n    default: \"\"\nsteps:\n  - id: password\n    action: iam.delete_login_profile\n    with:\n      user_name: ${{ inputs.user_name }}\n  - id: mfa\n    action: iam.deactivate_mfa_devices\n    with:\n      user_name: ${{ inputs.user_name }}\n  - id: stop\n    action: ec2.stop_instance\n    when: inputs.instance_id\n    with:\n      instance_id: ${{ inputs.instance_id }}\n",
-    )
-    .unwrap();
-    let dir_arg = dir.to_str().unwrap().to_string();
+    );
     let mut reports = Vec::new();
     for engine in ["local", "sfn"] {
         let moto = support::private_moto();
@@ -1238,4 +1230,12 @@ async fn the_opt_in_actions_end_alike_on_both_engines() {
         reports.push(summary);
     }
     assert_eq!(reports[0], reports[1]);
+}
+
+/// A folder of its own holding one playbook file; returns its path.
+fn playbook_dir(file: &str, text: &str) -> String {
+    let dir = std::env::temp_dir().join(support::unique("playbooks"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(file), text).unwrap();
+    dir.to_str().unwrap().to_string()
 }
