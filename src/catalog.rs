@@ -97,7 +97,8 @@ pub struct Spec {
     pub name: &'static str,
     pub doc: &'static str,
     pub effect: Effect,
-    /// IAM actions the responder role needs for this action.
+    /// IAM actions the responder role needs for this action (on either engine; see
+    /// [`Action::permissions`] for one).
     pub permissions: &'static [&'static str],
     pub params: &'static [Param],
     pub outputs: &'static [Output],
@@ -584,7 +585,6 @@ impl Action {
                         "ec2:DescribeSecurityGroups",
                         "ec2:CreateSecurityGroup",
                         "ec2:AuthorizeSecurityGroupIngress",
-                        "ec2:AuthorizeSecurityGroupEgress",
                         "ec2:RevokeSecurityGroupIngress",
                         "ec2:RevokeSecurityGroupEgress",
                         "ec2:ModifyNetworkInterfaceAttribute",
@@ -751,7 +751,9 @@ impl Action {
                     name: "http.webhook",
                     doc: "POST a JSON body with a Slack-compatible `text` field (plus finding and execution ids) to a URL.",
                     effect: Effect::Notify,
-                    permissions: &[],
+                    // A state machine puts the webhook as an EventBridge event (firebreak's own
+                    // process POSTs it and needs no permission).
+                    permissions: &["events:PutEvents"],
                     params: &[
                         req("url", Type::String, "https URL to POST to"),
                         req("text", Type::String, "message text (Slack `text`)"),
@@ -764,17 +766,79 @@ impl Action {
     }
 }
 
-/// The least-privilege IAM policy for running `actions`: every permission the catalog lists
-/// for them (what the local actions and their Step Functions states call), sorted and once,
-/// plus `extra` (e.g. EventBridge for a state machine's webhooks).
-pub fn policy(
-    actions: impl IntoIterator<Item = Action>,
-    extra: &[&'static str],
-) -> serde_json::Value {
+/// Which implementation of the actions runs: firebreak's own (local, `run`/`serve`) or a
+/// compiled state machine (Step Functions). They reach the same end by slightly different
+/// calls, so a few permissions belong to one of them only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Local,
+    Sfn,
+}
+
+/// The permissions of an action that only one engine's implementation calls (everything
+/// else in [`Spec::permissions`] both call).
+const ENGINE_ONLY: &[(Action, &str, Engine)] = &[
+    // Local reads the instance's tags back with DescribeInstances, a state machine with
+    // DescribeTags (a filter JSONPath cannot express over DescribeInstances).
+    (
+        Action::Ec2TagInstance,
+        "ec2:DescribeInstances",
+        Engine::Local,
+    ),
+    (Action::Ec2TagInstance, "ec2:DescribeTags", Engine::Sfn),
+    // Local finds the instance's ENIs with DescribeInstances, a state machine filters
+    // DescribeNetworkInterfaces by attachment.
+    (
+        Action::Ec2IsolateInstance,
+        "ec2:DescribeInstances",
+        Engine::Local,
+    ),
+    // Local records when each access key was last used; a state machine does not.
+    (
+        Action::IamCaptureUser,
+        "iam:GetAccessKeyLastUsed",
+        Engine::Local,
+    ),
+    (Action::HttpWebhook, "events:PutEvents", Engine::Sfn),
+];
+
+impl Action {
+    /// The IAM actions this action needs when `engine` runs it.
+    pub fn permissions(self, engine: Engine) -> impl Iterator<Item = &'static str> {
+        self.spec().permissions.iter().copied().filter(move |p| {
+            ENGINE_ONLY
+                .iter()
+                .all(|(a, q, e)| *a != self || q != p || *e == engine)
+        })
+    }
+}
+
+/// The IAM action an API call needs: `service:Operation` for nearly every call; the few
+/// whose IAM name differs from the operation are mapped (`s3` `GetPublicAccessBlock` →
+/// `s3:GetBucketPublicAccessBlock`, `HeadBucket` → `s3:ListBucket`). `service` is the IAM
+/// service prefix (`elasticloadbalancing`, not `elbv2`), as [`crate::engine::ApiCall`]s
+/// record it.
+pub fn permission(service: &str, operation: &str) -> String {
+    let operation = match (service, operation) {
+        ("s3", "GetPublicAccessBlock") => "GetBucketPublicAccessBlock",
+        ("s3", "PutPublicAccessBlock") => "PutBucketPublicAccessBlock",
+        ("s3", "DeletePublicAccessBlock") => "PutBucketPublicAccessBlock",
+        ("s3", "HeadBucket" | "ListObjectsV2") => "ListBucket",
+        ("s3", "ListObjectVersions") => "ListBucketVersions",
+        ("s3", "HeadObject") => "GetObject",
+        ("s3", "GetObjectLockConfiguration") => "GetBucketObjectLockConfiguration",
+        ("s3", "PutObjectLockConfiguration") => "PutBucketObjectLockConfiguration",
+        (_, op) => op,
+    };
+    format!("{service}:{operation}")
+}
+
+/// The least-privilege IAM policy for running `actions` on `engine`: every permission the
+/// catalog lists for them there, sorted and once.
+pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serde_json::Value {
     let mut names: Vec<&str> = actions
         .into_iter()
-        .flat_map(|a| a.spec().permissions.iter().copied())
-        .chain(extra.iter().copied())
+        .flat_map(|a| a.permissions(engine))
         .collect();
     names.sort_unstable();
     names.dedup();
@@ -787,6 +851,21 @@ pub fn policy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_name_their_iam_actions() {
+        assert_eq!(permission("iam", "UpdateAccessKey"), "iam:UpdateAccessKey");
+        assert_eq!(
+            permission("s3", "PutPublicAccessBlock"),
+            "s3:PutBucketPublicAccessBlock"
+        );
+        assert_eq!(permission("s3", "HeadBucket"), "s3:ListBucket");
+        // One engine's permissions only: local tags read back with DescribeInstances.
+        let local: Vec<_> = Action::Ec2TagInstance.permissions(Engine::Local).collect();
+        let sfn: Vec<_> = Action::Ec2TagInstance.permissions(Engine::Sfn).collect();
+        assert!(local.contains(&"ec2:DescribeInstances") && !local.contains(&"ec2:DescribeTags"));
+        assert!(sfn.contains(&"ec2:DescribeTags") && !sfn.contains(&"ec2:DescribeInstances"));
+    }
 
     #[test]
     fn names_are_unique_and_round_trip() {

@@ -364,6 +364,10 @@ enum Command {
         playbooks_or_names: Vec<String>,
         #[arg(long, default_value = "playbooks")]
         playbooks: PathBuf,
+        /// Whose policy: the responder that runs the actions itself (`run`, `serve`), or a
+        /// state machine's execution role (`deploy` adds its evidence writes to that).
+        #[arg(long, value_enum, default_value = "local")]
+        engine: EngineArg,
     },
     /// List the action catalog: parameters, outputs, permissions.
     Actions {
@@ -403,7 +407,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Permissions {
             playbooks_or_names,
             playbooks,
-        } => permissions_cmd(&playbooks_or_names, &playbooks),
+            engine,
+        } => permissions_cmd(&playbooks_or_names, &playbooks, engine),
         Command::Asl {
             playbooks_or_names,
             playbooks,
@@ -831,14 +836,17 @@ fn choose<'a>(
     Ok(Some(chosen))
 }
 
-fn permissions_cmd(which: &[String], dir: &Path) -> Result<ExitCode> {
+fn permissions_cmd(which: &[String], dir: &Path, engine: EngineArg) -> Result<ExitCode> {
     let set = load_playbooks(dir)?;
     let Some(chosen) = choose(&set, which, dir)? else {
         return Ok(ExitCode::from(1));
     };
     let policy = crate::catalog::policy(
         chosen.iter().flat_map(|p| p.steps.iter().map(|s| s.action)),
-        &[],
+        match engine {
+            EngineArg::Local => crate::catalog::Engine::Local,
+            EngineArg::Sfn => crate::catalog::Engine::Sfn,
+        },
     );
     println!("{}", serde_json::to_string_pretty(&policy)?);
     Ok(ExitCode::SUCCESS)

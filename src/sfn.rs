@@ -17,7 +17,7 @@ use anyhow::{Context, Result, bail};
 use aws_sdk_sfn::types::HistoryEventType as H;
 use serde_json::{Map, Value, json};
 
-use crate::catalog::Action;
+use crate::catalog::Engine;
 use crate::engine::{ApiCall, RunReport, StepReport, StepStatus, millis};
 use crate::evidence::{self, Recorder, Store};
 use crate::finding::Finding;
@@ -49,13 +49,12 @@ pub async fn find_machine(sfn: &aws_sdk_sfn::Client, name: &str) -> Result<Optio
     }
 }
 
-/// The IAM policy a playbook's execution role needs: every permission of every action it uses
-/// (the catalog's list, the same the local responder role needs), EventBridge for webhooks,
-/// and, when it keeps evidence in `evidence` (bucket, prefix), writing locked objects there.
+/// The IAM policy a playbook's execution role needs: every permission the state machine's
+/// states call for the actions it uses (`catalog::policy` for [`Engine::Sfn`], webhooks'
+/// EventBridge included), and, when it keeps evidence in `evidence` (bucket, prefix), writing
+/// locked objects there.
 pub fn execution_policy(pb: &Playbook, evidence: Option<(&str, &str)>) -> Value {
-    let webhook = pb.steps.iter().any(|s| s.action == Action::HttpWebhook);
-    let extra: &[&'static str] = if webhook { &["events:PutEvents"] } else { &[] };
-    let mut policy = crate::catalog::policy(pb.steps.iter().map(|s| s.action), extra);
+    let mut policy = crate::catalog::policy(pb.steps.iter().map(|s| s.action), Engine::Sfn);
     let Some(statements) = policy["Statement"].as_array_mut() else {
         return policy;
     };

@@ -274,8 +274,13 @@ pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
             .await
         {
             Ok(o) => Ok(console_text(o.output())),
-            // Console output is best-effort evidence; a permanent refusal is recorded, not fatal.
-            Err(e) if matches!(e.kind, crate::engine::ErrorKind::Permanent) => {
+            // Console output is best-effort evidence: an instance that has none is recorded,
+            // not fatal. A missing permission is the responder's misconfiguration and fails
+            // the capture like any other of its reads.
+            Err(e)
+                if matches!(e.kind, crate::engine::ErrorKind::Permanent)
+                    && !super::error::is_access_denied(&e.code) =>
+            {
                 Ok(json!({"unavailable": e.to_string()}))
             }
             Err(e) => Err(e),

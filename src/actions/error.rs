@@ -24,6 +24,20 @@ const THROTTLING: &[&str] = &[
     "EC2ThrottledException",
 ];
 
+/// True when an error code means "this identity may not make this call".
+pub fn is_access_denied(code: &str) -> bool {
+    ACCESS_DENIED.contains(&code)
+}
+
+/// Codes that mean "this identity may not make this call".
+const ACCESS_DENIED: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+    "UnauthorizedAccess",
+];
+
 /// Codes that are transient although their status is not 5xx.
 const TRANSIENT: &[&str] = &[
     "RequestTimeout",
@@ -89,6 +103,15 @@ where
                 call.clone()
             } else {
                 format!("{call}: {message}")
+            };
+            // Name the IAM permission a refused call needs: S3 and EC2 do not say it.
+            let text = if ACCESS_DENIED.contains(&code.as_str()) {
+                format!(
+                    "{text} (needs {}; `firebreak permissions` prints the whole policy)",
+                    crate::catalog::permission(service, operation)
+                )
+            } else {
+                text
             };
             if THROTTLING.contains(&code.as_str()) || status == 429 {
                 StepError::transient(ErrorClass::Throttling, code, text)

@@ -1586,7 +1586,8 @@ mod permission_tests {
     /// The IAM action a Task's SDK call needs (`aws-sdk:s3:getPublicAccessBlock` →
     /// `s3:GetBucketPublicAccessBlock`).
     fn permission(resource: &str) -> Option<String> {
-        let rest = resource.strip_prefix("arn:aws:states:::aws-sdk:")?;
+        let rest = resource.strip_prefix("arn:aws:states:::")?;
+        let rest = rest.strip_prefix("aws-sdk:").unwrap_or(rest);
         let (svc, op) = rest.split_once(':')?;
         let svc = match svc {
             "elasticloadbalancingv2" => "elasticloadbalancing",
@@ -1596,12 +1597,7 @@ mod permission_tests {
         if let Some(f) = op.get_mut(0..1) {
             f.make_ascii_uppercase();
         }
-        let op = match op.as_str() {
-            "GetPublicAccessBlock" => "GetBucketPublicAccessBlock".to_string(),
-            "PutPublicAccessBlock" => "PutBucketPublicAccessBlock".to_string(),
-            _ => op,
-        };
-        Some(format!("{svc}:{op}"))
+        Some(crate::catalog::permission(svc, &op))
     }
 
     fn tasks(v: &Value, out: &mut Vec<(String, String)>) {
@@ -1617,10 +1613,15 @@ mod permission_tests {
                     if let Value::Object(st) = x
                         && let Some(Value::String(r)) = st.get("Resource")
                     {
-                        out.push((
-                            r.clone(),
-                            k.split(':').next().unwrap_or_default().to_string(),
-                        ));
+                        let step = k.split(':').next().unwrap_or_default().to_string();
+                        // Tagging on create needs ec2:CreateTags as well.
+                        if st["Parameters"].get("TagSpecifications").is_some() {
+                            out.push((
+                                "arn:aws:states:::aws-sdk:ec2:createTags".into(),
+                                step.clone(),
+                            ));
+                        }
+                        out.push((r.clone(), step));
                     }
                     tasks(x, out);
                 }
@@ -1667,6 +1668,7 @@ mod permission_tests {
         let mut found = Vec::new();
         tasks(&def, &mut found);
         let mut missing = Vec::new();
+        let mut called: Vec<(Action, String)> = Vec::new();
         for (resource, state) in &found {
             let Some(perm) = permission(resource) else {
                 continue;
@@ -1678,12 +1680,30 @@ mod permission_tests {
             if perm == "s3:PutObject" {
                 continue;
             }
-            if !step.action.spec().permissions.contains(&perm.as_str()) {
+            if !step
+                .action
+                .permissions(crate::catalog::Engine::Sfn)
+                .any(|p| p == perm)
+            {
                 missing.push(format!("{}: {perm}", step.action));
             }
+            called.push((step.action, perm));
         }
         missing.sort();
         missing.dedup();
         assert!(missing.is_empty(), "missing from the catalog: {missing:#?}");
+        // And the other way: every permission a state machine's role gets is called by it.
+        let mut unused = Vec::new();
+        for a in Action::ALL {
+            for p in a.permissions(crate::catalog::Engine::Sfn) {
+                if !called.iter().any(|(b, q)| b == a && q == p) {
+                    unused.push(format!("{a}: {p}"));
+                }
+            }
+        }
+        assert!(
+            unused.is_empty(),
+            "never called by a state machine: {unused:#?}"
+        );
     }
 }

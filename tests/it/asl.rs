@@ -792,17 +792,15 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         "iam.revoke_role_sessions",
         "ec2.disassociate_instance_profile",
         "sns.publish",
+        "http.webhook",
     ]
     .iter()
     .flat_map(|a| {
         firebreak::catalog::Action::from_name(a)
             .unwrap()
-            .spec()
-            .permissions
-            .iter()
+            .permissions(firebreak::catalog::Engine::Sfn)
     })
     .map(|p| p.to_string())
-    .chain(["events:PutEvents".to_string()])
     .collect();
     wanted.sort();
     wanted.dedup();

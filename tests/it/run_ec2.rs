@@ -19,13 +19,10 @@ fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
 }
 
-/// An instance with two volumes, an instance profile, in an Auto Scaling group and a target group.
+/// An instance with two volumes, an instance profile, in an Auto Scaling group and a target
+/// group, in the default VPC.
 pub(crate) async fn target(config: &aws_config::SdkConfig) -> Target {
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let iam = aws_sdk_iam::Client::new(config);
-    let asg = aws_sdk_autoscaling::Client::new(config);
-    let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
-    let vpc = ec2
+    let vpc = aws_sdk_ec2::Client::new(config)
         .describe_vpcs()
         .filters(filter("isDefault", "true"))
         .send()
@@ -35,9 +32,40 @@ pub(crate) async fn target(config: &aws_config::SdkConfig) -> Target {
         .vpc_id()
         .unwrap()
         .to_string();
+    target_in(config, &vpc).await
+}
+
+/// [`target`] in a VPC of its own (with one subnet), where no isolation group exists yet.
+pub(crate) async fn target_in_new_vpc(config: &aws_config::SdkConfig) -> (Target, String) {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.20.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    ec2.create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.20.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    (target_in(config, &vpc).await, vpc)
+}
+
+async fn target_in(config: &aws_config::SdkConfig, vpc: &str) -> Target {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let iam = aws_sdk_iam::Client::new(config);
+    let asg = aws_sdk_autoscaling::Client::new(config);
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(config);
     let subnet = ec2
         .describe_subnets()
-        .filters(filter("vpc-id", &vpc))
+        .filters(filter("vpc-id", vpc))
         .send()
         .await
         .unwrap()
@@ -134,7 +162,7 @@ pub(crate) async fn target(config: &aws_config::SdkConfig) -> Target {
         )
         .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
         .port(80)
-        .vpc_id(&vpc)
+        .vpc_id(vpc)
         .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Instance)
         .send()
         .await

@@ -52,6 +52,20 @@ pub fn private_moto() -> Moto {
     start_moto()
 }
 
+/// A moto server of its own whose IAM enforcement checks the AWS SDKs' signatures of
+/// form-encoded requests as AWS does (`tests/emulator/moto_server_aws_form_signing.py` says
+/// what moto gets wrong there); for the least-privilege tests, which switch enforcement on.
+pub fn private_moto_for_enforcement() -> Moto {
+    let python = root().join(".venv-moto/bin/python");
+    assert!(
+        python.exists(),
+        "moto's Python is not installed at {} — run `scripts/ensure-moto`",
+        python.display()
+    );
+    let wrapper = root().join("tests/emulator/moto_server_aws_form_signing.py");
+    spawn_moto(&python, &[wrapper.as_os_str()])
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         if let Ok(child) = self._guard.get_mut() {
@@ -168,12 +182,16 @@ fn start_moto() -> Moto {
          command does this) or set FIREBREAK_MOTO_SERVER",
         bin.display()
     );
+    spawn_moto(&bin, &[])
+}
+
+fn spawn_moto(program: &Path, args: &[&std::ffi::OsStr]) -> Moto {
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
         .port();
     let script = format!(
-        "\"$0\" -H 127.0.0.1 -p {port} >\"$1\" 2>&1 & pid=$!; read _; kill $pid; wait $pid",
+        "log=\"$1\"; shift; \"$0\" \"$@\" -H 127.0.0.1 -p {port} >\"$log\" 2>&1 & pid=$!; read _; kill $pid; wait $pid",
     );
     let log = std::env::temp_dir().join(format!("firebreak-moto-{port}.log"));
     let child = Command::new("sh")
@@ -181,8 +199,9 @@ fn start_moto() -> Moto {
         .env("MOTO_PORT", port.to_string())
         .arg("-c")
         .arg(script)
-        .arg(&bin)
+        .arg(program)
         .arg(&log)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -1,0 +1,45 @@
+"""moto's server with one fix to its IAM enforcement, for the least-privilege tests.
+
+With enforcement on, moto re-computes each request's SigV4 signature. For a form-encoded
+(query-protocol) POST it has no raw body any more, so it re-encodes the parsed parameters
+with `+` for spaces; the AWS SDKs (the Rust SDK included) and AWS itself use RFC 3986 (`%20`).
+Every EC2/IAM/SNS request with a space in a value (a snapshot or security-group description)
+is then refused with AuthFailure/SignatureDoesNotMatch although its signature is right.
+This wrapper re-encodes those parameters the AWS way before moto signs them; everything else
+is moto 5.2.5 as installed by scripts/ensure-moto.
+
+    python moto_server_aws_form_signing.py -H 127.0.0.1 -p PORT
+"""
+
+import sys
+from urllib.parse import quote, urlencode
+
+import moto.iam.access_control as access_control
+from moto.server import main
+
+_original = access_control.IAMRequestBase._create_aws_request
+
+
+def _create_aws_request(self):
+    content_type = next(
+        (v for k, v in self._headers.items() if k.lower() == "content-type"), ""
+    )
+    if (
+        not self._body
+        and isinstance(self._data, dict)
+        and content_type.startswith("application/x-www-form-urlencoded")
+    ):
+        self._body = urlencode(
+            self._data,
+            doseq=True,
+            quote_via=lambda s, safe, encoding, errors: quote(
+                s, safe="", encoding=encoding, errors=errors
+            ),
+        )
+    return _original(self)
+
+
+access_control.IAMRequestBase._create_aws_request = _create_aws_request
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
