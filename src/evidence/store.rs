@@ -101,7 +101,14 @@ impl Store {
     /// Writes `bytes` at `key` once. `sha256` is the hex digest of `bytes`.
     pub async fn put(&self, key: &str, bytes: Vec<u8>, sha256: &str) -> Result<(), StoreError> {
         match self {
-            Store::Local { dir } => put_local(dir, key, &bytes),
+            // Creating, writing and fsyncing a file blocks: off the async workers, so that
+            // many executions' records do not stall each other's steps.
+            Store::Local { dir } => {
+                let (dir, owned) = (dir.clone(), key.to_string());
+                tokio::task::spawn_blocking(move || put_local(&dir, &owned, &bytes))
+                    .await
+                    .map_err(|e| StoreError::Io(format!("writing {key}: {e}")))?
+            }
             Store::S3 {
                 client,
                 bucket,
