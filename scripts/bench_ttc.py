@@ -147,6 +147,11 @@ ISOLATION = ec2.create_security_group(GroupName="custodian-isolation", Descripti
 ec2.revoke_security_group_egress(GroupId=ISOLATION, IpPermissions=[{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
 ec2.create_launch_template(LaunchTemplateName="bench-lt", LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})
 
+# One target group for every run, so that each run finds the same number of them (firebreak
+# reads the health of every target group in the account to find the instance's).
+TARGET_GROUP = elb.create_target_group(Name="bench-tg", Protocol="HTTP", Port=80, VpcId=VPC,
+                                       TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+
 
 def instance():
     """Two volumes, an instance profile, in an Auto Scaling group and a target group."""
@@ -163,9 +168,7 @@ def instance():
     asg.create_auto_scaling_group(AutoScalingGroupName=group, LaunchTemplate={"LaunchTemplateName": "bench-lt"},
                                   MinSize=0, MaxSize=3, DesiredCapacity=0, VPCZoneIdentifier=SUBNET)
     asg.attach_instances(AutoScalingGroupName=group, InstanceIds=[iid])
-    tg = elb.create_target_group(Name=unique("tg"), Protocol="HTTP", Port=80, VpcId=VPC,
-                                 TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
-    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": iid, "Port": 80}])
+    elb.register_targets(TargetGroupArn=TARGET_GROUP, Targets=[{"Id": iid, "Port": 80}])
     return iid
 
 

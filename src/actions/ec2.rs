@@ -12,6 +12,7 @@ use aws_sdk_ec2::types::{
     TagSpecification,
 };
 use futures_util::future::join_all;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
 
 use super::{Cx, outputs, verify_failed};
@@ -707,6 +708,10 @@ pub(super) async fn detach_from_asg(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     Ok(out)
 }
 
+/// How many DescribeTargetHealth calls one step has in flight (ELBv2's API rate is shared by
+/// the account; throttling is retried).
+const TARGET_HEALTH_AT_ONCE: usize = 8;
+
 /// (target group ARN, port) pairs in which the instance is registered and not draining.
 async fn registrations(cx: &Cx<'_>, id: &str) -> Result<Vec<(String, Option<i32>)>, StepError> {
     let elb = &cx.clients.elbv2;
@@ -732,15 +737,24 @@ async fn registrations(cx: &Cx<'_>, id: &str) -> Result<Vec<(String, Option<i32>
             break;
         }
     }
+    // One DescribeTargetHealth per group, a few at a time: an account's hundreds of target
+    // groups must not become hundreds of round trips on the way to isolation.
+    let healths: Vec<(String, _)> = futures_util::stream::iter(groups)
+        .map(|arn| async move {
+            let health = cx
+                .call(
+                    "elasticloadbalancing",
+                    "DescribeTargetHealth",
+                    elb.describe_target_health().target_group_arn(&arn).send(),
+                )
+                .await?;
+            Ok::<_, StepError>((arn, health))
+        })
+        .buffered(TARGET_HEALTH_AT_ONCE)
+        .try_collect()
+        .await?;
     let mut out = Vec::new();
-    for arn in groups {
-        let health = cx
-            .call(
-                "elasticloadbalancing",
-                "DescribeTargetHealth",
-                elb.describe_target_health().target_group_arn(&arn).send(),
-            )
-            .await?;
+    for (arn, health) in healths {
         for d in health.target_health_descriptions() {
             let state = d
                 .target_health()
