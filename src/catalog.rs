@@ -805,11 +805,19 @@ const ENGINE_ONLY: &[(Action, &str, Engine)] = &[
 impl Action {
     /// The IAM actions this action needs when `engine` runs it.
     pub fn permissions(self, engine: Engine) -> impl Iterator<Item = &'static str> {
-        self.spec().permissions.iter().copied().filter(move |p| {
-            ENGINE_ONLY
-                .iter()
-                .all(|(a, q, e)| *a != self || q != p || *e == engine)
-        })
+        self.spec()
+            .permissions
+            .iter()
+            .copied()
+            .filter(move |p| self.engine_only(p).is_none_or(|e| e == engine))
+    }
+
+    /// The one engine that needs `permission` for this action, when only one does.
+    pub fn engine_only(self, permission: &str) -> Option<Engine> {
+        ENGINE_ONLY
+            .iter()
+            .find(|(a, p, _)| *a == self && *p == permission)
+            .map(|(_, _, e)| *e)
     }
 }
 

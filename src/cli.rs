@@ -1062,7 +1062,18 @@ fn actions(output: Output) -> Result<ExitCode> {
                     println!("    outputs.{}: {} — {}", o.name, o.ty.describe(), o.doc);
                 }
                 if !s.permissions.is_empty() {
-                    println!("    permissions: {}", s.permissions.join(", "));
+                    let named: Vec<String> = s
+                        .permissions
+                        .iter()
+                        .map(|p| match a.engine_only(p) {
+                            Some(crate::catalog::Engine::Local) => format!("{p} (local only)"),
+                            Some(crate::catalog::Engine::Sfn) => {
+                                format!("{p} (Step Functions only)")
+                            }
+                            None => p.to_string(),
+                        })
+                        .collect();
+                    println!("    permissions: {}", named.join(", "));
                 }
             }
         }

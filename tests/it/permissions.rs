@@ -402,3 +402,36 @@ async fn ec2_playbook_needs_exactly_its_printed_policy() {
 async fn malware_playbook_needs_exactly_its_printed_policy() {
     least_privilege("malware-artifact", &[Case::Malware]).await;
 }
+
+/// The catalog listing says which permissions one engine only needs, and `permissions
+/// --engine` prints each engine's set.
+#[test]
+fn engine_only_permissions_are_marked_and_split() {
+    let actions = support::firebreak(&["actions"]);
+    let text = support::stdout(&actions);
+    assert!(
+        text.contains("events:PutEvents (Step Functions only)")
+            && text.contains("ec2:DescribeTags (Step Functions only)")
+            && text.contains("iam:GetAccessKeyLastUsed (local only)"),
+        "{text}"
+    );
+    let actions_of = |engine: &str| -> Vec<String> {
+        let out =
+            support::firebreak(&["permissions", "ec2-instance-compromise", "--engine", engine]);
+        assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["Statement"][0]["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    let (local, sfn) = (actions_of("local"), actions_of("sfn"));
+    assert!(
+        local.contains(&"ec2:DescribeInstances".into())
+            && !local.contains(&"ec2:DescribeTags".into())
+    );
+    assert!(sfn.contains(&"ec2:DescribeTags".into()) && sfn.contains(&"events:PutEvents".into()));
+    assert!(!local.contains(&"events:PutEvents".into()));
+}
