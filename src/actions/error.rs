@@ -107,7 +107,7 @@ where
             // Name the IAM permission a refused call needs: S3 and EC2 do not say it.
             let text = if ACCESS_DENIED.contains(&code.as_str()) {
                 format!(
-                    "{text} (needs {}; `firebreak permissions` prints the whole policy)",
+                    "{text} (needs {})",
                     crate::catalog::permission(service, operation)
                 )
             } else {
