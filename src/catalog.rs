@@ -769,7 +769,7 @@ impl Action {
 /// Which implementation of the actions runs: firebreak's own (local, `run`/`serve`) or a
 /// compiled state machine (Step Functions). They reach the same end by slightly different
 /// calls, so a few permissions belong to one of them only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Engine {
     Local,
     Sfn,

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::catalog::Action;
+use crate::catalog::{Action, Engine};
 use crate::finding::{self, Finding};
 use crate::playbook::{self, LoadedSet, Playbook};
 use crate::{plan, render, select};
@@ -91,12 +91,6 @@ pub enum AuditOutput {
     Text,
     Json,
     Html,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum EngineArg {
-    Local,
-    Sfn,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -185,7 +179,7 @@ enum Command {
         /// Where the plan runs: `local` (this process) or `sfn` (the playbook's Step Functions
         /// state machine, made by `firebreak deploy`).
         #[arg(long, value_enum, default_value = "local")]
-        engine: EngineArg,
+        engine: Engine,
         /// The state machine to start with `--engine sfn` (default: `firebreak-<playbook>`).
         #[arg(long)]
         state_machine: Option<String>,
@@ -280,7 +274,7 @@ enum Command {
             default_value = "local",
             conflicts_with = "via_queue"
         )]
-        engine: EngineArg,
+        engine: Engine,
     },
     /// Create or check firebreak's infrastructure, idempotently: the evidence bucket, and the
     /// queue (with its dead-letter queue and EventBridge rule) that `serve` reads.
@@ -367,7 +361,7 @@ enum Command {
         /// Whose policy: the responder that runs the actions itself (`run`, `serve`), or a
         /// state machine's execution role (`deploy` adds its evidence writes to that).
         #[arg(long, value_enum, default_value = "local")]
-        engine: EngineArg,
+        engine: Engine,
     },
     /// List the action catalog: parameters, outputs, permissions.
     Actions {
@@ -535,7 +529,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             emulator,
             evidence,
             playbooks,
-            sfn: engine == EngineArg::Sfn,
+            sfn: engine == Engine::Sfn,
         }),
         Command::Watch {
             detector,
@@ -573,7 +567,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             state_machine,
         } => {
             let opts = crate::run::Options {
-                sfn: engine == EngineArg::Sfn,
+                sfn: engine == Engine::Sfn,
                 state_machine,
                 playbook,
                 inputs: inputs.into_iter().collect(),
@@ -836,17 +830,14 @@ fn choose<'a>(
     Ok(Some(chosen))
 }
 
-fn permissions_cmd(which: &[String], dir: &Path, engine: EngineArg) -> Result<ExitCode> {
+fn permissions_cmd(which: &[String], dir: &Path, engine: Engine) -> Result<ExitCode> {
     let set = load_playbooks(dir)?;
     let Some(chosen) = choose(&set, which, dir)? else {
         return Ok(ExitCode::from(1));
     };
     let policy = crate::catalog::policy(
         chosen.iter().flat_map(|p| p.steps.iter().map(|s| s.action)),
-        match engine {
-            EngineArg::Local => crate::catalog::Engine::Local,
-            EngineArg::Sfn => crate::catalog::Engine::Sfn,
-        },
+        engine,
     );
     println!("{}", serde_json::to_string_pretty(&policy)?);
     Ok(ExitCode::SUCCESS)
@@ -1066,8 +1057,8 @@ fn actions(output: Output) -> Result<ExitCode> {
                         .permissions
                         .iter()
                         .map(|p| match a.engine_only(p) {
-                            Some(crate::catalog::Engine::Local) => format!("{p} (local only)"),
-                            Some(crate::catalog::Engine::Sfn) => {
+                            Some(Engine::Local) => format!("{p} (local only)"),
+                            Some(Engine::Sfn) => {
                                 format!("{p} (Step Functions only)")
                             }
                             None => p.to_string(),

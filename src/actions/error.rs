@@ -35,7 +35,6 @@ const ACCESS_DENIED: &[&str] = &[
     "AccessDeniedException",
     "UnauthorizedOperation",
     "AuthorizationError",
-    "UnauthorizedAccess",
 ];
 
 /// Codes that are transient although their status is not 5xx.
@@ -105,7 +104,7 @@ where
                 format!("{call}: {message}")
             };
             // Name the IAM permission a refused call needs: S3 and EC2 do not say it.
-            let text = if ACCESS_DENIED.contains(&code.as_str()) {
+            let text = if is_access_denied(&code) {
                 format!(
                     "{text} (needs {})",
                     crate::catalog::permission(service, operation)

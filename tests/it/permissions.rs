@@ -49,17 +49,6 @@ enum Case {
 
 impl Case {
     async fn make(self, admin: &aws_config::SdkConfig) -> PathBuf {
-        let iam = aws_sdk_iam::Client::new(admin);
-        let role = || async {
-            let role = unique("etl-role");
-            iam.create_role()
-                .role_name(&role)
-                .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-                .send()
-                .await
-                .unwrap();
-            role
-        };
         let id = Value::String(unique("finding"));
         match self {
             Case::UserKey => {
@@ -85,7 +74,7 @@ impl Case {
             }
             Case::BucketByRole => {
                 let (bucket, _) = crate::run_s3::public_bucket(admin).await;
-                let role = role().await;
+                let role = support::ec2_role(&aws_sdk_iam::Client::new(admin), "etl-role").await;
                 finding_file("s3-tor-role.json", |f| {
                     f["id"] = id;
                     f["resource"]["s3BucketDetails"][0]["name"] = bucket.into();

@@ -71,13 +71,7 @@ async fn target_in(config: &aws_config::SdkConfig, vpc: &str) -> Target {
         .unwrap()
         .subnets()[0]
         .clone();
-    let role = unique("web-role");
-    iam.create_role()
-        .role_name(&role)
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    let role = crate::support::ec2_role(&iam, "web-role").await;
     let profile = unique("web-profile");
     iam.create_instance_profile()
         .instance_profile_name(&profile)

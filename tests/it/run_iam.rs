@@ -121,13 +121,7 @@ async fn iam_user_only_the_findings_key_is_deactivated() {
 #[tokio::test]
 async fn assumed_role_sessions_are_revoked() {
     let iam = iam().await;
-    let role = unique("deploy-role");
-    iam.create_role()
-        .role_name(&role)
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
-        .send()
-        .await
-        .unwrap();
+    let role = crate::support::ec2_role(&iam, "deploy-role").await;
     let finding = finding_file("iam-assumed-role-anomalous.json", |f| {
         f["id"] = Value::String(unique("finding"));
         f["resource"]["accessKeyDetails"]["userName"] = role.clone().into();

@@ -340,3 +340,15 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+/// A new IAM role (named `prefix-…`) that EC2 instances may assume; its name.
+pub async fn ec2_role(iam: &aws_sdk_iam::Client, prefix: &str) -> String {
+    let role = unique(prefix);
+    iam.create_role()
+        .role_name(&role)
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    role
+}
