@@ -408,7 +408,7 @@ impl Action {
             Action::IamRevokeRoleSessions => {
                 const S: &Spec = &Spec {
                     name: "iam.revoke_role_sessions",
-                    doc: "Deny every session of a role issued before now (aws:TokenIssueTime inline policy).",
+                    doc: "Deny every session of a role issued before now (aws:TokenIssueTime inline policy); a revocation in place is kept only if it denies everything and is later than the last activity.",
                     effect: Effect::Contain,
                     permissions: &["iam:GetRolePolicy", "iam:PutRolePolicy"],
                     params: &[
@@ -418,6 +418,12 @@ impl Action {
                             Type::String,
                             Some("\"AWSRevokeOlderSessions\""),
                             "inline policy name",
+                        ),
+                        opt(
+                            "last_activity",
+                            Type::String,
+                            None,
+                            "ISO 8601 time of the latest activity to cover (the finding's service.eventLastSeen); omitted: now",
                         ),
                     ],
                     outputs: &[out(

@@ -182,7 +182,7 @@ pub fn compile_with(
         steps: None,
     };
     let no_containment = playbook
-        .no_containment_for(&finding.type_name)
+        .no_containment_for(&finding.type_name, &scope)
         .map(|n| n.reason.clone());
 
     // Steps, in an order where needs come first (the playbook was validated acyclic).

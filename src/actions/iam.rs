@@ -495,31 +495,39 @@ pub(super) async fn deactivate_mfa_devices(cx: &Cx<'_>) -> Result<Outcome, StepE
 }
 
 pub(super) async fn revoke_role_sessions(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    use aws_sdk_iam::primitives::{DateTime, DateTimeFormat};
     let role = cx.str("role_name")?;
     let name = cx
         .opt_str("policy_name")
         .unwrap_or("AWSRevokeOlderSessions");
+    let started = DateTime::from(std::time::SystemTime::now());
+    // The revocation must cover every session that may be the attacker's: those issued up to
+    // the latest activity the finding reports, or (when it gives none) up to now.
+    let needed = cx
+        .opt_str("last_activity")
+        .and_then(|t| DateTime::from_str(t, DateTimeFormat::DateTime).ok())
+        .map_or(started, |t| t.min(started));
     let existing = get_inline(cx, None, Some(role), name).await?;
-    let existing_time = existing.as_ref().and_then(|doc| {
-        doc["Statement"].as_array()?.iter().find_map(|s| {
-            s["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
-                .as_str()
-                .map(str::to_string)
-        })
-    });
+    let existing_time = existing.as_ref().and_then(revocation_time);
     let mut out = Outcome {
         pre_state: json!({"role_name": role, "policy_name": name, "policy": existing}),
         ..Default::default()
     };
-    // A re-run for the same incident keeps the revocation already in place: moving the time
-    // forward would also cut sessions started legitimately after containment.
-    if let Some(t) = existing_time {
+    // A re-run for the same activity keeps the revocation already in place: moving the time
+    // forward would also cut sessions started legitimately after containment. One that is
+    // older than the activity (the console's "Revoke active sessions" of last month, an earlier
+    // incident's) or not a plain deny-everything is replaced: sessions issued after its date —
+    // the attacker's — would survive it.
+    if let Some(t) = existing_time
+        .filter(|(_, at)| *at >= needed)
+        .map(|(t, _)| t)
+    {
         out.outputs = outputs([("issued_before", json!(t))]);
         out.post_state = out.pre_state.clone();
         return Ok(out);
     }
-    let now = aws_sdk_iam::primitives::DateTime::from(std::time::SystemTime::now())
-        .fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+    let now = started
+        .fmt(DateTimeFormat::DateTime)
         .map_err(|e| StepError::permanent("InternalError", e.to_string()))?;
     let doc = json!({
         "Version": "2012-10-17",
@@ -560,4 +568,55 @@ pub(super) async fn revoke_role_sessions(cx: &Cx<'_>) -> Result<Outcome, StepErr
     }
     out.post_state = json!({"role_name": role, "policy_name": name, "policy": after});
     Ok(out)
+}
+
+/// The time before which a revocation policy denies every session, if the policy is one: a
+/// statement that denies every action on every resource, with no principal or exception,
+/// conditioned only on `aws:TokenIssueTime` being earlier than one time. Anything else (an
+/// Allow, a narrower action, an extra condition) revokes less than it says.
+fn revocation_time(doc: &Value) -> Option<(String, aws_sdk_iam::primitives::DateTime)> {
+    let statements = match &doc["Statement"] {
+        Value::Array(a) => a.clone(),
+        s @ Value::Object(_) => vec![s.clone()],
+        _ => return None,
+    };
+    let everything = |v: &Value| match v {
+        Value::String(s) => s == "*",
+        Value::Array(a) => a.iter().any(|x| x == "*"),
+        _ => false,
+    };
+    statements.iter().find_map(|s| {
+        let st = s.as_object()?;
+        let plain = st.keys().all(|k| {
+            matches!(
+                k.as_str(),
+                "Sid" | "Effect" | "Action" | "Resource" | "Condition"
+            )
+        });
+        if !plain
+            || s["Effect"] != "Deny"
+            || !everything(&s["Action"])
+            || !everything(&s["Resource"])
+        {
+            return None;
+        }
+        let cond = s["Condition"].as_object()?;
+        let (op, keys) = cond.iter().next().filter(|_| cond.len() == 1)?;
+        let keys = keys.as_object().filter(|k| k.len() == 1)?;
+        let (key, value) = keys.iter().next()?;
+        if op != "DateLessThan" || !key.eq_ignore_ascii_case("aws:TokenIssueTime") {
+            return None;
+        }
+        let t = match value {
+            Value::String(t) => t.clone(),
+            Value::Array(a) if a.len() == 1 => a[0].as_str()?.to_string(),
+            _ => return None,
+        };
+        let at = aws_sdk_iam::primitives::DateTime::from_str(
+            &t,
+            aws_sdk_iam::primitives::DateTimeFormat::DateTime,
+        )
+        .ok()?;
+        Some((t, at))
+    })
 }

@@ -820,31 +820,14 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 }, "ResultPath": a.s("now")}),
                 &change,
             );
-            // A re-run keeps a revocation already in place (moving its time forward would also
-            // cut sessions started legitimately after containment). Its time stays in the
-            // policy, which IAM returns URL-encoded: the output is null then.
-            let kept = a.pass(
-                "revocation already in place",
-                json!({"Result": null, "ResultPath": a.s("issued_before")}),
-                succeeded,
-            );
-            let decide = a.choice(
-                "already revoked?",
-                json!([{"And": [
-                    {"Variable": a.s("pre.exists"), "BooleanEquals": true},
-                    {"Or": [
-                        {"Variable": a.s("pre.PolicyDocument"), "StringMatches": "*aws:TokenIssueTime*"},
-                        {"Variable": a.s("pre.PolicyDocument"), "StringMatches": "*aws%3ATokenIssueTime*"},
-                        // SDKs that decode the document (the emulator's) give an object.
-                        {"Variable": a.s("pre.PolicyDocument.Statement[0].Condition.DateLessThan"), "IsPresent": true},
-                    ]},
-                ], "Next": kept}]),
-                &now,
-            );
+            // The local action keeps a revocation in place when it denies everything and is
+            // later than the last activity. IAM returns the stored document URL-encoded, which
+            // no intrinsic decodes, so the state machine cannot read that time to compare it:
+            // it always moves the revocation to now (never keeping one that is too old).
             let none = a.pass(
                 "no revocation yet",
                 json!({"Result": {"exists": false}, "ResultPath": a.s("pre")}),
-                &decide,
+                &now,
             );
             outputs.insert("issued_before", Val::Path(a.s("issued_before")));
             a.task(
@@ -855,7 +838,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 Some("pre"),
                 Some(doc),
                 vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": none})],
-                &decide,
+                &now,
             )
         }
         Action::Ec2DisassociateInstanceProfile => {

@@ -219,6 +219,16 @@ impl<'a> Compiler<'a> {
                 paths.extend(out.into_iter().cloned());
             }
         }
+        for w in self
+            .pb
+            .no_containment
+            .iter()
+            .filter_map(|n| n.when.as_ref())
+        {
+            let mut out = Vec::new();
+            w.expr.collect_paths(&mut out);
+            paths.extend(out.into_iter().cloned());
+        }
         for p in paths {
             if p.root != Root::Finding || always_present(&p.segs) {
                 continue;
@@ -423,7 +433,16 @@ impl<'a> Compiler<'a> {
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        for (display, (key, segs)) in fields {
+        for (i, (display, (key, segs))) in fields.into_iter().enumerate() {
+            // State names are at most 80 characters: a long path keeps its end, numbered so
+            // that two long paths cannot share a name.
+            let chars: Vec<char> = display.chars().collect();
+            let display = if chars.len() > 60 {
+                let tail: String = chars[chars.len() - 54..].iter().collect();
+                format!("{}…{tail}", i + 1)
+            } else {
+                display
+            };
             let name = format!("Field {display}");
             let present = format!("Field {display}: present");
             let absent = format!("Field {display}: absent");
@@ -624,6 +643,12 @@ impl<'a> Compiler<'a> {
                 } else {
                     json!({"Or": any})
                 };
+                if let Some(w) = rules[i].when.as_ref().map(|c| c.expr.clone()) {
+                    match self.condition(None, &w) {
+                        Some(c) => rule = json!({"And": [rule, c]}),
+                        None => continue,
+                    }
+                }
                 rule["Next"] = json!(target);
                 choices.push(rule);
             }
@@ -1253,7 +1278,8 @@ impl<'a> Compiler<'a> {
         Some(Value::Array(list))
     }
 
-    /// A `when` expression as a Choice rule (true when the condition holds).
+    /// A `when` expression as a Choice rule (true when the condition holds). Its paths are
+    /// bound (a missing field is null), so the rule never fails at run time.
     fn condition(&mut self, step: Option<&str>, e: &Expr) -> Option<Value> {
         Some(match e {
             Expr::Not(inner) => json!({"Not": self.condition(step, inner)?}),

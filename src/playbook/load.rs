@@ -150,7 +150,7 @@ const MATCH_KEYS: &[&str] = &[
 ];
 const SEVERITY_KEYS: &[&str] = &["min", "max"];
 const FILTER_KEYS: &[&str] = &["include", "exclude"];
-const NO_CONTAINMENT_KEYS: &[&str] = &["types", "reason"];
+const NO_CONTAINMENT_KEYS: &[&str] = &["types", "when", "reason"];
 const INPUT_KEYS: &[&str] = &["from", "default", "required", "type", "description"];
 const STEP_KEYS: &[&str] = &[
     "id",
@@ -408,6 +408,7 @@ impl Cx<'_> {
         }
         self.check_graph(&steps);
         self.check_references(&inputs, &steps);
+        self.check_no_containment_references(&no_containment, &inputs);
         Some(Playbook {
             name: name?,
             description,
@@ -590,6 +591,27 @@ impl Cx<'_> {
         f
     }
 
+    /// A `when` condition.
+    fn condition(&mut self, w: &Node) -> Option<Condition> {
+        let text = self.text(w, "`when`")?;
+        match expr::parse_condition(&text) {
+            Ok(expr) => Some(Condition {
+                text,
+                expr,
+                pos: w.pos,
+            }),
+            Err(e) => {
+                self.err(
+                    Code::ExprSyntax,
+                    w.pos,
+                    format!("in `when: {text}`: {e}"),
+                    "conditions look like finding.resource.accessKeyDetails.userType == 'IAMUser'",
+                );
+                None
+            }
+        }
+    }
+
     fn no_containment(&mut self, node: &Node) -> Vec<NoContainment> {
         let Some(items) = self.seq(node, "`no_containment`") else {
             return Vec::new();
@@ -602,6 +624,7 @@ impl Cx<'_> {
             self.check_keys(entries, NO_CONTAINMENT_KEYS, "a `no_containment` entry");
             let mut types = Vec::new();
             let mut reason = None;
+            let mut when = None;
             for (k, v) in entries {
                 match k.text.as_str() {
                     "types" => {
@@ -610,6 +633,7 @@ impl Cx<'_> {
                             self.check_type_pattern(&t);
                         }
                     }
+                    "when" => when = self.condition(v),
                     "reason" => reason = self.text(v, "`reason`"),
                     _ => {}
                 }
@@ -617,6 +641,7 @@ impl Cx<'_> {
             match reason.filter(|r| !r.trim().is_empty()) {
                 Some(reason) if !types.is_empty() => out.push(NoContainment {
                     types: types.into_iter().map(|t| t.value).collect(),
+                    when,
                     reason,
                 }),
                 Some(_) => self.err(
@@ -843,16 +868,7 @@ impl Cx<'_> {
         let needs = get("needs")
             .map(|n| self.text_list(n, "`needs`"))
             .unwrap_or_default();
-        let when = get("when").and_then(|w| {
-            let text = self.text(w, "`when`")?;
-            match expr::parse_condition(&text) {
-                Ok(expr) => Some(Condition { text, expr, pos: w.pos }),
-                Err(e) => {
-                    self.err(Code::ExprSyntax, w.pos, format!("in `when: {text}`: {e}"), "conditions look like finding.resource.accessKeyDetails.userType == 'IAMUser'");
-                    None
-                }
-            }
-        });
+        let when = get("when").and_then(|w| self.condition(w));
         let retry = get("retry").map(|r| self.retry(r)).unwrap_or_default();
         let timeout = get("timeout")
             .and_then(|t| self.duration(t, "`timeout`"))
@@ -1132,6 +1148,35 @@ impl Cx<'_> {
             let names: Vec<&str> = path.iter().map(|n| steps[g[*n]].id.as_str()).collect();
             let first = &steps[g[path[0]]];
             self.err(Code::DependencyCycle, first.pos, format!("dependency cycle: {}", names.join(" → ")), "steps run after the steps they need; break the cycle by removing one `needs` entry");
+        }
+    }
+
+    /// A `no_containment` condition is decided before any step runs: it reads known finding
+    /// fields and declared inputs only.
+    fn check_no_containment_references(&mut self, rules: &[NoContainment], inputs: &[Input]) {
+        for c in rules.iter().filter_map(|r| r.when.as_ref()) {
+            for p in c.expr.paths() {
+                match p.root {
+                    Root::Finding => self.check_finding_path(p, c.pos),
+                    Root::Inputs => {
+                        let declared = matches!(p.segs.first(), Some(Seg::Field(n)) if inputs.iter().any(|i| &i.name == n));
+                        if !declared {
+                            self.err(
+                                Code::UnknownInput,
+                                c.pos,
+                                format!("`no_containment` condition reads `{p}`, which is not a declared input"),
+                                "declare it under `inputs:`",
+                            );
+                        }
+                    }
+                    Root::Steps => self.err(
+                        Code::UnknownStep,
+                        c.pos,
+                        format!("`no_containment` condition reads `{p}`: it is decided before any step runs"),
+                        "read the finding or the inputs",
+                    ),
+                }
+            }
         }
     }
 

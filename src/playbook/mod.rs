@@ -100,6 +100,10 @@ impl std::fmt::Display for TagMatch {
 #[derive(Debug, Clone, Serialize)]
 pub struct NoContainment {
     pub types: Vec<String>,
+    /// Only when this also holds (over the finding and inputs): a type whose meaning depends on
+    /// the finding, e.g. brute force *against* the instance (`resourceRole: TARGET`).
+    #[serde(skip)]
+    pub when: Option<Condition>,
     pub reason: String,
 }
 
@@ -214,12 +218,21 @@ impl Playbook {
         self.steps.iter().find(|s| s.id == id)
     }
 
-    /// Why this playbook does not contain findings of `type_name`, if it says so.
-    pub fn no_containment_for(&self, type_name: &str) -> Option<&NoContainment> {
+    /// Why this playbook does not contain this finding, if it says so: the first entry whose
+    /// type pattern matches and whose `when` (if any) holds over `scope` (the finding and the
+    /// bound inputs). A `when` that cannot be evaluated does not hold: containment goes on.
+    pub fn no_containment_for(
+        &self,
+        type_name: &str,
+        scope: &dyn crate::expr::Scope,
+    ) -> Option<&NoContainment> {
         self.no_containment.iter().find(|n| {
             n.types
                 .iter()
                 .any(|p| crate::expr::wildcard_match(p, type_name))
+                && n.when
+                    .as_ref()
+                    .is_none_or(|c| c.expr.eval(scope).is_ok_and(|v| crate::expr::truthy(&v)))
         })
     }
 }

@@ -7,6 +7,7 @@ mod asl;
 mod audit;
 mod cli_no_panic;
 mod drill;
+mod ec2_roles;
 mod evidence;
 mod explain;
 mod fault_proxy;

@@ -171,3 +171,127 @@ async fn sample_findings_are_refused_unless_allowed() {
     let out = moto().firebreak(&["run", "--allow-sample", finding.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// The revocation time stored in a role's `AWSRevokeOlderSessions` policy.
+async fn revocation_time(iam: &aws_sdk_iam::Client, role: &str) -> Value {
+    let p = iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name("AWSRevokeOlderSessions")
+        .send()
+        .await
+        .unwrap();
+    let doc: Value = serde_json::from_str(
+        &percent_encoding::percent_decode_str(p.policy_document()).decode_utf8_lossy(),
+    )
+    .unwrap();
+    doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"].clone()
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    aws_smithy_types::DateTime::from(t)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+}
+
+/// Attack (issue 14, item 2): the role already has the console's "Revoke active sessions"
+/// policy, dated before the attacker's session was issued. Keeping it because it exists left
+/// the attacker's session valid while the step reported success. The date now moves to now;
+/// a re-run for the same activity keeps it; new activity moves it again; a policy of that
+/// name that does not deny everything is replaced.
+#[tokio::test]
+async fn an_older_revocation_is_moved_to_now() {
+    let iam = iam().await;
+    let role = crate::support::ec2_role(&iam, "revoked-role").await;
+    let month_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(30 * 86400);
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    // As the console writes it.
+    let console = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Action": ["*"], "Resource": ["*"],
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": rfc3339(month_ago)}}}]});
+    iam.put_role_policy()
+        .role_name(&role)
+        .policy_name("AWSRevokeOlderSessions")
+        .policy_document(console.to_string())
+        .send()
+        .await
+        .unwrap();
+    let finding_id = unique("finding");
+    let write = |seen: String| {
+        finding_file("iam-assumed-role-anomalous.json", |f| {
+            f["id"] = Value::String(finding_id.clone());
+            f["resource"]["accessKeyDetails"]["userName"] = role.clone().into();
+            f["service"]["eventLastSeen"] = seen.into();
+        })
+    };
+    let started = rfc3339(std::time::SystemTime::now() - std::time::Duration::from_secs(1));
+    let finding = write(rfc3339(hour_ago));
+    let (code, report, err) = run_json(&["run", finding.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(code, Some(0), "{report:#}\n{err}");
+    let revoke = step(&report, "revoke_role_sessions");
+    assert_eq!(revoke["changed"], true, "{revoke:#}");
+    let first = revocation_time(&iam, &role).await;
+    assert!(
+        first.as_str().unwrap() >= started.as_str(),
+        "the revocation must cover sessions issued up to now: {first} < {started}"
+    );
+    assert_eq!(revoke["outputs"]["issued_before"], first);
+
+    // The same activity again: the revocation in place covers it.
+    let (code, report, err) = run_json(&["run", finding.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(code, Some(0), "{report:#}\n{err}");
+    assert_eq!(step(&report, "revoke_role_sessions")["changed"], false);
+    assert_eq!(revocation_time(&iam, &role).await, first);
+
+    // New activity after the revocation (the finding updated): moved again.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let updated = write(rfc3339(std::time::SystemTime::now()));
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let (code, report, err) = run_json(&["run", updated.to_str().unwrap(), "--output", "json"]);
+    assert_eq!(code, Some(0), "{report:#}\n{err}");
+    assert_eq!(step(&report, "revoke_role_sessions")["changed"], true);
+    let second = revocation_time(&iam, &role).await;
+    assert!(second.as_str() > first.as_str(), "{second} <= {first}");
+
+    // A recent policy of that name that does not deny everything is not a revocation.
+    for weak in [
+        serde_json::json!({"Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2099-01-01T00:00:00Z"}}}),
+        serde_json::json!({"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2099-01-01T00:00:00Z"}}}),
+        serde_json::json!({"Effect": "Deny", "Action": "*", "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2099-01-01T00:00:00Z"},
+                "IpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}),
+    ] {
+        iam.put_role_policy()
+            .role_name(&role)
+            .policy_name("AWSRevokeOlderSessions")
+            .policy_document(
+                serde_json::json!({"Version": "2012-10-17", "Statement": [weak]}).to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let (code, report, err) = run_json(&["run", finding.to_str().unwrap(), "--output", "json"]);
+        assert_eq!(code, Some(0), "{report:#}\n{err}");
+        assert_eq!(
+            step(&report, "revoke_role_sessions")["changed"],
+            true,
+            "kept a policy that does not revoke: {weak}"
+        );
+        let p = iam
+            .get_role_policy()
+            .role_name(&role)
+            .policy_name("AWSRevokeOlderSessions")
+            .send()
+            .await
+            .unwrap();
+        let doc: Value = serde_json::from_str(
+            &percent_encoding::percent_decode_str(p.policy_document()).decode_utf8_lossy(),
+        )
+        .unwrap();
+        assert_eq!(doc["Statement"][0]["Effect"], "Deny");
+        assert_eq!(doc["Statement"][0]["Action"], "*");
+        assert!(doc["Statement"][0]["Condition"]["IpAddress"].is_null());
+    }
+}
