@@ -229,7 +229,7 @@ pub fn audit(
 /// What is wrong with an object in the claims folder (written by `serve`), if anything.
 fn claim_problem(o: &Object) -> Option<String> {
     let name = o.key.rsplit('/').next().unwrap_or_default();
-    let named = name == "done.json"
+    let named = crate::claim::is_done_name(name)
         || (name.starts_with("claim-") || name.starts_with("seen-")) && name.ends_with(".json");
     if !named {
         return Some(format!("{}: extra object in the claims folder", o.key));

@@ -5,12 +5,17 @@
 //! - `claim-{generation}.json`: who claimed the finding, for which execution, until when (the
 //!   lease). A claim whose lease has expired without a `done` marker (its worker died) is taken
 //!   over by writing the next generation, which again only one worker can do.
-//! - `done.json`: the execution's manifest is written; later deliveries of the finding (SQS
-//!   redelivery, GuardDuty's re-sent updates with a higher `service.count`) are only recorded.
+//! - `done-{execution}.json`: the execution's manifest is written; later deliveries of the
+//!   finding (SQS redelivery, GuardDuty's re-sent updates with a higher `service.count`) are
+//!   only recorded.
 //! - `seen-{uuid}.json`: one such later delivery.
 //!
 //! The objects are written through the evidence store: locked like evidence, never
-//! overwritten.
+//! overwritten. Every one is sealed (`crate::seal`, one key per finding): a claim or `done`
+//! marker whose seal does not hold was not written by firebreak. It is reported (`forged`) and
+//! treated as absent, so a writer of the bucket can neither stop a containment with a forged
+//! `done`, nor make a worker resume a made-up execution, nor bounce deliveries with a claim
+//! held forever.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -18,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::evidence::{Store, StoreError, sha256_hex};
 use crate::finding::Finding;
+use crate::seal::{SealError, Sealer};
 
 /// The folder, right under the evidence prefix, that holds claims.
 pub const CLAIMS_DIR: &str = "_claims";
@@ -85,11 +91,19 @@ pub struct Claims {
     bucket: String,
     worker: String,
     lease: Duration,
+    sealer: Sealer,
+}
+
+/// A claim attempt's result and the objects in the finding's folder whose seal did not hold
+/// (to be reported: someone who is not firebreak wrote them).
+pub struct Claimed {
+    pub claim: Claim,
+    pub forged: Vec<String>,
 }
 
 impl Claims {
     /// `None` unless the store is S3: claims need conditional writes that every worker sees.
-    pub fn new(store: &Store, worker: &str, lease: Duration) -> Option<Claims> {
+    pub fn new(store: &Store, worker: &str, lease: Duration, sealer: Sealer) -> Option<Claims> {
         match store {
             Store::S3 { client, bucket, .. } => Some(Claims {
                 store: store.clone(),
@@ -97,6 +111,7 @@ impl Claims {
                 bucket: bucket.clone(),
                 worker: worker.to_string(),
                 lease,
+                sealer,
             }),
             Store::Local { .. } => None,
         }
@@ -124,12 +139,41 @@ impl Claims {
     }
 
     async fn put(&self, key: &str, r: &ClaimRecord) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec_pretty(r).map_err(|e| StoreError::Io(e.to_string()))?;
+        let seal = self
+            .sealer
+            .key(&crate::seal::claims_scope(&r.account_id, &r.finding_id))
+            .await
+            .map_err(StoreError::Io)?;
+        let value = serde_json::to_value(r).map_err(|e| StoreError::Io(e.to_string()))?;
+        let bytes = seal
+            .seal_json(value)
+            .map_err(|e| StoreError::Io(e.to_string()))?;
         let sha = sha256_hex(&bytes);
         self.store.put(key, bytes, &sha).await
     }
 
-    async fn get(&self, key: &str) -> Result<ClaimRecord, String> {
+    /// A claim object: `Ok(Err(_))` when it is not one firebreak wrote for this finding (its
+    /// seal does not hold, or it names another finding or kind).
+    async fn get(
+        &self,
+        f: &Finding,
+        key: &str,
+        kind: &str,
+    ) -> Result<Result<ClaimRecord, SealError>, String> {
+        let bytes = self.get_bytes(key).await?;
+        let seal = self
+            .sealer
+            .key(&crate::seal::claims_scope(&f.account_id, &f.id))
+            .await?;
+        Ok(seal.open_json(&bytes).and_then(|v| {
+            serde_json::from_value::<ClaimRecord>(v)
+                .ok()
+                .filter(|r| r.kind == kind && r.finding_id == f.id && r.account_id == f.account_id)
+                .ok_or(SealError::Mismatch)
+        }))
+    }
+
+    async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, String> {
         let body = self
             .client
             .get_object()
@@ -143,7 +187,7 @@ impl Claims {
             .await
             .map_err(|e| format!("{key}: {e}"))?
             .into_bytes();
-        serde_json::from_slice(&body).map_err(|e| format!("{key}: not a claim record: {e}"))
+        Ok(body.to_vec())
     }
 
     /// The claim objects' names in the finding's folder.
@@ -179,18 +223,29 @@ impl Claims {
     }
 
     /// Claims `f` for this worker, or says who has it or that it is done. Races between
-    /// workers are settled by S3's conditional write: exactly one `claim-N` is written.
-    pub async fn claim(&self, f: &Finding) -> Result<Claim, String> {
+    /// workers are settled by S3's conditional write: exactly one `claim-N` is written. Only
+    /// sealed objects count; the others are returned as forged.
+    pub async fn claim(&self, f: &Finding) -> Result<Claimed, String> {
         let folder = self.folder(f);
+        let mut forged = Vec::new();
         for _ in 0..5 {
+            forged.clear();
             let names = self.names(&folder).await?;
-            if names.iter().any(|n| n == "done.json") {
-                let done = self.get(&format!("{folder}/done.json")).await?;
-                return Ok(Claim::Done {
-                    execution_id: done.execution_id,
-                });
+            for n in names.iter().filter(|n| is_done_name(n)) {
+                let key = format!("{folder}/{n}");
+                match self.get(f, &key, "done").await? {
+                    Ok(done) => {
+                        return Ok(Claimed {
+                            claim: Claim::Done {
+                                execution_id: done.execution_id,
+                            },
+                            forged,
+                        });
+                    }
+                    Err(_) => forged.push(key),
+                }
             }
-            let latest = names
+            let mut generations: Vec<u32> = names
                 .iter()
                 .filter_map(|n| {
                     n.strip_prefix("claim-")?
@@ -198,19 +253,39 @@ impl Claims {
                         .parse::<u32>()
                         .ok()
                 })
-                .max();
-            let (generation, previous) = match latest {
-                None => (0, None),
-                Some(g) => {
-                    let c = self.get(&format!("{folder}/claim-{g:04}.json")).await?;
-                    if c.lease_until_ms > now_ms() {
-                        return Ok(Claim::Held {
+                .collect();
+            generations.sort_unstable_by(|a, b| b.cmp(a));
+            // The next generation is above every name, forged ones included (they cannot be
+            // overwritten); the claim that counts is the latest sealed one.
+            let generation = match generations.first() {
+                None => 0,
+                Some(g) => g
+                    .checked_add(1)
+                    .ok_or_else(|| format!("finding {}: claim generations are exhausted", f.id))?,
+            };
+            let mut latest = None;
+            for g in &generations {
+                let key = format!("{folder}/claim-{g:04}.json");
+                match self.get(f, &key, "claim").await? {
+                    Ok(c) if c.generation == *g => {
+                        latest = Some(c);
+                        break;
+                    }
+                    _ => forged.push(key),
+                }
+            }
+            let previous = match latest {
+                Some(c) if c.lease_until_ms > now_ms() => {
+                    return Ok(Claimed {
+                        claim: Claim::Held {
                             execution_id: c.execution_id,
                             lease_until_ms: c.lease_until_ms,
-                        });
-                    }
-                    (g + 1, Some(c.execution_id))
+                        },
+                        forged,
+                    });
                 }
+                Some(c) => Some(c.execution_id),
+                None => None,
             };
             let resume = previous.is_some();
             let execution_id = previous.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
@@ -222,10 +297,13 @@ impl Claims {
                 .await
             {
                 Ok(()) => {
-                    return Ok(Claim::Won {
-                        generation,
-                        execution_id,
-                        resume,
+                    return Ok(Claimed {
+                        claim: Claim::Won {
+                            generation,
+                            execution_id,
+                            resume,
+                        },
+                        forged,
                     });
                 }
                 // Another worker won this generation; look again.
@@ -239,6 +317,53 @@ impl Claims {
         ))
     }
 
+    /// Takes over a claim whose execution cannot be continued (its records are not
+    /// firebreak's): the next generation, for a new execution.
+    pub async fn restart(&self, f: &Finding, generation: u32) -> Result<(u32, String), String> {
+        let execution_id = uuid::Uuid::now_v7().to_string();
+        let next = self.next_free(f, generation, &execution_id, None).await?;
+        Ok((next, execution_id))
+    }
+
+    /// Writes a claim for `execution_id` at the first generation after `generation` that is
+    /// free or held only by a forged object; fails if firebreak wrote one first.
+    async fn next_free(
+        &self,
+        f: &Finding,
+        generation: u32,
+        execution_id: &str,
+        detail: Option<&str>,
+    ) -> Result<u32, String> {
+        let mut next = generation;
+        for _ in 0..16 {
+            next = next
+                .checked_add(1)
+                .ok_or_else(|| format!("finding {}: claim generations are exhausted", f.id))?;
+            let mut r = self.record(f, "claim", execution_id);
+            r.generation = next;
+            r.lease_until_ms = now_ms() + self.lease.as_millis() as i64;
+            r.detail = detail.map(str::to_string);
+            let key = format!("{}/claim-{next:04}.json", self.folder(f));
+            match self.put(&key, &r).await {
+                Ok(()) => return Ok(next),
+                Err(StoreError::Exists(_)) => match self.get(f, &key, "claim").await? {
+                    // A forged object holds that name: the next one.
+                    Err(_) => continue,
+                    Ok(_) => {
+                        return Err(format!(
+                            "claim generation {next} was written by another worker: the execution was taken over"
+                        ));
+                    }
+                },
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err(format!(
+            "finding {}: 16 forged claims in a row; not claimed",
+            f.id
+        ))
+    }
+
     /// Extends this worker's claim (generation `generation`) by a lease, by writing the next
     /// generation for the same execution; returns it. Fails if another worker wrote it first
     /// (the claim was taken over).
@@ -248,29 +373,25 @@ impl Claims {
         generation: u32,
         execution_id: &str,
     ) -> Result<u32, String> {
-        let next = generation + 1;
-        let mut r = self.record(f, "claim", execution_id);
-        r.generation = next;
-        r.lease_until_ms = now_ms() + self.lease.as_millis() as i64;
-        r.detail = Some("renewal".into());
-        match self
-            .put(&format!("{}/claim-{next:04}.json", self.folder(f)), &r)
+        self.next_free(f, generation, execution_id, Some("renewal"))
             .await
-        {
-            Ok(()) => Ok(next),
-            Err(StoreError::Exists(_)) => Err(format!(
-                "claim generation {next} was written by another worker: the execution was taken over"
-            )),
-            Err(e) => Err(e.to_string()),
-        }
     }
 
     /// Marks the finding contained by `execution_id` (its manifest is written).
     pub async fn done(&self, f: &Finding, execution_id: &str, status: &str) -> Result<(), String> {
         let mut r = self.record(f, "done", execution_id);
         r.detail = Some(status.to_string());
-        match self.put(&format!("{}/done.json", self.folder(f)), &r).await {
-            Ok(()) | Err(StoreError::Exists(_)) => Ok(()),
+        let key = format!(
+            "{}/done-{}.json",
+            self.folder(f),
+            crate::evidence::sanitize(execution_id)
+        );
+        match self.put(&key, &r).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::Exists(_)) => match self.get(f, &key, "done").await? {
+                Ok(_) => Ok(()),
+                Err(e) => Err(format!("{key} exists and {e}")),
+            },
             Err(e) => Err(e.to_string()),
         }
     }
@@ -287,4 +408,9 @@ impl Claims {
         let key = format!("{}/seen-{}.json", self.folder(f), uuid::Uuid::now_v7());
         self.put(&key, &r).await.map_err(|e| e.to_string())
     }
+}
+
+/// `done.json` (older workers) or `done-{execution}.json`.
+pub fn is_done_name(name: &str) -> bool {
+    name == "done.json" || name.starts_with("done-") && name.ends_with(".json")
 }

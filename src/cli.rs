@@ -60,6 +60,10 @@ pub struct WorkerArgs {
     /// Sign each manifest with this KMS key.
     #[arg(long)]
     sign_key: Option<String>,
+    /// The KMS HMAC key that seals claims and records (default: `alias/firebreak-seal`, which
+    /// `firebreak setup` makes). Claims and records without a valid seal are never believed.
+    #[arg(long, default_value = crate::seal::DEFAULT_ALIAS)]
+    seal_key: String,
     /// Contain GuardDuty sample findings (for drills); otherwise they are logged and dropped.
     #[arg(long)]
     allow_sample: bool,
@@ -80,6 +84,7 @@ impl From<WorkerArgs> for crate::worker::Options {
             retention_days: a.retention_days,
             lock_mode: a.lock_mode.into(),
             sign_key: a.sign_key,
+            seal_key: a.seal_key,
             allow_sample: a.allow_sample,
         }
     }
@@ -189,6 +194,10 @@ enum Command {
         /// Sign each manifest with this KMS key (ECC_NIST_P256, SIGN_VERIFY); needs --evidence.
         #[arg(long, requires = "evidence")]
         sign_key: Option<String>,
+        /// Seal every record with this KMS HMAC key (HMAC_256, GENERATE_VERIFY_MAC; `serve` and
+        /// `watch` use `alias/firebreak-seal`, made by `setup`); needs --evidence.
+        #[arg(long, requires = "evidence")]
+        seal_key: Option<String>,
         /// Object Lock mode of evidence objects.
         #[arg(long, value_enum, default_value = "compliance")]
         lock_mode: LockArg,
@@ -462,6 +471,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     for l in report.lines {
                         println!("{l}");
                     }
+                    // Claims and records are sealed with it: `serve` and `watch` believe no
+                    // other.
+                    let (_, line) = crate::setup::seal_key(
+                        &aws_sdk_kms::Client::new(&config),
+                        crate::seal::DEFAULT_ALIAS,
+                    )
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))?;
+                    println!("{line}");
                 }
                 if let Some(name) = &queue {
                     let (report, _) = crate::setup::finding_queue(
@@ -561,6 +579,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             evidence,
             retention_days,
             sign_key,
+            seal_key,
             lock_mode,
             output,
             engine,
@@ -583,6 +602,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 evidence,
                 retention_days,
                 sign_key,
+                seal_key,
                 lock_mode: match lock_mode {
                     LockArg::Compliance => crate::evidence::LockMode::Compliance,
                     LockArg::Governance => crate::evidence::LockMode::Governance,

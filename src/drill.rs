@@ -1343,6 +1343,7 @@ async fn run_direct(
         concurrency: 16,
         role_name: "FirebreakResponder",
         sign_key: None,
+        sealer: None,
     };
     let (_never_tx, never) = watch::channel(false);
     let (run, _) = crate::run::execute(
@@ -1439,6 +1440,10 @@ async fn via_queue(
                 )
             })?;
     }
+    let (seal_key, _) =
+        crate::setup::seal_key(&aws_sdk_kms::Client::new(base), crate::seal::DEFAULT_ALIAS)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
     let worker = crate::worker::Worker::new(
         base.clone(),
         crate::worker::Options {
@@ -1454,6 +1459,7 @@ async fn via_queue(
             retention_days: 1,
             lock_mode: LockMode::Governance,
             sign_key: None,
+            seal_key,
             allow_sample: false,
         },
     )

@@ -21,6 +21,7 @@ pub mod render;
 pub mod retry;
 pub mod run;
 pub mod scrub;
+pub mod seal;
 pub mod select;
 pub mod serve;
 pub mod setup;

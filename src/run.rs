@@ -29,6 +29,8 @@ pub struct Options {
     pub retention_days: u32,
     /// KMS key that signs each manifest.
     pub sign_key: Option<String>,
+    /// KMS HMAC key that seals every record (`crate::seal`).
+    pub seal_key: Option<String>,
     pub lock_mode: evidence::LockMode,
     /// Run on the playbook's Step Functions state machine instead of in this process.
     pub sfn: bool,
@@ -70,6 +72,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         None => None,
     };
     let mut store: Option<Store> = None;
+    let mut sealer: Option<crate::seal::Sealer> = None;
     let mut accounts: Option<aws::Accounts> = None;
     let mut reports = Vec::new();
     let mut ok = true;
@@ -143,6 +146,14 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                 }
             };
         }
+        if sealer.is_none()
+            && let Some(key) = &opts.seal_key
+        {
+            sealer = Some(crate::seal::Sealer::new(
+                aws_sdk_kms::Client::new(acc.base()),
+                key,
+            ));
+        }
         if opts.sfn {
             if opts.dry_run {
                 bail!(
@@ -182,6 +193,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             concurrency: opts.concurrency,
             role_name: &opts.cross.role_name,
             sign_key: opts.sign_key.as_deref(),
+            sealer: sealer.as_ref(),
         };
         let (report, done) = execute(
             f,
@@ -224,6 +236,8 @@ pub(crate) struct Exec<'a> {
     pub concurrency: usize,
     pub role_name: &'a str,
     pub sign_key: Option<&'a str>,
+    /// Seals every record (`crate::seal`): `serve` and `watch` always, `run` with `--seal-key`.
+    pub sealer: Option<&'a crate::seal::Sealer>,
 }
 
 /// Executes one bound plan: records the finding and plan (or refuses to start), runs the steps
@@ -266,14 +280,23 @@ pub(crate) async fn execute(
             resumed.insert(id.to_string(), v["step"].clone());
         }
     }
+    let seal = match (opts.sealer, store) {
+        (Some(sealer), Some(_)) => Some(
+            sealer
+                .key(&crate::seal::execution_scope(&f.account_id, &f.id, &execution_id))
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e}\n  hint: firebreak does not act without sealing its evidence; the caller needs kms:GenerateMac on the seal key"
+                    )
+                })?,
+        ),
+        _ => None,
+    };
     let recorder = store.cloned().map(|s| {
-        Arc::new(Recorder::resume(
-            s,
-            &f.account_id,
-            &f.id,
-            &execution_id,
-            &existing,
-        ))
+        Arc::new(
+            Recorder::resume(s, &f.account_id, &f.id, &execution_id, &existing).with_seal(seal),
+        )
     });
     if let Some(r) = &recorder {
         let first = async {

@@ -357,3 +357,62 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, Strin
         .cloned()
         .ok_or_else(|| format!("queue {url}: no QueueArn"))
 }
+
+/// The KMS HMAC key that seals claims and records (`crate::seal`): the key behind `alias`
+/// when it exists, else a new `HMAC_256` key given that alias. Returns its ARN and a line.
+pub async fn seal_key(kms: &aws_sdk_kms::Client, alias: &str) -> Result<(String, String), String> {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    match kms.describe_key().key_id(alias).send().await {
+        Ok(d) => {
+            let meta = d.key_metadata();
+            let arn = meta.and_then(|m| m.arn()).unwrap_or(alias).to_string();
+            if meta.and_then(|m| m.key_usage()) != Some(&KeyUsageType::GenerateVerifyMac) {
+                return Err(format!(
+                    "seal key {alias} ({arn}) is not an HMAC key (GENERATE_VERIFY_MAC)\n  hint: point the alias at an HMAC_256 key, or name one with --seal-key"
+                ));
+            }
+            let line = format!("seal key {alias}: exists ({arn})");
+            Ok((arn, line))
+        }
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_not_found_exception()) =>
+        {
+            let made = kms
+                .create_key()
+                .key_spec(KeySpec::Hmac256)
+                .key_usage(KeyUsageType::GenerateVerifyMac)
+                .description(
+                    "firebreak: seals claims and evidence records (HMAC); never leaves KMS",
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "creating the seal key: {}",
+                        crate::actions::classify(&e, "kms", "CreateKey")
+                    )
+                })?;
+            let arn = made
+                .key_metadata()
+                .map(|m| m.arn().unwrap_or(m.key_id()).to_string())
+                .unwrap_or_default();
+            kms.create_alias()
+                .alias_name(alias)
+                .target_key_id(&arn)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "naming the seal key {alias}: {}",
+                        crate::actions::classify(&e, "kms", "CreateAlias")
+                    )
+                })?;
+            Ok((arn.clone(), format!("seal key {alias}: created ({arn})")))
+        }
+        Err(e) => Err(format!(
+            "seal key {alias}: {}",
+            crate::actions::classify(&e, "kms", "DescribeKey")
+        )),
+    }
+}

@@ -30,6 +30,8 @@ pub struct Options {
     pub retention_days: u32,
     pub lock_mode: evidence::LockMode,
     pub sign_key: Option<String>,
+    /// The KMS HMAC key that seals claims and records (`crate::seal`).
+    pub seal_key: String,
     pub allow_sample: bool,
 }
 
@@ -166,6 +168,7 @@ pub struct Worker {
     acc: aws::Accounts,
     store: Store,
     claims: Claims,
+    sealer: crate::seal::Sealer,
     pub metrics: Arc<Metrics>,
     pub name: String,
     /// One lock per finding id being contained in this process: deliveries of one finding
@@ -216,7 +219,15 @@ impl Worker {
                 crate::actions::classify(&e, "s3", "HeadBucket")
             );
         }
-        let Some(claims) = Claims::new(&store, &name, opts.lease) else {
+        // Claims and records are believed only when sealed: without the key, nothing is done.
+        let sealer = crate::seal::Sealer::new(aws_sdk_kms::Client::new(&base), &opts.seal_key);
+        if let Err(e) = sealer.check().await {
+            bail!(
+                "{e}\n  hint: `firebreak setup --evidence-bucket BUCKET` makes the seal key ({}); or name one with --seal-key (an HMAC_256 KMS key)",
+                crate::seal::DEFAULT_ALIAS
+            );
+        }
+        let Some(claims) = Claims::new(&store, &name, opts.lease, sealer.clone()) else {
             bail!("claims need an S3 evidence store");
         };
         Ok(Worker {
@@ -225,6 +236,7 @@ impl Worker {
             acc,
             store,
             claims,
+            sealer,
             metrics: Arc::new(Metrics::default()),
             name,
             in_flight: Default::default(),
@@ -233,6 +245,34 @@ impl Worker {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The records in `existing` (an execution's folder) whose seal does not hold.
+    async fn unsealed_records(
+        &self,
+        f: &Finding,
+        execution_id: &str,
+        existing: &[(String, Vec<u8>)],
+    ) -> Result<Vec<String>, String> {
+        let key = self
+            .sealer
+            .key(&crate::seal::execution_scope(
+                &f.account_id,
+                &f.id,
+                execution_id,
+            ))
+            .await?;
+        Ok(existing
+            .iter()
+            .filter(|(k, _)| {
+                k.rsplit('/')
+                    .next()
+                    .and_then(evidence::parse_record_name)
+                    .is_some_and(|(_, kind)| kind != "signature")
+            })
+            .filter(|(_, bytes)| key.open_json(bytes).is_err())
+            .map(|(k, _)| k.clone())
+            .collect())
     }
 
     /// Contains one finding exactly once (see `claim`); `source_id` names its delivery (an SQS
@@ -281,14 +321,23 @@ impl Worker {
             }
         };
         let started = Instant::now();
-        let claim = match ctx.claims.claim(f).await {
+        let claimed = match ctx.claims.claim(f).await {
             Ok(c) => c,
             Err(e) => {
                 log("claim_failed", json!({"finding_id": f.id, "error": e}));
                 return Handled::Later(Duration::from_secs(5));
             }
         };
-        let (execution_id, generation, resume) = match claim {
+        if !claimed.forged.is_empty() {
+            // Someone who is not firebreak wrote into the finding's claims: say so loudly and
+            // go on as if those objects were not there.
+            log(
+                "forged_claims",
+                json!({"finding_id": f.id, "objects": claimed.forged,
+                   "what": "claims or done markers without a valid seal; ignored"}),
+            );
+        }
+        let (mut execution_id, mut generation, resume) = match claimed.claim {
             Claim::Done { execution_id } => {
                 ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = ctx.claims.seen(f, &execution_id, message_id).await {
@@ -320,7 +369,8 @@ impl Worker {
                 resume,
             } => (execution_id, generation, resume),
         };
-        // Taken over from a worker that died: continue its execution where its evidence ends.
+        // Taken over from a worker that died: continue its execution where its evidence ends,
+        // if every record there is firebreak's; otherwise contain afresh.
         let existing = if resume {
             let folder =
                 crate::evidence::folder(ctx.store.prefix(), &[&f.account_id, &f.id, &execution_id]);
@@ -334,30 +384,59 @@ impl Worker {
                     return Handled::Later(ctx.opts.lease);
                 }
             };
-            let manifest = existing.iter().find(|(k, _)| k.ends_with("-manifest.json"));
-            log(
-                "taken_over",
-                json!({"finding_id": f.id, "execution_id": execution_id, "generation": generation,
-                   "records_found": existing.len(), "manifest_found": manifest.is_some()}),
-            );
-            // It died after its manifest: only the `done` marker is missing.
-            if let Some((_, bytes)) = manifest {
-                let status = serde_json::from_slice::<Value>(bytes)
-                    .ok()
-                    .and_then(|v| v["status"].as_str().map(str::to_string))
-                    .unwrap_or_default();
-                return match ctx.claims.done(f, &execution_id, &status).await {
-                    Ok(()) => Handled::Finished,
+            let forged = match ctx.unsealed_records(f, &execution_id, &existing).await {
+                Ok(forged) => forged,
+                Err(e) => {
+                    log(
+                        "resume_failed",
+                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                    );
+                    return Handled::Later(Duration::from_secs(5));
+                }
+            };
+            if !forged.is_empty() {
+                let (g, fresh) = match ctx.claims.restart(f, generation).await {
+                    Ok(r) => r,
                     Err(e) => {
-                        log(
-                            "done_not_recorded",
-                            json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
-                        );
-                        Handled::Later(ctx.opts.lease)
+                        log("claim_failed", json!({"finding_id": f.id, "error": e}));
+                        return Handled::Later(Duration::from_secs(5));
                     }
                 };
+                log(
+                    "forged_records",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "records": forged,
+                       "what": "records without a valid seal; not resumed, contained afresh",
+                       "new_execution_id": fresh}),
+                );
+                execution_id = fresh;
+                generation = g;
+                None
+            } else {
+                let manifest = existing.iter().find(|(k, _)| k.ends_with("-manifest.json"));
+                log(
+                    "taken_over",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "generation": generation,
+                       "records_found": existing.len(), "manifest_found": manifest.is_some()}),
+                );
+                // It died after its manifest: only the `done` marker is missing.
+                if let Some((_, bytes)) = manifest {
+                    let status = serde_json::from_slice::<Value>(bytes)
+                        .ok()
+                        .and_then(|v| v["status"].as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    return match ctx.claims.done(f, &execution_id, &status).await {
+                        Ok(()) => Handled::Finished,
+                        Err(e) => {
+                            log(
+                                "done_not_recorded",
+                                json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                            );
+                            Handled::Later(ctx.opts.lease)
+                        }
+                    };
+                }
+                Some(existing)
             }
-            Some(existing)
         } else {
             None
         };
@@ -371,6 +450,7 @@ impl Worker {
             concurrency: ctx.opts.step_concurrency,
             role_name: &ctx.opts.cross.role_name,
             sign_key: ctx.opts.sign_key.as_deref(),
+            sealer: Some(&ctx.sealer),
         };
         // Steps are never interrupted by SIGTERM here: serve stops taking messages and lets the
         // findings in flight finish.

@@ -108,6 +108,8 @@ pub struct Recorder {
     base: String,
     execution_id: String,
     chain: Mutex<Chain>,
+    /// Seals every record written (`crate::seal`), when the execution has a seal key.
+    seal: Option<crate::seal::Key>,
 }
 
 pub fn now_rfc3339() -> String {
@@ -127,7 +129,29 @@ impl Recorder {
                 prev: GENESIS.to_string(),
                 entries: Vec::new(),
             }),
+            seal: None,
         }
+    }
+
+    /// Seals every record this recorder writes with `key` (the execution's seal key).
+    pub fn with_seal(mut self, key: Option<crate::seal::Key>) -> Recorder {
+        self.seal = key;
+        self
+    }
+
+    /// The record's bytes: pretty JSON and a newline, sealed as its last member when the
+    /// recorder has a seal key.
+    fn bytes(&self, value: Value) -> Result<Vec<u8>, StoreError> {
+        let value = crate::scrub::scrub(value);
+        if let Some(k) = &self.seal {
+            return k
+                .seal_json(value)
+                .map_err(|e| StoreError::Io(e.to_string()));
+        }
+        let mut bytes =
+            serde_json::to_vec_pretty(&value).map_err(|e| StoreError::Io(e.to_string()))?;
+        bytes.push(b'\n');
+        Ok(bytes)
     }
 
     /// Continues an execution whose records `existing` (key, bytes; from
@@ -195,6 +219,7 @@ impl Recorder {
             prev_sha256: prev.to_string(),
             recorded_at: now_rfc3339(),
             engine: Some("sfn".into()),
+            seal: None,
         };
         let value = serde_json::to_value(StepRecord {
             header,
@@ -244,12 +269,11 @@ impl Recorder {
             prev_sha256: chain.prev.clone(),
             recorded_at: now_rfc3339(),
             engine: None,
+            seal: None,
         };
         let value =
             serde_json::to_value(build(header)).map_err(|e| StoreError::Io(e.to_string()))?;
-        let mut bytes = serde_json::to_vec_pretty(&crate::scrub::scrub(value))
-            .map_err(|e| StoreError::Io(e.to_string()))?;
-        bytes.push(b'\n');
+        let bytes = self.bytes(value)?;
         let sha = sha256_hex(&bytes);
         self.store.put(&key, bytes, &sha).await?;
         let entry = Entry {

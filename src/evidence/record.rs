@@ -28,6 +28,12 @@ pub struct Header {
     /// not always the one numbered just before), as parallel branches cannot share one chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+    /// HMAC-SHA256 (hex) of the record's pretty-printed bytes without this member, under the
+    /// execution's seal key (derived from firebreak's KMS HMAC key): present, as the last
+    /// member, in records written by `serve`, `watch` and `run --seal-key`. A record whose seal
+    /// does not hold was not written by firebreak; `serve` never resumes from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
 }
 
 /// The finding as received.

@@ -12,6 +12,7 @@ mod evidence;
 mod explain;
 mod fault_proxy;
 mod findings;
+mod forgery;
 mod moto_smoke;
 mod permissions;
 mod plan;

@@ -265,7 +265,12 @@ async fn findings_are_contained_once_across_two_servers_and_poison_is_dead_lette
             })
             .count();
         assert_eq!(manifests, 1, "{id}: {listed:#?}");
-        assert!(listed.contains(&format!("_claims/{}/{id}/done.json", account.id)));
+        let done = format!("_claims/{}/{id}/done-", account.id);
+        assert_eq!(
+            listed.iter().filter(|k| k.starts_with(&done)).count(),
+            1,
+            "{id}: one done marker: {listed:#?}"
+        );
     }
     let first = findings[0]["id"].as_str().unwrap();
     let seen = listed
@@ -403,6 +408,8 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
         "run",
         "--evidence",
         &format!("s3://{bucket}"),
+        "--seal-key",
+        firebreak::seal::DEFAULT_ALIAS,
         "--lock-mode",
         "governance",
         "--retention-days",
@@ -467,17 +474,25 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
         "finding, plan, steps up to a success: {kept:?}"
     );
     let first_step = kept.last().unwrap().rsplit('/').next().unwrap().to_string();
-    // Its claim, whose lease ended a minute ago.
+    // Its claim, whose lease ended a minute ago, sealed as the dead worker sealed it.
     let claim = json!({"schema": "firebreak.claim/v1", "kind": "claim", "finding_id": id,
         "account_id": account.id, "execution_id": execution, "generation": 0,
         "worker": "dead-worker", "at": "2026-11-23T00:00:00Z",
         "lease_until_ms": firebreak::claim::now_ms() - 60_000});
+    let sealer = firebreak::seal::Sealer::new(
+        aws_sdk_kms::Client::new(&config),
+        firebreak::seal::DEFAULT_ALIAS,
+    );
+    let sealed = sealer
+        .key(&firebreak::seal::claims_scope(&account.id, id))
+        .await
+        .unwrap()
+        .seal_json(claim.clone())
+        .unwrap();
     s3.put_object()
         .bucket(&bucket)
         .key(format!("_claims/{}/{id}/claim-0000.json", account.id))
-        .body(aws_sdk_s3::primitives::ByteStream::from(
-            claim.to_string().into_bytes(),
-        ))
+        .body(aws_sdk_s3::primitives::ByteStream::from(sealed))
         .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
         .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
         .object_lock_retain_until_date(aws_sdk_s3::primitives::DateTime::from_secs(
@@ -659,8 +674,12 @@ async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
     };
     // Leases of 6 s and steps of 4 s: 2 s of margin on every side, for a loaded test machine.
     let lease = Duration::from_secs(6);
-    let a = Claims::new(&store, "worker-a", lease).unwrap();
-    let b = Claims::new(&store, "worker-b", lease).unwrap();
+    let sealer = firebreak::seal::Sealer::new(
+        aws_sdk_kms::Client::new(&account.config),
+        firebreak::seal::DEFAULT_ALIAS,
+    );
+    let a = Claims::new(&store, "worker-a", lease, sealer.clone()).unwrap();
+    let b = Claims::new(&store, "worker-b", lease, sealer).unwrap();
     let f = leaked_key_finding(&account, "someone", "AKIASOMEONE");
     let f = firebreak::finding::parse_findings(&f.to_string(), "test")
         .unwrap()
@@ -669,21 +688,24 @@ async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
         generation: 0,
         execution_id,
         resume: false,
-    } = a.claim(&f).await.unwrap()
+    } = a.claim(&f).await.unwrap().claim
     else {
         panic!("the first claim wins");
     };
-    assert!(matches!(b.claim(&f).await.unwrap(), Claim::Held { .. }));
+    assert!(matches!(
+        b.claim(&f).await.unwrap().claim,
+        Claim::Held { .. }
+    ));
     tokio::time::sleep(Duration::from_millis(4000)).await;
     assert_eq!(a.renew(&f, 0, &execution_id).await, Ok(1));
     // The first generation's lease is over, the renewal's is not.
     tokio::time::sleep(Duration::from_millis(4000)).await;
-    let second = b.claim(&f).await.unwrap();
+    let second = b.claim(&f).await.unwrap().claim;
     assert!(matches!(second, Claim::Held { .. }), "{second:?}");
     // No more renewals: the claim is taken over, for the same execution.
     tokio::time::sleep(Duration::from_millis(7000)).await;
     assert_eq!(
-        b.claim(&f).await.unwrap(),
+        b.claim(&f).await.unwrap().claim,
         Claim::Won {
             generation: 2,
             execution_id: execution_id.clone(),

@@ -111,6 +111,7 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
                 retention_days: 1,
                 lock_mode: firebreak::evidence::LockMode::Compliance,
                 sign_key: None,
+                seal_key: firebreak::seal::DEFAULT_ALIAS.into(),
                 allow_sample: false,
             },
         )
