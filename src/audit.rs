@@ -115,6 +115,9 @@ pub struct AuditReport {
     /// Claim records of `serve` (claims, done markers, later deliveries) checked.
     pub claims: usize,
     pub executions: Vec<ExecutionAudit>,
+    /// What this audit could not prove, given what it was told (no `--sign-key`, no
+    /// `--seal-key`).
+    pub notes: Vec<String>,
     pub passed: bool,
 }
 
@@ -158,13 +161,66 @@ pub struct SignatureCheck {
     pub detail: String,
 }
 
-/// What the audit requires of signatures.
+/// What the audit requires of signatures and seals.
 #[derive(Debug, Clone, Default)]
 pub struct SignaturePolicy {
     /// Every manifest must be signed by this key (KMS key id or ARN; matched as a suffix).
     pub expected_key: Option<String>,
     /// Results of KMS Verify, by signature object key.
     pub checks: BTreeMap<String, SignatureCheck>,
+    /// With `--seal-key`: the derived seal keys, by scope (`crate::seal`). Every claim and
+    /// every record (but those a state machine wrote) must then carry a seal that holds.
+    pub seals: Option<BTreeMap<String, crate::seal::Key>>,
+}
+
+/// The seal scopes of the objects: each execution's (from its finding record) and each
+/// finding's claims.
+pub fn seal_scopes(objects: &[Object]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for o in objects {
+        let name = o.key.rsplit('/').next().unwrap_or_default();
+        let claim = o.key.contains(&format!("{}/", crate::claim::CLAIMS_DIR));
+        let record = crate::evidence::parse_record_name(name);
+        if !claim && record.is_some() {
+            // The folder's own names, for an execution without a finding record.
+            let parts: Vec<&str> = o.key.rsplit('/').skip(1).take(3).collect();
+            if let [exec, fid, acc] = parts.as_slice() {
+                out.insert(crate::seal::execution_scope(acc, fid, exec));
+            }
+        }
+        let finding = record.is_some_and(|(_, k)| k == "finding");
+        if !claim && !finding {
+            continue;
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(&o.bytes) else {
+            continue;
+        };
+        let (Some(acc), Some(fid)) = (v["account_id"].as_str(), v["finding_id"].as_str()) else {
+            continue;
+        };
+        if claim {
+            out.insert(crate::seal::claims_scope(acc, fid));
+        } else if let Some(exec) = v["execution_id"].as_str() {
+            out.insert(crate::seal::execution_scope(acc, fid, exec));
+        }
+    }
+    out
+}
+
+/// Derives the seal keys of `scopes` (16 KMS calls at a time).
+pub async fn seal_keys(
+    sealer: &crate::seal::Sealer,
+    scopes: BTreeSet<String>,
+) -> Result<BTreeMap<String, crate::seal::Key>, String> {
+    let keys: Vec<Result<(String, crate::seal::Key), String>> = futures_util::stream::iter(
+        scopes
+            .into_iter()
+            .map(|scope| async move { sealer.key(&scope).await.map(|k| (scope, k)) }),
+    )
+    .buffer_unordered(16)
+    .collect()
+    .await;
+    keys.into_iter().collect()
 }
 
 pub fn audit(
@@ -187,7 +243,11 @@ pub fn audit(
     let (claims, objects): (Vec<Object>, Vec<Object>) = objects
         .into_iter()
         .partition(|o| o.key.starts_with(&claims_dir));
-    store_problems.extend(claims.iter().filter_map(claim_problem));
+    store_problems.extend(
+        claims
+            .iter()
+            .filter_map(|o| claim_problem(o, signatures.seals.as_ref())),
+    );
     let mut groups: BTreeMap<String, Vec<Object>> = BTreeMap::new();
     for o in objects {
         let (dir, _) = o.key.rsplit_once('/').unwrap_or(("", &o.key));
@@ -212,6 +272,35 @@ pub fn audit(
         progress.inc(n);
     }
     progress.finish_and_clear();
+    // Every `done` marker names an execution that is here, whole.
+    if only.is_none() {
+        for o in &claims {
+            let Ok(c) = serde_json::from_slice::<crate::claim::ClaimRecord>(&o.bytes) else {
+                continue;
+            };
+            if c.kind == "done"
+                && !executions
+                    .iter()
+                    .any(|e| e.execution_id == c.execution_id && e.complete)
+            {
+                store_problems.push(format!(
+                    "{}: marks finding {} contained by execution {}, which is not in the store with a manifest",
+                    o.key, c.finding_id, c.execution_id
+                ));
+            }
+        }
+    }
+    let mut notes = Vec::new();
+    if signatures.expected_key.is_none() {
+        notes.push(
+            "manifests are not required to be signed (no --sign-key): the chain proves each execution's internal consistency only; an execution made up or rewritten consistently, or deleted whole, is not detected".to_string(),
+        );
+    }
+    if signatures.seals.is_none() {
+        notes.push(
+            "seals are not checked (no --seal-key): a claim or record written by someone other than firebreak is not detected".to_string(),
+        );
+    }
     // Failures first, then by path.
     executions.sort_by(|a, b| (a.passed(), &a.path).cmp(&(b.passed(), &b.path)));
     let passed = store_problems.is_empty()
@@ -222,21 +311,43 @@ pub fn audit(
         store_problems,
         claims: claims.len(),
         executions,
+        notes,
         passed,
     }
 }
 
 /// What is wrong with an object in the claims folder (written by `serve`), if anything.
-fn claim_problem(o: &Object) -> Option<String> {
+fn claim_problem(o: &Object, seals: Option<&BTreeMap<String, crate::seal::Key>>) -> Option<String> {
     let name = o.key.rsplit('/').next().unwrap_or_default();
     let named = crate::claim::is_done_name(name)
         || (name.starts_with("claim-") || name.starts_with("seen-")) && name.ends_with(".json");
     if !named {
         return Some(format!("{}: extra object in the claims folder", o.key));
     }
-    match serde_json::from_slice::<crate::claim::ClaimRecord>(&o.bytes) {
-        Ok(c) if c.schema == crate::claim::SCHEMA => {}
+    let c = match serde_json::from_slice::<crate::claim::ClaimRecord>(&o.bytes) {
+        Ok(c) if c.schema == crate::claim::SCHEMA => c,
         _ => return Some(format!("{}: not a claim record", o.key)),
+    };
+    if let Some(keys) = seals {
+        let scope = crate::seal::claims_scope(&c.account_id, &c.finding_id);
+        let sealed = keys.get(&scope).map(|k| k.open_json(&o.bytes));
+        match sealed {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                return Some(format!(
+                    "{}: {e}; a claim firebreak did not write (forged)",
+                    o.key
+                ));
+            }
+            None => return Some(format!("{}: its seal key could not be derived", o.key)),
+        }
+        let folder = o.key.rsplit('/').nth(1).unwrap_or_default();
+        if folder != crate::evidence::sanitize(&c.finding_id) {
+            return Some(format!(
+                "{}: filed under finding {folder} but names finding {}",
+                o.key, c.finding_id
+            ));
+        }
     }
     if o.s3 && (o.lock_mode.is_none() || o.retain_until.is_none()) {
         return Some(format!(
@@ -389,6 +500,54 @@ fn audit_execution(
         ),
         None => (None, None, None),
     };
+    // The folder is named after what its records say (`{account}/{finding}/{execution}`).
+    if let (Some(acc), Some(fid)) = (&account_id, &finding_id) {
+        let parts: Vec<&str> = path.rsplit('/').take(3).collect();
+        if parts.len() == 3
+            && (parts[2] != crate::evidence::sanitize(acc)
+                || parts[1] != crate::evidence::sanitize(fid))
+        {
+            problems.push(format!(
+                "{path}: filed under account {} and finding {}, but its records say account {acc} and finding {fid}",
+                parts[2], parts[1]
+            ));
+        }
+    }
+    if let Some(keys) = &sigs.seals {
+        // Without a finding record, the folder's own names say whose execution it claims to be.
+        let parts: Vec<String> = path.rsplit('/').take(3).map(str::to_string).collect();
+        let named = match parts.as_slice() {
+            [_, fid, acc] => (Some(acc.clone()), Some(fid.clone())),
+            _ => (None, None),
+        };
+        let (acc, fid) = (
+            account_id.clone().or(named.0),
+            finding_id.clone().or(named.1),
+        );
+        match (&acc, &fid) {
+            (Some(acc), Some(fid)) => {
+                match keys.get(&crate::seal::execution_scope(acc, fid, execution_id)) {
+                    Some(k) => {
+                        for (_, _, o) in &records {
+                            match k.open_json(&o.bytes) {
+                                Ok(_) => {}
+                                // A state machine cannot seal (it has no derived key).
+                                Err(crate::seal::SealError::Missing)
+                                    if serde_json::from_slice::<Value>(&o.bytes)
+                                        .is_ok_and(|v| v["engine"] == "sfn") => {}
+                                Err(e) => problems.push(format!(
+                                    "{}: {e}; a record firebreak did not write (forged)",
+                                    o.key
+                                )),
+                            }
+                        }
+                    }
+                    None => problems.push("the execution's seal key could not be derived".into()),
+                }
+            }
+            _ => problems.push("neither a finding record nor a folder name says whose execution this is: the seals cannot be checked".into()),
+        }
+    }
     let mut playbook = parsed
         .iter()
         .find(|p| p.1 == "plan")
@@ -617,6 +776,9 @@ pub fn render(r: &AuditReport) -> String {
     if r.executions.is_empty() {
         out.push_str("no executions found\n");
     }
+    for n in &r.notes {
+        out.push_str(&format!("\nnote: {n}\n"));
+    }
     out.push_str(&format!(
         "\nverdict: {} ({} execution(s), {} with problems)\n",
         if r.passed { "PASS" } else { "FAIL" },
@@ -668,6 +830,13 @@ pub fn render_html(r: &AuditReport) -> String {
         o.push_str("<h2>Store problems</h2>\n<ul class=\"problems\">\n");
         for p in &r.store_problems {
             o.push_str(&format!("<li>{}</li>\n", esc(p)));
+        }
+        o.push_str("</ul>\n");
+    }
+    if !r.notes.is_empty() {
+        o.push_str("<h2>What this audit cannot prove</h2>\n<ul>\n");
+        for n in &r.notes {
+            o.push_str(&format!("<li>{}</li>\n", esc(n)));
         }
         o.push_str("</ul>\n");
     }
@@ -971,6 +1140,7 @@ mod tests {
             target: hostile.into(),
             store_problems: vec![hostile.into()],
             claims: 0,
+            notes: vec![hostile.into()],
             executions: vec![ExecutionAudit {
                 path: hostile.into(),
                 execution_id: hostile.into(),

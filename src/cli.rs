@@ -45,6 +45,10 @@ pub struct WorkerArgs {
     /// Steps that may run at once within one finding.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     step_concurrency: u16,
+    /// `local` runs each plan in this process; `sfn` on its playbook's Step Functions state
+    /// machine (`firebreak-<playbook>`, made by `firebreak deploy`) in the finding's account.
+    #[arg(long, value_enum, default_value = "local")]
+    engine: Engine,
     /// How long a claim on a finding holds before another process may take it over (its
     /// holder presumed dead), in seconds.
     #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -76,6 +80,7 @@ impl From<WorkerArgs> for crate::worker::Options {
             playbooks: a.playbooks,
             inputs: a.inputs.into_iter().collect(),
             step_concurrency: a.step_concurrency.into(),
+            engine: a.engine,
             lease: std::time::Duration::from_secs(a.lease_seconds),
             cross: crate::aws::CrossAccount {
                 role_name: a.role_name,
@@ -307,6 +312,10 @@ enum Command {
         /// Receives of a message before SQS moves it to the dead-letter queue.
         #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
         max_receives: u32,
+        /// Another IAM principal ARN that may write evidence (the role `serve` or `watch` runs
+        /// as, when it is not the caller's); repeatable. Everyone else is denied writes.
+        #[arg(long = "writer", value_name = "ARN")]
+        writers: Vec<String>,
     },
     /// Check an evidence store: every record present, unaltered, chained, listed, locked.
     Audit {
@@ -321,6 +330,10 @@ enum Command {
         /// Require every manifest to be signed by this KMS key (id or ARN).
         #[arg(long)]
         sign_key: Option<String>,
+        /// Require every claim and record (but a state machine's) to carry a seal of this KMS
+        /// HMAC key (`alias/firebreak-seal` for what `serve` and `watch` wrote).
+        #[arg(long)]
+        seal_key: Option<String>,
         /// `html` is a page for people: verdicts, failures first, a timeline table per execution.
         #[arg(long, value_enum, default_value = "text")]
         output: AuditOutput,
@@ -435,6 +448,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             queue,
             min_severity,
             max_receives,
+            writers,
         } => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -458,6 +472,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 };
                 let days = i32::try_from(retention_days).unwrap_or(i32::MAX);
                 if let Some(bucket) = &evidence_bucket {
+                    let caller = aws_sdk_sts::Client::new(&config)
+                        .get_caller_identity()
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "who am I: {}\n  hint: check the credentials (AWS_PROFILE, AWS_ENDPOINT_URL)",
+                                crate::actions::classify(&e, "sts", "GetCallerIdentity")
+                            )
+                        })?
+                        .arn()
+                        .unwrap_or_default()
+                        .to_string();
+                    let writers = crate::setup::writers(&caller, &writers);
                     let report = crate::setup::evidence_bucket(
                         &s3,
                         &region,
@@ -465,6 +493,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         days,
                         mode,
                         !plain_http,
+                        &writers,
                     )
                     .await
                     .map_err(|e| anyhow::anyhow!(e))?;
@@ -503,12 +532,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             execution,
             retention_days,
             sign_key,
+            seal_key,
             output,
         } => audit_cmd(
             &target,
             execution.as_deref(),
             retention_days,
             sign_key,
+            seal_key,
             output,
         ),
         Command::Serve {
@@ -993,6 +1024,7 @@ fn audit_cmd(
     execution: Option<&str>,
     retention_days: u32,
     sign_key: Option<String>,
+    seal_key: Option<String>,
     output: AuditOutput,
 ) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -1025,6 +1057,13 @@ fn audit_cmd(
         let mut policy = crate::audit::SignaturePolicy { expected_key: sign_key, ..Default::default() };
         if objects.iter().any(|o| o.key.ends_with("-signature.json")) {
             policy.checks = crate::audit::verify_signatures(&aws_sdk_kms::Client::new(&config), &objects).await;
+        }
+        if let Some(key) = &seal_key {
+            let sealer = crate::seal::Sealer::new(aws_sdk_kms::Client::new(&config), key);
+            let keys = crate::audit::seal_keys(&sealer, crate::audit::seal_scopes(&objects))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}\n  hint: the auditor needs kms:GenerateMac on the seal key"))?;
+            policy.seals = Some(keys);
         }
         Ok::<_, anyhow::Error>((crate::audit::audit(target, objects, problems, retention_days, execution, &policy, &progress), ()))
     })?;

@@ -1039,9 +1039,18 @@ async fn drill_async(opts: Options) -> Result<ExitCode> {
         },
         (None, Some(_)) => {
             let bucket = format!("firebreak-drill-evidence-{run_tag}");
-            crate::setup::evidence_bucket(&s3, &region, &bucket, 1, LockMode::Governance, false)
-                .await
-                .map_err(|e| anyhow::anyhow!(e))?;
+            let writers = crate::setup::writers(acc.caller_arn(), &[]);
+            crate::setup::evidence_bucket(
+                &s3,
+                &region,
+                &bucket,
+                1,
+                LockMode::Governance,
+                false,
+                &writers,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?;
             (bucket, String::new())
         }
         (None, None) => bail!(
@@ -1124,7 +1133,16 @@ async fn drill_async(opts: Options) -> Result<ExitCode> {
                 )
                 .await
             } else {
-                run_direct(&set, &c.report.playbook, &f, &c.target, &acc, &store).await
+                run_direct(
+                    &set,
+                    &c.report.playbook,
+                    &f,
+                    &c.target,
+                    &acc,
+                    &store,
+                    crate::catalog::Engine::Local,
+                )
+                .await
             };
             match run {
                 Ok(o) => c.report.outcome = Some(o),
@@ -1328,7 +1346,7 @@ fn bound<'a>(
     Ok((pb, plan))
 }
 
-/// Runs the finding as `run` does.
+/// Runs the finding as `run` does, on `engine`.
 async fn run_direct(
     set: &crate::playbook::LoadedSet,
     name: &str,
@@ -1336,6 +1354,7 @@ async fn run_direct(
     target: &Target,
     acc: &aws::Accounts,
     store: &Store,
+    engine: crate::catalog::Engine,
 ) -> Result<Outcome> {
     let (pb, plan) = bound(set, name, f, &drill_inputs(target))?;
     let exec = crate::run::Exec {
@@ -1344,6 +1363,8 @@ async fn run_direct(
         role_name: "FirebreakResponder",
         sign_key: None,
         sealer: None,
+        engine,
+        state_machine: None,
     };
     let (_never_tx, never) = watch::channel(false);
     let (run, _) = crate::run::execute(
@@ -1375,26 +1396,22 @@ async fn run_sfn(
     emulator: bool,
 ) -> Result<Outcome> {
     let inputs = drill_inputs(target);
-    let (pb, plan) = bound(set, name, f, &inputs)?;
+    let (pb, _) = bound(set, name, f, &inputs)?;
     let evidence = match store {
         Store::S3 { bucket, prefix, .. } => Some((bucket.as_str(), prefix.as_str())),
         Store::Local { .. } => None,
     };
     crate::sfn::deploy(&[pb], &inputs, evidence, emulator, acc.base()).await?;
-    let (run, _) = crate::sfn::execute(
+    run_direct(
+        set,
+        name,
         f,
-        pb,
-        plan,
-        acc.base(),
-        acc.caller_arn(),
-        Some(store),
-        uuid::Uuid::now_v7().to_string(),
-        None,
-        false,
-        Instant::now(),
+        target,
+        acc,
+        store,
+        crate::catalog::Engine::Sfn,
     )
-    .await?;
-    Ok(Outcome::from_report(&run))
+    .await
 }
 
 /// Sends every finding to a drill queue as the EventBridge rule would deliver it, contains them
@@ -1451,6 +1468,7 @@ async fn via_queue(
             playbooks: playbooks.to_path_buf(),
             inputs,
             step_concurrency: 16,
+            engine: crate::catalog::Engine::Local,
             lease: Duration::from_secs(300),
             cross: aws::CrossAccount {
                 role_name: "FirebreakResponder".into(),

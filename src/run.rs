@@ -165,28 +165,6 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                     "--input is not passed to a state machine: its inputs are fixed when it is deployed\n  hint: `firebreak deploy --input NAME=VALUE`"
                 );
             }
-            // The playbook's state machine in the finding's account and region (through the
-            // responder role when that is not the caller's account).
-            let config = acc.config(&f.account_id, &f.region).await;
-            let (report, done) = crate::sfn::execute(
-                f,
-                pb,
-                plan,
-                &config,
-                acc.caller_arn(),
-                store.as_ref(),
-                execution_id,
-                opts.state_machine.as_deref(),
-                true,
-                started,
-            )
-            .await?;
-            ok &= done;
-            if !opts.json {
-                print!("{}", crate::scrub::scrub_text(&summary(&report)));
-            }
-            reports.push(report);
-            continue;
         }
         let exec = Exec {
             dry_run: opts.dry_run,
@@ -194,6 +172,12 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             role_name: &opts.cross.role_name,
             sign_key: opts.sign_key.as_deref(),
             sealer: sealer.as_ref(),
+            engine: if opts.sfn {
+                crate::catalog::Engine::Sfn
+            } else {
+                crate::catalog::Engine::Local
+            },
+            state_machine: opts.state_machine.as_deref(),
         };
         let (report, done) = execute(
             f,
@@ -238,12 +222,18 @@ pub(crate) struct Exec<'a> {
     pub sign_key: Option<&'a str>,
     /// Seals every record (`crate::seal`): `serve` and `watch` always, `run` with `--seal-key`.
     pub sealer: Option<&'a crate::seal::Sealer>,
+    /// Where the plan runs: in this process, or on the playbook's state machine.
+    pub engine: crate::catalog::Engine,
+    /// That state machine (default: the one `deploy` named after the playbook).
+    pub state_machine: Option<&'a str>,
 }
 
-/// Executes one bound plan: records the finding and plan (or refuses to start), runs the steps
-/// with the evidence recorder, then writes (and signs) the manifest. Returns the report and
-/// whether everything that ran succeeded and its evidence is complete. `progress` prints each
-/// step's events on stderr.
+/// Contains one finding: the one service `run`, `serve`, `watch` and `drill` use, on either
+/// engine. Locally it records the finding and plan (or refuses to start), runs the steps with
+/// the evidence recorder, then writes (and signs) the manifest; on Step Functions it starts the
+/// playbook's state machine in the finding's account and follows it (`sfn::execute`). Returns
+/// the report and whether everything that ran succeeded and its evidence is complete.
+/// `progress` prints each step's events on stderr.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn execute(
     f: &Finding,
@@ -258,6 +248,30 @@ pub(crate) async fn execute(
     started: Instant,
     resume: Option<Vec<(String, Vec<u8>)>>,
 ) -> Result<(RunReport, bool)> {
+    if opts.engine == crate::catalog::Engine::Sfn {
+        if opts.dry_run {
+            bail!(
+                "--dry-run runs with the local engine only\n  hint: drop --engine sfn to see what would be done"
+            );
+        }
+        // A state machine starts from the beginning: its actions are idempotent, and what an
+        // earlier execution did is in that execution's own evidence.
+        let config = acc.config(&f.account_id, &f.region).await;
+        return crate::sfn::execute(
+            f,
+            pb,
+            plan,
+            &config,
+            acc.caller_arn(),
+            store,
+            execution_id,
+            opts.state_machine,
+            progress,
+            started,
+            opts.sealer,
+        )
+        .await;
+    }
     let mut ok = true;
     let started_at = evidence::now_rfc3339();
     // What an earlier worker recorded of this execution before it died.

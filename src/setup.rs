@@ -28,6 +28,7 @@ pub async fn evidence_bucket(
     days: i32,
     mode: LockMode,
     tls_policy: bool,
+    writers: &[String],
 ) -> Result<SetupReport, String> {
     let mut lines = Vec::new();
     let exists = s3.head_bucket().bucket(bucket).send().await.is_ok();
@@ -149,45 +150,51 @@ pub async fn evidence_bucket(
             .map_err(err("blocking public access"))?;
         lines.push("public access: blocked".into());
     }
-    if tls_policy {
-        let policy = json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Sid": "FirebreakDenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-            }]
-        });
-        let current = s3
-            .get_bucket_policy()
+    // Only firebreak writes the evidence: every other principal is denied writes, deletes and
+    // lock changes on its objects, and changes to the bucket's policy and lock.
+    let policy = bucket_policy(bucket, true, writers);
+    let who = writers.join(", ");
+    if !tls_policy {
+        // An emulator reached over http://: its bucket-policy evaluation does not know the
+        // caller, so a deny conditioned on `aws:PrincipalArn` would refuse everyone.
+        lines.push(format!(
+            "policy: skipped the plain-HTTP deny and the writers-only deny (the endpoint is http://, an emulator); on AWS only {who} may write evidence"
+        ));
+        return Ok(SetupReport { lines });
+    }
+    let current = s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .ok()
+        .and_then(|p| p.policy().map(str::to_string));
+    let ours = current
+        .as_deref()
+        .is_some_and(|p| p.contains("FirebreakDenyInsecureTransport") || p.contains(WRITERS_SID));
+    let same = current
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .is_some_and(|p| p == policy);
+    if same {
+        lines.push(format!(
+            "policy: plain-HTTP access refused, only {who} may write evidence (kept)"
+        ));
+    } else if current.is_some() && !ours {
+        lines.push(format!(
+            "policy: the bucket has its own policy; add firebreak's statements to it by hand (not changed):\n{}",
+            serde_json::to_string_pretty(&policy).unwrap_or_default()
+        ));
+    } else {
+        s3.put_bucket_policy()
             .bucket(bucket)
+            .policy(policy.to_string())
             .send()
             .await
-            .ok()
-            .and_then(|p| p.policy().map(str::to_string));
-        let has = current
-            .as_deref()
-            .is_some_and(|p| p.contains("FirebreakDenyInsecureTransport"));
-        if has {
-            lines.push("policy: plain-HTTP access refused (kept)".into());
-        } else if current.is_some() {
-            lines.push("policy: the bucket has its own policy; add a Deny on aws:SecureTransport=false to it by hand (not changed)".into());
-        } else {
-            s3.put_bucket_policy()
-                .bucket(bucket)
-                .policy(policy.to_string())
-                .send()
-                .await
-                .map_err(err("setting the bucket policy"))?;
-            lines.push("policy: plain-HTTP access refused".into());
-        }
-    } else {
-        lines.push(
-            "policy: skipped the plain-HTTP deny (the endpoint is http://, an emulator)".into(),
-        );
+            .map_err(err("setting the bucket policy"))?;
+        lines.push(format!(
+            "policy: plain-HTTP access refused, only {who} may write evidence"
+        ));
     }
     Ok(SetupReport { lines })
 }
@@ -414,5 +421,112 @@ pub async fn seal_key(kms: &aws_sdk_kms::Client, alias: &str) -> Result<(String,
             "seal key {alias}: {}",
             crate::actions::classify(&e, "kms", "DescribeKey")
         )),
+    }
+}
+
+/// The Sid of the statement that keeps writes to firebreak's principals.
+pub const WRITERS_SID: &str = "FirebreakOnlyFirebreakWrites";
+
+/// The evidence bucket's policy: no plain HTTP (unless `tls` is false: an emulator), and no
+/// write, delete, lock or policy change by any principal but `writers` (IAM principal ARNs,
+/// wildcards allowed: `aws:PrincipalArn` is the role's ARN for a role's sessions).
+pub fn bucket_policy(bucket: &str, tls: bool, writers: &[String]) -> serde_json::Value {
+    let mut statements = Vec::new();
+    if tls {
+        statements.push(json!({
+            "Sid": "FirebreakDenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }));
+    }
+    statements.push(json!({
+        "Sid": WRITERS_SID,
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": [
+            "s3:PutObject", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
+            "s3:BypassGovernanceRetention", "s3:DeleteObject", "s3:DeleteObjectVersion",
+            "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketObjectLockConfiguration",
+            "s3:PutBucketVersioning"
+        ],
+        "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+        "Condition": {"ArnNotLike": {"aws:PrincipalArn": writers}}
+    }));
+    json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The IAM principal ARNs behind a caller ARN: an assumed-role session
+/// (`arn:aws:sts::A:assumed-role/R/session`) is its role (`arn:aws:iam::A:role/R`, or the
+/// same name under a path, which the session ARN does not show), anything else is itself.
+pub fn principal_arns(caller: &str) -> Vec<String> {
+    let parts: Vec<&str> = caller.splitn(6, ':').collect();
+    if let [arn, partition, "sts", _, account, rest] = parts.as_slice()
+        && let Some(role) = rest.strip_prefix("assumed-role/")
+        && let Some((role, _session)) = role.split_once('/')
+    {
+        return vec![
+            format!("{arn}:{partition}:iam::{account}:role/{role}"),
+            format!("{arn}:{partition}:iam::{account}:role/*/{role}"),
+        ];
+    }
+    vec![caller.to_string()]
+}
+
+/// The writers `setup` allows: the caller, the Step Functions roles `deploy` makes in this
+/// account (`firebreak-sfn-*`), and any given.
+pub fn writers(caller: &str, extra: &[String]) -> Vec<String> {
+    let mut out = principal_arns(caller);
+    let parts: Vec<&str> = caller.split(':').collect();
+    if let [_, partition, _, _, account, ..] = parts.as_slice() {
+        out.push(format!(
+            "arn:{partition}:iam::{account}:role/firebreak-sfn-*"
+        ));
+    }
+    for w in extra {
+        if !out.contains(w) {
+            out.push(w.clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writers_are_the_caller_its_state_machine_roles_and_those_given() {
+        assert_eq!(
+            writers(
+                "arn:aws:sts::123456789012:assumed-role/FirebreakServe/i-0abc",
+                &["arn:aws:iam::123456789012:role/Auditor".into()]
+            ),
+            [
+                "arn:aws:iam::123456789012:role/FirebreakServe",
+                "arn:aws:iam::123456789012:role/*/FirebreakServe",
+                "arn:aws:iam::123456789012:role/firebreak-sfn-*",
+                "arn:aws:iam::123456789012:role/Auditor",
+            ]
+        );
+        assert_eq!(
+            principal_arns("arn:aws:iam::123456789012:user/alice"),
+            ["arn:aws:iam::123456789012:user/alice"]
+        );
+        let p = bucket_policy("ev", false, &["arn:aws:iam::1:user/a".into()]);
+        assert_eq!(p["Statement"].as_array().unwrap().len(), 1);
+        assert_eq!(p["Statement"][0]["Effect"], "Deny");
+        assert_eq!(
+            p["Statement"][0]["Condition"]["ArnNotLike"]["aws:PrincipalArn"][0],
+            "arn:aws:iam::1:user/a"
+        );
+        assert_eq!(
+            bucket_policy("ev", true, &[])
+                .pointer("/Statement/0/Sid")
+                .unwrap(),
+            "FirebreakDenyInsecureTransport"
+        );
     }
 }

@@ -296,8 +296,23 @@ pub(crate) async fn execute(
     machine: Option<&str>,
     progress: bool,
     started: Instant,
+    sealer: Option<&crate::seal::Sealer>,
 ) -> Result<(RunReport, bool)> {
     let sfn = aws_sdk_sfn::Client::new(config);
+    // The records firebreak writes (finding, plan, and what the state machine could not) are
+    // sealed; the state machine's own are not (it has no derived key) and say `engine: sfn`.
+    let seal = match (sealer, store) {
+        (Some(s), Some(_)) => Some(
+            s.key(&crate::seal::execution_scope(
+                &f.account_id,
+                &f.id,
+                &execution_id,
+            ))
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        _ => None,
+    };
     let arn = match machine {
         Some(a) => a.to_string(),
         None => {
@@ -323,12 +338,10 @@ pub(crate) async fn execute(
                 ..
             },
         ) => {
-            let r = Arc::new(Recorder::new(
-                st.clone(),
-                &f.account_id,
-                &f.id,
-                &execution_id,
-            ));
+            let r = Arc::new(
+                Recorder::new(st.clone(), &f.account_id, &f.id, &execution_id)
+                    .with_seal(seal.clone()),
+            );
             let first = async {
                 let finding = r.finding(f).await?;
                 let plan_entry = r.plan(&plan, &pb.source).await?;
@@ -511,6 +524,7 @@ pub(crate) async fn execute(
             &f.account_id,
             &f.id,
             &execution_id,
+            seal.clone(),
         )
         .await
         {
@@ -545,6 +559,7 @@ async fn finish_evidence(
     account: &str,
     finding: &str,
     execution_id: &str,
+    seal: Option<crate::seal::Key>,
 ) -> Result<String> {
     let folder = r.folder().to_string();
     let existing = store
@@ -560,7 +575,8 @@ async fn finish_evidence(
     }
     // The state machine did not finish its evidence: firebreak does.
     let seqs = crate::asl::record_seqs(pb);
-    let recorder = Recorder::resume(store.clone(), account, finding, execution_id, &existing);
+    let recorder =
+        Recorder::resume(store.clone(), account, finding, execution_id, &existing).with_seal(seal);
     let plan_sha = existing
         .iter()
         .find(|(k, _)| name_of(k) == "0001-plan.json")

@@ -24,6 +24,8 @@ pub struct Options {
     pub inputs: std::collections::BTreeMap<String, String>,
     /// Steps that may run at once within one finding.
     pub step_concurrency: usize,
+    /// Where plans run: in this process, or on each playbook's state machine.
+    pub engine: crate::catalog::Engine,
     /// How long a claim holds before another worker may take it over.
     pub lease: Duration,
     pub cross: aws::CrossAccount,
@@ -181,6 +183,11 @@ impl Worker {
     /// Loads the playbooks and resolves the caller; `base` is the AWS configuration.
     pub async fn new(base: aws_config::SdkConfig, opts: Options) -> Result<Worker> {
         let set = crate::cli::load_playbooks(&opts.playbooks)?;
+        if opts.engine == crate::catalog::Engine::Sfn && !opts.inputs.is_empty() {
+            bail!(
+                "--input is not passed to a state machine: its inputs are fixed when it is deployed\n  hint: `firebreak deploy --input NAME=VALUE`"
+            );
+        }
         let (bucket, prefix) = match evidence::parse_target(&opts.evidence)
             .map_err(|e| anyhow::anyhow!("--evidence: {e}"))?
         {
@@ -451,6 +458,8 @@ impl Worker {
             role_name: &ctx.opts.cross.role_name,
             sign_key: ctx.opts.sign_key.as_deref(),
             sealer: Some(&ctx.sealer),
+            engine: ctx.opts.engine,
+            state_machine: None,
         };
         // Steps are never interrupted by SIGTERM here: serve stops taking messages and lets the
         // findings in flight finish.

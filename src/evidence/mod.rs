@@ -227,9 +227,7 @@ impl Recorder {
             params: params.clone(),
         })
         .map_err(|e| StoreError::Io(e.to_string()))?;
-        let mut bytes = serde_json::to_vec_pretty(&crate::scrub::scrub(value))
-            .map_err(|e| StoreError::Io(e.to_string()))?;
-        bytes.push(b'\n');
+        let bytes = self.bytes(value)?;
         let sha = sha256_hex(&bytes);
         self.store.put(&key, bytes, &sha).await?;
         let entry = Entry {

@@ -1237,3 +1237,102 @@ fn playbook_dir(file: &str, text: &str) -> String {
     std::fs::write(dir.join(file), text).unwrap();
     dir.to_str().unwrap().to_string()
 }
+
+/// `serve --engine sfn` (issue 15): findings from the queue contained on the deployed state
+/// machine, exactly once across a re-sent delivery, with evidence that `audit` passes
+/// (seals included: firebreak's records are sealed, the state machine's say `engine: sfn`).
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_contains_on_step_functions_exactly_once() {
+    let moto = support::private_moto();
+    enable_sfn(&moto);
+    let fb = |args: &[&str]| support::firebreak_at(&moto.endpoint, args);
+    let config = moto.config().await;
+    let bucket = support::unique("serve-sfn-evidence");
+    let target = format!("s3://{bucket}");
+    let setup = fb(&[
+        "setup",
+        "--evidence-bucket",
+        &bucket,
+        "--retention-days",
+        "1",
+        "--queue",
+        &support::unique("serve-sfn-findings"),
+    ]);
+    assert_eq!(setup.status.code(), Some(0), "{}", support::stderr(&setup));
+    let url = support::stdout(&setup)
+        .lines()
+        .find_map(|l| l.strip_prefix("queue url: "))
+        .expect("setup prints the queue url")
+        .to_string();
+    let deploy = fb(&["deploy", "iam-credential-compromise", "--evidence", &target]);
+    assert_eq!(
+        deploy.status.code(),
+        Some(0),
+        "{}",
+        support::stderr(&deploy)
+    );
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let path = support::leaked_key_finding(None, &user, &key);
+    let finding: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    // GuardDuty re-sends a finding: twice here.
+    crate::serve::put_event(&events, &finding).await;
+    crate::serve::put_event(&events, &finding).await;
+    let out = fb(&[
+        "serve",
+        "--queue",
+        &url,
+        "--evidence",
+        &target,
+        "--retention-days",
+        "1",
+        "--engine",
+        "sfn",
+        "--drain",
+        "--wait-seconds",
+        "1",
+        "--visibility-seconds",
+        "30",
+    ]);
+    let log = support::stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("\"duplicate\""),
+        "the second delivery is a duplicate: {log}"
+    );
+    let keys = aws_sdk_iam::Client::new(&config)
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.access_key_metadata()[0].status().map(|s| s.as_str()),
+        Some("Inactive"),
+        "{log}"
+    );
+    let executions = aws_sdk_sfn::Client::new(&config)
+        .list_executions()
+        .state_machine_arn(
+            "arn:aws:states:us-east-1:123456789012:stateMachine:firebreak-iam-credential-compromise",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(executions.executions().len(), 1, "exactly one execution");
+    let audit = fb(&[
+        "audit",
+        "--retention-days",
+        "1",
+        "--seal-key",
+        firebreak::seal::DEFAULT_ALIAS,
+        &target,
+    ]);
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}{}",
+        support::stdout(&audit),
+        support::stderr(&audit)
+    );
+}

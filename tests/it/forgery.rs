@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::serve::{finish, put_event, serve, setup};
-use crate::support::{Account, s3_client, unique};
+use crate::support::{Account, s3_client, stdout, unique};
 
 fn finding(account: &Account, user: &str, key: &str) -> Value {
     let path = crate::support::leaked_key_finding(Some(&account.id), user, key);
@@ -209,4 +209,50 @@ async fn forged_claims_and_records_do_not_steer_serve() {
     assert!(log.contains("\"forged_records\""), "{log}");
     assert!(!log.contains("\"duplicate\""), "{log}");
     assert!(!log.contains("\"in_progress_elsewhere\""), "{log}");
+
+    // The audit reports every forgery: with the seal key, each object firebreak did not write.
+    let target = format!("s3://{bucket}");
+    let out = account.firebreak(&[
+        "audit",
+        "--retention-days",
+        "1",
+        "--seal-key",
+        firebreak::seal::DEFAULT_ALIAS,
+        &target,
+    ]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for forged in [
+        format!("{}/done.json", claims(&cases[0].0)),
+        format!("{}/claim-0000.json", claims(&cases[1].0)),
+        format!("{}/claim-0000.json", claims(&cases[2].0)),
+        format!("{dead}/0002-step-capture_user.json"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(&forged) && l.contains("forged")),
+            "{forged} is reported as forged:\n{text}"
+        );
+    }
+    assert!(!text.contains("seals are not checked"), "{text}");
+    // The four real executions, all sealed, pass.
+    assert_eq!(text.matches("\nPASS  execution").count(), 4, "{text}");
+    // Without it, the made-up `done` and the forged executions still fail the audit, and the
+    // audit says what it could not check.
+    let out = account.firebreak(&["audit", "--retention-days", "1", &target]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("contained by execution made-up, which is not in the store"),
+        "{text}"
+    );
+    assert!(text.contains("forged-exec"), "{text}");
+    assert!(
+        text.contains("seals are not checked (no --seal-key)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the chain proves each execution's internal consistency only"),
+        "{text}"
+    );
 }

@@ -103,6 +103,7 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
                 playbooks: "playbooks".into(),
                 inputs: Default::default(),
                 step_concurrency: 16,
+                engine: firebreak::catalog::Engine::Local,
                 lease: std::time::Duration::from_secs(60),
                 cross: firebreak::aws::CrossAccount {
                     role_name: "FirebreakResponder".into(),
