@@ -151,7 +151,7 @@ async fn incident(
         started,
         tx,
         stop,
-        Some(recorder.clone()),
+        Some(recorder.clone() as Arc<dyn firebreak::engine::Journal>),
     )
     .await;
     let _ = drain.await;

@@ -936,7 +936,7 @@ pub async fn read_s3(
         }
         Err(e) => problems.push(format!(
             "bucket {bucket}: Object Lock configuration unreadable: {}",
-            crate::actions::classify(&e, "s3", "GetObjectLockConfiguration")
+            crate::aws::classify(&e, "s3", "GetObjectLockConfiguration")
         )),
     }
     match client.get_bucket_versioning().bucket(bucket).send().await {
@@ -965,7 +965,7 @@ pub async fn read_s3(
             .map_err(|e| {
                 format!(
                     "listing s3://{bucket}/{prefix}: {}",
-                    crate::actions::classify(&e, "s3", "ListObjectVersions")
+                    crate::aws::classify(&e, "s3", "ListObjectVersions")
                 )
             })?;
         for v in page.versions() {
@@ -1033,7 +1033,7 @@ async fn read_object(
         .map_err(|e| {
             unreadable(
                 "HeadObject",
-                crate::actions::classify(&e, "s3", "HeadObject").to_string(),
+                crate::aws::classify(&e, "s3", "HeadObject").to_string(),
             )
         })?;
     let body = client
@@ -1045,7 +1045,7 @@ async fn read_object(
         .map_err(|e| {
             unreadable(
                 "GetObject",
-                crate::actions::classify(&e, "s3", "GetObject").to_string(),
+                crate::aws::classify(&e, "s3", "GetObject").to_string(),
             )
         })?
         .body
@@ -1116,7 +1116,7 @@ pub async fn verify_signatures(
                 detail: "KMS says the signature is not valid".into(),
             },
             Err(e) => {
-                let c = crate::actions::classify(&e, "kms", "Verify");
+                let c = crate::aws::classify(&e, "kms", "Verify");
                 SignatureCheck {
                     valid: false,
                     key_id,

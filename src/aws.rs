@@ -7,7 +7,48 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use tokio::sync::Mutex;
 
-use crate::actions::Clients;
+pub mod error;
+
+pub use error::{classify, is_access_denied};
+
+/// SDK clients for one account and region.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub http: reqwest::Client,
+}
+
+impl Clients {
+    /// Builds clients from an SDK configuration. SDK-level retries are turned off: the engine's
+    /// retry policy is the one place retries happen, so they are visible and bounded.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        let config = config
+            .to_builder()
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        Clients {
+            autoscaling: aws_sdk_autoscaling::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&config)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::new(&config),
+            http: reqwest::Client::builder()
+                .user_agent(concat!("firebreak/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+}
 
 /// How to reach the finding's account.
 #[derive(Debug, Clone)]

@@ -102,6 +102,52 @@ pub struct Spec {
     pub permissions: &'static [&'static str],
     pub params: &'static [Param],
     pub outputs: &'static [Output],
+    /// Permissions in [`Spec::permissions`] that only one engine's implementation calls
+    /// (everything else both call): the two reach the same end by slightly different calls.
+    pub engine_only: &'static [(&'static str, Engine)],
+    /// Outputs a compiled state machine cannot give (they are null there); a playbook that
+    /// reads one is refused by the ASL compiler.
+    pub sfn_unavailable: &'static [&'static str],
+    /// Tags the action always sets on what it makes, before the playbook's `tags` (which
+    /// cannot replace them), on both engines.
+    pub fixed_tags: &'static [(&'static str, Fixed)],
+}
+
+/// The value of a fixed tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fixed {
+    FindingId,
+    ExecutionId,
+    /// The step's `instance_id` parameter.
+    InstanceId,
+}
+
+/// The error code of a read-back that does not show the change (both engines).
+pub const VERIFY_FAILED: &str = "VerifyFailed";
+
+/// Names firebreak writes into AWS, shared by both engines (and the defaults of the actions'
+/// parameters, checked by a test).
+pub mod names {
+    /// `iam.deny_all_user`'s inline policy, and its statement.
+    pub const DENY_ALL_POLICY: &str = "FirebreakDenyAll";
+    pub const DENY_ALL_SID: &str = "FirebreakDenyAll";
+    /// `iam.revoke_role_sessions`' inline policy (the console's name) and statement.
+    pub const REVOKE_POLICY: &str = "AWSRevokeOlderSessions";
+    pub const REVOKE_SID: &str = "FirebreakRevokeOlderSessions";
+    /// `s3.deny_principal`'s statement.
+    pub const DENY_PRINCIPAL_SID: &str = "FirebreakDenyPrincipal";
+    /// `ec2.isolate_instance`'s groups.
+    pub const ISOLATION_GROUP: &str = "firebreak-isolation";
+    pub const TRANSITION_GROUP: &str = "firebreak-isolation-transition";
+
+    /// `iam.deny_all_user`'s policy document (both engines write exactly this).
+    pub fn deny_all_document() -> serde_json::Value {
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": DENY_ALL_SID, "Effect": "Deny", "Action": "*", "Resource": "*"}]
+        })
+    }
 }
 
 impl Spec {
@@ -286,6 +332,16 @@ impl Action {
                         ),
                         out("mfa_serials", Type::StringList, "MFA device serial numbers"),
                     ],
+                    engine_only: &[
+                        // Local records when each access key was last used; a state machine
+                        // does not.
+                        ("iam:GetAccessKeyLastUsed", Engine::Local),
+                    ],
+                    sfn_unavailable: &[
+                        // Which keys are active needs a filter over the key list.
+                        "active_access_key_ids",
+                    ],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -319,6 +375,9 @@ impl Action {
                             "instance profiles holding the role",
                         ),
                     ],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -341,6 +400,9 @@ impl Action {
                         Type::String,
                         "Active or Inactive before the change",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -364,6 +426,9 @@ impl Action {
                         Type::String,
                         "the inline policy written",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -379,6 +444,9 @@ impl Action {
                         Type::Boolean,
                         "whether a password existed",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -402,6 +470,9 @@ impl Action {
                         Type::StringList,
                         "serials deactivated",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &["deactivated_serials"],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -431,6 +502,9 @@ impl Action {
                         Type::String,
                         "sessions issued before this time are denied",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -465,6 +539,9 @@ impl Action {
                             "Auto Scaling group name, or empty",
                         ),
                     ],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -484,6 +561,9 @@ impl Action {
                         Type::StringList,
                         "volumes now kept on termination",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -518,6 +598,13 @@ impl Action {
                         Type::StringList,
                         "one snapshot per volume",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[
+                        ("firebreak:finding-id", Fixed::FindingId),
+                        ("firebreak:execution-id", Fixed::ExecutionId),
+                        ("firebreak:instance-id", Fixed::InstanceId),
+                    ],
                 };
                 S
             }
@@ -536,6 +623,9 @@ impl Action {
                         Type::String,
                         "the group it left, or empty",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -555,6 +645,13 @@ impl Action {
                         Type::StringList,
                         "groups it was removed from",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[
+                        // The groups the instance was in would need a filter over a list of
+                        // lists.
+                        "target_group_arns",
+                    ],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -577,6 +674,9 @@ impl Action {
                         ),
                         out("role_name", Type::String, "the profile's role, or empty"),
                     ],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -619,6 +719,13 @@ impl Action {
                         ),
                         out("network_interface_ids", Type::StringList, "ENIs isolated"),
                     ],
+                    engine_only: &[
+                        // Local finds the instance's ENIs with DescribeInstances, a state
+                        // machine filters DescribeNetworkInterfaces by attachment.
+                        ("ec2:DescribeInstances", Engine::Local),
+                    ],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -636,6 +743,14 @@ impl Action {
                     ],
                     params: &[INSTANCE, req("tags", Type::StringMap, "tags to set")],
                     outputs: &[],
+                    engine_only: &[
+                        // Both check the instance with DescribeInstances; local reads its tags
+                        // back there too, a state machine with DescribeTags (a filter JSONPath
+                        // cannot express over DescribeInstances).
+                        ("ec2:DescribeTags", Engine::Sfn),
+                    ],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -647,6 +762,9 @@ impl Action {
                     permissions: &["ec2:DescribeInstances", "ec2:StopInstances"],
                     params: &[INSTANCE],
                     outputs: &[out("previous_state", Type::String, "state before stopping")],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -671,6 +789,9 @@ impl Action {
                         ),
                         out("versioning", Type::String, "Enabled, Suspended or empty"),
                     ],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -685,6 +806,9 @@ impl Action {
                     ],
                     params: &[BUCKET, OWNER],
                     outputs: &[],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -714,6 +838,9 @@ impl Action {
                         Type::String,
                         "Sid of the deny statement",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -729,6 +856,9 @@ impl Action {
                         Type::String,
                         "Enabled, Suspended or empty before",
                     )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -749,6 +879,9 @@ impl Action {
                         ),
                     ],
                     outputs: &[out("message_id", Type::String, "SNS message id")],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -765,6 +898,13 @@ impl Action {
                         req("text", Type::String, "message text (Slack `text`)"),
                     ],
                     outputs: &[out("status", Type::Integer, "HTTP status code")],
+                    engine_only: &[("events:PutEvents", Engine::Sfn)],
+                    sfn_unavailable: &[
+                        // A state machine puts an EventBridge event instead of POSTing: it
+                        // never sees an HTTP status.
+                        "status",
+                    ],
+                    fixed_tags: &[],
                 };
                 S
             }
@@ -775,38 +915,12 @@ impl Action {
 /// Which implementation of the actions runs: firebreak's own (local, `run`/`serve`) or a
 /// compiled state machine (Step Functions). They reach the same end by slightly different
 /// calls, so a few permissions belong to one of them only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Engine {
     Local,
     Sfn,
 }
-
-/// The permissions of an action that only one engine's implementation calls (everything
-/// else in [`Spec::permissions`] both call).
-const ENGINE_ONLY: &[(Action, &str, Engine)] = &[
-    // Local reads the instance's tags back with DescribeInstances, a state machine with
-    // DescribeTags (a filter JSONPath cannot express over DescribeInstances).
-    (
-        Action::Ec2TagInstance,
-        "ec2:DescribeInstances",
-        Engine::Local,
-    ),
-    (Action::Ec2TagInstance, "ec2:DescribeTags", Engine::Sfn),
-    // Local finds the instance's ENIs with DescribeInstances, a state machine filters
-    // DescribeNetworkInterfaces by attachment.
-    (
-        Action::Ec2IsolateInstance,
-        "ec2:DescribeInstances",
-        Engine::Local,
-    ),
-    // Local records when each access key was last used; a state machine does not.
-    (
-        Action::IamCaptureUser,
-        "iam:GetAccessKeyLastUsed",
-        Engine::Local,
-    ),
-    (Action::HttpWebhook, "events:PutEvents", Engine::Sfn),
-];
 
 impl Action {
     /// The IAM actions this action needs when `engine` runs it.
@@ -820,10 +934,11 @@ impl Action {
 
     /// The one engine that needs `permission` for this action, when only one does.
     pub fn engine_only(self, permission: &str) -> Option<Engine> {
-        ENGINE_ONLY
+        self.spec()
+            .engine_only
             .iter()
-            .find(|(a, p, _)| *a == self && *p == permission)
-            .map(|(_, _, e)| *e)
+            .find(|(p, _)| *p == permission)
+            .map(|(_, e)| *e)
     }
 }
 
@@ -878,7 +993,46 @@ mod tests {
         let local: Vec<_> = Action::Ec2TagInstance.permissions(Engine::Local).collect();
         let sfn: Vec<_> = Action::Ec2TagInstance.permissions(Engine::Sfn).collect();
         assert!(local.contains(&"ec2:DescribeInstances") && !local.contains(&"ec2:DescribeTags"));
-        assert!(sfn.contains(&"ec2:DescribeTags") && !sfn.contains(&"ec2:DescribeInstances"));
+        assert!(sfn.contains(&"ec2:DescribeTags") && sfn.contains(&"ec2:DescribeInstances"));
+    }
+
+    /// The defaults the plan binds are the names both engines use when a parameter is absent,
+    /// and what one engine cannot do is declared on the definition, consistently.
+    #[test]
+    fn defaults_are_the_shared_names_and_limits_are_consistent() {
+        let default = |a: Action, p: &str| {
+            serde_json::from_str::<String>(a.spec().param(p).unwrap().default.unwrap()).unwrap()
+        };
+        assert_eq!(
+            default(Action::IamDenyAllUser, "policy_name"),
+            names::DENY_ALL_POLICY
+        );
+        assert_eq!(
+            default(Action::IamRevokeRoleSessions, "policy_name"),
+            names::REVOKE_POLICY
+        );
+        assert_eq!(
+            default(Action::Ec2IsolateInstance, "isolation_group"),
+            names::ISOLATION_GROUP
+        );
+        assert_eq!(
+            default(Action::Ec2IsolateInstance, "transition_group"),
+            names::TRANSITION_GROUP
+        );
+        for a in Action::ALL {
+            let spec = a.spec();
+            for (p, _) in spec.engine_only {
+                assert!(spec.permissions.contains(p), "{a}: {p} is not a permission");
+            }
+            for o in spec.sfn_unavailable {
+                assert!(spec.output(o).is_some(), "{a}: {o} is not an output");
+            }
+            for (_, f) in spec.fixed_tags {
+                if *f == Fixed::InstanceId {
+                    assert!(spec.param("instance_id").is_some(), "{a}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -181,7 +181,7 @@ impl Claims {
             .key(key)
             .send()
             .await
-            .map_err(|e| format!("{key}: {}", crate::actions::classify(&e, "s3", "GetObject")))?
+            .map_err(|e| format!("{key}: {}", crate::aws::classify(&e, "s3", "GetObject")))?
             .body
             .collect()
             .await
@@ -206,7 +206,7 @@ impl Claims {
                 .map_err(|e| {
                     format!(
                         "listing claims: {}",
-                        crate::actions::classify(&e, "s3", "ListObjectsV2")
+                        crate::aws::classify(&e, "s3", "ListObjectsV2")
                     )
                 })?;
             for o in page.contents() {

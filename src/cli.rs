@@ -479,7 +479,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                         .map_err(|e| {
                             anyhow::anyhow!(
                                 "who am I: {}\n  hint: check the credentials (AWS_PROFILE, AWS_ENDPOINT_URL)",
-                                crate::actions::classify(&e, "sts", "GetCallerIdentity")
+                                crate::aws::classify(&e, "sts", "GetCallerIdentity")
                             )
                         })?
                         .arn()
@@ -692,24 +692,7 @@ fn validate(mut paths: Vec<PathBuf>, output: Output) -> Result<ExitCode> {
 
 /// Loads the playbooks for explain/plan; any error in them stops the command.
 pub(crate) fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
-    if !dir.exists() {
-        bail!(
-            "{}: no such playbook folder\n  hint: run from the project folder or pass --playbooks DIR",
-            dir.display()
-        );
-    }
-    let set = playbook::load_dir(&[dir]);
-    if set.has_errors() {
-        let mut msg = format!("the playbooks in {} have errors:\n", dir.display());
-        for d in set.diagnostics.iter().filter(|d| d.is_error()) {
-            msg.push_str(&format!("{d}\n"));
-        }
-        msg.push_str(
-            "  hint: `firebreak validate` lists every problem; fix them before using the playbooks",
-        );
-        bail!(msg);
-    }
-    Ok(set)
+    playbook::load_valid(dir).map_err(|e| anyhow::anyhow!(e))
 }
 
 pub(crate) fn read_findings(path: &Path) -> Result<Vec<Finding>> {

@@ -980,7 +980,7 @@ pub fn drill(opts: Options) -> Result<ExitCode> {
 }
 
 async fn drill_async(opts: Options) -> Result<ExitCode> {
-    let set = crate::cli::load_playbooks(&opts.playbooks)?;
+    let set = crate::playbook::load_valid(&opts.playbooks).map_err(|e| anyhow::anyhow!(e))?;
     let mut names: Vec<String> = if opts.all {
         set.playbooks.iter().map(|p| p.name.clone()).collect()
     } else {
@@ -1121,29 +1121,22 @@ async fn drill_async(opts: Options) -> Result<ExitCode> {
     } else {
         for c in cases.iter_mut() {
             let Some(f) = c.finding.clone() else { continue };
-            let run = if opts.sfn {
-                run_sfn(
-                    &set,
-                    &c.report.playbook,
-                    &f,
-                    &c.target,
-                    &acc,
-                    &store,
-                    emulator.is_some(),
-                )
-                .await
+            let engine = if opts.sfn {
+                crate::catalog::Engine::Sfn
             } else {
-                run_direct(
-                    &set,
-                    &c.report.playbook,
-                    &f,
-                    &c.target,
-                    &acc,
-                    &store,
-                    crate::catalog::Engine::Local,
-                )
-                .await
+                crate::catalog::Engine::Local
             };
+            let run = run_direct(
+                &set,
+                &c.report.playbook,
+                &f,
+                &c.target,
+                &acc,
+                &store,
+                engine,
+                emulator.is_some(),
+            )
+            .await;
             match run {
                 Ok(o) => c.report.outcome = Some(o),
                 Err(e) => c.report.error = Some(format!("{e:#}")),
@@ -1346,7 +1339,9 @@ fn bound<'a>(
     Ok((pb, plan))
 }
 
-/// Runs the finding as `run` does, on `engine`.
+/// Runs the finding as `run` does, on `engine`: on Step Functions, the playbook's state
+/// machine is deployed first (with the drill's inputs), as `firebreak deploy` does.
+#[allow(clippy::too_many_arguments)]
 async fn run_direct(
     set: &crate::playbook::LoadedSet,
     name: &str,
@@ -1355,8 +1350,17 @@ async fn run_direct(
     acc: &aws::Accounts,
     store: &Store,
     engine: crate::catalog::Engine,
+    emulator: bool,
 ) -> Result<Outcome> {
-    let (pb, plan) = bound(set, name, f, &drill_inputs(target))?;
+    let inputs = drill_inputs(target);
+    let (pb, plan) = bound(set, name, f, &inputs)?;
+    if engine == crate::catalog::Engine::Sfn {
+        let evidence = match store {
+            Store::S3 { bucket, prefix, .. } => Some((bucket.as_str(), prefix.as_str())),
+            Store::Local { .. } => None,
+        };
+        crate::sfn::deploy(&[pb], &inputs, evidence, emulator, acc.base()).await?;
+    }
     let exec = crate::run::Exec {
         dry_run: false,
         concurrency: 16,
@@ -1382,36 +1386,6 @@ async fn run_direct(
     )
     .await?;
     Ok(Outcome::from_report(&run))
-}
-
-/// Deploys the playbook's state machine (with the drill's inputs) and runs the finding on it,
-/// as `run --engine sfn` does.
-async fn run_sfn(
-    set: &crate::playbook::LoadedSet,
-    name: &str,
-    f: &Finding,
-    target: &Target,
-    acc: &aws::Accounts,
-    store: &Store,
-    emulator: bool,
-) -> Result<Outcome> {
-    let inputs = drill_inputs(target);
-    let (pb, _) = bound(set, name, f, &inputs)?;
-    let evidence = match store {
-        Store::S3 { bucket, prefix, .. } => Some((bucket.as_str(), prefix.as_str())),
-        Store::Local { .. } => None,
-    };
-    crate::sfn::deploy(&[pb], &inputs, evidence, emulator, acc.base()).await?;
-    run_direct(
-        set,
-        name,
-        f,
-        target,
-        acc,
-        store,
-        crate::catalog::Engine::Sfn,
-    )
-    .await
 }
 
 /// Sends every finding to a drill queue as the EventBridge rule would deliver it, contains them
@@ -1453,7 +1427,7 @@ async fn via_queue(
             .map_err(|e| {
                 anyhow::anyhow!(
                     "sending the drill finding: {}",
-                    crate::actions::classify(&e, "sqs", "SendMessage")
+                    crate::aws::classify(&e, "sqs", "SendMessage")
                 )
             })?;
     }

@@ -26,6 +26,7 @@ pub mod select;
 pub mod serve;
 pub mod setup;
 pub mod sfn;
+pub mod step;
 pub mod watch;
 pub mod worker;
 pub mod yaml;

@@ -96,6 +96,37 @@ pub struct BindError {
     pub hint: String,
 }
 
+/// The operator's `--input`s that `playbook` declares: `serve`, `watch` and `run` without
+/// `--playbook` give every selected playbook only its own (an S3 playbook without
+/// `webhook_url` ignores it rather than rejecting every S3 finding).
+pub fn inputs_for(
+    playbook: &Playbook,
+    inputs: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    inputs
+        .iter()
+        .filter(|(k, _)| playbook.inputs.iter().any(|i| &i.name == *k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The `--input` names no playbook of `playbooks` declares (a typo, or an input of a playbook
+/// that is not there): refused before anything runs.
+pub fn undeclared_inputs<'a>(
+    playbooks: &[Playbook],
+    inputs: &'a BTreeMap<String, String>,
+) -> Vec<&'a str> {
+    inputs
+        .keys()
+        .filter(|k| {
+            !playbooks
+                .iter()
+                .any(|p| p.inputs.iter().any(|i| &i.name == *k))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
 /// Binds `finding` to `playbook`. All binding problems are returned together.
 pub fn compile(finding: &Finding, playbook: &Playbook) -> Result<Plan, Vec<BindError>> {
     compile_with(finding, playbook, &BTreeMap::new())

@@ -49,7 +49,7 @@ pub fn run(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<Ex
 }
 
 async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<ExitCode> {
-    let set = crate::cli::load_playbooks(&opts.playbooks)?;
+    let set = crate::playbook::load_valid(&opts.playbooks).map_err(|e| anyhow::anyhow!(e))?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -58,6 +58,14 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         );
         let _ = stop_tx.send(true);
     });
+    let unknown = plan::undeclared_inputs(&set.playbooks, &opts.inputs);
+    if opts.playbook.is_none() && !unknown.is_empty() {
+        bail!(
+            "--input {}: no playbook in {} declares it\n  hint: the playbooks' `inputs:` say what each takes",
+            unknown.join(", "),
+            opts.playbooks.display()
+        );
+    }
     // Refuse before touching AWS: a sample finding is never contained for real by accident.
     for f in &findings {
         if f.sample && !opts.allow_sample && !opts.dry_run {
@@ -93,7 +101,14 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             );
             continue;
         };
-        let plan = match plan::compile_with(f, pb, &opts.inputs) {
+        // A playbook named with --playbook must take every --input; a selected one gets those
+        // it declares.
+        let inputs = if opts.playbook.is_some() {
+            opts.inputs.clone()
+        } else {
+            plan::inputs_for(pb, &opts.inputs)
+        };
+        let plan = match plan::compile_with(f, pb, &inputs) {
             Ok(p) => p,
             Err(errors) => {
                 let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
@@ -372,7 +387,9 @@ pub(crate) async fn execute(
         started,
         tx,
         stop_rx.clone(),
-        recorder.clone(),
+        recorder
+            .clone()
+            .map(|r| r as Arc<dyn crate::engine::Journal>),
     )
     .await;
     let _ = printer.await;

@@ -152,7 +152,7 @@ impl Sealer {
                 format!(
                     "sealing with KMS key {}: {}",
                     self.key_id,
-                    crate::actions::classify(&e, "kms", "GenerateMac")
+                    crate::aws::classify(&e, "kms", "GenerateMac")
                 )
             })?;
         let mac = out.mac().map(|b| b.as_ref().to_vec()).unwrap_or_default();

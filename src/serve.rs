@@ -117,7 +117,7 @@ pub async fn serve_queue(
             }
             Err(e) => {
                 receive_errors += 1;
-                let c = crate::actions::classify(&e, "sqs", "ReceiveMessage");
+                let c = crate::aws::classify(&e, "sqs", "ReceiveMessage");
                 log(
                     "receive_failed",
                     json!({"error": c.to_string(), "consecutive": receive_errors}),
@@ -273,7 +273,7 @@ async fn handle(ctx: &Ctx, m: Message) {
         // The finding is done; a redelivery will find its `done` claim and only be recorded.
         Err(e) => log(
             "delete_failed",
-            json!({"message_id": message_id, "error": crate::actions::classify(&e, "sqs", "DeleteMessage").to_string()}),
+            json!({"message_id": message_id, "error": crate::aws::classify(&e, "sqs", "DeleteMessage").to_string()}),
         ),
     }
 }

@@ -49,7 +49,7 @@ pub async fn evidence_bucket(
         create.send().await.map_err(|e| {
             format!(
                 "creating bucket {bucket}: {}",
-                crate::actions::classify(&e, "s3", "CreateBucket")
+                crate::aws::classify(&e, "s3", "CreateBucket")
             )
         })?;
         lines.push(format!("bucket {bucket}: created with Object Lock"));
@@ -253,7 +253,7 @@ pub async fn finding_queue(
         .map_err(|e| {
             format!(
                 "EventBridge rule {rule}: {}",
-                crate::actions::classify(&e, "events", "PutRule")
+                crate::aws::classify(&e, "events", "PutRule")
             )
         })?
         .rule_arn()
@@ -284,7 +284,7 @@ pub async fn finding_queue(
         .map_err(|e| {
             format!(
                 "queue {name} policy: {}",
-                crate::actions::classify(&e, "sqs", "SetQueueAttributes")
+                crate::aws::classify(&e, "sqs", "SetQueueAttributes")
             )
         })?;
     lines.push(format!("queue {name}: policy lets only rule {rule} send"));
@@ -303,7 +303,7 @@ pub async fn finding_queue(
         .map_err(|e| {
             format!(
                 "rule {rule} target: {}",
-                crate::actions::classify(&e, "events", "PutTargets")
+                crate::aws::classify(&e, "events", "PutTargets")
             )
         })?;
     lines.push(format!("rule {rule}: target queue {name}"));
@@ -327,7 +327,7 @@ async fn ensure_queue(
         set.send().await.map_err(|e| {
             format!(
                 "queue {name}: {}",
-                crate::actions::classify(&e, "sqs", "SetQueueAttributes")
+                crate::aws::classify(&e, "sqs", "SetQueueAttributes")
             )
         })?;
         lines.push(format!("queue {name}: exists, settings applied"));
@@ -340,7 +340,7 @@ async fn ensure_queue(
     let out = create.send().await.map_err(|e| {
         format!(
             "creating queue {name}: {}",
-            crate::actions::classify(&e, "sqs", "CreateQueue")
+            crate::aws::classify(&e, "sqs", "CreateQueue")
         )
     })?;
     lines.push(format!("queue {name}: created"));
@@ -356,7 +356,7 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, Strin
         .map_err(|e| {
             format!(
                 "queue {url}: {}",
-                crate::actions::classify(&e, "sqs", "GetQueueAttributes")
+                crate::aws::classify(&e, "sqs", "GetQueueAttributes")
             )
         })?
         .attributes()
@@ -397,7 +397,7 @@ pub async fn seal_key(kms: &aws_sdk_kms::Client, alias: &str) -> Result<(String,
                 .map_err(|e| {
                     format!(
                         "creating the seal key: {}",
-                        crate::actions::classify(&e, "kms", "CreateKey")
+                        crate::aws::classify(&e, "kms", "CreateKey")
                     )
                 })?;
             let arn = made
@@ -412,14 +412,14 @@ pub async fn seal_key(kms: &aws_sdk_kms::Client, alias: &str) -> Result<(String,
                 .map_err(|e| {
                     format!(
                         "naming the seal key {alias}: {}",
-                        crate::actions::classify(&e, "kms", "CreateAlias")
+                        crate::aws::classify(&e, "kms", "CreateAlias")
                     )
                 })?;
             Ok((arn.clone(), format!("seal key {alias}: created ({arn})")))
         }
         Err(e) => Err(format!(
             "seal key {alias}: {}",
-            crate::actions::classify(&e, "kms", "DescribeKey")
+            crate::aws::classify(&e, "kms", "DescribeKey")
         )),
     }
 }

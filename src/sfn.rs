@@ -260,12 +260,9 @@ impl<'a> Follower<'a> {
                 r.outputs = Map::new();
             }
             _ => {
-                r.error_code = Some(
-                    state["error"]
-                        .as_str()
-                        .unwrap_or("States.Runtime")
-                        .to_string(),
-                );
+                r.error_code = Some(canonical_error(
+                    state["error"].as_str().unwrap_or("States.Runtime"),
+                ));
                 r.error = Some(
                     state["cause"]
                         .as_str()
@@ -276,6 +273,32 @@ impl<'a> Follower<'a> {
             }
         }
         Some(r)
+    }
+}
+
+/// An SDK integration's error name as the local engine names the same AWS error:
+/// `Iam.NoSuchEntityException` (AWS) and `iam.NoSuchEntityException` (the emulator) are
+/// `NoSuchEntity`. Step Functions' own errors (`States.…`) and firebreak's (`firebreak.…`,
+/// `VerifyFailed`) are kept. EC2's errors reach Step Functions as `Ec2.Ec2Exception`, without
+/// their code (`Ec2Exception`, which is what is left).
+pub fn canonical_error(name: &str) -> String {
+    if name.starts_with("States.") || name.starts_with("firebreak.") {
+        return name.to_string();
+    }
+    // `Service.CodeException`; anything else (`InvalidInstanceID.NotFound`, set by a state
+    // of firebreak's) is already a code.
+    match name.split_once('.') {
+        Some((service, code))
+            if !service.is_empty()
+                && service.chars().all(|c| c.is_ascii_alphanumeric())
+                && code.ends_with("Exception") =>
+        {
+            code.strip_suffix("Exception")
+                .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case(service))
+                .unwrap_or(code)
+                .to_string()
+        }
+        _ => name.to_string(),
     }
 }
 
@@ -837,4 +860,28 @@ pub async fn deploy(
         }
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::canonical_error;
+
+    #[test]
+    fn integration_errors_are_named_as_locally() {
+        assert_eq!(canonical_error("Iam.NoSuchEntityException"), "NoSuchEntity");
+        assert_eq!(canonical_error("iam.NoSuchEntityException"), "NoSuchEntity");
+        assert_eq!(canonical_error("s3.NoSuchBucketException"), "NoSuchBucket");
+        assert_eq!(canonical_error("sns.NotFoundException"), "NotFound");
+        assert_eq!(canonical_error("Ec2.Ec2Exception"), "Ec2Exception");
+        assert_eq!(canonical_error("States.Timeout"), "States.Timeout");
+        assert_eq!(
+            canonical_error("firebreak.StepFailed"),
+            "firebreak.StepFailed"
+        );
+        assert_eq!(canonical_error("VerifyFailed"), "VerifyFailed");
+        assert_eq!(
+            canonical_error("InvalidInstanceID.NotFound"),
+            "InvalidInstanceID.NotFound"
+        );
+    }
 }

@@ -112,7 +112,7 @@ pub async fn poll(
             .map_err(|e| {
                 format!(
                     "ListFindings: {}",
-                    crate::actions::classify(&e, "guardduty", "ListFindings")
+                    crate::aws::classify(&e, "guardduty", "ListFindings")
                 )
             })?;
         ids.extend(page.finding_ids().iter().cloned());
@@ -134,7 +134,7 @@ pub async fn poll(
             .map_err(|e| {
                 format!(
                     "GetFindings: {}",
-                    crate::actions::classify(&e, "guardduty", "GetFindings")
+                    crate::aws::classify(&e, "guardduty", "GetFindings")
                 )
             })?;
         let body = raw

@@ -182,7 +182,15 @@ pub struct Worker {
 impl Worker {
     /// Loads the playbooks and resolves the caller; `base` is the AWS configuration.
     pub async fn new(base: aws_config::SdkConfig, opts: Options) -> Result<Worker> {
-        let set = crate::cli::load_playbooks(&opts.playbooks)?;
+        let set = crate::playbook::load_valid(&opts.playbooks).map_err(|e| anyhow::anyhow!(e))?;
+        let unknown = plan::undeclared_inputs(&set.playbooks, &opts.inputs);
+        if !unknown.is_empty() {
+            bail!(
+                "--input {}: no playbook in {} declares it\n  hint: `firebreak actions` and the playbooks' `inputs:` say what each takes",
+                unknown.join(", "),
+                opts.playbooks.display()
+            );
+        }
         if opts.engine == crate::catalog::Engine::Sfn && !opts.inputs.is_empty() {
             bail!(
                 "--input is not passed to a state machine: its inputs are fixed when it is deployed\n  hint: `firebreak deploy --input NAME=VALUE`"
@@ -223,7 +231,7 @@ impl Worker {
         {
             bail!(
                 "evidence bucket {bucket}: {}\n  hint: create it with `firebreak setup --evidence-bucket {bucket}`",
-                crate::actions::classify(&e, "s3", "HeadBucket")
+                crate::aws::classify(&e, "s3", "HeadBucket")
             );
         }
         // Claims and records are believed only when sealed: without the key, nothing is done.
@@ -252,6 +260,20 @@ impl Worker {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Writes the finding's `done` marker; the message may go once it is there.
+    async fn mark_done(&self, f: &Finding, execution_id: &str, status: &str) -> Handled {
+        match self.claims.done(f, execution_id, status).await {
+            Ok(()) => Handled::Finished,
+            Err(e) => {
+                log(
+                    "done_not_recorded",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                );
+                Handled::Later(self.opts.lease)
+            }
+        }
     }
 
     /// The records in `existing` (an execution's folder) whose seal does not hold.
@@ -315,7 +337,7 @@ impl Worker {
             log("no_playbook", fields);
             return Handled::Finished;
         };
-        let plan = match plan::compile_with(f, pb, &ctx.opts.inputs) {
+        let plan = match plan::compile_with(f, pb, &plan::inputs_for(pb, &ctx.opts.inputs)) {
             Ok(p) => p,
             Err(errors) => {
                 let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
@@ -431,16 +453,7 @@ impl Worker {
                         .ok()
                         .and_then(|v| v["status"].as_str().map(str::to_string))
                         .unwrap_or_default();
-                    return match ctx.claims.done(f, &execution_id, &status).await {
-                        Ok(()) => Handled::Finished,
-                        Err(e) => {
-                            log(
-                                "done_not_recorded",
-                                json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
-                            );
-                            Handled::Later(ctx.opts.lease)
-                        }
-                    };
+                    return ctx.mark_done(f, &execution_id, &status).await;
                 }
                 Some(existing)
             }
@@ -545,15 +558,6 @@ impl Worker {
             return Handled::Later(ctx.opts.lease);
         }
         let _ = complete;
-        match ctx.claims.done(f, &execution_id, &status).await {
-            Ok(()) => Handled::Finished,
-            Err(e) => {
-                log(
-                    "done_not_recorded",
-                    json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
-                );
-                Handled::Later(ctx.opts.lease)
-            }
-        }
+        ctx.mark_done(f, &execution_id, &status).await
     }
 }

@@ -16,7 +16,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
 
 use super::{Cx, outputs, verify_failed};
-use crate::engine::{ApiCall, Outcome, StepError};
+use crate::step::{ApiCall, Outcome, StepError};
 
 const SVC: &str = "ec2";
 
@@ -62,7 +62,7 @@ impl Cx<'_> {
                     request_id: None,
                     result: code,
                 });
-                Err(super::classify(&e, SVC, operation))
+                Err(crate::aws::classify(&e, SVC, operation))
             }
             Ok(_) => {
                 self.record(ApiCall {
@@ -279,8 +279,8 @@ pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
             // not fatal. A missing permission is the responder's misconfiguration and fails
             // the capture like any other of its reads.
             Err(e)
-                if matches!(e.kind, crate::engine::ErrorKind::Permanent)
-                    && !super::error::is_access_denied(&e.code) =>
+                if matches!(e.kind, crate::step::ErrorKind::Permanent)
+                    && !crate::aws::is_access_denied(&e.code) =>
             {
                 Ok(json!({"unavailable": e.to_string()}))
             }
@@ -536,23 +536,23 @@ pub(super) async fn snapshot_volumes(cx: &Cx<'_>) -> Result<Outcome, StepError> 
         .iter()
         .filter_map(|s| Some((s.volume_id()?.to_string(), s.snapshot_id()?.to_string())))
         .collect();
-    let mut tags: Vec<Tag> = vec![
-        Tag::builder()
-            .key("firebreak:finding-id")
-            .value(cx.finding_id)
-            .build(),
-        Tag::builder()
-            .key("firebreak:execution-id")
-            .value(cx.execution_id)
-            .build(),
-        Tag::builder()
-            .key("firebreak:instance-id")
-            .value(id)
-            .build(),
-    ];
+    // The action's own tags first (`Spec::fixed_tags`, as the state machine sets them), then
+    // the playbook's, which cannot replace them.
+    let fixed = crate::catalog::Action::Ec2SnapshotVolumes.spec().fixed_tags;
+    let mut tags: Vec<Tag> = fixed
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                crate::catalog::Fixed::FindingId => cx.finding_id,
+                crate::catalog::Fixed::ExecutionId => cx.execution_id,
+                crate::catalog::Fixed::InstanceId => id,
+            };
+            Tag::builder().key(*k).value(value).build()
+        })
+        .collect();
     if let Some(Value::Object(extra)) = cx.params.get("tags") {
         for (k, v) in extra {
-            if !k.starts_with("firebreak:finding-id") {
+            if !fixed.iter().any(|(f, _)| k.starts_with(f)) {
                 tags.push(
                     Tag::builder()
                         .key(k)
@@ -1041,10 +1041,10 @@ pub(super) async fn isolate_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
     let id = cx.str("instance_id")?;
     let isolation = cx
         .opt_str("isolation_group")
-        .unwrap_or("firebreak-isolation");
+        .unwrap_or(crate::catalog::names::ISOLATION_GROUP);
     let transition = cx
         .opt_str("transition_group")
-        .unwrap_or("firebreak-isolation-transition");
+        .unwrap_or(crate::catalog::names::TRANSITION_GROUP);
     let ec2 = &cx.clients.ec2;
     let inst = describe(cx, id).await?;
     let eni_state = |enis: &[Eni]| {

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{Cx, outputs, verify_failed};
-use crate::engine::{Outcome, StepError};
+use crate::step::{Outcome, StepError};
 
 const SVC: &str = "iam";
 
@@ -18,11 +18,10 @@ fn decode_policy(doc: &str) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::String(text.into_owned()))
 }
 
+use crate::catalog::names;
+
 fn deny_all_document() -> Value {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "FirebreakDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*"}]
-    })
+    names::deny_all_document()
 }
 
 pub(super) async fn capture_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
@@ -318,7 +317,7 @@ async fn get_inline(
 
 pub(super) async fn deny_all_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let user = cx.str("user_name")?;
-    let name = cx.opt_str("policy_name").unwrap_or("FirebreakDenyAll");
+    let name = cx.opt_str("policy_name").unwrap_or(names::DENY_ALL_POLICY);
     let want = deny_all_document();
     let existing = get_inline(cx, Some(user), None, name).await?;
     let mut out = Outcome {
@@ -497,9 +496,7 @@ pub(super) async fn deactivate_mfa_devices(cx: &Cx<'_>) -> Result<Outcome, StepE
 pub(super) async fn revoke_role_sessions(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     use aws_sdk_iam::primitives::{DateTime, DateTimeFormat};
     let role = cx.str("role_name")?;
-    let name = cx
-        .opt_str("policy_name")
-        .unwrap_or("AWSRevokeOlderSessions");
+    let name = cx.opt_str("policy_name").unwrap_or(names::REVOKE_POLICY);
     let started = DateTime::from(std::time::SystemTime::now());
     // The revocation must cover every session that may be the attacker's: those issued up to
     // the latest activity the finding reports, or (when it gives none) up to now.
@@ -532,7 +529,7 @@ pub(super) async fn revoke_role_sessions(cx: &Cx<'_>) -> Result<Outcome, StepErr
     let doc = json!({
         "Version": "2012-10-17",
         "Statement": [{
-            "Sid": "FirebreakRevokeOlderSessions",
+            "Sid": names::REVOKE_SID,
             "Effect": "Deny",
             "Action": "*",
             "Resource": "*",

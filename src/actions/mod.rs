@@ -4,7 +4,6 @@
 //! mutates AWS.
 
 mod ec2;
-mod error;
 mod iam;
 mod notify;
 mod s3;
@@ -16,48 +15,9 @@ use aws_types::request_id::RequestId;
 use serde_json::{Map, Value};
 
 use crate::catalog::Action;
-use crate::engine::{ApiCall, Executor, Invocation, Outcome, StepError};
+use crate::step::{ApiCall, Executor, Invocation, Outcome, StepError};
 
-pub use error::classify;
-
-/// SDK clients for one account and region.
-#[derive(Clone, Debug)]
-pub struct Clients {
-    pub autoscaling: aws_sdk_autoscaling::Client,
-    pub ec2: aws_sdk_ec2::Client,
-    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    pub iam: aws_sdk_iam::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub http: reqwest::Client,
-}
-
-impl Clients {
-    /// Builds clients from an SDK configuration. SDK-level retries are turned off: the engine's
-    /// retry policy is the one place retries happen, so they are visible and bounded.
-    pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let config = config
-            .to_builder()
-            .retry_config(aws_config::retry::RetryConfig::disabled())
-            .build();
-        Clients {
-            autoscaling: aws_sdk_autoscaling::Client::new(&config),
-            ec2: aws_sdk_ec2::Client::new(&config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
-            iam: aws_sdk_iam::Client::new(&config),
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&config)
-                    .force_path_style(true)
-                    .build(),
-            ),
-            sns: aws_sdk_sns::Client::new(&config),
-            http: reqwest::Client::builder()
-                .user_agent(concat!("firebreak/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default(),
-        }
-    }
-}
+pub use crate::aws::{Clients, classify};
 
 /// Carries out catalog actions against AWS.
 pub struct AwsExecutor {
@@ -210,7 +170,7 @@ impl Cx<'_> {
 
 /// `Err` for a failed read-back.
 pub(crate) fn verify_failed(what: impl Into<String>) -> StepError {
-    StepError::permanent("VerifyFailed", what)
+    StepError::permanent(crate::catalog::VERIFY_FAILED, what)
 }
 
 /// Builds outputs from pairs.

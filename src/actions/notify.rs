@@ -3,8 +3,8 @@
 use serde_json::json;
 
 use super::{Cx, outputs};
-use crate::engine::{ApiCall, Outcome, StepError};
 use crate::retry::ErrorClass;
+use crate::step::{ApiCall, Outcome, StepError};
 
 pub(super) async fn sns_publish(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let topic = cx.str("topic_arn")?;

@@ -7,7 +7,7 @@ use aws_sdk_s3::types::{
 use serde_json::{Value, json};
 
 use super::{Cx, outputs, verify_failed};
-use crate::engine::{ApiCall, Outcome, StepError};
+use crate::step::{ApiCall, Outcome, StepError};
 
 const SVC: &str = "s3";
 
@@ -257,7 +257,7 @@ pub(super) async fn deny_principal(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let principal = cx.str("principal_arn")?;
     let sid = cx
         .opt_str("statement_id")
-        .unwrap_or("FirebreakDenyPrincipal");
+        .unwrap_or(crate::catalog::names::DENY_PRINCIPAL_SID);
     let before = get_policy(cx, bucket).await?;
     let mut out = Outcome {
         outputs: outputs([("statement_id", json!(sid))]),

@@ -44,9 +44,6 @@ pub(crate) fn is_read(op: &str) -> bool {
         .any(|p| op.starts_with(p))
 }
 
-/// The deny-all inline policy of `iam.deny_all_user` (the same document as the local action).
-const DENY_ALL: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"FirebreakDenyAll","Effect":"Deny","Action":"*","Resource":"*"}]}"#;
-
 /// The names an error code has in Step Functions: `Iam.NoSuchEntityException` on AWS, and
 /// `iam.NoSuchEntityException` on the moto emulator (which names errors by the lower-case
 /// service); both are listed so one definition serves both.
@@ -474,43 +471,6 @@ fn key_list() -> Value {
     })
 }
 
-/// Outputs an action cannot give in the Step Functions engine (they stay null there), so a
-/// playbook that reads one does not compile. They would need a JSONPath filter, which fails the
-/// whole execution when nothing matches.
-pub(crate) fn unavailable(action: Action) -> &'static [&'static str] {
-    match action {
-        Action::IamCaptureUser => &["active_access_key_ids"],
-        // The target groups the instance was in would need a filter over a list of lists.
-        Action::Elbv2DeregisterInstance => &["target_group_arns"],
-        Action::IamDeactivateMfaDevices => &["deactivated_serials"],
-        _ => &[],
-    }
-}
-
-/// Tags an action always sets, before the playbook's (which cannot replace them): a snapshot
-/// carries the finding, the execution and the instance, as in the local engine.
-pub(crate) fn fixed_tags(action: Action, instance: Option<Val>) -> Vec<(String, Val)> {
-    match action {
-        Action::Ec2SnapshotVolumes => {
-            let mut t = vec![
-                (
-                    "firebreak:finding-id".to_string(),
-                    Val::Path("$.ctx.finding.id".into()),
-                ),
-                (
-                    "firebreak:execution-id".to_string(),
-                    Val::Path("$$.Execution.Name".into()),
-                ),
-            ];
-            if let Some(i) = instance {
-                t.push(("firebreak:instance-id".to_string(), i));
-            }
-            t
-        }
-        _ => Vec::new(),
-    }
-}
-
 /// The states of `action`, ending at `succeeded`; `None` when the action has no compilation.
 pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Compiled> {
     let mut outputs: BTreeMap<&'static str, Val> = BTreeMap::new();
@@ -636,7 +596,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             );
             let not_inactive = a.fail(
                 "not Inactive after the change",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('access key {{}} of user {{}} does not read back as Inactive', {}, {})",
                     a.p("access_key_id"),
@@ -728,7 +688,8 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             let put = json!({
                 "UserName.$": a.p("user_name"),
                 "PolicyName.$": a.p("policy_name"),
-                "PolicyDocument": DENY_ALL,
+                // The same document as the local action.
+                "PolicyDocument": crate::catalog::names::deny_all_document().to_string(),
             });
             let doc = json!({"exists": true, "PolicyDocument.$": "$.PolicyDocument"});
             let read_back = a.task(
@@ -810,7 +771,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                     "doc": {
                         "Version": "2012-10-17",
                         "Statement": [{
-                            "Sid": "FirebreakRevokeOlderSessions",
+                            "Sid": crate::catalog::names::REVOKE_SID,
                             "Effect": "Deny",
                             "Action": "*",
                             "Resource": "*",
@@ -855,7 +816,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             let first = |list: &str| format!("States.ArrayGetItem({list}, 0)");
             let still = a.fail(
                 "still associated",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('instance {{}} still has an instance profile association', {})",
                     a.p("instance_id")
@@ -1045,7 +1006,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             };
             let not_on = a.fail(
                 "not blocked after the change",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('bucket {{}} public access block does not read back with all four flags on', {})",
                     a.p("bucket")
@@ -1097,7 +1058,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             put["VersioningConfiguration"] = json!({"Status": "Enabled"});
             let not_on = a.fail(
                 "not Enabled after the change",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('bucket {{}} versioning does not read back as Enabled', {})",
                     a.p("bucket")
@@ -1135,7 +1096,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 String::new()
             };
             let sid_val = if sid.is_empty() {
-                json!({"Sid": "FirebreakDenyPrincipal"})
+                json!({"Sid": crate::catalog::names::DENY_PRINCIPAL_SID})
             } else {
                 json!({"Sid.$": sid})
             };
@@ -1158,7 +1119,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             // Verification: the deny is there and no earlier statement was lost.
             let lost = a.fail(
                 "statements lost",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('the policy of bucket {{}} does not read back with the deny and every earlier statement', {})",
                     a.p("bucket")
@@ -1530,7 +1491,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 ]
             };
             let post = a.s("post");
-            let not_kept = a.fail("not preserved after the change", "VerificationFailed", json!(format!(
+            let not_kept = a.fail("not preserved after the change", crate::catalog::VERIFY_FAILED, json!(format!(
                 "States.Format('instance {{}} does not read back with termination protection, shutdown behaviour stop and every volume kept', {id})"
             )));
             let verified = a.choice(
@@ -1602,7 +1563,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             let f = a.s("f");
             let missing = a.fail(
                 "a volume without snapshot",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('not every volume of instance {{}} has a snapshot', {id})"
                 )),
@@ -1749,7 +1710,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             let id = a.p("instance_id");
             let ids = json!({"InstanceIds.$": format!("States.Array({id})")});
             let sel = json!({"Groups.$": "$.AutoScalingInstances[*].AutoScalingGroupName", "States.$": "$.AutoScalingInstances[*].LifecycleState"});
-            let still = a.fail("still in the group", "VerificationFailed", json!(format!(
+            let still = a.fail("still in the group", crate::catalog::VERIFY_FAILED, json!(format!(
                 "States.Format('instance {{}} is still in Auto Scaling group {{}}', {id}, $.steps.{}.group.v)", a.id
             )));
             let detaching = a.choice("detaching now?", json!([{"Variable": a.s("after_state.v"), "StringMatches": "Detach*", "Next": succeeded}]), &still);
@@ -1866,7 +1827,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             };
             let still = a.fail(
                 "still registered",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('instance {{}} is still registered in a target group', {id})"
                 )),
@@ -2176,7 +2137,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             st.insert(done_unchanged.clone(), json!({"Type": "Pass", "Parameters": {"eni.$": "$.eni", "iso.$": "$.i.v", "changed": false}, "End": true}));
 
             let v = a.s("v");
-            let not_isolated = a.fail("not isolated after the change", "VerificationFailed", json!(format!(
+            let not_isolated = a.fail("not isolated after the change", crate::catalog::VERIFY_FAILED, json!(format!(
                 "States.Format('a network interface of instance {{}} does not read back with only the isolation group', {id})"
             )));
             let verdict = a.choice("isolated now?", json!([{"Variable": format!("{v}.bad"), "BooleanEquals": true, "Next": not_isolated}]), succeeded);
@@ -2243,6 +2204,25 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             );
             outputs.insert("isolation_group_ids", Val::Path(a.s("v.groups")));
             outputs.insert("network_interface_ids", Val::Path(format!("{pre}.Ids")));
+            // An instance without an interface does not exist (or is terminated): isolating
+            // nothing is not a success. The local action's DescribeInstances says the same.
+            let missing = a.fail(
+                "no network interface",
+                "InvalidInstanceID.NotFound",
+                json!(format!(
+                    "States.Format('instance {{}} has no network interface: it does not exist or is terminated', {id})"
+                )),
+            );
+            let any = a.choice(
+                "any interface?",
+                json!([{"Variable": a.s("eni_count.n"), "NumericEquals": 0, "Next": missing}]),
+                &each,
+            );
+            let count = a.pass(
+                "count interfaces",
+                json!({"Parameters": {"n.$": format!("States.ArrayLength({pre}.Ids)")}, "ResultPath": a.s("eni_count")}),
+                &any,
+            );
             a.task(
                 "DescribeNetworkInterfaces",
                 "ec2",
@@ -2255,7 +2235,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                     "Groups.$": "$.NetworkInterfaces[*].Groups",
                 })),
                 vec![],
-                &each,
+                &count,
             )
         }
         Action::Ec2TagInstance => {
@@ -2290,7 +2270,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             };
             let not_tagged = a.fail(
                 "not tagged after the change",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('instance {{}} does not read back with every tag', {id})"
                 )),
@@ -2333,7 +2313,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             let m = a.pass("missing", json!({"Parameters": {"missing.$": format!("States.ArrayContains({}, false)", a.s("present"))}, "ResultPath": a.s("m")}), &decide);
             let p = present(a, "every tag there?", "have", "present", &m);
             let have = pairs(a, "tags before", "pre", "have", &p);
-            a.task(
+            let tags_before = a.task(
                 "DescribeTags",
                 "ec2",
                 "describeTags",
@@ -2342,13 +2322,24 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 Some(json!({"Tags.$": "$.Tags"})),
                 vec![],
                 &have,
+            );
+            // The instance must exist (tags on a missing id would be an error only on AWS).
+            a.task(
+                "DescribeInstances",
+                "ec2",
+                "describeInstances",
+                json!({"InstanceIds.$": format!("States.Array({id})")}),
+                None,
+                None,
+                vec![],
+                &tags_before,
             )
         }
         Action::IamDeleteLoginProfile => {
             let user = json!({"UserName.$": a.p("user_name")});
             let still = a.fail(
                 "still has a password",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('user {{}} still has a console password', {})",
                     a.p("user_name")
@@ -2440,7 +2431,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             };
             let left = a.fail(
                 "still active",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('an MFA device of user {{}} is still active', {})",
                     a.p("user_name")
@@ -2534,7 +2525,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             };
             let running = a.fail(
                 "still running",
-                "VerificationFailed",
+                crate::catalog::VERIFY_FAILED,
                 json!(format!(
                     "States.Format('instance {{}} does not read back as stopping or stopped', {id})"
                 )),

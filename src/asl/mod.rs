@@ -273,7 +273,7 @@ impl<'a> Compiler<'a> {
                 {
                     let producer = self.pb.step(id).map(|s| s.action);
                     if let Some(action) =
-                        producer.filter(|a| actions::unavailable(*a).contains(&out.as_str()))
+                        producer.filter(|a| a.spec().sfn_unavailable.contains(&out.as_str()))
                     {
                         self.err(
                             step,
@@ -1229,14 +1229,28 @@ impl<'a> Compiler<'a> {
     }
 
     /// A key/value parameter as a list of `{Key, Value}` objects: the action's own entries
-    /// (see `actions::fixed_tags`) first, then the playbook's, minus any it fixes.
+    /// (`Spec::fixed_tags`) first, then the playbook's, minus any it fixes.
     fn tag_list(&mut self, step: &Step, given: Option<&TValue>) -> Option<Value> {
         let instance = step
             .with
             .iter()
             .find(|a| a.name == "instance_id")
             .and_then(|a| self.tvalue(&step.id, &a.value));
-        let fixed = actions::fixed_tags(step.action, instance);
+        // The action's own tags (`Spec::fixed_tags`), as the local engine sets them.
+        let fixed: Vec<(String, Val)> = step
+            .action
+            .spec()
+            .fixed_tags
+            .iter()
+            .filter_map(|(k, v)| {
+                let v = match v {
+                    crate::catalog::Fixed::FindingId => Val::Path("$.ctx.finding.id".into()),
+                    crate::catalog::Fixed::ExecutionId => Val::Path("$$.Execution.Name".into()),
+                    crate::catalog::Fixed::InstanceId => instance.clone()?,
+                };
+                Some((k.to_string(), v))
+            })
+            .collect();
         let mut list: Vec<Value> = Vec::new();
         let mut put = |key: &str, v: Val| {
             let mut o = Map::new();

@@ -15,97 +15,22 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 use crate::catalog::{Action, Effect};
-use crate::evidence::Recorder;
 use crate::expr::{self, MapScope};
 use crate::plan::{ParamValue, Plan, PlanStep, StepState};
 use crate::retry::{ErrorClass, RetryPolicy};
 
+pub use crate::step::{ApiCall, ErrorKind, Executor, Invocation, Outcome, StepError};
 pub use report::{RunReport, RunStatus, StepReport, StepStatus};
 
-/// One AWS (or other) call a step made, for the report and the evidence.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
-pub struct ApiCall {
-    pub service: std::borrow::Cow<'static, str>,
-    pub operation: std::borrow::Cow<'static, str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-    /// `ok`, `dry_run`, or the error code.
-    pub result: String,
-}
-
-/// What a step produced.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Outcome {
-    pub outputs: Map<String, Value>,
-    /// The resource before the change (for audit and release).
-    pub pre_state: Value,
-    /// The resource read back after the change (verification).
-    pub post_state: Value,
-    /// False when the resource was already as wanted (idempotent re-run).
-    pub changed: bool,
-    /// In a dry run: what would have been done.
-    pub planned: Vec<String>,
-    pub calls: Vec<ApiCall>,
-}
-
-/// Whether trying again can help.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "class")]
-pub enum ErrorKind {
-    Transient(ErrorClass),
-    Permanent,
-}
-
-/// Why an attempt failed. Never carries secrets: messages come from AWS error codes and texts,
-/// which do not echo credentials.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct StepError {
-    pub kind: ErrorKind,
-    /// AWS error code (`AccessDenied`, `Throttling`, …) or a firebreak code (`VerifyFailed`).
-    pub code: String,
-    pub message: String,
-    /// The calls made before the failure.
-    #[serde(skip)]
-    pub calls: Vec<ApiCall>,
-}
-
-impl StepError {
-    pub fn permanent(code: impl Into<String>, message: impl Into<String>) -> Self {
-        StepError {
-            kind: ErrorKind::Permanent,
-            code: code.into(),
-            message: message.into(),
-            calls: Vec::new(),
-        }
-    }
-
-    pub fn transient(
-        class: ErrorClass,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        StepError {
-            kind: ErrorKind::Transient(class),
-            code: code.into(),
-            message: message.into(),
-            calls: Vec::new(),
-        }
-    }
-}
-
-/// A step ready to run: its action and fully resolved parameters.
-#[derive(Debug, Clone)]
-pub struct Invocation {
-    pub step_id: String,
-    pub action: Action,
-    pub params: Map<String, Value>,
-    pub dry_run: bool,
-}
-
-/// Carries out one attempt of one step.
-pub trait Executor: Send + Sync + 'static {
-    fn execute(&self, inv: &Invocation) -> impl Future<Output = Result<Outcome, StepError>> + Send;
+/// Where each finished step's record goes (the evidence recorder implements it): the engine
+/// reports to it and knows nothing of evidence. A step whose record cannot be written has
+/// failed.
+pub trait Journal: Send + Sync {
+    fn step<'a>(
+        &'a self,
+        report: &'a StepReport,
+        params: &'a Map<String, Value>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 }
 
 /// What happens during a run, in order, for people and logs.
@@ -181,7 +106,7 @@ pub async fn run<E: Executor>(
     started: Instant,
     events: mpsc::UnboundedSender<Event>,
     mut stop: watch::Receiver<bool>,
-    evidence: Option<Arc<Recorder>>,
+    evidence: Option<Arc<dyn Journal>>,
 ) -> RunReport {
     let g = &plan.graph;
     let mut slots: HashMap<NodeIndex, Slot> =
@@ -362,7 +287,7 @@ pub async fn run<E: Executor>(
 
 /// Writes a step's evidence record; a step whose evidence cannot be written has failed.
 async fn record(
-    evidence: &Option<Arc<Recorder>>,
+    evidence: &Option<Arc<dyn Journal>>,
     mut report: StepReport,
     params: &Map<String, Value>,
     events: &mpsc::UnboundedSender<Event>,

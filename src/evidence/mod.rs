@@ -355,7 +355,7 @@ impl Recorder {
             .map_err(|e| {
                 StoreError::Io(format!(
                     "signing the manifest with KMS key {key_id}: {}",
-                    crate::actions::classify(&e, "kms", "Sign")
+                    crate::aws::classify(&e, "kms", "Sign")
                 ))
             })?;
         let signature = signed
@@ -415,5 +415,21 @@ impl Recorder {
             chain_head,
         })
         .await
+    }
+}
+
+/// The engine reports each finished step here: its record is written as it ends.
+impl crate::engine::Journal for Recorder {
+    fn step<'a>(
+        &'a self,
+        report: &'a StepReport,
+        params: &'a serde_json::Map<String, Value>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            Recorder::step(self, report, params)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
     }
 }

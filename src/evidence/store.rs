@@ -154,9 +154,9 @@ impl Store {
                             {
                                 return Err(StoreError::Exists(format!("s3://{bucket}/{key}")));
                             }
-                            let classified = crate::actions::classify(&e, "s3", "PutObject");
+                            let classified = crate::aws::classify(&e, "s3", "PutObject");
                             last = classified.to_string();
-                            if matches!(classified.kind, crate::engine::ErrorKind::Permanent) {
+                            if matches!(classified.kind, crate::step::ErrorKind::Permanent) {
                                 break;
                             }
                         }
@@ -205,7 +205,7 @@ impl Store {
                         .await
                         .map_err(|e| {
                             StoreError::S3(
-                                crate::actions::classify(&e, "s3", "ListObjectsV2").to_string(),
+                                crate::aws::classify(&e, "s3", "ListObjectsV2").to_string(),
                             )
                         })?;
                     for o in page.contents() {
@@ -219,7 +219,7 @@ impl Store {
                             .map_err(|e| {
                                 StoreError::S3(format!(
                                     "{key}: {}",
-                                    crate::actions::classify(&e, "s3", "GetObject")
+                                    crate::aws::classify(&e, "s3", "GetObject")
                                 ))
                             })?
                             .body

@@ -56,6 +56,29 @@ impl LoadedSet {
     }
 }
 
+/// The playbooks of `dir`, every one valid: a missing folder or any error in them is one
+/// message (with the errors and a hint) for the command that needed them.
+pub fn load_valid(dir: &Path) -> Result<LoadedSet, String> {
+    if !dir.exists() {
+        return Err(format!(
+            "{}: no such playbook folder\n  hint: run from the project folder or pass --playbooks DIR",
+            dir.display()
+        ));
+    }
+    let set = load_dir(&[dir]);
+    if set.has_errors() {
+        let mut msg = format!("the playbooks in {} have errors:\n", dir.display());
+        for d in set.diagnostics.iter().filter(|d| d.is_error()) {
+            msg.push_str(&format!("{d}\n"));
+        }
+        msg.push_str(
+            "  hint: `firebreak validate` lists every problem; fix them before using the playbooks",
+        );
+        return Err(msg);
+    }
+    Ok(set)
+}
+
 /// Loads `*.yaml` / `*.yml` files and folders (not recursive into hidden folders), checks each,
 /// then checks them as a set. Files are taken in name order so results are stable.
 pub fn load_dir(paths: &[impl AsRef<Path>]) -> LoadedSet {

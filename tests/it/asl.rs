@@ -144,7 +144,7 @@ fn every_state_machine_passes_an_independent_validator() {
 }
 
 /// Switches on the emulator's Step Functions interpreter (a runtime setting, see emulator.md).
-fn enable_sfn(moto: &support::Moto) {
+pub(crate) fn enable_sfn(moto: &support::Moto) {
     let http = Command::new("curl")
         .args([
             "-sf",

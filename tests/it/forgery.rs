@@ -155,24 +155,13 @@ async fn forged_claims_and_records_do_not_steer_serve() {
     // that firebreak did not write: not resumed, contained afresh.
     let (id, ..) = &cases[3];
     let dead = "0199bbbb-0000-7000-8000-000000000000";
-    let sealer = firebreak::seal::Sealer::new(
-        aws_sdk_kms::Client::new(&config),
-        firebreak::seal::DEFAULT_ALIAS,
-    );
-    let sealed = sealer
-        .key(&firebreak::seal::claims_scope(&account.id, id))
-        .await
-        .unwrap()
-        .seal_json(claim(&account, id, "claim", dead, now - 60_000))
-        .unwrap();
-    s3.put_object()
-        .bucket(&bucket)
-        .key(format!("{}/claim-0000.json", claims(id)))
-        .body(aws_sdk_s3::primitives::ByteStream::from(sealed))
-        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-        .send()
-        .await
-        .unwrap();
+    crate::support::put_sealed_claim(
+        &config,
+        &bucket,
+        "claim-0000.json",
+        claim(&account, id, "claim", dead, now - 60_000),
+    )
+    .await;
     for (seq, step, action) in [
         (2, "capture_user", "iam.capture_user"),
         (3, "deactivate_key", "iam.deactivate_access_key"),

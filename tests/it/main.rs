@@ -14,6 +14,7 @@ mod fault_proxy;
 mod findings;
 mod forgery;
 mod moto_smoke;
+mod parity;
 mod permissions;
 mod plan;
 mod run_cross_account;

@@ -150,3 +150,41 @@ async fn s3_public_bucket_is_locked_down_keeping_its_policy() {
         }
     }
 }
+
+/// Issue 14, item 5: an `--input` that only some playbooks declare (`webhook_url`, which the S3
+/// playbooks do not take) is ignored for the others, instead of rejecting every S3 finding;
+/// one that no playbook declares is refused before anything runs, by `run` and by `serve`.
+#[tokio::test]
+async fn inputs_a_playbook_does_not_declare_are_ignored_for_it() {
+    let config = moto().config().await;
+    let (bucket, _) = public_bucket(&config).await;
+    let (user, key) = user_with_key(&config).await;
+    let (public, _) = s3_findings(&bucket, &user, &key);
+    let public = public.to_str().unwrap();
+    let hook = "webhook_url=https://hooks.example/services/T0/B0/x";
+    let out = moto().firebreak(&["run", "--input", hook, "--output", "json", public]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["playbook"], "s3-public-exposure");
+    assert_eq!(report["status"], "succeeded");
+    for args in [
+        vec!["run", "--input", "no_such_input=1", public],
+        vec![
+            "serve",
+            "--queue",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/none",
+            "--evidence",
+            "s3://none",
+            "--input",
+            "no_such_input=1",
+        ],
+    ] {
+        let out = moto().firebreak(&args);
+        assert_ne!(out.status.code(), Some(0), "{args:?}");
+        assert!(
+            stderr(&out).contains("--input no_such_input: no playbook in playbooks declares it"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}

@@ -479,28 +479,7 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
         "account_id": account.id, "execution_id": execution, "generation": 0,
         "worker": "dead-worker", "at": "2026-11-23T00:00:00Z",
         "lease_until_ms": firebreak::claim::now_ms() - 60_000});
-    let sealer = firebreak::seal::Sealer::new(
-        aws_sdk_kms::Client::new(&config),
-        firebreak::seal::DEFAULT_ALIAS,
-    );
-    let sealed = sealer
-        .key(&firebreak::seal::claims_scope(&account.id, id))
-        .await
-        .unwrap()
-        .seal_json(claim.clone())
-        .unwrap();
-    s3.put_object()
-        .bucket(&bucket)
-        .key(format!("_claims/{}/{id}/claim-0000.json", account.id))
-        .body(aws_sdk_s3::primitives::ByteStream::from(sealed))
-        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-        .object_lock_mode(aws_sdk_s3::types::ObjectLockMode::Governance)
-        .object_lock_retain_until_date(aws_sdk_s3::primitives::DateTime::from_secs(
-            claim["lease_until_ms"].as_i64().unwrap() / 1000 + 2 * 86_400,
-        ))
-        .send()
-        .await
-        .unwrap();
+    crate::support::put_sealed_claim(&config, &bucket, "claim-0000.json", claim).await;
 
     put_event(&events, &f).await;
     let (code, log) = finish(serve(&account, &url, &bucket, &[]), Duration::from_secs(60));

@@ -352,3 +352,35 @@ pub async fn ec2_role(iam: &aws_sdk_iam::Client, prefix: &str) -> String {
         .unwrap();
     role
 }
+
+/// Writes `claim` into `bucket` at `_claims/{account}/{finding}/{name}` sealed as a firebreak
+/// worker seals it (the KMS key `setup` made), as a worker that then died would have left it.
+pub async fn put_sealed_claim(
+    config: &aws_config::SdkConfig,
+    bucket: &str,
+    name: &str,
+    claim: serde_json::Value,
+) {
+    let (account, finding) = (
+        claim["account_id"].as_str().unwrap().to_string(),
+        claim["finding_id"].as_str().unwrap().to_string(),
+    );
+    let sealed = firebreak::seal::Sealer::new(
+        aws_sdk_kms::Client::new(config),
+        firebreak::seal::DEFAULT_ALIAS,
+    )
+    .key(&firebreak::seal::claims_scope(&account, &finding))
+    .await
+    .unwrap()
+    .seal_json(claim)
+    .unwrap();
+    s3_client(config)
+        .put_object()
+        .bucket(bucket)
+        .key(format!("_claims/{account}/{finding}/{name}"))
+        .body(aws_sdk_s3::primitives::ByteStream::from(sealed))
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .send()
+        .await
+        .unwrap();
+}

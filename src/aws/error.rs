@@ -3,8 +3,8 @@
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
-use crate::engine::StepError;
 use crate::retry::ErrorClass;
+use crate::step::StepError;
 
 /// AWS error codes that mean "slow down" across services.
 const THROTTLING: &[&str] = &[
