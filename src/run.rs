@@ -476,6 +476,7 @@ fn event_line(e: &Event) -> String {
             attempts,
             duration_ms,
             changed,
+            would_change,
         } => format!(
             "  done     {step} in {duration_ms} ms{}{}",
             if *attempts > 1 {
@@ -483,7 +484,9 @@ fn event_line(e: &Event) -> String {
             } else {
                 String::new()
             },
-            if *changed || !action.spec().mutates() {
+            if *would_change {
+                " (dry run: a change is planned, none made)"
+            } else if *changed || !action.spec().mutates() {
                 ""
             } else {
                 " (already as wanted; nothing changed)"
@@ -536,6 +539,10 @@ fn summary(r: &RunReport) -> String {
     match r.time_to_contain_ms {
         Some(t) => out.push_str(&format!(
             "time to contain: {t} ms · total: {} ms\n",
+            r.total_ms
+        )),
+        None if r.status == crate::engine::RunStatus::DryRun => out.push_str(&format!(
+            "time to contain: - (a dry run contains nothing) · total: {} ms\n",
             r.total_ms
         )),
         None => out.push_str(&format!(

@@ -54,6 +54,9 @@ pub enum Event {
         attempts: u32,
         duration_ms: u64,
         changed: bool,
+        /// In a dry run: the step found changes to make and made none (`planned`).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        would_change: bool,
     },
     StepFailed {
         step: String,
@@ -422,6 +425,7 @@ async fn attempt_step<E: Executor>(
                     attempts: attempt,
                     duration_ms: millis(started.elapsed()),
                     changed: outcome.changed,
+                    would_change: !outcome.planned.is_empty(),
                 });
                 return StepReport::succeeded(step, attempt, started, run_started, outcome);
             }

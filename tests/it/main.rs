@@ -17,6 +17,7 @@ mod moto_smoke;
 mod parity;
 mod permissions;
 mod plan;
+mod readme;
 mod run_cross_account;
 mod run_dry;
 mod run_ec2;

@@ -56,6 +56,30 @@ async fn dry_runs_of_every_playbook_change_nothing() {
         let report: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(report["playbook"], *playbook);
         assert_eq!(report["status"], "dry_run", "{report:#}");
+        // Issue 16, item 2: one story in progress, summary and JSON. A step with a planned
+        // change never says "nothing changed".
+        let progress = stderr(&out);
+        for s in report["steps"].as_array().unwrap() {
+            let planned = s["planned"].as_array().is_some_and(|p| !p.is_empty());
+            let line = progress
+                .lines()
+                .find(|l| l.starts_with(&format!("  done     {} in ", s["id"].as_str().unwrap())));
+            if planned {
+                let line = line.unwrap_or_else(|| panic!("{playbook}/{}: {progress}", s["id"]));
+                assert!(
+                    line.contains("dry run: a change is planned, none made")
+                        && !line.contains("nothing changed"),
+                    "{playbook}: {line}"
+                );
+            }
+        }
+        let text = server.firebreak(&["run", "--dry-run", f.to_str().unwrap()]);
+        assert!(
+            crate::support::stdout(&text)
+                .contains("time to contain: - (a dry run contains nothing)"),
+            "{playbook}: {}",
+            crate::support::stdout(&text)
+        );
         for s in report["steps"].as_array().unwrap() {
             assert_eq!(s["changed"], false, "{playbook}/{}", s["id"]);
             for c in s["calls"].as_array().unwrap() {

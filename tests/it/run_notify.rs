@@ -105,7 +105,7 @@ async fn sns_and_webhook_are_sent() {
     let out = moto().firebreak(&["run", "--input", "nope=1", finding.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("has no input `nope`"),
+        stderr(&out).contains("--input nope: no playbook in playbooks declares it"),
         "{}",
         stderr(&out)
     );
