@@ -724,7 +724,7 @@ fn explain(files: &[PathBuf], dir: &Path, output: Output) -> Result<ExitCode> {
         for f in findings {
             let sel = select::select(&f, &set.playbooks);
             match output {
-                Output::Text => print!("{}", render::selection(&f, &sel)),
+                Output::Text => print!("{}", render::terminal_safe(&render::selection(&f, &sel))),
                 Output::Json => json_out.push(json!({
                     "finding_id": f.id,
                     "type": f.type_name,
@@ -773,14 +773,17 @@ fn plan_cmd(
         };
         let Some(pb) = chosen else {
             match output {
-                Output::Text => println!("{}\n  no playbook matches: firebreak takes no action (`firebreak explain` says why)", render::finding_line(f)),
+                Output::Text => println!("{}\n  no playbook matches: firebreak takes no action (`firebreak explain` says why)", render::terminal_safe(&render::finding_line(f))),
                 Output::Json => json_out.push(json!({"finding_id": f.id, "type": f.type_name, "playbook": null, "sample": f.sample})),
             }
             continue;
         };
         match plan::compile_with(f, pb, inputs) {
             Ok(p) => match output {
-                Output::Text => print!("{}", crate::scrub::scrub_text(&render::plan(&p))),
+                Output::Text => print!(
+                    "{}",
+                    render::terminal_safe(&crate::scrub::scrub_text(&render::plan(&p)))
+                ),
                 Output::Json => json_out.push(crate::scrub::scrub(serde_json::to_value(&p)?)),
             },
             Err(errors) => {
@@ -1051,7 +1054,7 @@ fn audit_cmd(
         Ok::<_, anyhow::Error>((crate::audit::audit(target, objects, problems, retention_days, execution, &policy, &progress), ()))
     })?;
     match output {
-        AuditOutput::Text => print!("{}", crate::audit::render(&report)),
+        AuditOutput::Text => print!("{}", render::terminal_safe(&crate::audit::render(&report))),
         AuditOutput::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         AuditOutput::Html => print!("{}", crate::audit::render_html(&report)),
     }

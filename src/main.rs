@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = firebreak::cli::Cli::parse();
     if let Err(e) = init_logging() {
         firebreak::say!(
@@ -17,6 +18,26 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `firebreak actions | head -1`: when the reader of stdout goes away, the program ends as a
+/// Unix tool killed by SIGPIPE does (status 141, nothing printed), not with a panic message.
+/// (SIGPIPE itself stays ignored, so that a socket closed by its peer is an error, not a
+/// death.)
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// Diagnostic logging (firebreak's and the AWS SDK's) on stderr when `FIREBREAK_LOG` holds a

@@ -168,3 +168,32 @@ fn quote(s: &str) -> String {
 fn escape_dot(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
+
+/// Text for a terminal: control characters (C0 but newline and tab, DEL, C1) and the Unicode
+/// bidirectional controls (U+202A–U+202E, U+2066–U+2069) written as `\u{…}` escapes, so that a
+/// finding's ESC, NUL or right-to-left override cannot drive the terminal or disguise a line.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let unsafe_char = (c.is_control() && c != '\n' && c != '\t')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c);
+        if unsafe_char {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    #[test]
+    fn control_and_bidi_characters_are_escaped() {
+        assert_eq!(
+            super::terminal_safe("a\u{1b}[31mb\u{0}c\u{202e}d\ne\tf"),
+            "a\\u{1b}[31mb\\u{0}c\\u{202e}d\ne\tf"
+        );
+    }
+}

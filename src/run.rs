@@ -210,7 +210,10 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         .await?;
         ok &= done;
         if !opts.json {
-            print!("{}", crate::scrub::scrub_text(&summary(&report)));
+            print!(
+                "{}",
+                crate::render::terminal_safe(&crate::scrub::scrub_text(&summary(&report)))
+            );
         }
         reports.push(report);
     }

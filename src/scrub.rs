@@ -102,7 +102,10 @@ fn redact_known(s: &str) -> std::borrow::Cow<'_, str> {
 #[macro_export]
 macro_rules! say {
     ($($arg:tt)*) => {
-        eprintln!("{}", $crate::scrub::scrub_text(&format!($($arg)*)))
+        eprintln!(
+            "{}",
+            $crate::render::terminal_safe(&$crate::scrub::scrub_text(&format!($($arg)*)))
+        )
     };
 }
 

@@ -114,3 +114,45 @@ fn the_metrics_endpoint_is_loopback_only() {
         stderr(&out)
     );
 }
+
+/// Issue 16, item 4: `firebreak actions | head -1` and `firebreak permissions | head -2` end
+/// quietly when the reader goes away (status 141, as a Unix tool killed by SIGPIPE), never
+/// with a panic (status 101).
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::process::{Command, Stdio};
+    for args in [vec!["actions"], vec!["permissions"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_firebreak"))
+            .args(&args)
+            .current_dir(crate::support::root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the program has written (it is still starting): its
+        // output meets a closed pipe, as `| head -1`'s rest does.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = stderr(&out);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {err}");
+    }
+}
+
+/// Issue 14, item 12: a finding's ESC, NUL and right-to-left override reach the terminal as
+/// escapes in every human output (`explain`, `plan`), never raw.
+#[test]
+fn control_characters_in_a_finding_are_escaped() {
+    let f = crate::support::finding_file("iam-user-tor.json", |f| {
+        f["type"] = "UnauthorizedAccess:IAMUser/Tor\u{1b}[2J\u{0}IPCaller\u{202e}".into();
+        f["title"] = "\u{1b}]0;owned\u{7}".into();
+    });
+    for cmd in ["explain", "plan"] {
+        let out = firebreak(&[cmd, f.to_str().unwrap()]);
+        let text = format!("{}{}", crate::support::stdout(&out), stderr(&out));
+        for c in ['\u{1b}', '\u{0}', '\u{7}', '\u{202e}'] {
+            assert!(!text.contains(c), "{cmd}: raw {c:?} in {text:?}");
+        }
+        assert!(text.contains("\\u{1b}"), "{cmd}: {text}");
+    }
+}
