@@ -108,16 +108,20 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         } else {
             plan::inputs_for(pb, &opts.inputs)
         };
+        // One finding that cannot be bound is reported and the batch goes on: the findings
+        // after it are contained, and the run exits 1.
         let plan = match plan::compile_with(f, pb, &inputs) {
             Ok(p) => p,
             Err(errors) => {
                 let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-                bail!(
-                    "cannot bind finding {} to playbook {}:\n{}",
+                crate::say!(
+                    "error: cannot bind finding {} to playbook {} (not contained; the other findings go on):\n{}",
                     f.id,
                     pb.name,
                     text.join("\n")
                 );
+                ok = false;
+                continue;
             }
         };
         let execution_id = uuid::Uuid::now_v7().to_string();

@@ -295,3 +295,41 @@ async fn an_older_revocation_is_moved_to_now() {
         assert!(doc["Statement"][0]["Condition"]["IpAddress"].is_null());
     }
 }
+
+/// Issue 14, item 11: one finding that cannot be bound does not stop a batch. The findings
+/// after it are contained, the bad one is named, and the run exits 1.
+#[tokio::test]
+async fn a_bad_finding_does_not_stop_the_batch() {
+    let (user, k1, _) = user_with_two_keys().await;
+    let bad = std::fs::read_to_string(crate::support::fixture("missing-username.json")).unwrap();
+    let good =
+        std::fs::read_to_string(crate::support::leaked_key_finding(None, &user, &k1)).unwrap();
+    let compact =
+        |t: &str| serde_json::to_string(&serde_json::from_str::<Value>(t).unwrap()).unwrap();
+    let batch = std::env::temp_dir().join(format!("{}.ndjson", unique("batch")));
+    std::fs::write(&batch, format!("{}\n{}\n", compact(&bad), compact(&good))).unwrap();
+    let out = moto().firebreak(&["run", "--output", "json", batch.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot bind finding missing-username"),
+        "{}",
+        stderr(&out)
+    );
+    let keys = iam()
+        .await
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    let first = keys
+        .access_key_metadata()
+        .iter()
+        .find(|k| k.access_key_id() == Some(k1.as_str()))
+        .unwrap();
+    assert_eq!(
+        first.status(),
+        Some(&StatusType::Inactive),
+        "the good finding was contained"
+    );
+}
