@@ -125,24 +125,55 @@ impl Metrics {
     }
 }
 
-/// Answers every HTTP request on `addr` with the metrics (loopback only; one tiny response, so
-/// no HTTP framework).
+/// At most this many metrics connections are answered at once; more are closed unanswered.
+const METRICS_CONNECTIONS: usize = 16;
+
+/// Answers HTTP requests on `listener` (a loopback address) with the metrics: one tiny
+/// response, so no HTTP framework. A request whose `Host` is not this address (or `localhost`
+/// on its port) gets 421: a page in a browser cannot read the metrics through DNS rebinding.
 pub async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let allowed: Vec<String> = match listener.local_addr() {
+        Ok(a) => vec![a.to_string(), format!("localhost:{port}")],
+        Err(_) => Vec::new(),
+    };
+    let allowed = Arc::new(allowed);
+    let slots = Arc::new(tokio::sync::Semaphore::new(METRICS_CONNECTIONS));
     loop {
         let Ok((mut sock, _)) = listener.accept().await else {
             // Out of file descriptors or the like: do not spin.
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        let metrics = metrics.clone();
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // Too many at once: closed unanswered.
+            continue;
+        };
+        let (metrics, allowed) = (metrics.clone(), allowed.clone());
         tokio::spawn(async move {
+            let _slot = slot;
             let mut buf = [0u8; 2048];
-            // The request itself does not matter; read what came so the client sees a reply.
-            let _ = tokio::time::timeout(Duration::from_secs(2), sock.read(&mut buf)).await;
-            let body = metrics.render();
+            let n = tokio::time::timeout(Duration::from_secs(2), sock.read(&mut buf))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let host = request.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("host")
+                    .then(|| v.trim().to_ascii_lowercase())
+            });
+            let (status, body) = match host {
+                Some(h) if allowed.contains(&h) => ("200 OK", metrics.render()),
+                _ => (
+                    "421 Misdirected Request",
+                    "the Host header must name this loopback address\n".to_string(),
+                ),
+            };
             let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
             let _ = sock.write_all(head.as_bytes()).await;

@@ -1093,16 +1093,46 @@ pub(super) async fn isolate_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
         if e.groups == [iid.clone()] {
             continue;
         }
-        for group in [tid, iid] {
-            cx.call(
-                SVC,
-                "ModifyNetworkInterfaceAttribute",
-                ec2.modify_network_interface_attribute()
-                    .network_interface_id(&e.id)
-                    .groups(group)
-                    .send(),
-            )
-            .await?;
+        for (i, group) in [tid, iid].into_iter().enumerate() {
+            let moved = cx
+                .call(
+                    SVC,
+                    "ModifyNetworkInterfaceAttribute",
+                    ec2.modify_network_interface_attribute()
+                        .network_interface_id(&e.id)
+                        .groups(group)
+                        .send(),
+                )
+                .await;
+            match moved {
+                Ok(_) => {}
+                Err(err) if i == 0 => return Err(err),
+                // In the transition group (all traffic allowed) but not isolated: never left
+                // there. Back to the groups it had, and the error says where it is.
+                Err(err) => {
+                    let back = cx
+                        .call(
+                            SVC,
+                            "ModifyNetworkInterfaceAttribute",
+                            ec2.modify_network_interface_attribute()
+                                .network_interface_id(&e.id)
+                                .set_groups(Some(e.groups.clone()))
+                                .send(),
+                        )
+                        .await;
+                    let where_now = match back {
+                        Ok(_) => format!("put back in its groups {:?}", e.groups),
+                        Err(b) => format!(
+                            "LEFT IN THE TRANSITION GROUP {tid}, which allows all traffic: move it to {iid} by hand ({}: {})",
+                            b.code, b.message
+                        ),
+                    };
+                    return Err(StepError {
+                        message: format!("{}; interface {} was {where_now}", err.message, e.id),
+                        ..err
+                    });
+                }
+            }
         }
         out.changed = true;
     }

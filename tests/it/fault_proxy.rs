@@ -32,6 +32,9 @@ pub struct Faults {
     pub every: usize,
     /// API actions (`DetachInstances`, `PutUserPolicy`, …) always refused with AccessDenied.
     pub deny_actions: Vec<String>,
+    /// Requests whose body holds this text (a group id in a form body, …) refused with
+    /// AccessDenied: one call of an action can fail while others of it go through.
+    pub deny_body: Option<String>,
 }
 
 impl FaultProxy {
@@ -163,7 +166,11 @@ fn handle(
     };
     let service = service_of(&head);
     let action = action_of(&head, &body);
-    if faults.deny_actions.contains(&action) {
+    let body_denied = faults
+        .deny_body
+        .as_deref()
+        .is_some_and(|t| String::from_utf8_lossy(&body).contains(t));
+    if faults.deny_actions.contains(&action) || body_denied {
         c.denied.fetch_add(1, Ordering::Relaxed);
         let msg = format!("User is not authorized to perform: {service}:{action}");
         return conn.write_all(&error_response(

@@ -181,3 +181,42 @@ fn graphs_draw() {
         "{mermaid}"
     );
 }
+
+/// Issue 13: a credential finding about an AWS service's own credentials (`userType:
+/// AWSService`) says why nothing is contained, instead of skipping every step silently; and
+/// GuardDuty's own test finding on an instance is not treated as a compromise.
+#[test]
+fn service_credentials_and_guardduty_test_findings_get_a_reason() {
+    let cases = [
+        (
+            crate::support::finding_file("iam-user-tor.json", |f| {
+                f["resource"]["accessKeyDetails"]["userType"] = "AWSService".into();
+            }),
+            "deactivate_key",
+            "AWS service's own",
+        ),
+        (
+            crate::support::finding_file("ec2-bitcoin-dns.json", |f| {
+                f["type"] = "Canary:EC2/Stateless.IntegTest".into();
+            }),
+            "isolate",
+            "integration-test finding",
+        ),
+    ];
+    for (f, step, why) in cases {
+        let out = firebreak(&["plan", "--output", "json", f.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let p: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let s = p["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == step)
+            .unwrap();
+        assert_eq!(s["state"], "skipped", "{s:#}");
+        assert!(
+            s["reason"].as_str().unwrap_or_default().contains(why),
+            "{s:#}"
+        );
+    }
+}

@@ -21,6 +21,7 @@ async fn every_playbook_succeeds_through_faults() {
         Faults {
             every: 5,
             deny_actions: vec![],
+            deny_body: None,
         },
     );
     let iam = aws_sdk_iam::Client::new(&config);
@@ -108,6 +109,7 @@ async fn access_denied_fails_one_step_and_skips_its_dependents() {
         Faults {
             every: 0,
             deny_actions: vec!["DetachInstances".into()],
+            deny_body: None,
         },
     );
     let t = crate::run_ec2::target(&config).await;
@@ -161,4 +163,85 @@ async fn access_denied_fails_one_step_and_skips_its_dependents() {
     let text = firebreak_at(&proxy.endpoint, &["run", finding.to_str().unwrap()]);
     assert_eq!(text.status.code(), Some(1));
     assert!(stdout(&text).contains("AccessDenied"), "{}", stdout(&text));
+}
+
+/// Issue 14, item 10: the second move of the two-step isolation (transition group → isolation
+/// group) is refused. The interface is not left in the transition group, which allows all
+/// traffic: it goes back to its recorded groups, and the step's error says so.
+#[tokio::test]
+async fn a_failed_isolation_does_not_leave_the_instance_open() {
+    let config = moto().config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let (t, vpc) = crate::run_ec2::target_in_new_vpc(&config).await;
+    // The isolation group, made beforehand so that its id is known to the proxy.
+    let iso = ec2
+        .create_security_group()
+        .group_name("firebreak-isolation")
+        .description("firebreak isolation")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    let eni_groups = |ec2: aws_sdk_ec2::Client, id: String| async move {
+        let d = ec2
+            .describe_network_interfaces()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("attachment.instance-id")
+                    .values(id)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let mut g: Vec<String> = d.network_interfaces()[0]
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect();
+        g.sort();
+        g
+    };
+    let before = eni_groups(ec2.clone(), t.instance_id.clone()).await;
+    let proxy = FaultProxy::start(
+        &moto().endpoint,
+        Faults {
+            every: 0,
+            deny_actions: vec![],
+            deny_body: Some(format!("SecurityGroupId.1={iso}")),
+        },
+    );
+    let finding = finding_file("ec2-bitcoin-dns.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+    });
+    let out = firebreak_at(
+        &proxy.endpoint,
+        &["run", "--output", "json", finding.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let r = report(&out);
+    let isolate = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "isolate")
+        .unwrap()
+        .clone();
+    assert_eq!(isolate["status"], "failed", "{isolate:#}");
+    assert!(
+        isolate["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("put back in its groups"),
+        "{isolate:#}"
+    );
+    assert_eq!(
+        eni_groups(ec2, t.instance_id.clone()).await,
+        before,
+        "the interface is back in its own groups, not in the allow-all transition group"
+    );
 }

@@ -519,9 +519,14 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
 
 /// The answer to `GET /metrics`, or `None` while nothing listens yet.
 fn http_get(addr: &str) -> Option<String> {
+    http_get_as(addr, addr)
+}
+
+/// The answer to `GET /metrics` sent with `Host: host`.
+fn http_get_as(addr: &str, host: &str) -> Option<String> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).ok()?;
-    s.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+    s.write_all(format!("GET /metrics HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
         .ok()?;
     let mut out = String::new();
     s.read_to_string(&mut out).ok()?;
@@ -585,6 +590,12 @@ async fn serve_exposes_metrics_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(200));
     };
     assert!(metrics.starts_with("HTTP/1.1 200 OK"), "{metrics}");
+    // Issue 14, item 11: another Host (a page that rebinds its name to 127.0.0.1) is refused.
+    let rebound = http_get_as(&addr, "attacker.example").unwrap_or_default();
+    assert!(
+        rebound.starts_with("HTTP/1.1 421") && !rebound.contains("firebreak_"),
+        "{rebound}"
+    );
     for line in [
         "firebreak_findings_received_total 1",
         "# TYPE firebreak_time_to_contain_seconds summary",
