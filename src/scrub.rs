@@ -8,6 +8,7 @@ use serde_json::Value;
 const SECRET_KEYS: &[&str] = &[
     "secretaccesskey",
     "awssecretaccesskey",
+    "secretkey",
     "sessiontoken",
     "awssessiontoken",
     "securitytoken",
@@ -15,6 +16,26 @@ const SECRET_KEYS: &[&str] = &[
     "passwd",
     "privatekey",
     "clientsecret",
+    "apitoken",
+    "apikey",
+    "authtoken",
+    "accesstoken",
+    "refreshtoken",
+    "bearertoken",
+    "webhookurl",
+];
+
+/// Keys that are secrets only when they are the whole name (as suffixes they would catch
+/// `bypass`, `NextToken`'s kin or `IsSecret`-like flags).
+const SECRET_KEYS_EXACT: &[&str] = &[
+    "pass",
+    "dbpass",
+    "userpass",
+    "rootpass",
+    "adminpass",
+    "pwd",
+    "secret",
+    "token",
 ];
 
 pub const REDACTED: &str = "[REDACTED]";
@@ -148,6 +169,7 @@ fn is_secret_key(k: &str) -> bool {
         .collect::<String>()
         .to_ascii_lowercase();
     SECRET_KEYS.iter().any(|s| norm == *s || norm.ends_with(s))
+        || SECRET_KEYS_EXACT.contains(&norm.as_str())
 }
 
 /// Replaces secret values in a JSON tree, and secret-looking material inside strings.
@@ -182,6 +204,8 @@ const TAG_VALUE_SEPARATORS: &[&str] = &[
 /// `password=…`, and 40-character base64 strings right after a secret key's name.
 pub fn scrub_text(s: &str) -> String {
     let s = &*redact_known(s);
+    let formats = redact_formats(s);
+    let s = formats.as_str();
     let lower = s.to_ascii_lowercase();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -189,59 +213,37 @@ pub fn scrub_text(s: &str) -> String {
         "secretaccesskey",
         "secret_access_key",
         "secret-access-key",
+        "aws_secret_key",
+        "secret_key",
         "sessiontoken",
         "session_token",
         "session-token",
         "password",
+        "passwd",
         "securitytoken",
         "security_token",
         "security-token",
+        "api_token",
+        "api-token",
+        "apitoken",
+        "api_key",
+        "api-key",
+        "apikey",
+        "access_token",
+        "auth_token",
+        "private_key",
+        "db_pass",
+        "token",
     ];
     while i < s.len() {
         let hit = names
             .iter()
             .find_map(|n| lower[i..].starts_with(n).then_some(n.len()));
-        match hit {
-            Some(len) => {
-                out.push_str(&s[i..i + len]);
-                i += len;
-                // A tag whose key names a secret: `<Key>db_password</Key><Value>…</Value>`
-                // (XML answers) or `"Key":"db_password","Value":"…"` (JSON answers).
-                if let Some(sep) = TAG_VALUE_SEPARATORS
-                    .iter()
-                    .find(|sep| lower[i..].starts_with(**sep))
-                {
-                    let start = i + sep.len();
-                    let end = s[start..]
-                        .find(['<', '"', '\\'])
-                        .map_or(s.len(), |j| start + j);
-                    out.push_str(&s[i..start]);
-                    if end > start {
-                        out.push_str(REDACTED);
-                    }
-                    i = end;
-                    continue;
-                }
-                // Copy separators (quotes, spaces, `:` or `=`), then redact the value.
-                let sep_end = s[i..]
-                    .char_indices()
-                    .find(|(_, c)| !matches!(c, '"' | '\'' | ' ' | ':' | '=' | '\\'))
-                    .map_or(s.len(), |(j, _)| i + j);
-                let sep = &s[i..sep_end];
-                if sep.contains(':') || sep.contains('=') {
-                    out.push_str(sep);
-                    let val_end = s[sep_end..]
-                        .char_indices()
-                        .find(|(_, c)| {
-                            matches!(c, '"' | '\'' | ',' | '}' | ' ' | '\n' | '&' | '\\')
-                        })
-                        .map_or(s.len(), |(j, _)| sep_end + j);
-                    if val_end > sep_end {
-                        out.push_str(REDACTED);
-                    }
-                    i = val_end;
-                }
-            }
+        // A name with nothing secret after it is ordinary text: go on one character, so that a
+        // longer name starting inside it (`db_password` after `db_pass`) is still seen.
+        let redacted = hit.and_then(|len| redact_after_name(s, &lower, i, len, &mut out));
+        match redacted {
+            Some(next) => i = next,
             None => {
                 let Some(c) = s[i..].chars().next() else {
                     break;
@@ -254,10 +256,196 @@ pub fn scrub_text(s: &str) -> String {
     out
 }
 
+/// If a secret follows the name at `s[i..i + len]`, writes the name, its separator and
+/// `[REDACTED]` to `out` and returns where the text goes on; otherwise writes nothing.
+fn redact_after_name(
+    s: &str,
+    lower: &str,
+    name_at: usize,
+    len: usize,
+    out: &mut String,
+) -> Option<usize> {
+    let i = name_at + len;
+    // A tag whose key names a secret: `<Key>db_password</Key><Value>…</Value>` (XML answers)
+    // or `"Key":"db_password","Value":"…"` (JSON answers).
+    if let Some(sep) = TAG_VALUE_SEPARATORS
+        .iter()
+        .find(|sep| lower[i..].starts_with(**sep))
+    {
+        let start = i + sep.len();
+        let end = s[start..]
+            .find(['<', '"', '\\'])
+            .map_or(s.len(), |j| start + j);
+        out.push_str(&s[name_at..start]);
+        if end > start {
+            out.push_str(REDACTED);
+        }
+        return Some(end);
+    }
+    // Separators (quotes, spaces, `:` or `=`), then the value.
+    let sep_end = s[i..]
+        .char_indices()
+        .find(|(_, c)| !matches!(c, '"' | '\'' | ' ' | ':' | '=' | '\\'))
+        .map_or(s.len(), |(j, _)| i + j);
+    let sep = &s[i..sep_end];
+    // `--password X`: a command-line option, its value after a space.
+    let option = s[..name_at].ends_with("--") && sep == " ";
+    if !(sep.contains(':') || sep.contains('=') || option) {
+        return None;
+    }
+    let val_end = s[sep_end..]
+        .char_indices()
+        .find(|(_, c)| matches!(c, '"' | '\'' | ',' | '}' | ' ' | '\n' | '&' | '\\'))
+        .map_or(s.len(), |(j, _)| sep_end + j);
+    out.push_str(&s[name_at..sep_end]);
+    if val_end > sep_end {
+        out.push_str(REDACTED);
+    }
+    Some(val_end)
+}
+
+/// Secrets recognized by their form, wherever they stand: PEM private keys, passwords in
+/// URLs (`postgres://app:PW@db`), GitHub and Slack tokens, Slack webhook paths.
+fn redact_formats(s: &str) -> String {
+    let mut out = s.to_string();
+    // PEM blocks of private keys, whole.
+    while let Some(start) = out.find("-----BEGIN ") {
+        let Some(head_end) = out[start + 11..].find("-----").map(|j| start + 11 + j + 5) else {
+            break;
+        };
+        if !out[start..head_end].contains("PRIVATE KEY") {
+            // Certificates and public keys are not secrets; look further.
+            let rest = redact_formats(&out[head_end..]);
+            out.replace_range(head_end.., &rest);
+            break;
+        }
+        let end = out[head_end..]
+            .find("-----END ")
+            .and_then(|j| {
+                let e = head_end + j + 9;
+                out[e..].find("-----").map(|k| e + k + 5)
+            })
+            .unwrap_or(out.len());
+        out.replace_range(start..end, REDACTED);
+    }
+    // user:password@ in a URL's authority.
+    let mut from = 0;
+    while let Some(j) = out[from..].find("://") {
+        let auth_start = from + j + 3;
+        let auth_end = out[auth_start..]
+            .find(['/', ' ', '"', '\'', '\n', '?', '#'])
+            .map_or(out.len(), |k| auth_start + k);
+        if let Some(at) = out[auth_start..auth_end].rfind('@').map(|k| auth_start + k)
+            && let Some(colon) = out[auth_start..at].find(':').map(|k| auth_start + k)
+            && at > colon + 1
+        {
+            out.replace_range(colon + 1..at, REDACTED);
+            from = colon + 1 + REDACTED.len();
+        } else {
+            from = auth_end.max(auth_start);
+        }
+        if from >= out.len() {
+            break;
+        }
+    }
+    // Tokens by their prefix: GitHub (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_`, `github_pat_`)
+    // and Slack (`xoxb-`, `xoxp-`, `xoxa-`, `xoxr-`, `xoxs-`, `xapp-`).
+    for prefix in [
+        "ghp_",
+        "gho_",
+        "ghu_",
+        "ghs_",
+        "ghr_",
+        "github_pat_",
+        "xoxb-",
+        "xoxp-",
+        "xoxa-",
+        "xoxr-",
+        "xoxs-",
+        "xapp-",
+    ] {
+        let mut from = 0;
+        while let Some(j) = out[from..].find(prefix) {
+            let start = from + j;
+            let end = out[start + prefix.len()..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .map_or(out.len(), |k| start + prefix.len() + k);
+            let boundary = start == 0
+                || !out[..start]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_ascii_alphanumeric());
+            if boundary && end - start >= prefix.len() + 16 {
+                out.replace_range(start..end, REDACTED);
+                from = start + REDACTED.len();
+            } else {
+                from = start + prefix.len();
+            }
+        }
+    }
+    // Slack incoming-webhook URLs carry their secret in the path.
+    let marker = "hooks.slack.com/services/";
+    let mut from = 0;
+    while let Some(j) = out[from..].find(marker) {
+        let start = from + j + marker.len();
+        let end = out[start..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '\\' | ')' | '>'))
+            .map_or(out.len(), |k| start + k);
+        if end > start {
+            out.replace_range(start..end, REDACTED);
+        }
+        from = start + REDACTED.len().min(out.len() - start);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Issue 14, item 6: the forms the scrubber used to miss.
+    #[test]
+    fn common_secret_forms_are_redacted() {
+        let v = scrub(json!({
+            "tags": {"api_token": "TokA1", "DB_PASS": "PassB2", "aws_secret_key": "KeyC3",
+                "ssh_private_key": "KeyD4", "bypass": false, "NextToken": "page-2"},
+        }));
+        let s = v.to_string();
+        for secret in ["TokA1", "PassB2", "KeyC3", "KeyD4"] {
+            assert!(!s.contains(secret), "{secret}: {s}");
+        }
+        assert!(s.contains("\"bypass\":false"), "{s}");
+        let text = scrub_text(concat!(
+            "DATABASE_URL=postgres://app:S3cretPw@db.internal:5432/app ",
+            "run --password Hunter2Cli now; curl https://x.example/?token=TokenQ9 ",
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\n-----END OPENSSH PRIVATE KEY----- ",
+            "gh ghp_abcdefghijklmnopqrstuvwxyz0123456789 slack xoxb-1234567890-abcdefghijkl ",
+            "hook https://hooks.slack.com/services/T000/B000/XXXXSecretPath end",
+        ));
+        for secret in [
+            "S3cretPw",
+            "Hunter2Cli",
+            "TokenQ9",
+            "b3BlbnNzaC1rZXktdjE",
+            "ghp_abcdefghijklmnop",
+            "xoxb-1234567890",
+            "XXXXSecretPath",
+        ] {
+            assert!(!text.contains(secret), "{secret}: {text}");
+        }
+        assert!(
+            text.contains("postgres://app:[REDACTED]@db.internal"),
+            "{text}"
+        );
+        assert!(text.contains(" end"), "{text}");
+        // Certificates are not secrets.
+        let cert = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----";
+        assert_eq!(scrub_text(cert), cert);
+        // Policy conditions are not tokens.
+        let policy = r#"{"DateLessThan":{"aws:TokenIssueTime":"2026-12-01T00:00:00Z"}}"#;
+        assert_eq!(scrub_text(policy), policy);
+    }
 
     #[test]
     fn secrets_are_redacted_by_key_and_in_text() {

@@ -79,12 +79,29 @@ fn millis(updated_at: &str) -> Option<i64> {
     Some(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
 }
 
-/// The findings of `detector` updated at or after `since_ms`, oldest first.
+/// A finding GuardDuty returned that cannot be read as one: reported, and the cursor does not
+/// wait for it (one bad finding must not stall every later one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreadable {
+    pub finding_id: String,
+    pub updated_at_ms: Option<i64>,
+    pub error: String,
+}
+
+/// What one poll found.
+#[derive(Debug, Default)]
+pub struct Polled {
+    pub findings: Vec<Finding>,
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// The findings of `detector` updated at or after `since_ms`, oldest first; each is read on
+/// its own, so one that cannot be parsed is reported without hiding the others.
 pub async fn poll(
     gd: &aws_sdk_guardduty::Client,
     detector: &str,
     since_ms: i64,
-) -> Result<Vec<Finding>, String> {
+) -> Result<Polled, String> {
     let mut ids = Vec::new();
     let mut token = None;
     loop {
@@ -121,7 +138,7 @@ pub async fn poll(
             _ => break,
         }
     }
-    let mut findings = Vec::new();
+    let mut polled = Polled::default();
     for chunk in ids.chunks(50) {
         let raw = RawBody::default();
         gd.get_findings()
@@ -144,12 +161,29 @@ pub async fn poll(
             .and_then(|mut b| b.take())
             .ok_or("GetFindings: the answer had no body")?;
         let text = String::from_utf8_lossy(&body);
-        findings.extend(
-            crate::finding::parse_findings(&text, "guardduty:GetFindings")
-                .map_err(|e| e.to_string())?,
-        );
+        #[derive(serde::Deserialize)]
+        struct Page<'a> {
+            #[serde(borrow, default)]
+            findings: Vec<&'a serde_json::value::RawValue>,
+        }
+        let page: Page = serde_json::from_str(&text)
+            .map_err(|e| format!("GetFindings: the answer is not a findings list: {e}"))?;
+        for raw in page.findings {
+            // Each finding's exact text, as received, is what gets parsed and kept.
+            match crate::finding::parse_findings(raw.get(), "guardduty:GetFindings") {
+                Ok(found) => polled.findings.extend(found),
+                Err(e) => {
+                    let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+                    polled.unreadable.push(Unreadable {
+                        finding_id: v["id"].as_str().unwrap_or("?").to_string(),
+                        updated_at_ms: v["updatedAt"].as_str().and_then(millis),
+                        error: e.to_string(),
+                    });
+                }
+            }
+        }
     }
-    Ok(findings)
+    Ok(polled)
 }
 
 /// What one sweep did.
@@ -170,11 +204,23 @@ pub async fn sweep(
     cursor: &mut Cursor,
     concurrency: usize,
 ) -> Result<Sweep, String> {
-    let findings = poll(gd, detector, cursor.since_ms).await?;
+    let Polled {
+        findings,
+        unreadable,
+    } = poll(gd, detector, cursor.since_ms).await?;
     let mut report = Sweep {
-        found: findings.len(),
+        found: findings.len() + unreadable.len(),
         ..Sweep::default()
     };
+    let mut newest: Option<i64> = None;
+    for u in &unreadable {
+        report.rejected += 1;
+        newest = newest.max(u.updated_at_ms);
+        log(
+            "rejected",
+            json!({"finding_id": u.finding_id, "reason": format!("not a readable finding: {}", u.error)}),
+        );
+    }
     let fresh: Vec<Finding> = findings
         .into_iter()
         .filter(|f| {
@@ -195,7 +241,6 @@ pub async fn sweep(
         });
     }
     let mut oldest_unfinished: Option<i64> = None;
-    let mut newest: Option<i64> = None;
     while let Some(done) = tasks.join_next().await {
         let Ok((f, handled)) = done else { continue };
         let at = f.updated_at.as_deref().and_then(millis);

@@ -246,17 +246,24 @@ async fn profile_association(cx: &Cx<'_>, id: &str) -> Result<Option<(String, St
 }
 
 /// Console output arrives base64-encoded. It is kept as text, so that the secret scrubber sees
-/// (and redacts) the passwords and keys boot scripts print, beside the SHA-256 of the bytes.
+/// (and redacts) the passwords and keys boot scripts print, beside the SHA-256 of what is kept.
 fn console_text(b64: Option<&str>) -> Value {
     use base64::Engine as _;
     let Some(b64) = b64 else {
         return Value::Null;
     };
     match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
-        Ok(bytes) => json!({
-            "text": String::from_utf8_lossy(&bytes),
-            "sha256": crate::evidence::sha256_hex(&bytes),
-        }),
+        Ok(bytes) => {
+            // Scrubbed here, and hashed as kept: a hash of the raw console would let a short
+            // password a boot script printed be found by trying values.
+            let raw = String::from_utf8_lossy(&bytes);
+            let text = crate::scrub::scrub_text(&raw);
+            json!({
+                "sha256": crate::evidence::sha256_hex(text.as_bytes()),
+                "scrubbed": text != raw,
+                "text": text,
+            })
+        }
         // Not kept verbatim: undecoded, it could carry a secret past the scrubber.
         Err(e) => json!({"undecodable": e.to_string(), "length": b64.len()}),
     }

@@ -286,7 +286,7 @@ impl Recorder {
         Ok(entry)
     }
 
-    /// The finding as received. `raw_sha256` is over the bytes received; should the finding
+    /// The finding as received. `raw_sha256` is over `raw` as stored; should the finding
     /// carry a secret (a planted key, a password in a command line), `raw` is stored scrubbed
     /// and `raw_scrubbed` says so: no secret is ever written, even to keep a finding verbatim.
     pub async fn finding(&self, f: &Finding) -> Result<Entry, StoreError> {
@@ -299,7 +299,9 @@ impl Recorder {
             region: f.region.clone(),
             sample: f.sample,
             source: f.origin.clone(),
-            raw_sha256: sha256_hex(f.raw.as_bytes()),
+            // Over what is kept: a hash of the unscrubbed bytes would let a short secret be
+            // found by trying values.
+            raw_sha256: sha256_hex(scrubbed.as_bytes()),
             raw_scrubbed: scrubbed != f.raw,
             raw: scrubbed,
         })

@@ -47,7 +47,8 @@ pub struct FindingRecord {
     pub region: String,
     pub sample: bool,
     pub source: Origin,
-    /// SHA-256 of the finding's bytes as received.
+    /// SHA-256 of `raw` as stored: the bytes received, unless `raw_scrubbed` (a hash of
+    /// unscrubbed bytes would let a short secret be found by trying values).
     pub raw_sha256: String,
     /// True when `raw` had secrets replaced by the scrubber.
     pub raw_scrubbed: bool,

@@ -84,7 +84,10 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
     let gd = guardduty(&findings);
 
     // The poll itself: oldest first, in GuardDuty's own JSON, parsed like any finding.
-    let polled = firebreak::watch::poll(&gd, "detector-1", 0).await.unwrap();
+    let polled = firebreak::watch::poll(&gd, "detector-1", 0)
+        .await
+        .unwrap()
+        .findings;
     assert_eq!(polled.len(), 3);
     assert_eq!(
         polled[0].updated_at.as_deref(),
@@ -208,4 +211,76 @@ async fn watch_once_reports_an_unusable_guardduty_api() {
     assert!(err.contains("ListFindings"), "{err}");
     assert!(err.contains("hint: check the detector id"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Issue 14, item 11: a finding GuardDuty returns that cannot be read is reported and skipped;
+/// it neither hides the findings polled with it nor holds the cursor back.
+#[tokio::test]
+async fn an_unreadable_finding_does_not_stall_the_cursor() {
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("watch-bad-evidence");
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
+    let good = finding_file("iam-user-tor.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["accountId"] = account.id.clone().into();
+        f["updatedAt"] = "2026-11-23T10:01:00.000Z".into();
+        f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.clone().into();
+    });
+    let good: Value = serde_json::from_slice(&std::fs::read(good).unwrap()).unwrap();
+    // No type and no resource: nothing to route on.
+    let bad = json!({"id": unique("unreadable"), "updatedAt": "2026-11-23T10:02:00.000Z",
+        "accountId": account.id, "region": "us-east-1"});
+    let findings: Findings = Arc::new(Mutex::new(vec![
+        (1_795_428_060_000, good),
+        (1_795_428_120_000, bad),
+    ]));
+    let gd = guardduty(&findings);
+    let worker = Arc::new(
+        firebreak::worker::Worker::new(
+            account.config.clone(),
+            firebreak::worker::Options {
+                evidence: format!("s3://{bucket}"),
+                playbooks: "playbooks".into(),
+                inputs: Default::default(),
+                step_concurrency: 16,
+                engine: firebreak::catalog::Engine::Local,
+                lease: std::time::Duration::from_secs(60),
+                cross: firebreak::aws::CrossAccount {
+                    role_name: "FirebreakResponder".into(),
+                    external_id: None,
+                },
+                retention_days: 1,
+                lock_mode: firebreak::evidence::LockMode::Compliance,
+                sign_key: None,
+                seal_key: firebreak::seal::DEFAULT_ALIAS.into(),
+                allow_sample: false,
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    let mut cursor = firebreak::watch::Cursor::default();
+    let sweep = firebreak::watch::sweep(&gd, "detector-1", &worker, &mut cursor, 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        (sweep.found, sweep.finished, sweep.rejected),
+        (2, 1, 1),
+        "{sweep:?}"
+    );
+    assert_eq!(
+        cursor.since_ms, 1_795_428_120_000,
+        "the cursor moved past both"
+    );
+    let keys = aws_sdk_iam::Client::new(&account.config)
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.access_key_metadata()[0].status().unwrap().as_str(),
+        "Inactive"
+    );
 }
