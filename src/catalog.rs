@@ -281,6 +281,36 @@ impl Action {
         Action::HttpWebhook,
     ];
 
+    /// The action's definition in the step vocabulary, which both engines run; `None` for the
+    /// actions still written for each engine (`crate::actions` and `crate::asl::actions`).
+    pub fn definition(self) -> Option<&'static crate::define::Def> {
+        use crate::define::{ec2, iam, s3};
+        match self {
+            Action::IamDeleteLoginProfile => Some(&iam::DELETE_LOGIN_PROFILE),
+            Action::Ec2StopInstance => Some(&ec2::STOP_INSTANCE),
+            Action::S3BlockPublicAccess => Some(&s3::BLOCK_PUBLIC_ACCESS),
+            Action::S3EnableVersioning => Some(&s3::ENABLE_VERSIONING),
+            Action::IamCaptureUser
+            | Action::IamCaptureRole
+            | Action::IamDeactivateAccessKey
+            | Action::IamDenyAllUser
+            | Action::IamDeactivateMfaDevices
+            | Action::IamRevokeRoleSessions
+            | Action::Ec2CaptureInstance
+            | Action::Ec2PreserveInstance
+            | Action::Ec2SnapshotVolumes
+            | Action::AutoscalingDetachInstance
+            | Action::Elbv2DeregisterInstance
+            | Action::Ec2DisassociateInstanceProfile
+            | Action::Ec2IsolateInstance
+            | Action::Ec2TagInstance
+            | Action::S3CaptureBucket
+            | Action::S3DenyPrincipal
+            | Action::SnsPublish
+            | Action::HttpWebhook => None,
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Action> {
         Action::ALL.iter().copied().find(|a| a.spec().name == name)
     }

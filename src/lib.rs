@@ -9,6 +9,7 @@ pub mod aws;
 pub mod catalog;
 pub mod claim;
 pub mod cli;
+pub mod define;
 pub mod diag;
 pub mod drill;
 pub mod engine;

@@ -26,7 +26,7 @@ fn filter(name: &str, value: &str) -> Filter {
 
 impl Cx<'_> {
     /// Sends an EC2 call with `DryRun=true`: `DryRunOperation` means it would have succeeded.
-    async fn ec2_dry<O, E>(
+    pub(super) async fn ec2_dry<O, E>(
         &self,
         operation: &'static str,
         fut: impl std::future::Future<
@@ -1217,36 +1217,5 @@ pub(super) async fn tag_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> {
         )));
     }
     out.post_state = json!({"instance_id": id, "tags": after.tags});
-    Ok(out)
-}
-
-pub(super) async fn stop_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let id = cx.str("instance_id")?;
-    let inst = describe(cx, id).await?;
-    let mut out = Outcome {
-        pre_state: json!({"instance_id": id, "state": inst.state}),
-        outputs: outputs([("previous_state", json!(inst.state))]),
-        ..Default::default()
-    };
-    if matches!(inst.state.as_str(), "stopped" | "stopping") {
-        return Ok(out);
-    }
-    let call = cx.clients.ec2.stop_instances().instance_ids(id);
-    if cx.dry_run {
-        cx.ec2_dry("StopInstances", call.dry_run(true).send())
-            .await?;
-        out.planned.push(format!("stop {id}"));
-        return Ok(out);
-    }
-    cx.call(SVC, "StopInstances", call.send()).await?;
-    out.changed = true;
-    let after = describe(cx, id).await?;
-    if !matches!(after.state.as_str(), "stopped" | "stopping") {
-        return Err(verify_failed(format!(
-            "instance {id} reads back as {}",
-            after.state
-        )));
-    }
-    out.post_state = json!({"instance_id": id, "state": after.state});
     Ok(out)
 }

@@ -358,60 +358,6 @@ pub(super) async fn deny_all_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     Ok(out)
 }
 
-pub(super) async fn delete_login_profile(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let user = cx.str("user_name")?;
-    let iam = &cx.clients.iam;
-    let had = match cx
-        .call(
-            SVC,
-            "GetLoginProfile",
-            iam.get_login_profile().user_name(user).send(),
-        )
-        .await
-    {
-        Ok(_) => true,
-        Err(e) if not_found(&e) => false,
-        Err(e) => return Err(e),
-    };
-    let mut out = Outcome {
-        outputs: outputs([("had_login_profile", json!(had))]),
-        pre_state: json!({"user_name": user, "has_login_profile": had}),
-        post_state: json!({"user_name": user, "has_login_profile": false}),
-        ..Default::default()
-    };
-    if !had {
-        return Ok(out);
-    }
-    if cx.dry_run {
-        cx.planned(SVC, "DeleteLoginProfile");
-        out.planned
-            .push(format!("delete the console password of user {user}"));
-        out.post_state = Value::Null;
-        return Ok(out);
-    }
-    cx.call(
-        SVC,
-        "DeleteLoginProfile",
-        iam.delete_login_profile().user_name(user).send(),
-    )
-    .await?;
-    out.changed = true;
-    match cx
-        .call(
-            SVC,
-            "GetLoginProfile",
-            iam.get_login_profile().user_name(user).send(),
-        )
-        .await
-    {
-        Err(e) if not_found(&e) => Ok(out),
-        Ok(_) => Err(verify_failed(format!(
-            "user {user} still has a login profile"
-        ))),
-        Err(e) => Err(e),
-    }
-}
-
 pub(super) async fn deactivate_mfa_devices(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let user = cx.str("user_name")?;
     let after_time = match cx.opt_str("enabled_after") {

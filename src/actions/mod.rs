@@ -3,9 +3,11 @@
 //! (a second run changes nothing), and reads the resource back to verify. The only module that
 //! mutates AWS.
 
+mod define;
 mod ec2;
 mod iam;
 mod notify;
+mod ops;
 mod s3;
 
 use std::future::Future;
@@ -60,13 +62,13 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::IamCaptureRole => Box::pin(iam::capture_role(cx)).await,
         Action::IamDeactivateAccessKey => Box::pin(iam::deactivate_access_key(cx)).await,
         Action::IamDenyAllUser => Box::pin(iam::deny_all_user(cx)).await,
-        Action::IamDeleteLoginProfile => Box::pin(iam::delete_login_profile(cx)).await,
+        Action::IamDeleteLoginProfile => defined(action, cx).await,
         Action::IamDeactivateMfaDevices => Box::pin(iam::deactivate_mfa_devices(cx)).await,
         Action::IamRevokeRoleSessions => Box::pin(iam::revoke_role_sessions(cx)).await,
         Action::S3CaptureBucket => Box::pin(s3::capture_bucket(cx)).await,
-        Action::S3BlockPublicAccess => Box::pin(s3::block_public_access(cx)).await,
+        Action::S3BlockPublicAccess => defined(action, cx).await,
         Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
-        Action::S3EnableVersioning => Box::pin(s3::enable_versioning(cx)).await,
+        Action::S3EnableVersioning => defined(action, cx).await,
         Action::SnsPublish => Box::pin(notify::sns_publish(cx)).await,
         Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
         Action::Ec2CaptureInstance => Box::pin(ec2::capture_instance(cx)).await,
@@ -77,7 +79,18 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::Ec2DisassociateInstanceProfile => Box::pin(ec2::disassociate_profile(cx)).await,
         Action::Ec2IsolateInstance => Box::pin(ec2::isolate_instance(cx)).await,
         Action::Ec2TagInstance => Box::pin(ec2::tag_instance(cx)).await,
-        Action::Ec2StopInstance => Box::pin(ec2::stop_instance(cx)).await,
+        Action::Ec2StopInstance => defined(action, cx).await,
+    }
+}
+
+/// An action defined in the step vocabulary, run by its interpreter.
+async fn defined(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    match action.definition() {
+        Some(def) => Box::pin(define::run(def, cx)).await,
+        None => Err(StepError::permanent(
+            "firebreak.NoDefinition",
+            format!("{action} has no definition"),
+        )),
     }
 }
 

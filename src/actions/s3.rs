@@ -1,9 +1,6 @@
 //! S3 actions: capture a bucket's access settings, block public access, deny one principal in
 //! the bucket policy (keeping every existing statement), turn on versioning.
 
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, PublicAccessBlockConfiguration, VersioningConfiguration,
-};
 use serde_json::{Value, json};
 
 use super::{Cx, outputs, verify_failed};
@@ -72,13 +69,22 @@ fn pab_json(p: Option<[bool; 4]>) -> Value {
 }
 
 async fn get_versioning(cx: &Cx<'_>, bucket: &str) -> Result<String, StepError> {
-    let owner = cx.opt_str("expected_owner");
+    let owner = cx.opt_str("expected_owner").map(str::to_string);
+    versioning_status(cx, bucket, owner).await
+}
+
+/// A bucket's versioning status, empty when versioning was never set.
+pub(super) async fn versioning_status(
+    cx: &Cx<'_>,
+    bucket: &str,
+    owner: Option<String>,
+) -> Result<String, StepError> {
     let result = cx
         .clients
         .s3
         .get_bucket_versioning()
         .bucket(bucket)
-        .set_expected_bucket_owner(owner.map(str::to_string))
+        .set_expected_bucket_owner(owner)
         .send()
         .await;
     // The moto emulator wraps its answer in a `<GetBucketVersioningResponse>` root that the SDK
@@ -186,54 +192,6 @@ pub(super) async fn capture_bucket(cx: &Cx<'_>) -> Result<Outcome, StepError> {
         }),
         ..Default::default()
     })
-}
-
-pub(super) async fn block_public_access(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let bucket = cx.str("bucket")?;
-    let before = get_pab(cx, bucket).await?;
-    let mut out = Outcome {
-        pre_state: json!({"bucket": bucket, "public_access_block": pab_json(before)}),
-        ..Default::default()
-    };
-    if before == Some([true; 4]) {
-        out.post_state = out.pre_state.clone();
-        return Ok(out);
-    }
-    if cx.dry_run {
-        cx.planned(SVC, "PutPublicAccessBlock");
-        out.planned.push(format!(
-            "turn on all four Block Public Access flags of bucket {bucket}"
-        ));
-        return Ok(out);
-    }
-    let config = PublicAccessBlockConfiguration::builder()
-        .block_public_acls(true)
-        .ignore_public_acls(true)
-        .block_public_policy(true)
-        .restrict_public_buckets(true)
-        .build();
-    cx.call(
-        SVC,
-        "PutPublicAccessBlock",
-        cx.clients
-            .s3
-            .put_public_access_block()
-            .bucket(bucket)
-            .set_expected_bucket_owner(cx.opt_str("expected_owner").map(str::to_string))
-            .public_access_block_configuration(config)
-            .send(),
-    )
-    .await?;
-    out.changed = true;
-    let after = get_pab(cx, bucket).await?;
-    if after != Some([true; 4]) {
-        return Err(verify_failed(format!(
-            "bucket {bucket} public access block reads back as {}",
-            pab_json(after)
-        )));
-    }
-    out.post_state = json!({"bucket": bucket, "public_access_block": pab_json(after)});
-    Ok(out)
 }
 
 /// The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`).
@@ -357,50 +315,5 @@ pub(super) async fn deny_principal(cx: &Cx<'_>) -> Result<Outcome, StepError> {
         )));
     }
     out.post_state = json!({"bucket": bucket, "policy": after});
-    Ok(out)
-}
-
-pub(super) async fn enable_versioning(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let bucket = cx.str("bucket")?;
-    let before = get_versioning(cx, bucket).await?;
-    let mut out = Outcome {
-        outputs: outputs([("previous_status", json!(before))]),
-        pre_state: json!({"bucket": bucket, "versioning": before}),
-        ..Default::default()
-    };
-    if before == "Enabled" {
-        out.post_state = out.pre_state.clone();
-        return Ok(out);
-    }
-    if cx.dry_run {
-        cx.planned(SVC, "PutBucketVersioning");
-        out.planned
-            .push(format!("turn on versioning of bucket {bucket}"));
-        return Ok(out);
-    }
-    cx.call(
-        SVC,
-        "PutBucketVersioning",
-        cx.clients
-            .s3
-            .put_bucket_versioning()
-            .bucket(bucket)
-            .set_expected_bucket_owner(cx.opt_str("expected_owner").map(str::to_string))
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send(),
-    )
-    .await?;
-    out.changed = true;
-    let after = get_versioning(cx, bucket).await?;
-    if after != "Enabled" {
-        return Err(verify_failed(format!(
-            "bucket {bucket} versioning reads back as `{after}`"
-        )));
-    }
-    out.post_state = json!({"bucket": bucket, "versioning": after});
     Ok(out)
 }

@@ -47,7 +47,7 @@ pub(crate) fn is_read(op: &str) -> bool {
 /// The names an error code has in Step Functions: `Iam.NoSuchEntityException` on AWS, and
 /// `iam.NoSuchEntityException` on the moto emulator (which names errors by the lower-case
 /// service); both are listed so one definition serves both.
-fn error_named(svc: &str, code: &str) -> Value {
+pub(crate) fn error_named(svc: &str, code: &str) -> Value {
     json!([
         format!("{}.{code}Exception", service_name(svc)),
         format!("{svc}.{code}Exception")
@@ -75,12 +75,12 @@ impl Act<'_> {
     }
 
     /// A parameter of the step.
-    fn p(&self, param: &str) -> String {
+    pub(crate) fn p(&self, param: &str) -> String {
         format!("$.steps.{}.params.{param}", self.id)
     }
 
     /// Working data of the step.
-    fn s(&self, key: &str) -> String {
+    pub(crate) fn s(&self, key: &str) -> String {
         format!("$.steps.{}.{key}", self.id)
     }
 
@@ -106,7 +106,7 @@ impl Act<'_> {
     /// Adds a top-level Task: its answer (through `selector`) at `$.steps.<id>.<result>` (or
     /// dropped), `catches` tried before the catch-all, then `next`.
     #[allow(clippy::too_many_arguments)]
-    fn task(
+    pub(crate) fn task(
         &mut self,
         what: &str,
         svc: &str,
@@ -138,7 +138,7 @@ impl Act<'_> {
         name
     }
 
-    fn pass(&mut self, what: &str, mut body: Value, next: &str) -> String {
+    pub(crate) fn pass(&mut self, what: &str, mut body: Value, next: &str) -> String {
         let name = self.n(what);
         body["Type"] = json!("Pass");
         body["Next"] = json!(next);
@@ -146,7 +146,7 @@ impl Act<'_> {
         name
     }
 
-    fn choice(&mut self, what: &str, choices: Value, default: &str) -> String {
+    pub(crate) fn choice(&mut self, what: &str, choices: Value, default: &str) -> String {
         let name = self.n(what);
         self.states.insert(
             name.clone(),
@@ -156,7 +156,7 @@ impl Act<'_> {
     }
 
     /// A failure found by the action itself (not by AWS): sets the error and fails the step.
-    fn fail(&mut self, what: &str, error: &str, cause: Value) -> String {
+    pub(crate) fn fail(&mut self, what: &str, error: &str, cause: Value) -> String {
         let failed = self.failed.clone();
         let mut params = json!({"Error": error});
         match cause {
@@ -469,6 +469,14 @@ fn key_list() -> Value {
         "AccessKeyIds.$": "$.AccessKeyMetadata[*].AccessKeyId",
         "Statuses.$": "$.AccessKeyMetadata[*].Status",
     })
+}
+
+/// An action defined in the step vocabulary, compiled (`None` without a definition, which the
+/// caller reports).
+fn defined(action: Action, a: &mut Act, succeeded: &str) -> Option<Compiled> {
+    action
+        .definition()
+        .map(|def| super::define::compile(def, a, succeeded))
 }
 
 /// The states of `action`, ending at `succeeded`; `None` when the action has no compilation.
@@ -977,117 +985,8 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 &acl,
             )
         }
-        Action::S3BlockPublicAccess => {
-            let bucket = a.bucket_params();
-            let mut put = bucket.clone();
-            put["PublicAccessBlockConfiguration"] = json!({
-                "BlockPublicAcls": true,
-                "IgnorePublicAcls": true,
-                "BlockPublicPolicy": true,
-                "RestrictPublicBuckets": true,
-            });
-            let all_on = |a: &Act, key: &str| {
-                let c = a.s(&format!("{key}.PublicAccessBlockConfiguration"));
-                let flags: Vec<Value> = [
-                    "BlockPublicAcls",
-                    "IgnorePublicAcls",
-                    "BlockPublicPolicy",
-                    "RestrictPublicBuckets",
-                ]
-                .iter()
-                .map(|f| {
-                    json!({"And": [
-                        {"Variable": format!("{c}.{f}"), "IsPresent": true},
-                        {"Variable": format!("{c}.{f}"), "BooleanEquals": true},
-                    ]})
-                })
-                .collect();
-                json!({"And": flags})
-            };
-            let not_on = a.fail(
-                "not blocked after the change",
-                crate::catalog::VERIFY_FAILED,
-                json!(format!(
-                    "States.Format('bucket {{}} public access block does not read back with all four flags on', {})",
-                    a.p("bucket")
-                )),
-            );
-            let mut rule = all_on(a, "post");
-            rule["Next"] = json!(succeeded);
-            let verify = a.choice("all four on now?", json!([rule]), &not_on);
-            let selector =
-                json!({"PublicAccessBlockConfiguration.$": "$.PublicAccessBlockConfiguration"});
-            let read_back = a.task(
-                "read back",
-                "s3",
-                "getPublicAccessBlock",
-                bucket.clone(),
-                Some("post"),
-                Some(selector.clone()),
-                vec![],
-                &verify,
-            );
-            let change = a.task(
-                "PutPublicAccessBlock",
-                "s3",
-                "putPublicAccessBlock",
-                put,
-                None,
-                None,
-                vec![],
-                &read_back,
-            );
-            let mut rule = all_on(a, "pre");
-            rule["Next"] = json!(succeeded);
-            let decide = a.choice("already blocked?", json!([rule]), &change);
-            a.task_or_absent(
-                "GetPublicAccessBlock",
-                "s3",
-                "getPublicAccessBlock",
-                bucket,
-                "pre",
-                Some(selector),
-                "public access block configuration was not found",
-                json!({"PublicAccessBlockConfiguration": null}),
-                &decide,
-            )
-        }
-        Action::S3EnableVersioning => {
-            let bucket = a.bucket_params();
-            let mut put = bucket.clone();
-            put["VersioningConfiguration"] = json!({"Status": "Enabled"});
-            let not_on = a.fail(
-                "not Enabled after the change",
-                crate::catalog::VERIFY_FAILED,
-                json!(format!(
-                    "States.Format('bucket {{}} versioning does not read back as Enabled', {})",
-                    a.p("bucket")
-                )),
-            );
-            let verify = a.choice(
-                "Enabled now?",
-                json!([{"Variable": a.s("after.status"), "StringEquals": "Enabled", "Next": succeeded}]),
-                &not_on,
-            );
-            let read_back = a.versioning("read back", "after", &verify);
-            let change = a.task(
-                "PutBucketVersioning",
-                "s3",
-                "putBucketVersioning",
-                put,
-                None,
-                None,
-                vec![],
-                &read_back,
-            );
-            let decide = a.choice(
-                "already Enabled?",
-                json!([{"Variable": a.s("before.status"), "StringEquals": "Enabled", "Next": succeeded}]),
-                &change,
-            );
-            outputs.insert("previous_status", Val::Path(a.s("before.status")));
-            a.versioning("GetBucketVersioning", "before", &decide)
-        }
+        Action::S3BlockPublicAccess => return defined(action, a, succeeded),
+        Action::S3EnableVersioning => return defined(action, a, succeeded),
         Action::S3DenyPrincipal => {
             let bucket = a.bucket_params();
             let sid = if a.given.iter().any(|g| g == "statement_id") {
@@ -2335,63 +2234,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 &tags_before,
             )
         }
-        Action::IamDeleteLoginProfile => {
-            let user = json!({"UserName.$": a.p("user_name")});
-            let still = a.fail(
-                "still has a password",
-                crate::catalog::VERIFY_FAILED,
-                json!(format!(
-                    "States.Format('user {{}} still has a console password', {})",
-                    a.p("user_name")
-                )),
-            );
-            let gone = a.pass(
-                "gone",
-                json!({"Result": {"exists": false}, "ResultPath": a.s("post")}),
-                succeeded,
-            );
-            let read_back = a.task(
-                "GetLoginProfile after",
-                "iam",
-                "getLoginProfile",
-                user.clone(),
-                Some("post"),
-                Some(json!({"exists": true})),
-                vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": gone})],
-                &still,
-            );
-            let delete = a.task(
-                "DeleteLoginProfile",
-                "iam",
-                "deleteLoginProfile",
-                user.clone(),
-                None,
-                None,
-                vec![],
-                &read_back,
-            );
-            let has = a.choice(
-                "has a password?",
-                json!([{"Variable": a.s("pre.exists"), "BooleanEquals": true, "Next": delete}]),
-                succeeded,
-            );
-            let none = a.pass(
-                "no password",
-                json!({"Result": {"exists": false}, "ResultPath": a.s("pre")}),
-                &has,
-            );
-            outputs.insert("had_login_profile", Val::Path(a.s("pre.exists")));
-            a.task(
-                "GetLoginProfile",
-                "iam",
-                "getLoginProfile",
-                user,
-                Some("pre"),
-                Some(json!({"exists": true})),
-                vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": none})],
-                &has,
-            )
-        }
+        Action::IamDeleteLoginProfile => return defined(action, a, succeeded),
         Action::IamDeactivateMfaDevices => {
             let user = json!({"UserName.$": a.p("user_name")});
             let after_given = a.given.iter().any(|g| g == "enabled_after");
@@ -2513,81 +2356,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 &each,
             )
         }
-        Action::Ec2StopInstance => {
-            let id = a.p("instance_id");
-            let ids = json!({"InstanceIds.$": format!("States.Array({id})")});
-            let sel = json!({"Instances.$": "$.Reservations[*].Instances[*]"});
-            let stopped = |a: &Act, key: &str| {
-                json!({"Or": [
-                    {"Variable": a.s(&format!("{key}.state")), "StringEquals": "stopped"},
-                    {"Variable": a.s(&format!("{key}.state")), "StringEquals": "stopping"},
-                ]})
-            };
-            let running = a.fail(
-                "still running",
-                crate::catalog::VERIFY_FAILED,
-                json!(format!(
-                    "States.Format('instance {{}} does not read back as stopping or stopped', {id})"
-                )),
-            );
-            let mut rule = stopped(a, "after");
-            rule["Next"] = json!(succeeded);
-            let verdict = a.choice("stopping now?", json!([rule]), &running);
-            let after = a.pass(
-                "state after",
-                json!({"Parameters": {"state.$": a.s("post_i.v.State.Name")}, "ResultPath": a.s("after")}),
-                &verdict,
-            );
-            let post_i = a.pass(
-                "the instance after",
-                json!({"Parameters": {"v.$": format!("States.ArrayGetItem({}.Instances, 0)", a.s("post"))}, "ResultPath": a.s("post_i")}),
-                &after,
-            );
-            let read_back = a.task(
-                "read back",
-                "ec2",
-                "describeInstances",
-                ids.clone(),
-                Some("post"),
-                Some(sel.clone()),
-                vec![],
-                &post_i,
-            );
-            let stop = a.task(
-                "StopInstances",
-                "ec2",
-                "stopInstances",
-                ids.clone(),
-                None,
-                None,
-                vec![],
-                &read_back,
-            );
-            let mut rule = stopped(a, "before");
-            rule["Next"] = json!(succeeded);
-            let decide = a.choice("already stopped?", json!([rule]), &stop);
-            let before = a.pass(
-                "state",
-                json!({"Parameters": {"state.$": a.s("pre_i.v.State.Name")}, "ResultPath": a.s("before")}),
-                &decide,
-            );
-            let pre_i = a.pass(
-                "the instance",
-                json!({"Parameters": {"v.$": format!("States.ArrayGetItem({}.Instances, 0)", a.s("pre"))}, "ResultPath": a.s("pre_i")}),
-                &before,
-            );
-            outputs.insert("previous_state", Val::Path(a.s("before.state")));
-            a.task(
-                "DescribeInstances",
-                "ec2",
-                "describeInstances",
-                ids,
-                Some("pre"),
-                Some(sel),
-                vec![],
-                &pre_i,
-            )
-        }
+        Action::Ec2StopInstance => return defined(action, a, succeeded),
         Action::SnsPublish => {
             let mut params = json!({"TopicArn.$": a.p("topic_arn"), "Message.$": a.p("message")});
             if a.given.iter().any(|g| g == "subject") {

@@ -20,6 +20,7 @@
 //! Parallel's branches are merged back with `States.JsonMerge`.
 
 mod actions;
+mod define;
 pub mod shape;
 
 pub(crate) use actions::is_read;
@@ -145,7 +146,7 @@ fn push_segs(s: &mut String, segs: &[Seg]) {
 }
 
 /// A literal inside an intrinsic function's single-quoted string.
-fn intrinsic_text(text: &str) -> String {
+pub(crate) fn intrinsic_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         if matches!(ch, '\'' | '{' | '}' | '\\') {

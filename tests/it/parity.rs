@@ -478,6 +478,9 @@ async fn run_engine(engine: &str, missing: bool) -> (BTreeMap<String, Value>, Va
         )
     });
     let state = end_state(&config, &seeded).await;
+    if std::env::var_os("PARITY_DEBUG").is_some() {
+        eprintln!("{engine}: {report:#}");
+    }
     (summary(&report), state, report)
 }
 

@@ -1,0 +1,205 @@
+//! One adapter per AWS operation of the step vocabulary (`crate::define::Op`): the call's
+//! parameters (members as the API names them, as JSON) to an SDK request, and its answer to
+//! the JSON Step Functions' SDK integrations give (the members definitions read). Every call is
+//! recorded and its error classified by [`Cx::call`].
+
+use serde_json::{Map, Value, json};
+
+use super::Cx;
+use crate::define::Op;
+use crate::step::StepError;
+
+/// Makes `op` with `args`; with `dry`, an EC2 change is sent with `DryRun=true` (and answers
+/// `null`).
+pub(super) async fn call(
+    cx: &Cx<'_>,
+    op: Op,
+    args: &Map<String, Value>,
+    dry: bool,
+) -> Result<Value, StepError> {
+    let svc = op.service();
+    let name = op.name();
+    let c = &cx.clients;
+    match op {
+        Op::IamGetLoginProfile => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .get_login_profile()
+                        .user_name(text(args, "UserName")?)
+                        .send(),
+                )
+                .await?;
+            let p = r.login_profile();
+            Ok(json!({"LoginProfile": {
+                "UserName": p.map(|p| p.user_name()),
+                "CreateDate": p.map(|p| p.create_date().to_string()),
+                "PasswordResetRequired": p.map(|p| p.password_reset_required()),
+            }}))
+        }
+        Op::IamDeleteLoginProfile => {
+            cx.call(
+                svc,
+                name,
+                c.iam
+                    .delete_login_profile()
+                    .user_name(text(args, "UserName")?)
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::S3GetBucketVersioning => {
+            let status = super::s3::versioning_status(
+                cx,
+                text(args, "Bucket")?,
+                opt(args, "ExpectedBucketOwner"),
+            )
+            .await?;
+            Ok(if status.is_empty() {
+                json!({})
+            } else {
+                json!({"Status": status})
+            })
+        }
+        Op::S3PutBucketVersioning => {
+            use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+            let status = args
+                .get("VersioningConfiguration")
+                .and_then(|v| v.get("Status"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| missing("VersioningConfiguration.Status"))?;
+            cx.call(
+                svc,
+                name,
+                c.s3.put_bucket_versioning()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                    .versioning_configuration(
+                        VersioningConfiguration::builder()
+                            .status(BucketVersioningStatus::from(status))
+                            .build(),
+                    )
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::S3GetPublicAccessBlock => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_public_access_block()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            let p = r.public_access_block_configuration();
+            Ok(json!({"PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": p.and_then(|p| p.block_public_acls()),
+                "IgnorePublicAcls": p.and_then(|p| p.ignore_public_acls()),
+                "BlockPublicPolicy": p.and_then(|p| p.block_public_policy()),
+                "RestrictPublicBuckets": p.and_then(|p| p.restrict_public_buckets()),
+            }}))
+        }
+        Op::S3PutPublicAccessBlock => {
+            use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+            let flag = |f: &str| {
+                args.get("PublicAccessBlockConfiguration")
+                    .and_then(|c| c.get(f))
+                    .and_then(Value::as_bool)
+            };
+            let config = PublicAccessBlockConfiguration::builder()
+                .set_block_public_acls(flag("BlockPublicAcls"))
+                .set_ignore_public_acls(flag("IgnorePublicAcls"))
+                .set_block_public_policy(flag("BlockPublicPolicy"))
+                .set_restrict_public_buckets(flag("RestrictPublicBuckets"))
+                .build();
+            cx.call(
+                svc,
+                name,
+                c.s3.put_public_access_block()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                    .public_access_block_configuration(config)
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::Ec2DescribeInstances => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_instances()
+                        .set_instance_ids(Some(texts(args, "InstanceIds")?))
+                        .send(),
+                )
+                .await?;
+            let reservations: Vec<Value> = r
+                .reservations()
+                .iter()
+                .map(|res| {
+                    let instances: Vec<Value> = res
+                        .instances()
+                        .iter()
+                        .map(|i| {
+                            json!({
+                                "InstanceId": i.instance_id(),
+                                "State": {"Name": i.state().and_then(|s| s.name()).map(|n| n.as_str())},
+                                "VpcId": i.vpc_id(),
+                            })
+                        })
+                        .collect();
+                    json!({"Instances": instances})
+                })
+                .collect();
+            Ok(json!({"Reservations": reservations}))
+        }
+        Op::Ec2StopInstances => {
+            let req = c
+                .ec2
+                .stop_instances()
+                .set_instance_ids(Some(texts(args, "InstanceIds")?));
+            if dry {
+                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
+    }
+}
+
+fn missing(member: &str) -> StepError {
+    StepError::permanent("BindError", format!("the call has no `{member}`"))
+}
+
+fn text<'a>(args: &'a Map<String, Value>, member: &str) -> Result<&'a str, StepError> {
+    args.get(member)
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing(member))
+}
+
+fn opt(args: &Map<String, Value>, member: &str) -> Option<String> {
+    args.get(member).and_then(Value::as_str).map(str::to_string)
+}
+
+fn texts(args: &Map<String, Value>, member: &str) -> Result<Vec<String>, StepError> {
+    args.get(member)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .ok_or_else(|| missing(member))
+}

@@ -1,0 +1,519 @@
+//! The step vocabulary an action is defined in, once, for both engines.
+//!
+//! A definition ([`Def`]) says what an action reads, when nothing needs changing, what it
+//! changes, how it reads the change back and what it gives as outputs, in terms of AWS
+//! operations ([`Op`]) and named values ([`Pick`]). The local engine interprets it
+//! (`crate::actions`, one adapter per operation over the AWS SDK); the ASL compiler
+//! (`crate::asl`) turns it into Task, Choice and Pass states. Neither restates an action that
+//! has a definition. This module is pure: it knows JSON, not the SDK.
+//!
+//! Values: every read's answer is the operation's response as Step Functions' SDK integrations
+//! give it (PascalCase members); a [`Pick`] names one value of it under the read's phase
+//! (`before.<name>`, `change.<name>`, `after.<name>`), with a default when the member is
+//! missing or the read answers "not there" ([`Absent`]). Conditions compare picked values with
+//! constants. Parameters are the step's own (`with:` and the catalog's defaults).
+
+pub mod ec2;
+pub mod iam;
+pub mod s3;
+
+use serde_json::{Map, Value, json};
+
+/// An AWS operation a definition calls: one adapter in the local engine, one SDK integration
+/// (`arn:aws:states:::aws-sdk:<service>:<operation>`) in a state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    IamGetLoginProfile,
+    IamDeleteLoginProfile,
+    S3GetBucketVersioning,
+    S3PutBucketVersioning,
+    S3GetPublicAccessBlock,
+    S3PutPublicAccessBlock,
+    Ec2DescribeInstances,
+    Ec2StopInstances,
+}
+
+impl Op {
+    /// The service as Step Functions' SDK integrations name it.
+    pub fn service(self) -> &'static str {
+        match self {
+            Op::IamGetLoginProfile | Op::IamDeleteLoginProfile => "iam",
+            Op::S3GetBucketVersioning
+            | Op::S3PutBucketVersioning
+            | Op::S3GetPublicAccessBlock
+            | Op::S3PutPublicAccessBlock => "s3",
+            Op::Ec2DescribeInstances | Op::Ec2StopInstances => "ec2",
+        }
+    }
+
+    /// The API operation's name (PascalCase, as in AWS's API reference and the evidence).
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::IamGetLoginProfile => "GetLoginProfile",
+            Op::IamDeleteLoginProfile => "DeleteLoginProfile",
+            Op::S3GetBucketVersioning => "GetBucketVersioning",
+            Op::S3PutBucketVersioning => "PutBucketVersioning",
+            Op::S3GetPublicAccessBlock => "GetPublicAccessBlock",
+            Op::S3PutPublicAccessBlock => "PutPublicAccessBlock",
+            Op::Ec2DescribeInstances => "DescribeInstances",
+            Op::Ec2StopInstances => "StopInstances",
+        }
+    }
+
+    /// The IAM permission the call needs (not always `service:Name`: S3's public access block
+    /// calls are authorised as `s3:GetBucketPublicAccessBlock` and `s3:PutBucketPublicAccessBlock`).
+    pub fn permission(self) -> &'static str {
+        match self {
+            Op::IamGetLoginProfile => "iam:GetLoginProfile",
+            Op::IamDeleteLoginProfile => "iam:DeleteLoginProfile",
+            Op::S3GetBucketVersioning => "s3:GetBucketVersioning",
+            Op::S3PutBucketVersioning => "s3:PutBucketVersioning",
+            Op::S3GetPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
+            Op::S3PutPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
+            Op::Ec2DescribeInstances => "ec2:DescribeInstances",
+            Op::Ec2StopInstances => "ec2:StopInstances",
+        }
+    }
+
+    /// EC2 calls a dry run makes for real with `DryRun=true`, which checks permissions and
+    /// parameters without acting; other changes are only noted in a dry run.
+    pub fn dry_run_probe(self) -> bool {
+        self.service() == "ec2"
+    }
+
+    /// The operation as Step Functions' SDK integrations spell it (camelCase).
+    pub fn sfn_name(self) -> String {
+        let name = self.name();
+        let mut out = String::with_capacity(name.len());
+        let mut chars = name.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_lowercase());
+        }
+        out.extend(chars);
+        out
+    }
+}
+
+/// A value in a call's parameters.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg {
+    /// A parameter of the step (required).
+    Param(&'static str),
+    /// A parameter of the step; the member is left out when the playbook does not give it.
+    IfGiven(&'static str),
+    Text(&'static str),
+    Bool(bool),
+    /// A list of one parameter's value.
+    ListOf(&'static str),
+    Obj(&'static [(&'static str, Arg)]),
+}
+
+/// One AWS call and its parameters (members as the API names them).
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    pub op: Op,
+    pub args: &'static [(&'static str, Arg)],
+}
+
+/// A constant a picked value defaults to or is compared with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lit {
+    Null,
+    Bool(bool),
+    Text(&'static str),
+}
+
+impl Lit {
+    pub fn json(self) -> Value {
+        match self {
+            Lit::Null => Value::Null,
+            Lit::Bool(b) => Value::Bool(b),
+            Lit::Text(t) => Value::String(t.into()),
+        }
+    }
+}
+
+/// Where a picked value comes from in a call's answer.
+#[derive(Debug, Clone, Copy)]
+pub enum From {
+    /// `true` when the call succeeded (and the default when it answered "not there").
+    Present,
+    /// A member at a dotted path (`PublicAccessBlockConfiguration.BlockPublicAcls`).
+    At(&'static str),
+    /// The first value at a path through lists (`Reservations[*].Instances[*].State.Name`);
+    /// the read fails when there is none. (For reads that name their resource: AWS answers an
+    /// error, not an empty list, when it does not exist.)
+    First(&'static str),
+}
+
+/// A named value taken from a call's answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Pick {
+    pub name: &'static str,
+    pub from: From,
+    /// The value when the member is missing or the call answered "not there".
+    pub default: Lit,
+}
+
+/// An error that means "the thing read is not there", which is an answer, not a failure.
+#[derive(Debug, Clone, Copy)]
+pub struct Absent {
+    /// The AWS error code.
+    pub code: &'static str,
+    /// For services whose SDK-integration errors do not carry the code (S3's reach Step
+    /// Functions as the generic `S3.S3Exception`): a text of the error's cause that identifies
+    /// it (the message AWS and the emulator both give).
+    pub sfn_cause: Option<&'static str>,
+}
+
+/// One call with the values kept from its answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask {
+    pub call: Call,
+    pub absent: Option<Absent>,
+    pub picks: &'static [Pick],
+}
+
+/// A condition over picked values (`before.status`).
+#[derive(Debug, Clone, Copy)]
+pub enum Cond {
+    Is(&'static str, Lit),
+    All(&'static [Cond]),
+    Any(&'static [Cond]),
+    Not(&'static Cond),
+}
+
+/// An action, defined once.
+#[derive(Debug, Clone, Copy)]
+pub struct Def {
+    /// Reads of the resource before anything changes; their picks are `before.<name>`.
+    pub before: &'static [Ask],
+    /// When this holds, the resource is already as wanted: the step succeeds, unchanged.
+    pub done_when: Cond,
+    /// What a dry run says it would do: `{param}` is a parameter's value.
+    pub plan: &'static str,
+    /// The calls that make the change, in order; their picks are `change.<name>`.
+    pub change: &'static [Ask],
+    /// The read-back; its picks are `after.<name>`.
+    pub after: &'static [Ask],
+    /// What the read-back must show (a failure is `VerifyFailed`); `None` for changes that
+    /// cannot be read back (a published message).
+    pub verified_when: Option<Cond>,
+    /// The message of a failed read-back (`{param}` as in `plan`).
+    pub unverified: &'static str,
+    /// The action's outputs: name and picked value.
+    pub outputs: &'static [(&'static str, &'static str)],
+}
+
+/// The phases values are picked in, in order.
+pub const PHASES: [&str; 3] = ["before", "change", "after"];
+
+impl Def {
+    /// The asks of each phase.
+    pub fn phases(&self) -> [(&'static str, &'static [Ask]); 3] {
+        [
+            ("before", self.before),
+            ("change", self.change),
+            ("after", self.after),
+        ]
+    }
+
+    /// Every call the definition can make.
+    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.before
+            .iter()
+            .chain(self.change)
+            .chain(self.after)
+            .map(|a| &a.call)
+    }
+
+    /// The IAM permissions of every call, sorted, without repeats.
+    pub fn permissions(&self) -> Vec<&'static str> {
+        let mut p: Vec<&str> = self.calls().map(|c| c.op.permission()).collect();
+        p.sort_unstable();
+        p.dedup();
+        p
+    }
+
+    /// Every picked value's name as conditions and outputs refer to it (`before.status`).
+    pub fn values(&self) -> Vec<String> {
+        self.phases()
+            .iter()
+            .flat_map(|(phase, asks)| {
+                asks.iter()
+                    .flat_map(|a| a.picks)
+                    .map(move |p| format!("{phase}.{}", p.name))
+            })
+            .collect()
+    }
+}
+
+/// The parameters of `call`, from the step's `params` (what the local engine sends).
+pub fn args(call: &Call, params: &Map<String, Value>) -> Map<String, Value> {
+    fn one(arg: &Arg, params: &Map<String, Value>) -> Option<Value> {
+        match arg {
+            Arg::Param(p) => Some(params.get(*p).cloned().unwrap_or(Value::Null)),
+            Arg::IfGiven(p) => params
+                .get(*p)
+                .filter(|v| !v.is_null() && v.as_str() != Some(""))
+                .cloned(),
+            Arg::Text(t) => Some(Value::String((*t).into())),
+            Arg::Bool(b) => Some(Value::Bool(*b)),
+            Arg::ListOf(p) => Some(json!([params.get(*p).cloned().unwrap_or(Value::Null)])),
+            Arg::Obj(members) => Some(Value::Object(obj(members, params))),
+        }
+    }
+    fn obj(members: &[(&str, Arg)], params: &Map<String, Value>) -> Map<String, Value> {
+        members
+            .iter()
+            .filter_map(|(k, a)| one(a, params).map(|v| ((*k).to_string(), v)))
+            .collect()
+    }
+    obj(call.args, params)
+}
+
+/// The values at a dotted path with `[*]` through lists (`Reservations[*].Instances[*].State`).
+pub fn at_path<'v>(v: &'v Value, path: &str) -> Vec<&'v Value> {
+    let mut current = vec![v];
+    for seg in path.split('.') {
+        let (name, all) = match seg.strip_suffix("[*]") {
+            Some(n) => (n, true),
+            None => (seg, false),
+        };
+        let mut next = Vec::new();
+        for c in current {
+            if let Some(child) = c.get(name) {
+                if all {
+                    if let Some(items) = child.as_array() {
+                        next.extend(items.iter());
+                    }
+                } else {
+                    next.push(child);
+                }
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+/// What `ask` picks from an answer (`None`: the call answered "not there"). `Err` names a
+/// [`From::First`] path that has no value.
+pub fn pick(ask: &Ask, answer: Option<&Value>) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for p in ask.picks {
+        let v = match (answer, p.from) {
+            (None, _) => p.default.json(),
+            (Some(_), From::Present) => Value::Bool(true),
+            (Some(a), From::At(path)) => at_path(a, path)
+                .first()
+                .map(|v| (*v).clone())
+                .unwrap_or_else(|| p.default.json()),
+            (Some(a), From::First(path)) => match at_path(a, path).first() {
+                Some(v) => (*v).clone(),
+                None => {
+                    return Err(format!("{} answered without `{path}`", ask.call.op.name()));
+                }
+            },
+        };
+        out.insert(p.name.into(), v);
+    }
+    Ok(out)
+}
+
+impl Cond {
+    /// Whether the condition holds over `values` (`{"before": {...}, ...}`).
+    pub fn holds(&self, values: &Value) -> bool {
+        match self {
+            Cond::Is(name, lit) => {
+                let v = name
+                    .split_once('.')
+                    .and_then(|(phase, n)| values.get(phase).and_then(|p| p.get(n)));
+                v.unwrap_or(&Value::Null) == &lit.json()
+            }
+            Cond::All(cs) => cs.iter().all(|c| c.holds(values)),
+            Cond::Any(cs) => cs.iter().any(|c| c.holds(values)),
+            Cond::Not(c) => !c.holds(values),
+        }
+    }
+
+    /// Every value the condition reads.
+    pub fn names(&self, out: &mut Vec<&'static str>) {
+        match self {
+            Cond::Is(n, _) => out.push(n),
+            Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| c.names(out)),
+            Cond::Not(c) => c.names(out),
+        }
+    }
+}
+
+/// The parts of a message: literal text and `{param}` references.
+pub fn message_parts(text: &str) -> Vec<Result<&str, &str>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        if open > 0 {
+            out.push(Ok(&rest[..open]));
+        }
+        out.push(Err(&rest[open + 1..open + close]));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Ok(rest));
+    }
+    out
+}
+
+/// A message with its `{param}`s filled from the step's parameters.
+pub fn message(text: &str, params: &Map<String, Value>) -> String {
+    message_parts(text)
+        .into_iter()
+        .map(|p| match p {
+            Ok(t) => t.to_string(),
+            Err(name) => match params.get(name) {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_go_through_lists() {
+        let v = json!({"Reservations": [{"Instances": [{"State": {"Name": "running"}}]}]});
+        let got = at_path(&v, "Reservations[*].Instances[*].State.Name");
+        assert_eq!(got, vec![&json!("running")]);
+        assert!(at_path(&v, "Reservations[*].Nope").is_empty());
+    }
+
+    #[test]
+    fn messages_fill_parameters() {
+        let params = json!({"bucket": "b1"}).as_object().cloned().unwrap();
+        assert_eq!(
+            message("bucket {bucket} is open", &params),
+            "bucket b1 is open"
+        );
+    }
+
+    #[test]
+    fn conditions_read_picked_values() {
+        let values = json!({"before": {"status": "Enabled"}});
+        assert!(Cond::Is("before.status", Lit::Text("Enabled")).holds(&values));
+        assert!(!Cond::Is("before.other", Lit::Text("Enabled")).holds(&values));
+        assert!(Cond::Not(&Cond::Is("after.status", Lit::Bool(true))).holds(&values));
+    }
+
+    /// Every definition is well formed: the values its conditions and outputs read are picked,
+    /// the names are unique in their phase, every parameter it names is the action's.
+    #[test]
+    fn definitions_are_well_formed() {
+        for action in crate::catalog::Action::ALL {
+            let Some(def) = action.definition() else {
+                continue;
+            };
+            let spec = action.spec();
+            let values = def.values();
+            let mut names = Vec::new();
+            def.done_when.names(&mut names);
+            if let Some(v) = &def.verified_when {
+                v.names(&mut names);
+            }
+            names.extend(def.outputs.iter().map(|(_, v)| *v));
+            for n in names {
+                assert!(
+                    values.iter().any(|v| v == n),
+                    "{}: `{n}` is not picked",
+                    spec.name
+                );
+            }
+            let mut sorted = values.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(
+                sorted.len(),
+                values.len(),
+                "{}: a name is picked twice",
+                spec.name
+            );
+            for (name, _) in def.outputs {
+                assert!(spec.output(name).is_some(), "{}: output {name}", spec.name);
+            }
+            for o in spec.outputs {
+                assert!(
+                    def.outputs.iter().any(|(n, _)| n == &o.name),
+                    "{}: output {} is not defined",
+                    spec.name,
+                    o.name
+                );
+            }
+            let mut params = Vec::new();
+            for call in def.calls() {
+                collect_params(call.args, &mut params);
+            }
+            for text in [def.plan, def.unverified] {
+                for part in message_parts(text) {
+                    if let Err(p) = part {
+                        params.push(p);
+                    }
+                }
+            }
+            for p in params {
+                assert!(spec.param(p).is_some(), "{}: no parameter `{p}`", spec.name);
+            }
+            assert_eq!(
+                def.permissions(),
+                {
+                    let mut p = spec.permissions.to_vec();
+                    p.sort_unstable();
+                    p
+                },
+                "{}: the catalog's permissions are not the definition's calls",
+                spec.name
+            );
+        }
+    }
+
+    /// A parameter a call leaves out when not given has no default: the local engine's
+    /// parameters hold defaults, a state machine knows only what the playbook gave.
+    #[test]
+    fn left_out_parameters_have_no_default() {
+        fn walk(args: &[(&str, Arg)], spec: &crate::catalog::Spec) {
+            for (_, a) in args {
+                match a {
+                    Arg::IfGiven(p) => assert!(
+                        spec.param(p).is_some_and(|p| p.default.is_none()),
+                        "{}: `{p}`",
+                        spec.name
+                    ),
+                    Arg::Obj(m) => walk(m, spec),
+                    _ => {}
+                }
+            }
+        }
+        for action in crate::catalog::Action::ALL {
+            if let Some(def) = action.definition() {
+                for call in def.calls() {
+                    walk(call.args, action.spec());
+                }
+            }
+        }
+    }
+
+    fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
+        for (_, a) in args {
+            match a {
+                Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) => out.push(p),
+                Arg::Obj(m) => collect_params(m, out),
+                Arg::Text(_) | Arg::Bool(_) => {}
+            }
+        }
+    }
+}
