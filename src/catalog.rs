@@ -286,13 +286,13 @@ impl Action {
     pub fn definition(self) -> Option<&'static crate::define::Def> {
         use crate::define::{ec2, iam, s3};
         match self {
+            Action::IamCaptureRole => Some(&iam::CAPTURE_ROLE),
+            Action::IamDeactivateAccessKey => Some(&iam::DEACTIVATE_ACCESS_KEY),
             Action::IamDeleteLoginProfile => Some(&iam::DELETE_LOGIN_PROFILE),
             Action::Ec2StopInstance => Some(&ec2::STOP_INSTANCE),
             Action::S3BlockPublicAccess => Some(&s3::BLOCK_PUBLIC_ACCESS),
             Action::S3EnableVersioning => Some(&s3::ENABLE_VERSIONING),
             Action::IamCaptureUser
-            | Action::IamCaptureRole
-            | Action::IamDeactivateAccessKey
             | Action::IamDenyAllUser
             | Action::IamDeactivateMfaDevices
             | Action::IamRevokeRoleSessions

@@ -18,8 +18,19 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         pre_state: pre_state.clone(),
         ..Default::default()
     };
+    for r in def.refuse {
+        if r.when.holds(&values) {
+            return Err(StepError::permanent(
+                r.code,
+                define::message(r.message, cx.params),
+            ));
+        }
+    }
     if def.done_when.holds(&values) {
-        out.post_state = pre_state;
+        // A capture changes nothing and reads nothing back.
+        if !def.change.is_empty() {
+            out.post_state = pre_state;
+        }
         return Ok(out);
     }
     if cx.dry_run {
@@ -74,7 +85,7 @@ async fn ask_one(cx: &Cx<'_>, ask: &Ask) -> Result<Map<String, Value>, StepError
         Err(e) if ask.absent.is_some_and(|a| a.code == e.code) => None,
         Err(e) => return Err(e),
     };
-    define::pick(ask, answer.as_ref())
+    define::pick(ask, answer.as_ref(), cx.params)
         .map_err(|m| StepError::permanent("firebreak.UnexpectedAnswer", m))
 }
 

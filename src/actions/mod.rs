@@ -59,8 +59,8 @@ impl Executor for AwsExecutor {
 async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     match action {
         Action::IamCaptureUser => Box::pin(iam::capture_user(cx)).await,
-        Action::IamCaptureRole => Box::pin(iam::capture_role(cx)).await,
-        Action::IamDeactivateAccessKey => Box::pin(iam::deactivate_access_key(cx)).await,
+        Action::IamCaptureRole => defined(action, cx).await,
+        Action::IamDeactivateAccessKey => defined(action, cx).await,
         Action::IamDenyAllUser => Box::pin(iam::deny_all_user(cx)).await,
         Action::IamDeleteLoginProfile => defined(action, cx).await,
         Action::IamDeactivateMfaDevices => Box::pin(iam::deactivate_mfa_devices(cx)).await,

@@ -51,6 +51,113 @@ pub(super) async fn call(
             .await?;
             Ok(json!({}))
         }
+        Op::IamGetRole => {
+            let r = cx
+                .call(svc, name, c.iam.get_role().role_name(role(args)?).send())
+                .await?;
+            let r = r.role();
+            Ok(json!({"Role": {
+                "RoleName": r.map(|r| r.role_name()),
+                "RoleId": r.map(|r| r.role_id()),
+                "Arn": r.map(|r| r.arn()),
+                "Path": r.map(|r| r.path()),
+                "CreateDate": r.map(|r| r.create_date().to_string()),
+                "AssumeRolePolicyDocument": r.and_then(|r| r.assume_role_policy_document()),
+                "MaxSessionDuration": r.and_then(|r| r.max_session_duration()),
+            }}))
+        }
+        Op::IamListAttachedRolePolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_attached_role_policies()
+                        .role_name(role(args)?)
+                        .send(),
+                )
+                .await?;
+            let policies: Vec<Value> = r
+                .attached_policies()
+                .iter()
+                .map(|p| json!({"PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()}))
+                .collect();
+            Ok(json!({"AttachedPolicies": policies, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListRolePolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam.list_role_policies().role_name(role(args)?).send(),
+                )
+                .await?;
+            Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListInstanceProfilesForRole => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_instance_profiles_for_role()
+                        .role_name(role(args)?)
+                        .send(),
+                )
+                .await?;
+            let profiles: Vec<Value> = r
+                .instance_profiles()
+                .iter()
+                .map(|p| {
+                    json!({
+                        "InstanceProfileName": p.instance_profile_name(),
+                        "InstanceProfileId": p.instance_profile_id(),
+                        "Arn": p.arn(),
+                    })
+                })
+                .collect();
+            Ok(json!({"InstanceProfiles": profiles, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListAccessKeys => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_access_keys()
+                        .user_name(text(args, "UserName")?)
+                        .send(),
+                )
+                .await?;
+            let keys: Vec<Value> = r
+                .access_key_metadata()
+                .iter()
+                .map(|k| {
+                    json!({
+                        "UserName": k.user_name(),
+                        "AccessKeyId": k.access_key_id(),
+                        "Status": k.status().map(|s| s.as_str()),
+                        "CreateDate": k.create_date().map(|d| d.to_string()),
+                    })
+                })
+                .collect();
+            Ok(json!({"AccessKeyMetadata": keys, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamUpdateAccessKey => {
+            let status = text(args, "Status")?;
+            cx.call(
+                svc,
+                name,
+                c.iam
+                    .update_access_key()
+                    .user_name(text(args, "UserName")?)
+                    .access_key_id(text(args, "AccessKeyId")?)
+                    .status(aws_sdk_iam::types::StatusType::from(status))
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
         Op::S3GetBucketVersioning => {
             let status = super::s3::versioning_status(
                 cx,
@@ -175,6 +282,10 @@ pub(super) async fn call(
             Ok(json!({}))
         }
     }
+}
+
+fn role(args: &Map<String, Value>) -> Result<&str, StepError> {
+    text(args, "RoleName")
 }
 
 fn missing(member: &str) -> StepError {

@@ -70,7 +70,7 @@ fn service_name(svc: &str) -> String {
 }
 
 impl Act<'_> {
-    fn n(&self, what: &str) -> String {
+    pub(crate) fn n(&self, what: &str) -> String {
         format!("{}: {what}", self.id)
     }
 
@@ -84,7 +84,7 @@ impl Act<'_> {
         format!("$.steps.{}.{key}", self.id)
     }
 
-    fn catch_all(&self) -> Value {
+    pub(crate) fn catch_all(&self) -> Value {
         json!({"ErrorEquals": ["States.ALL"], "ResultPath": self.s("error"), "Next": self.failed})
     }
 
@@ -420,45 +420,6 @@ impl Act<'_> {
             next,
         )
     }
-
-    /// The status of the access key named by parameter `want` in a `key_list()` answer at
-    /// `$.steps.<id>.<list>`: a Map yielding each key's status when it is that key and "-"
-    /// otherwise, at `result`. (JSONPath filters cannot compare with a value known only at run
-    /// time; this can.)
-    fn lookup(&mut self, what: &str, list: &str, want: &str, result: &str, next: &str) -> String {
-        let name = self.n(what);
-        let matched = self.n(&format!("{what}, this one"));
-        let other = self.n(&format!("{what}, another"));
-        let test = self.n(&format!("{what}, compare"));
-        let statuses = self.s(&format!("{list}.Statuses"));
-        let map = json!({
-            "Type": "Map",
-            "ItemsPath": self.s(&format!("{list}.AccessKeyIds")),
-            "ItemSelector": {
-                "key.$": "$$.Map.Item.Value",
-                "value.$": format!("States.ArrayGetItem({statuses}, $$.Map.Item.Index)"),
-                "want.$": self.p(want),
-            },
-            "ItemProcessor": {
-                "ProcessorConfig": {"Mode": "INLINE"},
-                "StartAt": test,
-                "States": {
-                    test.clone(): {
-                        "Type": "Choice",
-                        "Choices": [{"Variable": "$.key", "StringEqualsPath": "$.want", "Next": matched}],
-                        "Default": other,
-                    },
-                    matched.clone(): {"Type": "Pass", "InputPath": "$.value", "End": true},
-                    other.clone(): {"Type": "Pass", "Result": "-", "End": true},
-                },
-            },
-            "ResultPath": self.s(result),
-            "Catch": [self.catch_all()],
-            "Next": next,
-        });
-        self.states.insert(name.clone(), map);
-        name
-    }
 }
 
 /// What is kept of a ListAccessKeys answer: ids and statuses in the same order. (Only text is
@@ -542,155 +503,8 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             outputs.insert("has_login_profile", out(".login.exists"));
             a.reads("read", branches, "pre", succeeded)
         }
-        Action::IamCaptureRole => {
-            let role = json!({"RoleName.$": a.p("role_name")});
-            let branches = vec![
-                ("role", a.branch(
-                    "iam",
-                    "getRole",
-                    role.clone(),
-                    json!({
-                        "RoleName.$": "$.Role.RoleName",
-                        "Arn.$": "$.Role.Arn",
-                        "AssumeRolePolicyDocument.$": "$.Role.AssumeRolePolicyDocument",
-                    }),
-                )),
-                ("attached", a.branch(
-                    "iam",
-                    "listAttachedRolePolicies",
-                    role.clone(),
-                    json!({"PolicyArns.$": "$.AttachedPolicies[*].PolicyArn"}),
-                )),
-                ("inline", a.branch(
-                    "iam",
-                    "listRolePolicies",
-                    role.clone(),
-                    json!({"PolicyNames.$": "$.PolicyNames"}),
-                )),
-                ("profiles", a.branch(
-                    "iam",
-                    "listInstanceProfilesForRole",
-                    role,
-                    json!({"InstanceProfileNames.$": "$.InstanceProfiles[*].InstanceProfileName"}),
-                )),
-            ];
-            let pre = a.s("pre");
-            let out = |path: &str| Val::Path(format!("{pre}{path}"));
-            outputs.insert("role_arn", out(".role.Arn"));
-            outputs.insert("attached_policy_arns", out(".attached.PolicyArns"));
-            outputs.insert("inline_policy_names", out(".inline.PolicyNames"));
-            outputs.insert(
-                "instance_profile_names",
-                out(".profiles.InstanceProfileNames"),
-            );
-            a.reads("read", branches, "pre", succeeded)
-        }
-        Action::IamDeactivateAccessKey => {
-            let key = json!({"UserName.$": a.p("user_name")});
-            let update = json!({
-                "UserName.$": a.p("user_name"),
-                "AccessKeyId.$": a.p("access_key_id"),
-                "Status": "Inactive",
-            });
-            let keys = key_list();
-            let found = a.s("found");
-            let after = a.s("found_after");
-            let status = |list: &str, s: &str| format!("States.ArrayContains({list}, '{s}')");
-
-            let was_active = a.pass(
-                "was Active",
-                json!({"Result": "Active", "ResultPath": a.s("previous_status")}),
-                succeeded,
-            );
-            let not_inactive = a.fail(
-                "not Inactive after the change",
-                crate::catalog::VERIFY_FAILED,
-                json!(format!(
-                    "States.Format('access key {{}} of user {{}} does not read back as Inactive', {}, {})",
-                    a.p("access_key_id"),
-                    a.p("user_name")
-                )),
-            );
-            let check_after = a.choice(
-                "Inactive now?",
-                json!([{"Variable": a.s("after.inactive"), "BooleanEquals": true, "Next": was_active}]),
-                &not_inactive,
-            );
-            let after_flags = a.pass(
-                "status after",
-                json!({"Parameters": {"inactive.$": status(&after, "Inactive")}, "ResultPath": a.s("after")}),
-                &check_after,
-            );
-            let find_after = a.lookup(
-                "find the key again",
-                "post",
-                "access_key_id",
-                "found_after",
-                &after_flags,
-            );
-            let read_back = a.task(
-                "ListAccessKeys after",
-                "iam",
-                "listAccessKeys",
-                key.clone(),
-                Some("post"),
-                Some(keys.clone()),
-                vec![],
-                &find_after,
-            );
-            let change = a.task(
-                "UpdateAccessKey",
-                "iam",
-                "updateAccessKey",
-                update,
-                None,
-                None,
-                vec![],
-                &read_back,
-            );
-            let already = a.pass(
-                "already Inactive",
-                json!({"Result": "Inactive", "ResultPath": a.s("previous_status")}),
-                succeeded,
-            );
-            let not_users = a.fail(
-                "not a key of the user",
-                "NoSuchEntity",
-                json!(format!(
-                    "States.Format('access key {{}} is not a key of user {{}}', {}, {})",
-                    a.p("access_key_id"),
-                    a.p("user_name")
-                )),
-            );
-            let decide = a.choice(
-                "Active?",
-                json!([
-                    {"Variable": a.s("before.active"), "BooleanEquals": true, "Next": change},
-                    {"Variable": a.s("before.inactive"), "BooleanEquals": true, "Next": already},
-                ]),
-                &not_users,
-            );
-            let flags = a.pass(
-                "status before",
-                json!({"Parameters": {
-                    "active.$": status(&found, "Active"),
-                    "inactive.$": status(&found, "Inactive"),
-                }, "ResultPath": a.s("before")}),
-                &decide,
-            );
-            let find = a.lookup("find the key", "pre", "access_key_id", "found", &flags);
-            outputs.insert("previous_status", Val::Path(a.s("previous_status")));
-            a.task(
-                "ListAccessKeys",
-                "iam",
-                "listAccessKeys",
-                key,
-                Some("pre"),
-                Some(keys),
-                vec![],
-                &find,
-            )
-        }
+        Action::IamCaptureRole => return defined(action, a, succeeded),
+        Action::IamDeactivateAccessKey => return defined(action, a, succeeded),
         Action::IamDenyAllUser => {
             let get = json!({"UserName.$": a.p("user_name"), "PolicyName.$": a.p("policy_name")});
             let put = json!({

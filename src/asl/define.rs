@@ -27,17 +27,22 @@ pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
                 crate::catalog::VERIFY_FAILED,
                 cause,
             );
-            let mut rule = rule(a, c);
-            rule["Next"] = json!(succeeded);
-            a.choice("verified?", json!([rule]), &fail)
+            decision(a, "verified?", c, succeeded, &fail)
         }
         None => succeeded.to_string(),
     };
     let after = phase(a, "after", def.after, &verdict);
     let change = phase(a, "change", def.change, &after);
-    let mut done = rule(a, &def.done_when);
-    done["Next"] = json!(succeeded);
-    let decide = a.choice("nothing to do?", json!([done]), &change);
+    let mut decide = if matches!(def.done_when, Cond::Always) {
+        succeeded.to_string()
+    } else {
+        decision(a, "nothing to do?", &def.done_when, succeeded, &change)
+    };
+    for (i, r) in def.refuse.iter().enumerate().rev() {
+        let cause = format_cause(a, r.message);
+        let refused = a.fail(&format!("refused {}", i + 1), r.code, cause);
+        decide = decision(a, &format!("refuse {}?", i + 1), &r.when, &refused, &decide);
+    }
     let before = phase(a, "before", def.before, &decide);
     let mut defaults = Map::new();
     for (name, asks) in def.phases() {
@@ -73,23 +78,32 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
         format!("{phase} {} {}", op.name(), i + 1)
     };
     let raw = format!("{phase}_{i}");
-    let firsts: Vec<(&str, &str)> = ask
-        .picks
-        .iter()
-        .filter_map(|p| match p.from {
-            From::First(path) => Some((p.name, path)),
-            _ => None,
-        })
-        .collect();
     // What the Task keeps of the answer: the lists first values are taken from, and the whole
     // answer only when members are read from it (the emulator cannot write an answer holding
     // a timestamp, such as a login profile's `CreateDate`, into the state: a selection keeps
     // those out).
     let has_at = ask.picks.iter().any(|p| matches!(p.from, From::At(_)));
     let mut sel = Map::new();
-    for (name, path) in &firsts {
-        let (list, _) = split_first(path);
-        sel.insert(format!("first_{name}.$"), json!(format!("$.{list}")));
+    for p in ask.picks {
+        match p.from {
+            From::First(path) => {
+                let (list, _) = split_first(path);
+                sel.insert(format!("first_{}.$", p.name), json!(format!("$.{list}")));
+            }
+            From::Member(path) | From::Each(path) => {
+                sel.insert(format!("{}.$", p.name), json!(format!("$.{path}")));
+            }
+            // Each member as a list of its own (the items may hold timestamps).
+            From::Where(w) => {
+                for m in std::iter::once(&w.key).chain(w.take) {
+                    sel.insert(
+                        format!("w_{}_{m}.$", p.name),
+                        json!(format!("$.{}[*].{m}", w.list)),
+                    );
+                }
+            }
+            From::At(_) | From::Present => {}
+        }
     }
     let (selector, base) = match (has_at, sel.is_empty()) {
         (true, true) => (None, a.s(&raw)),
@@ -105,6 +119,15 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
         let target = a.s(&format!("v.{phase}.{}", p.name));
         let what = format!("{label}: {}", p.name);
         after_task = match p.from {
+            From::Member(_) | From::Each(_) => a.pass(
+                &what,
+                json!({"InputPath": a.s(&format!("{raw}.{}", p.name)), "ResultPath": target}),
+                &after_task,
+            ),
+            From::Where(w) => {
+                let tmp = a.s(&format!("{raw}_{k}"));
+                where_states(a, &what, &raw, &tmp, p.name, w, &target, &after_task)
+            }
             From::Present => a.pass(
                 &what,
                 json!({"Result": true, "ResultPath": target}),
@@ -249,9 +272,150 @@ fn args(a: &Act, members: &[(&str, Arg)]) -> Map<String, Value> {
     out
 }
 
+/// The states of a [`From::Where`] pick: a Map over the list that keeps `{v}` for each
+/// selected item (and `{}` for the rest), the values gathered with `[*].v` (a wildcard, which
+/// gives a list, empty or not, on AWS and the emulator alike), then the list or its first
+/// value at `target`.
+#[allow(clippy::too_many_arguments)]
+fn where_states(
+    a: &mut Act,
+    what: &str,
+    raw: &str,
+    tmp: &str,
+    name: &str,
+    w: &crate::define::Where,
+    target: &str,
+    next: &str,
+) -> String {
+    let base = a.s(raw);
+    let list = |m: &str| format!("{base}.w_{name}_{m}");
+    let test = format!("{what}: test");
+    let take = format!("{what}: take");
+    let skip = format!("{what}: skip");
+    let mut selector = json!({"key.$": "$$.Map.Item.Value"});
+    match w.is {
+        Arg::Param(p) | Arg::IfGiven(p) => selector["want.$"] = json!(a.p(p)),
+        Arg::Text(t) => selector["want"] = json!(t),
+        Arg::Bool(b) => selector["want"] = json!(b),
+        Arg::ListOf(_) | Arg::Obj(_) => selector["want"] = Value::Null,
+    }
+    for m in w.take {
+        selector[format!("m_{m}.$")] = json!(format!(
+            "States.ArrayGetItem({}, $$.Map.Item.Index)",
+            list(m)
+        ));
+    }
+    let taken = match w.take {
+        [one] => json!({"v.$": format!("$.m_{one}")}),
+        many => {
+            let obj: Map<String, Value> = many
+                .iter()
+                .map(|m| (format!("{m}.$"), json!(format!("$.m_{m}"))))
+                .collect();
+            json!({"v": obj})
+        }
+    };
+    let (on_match, otherwise) = if w.negate {
+        (&skip, &take)
+    } else {
+        (&take, &skip)
+    };
+    let gathered = format!("{tmp}.l");
+    let set = a.pass(
+        &format!("{what}: set"),
+        json!({"InputPath": if w.first { format!("{tmp}.v") } else { gathered.clone() }, "ResultPath": target}),
+        next,
+    );
+    let after_gather = if w.first {
+        let get = a.pass(
+            &format!("{what}: first"),
+            json!({"Parameters": {"v.$": format!("States.ArrayGetItem({gathered}, 0)")}, "ResultPath": tmp}),
+            &set,
+        );
+        let any = a.choice(
+            &format!("{what}: any?"),
+            json!([{"Variable": format!("{tmp}.n"), "NumericEquals": 0, "Next": next}]),
+            &get,
+        );
+        a.pass(
+            &format!("{what}: count"),
+            json!({"Parameters": {"n.$": format!("States.ArrayLength({gathered})"), "l.$": gathered}, "ResultPath": tmp}),
+            &any,
+        )
+    } else {
+        set
+    };
+    let gather = a.pass(
+        &format!("{what}: gather"),
+        json!({"Parameters": {"l.$": format!("{tmp}[*].v")}, "ResultPath": tmp}),
+        &after_gather,
+    );
+    let map = json!({
+        "Type": "Map",
+        "ItemsPath": list(w.key),
+        "ItemSelector": selector,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": test,
+            "States": {
+                test.clone(): {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.key", "StringEqualsPath": "$.want", "Next": on_match}],
+                    "Default": otherwise,
+                },
+                take.clone(): {"Type": "Pass", "Parameters": taken, "End": true},
+                skip.clone(): {"Type": "Pass", "Result": {}, "End": true},
+            },
+        },
+        "ResultPath": tmp,
+        "Catch": [a.catch_all()],
+        "Next": gather,
+    });
+    let name = a.n(what);
+    a.states.insert(name.clone(), map);
+    name
+}
+
+/// A Choice going to `yes` when `c` holds and to `no` otherwise, after the Passes that
+/// prepare its comparisons of two values (each as JSON text: Choice rules compare no lists).
+fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -> String {
+    let mut r = rule(a, c);
+    r["Next"] = json!(yes);
+    let mut first = a.choice(what, json!([r]), no);
+    let mut pairs = Vec::new();
+    sames(c, &mut pairs);
+    for (x, y) in pairs.into_iter().rev() {
+        let key = same_key(x, y);
+        first = a.pass(
+            &format!("{what}: compare {x} and {y}"),
+            json!({"Parameters": {
+                "a.$": format!("States.JsonToString({})", a.s(&format!("v.{x}"))),
+                "b.$": format!("States.JsonToString({})", a.s(&format!("v.{y}"))),
+            }, "ResultPath": a.s(&key)}),
+            &first,
+        );
+    }
+    first
+}
+
+fn sames(c: &Cond, out: &mut Vec<(&'static str, &'static str)>) {
+    match c {
+        Cond::Same(x, y) => out.push((x, y)),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| sames(c, out)),
+        Cond::Not(c) => sames(c, out),
+        Cond::Always | Cond::Is(..) => {}
+    }
+}
+
+fn same_key(x: &str, y: &str) -> String {
+    format!("same_{}_{}", x.replace('.', "_"), y.replace('.', "_"))
+}
+
 /// A condition as a Choice rule (without `Next`).
 fn rule(a: &Act, c: &Cond) -> Value {
     match c {
+        // Not a rule: `compile` leaves the decision out.
+        Cond::Always => json!({"Variable": "$", "IsPresent": true}),
         Cond::Is(name, lit) => {
             let var = a.s(&format!("v.{name}"));
             match lit {
@@ -259,6 +423,10 @@ fn rule(a: &Act, c: &Cond) -> Value {
                 Lit::Bool(b) => json!({"Variable": var, "BooleanEquals": b}),
                 Lit::Text(t) => json!({"Variable": var, "StringEquals": t}),
             }
+        }
+        Cond::Same(x, y) => {
+            let key = a.s(&same_key(x, y));
+            json!({"Variable": format!("{key}.a"), "StringEqualsPath": format!("{key}.b")})
         }
         Cond::All(cs) => json!({"And": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
         Cond::Any(cs) => json!({"Or": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),

@@ -20,6 +20,7 @@ const READ_STATE: Ask = Ask {
 /// `ec2.stop_instance`: the instance stopping or stopped.
 pub const STOP_INSTANCE: Def = Def {
     before: &[READ_STATE],
+    refuse: &[],
     done_when: Cond::Any(&[
         Cond::Is("before.state", Lit::Text("stopped")),
         Cond::Is("before.state", Lit::Text("stopping")),

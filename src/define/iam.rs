@@ -1,6 +1,6 @@
 //! IAM actions in the step vocabulary.
 
-use super::{Absent, Arg, Ask, Call, Cond, Def, From, Lit, Op, Pick};
+use super::{Absent, Arg, Ask, Call, Cond, Def, From, Lit, Op, Pick, Refusal, Where};
 
 const USER: &[(&str, Arg)] = &[("UserName", Arg::Param("user_name"))];
 
@@ -24,6 +24,7 @@ const LOGIN_PROFILE: Ask = Ask {
 /// `iam.delete_login_profile`: the user's console password deleted.
 pub const DELETE_LOGIN_PROFILE: Def = Def {
     before: &[LOGIN_PROFILE],
+    refuse: &[],
     done_when: Cond::Is("before.exists", Lit::Bool(false)),
     plan: "delete the console password of user {user_name}",
     change: &[Ask {
@@ -38,4 +39,140 @@ pub const DELETE_LOGIN_PROFILE: Def = Def {
     verified_when: Some(Cond::Is("after.exists", Lit::Bool(false))),
     unverified: "user {user_name} still has a console password",
     outputs: &[("had_login_profile", "before.exists")],
+};
+
+const ROLE: &[(&str, Arg)] = &[("RoleName", Arg::Param("role_name"))];
+
+const fn read(op: Op, picks: &'static [Pick]) -> Ask {
+    Ask {
+        call: Call { op, args: ROLE },
+        absent: None,
+        picks,
+    }
+}
+
+/// `iam.capture_role`: the role, its trust policy (URL-encoded, as IAM gives it), policies and
+/// instance profiles.
+pub const CAPTURE_ROLE: Def = Def {
+    before: &[
+        read(
+            Op::IamGetRole,
+            &[
+                Pick {
+                    name: "role_arn",
+                    from: From::Member("Role.Arn"),
+                    default: Lit::Null,
+                },
+                Pick {
+                    name: "trust_policy",
+                    from: From::Member("Role.AssumeRolePolicyDocument"),
+                    default: Lit::Null,
+                },
+            ],
+        ),
+        read(
+            Op::IamListAttachedRolePolicies,
+            &[Pick {
+                name: "attached_policy_arns",
+                from: From::Each("AttachedPolicies[*].PolicyArn"),
+                default: Lit::Null,
+            }],
+        ),
+        read(
+            Op::IamListRolePolicies,
+            &[Pick {
+                name: "inline_policy_names",
+                from: From::Each("PolicyNames"),
+                default: Lit::Null,
+            }],
+        ),
+        read(
+            Op::IamListInstanceProfilesForRole,
+            &[Pick {
+                name: "instance_profile_names",
+                from: From::Each("InstanceProfiles[*].InstanceProfileName"),
+                default: Lit::Null,
+            }],
+        ),
+    ],
+    refuse: &[],
+    done_when: Cond::Always,
+    plan: "",
+    change: &[],
+    after: &[],
+    verified_when: None,
+    unverified: "",
+    outputs: &[
+        ("role_arn", "before.role_arn"),
+        ("attached_policy_arns", "before.attached_policy_arns"),
+        ("inline_policy_names", "before.inline_policy_names"),
+        ("instance_profile_names", "before.instance_profile_names"),
+    ],
+};
+
+/// The user's keys: the status of the finding's key, and every other key with its status.
+const KEYS: Ask = Ask {
+    call: Call {
+        op: Op::IamListAccessKeys,
+        args: USER,
+    },
+    absent: None,
+    picks: &[
+        Pick {
+            name: "status",
+            from: From::Where(&Where {
+                list: "AccessKeyMetadata",
+                key: "AccessKeyId",
+                is: Arg::Param("access_key_id"),
+                negate: false,
+                take: &["Status"],
+                first: true,
+            }),
+            default: Lit::Null,
+        },
+        Pick {
+            name: "others",
+            from: From::Where(&Where {
+                list: "AccessKeyMetadata",
+                key: "AccessKeyId",
+                is: Arg::Param("access_key_id"),
+                negate: true,
+                take: &["AccessKeyId", "Status"],
+                first: false,
+            }),
+            default: Lit::Null,
+        },
+    ],
+};
+
+/// `iam.deactivate_access_key`: exactly the finding's key `Inactive`, the user's other keys
+/// untouched (a key that is not the user's is refused: nothing is changed).
+pub const DEACTIVATE_ACCESS_KEY: Def = Def {
+    before: &[KEYS],
+    refuse: &[Refusal {
+        when: Cond::Is("before.status", Lit::Null),
+        code: "NoSuchEntity",
+        message: "access key {access_key_id} is not a key of user {user_name}; no key was changed",
+    }],
+    done_when: Cond::Is("before.status", Lit::Text("Inactive")),
+    plan: "set access key {access_key_id} of user {user_name} to Inactive",
+    change: &[Ask {
+        call: Call {
+            op: Op::IamUpdateAccessKey,
+            args: &[
+                ("UserName", Arg::Param("user_name")),
+                ("AccessKeyId", Arg::Param("access_key_id")),
+                ("Status", Arg::Text("Inactive")),
+            ],
+        },
+        absent: None,
+        picks: &[],
+    }],
+    after: &[KEYS],
+    verified_when: Some(Cond::All(&[
+        Cond::Is("after.status", Lit::Text("Inactive")),
+        Cond::Same("before.others", "after.others"),
+    ])),
+    unverified: "access key {access_key_id} of user {user_name} does not read back as Inactive and the other keys of the user untouched",
+    outputs: &[("previous_status", "before.status")],
 };

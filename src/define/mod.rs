@@ -31,13 +31,26 @@ pub enum Op {
     S3PutPublicAccessBlock,
     Ec2DescribeInstances,
     Ec2StopInstances,
+    IamGetRole,
+    IamListAttachedRolePolicies,
+    IamListRolePolicies,
+    IamListInstanceProfilesForRole,
+    IamListAccessKeys,
+    IamUpdateAccessKey,
 }
 
 impl Op {
     /// The service as Step Functions' SDK integrations name it.
     pub fn service(self) -> &'static str {
         match self {
-            Op::IamGetLoginProfile | Op::IamDeleteLoginProfile => "iam",
+            Op::IamGetLoginProfile
+            | Op::IamDeleteLoginProfile
+            | Op::IamGetRole
+            | Op::IamListAttachedRolePolicies
+            | Op::IamListRolePolicies
+            | Op::IamListInstanceProfilesForRole
+            | Op::IamListAccessKeys
+            | Op::IamUpdateAccessKey => "iam",
             Op::S3GetBucketVersioning
             | Op::S3PutBucketVersioning
             | Op::S3GetPublicAccessBlock
@@ -57,6 +70,12 @@ impl Op {
             Op::S3PutPublicAccessBlock => "PutPublicAccessBlock",
             Op::Ec2DescribeInstances => "DescribeInstances",
             Op::Ec2StopInstances => "StopInstances",
+            Op::IamGetRole => "GetRole",
+            Op::IamListAttachedRolePolicies => "ListAttachedRolePolicies",
+            Op::IamListRolePolicies => "ListRolePolicies",
+            Op::IamListInstanceProfilesForRole => "ListInstanceProfilesForRole",
+            Op::IamListAccessKeys => "ListAccessKeys",
+            Op::IamUpdateAccessKey => "UpdateAccessKey",
         }
     }
 
@@ -72,6 +91,12 @@ impl Op {
             Op::S3PutPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
             Op::Ec2DescribeInstances => "ec2:DescribeInstances",
             Op::Ec2StopInstances => "ec2:StopInstances",
+            Op::IamGetRole => "iam:GetRole",
+            Op::IamListAttachedRolePolicies => "iam:ListAttachedRolePolicies",
+            Op::IamListRolePolicies => "iam:ListRolePolicies",
+            Op::IamListInstanceProfilesForRole => "iam:ListInstanceProfilesForRole",
+            Op::IamListAccessKeys => "iam:ListAccessKeys",
+            Op::IamUpdateAccessKey => "iam:UpdateAccessKey",
         }
     }
 
@@ -138,12 +163,70 @@ impl Lit {
 pub enum From {
     /// `true` when the call succeeded (and the default when it answered "not there").
     Present,
-    /// A member at a dotted path (`PublicAccessBlockConfiguration.BlockPublicAcls`).
+    /// A member at a dotted path (`PublicAccessBlockConfiguration.BlockPublicAcls`) that may
+    /// be missing (then the default).
     At(&'static str),
+    /// A member every successful answer has (`Role.Arn`): selected from the answer, which keeps
+    /// the rest of it out of the state machine's data.
+    Member(&'static str),
+    /// Every value at a path through one list, as a list (`AttachedPolicies[*].PolicyArn`,
+    /// or a list member itself, `PolicyNames`); empty when there is none.
+    Each(&'static str),
+    /// The items of a list (`AccessKeyMetadata`) whose `key` member is (or, with `negate`, is
+    /// not) a value: each item's `take` members (one member: its value; more: an object of
+    /// them). With `first`, the first such value (the default when there is none); otherwise
+    /// the list. Every item must have the members named.
+    Where(&'static Where),
     /// The first value at a path through lists (`Reservations[*].Instances[*].State.Name`);
     /// the read fails when there is none. (For reads that name their resource: AWS answers an
     /// error, not an empty list, when it does not exist.)
     First(&'static str),
+}
+
+/// A selection of list items, for [`From::Where`].
+#[derive(Debug, Clone, Copy)]
+pub struct Where {
+    /// The list member of the answer (no `[*]`).
+    pub list: &'static str,
+    pub key: &'static str,
+    pub is: Arg,
+    pub negate: bool,
+    pub take: &'static [&'static str],
+    pub first: bool,
+}
+
+impl Where {
+    /// The selected values of `answer`, with the step's parameters.
+    pub fn select(&self, answer: &Value, params: &Map<String, Value>) -> Value {
+        let want = match self.is {
+            Arg::Param(p) | Arg::IfGiven(p) => params.get(p).cloned().unwrap_or(Value::Null),
+            Arg::Text(t) => Value::String(t.into()),
+            Arg::Bool(b) => Value::Bool(b),
+            Arg::ListOf(_) | Arg::Obj(_) => Value::Null,
+        };
+        let items = at_path(answer, self.list)
+            .first()
+            .and_then(|l| l.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let taken: Vec<Value> = items
+            .iter()
+            .filter(|i| (i.get(self.key) == Some(&want)) != self.negate)
+            .map(|i| match self.take {
+                [one] => i.get(*one).cloned().unwrap_or(Value::Null),
+                many => Value::Object(
+                    many.iter()
+                        .map(|m| ((*m).to_string(), i.get(*m).cloned().unwrap_or(Value::Null)))
+                        .collect(),
+                ),
+            })
+            .collect();
+        if self.first {
+            taken.into_iter().next().unwrap_or(Value::Null)
+        } else {
+            Value::Array(taken)
+        }
+    }
 }
 
 /// A named value taken from a call's answer.
@@ -177,7 +260,11 @@ pub struct Ask {
 /// A condition over picked values (`before.status`).
 #[derive(Debug, Clone, Copy)]
 pub enum Cond {
+    /// Always holds: an action that only reads (a capture) has nothing to change.
+    Always,
     Is(&'static str, Lit),
+    /// Two picked values are equal (`before.others`, `after.others`).
+    Same(&'static str, &'static str),
     All(&'static [Cond]),
     Any(&'static [Cond]),
     Not(&'static Cond),
@@ -188,6 +275,9 @@ pub enum Cond {
 pub struct Def {
     /// Reads of the resource before anything changes; their picks are `before.<name>`.
     pub before: &'static [Ask],
+    /// Checked after the reads, in order: when one holds, the step fails with its error code
+    /// and message (`{param}` as in `plan`) and changes nothing.
+    pub refuse: &'static [Refusal],
     /// When this holds, the resource is already as wanted: the step succeeds, unchanged.
     pub done_when: Cond,
     /// What a dry run says it would do: `{param}` is a parameter's value.
@@ -203,6 +293,14 @@ pub struct Def {
     pub unverified: &'static str,
     /// The action's outputs: name and picked value.
     pub outputs: &'static [(&'static str, &'static str)],
+}
+
+/// A state of the resource in which the action must not go on.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal {
+    pub when: Cond,
+    pub code: &'static str,
+    pub message: &'static str,
 }
 
 /// The phases values are picked in, in order.
@@ -299,7 +397,11 @@ pub fn at_path<'v>(v: &'v Value, path: &str) -> Vec<&'v Value> {
 
 /// What `ask` picks from an answer (`None`: the call answered "not there"). `Err` names a
 /// [`From::First`] path that has no value.
-pub fn pick(ask: &Ask, answer: Option<&Value>) -> Result<Map<String, Value>, String> {
+pub fn pick(
+    ask: &Ask,
+    answer: Option<&Value>,
+    params: &Map<String, Value>,
+) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     for p in ask.picks {
         let v = match (answer, p.from) {
@@ -309,6 +411,22 @@ pub fn pick(ask: &Ask, answer: Option<&Value>) -> Result<Map<String, Value>, Str
                 .first()
                 .map(|v| (*v).clone())
                 .unwrap_or_else(|| p.default.json()),
+            (Some(a), From::Member(path)) => at_path(a, path)
+                .first()
+                .map(|v| (*v).clone())
+                .unwrap_or(Value::Null),
+            (Some(a), From::Each(path)) => {
+                let all = at_path(a, path);
+                match (path.contains("[*]"), all.first()) {
+                    (true, _) => Value::Array(all.into_iter().cloned().collect()),
+                    (false, Some(list)) => (*list).clone(),
+                    (false, None) => Value::Array(Vec::new()),
+                }
+            }
+            (Some(a), From::Where(w)) => match w.select(a, params) {
+                Value::Null => p.default.json(),
+                v => v,
+            },
             (Some(a), From::First(path)) => match at_path(a, path).first() {
                 Some(v) => (*v).clone(),
                 None => {
@@ -325,12 +443,9 @@ impl Cond {
     /// Whether the condition holds over `values` (`{"before": {...}, ...}`).
     pub fn holds(&self, values: &Value) -> bool {
         match self {
-            Cond::Is(name, lit) => {
-                let v = name
-                    .split_once('.')
-                    .and_then(|(phase, n)| values.get(phase).and_then(|p| p.get(n)));
-                v.unwrap_or(&Value::Null) == &lit.json()
-            }
+            Cond::Always => true,
+            Cond::Is(name, lit) => value(values, name) == &lit.json(),
+            Cond::Same(x, y) => value(values, x) == value(values, y),
             Cond::All(cs) => cs.iter().all(|c| c.holds(values)),
             Cond::Any(cs) => cs.iter().any(|c| c.holds(values)),
             Cond::Not(c) => !c.holds(values),
@@ -340,11 +455,20 @@ impl Cond {
     /// Every value the condition reads.
     pub fn names(&self, out: &mut Vec<&'static str>) {
         match self {
+            Cond::Always => {}
             Cond::Is(n, _) => out.push(n),
+            Cond::Same(x, y) => out.extend([*x, *y]),
             Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| c.names(out)),
             Cond::Not(c) => c.names(out),
         }
     }
+}
+
+/// A picked value by its name (`before.status`); null when there is none.
+pub fn value<'v>(values: &'v Value, name: &str) -> &'v Value {
+    name.split_once('.')
+        .and_then(|(phase, n)| values.get(phase).and_then(|p| p.get(n)))
+        .unwrap_or(&Value::Null)
 }
 
 /// The parts of a message: literal text and `{param}` references.
@@ -423,6 +547,9 @@ mod tests {
             let values = def.values();
             let mut names = Vec::new();
             def.done_when.names(&mut names);
+            for r in def.refuse {
+                r.when.names(&mut names);
+            }
             if let Some(v) = &def.verified_when {
                 v.names(&mut names);
             }
@@ -458,15 +585,50 @@ mod tests {
             for call in def.calls() {
                 collect_params(call.args, &mut params);
             }
-            for text in [def.plan, def.unverified] {
+            for text in [def.plan, def.unverified]
+                .into_iter()
+                .chain(def.refuse.iter().map(|r| r.message))
+            {
                 for part in message_parts(text) {
                     if let Err(p) = part {
                         params.push(p);
                     }
                 }
             }
+            for ask in def.before.iter().chain(def.change).chain(def.after) {
+                for p in ask.picks {
+                    if let From::Where(w) = p.from
+                        && let Arg::Param(name) | Arg::IfGiven(name) = w.is
+                    {
+                        params.push(name);
+                    }
+                }
+            }
             for p in params {
                 assert!(spec.param(p).is_some(), "{}: no parameter `{p}`", spec.name);
+            }
+            // Messages become `States.Format` templates, in which the emulator cannot parse
+            // an escaped quote.
+            for text in [def.plan, def.unverified]
+                .into_iter()
+                .chain(def.refuse.iter().map(|r| r.message))
+            {
+                assert!(!text.contains('\''), "{}: a quote in `{text}`", spec.name);
+            }
+            // A wildcard's matches are a list on Step Functions only where the wildcard is
+            // the last list of the path (the emulator gives one match deeper down unwrapped).
+            for ask in def.before.iter().chain(def.change).chain(def.after) {
+                for p in ask.picks {
+                    if let From::Each(path) = p.from
+                        && let Some((_, rest)) = path.split_once("[*]")
+                    {
+                        assert!(
+                            !rest.contains("[*]") && rest.matches('.').count() <= 1,
+                            "{}: `{path}` goes deeper than one member past its list",
+                            spec.name
+                        );
+                    }
+                }
             }
             assert_eq!(
                 def.permissions(),

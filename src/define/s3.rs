@@ -62,6 +62,7 @@ const ON_AFTER: [Cond; 4] = [
 /// `s3.block_public_access`: all four Block Public Access flags of the bucket on.
 pub const BLOCK_PUBLIC_ACCESS: Def = Def {
     before: &[READ_BLOCK],
+    refuse: &[],
     done_when: Cond::All(&ON_BEFORE),
     plan: "turn on all four Block Public Access flags of bucket {bucket}",
     change: &[Ask {
@@ -107,6 +108,7 @@ const READ_VERSIONING: Ask = Ask {
 /// `s3.enable_versioning`: the bucket's versioning `Enabled`.
 pub const ENABLE_VERSIONING: Def = Def {
     before: &[READ_VERSIONING],
+    refuse: &[],
     done_when: Cond::Is("before.status", Lit::Text("Enabled")),
     plan: "turn on versioning of bucket {bucket}",
     change: &[Ask {
