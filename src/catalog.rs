@@ -288,23 +288,23 @@ impl Action {
         match self {
             Action::IamCaptureRole => Some(&iam::CAPTURE_ROLE),
             Action::IamDeactivateAccessKey => Some(&iam::DEACTIVATE_ACCESS_KEY),
+            Action::IamDeactivateMfaDevices => Some(&iam::DEACTIVATE_MFA_DEVICES),
             Action::IamDeleteLoginProfile => Some(&iam::DELETE_LOGIN_PROFILE),
             Action::Ec2StopInstance => Some(&ec2::STOP_INSTANCE),
+            Action::AutoscalingDetachInstance => Some(&ec2::DETACH_INSTANCE),
+            Action::S3CaptureBucket => Some(&s3::CAPTURE_BUCKET),
             Action::S3BlockPublicAccess => Some(&s3::BLOCK_PUBLIC_ACCESS),
             Action::S3EnableVersioning => Some(&s3::ENABLE_VERSIONING),
             Action::IamCaptureUser
             | Action::IamDenyAllUser
-            | Action::IamDeactivateMfaDevices
             | Action::IamRevokeRoleSessions
             | Action::Ec2CaptureInstance
             | Action::Ec2PreserveInstance
             | Action::Ec2SnapshotVolumes
-            | Action::AutoscalingDetachInstance
             | Action::Elbv2DeregisterInstance
             | Action::Ec2DisassociateInstanceProfile
             | Action::Ec2IsolateInstance
             | Action::Ec2TagInstance
-            | Action::S3CaptureBucket
             | Action::S3DenyPrincipal
             | Action::SnsPublish
             | Action::HttpWebhook => None,
@@ -501,7 +501,7 @@ impl Action {
                         "serials deactivated",
                     )],
                     engine_only: &[],
-                    sfn_unavailable: &["deactivated_serials"],
+                    sfn_unavailable: &[],
                     fixed_tags: &[],
                 };
                 S

@@ -666,55 +666,6 @@ pub(super) async fn snapshot_volumes(cx: &Cx<'_>) -> Result<Outcome, StepError> 
     Ok(out)
 }
 
-pub(super) async fn detach_from_asg(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let id = cx.str("instance_id")?;
-    let before = asg_of(cx, id).await?;
-    let mut out = Outcome {
-        pre_state: json!({"instance_id": id, "autoscaling": before.as_ref().map(|(g, s)| json!({"group": g, "lifecycle_state": s}))}),
-        outputs: outputs([(
-            "group_name",
-            json!(before.as_ref().map(|b| b.0.clone()).unwrap_or_default()),
-        )]),
-        ..Default::default()
-    };
-    let Some((group, state)) = before else {
-        return Ok(out);
-    };
-    if state.starts_with("Detach") {
-        return Ok(out);
-    }
-    if cx.dry_run {
-        cx.planned("autoscaling", "DetachInstances");
-        out.planned.push(format!(
-            "detach {id} from Auto Scaling group {group}, keeping the desired capacity"
-        ));
-        return Ok(out);
-    }
-    cx.call(
-        "autoscaling",
-        "DetachInstances",
-        cx.clients
-            .autoscaling
-            .detach_instances()
-            .auto_scaling_group_name(&group)
-            .instance_ids(id)
-            .should_decrement_desired_capacity(false)
-            .send(),
-    )
-    .await?;
-    out.changed = true;
-    let after = asg_of(cx, id).await?;
-    if let Some((g, s)) = &after
-        && !s.starts_with("Detach")
-    {
-        return Err(verify_failed(format!(
-            "instance {id} is still in Auto Scaling group {g} ({s})"
-        )));
-    }
-    out.post_state = json!({"instance_id": id, "autoscaling": after.map(|(g, s)| json!({"group": g, "lifecycle_state": s}))});
-    Ok(out)
-}
-
 /// How many DescribeTargetHealth calls one step has in flight (ELBv2's API rate is shared by
 /// the account; throttling is retried).
 const TARGET_HEALTH_AT_ONCE: usize = 8;

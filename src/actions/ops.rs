@@ -158,6 +158,151 @@ pub(super) async fn call(
             .await?;
             Ok(json!({}))
         }
+        Op::IamListMfaDevices => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_mfa_devices()
+                        .user_name(text(args, "UserName")?)
+                        .send(),
+                )
+                .await?;
+            let devices: Vec<Value> = r
+                .mfa_devices()
+                .iter()
+                .map(|d| {
+                    json!({
+                        "UserName": d.user_name(),
+                        "SerialNumber": d.serial_number(),
+                        "EnableDate": d.enable_date().to_string(),
+                    })
+                })
+                .collect();
+            Ok(json!({"MFADevices": devices, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamDeactivateMfaDevice => {
+            cx.call(
+                svc,
+                name,
+                c.iam
+                    .deactivate_mfa_device()
+                    .user_name(text(args, "UserName")?)
+                    .serial_number(text(args, "SerialNumber")?)
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::AutoscalingDescribeAutoScalingInstances => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.autoscaling
+                        .describe_auto_scaling_instances()
+                        .set_instance_ids(Some(texts(args, "InstanceIds")?))
+                        .send(),
+                )
+                .await?;
+            let instances: Vec<Value> = r
+                .auto_scaling_instances()
+                .iter()
+                .map(|i| {
+                    json!({
+                        "InstanceId": i.instance_id(),
+                        "AutoScalingGroupName": i.auto_scaling_group_name(),
+                        "LifecycleState": i.lifecycle_state(),
+                        "HealthStatus": i.health_status(),
+                    })
+                })
+                .collect();
+            Ok(json!({"AutoScalingInstances": instances}))
+        }
+        Op::AutoscalingDetachInstances => {
+            cx.call(
+                svc,
+                name,
+                c.autoscaling
+                    .detach_instances()
+                    .auto_scaling_group_name(text(args, "AutoScalingGroupName")?)
+                    .set_instance_ids(Some(texts(args, "InstanceIds")?))
+                    .should_decrement_desired_capacity(
+                        args.get("ShouldDecrementDesiredCapacity")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                    )
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::S3GetBucketPolicy => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_bucket_policy()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            Ok(json!({"Policy": r.policy()}))
+        }
+        Op::S3GetBucketAcl => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_bucket_acl()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            let grants: Vec<Value> = r
+                .grants()
+                .iter()
+                .map(|g| {
+                    let x = g.grantee();
+                    json!({
+                        "Grantee": {
+                            "Type": x.map(|x| x.r#type().as_str()),
+                            "ID": x.and_then(|x| x.id()),
+                            "URI": x.and_then(|x| x.uri()),
+                            "DisplayName": x.and_then(|x| x.display_name()),
+                        },
+                        "Permission": g.permission().map(|p| p.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({
+                "Owner": {"ID": r.owner().and_then(|o| o.id()), "DisplayName": r.owner().and_then(|o| o.display_name())},
+                "Grants": grants,
+            }))
+        }
+        Op::S3GetBucketOwnershipControls => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_bucket_ownership_controls()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            let rules: Vec<Value> = r
+                .ownership_controls()
+                .map(|c| c.rules())
+                .unwrap_or_default()
+                .iter()
+                .map(|r| json!({"ObjectOwnership": r.object_ownership().as_str()}))
+                .collect();
+            Ok(json!({"OwnershipControls": {"Rules": rules}}))
+        }
         Op::S3GetBucketVersioning => {
             let status = super::s3::versioning_status(
                 cx,

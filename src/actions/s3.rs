@@ -31,48 +31,6 @@ async fn get_policy(cx: &Cx<'_>, bucket: &str) -> Result<Option<Value>, StepErro
     }
 }
 
-async fn get_pab(cx: &Cx<'_>, bucket: &str) -> Result<Option<[bool; 4]>, StepError> {
-    let owner = cx.opt_str("expected_owner");
-    match cx
-        .call(
-            SVC,
-            "GetPublicAccessBlock",
-            cx.clients
-                .s3
-                .get_public_access_block()
-                .bucket(bucket)
-                .set_expected_bucket_owner(owner.map(str::to_string))
-                .send(),
-        )
-        .await
-    {
-        Ok(o) => Ok(o.public_access_block_configuration().map(|c| {
-            [
-                c.block_public_acls().unwrap_or(false),
-                c.ignore_public_acls().unwrap_or(false),
-                c.block_public_policy().unwrap_or(false),
-                c.restrict_public_buckets().unwrap_or(false),
-            ]
-        })),
-        Err(e) if e.code == "NoSuchPublicAccessBlockConfiguration" => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn pab_json(p: Option<[bool; 4]>) -> Value {
-    match p {
-        None => Value::Null,
-        Some([a, b, c, d]) => {
-            json!({"BlockPublicAcls": a, "IgnorePublicAcls": b, "BlockPublicPolicy": c, "RestrictPublicBuckets": d})
-        }
-    }
-}
-
-async fn get_versioning(cx: &Cx<'_>, bucket: &str) -> Result<String, StepError> {
-    let owner = cx.opt_str("expected_owner").map(str::to_string);
-    versioning_status(cx, bucket, owner).await
-}
-
 /// A bucket's versioning status, empty when versioning was never set.
 pub(super) async fn versioning_status(
     cx: &Cx<'_>,
@@ -119,79 +77,6 @@ pub(super) async fn versioning_status(
     Ok(v.status()
         .map(|s| s.as_str().to_string())
         .unwrap_or_default())
-}
-
-pub(super) async fn capture_bucket(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let bucket = cx.str("bucket")?;
-    let owner = cx.opt_str("expected_owner").map(str::to_string);
-    let s3 = &cx.clients.s3;
-    let policy = get_policy(cx, bucket).await?;
-    let acl = cx
-        .call(
-            SVC,
-            "GetBucketAcl",
-            s3.get_bucket_acl()
-                .bucket(bucket)
-                .set_expected_bucket_owner(owner.clone())
-                .send(),
-        )
-        .await?;
-    let grants: Vec<Value> = acl
-        .grants()
-        .iter()
-        .map(|g| {
-            json!({
-                "permission": g.permission().map(|p| p.as_str()),
-                "grantee_type": g.grantee().map(|x| x.r#type().as_str()),
-                "grantee_id": g.grantee().and_then(|x| x.id()),
-                "grantee_uri": g.grantee().and_then(|x| x.uri()),
-            })
-        })
-        .collect();
-    let pab = get_pab(cx, bucket).await?;
-    let versioning = get_versioning(cx, bucket).await?;
-    let ownership = match cx
-        .call(
-            SVC,
-            "GetBucketOwnershipControls",
-            s3.get_bucket_ownership_controls()
-                .bucket(bucket)
-                .set_expected_bucket_owner(owner)
-                .send(),
-        )
-        .await
-    {
-        Ok(o) => o
-            .ownership_controls()
-            .map(|c| {
-                c.rules()
-                    .iter()
-                    .map(|r| r.object_ownership().as_str().to_string())
-                    .collect::<Vec<_>>()
-            })
-            .map(|v| json!(v))
-            .unwrap_or(Value::Null),
-        // Not every bucket has ownership controls, and not every S3 implementation answers.
-        Err(e) if e.code == "OwnershipControlsNotFoundError" || e.code == "NotImplemented" => {
-            Value::Null
-        }
-        Err(e) => return Err(e),
-    };
-    Ok(Outcome {
-        outputs: outputs([
-            ("has_policy", json!(policy.is_some())),
-            ("versioning", json!(versioning)),
-        ]),
-        pre_state: json!({
-            "bucket": bucket,
-            "policy": policy,
-            "acl": {"owner": acl.owner().and_then(|o| o.id()), "grants": grants},
-            "public_access_block": pab_json(pab),
-            "versioning": versioning,
-            "ownership_controls": ownership,
-        }),
-        ..Default::default()
-    })
 }
 
 /// The partition of an ARN (`aws`, `aws-cn`, `aws-us-gov`).

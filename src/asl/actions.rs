@@ -89,7 +89,7 @@ impl Act<'_> {
     }
 
     /// A Task calling `svc:op` through the SDK integration, with the step's retry and timeout.
-    fn sdk(&self, svc: &str, op: &str, params: Value) -> Value {
+    pub(crate) fn sdk(&self, svc: &str, op: &str, params: Value) -> Value {
         let mut t = json!({
             "Type": "Task",
             "Resource": format!("arn:aws:states:::aws-sdk:{svc}:{op}"),
@@ -279,38 +279,6 @@ impl Act<'_> {
             p["ExpectedBucketOwner.$"] = json!(self.p("expected_owner"));
         }
         p
-    }
-
-    /// GetBucketVersioning, its status (empty when versioning was never set) at
-    /// `$.steps.<id>.<result>.status`.
-    fn versioning(&mut self, what: &str, result: &str, next: &str) -> String {
-        let raw = format!("{result}_raw");
-        let set = self.pass(
-            &format!("{what}: status"),
-            json!({"Parameters": {"status.$": self.s(&format!("{raw}.Status"))}, "ResultPath": self.s(result)}),
-            next,
-        );
-        let never = self.pass(
-            &format!("{what}: never set"),
-            json!({"Result": {"status": ""}, "ResultPath": self.s(result)}),
-            next,
-        );
-        let has = self.choice(
-            &format!("{what}: set?"),
-            json!([{"Variable": self.s(&format!("{raw}.Status")), "IsPresent": true, "Next": set}]),
-            &never,
-        );
-        let bucket = self.bucket_params();
-        self.task(
-            what,
-            "s3",
-            "getBucketVersioning",
-            bucket,
-            Some(&raw),
-            None,
-            vec![],
-            &has,
-        )
     }
 
     /// A one-Task branch of a Parallel named `{id}: {label}` (labels keep names unique when an
@@ -748,57 +716,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 &count_before,
             )
         }
-        Action::S3CaptureBucket => {
-            let bucket = a.bucket_params();
-            let ownership = a.task_or_absent(
-                "GetBucketOwnershipControls",
-                "s3",
-                "getBucketOwnershipControls",
-                bucket.clone(),
-                "ownership",
-                Some(json!({"Rules.$": "$.OwnershipControls.Rules[*].ObjectOwnership"})),
-                "ownership controls were not found",
-                json!({"Rules": null}),
-                succeeded,
-            );
-            let versioning = a.versioning("GetBucketVersioning", "versioning", &ownership);
-            let pab = a.task_or_absent(
-                "GetPublicAccessBlock",
-                "s3",
-                "getPublicAccessBlock",
-                bucket.clone(),
-                "public_access_block",
-                Some(
-                    json!({"PublicAccessBlockConfiguration.$": "$.PublicAccessBlockConfiguration"}),
-                ),
-                "public access block configuration was not found",
-                json!({"PublicAccessBlockConfiguration": null}),
-                &versioning,
-            );
-            let acl = a.task(
-                "GetBucketAcl",
-                "s3",
-                "getBucketAcl",
-                bucket.clone(),
-                Some("acl"),
-                Some(json!({"Owner.$": "$.Owner", "Grants.$": "$.Grants"})),
-                vec![],
-                &pab,
-            );
-            outputs.insert("has_policy", Val::Path(a.s("policy.exists")));
-            outputs.insert("versioning", Val::Path(a.s("versioning.status")));
-            a.task_or_absent(
-                "GetBucketPolicy",
-                "s3",
-                "getBucketPolicy",
-                bucket,
-                "policy",
-                Some(json!({"exists": true, "Policy.$": "$.Policy"})),
-                "bucket policy does not exist",
-                json!({"exists": false, "Policy": null}),
-                &acl,
-            )
-        }
+        Action::S3CaptureBucket => return defined(action, a, succeeded),
         Action::S3BlockPublicAccess => return defined(action, a, succeeded),
         Action::S3EnableVersioning => return defined(action, a, succeeded),
         Action::S3DenyPrincipal => {
@@ -1419,77 +1337,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
                 &existing,
             )
         }
-        Action::AutoscalingDetachInstance => {
-            let id = a.p("instance_id");
-            let ids = json!({"InstanceIds.$": format!("States.Array({id})")});
-            let sel = json!({"Groups.$": "$.AutoScalingInstances[*].AutoScalingGroupName", "States.$": "$.AutoScalingInstances[*].LifecycleState"});
-            let still = a.fail("still in the group", crate::catalog::VERIFY_FAILED, json!(format!(
-                "States.Format('instance {{}} is still in Auto Scaling group {{}}', {id}, $.steps.{}.group.v)", a.id
-            )));
-            let detaching = a.choice("detaching now?", json!([{"Variable": a.s("after_state.v"), "StringMatches": "Detach*", "Next": succeeded}]), &still);
-            let after_state = a.pass("state after", json!({"Parameters": {"v.$": format!("States.ArrayGetItem({}.States, 0)", a.s("post"))}, "ResultPath": a.s("after_state")}), &detaching);
-            let gone = a.choice(
-                "out of the group?",
-                json!([{"Variable": a.s("after.n"), "NumericEquals": 0, "Next": succeeded}]),
-                &after_state,
-            );
-            let count_after = a.count("count after", &a.s("post.Groups"), "after", &gone);
-            let read_back = a.task(
-                "read back",
-                "autoscaling",
-                "describeAutoScalingInstances",
-                ids.clone(),
-                Some("post"),
-                Some(sel.clone()),
-                vec![],
-                &count_after,
-            );
-            let detach = a.task(
-                "DetachInstances",
-                "autoscaling",
-                "detachInstances",
-                json!({
-                    "AutoScalingGroupName.$": a.s("group.v"),
-                    "InstanceIds.$": format!("States.Array({id})"),
-                    "ShouldDecrementDesiredCapacity": false,
-                }),
-                None,
-                None,
-                vec![],
-                &read_back,
-            );
-            let already = a.choice("already detaching?", json!([{"Variable": a.s("group.state"), "StringMatches": "Detach*", "Next": succeeded}]), &detach);
-            let group = a.pass(
-                "group",
-                json!({"Parameters": {
-                "v.$": format!("States.ArrayGetItem({}.Groups, 0)", a.s("pre")),
-                "state.$": format!("States.ArrayGetItem({}.States, 0)", a.s("pre")),
-            }, "ResultPath": a.s("group")}),
-                &already,
-            );
-            let none = a.pass(
-                "not in a group",
-                json!({"Result": {"v": ""}, "ResultPath": a.s("group")}),
-                succeeded,
-            );
-            let in_group = a.choice(
-                "in a group?",
-                json!([{"Variable": a.s("before.n"), "NumericGreaterThan": 0, "Next": group}]),
-                &none,
-            );
-            let count = a.count("count", &a.s("pre.Groups"), "before", &in_group);
-            outputs.insert("group_name", Val::Path(a.s("group.v")));
-            a.task(
-                "DescribeAutoScalingInstances",
-                "autoscaling",
-                "describeAutoScalingInstances",
-                ids,
-                Some("pre"),
-                Some(sel),
-                vec![],
-                &count,
-            )
-        }
+        Action::AutoscalingDetachInstance => return defined(action, a, succeeded),
         Action::Elbv2DeregisterInstance => {
             let id = a.p("instance_id");
             // Per target group: its targets; per target that is this instance and still in
@@ -2049,127 +1897,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
             )
         }
         Action::IamDeleteLoginProfile => return defined(action, a, succeeded),
-        Action::IamDeactivateMfaDevices => {
-            let user = json!({"UserName.$": a.p("user_name")});
-            let after_given = a.given.iter().any(|g| g == "enabled_after");
-            // Per device: deactivated ({v: true, serial}) or left ({v: false}); only devices
-            // enabled after `enabled_after`, when given.
-            let test = a.n("device, which?");
-            let off = a.n("device, DeactivateMFADevice");
-            let keep = a.n("device, keep");
-            let mut deactivate = a.inner(
-                "iam",
-                "deactivateMFADevice",
-                json!({"UserName.$": "$.user", "SerialNumber.$": "$.serial"}),
-                Some("$.done"),
-                Some(json!({"v": true})),
-                None,
-            );
-            deactivate["OutputPath"] = json!("$.done");
-            let mut device_states = json!({
-                off.clone(): deactivate,
-                keep.clone(): {"Type": "Pass", "Result": {"v": false}, "End": true},
-            });
-            let mut selector = json!({
-                "serial.$": "$$.Map.Item.Value.SerialNumber",
-                "user.$": a.p("user_name"),
-            });
-            let start = if after_given {
-                selector["after.$"] = json!(a.p("enabled_after"));
-                selector["enabled.$"] = json!("$$.Map.Item.Value.EnableDate");
-                device_states[test.clone()] = json!({
-                    "Type": "Choice",
-                    "Choices": [{"Variable": "$.enabled", "TimestampGreaterThanPath": "$.after", "Next": off}],
-                    "Default": keep,
-                });
-                test
-            } else {
-                off
-            };
-            let left = a.fail(
-                "still active",
-                crate::catalog::VERIFY_FAILED,
-                json!(format!(
-                    "States.Format('an MFA device of user {{}} is still active', {})",
-                    a.p("user_name")
-                )),
-            );
-            let verdict = a.choice(
-                "none left?",
-                json!([{"Variable": a.s("left.any"), "BooleanEquals": true, "Next": left}]),
-                succeeded,
-            );
-            let check = {
-                let one = a.n("left, one");
-                let yes = a.n("left, was deactivated");
-                let no = a.n("left, kept");
-                let states = json!({
-                    one.clone(): {"Type": "Choice", "Choices": [{"And": [
-                        {"Variable": "$.wanted.v", "BooleanEquals": true},
-                        {"Variable": "$.still", "BooleanEquals": true},
-                    ], "Next": yes}], "Default": no},
-                    yes: {"Type": "Pass", "Result": true, "End": true},
-                    no: {"Type": "Pass", "Result": false, "End": true},
-                });
-                let flags = a.pass(
-                    "any left?",
-                    json!({"Parameters": {"any.$": format!("States.ArrayContains({}, true)", a.s("still"))}, "ResultPath": a.s("left")}),
-                    &verdict,
-                );
-                a.map(
-                    "deactivated ones gone?",
-                    &a.s("done"),
-                    json!({
-                        "wanted.$": "$$.Map.Item.Value",
-                        "still.$": format!(
-                            "States.ArrayContains({}, States.ArrayGetItem({}, $$.Map.Item.Index))",
-                            a.s("post.Serials"),
-                            a.s("pre.Serials")
-                        ),
-                    }),
-                    &one,
-                    states,
-                    "still",
-                    None,
-                    &flags,
-                )
-            };
-            let read_back = a.task(
-                "ListMFADevices after",
-                "iam",
-                "listMFADevices",
-                user.clone(),
-                Some("post"),
-                Some(json!({"Serials.$": "$.MFADevices[*].SerialNumber"})),
-                vec![],
-                &check,
-            );
-            let changed = a.pass(
-                "changed?",
-                json!({"Parameters": {"v.$": format!("States.ArrayContains({}[*].v, true)", a.s("done"))}, "ResultPath": a.s("changed")}),
-                &read_back,
-            );
-            let each = a.map(
-                "deactivate each device",
-                &a.s("pre.Devices"),
-                selector,
-                &start,
-                device_states,
-                "done",
-                Some(1),
-                &changed,
-            );
-            a.task(
-                "ListMFADevices",
-                "iam",
-                "listMFADevices",
-                user,
-                Some("pre"),
-                Some(json!({"Devices.$": "$.MFADevices", "Serials.$": "$.MFADevices[*].SerialNumber"})),
-                vec![],
-                &each,
-            )
-        }
+        Action::IamDeactivateMfaDevices => return defined(action, a, succeeded),
         Action::Ec2StopInstance => return defined(action, a, succeeded),
         Action::SnsPublish => {
             let mut params = json!({"TopicArn.$": a.p("topic_arn"), "Message.$": a.p("message")});

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::Val;
 use super::actions::{Act, Compiled, error_named};
-use crate::define::{self, Arg, Ask, Cond, Def, From, Lit};
+use crate::define::{self, Arg, Ask, Cmp, Cond, Def, From, Lit};
 
 pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
     let outputs: BTreeMap<&'static str, Val> = def
@@ -78,6 +78,9 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
         format!("{phase} {} {}", op.name(), i + 1)
     };
     let raw = format!("{phase}_{i}");
+    if let Some(list) = ask.each {
+        return each(a, phase, &label, &raw, list, ask, next);
+    }
     // What the Task keeps of the answer: the lists first values are taken from, and the whole
     // answer only when members are read from it (the emulator cannot write an answer holding
     // a timestamp, such as a login profile's `CreateDate`, into the state: a selection keeps
@@ -95,7 +98,8 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
             }
             // Each member as a list of its own (the items may hold timestamps).
             From::Where(w) => {
-                for m in std::iter::once(&w.key).chain(w.take) {
+                let key = compares(a, w).then_some(&w.key);
+                for m in key.into_iter().chain(w.take) {
                     sel.insert(
                         format!("w_{}_{m}.$", p.name),
                         json!(format!("$.{}[*].{m}", w.list)),
@@ -185,7 +189,7 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
     if let Some(absent) = ask.absent {
         let svc = op.service();
         catches.push(
-            json!({"ErrorEquals": error_named(svc, absent.code), "ResultPath": null, "Next": next}),
+            json!({"ErrorEquals": absent.codes.iter().flat_map(|c| names(svc, c)).collect::<Vec<_>>(), "ResultPath": null, "Next": next}),
         );
         if let Some(cause) = absent.sfn_cause {
             let check = format!("{label}: absent?");
@@ -211,7 +215,7 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
             );
         }
     }
-    let params = args(a, ask.call.args);
+    let params = args(a, ask.call.args, &a.s("params"));
     let keep = !ask.picks.is_empty() || !mutates;
     // A change kept for nothing: the Task marks the step changed.
     let selector = if keep { selector } else { None };
@@ -227,6 +231,113 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
     )
 }
 
+/// An ask made once per item of a picked list: a Map (one item at a time for a change) whose
+/// iteration is the call and the selection of its picks, which are then gathered into lists.
+fn each(
+    a: &mut Act,
+    phase: &str,
+    label: &str,
+    raw: &str,
+    list: &str,
+    ask: &Ask,
+    next: &str,
+) -> String {
+    let op = ask.call.op;
+    let mut selector = Map::new();
+    let mut defaults = Map::new();
+    for p in ask.picks {
+        defaults.insert(p.name.into(), p.default.json());
+        match p.from {
+            From::Member(path) => {
+                selector.insert(format!("{}.$", p.name), json!(format!("$.{path}")));
+            }
+            _ => {
+                selector.insert(p.name.into(), json!(true));
+            }
+        }
+    }
+    if selector.is_empty() {
+        selector.insert("answered".into(), json!(true));
+    }
+    let task = a.n(&format!("{label}: one"));
+    let absent = a.n(&format!("{label}: absent"));
+    let mut t = a.sdk(
+        op.service(),
+        &op.sfn_name(),
+        Value::Object(args(a, ask.call.args, "$.params")),
+    );
+    t["ResultSelector"] = Value::Object(selector);
+    t["End"] = json!(true);
+    let mut states = Map::new();
+    if let Some(x) = ask.absent {
+        let errors: Vec<Value> = x
+            .codes
+            .iter()
+            .flat_map(|c| names(op.service(), c))
+            .collect();
+        t["Catch"] = json!([{"ErrorEquals": errors, "Next": absent}]);
+        states.insert(
+            absent.clone(),
+            json!({"Type": "Pass", "Result": defaults, "End": true}),
+        );
+    }
+    states.insert(task.clone(), t);
+    let mutates = phase == "change";
+    let items = a.s(&format!("v.{list}"));
+    let mut after = next.to_string();
+    if mutates {
+        let changed = a.pass(
+            &format!("{label}: changed"),
+            json!({"Result": {"v": true}, "ResultPath": a.s("changed")}),
+            &after,
+        );
+        let tmp = a.s(&format!("{raw}_n"));
+        let any = a.choice(
+            &format!("{label}: any?"),
+            json!([{"Variable": format!("{tmp}.n"), "NumericGreaterThan": 0, "Next": changed}]),
+            &after,
+        );
+        after = a.pass(
+            &format!("{label}: count"),
+            json!({"Parameters": {"n.$": format!("States.ArrayLength({items})")}, "ResultPath": tmp}),
+            &any,
+        );
+    }
+    for (k, p) in ask.picks.iter().enumerate().rev() {
+        let tmp = a.s(&format!("{raw}_{k}"));
+        let target = a.s(&format!("v.{phase}.{}", p.name));
+        let set = a.pass(
+            &format!("{label}: {}", p.name),
+            json!({"InputPath": format!("{tmp}.l"), "ResultPath": target}),
+            &after,
+        );
+        after = a.pass(
+            &format!("{label}: gather {}", p.name),
+            json!({"Parameters": {"l.$": format!("{}[*].{}", a.s(raw), p.name)}, "ResultPath": tmp}),
+            &set,
+        );
+    }
+    let mut map = json!({
+        "Type": "Map",
+        "ItemsPath": items,
+        "ItemSelector": {"item.$": "$$.Map.Item.Value", "params.$": a.s("params")},
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": task,
+            "States": states,
+        },
+        "ResultPath": a.s(raw),
+        "Catch": [a.catch_all()],
+        "Next": after,
+    });
+    if mutates {
+        map["MaxConcurrency"] = json!(1);
+    }
+    let name = a.n(label);
+    a.states.insert(name.clone(), map);
+    name
+}
+
 /// A path through lists split after its last `[*]`: the list (as Step Functions gives a
 /// wildcard's matches, always a list) and the path within its first item.
 fn split_first(path: &str) -> (&str, &str) {
@@ -239,18 +350,26 @@ fn split_first(path: &str) -> (&str, &str) {
     }
 }
 
-/// A call's parameters as a Task's `Parameters`.
-fn args(a: &Act, members: &[(&str, Arg)]) -> Map<String, Value> {
+/// A call's parameters as a Task's `Parameters`, the step's parameters at `params` (in a
+/// Map iteration, the item at `$.item`).
+fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
+    let p = |name: &str| format!("{params}.{name}");
     let mut out = Map::new();
     for (key, arg) in members {
         match arg {
-            Arg::Param(p) => {
-                out.insert(format!("{key}.$"), json!(a.p(p)));
+            Arg::Param(name) => {
+                out.insert(format!("{key}.$"), json!(p(name)));
             }
-            Arg::IfGiven(p) => {
-                if a.given.iter().any(|g| g == p) {
-                    out.insert(format!("{key}.$"), json!(a.p(p)));
+            Arg::IfGiven(name) => {
+                if a.given.iter().any(|g| g == name) {
+                    out.insert(format!("{key}.$"), json!(p(name)));
                 }
+            }
+            Arg::Item => {
+                out.insert(format!("{key}.$"), json!("$.item"));
+            }
+            Arg::Value(name) => {
+                out.insert(format!("{key}.$"), json!(a.s(&format!("v.{name}"))));
             }
             Arg::Text(t) => {
                 out.insert((*key).into(), json!(t));
@@ -258,18 +377,26 @@ fn args(a: &Act, members: &[(&str, Arg)]) -> Map<String, Value> {
             Arg::Bool(b) => {
                 out.insert((*key).into(), json!(b));
             }
-            Arg::ListOf(p) => {
+            Arg::ListOf(name) => {
                 out.insert(
                     format!("{key}.$"),
-                    json!(format!("States.Array({})", a.p(p))),
+                    json!(format!("States.Array({})", p(name))),
                 );
             }
             Arg::Obj(inner) => {
-                out.insert((*key).into(), Value::Object(args(a, inner)));
+                out.insert((*key).into(), Value::Object(args(a, inner, params)));
             }
         }
     }
     out
+}
+
+/// The names an error code has in Step Functions (see `error_named`).
+fn names(svc: &str, code: &str) -> Vec<Value> {
+    error_named(svc, code)
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The states of a [`From::Where`] pick: a Map over the list that keeps `{v}` for each
@@ -294,10 +421,11 @@ fn where_states(
     let skip = format!("{what}: skip");
     let mut selector = json!({"key.$": "$$.Map.Item.Value"});
     match w.is {
+        _ if !compares(a, w) => {}
         Arg::Param(p) | Arg::IfGiven(p) => selector["want.$"] = json!(a.p(p)),
         Arg::Text(t) => selector["want"] = json!(t),
         Arg::Bool(b) => selector["want"] = json!(b),
-        Arg::ListOf(_) | Arg::Obj(_) => selector["want"] = Value::Null,
+        Arg::ListOf(_) | Arg::Obj(_) | Arg::Item | Arg::Value(_) => selector["want"] = Value::Null,
     }
     for m in w.take {
         selector[format!("m_{m}.$")] = json!(format!(
@@ -315,10 +443,21 @@ fn where_states(
             json!({"v": obj})
         }
     };
-    let (on_match, otherwise) = if w.negate {
+    let compared = compares(a, w);
+    let (on_match, otherwise) = if w.cmp == Cmp::Ne {
         (&skip, &take)
     } else {
         (&take, &skip)
+    };
+    let compare = match w.cmp {
+        Cmp::Eq | Cmp::Ne => "StringEqualsPath",
+        Cmp::Later => "TimestampGreaterThanPath",
+    };
+    // A later-than over a parameter the playbook does not give keeps every item.
+    let start = if !compared {
+        take.clone()
+    } else {
+        test.clone()
     };
     let gathered = format!("{tmp}.l");
     let set = a.pass(
@@ -350,22 +489,27 @@ fn where_states(
         json!({"Parameters": {"l.$": format!("{tmp}[*].v")}, "ResultPath": tmp}),
         &after_gather,
     );
+    let mut inner = json!({
+        take.clone(): {"Type": "Pass", "Parameters": taken, "End": true},
+        skip.clone(): {"Type": "Pass", "Result": {}, "End": true},
+    });
+    if start == test {
+        inner[test.clone()] = json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.key", compare: "$.want", "Next": on_match}],
+            "Default": otherwise,
+        });
+    }
     let map = json!({
         "Type": "Map",
-        "ItemsPath": list(w.key),
+        // Without a comparison the key's list is not selected (a timestamp's, on the emulator,
+        // is an object it cannot write).
+        "ItemsPath": list(if compared { w.key } else { w.take[0] }),
         "ItemSelector": selector,
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "INLINE"},
-            "StartAt": test,
-            "States": {
-                test.clone(): {
-                    "Type": "Choice",
-                    "Choices": [{"Variable": "$.key", "StringEqualsPath": "$.want", "Next": on_match}],
-                    "Default": otherwise,
-                },
-                take.clone(): {"Type": "Pass", "Parameters": taken, "End": true},
-                skip.clone(): {"Type": "Pass", "Result": {}, "End": true},
-            },
+            "StartAt": start,
+            "States": inner,
         },
         "ResultPath": tmp,
         "Catch": [a.catch_all()],
@@ -376,14 +520,34 @@ fn where_states(
     name
 }
 
+/// Whether a selection compares its key: not a later-than over a parameter the playbook does
+/// not give, which keeps every item.
+fn compares(a: &Act, w: &crate::define::Where) -> bool {
+    match (w.cmp, w.is) {
+        (Cmp::Later, Arg::IfGiven(p)) => a.given.iter().any(|g| g == p),
+        _ => true,
+    }
+}
+
 /// A Choice going to `yes` when `c` holds and to `no` otherwise, after the Passes that
 /// prepare its comparisons of two values (each as JSON text: Choice rules compare no lists).
 fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -> String {
     let mut r = rule(a, c);
     r["Next"] = json!(yes);
     let mut first = a.choice(what, json!([r]), no);
+    let mut empties = Vec::new();
+    prepared(c, &mut Vec::new(), &mut empties);
+    for x in empties.into_iter().rev() {
+        first = a.pass(
+            &format!("{what}: count {x}"),
+            json!({"Parameters": {
+                "n.$": format!("States.ArrayLength({})", a.s(&format!("v.{x}"))),
+            }, "ResultPath": a.s(&empty_key(x))}),
+            &first,
+        );
+    }
     let mut pairs = Vec::new();
-    sames(c, &mut pairs);
+    prepared(c, &mut pairs, &mut Vec::new());
     for (x, y) in pairs.into_iter().rev() {
         let key = same_key(x, y);
         first = a.pass(
@@ -398,13 +562,24 @@ fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -> String {
     first
 }
 
-fn sames(c: &Cond, out: &mut Vec<(&'static str, &'static str)>) {
+/// The comparisons of two values and the lists a condition counts, which a Choice cannot
+/// make itself.
+fn prepared(
+    c: &Cond,
+    pairs: &mut Vec<(&'static str, &'static str)>,
+    empties: &mut Vec<&'static str>,
+) {
     match c {
-        Cond::Same(x, y) => out.push((x, y)),
-        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| sames(c, out)),
-        Cond::Not(c) => sames(c, out),
+        Cond::Same(x, y) => pairs.push((x, y)),
+        Cond::Empty(x) => empties.push(x),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| prepared(c, pairs, empties)),
+        Cond::Not(c) => prepared(c, pairs, empties),
         Cond::Always | Cond::Is(..) => {}
     }
+}
+
+fn empty_key(x: &str) -> String {
+    format!("count_{}", x.replace('.', "_"))
 }
 
 fn same_key(x: &str, y: &str) -> String {
@@ -427,6 +602,9 @@ fn rule(a: &Act, c: &Cond) -> Value {
         Cond::Same(x, y) => {
             let key = a.s(&same_key(x, y));
             json!({"Variable": format!("{key}.a"), "StringEqualsPath": format!("{key}.b")})
+        }
+        Cond::Empty(x) => {
+            json!({"Variable": format!("{}.n", a.s(&empty_key(x))), "NumericEquals": 0})
         }
         Cond::All(cs) => json!({"And": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
         Cond::Any(cs) => json!({"Or": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),

@@ -1,6 +1,6 @@
 //! EC2 actions in the step vocabulary.
 
-use super::{Arg, Ask, Call, Cond, Def, From, Lit, Op, Pick};
+use super::{Arg, Ask, Call, Cmp, Cond, Def, From, Lit, Op, Pick, Where};
 
 const INSTANCE: &[(&str, Arg)] = &[("InstanceIds", Arg::ListOf("instance_id"))];
 
@@ -9,6 +9,7 @@ const READ_STATE: Ask = Ask {
         op: Op::Ec2DescribeInstances,
         args: INSTANCE,
     },
+    each: None,
     absent: None,
     picks: &[Pick {
         name: "state",
@@ -31,6 +32,7 @@ pub const STOP_INSTANCE: Def = Def {
             op: Op::Ec2StopInstances,
             args: INSTANCE,
         },
+        each: None,
         absent: None,
         picks: &[],
     }],
@@ -41,4 +43,78 @@ pub const STOP_INSTANCE: Def = Def {
     ])),
     unverified: "instance {instance_id} does not read back as stopping or stopped",
     outputs: &[("previous_state", "before.state")],
+};
+
+/// The instance's Auto Scaling group and lifecycle state (none when it is in no group).
+const MEMBERSHIP: Ask = Ask {
+    call: Call {
+        op: Op::AutoscalingDescribeAutoScalingInstances,
+        args: INSTANCE,
+    },
+    each: None,
+    absent: None,
+    picks: &[
+        Pick {
+            name: "group",
+            from: From::Where(&Where {
+                list: "AutoScalingInstances",
+                key: "InstanceId",
+                is: Arg::Param("instance_id"),
+                cmp: Cmp::Eq,
+                take: &["AutoScalingGroupName"],
+                first: true,
+            }),
+            default: Lit::Text(""),
+        },
+        Pick {
+            name: "state",
+            from: From::Where(&Where {
+                list: "AutoScalingInstances",
+                key: "InstanceId",
+                is: Arg::Param("instance_id"),
+                cmp: Cmp::Eq,
+                take: &["LifecycleState"],
+                first: true,
+            }),
+            default: Lit::Null,
+        },
+    ],
+};
+
+/// Out of its group, or on the way out (`Detaching`, `Detached`).
+const fn out_of_group(state: &'static str) -> [Cond; 3] {
+    [
+        Cond::Is(state, Lit::Null),
+        Cond::Is(state, Lit::Text("Detaching")),
+        Cond::Is(state, Lit::Text("Detached")),
+    ]
+}
+
+const OUT_BEFORE: [Cond; 3] = out_of_group("before.state");
+const OUT_AFTER: [Cond; 3] = out_of_group("after.state");
+
+/// `autoscaling.detach_instance`: the instance out of its Auto Scaling group, the desired
+/// capacity kept (so the group neither replaces it now nor terminates it later).
+pub const DETACH_INSTANCE: Def = Def {
+    before: &[MEMBERSHIP],
+    refuse: &[],
+    done_when: Cond::Any(&OUT_BEFORE),
+    plan: "detach {instance_id} from its Auto Scaling group, keeping the desired capacity",
+    change: &[Ask {
+        call: Call {
+            op: Op::AutoscalingDetachInstances,
+            args: &[
+                ("AutoScalingGroupName", Arg::Value("before.group")),
+                ("InstanceIds", Arg::ListOf("instance_id")),
+                ("ShouldDecrementDesiredCapacity", Arg::Bool(false)),
+            ],
+        },
+        each: None,
+        absent: None,
+        picks: &[],
+    }],
+    after: &[MEMBERSHIP],
+    verified_when: Some(Cond::Any(&OUT_AFTER)),
+    unverified: "instance {instance_id} is still in its Auto Scaling group",
+    outputs: &[("group_name", "before.group")],
 };

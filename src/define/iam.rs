@@ -1,6 +1,6 @@
 //! IAM actions in the step vocabulary.
 
-use super::{Absent, Arg, Ask, Call, Cond, Def, From, Lit, Op, Pick, Refusal, Where};
+use super::{Absent, Arg, Ask, Call, Cmp, Cond, Def, From, Lit, Op, Pick, Refusal, Where};
 
 const USER: &[(&str, Arg)] = &[("UserName", Arg::Param("user_name"))];
 
@@ -10,8 +10,9 @@ const LOGIN_PROFILE: Ask = Ask {
         op: Op::IamGetLoginProfile,
         args: USER,
     },
+    each: None,
     absent: Some(Absent {
-        code: "NoSuchEntity",
+        codes: &["NoSuchEntity"],
         sfn_cause: None,
     }),
     picks: &[Pick {
@@ -32,6 +33,7 @@ pub const DELETE_LOGIN_PROFILE: Def = Def {
             op: Op::IamDeleteLoginProfile,
             args: USER,
         },
+        each: None,
         absent: None,
         picks: &[],
     }],
@@ -46,6 +48,7 @@ const ROLE: &[(&str, Arg)] = &[("RoleName", Arg::Param("role_name"))];
 const fn read(op: Op, picks: &'static [Pick]) -> Ask {
     Ask {
         call: Call { op, args: ROLE },
+        each: None,
         absent: None,
         picks,
     }
@@ -116,6 +119,7 @@ const KEYS: Ask = Ask {
         op: Op::IamListAccessKeys,
         args: USER,
     },
+    each: None,
     absent: None,
     picks: &[
         Pick {
@@ -124,7 +128,7 @@ const KEYS: Ask = Ask {
                 list: "AccessKeyMetadata",
                 key: "AccessKeyId",
                 is: Arg::Param("access_key_id"),
-                negate: false,
+                cmp: Cmp::Eq,
                 take: &["Status"],
                 first: true,
             }),
@@ -136,7 +140,7 @@ const KEYS: Ask = Ask {
                 list: "AccessKeyMetadata",
                 key: "AccessKeyId",
                 is: Arg::Param("access_key_id"),
-                negate: true,
+                cmp: Cmp::Ne,
                 take: &["AccessKeyId", "Status"],
                 first: false,
             }),
@@ -165,6 +169,7 @@ pub const DEACTIVATE_ACCESS_KEY: Def = Def {
                 ("Status", Arg::Text("Inactive")),
             ],
         },
+        each: None,
         absent: None,
         picks: &[],
     }],
@@ -175,4 +180,52 @@ pub const DEACTIVATE_ACCESS_KEY: Def = Def {
     ])),
     unverified: "access key {access_key_id} of user {user_name} does not read back as Inactive and the other keys of the user untouched",
     outputs: &[("previous_status", "before.status")],
+};
+
+/// The serials of the user's MFA devices enabled after `enabled_after` (all when not given).
+const MFA_TARGETS: Ask = Ask {
+    call: Call {
+        op: Op::IamListMfaDevices,
+        args: USER,
+    },
+    each: None,
+    absent: None,
+    picks: &[Pick {
+        name: "targets",
+        from: From::Where(&Where {
+            list: "MFADevices",
+            key: "EnableDate",
+            is: Arg::IfGiven("enabled_after"),
+            cmp: Cmp::Later,
+            take: &["SerialNumber"],
+            first: false,
+        }),
+        default: Lit::Null,
+    }],
+};
+
+/// `iam.deactivate_mfa_devices`: the user's MFA devices (those enabled after
+/// `enabled_after`, when given: the attacker's) deactivated, one at a time; the read-back
+/// finds none of them, nor one registered meanwhile.
+pub const DEACTIVATE_MFA_DEVICES: Def = Def {
+    before: &[MFA_TARGETS],
+    refuse: &[],
+    done_when: Cond::Empty("before.targets"),
+    plan: "deactivate the MFA devices of user {user_name} (enabled after `{enabled_after}` when given)",
+    change: &[Ask {
+        call: Call {
+            op: Op::IamDeactivateMfaDevice,
+            args: &[
+                ("UserName", Arg::Param("user_name")),
+                ("SerialNumber", Arg::Item),
+            ],
+        },
+        each: Some("before.targets"),
+        absent: None,
+        picks: &[],
+    }],
+    after: &[MFA_TARGETS],
+    verified_when: Some(Cond::Empty("after.targets")),
+    unverified: "an MFA device of user {user_name} is still active",
+    outputs: &[("deactivated_serials", "before.targets")],
 };

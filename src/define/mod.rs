@@ -29,6 +29,9 @@ pub enum Op {
     S3PutBucketVersioning,
     S3GetPublicAccessBlock,
     S3PutPublicAccessBlock,
+    S3GetBucketPolicy,
+    S3GetBucketAcl,
+    S3GetBucketOwnershipControls,
     Ec2DescribeInstances,
     Ec2StopInstances,
     IamGetRole,
@@ -37,6 +40,10 @@ pub enum Op {
     IamListInstanceProfilesForRole,
     IamListAccessKeys,
     IamUpdateAccessKey,
+    IamListMfaDevices,
+    IamDeactivateMfaDevice,
+    AutoscalingDescribeAutoScalingInstances,
+    AutoscalingDetachInstances,
 }
 
 impl Op {
@@ -50,12 +57,20 @@ impl Op {
             | Op::IamListRolePolicies
             | Op::IamListInstanceProfilesForRole
             | Op::IamListAccessKeys
-            | Op::IamUpdateAccessKey => "iam",
+            | Op::IamUpdateAccessKey
+            | Op::IamListMfaDevices
+            | Op::IamDeactivateMfaDevice => "iam",
             Op::S3GetBucketVersioning
             | Op::S3PutBucketVersioning
             | Op::S3GetPublicAccessBlock
-            | Op::S3PutPublicAccessBlock => "s3",
+            | Op::S3PutPublicAccessBlock
+            | Op::S3GetBucketPolicy
+            | Op::S3GetBucketAcl
+            | Op::S3GetBucketOwnershipControls => "s3",
             Op::Ec2DescribeInstances | Op::Ec2StopInstances => "ec2",
+            Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
+                "autoscaling"
+            }
         }
     }
 
@@ -68,6 +83,9 @@ impl Op {
             Op::S3PutBucketVersioning => "PutBucketVersioning",
             Op::S3GetPublicAccessBlock => "GetPublicAccessBlock",
             Op::S3PutPublicAccessBlock => "PutPublicAccessBlock",
+            Op::S3GetBucketPolicy => "GetBucketPolicy",
+            Op::S3GetBucketAcl => "GetBucketAcl",
+            Op::S3GetBucketOwnershipControls => "GetBucketOwnershipControls",
             Op::Ec2DescribeInstances => "DescribeInstances",
             Op::Ec2StopInstances => "StopInstances",
             Op::IamGetRole => "GetRole",
@@ -76,6 +94,10 @@ impl Op {
             Op::IamListInstanceProfilesForRole => "ListInstanceProfilesForRole",
             Op::IamListAccessKeys => "ListAccessKeys",
             Op::IamUpdateAccessKey => "UpdateAccessKey",
+            Op::IamListMfaDevices => "ListMFADevices",
+            Op::IamDeactivateMfaDevice => "DeactivateMFADevice",
+            Op::AutoscalingDescribeAutoScalingInstances => "DescribeAutoScalingInstances",
+            Op::AutoscalingDetachInstances => "DetachInstances",
         }
     }
 
@@ -89,6 +111,9 @@ impl Op {
             Op::S3PutBucketVersioning => "s3:PutBucketVersioning",
             Op::S3GetPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
             Op::S3PutPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
+            Op::S3GetBucketPolicy => "s3:GetBucketPolicy",
+            Op::S3GetBucketAcl => "s3:GetBucketAcl",
+            Op::S3GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
             Op::Ec2DescribeInstances => "ec2:DescribeInstances",
             Op::Ec2StopInstances => "ec2:StopInstances",
             Op::IamGetRole => "iam:GetRole",
@@ -97,6 +122,12 @@ impl Op {
             Op::IamListInstanceProfilesForRole => "iam:ListInstanceProfilesForRole",
             Op::IamListAccessKeys => "iam:ListAccessKeys",
             Op::IamUpdateAccessKey => "iam:UpdateAccessKey",
+            Op::IamListMfaDevices => "iam:ListMFADevices",
+            Op::IamDeactivateMfaDevice => "iam:DeactivateMFADevice",
+            Op::AutoscalingDescribeAutoScalingInstances => {
+                "autoscaling:DescribeAutoScalingInstances"
+            }
+            Op::AutoscalingDetachInstances => "autoscaling:DetachInstances",
         }
     }
 
@@ -131,6 +162,10 @@ pub enum Arg {
     /// A list of one parameter's value.
     ListOf(&'static str),
     Obj(&'static [(&'static str, Arg)]),
+    /// The item of an [`Ask::each`] the call is made for.
+    Item,
+    /// A value picked earlier (`before.group`).
+    Value(&'static str),
 }
 
 /// One AWS call and its parameters (members as the API names them).
@@ -183,6 +218,16 @@ pub enum From {
     First(&'static str),
 }
 
+/// How a [`Where`] compares an item's member with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    /// A timestamp later than the value; every item when the value is a parameter the
+    /// playbook does not give.
+    Later,
+}
+
 /// A selection of list items, for [`From::Where`].
 #[derive(Debug, Clone, Copy)]
 pub struct Where {
@@ -190,28 +235,46 @@ pub struct Where {
     pub list: &'static str,
     pub key: &'static str,
     pub is: Arg,
-    pub negate: bool,
+    pub cmp: Cmp,
     pub take: &'static [&'static str],
     pub first: bool,
 }
 
 impl Where {
-    /// The selected values of `answer`, with the step's parameters.
-    pub fn select(&self, answer: &Value, params: &Map<String, Value>) -> Value {
+    /// The selected values of `answer`, with the step's parameters; `later` compares two
+    /// timestamps (`Err` for one that is not a timestamp).
+    pub fn select(
+        &self,
+        answer: &Value,
+        params: &Map<String, Value>,
+        later: &dyn Fn(&Value, &Value) -> Result<bool, String>,
+    ) -> Result<Value, String> {
         let want = match self.is {
             Arg::Param(p) | Arg::IfGiven(p) => params.get(p).cloned().unwrap_or(Value::Null),
             Arg::Text(t) => Value::String(t.into()),
             Arg::Bool(b) => Value::Bool(b),
-            Arg::ListOf(_) | Arg::Obj(_) => Value::Null,
+            Arg::ListOf(_) | Arg::Obj(_) | Arg::Item | Arg::Value(_) => Value::Null,
         };
         let items = at_path(answer, self.list)
             .first()
             .and_then(|l| l.as_array())
             .cloned()
             .unwrap_or_default();
-        let taken: Vec<Value> = items
-            .iter()
-            .filter(|i| (i.get(self.key) == Some(&want)) != self.negate)
+        let mut kept = Vec::new();
+        for i in &items {
+            let member = i.get(self.key).unwrap_or(&Value::Null);
+            let keep = match self.cmp {
+                Cmp::Eq => member == &want,
+                Cmp::Ne => member != &want,
+                Cmp::Later if want.is_null() || want.as_str() == Some("") => true,
+                Cmp::Later => later(member, &want)?,
+            };
+            if keep {
+                kept.push(i);
+            }
+        }
+        let taken: Vec<Value> = kept
+            .into_iter()
             .map(|i| match self.take {
                 [one] => i.get(*one).cloned().unwrap_or(Value::Null),
                 many => Value::Object(
@@ -221,11 +284,11 @@ impl Where {
                 ),
             })
             .collect();
-        if self.first {
+        Ok(if self.first {
             taken.into_iter().next().unwrap_or(Value::Null)
         } else {
             Value::Array(taken)
-        }
+        })
     }
 }
 
@@ -241,8 +304,9 @@ pub struct Pick {
 /// An error that means "the thing read is not there", which is an answer, not a failure.
 #[derive(Debug, Clone, Copy)]
 pub struct Absent {
-    /// The AWS error code.
-    pub code: &'static str,
+    /// The AWS error codes (the first is AWS's; others are what other implementations of the
+    /// API answer).
+    pub codes: &'static [&'static str],
     /// For services whose SDK-integration errors do not carry the code (S3's reach Step
     /// Functions as the generic `S3.S3Exception`): a text of the error's cause that identifies
     /// it (the message AWS and the emulator both give).
@@ -253,6 +317,10 @@ pub struct Absent {
 #[derive(Debug, Clone, Copy)]
 pub struct Ask {
     pub call: Call,
+    /// The call is made once per item of this picked list (`before.targets`), the item
+    /// its [`Arg::Item`]; each pick is then the list of the items' values (only `Present`
+    /// and `Member` picks).
+    pub each: Option<&'static str>,
     pub absent: Option<Absent>,
     pub picks: &'static [Pick],
 }
@@ -265,6 +333,8 @@ pub enum Cond {
     Is(&'static str, Lit),
     /// Two picked values are equal (`before.others`, `after.others`).
     Same(&'static str, &'static str),
+    /// A picked list is empty.
+    Empty(&'static str),
     All(&'static [Cond]),
     Any(&'static [Cond]),
     Not(&'static Cond),
@@ -346,9 +416,13 @@ impl Def {
     }
 }
 
-/// The parameters of `call`, from the step's `params` (what the local engine sends).
-pub fn args(call: &Call, params: &Map<String, Value>) -> Map<String, Value> {
-    fn one(arg: &Arg, params: &Map<String, Value>) -> Option<Value> {
+/// Where [`Arg::Item`] is found among the parameters [`args`] is given.
+pub const ITEM: &str = "$item";
+
+/// The parameters of `call`, from the step's `params` (what the local engine sends; for an
+/// [`Ask::each`], with the item under [`ITEM`]).
+pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<String, Value> {
+    fn one(arg: &Arg, params: &Map<String, Value>, values: &Value) -> Option<Value> {
         match arg {
             Arg::Param(p) => Some(params.get(*p).cloned().unwrap_or(Value::Null)),
             Arg::IfGiven(p) => params
@@ -358,16 +432,22 @@ pub fn args(call: &Call, params: &Map<String, Value>) -> Map<String, Value> {
             Arg::Text(t) => Some(Value::String((*t).into())),
             Arg::Bool(b) => Some(Value::Bool(*b)),
             Arg::ListOf(p) => Some(json!([params.get(*p).cloned().unwrap_or(Value::Null)])),
-            Arg::Obj(members) => Some(Value::Object(obj(members, params))),
+            Arg::Obj(members) => Some(Value::Object(obj(members, params, values))),
+            Arg::Item => params.get(ITEM).cloned(),
+            Arg::Value(name) => Some(value(values, name).clone()),
         }
     }
-    fn obj(members: &[(&str, Arg)], params: &Map<String, Value>) -> Map<String, Value> {
+    fn obj(
+        members: &[(&str, Arg)],
+        params: &Map<String, Value>,
+        values: &Value,
+    ) -> Map<String, Value> {
         members
             .iter()
-            .filter_map(|(k, a)| one(a, params).map(|v| ((*k).to_string(), v)))
+            .filter_map(|(k, a)| one(a, params, values).map(|v| ((*k).to_string(), v)))
             .collect()
     }
-    obj(call.args, params)
+    obj(call.args, params, values)
 }
 
 /// The values at a dotted path with `[*]` through lists (`Reservations[*].Instances[*].State`).
@@ -395,13 +475,22 @@ pub fn at_path<'v>(v: &'v Value, path: &str) -> Vec<&'v Value> {
     current
 }
 
-/// What `ask` picks from an answer (`None`: the call answered "not there"). `Err` names a
-/// [`From::First`] path that has no value.
+/// Why values could not be picked from an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PickError {
+    /// `firebreak.UnexpectedAnswer` (a [`From::First`] path without a value) or
+    /// `InvalidParameter` (a value a [`Cmp::Later`] cannot compare).
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// What `ask` picks from an answer (`None`: the call answered "not there").
 pub fn pick(
     ask: &Ask,
     answer: Option<&Value>,
     params: &Map<String, Value>,
-) -> Result<Map<String, Value>, String> {
+    later: &dyn Fn(&Value, &Value) -> Result<bool, String>,
+) -> Result<Map<String, Value>, PickError> {
     let mut out = Map::new();
     for p in ask.picks {
         let v = match (answer, p.from) {
@@ -423,14 +512,22 @@ pub fn pick(
                     (false, None) => Value::Array(Vec::new()),
                 }
             }
-            (Some(a), From::Where(w)) => match w.select(a, params) {
-                Value::Null => p.default.json(),
-                v => v,
-            },
+            (Some(a), From::Where(w)) => {
+                match w.select(a, params, later).map_err(|message| PickError {
+                    code: "InvalidParameter",
+                    message,
+                })? {
+                    Value::Null => p.default.json(),
+                    v => v,
+                }
+            }
             (Some(a), From::First(path)) => match at_path(a, path).first() {
                 Some(v) => (*v).clone(),
                 None => {
-                    return Err(format!("{} answered without `{path}`", ask.call.op.name()));
+                    return Err(PickError {
+                        code: "firebreak.UnexpectedAnswer",
+                        message: format!("{} answered without `{path}`", ask.call.op.name()),
+                    });
                 }
             },
         };
@@ -446,6 +543,7 @@ impl Cond {
             Cond::Always => true,
             Cond::Is(name, lit) => value(values, name) == &lit.json(),
             Cond::Same(x, y) => value(values, x) == value(values, y),
+            Cond::Empty(x) => value(values, x).as_array().is_some_and(Vec::is_empty),
             Cond::All(cs) => cs.iter().all(|c| c.holds(values)),
             Cond::Any(cs) => cs.iter().any(|c| c.holds(values)),
             Cond::Not(c) => !c.holds(values),
@@ -458,6 +556,7 @@ impl Cond {
             Cond::Always => {}
             Cond::Is(n, _) => out.push(n),
             Cond::Same(x, y) => out.extend([*x, *y]),
+            Cond::Empty(x) => out.push(x),
             Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| c.names(out)),
             Cond::Not(c) => c.names(out),
         }
@@ -533,6 +632,49 @@ mod tests {
         assert!(Cond::Is("before.status", Lit::Text("Enabled")).holds(&values));
         assert!(!Cond::Is("before.other", Lit::Text("Enabled")).holds(&values));
         assert!(Cond::Not(&Cond::Is("after.status", Lit::Bool(true))).holds(&values));
+    }
+
+    #[test]
+    fn where_selects_by_member() {
+        let answer = json!({"Keys": [
+            {"Id": "A", "Status": "Active", "Made": "2020-01-01T00:00:00Z"},
+            {"Id": "B", "Status": "Inactive", "Made": "2024-01-01T00:00:00Z"},
+        ]});
+        let params = json!({"key": "B", "after": "2022-01-01T00:00:00Z"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let later = |a: &Value, b: &Value| Ok(a.as_str() > b.as_str());
+        let w = |is, cmp, take: &'static [&'static str], first| Where {
+            list: "Keys",
+            key: if cmp == Cmp::Later { "Made" } else { "Id" },
+            is,
+            cmp,
+            take,
+            first,
+        };
+        let status = w(Arg::Param("key"), Cmp::Eq, &["Status"], true);
+        assert_eq!(
+            status.select(&answer, &params, &later),
+            Ok(json!("Inactive"))
+        );
+        let others = w(Arg::Param("key"), Cmp::Ne, &["Id", "Status"], false);
+        assert_eq!(
+            others.select(&answer, &params, &later),
+            Ok(json!([{"Id": "A", "Status": "Active"}]))
+        );
+        let newer = w(Arg::IfGiven("after"), Cmp::Later, &["Id"], false);
+        assert_eq!(newer.select(&answer, &params, &later), Ok(json!(["B"])));
+        let every = w(Arg::IfGiven("nope"), Cmp::Later, &["Id"], false);
+        assert_eq!(
+            every.select(&answer, &params, &later),
+            Ok(json!(["A", "B"]))
+        );
+        let missing = w(Arg::Param("key"), Cmp::Eq, &["Status"], true);
+        assert_eq!(
+            missing.select(&json!({"Keys": []}), &params, &later),
+            Ok(Value::Null)
+        );
     }
 
     /// Every definition is well formed: the values its conditions and outputs read are picked,
@@ -615,6 +757,24 @@ mod tests {
             {
                 assert!(!text.contains('\''), "{}: a quote in `{text}`", spec.name);
             }
+            for ask in def.before.iter().chain(def.change).chain(def.after) {
+                if let Some(list) = ask.each {
+                    assert!(values.iter().any(|v| v == list), "{}: `{list}`", spec.name);
+                    for p in ask.picks {
+                        assert!(
+                            matches!(p.from, From::Present | From::Member(_)),
+                            "{}: {} in a call per item",
+                            spec.name,
+                            p.name
+                        );
+                    }
+                }
+            }
+            assert!(
+                spec.sfn_unavailable.is_empty(),
+                "{}: a defined action gives every output on both engines",
+                spec.name
+            );
             // A wildcard's matches are a list on Step Functions only where the wildcard is
             // the last list of the path (the emulator gives one match deeper down unwrapped).
             for ask in def.before.iter().chain(def.change).chain(def.after) {
@@ -674,7 +834,7 @@ mod tests {
             match a {
                 Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) => out.push(p),
                 Arg::Obj(m) => collect_params(m, out),
-                Arg::Text(_) | Arg::Bool(_) => {}
+                Arg::Text(_) | Arg::Bool(_) | Arg::Item | Arg::Value(_) => {}
             }
         }
     }

@@ -22,8 +22,9 @@ const READ_BLOCK: Ask = Ask {
         op: Op::S3GetPublicAccessBlock,
         args: BUCKET,
     },
+    each: None,
     absent: Some(Absent {
-        code: "NoSuchPublicAccessBlockConfiguration",
+        codes: &["NoSuchPublicAccessBlockConfiguration"],
         sfn_cause: Some("public access block configuration was not found"),
     }),
     picks: &[
@@ -82,6 +83,7 @@ pub const BLOCK_PUBLIC_ACCESS: Def = Def {
                 ),
             ],
         },
+        each: None,
         absent: None,
         picks: &[],
     }],
@@ -96,6 +98,7 @@ const READ_VERSIONING: Ask = Ask {
         op: Op::S3GetBucketVersioning,
         args: BUCKET,
     },
+    each: None,
     absent: None,
     // `Status` is missing when versioning was never set.
     picks: &[Pick {
@@ -123,6 +126,7 @@ pub const ENABLE_VERSIONING: Def = Def {
                 ),
             ],
         },
+        each: None,
         absent: None,
         picks: &[],
     }],
@@ -130,4 +134,81 @@ pub const ENABLE_VERSIONING: Def = Def {
     verified_when: Some(Cond::Is("after.status", Lit::Text("Enabled"))),
     unverified: "bucket {bucket} versioning does not read back as Enabled",
     outputs: &[("previous_status", "before.status")],
+};
+
+const fn read(op: Op, absent: Option<Absent>, picks: &'static [Pick]) -> Ask {
+    Ask {
+        call: Call { op, args: BUCKET },
+        each: None,
+        absent,
+        picks,
+    }
+}
+
+/// `s3.capture_bucket`: the bucket's policy (its text), ACL, public access block, versioning
+/// and object ownership, each as S3 gives it.
+pub const CAPTURE_BUCKET: Def = Def {
+    before: &[
+        read(
+            Op::S3GetBucketPolicy,
+            Some(Absent {
+                codes: &["NoSuchBucketPolicy"],
+                sfn_cause: Some("bucket policy does not exist"),
+            }),
+            &[
+                Pick {
+                    name: "has_policy",
+                    from: From::Present,
+                    default: Lit::Bool(false),
+                },
+                Pick {
+                    name: "policy",
+                    from: From::Member("Policy"),
+                    default: Lit::Null,
+                },
+            ],
+        ),
+        read(
+            Op::S3GetBucketAcl,
+            None,
+            &[
+                Pick {
+                    name: "acl_owner",
+                    from: From::Member("Owner.ID"),
+                    default: Lit::Null,
+                },
+                Pick {
+                    name: "acl_grants",
+                    from: From::Member("Grants"),
+                    default: Lit::Null,
+                },
+            ],
+        ),
+        READ_BLOCK,
+        READ_VERSIONING,
+        read(
+            Op::S3GetBucketOwnershipControls,
+            // Not every bucket has ownership controls, nor every S3 implementation.
+            Some(Absent {
+                codes: &["OwnershipControlsNotFoundError", "NotImplemented"],
+                sfn_cause: Some("ownership controls were not found"),
+            }),
+            &[Pick {
+                name: "object_ownership",
+                from: From::Each("OwnershipControls.Rules[*].ObjectOwnership"),
+                default: Lit::Null,
+            }],
+        ),
+    ],
+    refuse: &[],
+    done_when: Cond::Always,
+    plan: "",
+    change: &[],
+    after: &[],
+    verified_when: None,
+    unverified: "",
+    outputs: &[
+        ("has_policy", "before.has_policy"),
+        ("versioning", "before.status"),
+    ],
 };

@@ -5,6 +5,10 @@
 //! outputs a definition declares unavailable on Step Functions are left out) and the same AWS
 //! end state. A definition changed for one engine only fails it.
 //!
+//! `iam.deactivate_mfa_devices` runs without `enabled_after`: the emulator's Step Functions
+//! hands an answer's timestamps to the state machine as objects it can neither compare nor
+//! write (AWS hands ISO 8601 text), so its later-than Choice cannot run there.
+//!
 //! `http.webhook` is in it for its status only: the state machine puts an EventBridge event
 //! where the local engine POSTs (declared on the definition; its `status` output is
 //! unavailable there).
@@ -568,7 +572,7 @@ fn failing_playbooks(dir: &std::path::Path, inputs: &str) -> Vec<(String, String
 }
 
 /// The emulator interpreter's own failure, now and then, when an error leaves a Parallel
-/// branch (as the reads of `ec2.capture_instance` and `s3.capture_bucket` are): it names the
+/// branch (as the reads of `ec2.capture_instance` are): it names the
 /// error `States.Runtime`, refuses that as a custom error name and ends the execution. AWS does
 /// not do this; for such a step only the status is compared.
 const MOTO_BRANCH_CRASH: &str = "Custom Error Names MUST NOT begin with the prefix 'States.'";
