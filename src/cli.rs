@@ -18,7 +18,8 @@ use crate::{plan, render, select};
 #[command(
     name = "firebreak",
     version,
-    about = "Automated incident response for AWS: GuardDuty findings in, containment out, evidence kept."
+    about = "Automated incident response for AWS: GuardDuty findings in, containment out, evidence kept.",
+    after_help = crate::exit::HELP
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -684,7 +685,7 @@ fn validate(mut paths: Vec<PathBuf>, output: Output) -> Result<ExitCode> {
         }
     }
     Ok(if errors > 0 {
-        ExitCode::from(1)
+        ExitCode::from(crate::exit::PROBLEMS)
     } else {
         ExitCode::SUCCESS
     })
@@ -692,7 +693,7 @@ fn validate(mut paths: Vec<PathBuf>, output: Output) -> Result<ExitCode> {
 
 /// Loads the playbooks for explain/plan; any error in them stops the command.
 pub(crate) fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
-    playbook::load_valid(dir).map_err(|e| anyhow::anyhow!(e))
+    playbook::load_valid(dir).map_err(|e| e.into_command_error())
 }
 
 pub(crate) fn read_findings(path: &Path) -> Result<Vec<Finding>> {
@@ -803,7 +804,7 @@ fn plan_cmd(
         println!("{}", serde_json::to_string_pretty(&v)?);
     }
     Ok(if failed {
-        ExitCode::from(1)
+        ExitCode::from(crate::exit::PROBLEMS)
     } else {
         ExitCode::SUCCESS
     })
@@ -820,7 +821,7 @@ fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {
         for d in &set.diagnostics {
             crate::say!("{d}");
         }
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(crate::exit::PROBLEMS));
     }
     let pb = set
         .playbooks
@@ -870,7 +871,7 @@ fn choose<'a>(
 fn permissions_cmd(which: &[String], dir: &Path, engine: Engine) -> Result<ExitCode> {
     let set = load_playbooks(dir)?;
     let Some(chosen) = choose(&set, which, dir)? else {
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(crate::exit::PROBLEMS));
     };
     let policy = crate::catalog::policy(
         chosen.iter().flat_map(|p| p.steps.iter().map(|s| s.action)),
@@ -896,7 +897,7 @@ fn deploy_cmd(
     };
     let set = load_playbooks(dir)?;
     let Some(chosen) = choose(&set, which, dir)? else {
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(crate::exit::PROBLEMS));
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -927,7 +928,7 @@ fn asl_cmd(which: &[String], dir: &Path, out: Option<&Path>) -> Result<ExitCode>
         for d in &set.diagnostics {
             crate::say!("{d}");
         }
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(crate::exit::PROBLEMS));
     }
     let mut chosen = Vec::new();
     for w in which {
@@ -978,7 +979,7 @@ fn asl_cmd(which: &[String], dir: &Path, out: Option<&Path>) -> Result<ExitCode>
         }
     }
     Ok(if failed {
-        ExitCode::from(1)
+        ExitCode::from(crate::exit::PROBLEMS)
     } else {
         ExitCode::SUCCESS
     })
@@ -1061,7 +1062,7 @@ fn audit_cmd(
     Ok(if report.passed {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(crate::exit::PROBLEMS)
     })
 }
 

@@ -980,7 +980,7 @@ pub fn drill(opts: Options) -> Result<ExitCode> {
 }
 
 async fn drill_async(opts: Options) -> Result<ExitCode> {
-    let set = crate::playbook::load_valid(&opts.playbooks).map_err(|e| anyhow::anyhow!(e))?;
+    let set = crate::playbook::load_valid(&opts.playbooks).map_err(|e| e.into_command_error())?;
     let mut names: Vec<String> = if opts.all {
         set.playbooks.iter().map(|p| p.name.clone()).collect()
     } else {
@@ -1221,7 +1221,7 @@ async fn drill_async(opts: Options) -> Result<ExitCode> {
     Ok(if passed == reports.len() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(crate::exit::PROBLEMS)
     })
 }
 

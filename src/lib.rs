@@ -14,6 +14,7 @@ pub mod diag;
 pub mod drill;
 pub mod engine;
 pub mod evidence;
+pub mod exit;
 pub mod expr;
 pub mod finding;
 pub mod plan;

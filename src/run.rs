@@ -49,7 +49,7 @@ pub fn run(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<Ex
 }
 
 async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<ExitCode> {
-    let set = crate::playbook::load_valid(&opts.playbooks).map_err(|e| anyhow::anyhow!(e))?;
+    let set = crate::playbook::load_valid(&opts.playbooks).map_err(|e| e.into_command_error())?;
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -232,7 +232,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(crate::exit::PROBLEMS)
     })
 }
 

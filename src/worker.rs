@@ -213,7 +213,8 @@ pub struct Worker {
 impl Worker {
     /// Loads the playbooks and resolves the caller; `base` is the AWS configuration.
     pub async fn new(base: aws_config::SdkConfig, opts: Options) -> Result<Worker> {
-        let set = crate::playbook::load_valid(&opts.playbooks).map_err(|e| anyhow::anyhow!(e))?;
+        let set =
+            crate::playbook::load_valid(&opts.playbooks).map_err(|e| e.into_command_error())?;
         let unknown = plan::undeclared_inputs(&set.playbooks, &opts.inputs);
         if !unknown.is_empty() {
             bail!(

@@ -58,12 +58,12 @@ impl LoadedSet {
 
 /// The playbooks of `dir`, every one valid: a missing folder or any error in them is one
 /// message (with the errors and a hint) for the command that needed them.
-pub fn load_valid(dir: &Path) -> Result<LoadedSet, String> {
+pub fn load_valid(dir: &Path) -> Result<LoadedSet, LoadError> {
     if !dir.exists() {
-        return Err(format!(
+        return Err(LoadError::NoFolder(format!(
             "{}: no such playbook folder\n  hint: run from the project folder or pass --playbooks DIR",
             dir.display()
-        ));
+        )));
     }
     let set = load_dir(&[dir]);
     if set.has_errors() {
@@ -74,9 +74,31 @@ pub fn load_valid(dir: &Path) -> Result<LoadedSet, String> {
         msg.push_str(
             "  hint: `firebreak validate` lists every problem; fix them before using the playbooks",
         );
-        return Err(msg);
+        return Err(LoadError::Invalid(msg));
     }
     Ok(set)
+}
+
+/// Why [`load_valid`] gave no playbooks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    /// The folder is not there (a usage error).
+    #[error("{0}")]
+    NoFolder(String),
+    /// The playbooks have errors, each listed (problems found).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl LoadError {
+    /// As the error of a command: invalid playbooks are problems found (exit 1), a missing
+    /// folder a usage error (exit 2).
+    pub fn into_command_error(self) -> anyhow::Error {
+        match self {
+            LoadError::Invalid(m) => anyhow::Error::new(crate::exit::Problems(m)),
+            LoadError::NoFolder(m) => anyhow::anyhow!(m),
+        }
+    }
 }
 
 /// Loads `*.yaml` / `*.yml` files and folders (not recursive into hidden folders), checks each,

@@ -17,7 +17,7 @@ use crate::retry::RetryPolicy;
 use crate::yaml::Pos;
 
 pub use fields::finding_field_known;
-pub use load::{LoadedSet, load, load_dir, load_valid};
+pub use load::{LoadError, LoadedSet, load, load_dir, load_valid};
 pub use set::check_set;
 
 /// A playbook that passed validation.

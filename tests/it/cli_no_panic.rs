@@ -79,12 +79,6 @@ fn bad_arguments() {
             "--playbooks",
             "/nowhere",
         ],
-        vec![
-            "plan",
-            "tests/findings/iam-user-tor.json",
-            "--playbooks",
-            "tests/playbooks-invalid",
-        ],
         vec!["graph", "nope"],
         vec!["frobnicate"],
     ] {

@@ -9,6 +9,7 @@ mod cli_no_panic;
 mod drill;
 mod ec2_roles;
 mod evidence;
+mod exit_codes;
 mod explain;
 mod fault_proxy;
 mod findings;
