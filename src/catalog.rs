@@ -291,6 +291,7 @@ impl Action {
             Action::IamDeactivateMfaDevices => Some(&iam::DEACTIVATE_MFA_DEVICES),
             Action::IamDeleteLoginProfile => Some(&iam::DELETE_LOGIN_PROFILE),
             Action::Ec2StopInstance => Some(&ec2::STOP_INSTANCE),
+            Action::Ec2TagInstance => Some(&ec2::TAG_INSTANCE),
             Action::AutoscalingDetachInstance => Some(&ec2::DETACH_INSTANCE),
             Action::S3CaptureBucket => Some(&s3::CAPTURE_BUCKET),
             Action::S3BlockPublicAccess => Some(&s3::BLOCK_PUBLIC_ACCESS),
@@ -304,7 +305,6 @@ impl Action {
             | Action::Elbv2DeregisterInstance
             | Action::Ec2DisassociateInstanceProfile
             | Action::Ec2IsolateInstance
-            | Action::Ec2TagInstance
             | Action::S3DenyPrincipal
             | Action::SnsPublish
             | Action::HttpWebhook => None,
@@ -764,8 +764,6 @@ impl Action {
                     name: "ec2.tag_instance",
                     doc: "Tag the instance (incident id, time, containment state).",
                     effect: Effect::Contain,
-                    // Local reads the instance's tags with DescribeInstances, a state machine
-                    // with DescribeTags.
                     permissions: &[
                         "ec2:DescribeInstances",
                         "ec2:DescribeTags",
@@ -773,12 +771,7 @@ impl Action {
                     ],
                     params: &[INSTANCE, req("tags", Type::StringMap, "tags to set")],
                     outputs: &[],
-                    engine_only: &[
-                        // Both check the instance with DescribeInstances; local reads its tags
-                        // back there too, a state machine with DescribeTags (a filter JSONPath
-                        // cannot express over DescribeInstances).
-                        ("ec2:DescribeTags", Engine::Sfn),
-                    ],
+                    engine_only: &[],
                     sfn_unavailable: &[],
                     fixed_tags: &[],
                 };
@@ -1019,11 +1012,11 @@ mod tests {
             "s3:PutBucketPublicAccessBlock"
         );
         assert_eq!(permission("s3", "HeadBucket"), "s3:ListBucket");
-        // One engine's permissions only: local tags read back with DescribeInstances.
-        let local: Vec<_> = Action::Ec2TagInstance.permissions(Engine::Local).collect();
-        let sfn: Vec<_> = Action::Ec2TagInstance.permissions(Engine::Sfn).collect();
-        assert!(local.contains(&"ec2:DescribeInstances") && !local.contains(&"ec2:DescribeTags"));
-        assert!(sfn.contains(&"ec2:DescribeTags") && sfn.contains(&"ec2:DescribeInstances"));
+        // One engine's permissions only: the local user capture reads each key's last use.
+        let local: Vec<_> = Action::IamCaptureUser.permissions(Engine::Local).collect();
+        let sfn: Vec<_> = Action::IamCaptureUser.permissions(Engine::Sfn).collect();
+        assert!(local.contains(&"iam:GetAccessKeyLastUsed") && local.contains(&"iam:GetUser"));
+        assert!(!sfn.contains(&"iam:GetAccessKeyLastUsed") && sfn.contains(&"iam:GetUser"));
     }
 
     /// The defaults the plan binds are the names both engines use when a parameter is absent,

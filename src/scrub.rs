@@ -175,17 +175,25 @@ fn is_secret_key(k: &str) -> bool {
 /// Replaces secret values in a JSON tree, and secret-looking material inside strings.
 pub fn scrub(v: Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .map(|(k, v)| {
-                    if is_secret_key(&k) && !v.is_null() {
-                        (k, Value::String(REDACTED.into()))
-                    } else {
-                        (k, scrub(v))
-                    }
-                })
-                .collect(),
-        ),
+        Value::Object(m) => {
+            // A tag as AWS lists them, `{"Key": "db_password", "Value": "…"}`: the name is in
+            // one member and the secret in the other.
+            let tag_named_secret = ["Key", "key"]
+                .iter()
+                .any(|k| m.get(*k).and_then(Value::as_str).is_some_and(is_secret_key));
+            Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| {
+                        let tag_value = tag_named_secret && (k == "Value" || k == "value");
+                        if (tag_value || is_secret_key(&k)) && !v.is_null() {
+                            (k, Value::String(REDACTED.into()))
+                        } else {
+                            (k, scrub(v))
+                        }
+                    })
+                    .collect(),
+            )
+        }
         Value::Array(a) => Value::Array(a.into_iter().map(scrub).collect()),
         Value::String(s) => Value::String(scrub_text(&s)),
         other => other,
@@ -500,6 +508,17 @@ mod tests {
             known.redact("x OuterSecretWithInnerSecretPart y"),
             "x [REDACTED] y"
         );
+    }
+
+    #[test]
+    fn tag_lists_whose_keys_name_secrets_are_redacted() {
+        let v = scrub(serde_json::json!({"tags": [
+            {"Key": "Password", "Value": "PlantedTagSecret"},
+            {"key": "owner", "value": "ops"},
+        ]}));
+        let text = v.to_string();
+        assert!(!text.contains("PlantedTagSecret"), "{text}");
+        assert!(text.contains("\"ops\""), "{text}");
     }
 
     #[test]

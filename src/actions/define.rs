@@ -19,14 +19,14 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         ..Default::default()
     };
     for r in def.refuse {
-        if r.when.holds(&values) {
+        if r.when.holds(&values, cx.params) {
             return Err(StepError::permanent(
                 r.code,
                 define::message(r.message, cx.params),
             ));
         }
     }
-    if def.done_when.holds(&values) {
+    if def.done_when.holds(&values, cx.params) {
         // A capture changes nothing and reads nothing back.
         if !def.change.is_empty() {
             out.post_state = pre_state;
@@ -54,7 +54,7 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     values["change"] = Value::Object(changed);
     values["after"] = Value::Object(ask_all(cx, def.after, &values).await?);
     if let Some(verified) = &def.verified_when
-        && !verified.holds(&values)
+        && !verified.holds(&values, cx.params)
     {
         return Err(verify_failed(define::message(def.unverified, cx.params)));
     }

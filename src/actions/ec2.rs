@@ -94,7 +94,6 @@ struct Instance {
     /// (device name, volume id, delete on termination)
     volumes: Vec<(String, String, bool)>,
     profile_arn: String,
-    tags: BTreeMap<String, String>,
 }
 
 async fn describe(cx: &Cx<'_>, id: &str) -> Result<Instance, StepError> {
@@ -184,7 +183,6 @@ async fn describe(cx: &Cx<'_>, id: &str) -> Result<Instance, StepError> {
         enis,
         volumes,
         profile_arn,
-        tags,
     })
 }
 
@@ -1122,51 +1120,5 @@ pub(super) async fn isolate_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
         ("network_interface_ids", json!(ids)),
     ]);
     out.post_state = json!({"instance_id": id, "network_interfaces": after.network_interfaces().iter().map(|n| json!({"id": n.network_interface_id(), "groups": n.groups().iter().filter_map(|g| g.group_id()).collect::<Vec<_>>()})).collect::<Vec<_>>()});
-    Ok(out)
-}
-
-pub(super) async fn tag_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let id = cx.str("instance_id")?;
-    let wanted: BTreeMap<String, String> = match cx.params.get("tags") {
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-            .collect(),
-        _ => BTreeMap::new(),
-    };
-    let inst = describe(cx, id).await?;
-    let mut out = Outcome {
-        pre_state: json!({"instance_id": id, "tags": inst.tags}),
-        ..Default::default()
-    };
-    let missing: Vec<Tag> = wanted
-        .iter()
-        .filter(|(k, v)| inst.tags.get(*k) != Some(*v))
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    if missing.is_empty() {
-        out.post_state = out.pre_state.clone();
-        return Ok(out);
-    }
-    let call = cx
-        .clients
-        .ec2
-        .create_tags()
-        .resources(id)
-        .set_tags(Some(missing));
-    if cx.dry_run {
-        cx.ec2_dry("CreateTags", call.dry_run(true).send()).await?;
-        out.planned.push(format!("tag {id} with {wanted:?}"));
-        return Ok(out);
-    }
-    cx.call(SVC, "CreateTags", call.send()).await?;
-    out.changed = true;
-    let after = describe(cx, id).await?;
-    if wanted.iter().any(|(k, v)| after.tags.get(k) != Some(v)) {
-        return Err(verify_failed(format!(
-            "instance {id} does not read back with tags {wanted:?}"
-        )));
-    }
-    out.post_state = json!({"instance_id": id, "tags": after.tags});
     Ok(out)
 }

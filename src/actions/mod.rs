@@ -78,7 +78,7 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::Elbv2DeregisterInstance => Box::pin(ec2::deregister_targets(cx)).await,
         Action::Ec2DisassociateInstanceProfile => Box::pin(ec2::disassociate_profile(cx)).await,
         Action::Ec2IsolateInstance => Box::pin(ec2::isolate_instance(cx)).await,
-        Action::Ec2TagInstance => Box::pin(ec2::tag_instance(cx)).await,
+        Action::Ec2TagInstance => defined(action, cx).await,
         Action::Ec2StopInstance => defined(action, cx).await,
     }
 }

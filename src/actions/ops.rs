@@ -303,6 +303,78 @@ pub(super) async fn call(
                 .collect();
             Ok(json!({"OwnershipControls": {"Rules": rules}}))
         }
+        Op::Ec2DescribeTags => {
+            use aws_sdk_ec2::types::Filter;
+            let filters: Vec<Filter> = args
+                .get("Filters")
+                .and_then(Value::as_array)
+                .map(|fs| {
+                    fs.iter()
+                        .map(|f| {
+                            Filter::builder()
+                                .set_name(f.get("Name").and_then(Value::as_str).map(str::to_string))
+                                .set_values(f.get("Values").and_then(Value::as_array).map(|v| {
+                                    v.iter()
+                                        .filter_map(Value::as_str)
+                                        .map(str::to_string)
+                                        .collect()
+                                }))
+                                .build()
+                        })
+                        .collect()
+                })
+                .ok_or_else(|| missing("Filters"))?;
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2.describe_tags().set_filters(Some(filters)).send(),
+                )
+                .await?;
+            let tags: Vec<Value> = r
+                .tags()
+                .iter()
+                .map(|t| {
+                    json!({
+                        "Key": t.key(),
+                        "Value": t.value(),
+                        "ResourceId": t.resource_id(),
+                        "ResourceType": t.resource_type().map(|r| r.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({"Tags": tags}))
+        }
+        Op::Ec2CreateTags => {
+            use aws_sdk_ec2::types::Tag;
+            let tags: Vec<Tag> = args
+                .get("Tags")
+                .and_then(Value::as_array)
+                .map(|ts| {
+                    ts.iter()
+                        .map(|t| {
+                            Tag::builder()
+                                .set_key(t.get("Key").and_then(Value::as_str).map(str::to_string))
+                                .set_value(
+                                    t.get("Value").and_then(Value::as_str).map(str::to_string),
+                                )
+                                .build()
+                        })
+                        .collect()
+                })
+                .ok_or_else(|| missing("Tags"))?;
+            let req = c
+                .ec2
+                .create_tags()
+                .set_resources(Some(texts(args, "Resources")?))
+                .set_tags(Some(tags));
+            if dry {
+                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
         Op::S3GetBucketVersioning => {
             let status = super::s3::versioning_status(
                 cx,

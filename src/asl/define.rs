@@ -371,6 +371,33 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
             Arg::Value(name) => {
                 out.insert(format!("{key}.$"), json!(a.s(&format!("v.{name}"))));
             }
+            // The compiler binds a key-value parameter as the `[{Key, Value}]` list already.
+            Arg::Tags(name) => {
+                out.insert(format!("{key}.$"), json!(p(name)));
+            }
+            // Array items cannot be paths in ASL: a list of paths is `States.Array(…)`, a
+            // list of objects and constants stays a list (the definitions test keeps the two
+            // apart).
+            Arg::List(items) => {
+                let parts: Vec<Map<String, Value>> = items
+                    .iter()
+                    .map(|i| args(a, &[("x", *i)], params))
+                    .collect();
+                let paths: Vec<String> = parts
+                    .iter()
+                    .filter_map(|m| m.get("x.$").and_then(Value::as_str).map(str::to_string))
+                    .collect();
+                if !paths.is_empty() {
+                    out.insert(
+                        format!("{key}.$"),
+                        json!(format!("States.Array({})", paths.join(", "))),
+                    );
+                } else {
+                    let list: Vec<Value> =
+                        parts.iter().filter_map(|m| m.get("x").cloned()).collect();
+                    out.insert((*key).into(), Value::Array(list));
+                }
+            }
             Arg::Text(t) => {
                 out.insert((*key).into(), json!(t));
             }
@@ -425,7 +452,9 @@ fn where_states(
         Arg::Param(p) | Arg::IfGiven(p) => selector["want.$"] = json!(a.p(p)),
         Arg::Text(t) => selector["want"] = json!(t),
         Arg::Bool(b) => selector["want"] = json!(b),
-        Arg::ListOf(_) | Arg::Obj(_) | Arg::Item | Arg::Value(_) => selector["want"] = Value::Null,
+        Arg::ListOf(_) | Arg::Obj(_) | Arg::Item | Arg::Value(_) | Arg::List(_) | Arg::Tags(_) => {
+            selector["want"] = Value::Null
+        }
     }
     for m in w.take {
         selector[format!("m_{m}.$")] = json!(format!(
@@ -450,7 +479,7 @@ fn where_states(
         (&take, &skip)
     };
     let compare = match w.cmp {
-        Cmp::Eq | Cmp::Ne => "StringEqualsPath",
+        Cmp::Eq | Cmp::Ne | Cmp::All => "StringEqualsPath",
         Cmp::Later => "TimestampGreaterThanPath",
     };
     // A later-than over a parameter the playbook does not give keeps every item.
@@ -491,9 +520,9 @@ fn where_states(
     );
     let mut inner = json!({
         take.clone(): {"Type": "Pass", "Parameters": taken, "End": true},
-        skip.clone(): {"Type": "Pass", "Result": {}, "End": true},
     });
     if start == test {
+        inner[skip.clone()] = json!({"Type": "Pass", "Result": {}, "End": true});
         inner[test.clone()] = json!({
             "Type": "Choice",
             "Choices": [{"Variable": "$.key", compare: "$.want", "Next": on_match}],
@@ -524,6 +553,7 @@ fn where_states(
 /// not give, which keeps every item.
 fn compares(a: &Act, w: &crate::define::Where) -> bool {
     match (w.cmp, w.is) {
+        (Cmp::All, _) => false,
         (Cmp::Later, Arg::IfGiven(p)) => a.given.iter().any(|g| g == p),
         _ => true,
     }
@@ -535,6 +565,35 @@ fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -> String {
     let mut r = rule(a, c);
     r["Next"] = json!(yes);
     let mut first = a.choice(what, json!([r]), no);
+    let mut includes = Vec::new();
+    includes_of(c, &mut includes);
+    for (x, p) in includes.into_iter().rev() {
+        let key = a.s(&includes_key(x, p));
+        let missing = a.pass(
+            &format!("{what}: any of {p} missing from {x}"),
+            json!({"Parameters": {"missing.$": format!("States.ArrayContains({key}, false)")}, "ResultPath": key}),
+            &first,
+        );
+        let one = a.n(&format!("{what}: {p} in {x}, one"));
+        let map = json!({
+            "Type": "Map",
+            "ItemsPath": a.p(p),
+            "ItemSelector": {
+                "has.$": format!("States.ArrayContains({}, $$.Map.Item.Value)", a.s(&format!("v.{x}"))),
+            },
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": one,
+                "States": {one.clone(): {"Type": "Pass", "InputPath": "$.has", "End": true}},
+            },
+            "ResultPath": key,
+            "Catch": [a.catch_all()],
+            "Next": missing,
+        });
+        let name = a.n(&format!("{what}: {p} in {x}?"));
+        a.states.insert(name.clone(), map);
+        first = name;
+    }
     let mut empties = Vec::new();
     prepared(c, &mut Vec::new(), &mut empties);
     for x in empties.into_iter().rev() {
@@ -574,8 +633,22 @@ fn prepared(
         Cond::Empty(x) => empties.push(x),
         Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| prepared(c, pairs, empties)),
         Cond::Not(c) => prepared(c, pairs, empties),
-        Cond::Always | Cond::Is(..) => {}
+        Cond::Always | Cond::Is(..) | Cond::Includes(..) => {}
     }
+}
+
+/// The `Includes` of a condition: (picked list, list parameter).
+fn includes_of(c: &Cond, out: &mut Vec<(&'static str, &'static str)>) {
+    match c {
+        Cond::Includes(x, p) => out.push((x, p)),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| includes_of(c, out)),
+        Cond::Not(c) => includes_of(c, out),
+        _ => {}
+    }
+}
+
+fn includes_key(x: &str, p: &str) -> String {
+    format!("includes_{}_{p}", x.replace('.', "_"))
 }
 
 fn empty_key(x: &str) -> String {
@@ -605,6 +678,9 @@ fn rule(a: &Act, c: &Cond) -> Value {
         }
         Cond::Empty(x) => {
             json!({"Variable": format!("{}.n", a.s(&empty_key(x))), "NumericEquals": 0})
+        }
+        Cond::Includes(x, p) => {
+            json!({"Variable": format!("{}.missing", a.s(&includes_key(x, p))), "BooleanEquals": false})
         }
         Cond::All(cs) => json!({"And": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
         Cond::Any(cs) => json!({"Or": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),

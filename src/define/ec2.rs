@@ -118,3 +118,71 @@ pub const DETACH_INSTANCE: Def = Def {
     unverified: "instance {instance_id} is still in its Auto Scaling group",
     outputs: &[("group_name", "before.group")],
 };
+
+/// The instance exists (EC2 answers `InvalidInstanceID.NotFound` when not: tags on a missing
+/// id would be refused only by AWS, not by every emulator).
+const EXISTS: Ask = Ask {
+    call: Call {
+        op: Op::Ec2DescribeInstances,
+        args: INSTANCE,
+    },
+    each: None,
+    absent: None,
+    picks: &[Pick {
+        name: "exists",
+        from: From::Present,
+        default: Lit::Bool(false),
+    }],
+};
+
+/// The instance's tags, as `[{Key, Value}]`.
+const TAGS: Ask = Ask {
+    call: Call {
+        op: Op::Ec2DescribeTags,
+        args: &[(
+            "Filters",
+            Arg::List(&[Arg::Obj(&[
+                ("Name", Arg::Text("resource-id")),
+                ("Values", Arg::ListOf("instance_id")),
+            ])]),
+        )],
+    },
+    each: None,
+    absent: None,
+    picks: &[Pick {
+        name: "tags",
+        from: From::Where(&Where {
+            list: "Tags",
+            key: "Key",
+            is: Arg::Text(""),
+            cmp: Cmp::All,
+            take: &["Key", "Value"],
+            first: false,
+        }),
+        default: Lit::Null,
+    }],
+};
+
+/// `ec2.tag_instance`: every tag given on the instance (others untouched).
+pub const TAG_INSTANCE: Def = Def {
+    before: &[EXISTS, TAGS],
+    refuse: &[],
+    done_when: Cond::Includes("before.tags", "tags"),
+    plan: "tag {instance_id} with the given tags",
+    change: &[Ask {
+        call: Call {
+            op: Op::Ec2CreateTags,
+            args: &[
+                ("Resources", Arg::ListOf("instance_id")),
+                ("Tags", Arg::Tags("tags")),
+            ],
+        },
+        each: None,
+        absent: None,
+        picks: &[],
+    }],
+    after: &[TAGS],
+    verified_when: Some(Cond::Includes("after.tags", "tags")),
+    unverified: "instance {instance_id} does not read back with every tag",
+    outputs: &[],
+};

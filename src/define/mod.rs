@@ -44,6 +44,8 @@ pub enum Op {
     IamDeactivateMfaDevice,
     AutoscalingDescribeAutoScalingInstances,
     AutoscalingDetachInstances,
+    Ec2DescribeTags,
+    Ec2CreateTags,
 }
 
 impl Op {
@@ -67,7 +69,10 @@ impl Op {
             | Op::S3GetBucketPolicy
             | Op::S3GetBucketAcl
             | Op::S3GetBucketOwnershipControls => "s3",
-            Op::Ec2DescribeInstances | Op::Ec2StopInstances => "ec2",
+            Op::Ec2DescribeInstances
+            | Op::Ec2StopInstances
+            | Op::Ec2DescribeTags
+            | Op::Ec2CreateTags => "ec2",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
                 "autoscaling"
             }
@@ -98,6 +103,8 @@ impl Op {
             Op::IamDeactivateMfaDevice => "DeactivateMFADevice",
             Op::AutoscalingDescribeAutoScalingInstances => "DescribeAutoScalingInstances",
             Op::AutoscalingDetachInstances => "DetachInstances",
+            Op::Ec2DescribeTags => "DescribeTags",
+            Op::Ec2CreateTags => "CreateTags",
         }
     }
 
@@ -128,6 +135,8 @@ impl Op {
                 "autoscaling:DescribeAutoScalingInstances"
             }
             Op::AutoscalingDetachInstances => "autoscaling:DetachInstances",
+            Op::Ec2DescribeTags => "ec2:DescribeTags",
+            Op::Ec2CreateTags => "ec2:CreateTags",
         }
     }
 
@@ -166,6 +175,10 @@ pub enum Arg {
     Item,
     /// A value picked earlier (`before.group`).
     Value(&'static str),
+    /// A list of values.
+    List(&'static [Arg]),
+    /// A key-value parameter (tags) as the `[{Key, Value}]` list AWS calls take.
+    Tags(&'static str),
 }
 
 /// One AWS call and its parameters (members as the API names them).
@@ -226,6 +239,8 @@ pub enum Cmp {
     /// A timestamp later than the value; every item when the value is a parameter the
     /// playbook does not give.
     Later,
+    /// Every item (no comparison).
+    All,
 }
 
 /// A selection of list items, for [`From::Where`].
@@ -253,7 +268,12 @@ impl Where {
             Arg::Param(p) | Arg::IfGiven(p) => params.get(p).cloned().unwrap_or(Value::Null),
             Arg::Text(t) => Value::String(t.into()),
             Arg::Bool(b) => Value::Bool(b),
-            Arg::ListOf(_) | Arg::Obj(_) | Arg::Item | Arg::Value(_) => Value::Null,
+            Arg::ListOf(_)
+            | Arg::Obj(_)
+            | Arg::Item
+            | Arg::Value(_)
+            | Arg::List(_)
+            | Arg::Tags(_) => Value::Null,
         };
         let items = at_path(answer, self.list)
             .first()
@@ -268,6 +288,7 @@ impl Where {
                 Cmp::Ne => member != &want,
                 Cmp::Later if want.is_null() || want.as_str() == Some("") => true,
                 Cmp::Later => later(member, &want)?,
+                Cmp::All => true,
             };
             if keep {
                 kept.push(i);
@@ -335,6 +356,8 @@ pub enum Cond {
     Same(&'static str, &'static str),
     /// A picked list is empty.
     Empty(&'static str),
+    /// Every item of a list parameter (`tags`, as `[{Key, Value}]`) is in a picked list.
+    Includes(&'static str, &'static str),
     All(&'static [Cond]),
     Any(&'static [Cond]),
     Not(&'static Cond),
@@ -435,6 +458,13 @@ pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<Str
             Arg::Obj(members) => Some(Value::Object(obj(members, params, values))),
             Arg::Item => params.get(ITEM).cloned(),
             Arg::Value(name) => Some(value(values, name).clone()),
+            Arg::List(items) => Some(Value::Array(
+                items
+                    .iter()
+                    .filter_map(|a| one(a, params, values))
+                    .collect(),
+            )),
+            Arg::Tags(p) => Some(tag_list(params.get(*p))),
         }
     }
     fn obj(
@@ -448,6 +478,19 @@ pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<Str
             .collect()
     }
     obj(call.args, params, values)
+}
+
+/// A key-value parameter as `[{Key, Value}]` (as it is already on Step Functions).
+pub fn tag_list(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::Object(m)) => Value::Array(
+            m.iter()
+                .map(|(k, v)| json!({"Key": k, "Value": v}))
+                .collect(),
+        ),
+        Some(Value::Array(l)) => Value::Array(l.clone()),
+        _ => Value::Array(Vec::new()),
+    }
 }
 
 /// The values at a dotted path with `[*]` through lists (`Reservations[*].Instances[*].State`).
@@ -537,16 +580,24 @@ pub fn pick(
 }
 
 impl Cond {
-    /// Whether the condition holds over `values` (`{"before": {...}, ...}`).
-    pub fn holds(&self, values: &Value) -> bool {
+    /// Whether the condition holds over `values` (`{"before": {...}, ...}`) and the step's
+    /// parameters.
+    pub fn holds(&self, values: &Value, params: &Map<String, Value>) -> bool {
         match self {
             Cond::Always => true,
             Cond::Is(name, lit) => value(values, name) == &lit.json(),
             Cond::Same(x, y) => value(values, x) == value(values, y),
             Cond::Empty(x) => value(values, x).as_array().is_some_and(Vec::is_empty),
-            Cond::All(cs) => cs.iter().all(|c| c.holds(values)),
-            Cond::Any(cs) => cs.iter().any(|c| c.holds(values)),
-            Cond::Not(c) => !c.holds(values),
+            Cond::Includes(x, p) => {
+                let have = value(values, x).as_array().cloned().unwrap_or_default();
+                match tag_list(params.get(*p)) {
+                    Value::Array(wanted) => wanted.iter().all(|w| have.contains(w)),
+                    _ => false,
+                }
+            }
+            Cond::All(cs) => cs.iter().all(|c| c.holds(values, params)),
+            Cond::Any(cs) => cs.iter().any(|c| c.holds(values, params)),
+            Cond::Not(c) => !c.holds(values, params),
         }
     }
 
@@ -556,7 +607,7 @@ impl Cond {
             Cond::Always => {}
             Cond::Is(n, _) => out.push(n),
             Cond::Same(x, y) => out.extend([*x, *y]),
-            Cond::Empty(x) => out.push(x),
+            Cond::Empty(x) | Cond::Includes(x, _) => out.push(x),
             Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| c.names(out)),
             Cond::Not(c) => c.names(out),
         }
@@ -628,10 +679,17 @@ mod tests {
 
     #[test]
     fn conditions_read_picked_values() {
-        let values = json!({"before": {"status": "Enabled"}});
-        assert!(Cond::Is("before.status", Lit::Text("Enabled")).holds(&values));
-        assert!(!Cond::Is("before.other", Lit::Text("Enabled")).holds(&values));
-        assert!(Cond::Not(&Cond::Is("after.status", Lit::Bool(true))).holds(&values));
+        let values = json!({"before": {"status": "Enabled", "tags": [{"Key": "a", "Value": "1"}]}});
+        let params = json!({"want": {"a": "1"}, "more": {"a": "1", "b": "2"}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let holds = |c: Cond| c.holds(&values, &params);
+        assert!(holds(Cond::Is("before.status", Lit::Text("Enabled"))));
+        assert!(!holds(Cond::Is("before.other", Lit::Text("Enabled"))));
+        assert!(holds(Cond::Not(&Cond::Is("after.status", Lit::Bool(true)))));
+        assert!(holds(Cond::Includes("before.tags", "want")));
+        assert!(!holds(Cond::Includes("before.tags", "more")));
     }
 
     #[test]
@@ -771,8 +829,8 @@ mod tests {
                 }
             }
             assert!(
-                spec.sfn_unavailable.is_empty(),
-                "{}: a defined action gives every output on both engines",
+                spec.sfn_unavailable.is_empty() && spec.engine_only.is_empty(),
+                "{}: a defined action gives every output and makes every call on both engines",
                 spec.name
             );
             // A wildcard's matches are a list on Step Functions only where the wildcard is
@@ -800,6 +858,38 @@ mod tests {
                 "{}: the catalog's permissions are not the definition's calls",
                 spec.name
             );
+        }
+    }
+
+    /// A list argument is all paths or all objects and constants (ASL cannot mix them).
+    #[test]
+    fn lists_do_not_mix_paths_and_objects() {
+        fn walk(args: &[(&str, Arg)], name: &str) {
+            for (_, a) in args {
+                match a {
+                    Arg::List(items) => {
+                        let paths = items
+                            .iter()
+                            .filter(|i| !matches!(i, Arg::Obj(_) | Arg::Text(_) | Arg::Bool(_)))
+                            .count();
+                        assert!(paths == 0 || paths == items.len(), "{name}");
+                        for i in *items {
+                            if let Arg::Obj(m) = i {
+                                walk(m, name);
+                            }
+                        }
+                    }
+                    Arg::Obj(m) => walk(m, name),
+                    _ => {}
+                }
+            }
+        }
+        for action in crate::catalog::Action::ALL {
+            if let Some(def) = action.definition() {
+                for call in def.calls() {
+                    walk(call.args, action.spec().name);
+                }
+            }
         }
     }
 
@@ -832,8 +922,13 @@ mod tests {
     fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
         for (_, a) in args {
             match a {
-                Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) => out.push(p),
                 Arg::Obj(m) => collect_params(m, out),
+                Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) | Arg::Tags(p) => out.push(p),
+                Arg::List(items) => {
+                    for i in *items {
+                        collect_params(&[("", *i)], out);
+                    }
+                }
                 Arg::Text(_) | Arg::Bool(_) | Arg::Item | Arg::Value(_) => {}
             }
         }
