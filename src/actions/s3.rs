@@ -87,6 +87,33 @@ fn partition(arn: &str) -> &str {
         .unwrap_or("aws")
 }
 
+/// A policy member that may be one value or a list, as a list.
+fn listed(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
+}
+
+/// Whether statement `s` denies `principal` every S3 action on the bucket and its objects,
+/// without a condition or a `Not…` member that could leave a gap: only such a statement is
+/// "already as wanted" (a weaker one of the same Sid, which anyone with PutBucketPolicy could
+/// have written first, is replaced).
+fn denies_everything(s: &Value, principal: &str, resources: &[String; 2]) -> bool {
+    let actions = listed(&s["Action"]);
+    let covered = listed(&s["Resource"]);
+    s["Effect"] == "Deny"
+        && statement_names(s, principal)
+        && actions.iter().any(|a| *a == "s3:*" || *a == "*")
+        && resources
+            .iter()
+            .all(|r| covered.iter().any(|c| *c == r.as_str() || *c == "*"))
+        && ["Condition", "NotAction", "NotResource", "NotPrincipal"]
+            .iter()
+            .all(|k| s.get(*k).is_none())
+}
+
 fn statement_names(s: &Value, principal: &str) -> bool {
     match &s["Principal"]["AWS"] {
         Value::String(p) => p == principal,
@@ -126,34 +153,40 @@ pub(super) async fn deny_principal(cx: &Cx<'_>) -> Result<Outcome, StepError> {
             format!("the policy of bucket {bucket} has no Statement list; not changed"),
         ));
     };
+    let p = partition(principal);
+    let resources = [
+        format!("arn:{p}:s3:::{bucket}"),
+        format!("arn:{p}:s3:::{bucket}/*"),
+    ];
     if statements
         .iter()
-        .any(|s| s["Effect"] == "Deny" && statement_names(s, principal) && s["Sid"] == sid)
+        .any(|s| s["Sid"] == sid && denies_everything(s, principal, &resources))
     {
         out.post_state = out.pre_state.clone();
         return Ok(out);
     }
-    let p = partition(principal);
-    let deny = json!({
-        "Sid": sid,
-        "Effect": "Deny",
-        "Principal": {"AWS": principal},
-        "Action": "s3:*",
-        "Resource": [format!("arn:{p}:s3:::{bucket}"), format!("arn:{p}:s3:::{bucket}/*")]
-    });
+    let deny = |principals: Value| {
+        json!({
+            "Sid": sid,
+            "Effect": "Deny",
+            "Principal": {"AWS": principals},
+            "Action": "s3:*",
+            "Resource": resources.clone(),
+        })
+    };
     match statements.iter_mut().find(|s| s["Sid"] == sid) {
-        // Our statement exists for other principals: add this one to it.
+        // A statement of our Sid exists (for other principals, or weaker than the deny):
+        // it becomes the whole deny, for its principals and this one.
         Some(existing) => {
-            let others = match existing["Principal"]["AWS"].take() {
-                Value::String(s) => vec![Value::String(s)],
-                Value::Array(a) => a,
-                _ => Vec::new(),
-            };
-            let mut all = others;
+            let mut all: Vec<Value> = listed(&existing["Principal"]["AWS"])
+                .into_iter()
+                .filter(|v| v.is_string() && v.as_str() != Some(principal))
+                .cloned()
+                .collect();
             all.push(json!(principal));
-            existing["Principal"]["AWS"] = Value::Array(all);
+            *existing = deny(Value::Array(all));
         }
-        None => statements.push(deny),
+        None => statements.push(deny(json!(principal))),
     }
     if cx.dry_run {
         cx.planned(SVC, "PutBucketPolicy");
@@ -193,7 +226,7 @@ pub(super) async fn deny_principal(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     if lost
         || !now
             .iter()
-            .any(|s| s["Effect"] == "Deny" && statement_names(s, principal))
+            .any(|s| s["Sid"] == sid && denies_everything(s, principal, &resources))
     {
         return Err(verify_failed(format!(
             "the policy of bucket {bucket} does not read back with the deny and every earlier statement"

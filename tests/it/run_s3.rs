@@ -188,3 +188,74 @@ async fn inputs_a_playbook_does_not_declare_are_ignored_for_it() {
         );
     }
 }
+
+/// Issue 14, item 2: a weaker statement of firebreak's Sid (one action, the objects only,
+/// under a condition that never holds), such as anyone with PutBucketPolicy could write
+/// first, is not "already as wanted": it is replaced by the whole deny.
+#[tokio::test]
+async fn a_weaker_statement_of_the_deny_sid_is_replaced() {
+    let config = moto().config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let (bucket, existing) = public_bucket(&config).await;
+    let (user, key) = user_with_key(&config).await;
+    let principal = format!("arn:aws:iam::123456789012:user/{user}");
+    let weak = json!({
+        "Sid": "FirebreakDenyPrincipal",
+        "Effect": "Deny",
+        "Principal": {"AWS": principal},
+        "Action": "s3:DeleteBucket",
+        "Resource": format!("arn:aws:s3:::{bucket}/*"),
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+    });
+    let policy = json!({"Version": "2012-10-17", "Statement": [existing.clone(), weak]});
+    s3.put_bucket_policy()
+        .bucket(&bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (_, access) = s3_findings(&bucket, &user, &key);
+    let out = moto().firebreak(&["run", "--output", "json", access.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let step = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["action"] == "s3.deny_principal")
+        .cloned()
+        .unwrap();
+    assert_eq!(step["changed"], true, "{step:#}");
+    let now: Value = serde_json::from_str(
+        s3.get_bucket_policy()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap()
+            .policy()
+            .unwrap(),
+    )
+    .unwrap();
+    let statements = now["Statement"].as_array().unwrap();
+    assert!(statements.contains(&existing), "{now:#}");
+    let ours: Vec<&Value> = statements
+        .iter()
+        .filter(|s| s["Sid"] == "FirebreakDenyPrincipal")
+        .collect();
+    assert_eq!(ours.len(), 1, "{now:#}");
+    assert_eq!(ours[0]["Action"], "s3:*", "{now:#}");
+    assert!(ours[0].get("Condition").is_none(), "{now:#}");
+    assert_eq!(
+        ours[0]["Resource"],
+        json!([
+            format!("arn:aws:s3:::{bucket}"),
+            format!("arn:aws:s3:::{bucket}/*")
+        ]),
+        "{now:#}"
+    );
+    assert_eq!(ours[0]["Principal"]["AWS"], json!([principal]), "{now:#}");
+}
