@@ -56,8 +56,8 @@ const fn read(op: Op, picks: &'static [Pick]) -> Ask {
 
 /// `iam.capture_role`: the role, its trust policy (URL-encoded, as IAM gives it), policies and
 /// instance profiles.
-pub const CAPTURE_ROLE: Def = Def {
-    before: &[
+pub const CAPTURE_ROLE: Def = Def::capture(
+    &[
         read(
             Op::IamGetRole,
             &[
@@ -98,20 +98,13 @@ pub const CAPTURE_ROLE: Def = Def {
             }],
         ),
     ],
-    refuse: &[],
-    done_when: Cond::Always,
-    plan: "",
-    change: &[],
-    after: &[],
-    verified_when: None,
-    unverified: "",
-    outputs: &[
+    &[
         ("role_arn", "before.role_arn"),
         ("attached_policy_arns", "before.attached_policy_arns"),
         ("inline_policy_names", "before.inline_policy_names"),
         ("instance_profile_names", "before.instance_profile_names"),
     ],
-};
+);
 
 /// The user's keys: the status of the finding's key, and every other key with its status.
 const KEYS: Ask = Ask {

@@ -396,6 +396,26 @@ pub struct Refusal {
     pub message: &'static str,
 }
 
+impl Def {
+    /// An action that only reads (a capture): its reads and outputs; nothing to change.
+    pub const fn capture(
+        before: &'static [Ask],
+        outputs: &'static [(&'static str, &'static str)],
+    ) -> Def {
+        Def {
+            before,
+            refuse: &[],
+            done_when: Cond::Always,
+            plan: "",
+            change: &[],
+            after: &[],
+            verified_when: None,
+            unverified: "",
+            outputs,
+        }
+    }
+}
+
 /// The phases values are picked in, in order.
 pub const PHASES: [&str; 3] = ["before", "change", "after"];
 

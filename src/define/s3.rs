@@ -147,8 +147,8 @@ const fn read(op: Op, absent: Option<Absent>, picks: &'static [Pick]) -> Ask {
 
 /// `s3.capture_bucket`: the bucket's policy (its text), ACL, public access block, versioning
 /// and object ownership, each as S3 gives it.
-pub const CAPTURE_BUCKET: Def = Def {
-    before: &[
+pub const CAPTURE_BUCKET: Def = Def::capture(
+    &[
         read(
             Op::S3GetBucketPolicy,
             Some(Absent {
@@ -200,15 +200,8 @@ pub const CAPTURE_BUCKET: Def = Def {
             }],
         ),
     ],
-    refuse: &[],
-    done_when: Cond::Always,
-    plan: "",
-    change: &[],
-    after: &[],
-    verified_when: None,
-    unverified: "",
-    outputs: &[
+    &[
         ("has_policy", "before.has_policy"),
         ("versioning", "before.status"),
     ],
-};
+);

@@ -30,6 +30,20 @@ pub(crate) async fn public_bucket(config: &aws_config::SdkConfig) -> (String, Va
     (bucket, existing)
 }
 
+/// The bucket's policy, parsed.
+async fn bucket_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> Value {
+    let text = s3
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap()
+        .policy()
+        .unwrap()
+        .to_string();
+    serde_json::from_str(&text).unwrap()
+}
+
 pub(crate) async fn user_with_key(config: &aws_config::SdkConfig) -> (String, String) {
     let iam = aws_sdk_iam::Client::new(config);
     let user = unique("carol");
@@ -99,16 +113,7 @@ async fn s3_public_bucket_is_locked_down_keeping_its_policy() {
         ),
         (Some(true), Some(true), Some(true), Some(true))
     );
-    let policy: Value = serde_json::from_str(
-        s3.get_bucket_policy()
-            .bucket(&bucket)
-            .send()
-            .await
-            .unwrap()
-            .policy()
-            .unwrap(),
-    )
-    .unwrap();
+    let policy = bucket_policy(&s3, &bucket).await;
     let statements = policy["Statement"].as_array().unwrap();
     assert!(
         statements.contains(&existing),
@@ -230,16 +235,7 @@ async fn a_weaker_statement_of_the_deny_sid_is_replaced() {
         .cloned()
         .unwrap();
     assert_eq!(step["changed"], true, "{step:#}");
-    let now: Value = serde_json::from_str(
-        s3.get_bucket_policy()
-            .bucket(&bucket)
-            .send()
-            .await
-            .unwrap()
-            .policy()
-            .unwrap(),
-    )
-    .unwrap();
+    let now = bucket_policy(&s3, &bucket).await;
     let statements = now["Statement"].as_array().unwrap();
     assert!(statements.contains(&existing), "{now:#}");
     let ours: Vec<&Value> = statements
