@@ -115,17 +115,18 @@ fn current_rss_kib() -> u64 {
 /// One incident: finding text in → plan → run with evidence → manifest. Returns the report.
 async fn incident(
     text: String,
-    set: Arc<firebreak::playbook::LoadedSet>,
+    set: Arc<firebreak::domain::playbook::LoadedSet>,
     backend: Arc<Backend>,
     evidence: PathBuf,
 ) -> engine::RunReport {
     let started = Instant::now();
-    let findings = firebreak::finding::parse_findings(&text, "bench").expect("the finding parses");
+    let findings =
+        firebreak::domain::finding::parse_findings(&text, "bench").expect("the finding parses");
     let f = &findings[0];
-    let pb = firebreak::select::select(f, &set.playbooks)
+    let pb = firebreak::domain::select::select(f, &set.playbooks)
         .winner
         .expect("a playbook");
-    let plan = firebreak::plan::compile(f, pb).expect("the plan compiles");
+    let plan = firebreak::domain::plan::compile(f, pb).expect("the plan compiles");
     let execution_id = uuid::Uuid::now_v7().to_string();
     let recorder = Arc::new(Recorder::new(
         Store::Local { dir: evidence },
@@ -217,7 +218,9 @@ fn main() {
     )
     .expect("the profile is a JSON run report");
     let backend = Arc::new(backend(&report));
-    let set = Arc::new(firebreak::playbook::load_dir(&[root.join("playbooks")]));
+    let set = Arc::new(firebreak::domain::playbook::load_dir(&[
+        root.join("playbooks")
+    ]));
     assert!(!set.has_errors());
     let template: Value = serde_json::from_str(
         &std::fs::read_to_string(root.join("tests/findings/ec2-bitcoin-dns.json")).unwrap(),
@@ -233,11 +236,11 @@ fn main() {
         .collect();
     // The DAG's edges, from the plan of one of them.
     let edges: Vec<(String, String)> = {
-        let findings = firebreak::finding::parse_findings(&texts[0], "bench").unwrap();
-        let pb = firebreak::select::select(&findings[0], &set.playbooks)
+        let findings = firebreak::domain::finding::parse_findings(&texts[0], "bench").unwrap();
+        let pb = firebreak::domain::select::select(&findings[0], &set.playbooks)
             .winner
             .unwrap();
-        let plan = firebreak::plan::compile(&findings[0], pb).unwrap();
+        let plan = firebreak::domain::plan::compile(&findings[0], pb).unwrap();
         plan.graph
             .edge_indices()
             .filter_map(|e| plan.graph.edge_endpoints(e))

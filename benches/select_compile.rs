@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 fn bench(c: &mut Criterion) {
     let root = env!("CARGO_MANIFEST_DIR");
-    let set = firebreak::playbook::load_dir(&[format!("{root}/playbooks")]);
+    let set = firebreak::domain::playbook::load_dir(&[format!("{root}/playbooks")]);
     assert!(!set.has_errors());
     let mut group = c.benchmark_group("select_compile");
     for fixture in [
@@ -19,18 +19,19 @@ fn bench(c: &mut Criterion) {
         group.bench_function(fixture, |b| {
             b.iter(|| {
                 let findings =
-                    firebreak::finding::parse_findings(black_box(&text), "bench").expect("parses");
+                    firebreak::domain::finding::parse_findings(black_box(&text), "bench")
+                        .expect("parses");
                 let f = &findings[0];
-                let sel = firebreak::select::select(f, &set.playbooks);
+                let sel = firebreak::domain::select::select(f, &set.playbooks);
                 let pb = sel.winner.expect("a playbook");
-                black_box(firebreak::plan::compile(f, pb).expect("compiles"))
+                black_box(firebreak::domain::plan::compile(f, pb).expect("compiles"))
             })
         });
     }
     group.finish();
     c.bench_function("load_and_validate_shipped_playbooks", |b| {
         b.iter(|| {
-            black_box(firebreak::playbook::load_dir(&[format!(
+            black_box(firebreak::domain::playbook::load_dir(&[format!(
                 "{root}/playbooks"
             )]))
         })

@@ -1,34 +1,19 @@
 //! firebreak: automated incident response for AWS. A GuardDuty finding selects a YAML playbook,
 //! the playbook bound to the finding compiles into a validated step DAG, and the DAG runs
 //! against AWS with every step's evidence kept. See ARCHITECTURE.md for the code map.
+//!
+//! The folders, from the bottom up: `domain` (the pure core: findings, playbooks, plans, the
+//! action catalog and definitions; no AWS SDK, tokio or clap), `aws` (clients and errors),
+//! `engine` (the scheduler, the local engine's actions, the ASL compiler), `evidence` (records,
+//! the store, seals, the audit), `contain` (the one "contain this finding" service, on either
+//! engine), `intake` (serve, watch, claims), `ops` (setup, drill) and `cli` (one file per
+//! command).
 
-pub mod actions;
-pub mod asl;
-pub mod audit;
 pub mod aws;
-pub mod catalog;
-pub mod claim;
 pub mod cli;
-pub mod define;
-pub mod diag;
-pub mod drill;
+pub mod contain;
+pub mod domain;
 pub mod engine;
 pub mod evidence;
-pub mod exit;
-pub mod expr;
-pub mod finding;
-pub mod plan;
-pub mod playbook;
-pub mod render;
-pub mod retry;
-pub mod run;
-pub mod scrub;
-pub mod seal;
-pub mod select;
-pub mod serve;
-pub mod setup;
-pub mod sfn;
-pub mod step;
-pub mod watch;
-pub mod worker;
-pub mod yaml;
+pub mod intake;
+pub mod ops;

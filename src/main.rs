@@ -9,13 +9,13 @@ fn main() -> ExitCode {
         firebreak::say!(
             "error: FIREBREAK_LOG: {e}\n  hint: a tracing filter such as `debug` or `firebreak=debug,aws_smithy_runtime=trace`"
         );
-        return ExitCode::from(firebreak::exit::USAGE);
+        return ExitCode::from(firebreak::domain::exit::USAGE);
     }
     match firebreak::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
             firebreak::say!("error: {e:#}");
-            firebreak::exit::of_error(&e)
+            firebreak::domain::exit::of_error(&e)
         }
     }
 }
@@ -34,7 +34,7 @@ fn quiet_on_closed_pipe() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
         if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(i32::from(firebreak::exit::CLOSED_PIPE));
+            std::process::exit(i32::from(firebreak::domain::exit::CLOSED_PIPE));
         }
         default(info);
     }));
@@ -52,7 +52,7 @@ fn init_logging() -> Result<(), String> {
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(firebreak::scrub::ScrubbedStderr)
+                .with_writer(firebreak::domain::scrub::ScrubbedStderr)
                 .with_ansi(false),
         )
         .with(filter)

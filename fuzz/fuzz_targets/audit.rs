@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     // Objects separated by 0xFF; each is "name\nbytes". Names that look like records are likely
     // (the audit parses `{seq}-{kind}[-{step}].json`).
-    let objects: Vec<firebreak::audit::Object> = data
+    let objects: Vec<firebreak::evidence::audit::Object> = data
         .split(|b| *b == 0xFF)
         .take(64)
         .enumerate()
@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
                 ),
                 None => (format!("{i:04}-step-s.json"), chunk.to_vec()),
             };
-            firebreak::audit::Object {
+            firebreak::evidence::audit::Object {
                 key: format!("acct/finding/exec/{name}"),
                 bytes,
                 lock_mode: (i % 2 == 0).then(|| "COMPLIANCE".to_string()),
@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
             }
         })
         .collect();
-    let _ = firebreak::audit::audit(
+    let _ = firebreak::evidence::audit::audit(
         "fuzz",
         objects,
         Vec::new(),

@@ -11,16 +11,16 @@ fuzz_target!(|data: &[u8]| {
                      "instanceDetails": {"tags": [{"key": "Name", "value": "web"}]}},
     });
     let inputs = serde_json::json!({"user_name": "alice", "n": 3});
-    let scope = firebreak::expr::MapScope {
+    let scope = firebreak::domain::expr::MapScope {
         finding: &finding,
         inputs: Some(&inputs),
         steps: None,
     };
-    if let Ok(t) = firebreak::expr::Template::parse(&text) {
+    if let Ok(t) = firebreak::domain::expr::Template::parse(&text) {
         let _ = t.paths();
         let _ = t.eval(&scope);
     }
-    if let Ok(e) = firebreak::expr::parse_condition(&text) {
+    if let Ok(e) = firebreak::domain::expr::parse_condition(&text) {
         let _ = e.eval(&scope);
     }
 });

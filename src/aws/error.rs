@@ -3,8 +3,8 @@
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::http::Response;
 
-use crate::retry::ErrorClass;
-use crate::step::StepError;
+use crate::domain::retry::ErrorClass;
+use crate::domain::step::StepError;
 
 /// AWS error codes that mean "slow down" across services.
 const THROTTLING: &[&str] = &[
@@ -107,7 +107,7 @@ where
             let text = if is_access_denied(&code) {
                 format!(
                     "{text} (needs {})",
-                    crate::catalog::permission(service, operation)
+                    crate::domain::catalog::permission(service, operation)
                 )
             } else {
                 text

@@ -2,6 +2,8 @@
 //! `timeout` and `on_failure`, and reporting each step's start, retry, end or skip as an
 //! [`Event`]. What a step does is up to an [`Executor`]; the AWS one lives in `actions`.
 
+pub mod asl;
+pub mod local;
 mod report;
 
 use std::collections::HashMap;
@@ -14,12 +16,12 @@ use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::catalog::{Action, Effect};
-use crate::expr::{self, MapScope};
-use crate::plan::{ParamValue, Plan, PlanStep, StepState};
-use crate::retry::{ErrorClass, RetryPolicy};
+use crate::domain::catalog::{Action, Effect};
+use crate::domain::expr::{self, MapScope};
+use crate::domain::plan::{ParamValue, Plan, PlanStep, StepState};
+use crate::domain::retry::{ErrorClass, RetryPolicy};
 
-pub use crate::step::{ApiCall, ErrorKind, Executor, Invocation, Outcome, StepError};
+pub use crate::domain::step::{ApiCall, ErrorKind, Executor, Invocation, Outcome, StepError};
 pub use report::{RunReport, RunStatus, StepReport, StepStatus};
 
 /// Where each finished step's record goes (the evidence recorder implements it): the engine
@@ -195,7 +197,7 @@ pub async fn run<E: Executor>(
                                 error: report.error.clone().unwrap_or_default(),
                             });
                             slots.insert(n, Slot::Done(Box::new(report)));
-                            if step.on_failure == crate::playbook::OnFailure::Abort {
+                            if step.on_failure == crate::domain::playbook::OnFailure::Abort {
                                 aborted.get_or_insert(step.id.clone());
                             }
                             progressed = true;
@@ -258,7 +260,7 @@ pub async fn run<E: Executor>(
                         (n, StepReport::failed(&g[n], 1, Duration::ZERO, err))
                     }
                 };
-                if report.status == StepStatus::Failed && g[n].on_failure == crate::playbook::OnFailure::Abort {
+                if report.status == StepStatus::Failed && g[n].on_failure == crate::domain::playbook::OnFailure::Abort {
                     aborted.get_or_insert(g[n].id.clone());
                 }
                 slots.insert(n, Slot::Done(Box::new(report)));
@@ -536,15 +538,15 @@ steps:
 "#;
 
     fn plan(src: &str) -> Plan {
-        let (pb, diags) = crate::playbook::load(src, "t.yaml");
+        let (pb, diags) = crate::domain::playbook::load(src, "t.yaml");
         let pb = pb.unwrap_or_else(|| panic!("{diags:?}"));
-        let finding = crate::finding::parse_findings(
+        let finding = crate::domain::finding::parse_findings(
             r#"{"id":"f","type":"A:B/C","accountId":"123456789012","region":"us-east-1","severity":5,"resource":{"resourceType":"Instance"}}"#,
             "t",
         )
         .unwrap()
         .remove(0);
-        crate::plan::compile(&finding, &pb).unwrap()
+        crate::domain::plan::compile(&finding, &pb).unwrap()
     }
 
     async fn go(plan: &Plan, script: Script) -> (RunReport, Vec<Event>, Arc<Script>) {

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{ApiCall, Outcome, StepError, contains, millis};
-use crate::catalog::Action;
-use crate::plan::{Plan, PlanStep};
+use crate::domain::catalog::Action;
+use crate::domain::plan::{Plan, PlanStep};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

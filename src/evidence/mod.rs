@@ -3,14 +3,15 @@
 //! Lock, or a local folder of read-only files for offline drills — and closed by a manifest.
 //! Only this module writes the evidence store.
 
+pub mod audit;
 mod record;
+pub mod seal;
 mod store;
 
 use std::time::SystemTime;
 
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
 
 pub use record::{
@@ -18,21 +19,11 @@ pub use record::{
 };
 pub use store::{LockMode, Store, StoreError, Target, parse_target};
 
+use crate::domain::finding::Finding;
+use crate::domain::plan::Plan;
 use crate::engine::{RunReport, StepReport};
-use crate::finding::Finding;
-use crate::plan::Plan;
 
-/// The SHA-256 of nothing: the `prev_sha256` of an execution's first record.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut out = String::with_capacity(64);
-    for b in digest.iter() {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
+pub use crate::domain::digest::{GENESIS, sha256_hex};
 
 /// Makes one key part safe: letters, digits, `.`, `_`, `-` kept, anything else `_`; never
 /// empty, `.` or `..`, at most 128 characters. A finding id like `../x` cannot leave its folder.
@@ -108,8 +99,8 @@ pub struct Recorder {
     base: String,
     execution_id: String,
     chain: Mutex<Chain>,
-    /// Seals every record written (`crate::seal`), when the execution has a seal key.
-    seal: Option<crate::seal::Key>,
+    /// Seals every record written (`crate::evidence::seal`), when the execution has a seal key.
+    seal: Option<crate::evidence::seal::Key>,
 }
 
 pub fn now_rfc3339() -> String {
@@ -134,7 +125,7 @@ impl Recorder {
     }
 
     /// Seals every record this recorder writes with `key` (the execution's seal key).
-    pub fn with_seal(mut self, key: Option<crate::seal::Key>) -> Recorder {
+    pub fn with_seal(mut self, key: Option<crate::evidence::seal::Key>) -> Recorder {
         self.seal = key;
         self
     }
@@ -142,7 +133,7 @@ impl Recorder {
     /// The record's bytes: pretty JSON and a newline, sealed as its last member when the
     /// recorder has a seal key.
     fn bytes(&self, value: Value) -> Result<Vec<u8>, StoreError> {
-        let value = crate::scrub::scrub(value);
+        let value = crate::domain::scrub::scrub(value);
         if let Some(k) = &self.seal {
             return k
                 .seal_json(value)
@@ -290,7 +281,7 @@ impl Recorder {
     /// carry a secret (a planted key, a password in a command line), `raw` is stored scrubbed
     /// and `raw_scrubbed` says so: no secret is ever written, even to keep a finding verbatim.
     pub async fn finding(&self, f: &Finding) -> Result<Entry, StoreError> {
-        let scrubbed = crate::scrub::scrub_text(&f.raw);
+        let scrubbed = crate::domain::scrub::scrub_text(&f.raw);
         self.append("finding", None, |header| FindingRecord {
             header,
             finding_id: f.id.clone(),

@@ -6,9 +6,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Entry;
+use crate::domain::finding::Origin;
+use crate::domain::plan::Plan;
 use crate::engine::{RunStatus, StepReport};
-use crate::finding::Origin;
-use crate::plan::Plan;
 
 /// Fields every record starts with.
 #[derive(Debug, Clone, Serialize, JsonSchema)]

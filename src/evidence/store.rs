@@ -156,7 +156,8 @@ impl Store {
                             }
                             let classified = crate::aws::classify(&e, "s3", "PutObject");
                             last = classified.to_string();
-                            if matches!(classified.kind, crate::step::ErrorKind::Permanent) {
+                            if matches!(classified.kind, crate::domain::step::ErrorKind::Permanent)
+                            {
                                 break;
                             }
                         }

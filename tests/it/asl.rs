@@ -796,9 +796,9 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
     ]
     .iter()
     .flat_map(|a| {
-        firebreak::catalog::Action::from_name(a)
+        firebreak::domain::catalog::Action::from_name(a)
             .unwrap()
-            .permissions(firebreak::catalog::Engine::Sfn)
+            .permissions(firebreak::domain::catalog::Engine::Sfn)
     })
     .map(|p| p.to_string())
     .collect();
@@ -1320,7 +1320,7 @@ async fn serve_contains_on_step_functions_exactly_once() {
         "--retention-days",
         "1",
         "--seal-key",
-        firebreak::seal::DEFAULT_ALIAS,
+        firebreak::evidence::seal::DEFAULT_ALIAS,
         &target,
     ]);
     assert_eq!(

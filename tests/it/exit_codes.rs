@@ -1,5 +1,5 @@
 //! One exit-code table for every command (issue 15, item 6; issue 16, item 6): each command on
-//! each class of error ends with the code `src/exit.rs` gives it, and `--help` prints the
+//! each class of error ends with the code `src/domain/exit.rs` gives it, and `--help` prints the
 //! table.
 
 use crate::support::{self, firebreak, root, stderr, stdout, unique};
@@ -105,7 +105,7 @@ fn help_prints_the_table() {
     let out = firebreak(&["--help"]);
     assert!(out.status.success());
     assert!(
-        stdout(&out).contains(firebreak::exit::HELP),
+        stdout(&out).contains(firebreak::domain::exit::HELP),
         "{}",
         stdout(&out)
     );

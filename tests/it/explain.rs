@@ -216,9 +216,9 @@ fn stdin_is_accepted() {
 /// (contained, or declared uncontained with a reason).
 #[test]
 fn shipped_playbooks_cover_iam_ec2_and_s3_types() {
-    let set = firebreak::playbook::load_dir(&[crate::support::root().join("playbooks")]);
+    let set = firebreak::domain::playbook::load_dir(&[crate::support::root().join("playbooks")]);
     assert!(!set.has_errors(), "{:?}", set.diagnostics);
-    for t in firebreak::finding::KNOWN_TYPES.iter() {
+    for t in firebreak::domain::finding::KNOWN_TYPES.iter() {
         let family = t
             .split(':')
             .nth(1)
@@ -231,7 +231,7 @@ fn shipped_playbooks_cover_iam_ec2_and_s3_types() {
             p.matcher
                 .types
                 .iter()
-                .any(|pat| firebreak::expr::wildcard_match(&pat.value, t))
+                .any(|pat| firebreak::domain::expr::wildcard_match(&pat.value, t))
         });
         assert!(covered, "no shipped playbook matches {t}");
     }

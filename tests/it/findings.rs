@@ -1,11 +1,13 @@
 //! Finding parsing over the fixture files: every shape, NDJSON, value-type variants, samples,
 //! and errors that name the JSON path.
 
-use firebreak::finding::{Shape, parse_findings};
+use firebreak::domain::finding::{Shape, parse_findings};
 
 use crate::support::fixture;
 
-fn parse(name: &str) -> Result<Vec<firebreak::finding::Finding>, firebreak::finding::FindingError> {
+fn parse(
+    name: &str,
+) -> Result<Vec<firebreak::domain::finding::Finding>, firebreak::domain::finding::FindingError> {
     let path = fixture(name);
     let text = std::fs::read_to_string(&path).expect("fixture exists");
     parse_findings(&text, name)

@@ -4,7 +4,7 @@
 //! with forged "succeeded" step records (the next worker would "resume", skip those steps and
 //! mark the finding done), a forged claim with a far-future lease (every delivery would bounce
 //! to the dead-letter queue), and forged records in a real dead worker's execution. Claims and
-//! records are sealed now (`firebreak::seal`); each finding is contained anyway, and the
+//! records are sealed now (`firebreak::evidence::seal`); each finding is contained anyway, and the
 //! forgery is reported.
 
 use std::time::Duration;
@@ -91,7 +91,7 @@ async fn forged_claims_and_records_do_not_steer_serve() {
     let bucket = unique("forged-evidence");
     let url = setup(&account, &bucket, &unique("forged-findings"), &[]);
     let claims = |id: &str| format!("_claims/{}/{id}", account.id);
-    let now = firebreak::claim::now_ms();
+    let now = firebreak::intake::claim::now_ms();
 
     let mut cases = Vec::new();
     for _ in 0..4 {
@@ -206,7 +206,7 @@ async fn forged_claims_and_records_do_not_steer_serve() {
         "--retention-days",
         "1",
         "--seal-key",
-        firebreak::seal::DEFAULT_ALIAS,
+        firebreak::evidence::seal::DEFAULT_ALIAS,
         &target,
     ]);
     let text = stdout(&out);

@@ -14,6 +14,7 @@ mod explain;
 mod fault_proxy;
 mod findings;
 mod forgery;
+mod layout;
 mod moto_smoke;
 mod parity;
 mod permissions;

@@ -268,7 +268,8 @@ fn normalize(v: &Value) -> Value {
 fn summary(report: &Value) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for s in report["steps"].as_array().expect("steps") {
-        let action = firebreak::catalog::Action::from_name(s["action"].as_str().unwrap()).unwrap();
+        let action =
+            firebreak::domain::catalog::Action::from_name(s["action"].as_str().unwrap()).unwrap();
         let mut outputs = s["outputs"].as_object().cloned().unwrap_or_default();
         for o in action.spec().sfn_unavailable {
             outputs.remove(*o);
@@ -456,9 +457,9 @@ async fn run_engine(engine: &str, missing: bool) -> (BTreeMap<String, Value>, Va
     let out = if engine == "sfn" {
         // Deployed as `firebreak deploy` does, with the one service name the emulator spells
         // its own way (`elbv2`) translated.
-        let set = firebreak::playbook::load_dir(&[dir]);
+        let set = firebreak::domain::playbook::load_dir(&[dir]);
         let pb = set.playbooks.iter().find(|p| p.name == "parity").unwrap();
-        firebreak::sfn::deploy(&[pb], &Default::default(), None, true, &config)
+        firebreak::contain::sfn::deploy(&[pb], &Default::default(), None, true, &config)
             .await
             .unwrap();
         fb(&[
@@ -517,7 +518,7 @@ async fn every_action_succeeds_alike_on_both_engines() {
         .iter()
         .map(|s| s["action"].as_str().unwrap().to_string())
         .collect();
-    for a in firebreak::catalog::Action::ALL {
+    for a in firebreak::domain::catalog::Action::ALL {
         assert!(
             covered.contains(a.spec().name),
             "{a} is not in the parity playbook"
@@ -600,17 +601,17 @@ async fn run_failing(engine: &str) -> BTreeMap<String, Value> {
     std::fs::create_dir_all(&dir).unwrap();
     let playbooks = failing_playbooks(&dir, &inputs);
     let dir = dir.to_str().unwrap();
-    let set = firebreak::playbook::load_dir(&[dir]);
+    let set = firebreak::domain::playbook::load_dir(&[dir]);
     assert!(
         set.diagnostics
             .iter()
-            .all(|d| d.severity != firebreak::diag::Severity::Error),
+            .all(|d| d.severity != firebreak::domain::diag::Severity::Error),
         "{:?}",
         set.diagnostics
     );
     if engine == "sfn" {
         let pbs: Vec<_> = set.playbooks.iter().collect();
-        firebreak::sfn::deploy(&pbs, &Default::default(), None, true, &config)
+        firebreak::contain::sfn::deploy(&pbs, &Default::default(), None, true, &config)
             .await
             .unwrap();
     }

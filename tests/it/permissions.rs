@@ -276,7 +276,7 @@ fn used(report: &Value) -> Vec<(String, BTreeSet<String>)> {
     let mut used: Vec<(String, BTreeSet<String>)> = Vec::new();
     for s in report["steps"].as_array().unwrap() {
         for c in s["calls"].as_array().into_iter().flatten() {
-            let perm = firebreak::catalog::permission(
+            let perm = firebreak::domain::catalog::permission(
                 c["service"].as_str().unwrap(),
                 c["operation"].as_str().unwrap(),
             );

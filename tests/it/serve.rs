@@ -409,7 +409,7 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
         "--evidence",
         &format!("s3://{bucket}"),
         "--seal-key",
-        firebreak::seal::DEFAULT_ALIAS,
+        firebreak::evidence::seal::DEFAULT_ALIAS,
         "--lock-mode",
         "governance",
         "--retention-days",
@@ -478,7 +478,7 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
     let claim = json!({"schema": "firebreak.claim/v1", "kind": "claim", "finding_id": id,
         "account_id": account.id, "execution_id": execution, "generation": 0,
         "worker": "dead-worker", "at": "2026-11-23T00:00:00Z",
-        "lease_until_ms": firebreak::claim::now_ms() - 60_000});
+        "lease_until_ms": firebreak::intake::claim::now_ms() - 60_000});
     crate::support::put_sealed_claim(&config, &bucket, "claim-0000.json", claim).await;
 
     put_event(&events, &f).await;
@@ -652,7 +652,7 @@ async fn serve_refuses_a_missing_bucket_or_queue_at_once() {
 /// longer renew.
 #[tokio::test]
 async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
-    use firebreak::claim::{Claim, Claims};
+    use firebreak::intake::claim::{Claim, Claims};
     let account = Account::new().await;
     let bucket = account.evidence_bucket("claims-evidence");
     let store = firebreak::evidence::Store::S3 {
@@ -664,14 +664,14 @@ async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
     };
     // Leases of 6 s and steps of 4 s: 2 s of margin on every side, for a loaded test machine.
     let lease = Duration::from_secs(6);
-    let sealer = firebreak::seal::Sealer::new(
+    let sealer = firebreak::evidence::seal::Sealer::new(
         aws_sdk_kms::Client::new(&account.config),
-        firebreak::seal::DEFAULT_ALIAS,
+        firebreak::evidence::seal::DEFAULT_ALIAS,
     );
     let a = Claims::new(&store, "worker-a", lease, sealer.clone()).unwrap();
     let b = Claims::new(&store, "worker-b", lease, sealer).unwrap();
     let f = leaked_key_finding(&account, "someone", "AKIASOMEONE");
-    let f = firebreak::finding::parse_findings(&f.to_string(), "test")
+    let f = firebreak::domain::finding::parse_findings(&f.to_string(), "test")
         .unwrap()
         .remove(0);
     let Claim::Won {

@@ -365,11 +365,11 @@ pub async fn put_sealed_claim(
         claim["account_id"].as_str().unwrap().to_string(),
         claim["finding_id"].as_str().unwrap().to_string(),
     );
-    let sealed = firebreak::seal::Sealer::new(
+    let sealed = firebreak::evidence::seal::Sealer::new(
         aws_sdk_kms::Client::new(config),
-        firebreak::seal::DEFAULT_ALIAS,
+        firebreak::evidence::seal::DEFAULT_ALIAS,
     )
-    .key(&firebreak::seal::claims_scope(&account, &finding))
+    .key(&firebreak::evidence::seal::claims_scope(&account, &finding))
     .await
     .unwrap()
     .seal_json(claim)

@@ -84,7 +84,7 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
     let gd = guardduty(&findings);
 
     // The poll itself: oldest first, in GuardDuty's own JSON, parsed like any finding.
-    let polled = firebreak::watch::poll(&gd, "detector-1", 0)
+    let polled = firebreak::intake::watch::poll(&gd, "detector-1", 0)
         .await
         .unwrap()
         .findings;
@@ -99,14 +99,14 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
     );
 
     let worker = Arc::new(
-        firebreak::worker::Worker::new(
+        firebreak::intake::worker::Worker::new(
             account.config.clone(),
-            firebreak::worker::Options {
+            firebreak::intake::worker::Options {
                 evidence: format!("s3://{bucket}"),
                 playbooks: "playbooks".into(),
                 inputs: Default::default(),
                 step_concurrency: 16,
-                engine: firebreak::catalog::Engine::Local,
+                engine: firebreak::domain::catalog::Engine::Local,
                 lease: std::time::Duration::from_secs(60),
                 cross: firebreak::aws::CrossAccount {
                     role_name: "FirebreakResponder".into(),
@@ -115,15 +115,15 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
                 retention_days: 1,
                 lock_mode: firebreak::evidence::LockMode::Compliance,
                 sign_key: None,
-                seal_key: firebreak::seal::DEFAULT_ALIAS.into(),
+                seal_key: firebreak::evidence::seal::DEFAULT_ALIAS.into(),
                 allow_sample: false,
             },
         )
         .await
         .unwrap(),
     );
-    let mut cursor = firebreak::watch::Cursor::default();
-    let first = firebreak::watch::sweep(&gd, "detector-1", &worker, &mut cursor, 4)
+    let mut cursor = firebreak::intake::watch::Cursor::default();
+    let first = firebreak::intake::watch::sweep(&gd, "detector-1", &worker, &mut cursor, 4)
         .await
         .unwrap();
     assert_eq!((first.found, first.finished), (3, 3), "{first:?}");
@@ -146,7 +146,7 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
     }
 
     // The next poll lists the newest again (the cursor is inclusive) and does nothing with it.
-    let second = firebreak::watch::sweep(&gd, "detector-1", &worker, &mut cursor, 4)
+    let second = firebreak::intake::watch::sweep(&gd, "detector-1", &worker, &mut cursor, 4)
         .await
         .unwrap();
     assert_eq!((second.found, second.finished), (1, 0), "{second:?}");
@@ -159,8 +159,8 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
         all[0].1["updatedAt"] = "2026-11-23T10:05:00.000Z".into();
         all[0].1["service"]["count"] = 7.into();
     }
-    let mut restarted = firebreak::watch::Cursor::default();
-    let third = firebreak::watch::sweep(&gd, "detector-1", &worker, &mut restarted, 4)
+    let mut restarted = firebreak::intake::watch::Cursor::default();
+    let third = firebreak::intake::watch::sweep(&gd, "detector-1", &worker, &mut restarted, 4)
         .await
         .unwrap();
     assert_eq!((third.found, third.finished), (3, 3), "{third:?}");
@@ -237,14 +237,14 @@ async fn an_unreadable_finding_does_not_stall_the_cursor() {
     ]));
     let gd = guardduty(&findings);
     let worker = Arc::new(
-        firebreak::worker::Worker::new(
+        firebreak::intake::worker::Worker::new(
             account.config.clone(),
-            firebreak::worker::Options {
+            firebreak::intake::worker::Options {
                 evidence: format!("s3://{bucket}"),
                 playbooks: "playbooks".into(),
                 inputs: Default::default(),
                 step_concurrency: 16,
-                engine: firebreak::catalog::Engine::Local,
+                engine: firebreak::domain::catalog::Engine::Local,
                 lease: std::time::Duration::from_secs(60),
                 cross: firebreak::aws::CrossAccount {
                     role_name: "FirebreakResponder".into(),
@@ -253,15 +253,15 @@ async fn an_unreadable_finding_does_not_stall_the_cursor() {
                 retention_days: 1,
                 lock_mode: firebreak::evidence::LockMode::Compliance,
                 sign_key: None,
-                seal_key: firebreak::seal::DEFAULT_ALIAS.into(),
+                seal_key: firebreak::evidence::seal::DEFAULT_ALIAS.into(),
                 allow_sample: false,
             },
         )
         .await
         .unwrap(),
     );
-    let mut cursor = firebreak::watch::Cursor::default();
-    let sweep = firebreak::watch::sweep(&gd, "detector-1", &worker, &mut cursor, 4)
+    let mut cursor = firebreak::intake::watch::Cursor::default();
+    let sweep = firebreak::intake::watch::sweep(&gd, "detector-1", &worker, &mut cursor, 4)
         .await
         .unwrap();
     assert_eq!(

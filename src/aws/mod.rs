@@ -1,0 +1,222 @@
+//! AWS configuration: the standard credential and endpoint chain, and per-account clients that
+//! assume a responder role when a finding belongs to another account than the caller's.
+
+use std::collections::HashMap;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use tokio::sync::Mutex;
+
+pub mod error;
+
+pub use error::{classify, is_access_denied};
+
+/// SDK clients for one account and region.
+#[derive(Clone, Debug)]
+pub struct Clients {
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub http: reqwest::Client,
+}
+
+impl Clients {
+    /// Builds clients from an SDK configuration. SDK-level retries are turned off: the engine's
+    /// retry policy is the one place retries happen, so they are visible and bounded.
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
+        let config = config
+            .to_builder()
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        Clients {
+            autoscaling: aws_sdk_autoscaling::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&config)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            sns: aws_sdk_sns::Client::new(&config),
+            http: reqwest::Client::builder()
+                .user_agent(concat!("firebreak/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// How to reach the finding's account.
+#[derive(Debug, Clone)]
+pub struct CrossAccount {
+    /// Role assumed in the finding's account (`FirebreakResponder` by default).
+    pub role_name: String,
+    pub external_id: Option<String>,
+}
+
+/// Why firebreak could not get working AWS clients.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error(
+        "cannot determine the caller's AWS identity: {0}\n  hint: check credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO login) and AWS_ENDPOINT_URL for an emulator"
+    )]
+    Identity(String),
+}
+
+/// Loads configuration from the standard chain: environment (`AWS_ENDPOINT_URL`,
+/// `AWS_ACCESS_KEY_ID`, `AWS_REGION`, …), profiles, SSO, container and instance roles.
+/// Whatever credentials it resolves are registered with the secret scrubber.
+pub async fn load() -> SdkConfig {
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    match config.credentials_provider() {
+        Some(p) => {
+            let mut builder = config.to_builder();
+            builder.set_credentials_provider(Some(SharedCredentialsProvider::new(Registering(p))));
+            builder.build()
+        }
+        None => config,
+    }
+}
+
+/// A credentials provider that registers the secrets it hands out with the scrubber, so that
+/// no log line, error or record can carry them, whatever an SDK or a server echoes.
+#[derive(Debug)]
+struct Registering<P>(P);
+
+impl<P: ProvideCredentials> ProvideCredentials for Registering<P> {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let c = self.0.provide_credentials().await?;
+            register_credentials(&c);
+            Ok(c)
+        })
+    }
+}
+
+/// Clients per (account, region), created once and reused.
+pub struct Accounts {
+    base: SdkConfig,
+    caller_account: String,
+    caller_arn: String,
+    cross: CrossAccount,
+    session_name: String,
+    cache: Mutex<HashMap<(String, String), Clients>>,
+}
+
+impl Accounts {
+    /// Asks STS who the caller is (one call), so findings of that account use the caller's own
+    /// credentials and others assume the responder role.
+    pub async fn new(
+        base: SdkConfig,
+        cross: CrossAccount,
+        session_name: &str,
+    ) -> Result<Self, AwsError> {
+        let sts = aws_sdk_sts::Client::new(&base);
+        let who = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::Identity(error_chain(&e)))?;
+        Ok(Accounts {
+            caller_account: who.account().unwrap_or_default().to_string(),
+            caller_arn: who.arn().unwrap_or_default().to_string(),
+            base,
+            cross,
+            session_name: session_name
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
+                .take(64)
+                .collect(),
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn caller_account(&self) -> &str {
+        &self.caller_account
+    }
+
+    pub fn caller_arn(&self) -> &str {
+        &self.caller_arn
+    }
+
+    /// The caller's own configuration (the evidence bucket lives in the caller's account).
+    pub fn base(&self) -> &SdkConfig {
+        &self.base
+    }
+
+    /// Clients acting in `account` and `region`.
+    pub async fn clients(&self, account: &str, region: &str) -> Clients {
+        let key = (account.to_string(), region.to_string());
+        let mut cache = self.cache.lock().await;
+        if let Some(c) = cache.get(&key) {
+            return c.clone();
+        }
+        let clients = Clients::new(&self.config(account, region).await);
+        cache.insert(key, clients.clone());
+        clients
+    }
+
+    /// The configuration acting in `account` and `region`: the caller's own credentials in
+    /// its account, the responder role (assumed as needed) in any other.
+    pub async fn config(&self, account: &str, region: &str) -> SdkConfig {
+        let mut builder = self.base.to_builder();
+        builder.set_region(Some(Region::new(region.to_string())));
+        if account != self.caller_account {
+            let partition = "aws";
+            let arn = format!(
+                "arn:{partition}:iam::{account}:role/{}",
+                self.cross.role_name
+            );
+            let mut provider = aws_config::sts::AssumeRoleProvider::builder(arn)
+                .session_name(&self.session_name)
+                .configure(&self.base);
+            if let Some(id) = &self.cross.external_id {
+                provider = provider.external_id(id);
+            }
+            let provider = provider.build().await;
+            builder.set_credentials_provider(Some(SharedCredentialsProvider::new(Registering(
+                provider,
+            ))));
+        }
+        builder.build()
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// An AWS SDK error for a message: `Code: message`, or the whole error chain when the answer
+/// had no code (a connection error, a timeout).
+pub fn describe<T>(e: &T) -> String
+where
+    T: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match (e.code(), e.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        _ => aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+    }
+}
+
+/// Makes the secret parts of AWS credentials redacted wherever they would appear.
+fn register_credentials(c: &aws_credential_types::Credentials) {
+    crate::domain::scrub::register_secret(c.secret_access_key());
+    if let Some(t) = c.session_token() {
+        crate::domain::scrub::register_secret(t);
+    }
+}

@@ -1,0 +1,113 @@
+//! `firebreak audit`: check an evidence store: every record present, unaltered, chained, listed,
+//! locked.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use super::AuditOutput;
+use crate::domain::render;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// `s3://BUCKET[/PREFIX]` or a folder.
+    pub target: String,
+    /// Only this execution id.
+    #[arg(long)]
+    pub execution: Option<String>,
+    /// The retention every S3 object must have, in days from its writing.
+    #[arg(long, default_value_t = 365)]
+    pub retention_days: u32,
+    /// Require every manifest to be signed by this KMS key (id or ARN).
+    #[arg(long)]
+    pub sign_key: Option<String>,
+    /// Require every claim and record (but a state machine's) to carry a seal of this KMS
+    /// HMAC key (`alias/firebreak-seal` for what `serve` and `watch` wrote).
+    #[arg(long)]
+    pub seal_key: Option<String>,
+    /// `html` is a page for people: verdicts, failures first, a timeline table per execution.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: AuditOutput,
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    let Args {
+        target,
+        execution,
+        retention_days,
+        sign_key,
+        seal_key,
+        output,
+    } = a;
+    audit_cmd(
+        &target,
+        execution.as_deref(),
+        retention_days,
+        sign_key,
+        seal_key,
+        output,
+    )
+}
+
+fn audit_cmd(
+    target: &str,
+    execution: Option<&str>,
+    retention_days: u32,
+    sign_key: Option<String>,
+    seal_key: Option<String>,
+    output: AuditOutput,
+) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    // Drawn on stderr only when it is a terminal; never mixed into the report on stdout.
+    let progress = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>9} [{bar:40}] {pos}/{len} objects ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let (report, _) = runtime.block_on(async {
+        let config = crate::aws::load().await;
+        let (objects, problems) = match crate::evidence::parse_target(target).map_err(|e| anyhow::anyhow!(e))? {
+            crate::evidence::Target::Dir(dir) => {
+                if !dir.is_dir() {
+                    bail!("{}: no such evidence folder", dir.display());
+                }
+                (crate::evidence::audit::read_local(&dir).with_context(|| format!("reading {}", dir.display()))?, Vec::new())
+            }
+            crate::evidence::Target::S3 { bucket, prefix } => {
+                let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+                crate::evidence::audit::read_s3(&client, &bucket, &prefix, retention_days, &progress)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}\n  hint: check the bucket name and credentials (AWS_PROFILE, AWS_ENDPOINT_URL)"))?
+            }
+        };
+        let mut policy = crate::evidence::audit::SignaturePolicy { expected_key: sign_key, ..Default::default() };
+        if objects.iter().any(|o| o.key.ends_with("-signature.json")) {
+            policy.checks = crate::evidence::audit::verify_signatures(&aws_sdk_kms::Client::new(&config), &objects).await;
+        }
+        if let Some(key) = &seal_key {
+            let sealer = crate::evidence::seal::Sealer::new(aws_sdk_kms::Client::new(&config), key);
+            let keys = crate::evidence::audit::seal_keys(&sealer, crate::evidence::audit::seal_scopes(&objects))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}\n  hint: the auditor needs kms:GenerateMac on the seal key"))?;
+            policy.seals = Some(keys);
+        }
+        Ok::<_, anyhow::Error>((crate::evidence::audit::audit(target, objects, problems, retention_days, execution, &policy, &progress), ()))
+    })?;
+    match output {
+        AuditOutput::Text => print!(
+            "{}",
+            render::terminal_safe(&crate::evidence::audit::render(&report))
+        ),
+        AuditOutput::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        AuditOutput::Html => print!("{}", crate::evidence::audit::render_html(&report)),
+    }
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::domain::exit::PROBLEMS)
+    })
+}

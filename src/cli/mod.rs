@@ -1,0 +1,293 @@
+//! The command line: parses arguments, runs one stage of the pipeline, prints the result, and
+//! chooses the exit code (0 done, 1 problems found, 2 usage or input errors).
+
+pub mod actions;
+pub mod asl;
+pub mod audit;
+pub mod deploy;
+pub mod drill;
+pub mod explain;
+pub mod graph;
+pub mod permissions;
+pub mod plan;
+pub mod run;
+pub mod serve;
+pub mod setup;
+pub mod validate;
+pub mod watch;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::domain::catalog::Engine;
+use crate::domain::finding::{self, Finding};
+use crate::domain::playbook::{self, LoadedSet};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "firebreak",
+    version,
+    about = "Automated incident response for AWS: GuardDuty findings in, containment out, evidence kept.",
+    after_help = crate::domain::exit::HELP
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// What `serve` and `watch` share: how each finding is contained.
+#[derive(Debug, clap::Args)]
+pub struct WorkerArgs {
+    /// Where evidence and claims go: `s3://BUCKET[/PREFIX]`, an Object Lock bucket.
+    #[arg(long)]
+    evidence: String,
+    #[arg(long, default_value = "playbooks")]
+    playbooks: PathBuf,
+    /// Set a playbook input for every finding; repeatable.
+    #[arg(long = "input", value_name = "NAME=VALUE", value_parser = parse_input)]
+    inputs: Vec<(String, String)>,
+    /// Steps that may run at once within one finding.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    step_concurrency: u16,
+    /// `local` runs each plan in this process; `sfn` on its playbook's Step Functions state
+    /// machine (`firebreak-<playbook>`, made by `firebreak deploy`) in the finding's account.
+    #[arg(long, value_enum, default_value = "local")]
+    engine: EngineArg,
+    /// How long a claim on a finding holds before another process may take it over (its
+    /// holder presumed dead), in seconds.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    lease_seconds: u64,
+    #[arg(long, default_value = "FirebreakResponder")]
+    role_name: String,
+    #[arg(long)]
+    external_id: Option<String>,
+    #[arg(long, default_value_t = 365)]
+    retention_days: u32,
+    #[arg(long, value_enum, default_value = "compliance")]
+    lock_mode: LockArg,
+    /// Sign each manifest with this KMS key.
+    #[arg(long)]
+    sign_key: Option<String>,
+    /// The KMS HMAC key that seals claims and records (default: `alias/firebreak-seal`, which
+    /// `firebreak setup` makes). Claims and records without a valid seal are never believed.
+    #[arg(long, default_value = crate::evidence::seal::DEFAULT_ALIAS)]
+    seal_key: String,
+    /// Contain GuardDuty sample findings (for drills); otherwise they are logged and dropped.
+    #[arg(long)]
+    allow_sample: bool,
+}
+
+impl From<WorkerArgs> for crate::intake::worker::Options {
+    fn from(a: WorkerArgs) -> Self {
+        crate::intake::worker::Options {
+            evidence: a.evidence,
+            playbooks: a.playbooks,
+            inputs: a.inputs.into_iter().collect(),
+            step_concurrency: a.step_concurrency.into(),
+            engine: a.engine.into(),
+            lease: std::time::Duration::from_secs(a.lease_seconds),
+            cross: crate::aws::CrossAccount {
+                role_name: a.role_name,
+                external_id: a.external_id,
+            },
+            retention_days: a.retention_days,
+            lock_mode: a.lock_mode.into(),
+            sign_key: a.sign_key,
+            seal_key: a.seal_key,
+            allow_sample: a.allow_sample,
+        }
+    }
+}
+
+/// `--engine`, as the command line spells it (the core's `Engine` knows nothing of clap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    Local,
+    Sfn,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Engine {
+        match e {
+            EngineArg::Local => Engine::Local,
+            EngineArg::Sfn => Engine::Sfn,
+        }
+    }
+}
+
+/// `audit --output`: text and JSON as elsewhere, or one self-contained HTML page.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum AuditOutput {
+    Text,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LockArg {
+    Compliance,
+    Governance,
+}
+
+impl From<LockArg> for crate::evidence::LockMode {
+    fn from(l: LockArg) -> Self {
+        match l {
+            LockArg::Compliance => crate::evidence::LockMode::Compliance,
+            LockArg::Governance => crate::evidence::LockMode::Governance,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check playbooks: every problem at once, with file:line:column, a code and a hint.
+    Validate(validate::Args),
+    /// Show which playbook each finding selects, and why every other one did not.
+    Explain(explain::Args),
+    /// Bind a finding to its playbook and print the resulting step DAG.
+    Plan(plan::Args),
+    /// Select, compile and execute: contain the incident a finding describes.
+    Run(run::Args),
+    /// Contain findings from an SQS queue as they arrive, exactly once across processes.
+    Serve(serve::Args),
+    /// Contain findings polled from the GuardDuty API (no EventBridge needed), exactly once.
+    Watch(watch::Args),
+    /// Rehearse playbooks end to end: targets made, findings synthesized, contained, checked,
+    /// audited, cleaned up.
+    Drill(drill::Args),
+    /// Create or check firebreak's infrastructure, idempotently: the evidence bucket, and the
+    /// queue (with its dead-letter queue and EventBridge rule) that `serve` reads.
+    #[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["evidence_bucket", "queue"])))]
+    Setup(setup::Args),
+    /// Check an evidence store: every record present, unaltered, chained, listed, locked.
+    Audit(audit::Args),
+    /// Draw a playbook's step graph.
+    Graph(graph::Args),
+    /// Compile playbooks to AWS Step Functions state machines (Amazon States Language).
+    Asl(asl::Args),
+    /// Create or update one Step Functions state machine per playbook, with an execution role
+    /// holding exactly its actions' permissions (idempotent; says what changed).
+    Deploy(deploy::Args),
+    /// Print the least-privilege IAM policy of the responder role for playbooks: every
+    /// permission their actions need, and nothing else.
+    Permissions(permissions::Args),
+    /// List the action catalog: parameters, outputs, permissions.
+    Actions(actions::Args),
+}
+
+/// Runs the command line; errors are printed by `main`.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Validate(a) => validate::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Plan(a) => plan::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Serve(a) => serve::run(a),
+        Command::Watch(a) => watch::run(a),
+        Command::Drill(a) => drill::run(a),
+        Command::Setup(a) => setup::run(a),
+        Command::Audit(a) => audit::run(a),
+        Command::Graph(a) => graph::run(a),
+        Command::Asl(a) => asl::run(a),
+        Command::Deploy(a) => deploy::run(a),
+        Command::Permissions(a) => permissions::run(a),
+        Command::Actions(a) => actions::run(a),
+    }
+}
+
+/// Loads the playbooks for explain/plan; any error in them stops the command.
+pub(crate) fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
+    playbook::load_valid(dir).map_err(|e| e.into_command_error())
+}
+
+pub(crate) fn read_findings(path: &Path) -> Result<Vec<Finding>> {
+    let (text, name) = if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading findings from standard input")?;
+        (s, "<stdin>".to_string())
+    } else {
+        let s = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the finding file", path.display()))?;
+        (s, path.display().to_string())
+    };
+    Ok(finding::parse_findings(&text, &name)?)
+}
+
+fn parse_input(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+/// The playbooks named (files or names), or all; `None` (after printing every problem) when
+/// the set does not validate.
+fn choose<'a>(
+    set: &'a playbook::LoadedSet,
+    which: &[String],
+    dir: &Path,
+) -> Result<Option<Vec<&'a playbook::Playbook>>> {
+    if set.has_errors() {
+        for d in &set.diagnostics {
+            crate::say!("{d}");
+        }
+        return Ok(None);
+    }
+    if which.is_empty() {
+        return Ok(Some(set.playbooks.iter().collect()));
+    }
+    let mut chosen = Vec::new();
+    for w in which {
+        chosen.push(
+            set.playbooks
+                .iter()
+                .find(|p| p.name == *w || Path::new(&p.file) == Path::new(w))
+                .with_context(|| {
+                    format!(
+                        "no playbook `{w}` in {}\n  hint: name a playbook there (`firebreak validate` lists them)",
+                        dir.display()
+                    )
+                })?,
+        );
+    }
+    Ok(Some(chosen))
+}
+
+/// The metrics carry no secrets but say what is being contained: loopback only, for a local
+/// scraper or a sidecar to forward.
+fn parse_loopback(s: &str) -> Result<std::net::SocketAddr, String> {
+    match s.parse::<std::net::SocketAddr>() {
+        Ok(a) if a.ip().is_loopback() => Ok(a),
+        Ok(a) => Err(format!(
+            "{a} is not a loopback address; the metrics endpoint listens on 127.0.0.1 or [::1] only"
+        )),
+        Err(e) => Err(format!("`{s}`: {e} (e.g. 127.0.0.1:9464)")),
+    }
+}
+
+fn parse_severity(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=10.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a GuardDuty severity (a number from 0 to 10, e.g. 7)"
+        )),
+    }
+}

@@ -1,0 +1,44 @@
+//! `firebreak permissions`: print the least-privilege IAM policy of the responder role for
+//! playbooks: every permission their actions need, and nothing else.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::{EngineArg, choose, load_playbooks};
+use crate::domain::catalog::Engine;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Playbook files or names in --playbooks (default: every playbook there).
+    pub playbooks_or_names: Vec<String>,
+    #[arg(long, default_value = "playbooks")]
+    pub playbooks: PathBuf,
+    /// Whose policy: the responder that runs the actions itself (`run`, `serve`), or a
+    /// state machine's execution role (`deploy` adds its evidence writes to that).
+    #[arg(long, value_enum, default_value = "local")]
+    pub engine: EngineArg,
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    let Args {
+        playbooks_or_names,
+        playbooks,
+        engine,
+    } = a;
+    permissions_cmd(&playbooks_or_names, &playbooks, engine.into())
+}
+
+fn permissions_cmd(which: &[String], dir: &Path, engine: Engine) -> Result<ExitCode> {
+    let set = load_playbooks(dir)?;
+    let Some(chosen) = choose(&set, which, dir)? else {
+        return Ok(ExitCode::from(crate::domain::exit::PROBLEMS));
+    };
+    let policy = crate::domain::catalog::policy(
+        chosen.iter().flat_map(|p| p.steps.iter().map(|s| s.action)),
+        engine,
+    );
+    println!("{}", serde_json::to_string_pretty(&policy)?);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,55 @@
+//! `firebreak serve`: contain findings from an SQS queue as they arrive, exactly once across
+//! processes.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::{WorkerArgs, parse_loopback};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The queue the GuardDuty EventBridge rule delivers to (`firebreak setup --queue`).
+    #[arg(long)]
+    pub queue: String,
+    /// Findings contained at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// How long a received message stays invisible (renewed while it is worked on).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(i32).range(1..=43_200))]
+    pub visibility_seconds: i32,
+    /// Long-poll wait of each receive, in seconds.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i32).range(0..=20))]
+    pub wait_seconds: i32,
+    /// Exit once the queue is empty and nothing is in flight (batch catch-up, drills).
+    #[arg(long)]
+    pub drain: bool,
+    /// Serve Prometheus metrics on this loopback address (e.g. 127.0.0.1:9464).
+    #[arg(long, value_parser = parse_loopback)]
+    pub metrics: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    let Args {
+        queue,
+        concurrency,
+        visibility_seconds,
+        wait_seconds,
+        drain,
+        metrics,
+        worker,
+    } = a;
+    crate::intake::serve::serve(
+        crate::intake::serve::Options {
+            queue_url: queue,
+            concurrency: concurrency.into(),
+            visibility: visibility_seconds,
+            wait_seconds,
+            drain,
+            metrics,
+        },
+        worker.into(),
+    )
+}

@@ -1,0 +1,887 @@
+//! The Step Functions engine: `firebreak deploy` (one state machine per playbook, each with an
+//! execution role holding exactly its actions' permissions) and `firebreak run --engine sfn`
+//! (start a named execution of the playbook's machine, follow its history, report and keep
+//! evidence like the local engine).
+//!
+//! Evidence: firebreak writes the finding and plan records before it starts the execution, and
+//! each step's record as the history shows the step ending (its status, outputs, error or skip
+//! reason from the state machine; its calls, timing, whether it changed anything, and what its
+//! reads answered before and after the change, from the history), then the manifest — the same records, chain and layout as the local engine, so
+//! `firebreak audit` checks both alike.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_sfn::types::HistoryEventType as H;
+use serde_json::{Map, Value, json};
+
+use crate::domain::catalog::Engine;
+use crate::domain::finding::Finding;
+use crate::domain::plan::Plan;
+use crate::domain::playbook::Playbook;
+use crate::engine::{ApiCall, RunReport, StepReport, StepStatus, millis};
+use crate::evidence::{self, Recorder, Store};
+
+/// The state machine of a playbook is named after it.
+pub fn machine_name(playbook: &str) -> String {
+    format!("firebreak-{playbook}")
+}
+
+/// The ARN of the state machine named `name`, if it exists.
+pub async fn find_machine(sfn: &aws_sdk_sfn::Client, name: &str) -> Result<Option<String>> {
+    let mut token = None;
+    loop {
+        let page = sfn
+            .list_state_machines()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("ListStateMachines: {}", crate::aws::describe(&e)))?;
+        if let Some(m) = page.state_machines().iter().find(|m| m.name() == name) {
+            return Ok(Some(m.state_machine_arn().to_string()));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+/// The IAM policy a playbook's execution role needs: every permission the state machine's
+/// states call for the actions it uses (`catalog::policy` for [`Engine::Sfn`], webhooks'
+/// EventBridge included), and, when it keeps evidence in `evidence` (bucket, prefix), writing
+/// locked objects there.
+pub fn execution_policy(pb: &Playbook, evidence: Option<(&str, &str)>) -> Value {
+    let mut policy = crate::domain::catalog::policy(pb.steps.iter().map(|s| s.action), Engine::Sfn);
+    let Some(statements) = policy["Statement"].as_array_mut() else {
+        return policy;
+    };
+    if let Some((bucket, prefix)) = evidence {
+        let objects = if prefix.is_empty() {
+            format!("arn:aws:s3:::{bucket}/*")
+        } else {
+            format!("arn:aws:s3:::{bucket}/{}/*", prefix.trim_end_matches('/'))
+        };
+        statements.push(json!({
+            "Sid": "FirebreakEvidence",
+            "Effect": "Allow",
+            // PutObjectRetention: a PutObject that sets Object Lock retention needs it too.
+            "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+            "Resource": objects,
+        }));
+    }
+    policy
+}
+
+/// What the history says of one step so far.
+#[derive(Default)]
+struct Seen {
+    entered: Option<i64>,
+    calls: Vec<ApiCall>,
+    changed: bool,
+    /// What the reads answered before the first change, and after it.
+    before: Vec<Value>,
+    after: Vec<Value>,
+}
+
+/// Follows one execution's history and turns it into step reports as steps end.
+struct Follower<'a> {
+    plan: &'a Plan,
+    /// Event id → the state it belongs to.
+    names: HashMap<i64, String>,
+    /// TaskScheduled/TaskStarted event id → (step, service, operation).
+    tasks: HashMap<i64, (String, String, String)>,
+    seen: HashMap<String, Seen>,
+    done: BTreeMap<String, StepReport>,
+    last_id: i64,
+    /// When the execution started (ms since the epoch, from the history).
+    start_ms: Option<i64>,
+}
+
+fn pascal(op: &str) -> String {
+    let mut c = op.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+impl<'a> Follower<'a> {
+    fn new(plan: &'a Plan) -> Self {
+        Follower {
+            plan,
+            names: HashMap::new(),
+            tasks: HashMap::new(),
+            seen: HashMap::new(),
+            done: BTreeMap::new(),
+            last_id: 0,
+            start_ms: None,
+        }
+    }
+
+    /// The step a state belongs to (`id` or `id: …`).
+    fn step_of(&self, state: &str) -> Option<String> {
+        self.plan
+            .steps()
+            .find(|s| state == s.id || state.starts_with(&format!("{}: ", s.id)))
+            .map(|s| s.id.clone())
+    }
+
+    /// Takes new events; returns the reports of the steps that ended in them.
+    fn take(
+        &mut self,
+        events: &[aws_sdk_sfn::types::HistoryEvent],
+        offset_ms: u64,
+    ) -> Vec<StepReport> {
+        let mut ended = Vec::new();
+        for e in events {
+            if e.id() <= self.last_id {
+                continue;
+            }
+            self.last_id = e.id();
+            let at = e.timestamp().to_millis().unwrap_or_default();
+            if *e.r#type() == H::ExecutionStarted {
+                self.start_ms = Some(at);
+            }
+            let name = match e.state_entered_event_details() {
+                Some(d) => d.name().to_string(),
+                None => e
+                    .state_exited_event_details()
+                    .map(|d| d.name().to_string())
+                    .or_else(|| self.names.get(&e.previous_event_id()).cloned())
+                    .unwrap_or_default(),
+            };
+            self.names.insert(e.id(), name.clone());
+            let Some(step) = self.step_of(&name) else {
+                continue;
+            };
+            let seen = self.seen.entry(step.clone()).or_default();
+            if e.state_entered_event_details().is_some() && seen.entered.is_none() {
+                seen.entered = Some(at);
+            }
+            match e.r#type() {
+                H::TaskScheduled => {
+                    if let Some(d) = e.task_scheduled_event_details() {
+                        let service = d.resource_type().trim_start_matches("aws-sdk:").to_string();
+                        self.tasks
+                            .insert(e.id(), (step.clone(), service, d.resource().to_string()));
+                    }
+                }
+                H::TaskStarted => {
+                    if let Some(t) = self.tasks.get(&e.previous_event_id()).cloned() {
+                        self.tasks.insert(e.id(), t);
+                    }
+                }
+                H::TaskSucceeded | H::TaskFailed | H::TaskTimedOut => {
+                    if let Some((_, service, op)) = self.tasks.get(&e.previous_event_id()).cloned()
+                    {
+                        let result = match e.task_failed_event_details() {
+                            Some(f) => f.error().unwrap_or("error").to_string(),
+                            None if *e.r#type() == H::TaskTimedOut => "States.Timeout".into(),
+                            None => "ok".into(),
+                        };
+                        if result == "ok" && !crate::engine::asl::is_read(&op) {
+                            seen.changed = true;
+                        }
+                        if result == "ok" && crate::engine::asl::is_read(&op) {
+                            let answer: Value = e
+                                .task_succeeded_event_details()
+                                .and_then(|d| d.output())
+                                .and_then(|o| serde_json::from_str(o).ok())
+                                .unwrap_or_default();
+                            let read = json!({"call": pascal(&op), "answer": answer});
+                            if seen.changed {
+                                seen.after.push(read);
+                            } else {
+                                seen.before.push(read);
+                            }
+                        }
+                        seen.calls.push(ApiCall {
+                            service: service.into(),
+                            operation: pascal(&op).into(),
+                            request_id: None,
+                            result,
+                        });
+                    }
+                }
+                _ => {}
+            }
+            let terminal = name == format!("{step}: succeeded")
+                || name == format!("{step}: failed")
+                || name.starts_with(&format!("{step}: skipped"));
+            if let (true, Some(d)) = (terminal, e.state_exited_event_details()) {
+                let out: Value = d
+                    .output()
+                    .and_then(|o| serde_json::from_str(o).ok())
+                    .unwrap_or_default();
+                let state = out["steps"][&step].clone();
+                let finished = self.start_ms.map(|s| (at - s).max(0) as u64 + offset_ms);
+                if let Some(r) = self.report(&step, &state, at, finished) {
+                    self.done.insert(step.clone(), r.clone());
+                    ended.push(r);
+                }
+            }
+        }
+        ended
+    }
+
+    fn report(
+        &mut self,
+        id: &str,
+        state: &Value,
+        at: i64,
+        finished: Option<u64>,
+    ) -> Option<StepReport> {
+        let step = self.plan.steps().find(|s| s.id == id)?;
+        let seen = self.seen.remove(id).unwrap_or_default();
+        let status = match state["status"].as_str() {
+            Some("succeeded") => StepStatus::Succeeded,
+            Some("skipped") => StepStatus::Skipped,
+            _ => StepStatus::Failed,
+        };
+        let mut r = StepReport::base(step, status);
+        r.outputs = state["outputs"].as_object().cloned().unwrap_or_default();
+        r.duration_ms = seen.entered.map(|e| (at - e).max(0) as u64).unwrap_or(0);
+        r.calls = seen.calls;
+        r.changed = seen.changed;
+        if !seen.before.is_empty() {
+            r.pre_state = json!({"reads": seen.before});
+        }
+        if !seen.after.is_empty() {
+            r.post_state = json!({"reads": seen.after});
+        }
+        r.attempts = u32::from(status != StepStatus::Skipped);
+        match status {
+            StepStatus::Succeeded => r.finished_at_ms = finished,
+            StepStatus::Skipped => {
+                r.skip_reason = state["reason"].as_str().map(str::to_string);
+                r.outputs = Map::new();
+            }
+            _ => {
+                r.error_code = Some(canonical_error(
+                    state["error"].as_str().unwrap_or("States.Runtime"),
+                ));
+                r.error = Some(
+                    state["cause"]
+                        .as_str()
+                        .unwrap_or("the state machine gave no cause")
+                        .to_string(),
+                );
+                r.outputs = Map::new();
+            }
+        }
+        Some(r)
+    }
+}
+
+/// An SDK integration's error name as the local engine names the same AWS error:
+/// `Iam.NoSuchEntityException` (AWS) and `iam.NoSuchEntityException` (the emulator) are
+/// `NoSuchEntity`. Step Functions' own errors (`States.…`) and firebreak's (`firebreak.…`,
+/// `VerifyFailed`) are kept. EC2's errors reach Step Functions as `Ec2.Ec2Exception`, without
+/// their code (`Ec2Exception`, which is what is left).
+pub fn canonical_error(name: &str) -> String {
+    if name.starts_with("States.") || name.starts_with("firebreak.") {
+        return name.to_string();
+    }
+    // `Service.CodeException`; anything else (`InvalidInstanceID.NotFound`, set by a state
+    // of firebreak's) is already a code.
+    match name.split_once('.') {
+        Some((service, code))
+            if !service.is_empty()
+                && service.chars().all(|c| c.is_ascii_alphanumeric())
+                && code.ends_with("Exception") =>
+        {
+            code.strip_suffix("Exception")
+                .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case(service))
+                .unwrap_or(code)
+                .to_string()
+        }
+        _ => name.to_string(),
+    }
+}
+
+/// Starts the playbook's state machine on `f` and follows it to the end. With evidence,
+/// firebreak writes the finding and plan records, the state machine each step's record and the
+/// manifest; when the execution ended before it could (an abort, a failure outside any step),
+/// firebreak records the steps it did not and writes the manifest itself. Returns the report
+/// and whether everything that ran succeeded and its evidence is complete.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn execute(
+    f: &Finding,
+    pb: &Playbook,
+    plan: Plan,
+    config: &aws_config::SdkConfig,
+    caller_arn: &str,
+    store: Option<&Store>,
+    execution_id: String,
+    machine: Option<&str>,
+    progress: bool,
+    started: Instant,
+    sealer: Option<&crate::evidence::seal::Sealer>,
+) -> Result<(RunReport, bool)> {
+    let sfn = aws_sdk_sfn::Client::new(config);
+    // The records firebreak writes (finding, plan, and what the state machine could not) are
+    // sealed; the state machine's own are not (it has no derived key) and say `engine: sfn`.
+    let seal = match (sealer, store) {
+        (Some(s), Some(_)) => Some(
+            s.key(&crate::evidence::seal::execution_scope(
+                &f.account_id,
+                &f.id,
+                &execution_id,
+            ))
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        _ => None,
+    };
+    let arn = match machine {
+        Some(a) => a.to_string(),
+        None => {
+            let name = machine_name(&pb.name);
+            find_machine(&sfn, &name).await?.with_context(|| {
+                format!(
+                    "no state machine `{name}` in this account and region\n  hint: `firebreak deploy` creates one per playbook"
+                )
+            })?
+        }
+    };
+    let started_at = evidence::now_rfc3339();
+    let (recorder, evidence_input) = match store {
+        None => (None, Value::Null),
+        Some(Store::Local { .. }) => bail!(
+            "--engine sfn keeps evidence in S3 only: the state machine writes its records itself\n  hint: give --evidence s3://BUCKET[/PREFIX] (a bucket made by `firebreak setup`)"
+        ),
+        Some(
+            st @ Store::S3 {
+                bucket,
+                mode,
+                retention,
+                ..
+            },
+        ) => {
+            let r = Arc::new(
+                Recorder::new(st.clone(), &f.account_id, &f.id, &execution_id)
+                    .with_seal(seal.clone()),
+            );
+            let first = async {
+                let finding = r.finding(f).await?;
+                let plan_entry = r.plan(&plan, &pb.source).await?;
+                Ok::<_, evidence::StoreError>((finding, plan_entry))
+            };
+            let (finding, plan_entry) = match first.await {
+                Ok(e) => e,
+                Err(e) => bail!(
+                    "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
+                ),
+            };
+            let until = std::time::SystemTime::now() + *retention;
+            let retain_until = aws_sdk_s3::primitives::DateTime::from(until)
+                .fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)
+                .context("formatting the retention date")?;
+            let input = json!({
+                "bucket": bucket,
+                "folder": r.folder(),
+                "lock_mode": mode.as_s3(),
+                "retain_until": retain_until,
+                "started_at": started_at,
+                "finding": finding,
+                "plan": plan_entry,
+            });
+            (Some(r), input)
+        }
+    };
+    let raw: Value = serde_json::from_str(&f.raw).context("the finding's text is not JSON")?;
+    let mut input =
+        json!({"detail": raw, "firebreak": {"execution_id": execution_id, "playbook": pb.name}});
+    if !evidence_input.is_null() {
+        input["firebreak"]["evidence"] = evidence_input.clone();
+    }
+    let start = sfn
+        .start_execution()
+        .state_machine_arn(&arn)
+        .name(&execution_id)
+        .input(input.to_string())
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("StartExecution of {arn}: {}", crate::aws::describe(&e)))?;
+    let execution_arn = start.execution_arn().to_string();
+    let offset_ms = millis(started.elapsed());
+    if progress {
+        crate::say!(
+            "firebreak: containing {} with playbook {} on Step Functions (execution {execution_id})",
+            f.label(),
+            pb.name
+        );
+    }
+    let mut follower = Follower::new(&plan);
+    let mut ok = true;
+    let mut events = Vec::new();
+    let mut end: Option<(String, Option<String>, Option<String>)> = None;
+    loop {
+        events.clear();
+        let mut token = None;
+        loop {
+            let page = sfn
+                .get_execution_history()
+                .execution_arn(&execution_arn)
+                .max_results(1000)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("GetExecutionHistory: {}", crate::aws::describe(&e))
+                })?;
+            events.extend(page.events().iter().cloned());
+            token = page.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        for r in follower.take(&events, offset_ms) {
+            if progress {
+                crate::say!("{}", line(&r));
+            }
+        }
+        if end.is_some() {
+            break;
+        }
+        let d = sfn
+            .describe_execution()
+            .execution_arn(&execution_arn)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("DescribeExecution: {}", crate::aws::describe(&e)))?;
+        let status = d.status().as_str().to_string();
+        if status != "RUNNING" {
+            end = Some((
+                status,
+                d.error().map(str::to_string),
+                d.cause().map(str::to_string),
+            ));
+            // One more pass over the history: the last events may have come after it.
+            continue;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let (status, error, cause) = end.unwrap_or_default();
+    // `on_failure: abort` fails the execution: steps not started are skipped, as in the local
+    // engine; steps it stopped while running failed.
+    let aborted_by = (error.as_deref() == Some("firebreak.Aborted")).then(|| {
+        cause
+            .as_deref()
+            .and_then(|c| c.split('`').nth(1))
+            .unwrap_or("a step")
+            .to_string()
+    });
+    let mut steps: Vec<StepReport> = Vec::new();
+    let mut unrecorded: Vec<(StepReport, Map<String, Value>)> = Vec::new();
+    for s in plan.steps() {
+        if let Some(r) = follower.done.remove(&s.id) {
+            steps.push(r);
+            continue;
+        }
+        let started_running = follower
+            .seen
+            .get(&s.id)
+            .is_some_and(|x| x.entered.is_some());
+        let mut r = StepReport::base(s, StepStatus::Failed);
+        // As the local engine says it: a need that did not succeed first.
+        let need = s.needs.iter().find_map(|n| {
+            steps
+                .iter()
+                .find(|d: &&StepReport| &d.id == n)
+                .and_then(|d| match d.status {
+                    StepStatus::Failed => Some(format!("needs `{n}`, which failed")),
+                    StepStatus::Skipped => Some(format!("needs `{n}`, which is skipped")),
+                    StepStatus::Succeeded => None,
+                })
+        });
+        match &aborted_by {
+            Some(by) if !started_running => {
+                r.status = StepStatus::Skipped;
+                r.skip_reason = Some(need.unwrap_or_else(|| {
+                    format!("not started: the run was aborted after `{by}` failed")
+                }));
+            }
+            Some(by) => {
+                r.error_code = Some("firebreak.Aborted".into());
+                r.error = Some(format!(
+                    "stopped while running: the run was aborted after `{by}` failed"
+                ));
+            }
+            None => {
+                r.error_code = Some(error.clone().unwrap_or_else(|| status.clone()));
+                r.error = Some(format!(
+                    "the execution ended {status} before this step did: {}",
+                    cause.clone().unwrap_or_default()
+                ));
+            }
+        }
+        unrecorded.push((r.clone(), Map::new()));
+        steps.push(r);
+    }
+    let mut report = RunReport::new(&plan, &execution_id, steps, started, false, false);
+    report.total_ms = millis(started.elapsed());
+    ok &= report.ok();
+    let expected = ["firebreak.StepFailed", "firebreak.Aborted"];
+    if status != "SUCCEEDED" && !error.as_deref().is_some_and(|e| expected.contains(&e)) {
+        crate::say!(
+            "error: execution {execution_arn} ended {status}: {} {}",
+            error.as_deref().unwrap_or_default(),
+            cause.as_deref().unwrap_or_default()
+        );
+        ok = false;
+    }
+    if let (Some(r), Some(st)) = (&recorder, store) {
+        match finish_evidence(
+            r,
+            st,
+            pb,
+            &report,
+            &unrecorded,
+            &events,
+            caller_arn,
+            &started_at,
+            &f.account_id,
+            &f.id,
+            &execution_id,
+            seal.clone(),
+        )
+        .await
+        {
+            Ok(key) => {
+                if progress {
+                    crate::say!("evidence: manifest {key}");
+                }
+                report.evidence_manifest = Some(key);
+            }
+            Err(e) => {
+                crate::say!("error: the evidence of execution {execution_id} is incomplete: {e}");
+                ok = false;
+            }
+        }
+    }
+    Ok((report, ok))
+}
+
+/// After the execution: the manifest the state machine wrote, or — when it ended before it
+/// could — the records it did not write (steps ended by the abort or the failure, and steps
+/// whose record is missing) and a manifest written by firebreak. Returns the manifest's key.
+#[allow(clippy::too_many_arguments)]
+async fn finish_evidence(
+    r: &Recorder,
+    store: &Store,
+    pb: &Playbook,
+    report: &RunReport,
+    unrecorded: &[(StepReport, Map<String, Value>)],
+    events: &[aws_sdk_sfn::types::HistoryEvent],
+    caller_arn: &str,
+    started_at: &str,
+    account: &str,
+    finding: &str,
+    execution_id: &str,
+    seal: Option<crate::evidence::seal::Key>,
+) -> Result<String> {
+    let folder = r.folder().to_string();
+    let existing = store
+        .read_folder(&folder)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading {folder}: {e}"))?;
+    let name_of = |k: &str| k.rsplit('/').next().map(str::to_string).unwrap_or_default();
+    if let Some((key, _)) = existing
+        .iter()
+        .find(|(k, _)| name_of(k).ends_with("-manifest.json"))
+    {
+        return Ok(key.clone());
+    }
+    // The state machine did not finish its evidence: firebreak does.
+    let seqs = crate::engine::asl::record_seqs(pb);
+    let recorder =
+        Recorder::resume(store.clone(), account, finding, execution_id, &existing).with_seal(seal);
+    let plan_sha = existing
+        .iter()
+        .find(|(k, _)| name_of(k) == "0001-plan.json")
+        .map(|(_, b)| evidence::sha256_hex(b))
+        .context("the plan record is missing")?;
+    for s in &report.steps {
+        let Some(&seq) = seqs.get(&s.id) else {
+            continue;
+        };
+        let name = format!("{seq:04}-step-{}.json", evidence::sanitize(&s.id));
+        if existing.iter().any(|(k, _)| name_of(k) == name) {
+            continue;
+        }
+        let params = unrecorded
+            .iter()
+            .find(|(u, _)| u.id == s.id)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| params_of(events, &s.id));
+        recorder
+            .step_at(seq, &plan_sha, s, &params)
+            .await
+            .map_err(|e| anyhow::anyhow!("writing the record of step {}: {e}", s.id))?;
+    }
+    let entry = recorder
+        .manifest(report, caller_arn, started_at)
+        .await
+        .map_err(|e| anyhow::anyhow!("writing the manifest: {e}"))?;
+    Ok(entry.key)
+}
+
+/// The parameters a step ran with, from its terminal state's output.
+fn params_of(events: &[aws_sdk_sfn::types::HistoryEvent], id: &str) -> Map<String, Value> {
+    events
+        .iter()
+        .rev()
+        .filter_map(|e| e.state_exited_event_details())
+        .filter(|d| d.name() == format!("{id}: succeeded") || d.name() == format!("{id}: failed"))
+        .find_map(|d| {
+            let v: Value = serde_json::from_str(d.output()?).ok()?;
+            v["steps"][id]["params"].as_object().cloned()
+        })
+        .unwrap_or_default()
+}
+
+fn line(r: &StepReport) -> String {
+    match r.status {
+        StepStatus::Succeeded => format!("  ✓ {} ({}) {} ms", r.id, r.action, r.duration_ms),
+        StepStatus::Skipped => format!(
+            "  – {} skipped: {}",
+            r.id,
+            r.skip_reason.as_deref().unwrap_or_default()
+        ),
+        _ => format!(
+            "  ✗ {} failed: {} {}",
+            r.id,
+            r.error_code.as_deref().unwrap_or_default(),
+            r.error.as_deref().unwrap_or_default()
+        ),
+    }
+}
+
+/// The trust policy of a playbook's execution role: Step Functions only.
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"states.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// The execution role of a playbook's state machine.
+pub fn role_name(playbook: &str) -> String {
+    format!("firebreak-sfn-{playbook}")
+}
+
+/// Creates or updates, for each playbook, its execution role (exactly its actions'
+/// permissions) and its state machine. Idempotent; returns one line per thing, saying what
+/// changed.
+pub async fn deploy(
+    playbooks: &[&Playbook],
+    inputs: &BTreeMap<String, String>,
+    evidence: Option<(&str, &str)>,
+    emulator: bool,
+    config: &aws_config::SdkConfig,
+) -> Result<Vec<String>> {
+    let iam = aws_sdk_iam::Client::new(config);
+    let sfn = aws_sdk_sfn::Client::new(config);
+    let mut lines = Vec::new();
+    // Compile everything first: nothing is deployed when one playbook cannot be.
+    let mut compiled = Vec::new();
+    for pb in playbooks {
+        // Inputs are fixed for the playbooks that have them.
+        let mine: BTreeMap<String, String> = inputs
+            .iter()
+            .filter(|(k, _)| pb.inputs.iter().any(|i| &i.name == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        match crate::engine::asl::compile_with(pb, &mine) {
+            Ok(def) => compiled.push((*pb, def)),
+            Err(errors) => {
+                let text: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+                bail!(
+                    "{}: cannot compile to Step Functions; nothing was deployed:\n{}",
+                    pb.file,
+                    text.join("\n")
+                );
+            }
+        }
+    }
+    for name in inputs.keys() {
+        if !playbooks
+            .iter()
+            .any(|pb| pb.inputs.iter().any(|i| &i.name == name))
+        {
+            bail!(
+                "--input {name}: no playbook deployed here has that input\n  hint: `firebreak validate` shows each playbook's inputs"
+            );
+        }
+    }
+    for (pb, def) in compiled {
+        // The emulator knows Elastic Load Balancing v2 only by its boto3 name.
+        let def = if emulator {
+            serde_json::from_str(&crate::engine::asl::render(&def).replace(
+                "arn:aws:states:::aws-sdk:elasticloadbalancingv2:",
+                "arn:aws:states:::aws-sdk:elbv2:",
+            ))
+            .unwrap_or(def)
+        } else {
+            def
+        };
+        let role = role_name(&pb.name);
+        let role_arn = match iam.get_role().role_name(&role).send().await {
+            Ok(r) => {
+                lines.push(format!("role {role}: exists"));
+                r.role().map(|r| r.arn().to_string()).unwrap_or_default()
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                let r = iam
+                    .create_role()
+                    .role_name(&role)
+                    .assume_role_policy_document(TRUST)
+                    .description(format!(
+                        "firebreak: runs the state machine of playbook {}",
+                        pb.name
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("CreateRole {role}: {}", crate::aws::describe(&e))
+                    })?;
+                lines.push(format!("role {role}: created"));
+                r.role().map(|r| r.arn().to_string()).unwrap_or_default()
+            }
+            Err(e) => bail!("GetRole {role}: {}", crate::aws::describe(&e)),
+        };
+        let policy = execution_policy(pb, evidence);
+        let current = match iam
+            .get_role_policy()
+            .role_name(&role)
+            .policy_name("firebreak-playbook")
+            .send()
+            .await
+        {
+            Ok(p) => {
+                let text = percent_encoding::percent_decode_str(p.policy_document())
+                    .decode_utf8_lossy()
+                    .into_owned();
+                serde_json::from_str::<Value>(&text).ok()
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_no_such_entity_exception()) =>
+            {
+                None
+            }
+            Err(e) => bail!("GetRolePolicy {role}: {}", crate::aws::describe(&e)),
+        };
+        if current.as_ref() == Some(&policy) {
+            lines.push(format!("role {role}: permissions unchanged"));
+        } else {
+            iam.put_role_policy()
+                .role_name(&role)
+                .policy_name("firebreak-playbook")
+                .policy_document(policy.to_string())
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("PutRolePolicy {role}: {}", crate::aws::describe(&e))
+                })?;
+            let n: usize = policy["Statement"]
+                .as_array()
+                .map(|st| {
+                    st.iter()
+                        .map(|x| x["Action"].as_array().map(Vec::len).unwrap_or(0))
+                        .sum()
+                })
+                .unwrap_or(0);
+            lines.push(format!(
+                "role {role}: permissions {} ({n} actions)",
+                if current.is_some() { "updated" } else { "set" }
+            ));
+        }
+        let name = machine_name(&pb.name);
+        let definition = crate::engine::asl::render(&def);
+        match find_machine(&sfn, &name).await? {
+            Some(arn) => {
+                let d = sfn
+                    .describe_state_machine()
+                    .state_machine_arn(&arn)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("DescribeStateMachine {name}: {}", crate::aws::describe(&e))
+                    })?;
+                let same = serde_json::from_str::<Value>(d.definition()).ok() == Some(def.clone())
+                    && d.role_arn() == role_arn;
+                if same {
+                    lines.push(format!("state machine {name}: unchanged"));
+                } else {
+                    sfn.update_state_machine()
+                        .state_machine_arn(&arn)
+                        .definition(&definition)
+                        .role_arn(&role_arn)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            anyhow::anyhow!(
+                                "UpdateStateMachine {name}: {}",
+                                crate::aws::describe(&e)
+                            )
+                        })?;
+                    lines.push(format!("state machine {name}: updated"));
+                }
+            }
+            None => {
+                // A new role takes a few seconds before Step Functions may assume it.
+                let mut tries = 0;
+                loop {
+                    match sfn
+                        .create_state_machine()
+                        .name(&name)
+                        .definition(&definition)
+                        .role_arn(&role_arn)
+                        .send()
+                        .await
+                    {
+                        Ok(_) => break,
+                        Err(e)
+                            if tries < 10
+                                && crate::aws::describe(&e)
+                                    .contains("not authorized to assume") =>
+                        {
+                            tries += 1;
+                            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                        }
+                        Err(e) => bail!("CreateStateMachine {name}: {}", crate::aws::describe(&e)),
+                    }
+                }
+                lines.push(format!("state machine {name}: created"));
+            }
+        }
+    }
+    Ok(lines)
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::canonical_error;
+
+    #[test]
+    fn integration_errors_are_named_as_locally() {
+        assert_eq!(canonical_error("Iam.NoSuchEntityException"), "NoSuchEntity");
+        assert_eq!(canonical_error("iam.NoSuchEntityException"), "NoSuchEntity");
+        assert_eq!(canonical_error("s3.NoSuchBucketException"), "NoSuchBucket");
+        assert_eq!(canonical_error("sns.NotFoundException"), "NotFound");
+        assert_eq!(canonical_error("Ec2.Ec2Exception"), "Ec2Exception");
+        assert_eq!(canonical_error("States.Timeout"), "States.Timeout");
+        assert_eq!(
+            canonical_error("firebreak.StepFailed"),
+            "firebreak.StepFailed"
+        );
+        assert_eq!(canonical_error("VerifyFailed"), "VerifyFailed");
+        assert_eq!(
+            canonical_error("InvalidInstanceID.NotFound"),
+            "InvalidInstanceID.NotFound"
+        );
+    }
+}

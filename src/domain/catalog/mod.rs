@@ -1,0 +1,443 @@
+//! The action catalog: the closed set of things a playbook step can do, each with its typed
+//! parameters, typed outputs, the IAM permissions it needs and whether it changes anything.
+//! Adding an action to [`Action`] makes the compiler point at every place that must handle it.
+
+mod specs;
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// The type of a parameter or an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Type {
+    String,
+    Integer,
+    Boolean,
+    StringList,
+    /// A mapping of text to text (tags).
+    StringMap,
+}
+
+impl Type {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Type::String => "text",
+            Type::Integer => "an integer",
+            Type::Boolean => "a boolean",
+            Type::StringList => "a list of text",
+            Type::StringMap => "a mapping of text to text",
+        }
+    }
+
+    /// Converts a JSON value to this type where that loses nothing (a number where text is
+    /// expected becomes its decimal text; one text where a list is expected becomes a list of
+    /// one). `None` when the value does not fit.
+    pub fn coerce(self, v: &serde_json::Value) -> Option<serde_json::Value> {
+        use serde_json::Value as J;
+        match (self, v) {
+            (Type::String, J::String(_)) => Some(v.clone()),
+            (Type::String, J::Number(n)) => Some(J::String(n.to_string())),
+            (Type::String, J::Bool(b)) => Some(J::String(b.to_string())),
+            (Type::Integer, J::Number(n)) if n.is_i64() || n.is_u64() => Some(v.clone()),
+            (Type::Integer, J::String(s)) => s.trim().parse::<i64>().ok().map(J::from),
+            (Type::Boolean, J::Bool(_)) => Some(v.clone()),
+            (Type::Boolean, J::String(s)) if s == "true" || s == "false" => {
+                Some(J::Bool(s == "true"))
+            }
+            (Type::StringList, J::Array(items)) => items
+                .iter()
+                .map(|i| Type::String.coerce(i))
+                .collect::<Option<Vec<_>>>()
+                .map(J::Array),
+            (Type::StringList, J::String(_)) => Some(J::Array(vec![v.clone()])),
+            (Type::StringMap, J::Object(m)) => m
+                .iter()
+                .map(|(k, v)| Type::String.coerce(v).map(|v| (k.clone(), v)))
+                .collect::<Option<serde_json::Map<_, _>>>()
+                .map(J::Object),
+            _ => None,
+        }
+    }
+}
+
+/// One parameter of an action (`with:` key).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Param {
+    pub name: &'static str,
+    pub ty: Type,
+    pub required: bool,
+    /// The default, as JSON text, for optional parameters that have one.
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+/// One output of an action, readable as `${{ steps.<id>.outputs.<name> }}`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Output {
+    pub name: &'static str,
+    pub ty: Type,
+    pub doc: &'static str,
+}
+
+/// What an action does to the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    /// Reads state for evidence; changes nothing.
+    Capture,
+    /// Changes AWS to contain the incident. Time-to-contain ends when the last of these is verified.
+    Contain,
+    /// Tells people (SNS, webhook); changes no resource.
+    Notify,
+}
+
+/// Everything the rest of firebreak knows about an action.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Spec {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub effect: Effect,
+    /// IAM actions the responder role needs for this action (on either engine; see
+    /// [`Action::permissions`] for one).
+    pub permissions: &'static [&'static str],
+    pub params: &'static [Param],
+    pub outputs: &'static [Output],
+    /// Permissions in [`Spec::permissions`] that only one engine's implementation calls
+    /// (everything else both call): the two reach the same end by slightly different calls.
+    pub engine_only: &'static [(&'static str, Engine)],
+    /// Outputs a compiled state machine cannot give (they are null there); a playbook that
+    /// reads one is refused by the ASL compiler.
+    pub sfn_unavailable: &'static [&'static str],
+    /// Tags the action always sets on what it makes, before the playbook's `tags` (which
+    /// cannot replace them), on both engines.
+    pub fixed_tags: &'static [(&'static str, Fixed)],
+}
+
+/// The value of a fixed tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fixed {
+    FindingId,
+    ExecutionId,
+    /// The step's `instance_id` parameter.
+    InstanceId,
+}
+
+/// The error code of a read-back that does not show the change (both engines).
+pub const VERIFY_FAILED: &str = "VerifyFailed";
+
+/// Names firebreak writes into AWS, shared by both engines (and the defaults of the actions'
+/// parameters, checked by a test).
+pub mod names {
+    /// `iam.deny_all_user`'s inline policy, and its statement.
+    pub const DENY_ALL_POLICY: &str = "FirebreakDenyAll";
+    pub const DENY_ALL_SID: &str = "FirebreakDenyAll";
+    /// `iam.revoke_role_sessions`' inline policy (the console's name) and statement.
+    pub const REVOKE_POLICY: &str = "AWSRevokeOlderSessions";
+    pub const REVOKE_SID: &str = "FirebreakRevokeOlderSessions";
+    /// `s3.deny_principal`'s statement.
+    pub const DENY_PRINCIPAL_SID: &str = "FirebreakDenyPrincipal";
+    /// `ec2.isolate_instance`'s groups.
+    pub const ISOLATION_GROUP: &str = "firebreak-isolation";
+    pub const TRANSITION_GROUP: &str = "firebreak-isolation-transition";
+
+    /// `iam.deny_all_user`'s policy document (both engines write exactly this).
+    pub fn deny_all_document() -> serde_json::Value {
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": DENY_ALL_SID, "Effect": "Deny", "Action": "*", "Resource": "*"}]
+        })
+    }
+}
+
+impl Spec {
+    /// True when the action changes state (containment or notification): dry runs plan it instead.
+    pub fn mutates(&self) -> bool {
+        self.effect != Effect::Capture
+    }
+
+    pub fn param(&self, name: &str) -> Option<&'static Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    pub fn output(&self, name: &str) -> Option<&'static Output> {
+        self.outputs.iter().find(|o| o.name == name)
+    }
+}
+
+/// Every action a step can name, as `service.verb`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Action {
+    IamCaptureUser,
+    IamCaptureRole,
+    IamDeactivateAccessKey,
+    IamDenyAllUser,
+    IamDeleteLoginProfile,
+    IamDeactivateMfaDevices,
+    IamRevokeRoleSessions,
+    Ec2CaptureInstance,
+    Ec2PreserveInstance,
+    Ec2SnapshotVolumes,
+    AutoscalingDetachInstance,
+    Elbv2DeregisterInstance,
+    Ec2DisassociateInstanceProfile,
+    Ec2IsolateInstance,
+    Ec2TagInstance,
+    Ec2StopInstance,
+    S3CaptureBucket,
+    S3BlockPublicAccess,
+    S3DenyPrincipal,
+    S3EnableVersioning,
+    SnsPublish,
+    HttpWebhook,
+}
+
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.spec().name)
+    }
+}
+
+impl schemars::JsonSchema for Action {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Action".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Action::ALL.iter().map(|a| a.spec().name).collect();
+        schemars::json_schema!({"type": "string", "enum": names, "description": "A catalog action, `service.verb`."})
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.spec().name)
+    }
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::IamCaptureUser,
+        Action::IamCaptureRole,
+        Action::IamDeactivateAccessKey,
+        Action::IamDenyAllUser,
+        Action::IamDeleteLoginProfile,
+        Action::IamDeactivateMfaDevices,
+        Action::IamRevokeRoleSessions,
+        Action::Ec2CaptureInstance,
+        Action::Ec2PreserveInstance,
+        Action::Ec2SnapshotVolumes,
+        Action::AutoscalingDetachInstance,
+        Action::Elbv2DeregisterInstance,
+        Action::Ec2DisassociateInstanceProfile,
+        Action::Ec2IsolateInstance,
+        Action::Ec2TagInstance,
+        Action::Ec2StopInstance,
+        Action::S3CaptureBucket,
+        Action::S3BlockPublicAccess,
+        Action::S3DenyPrincipal,
+        Action::S3EnableVersioning,
+        Action::SnsPublish,
+        Action::HttpWebhook,
+    ];
+
+    /// The action's definition in the step vocabulary, which both engines run; `None` for the
+    /// actions still written for each engine (`crate::engine::local` and `crate::engine::asl::actions`).
+    pub fn definition(self) -> Option<&'static crate::domain::define::Def> {
+        use crate::domain::define::{ec2, iam, s3};
+        match self {
+            Action::IamCaptureRole => Some(&iam::CAPTURE_ROLE),
+            Action::IamDeactivateAccessKey => Some(&iam::DEACTIVATE_ACCESS_KEY),
+            Action::IamDeactivateMfaDevices => Some(&iam::DEACTIVATE_MFA_DEVICES),
+            Action::IamDeleteLoginProfile => Some(&iam::DELETE_LOGIN_PROFILE),
+            Action::Ec2StopInstance => Some(&ec2::STOP_INSTANCE),
+            Action::Ec2TagInstance => Some(&ec2::TAG_INSTANCE),
+            Action::AutoscalingDetachInstance => Some(&ec2::DETACH_INSTANCE),
+            Action::S3CaptureBucket => Some(&s3::CAPTURE_BUCKET),
+            Action::S3BlockPublicAccess => Some(&s3::BLOCK_PUBLIC_ACCESS),
+            Action::S3EnableVersioning => Some(&s3::ENABLE_VERSIONING),
+            Action::IamCaptureUser
+            | Action::IamDenyAllUser
+            | Action::IamRevokeRoleSessions
+            | Action::Ec2CaptureInstance
+            | Action::Ec2PreserveInstance
+            | Action::Ec2SnapshotVolumes
+            | Action::Elbv2DeregisterInstance
+            | Action::Ec2DisassociateInstanceProfile
+            | Action::Ec2IsolateInstance
+            | Action::S3DenyPrincipal
+            | Action::SnsPublish
+            | Action::HttpWebhook => None,
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.spec().name == name)
+    }
+}
+
+/// Which implementation of the actions runs: firebreak's own (local, `run`/`serve`) or a
+/// compiled state machine (Step Functions). They reach the same end by slightly different
+/// calls, so a few permissions belong to one of them only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    Local,
+    Sfn,
+}
+
+impl Action {
+    /// The IAM actions this action needs when `engine` runs it.
+    pub fn permissions(self, engine: Engine) -> impl Iterator<Item = &'static str> {
+        self.spec()
+            .permissions
+            .iter()
+            .copied()
+            .filter(move |p| self.engine_only(p).is_none_or(|e| e == engine))
+    }
+
+    /// The one engine that needs `permission` for this action, when only one does.
+    pub fn engine_only(self, permission: &str) -> Option<Engine> {
+        self.spec()
+            .engine_only
+            .iter()
+            .find(|(p, _)| *p == permission)
+            .map(|(_, e)| *e)
+    }
+}
+
+/// The IAM action an API call needs: `service:Operation` for nearly every call; the few
+/// whose IAM name differs from the operation are mapped (`s3` `GetPublicAccessBlock` →
+/// `s3:GetBucketPublicAccessBlock`, `HeadBucket` → `s3:ListBucket`). `service` is the IAM
+/// service prefix (`elasticloadbalancing`, not `elbv2`), as [`crate::engine::ApiCall`]s
+/// record it.
+pub fn permission(service: &str, operation: &str) -> String {
+    let operation = match (service, operation) {
+        ("s3", "GetPublicAccessBlock") => "GetBucketPublicAccessBlock",
+        ("s3", "PutPublicAccessBlock") => "PutBucketPublicAccessBlock",
+        ("s3", "DeletePublicAccessBlock") => "PutBucketPublicAccessBlock",
+        ("s3", "HeadBucket" | "ListObjectsV2") => "ListBucket",
+        ("s3", "ListObjectVersions") => "ListBucketVersions",
+        ("s3", "HeadObject") => "GetObject",
+        ("s3", "GetObjectLockConfiguration") => "GetBucketObjectLockConfiguration",
+        ("s3", "PutObjectLockConfiguration") => "PutBucketObjectLockConfiguration",
+        (_, op) => op,
+    };
+    format!("{service}:{operation}")
+}
+
+/// The least-privilege IAM policy for running `actions` on `engine`: every permission the
+/// catalog lists for them there, sorted and once.
+pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serde_json::Value {
+    let mut names: Vec<&str> = actions
+        .into_iter()
+        .flat_map(|a| a.permissions(engine))
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "FirebreakPlaybook", "Effect": "Allow", "Action": names, "Resource": "*"}],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_name_their_iam_actions() {
+        assert_eq!(permission("iam", "UpdateAccessKey"), "iam:UpdateAccessKey");
+        assert_eq!(
+            permission("s3", "PutPublicAccessBlock"),
+            "s3:PutBucketPublicAccessBlock"
+        );
+        assert_eq!(permission("s3", "HeadBucket"), "s3:ListBucket");
+        // One engine's permissions only: the local user capture reads each key's last use.
+        let local: Vec<_> = Action::IamCaptureUser.permissions(Engine::Local).collect();
+        let sfn: Vec<_> = Action::IamCaptureUser.permissions(Engine::Sfn).collect();
+        assert!(local.contains(&"iam:GetAccessKeyLastUsed") && local.contains(&"iam:GetUser"));
+        assert!(!sfn.contains(&"iam:GetAccessKeyLastUsed") && sfn.contains(&"iam:GetUser"));
+    }
+
+    /// The defaults the plan binds are the names both engines use when a parameter is absent,
+    /// and what one engine cannot do is declared on the definition, consistently.
+    #[test]
+    fn defaults_are_the_shared_names_and_limits_are_consistent() {
+        let default = |a: Action, p: &str| {
+            serde_json::from_str::<String>(a.spec().param(p).unwrap().default.unwrap()).unwrap()
+        };
+        assert_eq!(
+            default(Action::IamDenyAllUser, "policy_name"),
+            names::DENY_ALL_POLICY
+        );
+        assert_eq!(
+            default(Action::IamRevokeRoleSessions, "policy_name"),
+            names::REVOKE_POLICY
+        );
+        assert_eq!(
+            default(Action::Ec2IsolateInstance, "isolation_group"),
+            names::ISOLATION_GROUP
+        );
+        assert_eq!(
+            default(Action::Ec2IsolateInstance, "transition_group"),
+            names::TRANSITION_GROUP
+        );
+        for a in Action::ALL {
+            let spec = a.spec();
+            for (p, _) in spec.engine_only {
+                assert!(spec.permissions.contains(p), "{a}: {p} is not a permission");
+            }
+            for o in spec.sfn_unavailable {
+                assert!(spec.output(o).is_some(), "{a}: {o} is not an output");
+            }
+            for (_, f) in spec.fixed_tags {
+                if *f == Fixed::InstanceId {
+                    assert!(spec.param("instance_id").is_some(), "{a}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_round_trip() {
+        for a in Action::ALL {
+            assert_eq!(Action::from_name(a.spec().name), Some(*a));
+            let (service, verb) = a.spec().name.split_once('.').expect("service.verb");
+            assert!(!service.is_empty() && !verb.is_empty());
+        }
+        let mut names: Vec<_> = Action::ALL.iter().map(|a| a.spec().name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Action::ALL.len());
+    }
+
+    #[test]
+    fn defaults_parse_and_fit_their_type() {
+        for a in Action::ALL {
+            for p in a.spec().params {
+                if let Some(d) = p.default {
+                    let v: serde_json::Value = serde_json::from_str(d).expect("default is JSON");
+                    assert!(p.ty.coerce(&v).is_some(), "{}.{}", a, p.name);
+                    assert!(
+                        !p.required,
+                        "{}.{} has a default but is required",
+                        a, p.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn mutating_actions_name_permissions() {
+        for a in Action::ALL {
+            let s = a.spec();
+            if s.effect != Effect::Notify {
+                assert!(!s.permissions.is_empty(), "{a} lists no permission");
+            }
+        }
+    }
+}

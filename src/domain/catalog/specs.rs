@@ -1,0 +1,669 @@
+//! Each action's catalog entry: parameters and defaults, outputs, permissions, effect, and
+//! what only one engine does.
+
+use super::*;
+
+impl Action {
+    pub fn spec(self) -> &'static Spec {
+        match self {
+            Action::IamCaptureUser => {
+                const S: &Spec = &Spec {
+                    name: "iam.capture_user",
+                    doc: "Record an IAM user's keys (with last use), policies, groups, login profile and MFA devices.",
+                    effect: Effect::Capture,
+                    permissions: &[
+                        "iam:GetUser",
+                        "iam:ListAccessKeys",
+                        "iam:GetAccessKeyLastUsed",
+                        "iam:ListAttachedUserPolicies",
+                        "iam:ListUserPolicies",
+                        "iam:ListGroupsForUser",
+                        "iam:GetLoginProfile",
+                        "iam:ListMFADevices",
+                    ],
+                    params: &[USER],
+                    outputs: &[
+                        out(
+                            "access_key_ids",
+                            Type::StringList,
+                            "every access key of the user",
+                        ),
+                        out(
+                            "active_access_key_ids",
+                            Type::StringList,
+                            "the keys that were Active",
+                        ),
+                        out(
+                            "attached_policy_arns",
+                            Type::StringList,
+                            "managed policies attached",
+                        ),
+                        out(
+                            "inline_policy_names",
+                            Type::StringList,
+                            "inline policy names",
+                        ),
+                        out("groups", Type::StringList, "group names"),
+                        out(
+                            "has_login_profile",
+                            Type::Boolean,
+                            "whether a console password exists",
+                        ),
+                        out("mfa_serials", Type::StringList, "MFA device serial numbers"),
+                    ],
+                    engine_only: &[
+                        // Local records when each access key was last used; a state machine
+                        // does not.
+                        ("iam:GetAccessKeyLastUsed", Engine::Local),
+                    ],
+                    sfn_unavailable: &[
+                        // Which keys are active needs a filter over the key list.
+                        "active_access_key_ids",
+                    ],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::IamCaptureRole => {
+                const S: &Spec = &Spec {
+                    name: "iam.capture_role",
+                    doc: "Record an IAM role's trust policy, attached and inline policies and instance profiles.",
+                    effect: Effect::Capture,
+                    permissions: &[
+                        "iam:GetRole",
+                        "iam:ListAttachedRolePolicies",
+                        "iam:ListRolePolicies",
+                        "iam:ListInstanceProfilesForRole",
+                    ],
+                    params: &[ROLE],
+                    outputs: &[
+                        out("role_arn", Type::String, "the role's ARN"),
+                        out(
+                            "attached_policy_arns",
+                            Type::StringList,
+                            "managed policies attached",
+                        ),
+                        out(
+                            "inline_policy_names",
+                            Type::StringList,
+                            "inline policy names",
+                        ),
+                        out(
+                            "instance_profile_names",
+                            Type::StringList,
+                            "instance profiles holding the role",
+                        ),
+                    ],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::IamDeactivateAccessKey => {
+                const S: &Spec = &Spec {
+                    name: "iam.deactivate_access_key",
+                    doc: "Set exactly the given access key to Inactive (never deleted, never the user's other keys).",
+                    effect: Effect::Contain,
+                    permissions: &["iam:ListAccessKeys", "iam:UpdateAccessKey"],
+                    params: &[
+                        USER,
+                        req(
+                            "access_key_id",
+                            Type::String,
+                            "the access key id from the finding (AKIA…)",
+                        ),
+                    ],
+                    outputs: &[out(
+                        "previous_status",
+                        Type::String,
+                        "Active or Inactive before the change",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::IamDenyAllUser => {
+                const S: &Spec = &Spec {
+                    name: "iam.deny_all_user",
+                    doc: "Put an explicit deny-all inline policy on a user, stopping every key and console session.",
+                    effect: Effect::Contain,
+                    permissions: &["iam:GetUserPolicy", "iam:PutUserPolicy"],
+                    params: &[
+                        USER,
+                        opt(
+                            "policy_name",
+                            Type::String,
+                            Some("\"FirebreakDenyAll\""),
+                            "inline policy name",
+                        ),
+                    ],
+                    outputs: &[out(
+                        "policy_name",
+                        Type::String,
+                        "the inline policy written",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::IamDeleteLoginProfile => {
+                const S: &Spec = &Spec {
+                    name: "iam.delete_login_profile",
+                    doc: "Delete a user's console password (opt-in: the user must be given a new one later).",
+                    effect: Effect::Contain,
+                    permissions: &["iam:GetLoginProfile", "iam:DeleteLoginProfile"],
+                    params: &[USER],
+                    outputs: &[out(
+                        "had_login_profile",
+                        Type::Boolean,
+                        "whether a password existed",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::IamDeactivateMfaDevices => {
+                const S: &Spec = &Spec {
+                    name: "iam.deactivate_mfa_devices",
+                    doc: "Deactivate a user's MFA devices, optionally only those enabled after a time (attacker-registered).",
+                    effect: Effect::Contain,
+                    permissions: &["iam:ListMFADevices", "iam:DeactivateMFADevice"],
+                    params: &[
+                        USER,
+                        opt(
+                            "enabled_after",
+                            Type::String,
+                            None,
+                            "ISO 8601 time; only devices enabled after it",
+                        ),
+                    ],
+                    outputs: &[out(
+                        "deactivated_serials",
+                        Type::StringList,
+                        "serials deactivated",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::IamRevokeRoleSessions => {
+                const S: &Spec = &Spec {
+                    name: "iam.revoke_role_sessions",
+                    doc: "Deny every session of a role issued before now (aws:TokenIssueTime inline policy); a revocation in place is kept only if it denies everything and is later than the last activity.",
+                    effect: Effect::Contain,
+                    permissions: &["iam:GetRolePolicy", "iam:PutRolePolicy"],
+                    params: &[
+                        ROLE,
+                        opt(
+                            "policy_name",
+                            Type::String,
+                            Some("\"AWSRevokeOlderSessions\""),
+                            "inline policy name",
+                        ),
+                        opt(
+                            "last_activity",
+                            Type::String,
+                            None,
+                            "ISO 8601 time of the latest activity to cover (the finding's service.eventLastSeen); omitted: now",
+                        ),
+                    ],
+                    outputs: &[out(
+                        "issued_before",
+                        Type::String,
+                        "sessions issued before this time are denied",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::Ec2CaptureInstance => {
+                const S: &Spec = &Spec {
+                    name: "ec2.capture_instance",
+                    doc: "Record the instance, its console output, attached volumes, network interfaces and profile.",
+                    effect: Effect::Capture,
+                    permissions: &[
+                        "ec2:DescribeInstances",
+                        "ec2:GetConsoleOutput",
+                        "ec2:DescribeVolumes",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeIamInstanceProfileAssociations",
+                        "autoscaling:DescribeAutoScalingInstances",
+                    ],
+                    params: &[INSTANCE],
+                    outputs: &[
+                        out("state", Type::String, "instance state name"),
+                        out("vpc_id", Type::String, "the instance's VPC"),
+                        out("volume_ids", Type::StringList, "attached EBS volumes"),
+                        out("network_interface_ids", Type::StringList, "attached ENIs"),
+                        out("security_group_ids", Type::StringList, "groups on any ENI"),
+                        out(
+                            "instance_profile_arn",
+                            Type::String,
+                            "associated instance profile, or empty",
+                        ),
+                        out(
+                            "autoscaling_group",
+                            Type::String,
+                            "Auto Scaling group name, or empty",
+                        ),
+                    ],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::Ec2PreserveInstance => {
+                const S: &Spec = &Spec {
+                    name: "ec2.preserve_instance",
+                    doc: "Turn on termination protection, stop-on-shutdown and DeleteOnTermination=false for every volume.",
+                    effect: Effect::Contain,
+                    permissions: &[
+                        "ec2:DescribeInstances",
+                        "ec2:DescribeInstanceAttribute",
+                        "ec2:ModifyInstanceAttribute",
+                    ],
+                    params: &[INSTANCE],
+                    outputs: &[out(
+                        "volume_ids",
+                        Type::StringList,
+                        "volumes now kept on termination",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::Ec2SnapshotVolumes => {
+                const S: &Spec = &Spec {
+                    name: "ec2.snapshot_volumes",
+                    doc: "Snapshot every attached volume in parallel, tagged with the incident and finding ids; wait for completion.",
+                    effect: Effect::Contain,
+                    permissions: &[
+                        "ec2:DescribeVolumes",
+                        "ec2:CreateSnapshot",
+                        "ec2:CreateTags",
+                        "ec2:DescribeSnapshots",
+                    ],
+                    params: &[
+                        INSTANCE,
+                        opt(
+                            "tags",
+                            Type::StringMap,
+                            None,
+                            "extra tags for every snapshot",
+                        ),
+                        opt(
+                            "wait",
+                            Type::Boolean,
+                            Some("true"),
+                            "wait until every snapshot is completed",
+                        ),
+                    ],
+                    outputs: &[out(
+                        "snapshot_ids",
+                        Type::StringList,
+                        "one snapshot per volume",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[
+                        ("firebreak:finding-id", Fixed::FindingId),
+                        ("firebreak:execution-id", Fixed::ExecutionId),
+                        ("firebreak:instance-id", Fixed::InstanceId),
+                    ],
+                };
+                S
+            }
+            Action::AutoscalingDetachInstance => {
+                const S: &Spec = &Spec {
+                    name: "autoscaling.detach_instance",
+                    doc: "Detach the instance from its Auto Scaling group (desired capacity kept) so it is not replaced or terminated.",
+                    effect: Effect::Contain,
+                    permissions: &[
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DetachInstances",
+                    ],
+                    params: &[INSTANCE],
+                    outputs: &[out(
+                        "group_name",
+                        Type::String,
+                        "the group it left, or empty",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::Elbv2DeregisterInstance => {
+                const S: &Spec = &Spec {
+                    name: "elbv2.deregister_instance",
+                    doc: "Deregister the instance from every load balancer target group it is in.",
+                    effect: Effect::Contain,
+                    permissions: &[
+                        "elasticloadbalancing:DescribeTargetGroups",
+                        "elasticloadbalancing:DescribeTargetHealth",
+                        "elasticloadbalancing:DeregisterTargets",
+                    ],
+                    params: &[INSTANCE],
+                    outputs: &[out(
+                        "target_group_arns",
+                        Type::StringList,
+                        "groups it was removed from",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[
+                        // The groups the instance was in would need a filter over a list of
+                        // lists.
+                        "target_group_arns",
+                    ],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::Ec2DisassociateInstanceProfile => {
+                const S: &Spec = &Spec {
+                    name: "ec2.disassociate_instance_profile",
+                    doc: "Remove the instance profile so the instance gets no more role credentials.",
+                    effect: Effect::Contain,
+                    permissions: &[
+                        "ec2:DescribeIamInstanceProfileAssociations",
+                        "ec2:DisassociateIamInstanceProfile",
+                        "iam:GetInstanceProfile",
+                    ],
+                    params: &[INSTANCE],
+                    outputs: &[
+                        out(
+                            "instance_profile_arn",
+                            Type::String,
+                            "the profile removed, or empty",
+                        ),
+                        out("role_name", Type::String, "the profile's role, or empty"),
+                    ],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::Ec2IsolateInstance => {
+                const S: &Spec = &Spec {
+                    name: "ec2.isolate_instance",
+                    doc: "Two-step isolation per ENI: an allow-all transition group (untracks flows), then a group with no rules.",
+                    effect: Effect::Contain,
+                    permissions: &[
+                        "ec2:DescribeInstances",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeSecurityGroups",
+                        "ec2:CreateSecurityGroup",
+                        "ec2:AuthorizeSecurityGroupIngress",
+                        "ec2:RevokeSecurityGroupIngress",
+                        "ec2:RevokeSecurityGroupEgress",
+                        "ec2:ModifyNetworkInterfaceAttribute",
+                        "ec2:CreateTags",
+                    ],
+                    params: &[
+                        INSTANCE,
+                        opt(
+                            "isolation_group",
+                            Type::String,
+                            Some("\"firebreak-isolation\""),
+                            "name of the no-rules group (per VPC)",
+                        ),
+                        opt(
+                            "transition_group",
+                            Type::String,
+                            Some("\"firebreak-isolation-transition\""),
+                            "name of the allow-all transition group (per VPC)",
+                        ),
+                    ],
+                    outputs: &[
+                        out(
+                            "isolation_group_ids",
+                            Type::StringList,
+                            "isolation groups used, one per VPC",
+                        ),
+                        out("network_interface_ids", Type::StringList, "ENIs isolated"),
+                    ],
+                    engine_only: &[
+                        // Local finds the instance's ENIs with DescribeInstances, a state
+                        // machine filters DescribeNetworkInterfaces by attachment.
+                        ("ec2:DescribeInstances", Engine::Local),
+                    ],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::Ec2TagInstance => {
+                const S: &Spec = &Spec {
+                    name: "ec2.tag_instance",
+                    doc: "Tag the instance (incident id, time, containment state).",
+                    effect: Effect::Contain,
+                    permissions: &[
+                        "ec2:DescribeInstances",
+                        "ec2:DescribeTags",
+                        "ec2:CreateTags",
+                    ],
+                    params: &[INSTANCE, req("tags", Type::StringMap, "tags to set")],
+                    outputs: &[],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::Ec2StopInstance => {
+                const S: &Spec = &Spec {
+                    name: "ec2.stop_instance",
+                    doc: "Stop the instance (opt-in: memory is lost). Never terminates.",
+                    effect: Effect::Contain,
+                    permissions: &["ec2:DescribeInstances", "ec2:StopInstances"],
+                    params: &[INSTANCE],
+                    outputs: &[out("previous_state", Type::String, "state before stopping")],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::S3CaptureBucket => {
+                const S: &Spec = &Spec {
+                    name: "s3.capture_bucket",
+                    doc: "Record the bucket's policy, ACL, public access block, versioning and ownership controls.",
+                    effect: Effect::Capture,
+                    permissions: &[
+                        "s3:GetBucketPolicy",
+                        "s3:GetBucketAcl",
+                        "s3:GetBucketPublicAccessBlock",
+                        "s3:GetBucketVersioning",
+                        "s3:GetBucketOwnershipControls",
+                    ],
+                    params: &[BUCKET, OWNER],
+                    outputs: &[
+                        out(
+                            "has_policy",
+                            Type::Boolean,
+                            "whether a bucket policy exists",
+                        ),
+                        out("versioning", Type::String, "Enabled, Suspended or empty"),
+                    ],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::S3BlockPublicAccess => {
+                const S: &Spec = &Spec {
+                    name: "s3.block_public_access",
+                    doc: "Turn on all four S3 Block Public Access flags for the bucket.",
+                    effect: Effect::Contain,
+                    permissions: &[
+                        "s3:GetBucketPublicAccessBlock",
+                        "s3:PutBucketPublicAccessBlock",
+                    ],
+                    params: &[BUCKET, OWNER],
+                    outputs: &[],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::S3DenyPrincipal => {
+                const S: &Spec = &Spec {
+                    name: "s3.deny_principal",
+                    doc: "Add a Deny statement for one principal to the bucket policy, keeping every existing statement.",
+                    effect: Effect::Contain,
+                    permissions: &["s3:GetBucketPolicy", "s3:PutBucketPolicy"],
+                    params: &[
+                        BUCKET,
+                        req(
+                            "principal_arn",
+                            Type::String,
+                            "ARN of the IAM user or role to deny",
+                        ),
+                        OWNER,
+                        opt(
+                            "statement_id",
+                            Type::String,
+                            Some("\"FirebreakDenyPrincipal\""),
+                            "Sid of the added statement",
+                        ),
+                    ],
+                    outputs: &[out(
+                        "statement_id",
+                        Type::String,
+                        "Sid of the deny statement",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::S3EnableVersioning => {
+                const S: &Spec = &Spec {
+                    name: "s3.enable_versioning",
+                    doc: "Turn on versioning so later writes and deletes cannot destroy objects.",
+                    effect: Effect::Contain,
+                    permissions: &["s3:GetBucketVersioning", "s3:PutBucketVersioning"],
+                    params: &[BUCKET, OWNER],
+                    outputs: &[out(
+                        "previous_status",
+                        Type::String,
+                        "Enabled, Suspended or empty before",
+                    )],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::SnsPublish => {
+                const S: &Spec = &Spec {
+                    name: "sns.publish",
+                    doc: "Publish a message to an SNS topic.",
+                    effect: Effect::Notify,
+                    permissions: &["sns:Publish"],
+                    params: &[
+                        req("topic_arn", Type::String, "SNS topic ARN"),
+                        req("message", Type::String, "message text"),
+                        opt(
+                            "subject",
+                            Type::String,
+                            None,
+                            "subject for e-mail subscribers (at most 100 characters)",
+                        ),
+                    ],
+                    outputs: &[out("message_id", Type::String, "SNS message id")],
+                    engine_only: &[],
+                    sfn_unavailable: &[],
+                    fixed_tags: &[],
+                };
+                S
+            }
+            Action::HttpWebhook => {
+                const S: &Spec = &Spec {
+                    name: "http.webhook",
+                    doc: "POST a JSON body with a Slack-compatible `text` field (plus finding and execution ids) to a URL.",
+                    effect: Effect::Notify,
+                    // A state machine puts the webhook as an EventBridge event (firebreak's own
+                    // process POSTs it and needs no permission).
+                    permissions: &["events:PutEvents"],
+                    params: &[
+                        req("url", Type::String, "https URL to POST to"),
+                        req("text", Type::String, "message text (Slack `text`)"),
+                    ],
+                    outputs: &[out("status", Type::Integer, "HTTP status code")],
+                    engine_only: &[("events:PutEvents", Engine::Sfn)],
+                    sfn_unavailable: &[
+                        // A state machine puts an EventBridge event instead of POSTing: it
+                        // never sees an HTTP status.
+                        "status",
+                    ],
+                    fixed_tags: &[],
+                };
+                S
+            }
+        }
+    }
+}
+
+pub(super) const fn req(name: &'static str, ty: Type, doc: &'static str) -> Param {
+    Param {
+        name,
+        ty,
+        required: true,
+        default: None,
+        doc,
+    }
+}
+
+pub(super) const fn opt(
+    name: &'static str,
+    ty: Type,
+    default: Option<&'static str>,
+    doc: &'static str,
+) -> Param {
+    Param {
+        name,
+        ty,
+        required: false,
+        default,
+        doc,
+    }
+}
+
+pub(super) const fn out(name: &'static str, ty: Type, doc: &'static str) -> Output {
+    Output { name, ty, doc }
+}
+
+const USER: Param = req("user_name", Type::String, "IAM user name");
+
+const ROLE: Param = req("role_name", Type::String, "IAM role name");
+
+const INSTANCE: Param = req("instance_id", Type::String, "EC2 instance id (i-…)");
+
+const BUCKET: Param = req("bucket", Type::String, "S3 bucket name");
+
+const OWNER: Param = opt(
+    "expected_owner",
+    Type::String,
+    None,
+    "account id that must own the bucket (ExpectedBucketOwner); use the finding's accountId",
+);

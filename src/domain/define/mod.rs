@@ -1,0 +1,956 @@
+//! The step vocabulary an action is defined in, once, for both engines.
+//!
+//! A definition ([`Def`]) says what an action reads, when nothing needs changing, what it
+//! changes, how it reads the change back and what it gives as outputs, in terms of AWS
+//! operations ([`Op`]) and named values ([`Pick`]). The local engine interprets it
+//! (`crate::engine::local`, one adapter per operation over the AWS SDK); the ASL compiler
+//! (`crate::engine::asl`) turns it into Task, Choice and Pass states. Neither restates an action that
+//! has a definition. This module is pure: it knows JSON, not the SDK.
+//!
+//! Values: every read's answer is the operation's response as Step Functions' SDK integrations
+//! give it (PascalCase members); a [`Pick`] names one value of it under the read's phase
+//! (`before.<name>`, `change.<name>`, `after.<name>`), with a default when the member is
+//! missing or the read answers "not there" ([`Absent`]). Conditions compare picked values with
+//! constants. Parameters are the step's own (`with:` and the catalog's defaults).
+
+pub mod ec2;
+pub mod iam;
+pub mod s3;
+
+use serde_json::{Map, Value, json};
+
+/// An AWS operation a definition calls: one adapter in the local engine, one SDK integration
+/// (`arn:aws:states:::aws-sdk:<service>:<operation>`) in a state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    IamGetLoginProfile,
+    IamDeleteLoginProfile,
+    S3GetBucketVersioning,
+    S3PutBucketVersioning,
+    S3GetPublicAccessBlock,
+    S3PutPublicAccessBlock,
+    S3GetBucketPolicy,
+    S3GetBucketAcl,
+    S3GetBucketOwnershipControls,
+    Ec2DescribeInstances,
+    Ec2StopInstances,
+    IamGetRole,
+    IamListAttachedRolePolicies,
+    IamListRolePolicies,
+    IamListInstanceProfilesForRole,
+    IamListAccessKeys,
+    IamUpdateAccessKey,
+    IamListMfaDevices,
+    IamDeactivateMfaDevice,
+    AutoscalingDescribeAutoScalingInstances,
+    AutoscalingDetachInstances,
+    Ec2DescribeTags,
+    Ec2CreateTags,
+}
+
+impl Op {
+    /// The service as Step Functions' SDK integrations name it.
+    pub fn service(self) -> &'static str {
+        match self {
+            Op::IamGetLoginProfile
+            | Op::IamDeleteLoginProfile
+            | Op::IamGetRole
+            | Op::IamListAttachedRolePolicies
+            | Op::IamListRolePolicies
+            | Op::IamListInstanceProfilesForRole
+            | Op::IamListAccessKeys
+            | Op::IamUpdateAccessKey
+            | Op::IamListMfaDevices
+            | Op::IamDeactivateMfaDevice => "iam",
+            Op::S3GetBucketVersioning
+            | Op::S3PutBucketVersioning
+            | Op::S3GetPublicAccessBlock
+            | Op::S3PutPublicAccessBlock
+            | Op::S3GetBucketPolicy
+            | Op::S3GetBucketAcl
+            | Op::S3GetBucketOwnershipControls => "s3",
+            Op::Ec2DescribeInstances
+            | Op::Ec2StopInstances
+            | Op::Ec2DescribeTags
+            | Op::Ec2CreateTags => "ec2",
+            Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
+                "autoscaling"
+            }
+        }
+    }
+
+    /// The API operation's name (PascalCase, as in AWS's API reference and the evidence).
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::IamGetLoginProfile => "GetLoginProfile",
+            Op::IamDeleteLoginProfile => "DeleteLoginProfile",
+            Op::S3GetBucketVersioning => "GetBucketVersioning",
+            Op::S3PutBucketVersioning => "PutBucketVersioning",
+            Op::S3GetPublicAccessBlock => "GetPublicAccessBlock",
+            Op::S3PutPublicAccessBlock => "PutPublicAccessBlock",
+            Op::S3GetBucketPolicy => "GetBucketPolicy",
+            Op::S3GetBucketAcl => "GetBucketAcl",
+            Op::S3GetBucketOwnershipControls => "GetBucketOwnershipControls",
+            Op::Ec2DescribeInstances => "DescribeInstances",
+            Op::Ec2StopInstances => "StopInstances",
+            Op::IamGetRole => "GetRole",
+            Op::IamListAttachedRolePolicies => "ListAttachedRolePolicies",
+            Op::IamListRolePolicies => "ListRolePolicies",
+            Op::IamListInstanceProfilesForRole => "ListInstanceProfilesForRole",
+            Op::IamListAccessKeys => "ListAccessKeys",
+            Op::IamUpdateAccessKey => "UpdateAccessKey",
+            Op::IamListMfaDevices => "ListMFADevices",
+            Op::IamDeactivateMfaDevice => "DeactivateMFADevice",
+            Op::AutoscalingDescribeAutoScalingInstances => "DescribeAutoScalingInstances",
+            Op::AutoscalingDetachInstances => "DetachInstances",
+            Op::Ec2DescribeTags => "DescribeTags",
+            Op::Ec2CreateTags => "CreateTags",
+        }
+    }
+
+    /// The IAM permission the call needs (not always `service:Name`: S3's public access block
+    /// calls are authorised as `s3:GetBucketPublicAccessBlock` and `s3:PutBucketPublicAccessBlock`).
+    pub fn permission(self) -> &'static str {
+        match self {
+            Op::IamGetLoginProfile => "iam:GetLoginProfile",
+            Op::IamDeleteLoginProfile => "iam:DeleteLoginProfile",
+            Op::S3GetBucketVersioning => "s3:GetBucketVersioning",
+            Op::S3PutBucketVersioning => "s3:PutBucketVersioning",
+            Op::S3GetPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
+            Op::S3PutPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
+            Op::S3GetBucketPolicy => "s3:GetBucketPolicy",
+            Op::S3GetBucketAcl => "s3:GetBucketAcl",
+            Op::S3GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
+            Op::Ec2DescribeInstances => "ec2:DescribeInstances",
+            Op::Ec2StopInstances => "ec2:StopInstances",
+            Op::IamGetRole => "iam:GetRole",
+            Op::IamListAttachedRolePolicies => "iam:ListAttachedRolePolicies",
+            Op::IamListRolePolicies => "iam:ListRolePolicies",
+            Op::IamListInstanceProfilesForRole => "iam:ListInstanceProfilesForRole",
+            Op::IamListAccessKeys => "iam:ListAccessKeys",
+            Op::IamUpdateAccessKey => "iam:UpdateAccessKey",
+            Op::IamListMfaDevices => "iam:ListMFADevices",
+            Op::IamDeactivateMfaDevice => "iam:DeactivateMFADevice",
+            Op::AutoscalingDescribeAutoScalingInstances => {
+                "autoscaling:DescribeAutoScalingInstances"
+            }
+            Op::AutoscalingDetachInstances => "autoscaling:DetachInstances",
+            Op::Ec2DescribeTags => "ec2:DescribeTags",
+            Op::Ec2CreateTags => "ec2:CreateTags",
+        }
+    }
+
+    /// EC2 calls a dry run makes for real with `DryRun=true`, which checks permissions and
+    /// parameters without acting; other changes are only noted in a dry run.
+    pub fn dry_run_probe(self) -> bool {
+        self.service() == "ec2"
+    }
+
+    /// The operation as Step Functions' SDK integrations spell it (camelCase).
+    pub fn sfn_name(self) -> String {
+        let name = self.name();
+        let mut out = String::with_capacity(name.len());
+        let mut chars = name.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_lowercase());
+        }
+        out.extend(chars);
+        out
+    }
+}
+
+/// A value in a call's parameters.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg {
+    /// A parameter of the step (required).
+    Param(&'static str),
+    /// A parameter of the step; the member is left out when the playbook does not give it.
+    IfGiven(&'static str),
+    Text(&'static str),
+    Bool(bool),
+    /// A list of one parameter's value.
+    ListOf(&'static str),
+    Obj(&'static [(&'static str, Arg)]),
+    /// The item of an [`Ask::each`] the call is made for.
+    Item,
+    /// A value picked earlier (`before.group`).
+    Value(&'static str),
+    /// A list of values.
+    List(&'static [Arg]),
+    /// A key-value parameter (tags) as the `[{Key, Value}]` list AWS calls take.
+    Tags(&'static str),
+}
+
+/// One AWS call and its parameters (members as the API names them).
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    pub op: Op,
+    pub args: &'static [(&'static str, Arg)],
+}
+
+/// A constant a picked value defaults to or is compared with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lit {
+    Null,
+    Bool(bool),
+    Text(&'static str),
+}
+
+impl Lit {
+    pub fn json(self) -> Value {
+        match self {
+            Lit::Null => Value::Null,
+            Lit::Bool(b) => Value::Bool(b),
+            Lit::Text(t) => Value::String(t.into()),
+        }
+    }
+}
+
+/// Where a picked value comes from in a call's answer.
+#[derive(Debug, Clone, Copy)]
+pub enum From {
+    /// `true` when the call succeeded (and the default when it answered "not there").
+    Present,
+    /// A member at a dotted path (`PublicAccessBlockConfiguration.BlockPublicAcls`) that may
+    /// be missing (then the default).
+    At(&'static str),
+    /// A member every successful answer has (`Role.Arn`): selected from the answer, which keeps
+    /// the rest of it out of the state machine's data.
+    Member(&'static str),
+    /// Every value at a path through one list, as a list (`AttachedPolicies[*].PolicyArn`,
+    /// or a list member itself, `PolicyNames`); empty when there is none.
+    Each(&'static str),
+    /// The items of a list (`AccessKeyMetadata`) whose `key` member is (or, with `negate`, is
+    /// not) a value: each item's `take` members (one member: its value; more: an object of
+    /// them). With `first`, the first such value (the default when there is none); otherwise
+    /// the list. Every item must have the members named.
+    Where(&'static Where),
+    /// The first value at a path through lists (`Reservations[*].Instances[*].State.Name`);
+    /// the read fails when there is none. (For reads that name their resource: AWS answers an
+    /// error, not an empty list, when it does not exist.)
+    First(&'static str),
+}
+
+/// How a [`Where`] compares an item's member with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    /// A timestamp later than the value; every item when the value is a parameter the
+    /// playbook does not give.
+    Later,
+    /// Every item (no comparison).
+    All,
+}
+
+/// A selection of list items, for [`From::Where`].
+#[derive(Debug, Clone, Copy)]
+pub struct Where {
+    /// The list member of the answer (no `[*]`).
+    pub list: &'static str,
+    pub key: &'static str,
+    pub is: Arg,
+    pub cmp: Cmp,
+    pub take: &'static [&'static str],
+    pub first: bool,
+}
+
+impl Where {
+    /// The selected values of `answer`, with the step's parameters; `later` compares two
+    /// timestamps (`Err` for one that is not a timestamp).
+    pub fn select(
+        &self,
+        answer: &Value,
+        params: &Map<String, Value>,
+        later: &dyn Fn(&Value, &Value) -> Result<bool, String>,
+    ) -> Result<Value, String> {
+        let want = match self.is {
+            Arg::Param(p) | Arg::IfGiven(p) => params.get(p).cloned().unwrap_or(Value::Null),
+            Arg::Text(t) => Value::String(t.into()),
+            Arg::Bool(b) => Value::Bool(b),
+            Arg::ListOf(_)
+            | Arg::Obj(_)
+            | Arg::Item
+            | Arg::Value(_)
+            | Arg::List(_)
+            | Arg::Tags(_) => Value::Null,
+        };
+        let items = at_path(answer, self.list)
+            .first()
+            .and_then(|l| l.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let mut kept = Vec::new();
+        for i in &items {
+            let member = i.get(self.key).unwrap_or(&Value::Null);
+            let keep = match self.cmp {
+                Cmp::Eq => member == &want,
+                Cmp::Ne => member != &want,
+                Cmp::Later if want.is_null() || want.as_str() == Some("") => true,
+                Cmp::Later => later(member, &want)?,
+                Cmp::All => true,
+            };
+            if keep {
+                kept.push(i);
+            }
+        }
+        let taken: Vec<Value> = kept
+            .into_iter()
+            .map(|i| match self.take {
+                [one] => i.get(*one).cloned().unwrap_or(Value::Null),
+                many => Value::Object(
+                    many.iter()
+                        .map(|m| ((*m).to_string(), i.get(*m).cloned().unwrap_or(Value::Null)))
+                        .collect(),
+                ),
+            })
+            .collect();
+        Ok(if self.first {
+            taken.into_iter().next().unwrap_or(Value::Null)
+        } else {
+            Value::Array(taken)
+        })
+    }
+}
+
+/// A named value taken from a call's answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Pick {
+    pub name: &'static str,
+    pub from: From,
+    /// The value when the member is missing or the call answered "not there".
+    pub default: Lit,
+}
+
+/// An error that means "the thing read is not there", which is an answer, not a failure.
+#[derive(Debug, Clone, Copy)]
+pub struct Absent {
+    /// The AWS error codes (the first is AWS's; others are what other implementations of the
+    /// API answer).
+    pub codes: &'static [&'static str],
+    /// For services whose SDK-integration errors do not carry the code (S3's reach Step
+    /// Functions as the generic `S3.S3Exception`): a text of the error's cause that identifies
+    /// it (the message AWS and the emulator both give).
+    pub sfn_cause: Option<&'static str>,
+}
+
+/// One call with the values kept from its answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask {
+    pub call: Call,
+    /// The call is made once per item of this picked list (`before.targets`), the item
+    /// its [`Arg::Item`]; each pick is then the list of the items' values (only `Present`
+    /// and `Member` picks).
+    pub each: Option<&'static str>,
+    pub absent: Option<Absent>,
+    pub picks: &'static [Pick],
+}
+
+/// A condition over picked values (`before.status`).
+#[derive(Debug, Clone, Copy)]
+pub enum Cond {
+    /// Always holds: an action that only reads (a capture) has nothing to change.
+    Always,
+    Is(&'static str, Lit),
+    /// Two picked values are equal (`before.others`, `after.others`).
+    Same(&'static str, &'static str),
+    /// A picked list is empty.
+    Empty(&'static str),
+    /// Every item of a list parameter (`tags`, as `[{Key, Value}]`) is in a picked list.
+    Includes(&'static str, &'static str),
+    All(&'static [Cond]),
+    Any(&'static [Cond]),
+    Not(&'static Cond),
+}
+
+/// An action, defined once.
+#[derive(Debug, Clone, Copy)]
+pub struct Def {
+    /// Reads of the resource before anything changes; their picks are `before.<name>`.
+    pub before: &'static [Ask],
+    /// Checked after the reads, in order: when one holds, the step fails with its error code
+    /// and message (`{param}` as in `plan`) and changes nothing.
+    pub refuse: &'static [Refusal],
+    /// When this holds, the resource is already as wanted: the step succeeds, unchanged.
+    pub done_when: Cond,
+    /// What a dry run says it would do: `{param}` is a parameter's value.
+    pub plan: &'static str,
+    /// The calls that make the change, in order; their picks are `change.<name>`.
+    pub change: &'static [Ask],
+    /// The read-back; its picks are `after.<name>`.
+    pub after: &'static [Ask],
+    /// What the read-back must show (a failure is `VerifyFailed`); `None` for changes that
+    /// cannot be read back (a published message).
+    pub verified_when: Option<Cond>,
+    /// The message of a failed read-back (`{param}` as in `plan`).
+    pub unverified: &'static str,
+    /// The action's outputs: name and picked value.
+    pub outputs: &'static [(&'static str, &'static str)],
+}
+
+/// A state of the resource in which the action must not go on.
+#[derive(Debug, Clone, Copy)]
+pub struct Refusal {
+    pub when: Cond,
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+impl Def {
+    /// An action that only reads (a capture): its reads and outputs; nothing to change.
+    pub const fn capture(
+        before: &'static [Ask],
+        outputs: &'static [(&'static str, &'static str)],
+    ) -> Def {
+        Def {
+            before,
+            refuse: &[],
+            done_when: Cond::Always,
+            plan: "",
+            change: &[],
+            after: &[],
+            verified_when: None,
+            unverified: "",
+            outputs,
+        }
+    }
+}
+
+/// The phases values are picked in, in order.
+pub const PHASES: [&str; 3] = ["before", "change", "after"];
+
+impl Def {
+    /// The asks of each phase.
+    pub fn phases(&self) -> [(&'static str, &'static [Ask]); 3] {
+        [
+            ("before", self.before),
+            ("change", self.change),
+            ("after", self.after),
+        ]
+    }
+
+    /// Every call the definition can make.
+    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+        self.before
+            .iter()
+            .chain(self.change)
+            .chain(self.after)
+            .map(|a| &a.call)
+    }
+
+    /// The IAM permissions of every call, sorted, without repeats.
+    pub fn permissions(&self) -> Vec<&'static str> {
+        let mut p: Vec<&str> = self.calls().map(|c| c.op.permission()).collect();
+        p.sort_unstable();
+        p.dedup();
+        p
+    }
+
+    /// Every picked value's name as conditions and outputs refer to it (`before.status`).
+    pub fn values(&self) -> Vec<String> {
+        self.phases()
+            .iter()
+            .flat_map(|(phase, asks)| {
+                asks.iter()
+                    .flat_map(|a| a.picks)
+                    .map(move |p| format!("{phase}.{}", p.name))
+            })
+            .collect()
+    }
+}
+
+/// Where [`Arg::Item`] is found among the parameters [`args`] is given.
+pub const ITEM: &str = "$item";
+
+/// The parameters of `call`, from the step's `params` (what the local engine sends; for an
+/// [`Ask::each`], with the item under [`ITEM`]).
+pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<String, Value> {
+    fn one(arg: &Arg, params: &Map<String, Value>, values: &Value) -> Option<Value> {
+        match arg {
+            Arg::Param(p) => Some(params.get(*p).cloned().unwrap_or(Value::Null)),
+            Arg::IfGiven(p) => params
+                .get(*p)
+                .filter(|v| !v.is_null() && v.as_str() != Some(""))
+                .cloned(),
+            Arg::Text(t) => Some(Value::String((*t).into())),
+            Arg::Bool(b) => Some(Value::Bool(*b)),
+            Arg::ListOf(p) => Some(json!([params.get(*p).cloned().unwrap_or(Value::Null)])),
+            Arg::Obj(members) => Some(Value::Object(obj(members, params, values))),
+            Arg::Item => params.get(ITEM).cloned(),
+            Arg::Value(name) => Some(value(values, name).clone()),
+            Arg::List(items) => Some(Value::Array(
+                items
+                    .iter()
+                    .filter_map(|a| one(a, params, values))
+                    .collect(),
+            )),
+            Arg::Tags(p) => Some(tag_list(params.get(*p))),
+        }
+    }
+    fn obj(
+        members: &[(&str, Arg)],
+        params: &Map<String, Value>,
+        values: &Value,
+    ) -> Map<String, Value> {
+        members
+            .iter()
+            .filter_map(|(k, a)| one(a, params, values).map(|v| ((*k).to_string(), v)))
+            .collect()
+    }
+    obj(call.args, params, values)
+}
+
+/// A key-value parameter as `[{Key, Value}]` (as it is already on Step Functions).
+pub fn tag_list(v: Option<&Value>) -> Value {
+    match v {
+        Some(Value::Object(m)) => Value::Array(
+            m.iter()
+                .map(|(k, v)| json!({"Key": k, "Value": v}))
+                .collect(),
+        ),
+        Some(Value::Array(l)) => Value::Array(l.clone()),
+        _ => Value::Array(Vec::new()),
+    }
+}
+
+/// The values at a dotted path with `[*]` through lists (`Reservations[*].Instances[*].State`).
+pub fn at_path<'v>(v: &'v Value, path: &str) -> Vec<&'v Value> {
+    let mut current = vec![v];
+    for seg in path.split('.') {
+        let (name, all) = match seg.strip_suffix("[*]") {
+            Some(n) => (n, true),
+            None => (seg, false),
+        };
+        let mut next = Vec::new();
+        for c in current {
+            if let Some(child) = c.get(name) {
+                if all {
+                    if let Some(items) = child.as_array() {
+                        next.extend(items.iter());
+                    }
+                } else {
+                    next.push(child);
+                }
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+/// Why values could not be picked from an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PickError {
+    /// `firebreak.UnexpectedAnswer` (a [`From::First`] path without a value) or
+    /// `InvalidParameter` (a value a [`Cmp::Later`] cannot compare).
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// What `ask` picks from an answer (`None`: the call answered "not there").
+pub fn pick(
+    ask: &Ask,
+    answer: Option<&Value>,
+    params: &Map<String, Value>,
+    later: &dyn Fn(&Value, &Value) -> Result<bool, String>,
+) -> Result<Map<String, Value>, PickError> {
+    let mut out = Map::new();
+    for p in ask.picks {
+        let v = match (answer, p.from) {
+            (None, _) => p.default.json(),
+            (Some(_), From::Present) => Value::Bool(true),
+            (Some(a), From::At(path)) => at_path(a, path)
+                .first()
+                .map(|v| (*v).clone())
+                .unwrap_or_else(|| p.default.json()),
+            (Some(a), From::Member(path)) => at_path(a, path)
+                .first()
+                .map(|v| (*v).clone())
+                .unwrap_or(Value::Null),
+            (Some(a), From::Each(path)) => {
+                let all = at_path(a, path);
+                match (path.contains("[*]"), all.first()) {
+                    (true, _) => Value::Array(all.into_iter().cloned().collect()),
+                    (false, Some(list)) => (*list).clone(),
+                    (false, None) => Value::Array(Vec::new()),
+                }
+            }
+            (Some(a), From::Where(w)) => {
+                match w.select(a, params, later).map_err(|message| PickError {
+                    code: "InvalidParameter",
+                    message,
+                })? {
+                    Value::Null => p.default.json(),
+                    v => v,
+                }
+            }
+            (Some(a), From::First(path)) => match at_path(a, path).first() {
+                Some(v) => (*v).clone(),
+                None => {
+                    return Err(PickError {
+                        code: "firebreak.UnexpectedAnswer",
+                        message: format!("{} answered without `{path}`", ask.call.op.name()),
+                    });
+                }
+            },
+        };
+        out.insert(p.name.into(), v);
+    }
+    Ok(out)
+}
+
+impl Cond {
+    /// Whether the condition holds over `values` (`{"before": {...}, ...}`) and the step's
+    /// parameters.
+    pub fn holds(&self, values: &Value, params: &Map<String, Value>) -> bool {
+        match self {
+            Cond::Always => true,
+            Cond::Is(name, lit) => value(values, name) == &lit.json(),
+            Cond::Same(x, y) => value(values, x) == value(values, y),
+            Cond::Empty(x) => value(values, x).as_array().is_some_and(Vec::is_empty),
+            Cond::Includes(x, p) => {
+                let have = value(values, x).as_array().cloned().unwrap_or_default();
+                match tag_list(params.get(*p)) {
+                    Value::Array(wanted) => wanted.iter().all(|w| have.contains(w)),
+                    _ => false,
+                }
+            }
+            Cond::All(cs) => cs.iter().all(|c| c.holds(values, params)),
+            Cond::Any(cs) => cs.iter().any(|c| c.holds(values, params)),
+            Cond::Not(c) => !c.holds(values, params),
+        }
+    }
+
+    /// Every value the condition reads.
+    pub fn names(&self, out: &mut Vec<&'static str>) {
+        match self {
+            Cond::Always => {}
+            Cond::Is(n, _) => out.push(n),
+            Cond::Same(x, y) => out.extend([*x, *y]),
+            Cond::Empty(x) | Cond::Includes(x, _) => out.push(x),
+            Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| c.names(out)),
+            Cond::Not(c) => c.names(out),
+        }
+    }
+}
+
+/// A picked value by its name (`before.status`); null when there is none.
+pub fn value<'v>(values: &'v Value, name: &str) -> &'v Value {
+    name.split_once('.')
+        .and_then(|(phase, n)| values.get(phase).and_then(|p| p.get(n)))
+        .unwrap_or(&Value::Null)
+}
+
+/// The parts of a message: literal text and `{param}` references.
+pub fn message_parts(text: &str) -> Vec<Result<&str, &str>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        if open > 0 {
+            out.push(Ok(&rest[..open]));
+        }
+        out.push(Err(&rest[open + 1..open + close]));
+        rest = &rest[open + close + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Ok(rest));
+    }
+    out
+}
+
+/// A message with its `{param}`s filled from the step's parameters.
+pub fn message(text: &str, params: &Map<String, Value>) -> String {
+    message_parts(text)
+        .into_iter()
+        .map(|p| match p {
+            Ok(t) => t.to_string(),
+            Err(name) => match params.get(name) {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            },
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_go_through_lists() {
+        let v = json!({"Reservations": [{"Instances": [{"State": {"Name": "running"}}]}]});
+        let got = at_path(&v, "Reservations[*].Instances[*].State.Name");
+        assert_eq!(got, vec![&json!("running")]);
+        assert!(at_path(&v, "Reservations[*].Nope").is_empty());
+    }
+
+    #[test]
+    fn messages_fill_parameters() {
+        let params = json!({"bucket": "b1"}).as_object().cloned().unwrap();
+        assert_eq!(
+            message("bucket {bucket} is open", &params),
+            "bucket b1 is open"
+        );
+    }
+
+    #[test]
+    fn conditions_read_picked_values() {
+        let values = json!({"before": {"status": "Enabled", "tags": [{"Key": "a", "Value": "1"}]}});
+        let params = json!({"want": {"a": "1"}, "more": {"a": "1", "b": "2"}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let holds = |c: Cond| c.holds(&values, &params);
+        assert!(holds(Cond::Is("before.status", Lit::Text("Enabled"))));
+        assert!(!holds(Cond::Is("before.other", Lit::Text("Enabled"))));
+        assert!(holds(Cond::Not(&Cond::Is("after.status", Lit::Bool(true)))));
+        assert!(holds(Cond::Includes("before.tags", "want")));
+        assert!(!holds(Cond::Includes("before.tags", "more")));
+    }
+
+    #[test]
+    fn where_selects_by_member() {
+        let answer = json!({"Keys": [
+            {"Id": "A", "Status": "Active", "Made": "2020-01-01T00:00:00Z"},
+            {"Id": "B", "Status": "Inactive", "Made": "2024-01-01T00:00:00Z"},
+        ]});
+        let params = json!({"key": "B", "after": "2022-01-01T00:00:00Z"})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let later = |a: &Value, b: &Value| Ok(a.as_str() > b.as_str());
+        let w = |is, cmp, take: &'static [&'static str], first| Where {
+            list: "Keys",
+            key: if cmp == Cmp::Later { "Made" } else { "Id" },
+            is,
+            cmp,
+            take,
+            first,
+        };
+        let status = w(Arg::Param("key"), Cmp::Eq, &["Status"], true);
+        assert_eq!(
+            status.select(&answer, &params, &later),
+            Ok(json!("Inactive"))
+        );
+        let others = w(Arg::Param("key"), Cmp::Ne, &["Id", "Status"], false);
+        assert_eq!(
+            others.select(&answer, &params, &later),
+            Ok(json!([{"Id": "A", "Status": "Active"}]))
+        );
+        let newer = w(Arg::IfGiven("after"), Cmp::Later, &["Id"], false);
+        assert_eq!(newer.select(&answer, &params, &later), Ok(json!(["B"])));
+        let every = w(Arg::IfGiven("nope"), Cmp::Later, &["Id"], false);
+        assert_eq!(
+            every.select(&answer, &params, &later),
+            Ok(json!(["A", "B"]))
+        );
+        let missing = w(Arg::Param("key"), Cmp::Eq, &["Status"], true);
+        assert_eq!(
+            missing.select(&json!({"Keys": []}), &params, &later),
+            Ok(Value::Null)
+        );
+    }
+
+    /// Every definition is well formed: the values its conditions and outputs read are picked,
+    /// the names are unique in their phase, every parameter it names is the action's.
+    #[test]
+    fn definitions_are_well_formed() {
+        for action in crate::domain::catalog::Action::ALL {
+            let Some(def) = action.definition() else {
+                continue;
+            };
+            let spec = action.spec();
+            let values = def.values();
+            let mut names = Vec::new();
+            def.done_when.names(&mut names);
+            for r in def.refuse {
+                r.when.names(&mut names);
+            }
+            if let Some(v) = &def.verified_when {
+                v.names(&mut names);
+            }
+            names.extend(def.outputs.iter().map(|(_, v)| *v));
+            for n in names {
+                assert!(
+                    values.iter().any(|v| v == n),
+                    "{}: `{n}` is not picked",
+                    spec.name
+                );
+            }
+            let mut sorted = values.clone();
+            sorted.sort();
+            sorted.dedup();
+            assert_eq!(
+                sorted.len(),
+                values.len(),
+                "{}: a name is picked twice",
+                spec.name
+            );
+            for (name, _) in def.outputs {
+                assert!(spec.output(name).is_some(), "{}: output {name}", spec.name);
+            }
+            for o in spec.outputs {
+                assert!(
+                    def.outputs.iter().any(|(n, _)| n == &o.name),
+                    "{}: output {} is not defined",
+                    spec.name,
+                    o.name
+                );
+            }
+            let mut params = Vec::new();
+            for call in def.calls() {
+                collect_params(call.args, &mut params);
+            }
+            for text in [def.plan, def.unverified]
+                .into_iter()
+                .chain(def.refuse.iter().map(|r| r.message))
+            {
+                for part in message_parts(text) {
+                    if let Err(p) = part {
+                        params.push(p);
+                    }
+                }
+            }
+            for ask in def.before.iter().chain(def.change).chain(def.after) {
+                for p in ask.picks {
+                    if let From::Where(w) = p.from
+                        && let Arg::Param(name) | Arg::IfGiven(name) = w.is
+                    {
+                        params.push(name);
+                    }
+                }
+            }
+            for p in params {
+                assert!(spec.param(p).is_some(), "{}: no parameter `{p}`", spec.name);
+            }
+            // Messages become `States.Format` templates, in which the emulator cannot parse
+            // an escaped quote.
+            for text in [def.plan, def.unverified]
+                .into_iter()
+                .chain(def.refuse.iter().map(|r| r.message))
+            {
+                assert!(!text.contains('\''), "{}: a quote in `{text}`", spec.name);
+            }
+            for ask in def.before.iter().chain(def.change).chain(def.after) {
+                if let Some(list) = ask.each {
+                    assert!(values.iter().any(|v| v == list), "{}: `{list}`", spec.name);
+                    for p in ask.picks {
+                        assert!(
+                            matches!(p.from, From::Present | From::Member(_)),
+                            "{}: {} in a call per item",
+                            spec.name,
+                            p.name
+                        );
+                    }
+                }
+            }
+            assert!(
+                spec.sfn_unavailable.is_empty() && spec.engine_only.is_empty(),
+                "{}: a defined action gives every output and makes every call on both engines",
+                spec.name
+            );
+            // A wildcard's matches are a list on Step Functions only where the wildcard is
+            // the last list of the path (the emulator gives one match deeper down unwrapped).
+            for ask in def.before.iter().chain(def.change).chain(def.after) {
+                for p in ask.picks {
+                    if let From::Each(path) = p.from
+                        && let Some((_, rest)) = path.split_once("[*]")
+                    {
+                        assert!(
+                            !rest.contains("[*]") && rest.matches('.').count() <= 1,
+                            "{}: `{path}` goes deeper than one member past its list",
+                            spec.name
+                        );
+                    }
+                }
+            }
+            assert_eq!(
+                def.permissions(),
+                {
+                    let mut p = spec.permissions.to_vec();
+                    p.sort_unstable();
+                    p
+                },
+                "{}: the catalog's permissions are not the definition's calls",
+                spec.name
+            );
+        }
+    }
+
+    /// A list argument is all paths or all objects and constants (ASL cannot mix them).
+    #[test]
+    fn lists_do_not_mix_paths_and_objects() {
+        fn walk(args: &[(&str, Arg)], name: &str) {
+            for (_, a) in args {
+                match a {
+                    Arg::List(items) => {
+                        let paths = items
+                            .iter()
+                            .filter(|i| !matches!(i, Arg::Obj(_) | Arg::Text(_) | Arg::Bool(_)))
+                            .count();
+                        assert!(paths == 0 || paths == items.len(), "{name}");
+                        for i in *items {
+                            if let Arg::Obj(m) = i {
+                                walk(m, name);
+                            }
+                        }
+                    }
+                    Arg::Obj(m) => walk(m, name),
+                    _ => {}
+                }
+            }
+        }
+        for action in crate::domain::catalog::Action::ALL {
+            if let Some(def) = action.definition() {
+                for call in def.calls() {
+                    walk(call.args, action.spec().name);
+                }
+            }
+        }
+    }
+
+    /// A parameter a call leaves out when not given has no default: the local engine's
+    /// parameters hold defaults, a state machine knows only what the playbook gave.
+    #[test]
+    fn left_out_parameters_have_no_default() {
+        fn walk(args: &[(&str, Arg)], spec: &crate::domain::catalog::Spec) {
+            for (_, a) in args {
+                match a {
+                    Arg::IfGiven(p) => assert!(
+                        spec.param(p).is_some_and(|p| p.default.is_none()),
+                        "{}: `{p}`",
+                        spec.name
+                    ),
+                    Arg::Obj(m) => walk(m, spec),
+                    _ => {}
+                }
+            }
+        }
+        for action in crate::domain::catalog::Action::ALL {
+            if let Some(def) = action.definition() {
+                for call in def.calls() {
+                    walk(call.args, action.spec());
+                }
+            }
+        }
+    }
+
+    fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
+        for (_, a) in args {
+            match a {
+                Arg::Obj(m) => collect_params(m, out),
+                Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) | Arg::Tags(p) => out.push(p),
+                Arg::List(items) => {
+                    for i in *items {
+                        collect_params(&[("", *i)], out);
+                    }
+                }
+                Arg::Text(_) | Arg::Bool(_) | Arg::Item | Arg::Value(_) => {}
+            }
+        }
+    }
+}

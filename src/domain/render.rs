@@ -1,0 +1,199 @@
+//! Text and diagram renderings of selections, plans and playbooks for people.
+
+use std::fmt::Write as _;
+
+use crate::domain::finding::Finding;
+use crate::domain::plan::{ParamValue, Plan, StepState};
+use crate::domain::playbook::Playbook;
+use crate::domain::select::{Selection, Verdict};
+
+pub fn finding_line(f: &Finding) -> String {
+    format!(
+        "finding {} ({}), severity {}, account {}, region {}{}",
+        f.id,
+        f.type_name,
+        f.severity,
+        f.account_id,
+        f.region,
+        if f.sample { " [SAMPLE]" } else { "" }
+    )
+}
+
+pub fn selection(f: &Finding, s: &Selection<'_>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", finding_line(f));
+    match s.winner {
+        Some(w) => {
+            let _ = writeln!(out, "  playbook: {} ({})", w.name, w.file);
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  playbook: none (no playbook matches; firebreak takes no action)"
+            );
+        }
+    }
+    for c in &s.candidates {
+        let line = match &c.verdict {
+            Verdict::Selected { because } => format!("selected: {}", because.join(", ")),
+            Verdict::Outranked { by, reason } => format!("outranked by {by}: {reason}"),
+            Verdict::NotMatched { reason } => format!("not matched: {reason}"),
+            Verdict::Exempt { tag } => format!("exempt: the resource carries tag {tag}"),
+        };
+        let _ = writeln!(out, "    {:<32} {line}", c.playbook.name);
+    }
+    out
+}
+
+pub fn plan(p: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "plan: finding {} ({}) in account {} region {}{}",
+        p.finding_id,
+        p.finding_type,
+        p.account_id,
+        p.region,
+        if p.sample {
+            " [SAMPLE: live runs refuse it]"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(out, "playbook: {} ({})", p.playbook, p.playbook_file);
+    if let Some(r) = &p.no_containment {
+        let _ = writeln!(out, "no containment for this type: {r}");
+    }
+    if !p.inputs.is_empty() {
+        let _ = writeln!(out, "inputs:");
+        for (k, v) in &p.inputs {
+            let _ = writeln!(out, "  {k} = {v}");
+        }
+    }
+    let _ = writeln!(out, "levels (steps in one level run at once):");
+    for (i, level) in p.levels.iter().enumerate() {
+        let _ = writeln!(out, "  {i}: {}", level.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "critical path: {} ({} steps)",
+        p.critical_path.join(" → "),
+        p.critical_path.len()
+    );
+    let _ = writeln!(out, "steps:");
+    for s in p.steps() {
+        let effect = serde_json::to_value(s.effect)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        match &s.state {
+            StepState::Planned => {
+                let _ = writeln!(out, "  {} [{} {}]", s.id, s.action, effect);
+            }
+            StepState::Skipped { reason } => {
+                let _ = writeln!(
+                    out,
+                    "  {} [{} {}] SKIPPED: {reason}",
+                    s.id, s.action, effect
+                );
+            }
+        }
+        if !s.needs.is_empty() {
+            let _ = writeln!(out, "      needs: {}", s.needs.join(", "));
+        }
+        if let Some(w) = &s.when {
+            let _ = writeln!(out, "      when (at run time): {w}");
+        }
+        for (k, v) in &s.params {
+            let v = match v {
+                ParamValue::Known(v) => v.to_string(),
+                ParamValue::Deferred { deferred } => format!("{deferred} (at run time)"),
+            };
+            let _ = writeln!(out, "      {k} = {v}");
+        }
+    }
+    out
+}
+
+/// Graphviz DOT of a playbook's steps: an edge from each need to the step that needs it.
+pub fn dot(pb: &Playbook) -> String {
+    let mut out = format!(
+        "digraph {} {{\n  rankdir=TB;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+        quote(&pb.name)
+    );
+    for s in &pb.steps {
+        let mut label = format!("{}\\n{}", escape_dot(&s.id), s.action);
+        if let Some(w) = &s.when {
+            label.push_str(&format!("\\nwhen: {}", escape_dot(w.text.trim())));
+        }
+        let style = if s.when.is_some() {
+            ", style=dashed"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  {} [label=\"{label}\"{style}];", quote(&s.id));
+    }
+    for s in &pb.steps {
+        for n in &s.needs {
+            let _ = writeln!(out, "  {} -> {};", quote(&n.value), quote(&s.id));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// Mermaid flowchart of a playbook's steps.
+pub fn mermaid(pb: &Playbook) -> String {
+    let mut out = String::from("flowchart TD\n");
+    let id = |s: &str| format!("s_{}", s.replace('-', "_"));
+    for s in &pb.steps {
+        let mut label = format!("{}<br/>{}", s.id, s.action);
+        if let Some(w) = &s.when {
+            label.push_str(&format!("<br/>when: {}", w.text.trim()));
+        }
+        let _ = writeln!(out, "  {}[\"{}\"]", id(&s.id), label.replace('"', "#quot;"));
+    }
+    for s in &pb.steps {
+        for n in &s.needs {
+            let _ = writeln!(out, "  {} --> {}", id(&n.value), id(&s.id));
+        }
+    }
+    out
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", escape_dot(s))
+}
+
+fn escape_dot(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Text for a terminal: control characters (C0 but newline and tab, DEL, C1) and the Unicode
+/// bidirectional controls (U+202A–U+202E, U+2066–U+2069) written as `\u{…}` escapes, so that a
+/// finding's ESC, NUL or right-to-left override cannot drive the terminal or disguise a line.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let unsafe_char = (c.is_control() && c != '\n' && c != '\t')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c);
+        if unsafe_char {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    #[test]
+    fn control_and_bidi_characters_are_escaped() {
+        assert_eq!(
+            super::terminal_safe("a\u{1b}[31mb\u{0}c\u{202e}d\ne\tf"),
+            "a\\u{1b}[31mb\\u{0}c\\u{202e}d\ne\tf"
+        );
+    }
+}

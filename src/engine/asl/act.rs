@@ -1,0 +1,390 @@
+//! The toolkit an action's states are built with: where they go ([`Act`]), Task, Pass, Choice,
+//! Fail and Map states named for their step, the SDK integration of a call and its error names.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::Val;
+use crate::domain::retry::RetryPolicy;
+
+/// Where one action's states go and what surrounds them.
+pub(crate) struct Act<'s> {
+    pub id: &'s str,
+    pub states: &'s mut Map<String, Value>,
+    /// The step's retry policy, put on every Task as Retriers.
+    pub retry: &'s RetryPolicy,
+    /// The step's timeout in whole seconds, put on every Task.
+    pub timeout: u64,
+    /// The step's failure state.
+    pub failed: String,
+    /// Parameters the playbook gives (optional ones that are absent are left out of calls).
+    pub given: Vec<String>,
+}
+
+/// What an action compiled to: its first state and where its outputs are.
+pub(crate) struct Compiled {
+    pub first: String,
+    pub outputs: BTreeMap<&'static str, Val>,
+}
+
+/// Calls that only read (their names say so): any other call that succeeded changed
+/// something. Shared with the history follower (`sfn`).
+pub(crate) fn is_read(op: &str) -> bool {
+    ["get", "list", "describe"]
+        .iter()
+        .any(|p| op.starts_with(p))
+}
+
+/// The names an error code has in Step Functions: `Iam.NoSuchEntityException` on AWS, and
+/// `iam.NoSuchEntityException` on the moto emulator (which names errors by the lower-case
+/// service); both are listed so one definition serves both.
+pub(crate) fn error_named(svc: &str, code: &str) -> Value {
+    json!([
+        format!("{}.{code}Exception", service_name(svc)),
+        format!("{svc}.{code}Exception")
+    ])
+}
+
+/// How Step Functions prefixes a service's SDK integration errors (`Iam`, `Ec2`, `S3`, `Sns`,
+/// `AutoScaling`, `ElasticLoadBalancingV2`).
+pub(crate) fn service_name(svc: &str) -> String {
+    match svc {
+        "autoscaling" => return "AutoScaling".into(),
+        "elasticloadbalancingv2" => return "ElasticLoadBalancingV2".into(),
+        _ => {}
+    }
+    let mut upper = svc.to_string();
+    if let Some(first) = upper.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    upper
+}
+
+impl Act<'_> {
+    pub(crate) fn n(&self, what: &str) -> String {
+        format!("{}: {what}", self.id)
+    }
+
+    /// A parameter of the step.
+    pub(crate) fn p(&self, param: &str) -> String {
+        format!("$.steps.{}.params.{param}", self.id)
+    }
+
+    /// Working data of the step.
+    pub(crate) fn s(&self, key: &str) -> String {
+        format!("$.steps.{}.{key}", self.id)
+    }
+
+    pub(crate) fn catch_all(&self) -> Value {
+        json!({"ErrorEquals": ["States.ALL"], "ResultPath": self.s("error"), "Next": self.failed})
+    }
+
+    /// A Task calling `svc:op` through the SDK integration, with the step's retry and timeout.
+    pub(crate) fn sdk(&self, svc: &str, op: &str, params: Value) -> Value {
+        let mut t = json!({
+            "Type": "Task",
+            "Resource": format!("arn:aws:states:::aws-sdk:{svc}:{op}"),
+            "Parameters": params,
+            "TimeoutSeconds": self.timeout,
+        });
+        let retry = super::retriers(self.retry, &service_name(svc));
+        if retry.as_array().is_some_and(|r| !r.is_empty()) {
+            t["Retry"] = retry;
+        }
+        t
+    }
+
+    /// Adds a top-level Task: its answer (through `selector`) at `$.steps.<id>.<result>` (or
+    /// dropped), `catches` tried before the catch-all, then `next`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn task(
+        &mut self,
+        what: &str,
+        svc: &str,
+        op: &str,
+        params: Value,
+        result: Option<&str>,
+        selector: Option<Value>,
+        catches: Vec<Value>,
+        next: &str,
+    ) -> String {
+        let name = self.n(what);
+        let mut t = self.sdk(svc, op, params);
+        t["ResultPath"] = match result {
+            Some(r) => json!(self.s(r)),
+            // A change that succeeded: the step changed something (its record says so).
+            None if !is_read(op) => json!(self.s("changed")),
+            None => Value::Null,
+        };
+        if let Some(sel) = selector {
+            t["ResultSelector"] = sel;
+        } else if result.is_none() && !is_read(op) {
+            t["ResultSelector"] = json!({"v": true});
+        }
+        let mut all = catches;
+        all.push(self.catch_all());
+        t["Catch"] = json!(all);
+        t["Next"] = json!(next);
+        self.states.insert(name.clone(), t);
+        name
+    }
+
+    pub(crate) fn pass(&mut self, what: &str, mut body: Value, next: &str) -> String {
+        let name = self.n(what);
+        body["Type"] = json!("Pass");
+        body["Next"] = json!(next);
+        self.states.insert(name.clone(), body);
+        name
+    }
+
+    pub(crate) fn choice(&mut self, what: &str, choices: Value, default: &str) -> String {
+        let name = self.n(what);
+        self.states.insert(
+            name.clone(),
+            json!({"Type": "Choice", "Choices": choices, "Default": default}),
+        );
+        name
+    }
+
+    /// A failure found by the action itself (not by AWS): sets the error and fails the step.
+    pub(crate) fn fail(&mut self, what: &str, error: &str, cause: Value) -> String {
+        let failed = self.failed.clone();
+        let mut params = json!({"Error": error});
+        match cause {
+            Value::String(s) if s.starts_with("States.") => params["Cause.$"] = json!(s),
+            other => params["Cause"] = other,
+        }
+        let error_path = self.s("error");
+        self.pass(
+            what,
+            json!({"Parameters": params, "ResultPath": error_path}),
+            &failed,
+        )
+    }
+
+    /// One branch of a Parallel: a single Task, ending the branch.
+    pub(crate) fn branch(&self, svc: &str, op: &str, params: Value, selector: Value) -> Value {
+        let name = self.n(op);
+        let mut t = self.sdk(svc, op, params);
+        t["ResultSelector"] = selector;
+        t["End"] = json!(true);
+        json!({"StartAt": name, "States": {name: t}})
+    }
+
+    /// A Parallel of independent reads; their answers at `result`, by key. (Branch outputs are
+    /// taken with `States.ArrayGetItem`: the emulator reads an indexed path such as `$[1]` as
+    /// a list.)
+    pub(crate) fn reads(
+        &mut self,
+        what: &str,
+        branches: Vec<(&str, Value)>,
+        result: &str,
+        next: &str,
+    ) -> String {
+        let name = self.n(what);
+        let catch = self.catch_all();
+        let mut selector = Map::new();
+        for (i, (key, _)) in branches.iter().enumerate() {
+            selector.insert(
+                format!("{key}.$"),
+                json!(format!("States.ArrayGetItem($, {i})")),
+            );
+        }
+        let branches: Vec<Value> = branches.into_iter().map(|(_, b)| b).collect();
+        self.states.insert(
+            name.clone(),
+            json!({
+                "Type": "Parallel",
+                "Branches": branches,
+                "ResultSelector": selector,
+                "ResultPath": self.s(result),
+                "Catch": [catch],
+                "Next": next,
+            }),
+        );
+        name
+    }
+
+    /// A Task whose "not there" answer is an S3 error without its own name (S3 reports
+    /// NoSuchBucketPolicy and its kin as the service's generic exception): any task error is
+    /// caught, and its cause decides: one matching `absent` (the message AWS and the emulator
+    /// both give) puts `absent_value` at `result` and goes on; any other fails the step.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn task_or_absent(
+        &mut self,
+        what: &str,
+        svc: &str,
+        op: &str,
+        params: Value,
+        result: &str,
+        selector: Option<Value>,
+        absent: &str,
+        absent_value: Value,
+        next: &str,
+    ) -> String {
+        let check = self.n(&format!("{what}: absent?"));
+        let is_absent = self.n(&format!("{what}: absent"));
+        let other = self.n(&format!("{what}: error"));
+        let caught = self.s("caught");
+        let failed = self.failed.clone();
+        let error = self.s("error");
+        self.states.insert(
+            check.clone(),
+            json!({
+                "Type": "Choice",
+                "Choices": [{"Variable": format!("{caught}.Cause"), "StringMatches": format!("*{absent}*"), "Next": is_absent}],
+                "Default": other,
+            }),
+        );
+        self.states.insert(
+            is_absent.clone(),
+            json!({"Type": "Pass", "Result": absent_value, "ResultPath": self.s(result), "Next": next}),
+        );
+        self.states.insert(
+            other.clone(),
+            json!({
+                "Type": "Pass",
+                "Parameters": {"Error.$": format!("{caught}.Error"), "Cause.$": format!("{caught}.Cause")},
+                "ResultPath": error,
+                "Next": failed,
+            }),
+        );
+        let catch =
+            json!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": caught, "Next": check});
+        self.task(
+            what,
+            svc,
+            op,
+            params,
+            Some(result),
+            selector,
+            vec![catch],
+            next,
+        )
+    }
+
+    /// The bucket parameters of an S3 call: `Bucket`, and `ExpectedBucketOwner` when given.
+    pub(crate) fn bucket_params(&self) -> Value {
+        let mut p = json!({"Bucket.$": self.p("bucket")});
+        if self.given.iter().any(|g| g == "expected_owner") {
+            p["ExpectedBucketOwner.$"] = json!(self.p("expected_owner"));
+        }
+        p
+    }
+
+    /// A one-Task branch of a Parallel named `{id}: {label}` (labels keep names unique when an
+    /// action reads the same thing twice).
+    pub(crate) fn branch_as(
+        &self,
+        label: &str,
+        svc: &str,
+        op: &str,
+        params: Value,
+        selector: Value,
+    ) -> Value {
+        let name = self.n(label);
+        let mut t = self.sdk(svc, op, params);
+        t["ResultSelector"] = selector;
+        t["End"] = json!(true);
+        json!({"StartAt": name, "States": {name: t}})
+    }
+
+    /// An EC2 filter on one value: `{"Name": name, "Values": [value at path]}`.
+    pub(crate) fn filter(name: &str, path: &str) -> Value {
+        json!({"Name": name, "Values.$": format!("States.Array({path})")})
+    }
+
+    /// A Map state over `items` whose iterations run `states` from `start` (inline); its
+    /// result at `$.steps.<id>.<result>`; a failed iteration fails the step.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn map(
+        &mut self,
+        what: &str,
+        items: &str,
+        selector: Value,
+        start: &str,
+        states: Value,
+        result: &str,
+        max_concurrency: Option<u32>,
+        next: &str,
+    ) -> String {
+        let name = self.n(what);
+        let mut m = json!({
+            "Type": "Map",
+            "ItemsPath": items,
+            "ItemSelector": selector,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": start, "States": states},
+            "ResultPath": self.s(result),
+            "Catch": [self.catch_all()],
+            "Next": next,
+        });
+        if let Some(c) = max_concurrency {
+            m["MaxConcurrency"] = json!(c);
+        }
+        self.states.insert(name.clone(), m);
+        name
+    }
+
+    /// A Task inside a Map iteration (no Catch: a failure fails the Map, which catches).
+    pub(crate) fn inner(
+        &self,
+        svc: &str,
+        op: &str,
+        params: Value,
+        result: Option<&str>,
+        selector: Option<Value>,
+        next: Option<&str>,
+    ) -> Value {
+        let mut t = self.sdk(svc, op, params);
+        t["ResultPath"] = match result {
+            Some(r) => json!(r),
+            None => Value::Null,
+        };
+        if let Some(sel) = selector {
+            t["ResultSelector"] = sel;
+        }
+        match next {
+            Some(n) => t["Next"] = json!(n),
+            None => t["End"] = json!(true),
+        }
+        t
+    }
+
+    /// The block devices of a `describeInstances` read (`$.steps.<id>.<from>.devices.Mappings`)
+    /// as `[{name, delete, vol}]` at `$.steps.<id>.<result>`.
+    pub(crate) fn devices(&mut self, what: &str, from: &str, result: &str, next: &str) -> String {
+        let one = self.n(&format!("{what}, one"));
+        let list = self.s(&format!("{result}_list"));
+        let map = self.map(
+            what,
+            &format!("{list}.m"),
+            json!({
+                "name.$": "$$.Map.Item.Value.DeviceName",
+                "delete.$": "$$.Map.Item.Value.Ebs.DeleteOnTermination",
+                "vol.$": "$$.Map.Item.Value.Ebs.VolumeId",
+            }),
+            &one.clone(),
+            json!({one: {"Type": "Pass", "End": true}}),
+            result,
+            None,
+            next,
+        );
+        let from = self.s(&format!("{from}.devices.Mappings"));
+        self.pass(
+            &format!("{what}: list"),
+            json!({"Parameters": {"m.$": format!("States.ArrayGetItem({from}, 0)")}, "ResultPath": list}),
+            &map,
+        )
+    }
+
+    /// A Pass that counts the list at `list` into `$.steps.<id>.<result>`.
+    pub(crate) fn count(&mut self, what: &str, list: &str, result: &str, next: &str) -> String {
+        let result = self.s(result);
+        self.pass(
+            what,
+            json!({"Parameters": {"n.$": format!("States.ArrayLength({list})")}, "ResultPath": result}),
+            next,
+        )
+    }
+}

@@ -1,0 +1,870 @@
+//! EC2 actions still compiled by hand (not yet in the step vocabulary).
+
+use serde_json::{Map, Value, json};
+
+use super::super::Val;
+use super::super::act::{Act, error_named};
+use super::Outputs;
+
+/// `ec2.disassociate_instance_profile`.
+pub(super) fn disassociate_instance_profile(
+    a: &mut Act,
+    outputs: &mut Outputs,
+    succeeded: &str,
+) -> String {
+    let describe = json!({"Filters": [
+        {"Name": "instance-id", "Values.$": format!("States.Array({})", a.p("instance_id"))},
+        {"Name": "state", "Values": ["associated"]},
+    ]});
+    let assoc = json!({
+        "AssociationIds.$": "$.IamInstanceProfileAssociations[*].AssociationId",
+        // Objects, not `…[*].IamInstanceProfile.Arn`: the emulator gives a path two
+        // fields below a wildcard as a bare value when one thing matches.
+        "Profiles.$": "$.IamInstanceProfileAssociations[*].IamInstanceProfile",
+    });
+    let first = |list: &str| format!("States.ArrayGetItem({list}, 0)");
+    let still = a.fail(
+        "still associated",
+        crate::domain::catalog::VERIFY_FAILED,
+        json!(format!(
+            "States.Format('instance {{}} still has an instance profile association', {})",
+            a.p("instance_id")
+        )),
+    );
+    let gone = a.choice(
+        "gone?",
+        json!([{"Variable": a.s("after.n"), "NumericGreaterThan": 0, "Next": still}]),
+        succeeded,
+    );
+    let count_after = a.count("count after", &a.s("post.AssociationIds"), "after", &gone);
+    let read_back = a.task(
+        "read back",
+        "ec2",
+        "describeIamInstanceProfileAssociations",
+        describe.clone(),
+        Some("post"),
+        Some(assoc.clone()),
+        vec![],
+        &count_after,
+    );
+    let change = a.task(
+        "DisassociateIamInstanceProfile",
+        "ec2",
+        "disassociateIamInstanceProfile",
+        json!({"AssociationId.$": first(&a.s("pre.AssociationIds"))}),
+        None,
+        None,
+        vec![],
+        &read_back,
+    );
+    let with_role = a.pass(
+        "with role",
+        json!({"Parameters": {"arn.$": a.s("profile.arn"), "role.$": first(&a.s("iprofile.Roles"))}, "ResultPath": a.s("found")}),
+        &change,
+    );
+    let without_role = a.pass(
+        "without role",
+        json!({"Parameters": {"arn.$": a.s("profile.arn"), "role": ""}, "ResultPath": a.s("found")}),
+        &change,
+    );
+    let role = a.choice(
+        "role?",
+        json!([{"Variable": a.s("roles.n"), "NumericGreaterThan": 0, "Next": with_role}]),
+        &without_role,
+    );
+    let count_roles = a.count("count roles", &a.s("iprofile.Roles"), "roles", &role);
+    let profile_gone = a.pass(
+        "profile gone",
+        json!({"Result": {"Roles": []}, "ResultPath": a.s("iprofile")}),
+        &count_roles,
+    );
+    let get_profile = a.task(
+        "GetInstanceProfile",
+        "iam",
+        "getInstanceProfile",
+        json!({"InstanceProfileName.$": a.s("profile.name")}),
+        Some("iprofile"),
+        Some(json!({"Roles.$": "$.InstanceProfile.Roles[*].RoleName"})),
+        vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": profile_gone})],
+        &count_roles,
+    );
+    let parts = a.s("split.parts");
+    let name = a.pass(
+        "profile name",
+        json!({"Parameters": {
+            "arn.$": a.s("split.arn"),
+            "name.$": format!("States.ArrayGetItem({parts}, States.MathAdd(States.ArrayLength({parts}), -1))"),
+        }, "ResultPath": a.s("profile")}),
+        &get_profile,
+    );
+    let arn = a.s("first.p.Arn");
+    let split = a.pass(
+        "split profile ARN",
+        json!({"Parameters": {
+            "arn.$": arn,
+            "parts.$": format!("States.StringSplit({arn}, '/')"),
+        }, "ResultPath": a.s("split")}),
+        &name,
+    );
+    let no_profile = a.pass(
+        "no profile",
+        json!({"Parameters": {"arn": "", "role": ""}, "ResultPath": a.s("found")}),
+        succeeded,
+    );
+    let first_profile = a.pass(
+        "the profile",
+        json!({"Parameters": {"p.$": first(&a.s("pre.Profiles"))}, "ResultPath": a.s("first")}),
+        &split,
+    );
+    let has = a.choice(
+        "has a profile?",
+        json!([{"Variable": a.s("before.n"), "NumericGreaterThan": 0, "Next": first_profile}]),
+        &no_profile,
+    );
+    let count_before = a.count("count", &a.s("pre.AssociationIds"), "before", &has);
+    outputs.insert("instance_profile_arn", Val::Path(a.s("found.arn")));
+    outputs.insert("role_name", Val::Path(a.s("found.role")));
+    a.task(
+        "DescribeIamInstanceProfileAssociations",
+        "ec2",
+        "describeIamInstanceProfileAssociations",
+        describe,
+        Some("pre"),
+        Some(assoc),
+        vec![],
+        &count_before,
+    )
+}
+
+/// `ec2.capture_instance`.
+pub(super) fn capture_instance(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
+    let id = a.p("instance_id");
+    let ids = json!({"InstanceIds.$": format!("States.Array({id})")});
+    let attached = json!({"Filters": [Act::filter("attachment.instance-id", &id)]});
+    let console = {
+        let name = a.n("GetConsoleOutput");
+        let none = a.n("no console output");
+        let mut t = a.sdk("ec2", "getConsoleOutput", json!({"InstanceId.$": id}));
+        // Best-effort evidence, as in the local engine: a refusal is not fatal.
+        t["Catch"] = json!([{"ErrorEquals": ["States.ALL"], "Next": none}]);
+        t["End"] = json!(true);
+        json!({"StartAt": name, "States": {
+            name: t,
+            none: {"Type": "Pass", "Result": {"unavailable": true}, "End": true},
+        }})
+    };
+    let branches = vec![
+        (
+            "instance",
+            a.branch(
+                "ec2",
+                "describeInstances",
+                ids.clone(),
+                json!({
+                    "Instances.$": "$.Reservations[*].Instances[*]",
+                }),
+            ),
+        ),
+        (
+            "volumes",
+            a.branch(
+                "ec2",
+                "describeVolumes",
+                attached.clone(),
+                json!({"VolumeIds.$": "$.Volumes[*].VolumeId"}),
+            ),
+        ),
+        (
+            "enis",
+            a.branch(
+                "ec2",
+                "describeNetworkInterfaces",
+                attached,
+                json!({
+                    "Ids.$": "$.NetworkInterfaces[*].NetworkInterfaceId",
+                    "GroupIds.$": "$.NetworkInterfaces[*].Groups[*].GroupId",
+                }),
+            ),
+        ),
+        (
+            "association",
+            a.branch(
+                "ec2",
+                "describeIamInstanceProfileAssociations",
+                json!({"Filters": [
+                    Act::filter("instance-id", &id),
+                    {"Name": "state", "Values": ["associated"]},
+                ]}),
+                json!({"Profiles.$": "$.IamInstanceProfileAssociations[*].IamInstanceProfile"}),
+            ),
+        ),
+        (
+            "asg",
+            a.branch(
+                "autoscaling",
+                "describeAutoScalingInstances",
+                ids,
+                json!({"Groups.$": "$.AutoScalingInstances[*].AutoScalingGroupName"}),
+            ),
+        ),
+        ("console", console),
+    ];
+    let pre = a.s("pre");
+    let asg_of = a.pass("group", json!({"Parameters": {"v.$": format!("States.ArrayGetItem({pre}.asg.Groups, 0)")}, "ResultPath": a.s("asg")}), succeeded);
+    let no_asg = a.pass(
+        "no group",
+        json!({"Result": {"v": ""}, "ResultPath": a.s("asg")}),
+        succeeded,
+    );
+    let asg = a.choice(
+        "in a group?",
+        json!([{"Variable": a.s("o.asgs"), "NumericGreaterThan": 0, "Next": asg_of}]),
+        &no_asg,
+    );
+    let profile_arn = a.pass(
+        "profile ARN",
+        json!({"Parameters": {"v.$": a.s("profile.p.Arn")}, "ResultPath": a.s("profile")}),
+        &asg,
+    );
+    let profile = a.pass("profile", json!({"Parameters": {"p.$": format!("States.ArrayGetItem({pre}.association.Profiles, 0)")}, "ResultPath": a.s("profile")}), &profile_arn);
+    let no_profile = a.pass(
+        "no profile",
+        json!({"Result": {"v": ""}, "ResultPath": a.s("profile")}),
+        &asg,
+    );
+    let has_profile = a.choice(
+        "has a profile?",
+        json!([{"Variable": a.s("o.profiles"), "NumericGreaterThan": 0, "Next": profile}]),
+        &no_profile,
+    );
+    let o = a.pass(
+        "outputs",
+        json!({"Parameters": {
+        "state.$": a.s("i.v.State.Name"),
+        "vpc_id.$": a.s("i.v.VpcId"),
+        "groups.$": format!("States.ArrayUnique({pre}.enis.GroupIds)"),
+        "profiles.$": format!("States.ArrayLength({pre}.association.Profiles)"),
+        "asgs.$": format!("States.ArrayLength({pre}.asg.Groups)"),
+    }, "ResultPath": a.s("o")}),
+        &has_profile,
+    );
+    let inst = a.pass("the instance", json!({"Parameters": {"v.$": format!("States.ArrayGetItem({pre}.instance.Instances, 0)")}, "ResultPath": a.s("i")}), &o);
+    outputs.insert("state", Val::Path(a.s("o.state")));
+    outputs.insert("vpc_id", Val::Path(a.s("o.vpc_id")));
+    outputs.insert("volume_ids", Val::Path(format!("{pre}.volumes.VolumeIds")));
+    outputs.insert(
+        "network_interface_ids",
+        Val::Path(format!("{pre}.enis.Ids")),
+    );
+    outputs.insert("security_group_ids", Val::Path(a.s("o.groups")));
+    outputs.insert("instance_profile_arn", Val::Path(a.s("profile.v")));
+    outputs.insert("autoscaling_group", Val::Path(a.s("asg.v")));
+    a.reads("read", branches, "pre", &inst)
+}
+
+/// `ec2.preserve_instance`.
+pub(super) fn preserve_instance(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
+    let id = a.p("instance_id");
+    let attr = |name: &str| json!({"InstanceId.$": id, "Attribute": name});
+    let reads = |a: &Act, tag: &str| {
+        vec![
+            (
+                "term",
+                a.branch_as(
+                    &format!("termination protection{tag}"),
+                    "ec2",
+                    "describeInstanceAttribute",
+                    attr("disableApiTermination"),
+                    json!({"v.$": "$.DisableApiTermination.Value"}),
+                ),
+            ),
+            (
+                "shutdown",
+                a.branch_as(
+                    &format!("shutdown behaviour{tag}"),
+                    "ec2",
+                    "describeInstanceAttribute",
+                    attr("instanceInitiatedShutdownBehavior"),
+                    json!({"v.$": "$.InstanceInitiatedShutdownBehavior.Value"}),
+                ),
+            ),
+            (
+                "devices",
+                a.branch_as(
+                    &format!("block devices{tag}"),
+                    "ec2",
+                    "describeInstances",
+                    json!({"InstanceIds.$": format!("States.Array({id})")}),
+                    json!({
+                        "Mappings.$": "$.Reservations[*].Instances[*].BlockDeviceMappings",
+                    }),
+                ),
+            ),
+        ]
+    };
+    let post = a.s("post");
+    let not_kept = a.fail("not preserved after the change", crate::domain::catalog::VERIFY_FAILED, json!(format!(
+        "States.Format('instance {{}} does not read back with termination protection, shutdown behaviour stop and every volume kept', {id})"
+    )));
+    let verified = a.choice(
+        "preserved now?",
+        json!([{"And": [
+        {"Variable": format!("{post}.term.v"), "BooleanEquals": true},
+        {"Variable": format!("{post}.shutdown.v"), "StringEquals": "stop"},
+        {"Variable": a.s("after.delete_any"), "BooleanEquals": false},
+    ], "Next": succeeded}]),
+        &not_kept,
+    );
+    let after = a.pass("flags after", json!({"Parameters": {"delete_any.$": format!("States.ArrayContains({}[*].delete, true)", a.s("devs_after"))}, "ResultPath": a.s("after")}), &verified);
+    let devs_after = a.devices("devices after", "post", "devs_after", &after);
+    let branches = reads(a, " after");
+    let read_back = a.reads("read back", branches, "post", &devs_after);
+    let keep = a.task(
+        "ModifyInstanceAttribute (volumes)",
+        "ec2",
+        "modifyInstanceAttribute",
+        json!({"InstanceId.$": id, "BlockDeviceMappings.$": a.s("mappings")}),
+        None,
+        None,
+        vec![],
+        &read_back,
+    );
+    let mappings = a.map(
+        "every volume kept",
+        &a.s("devs"),
+        json!({"DeviceName.$": "$$.Map.Item.Value.name", "Ebs": {"DeleteOnTermination": false}}),
+        "keep one",
+        json!({"keep one": {"Type": "Pass", "End": true}}),
+        "mappings",
+        None,
+        &keep,
+    );
+    // The Map's inner state name must be unique in the machine.
+    if let Some(Value::Object(m)) = a.states.get_mut(&mappings) {
+        let inner = format!("{}: keep one", a.id);
+        m["ItemProcessor"] = json!({"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": inner, "States": {inner.clone(): {"Type": "Pass", "End": true}}});
+    }
+    let volumes = a.choice(
+        "volumes deleted on termination?",
+        json!([{"Variable": a.s("before.delete_any"), "BooleanEquals": true, "Next": mappings}]),
+        &read_back,
+    );
+    let stop = a.task(
+        "ModifyInstanceAttribute (shutdown)",
+        "ec2",
+        "modifyInstanceAttribute",
+        json!({"InstanceId.$": id, "InstanceInitiatedShutdownBehavior": {"Value": "stop"}}),
+        None,
+        None,
+        vec![],
+        &volumes,
+    );
+    let shutdown = a.choice(
+        "shutdown stops?",
+        json!([{"Variable": a.s("pre.shutdown.v"), "StringEquals": "stop", "Next": volumes}]),
+        &stop,
+    );
+    let protect = a.task(
+        "ModifyInstanceAttribute (termination)",
+        "ec2",
+        "modifyInstanceAttribute",
+        json!({"InstanceId.$": id, "DisableApiTermination": {"Value": true}}),
+        None,
+        None,
+        vec![],
+        &shutdown,
+    );
+    let protected = a.choice(
+        "protected?",
+        json!([{"Variable": a.s("pre.term.v"), "BooleanEquals": true, "Next": shutdown}]),
+        &protect,
+    );
+    let before = a.pass("flags", json!({"Parameters": {"delete_any.$": format!("States.ArrayContains({}[*].delete, true)", a.s("devs"))}, "ResultPath": a.s("before")}), &protected);
+    let devs = a.devices("devices", "pre", "devs", &before);
+    outputs.insert("volume_ids", Val::Path(format!("{}[*].vol", a.s("devs"))));
+    let branches = reads(a, "");
+    a.reads("read", branches, "pre", &devs)
+}
+
+/// `ec2.snapshot_volumes`.
+pub(super) fn snapshot_volumes(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
+    let id = a.p("instance_id");
+    let by_finding = json!({"OwnerIds": ["self"], "Filters": [Act::filter("tag:firebreak:finding-id", "$.ctx.finding.id")]});
+    let f = a.s("f");
+    let missing = a.fail(
+        "a volume without snapshot",
+        crate::domain::catalog::VERIFY_FAILED,
+        json!(format!(
+            "States.Format('not every volume of instance {{}} has a snapshot', {id})"
+        )),
+    );
+    let failed_snap = a.fail(
+        "a snapshot failed",
+        "SnapshotFailed",
+        json!(format!(
+            "States.Format('a snapshot of instance {{}} ended in error', {id})"
+        )),
+    );
+    let read_again = a.n("DescribeSnapshots after");
+    let wait = a.n("wait for the snapshots");
+    a.states.insert(
+        wait.clone(),
+        json!({"Type": "Wait", "Seconds": 5, "Next": read_again}),
+    );
+    let done = a.choice(
+        "complete?",
+        json!([
+            {"Variable": format!("{f}.missing"), "BooleanEquals": true, "Next": missing},
+            {"Variable": format!("{f}.error"), "BooleanEquals": true, "Next": failed_snap},
+            {"And": [
+                {"Variable": a.p("wait"), "BooleanEquals": true},
+                {"Variable": format!("{f}.pending"), "BooleanEquals": true},
+            ], "Next": wait},
+        ]),
+        succeeded,
+    );
+    let flags = a.pass(
+        "states",
+        json!({"Parameters": {
+        "missing.$": format!("States.ArrayContains({}, false)", a.s("covered")),
+        "error.$": format!("States.ArrayContains({}.States, 'error')", a.s("post")),
+        "pending.$": format!("States.ArrayContains({}.States, 'pending')", a.s("post")),
+    }, "ResultPath": f}),
+        &done,
+    );
+    let covered = {
+        let one = a.n("covered, one");
+        a.map("every volume covered?", &a.s("pre.VolumeIds"),
+            json!({"ok.$": format!("States.ArrayContains({}.VolumeIds, $$.Map.Item.Value)", a.s("post"))}),
+            &one.clone(), json!({one: {"Type": "Pass", "InputPath": "$.ok", "End": true}}), "covered", None, &flags)
+    };
+    a.task(
+        "DescribeSnapshots after",
+        "ec2",
+        "describeSnapshots",
+        by_finding.clone(),
+        Some("post"),
+        Some(json!({
+            "VolumeIds.$": "$.Snapshots[*].VolumeId",
+            "SnapshotIds.$": "$.Snapshots[*].SnapshotId",
+            "States.$": "$.Snapshots[*].State",
+        })),
+        vec![],
+        &covered,
+    );
+    let each = {
+        let has = a.n("snapshot, has one?");
+        let which = a.n("snapshot, which");
+        let reuse = a.n("snapshot, reuse");
+        let create = a.n("snapshot, CreateSnapshot");
+        let mut snap = a.inner("ec2", "createSnapshot", json!({
+            "VolumeId.$": "$.vol",
+            "Description.$": "States.Format('firebreak evidence: finding {} instance {} volume {}', $.finding, $.instance, $.vol)",
+            "TagSpecifications": [{"ResourceType": "snapshot", "Tags.$": "$.tags"}],
+        }), None, Some(json!({"id.$": "$.SnapshotId"})), None);
+        snap["ResultPath"] = json!("$");
+        snap["OutputPath"] = json!("$.id");
+        let states = json!({
+            has.clone(): {"Type": "Pass", "Parameters": {"v.$": "States.ArrayContains($.have, $.vol)"}, "ResultPath": "$.has", "Next": which},
+            which.clone(): {"Type": "Choice", "Choices": [{"Variable": "$.has.v", "BooleanEquals": true, "Next": reuse}], "Default": create},
+            reuse: {"Type": "Pass", "Result": "-", "End": true},
+            create: snap,
+        });
+        // Whether a snapshot was made (not only reused): "-" marks a reused one.
+        let created = a.s("created");
+        let made = a.pass(
+            "made one",
+            json!({"Result": {"v": true}, "ResultPath": a.s("changed")}),
+            &read_again,
+        );
+        let any = a.choice(
+            "made any?",
+            json!([{"Or": [
+                {"Variable": a.s("made.all"), "NumericEquals": 0},
+                {"And": [
+                    {"Variable": a.s("made.kinds"), "NumericEquals": 1},
+                    {"Variable": a.s("made.reused"), "BooleanEquals": true},
+                ]},
+            ], "Next": read_again}]),
+            &made,
+        );
+        let count = a.pass(
+            "count made",
+            json!({"Parameters": {
+                "all.$": format!("States.ArrayLength({created})"),
+                "kinds.$": format!("States.ArrayLength(States.ArrayUnique({created}))"),
+                "reused.$": format!("States.ArrayContains({created}, '-')"),
+            }, "ResultPath": a.s("made")}),
+            &any,
+        );
+        a.map(
+            "snapshot each volume",
+            &a.s("pre.VolumeIds"),
+            json!({
+                "vol.$": "$$.Map.Item.Value",
+                "have.$": a.s("existing.VolumeIds"),
+                "tags.$": a.p("tags"),
+                "instance.$": id,
+                "finding.$": "$.ctx.finding.id",
+            }),
+            &has,
+            states,
+            "created",
+            None,
+            &count,
+        )
+    };
+    let existing = a.task(
+        "DescribeSnapshots",
+        "ec2",
+        "describeSnapshots",
+        by_finding,
+        Some("existing"),
+        Some(json!({"VolumeIds.$": "$.Snapshots[*].VolumeId"})),
+        vec![],
+        &each,
+    );
+    outputs.insert("snapshot_ids", Val::Path(a.s("post.SnapshotIds")));
+    a.task(
+        "DescribeVolumes",
+        "ec2",
+        "describeVolumes",
+        json!({"Filters": [Act::filter("attachment.instance-id", &id)]}),
+        Some("pre"),
+        Some(json!({"VolumeIds.$": "$.Volumes[*].VolumeId"})),
+        vec![],
+        &existing,
+    )
+}
+
+/// `ec2.isolate_instance`.
+pub(super) fn isolate_instance(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
+    let id = a.p("instance_id");
+    let n = |a: &Act, s: &str| a.n(&format!("isolate, {s}"));
+    let find = |a: &Act, which: &str, name_path: &str, next: &str| {
+        a.inner(
+            "ec2",
+            "describeSecurityGroups",
+            json!({"Filters": [
+                {"Name": "vpc-id", "Values.$": "States.Array($.vpc)"},
+                {"Name": "group-name", "Values.$": format!("States.Array({name_path})")},
+            ]}),
+            Some(&format!("$.{which}_found")),
+            Some(json!({"Ids.$": "$.SecurityGroups[*].GroupId"})),
+            Some(next),
+        )
+    };
+    let create = |a: &Act, which: &str, name_path: &str, description: &str, next: &str| {
+        a.inner(
+            "ec2",
+            "createSecurityGroup",
+            json!({
+                "GroupName.$": name_path,
+                "Description": description,
+                "VpcId.$": "$.vpc",
+                "TagSpecifications": [{"ResourceType": "security-group", "Tags": [
+                    {"Key": "Name", "Value.$": name_path},
+                    {"Key": "firebreak:purpose", "Value": "isolation"},
+                ]}],
+            }),
+            Some(&format!("$.{which}")),
+            Some(json!({"v.$": "$.GroupId"})),
+            Some(next),
+        )
+    };
+    let mut st = Map::new();
+    let names: Vec<String> = [
+        "transition group",
+        "transition count",
+        "transition exists?",
+        "transition found",
+        "CreateSecurityGroup (transition)",
+        "allow all in",
+        "allow all in, refused",
+        "allow all in, already",
+        "allow all in, failed",
+        "isolation group",
+        "isolation count",
+        "isolation exists?",
+        "isolation found",
+        "CreateSecurityGroup (isolation)",
+        "isolation rules",
+        "isolation rule lists",
+        "isolation rule counts",
+        "egress?",
+        "RevokeSecurityGroupEgress",
+        "ingress?",
+        "RevokeSecurityGroupIngress",
+        "interface groups",
+        "interface group count",
+        "already isolated?",
+        "ModifyNetworkInterfaceAttribute (transition)",
+        "ModifyNetworkInterfaceAttribute (isolation)",
+        "done",
+    ]
+    .iter()
+    .map(|x| n(a, x))
+    .collect();
+    let done_unchanged = n(a, "done, already isolated");
+    let [
+        tg,
+        tc,
+        te,
+        tf,
+        tcreate,
+        allow,
+        refused,
+        already,
+        allow_failed,
+        ig,
+        ic,
+        ie,
+        ifound,
+        icreate,
+        rules,
+        lists,
+        counts,
+        egress_q,
+        revoke_e,
+        ingress_q,
+        revoke_i,
+        groups,
+        gcount,
+        isolated_q,
+        mod_t,
+        mod_i,
+        done,
+    ]: [String; 27] = names.try_into().unwrap_or_else(|_| unreachable!());
+    st.insert(tg.clone(), find(a, "t", "$.t_name", &tc));
+    st.insert(tc.clone(), json!({"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.t_found.Ids)"}, "ResultPath": "$.t_count", "Next": te}));
+    st.insert(te.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.t_count.n", "NumericGreaterThan": 0, "Next": tf}], "Default": tcreate}));
+    st.insert(tf.clone(), json!({"Type": "Pass", "Parameters": {"v.$": "States.ArrayGetItem($.t_found.Ids, 0)"}, "ResultPath": "$.t", "Next": allow}));
+    st.insert(
+        tcreate.clone(),
+        create(
+            a,
+            "t",
+            "$.t_name",
+            "firebreak isolation step 1: allow all so tracked flows become untracked",
+            &allow,
+        ),
+    );
+    let mut auth = a.inner("ec2", "authorizeSecurityGroupIngress", json!({"GroupId.$": "$.t.v", "IpPermissions": [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]}), None, None, Some(&ig));
+    auth["Catch"] =
+        json!([{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.refused", "Next": refused}]);
+    st.insert(allow.clone(), auth);
+    st.insert(refused.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.refused.Cause", "StringMatches": "*already exists*", "Next": already}], "Default": allow_failed}));
+    st.insert(already.clone(), json!({"Type": "Pass", "Next": ig}));
+    st.insert(allow_failed.clone(), json!({"Type": "Fail", "Error": "IsolationGroupFailed", "Cause": "allowing all traffic in the transition group was refused"}));
+    st.insert(ig.clone(), find(a, "i", "$.i_name", &ic));
+    st.insert(ic.clone(), json!({"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.i_found.Ids)"}, "ResultPath": "$.i_count", "Next": ie}));
+    st.insert(ie.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.i_count.n", "NumericGreaterThan": 0, "Next": ifound}], "Default": icreate}));
+    st.insert(ifound.clone(), json!({"Type": "Pass", "Parameters": {"v.$": "States.ArrayGetItem($.i_found.Ids, 0)"}, "ResultPath": "$.i", "Next": rules}));
+    st.insert(
+        icreate.clone(),
+        create(
+            a,
+            "i",
+            "$.i_name",
+            "firebreak isolation: no inbound and no outbound rules",
+            &rules,
+        ),
+    );
+    st.insert(
+        rules.clone(),
+        a.inner(
+            "ec2",
+            "describeSecurityGroups",
+            json!({"GroupIds.$": "States.Array($.i.v)"}),
+            Some("$.i_rules"),
+            Some(json!({
+                "Egress.$": "$.SecurityGroups[*].IpPermissionsEgress",
+                "Ingress.$": "$.SecurityGroups[*].IpPermissions",
+            })),
+            Some(&lists),
+        ),
+    );
+    st.insert(
+        lists.clone(),
+        json!({"Type": "Pass", "Parameters": {
+        "egress.$": "States.ArrayGetItem($.i_rules.Egress, 0)",
+        "ingress.$": "States.ArrayGetItem($.i_rules.Ingress, 0)",
+    }, "ResultPath": "$.rules", "Next": counts}),
+    );
+    st.insert(
+        counts.clone(),
+        json!({"Type": "Pass", "Parameters": {
+        "e.$": "States.ArrayLength($.rules.egress)",
+        "i.$": "States.ArrayLength($.rules.ingress)",
+    }, "ResultPath": "$.rule_counts", "Next": egress_q}),
+    );
+    st.insert(egress_q.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.rule_counts.e", "NumericGreaterThan": 0, "Next": revoke_e}], "Default": ingress_q}));
+    st.insert(
+        revoke_e.clone(),
+        a.inner(
+            "ec2",
+            "revokeSecurityGroupEgress",
+            json!({"GroupId.$": "$.i.v", "IpPermissions.$": "$.rules.egress"}),
+            None,
+            None,
+            Some(&ingress_q),
+        ),
+    );
+    st.insert(ingress_q.clone(), json!({"Type": "Choice", "Choices": [{"Variable": "$.rule_counts.i", "NumericGreaterThan": 0, "Next": revoke_i}], "Default": groups}));
+    st.insert(
+        revoke_i.clone(),
+        a.inner(
+            "ec2",
+            "revokeSecurityGroupIngress",
+            json!({"GroupId.$": "$.i.v", "IpPermissions.$": "$.rules.ingress"}),
+            None,
+            None,
+            Some(&groups),
+        ),
+    );
+    st.insert(groups.clone(), json!({"Type": "Pass", "Parameters": {"ids.$": "$.groups[*].GroupId"}, "ResultPath": "$.g", "Next": gcount}));
+    st.insert(
+        gcount.clone(),
+        json!({"Type": "Pass", "Parameters": {
+        "n.$": "States.ArrayLength($.g.ids)",
+        "has.$": "States.ArrayContains($.g.ids, $.i.v)",
+    }, "ResultPath": "$.gc", "Next": isolated_q}),
+    );
+    st.insert(
+        isolated_q.clone(),
+        json!({"Type": "Choice", "Choices": [{"And": [
+        {"Variable": "$.gc.n", "NumericEquals": 1},
+        {"Variable": "$.gc.has", "BooleanEquals": true},
+    ], "Next": done_unchanged}], "Default": mod_t}),
+    );
+    st.insert(
+        mod_t.clone(),
+        a.inner(
+            "ec2",
+            "modifyNetworkInterfaceAttribute",
+            json!({"NetworkInterfaceId.$": "$.eni", "Groups.$": "States.Array($.t.v)"}),
+            None,
+            None,
+            Some(&mod_i),
+        ),
+    );
+    st.insert(
+        mod_i.clone(),
+        a.inner(
+            "ec2",
+            "modifyNetworkInterfaceAttribute",
+            json!({"NetworkInterfaceId.$": "$.eni", "Groups.$": "States.Array($.i.v)"}),
+            None,
+            None,
+            Some(&done),
+        ),
+    );
+    st.insert(done.clone(), json!({"Type": "Pass", "Parameters": {"eni.$": "$.eni", "iso.$": "$.i.v", "changed": true}, "End": true}));
+    st.insert(done_unchanged.clone(), json!({"Type": "Pass", "Parameters": {"eni.$": "$.eni", "iso.$": "$.i.v", "changed": false}, "End": true}));
+
+    let v = a.s("v");
+    let not_isolated = a.fail("not isolated after the change", crate::domain::catalog::VERIFY_FAILED, json!(format!(
+        "States.Format('a network interface of instance {{}} does not read back with only the isolation group', {id})"
+    )));
+    let verdict = a.choice(
+        "isolated now?",
+        json!([{"Variable": format!("{v}.bad"), "BooleanEquals": true, "Next": not_isolated}]),
+        succeeded,
+    );
+    let flags = a.pass(
+        "results",
+        json!({"Parameters": {
+        "bad.$": format!("States.ArrayContains({}, false)", a.s("verified")),
+        "groups.$": format!("States.ArrayUnique({}[*].iso)", a.s("isolated")),
+    }, "ResultPath": v}),
+        &verdict,
+    );
+    let verify = {
+        let read = n(a, "read back");
+        let count = n(a, "read back, count");
+        let ok = n(a, "read back, only isolation?");
+        let yes = n(a, "read back, yes");
+        let no = n(a, "read back, no");
+        let states = json!({
+            read.clone(): a.inner("ec2", "describeNetworkInterfaces", json!({"NetworkInterfaceIds.$": "States.Array($.eni)"}), Some("$.after"), Some(json!({"Groups.$": "$.NetworkInterfaces[*].Groups[*].GroupId"})), Some(&count)),
+            count.clone(): {"Type": "Pass", "Parameters": {"n.$": "States.ArrayLength($.after.Groups)", "has.$": "States.ArrayContains($.after.Groups, $.iso)"}, "ResultPath": "$.c", "Next": ok},
+            ok.clone(): {"Type": "Choice", "Choices": [{"And": [
+                {"Variable": "$.c.n", "NumericEquals": 1},
+                {"Variable": "$.c.has", "BooleanEquals": true},
+            ], "Next": yes}], "Default": no},
+            yes: {"Type": "Pass", "Result": true, "End": true},
+            no: {"Type": "Pass", "Result": false, "End": true},
+        });
+        a.map(
+            "verify each interface",
+            &a.s("isolated"),
+            json!({"eni.$": "$$.Map.Item.Value.eni", "iso.$": "$$.Map.Item.Value.iso"}),
+            &read,
+            states,
+            "verified",
+            None,
+            &flags,
+        )
+    };
+    let changed = a.pass(
+        "moved any?",
+        json!({"Parameters": {
+            "v.$": format!("States.ArrayContains({}[*].changed, true)", a.s("isolated")),
+        }, "ResultPath": a.s("changed")}),
+        &verify,
+    );
+    let pre = a.s("pre");
+    // One interface at a time: two interfaces in one VPC share (and must not both
+    // create) its groups.
+    let each = a.map(
+        "isolate each interface",
+        &format!("{pre}.Ids"),
+        json!({
+            "eni.$": "$$.Map.Item.Value",
+            "vpc.$": format!("States.ArrayGetItem({pre}.Vpcs, $$.Map.Item.Index)"),
+            "groups.$": format!("States.ArrayGetItem({pre}.Groups, $$.Map.Item.Index)"),
+            "t_name.$": a.p("transition_group"),
+            "i_name.$": a.p("isolation_group"),
+        }),
+        &tg,
+        Value::Object(st),
+        "isolated",
+        Some(1),
+        &changed,
+    );
+    outputs.insert("isolation_group_ids", Val::Path(a.s("v.groups")));
+    outputs.insert("network_interface_ids", Val::Path(format!("{pre}.Ids")));
+    // An instance without an interface does not exist (or is terminated): isolating
+    // nothing is not a success. The local action's DescribeInstances says the same.
+    let missing = a.fail(
+        "no network interface",
+        "InvalidInstanceID.NotFound",
+        json!(format!(
+            "States.Format('instance {{}} has no network interface: it does not exist or is terminated', {id})"
+        )),
+    );
+    let any = a.choice(
+        "any interface?",
+        json!([{"Variable": a.s("eni_count.n"), "NumericEquals": 0, "Next": missing}]),
+        &each,
+    );
+    let count = a.pass(
+        "count interfaces",
+        json!({"Parameters": {"n.$": format!("States.ArrayLength({pre}.Ids)")}, "ResultPath": a.s("eni_count")}),
+        &any,
+    );
+    a.task(
+        "DescribeNetworkInterfaces",
+        "ec2",
+        "describeNetworkInterfaces",
+        json!({"Filters": [Act::filter("attachment.instance-id", &id)]}),
+        Some("pre"),
+        Some(json!({
+            "Ids.$": "$.NetworkInterfaces[*].NetworkInterfaceId",
+            "Vpcs.$": "$.NetworkInterfaces[*].VpcId",
+            "Groups.$": "$.NetworkInterfaces[*].Groups",
+        })),
+        vec![],
+        &count,
+    )
+}

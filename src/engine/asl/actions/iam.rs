@@ -1,0 +1,190 @@
+//! IAM actions still compiled by hand (not yet in the step vocabulary).
+
+use serde_json::json;
+
+use super::super::Val;
+use super::super::act::{Act, error_named};
+use super::{Outputs, key_list};
+
+/// `iam.capture_user`.
+pub(super) fn capture_user(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
+    let user = json!({"UserName.$": a.p("user_name")});
+    let login = {
+        let name = a.n("GetLoginProfile");
+        let none = a.n("no login profile");
+        let mut t = a.sdk("iam", "getLoginProfile", user.clone());
+        t["ResultSelector"] = json!({"exists": true});
+        t["Catch"] = json!([{"ErrorEquals": error_named("iam", "NoSuchEntity"), "Next": none}]);
+        t["End"] = json!(true);
+        json!({"StartAt": name, "States": {
+            name: t,
+            none: {"Type": "Pass", "Result": {"exists": false}, "End": true},
+        }})
+    };
+    let branches = vec![
+        ("user", a.branch(
+            "iam",
+            "getUser",
+            user.clone(),
+            json!({"UserName.$": "$.User.UserName", "UserId.$": "$.User.UserId", "Arn.$": "$.User.Arn"}),
+        )),
+        ("keys", a.branch("iam", "listAccessKeys", user.clone(), key_list())),
+        ("attached", a.branch(
+            "iam",
+            "listAttachedUserPolicies",
+            user.clone(),
+            json!({"PolicyArns.$": "$.AttachedPolicies[*].PolicyArn"}),
+        )),
+        ("inline", a.branch(
+            "iam",
+            "listUserPolicies",
+            user.clone(),
+            json!({"PolicyNames.$": "$.PolicyNames"}),
+        )),
+        ("groups", a.branch(
+            "iam",
+            "listGroupsForUser",
+            user.clone(),
+            json!({"GroupNames.$": "$.Groups[*].GroupName"}),
+        )),
+        ("mfa", a.branch(
+            "iam",
+            "listMFADevices",
+            user,
+            json!({"SerialNumbers.$": "$.MFADevices[*].SerialNumber"}),
+        )),
+        ("login", login),
+    ];
+    let pre = a.s("pre");
+    let out = |path: &str| Val::Path(format!("{pre}{path}"));
+    outputs.insert("access_key_ids", out(".keys.AccessKeyIds"));
+    outputs.insert("attached_policy_arns", out(".attached.PolicyArns"));
+    outputs.insert("inline_policy_names", out(".inline.PolicyNames"));
+    outputs.insert("groups", out(".groups.GroupNames"));
+    outputs.insert("mfa_serials", out(".mfa.SerialNumbers"));
+    outputs.insert("has_login_profile", out(".login.exists"));
+    a.reads("read", branches, "pre", succeeded)
+}
+
+/// `iam.deny_all_user`.
+pub(super) fn deny_all_user(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
+    let get = json!({"UserName.$": a.p("user_name"), "PolicyName.$": a.p("policy_name")});
+    let put = json!({
+        "UserName.$": a.p("user_name"),
+        "PolicyName.$": a.p("policy_name"),
+        // The same document as the local action.
+        "PolicyDocument": crate::domain::catalog::names::deny_all_document().to_string(),
+    });
+    let doc = json!({"exists": true, "PolicyDocument.$": "$.PolicyDocument"});
+    let read_back = a.task(
+        "GetUserPolicy after",
+        "iam",
+        "getUserPolicy",
+        get.clone(),
+        Some("post"),
+        Some(doc.clone()),
+        vec![],
+        succeeded,
+    );
+    let change = a.task(
+        "PutUserPolicy",
+        "iam",
+        "putUserPolicy",
+        put,
+        None,
+        None,
+        vec![],
+        &read_back,
+    );
+    let none = a.pass(
+        "no such policy yet",
+        json!({"Result": {"exists": false}, "ResultPath": a.s("pre")}),
+        &change,
+    );
+    outputs.insert("policy_name", Val::Path(a.p("policy_name")));
+    a.task(
+        "GetUserPolicy",
+        "iam",
+        "getUserPolicy",
+        get,
+        Some("pre"),
+        Some(doc),
+        vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": none})],
+        &change,
+    )
+}
+
+/// `iam.revoke_role_sessions`.
+pub(super) fn revoke_role_sessions(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
+    let get = json!({"RoleName.$": a.p("role_name"), "PolicyName.$": a.p("policy_name")});
+    let doc = json!({"exists": true, "PolicyDocument.$": "$.PolicyDocument"});
+    // The same document as the local action, with the time this state was entered,
+    // built as JSON (not as text: the emulator's States.Format mishandles `\{`).
+    let policy = format!("States.JsonToString({})", a.s("now.doc"));
+    let issued = a.pass(
+        "issued before",
+        json!({"InputPath": a.s("now.time"), "ResultPath": a.s("issued_before")}),
+        succeeded,
+    );
+    let read_back = a.task(
+        "GetRolePolicy after",
+        "iam",
+        "getRolePolicy",
+        get.clone(),
+        Some("post"),
+        Some(doc.clone()),
+        vec![],
+        &issued,
+    );
+    let change = a.task(
+        "PutRolePolicy",
+        "iam",
+        "putRolePolicy",
+        json!({
+            "RoleName.$": a.p("role_name"),
+            "PolicyName.$": a.p("policy_name"),
+            "PolicyDocument.$": policy,
+        }),
+        None,
+        None,
+        vec![],
+        &read_back,
+    );
+    let now = a.pass(
+        "now",
+        json!({"Parameters": {
+            "time.$": "$$.State.EnteredTime",
+            "doc": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": crate::domain::catalog::names::REVOKE_SID,
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"DateLessThan": {"aws:TokenIssueTime.$": "$$.State.EnteredTime"}},
+                }],
+            },
+        }, "ResultPath": a.s("now")}),
+        &change,
+    );
+    // The local action keeps a revocation in place when it denies everything and is
+    // later than the last activity. IAM returns the stored document URL-encoded, which
+    // no intrinsic decodes, so the state machine cannot read that time to compare it:
+    // it always moves the revocation to now (never keeping one that is too old).
+    let none = a.pass(
+        "no revocation yet",
+        json!({"Result": {"exists": false}, "ResultPath": a.s("pre")}),
+        &now,
+    );
+    outputs.insert("issued_before", Val::Path(a.s("issued_before")));
+    a.task(
+        "GetRolePolicy",
+        "iam",
+        "getRolePolicy",
+        get,
+        Some("pre"),
+        Some(doc),
+        vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": none})],
+        &now,
+    )
+}

@@ -1,0 +1,77 @@
+//! Each catalog action as Step Functions states: the same reads, changes and read-backs as
+//! `crate::engine::local`, made through SDK service integrations (no Lambda).
+//!
+//! An action's states read their parameters from `$.steps.<id>.params` and keep the raw
+//! answers they need under `$.steps.<id>` (`pre` before the change, `post` after). They end at
+//! the step's `succeeded` state, or at its `failed` state with `$.steps.<id>.error` holding
+//! `Error` and `Cause` (every Task catches `States.ALL`; a verification that fails sets its own
+//! error). Inside a Parallel or Map branch a Catch cannot leave the branch, so there the branch
+//! fails and the enclosing state catches.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::Val;
+use crate::domain::catalog::Action;
+
+mod ec2;
+mod elbv2;
+mod iam;
+mod notify;
+mod s3;
+
+use super::act::{Act, Compiled};
+
+/// The outputs an action's states give, by name.
+type Outputs = BTreeMap<&'static str, Val>;
+
+/// What is kept of a ListAccessKeys answer: ids and statuses in the same order. (Only text is
+/// kept: SDK timestamps are not JSON everywhere. No JSONPath filter: one that matches nothing
+/// is a run-time error that no Catch sees.)
+pub(super) fn key_list() -> Value {
+    json!({
+        "AccessKeyIds.$": "$.AccessKeyMetadata[*].AccessKeyId",
+        "Statuses.$": "$.AccessKeyMetadata[*].Status",
+    })
+}
+
+/// An action defined in the step vocabulary, compiled (`None` without a definition, which the
+/// caller reports).
+fn defined(action: Action, a: &mut Act, succeeded: &str) -> Option<Compiled> {
+    action
+        .definition()
+        .map(|def| super::define::compile(def, a, succeeded))
+}
+
+/// The states of `action`, ending at `succeeded`; `None` when the action has no compilation.
+pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Compiled> {
+    let mut outputs: BTreeMap<&'static str, Val> = BTreeMap::new();
+    let first = match action {
+        Action::IamCaptureUser => iam::capture_user(a, &mut outputs, succeeded),
+        Action::IamCaptureRole => return defined(action, a, succeeded),
+        Action::IamDeactivateAccessKey => return defined(action, a, succeeded),
+        Action::IamDenyAllUser => iam::deny_all_user(a, &mut outputs, succeeded),
+        Action::IamRevokeRoleSessions => iam::revoke_role_sessions(a, &mut outputs, succeeded),
+        Action::Ec2DisassociateInstanceProfile => {
+            ec2::disassociate_instance_profile(a, &mut outputs, succeeded)
+        }
+        Action::S3CaptureBucket => return defined(action, a, succeeded),
+        Action::S3BlockPublicAccess => return defined(action, a, succeeded),
+        Action::S3EnableVersioning => return defined(action, a, succeeded),
+        Action::S3DenyPrincipal => s3::deny_principal(a, &mut outputs, succeeded),
+        Action::Ec2CaptureInstance => ec2::capture_instance(a, &mut outputs, succeeded),
+        Action::Ec2PreserveInstance => ec2::preserve_instance(a, &mut outputs, succeeded),
+        Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(a, &mut outputs, succeeded),
+        Action::AutoscalingDetachInstance => return defined(action, a, succeeded),
+        Action::Elbv2DeregisterInstance => elbv2::deregister_instance(a, &mut outputs, succeeded),
+        Action::Ec2IsolateInstance => ec2::isolate_instance(a, &mut outputs, succeeded),
+        Action::Ec2TagInstance => return defined(action, a, succeeded),
+        Action::IamDeleteLoginProfile => return defined(action, a, succeeded),
+        Action::IamDeactivateMfaDevices => return defined(action, a, succeeded),
+        Action::Ec2StopInstance => return defined(action, a, succeeded),
+        Action::SnsPublish => notify::publish(a, &mut outputs, succeeded),
+        Action::HttpWebhook => notify::webhook(a, &mut outputs, succeeded),
+    };
+    Some(Compiled { first, outputs })
+}

@@ -1,0 +1,65 @@
+//! Notification actions still compiled by hand (not yet in the step vocabulary).
+
+use serde_json::json;
+
+use super::super::Val;
+use super::super::act::Act;
+use super::Outputs;
+
+/// `sns.publish`.
+pub(super) fn publish(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
+    let mut params = json!({"TopicArn.$": a.p("topic_arn"), "Message.$": a.p("message")});
+    if a.given.iter().any(|g| g == "subject") {
+        params["Subject.$"] = json!(a.p("subject"));
+    }
+    outputs.insert("message_id", Val::Path(a.s("result.MessageId")));
+    let sent = a.pass(
+        "sent",
+        json!({"Result": {"v": true}, "ResultPath": a.s("changed")}),
+        succeeded,
+    );
+    a.task(
+        "Publish",
+        "sns",
+        "publish",
+        params,
+        Some("result"),
+        Some(json!({"MessageId.$": "$.MessageId"})),
+        vec![],
+        &sent,
+    )
+}
+
+/// `http.webhook`.
+pub(super) fn webhook(a: &mut Act, _outputs: &mut Outputs, succeeded: &str) -> String {
+    // Step Functions has no Lambda-free way to POST to an arbitrary URL but its HTTP
+    // Task (which needs an EventBridge connection and which the emulator cannot run),
+    // so the message goes to EventBridge as an event; an EventBridge rule with an API
+    // destination can make the POST (not set up by `deploy` yet). The HTTP status is not
+    // seen here: `status` is null.
+    let name = a.n("PutEvents");
+    let mut t = json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::events:putEvents",
+        "Parameters": {"Entries": [{
+            "Source": "firebreak",
+            "DetailType": "firebreak webhook",
+            "Detail": {"url.$": a.p("url"), "text.$": a.p("text")},
+        }]},
+        "TimeoutSeconds": a.timeout,
+        "ResultSelector": {"FailedEntryCount.$": "$.FailedEntryCount"},
+        "ResultPath": a.s("result"),
+        "Catch": [a.catch_all()],
+        "Next": a.n("sent"),
+    });
+    a.states.insert(
+        a.n("sent"),
+        json!({"Type": "Pass", "Result": {"v": true}, "ResultPath": a.s("changed"), "Next": succeeded}),
+    );
+    let retry = super::super::retriers(a.retry, "EventBridge");
+    if retry.as_array().is_some_and(|r| !r.is_empty()) {
+        t["Retry"] = retry;
+    }
+    a.states.insert(name.clone(), t);
+    name
+}

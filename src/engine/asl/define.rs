@@ -1,0 +1,712 @@
+//! The ASL compilation of the step vocabulary (`crate::domain::define`): a definition becomes a Pass
+//! that sets every picked value to its default, a Task per call (with the step's retry and
+//! timeout, its "not there" answer caught), Passes that pick values from each answer, a Choice
+//! for "nothing to do", the change, the read-back and a Choice for its verdict.
+//!
+//! Values live at `$.steps.<id>.v.<phase>.<name>`; each answer at `$.steps.<id>.<phase>_<n>`.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+
+use super::Val;
+use super::act::{Act, Compiled, error_named};
+use crate::domain::define::{self, Arg, Ask, Cmp, Cond, Def, From, Lit};
+
+pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
+    let outputs: BTreeMap<&'static str, Val> = def
+        .outputs
+        .iter()
+        .map(|(name, from)| (*name, Val::Path(a.s(&format!("v.{from}")))))
+        .collect();
+    let verdict = match &def.verified_when {
+        Some(c) => {
+            let cause = format_cause(a, def.unverified);
+            let fail = a.fail(
+                "not so after the change",
+                crate::domain::catalog::VERIFY_FAILED,
+                cause,
+            );
+            decision(a, "verified?", c, succeeded, &fail)
+        }
+        None => succeeded.to_string(),
+    };
+    let after = phase(a, "after", def.after, &verdict);
+    let change = phase(a, "change", def.change, &after);
+    let mut decide = if matches!(def.done_when, Cond::Always) {
+        succeeded.to_string()
+    } else {
+        decision(a, "nothing to do?", &def.done_when, succeeded, &change)
+    };
+    for (i, r) in def.refuse.iter().enumerate().rev() {
+        let cause = format_cause(a, r.message);
+        let refused = a.fail(&format!("refused {}", i + 1), r.code, cause);
+        decide = decision(a, &format!("refuse {}?", i + 1), &r.when, &refused, &decide);
+    }
+    let before = phase(a, "before", def.before, &decide);
+    let mut defaults = Map::new();
+    for (name, asks) in def.phases() {
+        let picks: Map<String, Value> = asks
+            .iter()
+            .flat_map(|k| k.picks)
+            .map(|p| (p.name.to_string(), p.default.json()))
+            .collect();
+        defaults.insert(name.into(), Value::Object(picks));
+    }
+    let first = a.pass(
+        "defaults",
+        json!({"Result": defaults, "ResultPath": a.s("v")}),
+        &before,
+    );
+    Compiled { first, outputs }
+}
+
+/// The asks of one phase in order, ending at `next`; the first state.
+fn phase(a: &mut Act, name: &str, asks: &[Ask], next: &str) -> String {
+    let mut next = next.to_string();
+    for (i, ask) in asks.iter().enumerate().rev() {
+        next = one(a, name, i, ask, &next);
+    }
+    next
+}
+
+fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
+    let op = ask.call.op;
+    let label = if i == 0 {
+        format!("{phase} {}", op.name())
+    } else {
+        format!("{phase} {} {}", op.name(), i + 1)
+    };
+    let raw = format!("{phase}_{i}");
+    if let Some(list) = ask.each {
+        return each(a, phase, &label, &raw, list, ask, next);
+    }
+    // What the Task keeps of the answer: the lists first values are taken from, and the whole
+    // answer only when members are read from it (the emulator cannot write an answer holding
+    // a timestamp, such as a login profile's `CreateDate`, into the state: a selection keeps
+    // those out).
+    let has_at = ask.picks.iter().any(|p| matches!(p.from, From::At(_)));
+    let mut sel = Map::new();
+    for p in ask.picks {
+        match p.from {
+            From::First(path) => {
+                let (list, _) = split_first(path);
+                sel.insert(format!("first_{}.$", p.name), json!(format!("$.{list}")));
+            }
+            From::Member(path) | From::Each(path) => {
+                sel.insert(format!("{}.$", p.name), json!(format!("$.{path}")));
+            }
+            // Each member as a list of its own (the items may hold timestamps).
+            From::Where(w) => {
+                let key = compares(a, w).then_some(&w.key);
+                for m in key.into_iter().chain(w.take) {
+                    sel.insert(
+                        format!("w_{}_{m}.$", p.name),
+                        json!(format!("$.{}[*].{m}", w.list)),
+                    );
+                }
+            }
+            From::At(_) | From::Present => {}
+        }
+    }
+    let (selector, base) = match (has_at, sel.is_empty()) {
+        (true, true) => (None, a.s(&raw)),
+        (true, false) => {
+            sel.insert("raw.$".into(), json!("$"));
+            (Some(Value::Object(sel)), a.s(&format!("{raw}.raw")))
+        }
+        (false, true) => (Some(json!({"answered": true})), a.s(&raw)),
+        (false, false) => (Some(Value::Object(sel)), a.s(&raw)),
+    };
+    let mut after_task = next.to_string();
+    for (k, p) in ask.picks.iter().enumerate().rev() {
+        let target = a.s(&format!("v.{phase}.{}", p.name));
+        let what = format!("{label}: {}", p.name);
+        after_task = match p.from {
+            From::Member(_) | From::Each(_) => a.pass(
+                &what,
+                json!({"InputPath": a.s(&format!("{raw}.{}", p.name)), "ResultPath": target}),
+                &after_task,
+            ),
+            From::Where(w) => {
+                let tmp = a.s(&format!("{raw}_{k}"));
+                where_states(a, &what, &raw, &tmp, p.name, w, &target, &after_task)
+            }
+            From::Present => a.pass(
+                &what,
+                json!({"Result": true, "ResultPath": target}),
+                &after_task,
+            ),
+            From::At(path) => {
+                let src = format!("{base}.{path}");
+                let set = a.pass(
+                    &what,
+                    json!({"InputPath": src, "ResultPath": target}),
+                    &after_task,
+                );
+                a.choice(
+                    &format!("{label}: {} given?", p.name),
+                    json!([{"Variable": src, "IsPresent": true, "Next": set}]),
+                    &after_task,
+                )
+            }
+            From::First(_) => {
+                let tmp = a.s(&format!("{raw}_{k}"));
+                let rest = match p.from {
+                    From::First(path) => split_first(path).1,
+                    _ => "",
+                };
+                let src = if rest.is_empty() {
+                    format!("{tmp}.v")
+                } else {
+                    format!("{tmp}.v.{rest}")
+                };
+                let set = a.pass(
+                    &what,
+                    json!({"InputPath": src, "ResultPath": target}),
+                    &after_task,
+                );
+                let list = a.s(&format!("{raw}.first_{}", p.name));
+                a.pass(
+                    &format!("{label}: first {}", p.name),
+                    json!({"Parameters": {"v.$": format!("States.ArrayGetItem({list}, 0)")}, "ResultPath": tmp}),
+                    &set,
+                )
+            }
+        };
+    }
+    let mutates = phase == "change";
+    if mutates && !ask.picks.is_empty() {
+        // The answer is kept for its values; the step has changed something.
+        let changed = a.s("changed");
+        after_task = a.pass(
+            &format!("{label}: changed"),
+            json!({"Result": {"v": true}, "ResultPath": changed}),
+            &after_task,
+        );
+    }
+    let mut catches = Vec::new();
+    if let Some(absent) = ask.absent {
+        let svc = op.service();
+        catches.push(
+            json!({"ErrorEquals": absent.codes.iter().flat_map(|c| names(svc, c)).collect::<Vec<_>>(), "ResultPath": null, "Next": next}),
+        );
+        if let Some(cause) = absent.sfn_cause {
+            let check = format!("{label}: absent?");
+            let other = format!("{label}: error");
+            let caught = a.s("caught");
+            let error = a.s("error");
+            let failed = a.failed.clone();
+            let other = a.pass(
+                &other,
+                json!({
+                    "Parameters": {"Error.$": format!("{caught}.Error"), "Cause.$": format!("{caught}.Cause")},
+                    "ResultPath": error,
+                }),
+                &failed,
+            );
+            let check = a.choice(
+                &check,
+                json!([{"Variable": format!("{caught}.Cause"), "StringMatches": format!("*{cause}*"), "Next": next}]),
+                &other,
+            );
+            catches.push(
+                json!({"ErrorEquals": ["States.TaskFailed"], "ResultPath": caught, "Next": check}),
+            );
+        }
+    }
+    let params = args(a, ask.call.args, &a.s("params"));
+    let keep = !ask.picks.is_empty() || !mutates;
+    // A change kept for nothing: the Task marks the step changed.
+    let selector = if keep { selector } else { None };
+    a.task(
+        &label,
+        op.service(),
+        &op.sfn_name(),
+        Value::Object(params),
+        keep.then_some(raw.as_str()),
+        selector,
+        catches,
+        &after_task,
+    )
+}
+
+/// An ask made once per item of a picked list: a Map (one item at a time for a change) whose
+/// iteration is the call and the selection of its picks, which are then gathered into lists.
+fn each(
+    a: &mut Act,
+    phase: &str,
+    label: &str,
+    raw: &str,
+    list: &str,
+    ask: &Ask,
+    next: &str,
+) -> String {
+    let op = ask.call.op;
+    let mut selector = Map::new();
+    let mut defaults = Map::new();
+    for p in ask.picks {
+        defaults.insert(p.name.into(), p.default.json());
+        match p.from {
+            From::Member(path) => {
+                selector.insert(format!("{}.$", p.name), json!(format!("$.{path}")));
+            }
+            _ => {
+                selector.insert(p.name.into(), json!(true));
+            }
+        }
+    }
+    if selector.is_empty() {
+        selector.insert("answered".into(), json!(true));
+    }
+    let task = a.n(&format!("{label}: one"));
+    let absent = a.n(&format!("{label}: absent"));
+    let mut t = a.sdk(
+        op.service(),
+        &op.sfn_name(),
+        Value::Object(args(a, ask.call.args, "$.params")),
+    );
+    t["ResultSelector"] = Value::Object(selector);
+    t["End"] = json!(true);
+    let mut states = Map::new();
+    if let Some(x) = ask.absent {
+        let errors: Vec<Value> = x
+            .codes
+            .iter()
+            .flat_map(|c| names(op.service(), c))
+            .collect();
+        t["Catch"] = json!([{"ErrorEquals": errors, "Next": absent}]);
+        states.insert(
+            absent.clone(),
+            json!({"Type": "Pass", "Result": defaults, "End": true}),
+        );
+    }
+    states.insert(task.clone(), t);
+    let mutates = phase == "change";
+    let items = a.s(&format!("v.{list}"));
+    let mut after = next.to_string();
+    if mutates {
+        let changed = a.pass(
+            &format!("{label}: changed"),
+            json!({"Result": {"v": true}, "ResultPath": a.s("changed")}),
+            &after,
+        );
+        let tmp = a.s(&format!("{raw}_n"));
+        let any = a.choice(
+            &format!("{label}: any?"),
+            json!([{"Variable": format!("{tmp}.n"), "NumericGreaterThan": 0, "Next": changed}]),
+            &after,
+        );
+        after = a.pass(
+            &format!("{label}: count"),
+            json!({"Parameters": {"n.$": format!("States.ArrayLength({items})")}, "ResultPath": tmp}),
+            &any,
+        );
+    }
+    for (k, p) in ask.picks.iter().enumerate().rev() {
+        let tmp = a.s(&format!("{raw}_{k}"));
+        let target = a.s(&format!("v.{phase}.{}", p.name));
+        let set = a.pass(
+            &format!("{label}: {}", p.name),
+            json!({"InputPath": format!("{tmp}.l"), "ResultPath": target}),
+            &after,
+        );
+        after = a.pass(
+            &format!("{label}: gather {}", p.name),
+            json!({"Parameters": {"l.$": format!("{}[*].{}", a.s(raw), p.name)}, "ResultPath": tmp}),
+            &set,
+        );
+    }
+    let mut map = json!({
+        "Type": "Map",
+        "ItemsPath": items,
+        "ItemSelector": {"item.$": "$$.Map.Item.Value", "params.$": a.s("params")},
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": task,
+            "States": states,
+        },
+        "ResultPath": a.s(raw),
+        "Catch": [a.catch_all()],
+        "Next": after,
+    });
+    if mutates {
+        map["MaxConcurrency"] = json!(1);
+    }
+    let name = a.n(label);
+    a.states.insert(name.clone(), map);
+    name
+}
+
+/// A path through lists split after its last `[*]`: the list (as Step Functions gives a
+/// wildcard's matches, always a list) and the path within its first item.
+fn split_first(path: &str) -> (&str, &str) {
+    match path.rfind("[*]") {
+        Some(at) => {
+            let (list, rest) = path.split_at(at + 3);
+            (list, rest.trim_start_matches('.'))
+        }
+        None => (path, ""),
+    }
+}
+
+/// A call's parameters as a Task's `Parameters`, the step's parameters at `params` (in a
+/// Map iteration, the item at `$.item`).
+fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
+    let p = |name: &str| format!("{params}.{name}");
+    let mut out = Map::new();
+    for (key, arg) in members {
+        match arg {
+            Arg::Param(name) => {
+                out.insert(format!("{key}.$"), json!(p(name)));
+            }
+            Arg::IfGiven(name) => {
+                if a.given.iter().any(|g| g == name) {
+                    out.insert(format!("{key}.$"), json!(p(name)));
+                }
+            }
+            Arg::Item => {
+                out.insert(format!("{key}.$"), json!("$.item"));
+            }
+            Arg::Value(name) => {
+                out.insert(format!("{key}.$"), json!(a.s(&format!("v.{name}"))));
+            }
+            // The compiler binds a key-value parameter as the `[{Key, Value}]` list already.
+            Arg::Tags(name) => {
+                out.insert(format!("{key}.$"), json!(p(name)));
+            }
+            // Array items cannot be paths in ASL: a list of paths is `States.Array(…)`, a
+            // list of objects and constants stays a list (the definitions test keeps the two
+            // apart).
+            Arg::List(items) => {
+                let parts: Vec<Map<String, Value>> = items
+                    .iter()
+                    .map(|i| args(a, &[("x", *i)], params))
+                    .collect();
+                let paths: Vec<String> = parts
+                    .iter()
+                    .filter_map(|m| m.get("x.$").and_then(Value::as_str).map(str::to_string))
+                    .collect();
+                if !paths.is_empty() {
+                    out.insert(
+                        format!("{key}.$"),
+                        json!(format!("States.Array({})", paths.join(", "))),
+                    );
+                } else {
+                    let list: Vec<Value> =
+                        parts.iter().filter_map(|m| m.get("x").cloned()).collect();
+                    out.insert((*key).into(), Value::Array(list));
+                }
+            }
+            Arg::Text(t) => {
+                out.insert((*key).into(), json!(t));
+            }
+            Arg::Bool(b) => {
+                out.insert((*key).into(), json!(b));
+            }
+            Arg::ListOf(name) => {
+                out.insert(
+                    format!("{key}.$"),
+                    json!(format!("States.Array({})", p(name))),
+                );
+            }
+            Arg::Obj(inner) => {
+                out.insert((*key).into(), Value::Object(args(a, inner, params)));
+            }
+        }
+    }
+    out
+}
+
+/// The names an error code has in Step Functions (see `error_named`).
+fn names(svc: &str, code: &str) -> Vec<Value> {
+    error_named(svc, code)
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The states of a [`From::Where`] pick: a Map over the list that keeps `{v}` for each
+/// selected item (and `{}` for the rest), the values gathered with `[*].v` (a wildcard, which
+/// gives a list, empty or not, on AWS and the emulator alike), then the list or its first
+/// value at `target`.
+#[allow(clippy::too_many_arguments)]
+fn where_states(
+    a: &mut Act,
+    what: &str,
+    raw: &str,
+    tmp: &str,
+    name: &str,
+    w: &crate::domain::define::Where,
+    target: &str,
+    next: &str,
+) -> String {
+    let base = a.s(raw);
+    let list = |m: &str| format!("{base}.w_{name}_{m}");
+    let test = format!("{what}: test");
+    let take = format!("{what}: take");
+    let skip = format!("{what}: skip");
+    let mut selector = json!({"key.$": "$$.Map.Item.Value"});
+    match w.is {
+        _ if !compares(a, w) => {}
+        Arg::Param(p) | Arg::IfGiven(p) => selector["want.$"] = json!(a.p(p)),
+        Arg::Text(t) => selector["want"] = json!(t),
+        Arg::Bool(b) => selector["want"] = json!(b),
+        Arg::ListOf(_) | Arg::Obj(_) | Arg::Item | Arg::Value(_) | Arg::List(_) | Arg::Tags(_) => {
+            selector["want"] = Value::Null
+        }
+    }
+    for m in w.take {
+        selector[format!("m_{m}.$")] = json!(format!(
+            "States.ArrayGetItem({}, $$.Map.Item.Index)",
+            list(m)
+        ));
+    }
+    let taken = match w.take {
+        [one] => json!({"v.$": format!("$.m_{one}")}),
+        many => {
+            let obj: Map<String, Value> = many
+                .iter()
+                .map(|m| (format!("{m}.$"), json!(format!("$.m_{m}"))))
+                .collect();
+            json!({"v": obj})
+        }
+    };
+    let compared = compares(a, w);
+    let (on_match, otherwise) = if w.cmp == Cmp::Ne {
+        (&skip, &take)
+    } else {
+        (&take, &skip)
+    };
+    let compare = match w.cmp {
+        Cmp::Eq | Cmp::Ne | Cmp::All => "StringEqualsPath",
+        Cmp::Later => "TimestampGreaterThanPath",
+    };
+    // A later-than over a parameter the playbook does not give keeps every item.
+    let start = if !compared {
+        take.clone()
+    } else {
+        test.clone()
+    };
+    let gathered = format!("{tmp}.l");
+    let set = a.pass(
+        &format!("{what}: set"),
+        json!({"InputPath": if w.first { format!("{tmp}.v") } else { gathered.clone() }, "ResultPath": target}),
+        next,
+    );
+    let after_gather = if w.first {
+        let get = a.pass(
+            &format!("{what}: first"),
+            json!({"Parameters": {"v.$": format!("States.ArrayGetItem({gathered}, 0)")}, "ResultPath": tmp}),
+            &set,
+        );
+        let any = a.choice(
+            &format!("{what}: any?"),
+            json!([{"Variable": format!("{tmp}.n"), "NumericEquals": 0, "Next": next}]),
+            &get,
+        );
+        a.pass(
+            &format!("{what}: count"),
+            json!({"Parameters": {"n.$": format!("States.ArrayLength({gathered})"), "l.$": gathered}, "ResultPath": tmp}),
+            &any,
+        )
+    } else {
+        set
+    };
+    let gather = a.pass(
+        &format!("{what}: gather"),
+        json!({"Parameters": {"l.$": format!("{tmp}[*].v")}, "ResultPath": tmp}),
+        &after_gather,
+    );
+    let mut inner = json!({
+        take.clone(): {"Type": "Pass", "Parameters": taken, "End": true},
+    });
+    if start == test {
+        inner[skip.clone()] = json!({"Type": "Pass", "Result": {}, "End": true});
+        inner[test.clone()] = json!({
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.key", compare: "$.want", "Next": on_match}],
+            "Default": otherwise,
+        });
+    }
+    let map = json!({
+        "Type": "Map",
+        // Without a comparison the key's list is not selected (a timestamp's, on the emulator,
+        // is an object it cannot write).
+        "ItemsPath": list(if compared { w.key } else { w.take[0] }),
+        "ItemSelector": selector,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "INLINE"},
+            "StartAt": start,
+            "States": inner,
+        },
+        "ResultPath": tmp,
+        "Catch": [a.catch_all()],
+        "Next": gather,
+    });
+    let name = a.n(what);
+    a.states.insert(name.clone(), map);
+    name
+}
+
+/// Whether a selection compares its key: not a later-than over a parameter the playbook does
+/// not give, which keeps every item.
+fn compares(a: &Act, w: &crate::domain::define::Where) -> bool {
+    match (w.cmp, w.is) {
+        (Cmp::All, _) => false,
+        (Cmp::Later, Arg::IfGiven(p)) => a.given.iter().any(|g| g == p),
+        _ => true,
+    }
+}
+
+/// A Choice going to `yes` when `c` holds and to `no` otherwise, after the Passes that
+/// prepare its comparisons of two values (each as JSON text: Choice rules compare no lists).
+fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -> String {
+    let mut r = rule(a, c);
+    r["Next"] = json!(yes);
+    let mut first = a.choice(what, json!([r]), no);
+    let mut includes = Vec::new();
+    includes_of(c, &mut includes);
+    for (x, p) in includes.into_iter().rev() {
+        let key = a.s(&includes_key(x, p));
+        let missing = a.pass(
+            &format!("{what}: any of {p} missing from {x}"),
+            json!({"Parameters": {"missing.$": format!("States.ArrayContains({key}, false)")}, "ResultPath": key}),
+            &first,
+        );
+        let one = a.n(&format!("{what}: {p} in {x}, one"));
+        let map = json!({
+            "Type": "Map",
+            "ItemsPath": a.p(p),
+            "ItemSelector": {
+                "has.$": format!("States.ArrayContains({}, $$.Map.Item.Value)", a.s(&format!("v.{x}"))),
+            },
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": one,
+                "States": {one.clone(): {"Type": "Pass", "InputPath": "$.has", "End": true}},
+            },
+            "ResultPath": key,
+            "Catch": [a.catch_all()],
+            "Next": missing,
+        });
+        let name = a.n(&format!("{what}: {p} in {x}?"));
+        a.states.insert(name.clone(), map);
+        first = name;
+    }
+    let mut empties = Vec::new();
+    prepared(c, &mut Vec::new(), &mut empties);
+    for x in empties.into_iter().rev() {
+        first = a.pass(
+            &format!("{what}: count {x}"),
+            json!({"Parameters": {
+                "n.$": format!("States.ArrayLength({})", a.s(&format!("v.{x}"))),
+            }, "ResultPath": a.s(&empty_key(x))}),
+            &first,
+        );
+    }
+    let mut pairs = Vec::new();
+    prepared(c, &mut pairs, &mut Vec::new());
+    for (x, y) in pairs.into_iter().rev() {
+        let key = same_key(x, y);
+        first = a.pass(
+            &format!("{what}: compare {x} and {y}"),
+            json!({"Parameters": {
+                "a.$": format!("States.JsonToString({})", a.s(&format!("v.{x}"))),
+                "b.$": format!("States.JsonToString({})", a.s(&format!("v.{y}"))),
+            }, "ResultPath": a.s(&key)}),
+            &first,
+        );
+    }
+    first
+}
+
+/// The comparisons of two values and the lists a condition counts, which a Choice cannot
+/// make itself.
+fn prepared(
+    c: &Cond,
+    pairs: &mut Vec<(&'static str, &'static str)>,
+    empties: &mut Vec<&'static str>,
+) {
+    match c {
+        Cond::Same(x, y) => pairs.push((x, y)),
+        Cond::Empty(x) => empties.push(x),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| prepared(c, pairs, empties)),
+        Cond::Not(c) => prepared(c, pairs, empties),
+        Cond::Always | Cond::Is(..) | Cond::Includes(..) => {}
+    }
+}
+
+/// The `Includes` of a condition: (picked list, list parameter).
+fn includes_of(c: &Cond, out: &mut Vec<(&'static str, &'static str)>) {
+    match c {
+        Cond::Includes(x, p) => out.push((x, p)),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| includes_of(c, out)),
+        Cond::Not(c) => includes_of(c, out),
+        _ => {}
+    }
+}
+
+fn includes_key(x: &str, p: &str) -> String {
+    format!("includes_{}_{p}", x.replace('.', "_"))
+}
+
+fn empty_key(x: &str) -> String {
+    format!("count_{}", x.replace('.', "_"))
+}
+
+fn same_key(x: &str, y: &str) -> String {
+    format!("same_{}_{}", x.replace('.', "_"), y.replace('.', "_"))
+}
+
+/// A condition as a Choice rule (without `Next`).
+fn rule(a: &Act, c: &Cond) -> Value {
+    match c {
+        // Not a rule: `compile` leaves the decision out.
+        Cond::Always => json!({"Variable": "$", "IsPresent": true}),
+        Cond::Is(name, lit) => {
+            let var = a.s(&format!("v.{name}"));
+            match lit {
+                Lit::Null => json!({"Variable": var, "IsNull": true}),
+                Lit::Bool(b) => json!({"Variable": var, "BooleanEquals": b}),
+                Lit::Text(t) => json!({"Variable": var, "StringEquals": t}),
+            }
+        }
+        Cond::Same(x, y) => {
+            let key = a.s(&same_key(x, y));
+            json!({"Variable": format!("{key}.a"), "StringEqualsPath": format!("{key}.b")})
+        }
+        Cond::Empty(x) => {
+            json!({"Variable": format!("{}.n", a.s(&empty_key(x))), "NumericEquals": 0})
+        }
+        Cond::Includes(x, p) => {
+            json!({"Variable": format!("{}.missing", a.s(&includes_key(x, p))), "BooleanEquals": false})
+        }
+        Cond::All(cs) => json!({"And": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
+        Cond::Any(cs) => json!({"Or": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
+        Cond::Not(c) => json!({"Not": rule(a, c)}),
+    }
+}
+
+/// A message with `{param}`s as a `States.Format` cause (plain text when it has none).
+fn format_cause(a: &Act, text: &str) -> Value {
+    let parts = define::message_parts(text);
+    if parts.iter().all(Result::is_ok) {
+        return json!(text);
+    }
+    let mut template = String::new();
+    let mut values = Vec::new();
+    for p in parts {
+        match p {
+            Ok(t) => template.push_str(&super::intrinsic_text(t)),
+            Err(name) => {
+                template.push_str("{}");
+                values.push(a.p(name));
+            }
+        }
+    }
+    json!(format!(
+        "States.Format('{template}', {})",
+        values.join(", ")
+    ))
+}

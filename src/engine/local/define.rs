@@ -1,0 +1,169 @@
+//! The local engine's interpreter of the step vocabulary (`crate::domain::define`): the definition's
+//! reads (at once), its decision, its change (or, in a dry run, the plan), its read-back and
+//! its verdict, each call through the operation's adapter (`super::ops`).
+
+use serde_json::{Map, Value, json};
+
+use super::{Cx, ops, verify_failed};
+use crate::domain::define::{self, Ask, Def};
+use crate::domain::step::{Outcome, StepError};
+
+/// Runs `def` with the step's parameters.
+pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let mut values = json!({"before": {}, "change": {}, "after": {}});
+    values["before"] = Value::Object(ask_all(cx, def.before, &values).await?);
+    let pre_state = state(cx.params, &values["before"]);
+    let mut out = Outcome {
+        outputs: outputs(def, &values),
+        pre_state: pre_state.clone(),
+        ..Default::default()
+    };
+    for r in def.refuse {
+        if r.when.holds(&values, cx.params) {
+            return Err(StepError::permanent(
+                r.code,
+                define::message(r.message, cx.params),
+            ));
+        }
+    }
+    if def.done_when.holds(&values, cx.params) {
+        // A capture changes nothing and reads nothing back.
+        if !def.change.is_empty() {
+            out.post_state = pre_state;
+        }
+        return Ok(out);
+    }
+    if cx.dry_run {
+        for ask in def.change {
+            if ask.call.op.dry_run_probe() && ask.each.is_none() {
+                let args = define::args(&ask.call, cx.params, &values);
+                ops::call(cx, ask.call.op, &args, true).await?;
+            } else {
+                cx.planned(ask.call.op.service(), ask.call.op.name());
+            }
+        }
+        out.planned.push(define::message(def.plan, cx.params));
+        return Ok(out);
+    }
+    let mut changed = Map::new();
+    for ask in def.change {
+        let (picked, made) = ask_one(cx, ask, &values).await?;
+        out.changed |= made > 0;
+        changed.extend(picked);
+    }
+    values["change"] = Value::Object(changed);
+    values["after"] = Value::Object(ask_all(cx, def.after, &values).await?);
+    if let Some(verified) = &def.verified_when
+        && !verified.holds(&values, cx.params)
+    {
+        return Err(verify_failed(define::message(def.unverified, cx.params)));
+    }
+    out.outputs = outputs(def, &values);
+    out.post_state = state(cx.params, &values["after"]);
+    Ok(out)
+}
+
+/// The asks of one phase, sent at once (their latency is one round trip, not one per read);
+/// the first failure in the definition's order is the step's, as on Step Functions, which
+/// makes them in that order.
+async fn ask_all(
+    cx: &Cx<'_>,
+    asks: &[Ask],
+    values: &Value,
+) -> Result<Map<String, Value>, StepError> {
+    let answers = futures_util::future::join_all(asks.iter().map(|a| ask_one(cx, a, values))).await;
+    let mut out = Map::new();
+    for a in answers {
+        out.extend(a?.0);
+    }
+    Ok(out)
+}
+
+/// One ask: its call, or (with `each`) one call per item, one after the other (IAM and EC2
+/// throttle a burst of changes to one resource); the values picked, and how many calls were
+/// answered.
+async fn ask_one(
+    cx: &Cx<'_>,
+    ask: &Ask,
+    values: &Value,
+) -> Result<(Map<String, Value>, usize), StepError> {
+    let Some(list) = ask.each else {
+        return Ok((call(cx, ask, cx.params, values).await?, 1));
+    };
+    let items = define::value(values, list)
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut out: Map<String, Value> = ask
+        .picks
+        .iter()
+        .map(|p| (p.name.to_string(), Value::Array(Vec::new())))
+        .collect();
+    for item in &items {
+        let mut params = cx.params.clone();
+        params.insert(define::ITEM.into(), item.clone());
+        for (k, v) in call(cx, ask, &params, values).await? {
+            if let Some(Value::Array(l)) = out.get_mut(&k) {
+                l.push(v);
+            }
+        }
+    }
+    Ok((out, items.len()))
+}
+
+async fn call(
+    cx: &Cx<'_>,
+    ask: &Ask,
+    params: &Map<String, Value>,
+    values: &Value,
+) -> Result<Map<String, Value>, StepError> {
+    let args = define::args(&ask.call, params, values);
+    let answer = match ops::call(cx, ask.call.op, &args, false).await {
+        Ok(a) => Some(a),
+        Err(e)
+            if ask
+                .absent
+                .is_some_and(|a| a.codes.contains(&e.code.as_str())) =>
+        {
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    define::pick(ask, answer.as_ref(), params, &later)
+        .map_err(|e| StepError::permanent(e.code, e.message))
+}
+
+/// Whether timestamp `a` is later than `b` (ISO 8601, as AWS gives them and playbooks write
+/// them).
+fn later(a: &Value, b: &Value) -> Result<bool, String> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let t = |v: &Value| {
+        v.as_str()
+            .and_then(|s| DateTime::from_str(s, Format::DateTime).ok())
+            .ok_or_else(|| format!("`{}` is not an ISO 8601 time", v.as_str().unwrap_or("")))
+    };
+    Ok(t(a)? > t(b)?)
+}
+
+/// The step's parameters and the values of one phase: the record's pre- or post-state.
+fn state(params: &Map<String, Value>, values: &Value) -> Value {
+    let mut s = params.clone();
+    if let Some(v) = values.as_object() {
+        s.extend(v.clone());
+    }
+    Value::Object(s)
+}
+
+fn outputs(def: &Def, values: &Value) -> Map<String, Value> {
+    def.outputs
+        .iter()
+        .map(|(name, from)| {
+            let v = from
+                .split_once('.')
+                .and_then(|(phase, n)| values.get(phase).and_then(|p| p.get(n)))
+                .cloned()
+                .unwrap_or(Value::Null);
+            ((*name).to_string(), v)
+        })
+        .collect()
+}

@@ -1,0 +1,845 @@
+//! EC2 actions (with the Auto Scaling and ELBv2 steps that take an instance out of service):
+//! capture, preserve, snapshot, detach, deregister, remove the instance profile, isolate in two
+//! steps per network interface, tag, stop. Mutating EC2 calls in a dry run are sent with
+//! `DryRun=true`, so permissions are checked without changing anything.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, AttributeValue, EbsInstanceBlockDeviceSpecification, Filter,
+    InstanceBlockDeviceMappingSpecification, ResourceType, Tag, TagSpecification,
+};
+use futures_util::future::join_all;
+use futures_util::{StreamExt as _, TryStreamExt as _};
+use serde_json::{Value, json};
+
+use super::{Cx, outputs, verify_failed};
+use crate::domain::step::{ApiCall, Outcome, StepError};
+
+pub(super) const SVC: &str = "ec2";
+
+pub(super) fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+impl Cx<'_> {
+    /// Sends an EC2 call with `DryRun=true`: `DryRunOperation` means it would have succeeded.
+    pub(super) async fn ec2_dry<O, E>(
+        &self,
+        operation: &'static str,
+        fut: impl std::future::Future<
+            Output = Result<
+                O,
+                aws_sdk_ec2::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+            >,
+        >,
+    ) -> Result<(), StepError>
+    where
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        match fut.await {
+            Err(e)
+                if aws_sdk_ec2::error::ProvideErrorMetadata::code(&e)
+                    == Some("DryRunOperation") =>
+            {
+                self.record(ApiCall {
+                    service: SVC.into(),
+                    operation: operation.into(),
+                    request_id: None,
+                    result: "dry_run".into(),
+                });
+                Ok(())
+            }
+            Err(e) => {
+                let code = aws_sdk_ec2::error::ProvideErrorMetadata::code(&e)
+                    .unwrap_or("error")
+                    .to_string();
+                self.record(ApiCall {
+                    service: SVC.into(),
+                    operation: operation.into(),
+                    request_id: None,
+                    result: code,
+                });
+                Err(crate::aws::classify(&e, SVC, operation))
+            }
+            Ok(_) => {
+                self.record(ApiCall {
+                    service: SVC.into(),
+                    operation: operation.into(),
+                    request_id: None,
+                    result: "ok".into(),
+                });
+                Err(StepError::permanent(
+                    "DryRunIgnored",
+                    format!("{operation} was sent with DryRun=true but acted; stopping"),
+                ))
+            }
+        }
+    }
+}
+
+pub(super) struct Eni {
+    pub(super) id: String,
+    pub(super) vpc_id: String,
+    pub(super) groups: Vec<String>,
+}
+
+pub(super) struct Instance {
+    json: Value,
+    state: String,
+    vpc_id: String,
+    pub(super) enis: Vec<Eni>,
+    /// (device name, volume id, delete on termination)
+    volumes: Vec<(String, String, bool)>,
+    profile_arn: String,
+}
+
+pub(super) async fn describe(cx: &Cx<'_>, id: &str) -> Result<Instance, StepError> {
+    let out = cx
+        .call(
+            SVC,
+            "DescribeInstances",
+            cx.clients.ec2.describe_instances().instance_ids(id).send(),
+        )
+        .await?;
+    let Some(i) = out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .find(|i| i.instance_id() == Some(id))
+    else {
+        return Err(StepError::permanent(
+            "InvalidInstanceID.NotFound",
+            format!("instance {id} does not exist in this account and region"),
+        ));
+    };
+    let enis: Vec<Eni> = i
+        .network_interfaces()
+        .iter()
+        .map(|n| Eni {
+            id: n.network_interface_id().unwrap_or_default().to_string(),
+            vpc_id: n.vpc_id().or(i.vpc_id()).unwrap_or_default().to_string(),
+            groups: n
+                .groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_string))
+                .collect(),
+        })
+        .collect();
+    let volumes: Vec<(String, String, bool)> = i
+        .block_device_mappings()
+        .iter()
+        .filter_map(|b| {
+            let ebs = b.ebs()?;
+            Some((
+                b.device_name().unwrap_or_default().to_string(),
+                ebs.volume_id().unwrap_or_default().to_string(),
+                ebs.delete_on_termination().unwrap_or(false),
+            ))
+        })
+        .collect();
+    let tags: BTreeMap<String, String> = i
+        .tags()
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect();
+    let state = i
+        .state()
+        .and_then(|s| s.name())
+        .map(|n| n.as_str().to_string())
+        .unwrap_or_default();
+    let profile_arn = i
+        .iam_instance_profile()
+        .and_then(|p| p.arn())
+        .unwrap_or_default()
+        .to_string();
+    let json = json!({
+        "instance_id": id,
+        "instance_type": i.instance_type().map(|t| t.as_str()),
+        "state": state,
+        "image_id": i.image_id(),
+        "launch_time": i.launch_time().map(|t| t.to_string()),
+        "vpc_id": i.vpc_id(),
+        "subnet_id": i.subnet_id(),
+        "private_ip": i.private_ip_address(),
+        "public_ip": i.public_ip_address(),
+        "key_name": i.key_name(),
+        "instance_profile_arn": profile_arn,
+        "tags": tags,
+        "network_interfaces": enis.iter().map(|e| json!({"id": e.id, "vpc_id": e.vpc_id, "groups": e.groups})).collect::<Vec<_>>(),
+        "block_devices": volumes.iter().map(|(d, v, del)| json!({"device": d, "volume_id": v, "delete_on_termination": del})).collect::<Vec<_>>(),
+    });
+    Ok(Instance {
+        json,
+        state,
+        vpc_id: i.vpc_id().unwrap_or_default().to_string(),
+        enis,
+        volumes,
+        profile_arn,
+    })
+}
+
+async fn asg_of(cx: &Cx<'_>, id: &str) -> Result<Option<(String, String)>, StepError> {
+    let out = cx
+        .call(
+            "autoscaling",
+            "DescribeAutoScalingInstances",
+            cx.clients
+                .autoscaling
+                .describe_auto_scaling_instances()
+                .instance_ids(id)
+                .send(),
+        )
+        .await?;
+    Ok(out
+        .auto_scaling_instances()
+        .iter()
+        .find(|a| a.instance_id() == Some(id))
+        .map(|a| {
+            (
+                a.auto_scaling_group_name().unwrap_or_default().to_string(),
+                a.lifecycle_state().unwrap_or_default().to_string(),
+            )
+        }))
+}
+
+async fn profile_association(cx: &Cx<'_>, id: &str) -> Result<Option<(String, String)>, StepError> {
+    let out = cx
+        .call(
+            SVC,
+            "DescribeIamInstanceProfileAssociations",
+            cx.clients
+                .ec2
+                .describe_iam_instance_profile_associations()
+                .filters(filter("instance-id", id))
+                .send(),
+        )
+        .await?;
+    Ok(out
+        .iam_instance_profile_associations()
+        .iter()
+        .filter(|a| a.instance_id() == Some(id))
+        .find(|a| {
+            matches!(
+                a.state().map(|s| s.as_str()),
+                Some("associated" | "associating")
+            )
+        })
+        .map(|a| {
+            (
+                a.association_id().unwrap_or_default().to_string(),
+                a.iam_instance_profile()
+                    .and_then(|p| p.arn())
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        }))
+}
+
+/// Console output arrives base64-encoded. It is kept as text, so that the secret scrubber sees
+/// (and redacts) the passwords and keys boot scripts print, beside the SHA-256 of what is kept.
+fn console_text(b64: Option<&str>) -> Value {
+    use base64::Engine as _;
+    let Some(b64) = b64 else {
+        return Value::Null;
+    };
+    match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+        Ok(bytes) => {
+            // Scrubbed here, and hashed as kept: a hash of the raw console would let a short
+            // password a boot script printed be found by trying values.
+            let raw = String::from_utf8_lossy(&bytes);
+            let text = crate::domain::scrub::scrub_text(&raw);
+            json!({
+                "sha256": crate::domain::digest::sha256_hex(text.as_bytes()),
+                "scrubbed": text != raw,
+                "text": text,
+            })
+        }
+        // Not kept verbatim: undecoded, it could carry a secret past the scrubber.
+        Err(e) => json!({"undecodable": e.to_string(), "length": b64.len()}),
+    }
+}
+
+pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let id = cx.str("instance_id")?;
+    let ec2 = &cx.clients.ec2;
+    let console = async {
+        match cx
+            .call(
+                SVC,
+                "GetConsoleOutput",
+                ec2.get_console_output().instance_id(id).send(),
+            )
+            .await
+        {
+            Ok(o) => Ok(console_text(o.output())),
+            // Console output is best-effort evidence: an instance that has none is recorded,
+            // not fatal. A missing permission is the responder's misconfiguration and fails
+            // the capture like any other of its reads.
+            Err(e)
+                if matches!(e.kind, crate::domain::step::ErrorKind::Permanent)
+                    && !crate::aws::is_access_denied(&e.code) =>
+            {
+                Ok(json!({"unavailable": e.to_string()}))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    // Independent reads, sent at once: the capture is on the critical path of the containment.
+    let (inst, console, vols, enis, association, asg) = tokio::try_join!(
+        describe(cx, id),
+        console,
+        cx.call(
+            SVC,
+            "DescribeVolumes",
+            ec2.describe_volumes()
+                .filters(filter("attachment.instance-id", id))
+                .send(),
+        ),
+        cx.call(
+            SVC,
+            "DescribeNetworkInterfaces",
+            ec2.describe_network_interfaces()
+                .filters(filter("attachment.instance-id", id))
+                .send(),
+        ),
+        profile_association(cx, id),
+        asg_of(cx, id),
+    )?;
+    let volumes: Vec<Value> = vols
+        .volumes()
+        .iter()
+        .map(|v| json!({"volume_id": v.volume_id(), "size_gib": v.size(), "type": v.volume_type().map(|t| t.as_str()), "encrypted": v.encrypted(), "snapshot_id": v.snapshot_id()}))
+        .collect();
+    let volume_ids: Vec<&str> = vols
+        .volumes()
+        .iter()
+        .filter_map(|v| v.volume_id())
+        .collect();
+    let eni_json: Vec<Value> = enis
+        .network_interfaces()
+        .iter()
+        .map(|n| {
+            json!({
+                "id": n.network_interface_id(),
+                "vpc_id": n.vpc_id(),
+                "subnet_id": n.subnet_id(),
+                "private_ip": n.private_ip_address(),
+                "groups": n.groups().iter().map(|g| json!({"id": g.group_id(), "name": g.group_name()})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut group_ids: Vec<String> = inst.enis.iter().flat_map(|e| e.groups.clone()).collect();
+    group_ids.sort();
+    group_ids.dedup();
+    Ok(Outcome {
+        outputs: outputs([
+            ("state", json!(inst.state)),
+            ("vpc_id", json!(inst.vpc_id)),
+            ("volume_ids", json!(volume_ids)),
+            (
+                "network_interface_ids",
+                json!(inst.enis.iter().map(|e| &e.id).collect::<Vec<_>>()),
+            ),
+            ("security_group_ids", json!(group_ids)),
+            (
+                "instance_profile_arn",
+                json!(
+                    association
+                        .as_ref()
+                        .map(|a| a.1.clone())
+                        .unwrap_or(inst.profile_arn.clone())
+                ),
+            ),
+            (
+                "autoscaling_group",
+                json!(asg.as_ref().map(|a| a.0.clone()).unwrap_or_default()),
+            ),
+        ]),
+        pre_state: json!({
+            "instance": inst.json,
+            "console_output": console,
+            "volumes": volumes,
+            "network_interfaces": eni_json,
+            "instance_profile_association": association.map(|(a, p)| json!({"association_id": a, "profile_arn": p})),
+            "autoscaling": asg.map(|(g, s)| json!({"group": g, "lifecycle_state": s})),
+        }),
+        ..Default::default()
+    })
+}
+
+async fn attributes(cx: &Cx<'_>, id: &str) -> Result<(bool, String), StepError> {
+    use aws_sdk_ec2::types::InstanceAttributeName as N;
+    let ec2 = &cx.clients.ec2;
+    let term = cx
+        .call(
+            SVC,
+            "DescribeInstanceAttribute",
+            ec2.describe_instance_attribute()
+                .instance_id(id)
+                .attribute(N::DisableApiTermination)
+                .send(),
+        )
+        .await?;
+    let shutdown = cx
+        .call(
+            SVC,
+            "DescribeInstanceAttribute",
+            ec2.describe_instance_attribute()
+                .instance_id(id)
+                .attribute(N::InstanceInitiatedShutdownBehavior)
+                .send(),
+        )
+        .await?;
+    Ok((
+        term.disable_api_termination()
+            .and_then(|v| v.value())
+            .unwrap_or(false),
+        shutdown
+            .instance_initiated_shutdown_behavior()
+            .and_then(|v| v.value())
+            .unwrap_or_default()
+            .to_string(),
+    ))
+}
+
+pub(super) async fn preserve_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let id = cx.str("instance_id")?;
+    let ec2 = &cx.clients.ec2;
+    let inst = describe(cx, id).await?;
+    let (protected, shutdown) = attributes(cx, id).await?;
+    let state = |p: bool, s: &str, vols: &[(String, String, bool)]| {
+        json!({"instance_id": id, "termination_protection": p, "shutdown_behavior": s,
+               "volumes": vols.iter().map(|(d, v, del)| json!({"device": d, "volume_id": v, "delete_on_termination": del})).collect::<Vec<_>>()})
+    };
+    let mut out = Outcome {
+        pre_state: state(protected, &shutdown, &inst.volumes),
+        outputs: outputs([(
+            "volume_ids",
+            json!(inst.volumes.iter().map(|v| &v.1).collect::<Vec<_>>()),
+        )]),
+        ..Default::default()
+    };
+    let true_ = || AttributeBooleanValue::builder().value(true).build();
+    if !protected {
+        let call = ec2
+            .modify_instance_attribute()
+            .instance_id(id)
+            .disable_api_termination(true_());
+        if cx.dry_run {
+            cx.ec2_dry("ModifyInstanceAttribute", call.dry_run(true).send())
+                .await?;
+            out.planned
+                .push(format!("turn on termination protection of {id}"));
+        } else {
+            cx.call(SVC, "ModifyInstanceAttribute", call.send()).await?;
+            out.changed = true;
+        }
+    }
+    if shutdown != "stop" {
+        let call = ec2
+            .modify_instance_attribute()
+            .instance_id(id)
+            .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build());
+        if cx.dry_run {
+            cx.ec2_dry("ModifyInstanceAttribute", call.dry_run(true).send())
+                .await?;
+            out.planned
+                .push(format!("set the shutdown behaviour of {id} to stop"));
+        } else {
+            cx.call(SVC, "ModifyInstanceAttribute", call.send()).await?;
+            out.changed = true;
+        }
+    }
+    let to_keep: Vec<InstanceBlockDeviceMappingSpecification> = inst
+        .volumes
+        .iter()
+        .filter(|(_, _, del)| *del)
+        .map(|(d, _, _)| {
+            InstanceBlockDeviceMappingSpecification::builder()
+                .device_name(d)
+                .ebs(
+                    EbsInstanceBlockDeviceSpecification::builder()
+                        .delete_on_termination(false)
+                        .build(),
+                )
+                .build()
+        })
+        .collect();
+    if !to_keep.is_empty() {
+        let call = ec2
+            .modify_instance_attribute()
+            .instance_id(id)
+            .set_block_device_mappings(Some(to_keep));
+        if cx.dry_run {
+            cx.ec2_dry("ModifyInstanceAttribute", call.dry_run(true).send())
+                .await?;
+            out.planned
+                .push(format!("keep every volume of {id} on termination"));
+        } else {
+            cx.call(SVC, "ModifyInstanceAttribute", call.send()).await?;
+            out.changed = true;
+        }
+    }
+    if cx.dry_run {
+        return Ok(out);
+    }
+    let after = describe(cx, id).await?;
+    let (p, s) = attributes(cx, id).await?;
+    if !p || s != "stop" || after.volumes.iter().any(|v| v.2) {
+        return Err(verify_failed(format!(
+            "instance {id} reads back as termination_protection={p}, shutdown={s}, volumes {:?}",
+            after.volumes
+        )));
+    }
+    out.post_state = state(p, &s, &after.volumes);
+    Ok(out)
+}
+
+pub(super) async fn snapshot_volumes(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let id = cx.str("instance_id")?;
+    let ec2 = &cx.clients.ec2;
+    let wait = cx
+        .params
+        .get("wait")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let vols = cx
+        .call(
+            SVC,
+            "DescribeVolumes",
+            ec2.describe_volumes()
+                .filters(filter("attachment.instance-id", id))
+                .send(),
+        )
+        .await?;
+    let volume_ids: Vec<String> = vols
+        .volumes()
+        .iter()
+        .filter_map(|v| v.volume_id().map(str::to_string))
+        .collect();
+    // Snapshots this finding already made (a re-run): reuse them.
+    let existing = cx
+        .call(
+            SVC,
+            "DescribeSnapshots",
+            ec2.describe_snapshots()
+                .owner_ids("self")
+                .filters(filter("tag:firebreak:finding-id", cx.finding_id))
+                .send(),
+        )
+        .await?;
+    let mut by_volume: BTreeMap<String, String> = existing
+        .snapshots()
+        .iter()
+        .filter_map(|s| Some((s.volume_id()?.to_string(), s.snapshot_id()?.to_string())))
+        .collect();
+    // The action's own tags first (`Spec::fixed_tags`, as the state machine sets them), then
+    // the playbook's, which cannot replace them.
+    let fixed = crate::domain::catalog::Action::Ec2SnapshotVolumes
+        .spec()
+        .fixed_tags;
+    let mut tags: Vec<Tag> = fixed
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                crate::domain::catalog::Fixed::FindingId => cx.finding_id,
+                crate::domain::catalog::Fixed::ExecutionId => cx.execution_id,
+                crate::domain::catalog::Fixed::InstanceId => id,
+            };
+            Tag::builder().key(*k).value(value).build()
+        })
+        .collect();
+    if let Some(Value::Object(extra)) = cx.params.get("tags") {
+        for (k, v) in extra {
+            if !fixed.iter().any(|(f, _)| k.starts_with(f)) {
+                tags.push(
+                    Tag::builder()
+                        .key(k)
+                        .value(v.as_str().unwrap_or_default())
+                        .build(),
+                );
+            }
+        }
+    }
+    let mut out = Outcome {
+        pre_state: json!({"instance_id": id, "volume_ids": volume_ids, "existing_snapshots": by_volume}),
+        ..Default::default()
+    };
+    let missing: Vec<&String> = volume_ids
+        .iter()
+        .filter(|v| !by_volume.contains_key(*v))
+        .collect();
+    let calls = missing.iter().map(|vol| {
+        let spec = TagSpecification::builder()
+            .resource_type(ResourceType::Snapshot)
+            .set_tags(Some(tags.clone()))
+            .build();
+        let call = ec2
+            .create_snapshot()
+            .volume_id(vol.as_str())
+            .description(format!(
+                "firebreak evidence: finding {} instance {id} volume {vol}",
+                cx.finding_id
+            ))
+            .tag_specifications(spec);
+        async move {
+            if cx.dry_run {
+                cx.ec2_dry("CreateSnapshot", call.dry_run(true).send())
+                    .await
+                    .map(|_| None)
+            } else {
+                cx.call(SVC, "CreateSnapshot", call.send())
+                    .await
+                    .map(|s| s.snapshot_id().map(|i| ((*vol).clone(), i.to_string())))
+            }
+        }
+    });
+    for r in join_all(calls).await {
+        if let Some((vol, snap)) = r? {
+            by_volume.insert(vol, snap);
+            out.changed = true;
+        }
+    }
+    if cx.dry_run {
+        out.planned.extend(
+            missing
+                .iter()
+                .map(|v| format!("snapshot volume {v} tagged with the finding id")),
+        );
+        return Ok(out);
+    }
+    let snapshot_ids: Vec<String> = volume_ids
+        .iter()
+        .filter_map(|v| by_volume.get(v).cloned())
+        .collect();
+    if snapshot_ids.len() != volume_ids.len() {
+        return Err(verify_failed(format!(
+            "not every volume of {id} has a snapshot: {by_volume:?}"
+        )));
+    }
+    // Wait for completion (bounded by the step timeout; the engine cancels past it).
+    let mut delay = Duration::from_millis(500);
+    let states = loop {
+        let d = cx
+            .call(
+                SVC,
+                "DescribeSnapshots",
+                ec2.describe_snapshots()
+                    .set_snapshot_ids(Some(snapshot_ids.clone()))
+                    .send(),
+            )
+            .await?;
+        let states: BTreeMap<String, String> = d
+            .snapshots()
+            .iter()
+            .map(|s| {
+                (
+                    s.snapshot_id().unwrap_or_default().to_string(),
+                    s.state()
+                        .map(|x| x.as_str().to_string())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        if let Some((s, _)) = states.iter().find(|(_, st)| st.as_str() == "error") {
+            return Err(StepError::permanent(
+                "SnapshotFailed",
+                format!("snapshot {s} of instance {id} ended in error"),
+            ));
+        }
+        if !wait || states.values().all(|s| s == "completed") {
+            break states;
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(15));
+    };
+    out.outputs = outputs([("snapshot_ids", json!(snapshot_ids))]);
+    out.post_state = json!({"instance_id": id, "snapshots": by_volume, "states": states});
+    Ok(out)
+}
+
+/// How many DescribeTargetHealth calls one step has in flight (ELBv2's API rate is shared by
+/// the account; throttling is retried).
+const TARGET_HEALTH_AT_ONCE: usize = 8;
+
+/// (target group ARN, port) pairs in which the instance is registered and not draining.
+async fn registrations(cx: &Cx<'_>, id: &str) -> Result<Vec<(String, Option<i32>)>, StepError> {
+    let elb = &cx.clients.elbv2;
+    let mut groups = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = cx
+            .call(
+                "elasticloadbalancing",
+                "DescribeTargetGroups",
+                elb.describe_target_groups()
+                    .set_marker(marker.clone())
+                    .send(),
+            )
+            .await?;
+        groups.extend(
+            page.target_groups()
+                .iter()
+                .filter_map(|g| g.target_group_arn().map(str::to_string)),
+        );
+        marker = page.next_marker().map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
+    // One DescribeTargetHealth per group, a few at a time: an account's hundreds of target
+    // groups must not become hundreds of round trips on the way to isolation.
+    let healths: Vec<(String, _)> = futures_util::stream::iter(groups)
+        .map(|arn| async move {
+            let health = cx
+                .call(
+                    "elasticloadbalancing",
+                    "DescribeTargetHealth",
+                    elb.describe_target_health().target_group_arn(&arn).send(),
+                )
+                .await?;
+            Ok::<_, StepError>((arn, health))
+        })
+        .buffered(TARGET_HEALTH_AT_ONCE)
+        .try_collect()
+        .await?;
+    let mut out = Vec::new();
+    for (arn, health) in healths {
+        for d in health.target_health_descriptions() {
+            let state = d
+                .target_health()
+                .and_then(|h| h.state())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default();
+            if let Some(t) = d.target()
+                && t.id() == Some(id)
+                && state != "draining"
+                && state != "unused"
+            {
+                out.push((arn.clone(), t.port()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn deregister_targets(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let id = cx.str("instance_id")?;
+    let before = registrations(cx, id).await?;
+    let arns: Vec<&String> = before.iter().map(|(a, _)| a).collect();
+    let mut out = Outcome {
+        pre_state: json!({"instance_id": id, "target_groups": before.iter().map(|(a, p)| json!({"arn": a, "port": p})).collect::<Vec<_>>()}),
+        outputs: outputs([("target_group_arns", json!(arns))]),
+        ..Default::default()
+    };
+    for (arn, port) in &before {
+        if cx.dry_run {
+            cx.planned("elasticloadbalancing", "DeregisterTargets");
+            out.planned
+                .push(format!("deregister {id} from target group {arn}"));
+            continue;
+        }
+        let target = aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+            .id(id)
+            .set_port(*port)
+            .build();
+        cx.call(
+            "elasticloadbalancing",
+            "DeregisterTargets",
+            cx.clients
+                .elbv2
+                .deregister_targets()
+                .target_group_arn(arn)
+                .targets(target)
+                .send(),
+        )
+        .await?;
+        out.changed = true;
+    }
+    if out.changed {
+        let after = registrations(cx, id).await?;
+        if !after.is_empty() {
+            return Err(verify_failed(format!(
+                "instance {id} is still registered in {after:?}"
+            )));
+        }
+        out.post_state = json!({"instance_id": id, "target_groups": []});
+    }
+    Ok(out)
+}
+
+pub(super) async fn disassociate_profile(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let id = cx.str("instance_id")?;
+    let before = profile_association(cx, id).await?;
+    let mut out = Outcome {
+        pre_state: json!({"instance_id": id, "association": before.as_ref().map(|(a, p)| json!({"association_id": a, "profile_arn": p}))}),
+        outputs: outputs([
+            ("instance_profile_arn", json!("")),
+            ("role_name", json!("")),
+        ]),
+        ..Default::default()
+    };
+    let Some((association, profile_arn)) = before else {
+        return Ok(out);
+    };
+    let profile_name = profile_arn
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let role = match cx
+        .call(
+            "iam",
+            "GetInstanceProfile",
+            cx.clients
+                .iam
+                .get_instance_profile()
+                .instance_profile_name(&profile_name)
+                .send(),
+        )
+        .await
+    {
+        Ok(p) => p
+            .instance_profile()
+            .and_then(|p| p.roles().first())
+            .map(|r| r.role_name().to_string())
+            .unwrap_or_default(),
+        Err(e) if e.code == "NoSuchEntity" => String::new(),
+        Err(e) => return Err(e),
+    };
+    out.outputs = outputs([
+        ("instance_profile_arn", json!(profile_arn)),
+        ("role_name", json!(role)),
+    ]);
+    if cx.dry_run {
+        cx.planned(SVC, "DisassociateIamInstanceProfile");
+        out.planned
+            .push(format!("remove instance profile {profile_name} from {id}"));
+        return Ok(out);
+    }
+    cx.call(
+        SVC,
+        "DisassociateIamInstanceProfile",
+        cx.clients
+            .ec2
+            .disassociate_iam_instance_profile()
+            .association_id(&association)
+            .send(),
+    )
+    .await?;
+    out.changed = true;
+    if let Some((a, _)) = profile_association(cx, id).await? {
+        return Err(verify_failed(format!(
+            "instance {id} still has profile association {a}"
+        )));
+    }
+    out.post_state = json!({"instance_id": id, "association": null});
+    Ok(out)
+}

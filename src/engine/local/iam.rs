@@ -1,0 +1,342 @@
+//! IAM actions: capture a user or role, deactivate exactly one access key, deny-all a user,
+//! delete a login profile, deactivate MFA devices, revoke a role's older sessions.
+
+use serde_json::{Value, json};
+
+use super::{Cx, outputs, verify_failed};
+use crate::domain::step::{Outcome, StepError};
+
+const SVC: &str = "iam";
+
+fn not_found(e: &StepError) -> bool {
+    e.code == "NoSuchEntity"
+}
+
+/// IAM returns policy documents URL-encoded.
+fn decode_policy(doc: &str) -> Value {
+    let text = percent_encoding::percent_decode_str(doc).decode_utf8_lossy();
+    serde_json::from_str(&text).unwrap_or(Value::String(text.into_owned()))
+}
+
+use crate::domain::catalog::names;
+
+fn deny_all_document() -> Value {
+    names::deny_all_document()
+}
+
+pub(super) async fn capture_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let user = cx.str("user_name")?;
+    let iam = &cx.clients.iam;
+    // The reads are independent: sent at once, the capture costs one round trip of latency (plus
+    // one for the keys' last use), not eight; it is on the critical path of every containment.
+    let login = async {
+        match cx
+            .call(
+                SVC,
+                "GetLoginProfile",
+                iam.get_login_profile().user_name(user).send(),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if not_found(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    };
+    let (u, keys, attached, inline, groups, has_login, mfa) = tokio::try_join!(
+        cx.call(SVC, "GetUser", iam.get_user().user_name(user).send()),
+        cx.call(
+            SVC,
+            "ListAccessKeys",
+            iam.list_access_keys().user_name(user).send(),
+        ),
+        cx.call(
+            SVC,
+            "ListAttachedUserPolicies",
+            iam.list_attached_user_policies().user_name(user).send(),
+        ),
+        cx.call(
+            SVC,
+            "ListUserPolicies",
+            iam.list_user_policies().user_name(user).send(),
+        ),
+        cx.call(
+            SVC,
+            "ListGroupsForUser",
+            iam.list_groups_for_user().user_name(user).send(),
+        ),
+        login,
+        cx.call(
+            SVC,
+            "ListMFADevices",
+            iam.list_mfa_devices().user_name(user).send(),
+        ),
+    )?;
+    let last_used = futures_util::future::join_all(keys.access_key_metadata().iter().map(|k| {
+        let id = k.access_key_id().unwrap_or_default();
+        cx.call(
+            SVC,
+            "GetAccessKeyLastUsed",
+            iam.get_access_key_last_used().access_key_id(id).send(),
+        )
+    }))
+    .await;
+    let mut key_states = Vec::new();
+    for (k, last) in keys.access_key_metadata().iter().zip(last_used) {
+        let last = last?;
+        let lu = last.access_key_last_used();
+        key_states.push(json!({
+            "access_key_id": k.access_key_id().unwrap_or_default(),
+            "status": k.status().map(|s| s.as_str()),
+            "created": k.create_date().map(|d| d.to_string()),
+            "last_used": lu.and_then(|l| l.last_used_date()).map(|d| d.to_string()),
+            "last_used_service": lu.map(|l| l.service_name()),
+            "last_used_region": lu.map(|l| l.region()),
+        }));
+    }
+    let key_ids: Vec<Value> = key_states
+        .iter()
+        .map(|k| k["access_key_id"].clone())
+        .collect();
+    let active: Vec<Value> = key_states
+        .iter()
+        .filter(|k| k["status"] == "Active")
+        .map(|k| k["access_key_id"].clone())
+        .collect();
+    let attached_arns: Vec<&str> = attached
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn())
+        .collect();
+    let group_names: Vec<&str> = groups.groups().iter().map(|g| g.group_name()).collect();
+    let serials: Vec<&str> = mfa
+        .mfa_devices()
+        .iter()
+        .map(|d| d.serial_number())
+        .collect();
+    let pre = json!({
+        "user": {"name": user, "arn": u.user().map(|u| u.arn()), "id": u.user().map(|u| u.user_id())},
+        "tags": u.user().map(|u| u.tags().iter().map(|t| (t.key().to_string(), Value::from(t.value()))).collect::<serde_json::Map<_, _>>()),
+        "access_keys": key_states,
+        "attached_policy_arns": attached_arns,
+        "inline_policy_names": inline.policy_names(),
+        "groups": group_names,
+        "has_login_profile": has_login,
+        "mfa_serials": serials,
+    });
+    Ok(Outcome {
+        outputs: outputs([
+            ("access_key_ids", Value::Array(key_ids)),
+            ("active_access_key_ids", Value::Array(active)),
+            ("attached_policy_arns", json!(attached_arns)),
+            ("inline_policy_names", json!(inline.policy_names())),
+            ("groups", json!(group_names)),
+            ("has_login_profile", json!(has_login)),
+            ("mfa_serials", json!(serials)),
+        ]),
+        pre_state: pre,
+        ..Default::default()
+    })
+}
+
+/// Reads an inline user or role policy; `None` when absent.
+async fn get_inline(
+    cx: &Cx<'_>,
+    user: Option<&str>,
+    role: Option<&str>,
+    name: &str,
+) -> Result<Option<Value>, StepError> {
+    let iam = &cx.clients.iam;
+    let doc = match (user, role) {
+        (Some(u), _) => cx
+            .call(
+                SVC,
+                "GetUserPolicy",
+                iam.get_user_policy().user_name(u).policy_name(name).send(),
+            )
+            .await
+            .map(|o| o.policy_document().to_string()),
+        (_, Some(r)) => cx
+            .call(
+                SVC,
+                "GetRolePolicy",
+                iam.get_role_policy().role_name(r).policy_name(name).send(),
+            )
+            .await
+            .map(|o| o.policy_document().to_string()),
+        _ => return Ok(None),
+    };
+    match doc {
+        Ok(d) => Ok(Some(decode_policy(&d))),
+        Err(e) if not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) async fn deny_all_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let user = cx.str("user_name")?;
+    let name = cx.opt_str("policy_name").unwrap_or(names::DENY_ALL_POLICY);
+    let want = deny_all_document();
+    let existing = get_inline(cx, Some(user), None, name).await?;
+    let mut out = Outcome {
+        outputs: outputs([("policy_name", json!(name))]),
+        pre_state: json!({"user_name": user, "policy_name": name, "policy": existing}),
+        ..Default::default()
+    };
+    if existing.as_ref() == Some(&want) {
+        out.post_state = out.pre_state.clone();
+        return Ok(out);
+    }
+    if cx.dry_run {
+        cx.planned(SVC, "PutUserPolicy");
+        out.planned
+            .push(format!("put inline deny-all policy {name} on user {user}"));
+        return Ok(out);
+    }
+    cx.call(
+        SVC,
+        "PutUserPolicy",
+        cx.clients
+            .iam
+            .put_user_policy()
+            .user_name(user)
+            .policy_name(name)
+            .policy_document(want.to_string())
+            .send(),
+    )
+    .await?;
+    out.changed = true;
+    let after = get_inline(cx, Some(user), None, name).await?;
+    if after.as_ref() != Some(&want) {
+        return Err(verify_failed(format!(
+            "policy {name} on user {user} does not read back as deny-all"
+        )));
+    }
+    out.post_state = json!({"user_name": user, "policy_name": name, "policy": after});
+    Ok(out)
+}
+
+pub(super) async fn revoke_role_sessions(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    use aws_sdk_iam::primitives::{DateTime, DateTimeFormat};
+    let role = cx.str("role_name")?;
+    let name = cx.opt_str("policy_name").unwrap_or(names::REVOKE_POLICY);
+    let started = DateTime::from(std::time::SystemTime::now());
+    // The revocation must cover every session that may be the attacker's: those issued up to
+    // the latest activity the finding reports, or (when it gives none) up to now.
+    let needed = cx
+        .opt_str("last_activity")
+        .and_then(|t| DateTime::from_str(t, DateTimeFormat::DateTime).ok())
+        .map_or(started, |t| t.min(started));
+    let existing = get_inline(cx, None, Some(role), name).await?;
+    let existing_time = existing.as_ref().and_then(revocation_time);
+    let mut out = Outcome {
+        pre_state: json!({"role_name": role, "policy_name": name, "policy": existing}),
+        ..Default::default()
+    };
+    // A re-run for the same activity keeps the revocation already in place: moving the time
+    // forward would also cut sessions started legitimately after containment. One that is
+    // older than the activity (the console's "Revoke active sessions" of last month, an earlier
+    // incident's) or not a plain deny-everything is replaced: sessions issued after its date —
+    // the attacker's — would survive it.
+    if let Some(t) = existing_time
+        .filter(|(_, at)| *at >= needed)
+        .map(|(t, _)| t)
+    {
+        out.outputs = outputs([("issued_before", json!(t))]);
+        out.post_state = out.pre_state.clone();
+        return Ok(out);
+    }
+    let now = started
+        .fmt(DateTimeFormat::DateTime)
+        .map_err(|e| StepError::permanent("InternalError", e.to_string()))?;
+    let doc = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": names::REVOKE_SID,
+            "Effect": "Deny",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"DateLessThan": {"aws:TokenIssueTime": now}}
+        }]
+    });
+    out.outputs = outputs([("issued_before", json!(now))]);
+    if cx.dry_run {
+        cx.planned(SVC, "PutRolePolicy");
+        out.planned.push(format!(
+            "deny every session of role {role} issued before {now} ({name})"
+        ));
+        return Ok(out);
+    }
+    cx.call(
+        SVC,
+        "PutRolePolicy",
+        cx.clients
+            .iam
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(doc.to_string())
+            .send(),
+    )
+    .await?;
+    out.changed = true;
+    let after = get_inline(cx, None, Some(role), name).await?;
+    if after.as_ref() != Some(&doc) {
+        return Err(verify_failed(format!(
+            "policy {name} on role {role} does not read back as written"
+        )));
+    }
+    out.post_state = json!({"role_name": role, "policy_name": name, "policy": after});
+    Ok(out)
+}
+
+/// The time before which a revocation policy denies every session, if the policy is one: a
+/// statement that denies every action on every resource, with no principal or exception,
+/// conditioned only on `aws:TokenIssueTime` being earlier than one time. Anything else (an
+/// Allow, a narrower action, an extra condition) revokes less than it says.
+fn revocation_time(doc: &Value) -> Option<(String, aws_sdk_iam::primitives::DateTime)> {
+    let statements = match &doc["Statement"] {
+        Value::Array(a) => a.clone(),
+        s @ Value::Object(_) => vec![s.clone()],
+        _ => return None,
+    };
+    let everything = |v: &Value| match v {
+        Value::String(s) => s == "*",
+        Value::Array(a) => a.iter().any(|x| x == "*"),
+        _ => false,
+    };
+    statements.iter().find_map(|s| {
+        let st = s.as_object()?;
+        let plain = st.keys().all(|k| {
+            matches!(
+                k.as_str(),
+                "Sid" | "Effect" | "Action" | "Resource" | "Condition"
+            )
+        });
+        if !plain
+            || s["Effect"] != "Deny"
+            || !everything(&s["Action"])
+            || !everything(&s["Resource"])
+        {
+            return None;
+        }
+        let cond = s["Condition"].as_object()?;
+        let (op, keys) = cond.iter().next().filter(|_| cond.len() == 1)?;
+        let keys = keys.as_object().filter(|k| k.len() == 1)?;
+        let (key, value) = keys.iter().next()?;
+        if op != "DateLessThan" || !key.eq_ignore_ascii_case("aws:TokenIssueTime") {
+            return None;
+        }
+        let t = match value {
+            Value::String(t) => t.clone(),
+            Value::Array(a) if a.len() == 1 => a[0].as_str()?.to_string(),
+            _ => return None,
+        };
+        let at = aws_sdk_iam::primitives::DateTime::from_str(
+            &t,
+            aws_sdk_iam::primitives::DateTimeFormat::DateTime,
+        )
+        .ok()?;
+        Some((t, at))
+    })
+}

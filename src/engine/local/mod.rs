@@ -1,0 +1,193 @@
+//! The AWS side of the action catalog: an [`Executor`] that carries out each action with the AWS
+//! SDK for Rust. Every action records the pre-state, changes only what is not already as wanted
+//! (a second run changes nothing), and reads the resource back to verify. The only module that
+//! mutates AWS.
+
+mod define;
+mod ec2;
+mod iam;
+mod isolate;
+mod notify;
+mod ops;
+mod s3;
+
+use std::future::Future;
+use std::sync::Mutex;
+
+use aws_types::request_id::RequestId;
+use serde_json::{Map, Value};
+
+use crate::domain::catalog::Action;
+use crate::domain::step::{ApiCall, Executor, Invocation, Outcome, StepError};
+
+pub use crate::aws::{Clients, classify};
+
+/// Carries out catalog actions against AWS.
+pub struct AwsExecutor {
+    pub clients: Clients,
+    /// The finding and execution, for tags and notification bodies.
+    pub finding_id: String,
+    pub execution_id: String,
+}
+
+impl Executor for AwsExecutor {
+    async fn execute(&self, inv: &Invocation) -> Result<Outcome, StepError> {
+        let cx = Cx {
+            clients: &self.clients,
+            params: &inv.params,
+            dry_run: inv.dry_run,
+            finding_id: &self.finding_id,
+            execution_id: &self.execution_id,
+            calls: Mutex::new(Vec::new()),
+        };
+        let result = dispatch(inv.action, &cx).await;
+        let calls = cx.calls.into_inner().unwrap_or_default();
+        match result {
+            Ok(mut o) => {
+                o.calls = calls;
+                Ok(o)
+            }
+            Err(mut e) => {
+                e.calls = calls;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Each action's future is boxed: their state machines differ a lot in size (concurrent SDK
+/// calls), and an unboxed match would make every step's future as large as the largest.
+async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    match action {
+        Action::IamCaptureUser => Box::pin(iam::capture_user(cx)).await,
+        Action::IamCaptureRole => defined(action, cx).await,
+        Action::IamDeactivateAccessKey => defined(action, cx).await,
+        Action::IamDenyAllUser => Box::pin(iam::deny_all_user(cx)).await,
+        Action::IamDeleteLoginProfile => defined(action, cx).await,
+        Action::IamDeactivateMfaDevices => defined(action, cx).await,
+        Action::IamRevokeRoleSessions => Box::pin(iam::revoke_role_sessions(cx)).await,
+        Action::S3CaptureBucket => defined(action, cx).await,
+        Action::S3BlockPublicAccess => defined(action, cx).await,
+        Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
+        Action::S3EnableVersioning => defined(action, cx).await,
+        Action::SnsPublish => Box::pin(notify::sns_publish(cx)).await,
+        Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
+        Action::Ec2CaptureInstance => Box::pin(ec2::capture_instance(cx)).await,
+        Action::Ec2PreserveInstance => Box::pin(ec2::preserve_instance(cx)).await,
+        Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
+        Action::AutoscalingDetachInstance => defined(action, cx).await,
+        Action::Elbv2DeregisterInstance => Box::pin(ec2::deregister_targets(cx)).await,
+        Action::Ec2DisassociateInstanceProfile => Box::pin(ec2::disassociate_profile(cx)).await,
+        Action::Ec2IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
+        Action::Ec2TagInstance => defined(action, cx).await,
+        Action::Ec2StopInstance => defined(action, cx).await,
+    }
+}
+
+/// An action defined in the step vocabulary, run by its interpreter.
+async fn defined(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    match action.definition() {
+        Some(def) => Box::pin(define::run(def, cx)).await,
+        None => Err(StepError::permanent(
+            "firebreak.NoDefinition",
+            format!("{action} has no definition"),
+        )),
+    }
+}
+
+/// What an action function gets: clients, its parameters, and a log of the calls it makes.
+pub(crate) struct Cx<'a> {
+    pub clients: &'a Clients,
+    pub params: &'a Map<String, Value>,
+    pub dry_run: bool,
+    pub finding_id: &'a str,
+    pub execution_id: &'a str,
+    calls: Mutex<Vec<ApiCall>>,
+}
+
+impl Cx<'_> {
+    /// A text parameter (validated and bound before the step runs).
+    pub fn str(&self, name: &str) -> Result<&str, StepError> {
+        self.params
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                StepError::permanent("BindError", format!("parameter `{name}` is missing"))
+            })
+    }
+
+    pub fn opt_str(&self, name: &str) -> Option<&str> {
+        self.params
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+
+    /// Makes one SDK call, recording it (with its request id) and classifying its error.
+    pub async fn call<O, E>(
+        &self,
+        service: &'static str,
+        operation: &'static str,
+        fut: impl Future<
+            Output = Result<
+                O,
+                aws_sdk_iam::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+            >,
+        >,
+    ) -> Result<O, StepError>
+    where
+        O: RequestId,
+        E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let result = fut.await;
+        let (request_id, outcome) = match &result {
+            Ok(o) => (o.request_id().map(str::to_string), "ok".to_string()),
+            Err(e) => (
+                e.request_id().map(str::to_string),
+                aws_sdk_iam::error::ProvideErrorMetadata::code(e)
+                    .unwrap_or("error")
+                    .to_string(),
+            ),
+        };
+        tracing::debug!(
+            service,
+            operation,
+            request_id = request_id.as_deref().unwrap_or("-"),
+            result = %outcome,
+            "aws call"
+        );
+        self.record(ApiCall {
+            service: service.into(),
+            operation: operation.into(),
+            request_id,
+            result: outcome,
+        });
+        result.map_err(|e| classify(&e, service, operation))
+    }
+
+    pub fn record(&self, call: ApiCall) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
+    }
+
+    /// Notes a mutating call that a dry run does not make.
+    pub fn planned(&self, service: &'static str, operation: &'static str) {
+        self.record(ApiCall {
+            service: service.into(),
+            operation: operation.into(),
+            request_id: None,
+            result: "dry_run".into(),
+        });
+    }
+}
+
+/// `Err` for a failed read-back.
+pub(crate) fn verify_failed(what: impl Into<String>) -> StepError {
+    StepError::permanent(crate::domain::catalog::VERIFY_FAILED, what)
+}
+
+/// Builds outputs from pairs.
+pub(crate) fn outputs<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}

@@ -1,0 +1,110 @@
+//! Notifications: SNS publish and an HTTP webhook with a Slack-compatible `text` field.
+
+use serde_json::json;
+
+use super::{Cx, outputs};
+use crate::domain::retry::ErrorClass;
+use crate::domain::step::{ApiCall, Outcome, StepError};
+
+pub(super) async fn sns_publish(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let topic = cx.str("topic_arn")?;
+    let message = cx.str("message")?;
+    // SNS limits e-mail subjects to 100 characters.
+    let subject: Option<String> = cx.opt_str("subject").map(|s| s.chars().take(100).collect());
+    let mut out = Outcome::default();
+    if cx.dry_run {
+        cx.planned("sns", "Publish");
+        out.planned.push(format!("publish to {topic}: {message}"));
+        return Ok(out);
+    }
+    let r = cx
+        .call(
+            "sns",
+            "Publish",
+            cx.clients
+                .sns
+                .publish()
+                .topic_arn(topic)
+                .message(message)
+                .set_subject(subject)
+                .send(),
+        )
+        .await?;
+    out.changed = true;
+    out.outputs = outputs([("message_id", json!(r.message_id()))]);
+    Ok(out)
+}
+
+pub(super) async fn webhook(cx: &Cx<'_>) -> Result<Outcome, StepError> {
+    let url = cx.str("url")?;
+    let text = cx.str("text")?;
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        StepError::permanent("InvalidParameter", format!("webhook url is not a URL: {e}"))
+    })?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return Err(StepError::permanent(
+            "InvalidParameter",
+            "webhook url must be http(s)",
+        ));
+    }
+    // The URL's path and query often hold a token (Slack): report only the host.
+    let host = parsed.host_str().unwrap_or("?").to_string();
+    let mut out = Outcome::default();
+    if cx.dry_run {
+        cx.planned("http", "POST");
+        out.planned.push(format!("POST a notification to {host}"));
+        return Ok(out);
+    }
+    let body = json!({"text": text, "finding_id": cx.finding_id, "execution_id": cx.execution_id, "source": "firebreak"});
+    let result = cx.clients.http.post(parsed).json(&body).send().await;
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            cx.record(ApiCall {
+                service: "http".into(),
+                operation: "POST".into(),
+                request_id: None,
+                result: "connection_error".into(),
+            });
+            let class = if e.is_timeout() {
+                ErrorClass::Timeout
+            } else {
+                ErrorClass::Network
+            };
+            // reqwest errors name the URL; keep only the host.
+            return Err(StepError::transient(
+                class,
+                "WebhookUnreachable",
+                format!("POST to {host} failed"),
+            ));
+        }
+    };
+    let status = response.status().as_u16();
+    cx.record(ApiCall {
+        service: "http".into(),
+        operation: "POST".into(),
+        request_id: None,
+        result: status.to_string(),
+    });
+    match status {
+        200..=299 => {
+            out.changed = true;
+            out.outputs = outputs([("status", json!(status))]);
+            Ok(out)
+        }
+        429 => Err(StepError::transient(
+            ErrorClass::Throttling,
+            "HTTP429",
+            format!("{host} asked to slow down"),
+        )),
+        500..=599 => Err(StepError::transient(
+            ErrorClass::Server,
+            format!("HTTP{status}"),
+            format!("{host} answered {status}"),
+        )),
+        _ => Err(StepError::permanent(
+            format!("HTTP{status}"),
+            format!("{host} refused the notification ({status})"),
+        )),
+    }
+}

@@ -1,0 +1,533 @@
+//! One adapter per AWS operation of the step vocabulary (`crate::domain::define::Op`): the call's
+//! parameters (members as the API names them, as JSON) to an SDK request, and its answer to
+//! the JSON Step Functions' SDK integrations give (the members definitions read). Every call is
+//! recorded and its error classified by [`Cx::call`].
+
+use serde_json::{Map, Value, json};
+
+use super::Cx;
+use crate::domain::define::Op;
+use crate::domain::step::StepError;
+
+/// Makes `op` with `args`; with `dry`, an EC2 change is sent with `DryRun=true` (and answers
+/// `null`).
+pub(super) async fn call(
+    cx: &Cx<'_>,
+    op: Op,
+    args: &Map<String, Value>,
+    dry: bool,
+) -> Result<Value, StepError> {
+    let svc = op.service();
+    let name = op.name();
+    let c = &cx.clients;
+    match op {
+        Op::IamGetLoginProfile => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .get_login_profile()
+                        .user_name(text(args, "UserName")?)
+                        .send(),
+                )
+                .await?;
+            let p = r.login_profile();
+            Ok(json!({"LoginProfile": {
+                "UserName": p.map(|p| p.user_name()),
+                "CreateDate": p.map(|p| p.create_date().to_string()),
+                "PasswordResetRequired": p.map(|p| p.password_reset_required()),
+            }}))
+        }
+        Op::IamDeleteLoginProfile => {
+            cx.call(
+                svc,
+                name,
+                c.iam
+                    .delete_login_profile()
+                    .user_name(text(args, "UserName")?)
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::IamGetRole => {
+            let r = cx
+                .call(svc, name, c.iam.get_role().role_name(role(args)?).send())
+                .await?;
+            let r = r.role();
+            Ok(json!({"Role": {
+                "RoleName": r.map(|r| r.role_name()),
+                "RoleId": r.map(|r| r.role_id()),
+                "Arn": r.map(|r| r.arn()),
+                "Path": r.map(|r| r.path()),
+                "CreateDate": r.map(|r| r.create_date().to_string()),
+                "AssumeRolePolicyDocument": r.and_then(|r| r.assume_role_policy_document()),
+                "MaxSessionDuration": r.and_then(|r| r.max_session_duration()),
+            }}))
+        }
+        Op::IamListAttachedRolePolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_attached_role_policies()
+                        .role_name(role(args)?)
+                        .send(),
+                )
+                .await?;
+            let policies: Vec<Value> = r
+                .attached_policies()
+                .iter()
+                .map(|p| json!({"PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()}))
+                .collect();
+            Ok(json!({"AttachedPolicies": policies, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListRolePolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam.list_role_policies().role_name(role(args)?).send(),
+                )
+                .await?;
+            Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListInstanceProfilesForRole => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_instance_profiles_for_role()
+                        .role_name(role(args)?)
+                        .send(),
+                )
+                .await?;
+            let profiles: Vec<Value> = r
+                .instance_profiles()
+                .iter()
+                .map(|p| {
+                    json!({
+                        "InstanceProfileName": p.instance_profile_name(),
+                        "InstanceProfileId": p.instance_profile_id(),
+                        "Arn": p.arn(),
+                    })
+                })
+                .collect();
+            Ok(json!({"InstanceProfiles": profiles, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListAccessKeys => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_access_keys()
+                        .user_name(text(args, "UserName")?)
+                        .send(),
+                )
+                .await?;
+            let keys: Vec<Value> = r
+                .access_key_metadata()
+                .iter()
+                .map(|k| {
+                    json!({
+                        "UserName": k.user_name(),
+                        "AccessKeyId": k.access_key_id(),
+                        "Status": k.status().map(|s| s.as_str()),
+                        "CreateDate": k.create_date().map(|d| d.to_string()),
+                    })
+                })
+                .collect();
+            Ok(json!({"AccessKeyMetadata": keys, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamUpdateAccessKey => {
+            let status = text(args, "Status")?;
+            cx.call(
+                svc,
+                name,
+                c.iam
+                    .update_access_key()
+                    .user_name(text(args, "UserName")?)
+                    .access_key_id(text(args, "AccessKeyId")?)
+                    .status(aws_sdk_iam::types::StatusType::from(status))
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::IamListMfaDevices => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_mfa_devices()
+                        .user_name(text(args, "UserName")?)
+                        .send(),
+                )
+                .await?;
+            let devices: Vec<Value> = r
+                .mfa_devices()
+                .iter()
+                .map(|d| {
+                    json!({
+                        "UserName": d.user_name(),
+                        "SerialNumber": d.serial_number(),
+                        "EnableDate": d.enable_date().to_string(),
+                    })
+                })
+                .collect();
+            Ok(json!({"MFADevices": devices, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamDeactivateMfaDevice => {
+            cx.call(
+                svc,
+                name,
+                c.iam
+                    .deactivate_mfa_device()
+                    .user_name(text(args, "UserName")?)
+                    .serial_number(text(args, "SerialNumber")?)
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::AutoscalingDescribeAutoScalingInstances => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.autoscaling
+                        .describe_auto_scaling_instances()
+                        .set_instance_ids(Some(texts(args, "InstanceIds")?))
+                        .send(),
+                )
+                .await?;
+            let instances: Vec<Value> = r
+                .auto_scaling_instances()
+                .iter()
+                .map(|i| {
+                    json!({
+                        "InstanceId": i.instance_id(),
+                        "AutoScalingGroupName": i.auto_scaling_group_name(),
+                        "LifecycleState": i.lifecycle_state(),
+                        "HealthStatus": i.health_status(),
+                    })
+                })
+                .collect();
+            Ok(json!({"AutoScalingInstances": instances}))
+        }
+        Op::AutoscalingDetachInstances => {
+            cx.call(
+                svc,
+                name,
+                c.autoscaling
+                    .detach_instances()
+                    .auto_scaling_group_name(text(args, "AutoScalingGroupName")?)
+                    .set_instance_ids(Some(texts(args, "InstanceIds")?))
+                    .should_decrement_desired_capacity(
+                        args.get("ShouldDecrementDesiredCapacity")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false),
+                    )
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::S3GetBucketPolicy => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_bucket_policy()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            Ok(json!({"Policy": r.policy()}))
+        }
+        Op::S3GetBucketAcl => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_bucket_acl()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            let grants: Vec<Value> = r
+                .grants()
+                .iter()
+                .map(|g| {
+                    let x = g.grantee();
+                    json!({
+                        "Grantee": {
+                            "Type": x.map(|x| x.r#type().as_str()),
+                            "ID": x.and_then(|x| x.id()),
+                            "URI": x.and_then(|x| x.uri()),
+                            "DisplayName": x.and_then(|x| x.display_name()),
+                        },
+                        "Permission": g.permission().map(|p| p.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({
+                "Owner": {"ID": r.owner().and_then(|o| o.id()), "DisplayName": r.owner().and_then(|o| o.display_name())},
+                "Grants": grants,
+            }))
+        }
+        Op::S3GetBucketOwnershipControls => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_bucket_ownership_controls()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            let rules: Vec<Value> = r
+                .ownership_controls()
+                .map(|c| c.rules())
+                .unwrap_or_default()
+                .iter()
+                .map(|r| json!({"ObjectOwnership": r.object_ownership().as_str()}))
+                .collect();
+            Ok(json!({"OwnershipControls": {"Rules": rules}}))
+        }
+        Op::Ec2DescribeTags => {
+            use aws_sdk_ec2::types::Filter;
+            let filters: Vec<Filter> = args
+                .get("Filters")
+                .and_then(Value::as_array)
+                .map(|fs| {
+                    fs.iter()
+                        .map(|f| {
+                            Filter::builder()
+                                .set_name(f.get("Name").and_then(Value::as_str).map(str::to_string))
+                                .set_values(f.get("Values").and_then(Value::as_array).map(|v| {
+                                    v.iter()
+                                        .filter_map(Value::as_str)
+                                        .map(str::to_string)
+                                        .collect()
+                                }))
+                                .build()
+                        })
+                        .collect()
+                })
+                .ok_or_else(|| missing("Filters"))?;
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2.describe_tags().set_filters(Some(filters)).send(),
+                )
+                .await?;
+            let tags: Vec<Value> = r
+                .tags()
+                .iter()
+                .map(|t| {
+                    json!({
+                        "Key": t.key(),
+                        "Value": t.value(),
+                        "ResourceId": t.resource_id(),
+                        "ResourceType": t.resource_type().map(|r| r.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({"Tags": tags}))
+        }
+        Op::Ec2CreateTags => {
+            use aws_sdk_ec2::types::Tag;
+            let tags: Vec<Tag> = args
+                .get("Tags")
+                .and_then(Value::as_array)
+                .map(|ts| {
+                    ts.iter()
+                        .map(|t| {
+                            Tag::builder()
+                                .set_key(t.get("Key").and_then(Value::as_str).map(str::to_string))
+                                .set_value(
+                                    t.get("Value").and_then(Value::as_str).map(str::to_string),
+                                )
+                                .build()
+                        })
+                        .collect()
+                })
+                .ok_or_else(|| missing("Tags"))?;
+            let req = c
+                .ec2
+                .create_tags()
+                .set_resources(Some(texts(args, "Resources")?))
+                .set_tags(Some(tags));
+            if dry {
+                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
+        Op::S3GetBucketVersioning => {
+            let status = super::s3::versioning_status(
+                cx,
+                text(args, "Bucket")?,
+                opt(args, "ExpectedBucketOwner"),
+            )
+            .await?;
+            Ok(if status.is_empty() {
+                json!({})
+            } else {
+                json!({"Status": status})
+            })
+        }
+        Op::S3PutBucketVersioning => {
+            use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+            let status = args
+                .get("VersioningConfiguration")
+                .and_then(|v| v.get("Status"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| missing("VersioningConfiguration.Status"))?;
+            cx.call(
+                svc,
+                name,
+                c.s3.put_bucket_versioning()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                    .versioning_configuration(
+                        VersioningConfiguration::builder()
+                            .status(BucketVersioningStatus::from(status))
+                            .build(),
+                    )
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::S3GetPublicAccessBlock => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_public_access_block()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            let p = r.public_access_block_configuration();
+            Ok(json!({"PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": p.and_then(|p| p.block_public_acls()),
+                "IgnorePublicAcls": p.and_then(|p| p.ignore_public_acls()),
+                "BlockPublicPolicy": p.and_then(|p| p.block_public_policy()),
+                "RestrictPublicBuckets": p.and_then(|p| p.restrict_public_buckets()),
+            }}))
+        }
+        Op::S3PutPublicAccessBlock => {
+            use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+            let flag = |f: &str| {
+                args.get("PublicAccessBlockConfiguration")
+                    .and_then(|c| c.get(f))
+                    .and_then(Value::as_bool)
+            };
+            let config = PublicAccessBlockConfiguration::builder()
+                .set_block_public_acls(flag("BlockPublicAcls"))
+                .set_ignore_public_acls(flag("IgnorePublicAcls"))
+                .set_block_public_policy(flag("BlockPublicPolicy"))
+                .set_restrict_public_buckets(flag("RestrictPublicBuckets"))
+                .build();
+            cx.call(
+                svc,
+                name,
+                c.s3.put_public_access_block()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                    .public_access_block_configuration(config)
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::Ec2DescribeInstances => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_instances()
+                        .set_instance_ids(Some(texts(args, "InstanceIds")?))
+                        .send(),
+                )
+                .await?;
+            let reservations: Vec<Value> = r
+                .reservations()
+                .iter()
+                .map(|res| {
+                    let instances: Vec<Value> = res
+                        .instances()
+                        .iter()
+                        .map(|i| {
+                            json!({
+                                "InstanceId": i.instance_id(),
+                                "State": {"Name": i.state().and_then(|s| s.name()).map(|n| n.as_str())},
+                                "VpcId": i.vpc_id(),
+                            })
+                        })
+                        .collect();
+                    json!({"Instances": instances})
+                })
+                .collect();
+            Ok(json!({"Reservations": reservations}))
+        }
+        Op::Ec2StopInstances => {
+            let req = c
+                .ec2
+                .stop_instances()
+                .set_instance_ids(Some(texts(args, "InstanceIds")?));
+            if dry {
+                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
+    }
+}
+
+fn role(args: &Map<String, Value>) -> Result<&str, StepError> {
+    text(args, "RoleName")
+}
+
+fn missing(member: &str) -> StepError {
+    StepError::permanent("BindError", format!("the call has no `{member}`"))
+}
+
+fn text<'a>(args: &'a Map<String, Value>, member: &str) -> Result<&'a str, StepError> {
+    args.get(member)
+        .and_then(Value::as_str)
+        .ok_or_else(|| missing(member))
+}
+
+fn opt(args: &Map<String, Value>, member: &str) -> Option<String> {
+    args.get(member).and_then(Value::as_str).map(str::to_string)
+}
+
+fn texts(args: &Map<String, Value>, member: &str) -> Result<Vec<String>, StepError> {
+    args.get(member)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .ok_or_else(|| missing(member))
+}

@@ -1,0 +1,298 @@
+//! `firebreak serve`: the always-on path. Long-polls an SQS queue fed by an EventBridge rule for
+//! GuardDuty findings, and contains each finding exactly once across any number of `serve`
+//! processes (see `claim`). A message is deleted only once every finding in it is contained
+//! (its manifest written and its claim marked done), was contained before, or needs no action;
+//! anything else stays in the queue, to be redelivered and, if it never succeeds, moved to the
+//! dead-letter queue by SQS's redrive policy.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use serde_json::json;
+use tokio::sync::{Semaphore, watch};
+
+use crate::aws;
+use crate::intake::worker::{Handled, Worker, log, serve_metrics};
+
+pub struct Options {
+    pub queue_url: String,
+    /// Findings contained at once.
+    pub concurrency: usize,
+    /// Seconds a received message stays invisible; renewed while its finding is worked on.
+    pub visibility: i32,
+    pub wait_seconds: i32,
+    /// Exit once the queue answers empty and nothing is in flight.
+    pub drain: bool,
+    pub metrics: Option<std::net::SocketAddr>,
+}
+
+struct Ctx {
+    opts: Options,
+    worker: Worker,
+    sqs: aws_sdk_sqs::Client,
+}
+
+pub fn serve(opts: Options, worker: crate::intake::worker::Options) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve_async(opts, worker))
+}
+
+async fn serve_async(opts: Options, worker: crate::intake::worker::Options) -> Result<ExitCode> {
+    let base = aws::load().await;
+    let worker = Worker::new(base.clone(), worker).await?;
+    serve_queue(&base, opts, worker).await
+}
+
+/// The receive loop with a ready worker (also used by `drill --via-queue`).
+pub async fn serve_queue(
+    base: &aws_config::SdkConfig,
+    opts: Options,
+    worker: Worker,
+) -> Result<ExitCode> {
+    if let Some(addr) = opts.metrics {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--metrics {addr}: cannot listen"))?;
+        log(
+            "metrics",
+            json!({"listen": listener.local_addr().map(|a| a.to_string()).unwrap_or_default()}),
+        );
+        tokio::spawn(serve_metrics(listener, worker.metrics.clone()));
+    }
+    let ctx = Arc::new(Ctx {
+        sqs: aws_sdk_sqs::Client::new(base),
+        opts,
+        worker,
+    });
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        crate::contain::wait_for_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    log(
+        "started",
+        json!({"worker": ctx.worker.name, "queue": ctx.opts.queue_url, "evidence": ctx.worker.store().describe(), "concurrency": ctx.opts.concurrency}),
+    );
+    let slots = Arc::new(Semaphore::new(ctx.opts.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut receive_errors = 0u32;
+    let mut fatal: Option<String> = None;
+    loop {
+        if *stop_rx.borrow() {
+            break;
+        }
+        while tasks.try_join_next().is_some() {}
+        let free = slots.available_permits();
+        if free == 0 {
+            tokio::select! {
+                _ = tasks.join_next() => {}
+                _ = stop_rx.changed() => {}
+            }
+            continue;
+        }
+        let receive = ctx
+            .sqs
+            .receive_message()
+            .queue_url(&ctx.opts.queue_url)
+            .max_number_of_messages(free.min(10) as i32)
+            .wait_time_seconds(ctx.opts.wait_seconds)
+            .visibility_timeout(ctx.opts.visibility)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send();
+        let received = tokio::select! {
+            r = receive => r,
+            _ = stop_rx.changed() => break,
+        };
+        let messages = match received {
+            Ok(r) => {
+                receive_errors = 0;
+                r.messages.unwrap_or_default()
+            }
+            Err(e) => {
+                receive_errors += 1;
+                let c = crate::aws::classify(&e, "sqs", "ReceiveMessage");
+                log(
+                    "receive_failed",
+                    json!({"error": c.to_string(), "consecutive": receive_errors}),
+                );
+                // No such queue, no permission: waiting will not help.
+                if matches!(c.kind, crate::engine::ErrorKind::Permanent) {
+                    fatal = Some(format!(
+                        "--queue {}: {c}\n  hint: check the queue URL (`firebreak setup --queue` prints it) and sqs:ReceiveMessage",
+                        ctx.opts.queue_url
+                    ));
+                    break;
+                }
+                // Back off, capped: the queue may be throttling or briefly unreachable.
+                let delay = Duration::from_millis(200 * 2u64.pow(receive_errors.min(6)));
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stop_rx.changed() => break,
+                }
+                continue;
+            }
+        };
+        if messages.is_empty() && ctx.opts.drain && tasks.is_empty() && queue_empty(&ctx).await {
+            break;
+        }
+        for m in messages {
+            let Ok(permit) = slots.clone().acquire_owned().await else {
+                break;
+            };
+            let ctx = ctx.clone();
+            tasks.spawn(async move {
+                handle(&ctx, m).await;
+                drop(permit);
+            });
+        }
+    }
+    log(
+        "stopping",
+        json!({"in_flight": tasks.len(), "note": "taking no more messages; finishing the findings in flight"}),
+    );
+    while tasks.join_next().await.is_some() {}
+    log("stopped", json!({}));
+    match fatal {
+        Some(e) => anyhow::bail!(e),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// True when the queue holds no message, visible or not (in flight elsewhere, or waiting to come
+/// back).
+async fn queue_empty(ctx: &Ctx) -> bool {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let Ok(out) = ctx
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&ctx.opts.queue_url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+    else {
+        return false;
+    };
+    out.attributes()
+        .is_some_and(|a| a.values().all(|v| v.parse::<u64>().is_ok_and(|n| n == 0)))
+}
+
+async fn handle(ctx: &Ctx, m: Message) {
+    let message_id = m.message_id().unwrap_or_default().to_string();
+    let receipt = m.receipt_handle().unwrap_or_default().to_string();
+    let receives = m
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(1);
+    let findings = match crate::domain::finding::parse_findings(
+        m.body().unwrap_or_default(),
+        &format!("sqs:{message_id}"),
+    ) {
+        Ok(f) if !f.is_empty() => f,
+        Ok(_) => {
+            return reject(
+                ctx,
+                &message_id,
+                &receipt,
+                receives,
+                "the message holds no finding".into(),
+            )
+            .await;
+        }
+        Err(e) => return reject(ctx, &message_id, &receipt, receives, e.to_string()).await,
+    };
+    // Keep the message invisible while its findings are worked on.
+    let (done_tx, mut done_rx) = watch::channel(false);
+    let heartbeat = {
+        let sqs = ctx.sqs.clone();
+        let queue = ctx.opts.queue_url.clone();
+        let receipt = receipt.clone();
+        let visibility = ctx.opts.visibility;
+        tokio::spawn(async move {
+            let every = Duration::from_secs((visibility as u64 / 3).max(1));
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = done_rx.changed() => return,
+                }
+                let _ = sqs
+                    .change_message_visibility()
+                    .queue_url(&queue)
+                    .receipt_handle(&receipt)
+                    .visibility_timeout(visibility)
+                    .send()
+                    .await;
+            }
+        })
+    };
+    let mut later: Option<Duration> = None;
+    let mut rejected: Option<String> = None;
+    for f in &findings {
+        ctx.worker.metrics.received.fetch_add(1, Ordering::Relaxed);
+        match ctx.worker.contain(f, &message_id).await {
+            Handled::Finished => {}
+            Handled::Later(d) => later = Some(later.map_or(d, |l| l.min(d))),
+            Handled::Rejected(why) => rejected = Some(why),
+        }
+    }
+    let _ = done_tx.send(true);
+    let _ = heartbeat.await;
+    if let Some(why) = rejected {
+        return reject(ctx, &message_id, &receipt, receives, why).await;
+    }
+    if let Some(after) = later {
+        let _ = ctx
+            .sqs
+            .change_message_visibility()
+            .queue_url(&ctx.opts.queue_url)
+            .receipt_handle(&receipt)
+            // Back within the visibility timeout at most: a live claim is usually done by then.
+            .visibility_timeout(after.as_secs().clamp(1, ctx.opts.visibility.max(1) as u64) as i32)
+            .send()
+            .await;
+        return;
+    }
+    match ctx
+        .sqs
+        .delete_message()
+        .queue_url(&ctx.opts.queue_url)
+        .receipt_handle(&receipt)
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        // The finding is done; a redelivery will find its `done` claim and only be recorded.
+        Err(e) => log(
+            "delete_failed",
+            json!({"message_id": message_id, "error": crate::aws::classify(&e, "sqs", "DeleteMessage").to_string()}),
+        ),
+    }
+}
+
+/// Leaves a message that is no finding to come back at once, so that SQS moves it to the
+/// dead-letter queue after the allowed receives.
+async fn reject(ctx: &Ctx, message_id: &str, receipt: &str, receives: u32, why: String) {
+    ctx.worker.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+    log(
+        "rejected",
+        json!({"message_id": message_id, "receives": receives, "reason": why,
+               "note": "not a finding firebreak can act on; left for the dead-letter queue"}),
+    );
+    let _ = ctx
+        .sqs
+        .change_message_visibility()
+        .queue_url(&ctx.opts.queue_url)
+        .receipt_handle(receipt)
+        .visibility_timeout(0)
+        .send()
+        .await;
+}

@@ -1,0 +1,598 @@
+//! One finding in, contained exactly once: the part `serve` (SQS) and `watch` (the GuardDuty API)
+//! share. A worker selects and binds the playbook, claims the finding in the evidence bucket
+//! (see `claim`), runs it through `contain::execute` (resuming a dead worker's execution when it
+//! takes a claim over), and marks it done. Also the JSON log lines and the metrics both report.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+use tokio::sync::watch;
+
+use crate::aws;
+use crate::domain::finding::Finding;
+use crate::domain::{plan, select};
+use crate::evidence::{self, Store};
+use crate::intake::claim::{Claim, Claims};
+
+/// How findings are contained, whatever brings them.
+pub struct Options {
+    /// `s3://BUCKET[/PREFIX]`: evidence and claims.
+    pub evidence: String,
+    pub playbooks: std::path::PathBuf,
+    pub inputs: std::collections::BTreeMap<String, String>,
+    /// Steps that may run at once within one finding.
+    pub step_concurrency: usize,
+    /// Where plans run: in this process, or on each playbook's state machine.
+    pub engine: crate::domain::catalog::Engine,
+    /// How long a claim holds before another worker may take it over.
+    pub lease: Duration,
+    pub cross: aws::CrossAccount,
+    pub retention_days: u32,
+    pub lock_mode: evidence::LockMode,
+    pub sign_key: Option<String>,
+    /// The KMS HMAC key that seals claims and records (`crate::evidence::seal`).
+    pub seal_key: String,
+    pub allow_sample: bool,
+}
+
+/// One JSON object per line on stderr, scrubbed.
+pub fn log(event: &str, fields: Value) {
+    let mut line = json!({"ts": evidence::now_rfc3339(), "event": event});
+    if let (Some(l), Value::Object(f)) = (line.as_object_mut(), fields) {
+        l.extend(f);
+    }
+    eprintln!("{}", crate::domain::scrub::scrub(line));
+}
+
+/// Counters and latencies, served in the Prometheus text format.
+#[derive(Default)]
+pub struct Metrics {
+    pub received: AtomicU64,
+    pub rejected: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub no_playbook: AtomicU64,
+    pub by_outcome: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// (count, sum in seconds) of time-to-contain.
+    pub ttc: std::sync::Mutex<(u64, f64)>,
+    /// Per action: (count, sum in seconds) of step durations.
+    pub steps: std::sync::Mutex<std::collections::BTreeMap<String, (u64, f64)>>,
+}
+
+impl Metrics {
+    fn outcome(&self, status: &str) {
+        if let Ok(mut m) = self.by_outcome.lock() {
+            *m.entry(status.to_string()).or_default() += 1;
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        let counter = |o: &mut String, name: &str, help: &str, v: u64| {
+            o.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name}_total {v}\n"
+            ));
+        };
+        counter(
+            &mut o,
+            "firebreak_findings_received",
+            "Findings received from the queue.",
+            self.received.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut o,
+            "firebreak_messages_rejected",
+            "Messages that hold no finding (left for the dead-letter queue).",
+            self.rejected.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut o,
+            "firebreak_findings_duplicate",
+            "Deliveries of findings already contained or being contained.",
+            self.duplicates.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut o,
+            "firebreak_findings_without_playbook",
+            "Findings no playbook matches.",
+            self.no_playbook.load(Ordering::Relaxed),
+        );
+        o.push_str("# HELP firebreak_executions Executions by outcome.\n# TYPE firebreak_executions counter\n");
+        if let Ok(m) = self.by_outcome.lock() {
+            for (status, n) in m.iter() {
+                o.push_str(&format!(
+                    "firebreak_executions_total{{status=\"{status}\"}} {n}\n"
+                ));
+            }
+        }
+        if let Ok(t) = self.ttc.lock() {
+            o.push_str("# HELP firebreak_time_to_contain_seconds Finding accepted to last containment step verified.\n# TYPE firebreak_time_to_contain_seconds summary\n");
+            o.push_str(&format!(
+                "firebreak_time_to_contain_seconds_count {}\nfirebreak_time_to_contain_seconds_sum {}\n",
+                t.0, t.1
+            ));
+        }
+        if let Ok(s) = self.steps.lock() {
+            o.push_str("# HELP firebreak_step_duration_seconds Step latency by action.\n# TYPE firebreak_step_duration_seconds summary\n");
+            for (action, (n, sum)) in s.iter() {
+                o.push_str(&format!(
+                    "firebreak_step_duration_seconds_count{{action=\"{action}\"}} {n}\nfirebreak_step_duration_seconds_sum{{action=\"{action}\"}} {sum}\n"
+                ));
+            }
+        }
+        o
+    }
+}
+
+/// At most this many metrics connections are answered at once; more are closed unanswered.
+const METRICS_CONNECTIONS: usize = 16;
+
+/// Answers HTTP requests on `listener` (a loopback address) with the metrics: one tiny
+/// response, so no HTTP framework. A request whose `Host` is not this address (or `localhost`
+/// on its port) gets 421: a page in a browser cannot read the metrics through DNS rebinding.
+pub async fn serve_metrics(listener: tokio::net::TcpListener, metrics: Arc<Metrics>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let allowed: Vec<String> = match listener.local_addr() {
+        Ok(a) => vec![a.to_string(), format!("localhost:{port}")],
+        Err(_) => Vec::new(),
+    };
+    let allowed = Arc::new(allowed);
+    let slots = Arc::new(tokio::sync::Semaphore::new(METRICS_CONNECTIONS));
+    loop {
+        let Ok((mut sock, _)) = listener.accept().await else {
+            // Out of file descriptors or the like: do not spin.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            // Too many at once: closed unanswered.
+            continue;
+        };
+        let (metrics, allowed) = (metrics.clone(), allowed.clone());
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut buf = [0u8; 2048];
+            let n = tokio::time::timeout(Duration::from_secs(2), sock.read(&mut buf))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let host = request.lines().find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("host")
+                    .then(|| v.trim().to_ascii_lowercase())
+            });
+            let (status, body) = match host {
+                Some(h) if allowed.contains(&h) => ("200 OK", metrics.render()),
+                _ => (
+                    "421 Misdirected Request",
+                    "the Host header must name this loopback address\n".to_string(),
+                ),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(body.as_bytes()).await;
+            let _ = sock.shutdown().await;
+        });
+    }
+}
+
+/// What became of one finding.
+pub enum Handled {
+    /// Contained now, before, or nothing to do: the message may go.
+    Finished,
+    /// Not done (another worker holds it, or it failed before its evidence was complete): the
+    /// message stays and comes back after `Duration`.
+    Later(Duration),
+    /// Not a finding we can ever act on: left for the dead-letter queue.
+    Rejected(String),
+}
+
+/// Contains findings; cheap to share between tasks behind an `Arc`.
+pub struct Worker {
+    pub opts: Options,
+    set: crate::domain::playbook::LoadedSet,
+    acc: aws::Accounts,
+    store: Store,
+    claims: Claims,
+    sealer: crate::evidence::seal::Sealer,
+    pub metrics: Arc<Metrics>,
+    pub name: String,
+    /// One lock per finding id being contained in this process: deliveries of one finding
+    /// that arrive together (SQS batches, GuardDuty's re-sends) are handled one after the other,
+    /// the later ones finding the claim done, instead of bouncing off a live claim.
+    in_flight: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Worker {
+    /// Loads the playbooks and resolves the caller; `base` is the AWS configuration.
+    pub async fn new(base: aws_config::SdkConfig, opts: Options) -> Result<Worker> {
+        let set = crate::domain::playbook::load_valid(&opts.playbooks)
+            .map_err(|e| e.into_command_error())?;
+        let unknown = plan::undeclared_inputs(&set.playbooks, &opts.inputs);
+        if !unknown.is_empty() {
+            bail!(
+                "--input {}: no playbook in {} declares it\n  hint: `firebreak actions` and the playbooks' `inputs:` say what each takes",
+                unknown.join(", "),
+                opts.playbooks.display()
+            );
+        }
+        if opts.engine == crate::domain::catalog::Engine::Sfn && !opts.inputs.is_empty() {
+            bail!(
+                "--input is not passed to a state machine: its inputs are fixed when it is deployed\n  hint: `firebreak deploy --input NAME=VALUE`"
+            );
+        }
+        let (bucket, prefix) = match evidence::parse_target(&opts.evidence)
+            .map_err(|e| anyhow::anyhow!("--evidence: {e}"))?
+        {
+            evidence::Target::S3 { bucket, prefix } => (bucket, prefix),
+            evidence::Target::Dir(_) => bail!(
+                "--evidence must be s3://BUCKET[/PREFIX]\n  hint: claims that make containment exactly-once across processes need S3's conditional writes"
+            ),
+        };
+        let name = format!(
+            "{}-{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "firebreak".into()),
+            uuid::Uuid::now_v7()
+        );
+        let acc = aws::Accounts::new(base.clone(), opts.cross.clone(), "firebreak-worker").await?;
+        let s3_config = base
+            .to_builder()
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        let store = Store::S3 {
+            client: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&s3_config)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            bucket,
+            prefix,
+            mode: opts.lock_mode,
+            retention: Duration::from_secs(u64::from(opts.retention_days) * 86_400),
+        };
+        // Fail now, not finding by finding: without its evidence bucket nothing can be contained.
+        if let Store::S3 { client, bucket, .. } = &store
+            && let Err(e) = client.head_bucket().bucket(bucket).send().await
+        {
+            bail!(
+                "evidence bucket {bucket}: {}\n  hint: create it with `firebreak setup --evidence-bucket {bucket}`",
+                crate::aws::classify(&e, "s3", "HeadBucket")
+            );
+        }
+        // Claims and records are believed only when sealed: without the key, nothing is done.
+        let sealer =
+            crate::evidence::seal::Sealer::new(aws_sdk_kms::Client::new(&base), &opts.seal_key);
+        if let Err(e) = sealer.check().await {
+            bail!(
+                "{e}\n  hint: `firebreak setup --evidence-bucket BUCKET` makes the seal key ({}); or name one with --seal-key (an HMAC_256 KMS key)",
+                crate::evidence::seal::DEFAULT_ALIAS
+            );
+        }
+        let Some(claims) = Claims::new(&store, &name, opts.lease, sealer.clone()) else {
+            bail!("claims need an S3 evidence store");
+        };
+        Ok(Worker {
+            opts,
+            set,
+            acc,
+            store,
+            claims,
+            sealer,
+            metrics: Arc::new(Metrics::default()),
+            name,
+            in_flight: Default::default(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Writes the finding's `done` marker; the message may go once it is there.
+    async fn mark_done(&self, f: &Finding, execution_id: &str, status: &str) -> Handled {
+        match self.claims.done(f, execution_id, status).await {
+            Ok(()) => Handled::Finished,
+            Err(e) => {
+                log(
+                    "done_not_recorded",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                );
+                Handled::Later(self.opts.lease)
+            }
+        }
+    }
+
+    /// The records in `existing` (an execution's folder) whose seal does not hold.
+    async fn unsealed_records(
+        &self,
+        f: &Finding,
+        execution_id: &str,
+        existing: &[(String, Vec<u8>)],
+    ) -> Result<Vec<String>, String> {
+        let key = self
+            .sealer
+            .key(&crate::evidence::seal::execution_scope(
+                &f.account_id,
+                &f.id,
+                execution_id,
+            ))
+            .await?;
+        Ok(existing
+            .iter()
+            .filter(|(k, _)| {
+                k.rsplit('/')
+                    .next()
+                    .and_then(evidence::parse_record_name)
+                    .is_some_and(|(_, kind)| kind != "signature")
+            })
+            .filter(|(_, bytes)| key.open_json(bytes).is_err())
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+
+    /// Contains one finding exactly once (see `claim`); `source_id` names its delivery (an SQS
+    /// message id, `guardduty:{updatedAt}`) in logs and `seen` records.
+    pub async fn contain(&self, f: &Finding, message_id: &str) -> Handled {
+        let key = format!("{}/{}", f.account_id, f.id);
+        let lock = match self.in_flight.lock() {
+            Ok(mut m) => m.entry(key.clone()).or_default().clone(),
+            Err(_) => Arc::default(),
+        };
+        let handled = {
+            let _turn = lock.lock().await;
+            self.contain_now(f, message_id).await
+        };
+        if let Ok(mut m) = self.in_flight.lock()
+            && m.get(&key).is_some_and(|l| Arc::strong_count(l) <= 2)
+        {
+            m.remove(&key);
+        }
+        handled
+    }
+
+    async fn contain_now(&self, f: &Finding, message_id: &str) -> Handled {
+        let ctx = self;
+        let fields = json!({"finding_id": f.id, "type": f.type_name, "account_id": f.account_id,
+                        "region": f.region, "count": f.count, "message_id": message_id});
+        if f.sample && !ctx.opts.allow_sample {
+            log("sample_ignored", fields);
+            return Handled::Finished;
+        }
+        let Some(pb) = select::select(f, &ctx.set.playbooks).winner else {
+            ctx.metrics.no_playbook.fetch_add(1, Ordering::Relaxed);
+            log("no_playbook", fields);
+            return Handled::Finished;
+        };
+        let plan = match plan::compile_with(f, pb, &plan::inputs_for(pb, &ctx.opts.inputs)) {
+            Ok(p) => p,
+            Err(errors) => {
+                let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                return Handled::Rejected(format!(
+                    "finding {} cannot be bound to playbook {}: {}",
+                    f.id,
+                    pb.name,
+                    text.join("; ")
+                ));
+            }
+        };
+        let started = Instant::now();
+        let claimed = match ctx.claims.claim(f).await {
+            Ok(c) => c,
+            Err(e) => {
+                log("claim_failed", json!({"finding_id": f.id, "error": e}));
+                return Handled::Later(Duration::from_secs(5));
+            }
+        };
+        if !claimed.forged.is_empty() {
+            // Someone who is not firebreak wrote into the finding's claims: say so loudly and
+            // go on as if those objects were not there.
+            log(
+                "forged_claims",
+                json!({"finding_id": f.id, "objects": claimed.forged,
+                   "what": "claims or done markers without a valid seal; ignored"}),
+            );
+        }
+        let (mut execution_id, mut generation, resume) = match claimed.claim {
+            Claim::Done { execution_id } => {
+                ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                if let Err(e) = ctx.claims.seen(f, &execution_id, message_id).await {
+                    log("seen_not_recorded", json!({"finding_id": f.id, "error": e}));
+                }
+                log(
+                    "duplicate",
+                    json!({"finding_id": f.id, "count": f.count, "message_id": message_id,
+                       "contained_by": execution_id}),
+                );
+                return Handled::Finished;
+            }
+            Claim::Held {
+                execution_id,
+                lease_until_ms,
+            } => {
+                ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                let wait = ((lease_until_ms - crate::intake::claim::now_ms()).max(0) as u64)
+                    .div_ceil(1000)
+                    + 1;
+                log(
+                    "in_progress_elsewhere",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "retry_in_s": wait}),
+                );
+                return Handled::Later(Duration::from_secs(wait));
+            }
+            Claim::Won {
+                generation,
+                execution_id,
+                resume,
+            } => (execution_id, generation, resume),
+        };
+        // Taken over from a worker that died: continue its execution where its evidence ends,
+        // if every record there is firebreak's; otherwise contain afresh.
+        let existing = if resume {
+            let folder =
+                crate::evidence::folder(ctx.store.prefix(), &[&f.account_id, &f.id, &execution_id]);
+            let existing = match ctx.store.read_folder(&folder).await {
+                Ok(e) => e,
+                Err(e) => {
+                    log(
+                        "resume_failed",
+                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
+                    );
+                    return Handled::Later(ctx.opts.lease);
+                }
+            };
+            let forged = match ctx.unsealed_records(f, &execution_id, &existing).await {
+                Ok(forged) => forged,
+                Err(e) => {
+                    log(
+                        "resume_failed",
+                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                    );
+                    return Handled::Later(Duration::from_secs(5));
+                }
+            };
+            if !forged.is_empty() {
+                let (g, fresh) = match ctx.claims.restart(f, generation).await {
+                    Ok(r) => r,
+                    Err(e) => {
+                        log("claim_failed", json!({"finding_id": f.id, "error": e}));
+                        return Handled::Later(Duration::from_secs(5));
+                    }
+                };
+                log(
+                    "forged_records",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "records": forged,
+                       "what": "records without a valid seal; not resumed, contained afresh",
+                       "new_execution_id": fresh}),
+                );
+                execution_id = fresh;
+                generation = g;
+                None
+            } else {
+                let manifest = existing.iter().find(|(k, _)| k.ends_with("-manifest.json"));
+                log(
+                    "taken_over",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "generation": generation,
+                       "records_found": existing.len(), "manifest_found": manifest.is_some()}),
+                );
+                // It died after its manifest: only the `done` marker is missing.
+                if let Some((_, bytes)) = manifest {
+                    let status = serde_json::from_slice::<Value>(bytes)
+                        .ok()
+                        .and_then(|v| v["status"].as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    return ctx.mark_done(f, &execution_id, &status).await;
+                }
+                Some(existing)
+            }
+        } else {
+            None
+        };
+        log(
+            "containing",
+            json!({"finding_id": f.id, "type": f.type_name, "playbook": pb.name,
+               "execution_id": execution_id, "generation": generation}),
+        );
+        let exec = crate::contain::Exec {
+            dry_run: false,
+            concurrency: ctx.opts.step_concurrency,
+            role_name: &ctx.opts.cross.role_name,
+            sign_key: ctx.opts.sign_key.as_deref(),
+            sealer: Some(&ctx.sealer),
+            engine: ctx.opts.engine,
+            state_machine: None,
+        };
+        // Steps are never interrupted by SIGTERM here: serve stops taking messages and lets the
+        // findings in flight finish.
+        let (_never_tx, never) = watch::channel(false);
+        // Renew the claim at half its lease for as long as the execution runs, so that a long
+        // execution is not taken over while its worker is alive.
+        let (finished_tx, mut finished_rx) = watch::channel(false);
+        let renewal = {
+            let claims = ctx.claims.clone();
+            let f = f.clone();
+            let execution_id = execution_id.clone();
+            let every = (ctx.opts.lease / 2).max(Duration::from_millis(500));
+            tokio::spawn(async move {
+                let mut generation = generation;
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = finished_rx.changed() => return,
+                    }
+                    match claims.renew(&f, generation, &execution_id).await {
+                        Ok(next) => generation = next,
+                        Err(e) => {
+                            log(
+                                "lease_not_renewed",
+                                json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                            );
+                            return;
+                        }
+                    }
+                }
+            })
+        };
+        let result = crate::contain::execute(
+            f,
+            pb,
+            plan,
+            &ctx.acc,
+            Some(&ctx.store),
+            execution_id.clone(),
+            &exec,
+            never,
+            false,
+            started,
+            existing,
+        )
+        .await;
+        let _ = finished_tx.send(true);
+        let _ = renewal.await;
+        let (report, complete) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                log(
+                    "execution_not_started",
+                    json!({"finding_id": f.id, "execution_id": execution_id, "error": format!("{e:#}")}),
+                );
+                return Handled::Later(ctx.opts.lease);
+            }
+        };
+        let status = serde_json::to_value(report.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        ctx.metrics.outcome(&status);
+        if let (Some(t), Ok(mut m)) = (report.time_to_contain_ms, ctx.metrics.ttc.lock()) {
+            m.0 += 1;
+            m.1 += t as f64 / 1000.0;
+        }
+        if let Ok(mut m) = ctx.metrics.steps.lock() {
+            for s in &report.steps {
+                let e = m.entry(s.action.to_string()).or_default();
+                e.0 += 1;
+                e.1 += s.duration_ms as f64 / 1000.0;
+            }
+        }
+        log(
+            "executed",
+            json!({"finding_id": f.id, "execution_id": execution_id, "status": status,
+               "time_to_contain_ms": report.time_to_contain_ms, "total_ms": report.total_ms,
+               "manifest": report.evidence_manifest}),
+        );
+        if report.evidence_manifest.is_none() {
+            // The evidence is incomplete: the claim's lease expires and another worker takes over.
+            return Handled::Later(ctx.opts.lease);
+        }
+        let _ = complete;
+        ctx.mark_done(f, &execution_id, &status).await
+    }
+}

@@ -1,0 +1,203 @@
+//! What the drill reads back from AWS after containment: every postcondition of each kind.
+
+use super::{Aws, Kind, Outcome, Target};
+
+impl Aws {
+    /// Every containment postcondition, read back from AWS.
+    pub(super) async fn checks(
+        &self,
+        kind: Kind,
+        t: &Target,
+        finding_id: &str,
+        outcome: &Outcome,
+    ) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        if let Some(user) = &t.user {
+            let keys: std::collections::BTreeMap<String, String> = self
+                .iam
+                .list_access_keys()
+                .user_name(user)
+                .send()
+                .await
+                .map(|k| {
+                    k.access_key_metadata()
+                        .iter()
+                        .map(|m| {
+                            (
+                                m.access_key_id().unwrap_or_default().to_string(),
+                                m.status()
+                                    .map(|s| s.as_str().to_string())
+                                    .unwrap_or_default(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(k) = &t.leaked_key {
+                out.push((
+                    format!("leaked key {k} is Inactive"),
+                    keys.get(k).map(String::as_str) == Some("Inactive"),
+                ));
+            }
+            if let Some(k) = &t.other_key {
+                out.push((
+                    format!("the user's other key {k} is still Active"),
+                    keys.get(k).map(String::as_str) == Some("Active"),
+                ));
+            }
+            let denied = self
+                .iam
+                .list_user_policies()
+                .user_name(user)
+                .send()
+                .await
+                .map(|p| !p.policy_names().is_empty())
+                .unwrap_or(false);
+            out.push((format!("user {user} has a deny-all policy"), denied));
+        }
+        if let Some(bucket) = &t.bucket {
+            let pab = self
+                .s3
+                .get_public_access_block()
+                .bucket(bucket)
+                .send()
+                .await
+                .ok();
+            let c = pab
+                .as_ref()
+                .and_then(|p| p.public_access_block_configuration());
+            let all = c.is_some_and(|c| {
+                c.block_public_acls() == Some(true)
+                    && c.ignore_public_acls() == Some(true)
+                    && c.block_public_policy() == Some(true)
+                    && c.restrict_public_buckets() == Some(true)
+            });
+            if kind == Kind::PublicBucket {
+                out.push((format!("bucket {bucket} blocks all public access"), all));
+            }
+            if kind == Kind::BucketAccess {
+                let policy = self
+                    .s3
+                    .get_bucket_policy()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|p| p.policy().map(str::to_string))
+                    .unwrap_or_default();
+                let user = t.user.clone().unwrap_or_default();
+                out.push((
+                    format!("bucket {bucket} denies user {user}"),
+                    policy.contains("\"Deny\"") && policy.contains(&format!(":user/{user}")),
+                ));
+            }
+        }
+        if let Some(id) = &t.instance {
+            use aws_sdk_ec2::types::Filter;
+            let snaps = self
+                .ec2
+                .describe_snapshots()
+                .owner_ids("self")
+                .filters(
+                    Filter::builder()
+                        .name("tag:firebreak:finding-id")
+                        .values(finding_id)
+                        .build(),
+                )
+                .send()
+                .await
+                .map(|s| s.snapshots().len())
+                .unwrap_or(0);
+            out.push((format!("both volumes of {id} are snapshotted"), snaps == 2));
+            let protected = self
+                .ec2
+                .describe_instance_attribute()
+                .instance_id(id)
+                .attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+                .send()
+                .await
+                .ok()
+                .and_then(|a| a.disable_api_termination().and_then(|v| v.value()))
+                == Some(true);
+            out.push((format!("{id} is protected from termination"), protected));
+            let in_asg = self
+                .asg
+                .describe_auto_scaling_instances()
+                .instance_ids(id)
+                .send()
+                .await
+                .map(|r| !r.auto_scaling_instances().is_empty())
+                .unwrap_or(true);
+            out.push((format!("{id} is out of its Auto Scaling group"), !in_asg));
+            if let Some(tg) = &t.target_group {
+                let registered = self
+                    .elb
+                    .describe_target_health()
+                    .target_group_arn(tg)
+                    .send()
+                    .await
+                    .map(|h| {
+                        h.target_health_descriptions().iter().any(|d| {
+                            d.target().and_then(|t| t.id()) == Some(id.as_str())
+                                && d.target_health()
+                                    .and_then(|h| h.state())
+                                    .map(|s| s.as_str())
+                                    != Some("draining")
+                        })
+                    })
+                    .unwrap_or(true);
+                out.push((format!("{id} is out of its target group"), !registered));
+            }
+            let profiles = self
+                .ec2
+                .describe_iam_instance_profile_associations()
+                .filters(Filter::builder().name("instance-id").values(id).build())
+                .send()
+                .await
+                .map(|a| {
+                    a.iam_instance_profile_associations()
+                        .iter()
+                        .any(|a| a.state().map(|s| s.as_str()) == Some("associated"))
+                })
+                .unwrap_or(true);
+            out.push((format!("{id} has no instance profile"), !profiles));
+            // Every network interface only in firebreak's isolation group.
+            let enis = self
+                .ec2
+                .describe_network_interfaces()
+                .filters(
+                    Filter::builder()
+                        .name("attachment.instance-id")
+                        .values(id)
+                        .build(),
+                )
+                .send()
+                .await
+                .map(|r| r.network_interfaces().to_vec())
+                .unwrap_or_default();
+            let isolated = !enis.is_empty()
+                && enis.iter().all(|n| {
+                    !n.groups().is_empty()
+                        && n.groups().iter().all(|g| {
+                            g.group_name()
+                                .is_some_and(|g| g.starts_with("firebreak-isolation"))
+                        })
+                });
+            out.push((
+                format!("every network interface of {id} is only in an isolation group"),
+                isolated,
+            ));
+        }
+        if kind == Kind::MaliciousSnapshot {
+            let notified = outcome
+                .steps
+                .iter()
+                .any(|s| s.action == "sns.publish" && s.status == "succeeded");
+            out.push((
+                "the alert was published to the drill topic".into(),
+                notified,
+            ));
+        }
+        out
+    }
+}

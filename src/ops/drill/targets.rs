@@ -1,0 +1,481 @@
+//! The drill's targets: made for each kind (tagged `firebreak:drill`), described by a
+//! synthesized finding, and removed afterwards.
+
+use anyhow::{Context, Result};
+use serde_json::{Value, json};
+
+use super::{Aws, Kind, Target, err, sdk, tag_iam};
+
+impl Aws {
+    pub(super) async fn user_with_keys(
+        &self,
+        t: &mut Target,
+        name: &str,
+        keys: usize,
+    ) -> Result<()> {
+        self.iam
+            .create_user()
+            .user_name(name)
+            .tags(tag_iam()?)
+            .send()
+            .await
+            .map_err(sdk("creating the drill user"))?;
+        t.user = Some(name.to_string());
+        for i in 0..keys {
+            let k = self
+                .iam
+                .create_access_key()
+                .user_name(name)
+                .send()
+                .await
+                .map_err(sdk("creating an access key"))?;
+            let id = k.access_key().map(|k| k.access_key_id().to_string());
+            if i == 0 {
+                t.leaked_key = id;
+            } else {
+                t.other_key = id;
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn bucket(&self, t: &mut Target, name: &str, public: bool) -> Result<()> {
+        let mut create = self.s3.create_bucket().bucket(name);
+        if self.region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                        self.region.as_str(),
+                    ))
+                    .build(),
+            );
+        }
+        create
+            .send()
+            .await
+            .map_err(sdk("creating the drill bucket"))?;
+        t.bucket = Some(name.to_string());
+        self.s3
+            .put_bucket_tagging()
+            .bucket(name)
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .tag_set(
+                        aws_sdk_s3::types::Tag::builder()
+                            .key("firebreak:drill")
+                            .value("true")
+                            .build()
+                            .map_err(err("tag"))?,
+                    )
+                    .build()
+                    .map_err(err("tagging"))?,
+            )
+            .send()
+            .await
+            .map_err(sdk("tagging the drill bucket"))?;
+        if public {
+            let policy = json!({"Version": "2012-10-17", "Statement": [{
+                "Sid": "DrillPublicRead", "Effect": "Allow", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{name}/*")}]});
+            self.s3
+                .put_bucket_policy()
+                .bucket(name)
+                .policy(policy.to_string())
+                .send()
+                .await
+                .map_err(sdk("making the drill bucket public"))?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn instance(&self, t: &mut Target, name: &str) -> Result<()> {
+        use aws_sdk_ec2::types::{
+            BlockDeviceMapping, EbsBlockDevice, Filter, IamInstanceProfileSpecification,
+            ResourceType, Tag, TagSpecification,
+        };
+        let filter = |k: &str, v: &str| Filter::builder().name(k).values(v).build();
+        let vpc = self
+            .ec2
+            .describe_vpcs()
+            .filters(filter("isDefault", "true"))
+            .send()
+            .await
+            .map_err(sdk("finding the default VPC"))?
+            .vpcs()
+            .first()
+            .and_then(|v| v.vpc_id())
+            .map(str::to_string)
+            .context("the drill needs a default VPC in this region")?;
+        let subnet = self
+            .ec2
+            .describe_subnets()
+            .filters(filter("vpc-id", &vpc))
+            .send()
+            .await
+            .map_err(sdk("finding a subnet"))?
+            .subnets()
+            .first()
+            .and_then(|s| s.subnet_id())
+            .map(str::to_string)
+            .context("the default VPC has no subnet")?;
+        let image = self
+            .ec2
+            .describe_images()
+            .owners("amazon")
+            .filters(filter("architecture", "x86_64"))
+            .max_results(5)
+            .send()
+            .await
+            .map_err(sdk("finding an image"))?
+            .images()
+            .iter()
+            .filter_map(|i| i.image_id())
+            .next()
+            .map(str::to_string)
+            .context("no Amazon x86_64 image to start the drill instance from")?;
+        self.iam
+            .create_role()
+            .role_name(name)
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+            .tags(tag_iam()?)
+            .send()
+            .await
+            .map_err(sdk("creating the drill role"))?;
+        t.role = Some(name.to_string());
+        self.iam
+            .create_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await
+            .map_err(sdk("creating the drill instance profile"))?;
+        t.profile = Some(name.to_string());
+        self.iam
+            .add_role_to_instance_profile()
+            .instance_profile_name(name)
+            .role_name(name)
+            .send()
+            .await
+            .map_err(sdk("adding the role to the profile"))?;
+        let volume = |dev: &str, size| {
+            BlockDeviceMapping::builder()
+                .device_name(dev)
+                .ebs(
+                    EbsBlockDevice::builder()
+                        .volume_size(size)
+                        .delete_on_termination(true)
+                        .build(),
+                )
+                .build()
+        };
+        let run = self
+            .ec2
+            .run_instances()
+            .image_id(&image)
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(&subnet)
+            .block_device_mappings(volume("/dev/sda1", 8))
+            .block_device_mappings(volume("/dev/sdb", 4))
+            .iam_instance_profile(
+                IamInstanceProfileSpecification::builder()
+                    .name(name)
+                    .build(),
+            )
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Instance)
+                    .tags(Tag::builder().key("firebreak:drill").value("true").build())
+                    .tags(Tag::builder().key("Name").value(name).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(sdk("starting the drill instance"))?;
+        let instance = run
+            .instances()
+            .first()
+            .and_then(|i| i.instance_id())
+            .map(str::to_string)
+            .context("RunInstances returned no instance")?;
+        t.instance = Some(instance.clone());
+        self.ec2
+            .create_launch_template()
+            .launch_template_name(name)
+            .launch_template_data(
+                aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                    .image_id(&image)
+                    .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(sdk("creating the drill launch template"))?;
+        t.launch_template = Some(name.to_string());
+        self.asg
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(name)
+            .launch_template(
+                aws_sdk_autoscaling::types::LaunchTemplateSpecification::builder()
+                    .launch_template_name(name)
+                    .build(),
+            )
+            .min_size(0)
+            .max_size(1)
+            .desired_capacity(0)
+            .vpc_zone_identifier(&subnet)
+            .send()
+            .await
+            .map_err(sdk("creating the drill Auto Scaling group"))?;
+        t.asg = Some(name.to_string());
+        self.asg
+            .attach_instances()
+            .auto_scaling_group_name(name)
+            .instance_ids(&instance)
+            .send()
+            .await
+            .map_err(sdk("attaching the drill instance"))?;
+        let tg_name: String = name.replace(['_', '.'], "-").chars().take(32).collect();
+        let tg = self
+            .elb
+            .create_target_group()
+            .name(tg_name.trim_end_matches('-'))
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(&vpc)
+            .target_type(aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum::Instance)
+            .send()
+            .await
+            .map_err(sdk("creating the drill target group"))?;
+        let tg_arn = tg
+            .target_groups()
+            .first()
+            .and_then(|g| g.target_group_arn())
+            .map(str::to_string)
+            .context("CreateTargetGroup returned no group")?;
+        t.target_group = Some(tg_arn.clone());
+        self.elb
+            .register_targets()
+            .target_group_arn(&tg_arn)
+            .targets(
+                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                    .id(&instance)
+                    .port(80)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(sdk("registering the drill instance"))?;
+        Ok(())
+    }
+
+    pub(super) async fn build(&self, kind: Kind, t: &mut Target, name: &str) -> Result<()> {
+        match kind {
+            Kind::LeakedKey => self.user_with_keys(t, name, 2).await,
+            Kind::Instance => self.instance(t, name).await,
+            Kind::PublicBucket => self.bucket(t, name, true).await,
+            Kind::BucketAccess => {
+                self.bucket(t, name, false).await?;
+                self.user_with_keys(t, name, 1).await
+            }
+            Kind::MaliciousSnapshot => {
+                let topic = self
+                    .sns
+                    .create_topic()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(sdk("creating the drill alert topic"))?;
+                t.topic = topic.topic_arn().map(str::to_string);
+                Ok(())
+            }
+        }
+    }
+
+    /// The finding GuardDuty would send about the target.
+    pub(super) fn finding(&self, kind: Kind, t: &Target, id: &str) -> Result<Value> {
+        let mut f: Value = serde_json::from_str(kind.template()).context("drill template")?;
+        f["id"] = id.into();
+        f["accountId"] = self.account.clone().into();
+        f["region"] = self.region.clone().into();
+        let title = f["title"]
+            .as_str()
+            .unwrap_or("GuardDuty finding")
+            .to_string();
+        f["title"] = format!("[DRILL] {title}").into();
+        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        match kind {
+            Kind::LeakedKey | Kind::BucketAccess => {
+                f["resource"]["accessKeyDetails"]["userName"] = s(&t.user).into();
+                f["resource"]["accessKeyDetails"]["accessKeyId"] = s(&t.leaked_key).into();
+            }
+            Kind::Instance => {
+                f["resource"]["instanceDetails"]["instanceId"] = s(&t.instance).into();
+            }
+            _ => {}
+        }
+        if matches!(kind, Kind::PublicBucket | Kind::BucketAccess) {
+            f["resource"]["s3BucketDetails"][0]["name"] = s(&t.bucket).into();
+            f["resource"]["s3BucketDetails"][0]["arn"] =
+                format!("arn:aws:s3:::{}", s(&t.bucket)).into();
+        }
+        Ok(f)
+    }
+
+    /// Removes the target; returns what could not be removed.
+    pub(super) async fn cleanup(&self, t: &Target, finding_id: &str) -> Vec<String> {
+        let mut left = Vec::new();
+        if let Some(id) = &t.instance {
+            let _ = self
+                .ec2
+                .modify_instance_attribute()
+                .instance_id(id)
+                .disable_api_termination(
+                    aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                        .value(false)
+                        .build(),
+                )
+                .send()
+                .await;
+            if let Some(g) = &t.asg
+                && let Err(e) = self
+                    .asg
+                    .delete_auto_scaling_group()
+                    .auto_scaling_group_name(g)
+                    .force_delete(true)
+                    .send()
+                    .await
+            {
+                left.push(format!(
+                    "Auto Scaling group {g}: {}",
+                    sdk::<_, _>("delete")(e)
+                ));
+            }
+            if let Err(e) = self.ec2.terminate_instances().instance_ids(id).send().await {
+                left.push(format!("instance {id}: {}", sdk::<_, _>("terminate")(e)));
+            }
+            if let Ok(s) = self
+                .ec2
+                .describe_snapshots()
+                .owner_ids("self")
+                .filters(
+                    aws_sdk_ec2::types::Filter::builder()
+                        .name("tag:firebreak:finding-id")
+                        .values(finding_id)
+                        .build(),
+                )
+                .send()
+                .await
+            {
+                for snap in s.snapshots().iter().filter_map(|s| s.snapshot_id()) {
+                    if let Err(e) = self.ec2.delete_snapshot().snapshot_id(snap).send().await {
+                        left.push(format!("snapshot {snap}: {}", sdk::<_, _>("delete")(e)));
+                    }
+                }
+            }
+        }
+        if let Some(lt) = &t.launch_template
+            && let Err(e) = self
+                .ec2
+                .delete_launch_template()
+                .launch_template_name(lt)
+                .send()
+                .await
+        {
+            left.push(format!(
+                "launch template {lt}: {}",
+                sdk::<_, _>("delete")(e)
+            ));
+        }
+        if let Some(tg) = &t.target_group
+            && let Err(e) = self
+                .elb
+                .delete_target_group()
+                .target_group_arn(tg)
+                .send()
+                .await
+        {
+            left.push(format!("target group {tg}: {}", sdk::<_, _>("delete")(e)));
+        }
+        if let (Some(p), Some(r)) = (&t.profile, &t.role) {
+            let _ = self
+                .iam
+                .remove_role_from_instance_profile()
+                .instance_profile_name(p)
+                .role_name(r)
+                .send()
+                .await;
+            if let Err(e) = self
+                .iam
+                .delete_instance_profile()
+                .instance_profile_name(p)
+                .send()
+                .await
+            {
+                left.push(format!(
+                    "instance profile {p}: {}",
+                    sdk::<_, _>("delete")(e)
+                ));
+            }
+        }
+        if let Some(r) = &t.role {
+            if let Ok(p) = self.iam.list_role_policies().role_name(r).send().await {
+                for name in p.policy_names() {
+                    let _ = self
+                        .iam
+                        .delete_role_policy()
+                        .role_name(r)
+                        .policy_name(name)
+                        .send()
+                        .await;
+                }
+            }
+            if let Err(e) = self.iam.delete_role().role_name(r).send().await {
+                left.push(format!("role {r}: {}", sdk::<_, _>("delete")(e)));
+            }
+        }
+        if let Some(u) = &t.user {
+            if let Ok(p) = self.iam.list_user_policies().user_name(u).send().await {
+                for name in p.policy_names() {
+                    let _ = self
+                        .iam
+                        .delete_user_policy()
+                        .user_name(u)
+                        .policy_name(name)
+                        .send()
+                        .await;
+                }
+            }
+            if let Ok(k) = self.iam.list_access_keys().user_name(u).send().await {
+                for key in k
+                    .access_key_metadata()
+                    .iter()
+                    .filter_map(|k| k.access_key_id())
+                {
+                    let _ = self
+                        .iam
+                        .delete_access_key()
+                        .user_name(u)
+                        .access_key_id(key)
+                        .send()
+                        .await;
+                }
+            }
+            if let Err(e) = self.iam.delete_user().user_name(u).send().await {
+                left.push(format!("user {u}: {}", sdk::<_, _>("delete")(e)));
+            }
+        }
+        if let Some(b) = &t.bucket {
+            let _ = self.s3.delete_bucket_policy().bucket(b).send().await;
+            if let Err(e) = self.s3.delete_bucket().bucket(b).send().await {
+                left.push(format!("bucket {b}: {}", sdk::<_, _>("delete")(e)));
+            }
+        }
+        if let Some(topic) = &t.topic
+            && let Err(e) = self.sns.delete_topic().topic_arn(topic).send().await
+        {
+            left.push(format!("topic {topic}: {}", sdk::<_, _>("delete")(e)));
+        }
+        left
+    }
+}
