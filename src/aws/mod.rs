@@ -36,11 +36,7 @@ impl Clients {
             ec2: aws_sdk_ec2::Client::new(&config),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
-            s3: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&config)
-                    .force_path_style(true)
-                    .build(),
-            ),
+            s3: s3_client(&config),
             sns: aws_sdk_sns::Client::new(&config),
             http: reqwest::Client::builder()
                 .user_agent(concat!("firebreak/", env!("CARGO_PKG_VERSION")))
@@ -219,4 +215,14 @@ fn register_credentials(c: &aws_credential_types::Credentials) {
     if let Some(t) = c.session_token() {
         crate::domain::scrub::register_secret(t);
     }
+}
+
+/// An S3 client for `config`, path-style (bucket names in the path: the emulator, and buckets
+/// whose names hold dots, need it; AWS accepts it). Every S3 client firebreak uses is made here.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
 }

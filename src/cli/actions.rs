@@ -14,8 +14,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args { output } = a;
-    actions(output)
+    actions(a.output)
 }
 
 fn actions(output: Output) -> Result<ExitCode> {

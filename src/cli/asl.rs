@@ -21,12 +21,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        playbooks_or_names,
-        playbooks,
-        out,
-    } = a;
-    asl_cmd(&playbooks_or_names, &playbooks, out.as_deref())
+    asl_cmd(&a.playbooks_or_names, &a.playbooks, a.out.as_deref())
 }
 
 fn asl_cmd(which: &[String], dir: &Path, out: Option<&Path>) -> Result<ExitCode> {

@@ -31,21 +31,13 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        target,
-        execution,
-        retention_days,
-        sign_key,
-        seal_key,
-        output,
-    } = a;
     audit_cmd(
-        &target,
-        execution.as_deref(),
-        retention_days,
-        sign_key,
-        seal_key,
-        output,
+        &a.target,
+        a.execution.as_deref(),
+        a.retention_days,
+        a.sign_key,
+        a.seal_key,
+        a.output,
     )
 }
 
@@ -57,9 +49,6 @@ fn audit_cmd(
     seal_key: Option<String>,
     output: AuditOutput,
 ) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     // Drawn on stderr only when it is a terminal; never mixed into the report on stdout.
     let progress = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(
@@ -68,34 +57,63 @@ fn audit_cmd(
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let (report, _) = runtime.block_on(async {
+    let (report, _) = super::block_on(async {
         let config = crate::aws::load().await;
-        let (objects, problems) = match crate::evidence::parse_target(target).map_err(|e| anyhow::anyhow!(e))? {
+        let (objects, problems) = match crate::evidence::parse_target(target)
+            .map_err(|e| anyhow::anyhow!(e))?
+        {
             crate::evidence::Target::Dir(dir) => {
                 if !dir.is_dir() {
                     bail!("{}: no such evidence folder", dir.display());
                 }
-                (crate::evidence::audit::read_local(&dir).with_context(|| format!("reading {}", dir.display()))?, Vec::new())
+                (
+                    crate::evidence::audit::read_local(&dir)
+                        .with_context(|| format!("reading {}", dir.display()))?,
+                    Vec::new(),
+                )
             }
             crate::evidence::Target::S3 { bucket, prefix } => {
-                let client = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+                let client = crate::aws::s3_client(&config);
                 crate::evidence::audit::read_s3(&client, &bucket, &prefix, retention_days, &progress)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}\n  hint: check the bucket name and credentials (AWS_PROFILE, AWS_ENDPOINT_URL)"))?
             }
         };
-        let mut policy = crate::evidence::audit::SignaturePolicy { expected_key: sign_key, ..Default::default() };
+        let mut policy = crate::evidence::audit::SignaturePolicy {
+            expected_key: sign_key,
+            ..Default::default()
+        };
         if objects.iter().any(|o| o.key.ends_with("-signature.json")) {
-            policy.checks = crate::evidence::audit::verify_signatures(&aws_sdk_kms::Client::new(&config), &objects).await;
+            policy.checks = crate::evidence::audit::verify_signatures(
+                &aws_sdk_kms::Client::new(&config),
+                &objects,
+            )
+            .await;
         }
         if let Some(key) = &seal_key {
             let sealer = crate::evidence::seal::Sealer::new(aws_sdk_kms::Client::new(&config), key);
-            let keys = crate::evidence::audit::seal_keys(&sealer, crate::evidence::audit::seal_scopes(&objects))
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}\n  hint: the auditor needs kms:GenerateMac on the seal key"))?;
+            let keys = crate::evidence::audit::seal_keys(
+                &sealer,
+                crate::evidence::audit::seal_scopes(&objects),
+            )
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("{e}\n  hint: the auditor needs kms:GenerateMac on the seal key")
+            })?;
             policy.seals = Some(keys);
         }
-        Ok::<_, anyhow::Error>((crate::evidence::audit::audit(target, objects, problems, retention_days, execution, &policy, &progress), ()))
+        Ok::<_, anyhow::Error>((
+            crate::evidence::audit::audit(
+                target,
+                objects,
+                problems,
+                retention_days,
+                execution,
+                &policy,
+                &progress,
+            ),
+            (),
+        ))
     })?;
     match output {
         AuditOutput::Text => print!(

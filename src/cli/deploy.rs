@@ -25,17 +25,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        playbooks_or_names,
-        playbooks,
-        inputs,
-        evidence,
-    } = a;
     deploy_cmd(
-        &playbooks_or_names,
-        &playbooks,
-        &inputs.into_iter().collect(),
-        evidence.as_deref(),
+        &a.playbooks_or_names,
+        &a.playbooks,
+        &a.inputs.into_iter().collect(),
+        a.evidence.as_deref(),
     )
 }
 
@@ -57,10 +51,7 @@ fn deploy_cmd(
     let Some(chosen) = choose(&set, which, dir)? else {
         return Ok(ExitCode::from(crate::domain::exit::PROBLEMS));
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let lines = runtime.block_on(async {
+    let lines = super::block_on(async {
         let config = crate::aws::load().await;
         let evidence = evidence.as_ref().map(|(b, p)| (b.as_str(), p.as_str()));
         crate::contain::sfn::deploy(&chosen, inputs, evidence, false, &config).await

@@ -45,24 +45,14 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        playbooks_to_drill,
-        all,
-        keep,
-        via_queue,
-        emulator,
-        evidence,
-        playbooks,
-        engine,
-    } = a;
-    crate::ops::drill::drill(crate::ops::drill::Options {
-        names: playbooks_to_drill,
-        all,
-        keep,
-        via_queue,
-        emulator,
-        evidence,
-        playbooks,
-        sfn: Engine::from(engine) == Engine::Sfn,
-    })
+    super::block_on(crate::ops::drill::drill(crate::ops::drill::Options {
+        names: a.playbooks_to_drill,
+        all: a.all,
+        keep: a.keep,
+        via_queue: a.via_queue,
+        emulator: a.emulator,
+        evidence: a.evidence,
+        playbooks: a.playbooks,
+        sfn: Engine::from(a.engine) == Engine::Sfn,
+    }))
 }

@@ -22,12 +22,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        findings,
-        playbooks,
-        output,
-    } = a;
-    explain(&findings, &playbooks, output)
+    explain(&a.findings, &a.playbooks, a.output)
 }
 
 fn explain(files: &[PathBuf], dir: &Path, output: Output) -> Result<ExitCode> {

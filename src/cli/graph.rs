@@ -20,12 +20,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        playbook,
-        format,
-        playbooks,
-    } = a;
-    graph(&playbook, format, &playbooks)
+    graph(&a.playbook, a.format, &a.playbooks)
 }
 
 fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {

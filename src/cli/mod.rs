@@ -211,6 +211,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Runs a command's async work on the runtime every command uses (multi-threaded, I/O and
+/// timers on).
+pub(crate) fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(work)
+}
+
 /// Loads the playbooks for explain/plan; any error in them stops the command.
 pub(crate) fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
     playbook::load_valid(dir).map_err(|e| e.into_command_error())

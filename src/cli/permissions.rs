@@ -22,12 +22,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        playbooks_or_names,
-        playbooks,
-        engine,
-    } = a;
-    permissions_cmd(&playbooks_or_names, &playbooks, engine.into())
+    permissions_cmd(&a.playbooks_or_names, &a.playbooks, a.engine.into())
 }
 
 fn permissions_cmd(which: &[String], dir: &Path, engine: Engine) -> Result<ExitCode> {

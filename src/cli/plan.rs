@@ -27,19 +27,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        finding,
-        playbook,
-        inputs,
-        playbooks,
-        output,
-    } = a;
     plan_cmd(
-        &finding,
-        playbook.as_deref(),
-        &inputs.into_iter().collect(),
-        &playbooks,
-        output,
+        &a.finding,
+        a.playbook.as_deref(),
+        &a.inputs.into_iter().collect(),
+        &a.playbooks,
+        a.output,
     )
 }
 

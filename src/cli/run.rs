@@ -142,11 +142,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
 /// Runs every finding (in order) and returns the exit code: 0 only when every step that ran
 /// succeeded.
 pub fn run_findings(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(run_all(findings, opts, started))
+    super::block_on(run_all(findings, opts, started))
 }
 
 async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<ExitCode> {
@@ -252,11 +248,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                         .retry_config(aws_config::retry::RetryConfig::disabled())
                         .build();
                     Some(Store::S3 {
-                        client: aws_sdk_s3::Client::from_conf(
-                            aws_sdk_s3::config::Builder::from(&config)
-                                .force_path_style(true)
-                                .build(),
-                        ),
+                        client: crate::aws::s3_client(&config),
                         bucket: bucket.clone(),
                         prefix: prefix.clone(),
                         mode: opts.lock_mode,

@@ -32,24 +32,13 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        queue,
-        concurrency,
-        visibility_seconds,
-        wait_seconds,
-        drain,
-        metrics,
-        worker,
-    } = a;
-    crate::intake::serve::serve(
-        crate::intake::serve::Options {
-            queue_url: queue,
-            concurrency: concurrency.into(),
-            visibility: visibility_seconds,
-            wait_seconds,
-            drain,
-            metrics,
-        },
-        worker.into(),
-    )
+    let opts = crate::intake::serve::Options {
+        queue_url: a.queue,
+        concurrency: a.concurrency.into(),
+        visibility: a.visibility_seconds,
+        wait_seconds: a.wait_seconds,
+        drain: a.drain,
+        metrics: a.metrics,
+    };
+    super::block_on(crate::intake::serve::serve(opts, a.worker.into()))
 }

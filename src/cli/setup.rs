@@ -43,22 +43,14 @@ pub fn run(a: Args) -> Result<ExitCode> {
         max_receives,
         writers,
     } = a;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    super::block_on(async {
         let config = crate::aws::load().await;
         let region = config
             .region()
             .map(|r| r.to_string())
             .unwrap_or_else(|| "us-east-1".into());
-        let plain_http =
-            std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("http://"));
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        );
+        let plain_http = std::env::var("AWS_ENDPOINT_URL").is_ok_and(|u| u.starts_with("http://"));
+        let s3 = crate::aws::s3_client(&config);
         let mode = match lock_mode {
             LockArg::Compliance => crate::evidence::LockMode::Compliance,
             LockArg::Governance => crate::evidence::LockMode::Governance,

@@ -19,8 +19,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args { paths, output } = a;
-    validate(paths, output)
+    validate(a.paths, a.output)
 }
 
 fn validate(mut paths: Vec<PathBuf>, output: Output) -> Result<ExitCode> {

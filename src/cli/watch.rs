@@ -29,22 +29,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    let Args {
-        detector,
-        interval_seconds,
-        since_minutes,
-        once,
-        concurrency,
-        worker,
-    } = a;
-    crate::intake::watch::watch(
-        crate::intake::watch::Options {
-            detector,
-            interval: std::time::Duration::from_secs(interval_seconds),
-            since: std::time::Duration::from_secs(since_minutes * 60),
-            once,
-            concurrency: concurrency.into(),
-        },
-        worker.into(),
-    )
+    let opts = crate::intake::watch::Options {
+        detector: a.detector,
+        interval: std::time::Duration::from_secs(a.interval_seconds),
+        since: std::time::Duration::from_secs(a.since_minutes * 60),
+        once: a.once,
+        concurrency: a.concurrency.into(),
+    };
+    super::block_on(crate::intake::watch::watch(opts, a.worker.into()))
 }

@@ -38,6 +38,9 @@ pub(crate) struct Exec<'a> {
 /// the report and whether everything that ran succeeded and its evidence is complete.
 /// `progress` prints each step's events on stderr.
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(name = "execution", skip_all, fields(
+    execution_id = %execution_id, finding_id = %f.id, playbook = %pb.name, engine = ?opts.engine,
+))]
 pub(crate) async fn execute(
     f: &Finding,
     pb: &crate::domain::playbook::Playbook,

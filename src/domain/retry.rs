@@ -86,6 +86,29 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Evidence writes: a few quick tries for a transient S3 error (200 ms, 400 ms, 800 ms,
+    /// jittered), so that a record is not lost to one throttled or dropped request.
+    pub fn store() -> RetryPolicy {
+        RetryPolicy {
+            attempts: 4,
+            max_delay: Duration::from_millis(800),
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Polling a queue that fails: the pause after each consecutive failed receive, from
+    /// 400 ms doubling to 12.8 s (without jitter: one poller).
+    pub fn queue() -> RetryPolicy {
+        RetryPolicy {
+            errors: ErrorClass::TRANSIENT.to_vec(),
+            attempts: u32::MAX,
+            interval: Duration::from_millis(400),
+            backoff_rate: 2.0,
+            max_delay: Duration::from_millis(12_800),
+            jitter: Jitter::None,
+        }
+    }
+
     /// Whether an error of `class` should be tried again after `attempt` tries (1-based).
     pub fn should_retry(&self, class: ErrorClass, attempt: u32) -> bool {
         attempt < self.attempts && self.errors.contains(&class)
@@ -148,6 +171,19 @@ mod tests {
         assert!(p.delay(3, 0.5) <= p.base_delay(3));
         assert!(p.should_retry(ErrorClass::Throttling, 3));
         assert!(!p.should_retry(ErrorClass::Throttling, 4));
+    }
+
+    /// The store's and the queue's policies are the same mechanism as a step's.
+    #[test]
+    fn store_and_queue_policies() {
+        let store = RetryPolicy::store();
+        assert_eq!(store.attempts, 4);
+        assert_eq!(store.base_delay(3), Duration::from_millis(800));
+        assert!(!store.should_retry(ErrorClass::Server, 4));
+        let queue = RetryPolicy::queue();
+        assert_eq!(queue.delay(1, 0.9), Duration::from_millis(400));
+        assert_eq!(queue.delay(6, 0.9), Duration::from_millis(12_800));
+        assert_eq!(queue.delay(60, 0.9), Duration::from_millis(12_800));
     }
 
     #[test]

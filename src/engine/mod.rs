@@ -15,6 +15,7 @@ use petgraph::graph::NodeIndex;
 use serde_json::{Map, Value};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
+use tracing::Instrument as _;
 
 use crate::domain::catalog::{Action, Effect};
 use crate::domain::expr::{self, MapScope};
@@ -235,12 +236,18 @@ pub async fn run<E: Executor>(
                 let events = events.clone();
                 let step = step.clone();
                 let evidence = evidence.clone();
-                let handle = tasks.spawn(async move {
-                    let _permit = sem.acquire_owned().await;
-                    let params = inv.params.clone();
-                    let report = attempt_step(&*exec, &step, inv, &events, started).await;
-                    (n, record(&evidence, report, &params, &events).await)
-                });
+                // A span per step, inside the execution's (`contain::execute`): every log line
+                // of the step's calls carries its step id and action.
+                let span = tracing::info_span!("step", step = %step.id, action = %step.action);
+                let handle = tasks.spawn(
+                    async move {
+                        let _permit = sem.acquire_owned().await;
+                        let params = inv.params.clone();
+                        let report = attempt_step(&*exec, &step, inv, &events, started).await;
+                        (n, record(&evidence, report, &params, &events).await)
+                    }
+                    .instrument(span),
+                );
                 task_nodes.insert(handle.id(), n);
             }
         }

@@ -36,6 +36,18 @@ impl std::fmt::Debug for Key {
     }
 }
 
+/// Why a seal key could not be derived.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum KeyError {
+    #[error("sealing with KMS key {key_id}: {source}")]
+    Kms {
+        key_id: String,
+        source: crate::domain::step::StepError,
+    },
+    #[error("KMS key {key_id} gave a {len}-byte MAC; an HMAC_256 key is needed")]
+    NotHmac256 { key_id: String, len: usize },
+}
+
 /// Why an object's seal does not hold.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SealError {
@@ -134,7 +146,7 @@ impl Sealer {
     }
 
     /// The key for `scope` (one KMS call the first time).
-    pub async fn key(&self, scope: &str) -> Result<Key, String> {
+    pub async fn key(&self, scope: &str) -> Result<Key, KeyError> {
         if let Some(k) = self.cache.lock().await.get(scope) {
             return Ok(k.clone());
         }
@@ -148,21 +160,17 @@ impl Sealer {
             )))
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "sealing with KMS key {}: {}",
-                    self.key_id,
-                    crate::aws::classify(&e, "kms", "GenerateMac")
-                )
+            .map_err(|e| KeyError::Kms {
+                key_id: self.key_id.clone(),
+                source: crate::aws::classify(&e, "kms", "GenerateMac"),
             })?;
         let mac = out.mac().map(|b| b.as_ref().to_vec()).unwrap_or_default();
         let mut k = [0u8; 32];
         if mac.len() < 32 {
-            return Err(format!(
-                "KMS key {} gave a {}-byte MAC; an HMAC_256 key is needed",
-                self.key_id,
-                mac.len()
-            ));
+            return Err(KeyError::NotHmac256 {
+                key_id: self.key_id.clone(),
+                len: mac.len(),
+            });
         }
         k.copy_from_slice(&mac[..32]);
         let key = Key(k);
@@ -174,7 +182,7 @@ impl Sealer {
     }
 
     /// Checks that the key exists and may be used for MACs (firebreak's start-up check).
-    pub async fn check(&self) -> Result<(), String> {
+    pub async fn check(&self) -> Result<(), KeyError> {
         self.key("check").await.map(|_| ())
     }
 }

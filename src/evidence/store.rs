@@ -126,10 +126,12 @@ impl Store {
                     LockMode::Governance => ObjectLockMode::Governance,
                 };
                 let mut last = String::new();
-                // A few quick tries for transient S3 errors; an existing object is never retried.
-                for attempt in 0..4u32 {
-                    if attempt > 0 {
-                        tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                // The store's retry policy for transient S3 errors; an existing object is never
+                // retried.
+                let policy = crate::domain::retry::RetryPolicy::store();
+                for attempt in 1..=policy.attempts {
+                    if attempt > 1 {
+                        tokio::time::sleep(policy.delay(attempt - 1, fastrand::f64())).await;
                     }
                     let result = client
                         .put_object()
@@ -156,8 +158,13 @@ impl Store {
                             }
                             let classified = crate::aws::classify(&e, "s3", "PutObject");
                             last = classified.to_string();
-                            if matches!(classified.kind, crate::domain::step::ErrorKind::Permanent)
-                            {
+                            let retried = match classified.kind {
+                                crate::domain::step::ErrorKind::Transient(class) => {
+                                    policy.should_retry(class, attempt)
+                                }
+                                crate::domain::step::ErrorKind::Permanent => false,
+                            };
+                            if !retried {
                                 break;
                             }
                         }

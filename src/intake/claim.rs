@@ -22,8 +22,35 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::finding::Finding;
-use crate::evidence::seal::{SealError, Sealer};
+use crate::domain::step::StepError;
+use crate::evidence::seal::{KeyError, SealError, Sealer};
 use crate::evidence::{Store, StoreError, sha256_hex};
+
+/// Why a finding's claims could not be read, written or settled.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    /// The evidence bucket refused or failed a call.
+    #[error("{what}: {source}")]
+    Bucket { what: String, source: StepError },
+    /// An object's body could not be read.
+    #[error("{key}: {reason}")]
+    Unreadable { key: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("finding {0}: claim generations are exhausted")]
+    Exhausted(String),
+    #[error("could not settle the claim on finding {0} after 5 tries")]
+    Unsettled(String),
+    #[error("claim generation {0} was written by another worker: the execution was taken over")]
+    TakenOver(u32),
+    #[error("finding {0}: 16 forged claims in a row; not claimed")]
+    Forged(String),
+    /// The object that should be this worker's is not one firebreak wrote.
+    #[error("{key} exists and {reason}")]
+    NotOurs { key: String, reason: SealError },
+}
 
 /// The folder, right under the evidence prefix, that holds claims.
 pub const CLAIMS_DIR: &str = "_claims";
@@ -146,7 +173,7 @@ impl Claims {
                 &r.finding_id,
             ))
             .await
-            .map_err(StoreError::Io)?;
+            .map_err(|e| StoreError::Io(e.to_string()))?;
         let value = serde_json::to_value(r).map_err(|e| StoreError::Io(e.to_string()))?;
         let bytes = seal
             .seal_json(value)
@@ -162,7 +189,7 @@ impl Claims {
         f: &Finding,
         key: &str,
         kind: &str,
-    ) -> Result<Result<ClaimRecord, SealError>, String> {
+    ) -> Result<Result<ClaimRecord, SealError>, ClaimError> {
         let bytes = self.get_bytes(key).await?;
         let seal = self
             .sealer
@@ -176,7 +203,7 @@ impl Claims {
         }))
     }
 
-    async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, String> {
+    async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, ClaimError> {
         let body = self
             .client
             .get_object()
@@ -184,17 +211,23 @@ impl Claims {
             .key(key)
             .send()
             .await
-            .map_err(|e| format!("{key}: {}", crate::aws::classify(&e, "s3", "GetObject")))?
+            .map_err(|e| ClaimError::Bucket {
+                what: key.to_string(),
+                source: crate::aws::classify(&e, "s3", "GetObject"),
+            })?
             .body
             .collect()
             .await
-            .map_err(|e| format!("{key}: {e}"))?
+            .map_err(|e| ClaimError::Unreadable {
+                key: key.to_string(),
+                reason: e.to_string(),
+            })?
             .into_bytes();
         Ok(body.to_vec())
     }
 
     /// The claim objects' names in the finding's folder.
-    async fn names(&self, folder: &str) -> Result<Vec<String>, String> {
+    async fn names(&self, folder: &str) -> Result<Vec<String>, ClaimError> {
         let mut names = Vec::new();
         let mut token = None;
         loop {
@@ -206,11 +239,9 @@ impl Claims {
                 .set_continuation_token(token)
                 .send()
                 .await
-                .map_err(|e| {
-                    format!(
-                        "listing claims: {}",
-                        crate::aws::classify(&e, "s3", "ListObjectsV2")
-                    )
+                .map_err(|e| ClaimError::Bucket {
+                    what: "listing claims".into(),
+                    source: crate::aws::classify(&e, "s3", "ListObjectsV2"),
                 })?;
             for o in page.contents() {
                 if let Some(k) = o.key() {
@@ -228,7 +259,7 @@ impl Claims {
     /// Claims `f` for this worker, or says who has it or that it is done. Races between
     /// workers are settled by S3's conditional write: exactly one `claim-N` is written. Only
     /// sealed objects count; the others are returned as forged.
-    pub async fn claim(&self, f: &Finding) -> Result<Claimed, String> {
+    pub async fn claim(&self, f: &Finding) -> Result<Claimed, ClaimError> {
         let folder = self.folder(f);
         let mut forged = Vec::new();
         for _ in 0..5 {
@@ -264,7 +295,7 @@ impl Claims {
                 None => 0,
                 Some(g) => g
                     .checked_add(1)
-                    .ok_or_else(|| format!("finding {}: claim generations are exhausted", f.id))?,
+                    .ok_or_else(|| ClaimError::Exhausted(f.id.clone()))?,
             };
             let mut latest = None;
             for g in &generations {
@@ -311,18 +342,15 @@ impl Claims {
                 }
                 // Another worker won this generation; look again.
                 Err(StoreError::Exists(_)) => continue,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.into()),
             }
         }
-        Err(format!(
-            "could not settle the claim on finding {} after 5 tries",
-            f.id
-        ))
+        Err(ClaimError::Unsettled(f.id.clone()))
     }
 
     /// Takes over a claim whose execution cannot be continued (its records are not
     /// firebreak's): the next generation, for a new execution.
-    pub async fn restart(&self, f: &Finding, generation: u32) -> Result<(u32, String), String> {
+    pub async fn restart(&self, f: &Finding, generation: u32) -> Result<(u32, String), ClaimError> {
         let execution_id = uuid::Uuid::now_v7().to_string();
         let next = self.next_free(f, generation, &execution_id, None).await?;
         Ok((next, execution_id))
@@ -336,12 +364,12 @@ impl Claims {
         generation: u32,
         execution_id: &str,
         detail: Option<&str>,
-    ) -> Result<u32, String> {
+    ) -> Result<u32, ClaimError> {
         let mut next = generation;
         for _ in 0..16 {
             next = next
                 .checked_add(1)
-                .ok_or_else(|| format!("finding {}: claim generations are exhausted", f.id))?;
+                .ok_or_else(|| ClaimError::Exhausted(f.id.clone()))?;
             let mut r = self.record(f, "claim", execution_id);
             r.generation = next;
             r.lease_until_ms = now_ms() + self.lease.as_millis() as i64;
@@ -352,19 +380,12 @@ impl Claims {
                 Err(StoreError::Exists(_)) => match self.get(f, &key, "claim").await? {
                     // A forged object holds that name: the next one.
                     Err(_) => continue,
-                    Ok(_) => {
-                        return Err(format!(
-                            "claim generation {next} was written by another worker: the execution was taken over"
-                        ));
-                    }
+                    Ok(_) => return Err(ClaimError::TakenOver(next)),
                 },
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e.into()),
             }
         }
-        Err(format!(
-            "finding {}: 16 forged claims in a row; not claimed",
-            f.id
-        ))
+        Err(ClaimError::Forged(f.id.clone()))
     }
 
     /// Extends this worker's claim (generation `generation`) by a lease, by writing the next
@@ -375,13 +396,18 @@ impl Claims {
         f: &Finding,
         generation: u32,
         execution_id: &str,
-    ) -> Result<u32, String> {
+    ) -> Result<u32, ClaimError> {
         self.next_free(f, generation, execution_id, Some("renewal"))
             .await
     }
 
     /// Marks the finding contained by `execution_id` (its manifest is written).
-    pub async fn done(&self, f: &Finding, execution_id: &str, status: &str) -> Result<(), String> {
+    pub async fn done(
+        &self,
+        f: &Finding,
+        execution_id: &str,
+        status: &str,
+    ) -> Result<(), ClaimError> {
         let mut r = self.record(f, "done", execution_id);
         r.detail = Some(status.to_string());
         let key = format!(
@@ -393,9 +419,9 @@ impl Claims {
             Ok(()) => Ok(()),
             Err(StoreError::Exists(_)) => match self.get(f, &key, "done").await? {
                 Ok(_) => Ok(()),
-                Err(e) => Err(format!("{key} exists and {e}")),
+                Err(reason) => Err(ClaimError::NotOurs { key, reason }),
             },
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -405,11 +431,11 @@ impl Claims {
         f: &Finding,
         execution_id: &str,
         message_id: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), ClaimError> {
         let mut r = self.record(f, "seen", execution_id);
         r.detail = Some(message_id.to_string());
         let key = format!("{}/seen-{}.json", self.folder(f), uuid::Uuid::now_v7());
-        self.put(&key, &r).await.map_err(|e| e.to_string())
+        Ok(self.put(&key, &r).await?)
     }
 }
 

@@ -16,6 +16,7 @@ use serde_json::json;
 use tokio::sync::{Semaphore, watch};
 
 use crate::aws;
+use crate::domain::retry::RetryPolicy;
 use crate::intake::worker::{Handled, Worker, log, serve_metrics};
 
 pub struct Options {
@@ -36,15 +37,7 @@ struct Ctx {
     sqs: aws_sdk_sqs::Client,
 }
 
-pub fn serve(opts: Options, worker: crate::intake::worker::Options) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(serve_async(opts, worker))
-}
-
-async fn serve_async(opts: Options, worker: crate::intake::worker::Options) -> Result<ExitCode> {
+pub async fn serve(opts: Options, worker: crate::intake::worker::Options) -> Result<ExitCode> {
     let base = aws::load().await;
     let worker = Worker::new(base.clone(), worker).await?;
     serve_queue(&base, opts, worker).await
@@ -131,7 +124,7 @@ pub async fn serve_queue(
                     break;
                 }
                 // Back off, capped: the queue may be throttling or briefly unreachable.
-                let delay = Duration::from_millis(200 * 2u64.pow(receive_errors.min(6)));
+                let delay = RetryPolicy::queue().delay(receive_errors, 0.0);
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = stop_rx.changed() => break,

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use aws_sdk_guardduty::types::{Condition, FindingCriteria, OrderBy, SortCriteria};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -95,13 +95,24 @@ pub struct Polled {
     pub unreadable: Vec<Unreadable>,
 }
 
+/// Why GuardDuty could not be polled.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Aws(crate::domain::step::StepError),
+    #[error("GetFindings: the answer had no body")]
+    NoBody,
+    #[error("GetFindings: the answer is not a findings list: {0}")]
+    NotFindings(String),
+}
+
 /// The findings of `detector` updated at or after `since_ms`, oldest first; each is read on
 /// its own, so one that cannot be parsed is reported without hiding the others.
 pub async fn poll(
     gd: &aws_sdk_guardduty::Client,
     detector: &str,
     since_ms: i64,
-) -> Result<Polled, String> {
+) -> Result<Polled, PollError> {
     let mut ids = Vec::new();
     let mut token = None;
     loop {
@@ -126,12 +137,7 @@ pub async fn poll(
             .set_next_token(token)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "ListFindings: {}",
-                    crate::aws::classify(&e, "guardduty", "ListFindings")
-                )
-            })?;
+            .map_err(|e| PollError::Aws(crate::aws::classify(&e, "guardduty", "ListFindings")))?;
         ids.extend(page.finding_ids().iter().cloned());
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
@@ -148,26 +154,21 @@ pub async fn poll(
             .interceptor(raw.clone())
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "GetFindings: {}",
-                    crate::aws::classify(&e, "guardduty", "GetFindings")
-                )
-            })?;
+            .map_err(|e| PollError::Aws(crate::aws::classify(&e, "guardduty", "GetFindings")))?;
         let body = raw
             .0
             .lock()
             .ok()
             .and_then(|mut b| b.take())
-            .ok_or("GetFindings: the answer had no body")?;
+            .ok_or(PollError::NoBody)?;
         let text = String::from_utf8_lossy(&body);
         #[derive(serde::Deserialize)]
         struct Page<'a> {
             #[serde(borrow, default)]
             findings: Vec<&'a serde_json::value::RawValue>,
         }
-        let page: Page = serde_json::from_str(&text)
-            .map_err(|e| format!("GetFindings: the answer is not a findings list: {e}"))?;
+        let page: Page =
+            serde_json::from_str(&text).map_err(|e| PollError::NotFindings(e.to_string()))?;
         for raw in page.findings {
             // Each finding's exact text, as received, is what gets parsed and kept.
             match crate::domain::finding::parse_findings(raw.get(), "guardduty:GetFindings") {
@@ -203,7 +204,7 @@ pub async fn sweep(
     worker: &Arc<Worker>,
     cursor: &mut Cursor,
     concurrency: usize,
-) -> Result<Sweep, String> {
+) -> Result<Sweep, PollError> {
     let Polled {
         findings,
         unreadable,
@@ -279,15 +280,7 @@ pub async fn sweep(
     Ok(report)
 }
 
-pub fn watch(opts: Options, worker: crate::intake::worker::Options) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(watch_async(opts, worker))
-}
-
-async fn watch_async(opts: Options, worker: crate::intake::worker::Options) -> Result<ExitCode> {
+pub async fn watch(opts: Options, worker: crate::intake::worker::Options) -> Result<ExitCode> {
     let base = crate::aws::load().await;
     let gd = aws_sdk_guardduty::Client::new(&base);
     let worker = Arc::new(Worker::new(base, worker).await?);
@@ -321,7 +314,10 @@ async fn watch_async(opts: Options, worker: crate::intake::worker::Options) -> R
             }
             Err(e) => {
                 failures += 1;
-                log("poll_failed", json!({"error": e, "consecutive": failures}));
+                log(
+                    "poll_failed",
+                    json!({"error": e.to_string(), "consecutive": failures}),
+                );
                 if opts.once {
                     anyhow::bail!(
                         "{e}\n  hint: check the detector id, the region and the credentials (guardduty:ListFindings, guardduty:GetFindings)"

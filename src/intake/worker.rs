@@ -248,11 +248,7 @@ impl Worker {
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build();
         let store = Store::S3 {
-            client: aws_sdk_s3::Client::from_conf(
-                aws_sdk_s3::config::Builder::from(&s3_config)
-                    .force_path_style(true)
-                    .build(),
-            ),
+            client: crate::aws::s3_client(&s3_config),
             bucket,
             prefix,
             mode: opts.lock_mode,
@@ -303,7 +299,7 @@ impl Worker {
             Err(e) => {
                 log(
                     "done_not_recorded",
-                    json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                    json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
                 );
                 Handled::Later(self.opts.lease)
             }
@@ -316,7 +312,7 @@ impl Worker {
         f: &Finding,
         execution_id: &str,
         existing: &[(String, Vec<u8>)],
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, crate::evidence::seal::KeyError> {
         let key = self
             .sealer
             .key(&crate::evidence::seal::execution_scope(
@@ -387,7 +383,10 @@ impl Worker {
         let claimed = match ctx.claims.claim(f).await {
             Ok(c) => c,
             Err(e) => {
-                log("claim_failed", json!({"finding_id": f.id, "error": e}));
+                log(
+                    "claim_failed",
+                    json!({"finding_id": f.id, "error": e.to_string()}),
+                );
                 return Handled::Later(Duration::from_secs(5));
             }
         };
@@ -404,7 +403,10 @@ impl Worker {
             Claim::Done { execution_id } => {
                 ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = ctx.claims.seen(f, &execution_id, message_id).await {
-                    log("seen_not_recorded", json!({"finding_id": f.id, "error": e}));
+                    log(
+                        "seen_not_recorded",
+                        json!({"finding_id": f.id, "error": e.to_string()}),
+                    );
                 }
                 log(
                     "duplicate",
@@ -453,7 +455,7 @@ impl Worker {
                 Err(e) => {
                     log(
                         "resume_failed",
-                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
                     );
                     return Handled::Later(Duration::from_secs(5));
                 }
@@ -462,7 +464,10 @@ impl Worker {
                 let (g, fresh) = match ctx.claims.restart(f, generation).await {
                     Ok(r) => r,
                     Err(e) => {
-                        log("claim_failed", json!({"finding_id": f.id, "error": e}));
+                        log(
+                            "claim_failed",
+                            json!({"finding_id": f.id, "error": e.to_string()}),
+                        );
                         return Handled::Later(Duration::from_secs(5));
                     }
                 };
@@ -532,7 +537,7 @@ impl Worker {
                         Err(e) => {
                             log(
                                 "lease_not_renewed",
-                                json!({"finding_id": f.id, "execution_id": execution_id, "error": e}),
+                                json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
                             );
                             return;
                         }

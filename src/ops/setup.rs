@@ -8,6 +8,7 @@ use aws_sdk_s3::types::{
 };
 use serde_json::json;
 
+use crate::domain::step::StepError;
 use crate::evidence::LockMode;
 
 /// What `setup` did, line by line.
@@ -15,8 +16,28 @@ pub struct SetupReport {
     pub lines: Vec<String>,
 }
 
-fn err<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> String + '_ {
-    move |e| format!("{what}: {e}")
+/// Why `setup` could not make or check a piece of firebreak's infrastructure.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// An AWS call failed: what was being done, and the classified error.
+    #[error("{what}: {source}")]
+    Aws { what: String, source: StepError },
+    /// What exists cannot serve, and setup does not replace it.
+    #[error("{problem}\n  hint: {hint}")]
+    Unusable { problem: String, hint: String },
+}
+
+impl SetupError {
+    fn aws(what: String, source: StepError) -> SetupError {
+        SetupError::Aws { what, source }
+    }
+
+    fn unusable(problem: String, hint: &str) -> SetupError {
+        SetupError::Unusable {
+            problem,
+            hint: hint.to_string(),
+        }
+    }
 }
 
 /// Makes `bucket` a valid evidence bucket. `tls_policy` false skips the deny of plain HTTP (for
@@ -29,7 +50,7 @@ pub async fn evidence_bucket(
     mode: LockMode,
     tls_policy: bool,
     writers: &[String],
-) -> Result<SetupReport, String> {
+) -> Result<SetupReport, SetupError> {
     let mut lines = Vec::new();
     let exists = s3.head_bucket().bucket(bucket).send().await.is_ok();
     if exists {
@@ -47,9 +68,9 @@ pub async fn evidence_bucket(
             );
         }
         create.send().await.map_err(|e| {
-            format!(
-                "creating bucket {bucket}: {}",
-                crate::aws::classify(&e, "s3", "CreateBucket")
+            SetupError::aws(
+                format!("creating bucket {bucket}"),
+                crate::aws::classify(&e, "s3", "CreateBucket"),
             )
         })?;
         lines.push(format!("bucket {bucket}: created with Object Lock"));
@@ -69,8 +90,9 @@ pub async fn evidence_bucket(
         .map(|e| e.as_str())
         != Some("Enabled")
     {
-        return Err(format!(
-            "bucket {bucket} exists without Object Lock; it cannot hold evidence\n  hint: choose a new bucket name (Object Lock is enabled when a bucket is created)"
+        return Err(SetupError::unusable(
+            format!("bucket {bucket} exists without Object Lock; it cannot hold evidence"),
+            "choose a new bucket name (Object Lock is enabled when a bucket is created)",
         ));
     }
     let want_mode = match mode {
@@ -114,7 +136,12 @@ pub async fn evidence_bucket(
             )
             .send()
             .await
-            .map_err(err("setting the default retention"))?;
+            .map_err(|e| {
+                SetupError::aws(
+                    "setting the default retention".into(),
+                    crate::aws::classify(&e, "s3", "PutObjectLockConfiguration"),
+                )
+            })?;
         lines.push(format!(
             "default retention: set to {} {days} days",
             want_mode.as_str()
@@ -147,7 +174,12 @@ pub async fn evidence_bucket(
             )
             .send()
             .await
-            .map_err(err("blocking public access"))?;
+            .map_err(|e| {
+                SetupError::aws(
+                    "blocking public access".into(),
+                    crate::aws::classify(&e, "s3", "PutPublicAccessBlock"),
+                )
+            })?;
         lines.push("public access: blocked".into());
     }
     // Only firebreak writes the evidence: every other principal is denied writes, deletes and
@@ -191,7 +223,12 @@ pub async fn evidence_bucket(
             .policy(policy.to_string())
             .send()
             .await
-            .map_err(err("setting the bucket policy"))?;
+            .map_err(|e| {
+                SetupError::aws(
+                    "setting the bucket policy".into(),
+                    crate::aws::classify(&e, "s3", "PutBucketPolicy"),
+                )
+            })?;
         lines.push(format!(
             "policy: plain-HTTP access refused, only {who} may write evidence"
         ));
@@ -207,7 +244,7 @@ pub async fn finding_queue(
     name: &str,
     min_severity: Option<f64>,
     max_receives: u32,
-) -> Result<(SetupReport, String), String> {
+) -> Result<(SetupReport, String), SetupError> {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let mut lines = Vec::new();
     // Findings are kept as long as SQS allows (14 days), in both queues.
@@ -251,9 +288,9 @@ pub async fn finding_queue(
         .send()
         .await
         .map_err(|e| {
-            format!(
-                "EventBridge rule {rule}: {}",
-                crate::aws::classify(&e, "events", "PutRule")
+            SetupError::aws(
+                format!("EventBridge rule {rule}"),
+                crate::aws::classify(&e, "events", "PutRule"),
             )
         })?
         .rule_arn()
@@ -282,9 +319,9 @@ pub async fn finding_queue(
         .send()
         .await
         .map_err(|e| {
-            format!(
-                "queue {name} policy: {}",
-                crate::aws::classify(&e, "sqs", "SetQueueAttributes")
+            SetupError::aws(
+                format!("queue {name} policy"),
+                crate::aws::classify(&e, "sqs", "SetQueueAttributes"),
             )
         })?;
     lines.push(format!("queue {name}: policy lets only rule {rule} send"));
@@ -296,14 +333,19 @@ pub async fn finding_queue(
                 .id("firebreak-queue")
                 .arn(&arn)
                 .build()
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| {
+                    SetupError::unusable(
+                        format!("rule {rule} target: {e}"),
+                        "report this: the target is built from the queue's ARN",
+                    )
+                })?,
         )
         .send()
         .await
         .map_err(|e| {
-            format!(
-                "rule {rule} target: {}",
-                crate::aws::classify(&e, "events", "PutTargets")
+            SetupError::aws(
+                format!("rule {rule} target"),
+                crate::aws::classify(&e, "events", "PutTargets"),
             )
         })?;
     lines.push(format!("rule {rule}: target queue {name}"));
@@ -316,7 +358,7 @@ async fn ensure_queue(
     name: &str,
     attributes: &[(aws_sdk_sqs::types::QueueAttributeName, String)],
     lines: &mut Vec<String>,
-) -> Result<String, String> {
+) -> Result<String, SetupError> {
     if let Ok(found) = sqs.get_queue_url().queue_name(name).send().await
         && let Some(url) = found.queue_url()
     {
@@ -325,9 +367,9 @@ async fn ensure_queue(
             set = set.attributes(k.clone(), v);
         }
         set.send().await.map_err(|e| {
-            format!(
-                "queue {name}: {}",
-                crate::aws::classify(&e, "sqs", "SetQueueAttributes")
+            SetupError::aws(
+                format!("queue {name}"),
+                crate::aws::classify(&e, "sqs", "SetQueueAttributes"),
             )
         })?;
         lines.push(format!("queue {name}: exists, settings applied"));
@@ -338,44 +380,53 @@ async fn ensure_queue(
         create = create.attributes(k.clone(), v);
     }
     let out = create.send().await.map_err(|e| {
-        format!(
-            "creating queue {name}: {}",
-            crate::aws::classify(&e, "sqs", "CreateQueue")
+        SetupError::aws(
+            format!("creating queue {name}"),
+            crate::aws::classify(&e, "sqs", "CreateQueue"),
         )
     })?;
     lines.push(format!("queue {name}: created"));
     Ok(out.queue_url().unwrap_or_default().to_string())
 }
 
-async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, String> {
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, SetupError> {
     sqs.get_queue_attributes()
         .queue_url(url)
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
         .send()
         .await
         .map_err(|e| {
-            format!(
-                "queue {url}: {}",
-                crate::aws::classify(&e, "sqs", "GetQueueAttributes")
+            SetupError::aws(
+                format!("queue {url}"),
+                crate::aws::classify(&e, "sqs", "GetQueueAttributes"),
             )
         })?
         .attributes()
         .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
         .cloned()
-        .ok_or_else(|| format!("queue {url}: no QueueArn"))
+        .ok_or_else(|| {
+            SetupError::unusable(
+                format!("queue {url}: no QueueArn"),
+                "check that the URL names an SQS queue",
+            )
+        })
 }
 
 /// The KMS HMAC key that seals claims and records (`crate::evidence::seal`): the key behind `alias`
 /// when it exists, else a new `HMAC_256` key given that alias. Returns its ARN and a line.
-pub async fn seal_key(kms: &aws_sdk_kms::Client, alias: &str) -> Result<(String, String), String> {
+pub async fn seal_key(
+    kms: &aws_sdk_kms::Client,
+    alias: &str,
+) -> Result<(String, String), SetupError> {
     use aws_sdk_kms::types::{KeySpec, KeyUsageType};
     match kms.describe_key().key_id(alias).send().await {
         Ok(d) => {
             let meta = d.key_metadata();
             let arn = meta.and_then(|m| m.arn()).unwrap_or(alias).to_string();
             if meta.and_then(|m| m.key_usage()) != Some(&KeyUsageType::GenerateVerifyMac) {
-                return Err(format!(
-                    "seal key {alias} ({arn}) is not an HMAC key (GENERATE_VERIFY_MAC)\n  hint: point the alias at an HMAC_256 key, or name one with --seal-key"
+                return Err(SetupError::unusable(
+                    format!("seal key {alias} ({arn}) is not an HMAC key (GENERATE_VERIFY_MAC)"),
+                    "point the alias at an HMAC_256 key, or name one with --seal-key",
                 ));
             }
             let line = format!("seal key {alias}: exists ({arn})");
@@ -395,9 +446,9 @@ pub async fn seal_key(kms: &aws_sdk_kms::Client, alias: &str) -> Result<(String,
                 .send()
                 .await
                 .map_err(|e| {
-                    format!(
-                        "creating the seal key: {}",
-                        crate::aws::classify(&e, "kms", "CreateKey")
+                    SetupError::aws(
+                        "creating the seal key".to_string(),
+                        crate::aws::classify(&e, "kms", "CreateKey"),
                     )
                 })?;
             let arn = made
@@ -410,16 +461,16 @@ pub async fn seal_key(kms: &aws_sdk_kms::Client, alias: &str) -> Result<(String,
                 .send()
                 .await
                 .map_err(|e| {
-                    format!(
-                        "naming the seal key {alias}: {}",
-                        crate::aws::classify(&e, "kms", "CreateAlias")
+                    SetupError::aws(
+                        format!("naming the seal key {alias}"),
+                        crate::aws::classify(&e, "kms", "CreateAlias"),
                     )
                 })?;
             Ok((arn.clone(), format!("seal key {alias}: created ({arn})")))
         }
-        Err(e) => Err(format!(
-            "seal key {alias}: {}",
-            crate::aws::classify(&e, "kms", "DescribeKey")
+        Err(e) => Err(SetupError::aws(
+            format!("seal key {alias}"),
+            crate::aws::classify(&e, "kms", "DescribeKey"),
         )),
     }
 }

@@ -497,11 +497,7 @@ fn fixture_event(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> serde
 async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
     let moto = support::private_moto();
     let config = moto.config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(&config);
     let iam = aws_sdk_iam::Client::new(&config);
 
     let public = support::unique("public");
@@ -934,11 +930,7 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
 
     // The state machine wrote the step records and the manifest itself (putObject, Object
     // Lock, States.Hash); firebreak wrote the finding and the plan.
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(&config);
     let listed = s3
         .list_objects_v2()
         .bucket(&bucket)

@@ -254,11 +254,7 @@ async fn locked_bucket(s3: &aws_sdk_s3::Client) -> String {
 #[tokio::test]
 async fn s3_tampering_is_detected() {
     let config = moto().config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(&config);
     let mut run_one = Vec::new();
     // Five executions in one bucket, each under its own prefix, one per tampering.
     let bucket = locked_bucket(&s3).await;
@@ -395,11 +391,7 @@ async fn s3_tampering_is_detected() {
 #[tokio::test]
 async fn an_unlocked_bucket_fails_the_audit() {
     let config = moto().config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(&config);
     let bucket = unique("plain");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     s3.put_object()

@@ -168,11 +168,7 @@ async fn local_evidence_is_a_closed_read_only_chain() {
 #[tokio::test]
 async fn s3_evidence_is_object_locked_and_checksummed() {
     let config = moto().config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(&config);
     let bucket = unique("evidence");
     s3.create_bucket()
         .bucket(&bucket)

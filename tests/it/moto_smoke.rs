@@ -17,11 +17,7 @@ async fn sdk_reaches_moto() {
         .expect("GetCallerIdentity");
     assert_eq!(who.account(), Some("123456789012"));
 
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(&config);
     let bucket = format!("firebreak-smoke-{}", std::process::id());
     s3.create_bucket()
         .bucket(&bucket)

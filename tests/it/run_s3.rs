@@ -6,11 +6,7 @@ use serde_json::{Value, json};
 use crate::support::{finding_file, moto, stderr, unique};
 
 pub(crate) async fn public_bucket(config: &aws_config::SdkConfig) -> (String, Value) {
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(config);
     let bucket = unique("exports");
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
     let existing = json!({
@@ -92,11 +88,7 @@ async fn s3_public_bucket_is_locked_down_keeping_its_policy() {
             stderr(&out)
         );
     }
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(&config);
     let pab = s3
         .get_public_access_block()
         .bucket(&bucket)
@@ -200,11 +192,7 @@ async fn inputs_a_playbook_does_not_declare_are_ignored_for_it() {
 #[tokio::test]
 async fn a_weaker_statement_of_the_deny_sid_is_replaced() {
     let config = moto().config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(&config);
     let (bucket, existing) = public_bucket(&config).await;
     let (user, key) = user_with_key(&config).await;
     let principal = format!("arn:aws:iam::123456789012:user/{user}");

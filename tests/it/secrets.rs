@@ -87,6 +87,17 @@ async fn planted_secrets_reach_no_record_log_line_or_report() {
     let (code, iam_out, iam_err) =
         run_planted(&["run", "--evidence", dir_arg, iam_finding.to_str().unwrap()]);
     assert_eq!(code, Some(0), "{iam_out}\n{iam_err}");
+    // The log's lines carry the execution's and the step's span (issue 15, item 5).
+    assert!(
+        iam_err
+            .lines()
+            .any(|l| l.contains("execution{execution_id=")
+                && l.contains("finding_id=")
+                && l.contains(":step{step=")
+                && l.contains("action=iam.")
+                && l.contains("aws call")),
+        "{iam_err}"
+    );
 
     // 2. A compromised instance in the caller's account whose tags carry secrets.
     let t = crate::run_ec2::target(&config).await;

@@ -687,7 +687,7 @@ async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
         Claim::Held { .. }
     ));
     tokio::time::sleep(Duration::from_millis(4000)).await;
-    assert_eq!(a.renew(&f, 0, &execution_id).await, Ok(1));
+    assert_eq!(a.renew(&f, 0, &execution_id).await.unwrap(), 1);
     // The first generation's lease is over, the renewal's is not.
     tokio::time::sleep(Duration::from_millis(4000)).await;
     let second = b.claim(&f).await.unwrap().claim;

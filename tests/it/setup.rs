@@ -34,11 +34,7 @@ async fn setup_makes_an_evidence_bucket_idempotently() {
     );
 
     let config = moto().config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = firebreak::aws::s3_client(&config);
     let pab = s3
         .get_public_access_block()
         .bucket(&bucket)

@@ -334,11 +334,7 @@ fn fastrand_id() -> u64 {
 
 /// An S3 client for moto (path-style addressing).
 pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(true)
-            .build(),
-    )
+    firebreak::aws::s3_client(config)
 }
 
 /// A new IAM role (named `prefix-…`) that EC2 instances may assume; its name.

@@ -204,8 +204,8 @@ pub fn seal_scopes(objects: &[Object]) -> BTreeSet<String> {
 pub async fn seal_keys(
     sealer: &crate::evidence::seal::Sealer,
     scopes: BTreeSet<String>,
-) -> Result<BTreeMap<String, crate::evidence::seal::Key>, String> {
-    let keys: Vec<Result<(String, crate::evidence::seal::Key), String>> =
+) -> Result<BTreeMap<String, crate::evidence::seal::Key>, crate::evidence::seal::KeyError> {
+    let keys: Vec<Result<(String, crate::evidence::seal::Key), crate::evidence::seal::KeyError>> =
         futures_util::stream::iter(
             scopes
                 .into_iter()

@@ -34,6 +34,16 @@ pub fn read_local(dir: &Path) -> std::io::Result<Vec<Object>> {
     Ok(out)
 }
 
+/// Why an S3 evidence location could not be listed (an object that cannot be read is a
+/// problem of the audit, not an error).
+#[derive(Debug, thiserror::Error)]
+#[error("listing s3://{bucket}/{prefix}: {source}")]
+pub struct ListError {
+    pub bucket: String,
+    pub prefix: String,
+    pub source: crate::domain::step::StepError,
+}
+
 /// Reads an S3 evidence location: bucket settings, every object with its lock, its versions.
 /// Objects are read [`READ_CONCURRENCY`] at a time; `progress` counts them.
 pub async fn read_s3(
@@ -42,7 +52,7 @@ pub async fn read_s3(
     prefix: &str,
     min_days: u32,
     progress: &ProgressBar,
-) -> Result<(Vec<Object>, Vec<String>), String> {
+) -> Result<(Vec<Object>, Vec<String>), ListError> {
     let mut problems = Vec::new();
     match client
         .get_object_lock_configuration()
@@ -97,11 +107,10 @@ pub async fn read_s3(
             .set_version_id_marker(version_marker.clone())
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "listing s3://{bucket}/{prefix}: {}",
-                    crate::aws::classify(&e, "s3", "ListObjectVersions")
-                )
+            .map_err(|e| ListError {
+                bucket: bucket.to_string(),
+                prefix: prefix.to_string(),
+                source: crate::aws::classify(&e, "s3", "ListObjectVersions"),
             })?;
         for v in page.versions() {
             *versions

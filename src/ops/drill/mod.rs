@@ -325,15 +325,7 @@ struct Case {
     finding: Option<Finding>,
 }
 
-pub fn drill(opts: Options) -> Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(drill_async(opts))
-}
-
-async fn drill_async(opts: Options) -> Result<ExitCode> {
+pub async fn drill(opts: Options) -> Result<ExitCode> {
     let set =
         crate::domain::playbook::load_valid(&opts.playbooks).map_err(|e| e.into_command_error())?;
     let mut names: Vec<String> = if opts.all {
@@ -371,11 +363,7 @@ async fn drill_async(opts: Options) -> Result<ExitCode> {
         .region()
         .map(|r| r.to_string())
         .unwrap_or_else(|| "us-east-1".into());
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&base)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = crate::aws::s3_client(&base);
     let run_tag: String = uuid::Uuid::now_v7()
         .simple()
         .to_string()
