@@ -6,9 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 
-use super::load_playbooks;
-use crate::domain::playbook;
-
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Playbook files or names in --playbooks (default: every playbook there).
@@ -25,35 +22,12 @@ pub fn run(a: Args) -> Result<ExitCode> {
 }
 
 fn asl_cmd(which: &[String], dir: &Path, out: Option<&Path>) -> Result<ExitCode> {
-    let files: Vec<&Path> = which
-        .iter()
-        .map(Path::new)
-        .filter(|p| p.is_file())
-        .collect();
-    let set = if !which.is_empty() && files.len() == which.len() {
-        playbook::load_dir(&files)
-    } else {
-        load_playbooks(dir)?
-    };
-    if set.has_errors() {
-        for d in &set.diagnostics {
-            crate::say!("{d}");
-        }
+    let Some(set) = super::load_named(which, dir)? else {
         return Ok(ExitCode::from(crate::domain::exit::PROBLEMS));
-    }
+    };
     let mut chosen = Vec::new();
     for w in which {
-        let pb = set
-            .playbooks
-            .iter()
-            .find(|p| p.name == *w || Path::new(&p.file) == Path::new(w))
-            .with_context(|| {
-                format!(
-                    "no playbook file or name `{w}`\n  hint: pass a playbook file, or a name from {}",
-                    dir.display()
-                )
-            })?;
-        chosen.push(pb);
+        chosen.push(super::find_playbook(&set, w, dir)?);
     }
     if which.is_empty() {
         chosen = set.playbooks.iter().collect();

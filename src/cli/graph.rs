@@ -3,10 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use super::{GraphFormat, load_playbooks};
-use crate::domain::playbook;
+use super::GraphFormat;
 use crate::domain::render;
 
 #[derive(clap::Args, Debug)]
@@ -24,23 +23,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
 }
 
 fn graph(which: &str, format: GraphFormat, dir: &Path) -> Result<ExitCode> {
-    let path = Path::new(which);
-    let set = if path.is_file() {
-        playbook::load_dir(&[path])
-    } else {
-        load_playbooks(dir)?
-    };
-    if set.has_errors() {
-        for d in &set.diagnostics {
-            crate::say!("{d}");
-        }
+    let Some(set) = super::load_named(&[which.to_string()], dir)? else {
         return Ok(ExitCode::from(crate::domain::exit::PROBLEMS));
-    }
-    let pb = set
-        .playbooks
-        .iter()
-        .find(|p| path.is_file() || p.name == which)
-        .with_context(|| format!("no playbook file or name `{which}`\n  hint: pass a playbook file, or a name from {}", dir.display()))?;
+    };
+    let pb = super::find_playbook(&set, which, dir)?;
     match format {
         GraphFormat::Dot => print!("{}", render::dot(pb)),
         GraphFormat::Mermaid => print!("{}", render::mermaid(pb)),

@@ -25,7 +25,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::domain::catalog::Engine;
 use crate::domain::finding::{self, Finding};
-use crate::domain::playbook::{self, LoadedSet};
+use crate::domain::playbook::{self, LoadedSet, Playbook};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -266,19 +266,37 @@ fn choose<'a>(
     }
     let mut chosen = Vec::new();
     for w in which {
-        chosen.push(
-            set.playbooks
-                .iter()
-                .find(|p| p.name == *w || Path::new(&p.file) == Path::new(w))
-                .with_context(|| {
-                    format!(
-                        "no playbook `{w}` in {}\n  hint: name a playbook there (`firebreak validate` lists them)",
-                        dir.display()
-                    )
-                })?,
-        );
+        chosen.push(find_playbook(set, w, dir)?);
     }
     Ok(Some(chosen))
+}
+
+/// The playbooks `which` names when each is a file, else those of `dir` (every one valid);
+/// `None` when the named files have errors, which are printed.
+fn load_named(which: &[String], dir: &Path) -> Result<Option<LoadedSet>> {
+    let files: Vec<&Path> = which
+        .iter()
+        .map(Path::new)
+        .filter(|p| p.is_file())
+        .collect();
+    if which.is_empty() || files.len() != which.len() {
+        return load_playbooks(dir).map(Some);
+    }
+    let set = playbook::load_dir(&files);
+    if set.has_errors() {
+        for d in &set.diagnostics {
+            crate::say!("{d}");
+        }
+        return Ok(None);
+    }
+    Ok(Some(set))
+}
+
+/// The playbook `which` names (a name, or a file) in `set`, read from `dir`; the error names
+/// the playbooks there.
+fn find_playbook<'a>(set: &'a LoadedSet, which: &str, dir: &Path) -> Result<&'a Playbook> {
+    set.find(which)
+        .ok_or_else(|| anyhow::anyhow!(set.not_found(which, dir)))
 }
 
 /// The metrics carry no secrets but say what is being contained: loopback only, for a local

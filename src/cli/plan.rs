@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
 
 use super::{Output, load_playbooks, parse_input, read_findings};
@@ -49,9 +49,7 @@ fn plan_cmd(
     let mut failed = false;
     for f in &findings {
         let chosen: Option<&Playbook> = match name {
-            Some(n) => Some(set.playbooks.iter().find(|p| p.name == n).with_context(|| {
-                format!("no playbook named `{n}` in {}\n  hint: `firebreak validate {}` lists them", dir.display(), dir.display())
-            })?),
+            Some(n) => Some(super::find_playbook(&set, n, dir)?),
             None => select::select(f, &set.playbooks).winner,
         };
         let Some(pb) = chosen else {

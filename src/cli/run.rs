@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use tokio::sync::watch;
 
 use super::{EngineArg, LockArg, Output, parse_input, read_findings};
@@ -184,12 +184,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
     let mut ok = true;
     for f in &findings {
         let pb = match &opts.playbook {
-            Some(name) => Some(
-                set.playbooks
-                    .iter()
-                    .find(|p| &p.name == name)
-                    .with_context(|| format!("no playbook named `{name}`"))?,
-            ),
+            Some(name) => Some(super::find_playbook(&set, name, &opts.playbooks)?),
             None => select::select(f, &set.playbooks).winner,
         };
         let Some(pb) = pb else {

@@ -219,6 +219,16 @@ pub(crate) async fn execute(
     Ok((report, ok))
 }
 
+/// A receiver that turns true at the first SIGINT or SIGTERM.
+pub(crate) fn stop_on_signal() -> watch::Receiver<bool> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    stop_rx
+}
+
 pub(crate) async fn wait_for_signal() {
     #[cfg(unix)]
     {

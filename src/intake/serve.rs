@@ -64,11 +64,7 @@ pub async fn serve_queue(
         opts,
         worker,
     });
-    let (stop_tx, mut stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        crate::contain::wait_for_signal().await;
-        let _ = stop_tx.send(true);
-    });
+    let mut stop_rx = crate::contain::stop_on_signal();
     log(
         "started",
         json!({"worker": ctx.worker.name, "queue": ctx.opts.queue_url, "evidence": ctx.worker.store().describe(), "concurrency": ctx.opts.concurrency}),

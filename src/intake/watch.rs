@@ -20,7 +20,6 @@ use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationI
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use serde_json::json;
-use tokio::sync::watch;
 
 use crate::domain::finding::Finding;
 use crate::intake::worker::{Handled, Worker, log};
@@ -289,11 +288,7 @@ pub async fn watch(opts: Options, worker: crate::intake::worker::Options) -> Res
         since_ms: now_ms - opts.since.as_millis() as i64,
         ..Cursor::default()
     };
-    let (stop_tx, mut stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        crate::contain::wait_for_signal().await;
-        let _ = stop_tx.send(true);
-    });
+    let mut stop_rx = crate::contain::stop_on_signal();
     log(
         "started",
         json!({"worker": worker.name, "detector": opts.detector, "since_ms": cursor.since_ms,

@@ -384,6 +384,23 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
                 .name()
                 .map(|n| matches!(n.as_str(), "stopped" | "stopping"))
         });
+    let profiles = ec2
+        .describe_iam_instance_profile_associations()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("instance-id")
+                .values(input("instance_id"))
+                .build(),
+        )
+        .send()
+        .await
+        .map(|r| {
+            r.iam_instance_profile_associations()
+                .iter()
+                .filter_map(|a| a.state().map(|s| s.as_str().to_string()))
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
     let snapshots = ec2
         .describe_snapshots()
         .owner_ids("self")
@@ -433,7 +450,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "keys": keys, "user_policies": policies, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),
-        "versioning": versioning, "bucket_policy": policy,
+        "versioning": versioning, "bucket_policy": policy, "profile_associations": profiles,
     })
 }
 

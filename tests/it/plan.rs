@@ -154,6 +154,27 @@ fn a_named_playbook_overrides_selection() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no playbook named `nope`"));
+    // The hint names the playbooks there (issue 16, item 7), for `run` as for `plan`.
+    assert!(
+        stderr(&out).contains("hint: the playbooks there are ")
+            && stderr(&out).contains("iam-credential-compromise"),
+        "{}",
+        stderr(&out)
+    );
+    let run = firebreak(&[
+        "run",
+        "--dry-run",
+        "--playbook",
+        "nope",
+        fixture("s3-exfil-anomalous.json").to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("no playbook named `nope`")
+            && stderr(&run).contains("s3-public-exposure"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 #[test]

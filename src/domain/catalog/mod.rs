@@ -255,6 +255,7 @@ impl Action {
             Action::Ec2StopInstance => Some(&ec2::STOP_INSTANCE),
             Action::Ec2TagInstance => Some(&ec2::TAG_INSTANCE),
             Action::AutoscalingDetachInstance => Some(&ec2::DETACH_INSTANCE),
+            Action::Ec2DisassociateInstanceProfile => Some(&ec2::DISASSOCIATE_INSTANCE_PROFILE),
             Action::S3CaptureBucket => Some(&s3::CAPTURE_BUCKET),
             Action::S3BlockPublicAccess => Some(&s3::BLOCK_PUBLIC_ACCESS),
             Action::S3EnableVersioning => Some(&s3::ENABLE_VERSIONING),
@@ -265,7 +266,6 @@ impl Action {
             | Action::Ec2PreserveInstance
             | Action::Ec2SnapshotVolumes
             | Action::Elbv2DeregisterInstance
-            | Action::Ec2DisassociateInstanceProfile
             | Action::Ec2IsolateInstance
             | Action::S3DenyPrincipal
             | Action::SnsPublish

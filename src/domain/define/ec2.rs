@@ -1,6 +1,6 @@
 //! EC2 actions in the step vocabulary.
 
-use super::{Arg, Ask, Call, Cmp, Cond, Def, From, Lit, Op, Pick, Where};
+use super::{Absent, Arg, Ask, Call, Cmp, Cond, Def, From, Lit, Op, Pick, Where};
 
 const INSTANCE: &[(&str, Arg)] = &[("InstanceIds", Arg::ListOf("instance_id"))];
 
@@ -10,6 +10,7 @@ const READ_STATE: Ask = Ask {
         args: INSTANCE,
     },
     each: None,
+    when: None,
     absent: None,
     picks: &[Pick {
         name: "state",
@@ -33,6 +34,7 @@ pub const STOP_INSTANCE: Def = Def {
             args: INSTANCE,
         },
         each: None,
+        when: None,
         absent: None,
         picks: &[],
     }],
@@ -52,34 +54,33 @@ const MEMBERSHIP: Ask = Ask {
         args: INSTANCE,
     },
     each: None,
+    when: None,
     absent: None,
     picks: &[
         Pick {
             name: "group",
-            from: From::Where(&Where {
-                list: "AutoScalingInstances",
-                key: "InstanceId",
-                is: Arg::Param("instance_id"),
-                cmp: Cmp::Eq,
-                take: &["AutoScalingGroupName"],
-                first: true,
-            }),
+            from: From::Where(&of_instance(&["AutoScalingGroupName"])),
             default: Lit::Text(""),
         },
         Pick {
             name: "state",
-            from: From::Where(&Where {
-                list: "AutoScalingInstances",
-                key: "InstanceId",
-                is: Arg::Param("instance_id"),
-                cmp: Cmp::Eq,
-                take: &["LifecycleState"],
-                first: true,
-            }),
+            from: From::Where(&of_instance(&["LifecycleState"])),
             default: Lit::Null,
         },
     ],
 };
+
+/// A member of the instance's entry in `DescribeAutoScalingInstances`.
+const fn of_instance(take: &'static [&'static str]) -> Where {
+    Where {
+        list: "AutoScalingInstances",
+        key: "InstanceId",
+        is: Arg::Param("instance_id"),
+        cmp: Cmp::Eq,
+        take,
+        first: true,
+    }
+}
 
 /// Out of its group, or on the way out (`Detaching`, `Detached`).
 const fn out_of_group(state: &'static str) -> [Cond; 3] {
@@ -110,6 +111,7 @@ pub const DETACH_INSTANCE: Def = Def {
             ],
         },
         each: None,
+        when: None,
         absent: None,
         picks: &[],
     }],
@@ -127,6 +129,7 @@ const EXISTS: Ask = Ask {
         args: INSTANCE,
     },
     each: None,
+    when: None,
     absent: None,
     picks: &[Pick {
         name: "exists",
@@ -148,6 +151,7 @@ const TAGS: Ask = Ask {
         )],
     },
     each: None,
+    when: None,
     absent: None,
     picks: &[Pick {
         name: "tags",
@@ -178,6 +182,7 @@ pub const TAG_INSTANCE: Def = Def {
             ],
         },
         each: None,
+        when: None,
         absent: None,
         picks: &[],
     }],
@@ -185,4 +190,105 @@ pub const TAG_INSTANCE: Def = Def {
     verified_when: Some(Cond::Includes("after.tags", "tags")),
     unverified: "instance {instance_id} does not read back with every tag",
     outputs: &[],
+};
+
+/// The instance's instance profile association (EC2 lists only `associated` ones with the
+/// filter): its id and the profile's ARN, empty when there is none.
+const ASSOCIATION: Ask = Ask {
+    call: Call {
+        op: Op::Ec2DescribeIamInstanceProfileAssociations,
+        args: &[(
+            "Filters",
+            Arg::List(&[
+                Arg::Obj(&[
+                    ("Name", Arg::Text("instance-id")),
+                    ("Values", Arg::ListOf("instance_id")),
+                ]),
+                Arg::Obj(&[
+                    ("Name", Arg::Text("state")),
+                    ("Values", Arg::List(&[Arg::Text("associated")])),
+                ]),
+            ]),
+        )],
+    },
+    each: None,
+    when: None,
+    absent: None,
+    picks: &[
+        Pick {
+            name: "association",
+            from: From::Where(&association_of_instance(&["AssociationId"])),
+            default: Lit::Text(""),
+        },
+        Pick {
+            name: "profile_arn",
+            from: From::Where(&association_of_instance(&["IamInstanceProfile.Arn"])),
+            default: Lit::Text(""),
+        },
+    ],
+};
+
+/// A member of the instance's association.
+const fn association_of_instance(take: &'static [&'static str]) -> Where {
+    Where {
+        list: "IamInstanceProfileAssociations",
+        key: "InstanceId",
+        is: Arg::Param("instance_id"),
+        cmp: Cmp::Eq,
+        take,
+        first: true,
+    }
+}
+
+/// `ec2.disassociate_instance_profile`: the instance without its instance profile, so that it
+/// gets no more role credentials; outputs the profile and its role (empty when it had none, or
+/// the profile is gone from IAM).
+pub const DISASSOCIATE_INSTANCE_PROFILE: Def = Def {
+    before: &[
+        ASSOCIATION,
+        Ask {
+            call: Call {
+                op: Op::IamGetInstanceProfile,
+                args: &[("InstanceProfileName", Arg::LastPart("before.profile_arn"))],
+            },
+            each: None,
+            when: Some(Cond::Not(&Cond::Is("before.association", Lit::Text("")))),
+            absent: Some(Absent {
+                codes: &["NoSuchEntity"],
+                sfn_cause: None,
+            }),
+            picks: &[Pick {
+                name: "role",
+                from: From::Where(&Where {
+                    list: "InstanceProfile.Roles",
+                    key: "RoleName",
+                    is: Arg::Text(""),
+                    cmp: Cmp::All,
+                    take: &["RoleName"],
+                    first: true,
+                }),
+                default: Lit::Text(""),
+            }],
+        },
+    ],
+    refuse: &[],
+    done_when: Cond::Is("before.association", Lit::Text("")),
+    plan: "remove the instance profile of {instance_id}",
+    change: &[Ask {
+        call: Call {
+            op: Op::Ec2DisassociateIamInstanceProfile,
+            args: &[("AssociationId", Arg::Value("before.association"))],
+        },
+        each: None,
+        when: None,
+        absent: None,
+        picks: &[],
+    }],
+    after: &[ASSOCIATION],
+    verified_when: Some(Cond::Is("after.association", Lit::Text(""))),
+    unverified: "instance {instance_id} still has an instance profile association",
+    outputs: &[
+        ("instance_profile_arn", "before.profile_arn"),
+        ("role_name", "before.role"),
+    ],
 };

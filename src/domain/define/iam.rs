@@ -11,6 +11,7 @@ const LOGIN_PROFILE: Ask = Ask {
         args: USER,
     },
     each: None,
+    when: None,
     absent: Some(Absent {
         codes: &["NoSuchEntity"],
         sfn_cause: None,
@@ -34,6 +35,7 @@ pub const DELETE_LOGIN_PROFILE: Def = Def {
             args: USER,
         },
         each: None,
+        when: None,
         absent: None,
         picks: &[],
     }],
@@ -49,6 +51,7 @@ const fn read(op: Op, picks: &'static [Pick]) -> Ask {
     Ask {
         call: Call { op, args: ROLE },
         each: None,
+        when: None,
         absent: None,
         picks,
     }
@@ -113,6 +116,7 @@ const KEYS: Ask = Ask {
         args: USER,
     },
     each: None,
+    when: None,
     absent: None,
     picks: &[
         Pick {
@@ -163,6 +167,7 @@ pub const DEACTIVATE_ACCESS_KEY: Def = Def {
             ],
         },
         each: None,
+        when: None,
         absent: None,
         picks: &[],
     }],
@@ -182,6 +187,7 @@ const MFA_TARGETS: Ask = Ask {
         args: USER,
     },
     each: None,
+    when: None,
     absent: None,
     picks: &[Pick {
         name: "targets",
@@ -214,6 +220,7 @@ pub const DEACTIVATE_MFA_DEVICES: Def = Def {
             ],
         },
         each: Some("before.targets"),
+        when: None,
         absent: None,
         picks: &[],
     }],

@@ -46,6 +46,9 @@ pub enum Op {
     AutoscalingDetachInstances,
     Ec2DescribeTags,
     Ec2CreateTags,
+    Ec2DescribeIamInstanceProfileAssociations,
+    Ec2DisassociateIamInstanceProfile,
+    IamGetInstanceProfile,
 }
 
 impl Op {
@@ -61,7 +64,8 @@ impl Op {
             | Op::IamListAccessKeys
             | Op::IamUpdateAccessKey
             | Op::IamListMfaDevices
-            | Op::IamDeactivateMfaDevice => "iam",
+            | Op::IamDeactivateMfaDevice
+            | Op::IamGetInstanceProfile => "iam",
             Op::S3GetBucketVersioning
             | Op::S3PutBucketVersioning
             | Op::S3GetPublicAccessBlock
@@ -72,7 +76,9 @@ impl Op {
             Op::Ec2DescribeInstances
             | Op::Ec2StopInstances
             | Op::Ec2DescribeTags
-            | Op::Ec2CreateTags => "ec2",
+            | Op::Ec2CreateTags
+            | Op::Ec2DescribeIamInstanceProfileAssociations
+            | Op::Ec2DisassociateIamInstanceProfile => "ec2",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
                 "autoscaling"
             }
@@ -105,6 +111,11 @@ impl Op {
             Op::AutoscalingDetachInstances => "DetachInstances",
             Op::Ec2DescribeTags => "DescribeTags",
             Op::Ec2CreateTags => "CreateTags",
+            Op::Ec2DescribeIamInstanceProfileAssociations => {
+                "DescribeIamInstanceProfileAssociations"
+            }
+            Op::Ec2DisassociateIamInstanceProfile => "DisassociateIamInstanceProfile",
+            Op::IamGetInstanceProfile => "GetInstanceProfile",
         }
     }
 
@@ -137,13 +148,19 @@ impl Op {
             Op::AutoscalingDetachInstances => "autoscaling:DetachInstances",
             Op::Ec2DescribeTags => "ec2:DescribeTags",
             Op::Ec2CreateTags => "ec2:CreateTags",
+            Op::Ec2DescribeIamInstanceProfileAssociations => {
+                "ec2:DescribeIamInstanceProfileAssociations"
+            }
+            Op::Ec2DisassociateIamInstanceProfile => "ec2:DisassociateIamInstanceProfile",
+            Op::IamGetInstanceProfile => "iam:GetInstanceProfile",
         }
     }
 
     /// EC2 calls a dry run makes for real with `DryRun=true`, which checks permissions and
     /// parameters without acting; other changes are only noted in a dry run.
     pub fn dry_run_probe(self) -> bool {
-        self.service() == "ec2"
+        // DisassociateIamInstanceProfile is the EC2 change without a `DryRun` member.
+        self.service() == "ec2" && self != Op::Ec2DisassociateIamInstanceProfile
     }
 
     /// The operation as Step Functions' SDK integrations spell it (camelCase).
@@ -179,6 +196,9 @@ pub enum Arg {
     List(&'static [Arg]),
     /// A key-value parameter (tags) as the `[{Key, Value}]` list AWS calls take.
     Tags(&'static str),
+    /// The part after the last `/` of a picked value (an instance profile's name from its
+    /// ARN, `arn:aws:iam::…:instance-profile/path/name`).
+    LastPart(&'static str),
 }
 
 /// One AWS call and its parameters (members as the API names them).
@@ -251,6 +271,8 @@ pub struct Where {
     pub key: &'static str,
     pub is: Arg,
     pub cmp: Cmp,
+    /// The members taken; one taken member may be a dotted path within the item
+    /// (`IamInstanceProfile.Arn`).
     pub take: &'static [&'static str],
     pub first: bool,
 }
@@ -273,7 +295,8 @@ impl Where {
             | Arg::Item
             | Arg::Value(_)
             | Arg::List(_)
-            | Arg::Tags(_) => Value::Null,
+            | Arg::Tags(_)
+            | Arg::LastPart(_) => Value::Null,
         };
         let items = at_path(answer, self.list)
             .first()
@@ -296,13 +319,14 @@ impl Where {
         }
         let taken: Vec<Value> = kept
             .into_iter()
-            .map(|i| match self.take {
-                [one] => i.get(*one).cloned().unwrap_or(Value::Null),
-                many => Value::Object(
-                    many.iter()
-                        .map(|m| ((*m).to_string(), i.get(*m).cloned().unwrap_or(Value::Null)))
-                        .collect(),
-                ),
+            .map(|i| {
+                let member = |m: &str| at_path(i, m).first().map_or(Value::Null, |v| (*v).clone());
+                match self.take {
+                    [one] => member(one),
+                    many => {
+                        Value::Object(many.iter().map(|m| ((*m).to_string(), member(m))).collect())
+                    }
+                }
             })
             .collect();
         Ok(if self.first {
@@ -342,6 +366,9 @@ pub struct Ask {
     /// its [`Arg::Item`]; each pick is then the list of the items' values (only `Present`
     /// and `Member` picks).
     pub each: Option<&'static str>,
+    /// The call is made only when this holds over the values picked so far (earlier phases,
+    /// and earlier asks of its own phase); otherwise its picks keep their defaults.
+    pub when: Option<Cond>,
     pub absent: Option<Absent>,
     pub picks: &'static [Pick],
 }
@@ -485,6 +512,13 @@ pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<Str
                     .collect(),
             )),
             Arg::Tags(p) => Some(tag_list(params.get(*p))),
+            Arg::LastPart(name) => Some(Value::String(
+                value(values, name)
+                    .as_str()
+                    .and_then(|s| s.rsplit('/').next())
+                    .unwrap_or_default()
+                    .to_string(),
+            )),
         }
     }
     fn obj(
@@ -677,280 +711,4 @@ pub fn message(text: &str, params: &Map<String, Value>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_go_through_lists() {
-        let v = json!({"Reservations": [{"Instances": [{"State": {"Name": "running"}}]}]});
-        let got = at_path(&v, "Reservations[*].Instances[*].State.Name");
-        assert_eq!(got, vec![&json!("running")]);
-        assert!(at_path(&v, "Reservations[*].Nope").is_empty());
-    }
-
-    #[test]
-    fn messages_fill_parameters() {
-        let params = json!({"bucket": "b1"}).as_object().cloned().unwrap();
-        assert_eq!(
-            message("bucket {bucket} is open", &params),
-            "bucket b1 is open"
-        );
-    }
-
-    #[test]
-    fn conditions_read_picked_values() {
-        let values = json!({"before": {"status": "Enabled", "tags": [{"Key": "a", "Value": "1"}]}});
-        let params = json!({"want": {"a": "1"}, "more": {"a": "1", "b": "2"}})
-            .as_object()
-            .cloned()
-            .unwrap();
-        let holds = |c: Cond| c.holds(&values, &params);
-        assert!(holds(Cond::Is("before.status", Lit::Text("Enabled"))));
-        assert!(!holds(Cond::Is("before.other", Lit::Text("Enabled"))));
-        assert!(holds(Cond::Not(&Cond::Is("after.status", Lit::Bool(true)))));
-        assert!(holds(Cond::Includes("before.tags", "want")));
-        assert!(!holds(Cond::Includes("before.tags", "more")));
-    }
-
-    #[test]
-    fn where_selects_by_member() {
-        let answer = json!({"Keys": [
-            {"Id": "A", "Status": "Active", "Made": "2020-01-01T00:00:00Z"},
-            {"Id": "B", "Status": "Inactive", "Made": "2024-01-01T00:00:00Z"},
-        ]});
-        let params = json!({"key": "B", "after": "2022-01-01T00:00:00Z"})
-            .as_object()
-            .cloned()
-            .unwrap();
-        let later = |a: &Value, b: &Value| Ok(a.as_str() > b.as_str());
-        let w = |is, cmp, take: &'static [&'static str], first| Where {
-            list: "Keys",
-            key: if cmp == Cmp::Later { "Made" } else { "Id" },
-            is,
-            cmp,
-            take,
-            first,
-        };
-        let status = w(Arg::Param("key"), Cmp::Eq, &["Status"], true);
-        assert_eq!(
-            status.select(&answer, &params, &later),
-            Ok(json!("Inactive"))
-        );
-        let others = w(Arg::Param("key"), Cmp::Ne, &["Id", "Status"], false);
-        assert_eq!(
-            others.select(&answer, &params, &later),
-            Ok(json!([{"Id": "A", "Status": "Active"}]))
-        );
-        let newer = w(Arg::IfGiven("after"), Cmp::Later, &["Id"], false);
-        assert_eq!(newer.select(&answer, &params, &later), Ok(json!(["B"])));
-        let every = w(Arg::IfGiven("nope"), Cmp::Later, &["Id"], false);
-        assert_eq!(
-            every.select(&answer, &params, &later),
-            Ok(json!(["A", "B"]))
-        );
-        let missing = w(Arg::Param("key"), Cmp::Eq, &["Status"], true);
-        assert_eq!(
-            missing.select(&json!({"Keys": []}), &params, &later),
-            Ok(Value::Null)
-        );
-    }
-
-    /// Every definition is well formed: the values its conditions and outputs read are picked,
-    /// the names are unique in their phase, every parameter it names is the action's.
-    #[test]
-    fn definitions_are_well_formed() {
-        for action in crate::domain::catalog::Action::ALL {
-            let Some(def) = action.definition() else {
-                continue;
-            };
-            let spec = action.spec();
-            let values = def.values();
-            let mut names = Vec::new();
-            def.done_when.names(&mut names);
-            for r in def.refuse {
-                r.when.names(&mut names);
-            }
-            if let Some(v) = &def.verified_when {
-                v.names(&mut names);
-            }
-            names.extend(def.outputs.iter().map(|(_, v)| *v));
-            for n in names {
-                assert!(
-                    values.iter().any(|v| v == n),
-                    "{}: `{n}` is not picked",
-                    spec.name
-                );
-            }
-            let mut sorted = values.clone();
-            sorted.sort();
-            sorted.dedup();
-            assert_eq!(
-                sorted.len(),
-                values.len(),
-                "{}: a name is picked twice",
-                spec.name
-            );
-            for (name, _) in def.outputs {
-                assert!(spec.output(name).is_some(), "{}: output {name}", spec.name);
-            }
-            for o in spec.outputs {
-                assert!(
-                    def.outputs.iter().any(|(n, _)| n == &o.name),
-                    "{}: output {} is not defined",
-                    spec.name,
-                    o.name
-                );
-            }
-            let mut params = Vec::new();
-            for call in def.calls() {
-                collect_params(call.args, &mut params);
-            }
-            for text in [def.plan, def.unverified]
-                .into_iter()
-                .chain(def.refuse.iter().map(|r| r.message))
-            {
-                for part in message_parts(text) {
-                    if let Err(p) = part {
-                        params.push(p);
-                    }
-                }
-            }
-            for ask in def.before.iter().chain(def.change).chain(def.after) {
-                for p in ask.picks {
-                    if let From::Where(w) = p.from
-                        && let Arg::Param(name) | Arg::IfGiven(name) = w.is
-                    {
-                        params.push(name);
-                    }
-                }
-            }
-            for p in params {
-                assert!(spec.param(p).is_some(), "{}: no parameter `{p}`", spec.name);
-            }
-            // Messages become `States.Format` templates, in which the emulator cannot parse
-            // an escaped quote.
-            for text in [def.plan, def.unverified]
-                .into_iter()
-                .chain(def.refuse.iter().map(|r| r.message))
-            {
-                assert!(!text.contains('\''), "{}: a quote in `{text}`", spec.name);
-            }
-            for ask in def.before.iter().chain(def.change).chain(def.after) {
-                if let Some(list) = ask.each {
-                    assert!(values.iter().any(|v| v == list), "{}: `{list}`", spec.name);
-                    for p in ask.picks {
-                        assert!(
-                            matches!(p.from, From::Present | From::Member(_)),
-                            "{}: {} in a call per item",
-                            spec.name,
-                            p.name
-                        );
-                    }
-                }
-            }
-            assert!(
-                spec.sfn_unavailable.is_empty() && spec.engine_only.is_empty(),
-                "{}: a defined action gives every output and makes every call on both engines",
-                spec.name
-            );
-            // A wildcard's matches are a list on Step Functions only where the wildcard is
-            // the last list of the path (the emulator gives one match deeper down unwrapped).
-            for ask in def.before.iter().chain(def.change).chain(def.after) {
-                for p in ask.picks {
-                    if let From::Each(path) = p.from
-                        && let Some((_, rest)) = path.split_once("[*]")
-                    {
-                        assert!(
-                            !rest.contains("[*]") && rest.matches('.').count() <= 1,
-                            "{}: `{path}` goes deeper than one member past its list",
-                            spec.name
-                        );
-                    }
-                }
-            }
-            assert_eq!(
-                def.permissions(),
-                {
-                    let mut p = spec.permissions.to_vec();
-                    p.sort_unstable();
-                    p
-                },
-                "{}: the catalog's permissions are not the definition's calls",
-                spec.name
-            );
-        }
-    }
-
-    /// A list argument is all paths or all objects and constants (ASL cannot mix them).
-    #[test]
-    fn lists_do_not_mix_paths_and_objects() {
-        fn walk(args: &[(&str, Arg)], name: &str) {
-            for (_, a) in args {
-                match a {
-                    Arg::List(items) => {
-                        let paths = items
-                            .iter()
-                            .filter(|i| !matches!(i, Arg::Obj(_) | Arg::Text(_) | Arg::Bool(_)))
-                            .count();
-                        assert!(paths == 0 || paths == items.len(), "{name}");
-                        for i in *items {
-                            if let Arg::Obj(m) = i {
-                                walk(m, name);
-                            }
-                        }
-                    }
-                    Arg::Obj(m) => walk(m, name),
-                    _ => {}
-                }
-            }
-        }
-        for action in crate::domain::catalog::Action::ALL {
-            if let Some(def) = action.definition() {
-                for call in def.calls() {
-                    walk(call.args, action.spec().name);
-                }
-            }
-        }
-    }
-
-    /// A parameter a call leaves out when not given has no default: the local engine's
-    /// parameters hold defaults, a state machine knows only what the playbook gave.
-    #[test]
-    fn left_out_parameters_have_no_default() {
-        fn walk(args: &[(&str, Arg)], spec: &crate::domain::catalog::Spec) {
-            for (_, a) in args {
-                match a {
-                    Arg::IfGiven(p) => assert!(
-                        spec.param(p).is_some_and(|p| p.default.is_none()),
-                        "{}: `{p}`",
-                        spec.name
-                    ),
-                    Arg::Obj(m) => walk(m, spec),
-                    _ => {}
-                }
-            }
-        }
-        for action in crate::domain::catalog::Action::ALL {
-            if let Some(def) = action.definition() {
-                for call in def.calls() {
-                    walk(call.args, action.spec());
-                }
-            }
-        }
-    }
-
-    fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
-        for (_, a) in args {
-            match a {
-                Arg::Obj(m) => collect_params(m, out),
-                Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) | Arg::Tags(p) => out.push(p),
-                Arg::List(items) => {
-                    for i in *items {
-                        collect_params(&[("", *i)], out);
-                    }
-                }
-                Arg::Text(_) | Arg::Bool(_) | Arg::Item | Arg::Value(_) => {}
-            }
-        }
-    }
-}
+mod tests;

@@ -23,6 +23,7 @@ const READ_BLOCK: Ask = Ask {
         args: BUCKET,
     },
     each: None,
+    when: None,
     absent: Some(Absent {
         codes: &["NoSuchPublicAccessBlockConfiguration"],
         sfn_cause: Some("public access block configuration was not found"),
@@ -84,6 +85,7 @@ pub const BLOCK_PUBLIC_ACCESS: Def = Def {
             ],
         },
         each: None,
+        when: None,
         absent: None,
         picks: &[],
     }],
@@ -99,6 +101,7 @@ const READ_VERSIONING: Ask = Ask {
         args: BUCKET,
     },
     each: None,
+    when: None,
     absent: None,
     // `Status` is missing when versioning was never set.
     picks: &[Pick {
@@ -127,6 +130,7 @@ pub const ENABLE_VERSIONING: Def = Def {
             ],
         },
         each: None,
+        when: None,
         absent: None,
         picks: &[],
     }],
@@ -140,6 +144,7 @@ const fn read(op: Op, absent: Option<Absent>, picks: &'static [Pick]) -> Ask {
     Ask {
         call: Call { op, args: BUCKET },
         each: None,
+        when: None,
         absent,
         picks,
     }

@@ -63,7 +63,7 @@ pub(crate) fn service_name(svc: &str) -> String {
 
 impl Act<'_> {
     pub(crate) fn n(&self, what: &str) -> String {
-        format!("{}: {what}", self.id)
+        state_name(&format!("{}: {what}", self.id))
     }
 
     /// A parameter of the step.
@@ -377,14 +377,34 @@ impl Act<'_> {
             &map,
         )
     }
+}
 
-    /// A Pass that counts the list at `list` into `$.steps.<id>.<result>`.
-    pub(crate) fn count(&mut self, what: &str, list: &str, result: &str, next: &str) -> String {
-        let result = self.s(result);
-        self.pass(
-            what,
-            json!({"Parameters": {"n.$": format!("States.ArrayLength({list})")}, "ResultPath": result}),
-            next,
-        )
+/// The longest state name Step Functions accepts.
+pub(crate) const MAX_STATE_NAME: usize = 80;
+
+/// `name` as a state name: itself when short enough, else its first 73 characters and a
+/// digest of the whole (so that two long names stay apart). 73 keeps `<id>: skipped` whole for
+/// every step id (at most 64 characters), which the Step Functions engine reads a step's end
+/// by (`<id>: succeeded` and `<id>: failed` are never this long).
+pub(crate) fn state_name(name: &str) -> String {
+    if name.chars().count() <= MAX_STATE_NAME {
+        return name.to_string();
+    }
+    let digest = crate::domain::digest::sha256_hex(name.as_bytes());
+    let head: String = name.chars().take(MAX_STATE_NAME - 7).collect();
+    format!("{head}~{}", &digest[..6])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_state_names_are_shortened_apart() {
+        let a = format!("{}: gather", "x".repeat(80));
+        let b = format!("{}: count", "x".repeat(80));
+        assert_eq!(state_name("short"), "short");
+        assert_eq!(state_name(&a).chars().count(), MAX_STATE_NAME);
+        assert_ne!(state_name(&a), state_name(&b));
     }
 }

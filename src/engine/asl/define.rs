@@ -65,7 +65,13 @@ pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
 fn phase(a: &mut Act, name: &str, asks: &[Ask], next: &str) -> String {
     let mut next = next.to_string();
     for (i, ask) in asks.iter().enumerate().rev() {
+        let after = next.clone();
         next = one(a, name, i, ask, &next);
+        // A call made only when its condition holds (its picks keep their defaults).
+        if let Some(w) = &ask.when {
+            let what = format!("{name} {} {}: when?", ask.call.op.name(), i + 1);
+            next = decision(a, &what, w, &next, &after);
+        }
     }
     next
 }
@@ -100,6 +106,9 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
             From::Where(w) => {
                 let key = compares(a, w).then_some(&w.key);
                 for m in key.into_iter().chain(w.take) {
+                    // A dotted member is selected by its first part: the emulator gives a
+                    // path two members below a wildcard as a bare value when one item matches.
+                    let (m, _) = first_member(m);
                     sel.insert(
                         format!("w_{}_{m}.$", p.name),
                         json!(format!("$.{}[*].{m}", w.list)),
@@ -375,6 +384,15 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
             Arg::Tags(name) => {
                 out.insert(format!("{key}.$"), json!(p(name)));
             }
+            Arg::LastPart(name) => {
+                let split = format!("States.StringSplit({}, '/')", a.s(&format!("v.{name}")));
+                out.insert(
+                    format!("{key}.$"),
+                    json!(format!(
+                        "States.ArrayGetItem({split}, States.MathAdd(States.ArrayLength({split}), -1))"
+                    )),
+                );
+            }
             // Array items cannot be paths in ASL: a list of paths is `States.Array(…)`, a
             // list of objects and constants stays a list (the definitions test keeps the two
             // apart).
@@ -452,18 +470,26 @@ fn where_states(
         Arg::Param(p) | Arg::IfGiven(p) => selector["want.$"] = json!(a.p(p)),
         Arg::Text(t) => selector["want"] = json!(t),
         Arg::Bool(b) => selector["want"] = json!(b),
-        Arg::ListOf(_) | Arg::Obj(_) | Arg::Item | Arg::Value(_) | Arg::List(_) | Arg::Tags(_) => {
-            selector["want"] = Value::Null
-        }
+        Arg::ListOf(_)
+        | Arg::Obj(_)
+        | Arg::Item
+        | Arg::Value(_)
+        | Arg::List(_)
+        | Arg::Tags(_)
+        | Arg::LastPart(_) => selector["want"] = Value::Null,
     }
     for m in w.take {
+        let (m, _) = first_member(m);
         selector[format!("m_{m}.$")] = json!(format!(
             "States.ArrayGetItem({}, $$.Map.Item.Index)",
             list(m)
         ));
     }
     let taken = match w.take {
-        [one] => json!({"v.$": format!("$.m_{one}")}),
+        [one] => match first_member(one) {
+            (m, "") => json!({"v.$": format!("$.m_{m}")}),
+            (m, rest) => json!({"v.$": format!("$.m_{m}.{rest}")}),
+        },
         many => {
             let obj: Map<String, Value> = many
                 .iter()
@@ -533,7 +559,7 @@ fn where_states(
         "Type": "Map",
         // Without a comparison the key's list is not selected (a timestamp's, on the emulator,
         // is an object it cannot write).
-        "ItemsPath": list(if compared { w.key } else { w.take[0] }),
+        "ItemsPath": list(first_member(if compared { w.key } else { w.take[0] }).0),
         "ItemSelector": selector,
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "INLINE"},
@@ -547,6 +573,12 @@ fn where_states(
     let name = a.n(what);
     a.states.insert(name.clone(), map);
     name
+}
+
+/// A member path's first member and the rest (`IamInstanceProfile.Arn` → `IamInstanceProfile`,
+/// `Arn`).
+fn first_member(m: &str) -> (&str, &str) {
+    m.split_once('.').unwrap_or((m, ""))
 }
 
 /// Whether a selection compares its key: not a later-than over a parameter the playbook does

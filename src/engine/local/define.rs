@@ -11,7 +11,7 @@ use crate::domain::step::{Outcome, StepError};
 /// Runs `def` with the step's parameters.
 pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let mut values = json!({"before": {}, "change": {}, "after": {}});
-    values["before"] = Value::Object(ask_all(cx, def.before, &values).await?);
+    values["before"] = Value::Object(ask_all(cx, "before", def.before, &values).await?);
     let pre_state = state(cx.params, &values["before"]);
     let mut out = Outcome {
         outputs: outputs(def, &values),
@@ -35,6 +35,9 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     }
     if cx.dry_run {
         for ask in def.change {
+            if !runs(ask, &values, cx) {
+                continue;
+            }
             if ask.call.op.dry_run_probe() && ask.each.is_none() {
                 let args = define::args(&ask.call, cx.params, &values);
                 ops::call(cx, ask.call.op, &args, true).await?;
@@ -47,12 +50,16 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     }
     let mut changed = Map::new();
     for ask in def.change {
+        if !runs(ask, &values, cx) {
+            changed.extend(defaults(ask));
+            continue;
+        }
         let (picked, made) = ask_one(cx, ask, &values).await?;
         out.changed |= made > 0;
         changed.extend(picked);
     }
     values["change"] = Value::Object(changed);
-    values["after"] = Value::Object(ask_all(cx, def.after, &values).await?);
+    values["after"] = Value::Object(ask_all(cx, "after", def.after, &values).await?);
     if let Some(verified) = &def.verified_when
         && !verified.holds(&values, cx.params)
     {
@@ -63,20 +70,52 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     Ok(out)
 }
 
-/// The asks of one phase, sent at once (their latency is one round trip, not one per read);
-/// the first failure in the definition's order is the step's, as on Step Functions, which
-/// makes them in that order.
+/// The asks of one phase, sent at once (their latency is one round trip, not one per read)
+/// up to an ask with a `when`, which waits for those before it; the first failure in the
+/// definition's order is the step's, as on Step Functions, which makes them in that order.
 async fn ask_all(
     cx: &Cx<'_>,
+    phase: &str,
     asks: &[Ask],
     values: &Value,
 ) -> Result<Map<String, Value>, StepError> {
-    let answers = futures_util::future::join_all(asks.iter().map(|a| ask_one(cx, a, values))).await;
+    let mut values = values.clone();
     let mut out = Map::new();
-    for a in answers {
-        out.extend(a?.0);
+    let mut start = 0;
+    while start < asks.len() {
+        let end = asks[start + 1..]
+            .iter()
+            .position(|a| a.when.is_some())
+            .map_or(asks.len(), |at| start + 1 + at);
+        let seen = &values;
+        let answers = futures_util::future::join_all(asks[start..end].iter().map(|a| async move {
+            if runs(a, seen, cx) {
+                ask_one(cx, a, seen).await
+            } else {
+                Ok((defaults(a), 0))
+            }
+        }))
+        .await;
+        for a in answers {
+            out.extend(a?.0);
+        }
+        values[phase] = Value::Object(out.clone());
+        start = end;
     }
     Ok(out)
+}
+
+/// Whether an ask's call is made: always, or when its `when` holds.
+fn runs(ask: &Ask, values: &Value, cx: &Cx<'_>) -> bool {
+    ask.when.is_none_or(|w| w.holds(values, cx.params))
+}
+
+/// The picks of an ask whose call is not made: their defaults.
+fn defaults(ask: &Ask) -> Map<String, Value> {
+    ask.picks
+        .iter()
+        .map(|p| (p.name.to_string(), p.default.json()))
+        .collect()
 }
 
 /// One ask: its call, or (with `each`) one call per item, one after the other (IAM and EC2

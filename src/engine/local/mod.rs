@@ -77,7 +77,7 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
         Action::AutoscalingDetachInstance => defined(action, cx).await,
         Action::Elbv2DeregisterInstance => Box::pin(ec2::deregister_targets(cx)).await,
-        Action::Ec2DisassociateInstanceProfile => Box::pin(ec2::disassociate_profile(cx)).await,
+        Action::Ec2DisassociateInstanceProfile => defined(action, cx).await,
         Action::Ec2IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
         Action::Ec2TagInstance => defined(action, cx).await,
         Action::Ec2StopInstance => defined(action, cx).await,

@@ -304,26 +304,7 @@ pub(super) async fn call(
             Ok(json!({"OwnershipControls": {"Rules": rules}}))
         }
         Op::Ec2DescribeTags => {
-            use aws_sdk_ec2::types::Filter;
-            let filters: Vec<Filter> = args
-                .get("Filters")
-                .and_then(Value::as_array)
-                .map(|fs| {
-                    fs.iter()
-                        .map(|f| {
-                            Filter::builder()
-                                .set_name(f.get("Name").and_then(Value::as_str).map(str::to_string))
-                                .set_values(f.get("Values").and_then(Value::as_array).map(|v| {
-                                    v.iter()
-                                        .filter_map(Value::as_str)
-                                        .map(str::to_string)
-                                        .collect()
-                                }))
-                                .build()
-                        })
-                        .collect()
-                })
-                .ok_or_else(|| missing("Filters"))?;
+            let filters = filters(args)?;
             let r = cx
                 .call(
                     svc,
@@ -344,6 +325,67 @@ pub(super) async fn call(
                 })
                 .collect();
             Ok(json!({"Tags": tags}))
+        }
+        Op::Ec2DescribeIamInstanceProfileAssociations => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_iam_instance_profile_associations()
+                        .set_filters(Some(filters(args)?))
+                        .send(),
+                )
+                .await?;
+            let associations: Vec<Value> = r
+                .iam_instance_profile_associations()
+                .iter()
+                .map(|a| {
+                    json!({
+                        "AssociationId": a.association_id(),
+                        "InstanceId": a.instance_id(),
+                        "IamInstanceProfile": a.iam_instance_profile().map(|p| json!({
+                            "Arn": p.arn(),
+                            "Id": p.id(),
+                        })),
+                        "State": a.state().map(|s| s.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({"IamInstanceProfileAssociations": associations}))
+        }
+        Op::Ec2DisassociateIamInstanceProfile => {
+            let req = c
+                .ec2
+                .disassociate_iam_instance_profile()
+                .association_id(text(args, "AssociationId")?);
+            if dry {
+                // EC2 has no DryRun for this call: a dry run only notes it.
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
+        Op::IamGetInstanceProfile => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .get_instance_profile()
+                        .instance_profile_name(text(args, "InstanceProfileName")?)
+                        .send(),
+                )
+                .await?;
+            let p = r.instance_profile();
+            Ok(json!({"InstanceProfile": {
+                "InstanceProfileName": p.map(|p| p.instance_profile_name()),
+                "Arn": p.map(|p| p.arn()),
+                "Roles": p.map(|p| p.roles().iter().map(|r| json!({
+                    "RoleName": r.role_name(),
+                    "Arn": r.arn(),
+                })).collect::<Vec<_>>()),
+            }}))
         }
         Op::Ec2CreateTags => {
             use aws_sdk_ec2::types::Tag;
@@ -503,6 +545,28 @@ pub(super) async fn call(
 
 fn role(args: &Map<String, Value>) -> Result<&str, StepError> {
     text(args, "RoleName")
+}
+
+/// EC2 `Filters`: `[{Name, Values}]`.
+fn filters(args: &Map<String, Value>) -> Result<Vec<aws_sdk_ec2::types::Filter>, StepError> {
+    args.get("Filters")
+        .and_then(Value::as_array)
+        .map(|fs| {
+            fs.iter()
+                .map(|f| {
+                    aws_sdk_ec2::types::Filter::builder()
+                        .set_name(f.get("Name").and_then(Value::as_str).map(str::to_string))
+                        .set_values(f.get("Values").and_then(Value::as_array).map(|v| {
+                            v.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        }))
+                        .build()
+                })
+                .collect()
+        })
+        .ok_or_else(|| missing("Filters"))
 }
 
 fn missing(member: &str) -> StepError {

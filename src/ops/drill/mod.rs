@@ -339,11 +339,8 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
         bail!("name the playbooks to drill, or pass --all");
     }
     for n in &names {
-        if !set.playbooks.iter().any(|p| &p.name == n) {
-            bail!(
-                "no playbook named `{n}` in {}\n  hint: `firebreak validate` lists them",
-                opts.playbooks.display()
-            );
+        if set.find(n).is_none() {
+            bail!("{}", set.not_found(n, &opts.playbooks));
         }
     }
     let emulator = match opts.emulator {
@@ -673,11 +670,7 @@ fn bound<'a>(
     &'a crate::domain::playbook::Playbook,
     crate::domain::plan::Plan,
 )> {
-    let pb = set
-        .playbooks
-        .iter()
-        .find(|p| p.name == name)
-        .context("playbook vanished")?;
+    let pb = set.find(name).context("playbook vanished")?;
     let plan = plan::compile_with(f, pb, inputs).map_err(|errors| {
         anyhow::anyhow!(
             errors

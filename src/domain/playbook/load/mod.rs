@@ -52,6 +52,28 @@ impl LoadedSet {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }
+
+    /// The playbook `name_or_file` names: its `name`, or the file it was read from. The one
+    /// lookup every command uses.
+    pub fn find(&self, name_or_file: &str) -> Option<&Playbook> {
+        self.playbooks
+            .iter()
+            .find(|p| p.name == name_or_file || Path::new(&p.file) == Path::new(name_or_file))
+    }
+
+    /// Why `name_or_file` names no playbook of the set read from `dir`, with the names there.
+    pub fn not_found(&self, name_or_file: &str, dir: &Path) -> String {
+        let mut names: Vec<&str> = self.playbooks.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        let there = match names.as_slice() {
+            [] => "there are none".to_string(),
+            n => format!("the playbooks there are {}", n.join(", ")),
+        };
+        format!(
+            "no playbook named `{name_or_file}` in {}\n  hint: {there}; or pass a playbook file",
+            dir.display()
+        )
+    }
 }
 
 /// The playbooks of `dir`, every one valid: a missing folder or any error in them is one

@@ -53,9 +53,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         Action::IamDeactivateAccessKey => return defined(action, a, succeeded),
         Action::IamDenyAllUser => iam::deny_all_user(a, &mut outputs, succeeded),
         Action::IamRevokeRoleSessions => iam::revoke_role_sessions(a, &mut outputs, succeeded),
-        Action::Ec2DisassociateInstanceProfile => {
-            ec2::disassociate_instance_profile(a, &mut outputs, succeeded)
-        }
+        Action::Ec2DisassociateInstanceProfile => return defined(action, a, succeeded),
         Action::S3CaptureBucket => return defined(action, a, succeeded),
         Action::S3BlockPublicAccess => return defined(action, a, succeeded),
         Action::S3EnableVersioning => return defined(action, a, succeeded),

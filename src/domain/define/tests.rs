@@ -1,0 +1,311 @@
+//! Every definition is well formed, and the vocabulary's pieces do what they say.
+
+use super::*;
+
+#[test]
+fn paths_go_through_lists() {
+    let v = json!({"Reservations": [{"Instances": [{"State": {"Name": "running"}}]}]});
+    let got = at_path(&v, "Reservations[*].Instances[*].State.Name");
+    assert_eq!(got, vec![&json!("running")]);
+    assert!(at_path(&v, "Reservations[*].Nope").is_empty());
+}
+
+#[test]
+fn messages_fill_parameters() {
+    let params = json!({"bucket": "b1"}).as_object().cloned().unwrap();
+    assert_eq!(
+        message("bucket {bucket} is open", &params),
+        "bucket b1 is open"
+    );
+}
+
+#[test]
+fn conditions_read_picked_values() {
+    let values = json!({"before": {"status": "Enabled", "tags": [{"Key": "a", "Value": "1"}]}});
+    let params = json!({"want": {"a": "1"}, "more": {"a": "1", "b": "2"}})
+        .as_object()
+        .cloned()
+        .unwrap();
+    let holds = |c: Cond| c.holds(&values, &params);
+    assert!(holds(Cond::Is("before.status", Lit::Text("Enabled"))));
+    assert!(!holds(Cond::Is("before.other", Lit::Text("Enabled"))));
+    assert!(holds(Cond::Not(&Cond::Is("after.status", Lit::Bool(true)))));
+    assert!(holds(Cond::Includes("before.tags", "want")));
+    assert!(!holds(Cond::Includes("before.tags", "more")));
+}
+
+#[test]
+fn where_selects_by_member() {
+    let answer = json!({"Keys": [
+        {"Id": "A", "Status": "Active", "Made": "2020-01-01T00:00:00Z"},
+        {"Id": "B", "Status": "Inactive", "Made": "2024-01-01T00:00:00Z"},
+    ]});
+    let params = json!({"key": "B", "after": "2022-01-01T00:00:00Z"})
+        .as_object()
+        .cloned()
+        .unwrap();
+    let later = |a: &Value, b: &Value| Ok(a.as_str() > b.as_str());
+    let w = |is, cmp, take: &'static [&'static str], first| Where {
+        list: "Keys",
+        key: if cmp == Cmp::Later { "Made" } else { "Id" },
+        is,
+        cmp,
+        take,
+        first,
+    };
+    let status = w(Arg::Param("key"), Cmp::Eq, &["Status"], true);
+    assert_eq!(
+        status.select(&answer, &params, &later),
+        Ok(json!("Inactive"))
+    );
+    let others = w(Arg::Param("key"), Cmp::Ne, &["Id", "Status"], false);
+    assert_eq!(
+        others.select(&answer, &params, &later),
+        Ok(json!([{"Id": "A", "Status": "Active"}]))
+    );
+    let newer = w(Arg::IfGiven("after"), Cmp::Later, &["Id"], false);
+    assert_eq!(newer.select(&answer, &params, &later), Ok(json!(["B"])));
+    let every = w(Arg::IfGiven("nope"), Cmp::Later, &["Id"], false);
+    assert_eq!(
+        every.select(&answer, &params, &later),
+        Ok(json!(["A", "B"]))
+    );
+    let missing = w(Arg::Param("key"), Cmp::Eq, &["Status"], true);
+    assert_eq!(
+        missing.select(&json!({"Keys": []}), &params, &later),
+        Ok(Value::Null)
+    );
+}
+
+/// Every definition is well formed: the values its conditions and outputs read are picked,
+/// the names are unique in their phase, every parameter it names is the action's.
+#[test]
+fn definitions_are_well_formed() {
+    for action in crate::domain::catalog::Action::ALL {
+        let Some(def) = action.definition() else {
+            continue;
+        };
+        let spec = action.spec();
+        let values = def.values();
+        let mut names = Vec::new();
+        def.done_when.names(&mut names);
+        for r in def.refuse {
+            r.when.names(&mut names);
+        }
+        if let Some(v) = &def.verified_when {
+            v.names(&mut names);
+        }
+        for (phase, asks) in def.phases() {
+            for (i, ask) in asks.iter().enumerate() {
+                let Some(w) = &ask.when else { continue };
+                let mut read = Vec::new();
+                w.names(&mut read);
+                for n in read {
+                    let earlier_phase = PHASES
+                        .iter()
+                        .take_while(|p| **p != phase)
+                        .any(|p| n.starts_with(&format!("{p}.")));
+                    let earlier_ask = asks[..i]
+                        .iter()
+                        .flat_map(|a| a.picks)
+                        .any(|p| n == format!("{phase}.{}", p.name));
+                    assert!(
+                        earlier_phase || earlier_ask,
+                        "{}: a `when` reads `{n}`, which is not picked before it",
+                        spec.name
+                    );
+                }
+            }
+        }
+        names.extend(def.outputs.iter().map(|(_, v)| *v));
+        for n in names {
+            assert!(
+                values.iter().any(|v| v == n),
+                "{}: `{n}` is not picked",
+                spec.name
+            );
+        }
+        let mut sorted = values.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            values.len(),
+            "{}: a name is picked twice",
+            spec.name
+        );
+        for (name, _) in def.outputs {
+            assert!(spec.output(name).is_some(), "{}: output {name}", spec.name);
+        }
+        for o in spec.outputs {
+            assert!(
+                def.outputs.iter().any(|(n, _)| n == &o.name),
+                "{}: output {} is not defined",
+                spec.name,
+                o.name
+            );
+        }
+        let mut params = Vec::new();
+        for call in def.calls() {
+            collect_params(call.args, &mut params);
+        }
+        for text in [def.plan, def.unverified]
+            .into_iter()
+            .chain(def.refuse.iter().map(|r| r.message))
+        {
+            for part in message_parts(text) {
+                if let Err(p) = part {
+                    params.push(p);
+                }
+            }
+        }
+        for ask in def.before.iter().chain(def.change).chain(def.after) {
+            for p in ask.picks {
+                if let From::Where(w) = p.from
+                    && let Arg::Param(name) | Arg::IfGiven(name) = w.is
+                {
+                    params.push(name);
+                }
+            }
+        }
+        for ask in def.before.iter().chain(def.change).chain(def.after) {
+            for p in ask.picks {
+                if let From::Where(w) = p.from {
+                    assert!(
+                        w.take.len() == 1 || w.take.iter().all(|m| !m.contains('.')),
+                        "{}: {} takes dotted members beside others",
+                        spec.name,
+                        p.name
+                    );
+                }
+            }
+        }
+        for p in params {
+            assert!(spec.param(p).is_some(), "{}: no parameter `{p}`", spec.name);
+        }
+        // Messages become `States.Format` templates, in which the emulator cannot parse
+        // an escaped quote.
+        for text in [def.plan, def.unverified]
+            .into_iter()
+            .chain(def.refuse.iter().map(|r| r.message))
+        {
+            assert!(!text.contains('\''), "{}: a quote in `{text}`", spec.name);
+        }
+        for ask in def.before.iter().chain(def.change).chain(def.after) {
+            if let Some(list) = ask.each {
+                assert!(values.iter().any(|v| v == list), "{}: `{list}`", spec.name);
+                for p in ask.picks {
+                    assert!(
+                        matches!(p.from, From::Present | From::Member(_)),
+                        "{}: {} in a call per item",
+                        spec.name,
+                        p.name
+                    );
+                }
+            }
+        }
+        assert!(
+            spec.sfn_unavailable.is_empty() && spec.engine_only.is_empty(),
+            "{}: a defined action gives every output and makes every call on both engines",
+            spec.name
+        );
+        // A wildcard's matches are a list on Step Functions only where the wildcard is
+        // the last list of the path (the emulator gives one match deeper down unwrapped).
+        for ask in def.before.iter().chain(def.change).chain(def.after) {
+            for p in ask.picks {
+                if let From::Each(path) = p.from
+                    && let Some((_, rest)) = path.split_once("[*]")
+                {
+                    assert!(
+                        !rest.contains("[*]") && rest.matches('.').count() <= 1,
+                        "{}: `{path}` goes deeper than one member past its list",
+                        spec.name
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            def.permissions(),
+            {
+                let mut p = spec.permissions.to_vec();
+                p.sort_unstable();
+                p
+            },
+            "{}: the catalog's permissions are not the definition's calls",
+            spec.name
+        );
+    }
+}
+
+/// A list argument is all paths or all objects and constants (ASL cannot mix them).
+#[test]
+fn lists_do_not_mix_paths_and_objects() {
+    fn walk(args: &[(&str, Arg)], name: &str) {
+        for (_, a) in args {
+            match a {
+                Arg::List(items) => {
+                    let paths = items
+                        .iter()
+                        .filter(|i| !matches!(i, Arg::Obj(_) | Arg::Text(_) | Arg::Bool(_)))
+                        .count();
+                    assert!(paths == 0 || paths == items.len(), "{name}");
+                    for i in *items {
+                        if let Arg::Obj(m) = i {
+                            walk(m, name);
+                        }
+                    }
+                }
+                Arg::Obj(m) => walk(m, name),
+                _ => {}
+            }
+        }
+    }
+    for action in crate::domain::catalog::Action::ALL {
+        if let Some(def) = action.definition() {
+            for call in def.calls() {
+                walk(call.args, action.spec().name);
+            }
+        }
+    }
+}
+
+/// A parameter a call leaves out when not given has no default: the local engine's
+/// parameters hold defaults, a state machine knows only what the playbook gave.
+#[test]
+fn left_out_parameters_have_no_default() {
+    fn walk(args: &[(&str, Arg)], spec: &crate::domain::catalog::Spec) {
+        for (_, a) in args {
+            match a {
+                Arg::IfGiven(p) => assert!(
+                    spec.param(p).is_some_and(|p| p.default.is_none()),
+                    "{}: `{p}`",
+                    spec.name
+                ),
+                Arg::Obj(m) => walk(m, spec),
+                _ => {}
+            }
+        }
+    }
+    for action in crate::domain::catalog::Action::ALL {
+        if let Some(def) = action.definition() {
+            for call in def.calls() {
+                walk(call.args, action.spec());
+            }
+        }
+    }
+}
+
+fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
+    for (_, a) in args {
+        match a {
+            Arg::Obj(m) => collect_params(m, out),
+            Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) | Arg::Tags(p) => out.push(p),
+            Arg::List(items) => {
+                for i in *items {
+                    collect_params(&[("", *i)], out);
+                }
+            }
+            Arg::Text(_) | Arg::Bool(_) | Arg::Item | Arg::Value(_) | Arg::LastPart(_) => {}
+        }
+    }
+}
