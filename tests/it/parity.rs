@@ -384,6 +384,24 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
                 .name()
                 .map(|n| matches!(n.as_str(), "stopped" | "stopping"))
         });
+    let attribute = |name: aws_sdk_ec2::types::InstanceAttributeName| {
+        ec2.describe_instance_attribute()
+            .instance_id(input("instance_id"))
+            .attribute(name)
+            .send()
+    };
+    let protected = attribute(aws_sdk_ec2::types::InstanceAttributeName::DisableApiTermination)
+        .await
+        .ok()
+        .and_then(|a| a.disable_api_termination().and_then(|v| v.value()));
+    let shutdown =
+        attribute(aws_sdk_ec2::types::InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+            .await
+            .ok()
+            .and_then(|a| {
+                a.instance_initiated_shutdown_behavior()
+                    .and_then(|v| v.value().map(str::to_string))
+            });
     let profiles = ec2
         .describe_iam_instance_profile_associations()
         .filters(
@@ -451,6 +469,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),
         "versioning": versioning, "bucket_policy": policy, "profile_associations": profiles,
+        "termination_protection": protected, "shutdown_behavior": shutdown,
     })
 }
 

@@ -256,6 +256,7 @@ impl Action {
             Action::Ec2TagInstance => Some(&ec2::TAG_INSTANCE),
             Action::AutoscalingDetachInstance => Some(&ec2::DETACH_INSTANCE),
             Action::Ec2DisassociateInstanceProfile => Some(&ec2::DISASSOCIATE_INSTANCE_PROFILE),
+            Action::Ec2PreserveInstance => Some(&ec2::PRESERVE_INSTANCE),
             Action::S3CaptureBucket => Some(&s3::CAPTURE_BUCKET),
             Action::S3BlockPublicAccess => Some(&s3::BLOCK_PUBLIC_ACCESS),
             Action::S3EnableVersioning => Some(&s3::ENABLE_VERSIONING),
@@ -263,7 +264,6 @@ impl Action {
             | Action::IamDenyAllUser
             | Action::IamRevokeRoleSessions
             | Action::Ec2CaptureInstance
-            | Action::Ec2PreserveInstance
             | Action::Ec2SnapshotVolumes
             | Action::Elbv2DeregisterInstance
             | Action::Ec2IsolateInstance

@@ -292,3 +292,166 @@ pub const DISASSOCIATE_INSTANCE_PROFILE: Def = Def {
         ("role_name", "before.role"),
     ],
 };
+
+/// The instance's termination protection.
+const PROTECTED: Ask = Ask {
+    call: Call {
+        op: Op::Ec2DescribeInstanceAttribute,
+        args: &[
+            ("InstanceId", Arg::Param("instance_id")),
+            ("Attribute", Arg::Text("disableApiTermination")),
+        ],
+    },
+    each: None,
+    when: None,
+    absent: None,
+    picks: &[Pick {
+        name: "protected",
+        from: From::At("DisableApiTermination.Value"),
+        default: Lit::Bool(false),
+    }],
+};
+
+/// What the instance does when it is shut down from inside (`stop` or `terminate`).
+const SHUTDOWN: Ask = Ask {
+    call: Call {
+        op: Op::Ec2DescribeInstanceAttribute,
+        args: &[
+            ("InstanceId", Arg::Param("instance_id")),
+            ("Attribute", Arg::Text("instanceInitiatedShutdownBehavior")),
+        ],
+    },
+    each: None,
+    when: None,
+    absent: None,
+    picks: &[Pick {
+        name: "shutdown",
+        from: From::At("InstanceInitiatedShutdownBehavior.Value"),
+        default: Lit::Text(""),
+    }],
+};
+
+/// The instance's EBS volumes: the devices deleted with it, and every volume's id.
+const DEVICES: Ask = Ask {
+    call: Call {
+        op: Op::Ec2DescribeInstances,
+        args: INSTANCE,
+    },
+    each: None,
+    when: None,
+    absent: None,
+    picks: &[
+        Pick {
+            name: "deleting",
+            from: From::Where(&Where {
+                list: "Reservations[*].Instances[*].BlockDeviceMappings",
+                key: "Ebs.DeleteOnTermination",
+                is: Arg::Bool(true),
+                cmp: Cmp::Eq,
+                take: &["DeviceName"],
+                first: false,
+            }),
+            default: Lit::Null,
+        },
+        Pick {
+            name: "volumes",
+            from: From::Where(&Where {
+                list: "Reservations[*].Instances[*].BlockDeviceMappings",
+                key: "DeviceName",
+                is: Arg::Text(""),
+                cmp: Cmp::All,
+                take: &["Ebs.VolumeId"],
+                first: false,
+            }),
+            default: Lit::Null,
+        },
+    ],
+};
+
+/// Protected from termination, stopped (not terminated) by a shutdown from inside, and no
+/// volume deleted with it.
+const fn preserved(
+    protected: &'static str,
+    shutdown: &'static str,
+    deleting: &'static str,
+) -> [Cond; 3] {
+    [
+        Cond::Is(protected, Lit::Bool(true)),
+        Cond::Is(shutdown, Lit::Text("stop")),
+        Cond::Empty(deleting),
+    ]
+}
+
+const PRESERVED_BEFORE: [Cond; 3] =
+    preserved("before.protected", "before.shutdown", "before.deleting");
+const PRESERVED_AFTER: [Cond; 3] = preserved("after.protected", "after.shutdown", "after.deleting");
+
+/// `ec2.preserve_instance`: the instance and its volumes kept for the investigation whatever
+/// is done to it: termination protection on, a shutdown from inside stops it, and every volume
+/// is kept when it is terminated.
+pub const PRESERVE_INSTANCE: Def = Def {
+    before: &[PROTECTED, SHUTDOWN, DEVICES],
+    refuse: &[],
+    done_when: Cond::All(&PRESERVED_BEFORE),
+    plan: "turn on termination protection of {instance_id}, make a shutdown stop it and keep its volumes on termination",
+    change: &[
+        Ask {
+            call: Call {
+                op: Op::Ec2ModifyInstanceAttribute,
+                args: &[
+                    ("InstanceId", Arg::Param("instance_id")),
+                    (
+                        "DisableApiTermination",
+                        Arg::Obj(&[("Value", Arg::Bool(true))]),
+                    ),
+                ],
+            },
+            each: None,
+            when: Some(Cond::Not(&Cond::Is("before.protected", Lit::Bool(true)))),
+            absent: None,
+            picks: &[],
+        },
+        Ask {
+            call: Call {
+                op: Op::Ec2ModifyInstanceAttribute,
+                args: &[
+                    ("InstanceId", Arg::Param("instance_id")),
+                    (
+                        "InstanceInitiatedShutdownBehavior",
+                        Arg::Obj(&[("Value", Arg::Text("stop"))]),
+                    ),
+                ],
+            },
+            each: None,
+            when: Some(Cond::Not(&Cond::Is("before.shutdown", Lit::Text("stop")))),
+            absent: None,
+            picks: &[],
+        },
+        Ask {
+            call: Call {
+                op: Op::Ec2ModifyInstanceAttribute,
+                args: &[
+                    ("InstanceId", Arg::Param("instance_id")),
+                    (
+                        "BlockDeviceMappings",
+                        Arg::List(&[Arg::Obj(&[
+                            ("DeviceName", Arg::Item),
+                            (
+                                "Ebs",
+                                Arg::Obj(&[("DeleteOnTermination", Arg::Bool(false))]),
+                            ),
+                        ])]),
+                    ),
+                ],
+            },
+            each: Some("before.deleting"),
+            when: None,
+            absent: None,
+            picks: &[],
+        },
+    ],
+    after: &[PROTECTED, SHUTDOWN, DEVICES],
+    verified_when: Some(Cond::All(&PRESERVED_AFTER)),
+    unverified: "instance {instance_id} does not read back with termination protection, shutdown behaviour stop and every volume kept",
+    outputs: &[("volume_ids", "before.volumes")],
+};

@@ -49,6 +49,8 @@ pub enum Op {
     Ec2DescribeIamInstanceProfileAssociations,
     Ec2DisassociateIamInstanceProfile,
     IamGetInstanceProfile,
+    Ec2DescribeInstanceAttribute,
+    Ec2ModifyInstanceAttribute,
 }
 
 impl Op {
@@ -78,7 +80,9 @@ impl Op {
             | Op::Ec2DescribeTags
             | Op::Ec2CreateTags
             | Op::Ec2DescribeIamInstanceProfileAssociations
-            | Op::Ec2DisassociateIamInstanceProfile => "ec2",
+            | Op::Ec2DisassociateIamInstanceProfile
+            | Op::Ec2DescribeInstanceAttribute
+            | Op::Ec2ModifyInstanceAttribute => "ec2",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
                 "autoscaling"
             }
@@ -116,6 +120,8 @@ impl Op {
             }
             Op::Ec2DisassociateIamInstanceProfile => "DisassociateIamInstanceProfile",
             Op::IamGetInstanceProfile => "GetInstanceProfile",
+            Op::Ec2DescribeInstanceAttribute => "DescribeInstanceAttribute",
+            Op::Ec2ModifyInstanceAttribute => "ModifyInstanceAttribute",
         }
     }
 
@@ -153,6 +159,8 @@ impl Op {
             }
             Op::Ec2DisassociateIamInstanceProfile => "ec2:DisassociateIamInstanceProfile",
             Op::IamGetInstanceProfile => "iam:GetInstanceProfile",
+            Op::Ec2DescribeInstanceAttribute => "ec2:DescribeInstanceAttribute",
+            Op::Ec2ModifyInstanceAttribute => "ec2:ModifyInstanceAttribute",
         }
     }
 
@@ -305,7 +313,10 @@ impl Where {
             .unwrap_or_default();
         let mut kept = Vec::new();
         for i in &items {
-            let member = i.get(self.key).unwrap_or(&Value::Null);
+            let member = at_path(i, self.key)
+                .first()
+                .copied()
+                .unwrap_or(&Value::Null);
             let keep = match self.cmp {
                 Cmp::Eq => member == &want,
                 Cmp::Ne => member != &want,

@@ -273,23 +273,6 @@ impl Act<'_> {
         p
     }
 
-    /// A one-Task branch of a Parallel named `{id}: {label}` (labels keep names unique when an
-    /// action reads the same thing twice).
-    pub(crate) fn branch_as(
-        &self,
-        label: &str,
-        svc: &str,
-        op: &str,
-        params: Value,
-        selector: Value,
-    ) -> Value {
-        let name = self.n(label);
-        let mut t = self.sdk(svc, op, params);
-        t["ResultSelector"] = selector;
-        t["End"] = json!(true);
-        json!({"StartAt": name, "States": {name: t}})
-    }
-
     /// An EC2 filter on one value: `{"Name": name, "Values": [value at path]}`.
     pub(crate) fn filter(name: &str, path: &str) -> Value {
         json!({"Name": name, "Values.$": format!("States.Array({path})")})
@@ -349,33 +332,6 @@ impl Act<'_> {
             None => t["End"] = json!(true),
         }
         t
-    }
-
-    /// The block devices of a `describeInstances` read (`$.steps.<id>.<from>.devices.Mappings`)
-    /// as `[{name, delete, vol}]` at `$.steps.<id>.<result>`.
-    pub(crate) fn devices(&mut self, what: &str, from: &str, result: &str, next: &str) -> String {
-        let one = self.n(&format!("{what}, one"));
-        let list = self.s(&format!("{result}_list"));
-        let map = self.map(
-            what,
-            &format!("{list}.m"),
-            json!({
-                "name.$": "$$.Map.Item.Value.DeviceName",
-                "delete.$": "$$.Map.Item.Value.Ebs.DeleteOnTermination",
-                "vol.$": "$$.Map.Item.Value.Ebs.VolumeId",
-            }),
-            &one.clone(),
-            json!({one: {"Type": "Pass", "End": true}}),
-            result,
-            None,
-            next,
-        );
-        let from = self.s(&format!("{from}.devices.Mappings"));
-        self.pass(
-            &format!("{what}: list"),
-            json!({"Parameters": {"m.$": format!("States.ArrayGetItem({from}, 0)")}, "ResultPath": list}),
-            &map,
-        )
     }
 }
 

@@ -504,9 +504,15 @@ fn where_states(
     } else {
         (&take, &skip)
     };
-    let compare = match w.cmp {
-        Cmp::Eq | Cmp::Ne | Cmp::All => "StringEqualsPath",
-        Cmp::Later => "TimestampGreaterThanPath",
+    let compare = match (w.cmp, w.is) {
+        (Cmp::Eq | Cmp::Ne | Cmp::All, Arg::Bool(_)) => "BooleanEqualsPath",
+        (Cmp::Eq | Cmp::Ne | Cmp::All, _) => "StringEqualsPath",
+        (Cmp::Later, _) => "TimestampGreaterThanPath",
+    };
+    // A dotted key is compared inside the object its first member selects.
+    let key_var = match first_member(w.key) {
+        (_, "") => "$.key".to_string(),
+        (_, rest) => format!("$.key.{rest}"),
     };
     // A later-than over a parameter the playbook does not give keeps every item.
     let start = if !compared {
@@ -551,7 +557,7 @@ fn where_states(
         inner[skip.clone()] = json!({"Type": "Pass", "Result": {}, "End": true});
         inner[test.clone()] = json!({
             "Type": "Choice",
-            "Choices": [{"Variable": "$.key", compare: "$.want", "Next": on_match}],
+            "Choices": [{"Variable": key_var, compare: "$.want", "Next": on_match}],
             "Default": otherwise,
         });
     }

@@ -6,10 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_ec2::types::{
-    AttributeBooleanValue, AttributeValue, EbsInstanceBlockDeviceSpecification, Filter,
-    InstanceBlockDeviceMappingSpecification, ResourceType, Tag, TagSpecification,
-};
+use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use futures_util::future::join_all;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
@@ -90,8 +87,6 @@ pub(super) struct Instance {
     state: String,
     vpc_id: String,
     pub(super) enis: Vec<Eni>,
-    /// (device name, volume id, delete on termination)
-    volumes: Vec<(String, String, bool)>,
     profile_arn: String,
 }
 
@@ -180,7 +175,6 @@ pub(super) async fn describe(cx: &Cx<'_>, id: &str) -> Result<Instance, StepErro
         state,
         vpc_id: i.vpc_id().unwrap_or_default().to_string(),
         enis,
-        volumes,
         profile_arn,
     })
 }
@@ -372,134 +366,6 @@ pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
         }),
         ..Default::default()
     })
-}
-
-async fn attributes(cx: &Cx<'_>, id: &str) -> Result<(bool, String), StepError> {
-    use aws_sdk_ec2::types::InstanceAttributeName as N;
-    let ec2 = &cx.clients.ec2;
-    let term = cx
-        .call(
-            SVC,
-            "DescribeInstanceAttribute",
-            ec2.describe_instance_attribute()
-                .instance_id(id)
-                .attribute(N::DisableApiTermination)
-                .send(),
-        )
-        .await?;
-    let shutdown = cx
-        .call(
-            SVC,
-            "DescribeInstanceAttribute",
-            ec2.describe_instance_attribute()
-                .instance_id(id)
-                .attribute(N::InstanceInitiatedShutdownBehavior)
-                .send(),
-        )
-        .await?;
-    Ok((
-        term.disable_api_termination()
-            .and_then(|v| v.value())
-            .unwrap_or(false),
-        shutdown
-            .instance_initiated_shutdown_behavior()
-            .and_then(|v| v.value())
-            .unwrap_or_default()
-            .to_string(),
-    ))
-}
-
-pub(super) async fn preserve_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let id = cx.str("instance_id")?;
-    let ec2 = &cx.clients.ec2;
-    let inst = describe(cx, id).await?;
-    let (protected, shutdown) = attributes(cx, id).await?;
-    let state = |p: bool, s: &str, vols: &[(String, String, bool)]| {
-        json!({"instance_id": id, "termination_protection": p, "shutdown_behavior": s,
-               "volumes": vols.iter().map(|(d, v, del)| json!({"device": d, "volume_id": v, "delete_on_termination": del})).collect::<Vec<_>>()})
-    };
-    let mut out = Outcome {
-        pre_state: state(protected, &shutdown, &inst.volumes),
-        outputs: outputs([(
-            "volume_ids",
-            json!(inst.volumes.iter().map(|v| &v.1).collect::<Vec<_>>()),
-        )]),
-        ..Default::default()
-    };
-    let true_ = || AttributeBooleanValue::builder().value(true).build();
-    if !protected {
-        let call = ec2
-            .modify_instance_attribute()
-            .instance_id(id)
-            .disable_api_termination(true_());
-        if cx.dry_run {
-            cx.ec2_dry("ModifyInstanceAttribute", call.dry_run(true).send())
-                .await?;
-            out.planned
-                .push(format!("turn on termination protection of {id}"));
-        } else {
-            cx.call(SVC, "ModifyInstanceAttribute", call.send()).await?;
-            out.changed = true;
-        }
-    }
-    if shutdown != "stop" {
-        let call = ec2
-            .modify_instance_attribute()
-            .instance_id(id)
-            .instance_initiated_shutdown_behavior(AttributeValue::builder().value("stop").build());
-        if cx.dry_run {
-            cx.ec2_dry("ModifyInstanceAttribute", call.dry_run(true).send())
-                .await?;
-            out.planned
-                .push(format!("set the shutdown behaviour of {id} to stop"));
-        } else {
-            cx.call(SVC, "ModifyInstanceAttribute", call.send()).await?;
-            out.changed = true;
-        }
-    }
-    let to_keep: Vec<InstanceBlockDeviceMappingSpecification> = inst
-        .volumes
-        .iter()
-        .filter(|(_, _, del)| *del)
-        .map(|(d, _, _)| {
-            InstanceBlockDeviceMappingSpecification::builder()
-                .device_name(d)
-                .ebs(
-                    EbsInstanceBlockDeviceSpecification::builder()
-                        .delete_on_termination(false)
-                        .build(),
-                )
-                .build()
-        })
-        .collect();
-    if !to_keep.is_empty() {
-        let call = ec2
-            .modify_instance_attribute()
-            .instance_id(id)
-            .set_block_device_mappings(Some(to_keep));
-        if cx.dry_run {
-            cx.ec2_dry("ModifyInstanceAttribute", call.dry_run(true).send())
-                .await?;
-            out.planned
-                .push(format!("keep every volume of {id} on termination"));
-        } else {
-            cx.call(SVC, "ModifyInstanceAttribute", call.send()).await?;
-            out.changed = true;
-        }
-    }
-    if cx.dry_run {
-        return Ok(out);
-    }
-    let after = describe(cx, id).await?;
-    let (p, s) = attributes(cx, id).await?;
-    if !p || s != "stop" || after.volumes.iter().any(|v| v.2) {
-        return Err(verify_failed(format!(
-            "instance {id} reads back as termination_protection={p}, shutdown={s}, volumes {:?}",
-            after.volumes
-        )));
-    }
-    out.post_state = state(p, &s, &after.volumes);
-    Ok(out)
 }
 
 pub(super) async fn snapshot_volumes(cx: &Cx<'_>) -> Result<Outcome, StepError> {

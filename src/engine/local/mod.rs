@@ -73,7 +73,7 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::SnsPublish => Box::pin(notify::sns_publish(cx)).await,
         Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
         Action::Ec2CaptureInstance => Box::pin(ec2::capture_instance(cx)).await,
-        Action::Ec2PreserveInstance => Box::pin(ec2::preserve_instance(cx)).await,
+        Action::Ec2PreserveInstance => defined(action, cx).await,
         Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
         Action::AutoscalingDetachInstance => defined(action, cx).await,
         Action::Elbv2DeregisterInstance => Box::pin(ec2::deregister_targets(cx)).await,

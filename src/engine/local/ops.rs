@@ -387,6 +387,84 @@ pub(super) async fn call(
                 })).collect::<Vec<_>>()),
             }}))
         }
+        Op::Ec2DescribeInstanceAttribute => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_instance_attribute()
+                        .instance_id(text(args, "InstanceId")?)
+                        .attribute(aws_sdk_ec2::types::InstanceAttributeName::from(text(
+                            args,
+                            "Attribute",
+                        )?))
+                        .send(),
+                )
+                .await?;
+            let mut out = Map::new();
+            if let Some(v) = r.disable_api_termination() {
+                out.insert("DisableApiTermination".into(), json!({"Value": v.value()}));
+            }
+            if let Some(v) = r.instance_initiated_shutdown_behavior() {
+                out.insert(
+                    "InstanceInitiatedShutdownBehavior".into(),
+                    json!({"Value": v.value()}),
+                );
+            }
+            Ok(Value::Object(out))
+        }
+        Op::Ec2ModifyInstanceAttribute => {
+            use aws_sdk_ec2::types::{
+                AttributeBooleanValue, AttributeValue, EbsInstanceBlockDeviceSpecification,
+                InstanceBlockDeviceMappingSpecification,
+            };
+            let value = |member: &str| args.get(member).and_then(|v| v.get("Value"));
+            let mut req = c
+                .ec2
+                .modify_instance_attribute()
+                .instance_id(text(args, "InstanceId")?);
+            if let Some(v) = value("DisableApiTermination").and_then(Value::as_bool) {
+                req =
+                    req.disable_api_termination(AttributeBooleanValue::builder().value(v).build());
+            }
+            if let Some(v) = value("InstanceInitiatedShutdownBehavior").and_then(Value::as_str) {
+                req = req.instance_initiated_shutdown_behavior(
+                    AttributeValue::builder().value(v).build(),
+                );
+            }
+            for m in args
+                .get("BlockDeviceMappings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let keep = m
+                    .get("Ebs")
+                    .and_then(|e| e.get("DeleteOnTermination"))
+                    .and_then(Value::as_bool);
+                req = req.block_device_mappings(
+                    InstanceBlockDeviceMappingSpecification::builder()
+                        .set_device_name(
+                            m.get("DeviceName")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        )
+                        .ebs(
+                            EbsInstanceBlockDeviceSpecification::builder()
+                                .set_delete_on_termination(keep)
+                                .build(),
+                        )
+                        .build(),
+                );
+            }
+            if dry {
+                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
         Op::Ec2CreateTags => {
             use aws_sdk_ec2::types::Tag;
             let tags: Vec<Tag> = args
@@ -520,6 +598,14 @@ pub(super) async fn call(
                                 "InstanceId": i.instance_id(),
                                 "State": {"Name": i.state().and_then(|s| s.name()).map(|n| n.as_str())},
                                 "VpcId": i.vpc_id(),
+                                "BlockDeviceMappings": i.block_device_mappings().iter().map(|m| json!({
+                                    "DeviceName": m.device_name(),
+                                    "Ebs": m.ebs().map(|e| json!({
+                                        "VolumeId": e.volume_id(),
+                                        "DeleteOnTermination": e.delete_on_termination(),
+                                        "Status": e.status().map(|s| s.as_str()),
+                                    })),
+                                })).collect::<Vec<_>>(),
                             })
                         })
                         .collect();

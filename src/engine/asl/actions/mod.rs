@@ -59,7 +59,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         Action::S3EnableVersioning => return defined(action, a, succeeded),
         Action::S3DenyPrincipal => s3::deny_principal(a, &mut outputs, succeeded),
         Action::Ec2CaptureInstance => ec2::capture_instance(a, &mut outputs, succeeded),
-        Action::Ec2PreserveInstance => ec2::preserve_instance(a, &mut outputs, succeeded),
+        Action::Ec2PreserveInstance => return defined(action, a, succeeded),
         Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(a, &mut outputs, succeeded),
         Action::AutoscalingDetachInstance => return defined(action, a, succeeded),
         Action::Elbv2DeregisterInstance => elbv2::deregister_instance(a, &mut outputs, succeeded),
