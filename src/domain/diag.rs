@@ -41,6 +41,8 @@ pub enum Code {
     DuplicatePlaybookName,
     UnknownResourceType,
     Unreadable,
+    /// A duration written as a bare number (read as seconds).
+    BareDuration,
 }
 
 impl Code {
@@ -70,6 +72,7 @@ impl Code {
             Code::DuplicatePlaybookName => "FB021",
             Code::UnknownResourceType => "FB022",
             Code::Unreadable => "FB023",
+            Code::BareDuration => "FB024",
         }
     }
 
@@ -99,6 +102,7 @@ impl Code {
             Code::DuplicatePlaybookName => "duplicate-playbook-name",
             Code::UnknownResourceType => "unknown-resource-type",
             Code::Unreadable => "unreadable",
+            Code::BareDuration => "bare-duration",
         }
     }
 }

@@ -59,3 +59,27 @@ fn json_output_lists_every_diagnostic() {
     assert_eq!(first["line"], 7);
     assert!(first["hint"].as_str().unwrap().contains("500ms"));
 }
+
+/// A duration without a unit is read as seconds, and said (issue 16, item 8).
+#[test]
+fn a_duration_without_a_unit_is_a_warning() {
+    let shipped = std::fs::read_to_string(root().join("playbooks/iam-credential-compromise.yaml"))
+        .expect("a shipped playbook");
+    assert!(shipped.contains("max_delay: 5s"));
+    let dir = std::env::temp_dir().join(crate::support::unique("bare-duration"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bare.yaml");
+    std::fs::write(&file, shipped.replacen("max_delay: 5s", "max_delay: 5", 1)).unwrap();
+    let out = firebreak(&["validate", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(
+        out.status.success(),
+        "a warning does not fail validation: {text}"
+    );
+    assert!(
+        text.contains("FB024")
+            && text.contains("has no unit; it is read as 5 seconds")
+            && text.contains("0 error(s), 1 warning(s)"),
+        "{text}"
+    );
+}

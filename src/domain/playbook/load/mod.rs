@@ -394,7 +394,16 @@ impl Cx<'_> {
     fn duration(&mut self, node: &Node, what: &str) -> Option<Duration> {
         let text = match &node.value {
             Y::Str { text, .. } => text.clone(),
-            Y::Int(i) => format!("{i}s"),
+            Y::Int(i) => {
+                // Read as seconds, as before, but said: `timeout: 30` could mean anything.
+                self.warn(
+                    Code::BareDuration,
+                    node.pos,
+                    format!("{what} `{i}` has no unit; it is read as {i} seconds"),
+                    format!("write the unit: {i}s (or 500ms, 5m, 1h)"),
+                );
+                format!("{i}s")
+            }
             _ => {
                 self.err(
                     Code::WrongType,
