@@ -105,16 +105,27 @@ pub async fn evidence_bucket(
         .and_then(|r| r.default_retention());
     let have_days = retention.and_then(|d| d.days().or(d.years().map(|y| y * 365)));
     let have_mode = retention.and_then(|d| d.mode()).cloned();
-    if have_days.is_some_and(|d| d >= days) && have_mode == Some(want_mode.clone()) {
+    // A default retention is never shortened, nor moved from COMPLIANCE to GOVERNANCE: what
+    // is asked for is applied only where it is at least as strong as what is there.
+    let keep_days = have_days.map_or(days, |h| h.max(days));
+    let keep_mode = match (&have_mode, &want_mode) {
+        (Some(ObjectLockRetentionMode::Compliance), ObjectLockRetentionMode::Governance) => {
+            ObjectLockRetentionMode::Compliance
+        }
+        _ => want_mode.clone(),
+    };
+    let asked = if (keep_days, &keep_mode) == (days, &want_mode) {
+        String::new()
+    } else {
+        format!(
+            "; asked for {} {days} days, not applied: an existing default retention is never shortened or weakened (change it in S3 if that is meant)",
+            want_mode.as_str()
+        )
+    };
+    if have_days == Some(keep_days) && have_mode.as_ref() == Some(&keep_mode) {
         lines.push(format!(
-            "default retention: {} {} days (kept)",
-            want_mode.as_str(),
-            have_days.unwrap_or(days)
-        ));
-    } else if have_days.is_some_and(|d| d > days) {
-        lines.push(format!(
-            "default retention: {} days is longer than asked; kept",
-            have_days.unwrap_or(days)
+            "default retention: {} {keep_days} days (kept{asked})",
+            keep_mode.as_str()
         ));
     } else {
         s3.put_object_lock_configuration()
@@ -126,8 +137,8 @@ pub async fn evidence_bucket(
                         ObjectLockRule::builder()
                             .default_retention(
                                 DefaultRetention::builder()
-                                    .mode(want_mode.clone())
-                                    .days(days)
+                                    .mode(keep_mode.clone())
+                                    .days(keep_days)
                                     .build(),
                             )
                             .build(),
@@ -142,9 +153,11 @@ pub async fn evidence_bucket(
                     crate::aws::classify(&e, "s3", "PutObjectLockConfiguration"),
                 )
             })?;
+        let note = asked.strip_prefix("; ").map(|a| format!(" ({a})"));
         lines.push(format!(
-            "default retention: set to {} {days} days",
-            want_mode.as_str()
+            "default retention: set to {} {keep_days} days{}",
+            keep_mode.as_str(),
+            note.unwrap_or_default()
         ));
     }
     lines.push("versioning: on (Object Lock buckets are always versioned)".into());

@@ -32,6 +32,24 @@ async fn setup_makes_an_evidence_bucket_idempotently() {
         text.contains("exists") && text.contains("(kept)") && !text.contains("set to"),
         "{text}"
     );
+    // A shorter retention or a weaker mode is not applied, and setup says so (issue 16,
+    // item 9).
+    let weaker = moto().firebreak(&[
+        "setup",
+        "--evidence-bucket",
+        &bucket,
+        "--retention-days",
+        "30",
+        "--lock-mode",
+        "governance",
+    ]);
+    assert_eq!(weaker.status.code(), Some(0), "{}", stderr(&weaker));
+    let text = stdout(&weaker);
+    assert!(
+        text.contains("default retention: COMPLIANCE 400 days (kept; asked for GOVERNANCE 30 days, not applied")
+            && !text.contains("set to"),
+        "{text}"
+    );
 
     let config = moto().config().await;
     let s3 = firebreak::aws::s3_client(&config);
