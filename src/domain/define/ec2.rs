@@ -293,43 +293,46 @@ pub const DISASSOCIATE_INSTANCE_PROFILE: Def = Def {
     ],
 };
 
+/// One attribute of the instance (DescribeInstanceAttribute: `InstanceId` and `Attribute`),
+/// its value picked.
+const fn attribute(args: &'static [(&'static str, Arg)], picks: &'static [Pick]) -> Ask {
+    Ask {
+        call: Call {
+            op: Op::Ec2DescribeInstanceAttribute,
+            args,
+        },
+        each: None,
+        when: None,
+        absent: None,
+        picks,
+    }
+}
+
 /// The instance's termination protection.
-const PROTECTED: Ask = Ask {
-    call: Call {
-        op: Op::Ec2DescribeInstanceAttribute,
-        args: &[
-            ("InstanceId", Arg::Param("instance_id")),
-            ("Attribute", Arg::Text("disableApiTermination")),
-        ],
-    },
-    each: None,
-    when: None,
-    absent: None,
-    picks: &[Pick {
+const PROTECTED: Ask = attribute(
+    &[
+        ("InstanceId", Arg::Param("instance_id")),
+        ("Attribute", Arg::Text("disableApiTermination")),
+    ],
+    &[Pick {
         name: "protected",
         from: From::At("DisableApiTermination.Value"),
         default: Lit::Bool(false),
     }],
-};
+);
 
 /// What the instance does when it is shut down from inside (`stop` or `terminate`).
-const SHUTDOWN: Ask = Ask {
-    call: Call {
-        op: Op::Ec2DescribeInstanceAttribute,
-        args: &[
-            ("InstanceId", Arg::Param("instance_id")),
-            ("Attribute", Arg::Text("instanceInitiatedShutdownBehavior")),
-        ],
-    },
-    each: None,
-    when: None,
-    absent: None,
-    picks: &[Pick {
+const SHUTDOWN: Ask = attribute(
+    &[
+        ("InstanceId", Arg::Param("instance_id")),
+        ("Attribute", Arg::Text("instanceInitiatedShutdownBehavior")),
+    ],
+    &[Pick {
         name: "shutdown",
         from: From::At("InstanceInitiatedShutdownBehavior.Value"),
         default: Lit::Text(""),
     }],
-};
+);
 
 /// The instance's EBS volumes: the devices deleted with it, and every volume's id.
 const DEVICES: Ask = Ask {

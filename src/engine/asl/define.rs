@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::Val;
-use super::act::{Act, Compiled, error_named};
+use super::act::{Act, Compiled, error_named, state_name};
 use crate::domain::define::{self, Arg, Ask, Cmp, Cond, Def, From, Lit};
 
 pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
@@ -461,9 +461,10 @@ fn where_states(
 ) -> String {
     let base = a.s(raw);
     let list = |m: &str| format!("{base}.w_{name}_{m}");
-    let test = format!("{what}: test");
-    let take = format!("{what}: take");
-    let skip = format!("{what}: skip");
+    // Names inside the Map, kept within Step Functions' limit like every other state's.
+    let test = state_name(&format!("{what}: test"));
+    let take = state_name(&format!("{what}: take"));
+    let skip = state_name(&format!("{what}: skip"));
     let mut selector = json!({"key.$": "$$.Map.Item.Value"});
     match w.is {
         _ if !compares(a, w) => {}

@@ -51,7 +51,7 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let mut changed = Map::new();
     for ask in def.change {
         if !runs(ask, &values, cx) {
-            changed.extend(defaults(ask));
+            changed.extend(defaults(ask, cx));
             continue;
         }
         let (picked, made) = ask_one(cx, ask, &values).await?;
@@ -79,7 +79,8 @@ async fn ask_all(
     asks: &[Ask],
     values: &Value,
 ) -> Result<Map<String, Value>, StepError> {
-    let mut values = values.clone();
+    // The values so far are copied only when a later ask of this phase needs this one's.
+    let mut values = std::borrow::Cow::Borrowed(values);
     let mut out = Map::new();
     let mut start = 0;
     while start < asks.len() {
@@ -87,19 +88,21 @@ async fn ask_all(
             .iter()
             .position(|a| a.when.is_some())
             .map_or(asks.len(), |at| start + 1 + at);
-        let seen = &values;
+        let seen: &Value = &values;
         let answers = futures_util::future::join_all(asks[start..end].iter().map(|a| async move {
             if runs(a, seen, cx) {
                 ask_one(cx, a, seen).await
             } else {
-                Ok((defaults(a), 0))
+                Ok((defaults(a, cx), 0))
             }
         }))
         .await;
         for a in answers {
             out.extend(a?.0);
         }
-        values[phase] = Value::Object(out.clone());
+        if end < asks.len() {
+            values.to_mut()[phase] = Value::Object(out.clone());
+        }
         start = end;
     }
     Ok(out)
@@ -110,12 +113,10 @@ fn runs(ask: &Ask, values: &Value, cx: &Cx<'_>) -> bool {
     ask.when.is_none_or(|w| w.holds(values, cx.params))
 }
 
-/// The picks of an ask whose call is not made: their defaults.
-fn defaults(ask: &Ask) -> Map<String, Value> {
-    ask.picks
-        .iter()
-        .map(|p| (p.name.to_string(), p.default.json()))
-        .collect()
+/// The picks of an ask whose call is not made: what the vocabulary picks from no answer (the
+/// defaults).
+fn defaults(ask: &Ask, cx: &Cx<'_>) -> Map<String, Value> {
+    define::pick(ask, None, cx.params, &later).unwrap_or_default()
 }
 
 /// One ask: its call, or (with `each`) one call per item, one after the other (IAM and EC2
