@@ -274,6 +274,25 @@ async fn execute(
     }
 }
 
+/// The steps of a failed execution's report that did not succeed, each with its status, error
+/// code and error, one per line: the whole report is too long for a test's message.
+fn failures(report: &serde_json::Value) -> String {
+    let Some(steps) = report["steps"].as_object() else {
+        return format!("no steps in the report: {report}");
+    };
+    steps
+        .iter()
+        .filter(|(_, s)| s["status"] != "succeeded")
+        .map(|(id, s)| {
+            format!(
+                "{id}: {} {} {} {}",
+                s["status"], s["error_code"], s["error"], s["skip_reason"]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn event(finding: serde_json::Value) -> serde_json::Value {
     serde_json::json!({"source": "aws.guardduty", "detail-type": "GuardDuty Finding", "detail": finding})
 }
@@ -293,7 +312,7 @@ async fn the_malware_state_machine_runs_on_the_emulator() {
     };
     let moto = support::private_moto();
     let (ok, out) = execute(&moto, "malware-artifact", &input).await;
-    assert!(ok, "{out}");
+    assert!(ok, "{}", failures(&out));
     assert_eq!(out["ctx"]["inputs"]["sns_topic_arn"], "", "{out}");
     for step in ["notify_sns", "notify_webhook"] {
         let s = &out["steps"][step];
@@ -353,7 +372,7 @@ async fn the_credential_state_machine_contains_a_leaked_key() {
         &leaked_key_event(&user, &leaked),
     )
     .await;
-    assert!(ok, "{out}");
+    assert!(ok, "{}", failures(&out));
     let steps = &out["steps"];
     for s in ["capture_user", "deactivate_key", "deny_all_user"] {
         assert_eq!(steps[s]["status"], "succeeded", "{s}: {}", steps[s]);
@@ -425,7 +444,7 @@ async fn the_credential_state_machine_contains_a_leaked_key() {
         &leaked_key_event(&user, &leaked),
     )
     .await;
-    assert!(ok, "{again}");
+    assert!(ok, "{}", failures(&again));
     assert_eq!(
         again["steps"]["deactivate_key"]["outputs"]["previous_status"],
         "Inactive"
@@ -510,7 +529,7 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
         }),
     )
     .await;
-    assert!(ok, "{out}");
+    assert!(ok, "{}", failures(&out));
     assert_eq!(out["steps"]["capture"]["outputs"]["has_policy"], false);
     assert_eq!(out["steps"]["block_public_access"]["status"], "succeeded");
     let pab = s3
@@ -561,7 +580,7 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
         f["resource"]["accessKeyDetails"]["userType"] = "IAMUser".into();
     });
     let (ok, out) = execute(&moto, "s3-data-access", &input).await;
-    assert!(ok, "{out}");
+    assert!(ok, "{}", failures(&out));
     let steps = &out["steps"];
     for s in [
         "capture_bucket",
@@ -619,7 +638,7 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
     );
 
     let (ok, again) = execute(&moto, "s3-data-access", &input).await;
-    assert!(ok, "{again}");
+    assert!(ok, "{}", failures(&again));
     assert_eq!(
         again["steps"]["enable_versioning"]["outputs"]["previous_status"],
         "Enabled"
@@ -646,7 +665,7 @@ async fn the_ec2_state_machine_preserves_and_isolates_the_instance() {
         f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
     });
     let (ok, out) = execute(&moto, "ec2-instance-compromise", &input).await;
-    assert!(ok, "{out}");
+    assert!(ok, "{}", failures(&out));
     let steps = &out["steps"];
     for s in [
         "capture",
@@ -685,7 +704,7 @@ async fn the_ec2_state_machine_preserves_and_isolates_the_instance() {
     .await;
 
     let (ok, again) = execute(&moto, "ec2-instance-compromise", &input).await;
-    assert!(ok, "{again}");
+    assert!(ok, "{}", failures(&again));
     assert_eq!(
         again["steps"]["snapshot"]["outputs"]["snapshot_ids"]
             .as_array()
