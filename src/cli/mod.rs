@@ -8,6 +8,7 @@ pub mod deploy;
 pub mod drill;
 pub mod explain;
 pub mod graph;
+pub mod log;
 pub mod permissions;
 pub mod plan;
 pub mod run;
@@ -189,6 +190,17 @@ enum Command {
     Permissions(permissions::Args),
     /// List the action catalog: parameters, outputs, permissions.
     Actions(actions::Args),
+}
+
+impl Cli {
+    /// How the command logs (`log::init`).
+    pub fn log_style(&self) -> log::Style {
+        match &self.command {
+            Command::Serve(_) | Command::Watch(_) => log::Style::Intake,
+            Command::Drill(_) => log::Style::Events,
+            _ => log::Style::Diagnostic,
+        }
+    }
 }
 
 /// Runs the command line; errors are printed by `main`.

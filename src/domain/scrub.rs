@@ -142,7 +142,12 @@ impl std::io::Write for ScrubbedLine {
 impl Drop for ScrubbedLine {
     fn drop(&mut self) {
         use std::io::Write as _;
-        let text = scrub_text(&String::from_utf8_lossy(&self.0));
+        let text = String::from_utf8_lossy(&self.0);
+        // A JSON line (the intake's log) is scrubbed as JSON, by its keys too.
+        let text = match serde_json::from_str::<Value>(text.trim_end()) {
+            Ok(v @ Value::Object(_)) => format!("{}\n", scrub(v)),
+            _ => scrub_text(&text),
+        };
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 }

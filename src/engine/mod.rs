@@ -191,7 +191,9 @@ pub async fn run<E: Executor>(
                         }
                         Err(e) => {
                             let report = StepReport::failed(step, 0, Duration::ZERO, e);
-                            let report = record(&evidence, report, &Map::new(), &events).await;
+                            let report = record(&evidence, report, &Map::new(), &events)
+                                .instrument(step_span(step))
+                                .await;
                             let _ = events.send(Event::StepFailed {
                                 step: step.id.clone(),
                                 attempts: 0,
@@ -220,6 +222,7 @@ pub async fn run<E: Executor>(
                         &Map::new(),
                         &events,
                     )
+                    .instrument(step_span(step))
                     .await;
                     slots.insert(n, Slot::Done(Box::new(report)));
                     continue;
@@ -238,7 +241,7 @@ pub async fn run<E: Executor>(
                 let evidence = evidence.clone();
                 // A span per step, inside the execution's (`contain::execute`): every log line
                 // of the step's calls carries its step id and action.
-                let span = tracing::info_span!("step", step = %step.id, action = %step.action);
+                let span = step_span(&step);
                 let handle = tasks.spawn(
                     async move {
                         let _permit = sem.acquire_owned().await;
@@ -304,8 +307,9 @@ async fn record(
     params: &Map<String, Value>,
     events: &mpsc::UnboundedSender<Event>,
 ) -> StepReport {
-    let Some(rec) = evidence else { return report };
-    if let Err(e) = rec.step(&report, params).await {
+    if let Some(rec) = evidence
+        && let Err(e) = rec.step(&report, params).await
+    {
         let message = format!("EvidenceWriteFailed: {e}");
         let _ = events.send(Event::StepFailed {
             step: report.id.clone(),
@@ -320,7 +324,36 @@ async fn record(
         report.error_code = Some("EvidenceWriteFailed".into());
         report.finished_at_ms = None;
     }
+    step_line(&report);
     report
+}
+
+/// A step's span: every log line of the step (its calls, its end) carries its id and action.
+fn step_span(step: &PlanStep) -> tracing::Span {
+    tracing::info_span!("step", step = %step.id, action = %step.action)
+}
+
+/// The line the JSON log of `serve` and `watch` has for each step ended (target
+/// `firebreak::step`), inside the execution's span (and the step's, for a step that ran).
+pub(crate) fn step_line(report: &StepReport) {
+    let status = match report.status {
+        StepStatus::Succeeded => "succeeded",
+        StepStatus::Failed => "failed",
+        StepStatus::Skipped => "skipped",
+    };
+    tracing::info!(
+        target: "firebreak::step",
+        event = "step",
+        step = %report.id,
+        action = %report.action,
+        status,
+        attempts = report.attempts,
+        duration_ms = report.duration_ms,
+        changed = report.changed,
+        error_code = report.error_code.as_deref(),
+        error = report.error.as_deref(),
+        skip_reason = report.skip_reason.as_deref(),
+    );
 }
 
 enum Resolved {

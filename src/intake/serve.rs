@@ -12,12 +12,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
-use serde_json::json;
 use tokio::sync::{Semaphore, watch};
 
 use crate::aws;
 use crate::domain::retry::RetryPolicy;
-use crate::intake::worker::{Handled, Worker, log, serve_metrics};
+use crate::intake::worker::{Handled, Worker, serve_metrics};
 
 pub struct Options {
     pub queue_url: String,
@@ -53,9 +52,12 @@ pub async fn serve_queue(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("--metrics {addr}: cannot listen"))?;
-        log(
+        crate::log!(
             "metrics",
-            json!({"listen": listener.local_addr().map(|a| a.to_string()).unwrap_or_default()}),
+            listen = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default()
         );
         tokio::spawn(serve_metrics(listener, worker.metrics.clone()));
     }
@@ -65,10 +67,8 @@ pub async fn serve_queue(
         worker,
     });
     let mut stop_rx = crate::contain::stop_on_signal();
-    log(
-        "started",
-        json!({"worker": ctx.worker.name, "queue": ctx.opts.queue_url, "evidence": ctx.worker.store().describe(), "concurrency": ctx.opts.concurrency}),
-    );
+    crate::log!("started", worker = %ctx.worker.name, queue = %ctx.opts.queue_url,
+        evidence = %ctx.worker.store().describe(), concurrency = ctx.opts.concurrency);
     let slots = Arc::new(Semaphore::new(ctx.opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut receive_errors = 0u32;
@@ -107,10 +107,7 @@ pub async fn serve_queue(
             Err(e) => {
                 receive_errors += 1;
                 let c = crate::aws::classify(&e, "sqs", "ReceiveMessage");
-                log(
-                    "receive_failed",
-                    json!({"error": c.to_string(), "consecutive": receive_errors}),
-                );
+                crate::log!("receive_failed", error = %c, consecutive = receive_errors);
                 // No such queue, no permission: waiting will not help.
                 if matches!(c.kind, crate::engine::ErrorKind::Permanent) {
                     fatal = Some(format!(
@@ -142,12 +139,13 @@ pub async fn serve_queue(
             });
         }
     }
-    log(
+    crate::log!(
         "stopping",
-        json!({"in_flight": tasks.len(), "note": "taking no more messages; finishing the findings in flight"}),
+        in_flight = tasks.len(),
+        note = "taking no more messages; finishing the findings in flight"
     );
     while tasks.join_next().await.is_some() {}
-    log("stopped", json!({}));
+    crate::log!("stopped");
     match fatal {
         Some(e) => anyhow::bail!(e),
         None => Ok(ExitCode::SUCCESS),
@@ -260,10 +258,8 @@ async fn handle(ctx: &Ctx, m: Message) {
     {
         Ok(_) => {}
         // The finding is done; a redelivery will find its `done` claim and only be recorded.
-        Err(e) => log(
-            "delete_failed",
-            json!({"message_id": message_id, "error": crate::aws::classify(&e, "sqs", "DeleteMessage").to_string()}),
-        ),
+        Err(e) => crate::log!("delete_failed", message_id,
+            error = %crate::aws::classify(&e, "sqs", "DeleteMessage")),
     }
 }
 
@@ -271,11 +267,8 @@ async fn handle(ctx: &Ctx, m: Message) {
 /// dead-letter queue after the allowed receives.
 async fn reject(ctx: &Ctx, message_id: &str, receipt: &str, receives: u32, why: String) {
     ctx.worker.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-    log(
-        "rejected",
-        json!({"message_id": message_id, "receives": receives, "reason": why,
-               "note": "not a finding firebreak can act on; left for the dead-letter queue"}),
-    );
+    crate::log!("rejected", message_id, receives, reason = %why,
+        note = "not a finding firebreak can act on; left for the dead-letter queue");
     let _ = ctx
         .sqs
         .change_message_visibility()

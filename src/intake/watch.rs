@@ -19,10 +19,9 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use serde_json::json;
 
 use crate::domain::finding::Finding;
-use crate::intake::worker::{Handled, Worker, log};
+use crate::intake::worker::{Handled, Worker};
 
 pub struct Options {
     pub detector: String,
@@ -216,10 +215,8 @@ pub async fn sweep(
     for u in &unreadable {
         report.rejected += 1;
         newest = newest.max(u.updated_at_ms);
-        log(
-            "rejected",
-            json!({"finding_id": u.finding_id, "reason": format!("not a readable finding: {}", u.error)}),
-        );
+        crate::log!("rejected", finding_id = %u.finding_id,
+            reason = format!("not a readable finding: {}", u.error));
     }
     let fresh: Vec<Finding> = findings
         .into_iter()
@@ -260,7 +257,7 @@ pub async fn sweep(
             }
             Handled::Rejected(why) => {
                 report.rejected += 1;
-                log("rejected", json!({"finding_id": f.id, "reason": why}));
+                crate::log!("rejected", finding_id = %f.id, reason = %why);
                 cursor
                     .handled
                     .insert(f.id.clone(), f.updated_at.clone().unwrap_or_default());
@@ -289,30 +286,27 @@ pub async fn watch(opts: Options, worker: crate::intake::worker::Options) -> Res
         ..Cursor::default()
     };
     let mut stop_rx = crate::contain::stop_on_signal();
-    log(
-        "started",
-        json!({"worker": worker.name, "detector": opts.detector, "since_ms": cursor.since_ms,
-               "evidence": worker.store().describe()}),
-    );
+    crate::log!("started", worker = %worker.name, detector = %opts.detector,
+        since_ms = cursor.since_ms, evidence = %worker.store().describe());
     let mut failures = 0u32;
     loop {
         match sweep(&gd, &opts.detector, &worker, &mut cursor, opts.concurrency).await {
             Ok(s) => {
                 failures = 0;
                 if s.found > 0 {
-                    log(
+                    crate::log!(
                         "swept",
-                        json!({"found": s.found, "finished": s.finished, "later": s.later,
-                               "rejected": s.rejected, "cursor_ms": cursor.since_ms}),
+                        found = s.found,
+                        finished = s.finished,
+                        later = s.later,
+                        rejected = s.rejected,
+                        cursor_ms = cursor.since_ms
                     );
                 }
             }
             Err(e) => {
                 failures += 1;
-                log(
-                    "poll_failed",
-                    json!({"error": e.to_string(), "consecutive": failures}),
-                );
+                crate::log!("poll_failed", error = %e, consecutive = failures);
                 if opts.once {
                     anyhow::bail!(
                         "{e}\n  hint: check the detector id, the region and the credentials (guardduty:ListFindings, guardduty:GetFindings)"
@@ -329,6 +323,6 @@ pub async fn watch(opts: Options, worker: crate::intake::worker::Options) -> Res
             _ = stop_rx.changed() => break,
         }
     }
-    log("stopped", json!({}));
+    crate::log!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::watch;
 
 use crate::aws;
@@ -36,15 +36,6 @@ pub struct Options {
     /// The KMS HMAC key that seals claims and records (`crate::evidence::seal`).
     pub seal_key: String,
     pub allow_sample: bool,
-}
-
-/// One JSON object per line on stderr, scrubbed.
-pub fn log(event: &str, fields: Value) {
-    let mut line = json!({"ts": evidence::now_rfc3339(), "event": event});
-    if let (Some(l), Value::Object(f)) = (line.as_object_mut(), fields) {
-        l.extend(f);
-    }
-    eprintln!("{}", crate::domain::scrub::scrub(line));
 }
 
 /// Counters and latencies, served in the Prometheus text format.
@@ -297,10 +288,7 @@ impl Worker {
         match self.claims.done(f, execution_id, status).await {
             Ok(()) => Handled::Finished,
             Err(e) => {
-                log(
-                    "done_not_recorded",
-                    json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
-                );
+                crate::log!("done_not_recorded", finding_id = %f.id, execution_id, error = %e);
                 Handled::Later(self.opts.lease)
             }
         }
@@ -356,15 +344,19 @@ impl Worker {
 
     async fn contain_now(&self, f: &Finding, message_id: &str) -> Handled {
         let ctx = self;
-        let fields = json!({"finding_id": f.id, "type": f.type_name, "account_id": f.account_id,
-                        "region": f.region, "count": f.count, "message_id": message_id});
+        macro_rules! about {
+            ($event:literal) => {
+                crate::log!($event, finding_id = %f.id, r#type = %f.type_name,
+                    account_id = %f.account_id, region = %f.region, count = f.count, message_id)
+            };
+        }
         if f.sample && !ctx.opts.allow_sample {
-            log("sample_ignored", fields);
+            about!("sample_ignored");
             return Handled::Finished;
         }
         let Some(pb) = select::select(f, &ctx.set.playbooks).winner else {
             ctx.metrics.no_playbook.fetch_add(1, Ordering::Relaxed);
-            log("no_playbook", fields);
+            about!("no_playbook");
             return Handled::Finished;
         };
         let plan = match plan::compile_with(f, pb, &plan::inputs_for(pb, &ctx.opts.inputs)) {
@@ -383,36 +375,24 @@ impl Worker {
         let claimed = match ctx.claims.claim(f).await {
             Ok(c) => c,
             Err(e) => {
-                log(
-                    "claim_failed",
-                    json!({"finding_id": f.id, "error": e.to_string()}),
-                );
+                crate::log!("claim_failed", finding_id = %f.id, error = %e);
                 return Handled::Later(Duration::from_secs(5));
             }
         };
         if !claimed.forged.is_empty() {
             // Someone who is not firebreak wrote into the finding's claims: say so loudly and
             // go on as if those objects were not there.
-            log(
-                "forged_claims",
-                json!({"finding_id": f.id, "objects": claimed.forged,
-                   "what": "claims or done markers without a valid seal; ignored"}),
-            );
+            crate::log!("forged_claims", finding_id = %f.id, objects = ?claimed.forged,
+                what = "claims or done markers without a valid seal; ignored");
         }
         let (mut execution_id, mut generation, resume) = match claimed.claim {
             Claim::Done { execution_id } => {
                 ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
                 if let Err(e) = ctx.claims.seen(f, &execution_id, message_id).await {
-                    log(
-                        "seen_not_recorded",
-                        json!({"finding_id": f.id, "error": e.to_string()}),
-                    );
+                    crate::log!("seen_not_recorded", finding_id = %f.id, error = %e);
                 }
-                log(
-                    "duplicate",
-                    json!({"finding_id": f.id, "count": f.count, "message_id": message_id,
-                       "contained_by": execution_id}),
-                );
+                crate::log!("duplicate", finding_id = %f.id, count = f.count, message_id,
+                    contained_by = %execution_id);
                 return Handled::Finished;
             }
             Claim::Held {
@@ -423,10 +403,8 @@ impl Worker {
                 let wait = ((lease_until_ms - crate::intake::claim::now_ms()).max(0) as u64)
                     .div_ceil(1000)
                     + 1;
-                log(
-                    "in_progress_elsewhere",
-                    json!({"finding_id": f.id, "execution_id": execution_id, "retry_in_s": wait}),
-                );
+                crate::log!("in_progress_elsewhere", finding_id = %f.id, execution_id = %execution_id,
+                    retry_in_s = wait);
                 return Handled::Later(Duration::from_secs(wait));
             }
             Claim::Won {
@@ -443,20 +421,14 @@ impl Worker {
             let existing = match ctx.store.read_folder(&folder).await {
                 Ok(e) => e,
                 Err(e) => {
-                    log(
-                        "resume_failed",
-                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
-                    );
+                    crate::log!("resume_failed", finding_id = %f.id, execution_id = %execution_id, error = %e);
                     return Handled::Later(ctx.opts.lease);
                 }
             };
             let forged = match ctx.unsealed_records(f, &execution_id, &existing).await {
                 Ok(forged) => forged,
                 Err(e) => {
-                    log(
-                        "resume_failed",
-                        json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
-                    );
+                    crate::log!("resume_failed", finding_id = %f.id, execution_id = %execution_id, error = %e);
                     return Handled::Later(Duration::from_secs(5));
                 }
             };
@@ -464,29 +436,21 @@ impl Worker {
                 let (g, fresh) = match ctx.claims.restart(f, generation).await {
                     Ok(r) => r,
                     Err(e) => {
-                        log(
-                            "claim_failed",
-                            json!({"finding_id": f.id, "error": e.to_string()}),
-                        );
+                        crate::log!("claim_failed", finding_id = %f.id, error = %e);
                         return Handled::Later(Duration::from_secs(5));
                     }
                 };
-                log(
-                    "forged_records",
-                    json!({"finding_id": f.id, "execution_id": execution_id, "records": forged,
-                       "what": "records without a valid seal; not resumed, contained afresh",
-                       "new_execution_id": fresh}),
-                );
+                crate::log!("forged_records", finding_id = %f.id, execution_id = %execution_id,
+                    records = ?forged,
+                    what = "records without a valid seal; not resumed, contained afresh",
+                    new_execution_id = %fresh);
                 execution_id = fresh;
                 generation = g;
                 None
             } else {
                 let manifest = existing.iter().find(|(k, _)| k.ends_with("-manifest.json"));
-                log(
-                    "taken_over",
-                    json!({"finding_id": f.id, "execution_id": execution_id, "generation": generation,
-                       "records_found": existing.len(), "manifest_found": manifest.is_some()}),
-                );
+                crate::log!("taken_over", finding_id = %f.id, execution_id = %execution_id, generation,
+                    records_found = existing.len(), manifest_found = manifest.is_some());
                 // It died after its manifest: only the `done` marker is missing.
                 if let Some((_, bytes)) = manifest {
                     let status = serde_json::from_slice::<Value>(bytes)
@@ -500,11 +464,8 @@ impl Worker {
         } else {
             None
         };
-        log(
-            "containing",
-            json!({"finding_id": f.id, "type": f.type_name, "playbook": pb.name,
-               "execution_id": execution_id, "generation": generation}),
-        );
+        crate::log!("containing", finding_id = %f.id, r#type = %f.type_name, playbook = %pb.name,
+            execution_id = %execution_id, generation);
         let exec = crate::contain::Exec {
             dry_run: false,
             concurrency: ctx.opts.step_concurrency,
@@ -535,10 +496,8 @@ impl Worker {
                     match claims.renew(&f, generation, &execution_id).await {
                         Ok(next) => generation = next,
                         Err(e) => {
-                            log(
-                                "lease_not_renewed",
-                                json!({"finding_id": f.id, "execution_id": execution_id, "error": e.to_string()}),
-                            );
+                            crate::log!("lease_not_renewed", finding_id = %f.id,
+                                execution_id = %execution_id, error = %e);
                             return;
                         }
                     }
@@ -564,10 +523,8 @@ impl Worker {
         let (report, complete) = match result {
             Ok(r) => r,
             Err(e) => {
-                log(
-                    "execution_not_started",
-                    json!({"finding_id": f.id, "execution_id": execution_id, "error": format!("{e:#}")}),
-                );
+                crate::log!("execution_not_started", finding_id = %f.id, execution_id = %execution_id,
+                    error = format!("{e:#}"));
                 return Handled::Later(ctx.opts.lease);
             }
         };
@@ -587,12 +544,9 @@ impl Worker {
                 e.1 += s.duration_ms as f64 / 1000.0;
             }
         }
-        log(
-            "executed",
-            json!({"finding_id": f.id, "execution_id": execution_id, "status": status,
-               "time_to_contain_ms": report.time_to_contain_ms, "total_ms": report.total_ms,
-               "manifest": report.evidence_manifest}),
-        );
+        crate::log!("executed", finding_id = %f.id, execution_id = %execution_id, status = %status,
+            time_to_contain_ms = report.time_to_contain_ms, total_ms = report.total_ms,
+            manifest = report.evidence_manifest.as_deref());
         if report.evidence_manifest.is_none() {
             // The evidence is incomplete: the claim's lease expires and another worker takes over.
             return Handled::Later(ctx.opts.lease);

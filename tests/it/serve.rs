@@ -76,18 +76,32 @@ pub(crate) fn serve(account: &Account, queue: &str, bucket: &str, extra: &[&str]
         .expect("firebreak serve starts")
 }
 
-/// Waits for a serve process, at most `limit`; kills it and fails past that.
+/// Waits for a serve process, at most `limit`; kills it and fails past that. Its log is read
+/// as it is written: a full pipe would stop the server.
 pub(crate) fn finish(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let read = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let log = read(child.stderr.take().map(|p| Box::new(p) as _));
+    let _out = read(child.stdout.take().map(|p| Box::new(p) as _));
     let start = std::time::Instant::now();
     loop {
-        if let Some(_status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            return (out.status.code(), stderr(&out));
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status.code(), log.join().unwrap_or_default());
         }
         if start.elapsed() > limit {
             let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!("serve did not drain within {limit:?}:\n{}", stderr(&out));
+            let _ = child.wait();
+            panic!(
+                "serve did not drain within {limit:?}:\n{}",
+                log.join().unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -219,6 +233,20 @@ async fn findings_are_contained_once_across_two_servers_and_poison_is_dead_lette
             .any(|l| l["event"] == "rejected" && l["reason"].as_str().unwrap().contains("line 1")),
         "a rejection says where the message is not a finding:\n{logs}"
     );
+    // A line per step ended, inside its execution's span and its own.
+    let steps: Vec<&Value> = lines.iter().filter(|l| l["event"] == "step").collect();
+    assert!(!steps.is_empty(), "no step lines:\n{logs}");
+    for l in &steps {
+        let spans = l["spans"].as_array().unwrap_or_else(|| panic!("{l}"));
+        let span = |name: &str| spans.iter().find(|s| s["name"] == name);
+        let execution = span("execution").unwrap_or_else(|| panic!("{l}"));
+        let step = span("step").unwrap_or_else(|| panic!("{l}"));
+        assert!(execution["execution_id"].is_string(), "{l}");
+        assert!(execution["finding_id"].is_string(), "{l}");
+        assert_eq!(step["step"], l["step"], "{l}");
+        assert_eq!(step["action"], l["action"], "{l}");
+        assert!(l["timestamp"].is_string(), "{l}");
+    }
 
     // Contained: every user's key is inactive.
     let iam = aws_sdk_iam::Client::new(&config);
