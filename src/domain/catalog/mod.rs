@@ -248,6 +248,7 @@ impl Action {
     pub fn definition(self) -> Option<&'static crate::domain::define::Def> {
         use crate::domain::define::{ec2, iam, s3};
         match self {
+            Action::IamCaptureUser => Some(&iam::CAPTURE_USER),
             Action::IamCaptureRole => Some(&iam::CAPTURE_ROLE),
             Action::IamDeactivateAccessKey => Some(&iam::DEACTIVATE_ACCESS_KEY),
             Action::IamDeactivateMfaDevices => Some(&iam::DEACTIVATE_MFA_DEVICES),
@@ -260,8 +261,7 @@ impl Action {
             Action::S3CaptureBucket => Some(&s3::CAPTURE_BUCKET),
             Action::S3BlockPublicAccess => Some(&s3::BLOCK_PUBLIC_ACCESS),
             Action::S3EnableVersioning => Some(&s3::ENABLE_VERSIONING),
-            Action::IamCaptureUser
-            | Action::IamDenyAllUser
+            Action::IamDenyAllUser
             | Action::IamRevokeRoleSessions
             | Action::Ec2CaptureInstance
             | Action::Ec2SnapshotVolumes
@@ -278,15 +278,9 @@ impl Action {
     }
 }
 
-/// Which implementation of the actions runs: firebreak's own (local, `run`/`serve`) or a
-/// compiled state machine (Step Functions). They reach the same end by slightly different
-/// calls, so a few permissions belong to one of them only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Engine {
-    Local,
-    Sfn,
-}
+/// Which implementation of the actions runs (they reach the same end by slightly different
+/// calls, so a few permissions belong to one of them only).
+pub use crate::domain::define::Engine;
 
 impl Action {
     /// The IAM actions this action needs when `engine` runs it.

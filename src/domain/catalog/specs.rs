@@ -9,10 +9,11 @@ impl Action {
             Action::IamCaptureUser => {
                 const S: &Spec = &Spec {
                     name: "iam.capture_user",
-                    doc: "Record an IAM user's keys (with last use), policies, groups, login profile and MFA devices.",
+                    doc: "Record an IAM user's tags, keys (with last use), policies, groups, login profile and MFA devices.",
                     effect: Effect::Capture,
                     permissions: &[
                         "iam:GetUser",
+                        "iam:ListUserTags",
                         "iam:ListAccessKeys",
                         "iam:GetAccessKeyLastUsed",
                         "iam:ListAttachedUserPolicies",
@@ -51,15 +52,8 @@ impl Action {
                         ),
                         out("mfa_serials", Type::StringList, "MFA device serial numbers"),
                     ],
-                    engine_only: &[
-                        // Local records when each access key was last used; a state machine
-                        // does not.
-                        ("iam:GetAccessKeyLastUsed", Engine::Local),
-                    ],
-                    sfn_unavailable: &[
-                        // Which keys are active needs a filter over the key list.
-                        "active_access_key_ids",
-                    ],
+                    engine_only: &[("iam:GetAccessKeyLastUsed", Engine::Local)],
+                    sfn_unavailable: &[],
                     fixed_tags: &[],
                 };
                 S

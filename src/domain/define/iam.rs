@@ -1,6 +1,6 @@
 //! IAM actions in the step vocabulary.
 
-use super::{Absent, Arg, Ask, Call, Cmp, Cond, Def, From, Lit, Op, Pick, Refusal, Where};
+use super::{Absent, Arg, Ask, Call, Cmp, Cond, Def, Engine, From, Lit, Op, Pick, Refusal, Where};
 
 const USER: &[(&str, Arg)] = &[("UserName", Arg::Param("user_name"))];
 
@@ -11,6 +11,7 @@ const LOGIN_PROFILE: Ask = Ask {
         args: USER,
     },
     each: None,
+    only: None,
     when: None,
     absent: Some(Absent {
         codes: &["NoSuchEntity"],
@@ -35,6 +36,7 @@ pub const DELETE_LOGIN_PROFILE: Def = Def {
             args: USER,
         },
         each: None,
+        only: None,
         when: None,
         absent: None,
         picks: &[],
@@ -45,12 +47,151 @@ pub const DELETE_LOGIN_PROFILE: Def = Def {
     outputs: &[("had_login_profile", "before.exists")],
 };
 
+const fn user_read(op: Op, picks: &'static [Pick]) -> Ask {
+    Ask {
+        call: Call { op, args: USER },
+        each: None,
+        only: None,
+        when: None,
+        absent: None,
+        picks,
+    }
+}
+
+/// A pick named `name` of every value at `path` (an empty list when there is none).
+const fn listed(name: &'static str, path: &'static str) -> Pick {
+    Pick {
+        name,
+        from: From::Each(path),
+        default: Lit::Null,
+    }
+}
+
+/// `iam.capture_user`: the user, its tags, keys (with their last use), policies, groups,
+/// console password and MFA devices.
+pub const CAPTURE_USER: Def = Def::capture(
+    &[
+        user_read(
+            Op::IamGetUser,
+            &[
+                Pick {
+                    name: "user_arn",
+                    from: From::Member("User.Arn"),
+                    default: Lit::Null,
+                },
+                Pick {
+                    name: "user_id",
+                    from: From::Member("User.UserId"),
+                    default: Lit::Null,
+                },
+            ],
+        ),
+        user_read(Op::IamListUserTags, &[listed("tags", "Tags")]),
+        user_read(
+            Op::IamListAccessKeys,
+            &[
+                Pick {
+                    name: "keys",
+                    from: From::Where(&Where {
+                        list: "AccessKeyMetadata",
+                        key: "Status",
+                        is: Arg::Text(""),
+                        cmp: Cmp::All,
+                        take: &["AccessKeyId", "Status"],
+                        first: false,
+                    }),
+                    default: Lit::Null,
+                },
+                listed("key_ids", "AccessKeyMetadata[*].AccessKeyId"),
+                Pick {
+                    name: "active",
+                    from: From::Where(&Where {
+                        list: "AccessKeyMetadata",
+                        key: "Status",
+                        is: Arg::Text("Active"),
+                        cmp: Cmp::Eq,
+                        take: &["AccessKeyId"],
+                        first: false,
+                    }),
+                    default: Lit::Null,
+                },
+            ],
+        ),
+        user_read(
+            Op::IamListAttachedUserPolicies,
+            &[listed(
+                "attached_policy_arns",
+                "AttachedPolicies[*].PolicyArn",
+            )],
+        ),
+        user_read(
+            Op::IamListUserPolicies,
+            &[listed("inline_policy_names", "PolicyNames")],
+        ),
+        user_read(
+            Op::IamListGroupsForUser,
+            &[listed("groups", "Groups[*].GroupName")],
+        ),
+        Ask {
+            picks: &[Pick {
+                name: "has_login_profile",
+                from: From::Present,
+                default: Lit::Bool(false),
+            }],
+            ..LOGIN_PROFILE
+        },
+        user_read(
+            Op::IamListMfaDevices,
+            &[listed("mfa_serials", "MFADevices[*].SerialNumber")],
+        ),
+        // When each key was last used, where and for what. Local only: the emulator's Step
+        // Functions cannot hold an answer's timestamp in the state.
+        Ask {
+            call: Call {
+                op: Op::IamGetAccessKeyLastUsed,
+                args: &[("AccessKeyId", Arg::Item)],
+            },
+            each: Some("before.key_ids"),
+            only: Some(Engine::Local),
+            when: None,
+            absent: None,
+            picks: &[
+                Pick {
+                    name: "last_used",
+                    from: From::Member("AccessKeyLastUsed.LastUsedDate"),
+                    default: Lit::Null,
+                },
+                Pick {
+                    name: "last_used_service",
+                    from: From::Member("AccessKeyLastUsed.ServiceName"),
+                    default: Lit::Null,
+                },
+                Pick {
+                    name: "last_used_region",
+                    from: From::Member("AccessKeyLastUsed.Region"),
+                    default: Lit::Null,
+                },
+            ],
+        },
+    ],
+    &[
+        ("access_key_ids", "before.key_ids"),
+        ("active_access_key_ids", "before.active"),
+        ("attached_policy_arns", "before.attached_policy_arns"),
+        ("inline_policy_names", "before.inline_policy_names"),
+        ("groups", "before.groups"),
+        ("has_login_profile", "before.has_login_profile"),
+        ("mfa_serials", "before.mfa_serials"),
+    ],
+);
+
 const ROLE: &[(&str, Arg)] = &[("RoleName", Arg::Param("role_name"))];
 
 const fn read(op: Op, picks: &'static [Pick]) -> Ask {
     Ask {
         call: Call { op, args: ROLE },
         each: None,
+        only: None,
         when: None,
         absent: None,
         picks,
@@ -116,6 +257,7 @@ const KEYS: Ask = Ask {
         args: USER,
     },
     each: None,
+    only: None,
     when: None,
     absent: None,
     picks: &[
@@ -167,6 +309,7 @@ pub const DEACTIVATE_ACCESS_KEY: Def = Def {
             ],
         },
         each: None,
+        only: None,
         when: None,
         absent: None,
         picks: &[],
@@ -187,6 +330,7 @@ const MFA_TARGETS: Ask = Ask {
         args: USER,
     },
     each: None,
+    only: None,
     when: None,
     absent: None,
     picks: &[Pick {
@@ -220,6 +364,7 @@ pub const DEACTIVATE_MFA_DEVICES: Def = Def {
             ],
         },
         each: Some("before.targets"),
+        only: None,
         when: None,
         absent: None,
         picks: &[],

@@ -19,6 +19,16 @@ pub mod s3;
 
 use serde_json::{Map, Value, json};
 
+/// Which implementation of the actions runs: firebreak's own (local, `run`/`serve`) or a
+/// compiled state machine (Step Functions). A definition's ask can be one engine's only
+/// ([`Ask::only`]); everything else both make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    Local,
+    Sfn,
+}
+
 /// An AWS operation a definition calls: one adapter in the local engine, one SDK integration
 /// (`arn:aws:states:::aws-sdk:<service>:<operation>`) in a state machine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,6 +61,12 @@ pub enum Op {
     IamGetInstanceProfile,
     Ec2DescribeInstanceAttribute,
     Ec2ModifyInstanceAttribute,
+    IamGetUser,
+    IamListAttachedUserPolicies,
+    IamListUserPolicies,
+    IamListGroupsForUser,
+    IamGetAccessKeyLastUsed,
+    IamListUserTags,
 }
 
 impl Op {
@@ -67,7 +83,13 @@ impl Op {
             | Op::IamUpdateAccessKey
             | Op::IamListMfaDevices
             | Op::IamDeactivateMfaDevice
-            | Op::IamGetInstanceProfile => "iam",
+            | Op::IamGetInstanceProfile
+            | Op::IamGetUser
+            | Op::IamListAttachedUserPolicies
+            | Op::IamListUserPolicies
+            | Op::IamListGroupsForUser
+            | Op::IamGetAccessKeyLastUsed
+            | Op::IamListUserTags => "iam",
             Op::S3GetBucketVersioning
             | Op::S3PutBucketVersioning
             | Op::S3GetPublicAccessBlock
@@ -122,6 +144,12 @@ impl Op {
             Op::IamGetInstanceProfile => "GetInstanceProfile",
             Op::Ec2DescribeInstanceAttribute => "DescribeInstanceAttribute",
             Op::Ec2ModifyInstanceAttribute => "ModifyInstanceAttribute",
+            Op::IamGetUser => "GetUser",
+            Op::IamListAttachedUserPolicies => "ListAttachedUserPolicies",
+            Op::IamListUserPolicies => "ListUserPolicies",
+            Op::IamListGroupsForUser => "ListGroupsForUser",
+            Op::IamGetAccessKeyLastUsed => "GetAccessKeyLastUsed",
+            Op::IamListUserTags => "ListUserTags",
         }
     }
 
@@ -161,6 +189,12 @@ impl Op {
             Op::IamGetInstanceProfile => "iam:GetInstanceProfile",
             Op::Ec2DescribeInstanceAttribute => "ec2:DescribeInstanceAttribute",
             Op::Ec2ModifyInstanceAttribute => "ec2:ModifyInstanceAttribute",
+            Op::IamGetUser => "iam:GetUser",
+            Op::IamListAttachedUserPolicies => "iam:ListAttachedUserPolicies",
+            Op::IamListUserPolicies => "iam:ListUserPolicies",
+            Op::IamListGroupsForUser => "iam:ListGroupsForUser",
+            Op::IamGetAccessKeyLastUsed => "iam:GetAccessKeyLastUsed",
+            Op::IamListUserTags => "iam:ListUserTags",
         }
     }
 
@@ -382,6 +416,10 @@ pub struct Ask {
     pub when: Option<Cond>,
     pub absent: Option<Absent>,
     pub picks: &'static [Pick],
+    /// The call is made by this engine only (the other keeps the picks' defaults): what one
+    /// engine cannot do, said where the call is. The catalog's `engine_only` permissions and
+    /// `sfn_unavailable` outputs of a defined action are these asks' (a test holds them equal).
+    pub only: Option<Engine>,
 }
 
 /// A condition over picked values (`before.status`).
@@ -482,6 +520,42 @@ impl Def {
         p.sort_unstable();
         p.dedup();
         p
+    }
+
+    /// The permissions only one engine's calls need: those of asks made by one engine that
+    /// no ask of both engines needs too, sorted.
+    pub fn engine_only(&self) -> Vec<(&'static str, Engine)> {
+        let asks = || self.before.iter().chain(self.change).chain(self.after);
+        let shared: Vec<&str> = asks()
+            .filter(|a| a.only.is_none())
+            .map(|a| a.call.op.permission())
+            .collect();
+        let mut out: Vec<(&str, Engine)> = asks()
+            .filter_map(|a| a.only.map(|e| (a.call.op.permission(), e)))
+            .filter(|(p, _)| !shared.contains(p))
+            .collect();
+        out.sort_unstable_by_key(|(p, _)| *p);
+        out.dedup();
+        out
+    }
+
+    /// The outputs a state machine cannot give: those picked by asks of the local engine only.
+    pub fn sfn_unavailable(&self) -> Vec<&'static str> {
+        let local_only: Vec<String> = self
+            .phases()
+            .iter()
+            .flat_map(|(phase, asks)| {
+                asks.iter()
+                    .filter(|a| a.only == Some(Engine::Local))
+                    .flat_map(|a| a.picks)
+                    .map(move |p| format!("{phase}.{}", p.name))
+            })
+            .collect();
+        self.outputs
+            .iter()
+            .filter(|(_, from)| local_only.iter().any(|v| v == from))
+            .map(|(name, _)| *name)
+            .collect()
     }
 
     /// Every picked value's name as conditions and outputs refer to it (`before.status`).

@@ -23,6 +23,7 @@ const READ_BLOCK: Ask = Ask {
         args: BUCKET,
     },
     each: None,
+    only: None,
     when: None,
     absent: Some(Absent {
         codes: &["NoSuchPublicAccessBlockConfiguration"],
@@ -85,6 +86,7 @@ pub const BLOCK_PUBLIC_ACCESS: Def = Def {
             ],
         },
         each: None,
+        only: None,
         when: None,
         absent: None,
         picks: &[],
@@ -101,6 +103,7 @@ const READ_VERSIONING: Ask = Ask {
         args: BUCKET,
     },
     each: None,
+    only: None,
     when: None,
     absent: None,
     // `Status` is missing when versioning was never set.
@@ -130,6 +133,7 @@ pub const ENABLE_VERSIONING: Def = Def {
             ],
         },
         each: None,
+        only: None,
         when: None,
         absent: None,
         picks: &[],
@@ -144,6 +148,7 @@ const fn read(op: Op, absent: Option<Absent>, picks: &'static [Pick]) -> Ask {
     Ask {
         call: Call { op, args: BUCKET },
         each: None,
+        only: None,
         when: None,
         absent,
         picks,

@@ -204,9 +204,20 @@ fn definitions_are_well_formed() {
                 }
             }
         }
-        assert!(
-            spec.sfn_unavailable.is_empty() && spec.engine_only.is_empty(),
-            "{}: a defined action gives every output and makes every call on both engines",
+        assert_eq!(
+            def.engine_only(),
+            {
+                let mut e = spec.engine_only.to_vec();
+                e.sort_unstable_by_key(|(p, _)| *p);
+                e
+            },
+            "{}: the catalog's one-engine permissions are not the definition's",
+            spec.name
+        );
+        assert_eq!(
+            def.sfn_unavailable(),
+            spec.sfn_unavailable,
+            "{}: the catalog's outputs a state machine cannot give are not the definition's",
             spec.name
         );
         // A wildcard's matches are a list on Step Functions only where the wildcard is

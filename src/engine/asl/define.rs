@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::Val;
 use super::act::{Act, Compiled, error_named, state_name};
-use crate::domain::define::{self, Arg, Ask, Cmp, Cond, Def, From, Lit};
+use crate::domain::define::{self, Arg, Ask, Cmp, Cond, Def, Engine, From, Lit};
 
 pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
     let outputs: BTreeMap<&'static str, Val> = def
@@ -65,6 +65,10 @@ pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
 fn phase(a: &mut Act, name: &str, asks: &[Ask], next: &str) -> String {
     let mut next = next.to_string();
     for (i, ask) in asks.iter().enumerate().rev() {
+        // Another engine's call: its picks keep their defaults.
+        if ask.only.is_some_and(|e| e != Engine::Sfn) {
+            continue;
+        }
         let after = next.clone();
         next = one(a, name, i, ask, &next);
         // A call made only when its condition holds (its picks keep their defaults).

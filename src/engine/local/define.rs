@@ -54,7 +54,7 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
             changed.extend(defaults(ask, cx));
             continue;
         }
-        let (picked, made) = ask_one(cx, ask, &values).await?;
+        let (picked, made) = ask_one(cx, ask, &values, false).await?;
         out.changed |= made > 0;
         changed.extend(picked);
     }
@@ -86,12 +86,12 @@ async fn ask_all(
     while start < asks.len() {
         let end = asks[start + 1..]
             .iter()
-            .position(|a| a.when.is_some())
+            .position(|a| waits(a, phase))
             .map_or(asks.len(), |at| start + 1 + at);
         let seen: &Value = &values;
         let answers = futures_util::future::join_all(asks[start..end].iter().map(|a| async move {
             if runs(a, seen, cx) {
-                ask_one(cx, a, seen).await
+                ask_one(cx, a, seen, phase != "change").await
             } else {
                 Ok((defaults(a, cx), 0))
             }
@@ -108,9 +108,19 @@ async fn ask_all(
     Ok(out)
 }
 
-/// Whether an ask's call is made: always, or when its `when` holds.
+/// Whether an ask waits for the answers of the asks before it in its phase: it has a `when`,
+/// or it is made for each item of a list picked in the phase.
+fn waits(ask: &Ask, phase: &str) -> bool {
+    ask.when.is_some()
+        || ask
+            .each
+            .is_some_and(|list| list.split_once('.').is_some_and(|(p, _)| p == phase))
+}
+
+/// Whether an ask's call is made: by this engine, always or when its `when` holds.
 fn runs(ask: &Ask, values: &Value, cx: &Cx<'_>) -> bool {
-    ask.when.is_none_or(|w| w.holds(values, cx.params))
+    ask.only.is_none_or(|e| e == define::Engine::Local)
+        && ask.when.is_none_or(|w| w.holds(values, cx.params))
 }
 
 /// The picks of an ask whose call is not made: what the vocabulary picks from no answer (the
@@ -119,13 +129,14 @@ fn defaults(ask: &Ask, cx: &Cx<'_>) -> Map<String, Value> {
     define::pick(ask, None, cx.params, &later).unwrap_or_default()
 }
 
-/// One ask: its call, or (with `each`) one call per item, one after the other (IAM and EC2
-/// throttle a burst of changes to one resource); the values picked, and how many calls were
-/// answered.
+/// One ask: its call, or (with `each`) one call per item: reads at once, changes one after
+/// the other (IAM and EC2 throttle a burst of changes to one resource); the values picked, and
+/// how many calls were answered.
 async fn ask_one(
     cx: &Cx<'_>,
     ask: &Ask,
     values: &Value,
+    reads: bool,
 ) -> Result<(Map<String, Value>, usize), StepError> {
     let Some(list) = ask.each else {
         return Ok((call(cx, ask, cx.params, values).await?, 1));
@@ -139,10 +150,33 @@ async fn ask_one(
         .iter()
         .map(|p| (p.name.to_string(), Value::Array(Vec::new())))
         .collect();
-    for item in &items {
+    let item_params = |item: &Value| {
         let mut params = cx.params.clone();
         params.insert(define::ITEM.into(), item.clone());
-        for (k, v) in call(cx, ask, &params, values).await? {
+        params
+    };
+    let answers = if reads {
+        futures_util::future::join_all(
+            items
+                .iter()
+                .map(|item| async move { call(cx, ask, &item_params(item), values).await }),
+        )
+        .await
+    } else {
+        let mut answers = Vec::with_capacity(items.len());
+        // A failed change stops the calls for the items after it.
+        for item in &items {
+            let answer = call(cx, ask, &item_params(item), values).await;
+            let failed = answer.is_err();
+            answers.push(answer);
+            if failed {
+                break;
+            }
+        }
+        answers
+    };
+    for answer in answers {
+        for (k, v) in answer? {
             if let Some(Value::Array(l)) = out.get_mut(&k) {
                 l.push(v);
             }

@@ -59,7 +59,7 @@ impl Executor for AwsExecutor {
 /// calls), and an unboxed match would make every step's future as large as the largest.
 async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     match action {
-        Action::IamCaptureUser => Box::pin(iam::capture_user(cx)).await,
+        Action::IamCaptureUser => defined(action, cx).await,
         Action::IamCaptureRole => defined(action, cx).await,
         Action::IamDeactivateAccessKey => defined(action, cx).await,
         Action::IamDenyAllUser => Box::pin(iam::deny_all_user(cx)).await,

@@ -51,6 +51,96 @@ pub(super) async fn call(
             .await?;
             Ok(json!({}))
         }
+        Op::IamGetUser => {
+            let r = cx
+                .call(svc, name, c.iam.get_user().user_name(user(args)?).send())
+                .await?;
+            let u = r.user();
+            Ok(json!({"User": {
+                "UserName": u.map(|u| u.user_name()),
+                "UserId": u.map(|u| u.user_id()),
+                "Arn": u.map(|u| u.arn()),
+                "Path": u.map(|u| u.path()),
+                "CreateDate": u.map(|u| u.create_date().to_string()),
+                "PasswordLastUsed": u.and_then(|u| u.password_last_used()).map(|d| d.to_string()),
+            }}))
+        }
+        Op::IamListUserTags => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam.list_user_tags().user_name(user(args)?).send(),
+                )
+                .await?;
+            let tags: Vec<Value> = r
+                .tags()
+                .iter()
+                .map(|t| json!({"Key": t.key(), "Value": t.value()}))
+                .collect();
+            Ok(json!({"Tags": tags, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListAttachedUserPolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_attached_user_policies()
+                        .user_name(user(args)?)
+                        .send(),
+                )
+                .await?;
+            let policies: Vec<Value> = r
+                .attached_policies()
+                .iter()
+                .map(|p| json!({"PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()}))
+                .collect();
+            Ok(json!({"AttachedPolicies": policies, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListUserPolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam.list_user_policies().user_name(user(args)?).send(),
+                )
+                .await?;
+            Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListGroupsForUser => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam.list_groups_for_user().user_name(user(args)?).send(),
+                )
+                .await?;
+            let groups: Vec<Value> = r
+                .groups()
+                .iter()
+                .map(|g| json!({"GroupName": g.group_name(), "GroupId": g.group_id(), "Arn": g.arn()}))
+                .collect();
+            Ok(json!({"Groups": groups, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamGetAccessKeyLastUsed => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .get_access_key_last_used()
+                        .access_key_id(text(args, "AccessKeyId")?)
+                        .send(),
+                )
+                .await?;
+            let l = r.access_key_last_used();
+            Ok(json!({"UserName": r.user_name(), "AccessKeyLastUsed": {
+                "LastUsedDate": l.and_then(|l| l.last_used_date()).map(|d| d.to_string()),
+                "ServiceName": l.map(|l| l.service_name()),
+                "Region": l.map(|l| l.region()),
+            }}))
+        }
         Op::IamGetRole => {
             let r = cx
                 .call(svc, name, c.iam.get_role().role_name(role(args)?).send())
@@ -631,6 +721,10 @@ pub(super) async fn call(
 
 fn role(args: &Map<String, Value>) -> Result<&str, StepError> {
     text(args, "RoleName")
+}
+
+fn user(args: &Map<String, Value>) -> Result<&str, StepError> {
+    text(args, "UserName")
 }
 
 /// EC2 `Filters`: `[{Name, Values}]`.

@@ -4,67 +4,7 @@ use serde_json::json;
 
 use super::super::Val;
 use super::super::act::{Act, error_named};
-use super::{Outputs, key_list};
-
-/// `iam.capture_user`.
-pub(super) fn capture_user(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
-    let user = json!({"UserName.$": a.p("user_name")});
-    let login = {
-        let name = a.n("GetLoginProfile");
-        let none = a.n("no login profile");
-        let mut t = a.sdk("iam", "getLoginProfile", user.clone());
-        t["ResultSelector"] = json!({"exists": true});
-        t["Catch"] = json!([{"ErrorEquals": error_named("iam", "NoSuchEntity"), "Next": none}]);
-        t["End"] = json!(true);
-        json!({"StartAt": name, "States": {
-            name: t,
-            none: {"Type": "Pass", "Result": {"exists": false}, "End": true},
-        }})
-    };
-    let branches = vec![
-        ("user", a.branch(
-            "iam",
-            "getUser",
-            user.clone(),
-            json!({"UserName.$": "$.User.UserName", "UserId.$": "$.User.UserId", "Arn.$": "$.User.Arn"}),
-        )),
-        ("keys", a.branch("iam", "listAccessKeys", user.clone(), key_list())),
-        ("attached", a.branch(
-            "iam",
-            "listAttachedUserPolicies",
-            user.clone(),
-            json!({"PolicyArns.$": "$.AttachedPolicies[*].PolicyArn"}),
-        )),
-        ("inline", a.branch(
-            "iam",
-            "listUserPolicies",
-            user.clone(),
-            json!({"PolicyNames.$": "$.PolicyNames"}),
-        )),
-        ("groups", a.branch(
-            "iam",
-            "listGroupsForUser",
-            user.clone(),
-            json!({"GroupNames.$": "$.Groups[*].GroupName"}),
-        )),
-        ("mfa", a.branch(
-            "iam",
-            "listMFADevices",
-            user,
-            json!({"SerialNumbers.$": "$.MFADevices[*].SerialNumber"}),
-        )),
-        ("login", login),
-    ];
-    let pre = a.s("pre");
-    let out = |path: &str| Val::Path(format!("{pre}{path}"));
-    outputs.insert("access_key_ids", out(".keys.AccessKeyIds"));
-    outputs.insert("attached_policy_arns", out(".attached.PolicyArns"));
-    outputs.insert("inline_policy_names", out(".inline.PolicyNames"));
-    outputs.insert("groups", out(".groups.GroupNames"));
-    outputs.insert("mfa_serials", out(".mfa.SerialNumbers"));
-    outputs.insert("has_login_profile", out(".login.exists"));
-    a.reads("read", branches, "pre", succeeded)
-}
+use super::Outputs;
 
 /// `iam.deny_all_user`.
 pub(super) fn deny_all_user(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
