@@ -33,8 +33,14 @@ pub trait Journal: Send + Sync {
         &'a self,
         report: &'a StepReport,
         params: &'a Map<String, Value>,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), JournalError>> + Send + 'a>>;
 }
+
+/// Why a step's record was not written: the journal's own error, kept whole (the engine
+/// knows nothing of evidence stores; the step fails with `EvidenceWriteFailed` and this text).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct JournalError(pub Box<dyn std::error::Error + Send + Sync>);
 
 /// What happens during a run, in order, for people and logs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -417,12 +417,14 @@ impl crate::engine::Journal for Recorder {
         &'a self,
         report: &'a StepReport,
         params: &'a serde_json::Map<String, Value>,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), crate::engine::JournalError>> + Send + 'a>,
+    > {
         Box::pin(async move {
             Recorder::step(self, report, params)
                 .await
                 .map(|_| ())
-                .map_err(|e| e.to_string())
+                .map_err(|e| crate::engine::JournalError(Box::new(e)))
         })
     }
 }

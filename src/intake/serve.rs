@@ -7,7 +7,6 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -72,6 +71,7 @@ pub async fn serve_queue(
     let slots = Arc::new(Semaphore::new(ctx.opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut receive_errors = 0u32;
+    let queue_policy = RetryPolicy::queue();
     let mut fatal: Option<String> = None;
     loop {
         if *stop_rx.borrow() {
@@ -108,8 +108,15 @@ pub async fn serve_queue(
                 receive_errors += 1;
                 let c = crate::aws::classify(&e, "sqs", "ReceiveMessage");
                 crate::log!("receive_failed", error = %c, consecutive = receive_errors);
-                // No such queue, no permission: waiting will not help.
-                if matches!(c.kind, crate::engine::ErrorKind::Permanent) {
+                // No such queue, no permission: waiting will not help. The queue's policy
+                // says which errors are waited out (the transient ones, however many).
+                let retried = match c.kind {
+                    crate::engine::ErrorKind::Transient(class) => {
+                        queue_policy.should_retry(class, receive_errors)
+                    }
+                    crate::engine::ErrorKind::Permanent => false,
+                };
+                if !retried {
                     fatal = Some(format!(
                         "--queue {}: {c}\n  hint: check the queue URL (`firebreak setup --queue` prints it) and sqs:ReceiveMessage",
                         ctx.opts.queue_url
@@ -117,7 +124,7 @@ pub async fn serve_queue(
                     break;
                 }
                 // Back off, capped: the queue may be throttling or briefly unreachable.
-                let delay = RetryPolicy::queue().delay(receive_errors, 0.0);
+                let delay = queue_policy.delay(receive_errors, 0.0);
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}
                     _ = stop_rx.changed() => break,
@@ -224,7 +231,7 @@ async fn handle(ctx: &Ctx, m: Message) {
     let mut later: Option<Duration> = None;
     let mut rejected: Option<String> = None;
     for f in &findings {
-        ctx.worker.metrics.received.fetch_add(1, Ordering::Relaxed);
+        ctx.worker.metrics.received();
         match ctx.worker.contain(f, &message_id).await {
             Handled::Finished => {}
             Handled::Later(d) => later = Some(later.map_or(d, |l| l.min(d))),
@@ -266,7 +273,7 @@ async fn handle(ctx: &Ctx, m: Message) {
 /// Leaves a message that is no finding to come back at once, so that SQS moves it to the
 /// dead-letter queue after the allowed receives.
 async fn reject(ctx: &Ctx, message_id: &str, receipt: &str, receives: u32, why: String) {
-    ctx.worker.metrics.rejected.fetch_add(1, Ordering::Relaxed);
+    ctx.worker.metrics.rejected();
     crate::log!("rejected", message_id, receives, reason = %why,
         note = "not a finding firebreak can act on; left for the dead-letter queue");
     let _ = ctx

@@ -4,7 +4,6 @@
 //! takes a claim over), and marks it done. Also the JSON log lines and the metrics both report.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
@@ -38,82 +37,98 @@ pub struct Options {
     pub allow_sample: bool,
 }
 
-/// Counters and latencies, served in the Prometheus text format.
-#[derive(Default)]
+/// Counters and latencies, served in the Prometheus text format by `metrics-exporter-prometheus`
+/// (a recorder of this worker's own, not the process-wide one: each worker's metrics are its own).
 pub struct Metrics {
-    pub received: AtomicU64,
-    pub rejected: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub no_playbook: AtomicU64,
-    pub by_outcome: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
-    /// (count, sum in seconds) of time-to-contain.
-    pub ttc: std::sync::Mutex<(u64, f64)>,
-    /// Per action: (count, sum in seconds) of step durations.
-    pub steps: std::sync::Mutex<std::collections::BTreeMap<String, (u64, f64)>>,
+    recorder: metrics_exporter_prometheus::PrometheusRecorder,
+    handle: metrics_exporter_prometheus::PrometheusHandle,
+}
+
+const RECEIVED: &str = "firebreak_findings_received_total";
+const REJECTED: &str = "firebreak_messages_rejected_total";
+const DUPLICATE: &str = "firebreak_findings_duplicate_total";
+const NO_PLAYBOOK: &str = "firebreak_findings_without_playbook_total";
+const EXECUTIONS: &str = "firebreak_executions_total";
+const TIME_TO_CONTAIN: &str = "firebreak_time_to_contain_seconds";
+const STEP_DURATION: &str = "firebreak_step_duration_seconds";
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let m = Metrics { recorder, handle };
+        m.with(|| {
+            use metrics::{Unit, describe_counter, describe_histogram};
+            for (name, help) in [
+                (RECEIVED, "Findings received from the queue."),
+                (
+                    REJECTED,
+                    "Messages that hold no finding (left for the dead-letter queue).",
+                ),
+                (
+                    DUPLICATE,
+                    "Deliveries of findings already contained or being contained.",
+                ),
+                (NO_PLAYBOOK, "Findings no playbook matches."),
+            ] {
+                describe_counter!(name, help);
+                // Present from the start, at 0.
+                metrics::counter!(name).absolute(0);
+            }
+            describe_counter!(EXECUTIONS, "Executions by outcome.");
+            describe_histogram!(
+                TIME_TO_CONTAIN,
+                Unit::Seconds,
+                "Finding accepted to last containment step verified."
+            );
+            describe_histogram!(STEP_DURATION, Unit::Seconds, "Step latency by action.");
+        });
+        m
+    }
 }
 
 impl Metrics {
-    fn outcome(&self, status: &str) {
-        if let Ok(mut m) = self.by_outcome.lock() {
-            *m.entry(status.to_string()).or_default() += 1;
-        }
+    fn with<T>(&self, f: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&self.recorder, f)
+    }
+
+    /// A finding received.
+    pub fn received(&self) {
+        self.with(|| metrics::counter!(RECEIVED).increment(1));
+    }
+
+    /// A message that holds no finding.
+    pub fn rejected(&self) {
+        self.with(|| metrics::counter!(REJECTED).increment(1));
+    }
+
+    fn duplicate(&self) {
+        self.with(|| metrics::counter!(DUPLICATE).increment(1));
+    }
+
+    fn no_playbook(&self) {
+        self.with(|| metrics::counter!(NO_PLAYBOOK).increment(1));
+    }
+
+    /// An execution ended: its outcome, time-to-contain and each step's duration.
+    fn executed(&self, report: &crate::engine::RunReport, status: &str) {
+        self.with(|| {
+            metrics::counter!(EXECUTIONS, "status" => status.to_string()).increment(1);
+            if let Some(t) = report.time_to_contain_ms {
+                metrics::histogram!(TIME_TO_CONTAIN).record(t as f64 / 1000.0);
+            }
+            for s in &report.steps {
+                metrics::histogram!(STEP_DURATION, "action" => s.action.to_string())
+                    .record(s.duration_ms as f64 / 1000.0);
+            }
+        });
+        // Samples are moved into the summaries now, not only when scraped.
+        self.handle.run_upkeep();
     }
 
     pub fn render(&self) -> String {
-        let mut o = String::new();
-        let counter = |o: &mut String, name: &str, help: &str, v: u64| {
-            o.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name}_total {v}\n"
-            ));
-        };
-        counter(
-            &mut o,
-            "firebreak_findings_received",
-            "Findings received from the queue.",
-            self.received.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut o,
-            "firebreak_messages_rejected",
-            "Messages that hold no finding (left for the dead-letter queue).",
-            self.rejected.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut o,
-            "firebreak_findings_duplicate",
-            "Deliveries of findings already contained or being contained.",
-            self.duplicates.load(Ordering::Relaxed),
-        );
-        counter(
-            &mut o,
-            "firebreak_findings_without_playbook",
-            "Findings no playbook matches.",
-            self.no_playbook.load(Ordering::Relaxed),
-        );
-        o.push_str("# HELP firebreak_executions Executions by outcome.\n# TYPE firebreak_executions counter\n");
-        if let Ok(m) = self.by_outcome.lock() {
-            for (status, n) in m.iter() {
-                o.push_str(&format!(
-                    "firebreak_executions_total{{status=\"{status}\"}} {n}\n"
-                ));
-            }
-        }
-        if let Ok(t) = self.ttc.lock() {
-            o.push_str("# HELP firebreak_time_to_contain_seconds Finding accepted to last containment step verified.\n# TYPE firebreak_time_to_contain_seconds summary\n");
-            o.push_str(&format!(
-                "firebreak_time_to_contain_seconds_count {}\nfirebreak_time_to_contain_seconds_sum {}\n",
-                t.0, t.1
-            ));
-        }
-        if let Ok(s) = self.steps.lock() {
-            o.push_str("# HELP firebreak_step_duration_seconds Step latency by action.\n# TYPE firebreak_step_duration_seconds summary\n");
-            for (action, (n, sum)) in s.iter() {
-                o.push_str(&format!(
-                    "firebreak_step_duration_seconds_count{{action=\"{action}\"}} {n}\nfirebreak_step_duration_seconds_sum{{action=\"{action}\"}} {sum}\n"
-                ));
-            }
-        }
-        o
+        self.handle.run_upkeep();
+        self.handle.render()
     }
 }
 
@@ -355,7 +370,7 @@ impl Worker {
             return Handled::Finished;
         }
         let Some(pb) = select::select(f, &ctx.set.playbooks).winner else {
-            ctx.metrics.no_playbook.fetch_add(1, Ordering::Relaxed);
+            ctx.metrics.no_playbook();
             about!("no_playbook");
             return Handled::Finished;
         };
@@ -387,7 +402,7 @@ impl Worker {
         }
         let (mut execution_id, mut generation, resume) = match claimed.claim {
             Claim::Done { execution_id } => {
-                ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                ctx.metrics.duplicate();
                 if let Err(e) = ctx.claims.seen(f, &execution_id, message_id).await {
                     crate::log!("seen_not_recorded", finding_id = %f.id, error = %e);
                 }
@@ -399,7 +414,7 @@ impl Worker {
                 execution_id,
                 lease_until_ms,
             } => {
-                ctx.metrics.duplicates.fetch_add(1, Ordering::Relaxed);
+                ctx.metrics.duplicate();
                 let wait = ((lease_until_ms - crate::intake::claim::now_ms()).max(0) as u64)
                     .div_ceil(1000)
                     + 1;
@@ -532,18 +547,7 @@ impl Worker {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        ctx.metrics.outcome(&status);
-        if let (Some(t), Ok(mut m)) = (report.time_to_contain_ms, ctx.metrics.ttc.lock()) {
-            m.0 += 1;
-            m.1 += t as f64 / 1000.0;
-        }
-        if let Ok(mut m) = ctx.metrics.steps.lock() {
-            for s in &report.steps {
-                let e = m.entry(s.action.to_string()).or_default();
-                e.0 += 1;
-                e.1 += s.duration_ms as f64 / 1000.0;
-            }
-        }
+        ctx.metrics.executed(&report, &status);
         crate::log!("executed", finding_id = %f.id, execution_id = %execution_id, status = %status,
             time_to_contain_ms = report.time_to_contain_ms, total_ms = report.total_ms,
             manifest = report.evidence_manifest.as_deref());
@@ -553,5 +557,28 @@ impl Worker {
         }
         let _ = complete;
         ctx.mark_done(f, &execution_id, &status).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    /// Every counter is there from the start, described; a received finding counts.
+    #[test]
+    fn metrics_render_in_the_prometheus_text_format() {
+        let m = Metrics::default();
+        m.received();
+        let text = m.render();
+        for line in [
+            "# HELP firebreak_findings_received_total Findings received from the queue.",
+            "# TYPE firebreak_findings_received_total counter",
+            "firebreak_findings_received_total 1",
+            "firebreak_messages_rejected_total 0",
+            "firebreak_findings_duplicate_total 0",
+            "firebreak_findings_without_playbook_total 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
     }
 }

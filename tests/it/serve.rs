@@ -629,6 +629,8 @@ async fn serve_exposes_metrics_and_stops_on_sigterm() {
         "# TYPE firebreak_time_to_contain_seconds summary",
         "firebreak_time_to_contain_seconds_count 1",
         "firebreak_step_duration_seconds_count{action=\"iam.deactivate_access_key\"} 1",
+        "# HELP firebreak_time_to_contain_seconds Finding accepted to last containment step verified.",
+        "firebreak_messages_rejected_total 0",
     ] {
         assert!(metrics.contains(line), "{line} in {metrics}");
     }
