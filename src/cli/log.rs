@@ -18,10 +18,8 @@ use tracing_subscriber::{EnvFilter, Layer as _};
 
 use crate::domain::scrub::ScrubbedStderr;
 
-/// The target of the intake's events (`serve`, `watch`, the queue in a drill).
-pub const EVENTS: &str = "firebreak::log";
-/// The target of the line written when a step ends.
-pub const STEPS: &str = "firebreak::step";
+use crate::engine::STEPS;
+use crate::intake::EVENTS;
 
 /// How a command logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -440,8 +440,7 @@ pub(crate) async fn execute(
             }
         }
         for r in follower.take(&events, offset_ms) {
-            tracing::info_span!("step", step = %r.id, action = %r.action)
-                .in_scope(|| crate::engine::step_line(&r));
+            crate::engine::step_span(&r.id, r.action).in_scope(|| crate::engine::step_line(&r));
             if progress {
                 crate::say!("{}", line(&r));
             }

@@ -198,7 +198,7 @@ pub async fn run<E: Executor>(
                         Err(e) => {
                             let report = StepReport::failed(step, 0, Duration::ZERO, e);
                             let report = record(&evidence, report, &Map::new(), &events)
-                                .instrument(step_span(step))
+                                .instrument(step_span(&step.id, step.action))
                                 .await;
                             let _ = events.send(Event::StepFailed {
                                 step: step.id.clone(),
@@ -228,7 +228,7 @@ pub async fn run<E: Executor>(
                         &Map::new(),
                         &events,
                     )
-                    .instrument(step_span(step))
+                    .instrument(step_span(&step.id, step.action))
                     .await;
                     slots.insert(n, Slot::Done(Box::new(report)));
                     continue;
@@ -247,7 +247,7 @@ pub async fn run<E: Executor>(
                 let evidence = evidence.clone();
                 // A span per step, inside the execution's (`contain::execute`): every log line
                 // of the step's calls carries its step id and action.
-                let span = step_span(&step);
+                let span = step_span(&step.id, step.action);
                 let handle = tasks.spawn(
                     async move {
                         let _permit = sem.acquire_owned().await;
@@ -334,10 +334,14 @@ async fn record(
     report
 }
 
-/// A step's span: every log line of the step (its calls, its end) carries its id and action.
-fn step_span(step: &PlanStep) -> tracing::Span {
-    tracing::info_span!("step", step = %step.id, action = %step.action)
+/// A step's span: every log line of the step (its calls, its end) carries its id and action
+/// (on both engines: the Step Functions follower opens it for each step it reports).
+pub(crate) fn step_span(step: &str, action: Action) -> tracing::Span {
+    tracing::info_span!("step", step = %step, action = %action)
 }
+
+/// The target of the line written when a step ends, which the log set-up (`cli::log`) selects.
+pub const STEPS: &str = "firebreak::step";
 
 /// The line the JSON log of `serve` and `watch` has for each step ended (target
 /// `firebreak::step`), inside the execution's span (and the step's, for a step that ran).
@@ -348,7 +352,7 @@ pub(crate) fn step_line(report: &StepReport) {
         StepStatus::Skipped => "skipped",
     };
     tracing::info!(
-        target: "firebreak::step",
+        target: STEPS,
         event = "step",
         step = %report.id,
         action = %report.action,

@@ -1,7 +1,8 @@
 //! One finding in, contained exactly once: the part `serve` (SQS) and `watch` (the GuardDuty API)
 //! share. A worker selects and binds the playbook, claims the finding in the evidence bucket
 //! (see `claim`), runs it through `contain::execute` (resuming a dead worker's execution when it
-//! takes a claim over), and marks it done. Also the JSON log lines and the metrics both report.
+//! takes a claim over), and marks it done. Also the metrics both report (their JSON log lines
+//! are `crate::log!`, in `intake`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
