@@ -226,3 +226,35 @@ pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
             .build(),
     )
 }
+
+/// Why an S3 object could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum GetObjectError {
+    /// `GetObject` failed (classified: code, permission hint).
+    #[error("{0}")]
+    Call(crate::domain::step::StepError),
+    /// The call succeeded and its body could not be read to the end.
+    #[error("reading the body: {0}")]
+    Body(String),
+}
+
+/// The whole body of object `key` in `bucket`.
+pub async fn get_object_bytes(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, GetObjectError> {
+    let answer = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| GetObjectError::Call(classify(&e, "s3", "GetObject")))?;
+    let body = answer
+        .body
+        .collect()
+        .await
+        .map_err(|e| GetObjectError::Body(e.to_string()))?;
+    Ok(body.into_bytes().to_vec())
+}

@@ -218,24 +218,9 @@ impl Store {
                         })?;
                     for o in page.contents() {
                         let Some(key) = o.key() else { continue };
-                        let bytes = client
-                            .get_object()
-                            .bucket(bucket)
-                            .key(key)
-                            .send()
+                        let bytes = crate::aws::get_object_bytes(client, bucket, key)
                             .await
-                            .map_err(|e| {
-                                StoreError::S3(format!(
-                                    "{key}: {}",
-                                    crate::aws::classify(&e, "s3", "GetObject")
-                                ))
-                            })?
-                            .body
-                            .collect()
-                            .await
-                            .map_err(|e| StoreError::S3(format!("{key}: {e}")))?
-                            .into_bytes()
-                            .to_vec();
+                            .map_err(|e| StoreError::S3(format!("{key}: {e}")))?;
                         out.push((key.to_string(), bytes));
                     }
                     match page.next_continuation_token() {

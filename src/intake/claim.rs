@@ -204,26 +204,19 @@ impl Claims {
     }
 
     async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, ClaimError> {
-        let body = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
+        use crate::aws::GetObjectError;
+        crate::aws::get_object_bytes(&self.client, &self.bucket, key)
             .await
-            .map_err(|e| ClaimError::Bucket {
-                what: key.to_string(),
-                source: crate::aws::classify(&e, "s3", "GetObject"),
-            })?
-            .body
-            .collect()
-            .await
-            .map_err(|e| ClaimError::Unreadable {
-                key: key.to_string(),
-                reason: e.to_string(),
-            })?
-            .into_bytes();
-        Ok(body.to_vec())
+            .map_err(|e| match e {
+                GetObjectError::Call(source) => ClaimError::Bucket {
+                    what: key.to_string(),
+                    source,
+                },
+                GetObjectError::Body(reason) => ClaimError::Unreadable {
+                    key: key.to_string(),
+                    reason,
+                },
+            })
     }
 
     /// The claim objects' names in the finding's folder.

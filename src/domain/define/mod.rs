@@ -320,6 +320,23 @@ pub struct Where {
 }
 
 impl Where {
+    /// What an item's member is compared with: a constant (`Ok`; null for an argument that
+    /// is not one value), or the step's parameter of that name (`Err`).
+    pub fn wanted(&self) -> Result<Value, &'static str> {
+        match self.is {
+            Arg::Param(p) | Arg::IfGiven(p) => Err(p),
+            Arg::Text(t) => Ok(Value::String(t.into())),
+            Arg::Bool(b) => Ok(Value::Bool(b)),
+            Arg::ListOf(_)
+            | Arg::Obj(_)
+            | Arg::Item
+            | Arg::Value(_)
+            | Arg::List(_)
+            | Arg::Tags(_)
+            | Arg::LastPart(_) => Ok(Value::Null),
+        }
+    }
+
     /// The selected values of `answer`, with the step's parameters; `later` compares two
     /// timestamps (`Err` for one that is not a timestamp).
     pub fn select(
@@ -328,17 +345,9 @@ impl Where {
         params: &Map<String, Value>,
         later: &dyn Fn(&Value, &Value) -> Result<bool, String>,
     ) -> Result<Value, String> {
-        let want = match self.is {
-            Arg::Param(p) | Arg::IfGiven(p) => params.get(p).cloned().unwrap_or(Value::Null),
-            Arg::Text(t) => Value::String(t.into()),
-            Arg::Bool(b) => Value::Bool(b),
-            Arg::ListOf(_)
-            | Arg::Obj(_)
-            | Arg::Item
-            | Arg::Value(_)
-            | Arg::List(_)
-            | Arg::Tags(_)
-            | Arg::LastPart(_) => Value::Null,
+        let want = match self.wanted() {
+            Err(p) => params.get(p).cloned().unwrap_or(Value::Null),
+            Ok(v) => v,
         };
         let items = at_path(answer, self.list)
             .first()

@@ -470,18 +470,11 @@ fn where_states(
     let take = state_name(&format!("{what}: take"));
     let skip = state_name(&format!("{what}: skip"));
     let mut selector = json!({"key.$": "$$.Map.Item.Value"});
-    match w.is {
-        _ if !compares(a, w) => {}
-        Arg::Param(p) | Arg::IfGiven(p) => selector["want.$"] = json!(a.p(p)),
-        Arg::Text(t) => selector["want"] = json!(t),
-        Arg::Bool(b) => selector["want"] = json!(b),
-        Arg::ListOf(_)
-        | Arg::Obj(_)
-        | Arg::Item
-        | Arg::Value(_)
-        | Arg::List(_)
-        | Arg::Tags(_)
-        | Arg::LastPart(_) => selector["want"] = Value::Null,
+    if compares(a, w) {
+        match w.wanted() {
+            Err(p) => selector["want.$"] = json!(a.p(p)),
+            Ok(v) => selector["want"] = v,
+        }
     }
     for m in w.take {
         let (m, _) = first_member(m);

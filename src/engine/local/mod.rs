@@ -59,28 +59,29 @@ impl Executor for AwsExecutor {
 /// calls), and an unboxed match would make every step's future as large as the largest.
 async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     match action {
-        Action::IamCaptureUser => defined(action, cx).await,
-        Action::IamCaptureRole => defined(action, cx).await,
-        Action::IamDeactivateAccessKey => defined(action, cx).await,
         Action::IamDenyAllUser => Box::pin(iam::deny_all_user(cx)).await,
-        Action::IamDeleteLoginProfile => defined(action, cx).await,
-        Action::IamDeactivateMfaDevices => defined(action, cx).await,
         Action::IamRevokeRoleSessions => Box::pin(iam::revoke_role_sessions(cx)).await,
-        Action::S3CaptureBucket => defined(action, cx).await,
-        Action::S3BlockPublicAccess => defined(action, cx).await,
         Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
-        Action::S3EnableVersioning => defined(action, cx).await,
         Action::SnsPublish => Box::pin(notify::sns_publish(cx)).await,
         Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
         Action::Ec2CaptureInstance => Box::pin(ec2::capture_instance(cx)).await,
-        Action::Ec2PreserveInstance => defined(action, cx).await,
         Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
-        Action::AutoscalingDetachInstance => defined(action, cx).await,
         Action::Elbv2DeregisterInstance => Box::pin(ec2::deregister_targets(cx)).await,
-        Action::Ec2DisassociateInstanceProfile => defined(action, cx).await,
         Action::Ec2IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
-        Action::Ec2TagInstance => defined(action, cx).await,
-        Action::Ec2StopInstance => defined(action, cx).await,
+        // Defined in the step vocabulary (`Action::definition`).
+        Action::IamCaptureUser
+        | Action::IamCaptureRole
+        | Action::IamDeactivateAccessKey
+        | Action::IamDeleteLoginProfile
+        | Action::IamDeactivateMfaDevices
+        | Action::S3CaptureBucket
+        | Action::S3BlockPublicAccess
+        | Action::S3EnableVersioning
+        | Action::Ec2PreserveInstance
+        | Action::AutoscalingDetachInstance
+        | Action::Ec2DisassociateInstanceProfile
+        | Action::Ec2TagInstance
+        | Action::Ec2StopInstance => defined(action, cx).await,
     }
 }
 

@@ -180,24 +180,9 @@ pub(super) async fn read_object(
                 crate::aws::classify(&e, "s3", "HeadObject").to_string(),
             )
         })?;
-    let body = client
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
+    let body = crate::aws::get_object_bytes(client, bucket, key)
         .await
-        .map_err(|e| {
-            unreadable(
-                "GetObject",
-                crate::aws::classify(&e, "s3", "GetObject").to_string(),
-            )
-        })?
-        .body
-        .collect()
-        .await
-        .map_err(|e| unreadable("GetObject", e.to_string()))?
-        .into_bytes()
-        .to_vec();
+        .map_err(|e| unreadable("GetObject", e.to_string()))?;
     Ok(Object {
         key: key.to_string(),
         bytes: body,

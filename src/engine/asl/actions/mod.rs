@@ -36,28 +36,29 @@ fn defined(action: Action, a: &mut Act, succeeded: &str) -> Option<Compiled> {
 pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Compiled> {
     let mut outputs: BTreeMap<&'static str, Val> = BTreeMap::new();
     let first = match action {
-        Action::IamCaptureUser => return defined(action, a, succeeded),
-        Action::IamCaptureRole => return defined(action, a, succeeded),
-        Action::IamDeactivateAccessKey => return defined(action, a, succeeded),
         Action::IamDenyAllUser => iam::deny_all_user(a, &mut outputs, succeeded),
         Action::IamRevokeRoleSessions => iam::revoke_role_sessions(a, &mut outputs, succeeded),
-        Action::Ec2DisassociateInstanceProfile => return defined(action, a, succeeded),
-        Action::S3CaptureBucket => return defined(action, a, succeeded),
-        Action::S3BlockPublicAccess => return defined(action, a, succeeded),
-        Action::S3EnableVersioning => return defined(action, a, succeeded),
         Action::S3DenyPrincipal => s3::deny_principal(a, &mut outputs, succeeded),
         Action::Ec2CaptureInstance => ec2::capture_instance(a, &mut outputs, succeeded),
-        Action::Ec2PreserveInstance => return defined(action, a, succeeded),
         Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(a, &mut outputs, succeeded),
-        Action::AutoscalingDetachInstance => return defined(action, a, succeeded),
         Action::Elbv2DeregisterInstance => elbv2::deregister_instance(a, &mut outputs, succeeded),
         Action::Ec2IsolateInstance => ec2::isolate_instance(a, &mut outputs, succeeded),
-        Action::Ec2TagInstance => return defined(action, a, succeeded),
-        Action::IamDeleteLoginProfile => return defined(action, a, succeeded),
-        Action::IamDeactivateMfaDevices => return defined(action, a, succeeded),
-        Action::Ec2StopInstance => return defined(action, a, succeeded),
         Action::SnsPublish => notify::publish(a, &mut outputs, succeeded),
         Action::HttpWebhook => notify::webhook(a, &mut outputs, succeeded),
+        // Defined in the step vocabulary (`Action::definition`).
+        Action::IamCaptureUser
+        | Action::IamCaptureRole
+        | Action::IamDeactivateAccessKey
+        | Action::Ec2DisassociateInstanceProfile
+        | Action::S3CaptureBucket
+        | Action::S3BlockPublicAccess
+        | Action::S3EnableVersioning
+        | Action::Ec2PreserveInstance
+        | Action::AutoscalingDetachInstance
+        | Action::Ec2TagInstance
+        | Action::IamDeleteLoginProfile
+        | Action::IamDeactivateMfaDevices
+        | Action::Ec2StopInstance => return defined(action, a, succeeded),
     };
     Some(Compiled { first, outputs })
 }
