@@ -12,6 +12,11 @@
 //! `http.webhook` is in it for its status only: the state machine puts an EventBridge event
 //! where the local engine POSTs (declared on the definition; its `status` output is
 //! unavailable there).
+//!
+//! Failing cases: most actions fail on a resource that does not exist; those that find nothing
+//! to do there fail when AWS refuses their first call, refused by a proxy in front of the
+//! emulator that the state machine's SDK tasks pass through too (the emulator sends them to its
+//! `MOTO_PORT`, there the proxy's), and the webhook on a URL that is not http(s).
 
 use std::collections::BTreeMap;
 
@@ -627,11 +632,60 @@ const NOTHING_TO_DO: &[&str] = &[
     "iam.delete_login_profile",
 ];
 
-async fn run_failing(engine: &str) -> BTreeMap<String, Value> {
-    let moto = support::private_moto();
+/// The first call of each action that finds nothing to do on a resource that is not there,
+/// refused by the proxy in front of the emulator (on both engines alike: the state machine's
+/// SDK tasks go through it too): each such action then fails, and must fail alike.
+/// (`http.webhook` is not among them: the state machine puts an EventBridge event where the
+/// local engine POSTs, so no one refusal reaches both; its failing case is a URL that is not
+/// http(s), [`NOT_A_WEBHOOK`], which both refuse before sending anything.)
+const REFUSED_FIRST_CALLS: &[(&str, &str)] = &[
+    (
+        "autoscaling.detach_instance",
+        "DescribeAutoScalingInstances",
+    ),
+    (
+        "ec2.disassociate_instance_profile",
+        "DescribeIamInstanceProfileAssociations",
+    ),
+    ("ec2.snapshot_volumes", "DescribeVolumes"),
+    ("elbv2.deregister_instance", "DescribeTargetGroups"),
+    ("iam.delete_login_profile", "GetLoginProfile"),
+];
+
+/// The webhook URL of the failing runs with `refused`.
+const NOT_A_WEBHOOK: &str = "ftp://firebreak.invalid/hook";
+
+/// Every action alone against resources that do not exist, each step's report by id; with
+/// `refused`, only the actions of [`REFUSED_FIRST_CALLS`], their first calls refused, and
+/// `http.webhook` with [`NOT_A_WEBHOOK`].
+async fn run_failing(engine: &str, refused: bool) -> BTreeMap<String, Value> {
+    let (moto, proxy) = if refused {
+        let faults = crate::fault_proxy::Faults {
+            every: 0,
+            deny_actions: REFUSED_FIRST_CALLS
+                .iter()
+                .map(|(_, op)| op.to_string())
+                .collect(),
+            deny_body: None,
+        };
+        let (moto, proxy) = support::private_moto_behind(faults);
+        (moto, Some(proxy))
+    } else {
+        (support::private_moto(), None)
+    };
+    let endpoint = proxy
+        .as_ref()
+        .map_or(moto.endpoint.clone(), |p| p.endpoint.clone());
     crate::asl::enable_sfn(&moto);
     let config = moto.config().await;
-    let seeded = seed(&config, true).await;
+    let mut seeded = seed(&config, true).await;
+    if refused {
+        for i in &mut seeded.inputs {
+            if i.starts_with("webhook_url=") {
+                *i = format!("webhook_url={NOT_A_WEBHOOK}");
+            }
+        }
+    }
     let inputs = seeded.inputs_yaml();
     let dir = std::env::temp_dir().join(unique("parity-fail-playbooks"));
     std::fs::create_dir_all(&dir).unwrap();
@@ -655,6 +709,16 @@ async fn run_failing(engine: &str) -> BTreeMap<String, Value> {
     let finding = finding.to_str().unwrap().to_string();
     let mut out = BTreeMap::new();
     for (name, id) in &playbooks {
+        let text = std::fs::read_to_string(format!("{dir}/{name}.yaml")).unwrap();
+        if refused
+            && !REFUSED_FIRST_CALLS
+                .iter()
+                .map(|(action, _)| *action)
+                .chain(["http.webhook"])
+                .any(|action| text.contains(&format!("action: {action}")))
+        {
+            continue;
+        }
         let mut args = vec![
             "run",
             "--playbooks",
@@ -668,7 +732,7 @@ async fn run_failing(engine: &str) -> BTreeMap<String, Value> {
             args.extend(["--engine", "sfn"]);
         }
         args.push(&finding);
-        let run = support::firebreak_at(&moto.endpoint, &args);
+        let run = support::firebreak_at(&endpoint, &args);
         let report: Value = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
             panic!(
                 "{engine} {name}: {e}\n{}{}",
@@ -693,36 +757,9 @@ async fn run_failing(engine: &str) -> BTreeMap<String, Value> {
 /// there the state machine's cause must carry the local error's message.)
 #[tokio::test(flavor = "multi_thread")]
 async fn every_action_fails_alike_on_both_engines() {
-    let local = run_failing("local").await;
-    let sfn = run_failing("sfn").await;
-    let mut differ = Vec::new();
-    for (id, l) in &local {
-        let s = &sfn[id];
-        let action = l["action"].as_str().unwrap();
-        if s["error"]
-            .as_str()
-            .is_some_and(|e| e.contains(MOTO_BRANCH_CRASH))
-        {
-            assert_eq!(l["status"], "failed", "{id}: {l:#}");
-            assert_eq!(s["status"], "failed", "{id}: {s:#}");
-            eprintln!(
-                "note: {id} ({action}): the emulator's interpreter crashed on the branch error; status compared only"
-            );
-            continue;
-        }
-        let same_code = l["error_code"] == s["error_code"]
-            || (s["error_code"] == "ec2Exception" || s["error_code"] == "Ec2Exception")
-                && l["error"]
-                    .as_str()
-                    .and_then(|e| e.splitn(3, ": ").nth(2))
-                    .is_some_and(|m| s["error"].as_str().is_some_and(|c| c.starts_with(m)));
-        if l["status"] != s["status"] || !same_code {
-            differ.push(format!(
-                "  {id} ({action}):\n    local {} {} {}\n    sfn   {} {} {}",
-                l["status"], l["error_code"], l["error"], s["status"], s["error_code"], s["error"]
-            ));
-        }
-    }
+    let local = run_failing("local", false).await;
+    let sfn = run_failing("sfn", false).await;
+    let differ = differences(&local, &sfn);
     assert!(
         differ.is_empty(),
         "the engines fail differently:\n{}",
@@ -736,4 +773,91 @@ async fn every_action_fails_alike_on_both_engines() {
         .collect();
     nothing_to_do.sort();
     assert_eq!(nothing_to_do, NOTHING_TO_DO, "{local:#?}");
+}
+
+/// The actions that find nothing to do above fail alike when AWS refuses their first call
+/// (AccessDenied, EC2's UnauthorizedOperation), injected by a proxy both engines' calls
+/// pass through; the webhook on a URL that is not http(s).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_action_with_nothing_to_do_fails_alike_when_aws_refuses_it() {
+    let local = run_failing("local", true).await;
+    let sfn = run_failing("sfn", true).await;
+    let ran: Vec<&str> = local
+        .values()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    let mut want: Vec<&str> = REFUSED_FIRST_CALLS
+        .iter()
+        .map(|(a, _)| *a)
+        .chain(["http.webhook"])
+        .collect();
+    want.sort();
+    let mut ran_sorted = ran.clone();
+    ran_sorted.sort();
+    assert_eq!(ran_sorted, want);
+    // Together with the test above: every action has a failing case on both engines.
+    let mut failing: Vec<&str> = NOTHING_TO_DO.to_vec();
+    failing.sort();
+    assert_eq!(failing, want);
+    for (id, l) in &local {
+        assert_eq!(l["status"], "failed", "local {id}: {l:#}");
+        let code = l["error_code"].as_str().unwrap_or("");
+        let want = if l["action"] == "http.webhook" {
+            "InvalidParameter"
+        } else if l["action"].as_str().is_some_and(|a| a.starts_with("ec2.")) {
+            "UnauthorizedOperation"
+        } else {
+            "AccessDenied"
+        };
+        assert_eq!(code, want, "local {id}: {l:#}");
+    }
+    let differ = differences(&local, &sfn);
+    assert!(
+        differ.is_empty(),
+        "the engines fail differently:\n{}",
+        differ.join("\n")
+    );
+}
+
+/// The steps whose status or error code differ between the engines.
+fn differences(local: &BTreeMap<String, Value>, sfn: &BTreeMap<String, Value>) -> Vec<String> {
+    let mut differ = Vec::new();
+    for (id, l) in local {
+        let s = &sfn[id];
+        let action = l["action"].as_str().unwrap();
+        if s["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(MOTO_BRANCH_CRASH))
+        {
+            assert_eq!(l["status"], "failed", "{id}: {l:#}");
+            assert_eq!(s["status"], "failed", "{id}: {s:#}");
+            eprintln!(
+                "note: {id} ({action}): the emulator's interpreter crashed on the branch error; status compared only"
+            );
+            continue;
+        }
+        // The emulator names an error whose code its Step Functions does not carry (every
+        // EC2 error; an unmodelled one such as AccessDenied of other services) by the service
+        // alone, `ec2Exception`: then its cause must carry the local error's message (without
+        // the permission hint firebreak adds).
+        let generic = s["error_code"].as_str().is_some_and(|c| {
+            c.strip_suffix("Exception").is_some_and(|svc| {
+                !svc.is_empty() && svc.chars().all(|x| x.is_ascii_alphanumeric())
+            })
+        });
+        let same_code = l["error_code"] == s["error_code"]
+            || generic
+                && l["error"]
+                    .as_str()
+                    .and_then(|e| e.splitn(3, ": ").nth(2))
+                    .map(|m| m.split(" (needs ").next().unwrap_or(m))
+                    .is_some_and(|m| s["error"].as_str().is_some_and(|c| c.starts_with(m)));
+        if l["status"] != s["status"] || !same_code {
+            differ.push(format!(
+                "  {id} ({action}):\n    local {} {} {}\n    sfn   {} {} {}",
+                l["status"], l["error_code"], l["error"], s["status"], s["error_code"], s["error"]
+            ));
+        }
+    }
+    differ
 }

@@ -185,18 +185,48 @@ fn start_moto() -> Moto {
     spawn_moto(&bin, &[])
 }
 
-fn spawn_moto(program: &Path, args: &[&std::ffi::OsStr]) -> Moto {
-    let port = TcpListener::bind("127.0.0.1:0")
+/// A moto server of its own behind a fault-injecting proxy: the SDK calls of its Step
+/// Functions' SDK tasks go through the proxy too (moto sends them to `MOTO_PORT`, here the
+/// proxy's), so both engines meet the same injected AWS errors. Firebreak is pointed at the
+/// proxy; set-up may go to the server directly.
+pub fn private_moto_behind(
+    faults: crate::fault_proxy::Faults,
+) -> (Moto, crate::fault_proxy::FaultProxy) {
+    let port = free_port();
+    let proxy = crate::fault_proxy::FaultProxy::start(&format!("127.0.0.1:{port}"), faults);
+    let sdk_port: u16 = proxy
+        .endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("the proxy's port");
+    let bin = std::env::var_os("FIREBREAK_MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".venv-moto/bin/moto_server"));
+    (spawn_moto_at(&bin, &[], port, sdk_port), proxy)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free loopback port")
-        .port();
+        .port()
+}
+
+fn spawn_moto(program: &Path, args: &[&std::ffi::OsStr]) -> Moto {
+    let port = free_port();
+    spawn_moto_at(program, args, port, port)
+}
+
+/// moto on `port`; its Step Functions' SDK tasks call `sdk_port`.
+fn spawn_moto_at(program: &Path, args: &[&std::ffi::OsStr], port: u16, sdk_port: u16) -> Moto {
     let script = format!(
         "log=\"$1\"; shift; \"$0\" \"$@\" -H 127.0.0.1 -p {port} >\"$log\" 2>&1 & pid=$!; read _; kill $pid; wait $pid",
     );
     let log = std::env::temp_dir().join(format!("firebreak-moto-{port}.log"));
     let child = Command::new("sh")
         // Step Functions' SDK tasks call the server's own port; moto reads it from MOTO_PORT.
-        .env("MOTO_PORT", port.to_string())
+        .env("MOTO_PORT", sdk_port.to_string())
         .arg("-c")
         .arg(script)
         .arg(program)

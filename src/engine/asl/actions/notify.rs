@@ -61,5 +61,19 @@ pub(super) fn webhook(a: &mut Act, _outputs: &mut Outputs, succeeded: &str) -> S
         t["Retry"] = retry;
     }
     a.states.insert(name.clone(), t);
-    name
+    // The local action's check of the URL's scheme, made before anything is sent.
+    let refused = a.fail(
+        "not http(s)",
+        "InvalidParameter",
+        json!("webhook url must be http(s)"),
+    );
+    let url = a.p("url");
+    a.choice(
+        "http(s)?",
+        json!([{"Or": [
+            {"Variable": url, "StringMatches": "https://*"},
+            {"Variable": url, "StringMatches": "http://*"},
+        ], "Next": name}]),
+        &refused,
+    )
 }
