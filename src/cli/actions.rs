@@ -49,9 +49,9 @@ fn actions(output: Output) -> Result<ExitCode> {
                 for o in s.outputs {
                     println!("    outputs.{}: {} — {}", o.name, o.ty.describe(), o.doc);
                 }
-                if !s.permissions.is_empty() {
-                    let named: Vec<String> = s
-                        .permissions
+                let permissions = s.permissions();
+                if !permissions.is_empty() {
+                    let named: Vec<String> = permissions
                         .iter()
                         .map(|p| match a.engine_only(p) {
                             Some(Engine::Local) => format!("{p} (local only)"),

@@ -276,8 +276,8 @@ fn summary(report: &Value) -> BTreeMap<String, Value> {
         let action =
             firebreak::domain::catalog::Action::from_name(s["action"].as_str().unwrap()).unwrap();
         let mut outputs = s["outputs"].as_object().cloned().unwrap_or_default();
-        for o in action.spec().sfn_unavailable {
-            outputs.remove(*o);
+        for o in action.spec().sfn_unavailable() {
+            outputs.remove(o);
         }
         // SNS draws a message id.
         if let Some(m) = outputs.get_mut("message_id") {

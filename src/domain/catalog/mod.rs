@@ -94,25 +94,105 @@ pub enum Effect {
 }
 
 /// Everything the rest of firebreak knows about an action.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct Spec {
     pub name: &'static str,
     pub doc: &'static str,
     pub effect: Effect,
-    /// IAM actions the responder role needs for this action (on either engine; see
-    /// [`Action::permissions`] for one).
-    pub permissions: &'static [&'static str],
     pub params: &'static [Param],
     pub outputs: &'static [Output],
-    /// Permissions in [`Spec::permissions`] that only one engine's implementation calls
-    /// (everything else both call): the two reach the same end by slightly different calls.
-    pub engine_only: &'static [(&'static str, Engine)],
-    /// Outputs a compiled state machine cannot give (they are null there); a playbook that
-    /// reads one is refused by the ASL compiler.
-    pub sfn_unavailable: &'static [&'static str],
     /// Tags the action always sets on what it makes, before the playbook's `tags` (which
     /// cannot replace them), on both engines.
     pub fixed_tags: &'static [(&'static str, Fixed)],
+    /// How both engines carry the action out, and so its permissions.
+    pub how: How,
+}
+
+/// How an action is carried out.
+#[derive(Debug, Clone, Copy)]
+pub enum How {
+    /// Defined once in the step vocabulary, which both engines run: its permissions, the ones
+    /// only one engine needs and the outputs a state machine cannot give all follow from it.
+    Defined(&'static crate::domain::define::Def),
+    /// Written for each engine (`crate::engine::local`, `crate::engine::asl::actions`), which
+    /// state what they need and what differs.
+    Hand {
+        /// IAM actions the responder role needs for this action (on either engine; see
+        /// [`Action::permissions`] for one).
+        permissions: &'static [&'static str],
+        /// Permissions of `permissions` that only one engine's implementation calls
+        /// (everything else both call): the two reach the same end by slightly different calls.
+        engine_only: &'static [(&'static str, Engine)],
+        /// Outputs a compiled state machine cannot give (they are null there); a playbook that
+        /// reads one is refused by the ASL compiler.
+        sfn_unavailable: &'static [&'static str],
+    },
+}
+
+impl Spec {
+    /// The action's definition in the step vocabulary; `None` for one written for each engine.
+    pub fn definition(&self) -> Option<&'static crate::domain::define::Def> {
+        match self.how {
+            How::Defined(def) => Some(def),
+            How::Hand { .. } => None,
+        }
+    }
+
+    /// IAM actions the responder role needs for this action, on either engine.
+    pub fn permissions(&self) -> Vec<&'static str> {
+        match self.how {
+            How::Defined(def) => def.permissions(),
+            How::Hand { permissions, .. } => permissions.to_vec(),
+        }
+    }
+
+    /// The permissions only one engine needs, with that engine.
+    pub fn engine_only(&self) -> Vec<(&'static str, Engine)> {
+        match self.how {
+            How::Defined(def) => def.engine_only(),
+            How::Hand { engine_only, .. } => engine_only.to_vec(),
+        }
+    }
+
+    /// The outputs a compiled state machine cannot give.
+    pub fn sfn_unavailable(&self) -> Vec<&'static str> {
+        match self.how {
+            How::Defined(def) => def.sfn_unavailable(),
+            How::Hand {
+                sfn_unavailable, ..
+            } => sfn_unavailable.to_vec(),
+        }
+    }
+}
+
+/// The catalog entry as `firebreak actions --output json` gives it.
+impl Serialize for Spec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Entry<'a> {
+            name: &'a str,
+            doc: &'a str,
+            effect: Effect,
+            permissions: Vec<&'a str>,
+            params: &'a [Param],
+            outputs: &'a [Output],
+            engine_only: Vec<(&'a str, Engine)>,
+            sfn_unavailable: Vec<&'a str>,
+            fixed_tags: &'a [(&'a str, Fixed)],
+        }
+        Entry {
+            name: self.name,
+            doc: self.doc,
+            effect: self.effect,
+            permissions: self.permissions(),
+            params: self.params,
+            outputs: self.outputs,
+            engine_only: self.engine_only(),
+            sfn_unavailable: self.sfn_unavailable(),
+            fixed_tags: self.fixed_tags,
+        }
+        .serialize(s)
+    }
 }
 
 /// The value of a fixed tag.
@@ -246,31 +326,7 @@ impl Action {
     /// The action's definition in the step vocabulary, which both engines run; `None` for the
     /// actions still written for each engine (`crate::engine::local` and `crate::engine::asl::actions`).
     pub fn definition(self) -> Option<&'static crate::domain::define::Def> {
-        use crate::domain::define::{ec2, iam, s3};
-        match self {
-            Action::IamCaptureUser => Some(&iam::CAPTURE_USER),
-            Action::IamCaptureRole => Some(&iam::CAPTURE_ROLE),
-            Action::IamDeactivateAccessKey => Some(&iam::DEACTIVATE_ACCESS_KEY),
-            Action::IamDeactivateMfaDevices => Some(&iam::DEACTIVATE_MFA_DEVICES),
-            Action::IamDeleteLoginProfile => Some(&iam::DELETE_LOGIN_PROFILE),
-            Action::Ec2StopInstance => Some(&ec2::STOP_INSTANCE),
-            Action::Ec2TagInstance => Some(&ec2::TAG_INSTANCE),
-            Action::AutoscalingDetachInstance => Some(&ec2::DETACH_INSTANCE),
-            Action::Ec2DisassociateInstanceProfile => Some(&ec2::DISASSOCIATE_INSTANCE_PROFILE),
-            Action::Ec2PreserveInstance => Some(&ec2::PRESERVE_INSTANCE),
-            Action::S3CaptureBucket => Some(&s3::CAPTURE_BUCKET),
-            Action::S3BlockPublicAccess => Some(&s3::BLOCK_PUBLIC_ACCESS),
-            Action::S3EnableVersioning => Some(&s3::ENABLE_VERSIONING),
-            Action::IamDenyAllUser
-            | Action::IamRevokeRoleSessions
-            | Action::Ec2CaptureInstance
-            | Action::Ec2SnapshotVolumes
-            | Action::Elbv2DeregisterInstance
-            | Action::Ec2IsolateInstance
-            | Action::S3DenyPrincipal
-            | Action::SnsPublish
-            | Action::HttpWebhook => None,
-        }
+        self.spec().definition()
     }
 
     pub fn from_name(name: &str) -> Option<Action> {
@@ -285,20 +341,22 @@ pub use crate::domain::define::Engine;
 impl Action {
     /// The IAM actions this action needs when `engine` runs it.
     pub fn permissions(self, engine: Engine) -> impl Iterator<Item = &'static str> {
-        self.spec()
-            .permissions
-            .iter()
-            .copied()
-            .filter(move |p| self.engine_only(p).is_none_or(|e| e == engine))
+        let spec = self.spec();
+        let only = spec.engine_only();
+        spec.permissions().into_iter().filter(move |p| {
+            only.iter()
+                .find(|(q, _)| q == p)
+                .is_none_or(|(_, e)| *e == engine)
+        })
     }
 
     /// The one engine that needs `permission` for this action, when only one does.
     pub fn engine_only(self, permission: &str) -> Option<Engine> {
         self.spec()
-            .engine_only
-            .iter()
+            .engine_only()
+            .into_iter()
             .find(|(p, _)| *p == permission)
-            .map(|(_, e)| *e)
+            .map(|(_, e)| e)
     }
 }
 
@@ -381,10 +439,13 @@ mod tests {
         );
         for a in Action::ALL {
             let spec = a.spec();
-            for (p, _) in spec.engine_only {
-                assert!(spec.permissions.contains(p), "{a}: {p} is not a permission");
+            for (p, _) in spec.engine_only() {
+                assert!(
+                    spec.permissions().contains(&p),
+                    "{a}: {p} is not a permission"
+                );
             }
-            for o in spec.sfn_unavailable {
+            for o in spec.sfn_unavailable() {
                 assert!(spec.output(o).is_some(), "{a}: {o} is not an output");
             }
             for (_, f) in spec.fixed_tags {
@@ -430,7 +491,7 @@ mod tests {
         for a in Action::ALL {
             let s = a.spec();
             if s.effect != Effect::Notify {
-                assert!(!s.permissions.is_empty(), "{a} lists no permission");
+                assert!(!s.permissions().is_empty(), "{a} lists no permission");
             }
         }
     }

@@ -2,6 +2,7 @@
 //! what only one engine does.
 
 use super::*;
+use crate::domain::define;
 
 impl Action {
     pub fn spec(self) -> &'static Spec {
@@ -11,17 +12,6 @@ impl Action {
                     name: "iam.capture_user",
                     doc: "Record an IAM user's tags, keys (with last use), policies, groups, login profile and MFA devices.",
                     effect: Effect::Capture,
-                    permissions: &[
-                        "iam:GetUser",
-                        "iam:ListUserTags",
-                        "iam:ListAccessKeys",
-                        "iam:GetAccessKeyLastUsed",
-                        "iam:ListAttachedUserPolicies",
-                        "iam:ListUserPolicies",
-                        "iam:ListGroupsForUser",
-                        "iam:GetLoginProfile",
-                        "iam:ListMFADevices",
-                    ],
                     params: &[USER],
                     outputs: &[
                         out(
@@ -52,9 +42,8 @@ impl Action {
                         ),
                         out("mfa_serials", Type::StringList, "MFA device serial numbers"),
                     ],
-                    engine_only: &[("iam:GetAccessKeyLastUsed", Engine::Local)],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::iam::CAPTURE_USER),
                 };
                 S
             }
@@ -63,12 +52,6 @@ impl Action {
                     name: "iam.capture_role",
                     doc: "Record an IAM role's trust policy, attached and inline policies and instance profiles.",
                     effect: Effect::Capture,
-                    permissions: &[
-                        "iam:GetRole",
-                        "iam:ListAttachedRolePolicies",
-                        "iam:ListRolePolicies",
-                        "iam:ListInstanceProfilesForRole",
-                    ],
                     params: &[ROLE],
                     outputs: &[
                         out("role_arn", Type::String, "the role's ARN"),
@@ -88,9 +71,8 @@ impl Action {
                             "instance profiles holding the role",
                         ),
                     ],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::iam::CAPTURE_ROLE),
                 };
                 S
             }
@@ -99,7 +81,6 @@ impl Action {
                     name: "iam.deactivate_access_key",
                     doc: "Set exactly the given access key to Inactive (never deleted, never the user's other keys).",
                     effect: Effect::Contain,
-                    permissions: &["iam:ListAccessKeys", "iam:UpdateAccessKey"],
                     params: &[
                         USER,
                         req(
@@ -113,9 +94,8 @@ impl Action {
                         Type::String,
                         "Active or Inactive before the change",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::iam::DEACTIVATE_ACCESS_KEY),
                 };
                 S
             }
@@ -124,7 +104,6 @@ impl Action {
                     name: "iam.deny_all_user",
                     doc: "Put an explicit deny-all inline policy on a user, stopping every key and console session.",
                     effect: Effect::Contain,
-                    permissions: &["iam:GetUserPolicy", "iam:PutUserPolicy"],
                     params: &[
                         USER,
                         opt(
@@ -139,9 +118,12 @@ impl Action {
                         Type::String,
                         "the inline policy written",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Hand {
+                        permissions: &["iam:GetUserPolicy", "iam:PutUserPolicy"],
+                        engine_only: &[],
+                        sfn_unavailable: &[],
+                    },
                 };
                 S
             }
@@ -150,16 +132,14 @@ impl Action {
                     name: "iam.delete_login_profile",
                     doc: "Delete a user's console password (opt-in: the user must be given a new one later).",
                     effect: Effect::Contain,
-                    permissions: &["iam:GetLoginProfile", "iam:DeleteLoginProfile"],
                     params: &[USER],
                     outputs: &[out(
                         "had_login_profile",
                         Type::Boolean,
                         "whether a password existed",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::iam::DELETE_LOGIN_PROFILE),
                 };
                 S
             }
@@ -168,7 +148,6 @@ impl Action {
                     name: "iam.deactivate_mfa_devices",
                     doc: "Deactivate a user's MFA devices, optionally only those enabled after a time (attacker-registered).",
                     effect: Effect::Contain,
-                    permissions: &["iam:ListMFADevices", "iam:DeactivateMFADevice"],
                     params: &[
                         USER,
                         opt(
@@ -183,9 +162,8 @@ impl Action {
                         Type::StringList,
                         "serials deactivated",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::iam::DEACTIVATE_MFA_DEVICES),
                 };
                 S
             }
@@ -194,7 +172,6 @@ impl Action {
                     name: "iam.revoke_role_sessions",
                     doc: "Deny every session of a role issued before now (aws:TokenIssueTime inline policy); a revocation in place is kept only if it denies everything and is later than the last activity.",
                     effect: Effect::Contain,
-                    permissions: &["iam:GetRolePolicy", "iam:PutRolePolicy"],
                     params: &[
                         ROLE,
                         opt(
@@ -215,9 +192,12 @@ impl Action {
                         Type::String,
                         "sessions issued before this time are denied",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Hand {
+                        permissions: &["iam:GetRolePolicy", "iam:PutRolePolicy"],
+                        engine_only: &[],
+                        sfn_unavailable: &[],
+                    },
                 };
                 S
             }
@@ -226,14 +206,6 @@ impl Action {
                     name: "ec2.capture_instance",
                     doc: "Record the instance, its console output, attached volumes, network interfaces and profile.",
                     effect: Effect::Capture,
-                    permissions: &[
-                        "ec2:DescribeInstances",
-                        "ec2:GetConsoleOutput",
-                        "ec2:DescribeVolumes",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeIamInstanceProfileAssociations",
-                        "autoscaling:DescribeAutoScalingInstances",
-                    ],
                     params: &[INSTANCE],
                     outputs: &[
                         out("state", Type::String, "instance state name"),
@@ -252,9 +224,19 @@ impl Action {
                             "Auto Scaling group name, or empty",
                         ),
                     ],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Hand {
+                        permissions: &[
+                            "ec2:DescribeInstances",
+                            "ec2:GetConsoleOutput",
+                            "ec2:DescribeVolumes",
+                            "ec2:DescribeNetworkInterfaces",
+                            "ec2:DescribeIamInstanceProfileAssociations",
+                            "autoscaling:DescribeAutoScalingInstances",
+                        ],
+                        engine_only: &[],
+                        sfn_unavailable: &[],
+                    },
                 };
                 S
             }
@@ -263,20 +245,14 @@ impl Action {
                     name: "ec2.preserve_instance",
                     doc: "Turn on termination protection, stop-on-shutdown and DeleteOnTermination=false for every volume.",
                     effect: Effect::Contain,
-                    permissions: &[
-                        "ec2:DescribeInstances",
-                        "ec2:DescribeInstanceAttribute",
-                        "ec2:ModifyInstanceAttribute",
-                    ],
                     params: &[INSTANCE],
                     outputs: &[out(
                         "volume_ids",
                         Type::StringList,
                         "volumes now kept on termination",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::ec2::PRESERVE_INSTANCE),
                 };
                 S
             }
@@ -285,12 +261,6 @@ impl Action {
                     name: "ec2.snapshot_volumes",
                     doc: "Snapshot every attached volume in parallel, tagged with the incident and finding ids; wait for completion.",
                     effect: Effect::Contain,
-                    permissions: &[
-                        "ec2:DescribeVolumes",
-                        "ec2:CreateSnapshot",
-                        "ec2:CreateTags",
-                        "ec2:DescribeSnapshots",
-                    ],
                     params: &[
                         INSTANCE,
                         opt(
@@ -311,13 +281,21 @@ impl Action {
                         Type::StringList,
                         "one snapshot per volume",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[
                         ("firebreak:finding-id", Fixed::FindingId),
                         ("firebreak:execution-id", Fixed::ExecutionId),
                         ("firebreak:instance-id", Fixed::InstanceId),
                     ],
+                    how: How::Hand {
+                        permissions: &[
+                            "ec2:DescribeVolumes",
+                            "ec2:CreateSnapshot",
+                            "ec2:CreateTags",
+                            "ec2:DescribeSnapshots",
+                        ],
+                        engine_only: &[],
+                        sfn_unavailable: &[],
+                    },
                 };
                 S
             }
@@ -326,19 +304,14 @@ impl Action {
                     name: "autoscaling.detach_instance",
                     doc: "Detach the instance from its Auto Scaling group (desired capacity kept) so it is not replaced or terminated.",
                     effect: Effect::Contain,
-                    permissions: &[
-                        "autoscaling:DescribeAutoScalingInstances",
-                        "autoscaling:DetachInstances",
-                    ],
                     params: &[INSTANCE],
                     outputs: &[out(
                         "group_name",
                         Type::String,
                         "the group it left, or empty",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::ec2::DETACH_INSTANCE),
                 };
                 S
             }
@@ -347,24 +320,26 @@ impl Action {
                     name: "elbv2.deregister_instance",
                     doc: "Deregister the instance from every load balancer target group it is in.",
                     effect: Effect::Contain,
-                    permissions: &[
-                        "elasticloadbalancing:DescribeTargetGroups",
-                        "elasticloadbalancing:DescribeTargetHealth",
-                        "elasticloadbalancing:DeregisterTargets",
-                    ],
                     params: &[INSTANCE],
                     outputs: &[out(
                         "target_group_arns",
                         Type::StringList,
                         "groups it was removed from",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[
-                        // The groups the instance was in would need a filter over a list of
-                        // lists.
-                        "target_group_arns",
-                    ],
                     fixed_tags: &[],
+                    how: How::Hand {
+                        permissions: &[
+                            "elasticloadbalancing:DescribeTargetGroups",
+                            "elasticloadbalancing:DescribeTargetHealth",
+                            "elasticloadbalancing:DeregisterTargets",
+                        ],
+                        engine_only: &[],
+                        sfn_unavailable: &[
+                            // The groups the instance was in would need a filter over a list of
+                            // lists.
+                            "target_group_arns",
+                        ],
+                    },
                 };
                 S
             }
@@ -373,11 +348,6 @@ impl Action {
                     name: "ec2.disassociate_instance_profile",
                     doc: "Remove the instance profile so the instance gets no more role credentials.",
                     effect: Effect::Contain,
-                    permissions: &[
-                        "ec2:DescribeIamInstanceProfileAssociations",
-                        "ec2:DisassociateIamInstanceProfile",
-                        "iam:GetInstanceProfile",
-                    ],
                     params: &[INSTANCE],
                     outputs: &[
                         out(
@@ -387,9 +357,8 @@ impl Action {
                         ),
                         out("role_name", Type::String, "the profile's role, or empty"),
                     ],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::ec2::DISASSOCIATE_INSTANCE_PROFILE),
                 };
                 S
             }
@@ -398,17 +367,6 @@ impl Action {
                     name: "ec2.isolate_instance",
                     doc: "Two-step isolation per ENI: an allow-all transition group (untracks flows), then a group with no rules.",
                     effect: Effect::Contain,
-                    permissions: &[
-                        "ec2:DescribeInstances",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DescribeSecurityGroups",
-                        "ec2:CreateSecurityGroup",
-                        "ec2:AuthorizeSecurityGroupIngress",
-                        "ec2:RevokeSecurityGroupIngress",
-                        "ec2:RevokeSecurityGroupEgress",
-                        "ec2:ModifyNetworkInterfaceAttribute",
-                        "ec2:CreateTags",
-                    ],
                     params: &[
                         INSTANCE,
                         opt(
@@ -432,13 +390,26 @@ impl Action {
                         ),
                         out("network_interface_ids", Type::StringList, "ENIs isolated"),
                     ],
-                    engine_only: &[
-                        // Local finds the instance's ENIs with DescribeInstances, a state
-                        // machine filters DescribeNetworkInterfaces by attachment.
-                        ("ec2:DescribeInstances", Engine::Local),
-                    ],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Hand {
+                        permissions: &[
+                            "ec2:DescribeInstances",
+                            "ec2:DescribeNetworkInterfaces",
+                            "ec2:DescribeSecurityGroups",
+                            "ec2:CreateSecurityGroup",
+                            "ec2:AuthorizeSecurityGroupIngress",
+                            "ec2:RevokeSecurityGroupIngress",
+                            "ec2:RevokeSecurityGroupEgress",
+                            "ec2:ModifyNetworkInterfaceAttribute",
+                            "ec2:CreateTags",
+                        ],
+                        engine_only: &[
+                            // Local finds the instance's ENIs with DescribeInstances, a state
+                            // machine filters DescribeNetworkInterfaces by attachment.
+                            ("ec2:DescribeInstances", Engine::Local),
+                        ],
+                        sfn_unavailable: &[],
+                    },
                 };
                 S
             }
@@ -447,16 +418,10 @@ impl Action {
                     name: "ec2.tag_instance",
                     doc: "Tag the instance (incident id, time, containment state).",
                     effect: Effect::Contain,
-                    permissions: &[
-                        "ec2:DescribeInstances",
-                        "ec2:DescribeTags",
-                        "ec2:CreateTags",
-                    ],
                     params: &[INSTANCE, req("tags", Type::StringMap, "tags to set")],
                     outputs: &[],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::ec2::TAG_INSTANCE),
                 };
                 S
             }
@@ -465,12 +430,10 @@ impl Action {
                     name: "ec2.stop_instance",
                     doc: "Stop the instance (opt-in: memory is lost). Never terminates.",
                     effect: Effect::Contain,
-                    permissions: &["ec2:DescribeInstances", "ec2:StopInstances"],
                     params: &[INSTANCE],
                     outputs: &[out("previous_state", Type::String, "state before stopping")],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::ec2::STOP_INSTANCE),
                 };
                 S
             }
@@ -479,13 +442,6 @@ impl Action {
                     name: "s3.capture_bucket",
                     doc: "Record the bucket's policy, ACL, public access block, versioning and ownership controls.",
                     effect: Effect::Capture,
-                    permissions: &[
-                        "s3:GetBucketPolicy",
-                        "s3:GetBucketAcl",
-                        "s3:GetBucketPublicAccessBlock",
-                        "s3:GetBucketVersioning",
-                        "s3:GetBucketOwnershipControls",
-                    ],
                     params: &[BUCKET, OWNER],
                     outputs: &[
                         out(
@@ -495,9 +451,8 @@ impl Action {
                         ),
                         out("versioning", Type::String, "Enabled, Suspended or empty"),
                     ],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::s3::CAPTURE_BUCKET),
                 };
                 S
             }
@@ -506,15 +461,10 @@ impl Action {
                     name: "s3.block_public_access",
                     doc: "Turn on all four S3 Block Public Access flags for the bucket.",
                     effect: Effect::Contain,
-                    permissions: &[
-                        "s3:GetBucketPublicAccessBlock",
-                        "s3:PutBucketPublicAccessBlock",
-                    ],
                     params: &[BUCKET, OWNER],
                     outputs: &[],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::s3::BLOCK_PUBLIC_ACCESS),
                 };
                 S
             }
@@ -523,7 +473,6 @@ impl Action {
                     name: "s3.deny_principal",
                     doc: "Add a Deny statement for one principal to the bucket policy, keeping every existing statement.",
                     effect: Effect::Contain,
-                    permissions: &["s3:GetBucketPolicy", "s3:PutBucketPolicy"],
                     params: &[
                         BUCKET,
                         req(
@@ -544,9 +493,12 @@ impl Action {
                         Type::String,
                         "Sid of the deny statement",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Hand {
+                        permissions: &["s3:GetBucketPolicy", "s3:PutBucketPolicy"],
+                        engine_only: &[],
+                        sfn_unavailable: &[],
+                    },
                 };
                 S
             }
@@ -555,16 +507,14 @@ impl Action {
                     name: "s3.enable_versioning",
                     doc: "Turn on versioning so later writes and deletes cannot destroy objects.",
                     effect: Effect::Contain,
-                    permissions: &["s3:GetBucketVersioning", "s3:PutBucketVersioning"],
                     params: &[BUCKET, OWNER],
                     outputs: &[out(
                         "previous_status",
                         Type::String,
                         "Enabled, Suspended or empty before",
                     )],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Defined(&define::s3::ENABLE_VERSIONING),
                 };
                 S
             }
@@ -573,7 +523,6 @@ impl Action {
                     name: "sns.publish",
                     doc: "Publish a message to an SNS topic.",
                     effect: Effect::Notify,
-                    permissions: &["sns:Publish"],
                     params: &[
                         req("topic_arn", Type::String, "SNS topic ARN"),
                         req("message", Type::String, "message text"),
@@ -585,9 +534,12 @@ impl Action {
                         ),
                     ],
                     outputs: &[out("message_id", Type::String, "SNS message id")],
-                    engine_only: &[],
-                    sfn_unavailable: &[],
                     fixed_tags: &[],
+                    how: How::Hand {
+                        permissions: &["sns:Publish"],
+                        engine_only: &[],
+                        sfn_unavailable: &[],
+                    },
                 };
                 S
             }
@@ -598,19 +550,21 @@ impl Action {
                     effect: Effect::Notify,
                     // A state machine puts the webhook as an EventBridge event (firebreak's own
                     // process POSTs it and needs no permission).
-                    permissions: &["events:PutEvents"],
                     params: &[
                         req("url", Type::String, "https URL to POST to"),
                         req("text", Type::String, "message text (Slack `text`)"),
                     ],
                     outputs: &[out("status", Type::Integer, "HTTP status code")],
-                    engine_only: &[("events:PutEvents", Engine::Sfn)],
-                    sfn_unavailable: &[
-                        // A state machine puts an EventBridge event instead of POSTing: it
-                        // never sees an HTTP status.
-                        "status",
-                    ],
                     fixed_tags: &[],
+                    how: How::Hand {
+                        permissions: &["events:PutEvents"],
+                        engine_only: &[("events:PutEvents", Engine::Sfn)],
+                        sfn_unavailable: &[
+                            // A state machine puts an EventBridge event instead of POSTing: it
+                            // never sees an HTTP status.
+                            "status",
+                        ],
+                    },
                 };
                 S
             }

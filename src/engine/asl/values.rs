@@ -82,7 +82,7 @@ impl Compiler<'_> {
                 {
                     let producer = self.pb.step(id).map(|s| s.action);
                     if let Some(action) =
-                        producer.filter(|a| a.spec().sfn_unavailable.contains(&out.as_str()))
+                        producer.filter(|a| a.spec().sfn_unavailable().contains(&out.as_str()))
                     {
                         self.err(
                             step,
