@@ -43,6 +43,18 @@ pub enum ErrorKind {
     Permanent,
 }
 
+impl ErrorKind {
+    /// Whether `policy` tries again after `attempt` tries (1-based) failed with this kind of
+    /// error: a permanent error never, a transient one while the policy covers its class and
+    /// has attempts left. The engine's steps, the evidence store and the queue all ask this.
+    pub fn retried_by(self, policy: &crate::domain::retry::RetryPolicy, attempt: u32) -> bool {
+        match self {
+            ErrorKind::Transient(class) => policy.should_retry(class, attempt),
+            ErrorKind::Permanent => false,
+        }
+    }
+}
+
 /// Why an attempt failed. Never carries secrets: messages come from AWS error codes and texts,
 /// which do not echo credentials.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, thiserror::Error)]

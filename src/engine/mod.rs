@@ -483,10 +483,7 @@ async fn attempt_step<E: Executor>(
             }
             Err(mut e) => {
                 calls.append(&mut e.calls);
-                let retry = match e.kind {
-                    ErrorKind::Transient(class) => policy.should_retry(class, attempt),
-                    ErrorKind::Permanent => false,
-                };
+                let retry = e.kind.retried_by(policy, attempt);
                 if !retry {
                     let _ = events.send(Event::StepFailed {
                         step: step.id.clone(),

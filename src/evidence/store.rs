@@ -158,12 +158,7 @@ impl Store {
                             }
                             let classified = crate::aws::classify(&e, "s3", "PutObject");
                             last = classified.to_string();
-                            let retried = match classified.kind {
-                                crate::domain::step::ErrorKind::Transient(class) => {
-                                    policy.should_retry(class, attempt)
-                                }
-                                crate::domain::step::ErrorKind::Permanent => false,
-                            };
+                            let retried = classified.kind.retried_by(&policy, attempt);
                             if !retried {
                                 break;
                             }

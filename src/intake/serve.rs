@@ -110,13 +110,7 @@ pub async fn serve_queue(
                 crate::log!("receive_failed", error = %c, consecutive = receive_errors);
                 // No such queue, no permission: waiting will not help. The queue's policy
                 // says which errors are waited out (the transient ones, however many).
-                let retried = match c.kind {
-                    crate::engine::ErrorKind::Transient(class) => {
-                        queue_policy.should_retry(class, receive_errors)
-                    }
-                    crate::engine::ErrorKind::Permanent => false,
-                };
-                if !retried {
+                if !c.kind.retried_by(&queue_policy, receive_errors) {
                     fatal = Some(format!(
                         "--queue {}: {c}\n  hint: check the queue URL (`firebreak setup --queue` prints it) and sqs:ReceiveMessage",
                         ctx.opts.queue_url

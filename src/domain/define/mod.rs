@@ -426,8 +426,9 @@ pub struct Ask {
     pub absent: Option<Absent>,
     pub picks: &'static [Pick],
     /// The call is made by this engine only (the other keeps the picks' defaults): what one
-    /// engine cannot do, said where the call is. The catalog's `engine_only` permissions and
-    /// `sfn_unavailable` outputs of a defined action are these asks' (a test holds them equal).
+    /// engine cannot do, said where the call is. A defined action's `engine_only` permissions
+    /// and `sfn_unavailable` outputs are derived from these asks ([`Def::engine_only`],
+    /// [`Def::sfn_unavailable`]).
     pub only: Option<Engine>,
 }
 
