@@ -289,7 +289,7 @@ pub fn compile_with(
                     }
                     Ok(v) => match p.ty.coerce(&v) {
                         Some(v) => {
-                            params.insert(arg.name.clone(), ParamValue::Known(v));
+                            params.insert(arg.name.clone(), ParamValue::Known(p.fit(v)));
                         }
                         None => errors.push(BindError {
                             message: format!(

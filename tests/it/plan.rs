@@ -241,3 +241,41 @@ fn service_credentials_and_guardduty_test_findings_get_a_reason() {
         );
     }
 }
+
+/// A value longer than the AWS API takes (an SNS subject: 100 characters) is cut when the plan
+/// is made, so the local engine and a state machine send the same text.
+#[test]
+fn a_long_subject_is_cut_when_the_plan_is_made() {
+    let long_type = format!("UnauthorizedAccess:IAMUser/{}", "Very".repeat(30));
+    let finding = crate::support::finding_file("iam-user-tor.json", |f| {
+        f["type"] = long_type.clone().into();
+    });
+    let out = firebreak(&[
+        "plan",
+        "--playbook",
+        "iam-credential-compromise",
+        "--input",
+        "sns_topic_arn=arn:aws:sns:us-east-1:123456789012:alerts",
+        "--output",
+        "json",
+        finding.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let step = p["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "notify_sns")
+        .unwrap();
+    let subject = step["params"]["subject"].as_str().unwrap();
+    assert_eq!(subject.chars().count(), 100, "{subject}");
+    assert!(subject.starts_with("firebreak: containing UnauthorizedAccess:IAMUser/VeryVery"));
+    // The message has no limit of its own: it is whole.
+    assert!(
+        step["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&long_type)
+    );
+}

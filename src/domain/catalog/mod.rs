@@ -71,6 +71,31 @@ pub struct Param {
     /// The default, as JSON text, for optional parameters that have one.
     pub default: Option<&'static str>,
     pub doc: &'static str,
+    /// The most characters the AWS API takes (an SNS subject: 100). A longer value known when
+    /// the plan is made is cut to it there, so both engines send the same text; one that comes
+    /// from an earlier step's output is sent whole, and AWS refuses it on both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_chars: Option<usize>,
+}
+
+impl Param {
+    /// The parameter, with at most `n` characters.
+    pub const fn at_most(self, n: usize) -> Param {
+        Param {
+            max_chars: Some(n),
+            ..self
+        }
+    }
+
+    /// `v` cut to the parameter's length (text only).
+    pub fn fit(&self, v: serde_json::Value) -> serde_json::Value {
+        match (self.max_chars, v) {
+            (Some(n), serde_json::Value::String(s)) if s.chars().count() > n => {
+                serde_json::Value::String(s.chars().take(n).collect())
+            }
+            (_, v) => v,
+        }
+    }
 }
 
 /// One output of an action, readable as `${{ steps.<id>.outputs.<name> }}`.

@@ -530,16 +530,13 @@ impl Action {
                             "subject",
                             Type::String,
                             None,
-                            "subject for e-mail subscribers (at most 100 characters)",
-                        ),
+                            "subject for e-mail subscribers (at most 100 characters: a longer one is cut)",
+                        )
+                        .at_most(100),
                     ],
                     outputs: &[out("message_id", Type::String, "SNS message id")],
                     fixed_tags: &[],
-                    how: How::Hand {
-                        permissions: &["sns:Publish"],
-                        engine_only: &[],
-                        sfn_unavailable: &[],
-                    },
+                    how: How::Defined(&define::notify::PUBLISH),
                 };
                 S
             }
@@ -579,6 +576,7 @@ pub(super) const fn req(name: &'static str, ty: Type, doc: &'static str) -> Para
         required: true,
         default: None,
         doc,
+        max_chars: None,
     }
 }
 
@@ -594,6 +592,7 @@ pub(super) const fn opt(
         required: false,
         default,
         doc,
+        max_chars: None,
     }
 }
 

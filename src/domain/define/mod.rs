@@ -15,6 +15,7 @@
 
 pub mod ec2;
 pub mod iam;
+pub mod notify;
 pub mod s3;
 
 use serde_json::{Map, Value, json};
@@ -67,6 +68,7 @@ pub enum Op {
     IamListGroupsForUser,
     IamGetAccessKeyLastUsed,
     IamListUserTags,
+    SnsPublish,
 }
 
 impl Op {
@@ -108,6 +110,7 @@ impl Op {
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
                 "autoscaling"
             }
+            Op::SnsPublish => "sns",
         }
     }
 
@@ -150,6 +153,7 @@ impl Op {
             Op::IamListGroupsForUser => "ListGroupsForUser",
             Op::IamGetAccessKeyLastUsed => "GetAccessKeyLastUsed",
             Op::IamListUserTags => "ListUserTags",
+            Op::SnsPublish => "Publish",
         }
     }
 
@@ -195,6 +199,7 @@ impl Op {
             Op::IamListGroupsForUser => "iam:ListGroupsForUser",
             Op::IamGetAccessKeyLastUsed => "iam:GetAccessKeyLastUsed",
             Op::IamListUserTags => "iam:ListUserTags",
+            Op::SnsPublish => "sns:Publish",
         }
     }
 
@@ -437,6 +442,8 @@ pub struct Ask {
 pub enum Cond {
     /// Always holds: an action that only reads (a capture) has nothing to change.
     Always,
+    /// Never holds: an action that always acts (a notification is sent each time).
+    Never,
     Is(&'static str, Lit),
     /// Two picked values are equal (`before.others`, `after.others`).
     Same(&'static str, &'static str),
@@ -734,6 +741,7 @@ impl Cond {
     pub fn holds(&self, values: &Value, params: &Map<String, Value>) -> bool {
         match self {
             Cond::Always => true,
+            Cond::Never => false,
             Cond::Is(name, lit) => value(values, name) == &lit.json(),
             Cond::Same(x, y) => value(values, x) == value(values, y),
             Cond::Empty(x) => value(values, x).as_array().is_some_and(Vec::is_empty),
@@ -753,7 +761,7 @@ impl Cond {
     /// Every value the condition reads.
     pub fn names(&self, out: &mut Vec<&'static str>) {
         match self {
-            Cond::Always => {}
+            Cond::Always | Cond::Never => {}
             Cond::Is(n, _) => out.push(n),
             Cond::Same(x, y) => out.extend([*x, *y]),
             Cond::Empty(x) | Cond::Includes(x, _) => out.push(x),

@@ -35,6 +35,8 @@ pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
     let change = phase(a, "change", def.change, &after);
     let mut decide = if matches!(def.done_when, Cond::Always) {
         succeeded.to_string()
+    } else if matches!(def.done_when, Cond::Never) {
+        change.clone()
     } else {
         decision(a, "nothing to do?", &def.done_when, succeeded, &change)
     };
@@ -669,7 +671,7 @@ fn prepared(
         Cond::Empty(x) => empties.push(x),
         Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| prepared(c, pairs, empties)),
         Cond::Not(c) => prepared(c, pairs, empties),
-        Cond::Always | Cond::Is(..) | Cond::Includes(..) => {}
+        Cond::Always | Cond::Never | Cond::Is(..) | Cond::Includes(..) => {}
     }
 }
 
@@ -700,6 +702,7 @@ fn rule(a: &Act, c: &Cond) -> Value {
     match c {
         // Not a rule: `compile` leaves the decision out.
         Cond::Always => json!({"Variable": "$", "IsPresent": true}),
+        Cond::Never => json!({"Not": {"Variable": "$", "IsPresent": true}}),
         Cond::Is(name, lit) => {
             let var = a.s(&format!("v.{name}"));
             match lit {

@@ -62,7 +62,6 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::IamDenyAllUser => Box::pin(iam::deny_all_user(cx)).await,
         Action::IamRevokeRoleSessions => Box::pin(iam::revoke_role_sessions(cx)).await,
         Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
-        Action::SnsPublish => Box::pin(notify::sns_publish(cx)).await,
         Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
         Action::Ec2CaptureInstance => Box::pin(ec2::capture_instance(cx)).await,
         Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
@@ -71,6 +70,7 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         // Defined in the step vocabulary (`Action::definition`).
         Action::IamCaptureUser
         | Action::IamCaptureRole
+        | Action::SnsPublish
         | Action::IamDeactivateAccessKey
         | Action::IamDeleteLoginProfile
         | Action::IamDeactivateMfaDevices

@@ -1,39 +1,11 @@
-//! Notifications: SNS publish and an HTTP webhook with a Slack-compatible `text` field.
+//! The HTTP webhook, with a Slack-compatible `text` field (SNS publish is defined in the step
+//! vocabulary).
 
 use serde_json::json;
 
 use super::{Cx, outputs};
 use crate::domain::retry::ErrorClass;
 use crate::domain::step::{ApiCall, Outcome, StepError};
-
-pub(super) async fn sns_publish(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let topic = cx.str("topic_arn")?;
-    let message = cx.str("message")?;
-    // SNS limits e-mail subjects to 100 characters.
-    let subject: Option<String> = cx.opt_str("subject").map(|s| s.chars().take(100).collect());
-    let mut out = Outcome::default();
-    if cx.dry_run {
-        cx.planned("sns", "Publish");
-        out.planned.push(format!("publish to {topic}: {message}"));
-        return Ok(out);
-    }
-    let r = cx
-        .call(
-            "sns",
-            "Publish",
-            cx.clients
-                .sns
-                .publish()
-                .topic_arn(topic)
-                .message(message)
-                .set_subject(subject)
-                .send(),
-        )
-        .await?;
-    out.changed = true;
-    out.outputs = outputs([("message_id", json!(r.message_id()))]);
-    Ok(out)
-}
 
 pub(super) async fn webhook(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let url = cx.str("url")?;

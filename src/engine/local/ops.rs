@@ -716,6 +716,21 @@ pub(super) async fn call(
             cx.call(svc, name, req.send()).await?;
             Ok(json!({}))
         }
+        Op::SnsPublish => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.sns
+                        .publish()
+                        .topic_arn(text(args, "TopicArn")?)
+                        .message(text(args, "Message")?)
+                        .set_subject(opt(args, "Subject"))
+                        .send(),
+                )
+                .await?;
+            Ok(json!({"MessageId": r.message_id()}))
+        }
     }
 }
 

@@ -43,11 +43,11 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(a, &mut outputs, succeeded),
         Action::Elbv2DeregisterInstance => elbv2::deregister_instance(a, &mut outputs, succeeded),
         Action::Ec2IsolateInstance => ec2::isolate_instance(a, &mut outputs, succeeded),
-        Action::SnsPublish => notify::publish(a, &mut outputs, succeeded),
         Action::HttpWebhook => notify::webhook(a, &mut outputs, succeeded),
         // Defined in the step vocabulary (`Action::definition`).
         Action::IamCaptureUser
         | Action::IamCaptureRole
+        | Action::SnsPublish
         | Action::IamDeactivateAccessKey
         | Action::Ec2DisassociateInstanceProfile
         | Action::S3CaptureBucket

@@ -2,33 +2,8 @@
 
 use serde_json::json;
 
-use super::super::Val;
 use super::super::act::Act;
 use super::Outputs;
-
-/// `sns.publish`.
-pub(super) fn publish(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
-    let mut params = json!({"TopicArn.$": a.p("topic_arn"), "Message.$": a.p("message")});
-    if a.given.iter().any(|g| g == "subject") {
-        params["Subject.$"] = json!(a.p("subject"));
-    }
-    outputs.insert("message_id", Val::Path(a.s("result.MessageId")));
-    let sent = a.pass(
-        "sent",
-        json!({"Result": {"v": true}, "ResultPath": a.s("changed")}),
-        succeeded,
-    );
-    a.task(
-        "Publish",
-        "sns",
-        "publish",
-        params,
-        Some("result"),
-        Some(json!({"MessageId.$": "$.MessageId"})),
-        vec![],
-        &sent,
-    )
-}
 
 /// `http.webhook`.
 pub(super) fn webhook(a: &mut Act, _outputs: &mut Outputs, succeeded: &str) -> String {
