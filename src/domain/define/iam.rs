@@ -1,28 +1,13 @@
 //! IAM actions in the step vocabulary.
 
-use super::{Absent, Arg, Ask, Call, Cmp, Cond, Def, Engine, From, Lit, Op, Pick, Refusal, Where};
+use super::{Arg, Ask, Cmp, Cond, Def, Engine, Lit, Op, Pick, Refusal, Where};
 
 const USER: &[(&str, Arg)] = &[("UserName", Arg::Param("user_name"))];
 
 /// Whether the user has a console password (IAM answers `NoSuchEntity` when not).
-const LOGIN_PROFILE: Ask = Ask {
-    call: Call {
-        op: Op::IamGetLoginProfile,
-        args: USER,
-    },
-    each: None,
-    only: None,
-    when: None,
-    absent: Some(Absent {
-        codes: &["NoSuchEntity"],
-        sfn_cause: None,
-    }),
-    picks: &[Pick {
-        name: "exists",
-        from: From::Present,
-        default: Lit::Bool(false),
-    }],
-};
+const LOGIN_PROFILE: Ask = Ask::to(Op::IamGetLoginProfile, USER)
+    .absent_on(&["NoSuchEntity"], None)
+    .keeping(&[Pick::present("exists")]);
 
 /// `iam.delete_login_profile`: the user's console password deleted.
 pub const DELETE_LOGIN_PROFILE: Def = Def {
@@ -30,40 +15,28 @@ pub const DELETE_LOGIN_PROFILE: Def = Def {
     refuse: &[],
     done_when: Cond::Is("before.exists", Lit::Bool(false)),
     plan: "delete the console password of user {user_name}",
-    change: &[Ask {
-        call: Call {
-            op: Op::IamDeleteLoginProfile,
-            args: USER,
-        },
-        each: None,
-        only: None,
-        when: None,
-        absent: None,
-        picks: &[],
-    }],
+    change: &[Ask::to(Op::IamDeleteLoginProfile, USER)],
     after: &[LOGIN_PROFILE],
     verified_when: Some(Cond::Is("after.exists", Lit::Bool(false))),
     unverified: "user {user_name} still has a console password",
     outputs: &[("had_login_profile", "before.exists")],
 };
 
-const fn user_read(op: Op, picks: &'static [Pick]) -> Ask {
-    Ask {
-        call: Call { op, args: USER },
-        each: None,
-        only: None,
-        when: None,
-        absent: None,
-        picks,
-    }
-}
-
-/// A pick named `name` of every value at `path` (an empty list when there is none).
-const fn listed(name: &'static str, path: &'static str) -> Pick {
-    Pick {
-        name,
-        from: From::Each(path),
-        default: Lit::Null,
+/// The items of `AccessKeyMetadata` whose `key` compares with `is` by `cmp`: their `take`.
+const fn keys(
+    key: &'static str,
+    is: Arg,
+    cmp: Cmp,
+    take: &'static [&'static str],
+    first: bool,
+) -> Where {
+    Where {
+        list: "AccessKeyMetadata",
+        key,
+        is,
+        cmp,
+        take,
+        first,
     }
 }
 
@@ -71,108 +44,57 @@ const fn listed(name: &'static str, path: &'static str) -> Pick {
 /// console password and MFA devices.
 pub const CAPTURE_USER: Def = Def::capture(
     &[
-        user_read(
-            Op::IamGetUser,
-            &[
-                Pick {
-                    name: "user_arn",
-                    from: From::Member("User.Arn"),
-                    default: Lit::Null,
-                },
-                Pick {
-                    name: "user_id",
-                    from: From::Member("User.UserId"),
-                    default: Lit::Null,
-                },
-            ],
-        ),
-        user_read(Op::IamListUserTags, &[listed("tags", "Tags")]),
-        user_read(
-            Op::IamListAccessKeys,
-            &[
-                Pick {
-                    name: "keys",
-                    from: From::Where(&Where {
-                        list: "AccessKeyMetadata",
-                        key: "Status",
-                        is: Arg::Text(""),
-                        cmp: Cmp::All,
-                        take: &["AccessKeyId", "Status"],
-                        first: false,
-                    }),
-                    default: Lit::Null,
-                },
-                listed("key_ids", "AccessKeyMetadata[*].AccessKeyId"),
-                Pick {
-                    name: "active",
-                    from: From::Where(&Where {
-                        list: "AccessKeyMetadata",
-                        key: "Status",
-                        is: Arg::Text("Active"),
-                        cmp: Cmp::Eq,
-                        take: &["AccessKeyId"],
-                        first: false,
-                    }),
-                    default: Lit::Null,
-                },
-            ],
-        ),
-        user_read(
-            Op::IamListAttachedUserPolicies,
-            &[listed(
-                "attached_policy_arns",
-                "AttachedPolicies[*].PolicyArn",
-            )],
-        ),
-        user_read(
-            Op::IamListUserPolicies,
-            &[listed("inline_policy_names", "PolicyNames")],
-        ),
-        user_read(
-            Op::IamListGroupsForUser,
-            &[listed("groups", "Groups[*].GroupName")],
-        ),
-        Ask {
-            picks: &[Pick {
-                name: "has_login_profile",
-                from: From::Present,
-                default: Lit::Bool(false),
-            }],
-            ..LOGIN_PROFILE
-        },
-        user_read(
-            Op::IamListMfaDevices,
-            &[listed("mfa_serials", "MFADevices[*].SerialNumber")],
-        ),
+        Ask::to(Op::IamGetUser, USER).keeping(&[
+            Pick::member("user_arn", "User.Arn"),
+            Pick::member("user_id", "User.UserId"),
+        ]),
+        Ask::to(Op::IamListUserTags, USER).keeping(&[Pick::each("tags", "Tags")]),
+        Ask::to(Op::IamListAccessKeys, USER).keeping(&[
+            Pick::selected(
+                "keys",
+                &keys(
+                    "Status",
+                    Arg::Text(""),
+                    Cmp::All,
+                    &["AccessKeyId", "Status"],
+                    false,
+                ),
+                Lit::Null,
+            ),
+            Pick::each("key_ids", "AccessKeyMetadata[*].AccessKeyId"),
+            Pick::selected(
+                "active",
+                &keys(
+                    "Status",
+                    Arg::Text("Active"),
+                    Cmp::Eq,
+                    &["AccessKeyId"],
+                    false,
+                ),
+                Lit::Null,
+            ),
+        ]),
+        Ask::to(Op::IamListAttachedUserPolicies, USER).keeping(&[Pick::each(
+            "attached_policy_arns",
+            "AttachedPolicies[*].PolicyArn",
+        )]),
+        Ask::to(Op::IamListUserPolicies, USER)
+            .keeping(&[Pick::each("inline_policy_names", "PolicyNames")]),
+        Ask::to(Op::IamListGroupsForUser, USER)
+            .keeping(&[Pick::each("groups", "Groups[*].GroupName")]),
+        LOGIN_PROFILE.keeping(&[Pick::present("has_login_profile")]),
+        Ask::to(Op::IamListMfaDevices, USER)
+            .keeping(&[Pick::each("mfa_serials", "MFADevices[*].SerialNumber")]),
         // When each key was last used, where and for what. Local only: the emulator's Step
         // Functions cannot hold an answer's timestamp in the state.
-        Ask {
-            call: Call {
-                op: Op::IamGetAccessKeyLastUsed,
-                args: &[("AccessKeyId", Arg::Item)],
-            },
-            each: Some("before.key_ids"),
-            only: Some(Engine::Local),
-            when: None,
-            absent: None,
-            picks: &[
-                Pick {
-                    name: "last_used",
-                    from: From::Member("AccessKeyLastUsed.LastUsedDate"),
-                    default: Lit::Null,
-                },
-                Pick {
-                    name: "last_used_service",
-                    from: From::Member("AccessKeyLastUsed.ServiceName"),
-                    default: Lit::Null,
-                },
-                Pick {
-                    name: "last_used_region",
-                    from: From::Member("AccessKeyLastUsed.Region"),
-                    default: Lit::Null,
-                },
-            ],
-        },
+        Ask::to(Op::IamGetAccessKeyLastUsed, &[("AccessKeyId", Arg::Item)])
+            .for_each("before.key_ids")
+            .only_on(Engine::Local)
+            .keeping(&[
+                Pick::member("last_used", "AccessKeyLastUsed.LastUsedDate"),
+                Pick::member("last_used_service", "AccessKeyLastUsed.ServiceName"),
+                Pick::member("last_used_region", "AccessKeyLastUsed.Region"),
+            ]),
     ],
     &[
         ("access_key_ids", "before.key_ids"),
@@ -187,60 +109,24 @@ pub const CAPTURE_USER: Def = Def::capture(
 
 const ROLE: &[(&str, Arg)] = &[("RoleName", Arg::Param("role_name"))];
 
-const fn read(op: Op, picks: &'static [Pick]) -> Ask {
-    Ask {
-        call: Call { op, args: ROLE },
-        each: None,
-        only: None,
-        when: None,
-        absent: None,
-        picks,
-    }
-}
-
 /// `iam.capture_role`: the role, its trust policy (URL-encoded, as IAM gives it), policies and
 /// instance profiles.
 pub const CAPTURE_ROLE: Def = Def::capture(
     &[
-        read(
-            Op::IamGetRole,
-            &[
-                Pick {
-                    name: "role_arn",
-                    from: From::Member("Role.Arn"),
-                    default: Lit::Null,
-                },
-                Pick {
-                    name: "trust_policy",
-                    from: From::Member("Role.AssumeRolePolicyDocument"),
-                    default: Lit::Null,
-                },
-            ],
-        ),
-        read(
-            Op::IamListAttachedRolePolicies,
-            &[Pick {
-                name: "attached_policy_arns",
-                from: From::Each("AttachedPolicies[*].PolicyArn"),
-                default: Lit::Null,
-            }],
-        ),
-        read(
-            Op::IamListRolePolicies,
-            &[Pick {
-                name: "inline_policy_names",
-                from: From::Each("PolicyNames"),
-                default: Lit::Null,
-            }],
-        ),
-        read(
-            Op::IamListInstanceProfilesForRole,
-            &[Pick {
-                name: "instance_profile_names",
-                from: From::Each("InstanceProfiles[*].InstanceProfileName"),
-                default: Lit::Null,
-            }],
-        ),
+        Ask::to(Op::IamGetRole, ROLE).keeping(&[
+            Pick::member("role_arn", "Role.Arn"),
+            Pick::member("trust_policy", "Role.AssumeRolePolicyDocument"),
+        ]),
+        Ask::to(Op::IamListAttachedRolePolicies, ROLE).keeping(&[Pick::each(
+            "attached_policy_arns",
+            "AttachedPolicies[*].PolicyArn",
+        )]),
+        Ask::to(Op::IamListRolePolicies, ROLE)
+            .keeping(&[Pick::each("inline_policy_names", "PolicyNames")]),
+        Ask::to(Op::IamListInstanceProfilesForRole, ROLE).keeping(&[Pick::each(
+            "instance_profile_names",
+            "InstanceProfiles[*].InstanceProfileName",
+        )]),
     ],
     &[
         ("role_arn", "before.role_arn"),
@@ -251,42 +137,30 @@ pub const CAPTURE_ROLE: Def = Def::capture(
 );
 
 /// The user's keys: the status of the finding's key, and every other key with its status.
-const KEYS: Ask = Ask {
-    call: Call {
-        op: Op::IamListAccessKeys,
-        args: USER,
-    },
-    each: None,
-    only: None,
-    when: None,
-    absent: None,
-    picks: &[
-        Pick {
-            name: "status",
-            from: From::Where(&Where {
-                list: "AccessKeyMetadata",
-                key: "AccessKeyId",
-                is: Arg::Param("access_key_id"),
-                cmp: Cmp::Eq,
-                take: &["Status"],
-                first: true,
-            }),
-            default: Lit::Null,
-        },
-        Pick {
-            name: "others",
-            from: From::Where(&Where {
-                list: "AccessKeyMetadata",
-                key: "AccessKeyId",
-                is: Arg::Param("access_key_id"),
-                cmp: Cmp::Ne,
-                take: &["AccessKeyId", "Status"],
-                first: false,
-            }),
-            default: Lit::Null,
-        },
-    ],
-};
+const KEYS: Ask = Ask::to(Op::IamListAccessKeys, USER).keeping(&[
+    Pick::selected(
+        "status",
+        &keys(
+            "AccessKeyId",
+            Arg::Param("access_key_id"),
+            Cmp::Eq,
+            &["Status"],
+            true,
+        ),
+        Lit::Null,
+    ),
+    Pick::selected(
+        "others",
+        &keys(
+            "AccessKeyId",
+            Arg::Param("access_key_id"),
+            Cmp::Ne,
+            &["AccessKeyId", "Status"],
+            false,
+        ),
+        Lit::Null,
+    ),
+]);
 
 /// `iam.deactivate_access_key`: exactly the finding's key `Inactive`, the user's other keys
 /// untouched (a key that is not the user's is refused: nothing is changed).
@@ -299,21 +173,14 @@ pub const DEACTIVATE_ACCESS_KEY: Def = Def {
     }],
     done_when: Cond::Is("before.status", Lit::Text("Inactive")),
     plan: "set access key {access_key_id} of user {user_name} to Inactive",
-    change: &[Ask {
-        call: Call {
-            op: Op::IamUpdateAccessKey,
-            args: &[
-                ("UserName", Arg::Param("user_name")),
-                ("AccessKeyId", Arg::Param("access_key_id")),
-                ("Status", Arg::Text("Inactive")),
-            ],
-        },
-        each: None,
-        only: None,
-        when: None,
-        absent: None,
-        picks: &[],
-    }],
+    change: &[Ask::to(
+        Op::IamUpdateAccessKey,
+        &[
+            ("UserName", Arg::Param("user_name")),
+            ("AccessKeyId", Arg::Param("access_key_id")),
+            ("Status", Arg::Text("Inactive")),
+        ],
+    )],
     after: &[KEYS],
     verified_when: Some(Cond::All(&[
         Cond::Is("after.status", Lit::Text("Inactive")),
@@ -324,28 +191,18 @@ pub const DEACTIVATE_ACCESS_KEY: Def = Def {
 };
 
 /// The serials of the user's MFA devices enabled after `enabled_after` (all when not given).
-const MFA_TARGETS: Ask = Ask {
-    call: Call {
-        op: Op::IamListMfaDevices,
-        args: USER,
+const MFA_TARGETS: Ask = Ask::to(Op::IamListMfaDevices, USER).keeping(&[Pick::selected(
+    "targets",
+    &Where {
+        list: "MFADevices",
+        key: "EnableDate",
+        is: Arg::IfGiven("enabled_after"),
+        cmp: Cmp::Later,
+        take: &["SerialNumber"],
+        first: false,
     },
-    each: None,
-    only: None,
-    when: None,
-    absent: None,
-    picks: &[Pick {
-        name: "targets",
-        from: From::Where(&Where {
-            list: "MFADevices",
-            key: "EnableDate",
-            is: Arg::IfGiven("enabled_after"),
-            cmp: Cmp::Later,
-            take: &["SerialNumber"],
-            first: false,
-        }),
-        default: Lit::Null,
-    }],
-};
+    Lit::Null,
+)]);
 
 /// `iam.deactivate_mfa_devices`: the user's MFA devices (those enabled after
 /// `enabled_after`, when given: the attacker's) deactivated, one at a time; the read-back
@@ -355,20 +212,14 @@ pub const DEACTIVATE_MFA_DEVICES: Def = Def {
     refuse: &[],
     done_when: Cond::Empty("before.targets"),
     plan: "deactivate the MFA devices of user {user_name} (enabled after `{enabled_after}` when given)",
-    change: &[Ask {
-        call: Call {
-            op: Op::IamDeactivateMfaDevice,
-            args: &[
-                ("UserName", Arg::Param("user_name")),
-                ("SerialNumber", Arg::Item),
-            ],
-        },
-        each: Some("before.targets"),
-        only: None,
-        when: None,
-        absent: None,
-        picks: &[],
-    }],
+    change: &[Ask::to(
+        Op::IamDeactivateMfaDevice,
+        &[
+            ("UserName", Arg::Param("user_name")),
+            ("SerialNumber", Arg::Item),
+        ],
+    )
+    .for_each("before.targets")],
     after: &[MFA_TARGETS],
     verified_when: Some(Cond::Empty("after.targets")),
     unverified: "an MFA device of user {user_name} is still active",

@@ -437,6 +437,118 @@ pub struct Ask {
     pub only: Option<Engine>,
 }
 
+impl Ask {
+    /// A call of `op` with `args`, made once by both engines, keeping nothing of its answer;
+    /// the methods below add what differs (definitions read as the call and its exceptions).
+    pub const fn to(op: Op, args: &'static [(&'static str, Arg)]) -> Ask {
+        Ask {
+            call: Call { op, args },
+            each: None,
+            when: None,
+            absent: None,
+            picks: &[],
+            only: None,
+        }
+    }
+
+    /// The values kept from the answer.
+    pub const fn keeping(self, picks: &'static [Pick]) -> Ask {
+        Ask { picks, ..self }
+    }
+
+    /// These error codes answer "not there" (see [`Absent`]).
+    pub const fn absent_on(
+        self,
+        codes: &'static [&'static str],
+        sfn_cause: Option<&'static str>,
+    ) -> Ask {
+        Ask {
+            absent: Some(Absent { codes, sfn_cause }),
+            ..self
+        }
+    }
+
+    /// Made once per item of a picked list (see [`Ask::each`]).
+    pub const fn for_each(self, list: &'static str) -> Ask {
+        Ask {
+            each: Some(list),
+            ..self
+        }
+    }
+
+    /// Made only when `c` holds (see [`Ask::when`]).
+    pub const fn only_when(self, c: Cond) -> Ask {
+        Ask {
+            when: Some(c),
+            ..self
+        }
+    }
+
+    /// Made by `engine` only (see [`Ask::only`]).
+    pub const fn only_on(self, engine: Engine) -> Ask {
+        Ask {
+            only: Some(engine),
+            ..self
+        }
+    }
+}
+
+impl Pick {
+    /// A member every successful answer has ([`From::Member`]).
+    pub const fn member(name: &'static str, path: &'static str) -> Pick {
+        Pick {
+            name,
+            from: From::Member(path),
+            default: Lit::Null,
+        }
+    }
+
+    /// A member that may be missing, then `default` ([`From::At`]).
+    pub const fn at(name: &'static str, path: &'static str, default: Lit) -> Pick {
+        Pick {
+            name,
+            from: From::At(path),
+            default,
+        }
+    }
+
+    /// Every value at a path, as a list ([`From::Each`]).
+    pub const fn each(name: &'static str, path: &'static str) -> Pick {
+        Pick {
+            name,
+            from: From::Each(path),
+            default: Lit::Null,
+        }
+    }
+
+    /// `true` when the call answered, `false` when it answered "not there" ([`From::Present`]).
+    pub const fn present(name: &'static str) -> Pick {
+        Pick {
+            name,
+            from: From::Present,
+            default: Lit::Bool(false),
+        }
+    }
+
+    /// The first value at a path through lists ([`From::First`]).
+    pub const fn first(name: &'static str, path: &'static str) -> Pick {
+        Pick {
+            name,
+            from: From::First(path),
+            default: Lit::Null,
+        }
+    }
+
+    /// Items selected by a member ([`From::Where`]), `default` when none is.
+    pub const fn selected(name: &'static str, w: &'static Where, default: Lit) -> Pick {
+        Pick {
+            name,
+            from: From::Where(w),
+            default,
+        }
+    }
+}
+
 /// A condition over picked values (`before.status`).
 #[derive(Debug, Clone, Copy)]
 pub enum Cond {
