@@ -100,6 +100,18 @@ struct Follower<'a> {
     start_ms: Option<i64>,
 }
 
+/// A read's answer as evidence keeps it: the answer, but an instance's console output
+/// decoded and scrubbed as the local engine keeps it (`scrub::console_output`), not as the
+/// base64 the scrubber cannot read.
+fn recorded(op: &str, mut answer: Value) -> Value {
+    if op == "getConsoleOutput"
+        && let Some(out) = answer.get_mut("Output")
+    {
+        *out = crate::domain::scrub::console_output(out.as_str());
+    }
+    answer
+}
+
 fn pascal(op: &str) -> String {
     let mut c = op.chars();
     match c.next() {
@@ -186,11 +198,13 @@ impl<'a> Follower<'a> {
                             seen.changed = true;
                         }
                         if result == "ok" && crate::engine::asl::is_read(&op) {
-                            let answer: Value = e
-                                .task_succeeded_event_details()
-                                .and_then(|d| d.output())
-                                .and_then(|o| serde_json::from_str(o).ok())
-                                .unwrap_or_default();
+                            let answer = recorded(
+                                &op,
+                                e.task_succeeded_event_details()
+                                    .and_then(|d| d.output())
+                                    .and_then(|o| serde_json::from_str(o).ok())
+                                    .unwrap_or_default(),
+                            );
                             let read = json!({"call": pascal(&op), "answer": answer});
                             if seen.changed {
                                 seen.after.push(read);
@@ -884,5 +898,28 @@ mod error_tests {
             canonical_error("InvalidInstanceID.NotFound"),
             "InvalidInstanceID.NotFound"
         );
+    }
+}
+
+#[cfg(test)]
+mod record_tests {
+    use serde_json::json;
+
+    /// The console output a state machine read is kept decoded and scrubbed, as the local
+    /// engine keeps it: the base64 would carry a boot script's password past the scrubber.
+    #[test]
+    fn console_output_is_kept_as_scrubbed_text() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode("password=hunter2-xyz\n");
+        let kept = super::recorded(
+            "getConsoleOutput",
+            json!({"InstanceId": "i-1", "Output": b64}),
+        );
+        assert!(!kept.to_string().contains(&b64), "{kept}");
+        assert!(!kept.to_string().contains("hunter2"), "{kept}");
+        assert_eq!(kept["Output"]["scrubbed"], true, "{kept}");
+        // Other answers are kept as they came.
+        let other = json!({"Output": "text"});
+        assert_eq!(super::recorded("describeInstances", other.clone()), other);
     }
 }

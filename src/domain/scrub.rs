@@ -404,6 +404,32 @@ fn redact_formats(s: &str) -> String {
     out
 }
 
+/// An instance's console output (`GetConsoleOutput`'s `Output`, base64) as evidence keeps it:
+/// decoded to text, so that the scrubber sees (and redacts) the passwords and keys boot scripts
+/// print, beside the SHA-256 of what is kept. Both engines record it so; base64 kept as it
+/// came would carry a secret past the scrubber.
+pub fn console_output(b64: Option<&str>) -> Value {
+    use base64::Engine as _;
+    let Some(b64) = b64 else {
+        return Value::Null;
+    };
+    match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
+        Ok(bytes) => {
+            // Scrubbed here, and hashed as kept: a hash of the raw console would let a short
+            // password a boot script printed be found by trying values.
+            let raw = String::from_utf8_lossy(&bytes);
+            let text = scrub_text(&raw);
+            serde_json::json!({
+                "sha256": crate::domain::digest::sha256_hex(text.as_bytes()),
+                "scrubbed": text != raw,
+                "text": text,
+            })
+        }
+        // Not kept verbatim: undecoded, it could carry a secret past the scrubber.
+        Err(e) => serde_json::json!({"undecodable": e.to_string(), "length": b64.len()}),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -531,5 +557,21 @@ mod tests {
             text.contains("<Key>db_password</Key><Value>[REDACTED]</Value>"),
             "{text}"
         );
+    }
+
+    /// A boot script's password in the console output is redacted, whichever engine read it.
+    #[test]
+    fn console_output_is_decoded_and_scrubbed() {
+        use base64::Engine as _;
+        let raw = "cloud-init: db password=hunter2-Sup3rSecret\nready\n";
+        let b64 = base64::engine::general_purpose::STANDARD.encode(raw);
+        let kept = console_output(Some(&b64));
+        assert_eq!(kept["scrubbed"], true, "{kept}");
+        let text = kept["text"].as_str().unwrap();
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(text.contains("ready"), "{text}");
+        assert!(!kept.to_string().contains(&b64), "{kept}");
+        assert_eq!(console_output(None), Value::Null);
+        assert!(console_output(Some("not base64!")).get("text").is_none());
     }
 }

@@ -236,30 +236,6 @@ async fn profile_association(cx: &Cx<'_>, id: &str) -> Result<Option<(String, St
         }))
 }
 
-/// Console output arrives base64-encoded. It is kept as text, so that the secret scrubber sees
-/// (and redacts) the passwords and keys boot scripts print, beside the SHA-256 of what is kept.
-fn console_text(b64: Option<&str>) -> Value {
-    use base64::Engine as _;
-    let Some(b64) = b64 else {
-        return Value::Null;
-    };
-    match base64::engine::general_purpose::STANDARD.decode(b64.trim()) {
-        Ok(bytes) => {
-            // Scrubbed here, and hashed as kept: a hash of the raw console would let a short
-            // password a boot script printed be found by trying values.
-            let raw = String::from_utf8_lossy(&bytes);
-            let text = crate::domain::scrub::scrub_text(&raw);
-            json!({
-                "sha256": crate::domain::digest::sha256_hex(text.as_bytes()),
-                "scrubbed": text != raw,
-                "text": text,
-            })
-        }
-        // Not kept verbatim: undecoded, it could carry a secret past the scrubber.
-        Err(e) => json!({"undecodable": e.to_string(), "length": b64.len()}),
-    }
-}
-
 pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let id = cx.str("instance_id")?;
     let ec2 = &cx.clients.ec2;
@@ -272,7 +248,7 @@ pub(super) async fn capture_instance(cx: &Cx<'_>) -> Result<Outcome, StepError> 
             )
             .await
         {
-            Ok(o) => Ok(console_text(o.output())),
+            Ok(o) => Ok(crate::domain::scrub::console_output(o.output())),
             // Console output is best-effort evidence: an instance that has none is recorded,
             // not fatal. A missing permission is the responder's misconfiguration and fails
             // the capture like any other of its reads.
