@@ -1342,3 +1342,33 @@ async fn serve_contains_on_step_functions_exactly_once() {
         support::stderr(&audit)
     );
 }
+
+/// A defined action's reads that do not wait for one another are one Parallel on Step
+/// Functions, as the local engine sends them at once: `iam.capture_user`'s eight reads (its
+/// ninth is the local engine's only) take one round trip, not eight.
+#[test]
+fn independent_reads_are_made_at_once() {
+    let text = std::fs::read_to_string(
+        support::root().join("state-machines/iam-credential-compromise.asl.json"),
+    )
+    .unwrap();
+    let machine: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fn find<'v>(v: &'v serde_json::Value, name: &str) -> Option<&'v serde_json::Value> {
+        match v {
+            serde_json::Value::Object(m) => m
+                .get(name)
+                .or_else(|| m.values().find_map(|c| find(c, name))),
+            serde_json::Value::Array(l) => l.iter().find_map(|c| find(c, name)),
+            _ => None,
+        }
+    }
+    let reads = find(&machine, "capture_user: before reads 1 at once")
+        .expect("capture_user's reads are one state");
+    assert_eq!(reads["Type"], "Parallel");
+    let branches = reads["Branches"].as_array().unwrap();
+    assert_eq!(branches.len(), 8, "{reads}");
+    assert!(
+        !text.contains("getAccessKeyLastUsed"),
+        "the local engine's read is not in the state machine"
+    );
+}

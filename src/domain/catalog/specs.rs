@@ -225,18 +225,7 @@ impl Action {
                         ),
                     ],
                     fixed_tags: &[],
-                    how: How::Hand {
-                        permissions: &[
-                            "ec2:DescribeInstances",
-                            "ec2:GetConsoleOutput",
-                            "ec2:DescribeVolumes",
-                            "ec2:DescribeNetworkInterfaces",
-                            "ec2:DescribeIamInstanceProfileAssociations",
-                            "autoscaling:DescribeAutoScalingInstances",
-                        ],
-                        engine_only: &[],
-                        sfn_unavailable: &[],
-                    },
+                    how: How::Defined(&define::ec2::CAPTURE_INSTANCE),
                 };
                 S
             }

@@ -337,3 +337,94 @@ pub const PRESERVE_INSTANCE: Def = Def {
     unverified: "instance {instance_id} does not read back with termination protection, shutdown behaviour stop and every volume kept",
     outputs: &[("volume_ids", "before.volumes")],
 };
+
+/// Resources attached to the instance (`attachment.instance-id`).
+const ATTACHED: &[(&str, Arg)] = &[(
+    "Filters",
+    Arg::List(&[Arg::Obj(&[
+        ("Name", Arg::Text("attachment.instance-id")),
+        ("Values", Arg::ListOf("instance_id")),
+    ])]),
+)];
+
+/// `ec2.capture_instance`: the instance as EC2 describes it, its console output (best
+/// effort), attached volumes, network interfaces, instance profile and Auto Scaling group.
+pub const CAPTURE_INSTANCE: Def = Def::capture(
+    &[
+        Ask::to(Op::Ec2DescribeInstances, INSTANCE).keeping(&[
+            Pick::first("state", "Reservations[*].Instances[*].State.Name"),
+            Pick::first("vpc_id", "Reservations[*].Instances[*].VpcId"),
+            Pick::each(
+                "eni_ids",
+                "Reservations[*].Instances[*].NetworkInterfaces[*].NetworkInterfaceId",
+            ),
+            Pick::distinct(
+                "group_ids",
+                "Reservations[*].Instances[*].NetworkInterfaces[*].Groups[*].GroupId",
+            ),
+            Pick::each("instance", "Reservations[*].Instances[*]"),
+        ]),
+        // An instance without console output (or one EC2 will not give) is recorded, not a
+        // failed capture: containment waits for this step.
+        Ask::to(
+            Op::Ec2GetConsoleOutput,
+            &[("InstanceId", Arg::Param("instance_id"))],
+        )
+        .best_effort()
+        .keeping(&[Pick::decoded("console_output", "Output")]),
+        Ask::to(Op::Ec2DescribeVolumes, ATTACHED).keeping(&[
+            Pick::each("volume_ids", "Volumes[*].VolumeId"),
+            Pick::selected(
+                "volumes",
+                &every(
+                    "Volumes",
+                    "VolumeId",
+                    // Members every volume has (a volume made from no snapshot has no
+                    // `SnapshotId` on every implementation: the evidence's record of the
+                    // answer has it).
+                    &["VolumeId", "Size", "VolumeType", "Encrypted"],
+                    false,
+                ),
+                Lit::Null,
+            ),
+        ]),
+        Ask::to(Op::Ec2DescribeNetworkInterfaces, ATTACHED).keeping(&[Pick::selected(
+            "network_interfaces",
+            &every(
+                "NetworkInterfaces",
+                "NetworkInterfaceId",
+                &[
+                    "NetworkInterfaceId",
+                    "VpcId",
+                    "SubnetId",
+                    "PrivateIpAddress",
+                    "Groups",
+                ],
+                false,
+            ),
+            Lit::Null,
+        )]),
+        ASSOCIATION,
+        Ask::to(Op::AutoscalingDescribeAutoScalingInstances, INSTANCE).keeping(&[
+            Pick::selected(
+                "autoscaling_group",
+                &of_instance("AutoScalingInstances", &["AutoScalingGroupName"]),
+                Lit::Text(""),
+            ),
+            Pick::selected(
+                "lifecycle_state",
+                &of_instance("AutoScalingInstances", &["LifecycleState"]),
+                Lit::Null,
+            ),
+        ]),
+    ],
+    &[
+        ("state", "before.state"),
+        ("vpc_id", "before.vpc_id"),
+        ("volume_ids", "before.volume_ids"),
+        ("network_interface_ids", "before.eni_ids"),
+        ("security_group_ids", "before.group_ids"),
+        ("instance_profile_arn", "before.profile_arn"),
+        ("autoscaling_group", "before.autoscaling_group"),
+    ],
+);

@@ -69,6 +69,9 @@ pub enum Op {
     IamGetAccessKeyLastUsed,
     IamListUserTags,
     SnsPublish,
+    Ec2GetConsoleOutput,
+    Ec2DescribeVolumes,
+    Ec2DescribeNetworkInterfaces,
 }
 
 impl Op {
@@ -106,7 +109,10 @@ impl Op {
             | Op::Ec2DescribeIamInstanceProfileAssociations
             | Op::Ec2DisassociateIamInstanceProfile
             | Op::Ec2DescribeInstanceAttribute
-            | Op::Ec2ModifyInstanceAttribute => "ec2",
+            | Op::Ec2ModifyInstanceAttribute
+            | Op::Ec2GetConsoleOutput
+            | Op::Ec2DescribeVolumes
+            | Op::Ec2DescribeNetworkInterfaces => "ec2",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
                 "autoscaling"
             }
@@ -154,6 +160,9 @@ impl Op {
             Op::IamGetAccessKeyLastUsed => "GetAccessKeyLastUsed",
             Op::IamListUserTags => "ListUserTags",
             Op::SnsPublish => "Publish",
+            Op::Ec2GetConsoleOutput => "GetConsoleOutput",
+            Op::Ec2DescribeVolumes => "DescribeVolumes",
+            Op::Ec2DescribeNetworkInterfaces => "DescribeNetworkInterfaces",
         }
     }
 
@@ -200,6 +209,9 @@ impl Op {
             Op::IamGetAccessKeyLastUsed => "iam:GetAccessKeyLastUsed",
             Op::IamListUserTags => "iam:ListUserTags",
             Op::SnsPublish => "sns:Publish",
+            Op::Ec2GetConsoleOutput => "ec2:GetConsoleOutput",
+            Op::Ec2DescribeVolumes => "ec2:DescribeVolumes",
+            Op::Ec2DescribeNetworkInterfaces => "ec2:DescribeNetworkInterfaces",
         }
     }
 
@@ -296,6 +308,15 @@ pub enum From {
     /// the read fails when there is none. (For reads that name their resource: AWS answers an
     /// error, not an empty list, when it does not exist.)
     First(&'static str),
+    /// Every value at a path through lists, without repeats, in the order first met (the
+    /// security groups of all of an instance's network interfaces).
+    Distinct(&'static str),
+    /// A base64 member (an instance's console output), kept as evidence decoded and scrubbed
+    /// (`scrub::console_output`): base64 would carry a boot script's password past the
+    /// scrubber. Evidence only: a state machine keeps its default in the state (its record of
+    /// the read, from the history, is decoded the same way), so no condition or output reads
+    /// it.
+    Decoded(&'static str),
 }
 
 /// How a [`Where`] compares an item's member with its value.
@@ -405,6 +426,10 @@ pub struct Pick {
     pub default: Lit,
 }
 
+/// The code of an [`Absent`] that takes any refusal for "not there": a read that is
+/// best-effort evidence ([`Ask::best_effort`]).
+pub const ANY_REFUSAL: &str = "*";
+
 /// An error that means "the thing read is not there", which is an answer, not a failure.
 #[derive(Debug, Clone, Copy)]
 pub struct Absent {
@@ -484,6 +509,17 @@ impl Ask {
         }
     }
 
+    /// Best-effort evidence: a refusal of the call leaves the picks at their defaults, and the
+    /// call's record says what AWS answered. For reads whose absence must not stop a capture
+    /// that containment waits for (an instance's console output). On the local engine a
+    /// refusal is any error but a transient one (the step's retries make the read again) and a
+    /// missing permission (the responder's misconfiguration fails the step); a state machine
+    /// takes any error left once its retries are spent, a missing permission included: EC2's
+    /// errors reach it without their code.
+    pub const fn best_effort(self) -> Ask {
+        self.absent_on(&[ANY_REFUSAL], None)
+    }
+
     /// Made by `engine` only (see [`Ask::only`]).
     pub const fn only_on(self, engine: Engine) -> Ask {
         Ask {
@@ -535,6 +571,24 @@ impl Pick {
         Pick {
             name,
             from: From::First(path),
+            default: Lit::Null,
+        }
+    }
+
+    /// Every value at a path, without repeats ([`From::Distinct`]).
+    pub const fn distinct(name: &'static str, path: &'static str) -> Pick {
+        Pick {
+            name,
+            from: From::Distinct(path),
+            default: Lit::Null,
+        }
+    }
+
+    /// A base64 member, decoded and scrubbed, for evidence only ([`From::Decoded`]).
+    pub const fn decoded(name: &'static str, path: &'static str) -> Pick {
+        Pick {
+            name,
+            from: From::Decoded(path),
             default: Lit::Null,
         }
     }
@@ -832,6 +886,18 @@ pub fn pick(
                     v => v,
                 }
             }
+            (Some(a), From::Distinct(path)) => {
+                let mut seen: Vec<Value> = Vec::new();
+                for v in at_path(a, path) {
+                    if !seen.contains(v) {
+                        seen.push(v.clone());
+                    }
+                }
+                Value::Array(seen)
+            }
+            (Some(a), From::Decoded(path)) => crate::domain::scrub::console_output(
+                at_path(a, path).first().and_then(|v| v.as_str()),
+            ),
             (Some(a), From::First(path)) => match at_path(a, path).first() {
                 Some(v) => (*v).clone(),
                 None => {

@@ -204,16 +204,44 @@ fn definitions_are_well_formed() {
                 }
             }
         }
-        // A wildcard's matches are a list on Step Functions only where the wildcard is
-        // the last list of the path (the emulator gives one match deeper down unwrapped).
+        // A wildcard's matches are a list on Step Functions only up to one member past the
+        // path's last list (the emulator gives one match deeper down unwrapped).
         for ask in def.before.iter().chain(def.change).chain(def.after) {
             for p in ask.picks {
-                if let From::Each(path) = p.from
-                    && let Some((_, rest)) = path.split_once("[*]")
+                if let From::Each(path) | From::Distinct(path) = p.from
+                    && let Some((_, rest)) = path.rsplit_once("[*]")
                 {
                     assert!(
-                        !rest.contains("[*]") && rest.matches('.').count() <= 1,
-                        "{}: `{path}` goes deeper than one member past its list",
+                        rest.matches('.').count() <= 1,
+                        "{}: `{path}` goes deeper than one member past its last list",
+                        spec.name
+                    );
+                }
+            }
+        }
+        // A decoded value is evidence only: a state machine does not hold it.
+        let mut read = Vec::new();
+        def.done_when.names(&mut read);
+        if let Some(v) = &def.verified_when {
+            v.names(&mut read);
+        }
+        for r in def.refuse {
+            r.when.names(&mut read);
+        }
+        for ask in def.before.iter().chain(def.change).chain(def.after) {
+            if let Some(w) = &ask.when {
+                w.names(&mut read);
+            }
+        }
+        read.extend(def.outputs.iter().map(|(_, v)| *v));
+        read.extend(def.calls().flat_map(|c| values_in(c.args)));
+        for (phase, asks) in def.phases() {
+            for p in asks.iter().flat_map(|a| a.picks) {
+                if matches!(p.from, From::Decoded(_)) {
+                    let name = format!("{phase}.{}", p.name);
+                    assert!(
+                        !read.contains(&name.as_str()),
+                        "{}: `{name}` is decoded, for evidence only, but read",
                         spec.name
                     );
                 }
@@ -293,4 +321,22 @@ fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
             Arg::Text(_) | Arg::Bool(_) | Arg::Item | Arg::Value(_) | Arg::LastPart(_) => {}
         }
     }
+}
+
+/// The picked values a call's arguments pass on.
+fn values_in(args: &[(&str, Arg)]) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for (_, a) in args {
+        match a {
+            Arg::Value(v) | Arg::LastPart(v) => out.push(*v),
+            Arg::Obj(inner) => out.extend(values_in(inner)),
+            Arg::List(items) => {
+                for i in *items {
+                    out.extend(values_in(&[("", *i)]));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }

@@ -163,49 +163,6 @@ impl Act<'_> {
         )
     }
 
-    /// One branch of a Parallel: a single Task, ending the branch.
-    pub(crate) fn branch(&self, svc: &str, op: &str, params: Value, selector: Value) -> Value {
-        let name = self.n(op);
-        let mut t = self.sdk(svc, op, params);
-        t["ResultSelector"] = selector;
-        t["End"] = json!(true);
-        json!({"StartAt": name, "States": {name: t}})
-    }
-
-    /// A Parallel of independent reads; their answers at `result`, by key. (Branch outputs are
-    /// taken with `States.ArrayGetItem`: the emulator reads an indexed path such as `$[1]` as
-    /// a list.)
-    pub(crate) fn reads(
-        &mut self,
-        what: &str,
-        branches: Vec<(&str, Value)>,
-        result: &str,
-        next: &str,
-    ) -> String {
-        let name = self.n(what);
-        let catch = self.catch_all();
-        let mut selector = Map::new();
-        for (i, (key, _)) in branches.iter().enumerate() {
-            selector.insert(
-                format!("{key}.$"),
-                json!(format!("States.ArrayGetItem($, {i})")),
-            );
-        }
-        let branches: Vec<Value> = branches.into_iter().map(|(_, b)| b).collect();
-        self.states.insert(
-            name.clone(),
-            json!({
-                "Type": "Parallel",
-                "Branches": branches,
-                "ResultSelector": selector,
-                "ResultPath": self.s(result),
-                "Catch": [catch],
-                "Next": next,
-            }),
-        );
-        name
-    }
-
     /// A Task whose "not there" answer is an S3 error without its own name (S3 reports
     /// NoSuchBucketPolicy and its kin as the service's generic exception): any task error is
     /// caught, and its cause decides: one matching `absent` (the message AWS and the emulator

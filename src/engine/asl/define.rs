@@ -1,7 +1,8 @@
 //! The ASL compilation of the step vocabulary (`crate::domain::define`): a definition becomes a Pass
 //! that sets every picked value to its default, a Task per call (with the step's retry and
 //! timeout, its "not there" answer caught), Passes that pick values from each answer, a Choice
-//! for "nothing to do", the change, the read-back and a Choice for its verdict.
+//! for "nothing to do", the change, the read-back and a Choice for its verdict. Reads that do
+//! not wait for one another are the branches of one Parallel.
 //!
 //! Values live at `$.steps.<id>.v.<phase>.<name>`; each answer at `$.steps.<id>.<phase>_<n>`.
 
@@ -63,23 +64,163 @@ pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
     Compiled { first, outputs }
 }
 
-/// The asks of one phase in order, ending at `next`; the first state.
+/// The asks of one phase in order, ending at `next`; the first state. Reads that do not wait
+/// for one another (no `when`, not made per item) are the branches of one Parallel, so their
+/// latency is one round trip, as on the local engine, which sends them at once.
 fn phase(a: &mut Act, name: &str, asks: &[Ask], next: &str) -> String {
+    // This engine's asks, with their index in the phase (the other engine's keep their picks'
+    // defaults: no states).
+    let made: Vec<(usize, &Ask)> = asks
+        .iter()
+        .enumerate()
+        .filter(|(_, ask)| ask.only.is_none_or(|e| e == Engine::Sfn))
+        .collect();
     let mut next = next.to_string();
-    for (i, ask) in asks.iter().enumerate().rev() {
-        // Another engine's call: its picks keep their defaults.
-        if ask.only.is_some_and(|e| e != Engine::Sfn) {
-            continue;
+    let mut end = made.len();
+    while end > 0 {
+        let alone = |ask: &Ask| name == "change" || ask.when.is_some() || ask.each.is_some();
+        let mut start = end - 1;
+        if !alone(made[start].1) {
+            while start > 0 && !alone(made[start - 1].1) {
+                start -= 1;
+            }
         }
-        let after = next.clone();
-        next = one(a, name, i, ask, &next);
-        // A call made only when its condition holds (its picks keep their defaults).
-        if let Some(w) = &ask.when {
-            let what = format!("{name} {} {}: when?", ask.call.op.name(), i + 1);
-            next = decision(a, &what, w, &next, &after);
+        let group = &made[start..end];
+        if group.len() > 1
+            && let Some(first) = parallel(a, name, asks, group, &next)
+        {
+            next = first;
+        } else {
+            for &(i, ask) in group.iter().rev() {
+                next = sequential(a, name, i, ask, &next);
+            }
         }
+        end = start;
     }
     next
+}
+
+/// One ask as states of its own, ending at `next`: its Task (after a Choice, for an ask with a
+/// `when`) and the Passes that pick its values.
+fn sequential(a: &mut Act, name: &str, i: usize, ask: &Ask, next: &str) -> String {
+    let first = one(a, name, i, ask, next);
+    // A call made only when its condition holds (its picks keep their defaults).
+    match &ask.when {
+        Some(w) => {
+            let what = format!("{name} {} {}: when?", ask.call.op.name(), i + 1);
+            decision(a, &what, w, &first, next)
+        }
+        None => first,
+    }
+}
+
+/// Reads made at once: a Parallel whose branches are the asks' states, each ending with the
+/// values it picked, which then replace their defaults among the phase's values. `None` when an ask's states
+/// cannot be a branch (one of them leaves it other than by failing, which the Parallel
+/// catches): those are then made one after the other.
+fn parallel(
+    a: &mut Act,
+    phase: &str,
+    all: &[Ask],
+    group: &[(usize, &Ask)],
+    next: &str,
+) -> Option<String> {
+    let mut branches = Vec::new();
+    for &(i, ask) in group {
+        let label = format!("{phase} {} {}: picked", ask.call.op.name(), i + 1);
+        let end = a.n(&label);
+        let outer = std::mem::take(&mut *a.states);
+        let start = one(a, phase, i, ask, &end);
+        let picked: Map<String, Value> = ask
+            .picks
+            .iter()
+            .map(|p| {
+                (
+                    format!("{}.$", p.name),
+                    json!(a.s(&format!("v.{phase}.{}", p.name))),
+                )
+            })
+            .collect();
+        a.states.insert(
+            end,
+            json!({"Type": "Pass", "Parameters": picked, "End": true}),
+        );
+        let mut states = std::mem::replace(&mut *a.states, outer);
+        if !within(&mut states) {
+            return None;
+        }
+        branches.push(json!({"StartAt": start, "States": states}));
+    }
+    // The phase's values: each branch's own picks from its output, the rest as they were.
+    // (One intrinsic per field: nothing nested, which Step Functions bounds.)
+    let first = group.first().map_or(0, |(i, _)| *i);
+    let tmp = a.s(&format!("{phase}_at_once_{first}"));
+    let mut values = Map::new();
+    for p in all.iter().flat_map(|k| k.picks) {
+        values.insert(
+            format!("{}.$", p.name),
+            json!(a.s(&format!("v.{phase}.{}", p.name))),
+        );
+    }
+    for (k, (_, ask)) in group.iter().enumerate() {
+        for p in ask.picks {
+            values.insert(
+                format!("{}.$", p.name),
+                json!(format!("{tmp}.b{k}.{}", p.name)),
+            );
+        }
+    }
+    let merge = a.pass(
+        &format!("{phase} reads {}: values", first + 1),
+        json!({"Parameters": values, "ResultPath": a.s(&format!("v.{phase}"))}),
+        next,
+    );
+    let selector: Map<String, Value> = (0..branches.len())
+        .map(|k| {
+            (
+                format!("b{k}.$"),
+                json!(format!("States.ArrayGetItem($, {k})")),
+            )
+        })
+        .collect();
+    let name = a.n(&format!("{phase} reads {} at once", first + 1));
+    a.states.insert(
+        name.clone(),
+        json!({
+            "Type": "Parallel",
+            "Branches": branches,
+            "ResultSelector": selector,
+            "ResultPath": tmp,
+            "Catch": [a.catch_all()],
+            "Next": merge,
+        }),
+    );
+    Some(name)
+}
+
+/// Whether a branch's states stay within it once the catchers that leave it (the step's
+/// catch-all, which the Parallel has) are dropped.
+fn within(states: &mut Map<String, Value>) -> bool {
+    let names: Vec<String> = states.keys().cloned().collect();
+    let inside = |v: &Value| v.as_str().is_some_and(|n| names.iter().any(|k| k == n));
+    let mut ok = true;
+    for state in states.values_mut() {
+        if let Some(Value::Array(catches)) = state.get_mut("Catch") {
+            catches.retain(|c| inside(&c["Next"]));
+            if catches.is_empty() {
+                state.as_object_mut().map(|o| o.remove("Catch"));
+            }
+        }
+        let mut targets: Vec<&Value> = ["Next", "Default"]
+            .iter()
+            .filter_map(|k| state.get(*k))
+            .collect();
+        if let Some(Value::Array(choices)) = state.get("Choices") {
+            targets.extend(choices.iter().filter_map(|c| c.get("Next")));
+        }
+        ok &= targets.into_iter().all(inside);
+    }
+    ok
 }
 
 fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
@@ -105,7 +246,7 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
                 let (list, _) = split_first(path);
                 sel.insert(format!("first_{}.$", p.name), json!(format!("$.{list}")));
             }
-            From::Member(path) | From::Each(path) => {
+            From::Member(path) | From::Each(path) | From::Distinct(path) => {
                 sel.insert(format!("{}.$", p.name), json!(format!("$.{path}")));
             }
             // Each member as a list of its own (the items may hold timestamps).
@@ -121,7 +262,8 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
                     );
                 }
             }
-            From::At(_) | From::Present => {}
+            // Evidence only (the history's record of the answer): kept out of the state.
+            From::At(_) | From::Present | From::Decoded(_) => {}
         }
     }
     let (selector, base) = match (has_at, sel.is_empty()) {
@@ -147,6 +289,21 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
                 let tmp = a.s(&format!("{raw}_{k}"));
                 where_states(a, &what, &raw, &tmp, p.name, w, &target, &after_task)
             }
+            From::Distinct(_) => {
+                let tmp = a.s(&format!("{raw}_{k}"));
+                let set = a.pass(
+                    &what,
+                    json!({"InputPath": format!("{tmp}.v"), "ResultPath": target}),
+                    &after_task,
+                );
+                a.pass(
+                    &format!("{label}: distinct {}", p.name),
+                    json!({"Parameters": {"v.$": format!("States.ArrayUnique({}.{})", a.s(&raw), p.name)}, "ResultPath": tmp}),
+                    &set,
+                )
+            }
+            // Its default stays: the value is the evidence's, from the history.
+            From::Decoded(_) => after_task,
             From::Present => a.pass(
                 &what,
                 json!({"Result": true, "ResultPath": target}),
@@ -204,7 +361,7 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
     if let Some(absent) = ask.absent {
         let svc = op.service();
         catches.push(
-            json!({"ErrorEquals": absent.codes.iter().flat_map(|c| names(svc, c)).collect::<Vec<_>>(), "ResultPath": null, "Next": next}),
+            json!({"ErrorEquals": absent_errors(svc, absent.codes), "ResultPath": null, "Next": next}),
         );
         if let Some(cause) = absent.sfn_cause {
             let check = format!("{label}: absent?");
@@ -285,12 +442,7 @@ fn each(
     t["End"] = json!(true);
     let mut states = Map::new();
     if let Some(x) = ask.absent {
-        let errors: Vec<Value> = x
-            .codes
-            .iter()
-            .flat_map(|c| names(op.service(), c))
-            .collect();
-        t["Catch"] = json!([{"ErrorEquals": errors, "Next": absent}]);
+        t["Catch"] = json!([{"ErrorEquals": absent_errors(op.service(), x.codes), "Next": absent}]);
         states.insert(
             absent.clone(),
             json!({"Type": "Pass", "Result": defaults, "End": true}),
@@ -440,6 +592,15 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
         }
     }
     out
+}
+
+/// The errors a Catch takes for "not there": each code's names, or, for a best-effort read,
+/// any error of the Task (`States.TaskFailed`: all but a timeout, after the Retriers).
+fn absent_errors(svc: &str, codes: &[&str]) -> Vec<Value> {
+    if codes.contains(&define::ANY_REFUSAL) {
+        return vec![json!("States.TaskFailed")];
+    }
+    codes.iter().flat_map(|c| names(svc, c)).collect()
 }
 
 /// The names an error code has in Step Functions (see `error_named`).

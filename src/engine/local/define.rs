@@ -194,17 +194,23 @@ async fn call(
     let args = define::args(&ask.call, params, values);
     let answer = match ops::call(cx, ask.call.op, &args, false).await {
         Ok(a) => Some(a),
-        Err(e)
-            if ask
-                .absent
-                .is_some_and(|a| a.codes.contains(&e.code.as_str())) =>
-        {
-            None
-        }
+        Err(e) if ask.absent.is_some_and(|a| absent(&a, &e)) => None,
         Err(e) => return Err(e),
     };
     define::pick(ask, answer.as_ref(), params, &later)
         .map_err(|e| StepError::permanent(e.code, e.message))
+}
+
+/// Whether an error is the answer "not there" of a read: one of its codes, or, for a
+/// best-effort read, any refusal that is neither transient (that fails the step, whose retries
+/// make the read again) nor a missing permission (the responder's misconfiguration, which
+/// fails it like any other read; a state machine cannot tell EC2's apart, see
+/// `Ask::best_effort`).
+fn absent(a: &define::Absent, e: &StepError) -> bool {
+    a.codes.contains(&e.code.as_str())
+        || (a.codes.contains(&define::ANY_REFUSAL)
+            && matches!(e.kind, crate::domain::step::ErrorKind::Permanent)
+            && !crate::aws::is_access_denied(&e.code))
 }
 
 /// Whether timestamp `a` is later than `b` (ISO 8601, as AWS gives them and playbooks write

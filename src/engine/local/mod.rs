@@ -63,7 +63,6 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::IamRevokeRoleSessions => Box::pin(iam::revoke_role_sessions(cx)).await,
         Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
         Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
-        Action::Ec2CaptureInstance => Box::pin(ec2::capture_instance(cx)).await,
         Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
         Action::Elbv2DeregisterInstance => Box::pin(ec2::deregister_targets(cx)).await,
         Action::Ec2IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
@@ -71,6 +70,7 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::IamCaptureUser
         | Action::IamCaptureRole
         | Action::SnsPublish
+        | Action::Ec2CaptureInstance
         | Action::IamDeactivateAccessKey
         | Action::IamDeleteLoginProfile
         | Action::IamDeactivateMfaDevices

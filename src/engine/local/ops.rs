@@ -680,25 +680,7 @@ pub(super) async fn call(
                 .reservations()
                 .iter()
                 .map(|res| {
-                    let instances: Vec<Value> = res
-                        .instances()
-                        .iter()
-                        .map(|i| {
-                            json!({
-                                "InstanceId": i.instance_id(),
-                                "State": {"Name": i.state().and_then(|s| s.name()).map(|n| n.as_str())},
-                                "VpcId": i.vpc_id(),
-                                "BlockDeviceMappings": i.block_device_mappings().iter().map(|m| json!({
-                                    "DeviceName": m.device_name(),
-                                    "Ebs": m.ebs().map(|e| json!({
-                                        "VolumeId": e.volume_id(),
-                                        "DeleteOnTermination": e.delete_on_termination(),
-                                        "Status": e.status().map(|s| s.as_str()),
-                                    })),
-                                })).collect::<Vec<_>>(),
-                            })
-                        })
-                        .collect();
+                    let instances: Vec<Value> = res.instances().iter().map(instance).collect();
                     json!({"Instances": instances})
                 })
                 .collect();
@@ -716,6 +698,73 @@ pub(super) async fn call(
             cx.call(svc, name, req.send()).await?;
             Ok(json!({}))
         }
+        Op::Ec2GetConsoleOutput => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .get_console_output()
+                        .instance_id(text(args, "InstanceId")?)
+                        .send(),
+                )
+                .await?;
+            Ok(json!({"InstanceId": r.instance_id(), "Output": r.output()}))
+        }
+        Op::Ec2DescribeVolumes => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_volumes()
+                        .set_filters(Some(filters(args)?))
+                        .send(),
+                )
+                .await?;
+            let volumes: Vec<Value> = r
+                .volumes()
+                .iter()
+                .map(|v| {
+                    json!({
+                        "VolumeId": v.volume_id(),
+                        "Size": v.size(),
+                        "VolumeType": v.volume_type().map(|t| t.as_str()),
+                        "Encrypted": v.encrypted(),
+                        "SnapshotId": v.snapshot_id(),
+                        "AvailabilityZone": v.availability_zone(),
+                        "State": v.state().map(|s| s.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({"Volumes": volumes}))
+        }
+        Op::Ec2DescribeNetworkInterfaces => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_network_interfaces()
+                        .set_filters(Some(filters(args)?))
+                        .send(),
+                )
+                .await?;
+            let enis: Vec<Value> = r
+                .network_interfaces()
+                .iter()
+                .map(|n| {
+                    json!({
+                        "NetworkInterfaceId": n.network_interface_id(),
+                        "VpcId": n.vpc_id(),
+                        "SubnetId": n.subnet_id(),
+                        "PrivateIpAddress": n.private_ip_address(),
+                        "Groups": groups(n.groups()),
+                    })
+                })
+                .collect();
+            Ok(json!({"NetworkInterfaces": enis}))
+        }
         Op::SnsPublish => {
             let r = cx
                 .call(
@@ -732,6 +781,44 @@ pub(super) async fn call(
             Ok(json!({"MessageId": r.message_id()}))
         }
     }
+}
+
+/// An instance as `DescribeInstances` gives it (the members definitions and evidence read).
+fn instance(i: &aws_sdk_ec2::types::Instance) -> Value {
+    json!({
+        "InstanceId": i.instance_id(),
+        "InstanceType": i.instance_type().map(|t| t.as_str()),
+        "ImageId": i.image_id(),
+        "LaunchTime": i.launch_time().map(|t| t.to_string()),
+        "State": {"Name": i.state().and_then(|s| s.name()).map(|n| n.as_str())},
+        "VpcId": i.vpc_id(),
+        "SubnetId": i.subnet_id(),
+        "PrivateIpAddress": i.private_ip_address(),
+        "PublicIpAddress": i.public_ip_address(),
+        "KeyName": i.key_name(),
+        "IamInstanceProfile": i.iam_instance_profile().map(|p| json!({"Arn": p.arn()})),
+        "Tags": i.tags().iter().map(|t| json!({"Key": t.key(), "Value": t.value()})).collect::<Vec<_>>(),
+        "NetworkInterfaces": i.network_interfaces().iter().map(|n| json!({
+            "NetworkInterfaceId": n.network_interface_id(),
+            "VpcId": n.vpc_id(),
+            "Groups": groups(n.groups()),
+        })).collect::<Vec<_>>(),
+        "BlockDeviceMappings": i.block_device_mappings().iter().map(|m| json!({
+            "DeviceName": m.device_name(),
+            "Ebs": m.ebs().map(|e| json!({
+                "VolumeId": e.volume_id(),
+                "DeleteOnTermination": e.delete_on_termination(),
+                "Status": e.status().map(|s| s.as_str()),
+            })),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Security groups as `[{GroupId, GroupName}]`.
+fn groups(g: &[aws_sdk_ec2::types::GroupIdentifier]) -> Vec<Value> {
+    g.iter()
+        .map(|g| json!({"GroupId": g.group_id(), "GroupName": g.group_name()}))
+        .collect()
 }
 
 fn role(args: &Map<String, Value>) -> Result<&str, StepError> {

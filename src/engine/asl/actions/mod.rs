@@ -39,7 +39,6 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         Action::IamDenyAllUser => iam::deny_all_user(a, &mut outputs, succeeded),
         Action::IamRevokeRoleSessions => iam::revoke_role_sessions(a, &mut outputs, succeeded),
         Action::S3DenyPrincipal => s3::deny_principal(a, &mut outputs, succeeded),
-        Action::Ec2CaptureInstance => ec2::capture_instance(a, &mut outputs, succeeded),
         Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(a, &mut outputs, succeeded),
         Action::Elbv2DeregisterInstance => elbv2::deregister_instance(a, &mut outputs, succeeded),
         Action::Ec2IsolateInstance => ec2::isolate_instance(a, &mut outputs, succeeded),
@@ -48,6 +47,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         Action::IamCaptureUser
         | Action::IamCaptureRole
         | Action::SnsPublish
+        | Action::Ec2CaptureInstance
         | Action::IamDeactivateAccessKey
         | Action::Ec2DisassociateInstanceProfile
         | Action::S3CaptureBucket
