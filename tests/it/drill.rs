@@ -7,15 +7,50 @@ use std::process::{Command, Stdio};
 use crate::support::{Account, root, s3_client, stderr, stdout};
 
 fn drill_on_emulator(engine: &str) -> std::process::Output {
-    // As the README's main job runs it: the command starts and stops the emulator itself.
-    Command::new(env!("CARGO_BIN_EXE_firebreak"))
+    // As the README's main job runs it: the command starts and stops the emulator itself,
+    // here through a script that keeps the emulator's own log, so that a failure the emulator
+    // caused (an internal error it answers with a 500) shows its traceback.
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let log = dir.join(format!("drill-emulator-{engine}.log"));
+    let _ = std::fs::remove_file(&log);
+    let server = std::env::var("FIREBREAK_MOTO_SERVER").unwrap_or_else(|_| {
+        root()
+            .join(".venv-moto/bin/moto_server")
+            .display()
+            .to_string()
+    });
+    let script = dir.join(format!("drill-emulator-{engine}.sh"));
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexec '{server}' \"$@\" 2>>'{}'\n", log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut out = Command::new(env!("CARGO_BIN_EXE_firebreak"))
         .args(["drill", "--all", "--emulator", "--engine", engine])
         .current_dir(root())
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_PROFILE")
+        .env("FIREBREAK_MOTO_SERVER", &script)
         .stdin(Stdio::null())
         .output()
-        .unwrap()
+        .unwrap();
+    if !out.status.success() {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let tracebacks: Vec<&str> = text
+            .split("Traceback (most recent call last):")
+            .skip(1)
+            .filter(|t| !t.contains("NoSuchJsonPathError"))
+            .collect();
+        let note = format!(
+            "\nthe emulator's tracebacks ({}):\n{}",
+            log.display(),
+            tracebacks.join("\n---\n")
+        );
+        out.stderr.extend_from_slice(note.as_bytes());
+    }
+    out
 }
 
 /// The read-back checks a drill printed, with the names and ids that differ between runs
