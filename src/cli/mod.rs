@@ -239,18 +239,19 @@ pub(crate) fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
 }
 
 pub(crate) fn read_findings(path: &Path) -> Result<Vec<Finding>> {
-    let (text, name) = if path == Path::new("-") {
-        let mut s = String::new();
+    // Bytes, not text: a file that is not UTF-8 is reported at its first bad byte.
+    let (bytes, name) = if path == Path::new("-") {
+        let mut s = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut s)
+            .read_to_end(&mut s)
             .context("reading findings from standard input")?;
         (s, "<stdin>".to_string())
     } else {
-        let s = std::fs::read_to_string(path)
+        let s = std::fs::read(path)
             .with_context(|| format!("{}: cannot read the finding file", path.display()))?;
         (s, path.display().to_string())
     };
-    Ok(finding::parse_findings(&text, &name)?)
+    Ok(finding::parse_finding_bytes(&bytes, &name)?)
 }
 
 fn parse_input(s: &str) -> Result<(String, String), String> {

@@ -128,3 +128,70 @@ fn resource_tags_are_found_in_any_details() {
             .contains(&("firebreak:exempt".to_string(), "honeypot".to_string()))
     );
 }
+
+/// Issue 13: a severity outside GuardDuty's scale is refused, naming what it saw.
+#[test]
+fn a_severity_off_the_scale_is_refused() {
+    let finding = |sev: &str| {
+        format!(
+            "{{\"id\":\"x\",\"type\":\"A:B/C\",\"accountId\":\"1\",\"region\":\"r\",\"severity\":{sev},\"resource\":{{\"resourceType\":\"Instance\"}}}}"
+        )
+    };
+    for bad in ["99999", "-1", "\"11\""] {
+        let e = parse_findings(&finding(bad), "f").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`severity` must be from 1.0 to 10.0"),
+            "{bad}: {e}"
+        );
+        assert_eq!(e.path, "$.severity", "{e}");
+    }
+    for good in ["1", "8.9", "10", "\"5.0\""] {
+        assert!(parse_findings(&finding(good), "f").is_ok(), "{good}");
+    }
+}
+
+/// Issue 13: in a file of many findings each is placed at its own line, the last as
+/// exactly as the first (each place is counted on from the one before it).
+#[test]
+fn every_record_of_a_long_ndjson_file_has_its_line() {
+    let one = std::fs::read_to_string(fixture("iam-user-tor.json")).unwrap();
+    let value: serde_json::Value = serde_json::from_str(&one).unwrap();
+    let line = serde_json::to_string(&value).unwrap();
+    let mut text = String::new();
+    for _ in 0..3000 {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    // A blank line and an indented bad record at the end.
+    text.push_str("\n   {\"id\": 1}\n");
+    let e = parse_findings(&text, "many.ndjson").unwrap_err();
+    assert_eq!((e.line, e.column), (3002, 4), "{e}");
+    text.truncate(text.len() - "\n   {\"id\": 1}\n".len());
+    let all = parse_findings(&text, "many.ndjson").unwrap();
+    assert_eq!(all.len(), 3000);
+    assert_eq!(all[0].origin.line, 1);
+    assert_eq!(all[2999].origin.line, 3000);
+}
+
+/// Issue 13: bytes that are not UTF-8 are reported where they are, as a finding error.
+#[test]
+fn bytes_that_are_not_utf8_are_placed() {
+    use firebreak::domain::finding::parse_finding_bytes;
+    let mut bytes = b"{\"findings\": []}\n{\"id\": \"caf".to_vec();
+    bytes.push(0xe9);
+    bytes.extend_from_slice(b"\"}\n");
+    let e = parse_finding_bytes(&bytes, "latin1.json").unwrap_err();
+    assert_eq!((e.line, e.column), (2, 12), "{e}");
+    assert!(e.to_string().contains("not UTF-8 text: byte 0xe9"), "{e}");
+    assert!(e.to_string().contains("hint: "), "{e}");
+    // And through the command line, with a non-zero exit.
+    let dir = std::env::temp_dir().join(format!("fb-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("latin1.json");
+    std::fs::write(&file, &bytes).unwrap();
+    let out = crate::support::firebreak(&["explain", file.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = crate::support::stderr(&out);
+    assert!(err.contains("latin1.json:2:12: not UTF-8 text"), "{err}");
+}

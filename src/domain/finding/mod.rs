@@ -91,6 +91,9 @@ impl fmt::Display for FindingError {
 /// `file` names the source in messages. An empty `GetFindings` response yields no findings.
 pub fn parse_findings(text: &str, file: &str) -> Result<Vec<Finding>, FindingError> {
     let mut out = Vec::new();
+    // Each document's place, counted on from the last one's: a file of many findings is read
+    // in one pass, not once more per finding.
+    let mut place = Place::default();
     let mut stream = serde_json::Deserializer::from_str(text).into_iter::<&RawValue>();
     loop {
         let offset = stream.byte_offset();
@@ -106,7 +109,7 @@ pub fn parse_findings(text: &str, file: &str) -> Result<Vec<Finding>, FindingErr
                 .into(),
         })?;
         let start = offset + leading_ws(&text[offset..]);
-        let (line, column) = line_col(text, start);
+        let (line, column) = place.at(text, start);
         let at = At { file, line, column };
         parse_document(raw, &at, &mut out)?;
     }
@@ -146,11 +149,59 @@ fn leading_ws(s: &str) -> usize {
     s.len() - s.trim_start().len()
 }
 
-fn line_col(text: &str, byte: usize) -> (usize, usize) {
-    let before = &text[..byte.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
+/// The 1-based line and column (in characters) of a byte of a text, for bytes asked in
+/// increasing order: each answer counts only the text since the last.
+#[derive(Default)]
+struct Place {
+    byte: usize,
+    /// Newlines before `byte`.
+    newlines: usize,
+    /// Characters between the last newline before `byte` and `byte`.
+    chars: usize,
+}
+
+impl Place {
+    fn at(&mut self, text: &str, byte: usize) -> (usize, usize) {
+        let end = byte.min(text.len()).max(self.byte);
+        let seg = text.get(self.byte..end).unwrap_or_default();
+        match seg.rfind('\n') {
+            Some(last) => {
+                self.newlines += seg.matches('\n').count();
+                self.chars = seg[last + 1..].chars().count();
+            }
+            None => self.chars += seg.chars().count(),
+        }
+        self.byte = end;
+        (self.newlines + 1, self.chars + 1)
+    }
+}
+
+/// Parses findings from bytes (a file, standard input): [`parse_findings`] once they are
+/// UTF-8 text; bytes that are not are reported at their line and column.
+pub fn parse_finding_bytes(bytes: &[u8], file: &str) -> Result<Vec<Finding>, FindingError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_findings(text, file),
+        Err(e) => {
+            let good = &bytes[..e.valid_up_to()];
+            // The valid part is text: its place is counted there.
+            let text = std::str::from_utf8(good).unwrap_or_default();
+            let (line, column) = Place::default().at(text, text.len());
+            let byte = bytes.get(e.valid_up_to()).copied().unwrap_or_default();
+            Err(FindingError {
+                file: file.to_string(),
+                line,
+                column,
+                path: String::new(),
+                message: format!(
+                    "not UTF-8 text: byte 0x{byte:02x} at offset {} does not start a UTF-8 character",
+                    e.valid_up_to()
+                ),
+                hint: "GuardDuty and the AWS CLI write findings as UTF-8 JSON; re-export the file \
+                       (or convert it, e.g. `iconv -t UTF-8`)"
+                    .into(),
+            })
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -313,22 +364,33 @@ fn parse_finding(
         Some(Value::Number(n)) if n.is_u64() => format!("{:012}", n.as_u64().unwrap_or_default()),
         _ => required("accountId")?,
     };
-    let severity = match obj.get("severity") {
+    let number = match obj.get("severity") {
         Some(Value::Number(n)) => n.as_f64(),
         Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
         _ => None,
     }
-    .filter(|s| s.is_finite())
-    .ok_or_else(|| {
-        at.err(
-            &format!("{base}.severity"),
-            match obj.get("severity") {
-                None => "missing required field `severity`".to_string(),
-                Some(v) => format!("`severity` must be a number, found {v}"),
-            },
-            "GuardDuty severities are numbers from 1.0 to 10.0 (e.g. 8.0)",
-        )
-    })?;
+    .filter(|s| s.is_finite());
+    let severity = match (number, obj.get("severity")) {
+        // GuardDuty's scale: low from 1.0, critical (attack sequences) up to 10.0.
+        (Some(s), _) if (0.0..=10.0).contains(&s) => s,
+        (Some(_), Some(v)) => {
+            return Err(at.err(
+                &format!("{base}.severity"),
+                format!("`severity` must be from 1.0 to 10.0, found {v}"),
+                "GuardDuty severities are numbers from 1.0 to 10.0 (e.g. 8.0)",
+            ));
+        }
+        (_, v) => {
+            return Err(at.err(
+                &format!("{base}.severity"),
+                match v {
+                    None => "missing required field `severity`".to_string(),
+                    Some(v) => format!("`severity` must be a number, found {v}"),
+                },
+                "GuardDuty severities are numbers from 1.0 to 10.0 (e.g. 8.0)",
+            ));
+        }
+    };
     let resource_type = match obj.get("resource") {
         Some(Value::Object(r)) => lenient_string(r.get("resourceType"))
             .filter(|s| !s.is_empty())
