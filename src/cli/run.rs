@@ -348,7 +348,9 @@ fn summary(r: &RunReport) -> String {
             StepStatus::Succeeded if !s.action.spec().mutates() => "captured".to_string(),
             StepStatus::Succeeded if s.changed => "changed".to_string(),
             StepStatus::Succeeded => "already as wanted".to_string(),
-            StepStatus::Failed => s.error.clone().unwrap_or_default(),
+            StepStatus::Failed => {
+                crate::domain::render::brief(s.error.as_deref().unwrap_or_default())
+            }
             StepStatus::Skipped => s.skip_reason.clone().unwrap_or_default(),
         };
         let status = serde_json::to_value(s.status)

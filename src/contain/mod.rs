@@ -268,7 +268,8 @@ pub(crate) fn event_line(e: &Event) -> String {
             error,
         } => {
             format!(
-                "  retry    {step}: attempt {attempt} failed ({error}); trying again in {delay_ms} ms"
+                "  retry    {step}: attempt {attempt} failed ({}); trying again in {delay_ms} ms",
+                crate::domain::render::brief(error)
             )
         }
         Event::StepSucceeded {
@@ -297,7 +298,10 @@ pub(crate) fn event_line(e: &Event) -> String {
             step,
             attempts,
             error,
-        } => format!("  FAILED   {step} after {attempts} attempt(s): {error}"),
+        } => format!(
+            "  FAILED   {step} after {attempts} attempt(s): {}",
+            crate::domain::render::brief(error)
+        ),
         Event::StepSkipped { step, reason } => format!("  skipped  {step}: {reason}"),
         Event::Interrupted => "  interrupted: no further step will start".to_string(),
     }

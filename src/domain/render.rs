@@ -187,8 +187,43 @@ pub fn terminal_safe(text: &str) -> String {
     out
 }
 
+/// The most characters of a message a line of human output shows.
+pub const BRIEF_CHARS: usize = 300;
+
+/// A message for one line of human output: on one line, and cut after [`BRIEF_CHARS`]
+/// characters saying how much is left out (an AWS error can be kilobytes: the emulator lists
+/// every service it knows). JSON reports and evidence keep the whole text.
+pub fn brief(text: &str) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
+    let n = one_line.chars().count();
+    if n <= BRIEF_CHARS {
+        return one_line;
+    }
+    let cut: String = one_line.chars().take(BRIEF_CHARS).collect();
+    format!(
+        "{}… ({} more characters: the whole message is in the JSON report and the evidence)",
+        cut.trim_end(),
+        n - BRIEF_CHARS
+    )
+}
+
 #[cfg(test)]
 mod terminal_tests {
+    #[test]
+    fn long_messages_are_cut_on_one_line() {
+        assert_eq!(super::brief("short\nerror"), "short error");
+        let long = "x".repeat(7000);
+        let b = super::brief(&long);
+        assert!(b.starts_with(&"x".repeat(super::BRIEF_CHARS)));
+        assert!(b.contains("6700 more characters"), "{b}");
+        assert!(b.chars().count() < 400);
+        // Cut between characters, never inside one.
+        assert!(super::brief(&"é".repeat(500)).starts_with("éé"));
+    }
+
     #[test]
     fn control_and_bidi_characters_are_escaped() {
         assert_eq!(

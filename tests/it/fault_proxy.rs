@@ -35,6 +35,9 @@ pub struct Faults {
     /// Requests whose body holds this text (a group id in a form body, …) refused with
     /// AccessDenied: one call of an action can fail while others of it go through.
     pub deny_body: Option<String>,
+    /// Refusals carry a message of some 7 KB (as an emulator's that lists every service it
+    /// knows), for output that must shorten it.
+    pub long_denial: bool,
 }
 
 impl FaultProxy {
@@ -172,7 +175,11 @@ fn handle(
         .is_some_and(|t| String::from_utf8_lossy(&body).contains(t));
     if faults.deny_actions.contains(&action) || body_denied {
         c.denied.fetch_add(1, Ordering::Relaxed);
-        let msg = format!("User is not authorized to perform: {service}:{action}");
+        let mut msg = format!("User is not authorized to perform: {service}:{action}");
+        if faults.long_denial {
+            msg.push_str(". Known services: ");
+            msg.push_str(&"accessanalyzer, account, acm, ".repeat(230));
+        }
         return conn.write_all(&error_response(
             &service,
             403,

@@ -667,6 +667,7 @@ async fn run_failing(engine: &str, refused: bool) -> BTreeMap<String, Value> {
                 .map(|(_, op)| op.to_string())
                 .collect(),
             deny_body: None,
+            long_denial: false,
         };
         let (moto, proxy) = support::private_moto_behind(faults);
         (moto, Some(proxy))

@@ -22,6 +22,7 @@ async fn every_playbook_succeeds_through_faults() {
             every: 5,
             deny_actions: vec![],
             deny_body: None,
+            long_denial: false,
         },
     );
     let iam = aws_sdk_iam::Client::new(&config);
@@ -110,6 +111,7 @@ async fn access_denied_fails_one_step_and_skips_its_dependents() {
             every: 0,
             deny_actions: vec!["DetachInstances".into()],
             deny_body: None,
+            long_denial: false,
         },
     );
     let t = crate::run_ec2::target(&config).await;
@@ -212,6 +214,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open() {
             every: 0,
             deny_actions: vec![],
             deny_body: Some(format!("SecurityGroupId.1={iso}")),
+            long_denial: false,
         },
     );
     let finding = finding_file("ec2-bitcoin-dns.json", |f| {
@@ -243,5 +246,79 @@ async fn a_failed_isolation_does_not_leave_the_instance_open() {
         eni_groups(ec2, t.instance_id.clone()).await,
         before,
         "the interface is back in its own groups, not in the allow-all transition group"
+    );
+}
+
+/// Issue 16, item 5: an AWS error of some 7 KB is shortened in the progress line, the summary
+/// and the audit timeline, and kept whole in the JSON report and the evidence.
+#[tokio::test]
+async fn a_long_aws_error_is_shortened_in_human_output_only() {
+    let config = moto().config().await;
+    let proxy = FaultProxy::start(
+        &moto().endpoint,
+        Faults {
+            every: 0,
+            deny_actions: vec!["DetachInstances".into()],
+            deny_body: None,
+            long_denial: true,
+        },
+    );
+    let t = crate::run_ec2::target(&config).await;
+    let finding = finding_file("ec2-bitcoin-dns.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+    });
+    let dir = std::env::temp_dir().join(unique("long-error-evidence"));
+    let evidence = dir.to_str().unwrap();
+    let out = firebreak_at(
+        &proxy.endpoint,
+        &["run", "--evidence", evidence, finding.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let human = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    let lines: Vec<&str> = human
+        .lines()
+        .filter(|l| l.contains("detach_from_asg") && l.contains("not authorized"))
+        .collect();
+    assert!(lines.len() >= 2, "progress and summary: {human}");
+    for l in &lines {
+        assert!(
+            l.chars().count() < 600,
+            "a line of {} characters",
+            l.chars().count()
+        );
+        assert!(l.contains("more characters"), "{l}");
+    }
+    let audit = firebreak_at(&proxy.endpoint, &["audit", evidence]);
+    let text = String::from_utf8_lossy(&audit.stdout).to_string();
+    let timeline: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("detach_from_asg") && l.contains("not authorized"))
+        .collect();
+    assert!(!timeline.is_empty(), "{text}");
+    assert!(
+        timeline.iter().all(|l| l.contains("more characters")),
+        "{text}"
+    );
+    // The JSON report keeps the whole error.
+    let finding2 = finding_file("ec2-bitcoin-dns.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+    });
+    let out = firebreak_at(
+        &proxy.endpoint,
+        &["run", "--output", "json", finding2.to_str().unwrap()],
+    );
+    let r = report(&out);
+    let detach = r["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "detach_from_asg")
+        .unwrap();
+    assert!(
+        detach["error"].as_str().unwrap().len() > 6000,
+        "{}",
+        detach["error"]
     );
 }

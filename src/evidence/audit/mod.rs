@@ -691,7 +691,7 @@ fn audit_execution(
                     s["status"].as_str().unwrap_or("?")
                 );
                 if let Some(e) = s["error"].as_str() {
-                    w.push_str(&format!(": {e}"));
+                    w.push_str(&format!(": {}", crate::domain::render::brief(e)));
                 }
                 if let Some(r) = s["skip_reason"].as_str() {
                     w.push_str(&format!(": {r}"));

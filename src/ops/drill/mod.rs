@@ -581,7 +581,12 @@ fn print_report(r: &DrillReport) {
     }
     for s in r.outcome.iter().flat_map(|o| o.steps.iter()) {
         match &s.detail {
-            Some(d) => println!("  step  {}: {} ({d})", s.id, s.status),
+            Some(d) => println!(
+                "  step  {}: {} ({})",
+                s.id,
+                s.status,
+                crate::domain::render::brief(d)
+            ),
             None => println!("  step  {}: {}", s.id, s.status),
         }
     }
