@@ -307,3 +307,40 @@ async fn a_drill_through_the_queue_uses_serve_and_removes_its_queue() {
         queues.queue_urls()
     );
 }
+
+/// Issue 16, item 14: an argument error is reported before anything reaches the network (no
+/// credential lookup, no instance metadata endpoint, no AWS call).
+#[test]
+fn drill_argument_errors_come_before_the_network() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    for (args, want) in [
+        (
+            vec!["drill", "--all"],
+            "--evidence s3://BUCKET[/PREFIX] is needed outside --emulator",
+        ),
+        (
+            vec!["drill", "--all", "--evidence", "/tmp/evidence"],
+            "--evidence must be s3://BUCKET[/PREFIX]",
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_firebreak"))
+            .args(&args)
+            .current_dir(root())
+            .env("AWS_ENDPOINT_URL", &endpoint)
+            .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &endpoint)
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(want), "{args:?}: {}", stderr(&out));
+        assert!(
+            listener.accept().is_err(),
+            "{args:?}: the command reached the network before reporting its arguments"
+        );
+    }
+}

@@ -343,6 +343,22 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
             bail!("{}", set.not_found(n, &opts.playbooks));
         }
     }
+    // The arguments are checked before anything reaches the network (credentials, the
+    // instance metadata endpoint, the emulator).
+    let given = match &opts.evidence {
+        Some(t) => match crate::evidence::parse_target(t)
+            .map_err(|e| anyhow::anyhow!("--evidence: {e}"))?
+        {
+            crate::evidence::Target::S3 { bucket, prefix } => Some((bucket, prefix)),
+            crate::evidence::Target::Dir(_) => bail!(
+                "--evidence must be s3://BUCKET[/PREFIX]: a drill audits Object-Locked evidence"
+            ),
+        },
+        None if !opts.emulator => bail!(
+            "--evidence s3://BUCKET[/PREFIX] is needed outside --emulator\n  hint: a bucket made by `firebreak setup --evidence-bucket`"
+        ),
+        None => None,
+    };
     let emulator = match opts.emulator {
         true => Some(Emulator::start().await?),
         false => None,
@@ -368,16 +384,9 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
         .rev()
         .take(8)
         .collect();
-    let (bucket, prefix) = match (&opts.evidence, &emulator) {
-        (Some(t), _) => match crate::evidence::parse_target(t)
-            .map_err(|e| anyhow::anyhow!("--evidence: {e}"))?
-        {
-            crate::evidence::Target::S3 { bucket, prefix } => (bucket, prefix),
-            crate::evidence::Target::Dir(_) => bail!(
-                "--evidence must be s3://BUCKET[/PREFIX]: a drill audits Object-Locked evidence"
-            ),
-        },
-        (None, Some(_)) => {
+    let (bucket, prefix) = match given {
+        Some(target) => target,
+        None => {
             let bucket = format!("firebreak-drill-evidence-{run_tag}");
             let writers = crate::ops::setup::writers(acc.caller_arn(), &[]);
             crate::ops::setup::evidence_bucket(
@@ -393,9 +402,6 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!(e))?;
             (bucket, String::new())
         }
-        (None, None) => bail!(
-            "--evidence s3://BUCKET[/PREFIX] is needed outside --emulator\n  hint: a bucket made by `firebreak setup --evidence-bucket`"
-        ),
     };
     let prefix = if prefix.is_empty() {
         "drills".to_string()
