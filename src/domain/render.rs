@@ -70,16 +70,23 @@ pub fn plan(p: &Plan) -> String {
             let _ = writeln!(out, "  {k} = {v}");
         }
     }
-    let _ = writeln!(out, "levels (steps in one level run at once):");
-    for (i, level) in p.levels.iter().enumerate() {
-        let _ = writeln!(out, "  {i}: {}", level.join(", "));
+    if p.levels.iter().all(Vec::is_empty) {
+        let _ = writeln!(
+            out,
+            "levels: none: every step is skipped (their reasons below)"
+        );
+    } else {
+        let _ = writeln!(out, "levels (steps in one level run at once):");
+        for (i, level) in p.levels.iter().enumerate() {
+            let _ = writeln!(out, "  {i}: {}", level.join(", "));
+        }
+        let _ = writeln!(
+            out,
+            "critical path: {} ({} steps)",
+            p.critical_path.join(" → "),
+            p.critical_path.len()
+        );
     }
-    let _ = writeln!(
-        out,
-        "critical path: {} ({} steps)",
-        p.critical_path.join(" → "),
-        p.critical_path.len()
-    );
     let _ = writeln!(out, "steps:");
     for s in p.steps() {
         let effect = serde_json::to_value(s.effect)

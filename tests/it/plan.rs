@@ -279,3 +279,24 @@ fn a_long_subject_is_cut_when_the_plan_is_made() {
             .contains(&long_type)
     );
 }
+
+/// Issue 16, item 12: a plan whose every step is skipped says so instead of printing empty
+/// levels and a 0-step critical path, has no blank line after a reason, and the root reason
+/// promises nothing the playbook does not do by default.
+#[test]
+fn a_plan_with_every_step_skipped_reads_cleanly() {
+    let out = firebreak(&["plan", fixture("iam-root-usage.json").to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("levels: none: every step is skipped"),
+        "{text}"
+    );
+    assert!(!text.contains("(0 steps)"), "{text}");
+    assert!(
+        !text.trim_end().lines().any(|l| l.trim().is_empty()),
+        "a blank line: {text}"
+    );
+    assert!(!text.contains("captures evidence"), "{text}");
+    assert!(text.contains("firebreak changes nothing"), "{text}");
+}

@@ -712,7 +712,11 @@ impl Cx<'_> {
                     _ => {}
                 }
             }
-            match reason.filter(|r| !r.trim().is_empty()) {
+            // A folded YAML block (`reason: >`) ends with a newline, which is not the reason's.
+            match reason
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+            {
                 Some(reason) if !types.is_empty() => out.push(NoContainment {
                     types: types.into_iter().map(|t| t.value).collect(),
                     when,
