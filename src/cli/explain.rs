@@ -28,6 +28,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
 fn explain(files: &[PathBuf], dir: &Path, output: Output) -> Result<ExitCode> {
     let set = load_playbooks(dir)?;
     let mut json_out = Vec::new();
+    // Findings in text are apart by a blank line.
+    let mut shown = 0;
     for file in files {
         let findings = read_findings(file)?;
         if findings.is_empty() && output == Output::Text {
@@ -39,7 +41,13 @@ fn explain(files: &[PathBuf], dir: &Path, output: Output) -> Result<ExitCode> {
         for f in findings {
             let sel = select::select(&f, &set.playbooks);
             match output {
-                Output::Text => print!("{}", render::terminal_safe(&render::selection(&f, &sel))),
+                Output::Text => {
+                    if shown > 0 {
+                        println!();
+                    }
+                    shown += 1;
+                    print!("{}", render::terminal_safe(&render::selection(&f, &sel)));
+                }
                 Output::Json => json_out.push(json!({
                     "finding_id": f.id,
                     "type": f.type_name,

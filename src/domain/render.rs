@@ -165,6 +165,17 @@ pub fn mermaid(pb: &Playbook) -> String {
             let _ = writeln!(out, "  {} --> {}", id(&n.value), id(&s.id));
         }
     }
+    // Steps that run only when their `when` holds are dashed, as in the DOT output.
+    let conditional: Vec<String> = pb
+        .steps
+        .iter()
+        .filter(|s| s.when.is_some())
+        .map(|s| id(&s.id))
+        .collect();
+    if !conditional.is_empty() {
+        out.push_str("  classDef conditional stroke-dasharray: 5 5\n");
+        let _ = writeln!(out, "  class {} conditional", conditional.join(","));
+    }
     out
 }
 

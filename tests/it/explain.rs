@@ -236,3 +236,20 @@ fn shipped_playbooks_cover_iam_ec2_and_s3_types() {
         assert!(covered, "no shipped playbook matches {t}");
     }
 }
+
+/// Issue 16, item 13: several findings in text are set apart by a blank line.
+#[test]
+fn several_findings_are_apart() {
+    let out = firebreak(&[
+        "explain",
+        fixture("shape-getfindings.json").to_str().unwrap(),
+        fixture("iam-user-tor.json").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let blocks: Vec<&str> = text.trim_end().split("\n\n").collect();
+    assert_eq!(blocks.len(), 3, "{text}");
+    for b in blocks {
+        assert!(b.lines().any(|l| l.contains("playbook:")), "{b}");
+    }
+}

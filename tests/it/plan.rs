@@ -201,6 +201,23 @@ fn graphs_draw() {
         mermaid.contains("s_capture --> s_block_public_access"),
         "{mermaid}"
     );
+    // Issue 16, item 13: conditional steps are styled as in the DOT output (dashed).
+    let mermaid = stdout(&firebreak(&[
+        "graph",
+        "playbooks/ec2-instance-compromise.yaml",
+        "--format",
+        "mermaid",
+    ]));
+    assert!(
+        mermaid.contains("classDef conditional stroke-dasharray"),
+        "{mermaid}"
+    );
+    let class = mermaid
+        .lines()
+        .find(|l| l.trim_start().starts_with("class "))
+        .unwrap_or_else(|| panic!("{mermaid}"));
+    assert!(class.contains("s_notify_sns"), "{class}");
+    assert!(!class.contains("s_capture,") && !class.ends_with("s_capture conditional"));
 }
 
 /// Issue 13: a credential finding about an AWS service's own credentials (`userType:

@@ -56,6 +56,25 @@ pub fn render(r: &AuditReport) -> String {
     out
 }
 
+/// Prose for HTML: escaped, with `code` spans (the messages are written for a terminal, with
+/// backticks) as `<code>`; an unmatched backtick stays as it is.
+pub(super) fn prose(s: &str) -> String {
+    let parts: Vec<&str> = s.split('`').collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, part) in parts.iter().enumerate() {
+        let closed = i + 1 < parts.len();
+        match (i % 2, closed) {
+            (1, true) => out.push_str(&format!("<code>{}</code>", esc(part))),
+            (1, false) => {
+                out.push('`');
+                out.push_str(&esc(part));
+            }
+            _ => out.push_str(&esc(part)),
+        }
+    }
+    out
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -97,14 +116,14 @@ pub fn render_html(r: &AuditReport) -> String {
     if !r.store_problems.is_empty() {
         o.push_str("<h2>Store problems</h2>\n<ul class=\"problems\">\n");
         for p in &r.store_problems {
-            o.push_str(&format!("<li>{}</li>\n", esc(p)));
+            o.push_str(&format!("<li>{}</li>\n", prose(p)));
         }
         o.push_str("</ul>\n");
     }
     if !r.notes.is_empty() {
         o.push_str("<h2>What this audit cannot prove</h2>\n<ul>\n");
         for n in &r.notes {
-            o.push_str(&format!("<li>{}</li>\n", esc(n)));
+            o.push_str(&format!("<li>{}</li>\n", prose(n)));
         }
         o.push_str("</ul>\n");
     }
@@ -146,7 +165,7 @@ pub fn render_html(r: &AuditReport) -> String {
         if !e.problems.is_empty() {
             o.push_str("<ul class=\"problems\">\n");
             for p in &e.problems {
-                o.push_str(&format!("<li>{}</li>\n", esc(p)));
+                o.push_str(&format!("<li>{}</li>\n", prose(p)));
             }
             o.push_str("</ul>\n");
         }
@@ -158,11 +177,25 @@ pub fn render_html(r: &AuditReport) -> String {
                 esc(&t.at),
                 esc(&t.kind),
                 esc(&t.outcome),
-                esc(&t.what)
+                prose(&t.what)
             ));
         }
         o.push_str("</table>\n");
     }
     o.push_str("</body></html>\n");
     o
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 16, item 13: messages written with backticks read as code in HTML, escaped.
+    #[test]
+    fn backticks_become_code() {
+        assert_eq!(
+            super::prose("run `firebreak audit --sign-key <ALIAS>` again"),
+            "run <code>firebreak audit --sign-key &lt;ALIAS&gt;</code> again"
+        );
+        assert_eq!(super::prose("a ` alone"), "a ` alone");
+        assert_eq!(super::prose("<b>"), "&lt;b&gt;");
+    }
 }
