@@ -152,9 +152,15 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
     tokio::spawn(async move {
         wait_for_signal().await;
         crate::say!(
-            "firebreak: stop requested; finishing the steps already running, starting no more"
+            "firebreak: stop requested; finishing the steps already running, starting no more (Ctrl-C again to stop at once)"
         );
         let _ = stop_tx.send(true);
+        // A second request stops at once: the steps still running are left as they are (their
+        // evidence says how far each came; a state machine's execution goes on in Step
+        // Functions).
+        wait_for_signal().await;
+        crate::say!("firebreak: stopped at once; steps that were running may not have finished");
+        std::process::exit(i32::from(crate::domain::exit::INTERRUPTED));
     });
     let unknown = plan::undeclared_inputs(&set.playbooks, &opts.inputs);
     if opts.playbook.is_none() && !unknown.is_empty() {

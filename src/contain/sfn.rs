@@ -100,6 +100,10 @@ struct Follower<'a> {
     start_ms: Option<i64>,
 }
 
+/// How long an execution may stay before its first state: far longer than Step Functions
+/// takes to start one.
+const NOT_ADVANCING: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// A read's answer as evidence keeps it: the answer, but an instance's console output
 /// decoded and scrubbed as the local engine keeps it (`scrub::console_output`), not as the
 /// base64 the scrubber cannot read.
@@ -433,6 +437,7 @@ pub(crate) async fn execute(
     let mut ok = true;
     let mut events = Vec::new();
     let mut end: Option<(String, Option<String>, Option<String>)> = None;
+    let waiting = Instant::now();
     loop {
         events.clear();
         let mut token = None;
@@ -477,6 +482,19 @@ pub(crate) async fn execute(
             ));
             // One more pass over the history: the last events may have come after it.
             continue;
+        }
+        // An execution none of whose steps is entered is not being run (the emulator runs
+        // state machines only when told to, and answers with a made-up history of a state
+        // named "A State"): say so, instead of waiting for ever.
+        let entered = events.iter().any(|e| {
+            e.state_entered_event_details()
+                .is_some_and(|d| follower.step_of(d.name()).is_some())
+        });
+        if !entered && waiting.elapsed() > NOT_ADVANCING {
+            bail!(
+                "execution {execution_id} has entered none of its steps in {} s: the Step Functions at this endpoint is not running it\n  hint: moto runs state machines only when told: POST {{\"stepfunctions\": {{\"execute_state_machine\": true}}}} to /moto-api/config on the emulator, then `firebreak deploy` again (the setting drops deployed machines); on AWS, look at the execution in the console",
+                NOT_ADVANCING.as_secs()
+            );
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }

@@ -19,6 +19,10 @@ pub const CODES: &[(u8, &str)] = &[
         "usage or input error: bad arguments, an unreadable or malformed file, a missing folder, an AWS or network error that stopped the command",
     ),
     (
+        130,
+        "stopped at once by a second Ctrl-C or SIGTERM (run): steps that were running may not have finished",
+    ),
+    (
         141,
         "the reader of standard output went away (as SIGPIPE ends a Unix tool)",
     ),
@@ -28,6 +32,8 @@ pub const CODES: &[(u8, &str)] = &[
 pub const PROBLEMS: u8 = 1;
 /// Usage or input error: exit 2.
 pub const USAGE: u8 = 2;
+/// Stopped at once by a second stop request: exit 130 (as a shell reports SIGINT).
+pub const INTERRUPTED: u8 = 130;
 /// Standard output closed: exit 141.
 pub const CLOSED_PIPE: u8 = 141;
 
@@ -36,6 +42,7 @@ pub const HELP: &str = "Exit codes:
   0    done: what was asked was done (run: every step succeeded or was skipped with its reason; audit: the evidence passed)
   1    problems found: invalid playbooks, a finding that cannot be bound, a step that failed, an audit or a drill check that failed
   2    usage or input error: bad arguments, an unreadable or malformed file, a missing folder, an AWS or network error that stopped the command
+  130  stopped at once by a second Ctrl-C or SIGTERM (run): steps that were running may not have finished
   141  the reader of standard output went away (as SIGPIPE ends a Unix tool)";
 
 /// An error that means "problems found" (exit 1) rather than a usage or input error: the

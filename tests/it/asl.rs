@@ -1372,3 +1372,40 @@ fn independent_reads_are_made_at_once() {
         "the local engine's read is not in the state machine"
     );
 }
+
+/// Issue 16, item 3: on an emulator that does not run state machines (moto, unless told to),
+/// `run --engine sfn` says so within its bound, with how to enable it, instead of waiting for
+/// ever.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_execution_that_never_starts_is_reported() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let fb = |args: &[&str]| support::firebreak_at(&moto.endpoint, args);
+    let bucket = support::unique("sfn-stalled");
+    let target = format!("s3://{bucket}/ev");
+    let setup = fb(&["setup", "--evidence-bucket", &bucket]);
+    assert_eq!(setup.status.code(), Some(0), "{}", support::stderr(&setup));
+    let deploy = fb(&["deploy", "iam-credential-compromise", "--evidence", &target]);
+    assert_eq!(
+        deploy.status.code(),
+        Some(0),
+        "{}",
+        support::stderr(&deploy)
+    );
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let finding = support::leaked_key_finding(None, &user, &key);
+    let started = std::time::Instant::now();
+    let run = fb(&[
+        "run",
+        "--engine",
+        "sfn",
+        "--evidence",
+        &target,
+        finding.to_str().unwrap(),
+    ]);
+    let err = support::stderr(&run);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("has entered none of its steps"), "{err}");
+    assert!(err.contains("execute_state_machine"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(120));
+}

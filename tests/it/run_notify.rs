@@ -110,3 +110,58 @@ async fn sns_and_webhook_are_sent() {
         stderr(&out)
     );
 }
+
+/// Issue 16, item 3: a second Ctrl-C stops a run at once (exit 130), while a step still waits
+/// on a webhook that never answers.
+#[test]
+fn a_second_stop_request_stops_at_once() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let finding = finding_file("iam-root-usage.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+    });
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firebreak"))
+        .args([
+            "run",
+            "--input",
+            &format!("webhook_url={url}"),
+            finding.to_str().unwrap(),
+        ])
+        .current_dir(crate::support::root())
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST000")
+        .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-not-used")
+        .env("AWS_REGION", "us-east-1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The webhook step is running once its request arrives; it is never answered.
+    let (_held, _) = l.accept().unwrap();
+    let pid = child.id().to_string();
+    let kill = || {
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+    };
+    assert!(kill().success());
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(kill().success());
+    let started = std::time::Instant::now();
+    let out = loop {
+        if let Some(_status) = child.try_wait().unwrap() {
+            break child.wait_with_output().unwrap();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the second stop request did not stop the run"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("stop requested"), "{err}");
+    assert!(err.contains("stopped at once"), "{err}");
+}
