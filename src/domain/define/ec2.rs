@@ -61,12 +61,12 @@ const fn every(
 /// The instance's Auto Scaling group and lifecycle state (none when it is in no group).
 const MEMBERSHIP: Ask = Ask::to(Op::AutoscalingDescribeAutoScalingInstances, INSTANCE).keeping(&[
     Pick::selected(
-        "group",
+        "autoscaling_group",
         &of_instance("AutoScalingInstances", &["AutoScalingGroupName"]),
         Lit::Text(""),
     ),
     Pick::selected(
-        "state",
+        "lifecycle_state",
         &of_instance("AutoScalingInstances", &["LifecycleState"]),
         Lit::Null,
     ),
@@ -81,8 +81,8 @@ const fn out_of_group(state: &'static str) -> [Cond; 3] {
     ]
 }
 
-const OUT_BEFORE: [Cond; 3] = out_of_group("before.state");
-const OUT_AFTER: [Cond; 3] = out_of_group("after.state");
+const OUT_BEFORE: [Cond; 3] = out_of_group("before.lifecycle_state");
+const OUT_AFTER: [Cond; 3] = out_of_group("after.lifecycle_state");
 
 /// `autoscaling.detach_instance`: the instance out of its Auto Scaling group, the desired
 /// capacity kept (so the group neither replaces it now nor terminates it later).
@@ -94,7 +94,10 @@ pub const DETACH_INSTANCE: Def = Def {
     change: &[Ask::to(
         Op::AutoscalingDetachInstances,
         &[
-            ("AutoScalingGroupName", Arg::Value("before.group")),
+            (
+                "AutoScalingGroupName",
+                Arg::Value("before.autoscaling_group"),
+            ),
             ("InstanceIds", Arg::ListOf("instance_id")),
             ("ShouldDecrementDesiredCapacity", Arg::Bool(false)),
         ],
@@ -102,7 +105,7 @@ pub const DETACH_INSTANCE: Def = Def {
     after: &[MEMBERSHIP],
     verified_when: Some(Cond::Any(&OUT_AFTER)),
     unverified: "instance {instance_id} is still in its Auto Scaling group",
-    outputs: &[("group_name", "before.group")],
+    outputs: &[("group_name", "before.autoscaling_group")],
 };
 
 /// The instance exists (EC2 answers `InvalidInstanceID.NotFound` when not: tags on a missing
@@ -405,18 +408,7 @@ pub const CAPTURE_INSTANCE: Def = Def::capture(
             Lit::Null,
         )]),
         ASSOCIATION,
-        Ask::to(Op::AutoscalingDescribeAutoScalingInstances, INSTANCE).keeping(&[
-            Pick::selected(
-                "autoscaling_group",
-                &of_instance("AutoScalingInstances", &["AutoScalingGroupName"]),
-                Lit::Text(""),
-            ),
-            Pick::selected(
-                "lifecycle_state",
-                &of_instance("AutoScalingInstances", &["LifecycleState"]),
-                Lit::Null,
-            ),
-        ]),
+        MEMBERSHIP,
     ],
     &[
         ("state", "before.state"),
