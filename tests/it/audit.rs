@@ -86,7 +86,8 @@ async fn local_tampering_is_detected() {
                     .unwrap();
                 std::fs::remove_file(step).unwrap();
             }),
-            "missing",
+            // One record, said as one (issue 16, item 10: not "records 0004..0004").
+            "is missing before",
         ),
         (
             "no manifest",
@@ -139,6 +140,16 @@ async fn local_tampering_is_detected() {
         );
         assert!(text.contains("verdict: FAIL"), "{name}");
     }
+    // Issue 16, item 10: an execution id that is not there is named, and fails the audit.
+    let out = moto().firebreak(&[
+        "audit",
+        "--execution",
+        "no-such-execution",
+        dir.to_str().unwrap(),
+    ]);
+    let text = stdout(&out) + &stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("no execution no-such-execution in"), "{text}");
 }
 
 #[tokio::test]

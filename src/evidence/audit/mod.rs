@@ -266,6 +266,13 @@ pub fn audit(
         progress.inc(n);
     }
     progress.finish_and_clear();
+    if let Some(id) = only
+        && executions.is_empty()
+    {
+        store_problems.push(format!(
+            "no execution {id} in {target}\n  hint: `firebreak audit {target}` audits (and lists) every execution there"
+        ));
+    }
     // Every `done` marker names an execution that is here, whole.
     if only.is_none() {
         for o in &claims {
@@ -421,11 +428,15 @@ fn audit_execution(
         let sha = sha256_hex(&o.bytes);
         if *seq != expected {
             if *seq > expected {
-                problems.push(format!(
-                    "records {expected:04}..{:04} are missing before {}",
-                    seq - 1,
-                    o.key
-                ));
+                problems.push(if *seq == expected + 1 {
+                    format!("record {expected:04} is missing before {}", o.key)
+                } else {
+                    format!(
+                        "records {expected:04} to {:04} are missing before {}",
+                        seq - 1,
+                        o.key
+                    )
+                });
             } else {
                 problems.push(format!(
                     "{}: a second record with sequence number {seq:04}",
