@@ -102,8 +102,9 @@ async fn every_playbook_succeeds_through_faults() {
     );
 }
 
-#[tokio::test]
-async fn access_denied_fails_one_step_and_skips_its_dependents() {
+/// A proxy in front of the shared emulator that refuses `DetachInstances` (with a 7 KB message
+/// when `long`), and an instance to contain through it.
+async fn detach_denied(long: bool) -> (FaultProxy, crate::run_ec2::Target) {
     let config = moto().config().await;
     let proxy = FaultProxy::start(
         &moto().endpoint,
@@ -111,10 +112,15 @@ async fn access_denied_fails_one_step_and_skips_its_dependents() {
             every: 0,
             deny_actions: vec!["DetachInstances".into()],
             deny_body: None,
-            long_denial: false,
+            long_denial: long,
         },
     );
-    let t = crate::run_ec2::target(&config).await;
+    (proxy, crate::run_ec2::target(&config).await)
+}
+
+#[tokio::test]
+async fn access_denied_fails_one_step_and_skips_its_dependents() {
+    let (proxy, t) = detach_denied(false).await;
     let finding = finding_file("ec2-bitcoin-dns.json", |f| {
         f["id"] = Value::String(unique("finding"));
         f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
@@ -253,17 +259,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open() {
 /// and the audit timeline, and kept whole in the JSON report and the evidence.
 #[tokio::test]
 async fn a_long_aws_error_is_shortened_in_human_output_only() {
-    let config = moto().config().await;
-    let proxy = FaultProxy::start(
-        &moto().endpoint,
-        Faults {
-            every: 0,
-            deny_actions: vec!["DetachInstances".into()],
-            deny_body: None,
-            long_denial: true,
-        },
-    );
-    let t = crate::run_ec2::target(&config).await;
+    let (proxy, t) = detach_denied(true).await;
     let finding = finding_file("ec2-bitcoin-dns.json", |f| {
         f["id"] = Value::String(unique("finding"));
         f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
