@@ -259,6 +259,10 @@ fn normalize(v: &Value) -> Value {
             if s.starts_with("arn:") && s.contains(":instance-profile/") {
                 return json!("arn:…:instance-profile/*");
             }
+            // A target group's ARN ends with its name and an id the emulator draws.
+            if s.starts_with("arn:") && s.contains(":targetgroup/") {
+                return json!("arn:…:targetgroup/*");
+            }
             json!(s)
         }
         Value::Array(a) => Value::Array(a.iter().map(normalize).collect()),

@@ -316,19 +316,7 @@ impl Action {
                         "groups it was removed from",
                     )],
                     fixed_tags: &[],
-                    how: How::Hand {
-                        permissions: &[
-                            "elasticloadbalancing:DescribeTargetGroups",
-                            "elasticloadbalancing:DescribeTargetHealth",
-                            "elasticloadbalancing:DeregisterTargets",
-                        ],
-                        engine_only: &[],
-                        sfn_unavailable: &[
-                            // The groups the instance was in would need a filter over a list of
-                            // lists.
-                            "target_group_arns",
-                        ],
-                    },
+                    how: How::Defined(&define::elbv2::DEREGISTER_INSTANCE),
                 };
                 S
             }

@@ -35,6 +35,7 @@ const fn of_instance(list: &'static str, take: &'static [&'static str]) -> Where
         key: "InstanceId",
         is: Arg::Param("instance_id"),
         cmp: Cmp::Eq,
+        except: &[],
         take,
         first: true,
     }
@@ -53,6 +54,7 @@ const fn every(
         key,
         is: Arg::Text(""),
         cmp: Cmp::All,
+        except: &[],
         take,
         first,
     }
@@ -256,6 +258,7 @@ const DEVICES: Ask = Ask::to(Op::Ec2DescribeInstances, INSTANCE).keeping(&[
             key: "Ebs.DeleteOnTermination",
             is: Arg::Bool(true),
             cmp: Cmp::Eq,
+            except: &[],
             take: &["DeviceName"],
             first: false,
         },

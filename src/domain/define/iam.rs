@@ -35,6 +35,7 @@ const fn keys(
         key,
         is,
         cmp,
+        except: &[],
         take,
         first,
     }
@@ -198,6 +199,7 @@ const MFA_TARGETS: Ask = Ask::to(Op::IamListMfaDevices, USER).keeping(&[Pick::se
         key: "EnableDate",
         is: Arg::IfGiven("enabled_after"),
         cmp: Cmp::Later,
+        except: &[],
         take: &["SerialNumber"],
         first: false,
     },

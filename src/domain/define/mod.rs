@@ -14,9 +14,13 @@
 //! constants. Parameters are the step's own (`with:` and the catalog's defaults).
 
 pub mod ec2;
+pub mod elbv2;
 pub mod iam;
 pub mod notify;
+mod op;
 pub mod s3;
+
+pub use op::Op;
 
 use serde_json::{Map, Value, json};
 
@@ -28,211 +32,6 @@ use serde_json::{Map, Value, json};
 pub enum Engine {
     Local,
     Sfn,
-}
-
-/// An AWS operation a definition calls: one adapter in the local engine, one SDK integration
-/// (`arn:aws:states:::aws-sdk:<service>:<operation>`) in a state machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Op {
-    IamGetLoginProfile,
-    IamDeleteLoginProfile,
-    S3GetBucketVersioning,
-    S3PutBucketVersioning,
-    S3GetPublicAccessBlock,
-    S3PutPublicAccessBlock,
-    S3GetBucketPolicy,
-    S3GetBucketAcl,
-    S3GetBucketOwnershipControls,
-    Ec2DescribeInstances,
-    Ec2StopInstances,
-    IamGetRole,
-    IamListAttachedRolePolicies,
-    IamListRolePolicies,
-    IamListInstanceProfilesForRole,
-    IamListAccessKeys,
-    IamUpdateAccessKey,
-    IamListMfaDevices,
-    IamDeactivateMfaDevice,
-    AutoscalingDescribeAutoScalingInstances,
-    AutoscalingDetachInstances,
-    Ec2DescribeTags,
-    Ec2CreateTags,
-    Ec2DescribeIamInstanceProfileAssociations,
-    Ec2DisassociateIamInstanceProfile,
-    IamGetInstanceProfile,
-    Ec2DescribeInstanceAttribute,
-    Ec2ModifyInstanceAttribute,
-    IamGetUser,
-    IamListAttachedUserPolicies,
-    IamListUserPolicies,
-    IamListGroupsForUser,
-    IamGetAccessKeyLastUsed,
-    IamListUserTags,
-    SnsPublish,
-    Ec2GetConsoleOutput,
-    Ec2DescribeVolumes,
-    Ec2DescribeNetworkInterfaces,
-}
-
-impl Op {
-    /// The service as Step Functions' SDK integrations name it.
-    pub fn service(self) -> &'static str {
-        match self {
-            Op::IamGetLoginProfile
-            | Op::IamDeleteLoginProfile
-            | Op::IamGetRole
-            | Op::IamListAttachedRolePolicies
-            | Op::IamListRolePolicies
-            | Op::IamListInstanceProfilesForRole
-            | Op::IamListAccessKeys
-            | Op::IamUpdateAccessKey
-            | Op::IamListMfaDevices
-            | Op::IamDeactivateMfaDevice
-            | Op::IamGetInstanceProfile
-            | Op::IamGetUser
-            | Op::IamListAttachedUserPolicies
-            | Op::IamListUserPolicies
-            | Op::IamListGroupsForUser
-            | Op::IamGetAccessKeyLastUsed
-            | Op::IamListUserTags => "iam",
-            Op::S3GetBucketVersioning
-            | Op::S3PutBucketVersioning
-            | Op::S3GetPublicAccessBlock
-            | Op::S3PutPublicAccessBlock
-            | Op::S3GetBucketPolicy
-            | Op::S3GetBucketAcl
-            | Op::S3GetBucketOwnershipControls => "s3",
-            Op::Ec2DescribeInstances
-            | Op::Ec2StopInstances
-            | Op::Ec2DescribeTags
-            | Op::Ec2CreateTags
-            | Op::Ec2DescribeIamInstanceProfileAssociations
-            | Op::Ec2DisassociateIamInstanceProfile
-            | Op::Ec2DescribeInstanceAttribute
-            | Op::Ec2ModifyInstanceAttribute
-            | Op::Ec2GetConsoleOutput
-            | Op::Ec2DescribeVolumes
-            | Op::Ec2DescribeNetworkInterfaces => "ec2",
-            Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
-                "autoscaling"
-            }
-            Op::SnsPublish => "sns",
-        }
-    }
-
-    /// The API operation's name (PascalCase, as in AWS's API reference and the evidence).
-    pub fn name(self) -> &'static str {
-        match self {
-            Op::IamGetLoginProfile => "GetLoginProfile",
-            Op::IamDeleteLoginProfile => "DeleteLoginProfile",
-            Op::S3GetBucketVersioning => "GetBucketVersioning",
-            Op::S3PutBucketVersioning => "PutBucketVersioning",
-            Op::S3GetPublicAccessBlock => "GetPublicAccessBlock",
-            Op::S3PutPublicAccessBlock => "PutPublicAccessBlock",
-            Op::S3GetBucketPolicy => "GetBucketPolicy",
-            Op::S3GetBucketAcl => "GetBucketAcl",
-            Op::S3GetBucketOwnershipControls => "GetBucketOwnershipControls",
-            Op::Ec2DescribeInstances => "DescribeInstances",
-            Op::Ec2StopInstances => "StopInstances",
-            Op::IamGetRole => "GetRole",
-            Op::IamListAttachedRolePolicies => "ListAttachedRolePolicies",
-            Op::IamListRolePolicies => "ListRolePolicies",
-            Op::IamListInstanceProfilesForRole => "ListInstanceProfilesForRole",
-            Op::IamListAccessKeys => "ListAccessKeys",
-            Op::IamUpdateAccessKey => "UpdateAccessKey",
-            Op::IamListMfaDevices => "ListMFADevices",
-            Op::IamDeactivateMfaDevice => "DeactivateMFADevice",
-            Op::AutoscalingDescribeAutoScalingInstances => "DescribeAutoScalingInstances",
-            Op::AutoscalingDetachInstances => "DetachInstances",
-            Op::Ec2DescribeTags => "DescribeTags",
-            Op::Ec2CreateTags => "CreateTags",
-            Op::Ec2DescribeIamInstanceProfileAssociations => {
-                "DescribeIamInstanceProfileAssociations"
-            }
-            Op::Ec2DisassociateIamInstanceProfile => "DisassociateIamInstanceProfile",
-            Op::IamGetInstanceProfile => "GetInstanceProfile",
-            Op::Ec2DescribeInstanceAttribute => "DescribeInstanceAttribute",
-            Op::Ec2ModifyInstanceAttribute => "ModifyInstanceAttribute",
-            Op::IamGetUser => "GetUser",
-            Op::IamListAttachedUserPolicies => "ListAttachedUserPolicies",
-            Op::IamListUserPolicies => "ListUserPolicies",
-            Op::IamListGroupsForUser => "ListGroupsForUser",
-            Op::IamGetAccessKeyLastUsed => "GetAccessKeyLastUsed",
-            Op::IamListUserTags => "ListUserTags",
-            Op::SnsPublish => "Publish",
-            Op::Ec2GetConsoleOutput => "GetConsoleOutput",
-            Op::Ec2DescribeVolumes => "DescribeVolumes",
-            Op::Ec2DescribeNetworkInterfaces => "DescribeNetworkInterfaces",
-        }
-    }
-
-    /// The IAM permission the call needs (not always `service:Name`: S3's public access block
-    /// calls are authorised as `s3:GetBucketPublicAccessBlock` and `s3:PutBucketPublicAccessBlock`).
-    pub fn permission(self) -> &'static str {
-        match self {
-            Op::IamGetLoginProfile => "iam:GetLoginProfile",
-            Op::IamDeleteLoginProfile => "iam:DeleteLoginProfile",
-            Op::S3GetBucketVersioning => "s3:GetBucketVersioning",
-            Op::S3PutBucketVersioning => "s3:PutBucketVersioning",
-            Op::S3GetPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
-            Op::S3PutPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
-            Op::S3GetBucketPolicy => "s3:GetBucketPolicy",
-            Op::S3GetBucketAcl => "s3:GetBucketAcl",
-            Op::S3GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
-            Op::Ec2DescribeInstances => "ec2:DescribeInstances",
-            Op::Ec2StopInstances => "ec2:StopInstances",
-            Op::IamGetRole => "iam:GetRole",
-            Op::IamListAttachedRolePolicies => "iam:ListAttachedRolePolicies",
-            Op::IamListRolePolicies => "iam:ListRolePolicies",
-            Op::IamListInstanceProfilesForRole => "iam:ListInstanceProfilesForRole",
-            Op::IamListAccessKeys => "iam:ListAccessKeys",
-            Op::IamUpdateAccessKey => "iam:UpdateAccessKey",
-            Op::IamListMfaDevices => "iam:ListMFADevices",
-            Op::IamDeactivateMfaDevice => "iam:DeactivateMFADevice",
-            Op::AutoscalingDescribeAutoScalingInstances => {
-                "autoscaling:DescribeAutoScalingInstances"
-            }
-            Op::AutoscalingDetachInstances => "autoscaling:DetachInstances",
-            Op::Ec2DescribeTags => "ec2:DescribeTags",
-            Op::Ec2CreateTags => "ec2:CreateTags",
-            Op::Ec2DescribeIamInstanceProfileAssociations => {
-                "ec2:DescribeIamInstanceProfileAssociations"
-            }
-            Op::Ec2DisassociateIamInstanceProfile => "ec2:DisassociateIamInstanceProfile",
-            Op::IamGetInstanceProfile => "iam:GetInstanceProfile",
-            Op::Ec2DescribeInstanceAttribute => "ec2:DescribeInstanceAttribute",
-            Op::Ec2ModifyInstanceAttribute => "ec2:ModifyInstanceAttribute",
-            Op::IamGetUser => "iam:GetUser",
-            Op::IamListAttachedUserPolicies => "iam:ListAttachedUserPolicies",
-            Op::IamListUserPolicies => "iam:ListUserPolicies",
-            Op::IamListGroupsForUser => "iam:ListGroupsForUser",
-            Op::IamGetAccessKeyLastUsed => "iam:GetAccessKeyLastUsed",
-            Op::IamListUserTags => "iam:ListUserTags",
-            Op::SnsPublish => "sns:Publish",
-            Op::Ec2GetConsoleOutput => "ec2:GetConsoleOutput",
-            Op::Ec2DescribeVolumes => "ec2:DescribeVolumes",
-            Op::Ec2DescribeNetworkInterfaces => "ec2:DescribeNetworkInterfaces",
-        }
-    }
-
-    /// EC2 calls a dry run makes for real with `DryRun=true`, which checks permissions and
-    /// parameters without acting; other changes are only noted in a dry run.
-    pub fn dry_run_probe(self) -> bool {
-        // DisassociateIamInstanceProfile is the EC2 change without a `DryRun` member.
-        self.service() == "ec2" && self != Op::Ec2DisassociateIamInstanceProfile
-    }
-
-    /// The operation as Step Functions' SDK integrations spell it (camelCase).
-    pub fn sfn_name(self) -> String {
-        let name = self.name();
-        let mut out = String::with_capacity(name.len());
-        let mut chars = name.chars();
-        if let Some(first) = chars.next() {
-            out.push(first.to_ascii_lowercase());
-        }
-        out.extend(chars);
-        out
-    }
 }
 
 /// A value in a call's parameters.
@@ -258,6 +57,9 @@ pub enum Arg {
     /// The part after the last `/` of a picked value (an instance profile's name from its
     /// ARN, `arn:aws:iam::…:instance-profile/path/name`).
     LastPart(&'static str),
+    /// For an ask made per item and [`Ask::paired`]: the paired list's value at the item's
+    /// place (a target group's targets, for the group).
+    Paired,
 }
 
 /// One AWS call and its parameters (members as the API names them).
@@ -273,6 +75,8 @@ pub enum Lit {
     Null,
     Bool(bool),
     Text(&'static str),
+    /// The empty list (what a list picked by calls per item is when no call is made).
+    EmptyList,
 }
 
 impl Lit {
@@ -281,6 +85,7 @@ impl Lit {
             Lit::Null => Value::Null,
             Lit::Bool(b) => Value::Bool(b),
             Lit::Text(t) => Value::String(t.into()),
+            Lit::EmptyList => Value::Array(Vec::new()),
         }
     }
 }
@@ -317,6 +122,9 @@ pub enum From {
     /// the read, from the history, is decoded the same way), so no condition or output reads
     /// it.
     Decoded(&'static str),
+    /// For an ask made per item: the item the call was made for (the target groups an
+    /// instance was deregistered from).
+    Item,
 }
 
 /// How a [`Where`] compares an item's member with its value.
@@ -339,6 +147,9 @@ pub struct Where {
     pub key: &'static str,
     pub is: Arg,
     pub cmp: Cmp,
+    /// Items whose member (a path within the item) is this constant are left out, whatever
+    /// the comparison says (a target already `draining`).
+    pub except: &'static [(&'static str, &'static str)],
     /// The members taken; one taken member may be a dotted path within the item
     /// (`IamInstanceProfile.Arn`).
     pub take: &'static [&'static str],
@@ -359,7 +170,8 @@ impl Where {
             | Arg::Value(_)
             | Arg::List(_)
             | Arg::Tags(_)
-            | Arg::LastPart(_) => Ok(Value::Null),
+            | Arg::LastPart(_)
+            | Arg::Paired => Ok(Value::Null),
         }
     }
 
@@ -393,7 +205,11 @@ impl Where {
                 Cmp::Later => later(member, &want)?,
                 Cmp::All => true,
             };
-            if keep {
+            let excepted = self
+                .except
+                .iter()
+                .any(|(m, v)| at_path(i, m).first().and_then(|x| x.as_str()) == Some(*v));
+            if keep && !excepted {
                 kept.push(i);
             }
         }
@@ -447,9 +263,13 @@ pub struct Absent {
 pub struct Ask {
     pub call: Call,
     /// The call is made once per item of this picked list (`before.targets`), the item
-    /// its [`Arg::Item`]; each pick is then the list of the items' values (only `Present`
-    /// and `Member` picks).
+    /// its [`Arg::Item`]; each pick is then the list of the items' values (`Present`,
+    /// `Member`, `Item` and `Where` picks).
     pub each: Option<&'static str>,
+    /// With `each`: a list picked alongside it, place for place (a target group's targets,
+    /// for each group), its value the call's [`Arg::Paired`]; the call is made only for the
+    /// items whose paired value is a list that is not empty.
+    pub paired: Option<&'static str>,
     /// The call is made only when this holds over the values picked so far (earlier phases,
     /// and earlier asks of its own phase); otherwise its picks keep their defaults.
     pub when: Option<Cond>,
@@ -469,6 +289,7 @@ impl Ask {
         Ask {
             call: Call { op, args },
             each: None,
+            paired: None,
             when: None,
             absent: None,
             picks: &[],
@@ -497,6 +318,15 @@ impl Ask {
     pub const fn for_each(self, list: &'static str) -> Ask {
         Ask {
             each: Some(list),
+            ..self
+        }
+    }
+
+    /// With [`Ask::for_each`]: made for the items whose value in `list`, at the same place,
+    /// is a list that is not empty (see [`Ask::paired`]).
+    pub const fn paired_with(self, list: &'static str) -> Ask {
+        Ask {
+            paired: Some(list),
             ..self
         }
     }
@@ -593,6 +423,15 @@ impl Pick {
         }
     }
 
+    /// The item a call per item was made for ([`From::Item`]).
+    pub const fn item(name: &'static str) -> Pick {
+        Pick {
+            name,
+            from: From::Item,
+            default: Lit::EmptyList,
+        }
+    }
+
     /// Items selected by a member ([`From::Where`]), `default` when none is.
     pub const fn selected(name: &'static str, w: &'static Where, default: Lit) -> Pick {
         Pick {
@@ -615,6 +454,8 @@ pub enum Cond {
     Same(&'static str, &'static str),
     /// A picked list is empty.
     Empty(&'static str),
+    /// A picked list of lists (one per item of a call per item) holds no item in any of them.
+    NoneIn(&'static str),
     /// Every item of a list parameter (`tags`, as `[{Key, Value}]`) is in a picked list.
     Includes(&'static str, &'static str),
     All(&'static [Cond]),
@@ -757,6 +598,9 @@ impl Def {
 /// Where [`Arg::Item`] is found among the parameters [`args`] is given.
 pub const ITEM: &str = "$item";
 
+/// Where [`Arg::Paired`] is found among the parameters [`args`] is given.
+pub const PAIRED: &str = "$paired";
+
 /// The parameters of `call`, from the step's `params` (what the local engine sends; for an
 /// [`Ask::each`], with the item under [`ITEM`]).
 pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<String, Value> {
@@ -780,6 +624,7 @@ pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<Str
                     .collect(),
             )),
             Arg::Tags(p) => Some(tag_list(params.get(*p))),
+            Arg::Paired => params.get(PAIRED).cloned(),
             Arg::LastPart(name) => Some(Value::String(
                 value(values, name)
                     .as_str()
@@ -895,6 +740,7 @@ pub fn pick(
                 }
                 Value::Array(seen)
             }
+            (Some(_), From::Item) => params.get(ITEM).cloned().unwrap_or(Value::Null),
             (Some(a), From::Decoded(path)) => crate::domain::scrub::console_output(
                 at_path(a, path).first().and_then(|v| v.as_str()),
             ),
@@ -923,6 +769,10 @@ impl Cond {
             Cond::Is(name, lit) => value(values, name) == &lit.json(),
             Cond::Same(x, y) => value(values, x) == value(values, y),
             Cond::Empty(x) => value(values, x).as_array().is_some_and(Vec::is_empty),
+            Cond::NoneIn(x) => value(values, x).as_array().is_some_and(|l| {
+                l.iter()
+                    .all(|inner| inner.as_array().is_some_and(Vec::is_empty))
+            }),
             Cond::Includes(x, p) => {
                 let have = value(values, x).as_array().cloned().unwrap_or_default();
                 match tag_list(params.get(*p)) {
@@ -942,7 +792,7 @@ impl Cond {
             Cond::Always | Cond::Never => {}
             Cond::Is(n, _) => out.push(n),
             Cond::Same(x, y) => out.extend([*x, *y]),
-            Cond::Empty(x) | Cond::Includes(x, _) => out.push(x),
+            Cond::Empty(x) | Cond::NoneIn(x) | Cond::Includes(x, _) => out.push(x),
             Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| c.names(out)),
             Cond::Not(c) => c.names(out),
         }

@@ -50,6 +50,7 @@ fn where_selects_by_member() {
         key: if cmp == Cmp::Later { "Made" } else { "Id" },
         is,
         cmp,
+        except: &[],
         take,
         first,
     };
@@ -196,13 +197,57 @@ fn definitions_are_well_formed() {
                 assert!(values.iter().any(|v| v == list), "{}: `{list}`", spec.name);
                 for p in ask.picks {
                     assert!(
-                        matches!(p.from, From::Present | From::Member(_)),
+                        matches!(
+                            p.from,
+                            From::Present | From::Member(_) | From::Item | From::Where(_)
+                        ),
                         "{}: {} in a call per item",
                         spec.name,
                         p.name
                     );
                 }
+                if let Some(paired) = ask.paired {
+                    assert!(
+                        values.iter().any(|v| v == paired),
+                        "{}: `{paired}`",
+                        spec.name
+                    );
+                }
+            } else {
+                assert!(
+                    ask.paired.is_none(),
+                    "{}: a paired list without a call per item",
+                    spec.name
+                );
+                for p in ask.picks {
+                    assert!(
+                        !matches!(p.from, From::Item),
+                        "{}: {} picks the item of a call made once",
+                        spec.name,
+                        p.name
+                    );
+                }
             }
+            fn paired_args(args: &[(&str, Arg)], out: &mut usize) {
+                for (_, a) in args {
+                    match a {
+                        Arg::Paired => *out += 1,
+                        Arg::Obj(inner) => paired_args(inner, out),
+                        Arg::List(items) => {
+                            let inner: Vec<(&str, Arg)> = items.iter().map(|i| ("", *i)).collect();
+                            paired_args(&inner, out);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let mut n = 0;
+            paired_args(ask.call.args, &mut n);
+            assert!(
+                n == 0 || ask.paired.is_some(),
+                "{}: `Arg::Paired` in a call without a paired list",
+                spec.name
+            );
         }
         // A wildcard's matches are a list on Step Functions only up to one member past the
         // path's last list (the emulator gives one match deeper down unwrapped).
@@ -318,7 +363,12 @@ fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
                     collect_params(&[("", *i)], out);
                 }
             }
-            Arg::Text(_) | Arg::Bool(_) | Arg::Item | Arg::Value(_) | Arg::LastPart(_) => {}
+            Arg::Text(_)
+            | Arg::Bool(_)
+            | Arg::Item
+            | Arg::Paired
+            | Arg::Value(_)
+            | Arg::LastPart(_) => {}
         }
     }
 }

@@ -20,6 +20,9 @@ pub(crate) struct Act<'s> {
     pub failed: String,
     /// Parameters the playbook gives (optional ones that are absent are left out of calls).
     pub given: Vec<String>,
+    /// Where the step's data is (`$.steps.<id>`); `$` while the states of a Map iteration are
+    /// built, whose input holds its own.
+    pub root: String,
 }
 
 /// What an action compiled to: its first state and where its outputs are.
@@ -68,12 +71,12 @@ impl Act<'_> {
 
     /// A parameter of the step.
     pub(crate) fn p(&self, param: &str) -> String {
-        format!("$.steps.{}.params.{param}", self.id)
+        format!("{}.params.{param}", self.root)
     }
 
     /// Working data of the step.
     pub(crate) fn s(&self, key: &str) -> String {
-        format!("$.steps.{}.{key}", self.id)
+        format!("{}.{key}", self.root)
     }
 
     pub(crate) fn catch_all(&self) -> Value {

@@ -432,6 +432,7 @@ impl<'a> Compiler<'a> {
             timeout: step.timeout.as_secs_f64().ceil().max(1.0) as u64,
             failed: failed.clone(),
             given: step.with.iter().map(|a| a.name.clone()).collect(),
+            root: format!("$.steps.{id}"),
         };
         let action = actions::compile(step.action, &mut a, &succeeded);
         let Some(act::Compiled { first, outputs }) = action else {
@@ -666,14 +667,14 @@ mod tests {
     #[test]
     fn what_cannot_be_compiled_is_named_with_its_step() {
         let pb = playbook(
-            "  - id: a\n    action: iam.capture_user\n    when: length(inputs.user_name) > 3\n    with:\n      user_name: ${{ lower(inputs.user_name) }}\n  - id: c\n    action: elbv2.deregister_instance\n    with:\n      instance_id: i-0123456789abcdef0\n  - id: b\n    action: iam.deactivate_access_key\n    needs: [a, c]\n    on_failure: abort\n    with:\n      user_name: ${{ inputs.user_name }}\n      access_key_id: ${{ steps.c.outputs.target_group_arns }}\n",
+            "  - id: a\n    action: iam.capture_user\n    when: length(inputs.user_name) > 3\n    with:\n      user_name: ${{ lower(inputs.user_name) }}\n  - id: c\n    action: http.webhook\n    with:\n      url: https://hooks.example.com/x\n      text: hello\n  - id: b\n    action: iam.deactivate_access_key\n    needs: [a, c]\n    on_failure: abort\n    with:\n      user_name: ${{ inputs.user_name }}\n      access_key_id: ${{ steps.c.outputs.status }}\n",
         );
         let errors = compile(&pb).expect_err("must not compile");
         let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         let all = text.join("\n");
         assert!(all.contains("step `a`: the condition part"), "{all}");
         assert!(all.contains("step `a`: the expression"), "{all}");
-        assert!(all.contains("cannot give `target_group_arns`"), "{all}");
+        assert!(all.contains("cannot give `status`"), "{all}");
         assert!(errors.iter().all(|e| !e.hint.is_empty()));
     }
 

@@ -8,6 +8,9 @@ use super::{Cx, ops, verify_failed};
 use crate::domain::define::{self, Ask, Def};
 use crate::domain::step::{Outcome, StepError};
 
+/// How many reads of one ask made per item are in flight at once.
+const READS_AT_ONCE: usize = 8;
+
 /// Runs `def` with the step's parameters.
 pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let mut values = json!({"before": {}, "change": {}, "after": {}});
@@ -42,7 +45,7 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
                 let args = define::args(&ask.call, cx.params, &values);
                 ops::call(cx, ask.call.op, &args, true).await?;
             } else {
-                cx.planned(ask.call.op.service(), ask.call.op.name());
+                cx.planned(ask.call.op.api_service(), ask.call.op.name());
             }
         }
         out.planned.push(define::message(def.plan, cx.params));
@@ -141,27 +144,55 @@ async fn ask_one(
     let Some(list) = ask.each else {
         return Ok((call(cx, ask, cx.params, values).await?, 1));
     };
-    let items = define::value(values, list)
+    let all = define::value(values, list)
         .as_array()
         .cloned()
         .unwrap_or_default();
+    // With a paired list: the items whose paired value is a list that is not empty, each
+    // with that value.
+    let paired = ask.paired.map(|p| {
+        define::value(values, p)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    });
+    let items: Vec<(Value, Option<Value>)> = match &paired {
+        None => all.into_iter().map(|i| (i, None)).collect(),
+        Some(with) => all
+            .into_iter()
+            .zip(with.iter())
+            .filter(|(_, p)| p.as_array().is_some_and(|l| !l.is_empty()))
+            .map(|(i, p)| (i, Some(p.clone())))
+            .collect(),
+    };
     let mut out: Map<String, Value> = ask
         .picks
         .iter()
         .map(|p| (p.name.to_string(), Value::Array(Vec::new())))
         .collect();
-    let item_params = |item: &Value| {
+    let item_params = |(item, paired): &(Value, Option<Value>)| {
         let mut params = cx.params.clone();
         params.insert(define::ITEM.into(), item.clone());
+        if let Some(p) = paired {
+            params.insert(define::PAIRED.into(), p.clone());
+        }
         params
     };
-    let answers = if reads {
-        futures_util::future::join_all(
-            items
-                .iter()
-                .map(|item| async move { call(cx, ask, &item_params(item), values).await }),
-        )
-        .await
+    let answers: Vec<Result<Map<String, Value>, StepError>> = if reads {
+        // A few at a time: an account's hundreds of target groups must not be a burst that
+        // the API throttles, nor hundreds of round trips one after the other.
+        use futures_util::StreamExt;
+        let reads: Vec<_> = items
+            .iter()
+            .map(|item| {
+                let params = item_params(item);
+                async move { call(cx, ask, &params, values).await }
+            })
+            .collect();
+        futures_util::stream::iter(reads)
+            .buffered(READS_AT_ONCE)
+            .collect()
+            .await
     } else {
         let mut answers = Vec::with_capacity(items.len());
         // A failed change stops the calls for the items after it.

@@ -1,14 +1,13 @@
-//! EC2 actions (with the Auto Scaling and ELBv2 steps that take an instance out of service):
-//! capture, preserve, snapshot, detach, deregister, remove the instance profile, isolate in two
-//! steps per network interface, tag, stop. Mutating EC2 calls in a dry run are sent with
-//! `DryRun=true`, so permissions are checked without changing anything.
+//! EC2 actions still written for the local engine (not yet in the step vocabulary): snapshot
+//! the volumes and wait for them, and the instance as isolation reads it (`super::isolate`).
+//! Mutating EC2 calls in a dry run are sent with `DryRun=true`, so permissions are checked
+//! without changing anything.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use futures_util::future::join_all;
-use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde_json::{Value, json};
 
 use super::{Cx, outputs, verify_failed};
@@ -282,115 +281,5 @@ pub(super) async fn snapshot_volumes(cx: &Cx<'_>) -> Result<Outcome, StepError> 
     };
     out.outputs = outputs([("snapshot_ids", json!(snapshot_ids))]);
     out.post_state = json!({"instance_id": id, "snapshots": by_volume, "states": states});
-    Ok(out)
-}
-
-/// How many DescribeTargetHealth calls one step has in flight (ELBv2's API rate is shared by
-/// the account; throttling is retried).
-const TARGET_HEALTH_AT_ONCE: usize = 8;
-
-/// (target group ARN, port) pairs in which the instance is registered and not draining.
-async fn registrations(cx: &Cx<'_>, id: &str) -> Result<Vec<(String, Option<i32>)>, StepError> {
-    let elb = &cx.clients.elbv2;
-    let mut groups = Vec::new();
-    let mut marker = None;
-    loop {
-        let page = cx
-            .call(
-                "elasticloadbalancing",
-                "DescribeTargetGroups",
-                elb.describe_target_groups()
-                    .set_marker(marker.clone())
-                    .send(),
-            )
-            .await?;
-        groups.extend(
-            page.target_groups()
-                .iter()
-                .filter_map(|g| g.target_group_arn().map(str::to_string)),
-        );
-        marker = page.next_marker().map(str::to_string);
-        if marker.is_none() {
-            break;
-        }
-    }
-    // One DescribeTargetHealth per group, a few at a time: an account's hundreds of target
-    // groups must not become hundreds of round trips on the way to isolation.
-    let healths: Vec<(String, _)> = futures_util::stream::iter(groups)
-        .map(|arn| async move {
-            let health = cx
-                .call(
-                    "elasticloadbalancing",
-                    "DescribeTargetHealth",
-                    elb.describe_target_health().target_group_arn(&arn).send(),
-                )
-                .await?;
-            Ok::<_, StepError>((arn, health))
-        })
-        .buffered(TARGET_HEALTH_AT_ONCE)
-        .try_collect()
-        .await?;
-    let mut out = Vec::new();
-    for (arn, health) in healths {
-        for d in health.target_health_descriptions() {
-            let state = d
-                .target_health()
-                .and_then(|h| h.state())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default();
-            if let Some(t) = d.target()
-                && t.id() == Some(id)
-                && state != "draining"
-                && state != "unused"
-            {
-                out.push((arn.clone(), t.port()));
-            }
-        }
-    }
-    Ok(out)
-}
-
-pub(super) async fn deregister_targets(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let id = cx.str("instance_id")?;
-    let before = registrations(cx, id).await?;
-    let arns: Vec<&String> = before.iter().map(|(a, _)| a).collect();
-    let mut out = Outcome {
-        pre_state: json!({"instance_id": id, "target_groups": before.iter().map(|(a, p)| json!({"arn": a, "port": p})).collect::<Vec<_>>()}),
-        outputs: outputs([("target_group_arns", json!(arns))]),
-        ..Default::default()
-    };
-    for (arn, port) in &before {
-        if cx.dry_run {
-            cx.planned("elasticloadbalancing", "DeregisterTargets");
-            out.planned
-                .push(format!("deregister {id} from target group {arn}"));
-            continue;
-        }
-        let target = aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
-            .id(id)
-            .set_port(*port)
-            .build();
-        cx.call(
-            "elasticloadbalancing",
-            "DeregisterTargets",
-            cx.clients
-                .elbv2
-                .deregister_targets()
-                .target_group_arn(arn)
-                .targets(target)
-                .send(),
-        )
-        .await?;
-        out.changed = true;
-    }
-    if out.changed {
-        let after = registrations(cx, id).await?;
-        if !after.is_empty() {
-            return Err(verify_failed(format!(
-                "instance {id} is still registered in {after:?}"
-            )));
-        }
-        out.post_state = json!({"instance_id": id, "target_groups": []});
-    }
     Ok(out)
 }

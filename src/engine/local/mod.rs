@@ -64,7 +64,6 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
         Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
         Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
-        Action::Elbv2DeregisterInstance => Box::pin(ec2::deregister_targets(cx)).await,
         Action::Ec2IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
         // Defined in the step vocabulary (`Action::definition`).
         Action::IamCaptureUser
@@ -81,7 +80,8 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         | Action::AutoscalingDetachInstance
         | Action::Ec2DisassociateInstanceProfile
         | Action::Ec2TagInstance
-        | Action::Ec2StopInstance => defined(action, cx).await,
+        | Action::Ec2StopInstance
+        | Action::Elbv2DeregisterInstance => defined(action, cx).await,
     }
 }
 

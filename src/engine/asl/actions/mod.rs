@@ -14,7 +14,6 @@ use super::Val;
 use crate::domain::catalog::Action;
 
 mod ec2;
-mod elbv2;
 mod iam;
 mod notify;
 mod s3;
@@ -40,7 +39,6 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         Action::IamRevokeRoleSessions => iam::revoke_role_sessions(a, &mut outputs, succeeded),
         Action::S3DenyPrincipal => s3::deny_principal(a, &mut outputs, succeeded),
         Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(a, &mut outputs, succeeded),
-        Action::Elbv2DeregisterInstance => elbv2::deregister_instance(a, &mut outputs, succeeded),
         Action::Ec2IsolateInstance => ec2::isolate_instance(a, &mut outputs, succeeded),
         Action::HttpWebhook => notify::webhook(a, &mut outputs, succeeded),
         // Defined in the step vocabulary (`Action::definition`).
@@ -58,7 +56,8 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         | Action::Ec2TagInstance
         | Action::IamDeleteLoginProfile
         | Action::IamDeactivateMfaDevices
-        | Action::Ec2StopInstance => return defined(action, a, succeeded),
+        | Action::Ec2StopInstance
+        | Action::Elbv2DeregisterInstance => return defined(action, a, succeeded),
     };
     Some(Compiled { first, outputs })
 }

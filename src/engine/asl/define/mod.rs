@@ -10,9 +10,15 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+mod decide;
+mod select;
+
+use decide::decision;
+use select::{where_members, where_states};
+
 use super::Val;
-use super::act::{Act, Compiled, error_named, state_name};
-use crate::domain::define::{self, Arg, Ask, Cmp, Cond, Def, Engine, From, Lit};
+use super::act::{Act, Compiled, error_named};
+use crate::domain::define::{self, Arg, Ask, Cond, Def, Engine, From};
 
 pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
     let outputs: BTreeMap<&'static str, Val> = def
@@ -250,20 +256,10 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
                 sel.insert(format!("{}.$", p.name), json!(format!("$.{path}")));
             }
             // Each member as a list of its own (the items may hold timestamps).
-            From::Where(w) => {
-                let key = compares(a, w).then_some(&w.key);
-                for m in key.into_iter().chain(w.take) {
-                    // A dotted member is selected by its first part: the emulator gives a
-                    // path two members below a wildcard as a bare value when one item matches.
-                    let (m, _) = first_member(m);
-                    sel.insert(
-                        format!("w_{}_{m}.$", p.name),
-                        json!(format!("$.{}[*].{m}", w.list)),
-                    );
-                }
-            }
-            // Evidence only (the history's record of the answer): kept out of the state.
-            From::At(_) | From::Present | From::Decoded(_) => {}
+            From::Where(w) => where_members(a, p.name, w, &mut sel),
+            // Evidence only (the history's record of the answer): kept out of the state; an
+            // item is only of a call per item (the definitions test).
+            From::At(_) | From::Present | From::Decoded(_) | From::Item => {}
         }
     }
     let (selector, base) = match (has_at, sel.is_empty()) {
@@ -302,8 +298,9 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
                     &set,
                 )
             }
-            // Its default stays: the value is the evidence's, from the history.
-            From::Decoded(_) => after_task,
+            // Its default stays: the value is the evidence's, from the history (an item is
+            // only of a call per item).
+            From::Decoded(_) | From::Item => after_task,
             From::Present => a.pass(
                 &what,
                 json!({"Result": true, "ResultPath": target}),
@@ -405,6 +402,8 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
 
 /// An ask made once per item of a picked list: a Map (one item at a time for a change) whose
 /// iteration is the call and the selection of its picks, which are then gathered into lists.
+/// With a paired list, an iteration whose paired value is empty makes no call and gives
+/// nothing (`{}`), so the gathered lists hold only the items a call was made for.
 fn each(
     a: &mut Act,
     phase: &str,
@@ -414,43 +413,19 @@ fn each(
     ask: &Ask,
     next: &str,
 ) -> String {
-    let op = ask.call.op;
-    let mut selector = Map::new();
-    let mut defaults = Map::new();
-    for p in ask.picks {
-        defaults.insert(p.name.into(), p.default.json());
-        match p.from {
-            From::Member(path) => {
-                selector.insert(format!("{}.$", p.name), json!(format!("$.{path}")));
-            }
-            _ => {
-                selector.insert(p.name.into(), json!(true));
-            }
-        }
-    }
-    if selector.is_empty() {
-        selector.insert("answered".into(), json!(true));
-    }
-    let task = a.n(&format!("{label}: one"));
-    let absent = a.n(&format!("{label}: absent"));
-    let mut t = a.sdk(
-        op.service(),
-        &op.sfn_name(),
-        Value::Object(args(a, ask.call.args, "$.params")),
-    );
-    t["ResultSelector"] = Value::Object(selector);
-    t["End"] = json!(true);
-    let mut states = Map::new();
-    if let Some(x) = ask.absent {
-        t["Catch"] = json!([{"ErrorEquals": absent_errors(op.service(), x.codes), "Next": absent}]);
-        states.insert(
-            absent.clone(),
-            json!({"Type": "Pass", "Result": defaults, "End": true}),
-        );
-    }
-    states.insert(task.clone(), t);
-    let mutates = phase == "change";
     let items = a.s(&format!("v.{list}"));
+    let paired = ask.paired.map(|p| a.s(&format!("v.{p}")));
+    // The iteration's states are built with the iteration's input as the step's data.
+    let outer = std::mem::take(&mut *a.states);
+    let root = std::mem::replace(&mut a.root, "$".to_string());
+    let start = iteration(a, label, ask);
+    a.root = root;
+    let mut states = std::mem::replace(&mut *a.states, outer);
+    // A failure inside fails the iteration, and the Map catches it; nothing else leaves it
+    // (`iteration` makes no state that goes to the step's own).
+    let inside = within(&mut states);
+    debug_assert!(inside, "{label}: an iteration's state leaves it");
+    let mutates = phase == "change";
     let mut after = next.to_string();
     if mutates {
         let changed = a.pass(
@@ -464,11 +439,25 @@ fn each(
             json!([{"Variable": format!("{tmp}.n"), "NumericGreaterThan": 0, "Next": changed}]),
             &after,
         );
-        after = a.pass(
-            &format!("{label}: count"),
-            json!({"Parameters": {"n.$": format!("States.ArrayLength({items})")}, "ResultPath": tmp}),
-            &any,
-        );
+        after = if paired.is_some() {
+            // The calls made: the iterations that answered.
+            let count = a.pass(
+                &format!("{label}: count"),
+                json!({"Parameters": {"n.$": format!("States.ArrayLength({tmp}.l)")}, "ResultPath": tmp}),
+                &any,
+            );
+            a.pass(
+                &format!("{label}: made"),
+                json!({"Parameters": {"l.$": format!("{}[*].made", a.s(raw))}, "ResultPath": tmp}),
+                &count,
+            )
+        } else {
+            a.pass(
+                &format!("{label}: count"),
+                json!({"Parameters": {"n.$": format!("States.ArrayLength({items})")}, "ResultPath": tmp}),
+                &any,
+            )
+        };
     }
     for (k, p) in ask.picks.iter().enumerate().rev() {
         let tmp = a.s(&format!("{raw}_{k}"));
@@ -484,13 +473,17 @@ fn each(
             &set,
         );
     }
+    let mut selector = json!({"item.$": "$$.Map.Item.Value", "params.$": a.s("params")});
+    if let Some(with) = &paired {
+        selector["paired.$"] = json!(format!("States.ArrayGetItem({with}, $$.Map.Item.Index)"));
+    }
     let mut map = json!({
         "Type": "Map",
         "ItemsPath": items,
-        "ItemSelector": {"item.$": "$$.Map.Item.Value", "params.$": a.s("params")},
+        "ItemSelector": selector,
         "ItemProcessor": {
             "ProcessorConfig": {"Mode": "INLINE"},
-            "StartAt": task,
+            "StartAt": start,
             "States": states,
         },
         "ResultPath": a.s(raw),
@@ -503,6 +496,126 @@ fn each(
     let name = a.n(label);
     a.states.insert(name.clone(), map);
     name
+}
+
+/// The states of one iteration of an ask made per item (input: `item`, `params`, and with a
+/// paired list `paired`), which end with the iteration's picks (and `made`); the first state.
+fn iteration(a: &mut Act, label: &str, ask: &Ask) -> String {
+    let op = ask.call.op;
+    let mut defaults = Map::new();
+    for p in ask.picks {
+        defaults.insert(p.name.into(), p.default.json());
+    }
+    // Present and Member picks are selected from the answer at once; the others need the
+    // item or states of their own after the Task.
+    let direct = ask.paired.is_none()
+        && ask
+            .picks
+            .iter()
+            .all(|p| matches!(p.from, From::Present | From::Member(_)));
+    let mut sel = Map::new();
+    let mut picked = Map::new();
+    for p in ask.picks {
+        match p.from {
+            From::Member(path) if direct => {
+                sel.insert(format!("{}.$", p.name), json!(format!("$.{path}")));
+            }
+            From::Member(path) => {
+                sel.insert(format!("m_{}.$", p.name), json!(format!("$.{path}")));
+                picked.insert(format!("{}.$", p.name), json!(format!("$.r.m_{}", p.name)));
+            }
+            From::Where(w) => {
+                where_members(a, p.name, w, &mut sel);
+                picked.insert(format!("{}.$", p.name), json!(format!("$.v_{}", p.name)));
+            }
+            From::Item => {
+                picked.insert(format!("{}.$", p.name), json!("$.item"));
+            }
+            // The definitions test allows no other pick in a call per item; `true` says the
+            // call answered.
+            From::Present
+            | From::At(_)
+            | From::Each(_)
+            | From::First(_)
+            | From::Distinct(_)
+            | From::Decoded(_) => {
+                if direct {
+                    sel.insert(p.name.into(), json!(true));
+                } else {
+                    picked.insert(p.name.into(), json!(true));
+                }
+            }
+        }
+    }
+    if sel.is_empty() {
+        sel.insert("answered".into(), json!(true));
+    }
+    let task = a.n(&format!("{label}: one"));
+    let absent = a.n(&format!("{label}: absent"));
+    let mut t = a.sdk(
+        op.service(),
+        &op.sfn_name(),
+        Value::Object(args(a, ask.call.args, "$.params")),
+    );
+    t["ResultSelector"] = Value::Object(sel);
+    if let Some(x) = ask.absent {
+        t["Catch"] = json!([{"ErrorEquals": absent_errors(op.service(), x.codes), "Next": absent}]);
+        let result = if direct {
+            defaults
+        } else {
+            let mut d = defaults;
+            d.insert("made".into(), json!(true));
+            d
+        };
+        a.states.insert(
+            absent.clone(),
+            json!({"Type": "Pass", "Result": result, "End": true}),
+        );
+    }
+    if direct {
+        t["End"] = json!(true);
+        a.states.insert(task.clone(), t);
+        return task;
+    }
+    picked.insert("made".into(), json!(true));
+    let done = a.n(&format!("{label}: one, picked"));
+    a.states.insert(
+        done.clone(),
+        json!({"Type": "Pass", "Parameters": picked, "End": true}),
+    );
+    let mut after_task = done;
+    for (k, p) in ask.picks.iter().enumerate().rev() {
+        if let From::Where(w) = p.from {
+            let what = format!("{label}: one, {}", p.name);
+            let tmp = a.s(&format!("t_{k}"));
+            let target = a.s(&format!("v_{}", p.name));
+            after_task = where_states(a, &what, "r", &tmp, p.name, w, &target, &after_task);
+        }
+    }
+    t["ResultPath"] = json!("$.r");
+    t["Next"] = json!(after_task);
+    a.states.insert(task.clone(), t);
+    match &ask.paired {
+        // Only for an item whose paired value is not empty.
+        Some(_) => {
+            let skip = a.pass(&format!("{label}: one, nothing"), json!({"Result": {}}), "");
+            if let Some(s) = a.states.get_mut(&skip) {
+                s.as_object_mut().map(|o| o.remove("Next"));
+                s["End"] = json!(true);
+            }
+            let any = a.choice(
+                &format!("{label}: one, any?"),
+                json!([{"Variable": "$.count.n", "NumericGreaterThan": 0, "Next": task}]),
+                &skip,
+            );
+            a.pass(
+                &format!("{label}: one, count"),
+                json!({"Parameters": {"n.$": "States.ArrayLength($.paired)"}, "ResultPath": "$.count"}),
+                &any,
+            )
+        }
+        None => task,
+    }
 }
 
 /// A path through lists split after its last `[*]`: the list (as Step Functions gives a
@@ -534,6 +647,9 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
             }
             Arg::Item => {
                 out.insert(format!("{key}.$"), json!("$.item"));
+            }
+            Arg::Paired => {
+                out.insert(format!("{key}.$"), json!("$.paired"));
             }
             Arg::Value(name) => {
                 out.insert(format!("{key}.$"), json!(a.s(&format!("v.{name}"))));
@@ -609,283 +725,6 @@ fn names(svc: &str, code: &str) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
-}
-
-/// The states of a [`From::Where`] pick: a Map over the list that keeps `{v}` for each
-/// selected item (and `{}` for the rest), the values gathered with `[*].v` (a wildcard, which
-/// gives a list, empty or not, on AWS and the emulator alike), then the list or its first
-/// value at `target`.
-#[allow(clippy::too_many_arguments)]
-fn where_states(
-    a: &mut Act,
-    what: &str,
-    raw: &str,
-    tmp: &str,
-    name: &str,
-    w: &crate::domain::define::Where,
-    target: &str,
-    next: &str,
-) -> String {
-    let base = a.s(raw);
-    let list = |m: &str| format!("{base}.w_{name}_{m}");
-    // Names inside the Map, kept within Step Functions' limit like every other state's.
-    let test = state_name(&format!("{what}: test"));
-    let take = state_name(&format!("{what}: take"));
-    let skip = state_name(&format!("{what}: skip"));
-    let mut selector = json!({"key.$": "$$.Map.Item.Value"});
-    if compares(a, w) {
-        match w.wanted() {
-            Err(p) => selector["want.$"] = json!(a.p(p)),
-            Ok(v) => selector["want"] = v,
-        }
-    }
-    for m in w.take {
-        let (m, _) = first_member(m);
-        selector[format!("m_{m}.$")] = json!(format!(
-            "States.ArrayGetItem({}, $$.Map.Item.Index)",
-            list(m)
-        ));
-    }
-    let taken = match w.take {
-        [one] => match first_member(one) {
-            (m, "") => json!({"v.$": format!("$.m_{m}")}),
-            (m, rest) => json!({"v.$": format!("$.m_{m}.{rest}")}),
-        },
-        many => {
-            let obj: Map<String, Value> = many
-                .iter()
-                .map(|m| (format!("{m}.$"), json!(format!("$.m_{m}"))))
-                .collect();
-            json!({"v": obj})
-        }
-    };
-    let compared = compares(a, w);
-    let (on_match, otherwise) = if w.cmp == Cmp::Ne {
-        (&skip, &take)
-    } else {
-        (&take, &skip)
-    };
-    let compare = match (w.cmp, w.is) {
-        (Cmp::Eq | Cmp::Ne | Cmp::All, Arg::Bool(_)) => "BooleanEqualsPath",
-        (Cmp::Eq | Cmp::Ne | Cmp::All, _) => "StringEqualsPath",
-        (Cmp::Later, _) => "TimestampGreaterThanPath",
-    };
-    // A dotted key is compared inside the object its first member selects.
-    let key_var = match first_member(w.key) {
-        (_, "") => "$.key".to_string(),
-        (_, rest) => format!("$.key.{rest}"),
-    };
-    // A later-than over a parameter the playbook does not give keeps every item.
-    let start = if !compared {
-        take.clone()
-    } else {
-        test.clone()
-    };
-    let gathered = format!("{tmp}.l");
-    let set = a.pass(
-        &format!("{what}: set"),
-        json!({"InputPath": if w.first { format!("{tmp}.v") } else { gathered.clone() }, "ResultPath": target}),
-        next,
-    );
-    let after_gather = if w.first {
-        let get = a.pass(
-            &format!("{what}: first"),
-            json!({"Parameters": {"v.$": format!("States.ArrayGetItem({gathered}, 0)")}, "ResultPath": tmp}),
-            &set,
-        );
-        let any = a.choice(
-            &format!("{what}: any?"),
-            json!([{"Variable": format!("{tmp}.n"), "NumericEquals": 0, "Next": next}]),
-            &get,
-        );
-        a.pass(
-            &format!("{what}: count"),
-            json!({"Parameters": {"n.$": format!("States.ArrayLength({gathered})"), "l.$": gathered}, "ResultPath": tmp}),
-            &any,
-        )
-    } else {
-        set
-    };
-    let gather = a.pass(
-        &format!("{what}: gather"),
-        json!({"Parameters": {"l.$": format!("{tmp}[*].v")}, "ResultPath": tmp}),
-        &after_gather,
-    );
-    let mut inner = json!({
-        take.clone(): {"Type": "Pass", "Parameters": taken, "End": true},
-    });
-    if start == test {
-        inner[skip.clone()] = json!({"Type": "Pass", "Result": {}, "End": true});
-        inner[test.clone()] = json!({
-            "Type": "Choice",
-            "Choices": [{"Variable": key_var, compare: "$.want", "Next": on_match}],
-            "Default": otherwise,
-        });
-    }
-    let map = json!({
-        "Type": "Map",
-        // Without a comparison the key's list is not selected (a timestamp's, on the emulator,
-        // is an object it cannot write).
-        "ItemsPath": list(first_member(if compared { w.key } else { w.take[0] }).0),
-        "ItemSelector": selector,
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "INLINE"},
-            "StartAt": start,
-            "States": inner,
-        },
-        "ResultPath": tmp,
-        "Catch": [a.catch_all()],
-        "Next": gather,
-    });
-    let name = a.n(what);
-    a.states.insert(name.clone(), map);
-    name
-}
-
-/// A member path's first member and the rest (`IamInstanceProfile.Arn` → `IamInstanceProfile`,
-/// `Arn`).
-fn first_member(m: &str) -> (&str, &str) {
-    m.split_once('.').unwrap_or((m, ""))
-}
-
-/// Whether a selection compares its key: not a later-than over a parameter the playbook does
-/// not give, which keeps every item.
-fn compares(a: &Act, w: &crate::domain::define::Where) -> bool {
-    match (w.cmp, w.is) {
-        (Cmp::All, _) => false,
-        (Cmp::Later, Arg::IfGiven(p)) => a.given.iter().any(|g| g == p),
-        _ => true,
-    }
-}
-
-/// A Choice going to `yes` when `c` holds and to `no` otherwise, after the Passes that
-/// prepare its comparisons of two values (each as JSON text: Choice rules compare no lists).
-fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -> String {
-    let mut r = rule(a, c);
-    r["Next"] = json!(yes);
-    let mut first = a.choice(what, json!([r]), no);
-    let mut includes = Vec::new();
-    includes_of(c, &mut includes);
-    for (x, p) in includes.into_iter().rev() {
-        let key = a.s(&includes_key(x, p));
-        let missing = a.pass(
-            &format!("{what}: any of {p} missing from {x}"),
-            json!({"Parameters": {"missing.$": format!("States.ArrayContains({key}, false)")}, "ResultPath": key}),
-            &first,
-        );
-        let one = a.n(&format!("{what}: {p} in {x}, one"));
-        let map = json!({
-            "Type": "Map",
-            "ItemsPath": a.p(p),
-            "ItemSelector": {
-                "has.$": format!("States.ArrayContains({}, $$.Map.Item.Value)", a.s(&format!("v.{x}"))),
-            },
-            "ItemProcessor": {
-                "ProcessorConfig": {"Mode": "INLINE"},
-                "StartAt": one,
-                "States": {one.clone(): {"Type": "Pass", "InputPath": "$.has", "End": true}},
-            },
-            "ResultPath": key,
-            "Catch": [a.catch_all()],
-            "Next": missing,
-        });
-        let name = a.n(&format!("{what}: {p} in {x}?"));
-        a.states.insert(name.clone(), map);
-        first = name;
-    }
-    let mut empties = Vec::new();
-    prepared(c, &mut Vec::new(), &mut empties);
-    for x in empties.into_iter().rev() {
-        first = a.pass(
-            &format!("{what}: count {x}"),
-            json!({"Parameters": {
-                "n.$": format!("States.ArrayLength({})", a.s(&format!("v.{x}"))),
-            }, "ResultPath": a.s(&empty_key(x))}),
-            &first,
-        );
-    }
-    let mut pairs = Vec::new();
-    prepared(c, &mut pairs, &mut Vec::new());
-    for (x, y) in pairs.into_iter().rev() {
-        let key = same_key(x, y);
-        first = a.pass(
-            &format!("{what}: compare {x} and {y}"),
-            json!({"Parameters": {
-                "a.$": format!("States.JsonToString({})", a.s(&format!("v.{x}"))),
-                "b.$": format!("States.JsonToString({})", a.s(&format!("v.{y}"))),
-            }, "ResultPath": a.s(&key)}),
-            &first,
-        );
-    }
-    first
-}
-
-/// The comparisons of two values and the lists a condition counts, which a Choice cannot
-/// make itself.
-fn prepared(
-    c: &Cond,
-    pairs: &mut Vec<(&'static str, &'static str)>,
-    empties: &mut Vec<&'static str>,
-) {
-    match c {
-        Cond::Same(x, y) => pairs.push((x, y)),
-        Cond::Empty(x) => empties.push(x),
-        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| prepared(c, pairs, empties)),
-        Cond::Not(c) => prepared(c, pairs, empties),
-        Cond::Always | Cond::Never | Cond::Is(..) | Cond::Includes(..) => {}
-    }
-}
-
-/// The `Includes` of a condition: (picked list, list parameter).
-fn includes_of(c: &Cond, out: &mut Vec<(&'static str, &'static str)>) {
-    match c {
-        Cond::Includes(x, p) => out.push((x, p)),
-        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| includes_of(c, out)),
-        Cond::Not(c) => includes_of(c, out),
-        _ => {}
-    }
-}
-
-fn includes_key(x: &str, p: &str) -> String {
-    format!("includes_{}_{p}", x.replace('.', "_"))
-}
-
-fn empty_key(x: &str) -> String {
-    format!("count_{}", x.replace('.', "_"))
-}
-
-fn same_key(x: &str, y: &str) -> String {
-    format!("same_{}_{}", x.replace('.', "_"), y.replace('.', "_"))
-}
-
-/// A condition as a Choice rule (without `Next`).
-fn rule(a: &Act, c: &Cond) -> Value {
-    match c {
-        // Not a rule: `compile` leaves the decision out.
-        Cond::Always => json!({"Variable": "$", "IsPresent": true}),
-        Cond::Never => json!({"Not": {"Variable": "$", "IsPresent": true}}),
-        Cond::Is(name, lit) => {
-            let var = a.s(&format!("v.{name}"));
-            match lit {
-                Lit::Null => json!({"Variable": var, "IsNull": true}),
-                Lit::Bool(b) => json!({"Variable": var, "BooleanEquals": b}),
-                Lit::Text(t) => json!({"Variable": var, "StringEquals": t}),
-            }
-        }
-        Cond::Same(x, y) => {
-            let key = a.s(&same_key(x, y));
-            json!({"Variable": format!("{key}.a"), "StringEqualsPath": format!("{key}.b")})
-        }
-        Cond::Empty(x) => {
-            json!({"Variable": format!("{}.n", a.s(&empty_key(x))), "NumericEquals": 0})
-        }
-        Cond::Includes(x, p) => {
-            json!({"Variable": format!("{}.missing", a.s(&includes_key(x, p))), "BooleanEquals": false})
-        }
-        Cond::All(cs) => json!({"And": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
-        Cond::Any(cs) => json!({"Or": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
-        Cond::Not(c) => json!({"Not": rule(a, c)}),
-    }
 }
 
 /// A message with `{param}`s as a `States.Format` cause (plain text when it has none).

@@ -1,0 +1,227 @@
+//! The AWS operations definitions call: each one's service, name and IAM permission.
+
+/// An AWS operation a definition calls: one adapter in the local engine, one SDK integration
+/// (`arn:aws:states:::aws-sdk:<service>:<operation>`) in a state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    IamGetLoginProfile,
+    IamDeleteLoginProfile,
+    S3GetBucketVersioning,
+    S3PutBucketVersioning,
+    S3GetPublicAccessBlock,
+    S3PutPublicAccessBlock,
+    S3GetBucketPolicy,
+    S3GetBucketAcl,
+    S3GetBucketOwnershipControls,
+    Ec2DescribeInstances,
+    Ec2StopInstances,
+    IamGetRole,
+    IamListAttachedRolePolicies,
+    IamListRolePolicies,
+    IamListInstanceProfilesForRole,
+    IamListAccessKeys,
+    IamUpdateAccessKey,
+    IamListMfaDevices,
+    IamDeactivateMfaDevice,
+    AutoscalingDescribeAutoScalingInstances,
+    AutoscalingDetachInstances,
+    Ec2DescribeTags,
+    Ec2CreateTags,
+    Ec2DescribeIamInstanceProfileAssociations,
+    Ec2DisassociateIamInstanceProfile,
+    IamGetInstanceProfile,
+    Ec2DescribeInstanceAttribute,
+    Ec2ModifyInstanceAttribute,
+    IamGetUser,
+    IamListAttachedUserPolicies,
+    IamListUserPolicies,
+    IamListGroupsForUser,
+    IamGetAccessKeyLastUsed,
+    IamListUserTags,
+    SnsPublish,
+    Ec2GetConsoleOutput,
+    Ec2DescribeVolumes,
+    Ec2DescribeNetworkInterfaces,
+    Elbv2DescribeTargetGroups,
+    Elbv2DescribeTargetHealth,
+    Elbv2DeregisterTargets,
+}
+
+impl Op {
+    /// The service as Step Functions' SDK integrations name it.
+    pub fn service(self) -> &'static str {
+        match self {
+            Op::IamGetLoginProfile
+            | Op::IamDeleteLoginProfile
+            | Op::IamGetRole
+            | Op::IamListAttachedRolePolicies
+            | Op::IamListRolePolicies
+            | Op::IamListInstanceProfilesForRole
+            | Op::IamListAccessKeys
+            | Op::IamUpdateAccessKey
+            | Op::IamListMfaDevices
+            | Op::IamDeactivateMfaDevice
+            | Op::IamGetInstanceProfile
+            | Op::IamGetUser
+            | Op::IamListAttachedUserPolicies
+            | Op::IamListUserPolicies
+            | Op::IamListGroupsForUser
+            | Op::IamGetAccessKeyLastUsed
+            | Op::IamListUserTags => "iam",
+            Op::S3GetBucketVersioning
+            | Op::S3PutBucketVersioning
+            | Op::S3GetPublicAccessBlock
+            | Op::S3PutPublicAccessBlock
+            | Op::S3GetBucketPolicy
+            | Op::S3GetBucketAcl
+            | Op::S3GetBucketOwnershipControls => "s3",
+            Op::Ec2DescribeInstances
+            | Op::Ec2StopInstances
+            | Op::Ec2DescribeTags
+            | Op::Ec2CreateTags
+            | Op::Ec2DescribeIamInstanceProfileAssociations
+            | Op::Ec2DisassociateIamInstanceProfile
+            | Op::Ec2DescribeInstanceAttribute
+            | Op::Ec2ModifyInstanceAttribute
+            | Op::Ec2GetConsoleOutput
+            | Op::Ec2DescribeVolumes
+            | Op::Ec2DescribeNetworkInterfaces => "ec2",
+            Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
+                "autoscaling"
+            }
+            Op::SnsPublish => "sns",
+            Op::Elbv2DescribeTargetGroups
+            | Op::Elbv2DescribeTargetHealth
+            | Op::Elbv2DeregisterTargets => "elasticloadbalancingv2",
+        }
+    }
+
+    /// The service as IAM, the API's endpoint and the evidence name it (`elasticloadbalancing`
+    /// for Elastic Load Balancing v2, which Step Functions calls `elasticloadbalancingv2`).
+    pub fn api_service(self) -> &'static str {
+        match self.service() {
+            "elasticloadbalancingv2" => "elasticloadbalancing",
+            other => other,
+        }
+    }
+
+    /// The API operation's name (PascalCase, as in AWS's API reference and the evidence).
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::IamGetLoginProfile => "GetLoginProfile",
+            Op::IamDeleteLoginProfile => "DeleteLoginProfile",
+            Op::S3GetBucketVersioning => "GetBucketVersioning",
+            Op::S3PutBucketVersioning => "PutBucketVersioning",
+            Op::S3GetPublicAccessBlock => "GetPublicAccessBlock",
+            Op::S3PutPublicAccessBlock => "PutPublicAccessBlock",
+            Op::S3GetBucketPolicy => "GetBucketPolicy",
+            Op::S3GetBucketAcl => "GetBucketAcl",
+            Op::S3GetBucketOwnershipControls => "GetBucketOwnershipControls",
+            Op::Ec2DescribeInstances => "DescribeInstances",
+            Op::Ec2StopInstances => "StopInstances",
+            Op::IamGetRole => "GetRole",
+            Op::IamListAttachedRolePolicies => "ListAttachedRolePolicies",
+            Op::IamListRolePolicies => "ListRolePolicies",
+            Op::IamListInstanceProfilesForRole => "ListInstanceProfilesForRole",
+            Op::IamListAccessKeys => "ListAccessKeys",
+            Op::IamUpdateAccessKey => "UpdateAccessKey",
+            Op::IamListMfaDevices => "ListMFADevices",
+            Op::IamDeactivateMfaDevice => "DeactivateMFADevice",
+            Op::AutoscalingDescribeAutoScalingInstances => "DescribeAutoScalingInstances",
+            Op::AutoscalingDetachInstances => "DetachInstances",
+            Op::Ec2DescribeTags => "DescribeTags",
+            Op::Ec2CreateTags => "CreateTags",
+            Op::Ec2DescribeIamInstanceProfileAssociations => {
+                "DescribeIamInstanceProfileAssociations"
+            }
+            Op::Ec2DisassociateIamInstanceProfile => "DisassociateIamInstanceProfile",
+            Op::IamGetInstanceProfile => "GetInstanceProfile",
+            Op::Ec2DescribeInstanceAttribute => "DescribeInstanceAttribute",
+            Op::Ec2ModifyInstanceAttribute => "ModifyInstanceAttribute",
+            Op::IamGetUser => "GetUser",
+            Op::IamListAttachedUserPolicies => "ListAttachedUserPolicies",
+            Op::IamListUserPolicies => "ListUserPolicies",
+            Op::IamListGroupsForUser => "ListGroupsForUser",
+            Op::IamGetAccessKeyLastUsed => "GetAccessKeyLastUsed",
+            Op::IamListUserTags => "ListUserTags",
+            Op::SnsPublish => "Publish",
+            Op::Ec2GetConsoleOutput => "GetConsoleOutput",
+            Op::Ec2DescribeVolumes => "DescribeVolumes",
+            Op::Ec2DescribeNetworkInterfaces => "DescribeNetworkInterfaces",
+            Op::Elbv2DescribeTargetGroups => "DescribeTargetGroups",
+            Op::Elbv2DescribeTargetHealth => "DescribeTargetHealth",
+            Op::Elbv2DeregisterTargets => "DeregisterTargets",
+        }
+    }
+
+    /// The IAM permission the call needs (not always `service:Name`: S3's public access block
+    /// calls are authorised as `s3:GetBucketPublicAccessBlock` and `s3:PutBucketPublicAccessBlock`).
+    pub fn permission(self) -> &'static str {
+        match self {
+            Op::IamGetLoginProfile => "iam:GetLoginProfile",
+            Op::IamDeleteLoginProfile => "iam:DeleteLoginProfile",
+            Op::S3GetBucketVersioning => "s3:GetBucketVersioning",
+            Op::S3PutBucketVersioning => "s3:PutBucketVersioning",
+            Op::S3GetPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
+            Op::S3PutPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
+            Op::S3GetBucketPolicy => "s3:GetBucketPolicy",
+            Op::S3GetBucketAcl => "s3:GetBucketAcl",
+            Op::S3GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
+            Op::Ec2DescribeInstances => "ec2:DescribeInstances",
+            Op::Ec2StopInstances => "ec2:StopInstances",
+            Op::IamGetRole => "iam:GetRole",
+            Op::IamListAttachedRolePolicies => "iam:ListAttachedRolePolicies",
+            Op::IamListRolePolicies => "iam:ListRolePolicies",
+            Op::IamListInstanceProfilesForRole => "iam:ListInstanceProfilesForRole",
+            Op::IamListAccessKeys => "iam:ListAccessKeys",
+            Op::IamUpdateAccessKey => "iam:UpdateAccessKey",
+            Op::IamListMfaDevices => "iam:ListMFADevices",
+            Op::IamDeactivateMfaDevice => "iam:DeactivateMFADevice",
+            Op::AutoscalingDescribeAutoScalingInstances => {
+                "autoscaling:DescribeAutoScalingInstances"
+            }
+            Op::AutoscalingDetachInstances => "autoscaling:DetachInstances",
+            Op::Ec2DescribeTags => "ec2:DescribeTags",
+            Op::Ec2CreateTags => "ec2:CreateTags",
+            Op::Ec2DescribeIamInstanceProfileAssociations => {
+                "ec2:DescribeIamInstanceProfileAssociations"
+            }
+            Op::Ec2DisassociateIamInstanceProfile => "ec2:DisassociateIamInstanceProfile",
+            Op::IamGetInstanceProfile => "iam:GetInstanceProfile",
+            Op::Ec2DescribeInstanceAttribute => "ec2:DescribeInstanceAttribute",
+            Op::Ec2ModifyInstanceAttribute => "ec2:ModifyInstanceAttribute",
+            Op::IamGetUser => "iam:GetUser",
+            Op::IamListAttachedUserPolicies => "iam:ListAttachedUserPolicies",
+            Op::IamListUserPolicies => "iam:ListUserPolicies",
+            Op::IamListGroupsForUser => "iam:ListGroupsForUser",
+            Op::IamGetAccessKeyLastUsed => "iam:GetAccessKeyLastUsed",
+            Op::IamListUserTags => "iam:ListUserTags",
+            Op::SnsPublish => "sns:Publish",
+            Op::Ec2GetConsoleOutput => "ec2:GetConsoleOutput",
+            Op::Ec2DescribeVolumes => "ec2:DescribeVolumes",
+            Op::Ec2DescribeNetworkInterfaces => "ec2:DescribeNetworkInterfaces",
+            Op::Elbv2DescribeTargetGroups => "elasticloadbalancing:DescribeTargetGroups",
+            Op::Elbv2DescribeTargetHealth => "elasticloadbalancing:DescribeTargetHealth",
+            Op::Elbv2DeregisterTargets => "elasticloadbalancing:DeregisterTargets",
+        }
+    }
+
+    /// EC2 calls a dry run makes for real with `DryRun=true`, which checks permissions and
+    /// parameters without acting; other changes are only noted in a dry run.
+    pub fn dry_run_probe(self) -> bool {
+        // DisassociateIamInstanceProfile is the EC2 change without a `DryRun` member.
+        self.service() == "ec2" && self != Op::Ec2DisassociateIamInstanceProfile
+    }
+
+    /// The operation as Step Functions' SDK integrations spell it (camelCase).
+    pub fn sfn_name(self) -> String {
+        let name = self.name();
+        let mut out = String::with_capacity(name.len());
+        let mut chars = name.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_lowercase());
+        }
+        out.extend(chars);
+        out
+    }
+}

@@ -1,0 +1,183 @@
+//! Conditions compiled: Choice rules, and the Passes and Maps that prepare what a rule cannot
+//! compute itself (lists' lengths, values as JSON text).
+
+use serde_json::{Value, json};
+
+use crate::domain::define::{Cond, Lit};
+use crate::engine::asl::act::Act;
+
+/// A Choice going to `yes` when `c` holds and to `no` otherwise, after the Passes that
+/// prepare its comparisons of two values (each as JSON text: Choice rules compare no lists).
+pub(super) fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -> String {
+    let mut r = rule(a, c);
+    r["Next"] = json!(yes);
+    let mut first = a.choice(what, json!([r]), no);
+    let mut includes = Vec::new();
+    includes_of(c, &mut includes);
+    for (x, p) in includes.into_iter().rev() {
+        let key = a.s(&includes_key(x, p));
+        let missing = a.pass(
+            &format!("{what}: any of {p} missing from {x}"),
+            json!({"Parameters": {"missing.$": format!("States.ArrayContains({key}, false)")}, "ResultPath": key}),
+            &first,
+        );
+        let one = a.n(&format!("{what}: {p} in {x}, one"));
+        let map = json!({
+            "Type": "Map",
+            "ItemsPath": a.p(p),
+            "ItemSelector": {
+                "has.$": format!("States.ArrayContains({}, $$.Map.Item.Value)", a.s(&format!("v.{x}"))),
+            },
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": one,
+                "States": {one.clone(): {"Type": "Pass", "InputPath": "$.has", "End": true}},
+            },
+            "ResultPath": key,
+            "Catch": [a.catch_all()],
+            "Next": missing,
+        });
+        let name = a.n(&format!("{what}: {p} in {x}?"));
+        a.states.insert(name.clone(), map);
+        first = name;
+    }
+    let mut empties = Vec::new();
+    prepared(c, &mut Vec::new(), &mut empties);
+    for (x, nested) in empties.into_iter().rev() {
+        let key = a.s(&empty_key(x));
+        first = if nested {
+            // Whether any list inside holds something: a Map telling each one, then whether
+            // any said so. (Not a `[*][*]` wildcard: with every list empty it matches nothing,
+            // which the emulator takes for a missing path.)
+            let some = a.pass(
+                &format!("{what}: any in {x}"),
+                json!({"Parameters": {"some.$": format!("States.ArrayContains({key}, true)")}, "ResultPath": key}),
+                &first,
+            );
+            let (test, yes, no) = (
+                a.n(&format!("{what}: {x}, one: empty?")),
+                a.n(&format!("{what}: {x}, one: something")),
+                a.n(&format!("{what}: {x}, one: nothing")),
+            );
+            let map = json!({
+                "Type": "Map",
+                "ItemsPath": a.s(&format!("v.{x}")),
+                "ItemSelector": {"n.$": "States.ArrayLength($$.Map.Item.Value)"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": test,
+                    "States": {
+                        test.clone(): {"Type": "Choice", "Choices": [
+                            {"Variable": "$.n", "NumericEquals": 0, "Next": no},
+                        ], "Default": yes},
+                        yes.clone(): {"Type": "Pass", "Result": true, "End": true},
+                        no.clone(): {"Type": "Pass", "Result": false, "End": true},
+                    },
+                },
+                "ResultPath": key,
+                "Catch": [a.catch_all()],
+                "Next": some,
+            });
+            let name = a.n(&format!("{what}: each of {x}"));
+            a.states.insert(name.clone(), map);
+            name
+        } else {
+            a.pass(
+                &format!("{what}: count {x}"),
+                json!({"Parameters": {
+                    "n.$": format!("States.ArrayLength({})", a.s(&format!("v.{x}"))),
+                }, "ResultPath": key}),
+                &first,
+            )
+        };
+    }
+    let mut pairs = Vec::new();
+    prepared(c, &mut pairs, &mut Vec::new());
+    for (x, y) in pairs.into_iter().rev() {
+        let key = same_key(x, y);
+        first = a.pass(
+            &format!("{what}: compare {x} and {y}"),
+            json!({"Parameters": {
+                "a.$": format!("States.JsonToString({})", a.s(&format!("v.{x}"))),
+                "b.$": format!("States.JsonToString({})", a.s(&format!("v.{y}"))),
+            }, "ResultPath": a.s(&key)}),
+            &first,
+        );
+    }
+    first
+}
+
+/// The comparisons of two values and the lists a condition counts (with whether it counts
+/// the items of the lists inside), which a Choice cannot make itself.
+fn prepared(
+    c: &Cond,
+    pairs: &mut Vec<(&'static str, &'static str)>,
+    empties: &mut Vec<(&'static str, bool)>,
+) {
+    match c {
+        Cond::Same(x, y) => pairs.push((x, y)),
+        Cond::Empty(x) | Cond::Is(x, Lit::EmptyList) => empties.push((x, false)),
+        Cond::NoneIn(x) => empties.push((x, true)),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| prepared(c, pairs, empties)),
+        Cond::Not(c) => prepared(c, pairs, empties),
+        Cond::Always | Cond::Never | Cond::Is(..) | Cond::Includes(..) => {}
+    }
+}
+
+/// The `Includes` of a condition: (picked list, list parameter).
+fn includes_of(c: &Cond, out: &mut Vec<(&'static str, &'static str)>) {
+    match c {
+        Cond::Includes(x, p) => out.push((x, p)),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| includes_of(c, out)),
+        Cond::Not(c) => includes_of(c, out),
+        _ => {}
+    }
+}
+
+fn includes_key(x: &str, p: &str) -> String {
+    format!("includes_{}_{p}", x.replace('.', "_"))
+}
+
+fn empty_key(x: &str) -> String {
+    format!("count_{}", x.replace('.', "_"))
+}
+
+fn same_key(x: &str, y: &str) -> String {
+    format!("same_{}_{}", x.replace('.', "_"), y.replace('.', "_"))
+}
+
+/// A condition as a Choice rule (without `Next`).
+fn rule(a: &Act, c: &Cond) -> Value {
+    match c {
+        // Not a rule: `compile` leaves the decision out.
+        Cond::Always => json!({"Variable": "$", "IsPresent": true}),
+        Cond::Never => json!({"Not": {"Variable": "$", "IsPresent": true}}),
+        Cond::Is(name, lit) => {
+            let var = a.s(&format!("v.{name}"));
+            match lit {
+                Lit::Null => json!({"Variable": var, "IsNull": true}),
+                Lit::Bool(b) => json!({"Variable": var, "BooleanEquals": b}),
+                Lit::Text(t) => json!({"Variable": var, "StringEquals": t}),
+                Lit::EmptyList => {
+                    json!({"Variable": format!("{}.n", a.s(&empty_key(name))), "NumericEquals": 0})
+                }
+            }
+        }
+        Cond::Same(x, y) => {
+            let key = a.s(&same_key(x, y));
+            json!({"Variable": format!("{key}.a"), "StringEqualsPath": format!("{key}.b")})
+        }
+        Cond::Empty(x) => {
+            json!({"Variable": format!("{}.n", a.s(&empty_key(x))), "NumericEquals": 0})
+        }
+        Cond::NoneIn(x) => {
+            json!({"Variable": format!("{}.some", a.s(&empty_key(x))), "BooleanEquals": false})
+        }
+        Cond::Includes(x, p) => {
+            json!({"Variable": format!("{}.missing", a.s(&includes_key(x, p))), "BooleanEquals": false})
+        }
+        Cond::All(cs) => json!({"And": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
+        Cond::Any(cs) => json!({"Or": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
+        Cond::Not(c) => json!({"Not": rule(a, c)}),
+    }
+}

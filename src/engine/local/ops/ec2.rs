@@ -1,0 +1,354 @@
+//! EC2 calls: instances, their attributes, tags, volumes, network interfaces and instance
+//! profile associations. A change made with `dry` is sent with `DryRun=true`.
+
+use serde_json::{Map, Value, json};
+
+use super::{Cx, elsewhere, missing, text, texts};
+use crate::domain::define::Op;
+use crate::domain::step::StepError;
+
+/// Makes the ec2 call `op` with `args`.
+pub(super) async fn call(
+    cx: &Cx<'_>,
+    op: Op,
+    args: &Map<String, Value>,
+    dry: bool,
+) -> Result<Value, StepError> {
+    let svc = op.api_service();
+    let name = op.name();
+    let c = &cx.clients;
+    match op {
+        Op::Ec2DescribeTags => {
+            let filters = filters(args)?;
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2.describe_tags().set_filters(Some(filters)).send(),
+                )
+                .await?;
+            let tags: Vec<Value> = r
+                .tags()
+                .iter()
+                .map(|t| {
+                    json!({
+                        "Key": t.key(),
+                        "Value": t.value(),
+                        "ResourceId": t.resource_id(),
+                        "ResourceType": t.resource_type().map(|r| r.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({"Tags": tags}))
+        }
+        Op::Ec2DescribeIamInstanceProfileAssociations => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_iam_instance_profile_associations()
+                        .set_filters(Some(filters(args)?))
+                        .send(),
+                )
+                .await?;
+            let associations: Vec<Value> = r
+                .iam_instance_profile_associations()
+                .iter()
+                .map(|a| {
+                    json!({
+                        "AssociationId": a.association_id(),
+                        "InstanceId": a.instance_id(),
+                        "IamInstanceProfile": a.iam_instance_profile().map(|p| json!({
+                            "Arn": p.arn(),
+                            "Id": p.id(),
+                        })),
+                        "State": a.state().map(|s| s.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({"IamInstanceProfileAssociations": associations}))
+        }
+        Op::Ec2DisassociateIamInstanceProfile => {
+            let req = c
+                .ec2
+                .disassociate_iam_instance_profile()
+                .association_id(text(args, "AssociationId")?);
+            if dry {
+                // EC2 has no DryRun for this call: a dry run only notes it.
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
+        Op::Ec2DescribeInstanceAttribute => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_instance_attribute()
+                        .instance_id(text(args, "InstanceId")?)
+                        .attribute(aws_sdk_ec2::types::InstanceAttributeName::from(text(
+                            args,
+                            "Attribute",
+                        )?))
+                        .send(),
+                )
+                .await?;
+            let mut out = Map::new();
+            if let Some(v) = r.disable_api_termination() {
+                out.insert("DisableApiTermination".into(), json!({"Value": v.value()}));
+            }
+            if let Some(v) = r.instance_initiated_shutdown_behavior() {
+                out.insert(
+                    "InstanceInitiatedShutdownBehavior".into(),
+                    json!({"Value": v.value()}),
+                );
+            }
+            Ok(Value::Object(out))
+        }
+        Op::Ec2ModifyInstanceAttribute => {
+            use aws_sdk_ec2::types::{
+                AttributeBooleanValue, AttributeValue, EbsInstanceBlockDeviceSpecification,
+                InstanceBlockDeviceMappingSpecification,
+            };
+            let value = |member: &str| args.get(member).and_then(|v| v.get("Value"));
+            let mut req = c
+                .ec2
+                .modify_instance_attribute()
+                .instance_id(text(args, "InstanceId")?);
+            if let Some(v) = value("DisableApiTermination").and_then(Value::as_bool) {
+                req =
+                    req.disable_api_termination(AttributeBooleanValue::builder().value(v).build());
+            }
+            if let Some(v) = value("InstanceInitiatedShutdownBehavior").and_then(Value::as_str) {
+                req = req.instance_initiated_shutdown_behavior(
+                    AttributeValue::builder().value(v).build(),
+                );
+            }
+            for m in args
+                .get("BlockDeviceMappings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let keep = m
+                    .get("Ebs")
+                    .and_then(|e| e.get("DeleteOnTermination"))
+                    .and_then(Value::as_bool);
+                req = req.block_device_mappings(
+                    InstanceBlockDeviceMappingSpecification::builder()
+                        .set_device_name(
+                            m.get("DeviceName")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        )
+                        .ebs(
+                            EbsInstanceBlockDeviceSpecification::builder()
+                                .set_delete_on_termination(keep)
+                                .build(),
+                        )
+                        .build(),
+                );
+            }
+            if dry {
+                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
+        Op::Ec2CreateTags => {
+            use aws_sdk_ec2::types::Tag;
+            let tags: Vec<Tag> = args
+                .get("Tags")
+                .and_then(Value::as_array)
+                .map(|ts| {
+                    ts.iter()
+                        .map(|t| {
+                            Tag::builder()
+                                .set_key(t.get("Key").and_then(Value::as_str).map(str::to_string))
+                                .set_value(
+                                    t.get("Value").and_then(Value::as_str).map(str::to_string),
+                                )
+                                .build()
+                        })
+                        .collect()
+                })
+                .ok_or_else(|| missing("Tags"))?;
+            let req = c
+                .ec2
+                .create_tags()
+                .set_resources(Some(texts(args, "Resources")?))
+                .set_tags(Some(tags));
+            if dry {
+                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
+        Op::Ec2DescribeInstances => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_instances()
+                        .set_instance_ids(Some(texts(args, "InstanceIds")?))
+                        .send(),
+                )
+                .await?;
+            let reservations: Vec<Value> = r
+                .reservations()
+                .iter()
+                .map(|res| {
+                    let instances: Vec<Value> = res.instances().iter().map(instance).collect();
+                    json!({"Instances": instances})
+                })
+                .collect();
+            Ok(json!({"Reservations": reservations}))
+        }
+        Op::Ec2StopInstances => {
+            let req = c
+                .ec2
+                .stop_instances()
+                .set_instance_ids(Some(texts(args, "InstanceIds")?));
+            if dry {
+                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            cx.call(svc, name, req.send()).await?;
+            Ok(json!({}))
+        }
+        Op::Ec2GetConsoleOutput => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .get_console_output()
+                        .instance_id(text(args, "InstanceId")?)
+                        .send(),
+                )
+                .await?;
+            Ok(json!({"InstanceId": r.instance_id(), "Output": r.output()}))
+        }
+        Op::Ec2DescribeVolumes => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_volumes()
+                        .set_filters(Some(filters(args)?))
+                        .send(),
+                )
+                .await?;
+            let volumes: Vec<Value> = r
+                .volumes()
+                .iter()
+                .map(|v| {
+                    json!({
+                        "VolumeId": v.volume_id(),
+                        "Size": v.size(),
+                        "VolumeType": v.volume_type().map(|t| t.as_str()),
+                        "Encrypted": v.encrypted(),
+                        "SnapshotId": v.snapshot_id(),
+                        "AvailabilityZone": v.availability_zone(),
+                        "State": v.state().map(|s| s.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({"Volumes": volumes}))
+        }
+        Op::Ec2DescribeNetworkInterfaces => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.ec2
+                        .describe_network_interfaces()
+                        .set_filters(Some(filters(args)?))
+                        .send(),
+                )
+                .await?;
+            let enis: Vec<Value> = r
+                .network_interfaces()
+                .iter()
+                .map(|n| {
+                    json!({
+                        "NetworkInterfaceId": n.network_interface_id(),
+                        "VpcId": n.vpc_id(),
+                        "SubnetId": n.subnet_id(),
+                        "PrivateIpAddress": n.private_ip_address(),
+                        "Groups": groups(n.groups()),
+                    })
+                })
+                .collect();
+            Ok(json!({"NetworkInterfaces": enis}))
+        }
+        other => Err(elsewhere(other)),
+    }
+}
+
+/// An instance as `DescribeInstances` gives it (the members definitions and evidence read).
+fn instance(i: &aws_sdk_ec2::types::Instance) -> Value {
+    json!({
+        "InstanceId": i.instance_id(),
+        "InstanceType": i.instance_type().map(|t| t.as_str()),
+        "ImageId": i.image_id(),
+        "LaunchTime": i.launch_time().map(|t| t.to_string()),
+        "State": {"Name": i.state().and_then(|s| s.name()).map(|n| n.as_str())},
+        "VpcId": i.vpc_id(),
+        "SubnetId": i.subnet_id(),
+        "PrivateIpAddress": i.private_ip_address(),
+        "PublicIpAddress": i.public_ip_address(),
+        "KeyName": i.key_name(),
+        "IamInstanceProfile": i.iam_instance_profile().map(|p| json!({"Arn": p.arn()})),
+        "Tags": i.tags().iter().map(|t| json!({"Key": t.key(), "Value": t.value()})).collect::<Vec<_>>(),
+        "NetworkInterfaces": i.network_interfaces().iter().map(|n| json!({
+            "NetworkInterfaceId": n.network_interface_id(),
+            "VpcId": n.vpc_id(),
+            "Groups": groups(n.groups()),
+        })).collect::<Vec<_>>(),
+        "BlockDeviceMappings": i.block_device_mappings().iter().map(|m| json!({
+            "DeviceName": m.device_name(),
+            "Ebs": m.ebs().map(|e| json!({
+                "VolumeId": e.volume_id(),
+                "DeleteOnTermination": e.delete_on_termination(),
+                "Status": e.status().map(|s| s.as_str()),
+            })),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Security groups as `[{GroupId, GroupName}]`.
+fn groups(g: &[aws_sdk_ec2::types::GroupIdentifier]) -> Vec<Value> {
+    g.iter()
+        .map(|g| json!({"GroupId": g.group_id(), "GroupName": g.group_name()}))
+        .collect()
+}
+
+/// EC2 `Filters`: `[{Name, Values}]`.
+fn filters(args: &Map<String, Value>) -> Result<Vec<aws_sdk_ec2::types::Filter>, StepError> {
+    args.get("Filters")
+        .and_then(Value::as_array)
+        .map(|fs| {
+            fs.iter()
+                .map(|f| {
+                    aws_sdk_ec2::types::Filter::builder()
+                        .set_name(f.get("Name").and_then(Value::as_str).map(str::to_string))
+                        .set_values(f.get("Values").and_then(Value::as_array).map(|v| {
+                            v.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_string)
+                                .collect()
+                        }))
+                        .build()
+                })
+                .collect()
+        })
+        .ok_or_else(|| missing("Filters"))
+}

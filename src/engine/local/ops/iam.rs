@@ -1,0 +1,316 @@
+//! IAM calls: users, their keys, login profiles, MFA devices, policies and groups; roles and
+//! instance profiles.
+
+use serde_json::{Map, Value, json};
+
+use super::{Cx, elsewhere, text};
+use crate::domain::define::Op;
+use crate::domain::step::StepError;
+
+/// Makes the iam call `op` with `args`.
+pub(super) async fn call(
+    cx: &Cx<'_>,
+    op: Op,
+    args: &Map<String, Value>,
+    _dry: bool,
+) -> Result<Value, StepError> {
+    let svc = op.api_service();
+    let name = op.name();
+    let c = &cx.clients;
+    match op {
+        Op::IamGetLoginProfile => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .get_login_profile()
+                        .user_name(text(args, "UserName")?)
+                        .send(),
+                )
+                .await?;
+            let p = r.login_profile();
+            Ok(json!({"LoginProfile": {
+                "UserName": p.map(|p| p.user_name()),
+                "CreateDate": p.map(|p| p.create_date().to_string()),
+                "PasswordResetRequired": p.map(|p| p.password_reset_required()),
+            }}))
+        }
+        Op::IamDeleteLoginProfile => {
+            cx.call(
+                svc,
+                name,
+                c.iam
+                    .delete_login_profile()
+                    .user_name(text(args, "UserName")?)
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::IamGetUser => {
+            let r = cx
+                .call(svc, name, c.iam.get_user().user_name(user(args)?).send())
+                .await?;
+            let u = r.user();
+            Ok(json!({"User": {
+                "UserName": u.map(|u| u.user_name()),
+                "UserId": u.map(|u| u.user_id()),
+                "Arn": u.map(|u| u.arn()),
+                "Path": u.map(|u| u.path()),
+                "CreateDate": u.map(|u| u.create_date().to_string()),
+                "PasswordLastUsed": u.and_then(|u| u.password_last_used()).map(|d| d.to_string()),
+            }}))
+        }
+        Op::IamListUserTags => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam.list_user_tags().user_name(user(args)?).send(),
+                )
+                .await?;
+            let tags: Vec<Value> = r
+                .tags()
+                .iter()
+                .map(|t| json!({"Key": t.key(), "Value": t.value()}))
+                .collect();
+            Ok(json!({"Tags": tags, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListAttachedUserPolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_attached_user_policies()
+                        .user_name(user(args)?)
+                        .send(),
+                )
+                .await?;
+            let policies: Vec<Value> = r
+                .attached_policies()
+                .iter()
+                .map(|p| json!({"PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()}))
+                .collect();
+            Ok(json!({"AttachedPolicies": policies, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListUserPolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam.list_user_policies().user_name(user(args)?).send(),
+                )
+                .await?;
+            Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListGroupsForUser => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam.list_groups_for_user().user_name(user(args)?).send(),
+                )
+                .await?;
+            let groups: Vec<Value> = r
+                .groups()
+                .iter()
+                .map(|g| json!({"GroupName": g.group_name(), "GroupId": g.group_id(), "Arn": g.arn()}))
+                .collect();
+            Ok(json!({"Groups": groups, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamGetAccessKeyLastUsed => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .get_access_key_last_used()
+                        .access_key_id(text(args, "AccessKeyId")?)
+                        .send(),
+                )
+                .await?;
+            let l = r.access_key_last_used();
+            Ok(json!({"UserName": r.user_name(), "AccessKeyLastUsed": {
+                "LastUsedDate": l.and_then(|l| l.last_used_date()).map(|d| d.to_string()),
+                "ServiceName": l.map(|l| l.service_name()),
+                "Region": l.map(|l| l.region()),
+            }}))
+        }
+        Op::IamGetRole => {
+            let r = cx
+                .call(svc, name, c.iam.get_role().role_name(role(args)?).send())
+                .await?;
+            let r = r.role();
+            Ok(json!({"Role": {
+                "RoleName": r.map(|r| r.role_name()),
+                "RoleId": r.map(|r| r.role_id()),
+                "Arn": r.map(|r| r.arn()),
+                "Path": r.map(|r| r.path()),
+                "CreateDate": r.map(|r| r.create_date().to_string()),
+                "AssumeRolePolicyDocument": r.and_then(|r| r.assume_role_policy_document()),
+                "MaxSessionDuration": r.and_then(|r| r.max_session_duration()),
+            }}))
+        }
+        Op::IamListAttachedRolePolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_attached_role_policies()
+                        .role_name(role(args)?)
+                        .send(),
+                )
+                .await?;
+            let policies: Vec<Value> = r
+                .attached_policies()
+                .iter()
+                .map(|p| json!({"PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()}))
+                .collect();
+            Ok(json!({"AttachedPolicies": policies, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListRolePolicies => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam.list_role_policies().role_name(role(args)?).send(),
+                )
+                .await?;
+            Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListInstanceProfilesForRole => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_instance_profiles_for_role()
+                        .role_name(role(args)?)
+                        .send(),
+                )
+                .await?;
+            let profiles: Vec<Value> = r
+                .instance_profiles()
+                .iter()
+                .map(|p| {
+                    json!({
+                        "InstanceProfileName": p.instance_profile_name(),
+                        "InstanceProfileId": p.instance_profile_id(),
+                        "Arn": p.arn(),
+                    })
+                })
+                .collect();
+            Ok(json!({"InstanceProfiles": profiles, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamListAccessKeys => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_access_keys()
+                        .user_name(text(args, "UserName")?)
+                        .send(),
+                )
+                .await?;
+            let keys: Vec<Value> = r
+                .access_key_metadata()
+                .iter()
+                .map(|k| {
+                    json!({
+                        "UserName": k.user_name(),
+                        "AccessKeyId": k.access_key_id(),
+                        "Status": k.status().map(|s| s.as_str()),
+                        "CreateDate": k.create_date().map(|d| d.to_string()),
+                    })
+                })
+                .collect();
+            Ok(json!({"AccessKeyMetadata": keys, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamUpdateAccessKey => {
+            let status = text(args, "Status")?;
+            cx.call(
+                svc,
+                name,
+                c.iam
+                    .update_access_key()
+                    .user_name(text(args, "UserName")?)
+                    .access_key_id(text(args, "AccessKeyId")?)
+                    .status(aws_sdk_iam::types::StatusType::from(status))
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::IamListMfaDevices => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .list_mfa_devices()
+                        .user_name(text(args, "UserName")?)
+                        .send(),
+                )
+                .await?;
+            let devices: Vec<Value> = r
+                .mfa_devices()
+                .iter()
+                .map(|d| {
+                    json!({
+                        "UserName": d.user_name(),
+                        "SerialNumber": d.serial_number(),
+                        "EnableDate": d.enable_date().to_string(),
+                    })
+                })
+                .collect();
+            Ok(json!({"MFADevices": devices, "IsTruncated": r.is_truncated()}))
+        }
+        Op::IamDeactivateMfaDevice => {
+            cx.call(
+                svc,
+                name,
+                c.iam
+                    .deactivate_mfa_device()
+                    .user_name(text(args, "UserName")?)
+                    .serial_number(text(args, "SerialNumber")?)
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::IamGetInstanceProfile => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.iam
+                        .get_instance_profile()
+                        .instance_profile_name(text(args, "InstanceProfileName")?)
+                        .send(),
+                )
+                .await?;
+            let p = r.instance_profile();
+            Ok(json!({"InstanceProfile": {
+                "InstanceProfileName": p.map(|p| p.instance_profile_name()),
+                "Arn": p.map(|p| p.arn()),
+                "Roles": p.map(|p| p.roles().iter().map(|r| json!({
+                    "RoleName": r.role_name(),
+                    "Arn": r.arn(),
+                })).collect::<Vec<_>>()),
+            }}))
+        }
+        other => Err(elsewhere(other)),
+    }
+}
+
+fn role(args: &Map<String, Value>) -> Result<&str, StepError> {
+    text(args, "RoleName")
+}
+
+fn user(args: &Map<String, Value>) -> Result<&str, StepError> {
+    text(args, "UserName")
+}

@@ -1,0 +1,167 @@
+//! S3 calls: a bucket's policy, ACL, ownership controls, versioning and public access block.
+
+use serde_json::{Map, Value, json};
+
+use super::{Cx, elsewhere, missing, opt, text};
+use crate::domain::define::Op;
+use crate::domain::step::StepError;
+
+/// Makes the s3 call `op` with `args`.
+pub(super) async fn call(
+    cx: &Cx<'_>,
+    op: Op,
+    args: &Map<String, Value>,
+    _dry: bool,
+) -> Result<Value, StepError> {
+    let svc = op.api_service();
+    let name = op.name();
+    let c = &cx.clients;
+    match op {
+        Op::S3GetBucketPolicy => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_bucket_policy()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            Ok(json!({"Policy": r.policy()}))
+        }
+        Op::S3GetBucketAcl => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_bucket_acl()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            let grants: Vec<Value> = r
+                .grants()
+                .iter()
+                .map(|g| {
+                    let x = g.grantee();
+                    json!({
+                        "Grantee": {
+                            "Type": x.map(|x| x.r#type().as_str()),
+                            "ID": x.and_then(|x| x.id()),
+                            "URI": x.and_then(|x| x.uri()),
+                            "DisplayName": x.and_then(|x| x.display_name()),
+                        },
+                        "Permission": g.permission().map(|p| p.as_str()),
+                    })
+                })
+                .collect();
+            Ok(json!({
+                "Owner": {"ID": r.owner().and_then(|o| o.id()), "DisplayName": r.owner().and_then(|o| o.display_name())},
+                "Grants": grants,
+            }))
+        }
+        Op::S3GetBucketOwnershipControls => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_bucket_ownership_controls()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            let rules: Vec<Value> = r
+                .ownership_controls()
+                .map(|c| c.rules())
+                .unwrap_or_default()
+                .iter()
+                .map(|r| json!({"ObjectOwnership": r.object_ownership().as_str()}))
+                .collect();
+            Ok(json!({"OwnershipControls": {"Rules": rules}}))
+        }
+        Op::S3GetBucketVersioning => {
+            let status = crate::engine::local::s3::versioning_status(
+                cx,
+                text(args, "Bucket")?,
+                opt(args, "ExpectedBucketOwner"),
+            )
+            .await?;
+            Ok(if status.is_empty() {
+                json!({})
+            } else {
+                json!({"Status": status})
+            })
+        }
+        Op::S3PutBucketVersioning => {
+            use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+            let status = args
+                .get("VersioningConfiguration")
+                .and_then(|v| v.get("Status"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| missing("VersioningConfiguration.Status"))?;
+            cx.call(
+                svc,
+                name,
+                c.s3.put_bucket_versioning()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                    .versioning_configuration(
+                        VersioningConfiguration::builder()
+                            .status(BucketVersioningStatus::from(status))
+                            .build(),
+                    )
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        Op::S3GetPublicAccessBlock => {
+            let r = cx
+                .call(
+                    svc,
+                    name,
+                    c.s3.get_public_access_block()
+                        .bucket(text(args, "Bucket")?)
+                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                        .send(),
+                )
+                .await?;
+            let p = r.public_access_block_configuration();
+            Ok(json!({"PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": p.and_then(|p| p.block_public_acls()),
+                "IgnorePublicAcls": p.and_then(|p| p.ignore_public_acls()),
+                "BlockPublicPolicy": p.and_then(|p| p.block_public_policy()),
+                "RestrictPublicBuckets": p.and_then(|p| p.restrict_public_buckets()),
+            }}))
+        }
+        Op::S3PutPublicAccessBlock => {
+            use aws_sdk_s3::types::PublicAccessBlockConfiguration;
+            let flag = |f: &str| {
+                args.get("PublicAccessBlockConfiguration")
+                    .and_then(|c| c.get(f))
+                    .and_then(Value::as_bool)
+            };
+            let config = PublicAccessBlockConfiguration::builder()
+                .set_block_public_acls(flag("BlockPublicAcls"))
+                .set_ignore_public_acls(flag("IgnorePublicAcls"))
+                .set_block_public_policy(flag("BlockPublicPolicy"))
+                .set_restrict_public_buckets(flag("RestrictPublicBuckets"))
+                .build();
+            cx.call(
+                svc,
+                name,
+                c.s3.put_public_access_block()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                    .public_access_block_configuration(config)
+                    .send(),
+            )
+            .await?;
+            Ok(json!({}))
+        }
+        other => Err(elsewhere(other)),
+    }
+}
