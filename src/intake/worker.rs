@@ -397,9 +397,13 @@ impl Worker {
         };
         if !claimed.forged.is_empty() {
             // Someone who is not firebreak wrote into the finding's claims: say so loudly and
-            // go on as if those objects were not there.
-            crate::log!("forged_claims", finding_id = %f.id, objects = ?claimed.forged,
-                what = "claims or done markers without a valid seal; ignored");
+            // go on as if those objects were not there. A line per object, its key a plain
+            // string (a log field holds no list).
+            for object in &claimed.forged {
+                crate::log!("forged_claims", finding_id = %f.id, object = %object,
+                    of = claimed.forged.len(),
+                    what = "a claim or done marker without a valid seal; ignored");
+            }
         }
         let (mut execution_id, mut generation, resume) = match claimed.claim {
             Claim::Done { execution_id } => {
@@ -456,10 +460,12 @@ impl Worker {
                         return Handled::Later(Duration::from_secs(5));
                     }
                 };
-                crate::log!("forged_records", finding_id = %f.id, execution_id = %execution_id,
-                    records = ?forged,
-                    what = "records without a valid seal; not resumed, contained afresh",
-                    new_execution_id = %fresh);
+                for record in &forged {
+                    crate::log!("forged_records", finding_id = %f.id, execution_id = %execution_id,
+                        record = %record, of = forged.len(),
+                        what = "a record without a valid seal; not resumed, contained afresh",
+                        new_execution_id = %fresh);
+                }
                 execution_id = fresh;
                 generation = g;
                 None

@@ -194,8 +194,28 @@ async fn forged_claims_and_records_do_not_steer_serve() {
             "case {i}: no forged execution was continued: {m:?}"
         );
     }
-    assert!(log.contains("\"forged_claims\""), "{log}");
-    assert!(log.contains("\"forged_records\""), "{log}");
+    // A line per forged object, its key a plain JSON string (not a list's Debug text).
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let named = |event: &str, field: &str, key: &str| {
+        lines
+            .iter()
+            .any(|l| l["event"] == event && l[field].as_str().is_some_and(|v| v.ends_with(key)))
+    };
+    let done_key = format!("{}/done.json", claims(&cases[0].0));
+    assert!(named("forged_claims", "object", &done_key), "{log}");
+    assert!(
+        named("forged_records", "record", "0002-step-capture_user.json"),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "forged_records" && l["execution_id"] == dead),
+        "{log}"
+    );
     assert!(!log.contains("\"duplicate\""), "{log}");
     assert!(!log.contains("\"in_progress_elsewhere\""), "{log}");
 

@@ -3,29 +3,18 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Cx, elsewhere, missing, text, texts};
+use super::{Req, elsewhere, missing, text, texts};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
-/// Makes the ec2 call `op` with `args`.
-pub(super) async fn call(
-    cx: &Cx<'_>,
-    op: Op,
-    args: &Map<String, Value>,
-    dry: bool,
-) -> Result<Value, StepError> {
-    let svc = op.api_service();
-    let name = op.name();
-    let c = &cx.clients;
-    match op {
+/// Makes the call `q` asks for.
+pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
+    let (c, args) = (&q.cx.clients, q.args);
+    match q.op {
         Op::Ec2DescribeTags => {
             let filters = filters(args)?;
-            let r = cx
-                .call(
-                    svc,
-                    name,
-                    c.ec2.describe_tags().set_filters(Some(filters)).send(),
-                )
+            let r = q
+                .send(c.ec2.describe_tags().set_filters(Some(filters)).send())
                 .await?;
             let tags: Vec<Value> = r
                 .tags()
@@ -42,10 +31,8 @@ pub(super) async fn call(
             Ok(json!({"Tags": tags}))
         }
         Op::Ec2DescribeIamInstanceProfileAssociations => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.ec2
                         .describe_iam_instance_profile_associations()
                         .set_filters(Some(filters(args)?))
@@ -74,18 +61,16 @@ pub(super) async fn call(
                 .ec2
                 .disassociate_iam_instance_profile()
                 .association_id(text(args, "AssociationId")?);
-            if dry {
+            if q.dry {
                 // EC2 has no DryRun for this call: a dry run only notes it.
                 return Ok(Value::Null);
             }
-            cx.call(svc, name, req.send()).await?;
+            q.send(req.send()).await?;
             Ok(json!({}))
         }
         Op::Ec2DescribeInstanceAttribute => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.ec2
                         .describe_instance_attribute()
                         .instance_id(text(args, "InstanceId")?)
@@ -152,11 +137,11 @@ pub(super) async fn call(
                         .build(),
                 );
             }
-            if dry {
-                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+            if q.dry {
+                q.dry_run(req.dry_run(true).send()).await?;
                 return Ok(Value::Null);
             }
-            cx.call(svc, name, req.send()).await?;
+            q.send(req.send()).await?;
             Ok(json!({}))
         }
         Op::Ec2CreateTags => {
@@ -182,18 +167,16 @@ pub(super) async fn call(
                 .create_tags()
                 .set_resources(Some(texts(args, "Resources")?))
                 .set_tags(Some(tags));
-            if dry {
-                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+            if q.dry {
+                q.dry_run(req.dry_run(true).send()).await?;
                 return Ok(Value::Null);
             }
-            cx.call(svc, name, req.send()).await?;
+            q.send(req.send()).await?;
             Ok(json!({}))
         }
         Op::Ec2DescribeInstances => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.ec2
                         .describe_instances()
                         .set_instance_ids(Some(texts(args, "InstanceIds")?))
@@ -215,18 +198,16 @@ pub(super) async fn call(
                 .ec2
                 .stop_instances()
                 .set_instance_ids(Some(texts(args, "InstanceIds")?));
-            if dry {
-                cx.ec2_dry(name, req.dry_run(true).send()).await?;
+            if q.dry {
+                q.dry_run(req.dry_run(true).send()).await?;
                 return Ok(Value::Null);
             }
-            cx.call(svc, name, req.send()).await?;
+            q.send(req.send()).await?;
             Ok(json!({}))
         }
         Op::Ec2GetConsoleOutput => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.ec2
                         .get_console_output()
                         .instance_id(text(args, "InstanceId")?)
@@ -236,10 +217,8 @@ pub(super) async fn call(
             Ok(json!({"InstanceId": r.instance_id(), "Output": r.output()}))
         }
         Op::Ec2DescribeVolumes => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.ec2
                         .describe_volumes()
                         .set_filters(Some(filters(args)?))
@@ -264,10 +243,8 @@ pub(super) async fn call(
             Ok(json!({"Volumes": volumes}))
         }
         Op::Ec2DescribeNetworkInterfaces => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.ec2
                         .describe_network_interfaces()
                         .set_filters(Some(filters(args)?))

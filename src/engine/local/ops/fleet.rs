@@ -3,26 +3,17 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Cx, elsewhere, missing, text, texts};
+use super::{Req, elsewhere, missing, text, texts};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
-/// Makes the fleet call `op` with `args`.
-pub(super) async fn call(
-    cx: &Cx<'_>,
-    op: Op,
-    args: &Map<String, Value>,
-    _dry: bool,
-) -> Result<Value, StepError> {
-    let svc = op.api_service();
-    let name = op.name();
-    let c = &cx.clients;
-    match op {
+/// Makes the call `q` asks for.
+pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
+    let (c, args) = (&q.cx.clients, q.args);
+    match q.op {
         Op::AutoscalingDescribeAutoScalingInstances => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.autoscaling
                         .describe_auto_scaling_instances()
                         .set_instance_ids(Some(texts(args, "InstanceIds")?))
@@ -44,9 +35,7 @@ pub(super) async fn call(
             Ok(json!({"AutoScalingInstances": instances}))
         }
         Op::AutoscalingDetachInstances => {
-            cx.call(
-                svc,
-                name,
+            q.send(
                 c.autoscaling
                     .detach_instances()
                     .auto_scaling_group_name(text(args, "AutoScalingGroupName")?)
@@ -66,10 +55,8 @@ pub(super) async fn call(
             let mut arns = Vec::new();
             let mut marker = None;
             loop {
-                let page = cx
-                    .call(
-                        svc,
-                        name,
+                let page = q
+                    .send(
                         c.elbv2
                             .describe_target_groups()
                             .set_marker(marker.clone())
@@ -89,10 +76,8 @@ pub(super) async fn call(
             Ok(json!({"TargetGroups": arns}))
         }
         Op::Elbv2DescribeTargetHealth => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.elbv2
                         .describe_target_health()
                         .target_group_arn(text(args, "TargetGroupArn")?)
@@ -146,9 +131,7 @@ pub(super) async fn call(
                         .build()
                 })
                 .collect::<Vec<_>>();
-            cx.call(
-                svc,
-                name,
+            q.send(
                 c.elbv2
                     .deregister_targets()
                     .target_group_arn(text(args, "TargetGroupArn")?)

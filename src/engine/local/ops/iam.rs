@@ -3,26 +3,17 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Cx, elsewhere, text};
+use super::{Req, elsewhere, text};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
-/// Makes the iam call `op` with `args`.
-pub(super) async fn call(
-    cx: &Cx<'_>,
-    op: Op,
-    args: &Map<String, Value>,
-    _dry: bool,
-) -> Result<Value, StepError> {
-    let svc = op.api_service();
-    let name = op.name();
-    let c = &cx.clients;
-    match op {
+/// Makes the call `q` asks for.
+pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
+    let (c, args) = (&q.cx.clients, q.args);
+    match q.op {
         Op::IamGetLoginProfile => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.iam
                         .get_login_profile()
                         .user_name(text(args, "UserName")?)
@@ -37,9 +28,7 @@ pub(super) async fn call(
             }}))
         }
         Op::IamDeleteLoginProfile => {
-            cx.call(
-                svc,
-                name,
+            q.send(
                 c.iam
                     .delete_login_profile()
                     .user_name(text(args, "UserName")?)
@@ -49,8 +38,8 @@ pub(super) async fn call(
             Ok(json!({}))
         }
         Op::IamGetUser => {
-            let r = cx
-                .call(svc, name, c.iam.get_user().user_name(user(args)?).send())
+            let r = q
+                .send(c.iam.get_user().user_name(user(args)?).send())
                 .await?;
             let u = r.user();
             Ok(json!({"User": {
@@ -63,12 +52,8 @@ pub(super) async fn call(
             }}))
         }
         Op::IamListUserTags => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
-                    c.iam.list_user_tags().user_name(user(args)?).send(),
-                )
+            let r = q
+                .send(c.iam.list_user_tags().user_name(user(args)?).send())
                 .await?;
             let tags: Vec<Value> = r
                 .tags()
@@ -78,40 +63,25 @@ pub(super) async fn call(
             Ok(json!({"Tags": tags, "IsTruncated": r.is_truncated()}))
         }
         Op::IamListAttachedUserPolicies => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.iam
                         .list_attached_user_policies()
                         .user_name(user(args)?)
                         .send(),
                 )
                 .await?;
-            let policies: Vec<Value> = r
-                .attached_policies()
-                .iter()
-                .map(|p| json!({"PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()}))
-                .collect();
-            Ok(json!({"AttachedPolicies": policies, "IsTruncated": r.is_truncated()}))
+            Ok(attached(r.attached_policies(), r.is_truncated()))
         }
         Op::IamListUserPolicies => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
-                    c.iam.list_user_policies().user_name(user(args)?).send(),
-                )
+            let r = q
+                .send(c.iam.list_user_policies().user_name(user(args)?).send())
                 .await?;
             Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
         }
         Op::IamListGroupsForUser => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
-                    c.iam.list_groups_for_user().user_name(user(args)?).send(),
-                )
+            let r = q
+                .send(c.iam.list_groups_for_user().user_name(user(args)?).send())
                 .await?;
             let groups: Vec<Value> = r
                 .groups()
@@ -121,10 +91,8 @@ pub(super) async fn call(
             Ok(json!({"Groups": groups, "IsTruncated": r.is_truncated()}))
         }
         Op::IamGetAccessKeyLastUsed => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.iam
                         .get_access_key_last_used()
                         .access_key_id(text(args, "AccessKeyId")?)
@@ -139,8 +107,8 @@ pub(super) async fn call(
             }}))
         }
         Op::IamGetRole => {
-            let r = cx
-                .call(svc, name, c.iam.get_role().role_name(role(args)?).send())
+            let r = q
+                .send(c.iam.get_role().role_name(role(args)?).send())
                 .await?;
             let r = r.role();
             Ok(json!({"Role": {
@@ -154,38 +122,25 @@ pub(super) async fn call(
             }}))
         }
         Op::IamListAttachedRolePolicies => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.iam
                         .list_attached_role_policies()
                         .role_name(role(args)?)
                         .send(),
                 )
                 .await?;
-            let policies: Vec<Value> = r
-                .attached_policies()
-                .iter()
-                .map(|p| json!({"PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()}))
-                .collect();
-            Ok(json!({"AttachedPolicies": policies, "IsTruncated": r.is_truncated()}))
+            Ok(attached(r.attached_policies(), r.is_truncated()))
         }
         Op::IamListRolePolicies => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
-                    c.iam.list_role_policies().role_name(role(args)?).send(),
-                )
+            let r = q
+                .send(c.iam.list_role_policies().role_name(role(args)?).send())
                 .await?;
             Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
         }
         Op::IamListInstanceProfilesForRole => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.iam
                         .list_instance_profiles_for_role()
                         .role_name(role(args)?)
@@ -206,10 +161,8 @@ pub(super) async fn call(
             Ok(json!({"InstanceProfiles": profiles, "IsTruncated": r.is_truncated()}))
         }
         Op::IamListAccessKeys => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.iam
                         .list_access_keys()
                         .user_name(text(args, "UserName")?)
@@ -232,9 +185,7 @@ pub(super) async fn call(
         }
         Op::IamUpdateAccessKey => {
             let status = text(args, "Status")?;
-            cx.call(
-                svc,
-                name,
+            q.send(
                 c.iam
                     .update_access_key()
                     .user_name(text(args, "UserName")?)
@@ -246,10 +197,8 @@ pub(super) async fn call(
             Ok(json!({}))
         }
         Op::IamListMfaDevices => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.iam
                         .list_mfa_devices()
                         .user_name(text(args, "UserName")?)
@@ -270,9 +219,7 @@ pub(super) async fn call(
             Ok(json!({"MFADevices": devices, "IsTruncated": r.is_truncated()}))
         }
         Op::IamDeactivateMfaDevice => {
-            cx.call(
-                svc,
-                name,
+            q.send(
                 c.iam
                     .deactivate_mfa_device()
                     .user_name(text(args, "UserName")?)
@@ -283,10 +230,8 @@ pub(super) async fn call(
             Ok(json!({}))
         }
         Op::IamGetInstanceProfile => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.iam
                         .get_instance_profile()
                         .instance_profile_name(text(args, "InstanceProfileName")?)
@@ -313,4 +258,13 @@ fn role(args: &Map<String, Value>) -> Result<&str, StepError> {
 
 fn user(args: &Map<String, Value>) -> Result<&str, StepError> {
     text(args, "UserName")
+}
+
+/// The answer of a list of attached managed policies (a user's or a role's).
+fn attached(policies: &[aws_sdk_iam::types::AttachedPolicy], truncated: bool) -> Value {
+    let policies: Vec<Value> = policies
+        .iter()
+        .map(|p| json!({"PolicyName": p.policy_name(), "PolicyArn": p.policy_arn()}))
+        .collect();
+    json!({"AttachedPolicies": policies, "IsTruncated": truncated})
 }

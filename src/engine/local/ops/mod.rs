@@ -23,14 +23,62 @@ pub(super) async fn call(
     args: &Map<String, Value>,
     dry: bool,
 ) -> Result<Value, StepError> {
+    let q = Req { cx, op, args, dry };
     match op.service() {
-        "iam" => iam::call(cx, op, args, dry).await,
-        "ec2" => ec2::call(cx, op, args, dry).await,
-        "s3" => s3::call(cx, op, args, dry).await,
-        "sns" => sns::call(cx, op, args, dry).await,
-        "autoscaling" | "elasticloadbalancingv2" => fleet::call(cx, op, args, dry).await,
+        "iam" => iam::call(&q).await,
+        "ec2" => ec2::call(&q).await,
+        "s3" => s3::call(&q).await,
+        "sns" => sns::call(&q).await,
+        "autoscaling" | "elasticloadbalancingv2" => fleet::call(&q).await,
         // `Op::service` names no other; an operation of a new service needs its module here.
         _ => Err(elsewhere(op)),
+    }
+}
+
+/// One call asked for: the step's context, the operation, its parameters (members as the API
+/// names them) and whether it is a dry run.
+struct Req<'a, 'c> {
+    cx: &'a Cx<'c>,
+    op: Op,
+    args: &'a Map<String, Value>,
+    dry: bool,
+}
+
+impl Req<'_, '_> {
+    /// Sends the request the operation's adapter built, recorded and classified as the
+    /// operation (see [`Cx::call`]).
+    async fn send<O, E>(
+        &self,
+        fut: impl Future<
+            Output = Result<
+                O,
+                aws_sdk_iam::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+            >,
+        >,
+    ) -> Result<O, StepError>
+    where
+        O: aws_types::request_id::RequestId,
+        E: aws_sdk_iam::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.cx
+            .call(self.op.api_service(), self.op.name(), fut)
+            .await
+    }
+
+    /// Sends an EC2 change with `DryRun=true`: EC2 answers whether it would be allowed.
+    async fn dry_run<O, E>(
+        &self,
+        fut: impl Future<
+            Output = Result<
+                O,
+                aws_sdk_ec2::error::SdkError<E, aws_smithy_runtime_api::http::Response>,
+            >,
+        >,
+    ) -> Result<(), StepError>
+    where
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.cx.ec2_dry(self.op.name(), fut).await
     }
 }
 

@@ -1,27 +1,18 @@
 //! S3 calls: a bucket's policy, ACL, ownership controls, versioning and public access block.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{Cx, elsewhere, missing, opt, text};
+use super::{Req, elsewhere, missing, opt, text};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
-/// Makes the s3 call `op` with `args`.
-pub(super) async fn call(
-    cx: &Cx<'_>,
-    op: Op,
-    args: &Map<String, Value>,
-    _dry: bool,
-) -> Result<Value, StepError> {
-    let svc = op.api_service();
-    let name = op.name();
-    let c = &cx.clients;
-    match op {
+/// Makes the call `q` asks for.
+pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
+    let (c, args) = (&q.cx.clients, q.args);
+    match q.op {
         Op::S3GetBucketPolicy => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.s3.get_bucket_policy()
                         .bucket(text(args, "Bucket")?)
                         .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
@@ -31,10 +22,8 @@ pub(super) async fn call(
             Ok(json!({"Policy": r.policy()}))
         }
         Op::S3GetBucketAcl => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.s3.get_bucket_acl()
                         .bucket(text(args, "Bucket")?)
                         .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
@@ -63,10 +52,8 @@ pub(super) async fn call(
             }))
         }
         Op::S3GetBucketOwnershipControls => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.s3.get_bucket_ownership_controls()
                         .bucket(text(args, "Bucket")?)
                         .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
@@ -84,7 +71,7 @@ pub(super) async fn call(
         }
         Op::S3GetBucketVersioning => {
             let status = crate::engine::local::s3::versioning_status(
-                cx,
+                q.cx,
                 text(args, "Bucket")?,
                 opt(args, "ExpectedBucketOwner"),
             )
@@ -102,9 +89,7 @@ pub(super) async fn call(
                 .and_then(|v| v.get("Status"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| missing("VersioningConfiguration.Status"))?;
-            cx.call(
-                svc,
-                name,
+            q.send(
                 c.s3.put_bucket_versioning()
                     .bucket(text(args, "Bucket")?)
                     .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
@@ -119,10 +104,8 @@ pub(super) async fn call(
             Ok(json!({}))
         }
         Op::S3GetPublicAccessBlock => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.s3.get_public_access_block()
                         .bucket(text(args, "Bucket")?)
                         .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
@@ -150,9 +133,7 @@ pub(super) async fn call(
                 .set_block_public_policy(flag("BlockPublicPolicy"))
                 .set_restrict_public_buckets(flag("RestrictPublicBuckets"))
                 .build();
-            cx.call(
-                svc,
-                name,
+            q.send(
                 c.s3.put_public_access_block()
                     .bucket(text(args, "Bucket")?)
                     .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))

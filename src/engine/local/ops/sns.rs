@@ -1,27 +1,18 @@
 //! SNS calls: publishing a notification.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::{Cx, elsewhere, opt, text};
+use super::{Req, elsewhere, opt, text};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
-/// Makes the sns call `op` with `args`.
-pub(super) async fn call(
-    cx: &Cx<'_>,
-    op: Op,
-    args: &Map<String, Value>,
-    _dry: bool,
-) -> Result<Value, StepError> {
-    let svc = op.api_service();
-    let name = op.name();
-    let c = &cx.clients;
-    match op {
+/// Makes the call `q` asks for.
+pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
+    let (c, args) = (&q.cx.clients, q.args);
+    match q.op {
         Op::SnsPublish => {
-            let r = cx
-                .call(
-                    svc,
-                    name,
+            let r = q
+                .send(
                     c.sns
                         .publish()
                         .topic_arn(text(args, "TopicArn")?)
