@@ -8,6 +8,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use tokio::sync::Mutex;
 
 pub mod error;
+pub mod webhook;
 
 pub use error::{classify, is_access_denied};
 
@@ -38,10 +39,7 @@ impl Clients {
             iam: aws_sdk_iam::Client::new(&config),
             s3: s3_client(&config),
             sns: aws_sdk_sns::Client::new(&config),
-            http: reqwest::Client::builder()
-                .user_agent(concat!("firebreak/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default(),
+            http: webhook::client(),
         }
     }
 }

@@ -184,6 +184,13 @@ pub fn scrub(v: Value) -> Value {
                         let tag_value = tag_named_secret && (k == "Value" || k == "value");
                         if (tag_value || is_secret_key(&k)) && !v.is_null() {
                             (k, Value::String(REDACTED.into()))
+                        } else if k.eq_ignore_ascii_case("url") {
+                            // A webhook's URL (`http.webhook`'s parameter): its path and query
+                            // often are the token; only where it goes is kept.
+                            match v {
+                                Value::String(s) => (k, Value::String(url_host_only(&s))),
+                                other => (k, scrub(other)),
+                            }
                         } else {
                             (k, scrub(v))
                         }
@@ -195,6 +202,21 @@ pub fn scrub(v: Value) -> Value {
         Value::String(s) => Value::String(scrub_text(&s)),
         other => other,
     }
+}
+
+/// A URL cut to its scheme and host (`https://hooks.slack.com/[REDACTED]`); its user part, path,
+/// query and fragment are left out. Text that is not a URL is scrubbed as text.
+pub fn url_host_only(s: &str) -> String {
+    let Some((scheme, rest)) = s.split_once("://") else {
+        return scrub_text(s);
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if host.len() == rest.len() {
+        return format!("{scheme}://{host}");
+    }
+    format!("{scheme}://{host}/{REDACTED}")
 }
 
 /// What separates a tag's key from its value in AWS answers (lowercase).
@@ -432,6 +454,19 @@ pub fn console_output(b64: Option<&str>) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_url_parameter_keeps_only_its_host() {
+        let v = super::scrub(serde_json::json!({
+            "url": "https://user:pw@hooks.slack.com/services/T0/B0/abcdef?x=1",
+            "params": {"url": "http://127.0.0.1:9/hooks/secret-token", "text": "hi"},
+            "URL": "https://example.com",
+        }));
+        assert_eq!(v["url"], "https://hooks.slack.com/[REDACTED]");
+        assert_eq!(v["params"]["url"], "http://127.0.0.1:9/[REDACTED]");
+        assert_eq!(v["params"]["text"], "hi");
+        assert_eq!(v["URL"], "https://example.com");
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
@@ -132,6 +133,7 @@ fn a_second_stop_request_stops_at_once() {
         .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST000")
         .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-not-used")
         .env("AWS_REGION", "us-east-1")
+        .env(firebreak::aws::webhook::LOCAL_SWITCH, "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -164,4 +166,127 @@ fn a_second_stop_request_stops_at_once() {
     assert_eq!(out.status.code(), Some(130), "{err}");
     assert!(err.contains("stop requested"), "{err}");
     assert!(err.contains("stopped at once"), "{err}");
+}
+
+/// A listener that answers every request with `answer` and counts the connections it took;
+/// its address.
+fn answering(answer: &'static str) -> (std::net::SocketAddr, std::sync::Arc<AtomicUsize>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut buf = [0u8; 8192];
+            let _ = c.read(&mut buf);
+            let _ = c.write_all(answer.as_bytes());
+        }
+    });
+    (addr, seen)
+}
+
+/// The webhook step of a root-usage finding (nothing to contain, the alert is sent) run with
+/// `url`, `switch` the test-only local-webhook switch; the step's report and the evidence's text.
+fn webhook_step(url: &str, switch: &str) -> (Value, String) {
+    let finding = finding_file("iam-root-usage.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+    });
+    let dir = std::env::temp_dir().join(unique("evidence-webhook"));
+    let out = crate::support::firebreak_env(
+        &moto().endpoint,
+        &[
+            "run",
+            "--output",
+            "json",
+            "--evidence",
+            dir.to_str().unwrap(),
+            "--input",
+            &format!("webhook_url={url}"),
+            finding.to_str().unwrap(),
+        ],
+        &[(firebreak::aws::webhook::LOCAL_SWITCH, switch)],
+    );
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let step = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "notify_webhook")
+        .unwrap_or_else(|| panic!("no webhook step: {report}"))
+        .clone();
+    let mut evidence = String::new();
+    let mut dirs = vec![dir];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                dirs.push(e.path());
+            } else {
+                evidence.push_str(&std::fs::read_to_string(e.path()).unwrap());
+            }
+        }
+    }
+    (step, evidence)
+}
+
+/// Issue 14, item 7: a webhook is sent over https to a public address only and never follows
+/// a redirect (a 302 to a metadata-like path on loopback was followed and reported success);
+/// its URL's path and query (a Slack token) are kept out of the evidence, which names the host.
+#[test]
+fn webhooks_reach_no_redirect_no_plain_http_and_no_internal_address() {
+    // A redirect to a metadata-like path: refused as the receiver's answer, never followed.
+    let (inner, inner_seen) = answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let redirect: &'static str = Box::leak(
+        format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://{inner}/latest/meta-data/iam/\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_boxed_str(),
+    );
+    let (outer, outer_seen) = answering(redirect);
+    let (step, evidence) = webhook_step(&format!("http://{outer}/hooks/secret-token"), "1");
+    assert_eq!(step["status"], "failed", "{step}");
+    assert_eq!(step["error_code"], "HTTP302", "{step}");
+    assert!(
+        step["error"].as_str().unwrap().contains("redirect"),
+        "{step}"
+    );
+    assert_eq!(outer_seen.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        inner_seen.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+    // The evidence names where the webhook went, never its token.
+    assert!(evidence.contains("127.0.0.1"), "{evidence}");
+    assert!(!evidence.contains("secret-token"), "{evidence}");
+
+    // Without the test-only switch: plain http, and https to loopback, are refused before
+    // anything is sent.
+    let (local, local_seen) = answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    let (step, _) = webhook_step(&format!("http://{local}/hooks/tok"), "0");
+    assert_eq!(step["error_code"], "InvalidParameter", "{step}");
+    assert!(step["error"].as_str().unwrap().contains("https"), "{step}");
+    let (step, _) = webhook_step(&format!("https://{local}/hooks/tok"), "0");
+    assert_eq!(step["error_code"], "WebhookRefused", "{step}");
+    assert!(
+        step["error"].as_str().unwrap().contains("loopback"),
+        "{step}"
+    );
+    assert_eq!(
+        local_seen.load(Ordering::SeqCst),
+        0,
+        "a refused webhook was sent"
+    );
+
+    // The instance-metadata service and private addresses, even with the switch.
+    for url in [
+        "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "https://10.0.0.5/hook",
+        "https://[fd00:ec2::254]/latest/meta-data/",
+    ] {
+        let (step, _) = webhook_step(url, "1");
+        assert_eq!(step["status"], "failed", "{url}: {step}");
+        assert_eq!(step["error_code"], "WebhookRefused", "{url}: {step}");
+    }
 }

@@ -129,7 +129,10 @@ pub fn firebreak_env(endpoint: &str, args: &[&str], env: &[(&str, &str)]) -> Out
         .env("AWS_REGION", "us-east-1")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("FIREBREAK_LOG");
+        .env_remove("FIREBREAK_LOG")
+        // The suite's webhook receivers listen on loopback over plain HTTP, which firebreak
+        // refuses without this test-only switch (a test of the refusal sets it to 0).
+        .env(firebreak::aws::webhook::LOCAL_SWITCH, "1");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::{Cx, outputs};
+use crate::aws::webhook::{self, Refusal};
 use crate::domain::retry::ErrorClass;
 use crate::domain::step::{ApiCall, Outcome, StepError};
 
@@ -13,14 +14,21 @@ pub(super) async fn webhook(cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let parsed = reqwest::Url::parse(url).map_err(|e| {
         StepError::permanent("InvalidParameter", format!("webhook url is not a URL: {e}"))
     })?;
-    if !matches!(parsed.scheme(), "https" | "http") {
-        return Err(StepError::permanent(
-            "InvalidParameter",
-            "webhook url must be http(s)",
-        ));
-    }
-    // The URL's path and query often hold a token (Slack): report only the host.
-    let host = parsed.host_str().unwrap_or("?").to_string();
+    // https to a public address only, checked before anything is sent (and again, for the
+    // address connected to, by the client's resolver). The URL's path and query often hold a
+    // token (Slack): only the host is ever named.
+    let host = match webhook::check(&parsed).await {
+        Ok(host) => host,
+        Err(Refusal::Invalid(m)) => return Err(StepError::permanent("InvalidParameter", m)),
+        Err(Refusal::Address(m)) => return Err(StepError::permanent("WebhookRefused", m)),
+        Err(Refusal::Unresolved(host)) => {
+            return Err(StepError::transient(
+                ErrorClass::Network,
+                "WebhookUnreachable",
+                format!("webhook host {host} does not resolve"),
+            ));
+        }
+    };
     let mut out = Outcome::default();
     if cx.dry_run {
         cx.planned("http", "POST");
@@ -73,6 +81,12 @@ pub(super) async fn webhook(cx: &Cx<'_>) -> Result<Outcome, StepError> {
             ErrorClass::Server,
             format!("HTTP{status}"),
             format!("{host} answered {status}"),
+        )),
+        // A redirect is not followed: where it points was not checked, and a receiver that
+        // moved must be given its new URL.
+        300..=399 => Err(StepError::permanent(
+            format!("HTTP{status}"),
+            format!("{host} answered with a redirect ({status}), which firebreak does not follow"),
         )),
         _ => Err(StepError::permanent(
             format!("HTTP{status}"),
