@@ -227,14 +227,18 @@ async fn execute(
                     .send()
                     .await
                     .expect("history");
-                let entered = history
+                // The execution's own Fail state (its input holds the steps), not one inside
+                // an action's Map iteration.
+                let entered: serde_json::Value = history
                     .events()
                     .iter()
-                    .find(|e| e.r#type() == &HistoryEventType::FailStateEntered)
-                    .and_then(|e| e.state_entered_event_details())
-                    .and_then(|d| d.input())
+                    .filter(|e| e.r#type() == &HistoryEventType::FailStateEntered)
+                    .filter_map(|e| e.state_entered_event_details())
+                    .filter_map(|d| d.input())
+                    .filter_map(|i| serde_json::from_str::<serde_json::Value>(i).ok())
+                    .find(|v| v.get("steps").is_some())
                     .expect("the Fail state's input");
-                return (false, serde_json::from_str(entered).expect("JSON input"));
+                return (false, entered);
             }
             other => {
                 // Which state failed, for the message: the history's failures, each after the
@@ -711,6 +715,82 @@ async fn the_ec2_state_machine_preserves_and_isolates_the_instance() {
             .map(Vec::len),
         Some(2),
         "snapshots reused, not made again"
+    );
+}
+
+/// Issue 14, item 10 on Step Functions: the second move of the two-step isolation (transition
+/// group → isolation group) is refused by a proxy in front of the emulator, which the state
+/// machine's SDK tasks pass through. The interface is not left in the transition group, which
+/// allows all traffic: it goes back to its own groups, and the step's error says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_isolation_does_not_leave_the_instance_open_on_step_functions() {
+    let (moto, proxy) = support::private_moto_behind(crate::fault_proxy::Faults {
+        every: 0,
+        deny_actions: vec![],
+        deny_body: None,
+        long_denial: false,
+    });
+    let config = moto.config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let (t, vpc) = crate::run_ec2::target_in_new_vpc(&config).await;
+    let iso = ec2
+        .create_security_group()
+        .group_name(firebreak::domain::catalog::names::ISOLATION_GROUP)
+        .description("firebreak isolation")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    proxy.deny_body(format!("SecurityGroupId.1={iso}"));
+    let groups = || async {
+        let d = ec2
+            .describe_network_interfaces()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("attachment.instance-id")
+                    .values(&t.instance_id)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let mut g: Vec<String> = d.network_interfaces()[0]
+            .groups()
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_string))
+            .collect();
+        g.sort();
+        g
+    };
+    let before = groups().await;
+    let input = fixture_event("ec2-bitcoin-dns.json", |f| {
+        f["id"] = support::unique("finding").into();
+        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+    });
+    let (ok, out) = execute(&moto, "ec2-instance-compromise", &input).await;
+    assert!(!ok, "the isolation was refused: {out:#}");
+    let isolate = &out["steps"]["isolate"];
+    assert_eq!(isolate["status"], "failed", "{isolate:#}");
+    let cause = isolate["cause"].as_str().unwrap_or_default();
+    assert!(cause.contains("was put back in its groups"), "{isolate:#}");
+    assert!(
+        cause.contains("not authorized"),
+        "the refusal is kept: {isolate:#}"
+    );
+    assert!(
+        proxy
+            .counts
+            .denied
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 1
+    );
+    assert_eq!(
+        groups().await,
+        before,
+        "the interface is back in its own groups, not in the allow-all transition group"
     );
 }
 

@@ -22,6 +22,8 @@ pub struct Counts {
 pub struct FaultProxy {
     pub endpoint: String,
     pub counts: Arc<Counts>,
+    /// [`Faults::deny_body`], which [`FaultProxy::deny_body`] sets once the text is known.
+    body: Arc<Mutex<Option<String>>>,
 }
 
 /// What to do to requests.
@@ -48,22 +50,34 @@ impl FaultProxy {
         let counts = Arc::new(Counts::default());
         let seen = Arc::new(Mutex::new(HashSet::new()));
         let first_time = Arc::new(AtomicUsize::new(0));
-        let c = counts.clone();
+        let body = Arc::new(Mutex::new(faults.deny_body.clone()));
+        let (b, c) = (body.clone(), counts.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (upstream, faults, c, seen, first_time) = (
+                let (upstream, faults, c, seen, first_time, b) = (
                     upstream.clone(),
                     faults.clone(),
                     c.clone(),
                     seen.clone(),
                     first_time.clone(),
+                    b.clone(),
                 );
                 std::thread::spawn(move || {
-                    let _ = handle(conn, &upstream, &faults, &c, &seen, &first_time);
+                    let _ = handle(conn, &upstream, &faults, &b, &c, &seen, &first_time);
                 });
             }
         });
-        FaultProxy { endpoint, counts }
+        FaultProxy {
+            endpoint,
+            counts,
+            body,
+        }
+    }
+
+    /// From now on, refuses requests whose body holds `text` (see [`Faults::deny_body`]): for
+    /// a resource made after the proxy started (its id).
+    pub fn deny_body(&self, text: String) {
+        *self.body.lock().unwrap() = Some(text);
     }
 }
 
@@ -159,6 +173,7 @@ fn handle(
     mut conn: TcpStream,
     upstream: &str,
     faults: &Faults,
+    deny_body: &Mutex<Option<String>>,
     c: &Counts,
     seen: &Mutex<HashSet<Vec<u8>>>,
     first_time: &AtomicUsize,
@@ -169,8 +184,9 @@ fn handle(
     };
     let service = service_of(&head);
     let action = action_of(&head, &body);
-    let body_denied = faults
-        .deny_body
+    let body_denied = deny_body
+        .lock()
+        .unwrap()
         .as_deref()
         .is_some_and(|t| String::from_utf8_lossy(&body).contains(t));
     if faults.deny_actions.contains(&action) || body_denied {

@@ -158,6 +158,65 @@ pub(super) fn snapshot_volumes(a: &mut Act, outputs: &mut Outputs, succeeded: &s
 }
 
 /// `ec2.isolate_instance`.
+/// The states that put an interface whose second isolation move failed (the error at
+/// `$.second`) back in its own groups (`$.g.ids`), starting at `back`, and fail the iteration
+/// with that error, its cause saying where the interface is: back in its groups, or, when
+/// that too is refused, left in the transition group `$.t.v` with what to do by hand.
+fn rollback(a: &Act, st: &mut Map<String, Value>, back: &str) {
+    let n = |s: &str| a.n(&format!("isolate, {s}"));
+    let (listed, back_said, left_said, named, fail_named, fail_plain) = (
+        n("put back, groups"),
+        n("put back, said"),
+        n("left open, said"),
+        n("failed, its error?"),
+        n("failed, its error"),
+        n("failed"),
+    );
+    let mut put_back = a.inner(
+        "ec2",
+        "modifyNetworkInterfaceAttribute",
+        json!({"NetworkInterfaceId.$": "$.eni", "Groups.$": "$.g.ids"}),
+        None,
+        None,
+        Some(&listed),
+    );
+    put_back["Catch"] =
+        json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.back_error", "Next": left_said}]);
+    st.insert(back.to_string(), put_back);
+    st.insert(
+        listed.clone(),
+        json!({"Type": "Pass", "Parameters": {"ids.$": "States.JsonToString($.g.ids)"}, "ResultPath": "$.back_ids", "Next": back_said}),
+    );
+    st.insert(
+        back_said,
+        json!({"Type": "Pass", "Parameters": {
+            "cause.$": "States.Format('{}; interface {} was put back in its groups {}', $.second.Cause, $.eni, $.back_ids.ids)",
+        }, "ResultPath": "$.said", "Next": named}),
+    );
+    st.insert(
+        left_said,
+        json!({"Type": "Pass", "Parameters": {
+            "cause.$": "States.Format('{}; interface {} was LEFT IN THE TRANSITION GROUP {}, which allows all traffic: move it to {} by hand ({})', $.second.Cause, $.eni, $.t.v, $.i.v, $.back_error.Cause)",
+        }, "ResultPath": "$.said", "Next": named}),
+    );
+    // The move's own error names the failure, unless it is one of Step Functions' own
+    // (`States.Timeout`), which a Fail state may not raise.
+    st.insert(
+        named,
+        json!({"Type": "Choice", "Choices": [
+            {"Variable": "$.second.Error", "StringMatches": "States.*", "Next": fail_plain},
+        ], "Default": fail_named}),
+    );
+    st.insert(
+        fail_named,
+        json!({"Type": "Fail", "ErrorPath": "$.second.Error", "CausePath": "$.said.cause"}),
+    );
+    st.insert(
+        fail_plain,
+        json!({"Type": "Fail", "Error": "IsolationFailed", "CausePath": "$.said.cause"}),
+    );
+}
+
 pub(super) fn isolate_instance(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
     let id = a.p("instance_id");
     let n = |a: &Act, s: &str| a.n(&format!("isolate, {s}"));
@@ -368,17 +427,22 @@ pub(super) fn isolate_instance(a: &mut Act, outputs: &mut Outputs, succeeded: &s
             Some(&mod_i),
         ),
     );
-    st.insert(
-        mod_i.clone(),
-        a.inner(
-            "ec2",
-            "modifyNetworkInterfaceAttribute",
-            json!({"NetworkInterfaceId.$": "$.eni", "Groups.$": "States.Array($.i.v)"}),
-            None,
-            None,
-            Some(&done),
-        ),
+    // The second move refused: the interface is in the transition group, which allows all
+    // traffic. It is never left there: back to the groups it had (as the local engine does),
+    // and the step fails saying where the interface is.
+    let back = n(a, "put back");
+    let mut second = a.inner(
+        "ec2",
+        "modifyNetworkInterfaceAttribute",
+        json!({"NetworkInterfaceId.$": "$.eni", "Groups.$": "States.Array($.i.v)"}),
+        None,
+        None,
+        Some(&done),
     );
+    second["Catch"] =
+        json!([{"ErrorEquals": ["States.ALL"], "ResultPath": "$.second", "Next": back}]);
+    st.insert(mod_i.clone(), second);
+    rollback(a, &mut st, &back);
     st.insert(done.clone(), json!({"Type": "Pass", "Parameters": {"eni.$": "$.eni", "iso.$": "$.i.v", "changed": true}, "End": true}));
     st.insert(done_unchanged.clone(), json!({"Type": "Pass", "Parameters": {"eni.$": "$.eni", "iso.$": "$.i.v", "changed": false}, "End": true}));
 
