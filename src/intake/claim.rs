@@ -282,15 +282,8 @@ impl Claims {
                 })
                 .collect();
             generations.sort_unstable_by(|a, b| b.cmp(a));
-            // The next generation is above every name, forged ones included (they cannot be
-            // overwritten); the claim that counts is the latest sealed one.
-            let generation = match generations.first() {
-                None => 0,
-                Some(g) => g
-                    .checked_add(1)
-                    .ok_or_else(|| ClaimError::Exhausted(f.id.clone()))?,
-            };
-            let mut latest = None;
+            // The claim that counts is the latest sealed one.
+            let mut latest: Option<ClaimRecord> = None;
             for g in &generations {
                 let key = format!("{folder}/claim-{g:04}.json");
                 match self.get(f, &key, "claim").await? {
@@ -300,6 +293,21 @@ impl Claims {
                     }
                     _ => forged.push(key),
                 }
+            }
+            // The next generation is the one after the latest sealed claim, passing over the
+            // names forged objects hold (they cannot be overwritten); a forged name, even the
+            // last generation there is, never leaves the finding without one.
+            let mut generation = match &latest {
+                None => 0,
+                Some(c) => c
+                    .generation
+                    .checked_add(1)
+                    .ok_or_else(|| ClaimError::Exhausted(f.id.clone()))?,
+            };
+            while generations.contains(&generation) {
+                generation = generation
+                    .checked_add(1)
+                    .ok_or_else(|| ClaimError::Exhausted(f.id.clone()))?;
             }
             let previous = match latest {
                 Some(c) if c.lease_until_ms > now_ms() => {

@@ -153,6 +153,19 @@ pub async fn serve_queue(
     }
 }
 
+/// The longest SQS keeps a message invisible (12 hours).
+const MAX_VISIBILITY_S: u64 = 12 * 3600;
+
+/// How long a message whose finding failed for a reason that may pass ([`Handled::Retry`]: the
+/// evidence bucket unreachable) stays away: 30 s after its first receive, four times longer
+/// after each next one (30 s, 2 min, 8 min, 32 min, …, at most 12 hours). An outage of the
+/// evidence bucket of some 40 minutes then spends four receives, not the five `setup` allows
+/// before the dead-letter queue, where a fixed wait of seconds spent them all in a minute.
+fn retry_after(receives: u32) -> Duration {
+    let factor = 4u64.saturating_pow(receives.saturating_sub(1).min(16));
+    Duration::from_secs(30u64.saturating_mul(factor).min(MAX_VISIBILITY_S))
+}
+
 /// True when the queue holds no message, visible or not (in flight elsewhere, or waiting to come
 /// back).
 async fn queue_empty(ctx: &Ctx) -> bool {
@@ -229,6 +242,10 @@ async fn handle(ctx: &Ctx, m: Message) {
         match ctx.worker.contain(f, &message_id).await {
             Handled::Finished => {}
             Handled::Later(d) => later = Some(later.map_or(d, |l| l.min(d))),
+            Handled::Retry => {
+                let d = retry_after(receives);
+                later = Some(later.map_or(d, |l| l.min(d)));
+            }
             Handled::Rejected(why) => rejected = Some(why),
         }
     }
@@ -243,8 +260,10 @@ async fn handle(ctx: &Ctx, m: Message) {
             .change_message_visibility()
             .queue_url(&ctx.opts.queue_url)
             .receipt_handle(&receipt)
-            // Back within the visibility timeout at most: a live claim is usually done by then.
-            .visibility_timeout(after.as_secs().clamp(1, ctx.opts.visibility.max(1) as u64) as i32)
+            // Away until then, however long: a message held by a live claim must not come back
+            // every visibility timeout, each time spending one of its receives, and reach the
+            // dead-letter queue before the claim's lease ends.
+            .visibility_timeout(after.as_secs().clamp(1, MAX_VISIBILITY_S) as i32)
             .send()
             .await;
         return;
@@ -278,4 +297,22 @@ async fn reject(ctx: &Ctx, message_id: &str, receipt: &str, receives: u32, why: 
         .visibility_timeout(0)
         .send()
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    #[test]
+    fn a_retried_message_stays_away_longer_each_receive_up_to_sqs_limit() {
+        let waits: Vec<u64> = (1..=5).map(|r| super::retry_after(r).as_secs()).collect();
+        assert_eq!(waits, [30, 120, 480, 1920, 7680]);
+        // Four receives outlast a 40-minute outage before the fifth.
+        assert!(waits[..4].iter().sum::<u64>() > 40 * 60);
+        assert_eq!(super::retry_after(0), Duration::from_secs(30));
+        assert_eq!(
+            super::retry_after(u32::MAX).as_secs(),
+            super::MAX_VISIBILITY_S
+        );
+    }
 }

@@ -249,7 +249,7 @@ pub async fn sweep(
                     .handled
                     .insert(f.id.clone(), f.updated_at.clone().unwrap_or_default());
             }
-            Handled::Later(_) => {
+            Handled::Later(_) | Handled::Retry => {
                 report.later += 1;
                 if let Some(at) = at {
                     oldest_unfinished = Some(oldest_unfinished.map_or(at, |o: i64| o.min(at)));

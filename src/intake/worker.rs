@@ -196,8 +196,12 @@ pub enum Handled {
     /// Contained now, before, or nothing to do: the message may go.
     Finished,
     /// Not done (another worker holds it, or it failed before its evidence was complete): the
-    /// message stays and comes back after `Duration`.
+    /// message stays and comes back after `Duration` (when the claim that holds it ends).
     Later(Duration),
+    /// Not done, for a reason that may pass (the evidence bucket unreachable, a claim that
+    /// could not be written): the message stays and comes back after a wait that grows with
+    /// its receives, so that an outage does not use them up.
+    Retry,
     /// Not a finding we can ever act on: left for the dead-letter queue.
     Rejected(String),
 }
@@ -392,7 +396,7 @@ impl Worker {
             Ok(c) => c,
             Err(e) => {
                 crate::log!("claim_failed", finding_id = %f.id, error = %e);
-                return Handled::Later(Duration::from_secs(5));
+                return Handled::Retry;
             }
         };
         if !claimed.forged.is_empty() {
@@ -449,7 +453,7 @@ impl Worker {
                 Ok(forged) => forged,
                 Err(e) => {
                     crate::log!("resume_failed", finding_id = %f.id, execution_id = %execution_id, error = %e);
-                    return Handled::Later(Duration::from_secs(5));
+                    return Handled::Retry;
                 }
             };
             if !forged.is_empty() {
@@ -457,7 +461,7 @@ impl Worker {
                     Ok(r) => r,
                     Err(e) => {
                         crate::log!("claim_failed", finding_id = %f.id, error = %e);
-                        return Handled::Later(Duration::from_secs(5));
+                        return Handled::Retry;
                     }
                 };
                 for record in &forged {

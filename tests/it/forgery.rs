@@ -94,7 +94,7 @@ async fn forged_claims_and_records_do_not_steer_serve() {
     let now = firebreak::intake::claim::now_ms();
 
     let mut cases = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..5 {
         let (user, key) = crate::run_s3::user_with_key(&config).await;
         let f = finding(&account, &user, &key);
         cases.push((f["id"].as_str().unwrap().to_string(), user, key, f));
@@ -175,6 +175,17 @@ async fn forged_claims_and_records_do_not_steer_serve() {
         .await;
     }
 
+    // (e) a claim at the last generation there is (issue 14, item 11): the next one would
+    // overflow, and the finding could never be claimed.
+    let (id, ..) = &cases[4];
+    plant(
+        &s3,
+        &bucket,
+        &format!("{}/claim-{}.json", claims(id), u32::MAX),
+        &claim(&account, id, "claim", "exhausted", now - 60_000),
+    )
+    .await;
+
     for (.., f) in &cases {
         put_event(&events, f).await;
     }
@@ -235,6 +246,7 @@ async fn forged_claims_and_records_do_not_steer_serve() {
         format!("{}/done.json", claims(&cases[0].0)),
         format!("{}/claim-0000.json", claims(&cases[1].0)),
         format!("{}/claim-0000.json", claims(&cases[2].0)),
+        format!("{}/claim-{}.json", claims(&cases[4].0), u32::MAX),
         format!("{dead}/0002-step-capture_user.json"),
     ] {
         assert!(
@@ -244,8 +256,8 @@ async fn forged_claims_and_records_do_not_steer_serve() {
         );
     }
     assert!(!text.contains("seals are not checked"), "{text}");
-    // The four real executions, all sealed, pass.
-    assert_eq!(text.matches("\nPASS  execution").count(), 4, "{text}");
+    // The five real executions, all sealed, pass.
+    assert_eq!(text.matches("\nPASS  execution").count(), 5, "{text}");
     // Without it, the made-up `done` and the forged executions still fail the audit, and the
     // audit says what it could not check.
     let out = account.firebreak(&["audit", "--retention-days", "1", &target]);

@@ -738,6 +738,69 @@ async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
     );
 }
 
+/// Issue 14, item 4: a message whose finding another worker holds (a live claim) stays away
+/// until the claim's lease ends, instead of coming back every visibility timeout and spending
+/// a receive each time. With 2 receives and a 5-second visibility, a claim held for 20 s sent
+/// the finding to the dead-letter queue, uncontained. Here the holder dies (its claim is never
+/// renewed): the message comes back when the lease ends, and the finding is contained.
+#[tokio::test]
+async fn a_message_held_by_a_live_claim_waits_for_its_lease_without_spending_receives() {
+    use firebreak::intake::claim::{Claim, Claims};
+    let account = Account::new().await;
+    let config = account.config.clone();
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let bucket = unique("held-evidence");
+    let queue = unique("held-findings");
+    let url = setup(&account, &bucket, &queue, &[]);
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let f = leaked_key_finding(&account, &user, &key);
+    // Another worker's claim, sealed as firebreak seals it, for 20 s.
+    let store = firebreak::evidence::Store::S3 {
+        client: s3_client(&config),
+        bucket: bucket.clone(),
+        prefix: String::new(),
+        mode: firebreak::evidence::LockMode::Governance,
+        retention: Duration::from_secs(86_400),
+    };
+    let sealer = firebreak::evidence::seal::Sealer::new(
+        aws_sdk_kms::Client::new(&config),
+        firebreak::evidence::seal::DEFAULT_ALIAS,
+    );
+    let elsewhere =
+        Claims::new(&store, "worker-elsewhere", Duration::from_secs(20), sealer).unwrap();
+    let parsed = firebreak::domain::finding::parse_findings(&f.to_string(), "test")
+        .unwrap()
+        .remove(0);
+    let won = elsewhere.claim(&parsed).await.unwrap().claim;
+    assert!(matches!(won, Claim::Won { .. }), "{won:?}");
+
+    put_event(&events, &f).await;
+    let (code, log) = finish(
+        serve(&account, &url, &bucket, &[]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("\"in_progress_elsewhere\""), "{log}");
+    assert_eq!(keys_of(&iam, &user).await, ["Inactive"], "{log}");
+    let dlq = sqs
+        .get_queue_url()
+        .queue_name(format!("{queue}-dead-letter"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        depth(&sqs, &dlq).await,
+        0,
+        "dead-lettered while held: {log}"
+    );
+    assert_eq!(depth(&sqs, &url).await, 0);
+}
+
 #[tokio::test]
 async fn the_rule_delivers_only_findings_of_the_minimum_severity() {
     let account = Account::new().await;
