@@ -24,6 +24,10 @@ pub struct Args {
     /// Exit once the queue is empty and nothing is in flight (batch catch-up, drills).
     #[arg(long)]
     pub drain: bool,
+    /// Bring findings back from the queue's dead-letter queue at start and then every this
+    /// many seconds, once the evidence bucket answers (0: never).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub redrive_every: u64,
     /// Serve Prometheus metrics on this loopback address (e.g. 127.0.0.1:9464).
     #[arg(long, value_parser = parse_loopback)]
     pub metrics: Option<std::net::SocketAddr>,
@@ -39,6 +43,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         wait_seconds: a.wait_seconds,
         drain: a.drain,
         metrics: a.metrics,
+        redrive_every: (a.redrive_every > 0)
+            .then(|| std::time::Duration::from_secs(a.redrive_every)),
     };
     super::block_on(crate::intake::serve::serve(opts, a.worker.into()))
 }

@@ -172,6 +172,32 @@ impl Store {
 }
 
 impl Store {
+    /// Whether the store answers now (one listing of at most one key; the folder exists): what
+    /// `serve` asks before it brings findings back from the dead-letter queue.
+    pub async fn probe(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Local { dir } => std::fs::metadata(dir)
+                .map(|_| ())
+                .map_err(|e| StoreError::Io(format!("{}: {e}", dir.display()))),
+            Store::S3 {
+                client,
+                bucket,
+                prefix,
+                ..
+            } => client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix.as_str())
+                .max_keys(1)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    StoreError::S3(crate::aws::classify(&e, "s3", "ListObjectsV2").to_string())
+                }),
+        }
+    }
+
     /// Every object under `folder` (a key prefix without its trailing `/`), sorted by key.
     pub async fn read_folder(&self, folder: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let mut out = Vec::new();

@@ -3,6 +3,7 @@
 //! exactly once.
 
 pub mod claim;
+pub mod redrive;
 pub mod serve;
 pub mod watch;
 pub mod worker;

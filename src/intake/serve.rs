@@ -5,6 +5,7 @@
 //! anything else stays in the queue, to be redelivered and, if it never succeeds, moved to the
 //! dead-letter queue by SQS's redrive policy.
 
+use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::aws;
 use crate::domain::retry::RetryPolicy;
+use crate::intake::redrive;
 use crate::intake::worker::{Handled, Worker, serve_metrics};
 
 pub struct Options {
@@ -27,6 +29,9 @@ pub struct Options {
     /// Exit once the queue answers empty and nothing is in flight.
     pub drain: bool,
     pub metrics: Option<std::net::SocketAddr>,
+    /// How often findings are brought back from the queue's dead-letter queue (at start, then
+    /// every so often); `None`: never.
+    pub redrive_every: Option<Duration>,
 }
 
 struct Ctx {
@@ -68,6 +73,30 @@ pub async fn serve_queue(
     let mut stop_rx = crate::contain::stop_on_signal();
     crate::log!("started", worker = %ctx.worker.name, queue = %ctx.opts.queue_url,
         evidence = %ctx.worker.store().describe(), concurrency = ctx.opts.concurrency);
+    // Findings dead-lettered while the evidence bucket was out (or before this process ran)
+    // come back: once now, before the first receive, then every so often.
+    let dlq = match ctx.opts.redrive_every {
+        Some(_) => redrive::dead_letter_queue(&ctx.sqs, &ctx.opts.queue_url).await,
+        None => None,
+    };
+    let redriver = match (dlq, ctx.opts.redrive_every) {
+        (Some(dlq), Some(every)) => {
+            let mut kept = HashSet::new();
+            redrive::pass(&ctx.sqs, &ctx.opts.queue_url, &dlq, &ctx.worker, &mut kept).await;
+            let (ctx, mut stop) = (ctx.clone(), stop_rx.clone());
+            Some(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = stop.changed() => return,
+                    }
+                    redrive::pass(&ctx.sqs, &ctx.opts.queue_url, &dlq, &ctx.worker, &mut kept)
+                        .await;
+                }
+            }))
+        }
+        _ => None,
+    };
     let slots = Arc::new(Semaphore::new(ctx.opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut receive_errors = 0u32;
@@ -146,6 +175,9 @@ pub async fn serve_queue(
         note = "taking no more messages; finishing the findings in flight"
     );
     while tasks.join_next().await.is_some() {}
+    if let Some(r) = redriver {
+        r.abort();
+    }
     crate::log!("stopped");
     match fatal {
         Some(e) => anyhow::bail!(e),

@@ -52,6 +52,8 @@ const NO_PLAYBOOK: &str = "firebreak_findings_without_playbook_total";
 const EXECUTIONS: &str = "firebreak_executions_total";
 const TIME_TO_CONTAIN: &str = "firebreak_time_to_contain_seconds";
 const STEP_DURATION: &str = "firebreak_step_duration_seconds";
+const DEAD_LETTERS: &str = "firebreak_dead_letter_messages";
+const REDRIVEN: &str = "firebreak_messages_redriven_total";
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -71,12 +73,20 @@ impl Default for Metrics {
                     "Deliveries of findings already contained or being contained.",
                 ),
                 (NO_PLAYBOOK, "Findings no playbook matches."),
+                (
+                    REDRIVEN,
+                    "Messages holding findings brought back from the dead-letter queue.",
+                ),
             ] {
                 describe_counter!(name, help);
                 // Present from the start, at 0.
                 metrics::counter!(name).absolute(0);
             }
             describe_counter!(EXECUTIONS, "Executions by outcome.");
+            metrics::describe_gauge!(
+                DEAD_LETTERS,
+                "Messages in the dead-letter queue when last looked at (serve --redrive-every)."
+            );
             describe_histogram!(
                 TIME_TO_CONTAIN,
                 Unit::Seconds,
@@ -101,6 +111,16 @@ impl Metrics {
     /// A message that holds no finding.
     pub fn rejected(&self) {
         self.with(|| metrics::counter!(REJECTED).increment(1));
+    }
+
+    /// A message brought back from the dead-letter queue.
+    pub fn redriven(&self) {
+        self.with(|| metrics::counter!(REDRIVEN).increment(1));
+    }
+
+    /// The dead-letter queue's depth, as last read.
+    pub fn dead_letters(&self, n: u64) {
+        self.with(|| metrics::gauge!(DEAD_LETTERS).set(n as f64));
     }
 
     fn duplicate(&self) {

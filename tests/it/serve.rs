@@ -631,6 +631,9 @@ async fn serve_exposes_metrics_and_stops_on_sigterm() {
         "firebreak_step_duration_seconds_count{action=\"iam.deactivate_access_key\"} 1",
         "# HELP firebreak_time_to_contain_seconds Finding accepted to last containment step verified.",
         "firebreak_messages_rejected_total 0",
+        // The dead-letter queue, looked at when serve started (issue 13, item 3).
+        "firebreak_dead_letter_messages 0",
+        "firebreak_messages_redriven_total 0",
     ] {
         assert!(metrics.contains(line), "{line} in {metrics}");
     }
@@ -798,6 +801,77 @@ async fn a_message_held_by_a_live_claim_waits_for_its_lease_without_spending_rec
         0,
         "dead-lettered while held: {log}"
     );
+    assert_eq!(depth(&sqs, &url).await, 0);
+}
+
+/// Issue 14, item 4: findings that reached the dead-letter queue (their receives spent while the
+/// evidence bucket was out) come back once it answers: `serve` sends them to its queue and
+/// contains them. A message that holds no finding stays for a person, and so does one brought
+/// back too often, with an alert in the log.
+#[tokio::test]
+async fn dead_lettered_findings_are_brought_back_and_contained() {
+    let account = Account::new().await;
+    let config = account.config.clone();
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let iam = aws_sdk_iam::Client::new(&config);
+    let bucket = unique("redrive-evidence");
+    let queue = unique("redrive-findings");
+    let url = setup(&account, &bucket, &queue, &[]);
+    let dlq = sqs
+        .get_queue_url()
+        .queue_name(format!("{queue}-dead-letter"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string();
+    let event = |f: &Value| {
+        json!({"version": "0", "id": unique("event"), "detail-type": "GuardDuty Finding",
+            "source": "aws.guardduty", "account": account.id, "region": "us-east-1",
+            "time": "2026-11-23T00:00:00Z", "resources": [], "detail": f})
+        .to_string()
+    };
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    sqs.send_message()
+        .queue_url(&dlq)
+        .message_body(event(&leaked_key_finding(&account, &user, &key)))
+        .send()
+        .await
+        .unwrap();
+    sqs.send_message()
+        .queue_url(&dlq)
+        .message_body("not a finding")
+        .send()
+        .await
+        .unwrap();
+    let (tired, tired_key) = crate::run_s3::user_with_key(&config).await;
+    sqs.send_message()
+        .queue_url(&dlq)
+        .message_body(event(&leaked_key_finding(&account, &tired, &tired_key)))
+        .message_attributes(
+            firebreak::intake::redrive::REDRIVES,
+            aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("Number")
+                .string_value(firebreak::intake::redrive::MAX_REDRIVES.to_string())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let (code, log) = finish(
+        serve(&account, &url, &bucket, &["--redrive-every", "1"]),
+        Duration::from_secs(90),
+    );
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("\"redriven\""), "{log}");
+    assert_eq!(keys_of(&iam, &user).await, ["Inactive"], "{log}");
+    assert!(log.contains("\"dead_letter_kept\""), "{log}");
+    assert!(log.contains("\"dead_letter_given_up\""), "{log}");
+    assert_eq!(keys_of(&iam, &tired).await, ["Active"]);
+    assert_eq!(depth(&sqs, &dlq).await, 2, "{log}");
     assert_eq!(depth(&sqs, &url).await, 0);
 }
 

@@ -822,6 +822,8 @@ async fn via_queue(
             wait_seconds: 1,
             drain: true,
             metrics: None,
+            // The drill's queue is new and removed afterwards.
+            redrive_every: None,
         },
         worker,
     )
