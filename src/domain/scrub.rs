@@ -199,9 +199,89 @@ pub fn scrub(v: Value) -> Value {
             )
         }
         Value::Array(a) => Value::Array(a.into_iter().map(scrub).collect()),
-        Value::String(s) => Value::String(scrub_text(&s)),
+        Value::String(s) => Value::String(scrub_string(s)),
         other => other,
     }
+}
+
+/// A string value. JSON text inside it (a policy document, a payload kept as text) is scrubbed
+/// as JSON, by its keys too, whatever its layout or escapes (`"pass\u0077ord"`); kept as it was
+/// when nothing in it is secret, written compact otherwise. Any other text is scrubbed as text.
+fn scrub_string(s: String) -> String {
+    let t = s.trim_start();
+    if (t.starts_with('{') || t.starts_with('['))
+        && let Ok(v @ (Value::Object(_) | Value::Array(_))) = serde_json::from_str::<Value>(&s)
+    {
+        let scrubbed = scrub(v.clone());
+        return if scrubbed == v {
+            scrub_text(&s)
+        } else {
+            scrubbed.to_string()
+        };
+    }
+    scrub_text(&s)
+}
+
+/// Secrets hidden by an encoding: a run of URL-encoded text (`password%3DHunter2`, a
+/// connection string) or of base64 (a `.env` file, a basic-auth header's value) that holds a
+/// secret once decoded is redacted whole. Runs that decode to nothing secret stay as they are.
+fn redact_encoded(s: String) -> String {
+    let url = redact_runs(
+        &s,
+        |c| c.is_ascii_alphanumeric() || "%._~+-=&".contains(c),
+        |run| {
+            if !run.contains('%') {
+                return None;
+            }
+            let decoded = percent_encoding::percent_decode_str(run)
+                .decode_utf8()
+                .ok()?;
+            (decoded != run).then(|| decoded.into_owned())
+        },
+    );
+    redact_runs(
+        &url,
+        |c| c.is_ascii_alphanumeric() || "+/=_-".contains(c),
+        |run| {
+            use base64::Engine as _;
+            if run.len() < 16 {
+                return None;
+            }
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(run)
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(run))
+                .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(run))
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(run))
+                .ok()?;
+            let text = String::from_utf8(bytes).ok()?;
+            text.chars()
+                .all(|c| !c.is_control() || c.is_whitespace())
+                .then_some(text)
+        },
+    )
+}
+
+/// `s` with each maximal run of `in_run` characters that `decode` turns into text holding a
+/// secret replaced by [`REDACTED`].
+fn redact_runs(
+    s: &str,
+    in_run: impl Fn(char) -> bool,
+    decode: impl Fn(&str) -> Option<String>,
+) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find(&in_run) {
+        out.push_str(&rest[..start]);
+        let run_len = rest[start..]
+            .find(|c: char| !in_run(c))
+            .unwrap_or(rest.len() - start);
+        let run = &rest[start..start + run_len];
+        let secret = decode(run).is_some_and(|text| scrub_plain(&text) != text);
+        out.push_str(if secret { REDACTED } else { run });
+        rest = &rest[start + run_len..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A URL cut to its scheme and host (`https://hooks.slack.com/[REDACTED]`); its user part, path,
@@ -230,6 +310,11 @@ const TAG_VALUE_SEPARATORS: &[&str] = &[
 /// Redacts secrets inside free text: `"SecretAccessKey":"…"`, `aws_secret_access_key = …`,
 /// `password=…`, and 40-character base64 strings right after a secret key's name.
 pub fn scrub_text(s: &str) -> String {
+    redact_encoded(scrub_plain(s))
+}
+
+/// [`scrub_text`] but for encoded forms.
+fn scrub_plain(s: &str) -> String {
     let s = &*redact_known(s);
     let formats = redact_formats(s);
     let s = formats.as_str();
@@ -312,7 +397,7 @@ fn redact_after_name(
     // Separators (quotes, spaces, `:` or `=`), then the value.
     let sep_end = s[i..]
         .char_indices()
-        .find(|(_, c)| !matches!(c, '"' | '\'' | ' ' | ':' | '=' | '\\'))
+        .find(|(_, c)| !matches!(c, '"' | '\'' | ' ' | ':' | '=' | '\\' | '\n' | '\r' | '\t'))
         .map_or(s.len(), |(j, _)| i + j);
     let sep = &s[i..sep_end];
     // `--password X`: a command-line option, its value after a space.
@@ -454,6 +539,40 @@ pub fn console_output(b64: Option<&str>) -> Value {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 14, item 6: forms the scrubber missed.
+    #[test]
+    fn secrets_in_other_layouts_and_encodings_are_redacted() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode("DB_HOST=db.internal\nDB_PASSWORD=B64Secret42\n");
+        let v = super::scrub(json!({
+            // JSON kept as text: a value before its key, an escaped key, pretty-printed.
+            "UserData": r#"{"Value": "ValFirst7", "Key": "db_password"}"#,
+            "Payload": "{\"pass\\u0077ord\": \"Escaped8\"}",
+            "Config": "{\n  \"api_token\" :\n    \"Pretty9\"\n}",
+            "Env": b64,
+            "Next": "https://x.example/cb?next=%2Flogin%3Fpassword%3DUrlEnc10%26a%3D1",
+            "Plain": "password:\n  Indented11",
+            "Harmless": "c2VydmljZS1uYW1lOiBwYXltZW50cw==",
+            "Policy": r#"{"Version":"2012-10-17","Statement":[]}"#,
+        }));
+        let s = v.to_string();
+        for secret in [
+            "ValFirst7",
+            "Escaped8",
+            "Pretty9",
+            "B64Secret42",
+            "UrlEnc10",
+            "Indented11",
+        ] {
+            assert!(!s.contains(secret), "{secret}: {s}");
+        }
+        assert!(!s.contains(&b64), "{s}");
+        // Nothing secret once decoded, and JSON with no secret: kept as they were.
+        assert_eq!(v["Harmless"], "c2VydmljZS1uYW1lOiBwYXltZW50cw==");
+        assert_eq!(v["Policy"], r#"{"Version":"2012-10-17","Statement":[]}"#);
+    }
+
     #[test]
     fn a_url_parameter_keeps_only_its_host() {
         let v = super::scrub(serde_json::json!({

@@ -745,27 +745,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open_on_step_functions()
         .unwrap()
         .to_string();
     proxy.deny_body(format!("SecurityGroupId.1={iso}"));
-    let groups = || async {
-        let d = ec2
-            .describe_network_interfaces()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("attachment.instance-id")
-                    .values(&t.instance_id)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let mut g: Vec<String> = d.network_interfaces()[0]
-            .groups()
-            .iter()
-            .filter_map(|g| g.group_id().map(str::to_string))
-            .collect();
-        g.sort();
-        g
-    };
-    let before = groups().await;
+    let before = crate::run_ec2::eni_groups(&ec2, &t.instance_id).await;
     let input = fixture_event("ec2-bitcoin-dns.json", |f| {
         f["id"] = support::unique("finding").into();
         f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
@@ -788,7 +768,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open_on_step_functions()
             >= 1
     );
     assert_eq!(
-        groups().await,
+        crate::run_ec2::eni_groups(&ec2, &t.instance_id).await,
         before,
         "the interface is back in its own groups, not in the allow-all transition group"
     );

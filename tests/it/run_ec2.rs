@@ -378,3 +378,25 @@ pub(crate) async fn assert_contained(
             .any(|t| t.key() == Some("firebreak:state") && t.value() == Some("contained"))
     );
 }
+
+/// The security groups of the instance's first network interface, sorted.
+pub(crate) async fn eni_groups(ec2: &aws_sdk_ec2::Client, instance_id: &str) -> Vec<String> {
+    let d = ec2
+        .describe_network_interfaces()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("attachment.instance-id")
+                .values(instance_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut g: Vec<String> = d.network_interfaces()[0]
+        .groups()
+        .iter()
+        .filter_map(|g| g.group_id().map(str::to_string))
+        .collect();
+    g.sort();
+    g
+}

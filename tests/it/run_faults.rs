@@ -193,27 +193,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open() {
         .group_id()
         .unwrap()
         .to_string();
-    let eni_groups = |ec2: aws_sdk_ec2::Client, id: String| async move {
-        let d = ec2
-            .describe_network_interfaces()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("attachment.instance-id")
-                    .values(id)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let mut g: Vec<String> = d.network_interfaces()[0]
-            .groups()
-            .iter()
-            .filter_map(|g| g.group_id().map(str::to_string))
-            .collect();
-        g.sort();
-        g
-    };
-    let before = eni_groups(ec2.clone(), t.instance_id.clone()).await;
+    let before = crate::run_ec2::eni_groups(&ec2, &t.instance_id).await;
     let proxy = FaultProxy::start(
         &moto().endpoint,
         Faults {
@@ -249,7 +229,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open() {
         "{isolate:#}"
     );
     assert_eq!(
-        eni_groups(ec2, t.instance_id.clone()).await,
+        crate::run_ec2::eni_groups(&ec2, &t.instance_id).await,
         before,
         "the interface is back in its own groups, not in the allow-all transition group"
     );

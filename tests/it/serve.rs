@@ -124,6 +124,18 @@ pub(crate) async fn put_event(events: &aws_sdk_eventbridge::Client, finding: &Va
     assert_eq!(out.failed_entry_count(), 0);
 }
 
+/// The URL of the dead-letter queue `setup --queue NAME` made (`NAME-dead-letter`).
+pub(crate) async fn dead_letter_url(sqs: &aws_sdk_sqs::Client, queue: &str) -> String {
+    sqs.get_queue_url()
+        .queue_name(format!("{queue}-dead-letter"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_string()
+}
+
 pub(crate) async fn depth(sqs: &aws_sdk_sqs::Client, url: &str) -> u64 {
     let out = sqs
         .get_queue_attributes()
@@ -255,15 +267,7 @@ async fn findings_are_contained_once_across_two_servers_and_poison_is_dead_lette
     }
     // The queue is empty; the two poison messages are in the dead-letter queue.
     assert_eq!(depth(&sqs, &url).await, 0);
-    let dlq = sqs
-        .get_queue_url()
-        .queue_name(format!("{queue}-dead-letter"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let dlq = dead_letter_url(&sqs, &queue).await;
     assert_eq!(
         depth(&sqs, &dlq).await,
         5,
@@ -361,15 +365,7 @@ async fn sigkilled_servers_still_contain_every_finding_exactly_once() {
         assert_eq!(keys_of(&iam, u).await, ["Inactive"], "{u}");
     }
     assert_eq!(depth(&sqs, &url).await, 0, "the queue is empty");
-    let dlq = sqs
-        .get_queue_url()
-        .queue_name(format!("{queue}-dead-letter"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let dlq = dead_letter_url(&sqs, &queue).await;
     assert_eq!(depth(&sqs, &dlq).await, 0, "the dead-letter queue is empty");
 
     // Exactly one execution (one folder, one manifest) per finding.
@@ -787,15 +783,7 @@ async fn a_message_held_by_a_live_claim_waits_for_its_lease_without_spending_rec
     assert_eq!(code, Some(0), "{log}");
     assert!(log.contains("\"in_progress_elsewhere\""), "{log}");
     assert_eq!(keys_of(&iam, &user).await, ["Inactive"], "{log}");
-    let dlq = sqs
-        .get_queue_url()
-        .queue_name(format!("{queue}-dead-letter"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let dlq = dead_letter_url(&sqs, &queue).await;
     assert_eq!(
         depth(&sqs, &dlq).await,
         0,
@@ -817,15 +805,7 @@ async fn dead_lettered_findings_are_brought_back_and_contained() {
     let bucket = unique("redrive-evidence");
     let queue = unique("redrive-findings");
     let url = setup(&account, &bucket, &queue, &[]);
-    let dlq = sqs
-        .get_queue_url()
-        .queue_name(format!("{queue}-dead-letter"))
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_string();
+    let dlq = dead_letter_url(&sqs, &queue).await;
     let event = |f: &Value| {
         json!({"version": "0", "id": unique("event"), "detail-type": "GuardDuty Finding",
             "source": "aws.guardduty", "account": account.id, "region": "us-east-1",
