@@ -733,17 +733,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open_on_step_functions()
     let config = moto.config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let (t, vpc) = crate::run_ec2::target_in_new_vpc(&config).await;
-    let iso = ec2
-        .create_security_group()
-        .group_name(firebreak::domain::catalog::names::ISOLATION_GROUP)
-        .description("firebreak isolation")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
+    let iso = crate::run_ec2::isolation_group(&ec2, &vpc).await;
     proxy.deny_body(format!("SecurityGroupId.1={iso}"));
     let before = crate::run_ec2::eni_groups(&ec2, &t.instance_id).await;
     let input = fixture_event("ec2-bitcoin-dns.json", |f| {

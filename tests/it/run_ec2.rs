@@ -400,3 +400,17 @@ pub(crate) async fn eni_groups(ec2: &aws_sdk_ec2::Client, instance_id: &str) -> 
     g.sort();
     g
 }
+
+/// The isolation group made beforehand in `vpc` (its id known to a test's fault proxy); its id.
+pub(crate) async fn isolation_group(ec2: &aws_sdk_ec2::Client, vpc: &str) -> String {
+    ec2.create_security_group()
+        .group_name(firebreak::domain::catalog::names::ISOLATION_GROUP)
+        .description("firebreak isolation")
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string()
+}

@@ -182,17 +182,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open() {
     let ec2 = aws_sdk_ec2::Client::new(&config);
     let (t, vpc) = crate::run_ec2::target_in_new_vpc(&config).await;
     // The isolation group, made beforehand so that its id is known to the proxy.
-    let iso = ec2
-        .create_security_group()
-        .group_name("firebreak-isolation")
-        .description("firebreak isolation")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
+    let iso = crate::run_ec2::isolation_group(&ec2, &vpc).await;
     let before = crate::run_ec2::eni_groups(&ec2, &t.instance_id).await;
     let proxy = FaultProxy::start(
         &moto().endpoint,
