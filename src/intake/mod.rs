@@ -20,3 +20,22 @@ macro_rules! log {
         ::tracing::info!(target: $crate::intake::EVENTS, event = $event $(, $($field)+)?)
     };
 }
+
+/// How many messages a queue holds, visible, in flight or delayed; `None` when it cannot be
+/// read. `serve --drain` stops at 0; the dead-letter queue's is a metric.
+pub(crate) async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> Option<u64> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let out = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .ok()?;
+    out.attributes()?
+        .values()
+        .map(|v| v.parse::<u64>().ok())
+        .sum()
+}

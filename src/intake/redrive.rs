@@ -79,7 +79,9 @@ pub async fn pass(
     worker: &Worker,
     kept: &mut HashSet<String>,
 ) -> usize {
-    depth(sqs, dlq, worker).await;
+    if let Some(n) = super::queue_depth(sqs, dlq).await {
+        worker.metrics.dead_letters(n);
+    }
     if let Err(e) = worker.store().probe().await {
         crate::log!("redrive_waits", dead_letter_queue = dlq, error = %e,
             note = "the evidence store does not answer; findings stay in the dead-letter queue");
@@ -177,23 +179,4 @@ pub async fn pass(
         }
     }
     brought
-}
-
-/// Reads the dead-letter queue's depth into the metrics.
-async fn depth(sqs: &aws_sdk_sqs::Client, dlq: &str, worker: &Worker) {
-    let Ok(out) = sqs
-        .get_queue_attributes()
-        .queue_url(dlq)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-    else {
-        return;
-    };
-    let n: u64 = out
-        .attributes()
-        .map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum())
-        .unwrap_or(0);
-    worker.metrics.dead_letters(n);
 }

@@ -188,34 +188,10 @@ pub async fn serve_queue(
 /// The longest SQS keeps a message invisible (12 hours).
 const MAX_VISIBILITY_S: u64 = 12 * 3600;
 
-/// How long a message whose finding failed for a reason that may pass ([`Handled::Retry`]: the
-/// evidence bucket unreachable) stays away: 30 s after its first receive, four times longer
-/// after each next one (30 s, 2 min, 8 min, 32 min, …, at most 12 hours). An outage of the
-/// evidence bucket of some 40 minutes then spends four receives, not the five `setup` allows
-/// before the dead-letter queue, where a fixed wait of seconds spent them all in a minute.
-fn retry_after(receives: u32) -> Duration {
-    let factor = 4u64.saturating_pow(receives.saturating_sub(1).min(16));
-    Duration::from_secs(30u64.saturating_mul(factor).min(MAX_VISIBILITY_S))
-}
-
 /// True when the queue holds no message, visible or not (in flight elsewhere, or waiting to come
 /// back).
 async fn queue_empty(ctx: &Ctx) -> bool {
-    use aws_sdk_sqs::types::QueueAttributeName as A;
-    let Ok(out) = ctx
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&ctx.opts.queue_url)
-        .attribute_names(A::ApproximateNumberOfMessages)
-        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
-        .attribute_names(A::ApproximateNumberOfMessagesDelayed)
-        .send()
-        .await
-    else {
-        return false;
-    };
-    out.attributes()
-        .is_some_and(|a| a.values().all(|v| v.parse::<u64>().is_ok_and(|n| n == 0)))
+    super::queue_depth(&ctx.sqs, &ctx.opts.queue_url).await == Some(0)
 }
 
 async fn handle(ctx: &Ctx, m: Message) {
@@ -275,7 +251,7 @@ async fn handle(ctx: &Ctx, m: Message) {
             Handled::Finished => {}
             Handled::Later(d) => later = Some(later.map_or(d, |l| l.min(d))),
             Handled::Retry => {
-                let d = retry_after(receives);
+                let d = RetryPolicy::redelivery().delay(receives, 0.0);
                 later = Some(later.map_or(d, |l| l.min(d)));
             }
             Handled::Rejected(why) => rejected = Some(why),
@@ -333,18 +309,15 @@ async fn reject(ctx: &Ctx, message_id: &str, receipt: &str, receives: u32, why: 
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
+    use crate::domain::retry::RetryPolicy;
 
     #[test]
     fn a_retried_message_stays_away_longer_each_receive_up_to_sqs_limit() {
-        let waits: Vec<u64> = (1..=5).map(|r| super::retry_after(r).as_secs()).collect();
+        let p = RetryPolicy::redelivery();
+        let waits: Vec<u64> = (1..=5).map(|r| p.delay(r, 0.0).as_secs()).collect();
         assert_eq!(waits, [30, 120, 480, 1920, 7680]);
         // Four receives outlast a 40-minute outage before the fifth.
         assert!(waits[..4].iter().sum::<u64>() > 40 * 60);
-        assert_eq!(super::retry_after(0), Duration::from_secs(30));
-        assert_eq!(
-            super::retry_after(u32::MAX).as_secs(),
-            super::MAX_VISIBILITY_S
-        );
+        assert_eq!(p.delay(u32::MAX, 0.0).as_secs(), super::MAX_VISIBILITY_S);
     }
 }

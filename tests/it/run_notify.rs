@@ -216,18 +216,7 @@ fn webhook_step(url: &str, switch: &str) -> (Value, String) {
         .find(|s| s["id"] == "notify_webhook")
         .unwrap_or_else(|| panic!("no webhook step: {report}"))
         .clone();
-    let mut evidence = String::new();
-    let mut dirs = vec![dir];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).unwrap().flatten() {
-            if e.path().is_dir() {
-                dirs.push(e.path());
-            } else {
-                evidence.push_str(&std::fs::read_to_string(e.path()).unwrap());
-            }
-        }
-    }
-    (step, evidence)
+    (step, crate::secrets::read_all(&dir))
 }
 
 /// Issue 14, item 7: a webhook is sent over https to a public address only and never follows

@@ -19,7 +19,7 @@ const EC2_TOKEN: &str = "PlantedEc2Token4444";
 /// moto's session tokens (those of the assumed responder role) start with this.
 const MOTO_TOKEN_PREFIX: &str = "FQoGZXIvYXdzEBYaD";
 
-fn read_all(dir: &Path) -> String {
+pub(crate) fn read_all(dir: &Path) -> String {
     let mut out = String::new();
     for e in std::fs::read_dir(dir).unwrap() {
         let p = e.unwrap().path();

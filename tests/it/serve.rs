@@ -124,6 +124,27 @@ pub(crate) async fn put_event(events: &aws_sdk_eventbridge::Client, finding: &Va
     assert_eq!(out.failed_entry_count(), 0);
 }
 
+/// The claims of a worker named `worker` in `bucket`, sealed as `serve` seals them.
+fn claims_as(
+    account: &Account,
+    bucket: &str,
+    worker: &str,
+    lease: Duration,
+) -> firebreak::intake::claim::Claims {
+    let store = firebreak::evidence::Store::S3 {
+        client: s3_client(&account.config),
+        bucket: bucket.to_string(),
+        prefix: String::new(),
+        mode: firebreak::evidence::LockMode::Governance,
+        retention: Duration::from_secs(86_400),
+    };
+    let sealer = firebreak::evidence::seal::Sealer::new(
+        aws_sdk_kms::Client::new(&account.config),
+        firebreak::evidence::seal::DEFAULT_ALIAS,
+    );
+    firebreak::intake::claim::Claims::new(&store, worker, lease, sealer).unwrap()
+}
+
 /// The URL of the dead-letter queue `setup --queue NAME` made (`NAME-dead-letter`).
 pub(crate) async fn dead_letter_url(sqs: &aws_sdk_sqs::Client, queue: &str) -> String {
     sqs.get_queue_url()
@@ -681,24 +702,13 @@ async fn serve_refuses_a_missing_bucket_or_queue_at_once() {
 /// longer renew.
 #[tokio::test]
 async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
-    use firebreak::intake::claim::{Claim, Claims};
+    use firebreak::intake::claim::Claim;
     let account = Account::new().await;
     let bucket = account.evidence_bucket("claims-evidence");
-    let store = firebreak::evidence::Store::S3 {
-        client: s3_client(&account.config),
-        bucket,
-        prefix: String::new(),
-        mode: firebreak::evidence::LockMode::Governance,
-        retention: Duration::from_secs(86_400),
-    };
     // Leases of 6 s and steps of 4 s: 2 s of margin on every side, for a loaded test machine.
     let lease = Duration::from_secs(6);
-    let sealer = firebreak::evidence::seal::Sealer::new(
-        aws_sdk_kms::Client::new(&account.config),
-        firebreak::evidence::seal::DEFAULT_ALIAS,
-    );
-    let a = Claims::new(&store, "worker-a", lease, sealer.clone()).unwrap();
-    let b = Claims::new(&store, "worker-b", lease, sealer).unwrap();
+    let a = claims_as(&account, &bucket, "worker-a", lease);
+    let b = claims_as(&account, &bucket, "worker-b", lease);
     let f = leaked_key_finding(&account, "someone", "AKIASOMEONE");
     let f = firebreak::domain::finding::parse_findings(&f.to_string(), "test")
         .unwrap()
@@ -744,7 +754,7 @@ async fn a_renewed_claim_holds_and_an_expired_one_is_taken_over() {
 /// renewed): the message comes back when the lease ends, and the finding is contained.
 #[tokio::test]
 async fn a_message_held_by_a_live_claim_waits_for_its_lease_without_spending_receives() {
-    use firebreak::intake::claim::{Claim, Claims};
+    use firebreak::intake::claim::Claim;
     let account = Account::new().await;
     let config = account.config.clone();
     let events = aws_sdk_eventbridge::Client::new(&config);
@@ -756,19 +766,12 @@ async fn a_message_held_by_a_live_claim_waits_for_its_lease_without_spending_rec
     let (user, key) = crate::run_s3::user_with_key(&config).await;
     let f = leaked_key_finding(&account, &user, &key);
     // Another worker's claim, sealed as firebreak seals it, for 20 s.
-    let store = firebreak::evidence::Store::S3 {
-        client: s3_client(&config),
-        bucket: bucket.clone(),
-        prefix: String::new(),
-        mode: firebreak::evidence::LockMode::Governance,
-        retention: Duration::from_secs(86_400),
-    };
-    let sealer = firebreak::evidence::seal::Sealer::new(
-        aws_sdk_kms::Client::new(&config),
-        firebreak::evidence::seal::DEFAULT_ALIAS,
+    let elsewhere = claims_as(
+        &account,
+        &bucket,
+        "worker-elsewhere",
+        Duration::from_secs(20),
     );
-    let elsewhere =
-        Claims::new(&store, "worker-elsewhere", Duration::from_secs(20), sealer).unwrap();
     let parsed = firebreak::domain::finding::parse_findings(&f.to_string(), "test")
         .unwrap()
         .remove(0);
