@@ -535,6 +535,18 @@ mod tests {
         attempts: AtomicU32,
     }
 
+    impl Script {
+        /// Answers each step's attempts with `results` (success otherwise), each after `delay`.
+        fn new(results: HashMap<&'static str, Attempts>, delay: Duration) -> Self {
+            Script {
+                results,
+                delay,
+                calls: Mutex::default(),
+                attempts: AtomicU32::new(0),
+            }
+        }
+    }
+
     impl Executor for Script {
         async fn execute(&self, inv: &Invocation) -> Result<Outcome, StepError> {
             tokio::time::sleep(self.delay).await;
@@ -637,16 +649,7 @@ steps:
             .into_iter()
             .collect();
         results.insert("a", vec![Err(throttled()), Ok(out)]);
-        let (r, events, script) = go(
-            &p,
-            Script {
-                results,
-                delay: Duration::ZERO,
-                calls: Mutex::default(),
-                attempts: AtomicU32::new(0),
-            },
-        )
-        .await;
+        let (r, events, script) = go(&p, Script::new(results, Duration::ZERO)).await;
         assert!(r.ok(), "{r:#?}");
         assert_eq!(r.status, RunStatus::Succeeded);
         assert_eq!(r.steps.iter().find(|s| s.id == "a").unwrap().attempts, 2);
@@ -667,12 +670,7 @@ steps:
     #[tokio::test]
     async fn resumed_steps_are_not_run_again_and_their_outputs_flow() {
         let p = plan(PLAYBOOK);
-        let script = Arc::new(Script {
-            results: HashMap::new(),
-            delay: Duration::ZERO,
-            calls: Mutex::default(),
-            attempts: AtomicU32::new(0),
-        });
+        let script = Arc::new(Script::new(HashMap::new(), Duration::ZERO));
         let (tx, _rx) = mpsc::unbounded_channel();
         let (_stop_tx, stop_rx) = watch::channel(false);
         // `a` succeeded before the worker died, with an output `b` needs.
@@ -702,16 +700,7 @@ steps:
         let p = plan(PLAYBOOK);
         let mut results = HashMap::new();
         results.insert("a", vec![Err(StepError::permanent("AccessDenied", "no"))]);
-        let (r, _, script) = go(
-            &p,
-            Script {
-                results,
-                delay: Duration::ZERO,
-                calls: Mutex::default(),
-                attempts: AtomicU32::new(0),
-            },
-        )
-        .await;
+        let (r, _, script) = go(&p, Script::new(results, Duration::ZERO)).await;
         assert_eq!(status(&r, "a"), StepStatus::Failed);
         assert_eq!(r.steps.iter().find(|s| s.id == "a").unwrap().attempts, 1);
         assert_eq!(status(&r, "b"), StepStatus::Skipped);
@@ -737,16 +726,7 @@ steps:
         let p = plan(PLAYBOOK);
         let mut results = HashMap::new();
         results.insert("a", vec![Err(throttled())]);
-        let (r, _, _) = go(
-            &p,
-            Script {
-                results,
-                delay: Duration::ZERO,
-                calls: Mutex::default(),
-                attempts: AtomicU32::new(0),
-            },
-        )
-        .await;
+        let (r, _, _) = go(&p, Script::new(results, Duration::ZERO)).await;
         let a = r.steps.iter().find(|s| s.id == "a").unwrap();
         assert_eq!((a.status, a.attempts), (StepStatus::Failed, 3));
     }
@@ -754,16 +734,7 @@ steps:
     #[tokio::test]
     async fn a_false_deferred_condition_skips() {
         let p = plan(PLAYBOOK);
-        let (r, _, _) = go(
-            &p,
-            Script {
-                results: HashMap::new(),
-                delay: Duration::ZERO,
-                calls: Mutex::default(),
-                attempts: AtomicU32::new(0),
-            },
-        )
-        .await;
+        let (r, _, _) = go(&p, Script::new(HashMap::new(), Duration::ZERO)).await;
         assert_eq!(status(&r, "b"), StepStatus::Skipped);
         assert!(
             r.steps
@@ -794,12 +765,7 @@ steps:
         let mut results = HashMap::new();
         results.insert("a", vec![Err(StepError::permanent("AccessDenied", "no"))]);
         // e runs beside a and takes longer, so d becomes ready only after a has failed.
-        let script = Script {
-            results,
-            delay: Duration::from_millis(20),
-            calls: Mutex::default(),
-            attempts: AtomicU32::new(0),
-        };
+        let script = Script::new(results, Duration::from_millis(20));
         let (r, _, _) = go(&p, script).await;
         assert_eq!(status(&r, "a"), StepStatus::Failed);
         assert_eq!(
@@ -823,12 +789,7 @@ steps:
     #[tokio::test]
     async fn a_stop_signal_starts_nothing_more_and_reports() {
         let p = plan(PLAYBOOK);
-        let script = Arc::new(Script {
-            results: HashMap::new(),
-            delay: Duration::from_millis(50),
-            calls: Mutex::default(),
-            attempts: AtomicU32::new(0),
-        });
+        let script = Arc::new(Script::new(HashMap::new(), Duration::from_millis(50)));
         let (tx, _rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
         let handle = {
@@ -867,12 +828,7 @@ steps:
             "    retry: {interval: 1ms, attempts: 2}\n    timeout: 5ms",
         );
         let p = plan(&src);
-        let script = Script {
-            results: HashMap::new(),
-            delay: Duration::from_millis(200),
-            calls: Mutex::default(),
-            attempts: AtomicU32::new(0),
-        };
+        let script = Script::new(HashMap::new(), Duration::from_millis(200));
         let (r, _, _) = go(&p, script).await;
         let a = r.steps.iter().find(|s| s.id == "a").unwrap();
         assert_eq!((a.status, a.attempts), (StepStatus::Failed, 2));

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Req, elsewhere, missing, text, texts};
+use super::{Req, each, elsewhere, missing, text, texts};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
@@ -13,47 +13,34 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
     match q.op {
         Op::Ec2DescribeTags => {
             let filters = filters(args)?;
-            let r = q
-                .send(c.ec2.describe_tags().set_filters(Some(filters)).send())
-                .await?;
-            let tags: Vec<Value> = r
-                .tags()
-                .iter()
-                .map(|t| {
-                    json!({
-                        "Key": t.key(),
-                        "Value": t.value(),
-                        "ResourceId": t.resource_id(),
-                        "ResourceType": t.resource_type().map(|r| r.as_str()),
-                    })
+            let r = send!(q, ec2.describe_tags().set_filters(Some(filters)));
+            let tags = each(r.tags(), |t| {
+                json!({
+                    "Key": t.key(),
+                    "Value": t.value(),
+                    "ResourceId": t.resource_id(),
+                    "ResourceType": t.resource_type().map(|r| r.as_str()),
                 })
-                .collect();
+            });
             Ok(json!({"Tags": tags}))
         }
         Op::Ec2DescribeIamInstanceProfileAssociations => {
-            let r = q
-                .send(
-                    c.ec2
-                        .describe_iam_instance_profile_associations()
-                        .set_filters(Some(filters(args)?))
-                        .send(),
-                )
-                .await?;
-            let associations: Vec<Value> = r
-                .iam_instance_profile_associations()
-                .iter()
-                .map(|a| {
-                    json!({
-                        "AssociationId": a.association_id(),
-                        "InstanceId": a.instance_id(),
-                        "IamInstanceProfile": a.iam_instance_profile().map(|p| json!({
-                            "Arn": p.arn(),
-                            "Id": p.id(),
-                        })),
-                        "State": a.state().map(|s| s.as_str()),
-                    })
+            let r = send!(
+                q,
+                ec2.describe_iam_instance_profile_associations()
+                    .set_filters(Some(filters(args)?))
+            );
+            let associations = each(r.iam_instance_profile_associations(), |a| {
+                json!({
+                    "AssociationId": a.association_id(),
+                    "InstanceId": a.instance_id(),
+                    "IamInstanceProfile": a.iam_instance_profile().map(|p| json!({
+                        "Arn": p.arn(),
+                        "Id": p.id(),
+                    })),
+                    "State": a.state().map(|s| s.as_str()),
                 })
-                .collect();
+            });
             Ok(json!({"IamInstanceProfileAssociations": associations}))
         }
         Op::Ec2DisassociateIamInstanceProfile => {
@@ -69,18 +56,15 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             Ok(json!({}))
         }
         Op::Ec2DescribeInstanceAttribute => {
-            let r = q
-                .send(
-                    c.ec2
-                        .describe_instance_attribute()
-                        .instance_id(text(args, "InstanceId")?)
-                        .attribute(aws_sdk_ec2::types::InstanceAttributeName::from(text(
-                            args,
-                            "Attribute",
-                        )?))
-                        .send(),
-                )
-                .await?;
+            let r = send!(
+                q,
+                ec2.describe_instance_attribute()
+                    .instance_id(text(args, "InstanceId")?)
+                    .attribute(aws_sdk_ec2::types::InstanceAttributeName::from(text(
+                        args,
+                        "Attribute",
+                    )?))
+            );
             let mut out = Map::new();
             if let Some(v) = r.disable_api_termination() {
                 out.insert("DisableApiTermination".into(), json!({"Value": v.value()}));
@@ -175,22 +159,15 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             Ok(json!({}))
         }
         Op::Ec2DescribeInstances => {
-            let r = q
-                .send(
-                    c.ec2
-                        .describe_instances()
-                        .set_instance_ids(Some(texts(args, "InstanceIds")?))
-                        .send(),
-                )
-                .await?;
-            let reservations: Vec<Value> = r
-                .reservations()
-                .iter()
-                .map(|res| {
-                    let instances: Vec<Value> = res.instances().iter().map(instance).collect();
-                    json!({"Instances": instances})
-                })
-                .collect();
+            let r = send!(
+                q,
+                ec2.describe_instances()
+                    .set_instance_ids(Some(texts(args, "InstanceIds")?))
+            );
+            let reservations = each(
+                r.reservations(),
+                |res| json!({"Instances": each(res.instances(), instance)}),
+            );
             Ok(json!({"Reservations": reservations}))
         }
         Op::Ec2StopInstances => {
@@ -206,64 +183,43 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             Ok(json!({}))
         }
         Op::Ec2GetConsoleOutput => {
-            let r = q
-                .send(
-                    c.ec2
-                        .get_console_output()
-                        .instance_id(text(args, "InstanceId")?)
-                        .send(),
-                )
-                .await?;
+            let r = send!(
+                q,
+                ec2.get_console_output()
+                    .instance_id(text(args, "InstanceId")?)
+            );
             Ok(json!({"InstanceId": r.instance_id(), "Output": r.output()}))
         }
         Op::Ec2DescribeVolumes => {
-            let r = q
-                .send(
-                    c.ec2
-                        .describe_volumes()
-                        .set_filters(Some(filters(args)?))
-                        .send(),
-                )
-                .await?;
-            let volumes: Vec<Value> = r
-                .volumes()
-                .iter()
-                .map(|v| {
-                    json!({
-                        "VolumeId": v.volume_id(),
-                        "Size": v.size(),
-                        "VolumeType": v.volume_type().map(|t| t.as_str()),
-                        "Encrypted": v.encrypted(),
-                        "SnapshotId": v.snapshot_id(),
-                        "AvailabilityZone": v.availability_zone(),
-                        "State": v.state().map(|s| s.as_str()),
-                    })
+            let r = send!(q, ec2.describe_volumes().set_filters(Some(filters(args)?)));
+            let volumes = each(r.volumes(), |v| {
+                json!({
+                    "VolumeId": v.volume_id(),
+                    "Size": v.size(),
+                    "VolumeType": v.volume_type().map(|t| t.as_str()),
+                    "Encrypted": v.encrypted(),
+                    "SnapshotId": v.snapshot_id(),
+                    "AvailabilityZone": v.availability_zone(),
+                    "State": v.state().map(|s| s.as_str()),
                 })
-                .collect();
+            });
             Ok(json!({"Volumes": volumes}))
         }
         Op::Ec2DescribeNetworkInterfaces => {
-            let r = q
-                .send(
-                    c.ec2
-                        .describe_network_interfaces()
-                        .set_filters(Some(filters(args)?))
-                        .send(),
-                )
-                .await?;
-            let enis: Vec<Value> = r
-                .network_interfaces()
-                .iter()
-                .map(|n| {
-                    json!({
-                        "NetworkInterfaceId": n.network_interface_id(),
-                        "VpcId": n.vpc_id(),
-                        "SubnetId": n.subnet_id(),
-                        "PrivateIpAddress": n.private_ip_address(),
-                        "Groups": groups(n.groups()),
-                    })
+            let r = send!(
+                q,
+                ec2.describe_network_interfaces()
+                    .set_filters(Some(filters(args)?))
+            );
+            let enis = each(r.network_interfaces(), |n| {
+                json!({
+                    "NetworkInterfaceId": n.network_interface_id(),
+                    "VpcId": n.vpc_id(),
+                    "SubnetId": n.subnet_id(),
+                    "PrivateIpAddress": n.private_ip_address(),
+                    "Groups": groups(n.groups()),
                 })
-                .collect();
+            });
             Ok(json!({"NetworkInterfaces": enis}))
         }
         other => Err(elsewhere(other)),

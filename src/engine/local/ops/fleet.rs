@@ -3,40 +3,35 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Req, elsewhere, missing, text, texts};
+use super::{Req, each, elsewhere, missing, text, texts};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
 /// Makes the call `q` asks for.
 pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
-    let (c, args) = (&q.cx.clients, q.args);
+    let args = q.args;
     match q.op {
         Op::AutoscalingDescribeAutoScalingInstances => {
-            let r = q
-                .send(
-                    c.autoscaling
-                        .describe_auto_scaling_instances()
-                        .set_instance_ids(Some(texts(args, "InstanceIds")?))
-                        .send(),
-                )
-                .await?;
-            let instances: Vec<Value> = r
-                .auto_scaling_instances()
-                .iter()
-                .map(|i| {
-                    json!({
-                        "InstanceId": i.instance_id(),
-                        "AutoScalingGroupName": i.auto_scaling_group_name(),
-                        "LifecycleState": i.lifecycle_state(),
-                        "HealthStatus": i.health_status(),
-                    })
+            let r = send!(
+                q,
+                autoscaling
+                    .describe_auto_scaling_instances()
+                    .set_instance_ids(Some(texts(args, "InstanceIds")?))
+            );
+            let instances = each(r.auto_scaling_instances(), |i| {
+                json!({
+                    "InstanceId": i.instance_id(),
+                    "AutoScalingGroupName": i.auto_scaling_group_name(),
+                    "LifecycleState": i.lifecycle_state(),
+                    "HealthStatus": i.health_status(),
                 })
-                .collect();
+            });
             Ok(json!({"AutoScalingInstances": instances}))
         }
         Op::AutoscalingDetachInstances => {
-            q.send(
-                c.autoscaling
+            send!(
+                q,
+                autoscaling
                     .detach_instances()
                     .auto_scaling_group_name(text(args, "AutoScalingGroupName")?)
                     .set_instance_ids(Some(texts(args, "InstanceIds")?))
@@ -45,9 +40,7 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                             .and_then(Value::as_bool)
                             .unwrap_or(false),
                     )
-                    .send(),
-            )
-            .await?;
+            );
             Ok(json!({}))
         }
         Op::Elbv2DescribeTargetGroups => {
@@ -55,14 +48,7 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             let mut arns = Vec::new();
             let mut marker = None;
             loop {
-                let page = q
-                    .send(
-                        c.elbv2
-                            .describe_target_groups()
-                            .set_marker(marker.clone())
-                            .send(),
-                    )
-                    .await?;
+                let page = send!(q, elbv2.describe_target_groups().set_marker(marker.clone()));
                 arns.extend(
                     page.target_groups()
                         .iter()
@@ -76,37 +62,31 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             Ok(json!({"TargetGroups": arns}))
         }
         Op::Elbv2DescribeTargetHealth => {
-            let r = q
-                .send(
-                    c.elbv2
-                        .describe_target_health()
-                        .target_group_arn(text(args, "TargetGroupArn")?)
-                        .send(),
-                )
-                .await?;
-            let targets: Vec<Value> = r
-                .target_health_descriptions()
-                .iter()
-                .map(|d| {
-                    json!({
-                        "Target": d.target().map(|t| {
-                            let mut m = Map::new();
-                            m.insert("Id".into(), json!(t.id()));
-                            if let Some(p) = t.port() {
-                                m.insert("Port".into(), json!(p));
-                            }
-                            if let Some(z) = t.availability_zone() {
-                                m.insert("AvailabilityZone".into(), json!(z));
-                            }
-                            Value::Object(m)
-                        }),
-                        "TargetHealth": {
-                            "State": d.target_health().and_then(|h| h.state()).map(|s| s.as_str()),
-                            "Reason": d.target_health().and_then(|h| h.reason()).map(|s| s.as_str()),
-                        },
-                    })
+            let r = send!(
+                q,
+                elbv2
+                    .describe_target_health()
+                    .target_group_arn(text(args, "TargetGroupArn")?)
+            );
+            let targets = each(r.target_health_descriptions(), |d| {
+                json!({
+                    "Target": d.target().map(|t| {
+                        let mut m = Map::new();
+                        m.insert("Id".into(), json!(t.id()));
+                        if let Some(p) = t.port() {
+                            m.insert("Port".into(), json!(p));
+                        }
+                        if let Some(z) = t.availability_zone() {
+                            m.insert("AvailabilityZone".into(), json!(z));
+                        }
+                        Value::Object(m)
+                    }),
+                    "TargetHealth": {
+                        "State": d.target_health().and_then(|h| h.state()).map(|s| s.as_str()),
+                        "Reason": d.target_health().and_then(|h| h.reason()).map(|s| s.as_str()),
+                    },
                 })
-                .collect();
+            });
             Ok(json!({"TargetHealthDescriptions": targets}))
         }
         Op::Elbv2DeregisterTargets => {
@@ -131,14 +111,13 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                         .build()
                 })
                 .collect::<Vec<_>>();
-            q.send(
-                c.elbv2
+            send!(
+                q,
+                elbv2
                     .deregister_targets()
                     .target_group_arn(text(args, "TargetGroupArn")?)
                     .set_targets(Some(targets))
-                    .send(),
-            )
-            .await?;
+            );
             Ok(json!({}))
         }
         other => Err(elsewhere(other)),

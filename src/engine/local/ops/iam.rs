@@ -3,23 +3,19 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Req, elsewhere, text};
+use super::{Req, each, elsewhere, text};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
 /// Makes the call `q` asks for.
 pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
-    let (c, args) = (&q.cx.clients, q.args);
+    let args = q.args;
     match q.op {
         Op::IamGetLoginProfile => {
-            let r = q
-                .send(
-                    c.iam
-                        .get_login_profile()
-                        .user_name(text(args, "UserName")?)
-                        .send(),
-                )
-                .await?;
+            let r = send!(
+                q,
+                iam.get_login_profile().user_name(text(args, "UserName")?)
+            );
             let p = r.login_profile();
             Ok(json!({"LoginProfile": {
                 "UserName": p.map(|p| p.user_name()),
@@ -28,19 +24,15 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             }}))
         }
         Op::IamDeleteLoginProfile => {
-            q.send(
-                c.iam
-                    .delete_login_profile()
+            send!(
+                q,
+                iam.delete_login_profile()
                     .user_name(text(args, "UserName")?)
-                    .send(),
-            )
-            .await?;
+            );
             Ok(json!({}))
         }
         Op::IamGetUser => {
-            let r = q
-                .send(c.iam.get_user().user_name(user(args)?).send())
-                .await?;
+            let r = send!(q, iam.get_user().user_name(user(args)?));
             let u = r.user();
             Ok(json!({"User": {
                 "UserName": u.map(|u| u.user_name()),
@@ -52,53 +44,32 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             }}))
         }
         Op::IamListUserTags => {
-            let r = q
-                .send(c.iam.list_user_tags().user_name(user(args)?).send())
-                .await?;
-            let tags: Vec<Value> = r
-                .tags()
-                .iter()
-                .map(|t| json!({"Key": t.key(), "Value": t.value()}))
-                .collect();
+            let r = send!(q, iam.list_user_tags().user_name(user(args)?));
+            let tags = each(r.tags(), |t| json!({"Key": t.key(), "Value": t.value()}));
             Ok(json!({"Tags": tags, "IsTruncated": r.is_truncated()}))
         }
         Op::IamListAttachedUserPolicies => {
-            let r = q
-                .send(
-                    c.iam
-                        .list_attached_user_policies()
-                        .user_name(user(args)?)
-                        .send(),
-                )
-                .await?;
+            let r = send!(q, iam.list_attached_user_policies().user_name(user(args)?));
             Ok(attached(r.attached_policies(), r.is_truncated()))
         }
         Op::IamListUserPolicies => {
-            let r = q
-                .send(c.iam.list_user_policies().user_name(user(args)?).send())
-                .await?;
+            let r = send!(q, iam.list_user_policies().user_name(user(args)?));
             Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
         }
         Op::IamListGroupsForUser => {
-            let r = q
-                .send(c.iam.list_groups_for_user().user_name(user(args)?).send())
-                .await?;
-            let groups: Vec<Value> = r
-                .groups()
-                .iter()
-                .map(|g| json!({"GroupName": g.group_name(), "GroupId": g.group_id(), "Arn": g.arn()}))
-                .collect();
+            let r = send!(q, iam.list_groups_for_user().user_name(user(args)?));
+            let groups = each(
+                r.groups(),
+                |g| json!({"GroupName": g.group_name(), "GroupId": g.group_id(), "Arn": g.arn()}),
+            );
             Ok(json!({"Groups": groups, "IsTruncated": r.is_truncated()}))
         }
         Op::IamGetAccessKeyLastUsed => {
-            let r = q
-                .send(
-                    c.iam
-                        .get_access_key_last_used()
-                        .access_key_id(text(args, "AccessKeyId")?)
-                        .send(),
-                )
-                .await?;
+            let r = send!(
+                q,
+                iam.get_access_key_last_used()
+                    .access_key_id(text(args, "AccessKeyId")?)
+            );
             let l = r.access_key_last_used();
             Ok(json!({"UserName": r.user_name(), "AccessKeyLastUsed": {
                 "LastUsedDate": l.and_then(|l| l.last_used_date()).map(|d| d.to_string()),
@@ -107,9 +78,7 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             }}))
         }
         Op::IamGetRole => {
-            let r = q
-                .send(c.iam.get_role().role_name(role(args)?).send())
-                .await?;
+            let r = send!(q, iam.get_role().role_name(role(args)?));
             let r = r.role();
             Ok(json!({"Role": {
                 "RoleName": r.map(|r| r.role_name()),
@@ -122,122 +91,76 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             }}))
         }
         Op::IamListAttachedRolePolicies => {
-            let r = q
-                .send(
-                    c.iam
-                        .list_attached_role_policies()
-                        .role_name(role(args)?)
-                        .send(),
-                )
-                .await?;
+            let r = send!(q, iam.list_attached_role_policies().role_name(role(args)?));
             Ok(attached(r.attached_policies(), r.is_truncated()))
         }
         Op::IamListRolePolicies => {
-            let r = q
-                .send(c.iam.list_role_policies().role_name(role(args)?).send())
-                .await?;
+            let r = send!(q, iam.list_role_policies().role_name(role(args)?));
             Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
         }
         Op::IamListInstanceProfilesForRole => {
-            let r = q
-                .send(
-                    c.iam
-                        .list_instance_profiles_for_role()
-                        .role_name(role(args)?)
-                        .send(),
-                )
-                .await?;
-            let profiles: Vec<Value> = r
-                .instance_profiles()
-                .iter()
-                .map(|p| {
-                    json!({
-                        "InstanceProfileName": p.instance_profile_name(),
-                        "InstanceProfileId": p.instance_profile_id(),
-                        "Arn": p.arn(),
-                    })
+            let r = send!(
+                q,
+                iam.list_instance_profiles_for_role().role_name(role(args)?)
+            );
+            let profiles = each(r.instance_profiles(), |p| {
+                json!({
+                    "InstanceProfileName": p.instance_profile_name(),
+                    "InstanceProfileId": p.instance_profile_id(),
+                    "Arn": p.arn(),
                 })
-                .collect();
+            });
             Ok(json!({"InstanceProfiles": profiles, "IsTruncated": r.is_truncated()}))
         }
         Op::IamListAccessKeys => {
-            let r = q
-                .send(
-                    c.iam
-                        .list_access_keys()
-                        .user_name(text(args, "UserName")?)
-                        .send(),
-                )
-                .await?;
-            let keys: Vec<Value> = r
-                .access_key_metadata()
-                .iter()
-                .map(|k| {
-                    json!({
-                        "UserName": k.user_name(),
-                        "AccessKeyId": k.access_key_id(),
-                        "Status": k.status().map(|s| s.as_str()),
-                        "CreateDate": k.create_date().map(|d| d.to_string()),
-                    })
+            let r = send!(q, iam.list_access_keys().user_name(text(args, "UserName")?));
+            let keys = each(r.access_key_metadata(), |k| {
+                json!({
+                    "UserName": k.user_name(),
+                    "AccessKeyId": k.access_key_id(),
+                    "Status": k.status().map(|s| s.as_str()),
+                    "CreateDate": k.create_date().map(|d| d.to_string()),
                 })
-                .collect();
+            });
             Ok(json!({"AccessKeyMetadata": keys, "IsTruncated": r.is_truncated()}))
         }
         Op::IamUpdateAccessKey => {
             let status = text(args, "Status")?;
-            q.send(
-                c.iam
-                    .update_access_key()
+            send!(
+                q,
+                iam.update_access_key()
                     .user_name(text(args, "UserName")?)
                     .access_key_id(text(args, "AccessKeyId")?)
                     .status(aws_sdk_iam::types::StatusType::from(status))
-                    .send(),
-            )
-            .await?;
+            );
             Ok(json!({}))
         }
         Op::IamListMfaDevices => {
-            let r = q
-                .send(
-                    c.iam
-                        .list_mfa_devices()
-                        .user_name(text(args, "UserName")?)
-                        .send(),
-                )
-                .await?;
-            let devices: Vec<Value> = r
-                .mfa_devices()
-                .iter()
-                .map(|d| {
-                    json!({
-                        "UserName": d.user_name(),
-                        "SerialNumber": d.serial_number(),
-                        "EnableDate": d.enable_date().to_string(),
-                    })
+            let r = send!(q, iam.list_mfa_devices().user_name(text(args, "UserName")?));
+            let devices = each(r.mfa_devices(), |d| {
+                json!({
+                    "UserName": d.user_name(),
+                    "SerialNumber": d.serial_number(),
+                    "EnableDate": d.enable_date().to_string(),
                 })
-                .collect();
+            });
             Ok(json!({"MFADevices": devices, "IsTruncated": r.is_truncated()}))
         }
         Op::IamDeactivateMfaDevice => {
-            q.send(
-                c.iam
-                    .deactivate_mfa_device()
+            send!(
+                q,
+                iam.deactivate_mfa_device()
                     .user_name(text(args, "UserName")?)
                     .serial_number(text(args, "SerialNumber")?)
-                    .send(),
-            )
-            .await?;
+            );
             Ok(json!({}))
         }
         Op::IamGetInstanceProfile => {
-            let r = q
-                .send(
-                    c.iam
-                        .get_instance_profile()
-                        .instance_profile_name(text(args, "InstanceProfileName")?)
-                        .send(),
-                )
-                .await?;
+            let r = send!(
+                q,
+                iam.get_instance_profile()
+                    .instance_profile_name(text(args, "InstanceProfileName")?)
+            );
             let p = r.instance_profile();
             Ok(json!({"InstanceProfile": {
                 "InstanceProfileName": p.map(|p| p.instance_profile_name()),

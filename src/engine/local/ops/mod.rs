@@ -3,6 +3,14 @@
 //! the JSON Step Functions' SDK integrations give (the members definitions read). Every call is
 //! recorded and its error classified by [`Cx::call`]. One module per service.
 
+/// Sends `$service.$request…` built on the step's clients, recorded and classified as `q`'s
+/// operation (see [`Req::send`]); its error ends the adapter.
+macro_rules! send {
+    ($q:expr, $service:ident . $($request:tt)+) => {
+        $q.send($q.cx.clients.$service.$($request)+.send()).await?
+    };
+}
+
 mod ec2;
 mod fleet;
 mod iam;
@@ -115,4 +123,9 @@ fn texts(args: &Map<String, Value>, member: &str) -> Result<Vec<String>, StepErr
                 .collect()
         })
         .ok_or_else(|| missing(member))
+}
+
+/// A list member of an answer, each item as the JSON `item` makes of it.
+fn each<T>(items: &[T], item: impl Fn(&T) -> Value) -> Vec<Value> {
+    items.iter().map(item).collect()
 }

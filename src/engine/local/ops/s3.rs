@@ -2,64 +2,54 @@
 
 use serde_json::{Value, json};
 
-use super::{Req, elsewhere, missing, opt, text};
+use super::{Req, each, elsewhere, missing, opt, text};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
 /// Makes the call `q` asks for.
 pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
-    let (c, args) = (&q.cx.clients, q.args);
+    let args = q.args;
     match q.op {
         Op::S3GetBucketPolicy => {
-            let r = q
-                .send(
-                    c.s3.get_bucket_policy()
-                        .bucket(text(args, "Bucket")?)
-                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
-                        .send(),
-                )
-                .await?;
+            let r = send!(
+                q,
+                s3.get_bucket_policy()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+            );
             Ok(json!({"Policy": r.policy()}))
         }
         Op::S3GetBucketAcl => {
-            let r = q
-                .send(
-                    c.s3.get_bucket_acl()
-                        .bucket(text(args, "Bucket")?)
-                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
-                        .send(),
-                )
-                .await?;
-            let grants: Vec<Value> = r
-                .grants()
-                .iter()
-                .map(|g| {
-                    let x = g.grantee();
-                    json!({
-                        "Grantee": {
-                            "Type": x.map(|x| x.r#type().as_str()),
-                            "ID": x.and_then(|x| x.id()),
-                            "URI": x.and_then(|x| x.uri()),
-                            "DisplayName": x.and_then(|x| x.display_name()),
-                        },
-                        "Permission": g.permission().map(|p| p.as_str()),
-                    })
+            let r = send!(
+                q,
+                s3.get_bucket_acl()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+            );
+            let grants = each(r.grants(), |g| {
+                let x = g.grantee();
+                json!({
+                    "Grantee": {
+                        "Type": x.map(|x| x.r#type().as_str()),
+                        "ID": x.and_then(|x| x.id()),
+                        "URI": x.and_then(|x| x.uri()),
+                        "DisplayName": x.and_then(|x| x.display_name()),
+                    },
+                    "Permission": g.permission().map(|p| p.as_str()),
                 })
-                .collect();
+            });
             Ok(json!({
                 "Owner": {"ID": r.owner().and_then(|o| o.id()), "DisplayName": r.owner().and_then(|o| o.display_name())},
                 "Grants": grants,
             }))
         }
         Op::S3GetBucketOwnershipControls => {
-            let r = q
-                .send(
-                    c.s3.get_bucket_ownership_controls()
-                        .bucket(text(args, "Bucket")?)
-                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
-                        .send(),
-                )
-                .await?;
+            let r = send!(
+                q,
+                s3.get_bucket_ownership_controls()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+            );
             let rules: Vec<Value> = r
                 .ownership_controls()
                 .map(|c| c.rules())
@@ -89,8 +79,9 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                 .and_then(|v| v.get("Status"))
                 .and_then(Value::as_str)
                 .ok_or_else(|| missing("VersioningConfiguration.Status"))?;
-            q.send(
-                c.s3.put_bucket_versioning()
+            send!(
+                q,
+                s3.put_bucket_versioning()
                     .bucket(text(args, "Bucket")?)
                     .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
                     .versioning_configuration(
@@ -98,20 +89,16 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                             .status(BucketVersioningStatus::from(status))
                             .build(),
                     )
-                    .send(),
-            )
-            .await?;
+            );
             Ok(json!({}))
         }
         Op::S3GetPublicAccessBlock => {
-            let r = q
-                .send(
-                    c.s3.get_public_access_block()
-                        .bucket(text(args, "Bucket")?)
-                        .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
-                        .send(),
-                )
-                .await?;
+            let r = send!(
+                q,
+                s3.get_public_access_block()
+                    .bucket(text(args, "Bucket")?)
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+            );
             let p = r.public_access_block_configuration();
             Ok(json!({"PublicAccessBlockConfiguration": {
                 "BlockPublicAcls": p.and_then(|p| p.block_public_acls()),
@@ -133,14 +120,13 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                 .set_block_public_policy(flag("BlockPublicPolicy"))
                 .set_restrict_public_buckets(flag("RestrictPublicBuckets"))
                 .build();
-            q.send(
-                c.s3.put_public_access_block()
+            send!(
+                q,
+                s3.put_public_access_block()
                     .bucket(text(args, "Bucket")?)
                     .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
                     .public_access_block_configuration(config)
-                    .send(),
-            )
-            .await?;
+            );
             Ok(json!({}))
         }
         other => Err(elsewhere(other)),

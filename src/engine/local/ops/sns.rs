@@ -8,19 +8,16 @@ use crate::domain::step::StepError;
 
 /// Makes the call `q` asks for.
 pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
-    let (c, args) = (&q.cx.clients, q.args);
+    let args = q.args;
     match q.op {
         Op::SnsPublish => {
-            let r = q
-                .send(
-                    c.sns
-                        .publish()
-                        .topic_arn(text(args, "TopicArn")?)
-                        .message(text(args, "Message")?)
-                        .set_subject(opt(args, "Subject"))
-                        .send(),
-                )
-                .await?;
+            let r = send!(
+                q,
+                sns.publish()
+                    .topic_arn(text(args, "TopicArn")?)
+                    .message(text(args, "Message")?)
+                    .set_subject(opt(args, "Subject"))
+            );
             Ok(json!({"MessageId": r.message_id()}))
         }
         other => Err(elsewhere(other)),
