@@ -6,7 +6,7 @@
 //! action catalog and definitions; no AWS SDK, tokio or clap), `aws` (clients and errors),
 //! `engine` (the scheduler, the local engine's actions, the ASL compiler), `evidence` (records,
 //! the store, seals, the audit), `contain` (the one "contain this finding" service, on either
-//! engine), `intake` (serve, watch, claims), `ops` (setup, drill) and `cli` (one file per
+//! engine), `tickets` (incidents and their tickets), `intake` (serve, watch, claims), `ops` (setup, drill) and `cli` (one file per
 //! command).
 
 pub mod aws;
@@ -17,3 +17,4 @@ pub mod engine;
 pub mod evidence;
 pub mod intake;
 pub mod ops;
+pub mod tickets;

@@ -86,27 +86,33 @@ pub struct WorkerArgs {
     /// Contain GuardDuty sample findings (for drills); otherwise they are logged and dropped.
     #[arg(long)]
     allow_sample: bool,
+    /// firebreak's configuration (where incidents are ticketed); default `FIREBREAK_CONFIG`,
+    /// else `firebreak.yaml` here if there is one.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
-impl From<WorkerArgs> for crate::intake::worker::Options {
-    fn from(a: WorkerArgs) -> Self {
-        crate::intake::worker::Options {
-            evidence: a.evidence,
-            playbooks: a.playbooks,
-            inputs: a.inputs.into_iter().collect(),
-            step_concurrency: a.step_concurrency.into(),
-            engine: a.engine.into(),
-            lease: std::time::Duration::from_secs(a.lease_seconds),
+impl WorkerArgs {
+    /// The worker's options, with its configuration file read.
+    fn options(self) -> Result<crate::intake::worker::Options> {
+        Ok(crate::intake::worker::Options {
+            config: crate::tickets::load_config(self.config.as_deref())?,
+            evidence: self.evidence,
+            playbooks: self.playbooks,
+            inputs: self.inputs.into_iter().collect(),
+            step_concurrency: self.step_concurrency.into(),
+            engine: self.engine.into(),
+            lease: std::time::Duration::from_secs(self.lease_seconds),
             cross: crate::aws::CrossAccount {
-                role_name: a.role_name,
-                external_id: a.external_id,
+                role_name: self.role_name,
+                external_id: self.external_id,
             },
-            retention_days: a.retention_days,
-            lock_mode: a.lock_mode.into(),
-            sign_key: a.sign_key,
-            seal_key: a.seal_key,
-            allow_sample: a.allow_sample,
-        }
+            retention_days: self.retention_days,
+            lock_mode: self.lock_mode.into(),
+            sign_key: self.sign_key,
+            seal_key: self.seal_key,
+            allow_sample: self.allow_sample,
+        })
     }
 }
 

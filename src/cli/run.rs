@@ -38,6 +38,8 @@ pub struct Options {
     pub sfn: bool,
     /// That state machine's ARN (default: the one `firebreak deploy` named after the playbook).
     pub state_machine: Option<String>,
+    /// firebreak's configuration file (tickets); see `crate::tickets::load_config`.
+    pub config: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -92,6 +94,10 @@ pub struct Args {
     pub concurrency: u16,
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
+    /// firebreak's configuration (where incidents are ticketed); default `FIREBREAK_CONFIG`,
+    /// else `firebreak.yaml` here if there is one.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
@@ -113,6 +119,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         output,
         engine,
         state_machine,
+        config,
     } = a;
     let opts = Options {
         sfn: Engine::from(engine) == Engine::Sfn,
@@ -133,6 +140,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         sign_key,
         seal_key,
         lock_mode: lock_mode.into(),
+        config,
     };
     let started = std::time::Instant::now();
     let findings = read_findings(&finding)?;
@@ -148,6 +156,12 @@ pub fn run_findings(findings: Vec<Finding>, opts: Options, started: Instant) -> 
 async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<ExitCode> {
     let set =
         crate::domain::playbook::load_valid(&opts.playbooks).map_err(|e| e.into_command_error())?;
+    let config = crate::tickets::load_config(opts.config.as_deref())?;
+    if config.tickets.github.is_some() && opts.evidence.is_none() && !opts.dry_run {
+        bail!(
+            "tickets are configured but there is no --evidence: each incident's record is kept beside the evidence\n  hint: pass --evidence s3://BUCKET (made by `firebreak setup`)"
+        );
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -185,6 +199,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
     };
     let mut store: Option<Store> = None;
     let mut sealer: Option<crate::evidence::seal::Sealer> = None;
+    let mut desk: Option<crate::tickets::Desk> = None;
     let mut accounts: Option<aws::Accounts> = None;
     let mut reports = Vec::new();
     let mut ok = true;
@@ -260,6 +275,9 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                 }
             };
         }
+        if desk.is_none() && !opts.dry_run {
+            desk = crate::tickets::Desk::from_config(&config, store.as_ref())?;
+        }
         if sealer.is_none()
             && let Some(key) = &opts.seal_key
         {
@@ -292,6 +310,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                 crate::domain::catalog::Engine::Local
             },
             state_machine: opts.state_machine.as_deref(),
+            desk: desk.as_ref(),
         };
         let (report, done) = execute(
             f,

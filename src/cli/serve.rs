@@ -46,5 +46,5 @@ pub fn run(a: Args) -> Result<ExitCode> {
         redrive_every: (a.redrive_every > 0)
             .then(|| std::time::Duration::from_secs(a.redrive_every)),
     };
-    super::block_on(crate::intake::serve::serve(opts, a.worker.into()))
+    super::block_on(crate::intake::serve::serve(opts, a.worker.options()?))
 }

@@ -36,5 +36,5 @@ pub fn run(a: Args) -> Result<ExitCode> {
         once: a.once,
         concurrency: a.concurrency.into(),
     };
-    super::block_on(crate::intake::watch::watch(opts, a.worker.into()))
+    super::block_on(crate::intake::watch::watch(opts, a.worker.options()?))
 }

@@ -29,6 +29,8 @@ pub(crate) struct Exec<'a> {
     pub engine: crate::domain::catalog::Engine,
     /// That state machine (default: the one `deploy` named after the playbook).
     pub state_machine: Option<&'a str>,
+    /// Where the finding's incident is ticketed (none: no tickets).
+    pub desk: Option<&'a crate::tickets::Desk>,
 }
 
 /// Contains one finding: the one service `run`, `serve`, `watch` and `drill` use, on either
@@ -37,11 +39,58 @@ pub(crate) struct Exec<'a> {
 /// playbook's state machine in the finding's account and follows it (`sfn::execute`). Returns
 /// the report and whether everything that ran succeeded and its evidence is complete.
 /// `progress` prints each step's events on stderr.
+/// With a ticket desk (`opts.desk`, not on a dry run), the incident's ticket is opened while
+/// the steps run, given the outcome and closed when the finding is contained; a ticket that
+/// cannot be written is recorded and never changes the outcome.
 #[allow(clippy::too_many_arguments)]
 #[tracing::instrument(name = "execution", skip_all, fields(
     execution_id = %execution_id, finding_id = %f.id, playbook = %pb.name, engine = ?opts.engine,
 ))]
 pub(crate) async fn execute(
+    f: &Finding,
+    pb: &crate::domain::playbook::Playbook,
+    plan: crate::domain::plan::Plan,
+    acc: &aws::Accounts,
+    store: Option<&Store>,
+    execution_id: String,
+    opts: &Exec<'_>,
+    stop_rx: watch::Receiver<bool>,
+    progress: bool,
+    started: Instant,
+    resume: Option<Vec<(String, Vec<u8>)>>,
+) -> Result<(RunReport, bool)> {
+    let contain = contain(
+        f,
+        pb,
+        plan,
+        acc,
+        store,
+        execution_id.clone(),
+        opts,
+        stop_rx,
+        progress,
+        started,
+        resume,
+    );
+    let Some(desk) = opts.desk.filter(|_| !opts.dry_run) else {
+        return contain.await;
+    };
+    let (ticket, result) = tokio::join!(desk.open(f, &pb.name, &execution_id), contain);
+    if let Some(t) = &ticket
+        && progress
+    {
+        crate::say!("ticket: {}", t.url);
+    }
+    let evidence = store.map(Store::describe).unwrap_or_default();
+    match &result {
+        Ok((report, _)) => desk.contained(f, report, &evidence).await,
+        Err(e) => desk.not_contained(f, &execution_id, &e.to_string()).await,
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn contain(
     f: &Finding,
     pb: &crate::domain::playbook::Playbook,
     plan: crate::domain::plan::Plan,

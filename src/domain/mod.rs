@@ -3,6 +3,7 @@
 //! the AWS SDK, tokio and clap out).
 
 pub mod catalog;
+pub mod config;
 pub mod define;
 pub mod diag;
 pub mod digest;

@@ -124,6 +124,21 @@ impl RetryPolicy {
         }
     }
 
+    /// A ticket tracker's write: 1 s doubling to 30 s, five tries (about a minute in all, besides
+    /// the waits a rate limit asks for), so that a tracker that blinks loses no ticket; one
+    /// that stays down is tried again later from the incident's record.
+    pub fn tracker() -> RetryPolicy {
+        RetryPolicy {
+            errors: ErrorClass::TRANSIENT.to_vec(),
+            attempts: 5,
+            interval: Duration::from_secs(1),
+            backoff_rate: 2.0,
+            max_delay: Duration::from_secs(30),
+            // Writes are one at a time per process: nothing to spread.
+            jitter: Jitter::None,
+        }
+    }
+
     /// Whether an error of `class` should be tried again after `attempt` tries (1-based).
     pub fn should_retry(&self, class: ErrorClass, attempt: u32) -> bool {
         attempt < self.attempts && self.errors.contains(&class)

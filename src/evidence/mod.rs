@@ -4,6 +4,7 @@
 //! Only this module writes the evidence store.
 
 pub mod audit;
+pub mod incident;
 mod record;
 pub mod seal;
 mod store;

@@ -36,6 +36,8 @@ pub struct Options {
     /// The KMS HMAC key that seals claims and records (`crate::evidence::seal`).
     pub seal_key: String,
     pub allow_sample: bool,
+    /// firebreak's configuration (where incidents are ticketed).
+    pub config: crate::domain::config::Config,
 }
 
 /// Counters and latencies, served in the Prometheus text format by `metrics-exporter-prometheus`
@@ -234,6 +236,8 @@ pub struct Worker {
     store: Store,
     claims: Claims,
     sealer: crate::evidence::seal::Sealer,
+    /// Where incidents are ticketed, if the configuration names a tracker.
+    desk: Option<crate::tickets::Desk>,
     pub metrics: Arc<Metrics>,
     pub name: String,
     /// One lock per finding id being contained in this process: deliveries of one finding
@@ -306,6 +310,7 @@ impl Worker {
         let Some(claims) = Claims::new(&store, &name, opts.lease, sealer.clone()) else {
             bail!("claims need an S3 evidence store");
         };
+        let desk = crate::tickets::Desk::from_config(&opts.config, Some(&store))?;
         Ok(Worker {
             opts,
             set,
@@ -313,6 +318,7 @@ impl Worker {
             store,
             claims,
             sealer,
+            desk,
             metrics: Arc::new(Metrics::default()),
             name,
             in_flight: Default::default(),
@@ -437,6 +443,9 @@ impl Worker {
                 }
                 crate::log!("duplicate", finding_id = %f.id, count = f.count, message_id,
                     contained_by = %execution_id);
+                if let Some(desk) = &ctx.desk {
+                    desk.seen_again(f).await;
+                }
                 return Handled::Finished;
             }
             Claim::Held {
@@ -520,6 +529,7 @@ impl Worker {
             sealer: Some(&ctx.sealer),
             engine: ctx.opts.engine,
             state_machine: None,
+            desk: ctx.desk.as_ref(),
         };
         // Steps are never interrupted by SIGTERM here: serve stops taking messages and lets the
         // findings in flight finish.

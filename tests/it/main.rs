@@ -30,5 +30,6 @@ mod run_s3;
 mod secrets;
 mod serve;
 mod setup;
+mod tickets;
 mod validate;
 mod watch;

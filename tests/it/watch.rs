@@ -117,6 +117,7 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
                 sign_key: None,
                 seal_key: firebreak::evidence::seal::DEFAULT_ALIAS.into(),
                 allow_sample: false,
+                config: Default::default(),
             },
         )
         .await
@@ -255,6 +256,7 @@ async fn an_unreadable_finding_does_not_stall_the_cursor() {
                 sign_key: None,
                 seal_key: firebreak::evidence::seal::DEFAULT_ALIAS.into(),
                 allow_sample: false,
+                config: Default::default(),
             },
         )
         .await

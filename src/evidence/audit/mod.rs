@@ -237,6 +237,21 @@ pub fn audit(
     let (claims, objects): (Vec<Object>, Vec<Object>) = objects
         .into_iter()
         .partition(|o| o.key.starts_with(&claims_dir));
+    // Incident records (`crate::tickets`) are no execution's: each must be one.
+    let incidents_dir = format!("{prefix}{}/", crate::evidence::incident::INCIDENTS_DIR);
+    let (incidents, objects): (Vec<Object>, Vec<Object>) = objects
+        .into_iter()
+        .partition(|o| o.key.starts_with(&incidents_dir));
+    store_problems.extend(incidents.iter().filter_map(|o| {
+        match serde_json::from_slice::<crate::evidence::incident::Entry>(&o.bytes) {
+            Ok(e) if e.schema == crate::evidence::incident::SCHEMA => None,
+            Ok(e) => Some(format!(
+                "{}: not an incident record (schema {})",
+                o.key, e.schema
+            )),
+            Err(e) => Some(format!("{}: not an incident record: {e}", o.key)),
+        }
+    }));
     store_problems.extend(
         claims
             .iter()

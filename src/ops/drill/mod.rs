@@ -724,6 +724,7 @@ async fn run_direct(
         sealer: None,
         engine,
         state_machine: None,
+        desk: None,
     };
     let (_never_tx, never) = watch::channel(false);
     let (run, _) = crate::contain::execute(
@@ -810,6 +811,7 @@ async fn via_queue(
             sign_key: None,
             seal_key,
             allow_sample: false,
+            config: Default::default(),
         },
     )
     .await?;

@@ -1,0 +1,49 @@
+//! Incident records (written by `crate::tickets`): what the audit checks of them and what they
+//! hold. They live beside the claims, under `{prefix}/_incidents/{account}/{incident}/`.
+
+use serde::{Deserialize, Serialize};
+
+/// The folder, right under the evidence prefix, that holds incidents.
+pub const INCIDENTS_DIR: &str = "_incidents";
+
+/// The schema every incident record names.
+pub const SCHEMA: &str = "firebreak.incident/v1";
+
+/// A ticket in a tracker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketRef {
+    /// `github`.
+    pub tracker: String,
+    /// The repository (`OWNER/NAME`).
+    pub project: String,
+    /// The issue number.
+    pub id: String,
+    /// Where a person opens it.
+    pub url: String,
+}
+
+/// One incident record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub schema: String,
+    /// `opened`, `ticket`, `updated`, `outcome`, `closed`, `reopened` or `unwritten`.
+    pub kind: String,
+    pub at: String,
+    pub incident: String,
+    pub finding_id: String,
+    pub finding_type: String,
+    pub account_id: String,
+    pub region: String,
+    /// The finding's `service.count` and `updatedAt` as this record saw them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketRef>,
+    /// What happened, in a line (an outcome's status, why a write failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}

@@ -1,0 +1,385 @@
+//! Incidents and their tickets: every finding firebreak contains becomes an incident a person
+//! can work from, with one ticket in the configured tracker (GitHub Issues), opened when
+//! containment starts, given the outcome as a comment, closed when the finding is contained and
+//! reopened when it comes back.
+//!
+//! An incident is recorded write-once in the evidence bucket, beside the claims, under
+//! `{prefix}/_incidents/{account}/{incident}/`:
+//!
+//! - `opened.json`: who opened the incident, for which finding and execution. Written with
+//!   `If-None-Match: *`, so that of several processes exactly one opens the ticket.
+//! - `ticket.json`: the ticket's tracker, number and address, once it exists.
+//! - `{uuid}-{kind}.json`, in time order (UUIDv7): `updated` (the finding came again, with a
+//!   higher count or a later `updatedAt`), `outcome` (an execution ended), `closed`,
+//!   `reopened`, `unwritten` (a ticket write failed after its retries; the record keeps what it
+//!   was, so nothing is lost with it).
+//!
+//! The ticket is never in the way of containment: it is opened while the steps run, every
+//! write is retried by the tracker's policy, and a failure is logged and recorded, never
+//! returned. Ticket texts are scrubbed of secrets like evidence, and the tracker's token is
+//! never written anywhere.
+
+pub mod github;
+mod render;
+
+use crate::domain::config::Config;
+use crate::domain::finding::Finding;
+use crate::engine::{RunReport, RunStatus};
+use crate::evidence::{Store, StoreError};
+
+pub use crate::evidence::incident::{Entry, INCIDENTS_DIR, SCHEMA, TicketRef};
+
+/// Why a ticket could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum TicketError {
+    /// The configuration or the environment is incomplete.
+    #[error("{0}")]
+    Config(String),
+    /// The tracker failed after every retry.
+    #[error("{0}")]
+    Tracker(String),
+    /// The tracker refused the write (a 4xx other than a rate limit).
+    #[error("{message}")]
+    Refused { status: u16, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("incident record {key}: {reason}")]
+    Unreadable { key: String, reason: String },
+}
+
+/// What an incident's records say.
+#[derive(Debug, Default)]
+pub struct Incident {
+    pub opened: Option<Entry>,
+    pub ticket: Option<TicketRef>,
+    /// The later records, in time order.
+    pub events: Vec<Entry>,
+}
+
+impl Incident {
+    /// Whether the ticket is closed (its last close or reopen record).
+    pub fn closed(&self) -> bool {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.kind == "closed" || e.kind == "reopened")
+            .is_some_and(|e| e.kind == "closed")
+    }
+
+    /// When the ticket was last closed.
+    fn closed_at(&self) -> Option<&String> {
+        self.events
+            .iter()
+            .rev()
+            .find(|e| e.kind == "closed")
+            .map(|e| &e.at)
+    }
+
+    /// The highest count and latest `updatedAt` recorded.
+    fn seen(&self) -> (Option<u64>, Option<String>) {
+        let all = self.opened.iter().chain(&self.events);
+        (
+            all.clone().filter_map(|e| e.count).max(),
+            all.filter_map(|e| e.updated_at.clone()).max(),
+        )
+    }
+}
+
+/// The incident a finding belongs to: its attack sequence for an AttackSequence finding,
+/// otherwise the finding itself.
+pub fn incident_key(f: &Finding) -> String {
+    f.json
+        .pointer("/service/detection/sequence/uid")
+        .and_then(|v| v.as_str())
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| f.id.clone(), |s| format!("sequence-{s}"))
+}
+
+/// The configuration: `path` (from `--config`), else `FIREBREAK_CONFIG`, both of which must
+/// exist; else `firebreak.yaml` in the working directory if there is one; else none.
+pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    let named = path
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| std::env::var_os("FIREBREAK_CONFIG").map(Into::into));
+    let file = match named {
+        Some(p) => p,
+        None => {
+            let p = std::path::PathBuf::from("firebreak.yaml");
+            if !p.exists() {
+                return Ok(Config::default());
+            }
+            p
+        }
+    };
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        anyhow::anyhow!("{name}: {e}\n  hint: --config (or FIREBREAK_CONFIG) names firebreak's configuration file")
+    })?;
+    crate::domain::config::parse(&text, &name).map_err(|diags| {
+        let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("{}", lines.join("\n"))
+    })
+}
+
+/// Opens, updates and closes tickets, keeping each incident's record.
+pub struct Desk {
+    store: Store,
+    github: github::GitHub,
+}
+
+impl Desk {
+    /// The desk `config` asks for, or none when it configures no tracker.
+    pub fn from_config(
+        config: &Config,
+        store: Option<&Store>,
+    ) -> Result<Option<Desk>, TicketError> {
+        let Some(g) = &config.tickets.github else {
+            return Ok(None);
+        };
+        let store = store.cloned().ok_or_else(|| {
+            TicketError::Config(
+                "tickets are configured but there is no evidence target: each incident's record is kept there\n  hint: pass --evidence s3://BUCKET (made by `firebreak setup`)".into(),
+            )
+        })?;
+        Ok(Some(Desk {
+            store,
+            github: github::GitHub::from_env(g)?,
+        }))
+    }
+
+    fn folder(&self, f: &Finding) -> String {
+        crate::evidence::folder(
+            self.store.prefix(),
+            &[INCIDENTS_DIR, &f.account_id, &incident_key(f)],
+        )
+    }
+
+    fn entry(&self, f: &Finding, kind: &str) -> Entry {
+        Entry {
+            schema: SCHEMA.into(),
+            kind: kind.into(),
+            at: crate::evidence::now_rfc3339(),
+            incident: incident_key(f),
+            finding_id: f.id.clone(),
+            finding_type: f.type_name.clone(),
+            account_id: f.account_id.clone(),
+            region: f.region.clone(),
+            count: f.count,
+            updated_at: f.updated_at.clone(),
+            execution_id: None,
+            ticket: None,
+            detail: None,
+        }
+    }
+
+    /// Writes `e` once at `name` in the incident's folder.
+    async fn put(&self, f: &Finding, name: &str, e: &Entry) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(e).unwrap_or_default();
+        let sha = crate::evidence::sha256_hex(&bytes);
+        self.store
+            .put(&format!("{}/{name}", self.folder(f)), bytes, &sha)
+            .await
+    }
+
+    /// Writes a record of the incident's history.
+    async fn event(&self, f: &Finding, e: &Entry) -> Result<(), StoreError> {
+        let name = format!("{}-{}.json", uuid::Uuid::now_v7(), e.kind);
+        self.put(f, &name, e).await
+    }
+
+    /// Reads the incident's records.
+    pub async fn read(&self, f: &Finding) -> Result<Incident, TicketError> {
+        let mut objects = self.store.read_folder(&self.folder(f)).await?;
+        objects.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut inc = Incident::default();
+        for (key, bytes) in objects {
+            let e: Entry =
+                serde_json::from_slice(&bytes).map_err(|err| TicketError::Unreadable {
+                    key: key.clone(),
+                    reason: err.to_string(),
+                })?;
+            if e.schema != SCHEMA {
+                continue;
+            }
+            match e.kind.as_str() {
+                "opened" => inc.opened = Some(e),
+                "ticket" => inc.ticket = e.ticket,
+                _ => inc.events.push(e),
+            }
+        }
+        Ok(inc)
+    }
+
+    /// Before containment: the incident and its ticket exist (opened now, or told that the
+    /// finding came again and reopened if it was closed). Returns the ticket, if there is one.
+    /// Never fails: what went wrong is logged and recorded.
+    pub async fn open(&self, f: &Finding, playbook: &str, execution_id: &str) -> Option<TicketRef> {
+        match self.try_open(f, playbook, execution_id).await {
+            Ok(t) => t,
+            Err(e) => {
+                self.unwritten(f, "open", &e).await;
+                None
+            }
+        }
+    }
+
+    async fn try_open(
+        &self,
+        f: &Finding,
+        playbook: &str,
+        execution_id: &str,
+    ) -> Result<Option<TicketRef>, TicketError> {
+        let mut opened = self.entry(f, "opened");
+        opened.execution_id = Some(execution_id.to_string());
+        opened.detail = Some(format!("respond with playbook {playbook}"));
+        match self.put(f, "opened.json", &opened).await {
+            Ok(()) => {
+                let t = self
+                    .github
+                    .open(
+                        &render::title(f),
+                        &render::opening(f, playbook, execution_id),
+                    )
+                    .await?;
+                let mut e = self.entry(f, "ticket");
+                e.ticket = Some(t.clone());
+                self.put(f, "ticket.json", &e).await?;
+                crate::log!("ticket_opened", finding_id = %f.id, ticket = %t.url);
+                Ok(Some(t))
+            }
+            Err(StoreError::Exists(_)) => self.again(f, Some(execution_id)).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The finding came again, to be contained again (`execution_id`) or only recorded: a
+    /// comment on its ticket with what changed, and the ticket reopened if it was closed.
+    async fn again(
+        &self,
+        f: &Finding,
+        execution_id: Option<&str>,
+    ) -> Result<Option<TicketRef>, TicketError> {
+        let inc = self.read(f).await?;
+        let Some(t) = inc.ticket.clone() else {
+            // Opened by another process that has not written the ticket yet (or died before
+            // it could): recorded; its outcome comment will follow on that ticket.
+            let mut e = self.entry(f, "updated");
+            e.execution_id = execution_id.map(str::to_string);
+            e.detail = Some("the ticket was not written yet".into());
+            self.event(f, &e).await?;
+            return Ok(None);
+        };
+        let (count, updated) = inc.seen();
+        let newer = f.count > count || f.updated_at > updated;
+        // Reopened when it is contained again, or when GuardDuty saw activity after the ticket
+        // closed (the finding came back); a re-sent update of what was contained is a comment.
+        let active_since_close = inc.closed_at().is_some_and(|closed| {
+            f.json
+                .pointer("/service/eventLastSeen")
+                .and_then(|v| v.as_str())
+                .is_some_and(|last| last > closed.as_str())
+        });
+        let reopen = inc.closed() && (execution_id.is_some() || active_since_close);
+        if !newer && execution_id.is_none() {
+            return Ok(Some(t));
+        }
+        let mut e = self.entry(f, "updated");
+        e.execution_id = execution_id.map(str::to_string);
+        self.event(f, &e).await?;
+        self.github
+            .comment(&t.id, &render::again(f, count, execution_id, reopen))
+            .await?;
+        if reopen {
+            self.github.set_open(&t.id, true).await?;
+            self.event(f, &self.entry(f, "reopened")).await?;
+            crate::log!("ticket_reopened", finding_id = %f.id, ticket = %t.url);
+        }
+        Ok(Some(t))
+    }
+
+    /// A delivery that is not contained again (it was already): its ticket told what changed.
+    pub async fn seen_again(&self, f: &Finding) {
+        if let Err(e) = self.again(f, None).await {
+            self.unwritten(f, "update", &e).await;
+        }
+    }
+
+    /// After containment: the outcome as a comment; the ticket closed when the finding is
+    /// contained (every step succeeded).
+    pub async fn contained(&self, f: &Finding, report: &RunReport, evidence: &str) {
+        if let Err(e) = self.try_contained(f, report, evidence).await {
+            self.unwritten(f, "outcome", &e).await;
+        }
+    }
+
+    async fn try_contained(
+        &self,
+        f: &Finding,
+        report: &RunReport,
+        evidence: &str,
+    ) -> Result<(), TicketError> {
+        let mut e = self.entry(f, "outcome");
+        e.execution_id = Some(report.execution_id.clone());
+        e.detail = Some(format!("{:?}", report.status).to_lowercase());
+        self.event(f, &e).await?;
+        let inc = self.read(f).await?;
+        let Some(t) = inc.ticket.clone() else {
+            return Err(TicketError::Tracker(
+                "no ticket to write the outcome on (opening it failed)".into(),
+            ));
+        };
+        self.github
+            .comment(&t.id, &render::outcome(report, evidence))
+            .await?;
+        if report.status == RunStatus::Succeeded && !inc.closed() {
+            self.github.set_open(&t.id, false).await?;
+            let mut e = self.entry(f, "closed");
+            e.execution_id = Some(report.execution_id.clone());
+            e.detail = Some("on containment".into());
+            self.event(f, &e).await?;
+            crate::log!("ticket_closed", finding_id = %f.id, ticket = %t.url);
+        }
+        Ok(())
+    }
+
+    /// The execution could not run (its evidence could not be written, the state machine
+    /// could not start): said on the ticket, which stays open for a person.
+    pub async fn not_contained(&self, f: &Finding, execution_id: &str, error: &str) {
+        let run = async {
+            let mut e = self.entry(f, "outcome");
+            e.execution_id = Some(execution_id.to_string());
+            e.detail = Some(format!(
+                "not run: {}",
+                crate::domain::scrub::scrub_text(error)
+            ));
+            self.event(f, &e).await?;
+            let Some(t) = self.read(f).await?.ticket else {
+                return Ok(());
+            };
+            self.github
+                .comment(&t.id, &render::not_run(execution_id, error))
+                .await
+        };
+        if let Err(e) = run.await {
+            self.unwritten(f, "outcome", &e).await;
+        }
+    }
+
+    /// Records a ticket write that failed after its retries, so that it is not lost silently.
+    async fn unwritten(&self, f: &Finding, what: &str, err: &TicketError) {
+        let message = crate::domain::scrub::scrub_text(&err.to_string());
+        crate::say!(
+            "warning: ticket for finding {}: {what} not written: {message}",
+            f.id
+        );
+        crate::log!("ticket_unwritten", finding_id = %f.id, what = %what, error = %message);
+        let mut e = self.entry(f, "unwritten");
+        e.detail = Some(format!("{what}: {message}"));
+        if let Err(err) = self.event(f, &e).await {
+            crate::say!(
+                "error: the incident record of finding {} could not be written: {err}",
+                f.id
+            );
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Ticket texts (GitHub-flavoured Markdown), for a person who is not an AWS expert: what
+//! happened, what firebreak did and where its evidence is, and how to check it. Every text is
+//! scrubbed of secrets before it leaves, like evidence.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use crate::domain::finding::Finding;
+use crate::domain::scrub::scrub_text;
+use crate::engine::{RunReport, StepStatus};
+
+/// GuardDuty's severity bands.
+fn severity(s: f64) -> &'static str {
+    match s {
+        s if s >= 9.0 => "Critical",
+        s if s >= 7.0 => "High",
+        s if s >= 4.0 => "Medium",
+        _ => "Low",
+    }
+}
+
+fn text(v: &Value, pointer: &str) -> Option<String> {
+    match v.pointer(pointer)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Table cells hold no pipes or line breaks.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+/// The resource the finding is about, in words.
+fn resource(f: &Finding) -> String {
+    let j = &f.json;
+    let r = |p: &str| text(j, &format!("/resource{p}"));
+    match f.resource_type.as_str() {
+        "AccessKey" => format!(
+            "access key {} of {} {}",
+            r("/accessKeyDetails/accessKeyId").unwrap_or_else(|| "?".into()),
+            match r("/accessKeyDetails/userType").as_deref() {
+                Some("IAMUser") => "IAM user",
+                Some("AssumedRole") => "role session",
+                Some("Root") => "the account's root user",
+                Some("FederatedUser") => "federated user",
+                _ => "principal",
+            },
+            r("/accessKeyDetails/userName").unwrap_or_else(|| "?".into()),
+        ),
+        "Instance" => format!(
+            "EC2 instance {}",
+            r("/instanceDetails/instanceId").unwrap_or_else(|| "?".into())
+        ),
+        "S3Bucket" => format!(
+            "S3 bucket {}",
+            r("/s3BucketDetails/0/name").unwrap_or_else(|| "?".into())
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Who acted, as GuardDuty saw it.
+fn actor(f: &Finding) -> Option<String> {
+    let action = f.json.pointer("/service/action")?;
+    let details = action
+        .as_object()?
+        .values()
+        .find_map(|a| a.get("remoteIpDetails"))?;
+    let ip = text(details, "/ipAddressV4").or_else(|| text(details, "/ipAddressV6"))?;
+    let mut s = ip;
+    if let Some(c) = text(details, "/country/countryName") {
+        let _ = write!(s, ", {c}");
+    }
+    if let Some(o) = text(details, "/organization/asnOrg") {
+        let _ = write!(s, ", {o}");
+    }
+    Some(s)
+}
+
+/// The ticket's title.
+pub fn title(f: &Finding) -> String {
+    let t = format!(
+        "[{}] {} on {} in {}",
+        severity(f.severity),
+        f.type_name,
+        resource(f),
+        f.account_id
+    );
+    scrub_text(&t).chars().take(240).collect()
+}
+
+/// The ticket's body: what happened and what firebreak is doing.
+pub fn opening(f: &Finding, playbook: &str, execution_id: &str) -> String {
+    let j = &f.json;
+    let mut rows = vec![
+        ("Finding type", format!("`{}`", f.type_name)),
+        (
+            "Severity",
+            format!("{} ({})", severity(f.severity), f.severity),
+        ),
+        ("Account", f.account_id.clone()),
+        ("Region", f.region.clone()),
+        ("Resource", resource(f)),
+    ];
+    if let Some(a) = actor(f) {
+        rows.push(("Actor", a));
+    }
+    for (label, p) in [
+        ("First seen", "/service/eventFirstSeen"),
+        ("Last seen", "/service/eventLastSeen"),
+        ("Count", "/service/count"),
+    ] {
+        if let Some(v) = text(j, p) {
+            rows.push((label, v));
+        }
+    }
+    let mut s = String::new();
+    let _ = writeln!(s, "## What happened\n");
+    if let Some(t) = text(j, "/title") {
+        let _ = writeln!(s, "**{}**\n", cell(&t));
+    }
+    if let Some(d) = text(j, "/description") {
+        let _ = writeln!(s, "{d}\n");
+    }
+    let _ = writeln!(s, "| | |\n|---|---|");
+    for (k, v) in rows {
+        let _ = writeln!(s, "| {k} | {} |", cell(&v));
+    }
+    let _ = writeln!(
+        s,
+        "\n## What firebreak does\n\nContaining it with playbook `{playbook}` (execution `{execution_id}`). The outcome follows as a comment; this ticket closes itself when the finding is contained, and reopens if it comes back.\n"
+    );
+    let _ = writeln!(
+        s,
+        "<!-- firebreak finding-id: {} incident: {} -->",
+        f.id,
+        super::incident_key(f)
+    );
+    let _ = write!(s, "Finding id: `{}`", f.id);
+    scrub_text(&s)
+}
+
+/// A comment: an execution's outcome, step by step, with its evidence.
+pub fn outcome(r: &RunReport, evidence: &str) -> String {
+    let mut s = String::new();
+    let status = format!("{:?}", r.status).to_lowercase();
+    let _ = write!(s, "## Containment {status}");
+    if let Some(ms) = r.time_to_contain_ms {
+        let _ = write!(s, ": contained in {ms} ms");
+    }
+    let _ = writeln!(
+        s,
+        "\n\nPlaybook `{}`, execution `{}`.\n\n| step | action | outcome |\n|---|---|---|",
+        r.playbook, r.execution_id
+    );
+    for step in &r.steps {
+        let outcome = match step.status {
+            StepStatus::Succeeded if step.changed => "changed".to_string(),
+            StepStatus::Succeeded => "done".to_string(),
+            StepStatus::Failed => format!(
+                "**failed**: {}",
+                step.error
+                    .as_deref()
+                    .map(crate::domain::render::brief)
+                    .unwrap_or_default()
+            ),
+            StepStatus::Skipped => format!(
+                "skipped: {}",
+                step.skip_reason.as_deref().unwrap_or_default()
+            ),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} |",
+            cell(&step.id),
+            step.action.spec().name,
+            cell(&outcome)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n**Evidence**: `{evidence}` (execution `{}`). Check it with\n\n```\nfirebreak audit {evidence} --execution {}\n```",
+        r.execution_id, r.execution_id
+    );
+    if r.status != crate::engine::RunStatus::Succeeded {
+        let _ = writeln!(
+            s,
+            "\nNot every step succeeded: the ticket stays open for a person. `firebreak explain` on the finding shows the plan; the failed steps' errors say what was missing."
+        );
+    }
+    scrub_text(&s)
+}
+
+/// A comment: the finding came again.
+pub fn again(
+    f: &Finding,
+    count_before: Option<u64>,
+    execution_id: Option<&str>,
+    reopen: bool,
+) -> String {
+    let mut s = String::from("## The finding came again\n\n");
+    if let Some(c) = f.count {
+        let _ = write!(s, "GuardDuty has now seen it {c} time(s)");
+        if let Some(b) = count_before {
+            let _ = write!(s, " ({b} before)");
+        }
+        s.push_str(". ");
+    }
+    if let Some(u) = &f.updated_at {
+        let _ = write!(s, "Updated at {u}. ");
+    }
+    if let Some(l) = text(&f.json, "/service/eventLastSeen") {
+        let _ = write!(s, "Last seen {l}. ");
+    }
+    match execution_id {
+        Some(e) => {
+            let _ = write!(s, "\n\nfirebreak is containing it again (execution `{e}`).");
+        }
+        None => s.push_str("\n\nIt was contained already; nothing was run again."),
+    }
+    if reopen {
+        s.push_str(" The ticket is reopened.");
+    }
+    scrub_text(&s)
+}
+
+/// A comment: the execution could not run at all.
+pub fn not_run(execution_id: &str, error: &str) -> String {
+    scrub_text(&format!(
+        "## Containment did not run\n\nExecution `{execution_id}` could not start: {}\n\nNothing was changed by it. The ticket stays open for a person.",
+        crate::domain::render::brief(error)
+    ))
+}

@@ -1,0 +1,540 @@
+//! Incidents and their tickets (issue 17) on GitHub Issues: the real binary against moto for
+//! AWS and the suite's stateful GitHub test server (`scripts/github-emulator`) for GitHub. Every
+//! request firebreak sends to it is checked against GitHub's published OpenAPI description (npm
+//! `@octokit/openapi`, fetched by `scripts/ensure-github-openapi`): the operation exists, its
+//! path parameters have their types, its JSON body validates against the operation's request
+//! schema and names no member the schema does not declare.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::support::{
+    Account, finding_file, firebreak_env, moto, root, s3_client, stderr, stdout, unique,
+};
+
+const TOKEN: &str = "ghp_FirebreakTestToken0000000000000000000";
+
+/// The GitHub test server, stopped when dropped.
+pub(crate) struct GitHub {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for GitHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl GitHub {
+    pub(crate) fn start() -> GitHub {
+        let mut child = Command::new("python3")
+            .arg(root().join("scripts/github-emulator"))
+            .args(["--port", "0", "--token", TOKEN])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs the GitHub test server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the GitHub test server said {line:?}"))
+            .to_string();
+        GitHub { child, url }
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request;print(urllib.request.urlopen(sys.argv[1]).read().decode())",
+                &format!("{}{path}", self.url),
+            ])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn post(&self, path: &str, body: Value) {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request;urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST'))",
+                &format!("{}{path}", self.url),
+                &body.to_string(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    pub(crate) fn requests(&self) -> Vec<Value> {
+        self.get("/_emulator/requests")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The issues of `repo`, with their comments.
+    pub(crate) fn issues(&self, repo: &str) -> Vec<Value> {
+        self.get("/_emulator/issues")[repo]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The environment that points firebreak at this server, with a configuration naming
+    /// `repo`.
+    pub(crate) fn env(&self, repo: &str) -> Vec<(String, String)> {
+        let dir = std::env::temp_dir().join(unique("firebreak-config"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("firebreak.yaml");
+        std::fs::write(&file, format!("tickets:\n  github:\n    repo: {repo}\n")).unwrap();
+        vec![
+            ("GITHUB_TOKEN".into(), TOKEN.into()),
+            ("GITHUB_API_URL".into(), self.url.clone()),
+            ("FIREBREAK_CONFIG".into(), file.display().to_string()),
+        ]
+    }
+}
+
+/// GitHub's OpenAPI description of api.github.com.
+fn openapi() -> &'static Value {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let path: PathBuf = root().join(".tools/github-openapi/api.github.com.23.0.2.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run ./scripts/ensure-github-openapi (./scripts/test does)",
+                path.display()
+            )
+        });
+        serde_json::from_str(&text).unwrap()
+    })
+}
+
+/// Resolves a local `$ref`.
+fn deref<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v["$ref"].as_str() {
+        Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap(),
+        None => v,
+    }
+}
+
+/// Checks one recorded request against the description; returns what is wrong.
+fn check_request(r: &Value) -> Vec<String> {
+    let doc = openapi();
+    let method = r["method"].as_str().unwrap().to_lowercase();
+    let path = r["path"].as_str().unwrap();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let mut problems = Vec::new();
+    let found = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find_map(|(template, item)| {
+            let t: Vec<&str> = template.trim_matches('/').split('/').collect();
+            let matches = t.len() == segments.len()
+                && t.iter()
+                    .zip(&segments)
+                    .all(|(a, b)| a.starts_with('{') || a == b);
+            (matches && item.get(&method).is_some()).then_some((template, item, t))
+        });
+    let Some((template, item, t)) = found else {
+        return vec![format!(
+            "{method} {path}: no such operation in GitHub's API"
+        )];
+    };
+    let op = &item[&method];
+    let params: Vec<&Value> = item["parameters"]
+        .as_array()
+        .into_iter()
+        .chain(op["parameters"].as_array())
+        .flatten()
+        .map(|p| deref(doc, p))
+        .collect();
+    for (name, value) in t.iter().zip(&segments) {
+        let Some(name) = name.strip_prefix('{').and_then(|n| n.strip_suffix('}')) else {
+            continue;
+        };
+        let Some(p) = params
+            .iter()
+            .find(|p| p["name"] == name && p["in"] == "path")
+        else {
+            problems.push(format!(
+                "{template}: path parameter {name} is not described"
+            ));
+            continue;
+        };
+        if p["schema"]["type"] == "integer" && value.parse::<u64>().is_err() {
+            problems.push(format!("{path}: {name} must be an integer"));
+        }
+    }
+    if let Some(body) = r["body"].as_object() {
+        let schema = &op["requestBody"]["content"]["application/json"]["schema"];
+        let schema = deref(doc, schema);
+        let declared = schema["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        for k in body.keys() {
+            if !declared.contains_key(k) {
+                problems.push(format!(
+                    "{method} {path}: member `{k}` is not in the request schema"
+                ));
+            }
+        }
+        let mut full = schema.clone();
+        full["components"] = doc["components"].clone();
+        let validator = jsonschema::validator_for(&full).unwrap();
+        for e in validator.iter_errors(&Value::Object(body.clone())) {
+            problems.push(format!("{method} {path}: {e} at {}", e.instance_path()));
+        }
+    }
+    if r["api_version"] != "2022-11-28" {
+        problems.push(format!(
+            "{method} {path}: X-GitHub-Api-Version is {}",
+            r["api_version"]
+        ));
+    }
+    if r["accept"] != "application/vnd.github+json" {
+        problems.push(format!("{method} {path}: Accept is {}", r["accept"]));
+    }
+    if r["authorized"] != true {
+        problems.push(format!("{method} {path}: not sent with the token"));
+    }
+    problems
+}
+
+/// Every request the server saw is one GitHub describes, sent as it describes it.
+pub(crate) fn assert_requests_follow_the_description(gh: &GitHub) {
+    let requests = gh.requests();
+    assert!(!requests.is_empty(), "firebreak sent GitHub nothing");
+    let problems: Vec<String> = requests.iter().flat_map(check_request).collect();
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+fn with(account: &Account, extra: &[(String, String)], args: &[&str]) -> std::process::Output {
+    let env: Vec<(&str, &str)> = account
+        .env
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    firebreak_env(&moto().endpoint, args, &env)
+}
+
+/// `firebreak run` of finding `f` into `bucket`, which must succeed.
+fn contain(
+    account: &Account,
+    env: &[(String, String)],
+    f: &std::path::Path,
+    bucket: &str,
+) -> std::process::Output {
+    let out = with(
+        account,
+        env,
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--evidence",
+            &format!("s3://{bucket}"),
+            "--retention-days",
+            "1",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+async fn user_with_key(account: &Account) -> (String, String) {
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    let user = unique("ticketed");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let k = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    (user, k.access_key().unwrap().access_key_id().to_string())
+}
+
+fn finding(account: &Account, id: &str, user: &str, key: &str, count: u64) -> PathBuf {
+    finding_file("iam-user-tor.json", |f| {
+        f["id"] = id.into();
+        f["accountId"] = account.id.as_str().into();
+        f["service"]["count"] = count.into();
+        f["updatedAt"] = format!("2026-12-06T10:{:02}:00.000Z", count).into();
+        f["resource"]["accessKeyDetails"]["userName"] = user.into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+    })
+}
+
+/// Everything in the bucket, as text.
+async fn bucket_text(account: &Account, bucket: &str) -> String {
+    let s3 = s3_client(&account.config);
+    let list = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+    let mut all = String::new();
+    for o in list.contents() {
+        let body = s3
+            .get_object()
+            .bucket(bucket)
+            .key(o.key().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        all.push_str(o.key().unwrap());
+        all.push_str(&String::from_utf8_lossy(&body));
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_when_it_comes_back() {
+    let gh = GitHub::start();
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("tickets");
+    let (user, key) = user_with_key(&account).await;
+    let repo = "acme/incidents";
+    let env = gh.env(repo);
+    let id = unique("ticketed-finding");
+    let evidence = format!("s3://{bucket}");
+    let first = finding(&account, &id, &user, &key, 1);
+    let out = contain(&account, &env, &first, &bucket);
+    assert!(
+        stderr(&out).contains("ticket: https://github.example/acme/incidents/issues/1"),
+        "{}",
+        stderr(&out)
+    );
+
+    let issues = gh.issues(repo);
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    let issue = &issues[0];
+    assert_eq!(issue["labels"], json!(["firebreak"]));
+    assert_eq!(
+        (issue["state"].as_str(), issue["state_reason"].as_str()),
+        (Some("closed"), Some("completed"))
+    );
+    let body = issue["body"].as_str().unwrap();
+    assert!(body.contains(&id), "the body names the finding: {body}");
+    for what in [
+        "UnauthorizedAccess:IAMUser/TorIPCaller",
+        &account.id,
+        &key,
+        "us-east-1",
+    ] {
+        assert!(body.contains(what), "the body says {what}: {body}");
+    }
+    let title = issue["title"].as_str().unwrap();
+    assert!(
+        title.contains("UnauthorizedAccess:IAMUser/TorIPCaller"),
+        "{title}"
+    );
+    let comments = issue["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    let outcome = comments[0]["body"].as_str().unwrap();
+    assert!(outcome.contains("Containment succeeded"), "{outcome}");
+    assert!(
+        outcome.contains(&format!("firebreak audit {evidence} --execution")),
+        "{outcome}"
+    );
+
+    // The same finding, updated by GuardDuty (count 2), run again: the same ticket, reopened
+    // with what changed, then closed again by the new containment.
+    let again = finding(&account, &id, &user, &key, 2);
+    let out = contain(&account, &env, &again, &bucket);
+    let issues = gh.issues(repo);
+    assert_eq!(issues.len(), 1, "never a second ticket: {issues:#?}");
+    let comments: Vec<&str> = issues[0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(comments.len(), 3, "{comments:#?}");
+    assert!(
+        comments[1].contains("seen it 2 time(s) (1 before)"),
+        "{}",
+        comments[1]
+    );
+    assert!(comments[1].contains("reopened"), "{}", comments[1]);
+    assert_eq!(issues[0]["state"], "closed");
+    let states: Vec<&str> = gh
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "PATCH")
+        .map(|r| r["body"]["state"].as_str().unwrap_or_default().to_string())
+        .map(|s| if s == "open" { "open" } else { "closed" })
+        .collect();
+    assert_eq!(states, ["closed", "open", "closed"]);
+
+    assert_requests_follow_the_description(&gh);
+    // The incident's record is in the bucket and passes the audit beside the evidence; the
+    // tracker's token is nowhere.
+    let all = bucket_text(&account, &bucket).await;
+    assert!(all.contains(&format!("_incidents/{}/{id}/opened.json", account.id)));
+    assert!(all.contains(&format!("_incidents/{}/{id}/ticket.json", account.id)));
+    assert!(!all.contains(TOKEN), "the token is in the evidence");
+    let audit = with(
+        &account,
+        &env,
+        &["audit", &evidence, "--retention-days", "1"],
+    );
+    assert_eq!(
+        audit.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&audit),
+        stderr(&audit)
+    );
+    assert!(!stderr(&out).contains(TOKEN) && !stdout(&out).contains(TOKEN));
+}
+
+#[tokio::test]
+async fn a_rate_limited_or_briefly_down_tracker_loses_no_ticket_and_never_stops_containment() {
+    let gh = GitHub::start();
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("tickets-limited");
+    let (user, key) = user_with_key(&account).await;
+    let repo = "acme/limited";
+    let env = gh.env(repo);
+    // GitHub's secondary rate limit on the first three writes (403 twice, then 429, with
+    // Retry-After), then a server error.
+    gh.post(
+        "/_emulator/faults",
+        json!({"status": 403, "times": 2, "secondary": true, "retry_after": 1}),
+    );
+    gh.post(
+        "/_emulator/faults",
+        json!({"status": 429, "times": 1, "secondary": true, "retry_after": 1}),
+    );
+    gh.post("/_emulator/faults", json!({"status": 502, "times": 1}));
+    let id = unique("limited-finding");
+    let f = finding(&account, &id, &user, &key, 1);
+    contain(&account, &env, &f, &bucket);
+    let issues = gh.issues(repo);
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert_eq!(issues[0]["state"], "closed");
+    let posts = gh
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"] == format!("/repos/{repo}/issues"))
+        .count();
+    assert_eq!(posts, 5, "four refused tries, then the one that opened it");
+
+    // A tracker that does not answer at all: containment is done all the same, and the
+    // failure is in the incident's record.
+    let env: Vec<(String, String)> = gh
+        .env(repo)
+        .into_iter()
+        .map(|(k, v)| match k.as_str() {
+            "GITHUB_API_URL" => (k, "http://127.0.0.1:9".to_string()),
+            _ => (k, v),
+        })
+        .collect();
+    let (user, key) = user_with_key(&account).await;
+    let id = unique("untracked-finding");
+    let f = finding(&account, &id, &user, &key, 1);
+    let out = contain(&account, &env, &f, &bucket);
+    assert!(stderr(&out).contains("not written"), "{}", stderr(&out));
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    let keys = iam
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.access_key_metadata()[0].status().map(|s| s.as_str()),
+        Some("Inactive"),
+        "contained although no ticket could be written"
+    );
+    let all = bucket_text(&account, &bucket).await;
+    assert!(all.contains(&format!("_incidents/{}/{id}/", account.id)) && all.contains("unwritten"));
+    assert!(!all.contains(TOKEN));
+    assert_requests_follow_the_description(&gh);
+}
+
+#[test]
+fn a_bad_configuration_is_refused_with_its_place_before_anything_runs() {
+    let dir = std::env::temp_dir().join(unique("firebreak-bad-config"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("firebreak.yaml");
+    std::fs::write(&file, "tickets:\n  github:\n    repo: nope\n").unwrap();
+    let f = root().join("tests/findings/iam-user-tor.json");
+    let out = firebreak_env(
+        &moto().endpoint,
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--config",
+            file.to_str().unwrap(),
+            "--evidence",
+            "s3://nothing",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("firebreak.yaml:3:11: error[FB020"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&file, "tickets:\n  github:\n    repo: acme/x\n").unwrap();
+    let out = firebreak_env(
+        &moto().endpoint,
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--config",
+            file.to_str().unwrap(),
+            "--evidence",
+            "s3://nothing",
+        ],
+        &[("GITHUB_TOKEN", "")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("GITHUB_TOKEN is not set"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_description_check_finds_what_github_would_refuse() {
+    let bad = json!({"method": "PATCH", "path": "/repos/a/b/issues/x",
+        "body": {"state": "shut", "colour": 1}, "api_version": "2022-11-28",
+        "accept": "application/vnd.github+json", "authorized": true});
+    let p = check_request(&bad);
+    assert!(p.iter().any(|p| p.contains("must be an integer")), "{p:#?}");
+    assert!(p.iter().any(|p| p.contains("`colour`")), "{p:#?}");
+    assert!(p.iter().any(|p| p.contains("shut")), "{p:#?}");
+    let unknown = json!({"method": "DELETE", "path": "/repos/a/b/nothing", "api_version": "2022-11-28",
+        "accept": "application/vnd.github+json", "authorized": true});
+    assert!(check_request(&unknown)[0].contains("no such operation"));
+}
