@@ -538,3 +538,63 @@ fn the_description_check_finds_what_github_would_refuse() {
         "accept": "application/vnd.github+json", "authorized": true});
     assert!(check_request(&unknown)[0].contains("no such operation"));
 }
+
+/// Five deliveries of one finding (GuardDuty's re-sent updates), read by two `serve` processes
+/// at once: contained once, one ticket, closed, its other comments saying the finding came
+/// again.
+#[tokio::test]
+async fn five_deliveries_read_by_two_servers_make_one_ticket() {
+    let gh = GitHub::start();
+    let account = Account::new().await;
+    let bucket = unique("tickets-serve");
+    let queue = unique("tickets-findings");
+    let url = crate::serve::setup(&account, &bucket, &queue, &[]);
+    let repo = "acme/served";
+    let served = Account {
+        id: account.id.clone(),
+        config: account.config.clone(),
+        env: account.env.iter().cloned().chain(gh.env(repo)).collect(),
+    };
+    let (user, key) = user_with_key(&account).await;
+    let id = unique("served-finding");
+    let events = aws_sdk_eventbridge::Client::new(&account.config);
+    for count in 1..=5 {
+        let f = finding(&account, &id, &user, &key, count);
+        let f: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        crate::serve::put_event(&events, &f).await;
+    }
+    let limit = std::time::Duration::from_secs(120);
+    let a = crate::serve::serve(&served, &url, &bucket, &["--concurrency", "4"]);
+    let b = crate::serve::serve(&served, &url, &bucket, &["--concurrency", "4"]);
+    let (code_a, log_a) = crate::serve::finish(a, limit);
+    let (code_b, log_b) = crate::serve::finish(b, limit);
+    let logs = format!("{log_a}\n{log_b}");
+    assert_eq!((code_a, code_b), (Some(0), Some(0)), "{logs}");
+    assert!(!logs.contains(TOKEN), "the token is in the log");
+
+    let issues = gh.issues(repo);
+    assert_eq!(
+        issues.len(),
+        1,
+        "one ticket for five deliveries: {issues:#?}\n{logs}"
+    );
+    assert_eq!(issues[0]["state"], "closed", "{logs}");
+    let comments: Vec<&str> = issues[0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    let outcomes = comments
+        .iter()
+        .filter(|c| c.starts_with("## Containment succeeded"))
+        .count();
+    assert_eq!(outcomes, 1, "contained once: {comments:#?}");
+    assert!(
+        comments
+            .iter()
+            .all(|c| c.starts_with("## Containment succeeded") || c.contains("came again")),
+        "{comments:#?}"
+    );
+    assert_requests_follow_the_description(&gh);
+}
