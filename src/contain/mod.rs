@@ -59,23 +59,176 @@ pub(crate) async fn execute(
     started: Instant,
     resume: Option<Vec<(String, Vec<u8>)>>,
 ) -> Result<(RunReport, bool)> {
-    let contain = contain(
-        f,
-        pb,
-        plan,
-        acc,
-        store,
-        execution_id.clone(),
-        opts,
-        stop_rx,
-        progress,
-        started,
-        resume,
-    );
+    let ticket_execution = execution_id.clone();
+    let contain = async {
+        if opts.engine == crate::domain::catalog::Engine::Sfn {
+            if opts.dry_run {
+                bail!(
+                    "--dry-run runs with the local engine only\n  hint: drop --engine sfn to see what would be done"
+                );
+            }
+            // A state machine starts from the beginning: its actions are idempotent, and what an
+            // earlier execution did is in that execution's own evidence.
+            let config = acc.config(&f.account_id, &f.region).await;
+            return crate::contain::sfn::execute(
+                f,
+                pb,
+                plan,
+                &config,
+                acc.caller_arn(),
+                store,
+                execution_id,
+                opts.state_machine,
+                progress,
+                started,
+                opts.sealer,
+            )
+            .await;
+        }
+        let mut ok = true;
+        let started_at = evidence::now_rfc3339();
+        // What an earlier worker recorded of this execution before it died.
+        let existing = resume.unwrap_or_default();
+        let has = |kind: &str| {
+            existing.iter().any(|(k, _)| {
+                k.rsplit('/')
+                    .next()
+                    .and_then(evidence::parse_record_name)
+                    .is_some_and(|(_, k)| k == kind)
+            })
+        };
+        let (has_finding, has_plan) = (has("finding"), has("plan"));
+        let mut resumed = std::collections::HashMap::new();
+        for (_, bytes) in &existing {
+            let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+            if v["step"]["status"] == "succeeded"
+                && let Some(id) = v["step"]["id"].as_str()
+            {
+                resumed.insert(id.to_string(), v["step"].clone());
+            }
+        }
+        let seal = match (opts.sealer, store) {
+            (Some(sealer), Some(_)) => Some(
+                sealer
+                    .key(&crate::evidence::seal::execution_scope(&f.account_id, &f.id, &execution_id))
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "{e}\n  hint: firebreak does not act without sealing its evidence; the caller needs kms:GenerateMac on the seal key"
+                        )
+                    })?,
+            ),
+            _ => None,
+        };
+        let recorder = store.cloned().map(|s| {
+            Arc::new(
+                Recorder::resume(s, &f.account_id, &f.id, &execution_id, &existing).with_seal(seal),
+            )
+        });
+        if let Some(r) = &recorder {
+            let first = async {
+                if !has_finding {
+                    r.finding(f).await?;
+                }
+                if !has_plan {
+                    r.plan(&plan, &pb.source).await?;
+                }
+                Ok::<_, evidence::StoreError>(())
+            };
+            if let Err(e) = first.await {
+                bail!(
+                    "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
+                );
+            }
+        }
+        let clients = acc.clients(&f.account_id, &f.region).await;
+        if progress {
+            crate::say!(
+                "firebreak: {} {} with playbook {} (execution {execution_id}){}",
+                if opts.dry_run {
+                    "dry run for"
+                } else {
+                    "containing"
+                },
+                f.label(),
+                pb.name,
+                if f.account_id != acc.caller_account() {
+                    format!(", in account {} via role {}", f.account_id, opts.role_name)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let executor = Arc::new(AwsExecutor {
+            clients,
+            finding_id: f.id.clone(),
+            execution_id: execution_id.clone(),
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let printer = tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                if progress {
+                    crate::say!("{}", event_line(&e));
+                }
+            }
+        });
+        let run_opts = RunOptions {
+            execution_id,
+            dry_run: opts.dry_run,
+            concurrency: opts.concurrency,
+            resumed,
+        };
+        let mut report = engine::run(
+            &plan,
+            executor,
+            &run_opts,
+            started,
+            tx,
+            stop_rx.clone(),
+            recorder
+                .clone()
+                .map(|r| r as Arc<dyn crate::engine::Journal>),
+        )
+        .await;
+        let _ = printer.await;
+        ok &= report.ok();
+        if let Some(r) = &recorder {
+            match r.manifest(&report, acc.caller_arn(), &started_at).await {
+                Ok(entry) => {
+                    if progress {
+                        crate::say!(
+                            "evidence: {} records, manifest {}",
+                            entry.seq + 1,
+                            entry.key
+                        );
+                    }
+                    if let Some(key) = opts.sign_key {
+                        let kms = aws_sdk_kms::Client::new(acc.base());
+                        match r.sign(&kms, key, &entry).await {
+                            Ok(sig) if progress => {
+                                crate::say!("evidence: manifest signed, {}", sig.key)
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                crate::say!("error: the manifest could not be signed: {e}");
+                                ok = false;
+                            }
+                        }
+                    }
+                    report.evidence_manifest = Some(entry.key);
+                }
+                Err(e) => {
+                    crate::say!("error: the evidence manifest could not be written: {e}");
+                    ok = false;
+                }
+            }
+        }
+        Ok::<_, anyhow::Error>((report, ok))
+    };
     let Some(desk) = opts.desk.filter(|_| !opts.dry_run) else {
         return contain.await;
     };
-    let (ticket, result) = tokio::join!(desk.open(f, &pb.name, &execution_id), contain);
+    let (ticket, result) = tokio::join!(desk.open(f, &pb.name, &ticket_execution), contain);
     if let Some(t) = &ticket
         && progress
     {
@@ -84,188 +237,12 @@ pub(crate) async fn execute(
     let evidence = store.map(Store::describe).unwrap_or_default();
     match &result {
         Ok((report, _)) => desk.contained(f, report, &evidence).await,
-        Err(e) => desk.not_contained(f, &execution_id, &e.to_string()).await,
+        Err(e) => {
+            desk.not_contained(f, &ticket_execution, &e.to_string())
+                .await
+        }
     }
     result
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn contain(
-    f: &Finding,
-    pb: &crate::domain::playbook::Playbook,
-    plan: crate::domain::plan::Plan,
-    acc: &aws::Accounts,
-    store: Option<&Store>,
-    execution_id: String,
-    opts: &Exec<'_>,
-    stop_rx: watch::Receiver<bool>,
-    progress: bool,
-    started: Instant,
-    resume: Option<Vec<(String, Vec<u8>)>>,
-) -> Result<(RunReport, bool)> {
-    if opts.engine == crate::domain::catalog::Engine::Sfn {
-        if opts.dry_run {
-            bail!(
-                "--dry-run runs with the local engine only\n  hint: drop --engine sfn to see what would be done"
-            );
-        }
-        // A state machine starts from the beginning: its actions are idempotent, and what an
-        // earlier execution did is in that execution's own evidence.
-        let config = acc.config(&f.account_id, &f.region).await;
-        return crate::contain::sfn::execute(
-            f,
-            pb,
-            plan,
-            &config,
-            acc.caller_arn(),
-            store,
-            execution_id,
-            opts.state_machine,
-            progress,
-            started,
-            opts.sealer,
-        )
-        .await;
-    }
-    let mut ok = true;
-    let started_at = evidence::now_rfc3339();
-    // What an earlier worker recorded of this execution before it died.
-    let existing = resume.unwrap_or_default();
-    let has = |kind: &str| {
-        existing.iter().any(|(k, _)| {
-            k.rsplit('/')
-                .next()
-                .and_then(evidence::parse_record_name)
-                .is_some_and(|(_, k)| k == kind)
-        })
-    };
-    let (has_finding, has_plan) = (has("finding"), has("plan"));
-    let mut resumed = std::collections::HashMap::new();
-    for (_, bytes) in &existing {
-        let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
-        if v["step"]["status"] == "succeeded"
-            && let Some(id) = v["step"]["id"].as_str()
-        {
-            resumed.insert(id.to_string(), v["step"].clone());
-        }
-    }
-    let seal = match (opts.sealer, store) {
-        (Some(sealer), Some(_)) => Some(
-            sealer
-                .key(&crate::evidence::seal::execution_scope(&f.account_id, &f.id, &execution_id))
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "{e}\n  hint: firebreak does not act without sealing its evidence; the caller needs kms:GenerateMac on the seal key"
-                    )
-                })?,
-        ),
-        _ => None,
-    };
-    let recorder = store.cloned().map(|s| {
-        Arc::new(
-            Recorder::resume(s, &f.account_id, &f.id, &execution_id, &existing).with_seal(seal),
-        )
-    });
-    if let Some(r) = &recorder {
-        let first = async {
-            if !has_finding {
-                r.finding(f).await?;
-            }
-            if !has_plan {
-                r.plan(&plan, &pb.source).await?;
-            }
-            Ok::<_, evidence::StoreError>(())
-        };
-        if let Err(e) = first.await {
-            bail!(
-                "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
-            );
-        }
-    }
-    let clients = acc.clients(&f.account_id, &f.region).await;
-    if progress {
-        crate::say!(
-            "firebreak: {} {} with playbook {} (execution {execution_id}){}",
-            if opts.dry_run {
-                "dry run for"
-            } else {
-                "containing"
-            },
-            f.label(),
-            pb.name,
-            if f.account_id != acc.caller_account() {
-                format!(", in account {} via role {}", f.account_id, opts.role_name)
-            } else {
-                String::new()
-            }
-        );
-    }
-    let executor = Arc::new(AwsExecutor {
-        clients,
-        finding_id: f.id.clone(),
-        execution_id: execution_id.clone(),
-    });
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let printer = tokio::spawn(async move {
-        while let Some(e) = rx.recv().await {
-            if progress {
-                crate::say!("{}", event_line(&e));
-            }
-        }
-    });
-    let run_opts = RunOptions {
-        execution_id,
-        dry_run: opts.dry_run,
-        concurrency: opts.concurrency,
-        resumed,
-    };
-    let mut report = engine::run(
-        &plan,
-        executor,
-        &run_opts,
-        started,
-        tx,
-        stop_rx.clone(),
-        recorder
-            .clone()
-            .map(|r| r as Arc<dyn crate::engine::Journal>),
-    )
-    .await;
-    let _ = printer.await;
-    ok &= report.ok();
-    if let Some(r) = &recorder {
-        match r.manifest(&report, acc.caller_arn(), &started_at).await {
-            Ok(entry) => {
-                if progress {
-                    crate::say!(
-                        "evidence: {} records, manifest {}",
-                        entry.seq + 1,
-                        entry.key
-                    );
-                }
-                if let Some(key) = opts.sign_key {
-                    let kms = aws_sdk_kms::Client::new(acc.base());
-                    match r.sign(&kms, key, &entry).await {
-                        Ok(sig) if progress => {
-                            crate::say!("evidence: manifest signed, {}", sig.key)
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            crate::say!("error: the manifest could not be signed: {e}");
-                            ok = false;
-                        }
-                    }
-                }
-                report.evidence_manifest = Some(entry.key);
-            }
-            Err(e) => {
-                crate::say!("error: the evidence manifest could not be written: {e}");
-                ok = false;
-            }
-        }
-    }
-    Ok((report, ok))
 }
 
 /// A receiver that turns true at the first SIGINT or SIGTERM.
