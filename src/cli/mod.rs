@@ -14,6 +14,7 @@ pub mod plan;
 pub mod run;
 pub mod serve;
 pub mod setup;
+pub mod triage;
 pub mod validate;
 pub mod watch;
 
@@ -196,6 +197,8 @@ enum Command {
     Permissions(permissions::Args),
     /// List the action catalog: parameters, outputs, permissions.
     Actions(actions::Args),
+    /// What the triage rules decide for findings, and which finding types nothing decides.
+    Triage(triage::Args),
 }
 
 impl Cli {
@@ -226,6 +229,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Deploy(a) => deploy::run(a),
         Command::Permissions(a) => permissions::run(a),
         Command::Actions(a) => actions::run(a),
+        Command::Triage(a) => triage::run(a),
     }
 }
 

@@ -12,6 +12,7 @@ use super::{EngineArg, LockArg, Output, parse_input, read_findings};
 use crate::aws;
 use crate::contain::{Exec, execute, wait_for_signal};
 use crate::domain::catalog::Engine;
+use crate::domain::config::Decision;
 use crate::domain::finding::Finding;
 use crate::domain::{plan, select};
 use crate::engine::{RunReport, StepStatus};
@@ -200,6 +201,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
     let mut store: Option<Store> = None;
     let mut sealer: Option<crate::evidence::seal::Sealer> = None;
     let mut desk: Option<crate::tickets::Desk> = None;
+    let has_desk = config.tickets.github.is_some() || !config.triage.is_empty();
     let mut accounts: Option<aws::Accounts> = None;
     let mut reports = Vec::new();
     let mut ok = true;
@@ -208,36 +210,29 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             Some(name) => Some(super::find_playbook(&set, name, &opts.playbooks)?),
             None => select::select(f, &set.playbooks).winner,
         };
-        let Some(pb) = pb else {
-            crate::say!(
-                "{}: no playbook matches; nothing to do (`firebreak explain` says why)",
-                f.label()
-            );
-            continue;
-        };
-        // A playbook named with --playbook must take every --input; a selected one gets those
-        // it declares.
-        let inputs = if opts.playbook.is_some() {
-            opts.inputs.clone()
-        } else {
-            plan::inputs_for(pb, &opts.inputs)
-        };
-        // One finding that cannot be bound is reported and the batch goes on: the findings
-        // after it are contained, and the run exits 1.
-        let plan = match plan::compile_with(f, pb, &inputs) {
-            Ok(p) => p,
-            Err(errors) => {
-                let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-                crate::say!(
-                    "error: cannot bind finding {} to playbook {} (not contained; the other findings go on):\n{}",
-                    f.id,
-                    pb.name,
-                    text.join("\n")
-                );
-                ok = false;
-                continue;
+        // Triage (not for a playbook named by hand): respond, ticket or ignore.
+        let triage = opts
+            .playbook
+            .is_none()
+            .then(|| crate::domain::triage::decide(&config, f, pb.map(|p| p.name.as_str())));
+        let decision = triage.as_ref().map_or(Decision::Respond, |t| t.decision);
+        let recorded = decision != Decision::Respond && has_desk && !opts.dry_run;
+        if decision != Decision::Respond && !recorded {
+            match (&triage, pb) {
+                (Some(t), _) if t.rule.is_some() => crate::say!(
+                    "{}: {} by triage {}: {}; nothing contained",
+                    f.label(),
+                    t.decision.as_str(),
+                    t.rule.as_deref().unwrap_or_default(),
+                    t.reason
+                ),
+                _ => crate::say!(
+                    "{}: no playbook matches; nothing to do (`firebreak explain` says why)",
+                    f.label()
+                ),
             }
-        };
+            continue;
+        }
         let execution_id = uuid::Uuid::now_v7().to_string();
         if accounts.is_none() {
             let base = aws::load().await;
@@ -278,6 +273,47 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         if desk.is_none() && !opts.dry_run {
             desk = crate::tickets::Desk::from_config(&config, store.as_ref())?;
         }
+        if let (true, Some(t)) = (recorded, &triage) {
+            crate::say!(
+                "{}: {} ({}): {}; nothing contained",
+                f.label(),
+                t.decision.as_str(),
+                t.rule.as_deref().unwrap_or("default"),
+                t.reason
+            );
+            if let Some(d) = &desk
+                && let Some(ticket) = d.open(f, t, pb.map(|p| p.name.as_str()), None).await
+            {
+                crate::say!("ticket: {}", ticket.url);
+            }
+            continue;
+        }
+        let Some(pb) = pb else {
+            continue;
+        };
+        // A playbook named with --playbook must take every --input; a selected one gets those
+        // it declares.
+        let inputs = if opts.playbook.is_some() {
+            opts.inputs.clone()
+        } else {
+            plan::inputs_for(pb, &opts.inputs)
+        };
+        // One finding that cannot be bound is reported and the batch goes on: the findings
+        // after it are contained, and the run exits 1.
+        let plan = match plan::compile_with(f, pb, &inputs) {
+            Ok(p) => p,
+            Err(errors) => {
+                let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                crate::say!(
+                    "error: cannot bind finding {} to playbook {} (not contained; the other findings go on):\n{}",
+                    f.id,
+                    pb.name,
+                    text.join("\n")
+                );
+                ok = false;
+                continue;
+            }
+        };
         if sealer.is_none()
             && let Some(key) = &opts.seal_key
         {
@@ -311,6 +347,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             },
             state_machine: opts.state_machine.as_deref(),
             desk: desk.as_ref(),
+            triage: triage.as_ref(),
         };
         let (report, done) = execute(
             f,

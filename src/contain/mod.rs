@@ -31,6 +31,8 @@ pub(crate) struct Exec<'a> {
     pub state_machine: Option<&'a str>,
     /// Where the finding's incident is ticketed (none: no tickets).
     pub desk: Option<&'a crate::tickets::Desk>,
+    /// How the finding was triaged (none: respond by default).
+    pub triage: Option<&'a crate::domain::triage::Triage>,
 }
 
 /// Contains one finding: the one service `run`, `serve`, `watch` and `drill` use, on either
@@ -228,7 +230,22 @@ pub(crate) async fn execute(
     let Some(desk) = opts.desk.filter(|_| !opts.dry_run) else {
         return contain.await;
     };
-    let (ticket, result) = tokio::join!(desk.open(f, &pb.name, &ticket_execution), contain);
+    let default;
+    let triage = match opts.triage {
+        Some(t) => t,
+        None => {
+            default = crate::domain::triage::decide(
+                &crate::domain::config::Config::default(),
+                f,
+                Some(&pb.name),
+            );
+            &default
+        }
+    };
+    let (ticket, result) = tokio::join!(
+        desk.open(f, triage, Some(&pb.name), Some(&ticket_execution)),
+        contain
+    );
     if let Some(t) = &ticket
         && progress
     {
@@ -236,7 +253,7 @@ pub(crate) async fn execute(
     }
     let evidence = store.map(Store::describe).unwrap_or_default();
     match &result {
-        Ok((report, _)) => desk.contained(f, report, &evidence).await,
+        Ok((report, _)) => desk.contained(f, report, &evidence, triage.close).await,
         Err(e) => {
             desk.not_contained(f, &ticket_execution, &e.to_string())
                 .await

@@ -1,15 +1,77 @@
 //! firebreak's configuration file (`firebreak.yaml`, `--config FILE` or `FIREBREAK_CONFIG`):
-//! where incidents are ticketed. Read with the playbooks' YAML reader, so that every problem is
+//! how each finding is triaged (`triage:`), where incidents are ticketed (`tickets:`) and who
+//! owns each account (`owners:`). Read with the playbooks' YAML reader, so that every problem is
 //! reported at once with file:line:column, a code and a hint. Secrets never live here: a
 //! tracker's token comes from the environment (see `crate::tickets`).
 
 use crate::domain::diag::{Code, Diagnostic};
 use crate::domain::yaml::{self, Node, Pos, Value};
 
-/// The configuration; an absent file is the default (no tickets).
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The configuration; an absent file is the default (no rules, no tickets).
+#[derive(Debug, Clone, Default)]
 pub struct Config {
+    /// The file it was read from (for places in messages).
+    pub file: String,
     pub tickets: Tickets,
+    /// Triage rules, first match wins.
+    pub triage: Vec<Rule>,
+    /// Who a ticket is assigned to by account id (after a rule's `assign`).
+    pub owners: Vec<(String, String)>,
+    /// The resource tag that names an owner (`firebreak:owner` by default).
+    pub owner_tag: String,
+}
+
+/// The tag that names a resource's owner unless `owner_tag` says otherwise.
+pub const OWNER_TAG: &str = "firebreak:owner";
+
+/// What is done with a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Contain it with the selected playbook and ticket the incident.
+    Respond,
+    /// Ticket it for a person; contain nothing.
+    Ticket,
+    /// Record the decision and its reason in the incident; no containment, no ticket.
+    Ignore,
+}
+
+impl Decision {
+    /// The name a rule writes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Respond => "respond",
+            Decision::Ticket => "ticket",
+            Decision::Ignore => "ignore",
+        }
+    }
+}
+
+/// When an incident's ticket closes by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Close {
+    /// When every step of its containment succeeded.
+    OnContainment,
+    /// Never by firebreak: a person closes it.
+    Manual,
+}
+
+/// One triage rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub pos: Pos,
+    /// The same keys as a playbook's `match`.
+    pub matcher: crate::domain::playbook::Match,
+    /// Tags the resource must carry (`key` or `key=value`), all of them.
+    pub tags: Vec<crate::domain::playbook::TagMatch>,
+    /// Only sample findings (`true`) or only real ones (`false`).
+    pub sample: Option<bool>,
+    pub decision: Decision,
+    pub close: Close,
+    pub reason: Option<String>,
+    /// GitHub logins the ticket is assigned to.
+    pub assign: Vec<String>,
 }
 
 /// The trackers incidents are written to.
@@ -43,11 +105,26 @@ pub fn parse(src: &str, file: &str) -> Result<Config, Vec<Diagnostic>> {
         file,
         diags: Vec::new(),
     };
-    let mut config = Config::default();
+    let mut config = Config {
+        file: file.to_string(),
+        owner_tag: OWNER_TAG.into(),
+        ..Config::default()
+    };
     if root.value != Value::Null {
-        for (key, node) in r.map(&root, "the configuration", &["tickets"]) {
-            if key == "tickets" {
-                config.tickets = r.tickets(node);
+        for (key, node) in r.map(
+            &root,
+            "the configuration",
+            &["tickets", "triage", "owners", "owner_tag"],
+        ) {
+            match key {
+                "tickets" => config.tickets = r.tickets(node),
+                "triage" => config.triage = r.rules(node),
+                "owners" => config.owners = r.owners(node),
+                _ => {
+                    if let Some(t) = r.text(node, "`owner_tag`") {
+                        config.owner_tag = t;
+                    }
+                }
             }
         }
     }
@@ -117,6 +194,182 @@ impl Reader<'_> {
             Value::Seq(items) => items.iter().filter_map(|i| self.text(i, what)).collect(),
             _ => self.text(node, what).into_iter().collect(),
         }
+    }
+
+    fn rules(&mut self, node: &Node) -> Vec<Rule> {
+        let Value::Seq(items) = &node.value else {
+            self.error(
+                Code::WrongType,
+                node.pos,
+                format!("`triage` must be a list of rules, not {}", node.kind()),
+                "start each rule with `- match:`",
+            );
+            return Vec::new();
+        };
+        items.iter().filter_map(|i| self.rule(i)).collect()
+    }
+
+    fn rule(&mut self, node: &Node) -> Option<Rule> {
+        let (mut matcher, mut tags, mut sample, mut decision) = (None, Vec::new(), None, None);
+        let (mut close, mut reason, mut assign) = (None, None, Vec::new());
+        let mut has_match = false;
+        for (key, v) in self.map(
+            node,
+            "a triage rule",
+            &[
+                "match", "tags", "sample", "decision", "close", "reason", "assign", "suppress",
+            ],
+        ) {
+            match key {
+                "match" => {
+                    has_match = true;
+                    let (m, diags) = crate::domain::playbook::parse_match(v, self.file);
+                    self.diags.extend(diags.into_iter().filter(|d| d.is_error()));
+                    matcher = m;
+                }
+                "tags" => {
+                    tags = self
+                        .texts(v, "a tag")
+                        .into_iter()
+                        .map(|t| match t.split_once('=') {
+                            Some((k, val)) => crate::domain::playbook::TagMatch {
+                                key: k.into(),
+                                value: Some(val.into()),
+                            },
+                            None => crate::domain::playbook::TagMatch {
+                                key: t,
+                                value: None,
+                            },
+                        })
+                        .collect();
+                }
+                "sample" => match v.value {
+                    Value::Bool(b) => sample = Some(b),
+                    _ => self.error(
+                        Code::WrongType,
+                        v.pos,
+                        format!("`sample` must be true or false, not {}", v.kind()),
+                        "true: only GuardDuty's sample findings; false: only real ones",
+                    ),
+                },
+                "decision" => {
+                    decision = match self.text(v, "`decision`").as_deref() {
+                        Some("respond") => Some(Decision::Respond),
+                        Some("ticket") => Some(Decision::Ticket),
+                        Some("ignore") => Some(Decision::Ignore),
+                        Some(other) => {
+                            self.error(
+                                Code::InvalidValue,
+                                v.pos,
+                                format!("`decision` is `{other}`"),
+                                "one of: respond, ticket, ignore",
+                            );
+                            None
+                        }
+                        None => None,
+                    }
+                }
+                "close" => {
+                    close = match self.text(v, "`close`").as_deref() {
+                        Some("on_containment") => Some(Close::OnContainment),
+                        Some("manual") => Some(Close::Manual),
+                        Some("on_archive") => {
+                            self.error(
+                                Code::InvalidValue,
+                                v.pos,
+                                "`close: on_archive` is not available yet".into(),
+                                "use on_containment or manual; closing when GuardDuty archives the finding is not built",
+                            );
+                            None
+                        }
+                        Some(other) => {
+                            self.error(
+                                Code::InvalidValue,
+                                v.pos,
+                                format!("`close` is `{other}`"),
+                                "one of: on_containment, manual",
+                            );
+                            None
+                        }
+                        None => None,
+                    }
+                }
+                "reason" => reason = self.text(v, "`reason`"),
+                "assign" => assign = self.texts(v, "an assignee"),
+                _ => self.error(
+                    Code::InvalidValue,
+                    v.pos,
+                    "`suppress` is not available yet".into(),
+                    "remove it: GuardDuty suppression filters are not made by firebreak yet; the rule still records each finding",
+                ),
+            }
+        }
+        let Some(decision) = decision else {
+            self.error(
+                Code::MissingField,
+                node.pos,
+                "the rule has no `decision`".into(),
+                "add `decision: respond`, `ticket` or `ignore`",
+            );
+            return None;
+        };
+        if !has_match {
+            self.error(
+                Code::MissingField,
+                node.pos,
+                "the rule has no `match`".into(),
+                "add `match: {types: [\"Recon:*\"]}` (the keys of a playbook's match)",
+            );
+        }
+        if decision == Decision::Ignore && reason.is_none() {
+            self.error(
+                Code::MissingField,
+                node.pos,
+                "an `ignore` rule has no `reason`".into(),
+                "say why these findings need nobody: the reason is kept in each incident",
+            );
+        }
+        Some(Rule {
+            pos: node.pos,
+            matcher: matcher?,
+            tags,
+            sample,
+            decision,
+            close: close.unwrap_or(match decision {
+                Decision::Respond => Close::OnContainment,
+                _ => Close::Manual,
+            }),
+            reason,
+            assign,
+        })
+    }
+
+    fn owners(&mut self, node: &Node) -> Vec<(String, String)> {
+        let Value::Map(entries) = &node.value else {
+            self.error(
+                Code::WrongType,
+                node.pos,
+                format!("`owners` must be a mapping, not {}", node.kind()),
+                "write `'123456789012': github-login`, one line per account",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            if !(k.text.len() == 12 && k.text.bytes().all(|b| b.is_ascii_digit())) {
+                self.error(
+                    Code::InvalidValue,
+                    k.pos,
+                    format!("`{}` is not a 12-digit AWS account id", k.text),
+                    "quote account ids so YAML keeps leading zeros: '012345678901'",
+                );
+                continue;
+            }
+            if let Some(owner) = self.text(v, "an owner") {
+                out.push((k.text.clone(), owner));
+            }
+        }
+        out
     }
 
     fn tickets(&mut self, node: &Node) -> Tickets {
@@ -190,7 +443,9 @@ mod tests {
         assert_eq!(g.repo, "acme/incidents");
         assert_eq!(g.labels, ["security"]);
         assert_eq!(g.assignees, ["alice"]);
-        assert_eq!(parse("", "f.yaml").unwrap(), Config::default());
+        let empty = parse("", "f.yaml").unwrap();
+        assert!(empty.tickets.github.is_none() && empty.triage.is_empty());
+        assert_eq!(empty.owner_tag, OWNER_TAG);
     }
 
     #[test]

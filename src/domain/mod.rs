@@ -17,4 +17,5 @@ pub mod retry;
 pub mod scrub;
 pub mod select;
 pub mod step;
+pub mod triage;
 pub mod yaml;

@@ -110,7 +110,22 @@ fn check<'a>(
     pb: &'a Playbook,
     tags: &[(String, String)],
 ) -> Result<Matched<'a>, Verdict> {
-    let m = &pb.matcher;
+    let (mut because, specificity) = matches(f, &pb.matcher, tags)?;
+    because.push(format!("priority {}", pb.priority));
+    Ok(Matched {
+        playbook: pb,
+        specificity,
+        because,
+    })
+}
+
+/// Whether `f` (with its resource's `tags`) fits `m`: what matched and how specific the type
+/// pattern is, or why not. Playbooks and triage rules match alike.
+pub fn matches(
+    f: &Finding,
+    m: &crate::domain::playbook::Match,
+    tags: &[(String, String)],
+) -> Result<(Vec<String>, usize), Verdict> {
     let not = |reason: String| Verdict::NotMatched { reason };
     let Some(pattern) = m
         .types
@@ -155,12 +170,7 @@ fn check<'a>(
             tag: tag.to_string(),
         });
     }
-    because.push(format!("priority {}", pb.priority));
-    Ok(Matched {
-        playbook: pb,
-        specificity: literal_len(&pattern.value),
-        because,
-    })
+    Ok((because, literal_len(&pattern.value)))
 }
 
 fn literal_len(pattern: &str) -> usize {

@@ -43,6 +43,9 @@ pub struct Entry {
     pub execution_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<TicketRef>,
+    /// The triage decision (on `opened`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::domain::config::Decision>,
     /// What happened, in a line (an outcome's status, why a write failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,

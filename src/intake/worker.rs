@@ -400,10 +400,28 @@ impl Worker {
             about!("sample_ignored");
             return Handled::Finished;
         }
-        let Some(pb) = select::select(f, &ctx.set.playbooks).winner else {
-            ctx.metrics.no_playbook();
-            about!("no_playbook");
-            return Handled::Finished;
+        let selected = select::select(f, &ctx.set.playbooks).winner;
+        let triage =
+            crate::domain::triage::decide(&ctx.opts.config, f, selected.map(|p| p.name.as_str()));
+        let pb = match (triage.decision, selected) {
+            (crate::domain::config::Decision::Respond, Some(pb)) => pb,
+            _ => {
+                if selected.is_none() {
+                    ctx.metrics.no_playbook();
+                }
+                crate::log!("triaged", finding_id = %f.id, r#type = %f.type_name,
+                    decision = triage.decision.as_str(), reason = %triage.reason,
+                    rule = triage.rule.as_deref().unwrap_or("default"), message_id);
+                // Ticketed or ignored: recorded in the incident (once, however many
+                // deliveries), never contained.
+                if let Some(desk) = &ctx.desk {
+                    desk.open(f, &triage, selected.map(|p| p.name.as_str()), None)
+                        .await;
+                } else if selected.is_none() {
+                    about!("no_playbook");
+                }
+                return Handled::Finished;
+            }
         };
         let plan = match plan::compile_with(f, pb, &plan::inputs_for(pb, &ctx.opts.inputs)) {
             Ok(p) => p,
@@ -530,6 +548,7 @@ impl Worker {
             engine: ctx.opts.engine,
             state_machine: None,
             desk: ctx.desk.as_ref(),
+            triage: Some(&triage),
         };
         // Steps are never interrupted by SIGTERM here: serve stops taking messages and lets the
         // findings in flight finish.

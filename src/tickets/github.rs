@@ -102,13 +102,24 @@ impl GitHub {
         })
     }
 
-    /// Opens an issue; returns its number and address.
-    pub async fn open(&self, title: &str, body: &str) -> Result<TicketRef, TicketError> {
+    /// Opens an issue assigned to `assignees` (the configured ones when empty); returns its
+    /// number and address.
+    pub async fn open(
+        &self,
+        title: &str,
+        body: &str,
+        assignees: &[String],
+    ) -> Result<TicketRef, TicketError> {
         let mut labels = vec![config::LABEL.to_string()];
         labels.extend(self.labels.iter().cloned());
         let mut req = json!({"title": title, "body": body, "labels": labels});
-        if !self.assignees.is_empty() {
-            req["assignees"] = json!(self.assignees);
+        let assignees = if assignees.is_empty() {
+            &self.assignees
+        } else {
+            assignees
+        };
+        if !assignees.is_empty() {
+            req["assignees"] = json!(assignees);
         }
         let issue = self
             .send(Method::POST, &format!("repos/{}/issues", self.repo), req)

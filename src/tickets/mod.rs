@@ -22,8 +22,9 @@
 pub mod github;
 mod render;
 
-use crate::domain::config::Config;
+use crate::domain::config::{Close, Config, Decision};
 use crate::domain::finding::Finding;
+use crate::domain::triage::Triage;
 use crate::engine::{RunReport, RunStatus};
 use crate::evidence::{Store, StoreError};
 
@@ -124,27 +125,55 @@ pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
 /// Opens, updates and closes tickets, keeping each incident's record.
 pub struct Desk {
     store: Store,
-    github: github::GitHub,
+    /// The tracker; without one, incidents are only recorded.
+    github: Option<github::GitHub>,
+    /// Owners by account id, and the tag that names a resource's owner.
+    owners: Vec<(String, String)>,
+    owner_tag: String,
 }
 
 impl Desk {
-    /// The desk `config` asks for, or none when it configures no tracker.
+    /// The desk `config` asks for (a tracker, or triage rules whose decisions are recorded),
+    /// or none when it asks for neither.
     pub fn from_config(
         config: &Config,
         store: Option<&Store>,
     ) -> Result<Option<Desk>, TicketError> {
-        let Some(g) = &config.tickets.github else {
+        if config.tickets.github.is_none() && config.triage.is_empty() {
             return Ok(None);
-        };
+        }
         let store = store.cloned().ok_or_else(|| {
             TicketError::Config(
-                "tickets are configured but there is no evidence target: each incident's record is kept there\n  hint: pass --evidence s3://BUCKET (made by `firebreak setup`)".into(),
+                "tickets and triage are configured but there is no evidence target: each incident's record is kept there\n  hint: pass --evidence s3://BUCKET (made by `firebreak setup`)".into(),
             )
         })?;
+        let github = match &config.tickets.github {
+            Some(g) => Some(github::GitHub::from_env(g)?),
+            None => None,
+        };
         Ok(Some(Desk {
             store,
-            github: github::GitHub::from_env(g)?,
+            github,
+            owners: config.owners.clone(),
+            owner_tag: config.owner_tag.clone(),
         }))
+    }
+
+    /// Who a new ticket is assigned to: the rule's `assign`, else the account's owner
+    /// (`owners:`), else the resource's owner tag; else (empty) the tracker's own `assignees`.
+    pub fn assignees(&self, f: &Finding, triage: &Triage) -> Vec<String> {
+        if !triage.assign.is_empty() {
+            return triage.assign.clone();
+        }
+        if let Some((_, owner)) = self.owners.iter().find(|(a, _)| *a == f.account_id) {
+            return vec![owner.clone()];
+        }
+        f.resource_tags()
+            .into_iter()
+            .filter(|(k, v)| *k == self.owner_tag && !v.is_empty())
+            .map(|(_, v)| v)
+            .take(1)
+            .collect()
     }
 
     fn folder(&self, f: &Finding) -> String {
@@ -168,6 +197,7 @@ impl Desk {
             updated_at: f.updated_at.clone(),
             execution_id: None,
             ticket: None,
+            decision: None,
             detail: None,
         }
     }
@@ -210,11 +240,19 @@ impl Desk {
         Ok(inc)
     }
 
-    /// Before containment: the incident and its ticket exist (opened now, or told that the
-    /// finding came again and reopened if it was closed). Returns the ticket, if there is one.
-    /// Never fails: what went wrong is logged and recorded.
-    pub async fn open(&self, f: &Finding, playbook: &str, execution_id: &str) -> Option<TicketRef> {
-        match self.try_open(f, playbook, execution_id).await {
+    /// A new incident (or a known one again): recorded with its triage, and for `respond`
+    /// and `ticket` its ticket opened (or told that the finding came again, and reopened if it
+    /// was closed). `execution_id` is the containment running beside it, for `respond`.
+    /// Returns the ticket, if there is one. Never fails: what went wrong is logged and
+    /// recorded.
+    pub async fn open(
+        &self,
+        f: &Finding,
+        triage: &Triage,
+        playbook: Option<&str>,
+        execution_id: Option<&str>,
+    ) -> Option<TicketRef> {
+        match self.try_open(f, triage, playbook, execution_id).await {
             Ok(t) => t,
             Err(e) => {
                 self.unwritten(f, "open", &e).await;
@@ -226,19 +264,30 @@ impl Desk {
     async fn try_open(
         &self,
         f: &Finding,
-        playbook: &str,
-        execution_id: &str,
+        triage: &Triage,
+        playbook: Option<&str>,
+        execution_id: Option<&str>,
     ) -> Result<Option<TicketRef>, TicketError> {
         let mut opened = self.entry(f, "opened");
-        opened.execution_id = Some(execution_id.to_string());
-        opened.detail = Some(format!("respond with playbook {playbook}"));
+        opened.execution_id = execution_id.map(str::to_string);
+        opened.decision = Some(triage.decision);
+        opened.detail = Some(triage.reason.clone());
         match self.put(f, "opened.json", &opened).await {
             Ok(()) => {
-                let t = self
+                crate::log!("incident_opened", finding_id = %f.id, decision = ?triage.decision,
+                    reason = %triage.reason);
+                let Some(github) = self
                     .github
+                    .as_ref()
+                    .filter(|_| triage.decision != Decision::Ignore)
+                else {
+                    return Ok(None);
+                };
+                let t = github
                     .open(
                         &render::title(f),
-                        &render::opening(f, playbook, execution_id),
+                        &render::opening(f, triage, playbook, execution_id),
+                        &self.assignees(f, triage),
                     )
                     .await?;
                 let mut e = self.entry(f, "ticket");
@@ -247,7 +296,7 @@ impl Desk {
                 crate::log!("ticket_opened", finding_id = %f.id, ticket = %t.url);
                 Ok(Some(t))
             }
-            Err(StoreError::Exists(_)) => self.again(f, Some(execution_id)).await,
+            Err(StoreError::Exists(_)) => self.again(f, execution_id).await,
             Err(e) => Err(e.into()),
         }
     }
@@ -260,17 +309,20 @@ impl Desk {
         execution_id: Option<&str>,
     ) -> Result<Option<TicketRef>, TicketError> {
         let inc = self.read(f).await?;
-        let Some(t) = inc.ticket.clone() else {
-            // Opened by another process that has not written the ticket yet (or died before
-            // it could): recorded; its outcome comment will follow on that ticket.
-            let mut e = self.entry(f, "updated");
-            e.execution_id = execution_id.map(str::to_string);
-            e.detail = Some("the ticket was not written yet".into());
-            self.event(f, &e).await?;
-            return Ok(None);
-        };
         let (count, updated) = inc.seen();
         let newer = f.count > count || f.updated_at > updated;
+        let (Some(github), Some(t)) = (self.github.as_ref(), inc.ticket.clone()) else {
+            // No ticket: none is kept (no tracker, an ignored finding), or another process
+            // opened the incident and has not written its ticket yet (or died before it could;
+            // the outcome then says so). Recorded.
+            if newer || execution_id.is_some() {
+                let mut e = self.entry(f, "updated");
+                e.execution_id = execution_id.map(str::to_string);
+                e.detail = Some("no ticket".into());
+                self.event(f, &e).await?;
+            }
+            return Ok(None);
+        };
         // Reopened when it is contained again, or when GuardDuty saw activity after the ticket
         // closed (the finding came back); a re-sent update of what was contained is a comment.
         let active_since_close = inc.closed_at().is_some_and(|closed| {
@@ -286,11 +338,11 @@ impl Desk {
         let mut e = self.entry(f, "updated");
         e.execution_id = execution_id.map(str::to_string);
         self.event(f, &e).await?;
-        self.github
+        github
             .comment(&t.id, &render::again(f, count, execution_id, reopen))
             .await?;
         if reopen {
-            self.github.set_open(&t.id, true).await?;
+            github.set_open(&t.id, true).await?;
             self.event(f, &self.entry(f, "reopened")).await?;
             crate::log!("ticket_reopened", finding_id = %f.id, ticket = %t.url);
         }
@@ -305,9 +357,9 @@ impl Desk {
     }
 
     /// After containment: the outcome as a comment; the ticket closed when the finding is
-    /// contained (every step succeeded).
-    pub async fn contained(&self, f: &Finding, report: &RunReport, evidence: &str) {
-        if let Err(e) = self.try_contained(f, report, evidence).await {
+    /// contained (every step succeeded) and the rule closes on containment.
+    pub async fn contained(&self, f: &Finding, report: &RunReport, evidence: &str, close: Close) {
+        if let Err(e) = self.try_contained(f, report, evidence, close).await {
             self.unwritten(f, "outcome", &e).await;
         }
     }
@@ -317,22 +369,26 @@ impl Desk {
         f: &Finding,
         report: &RunReport,
         evidence: &str,
+        close: Close,
     ) -> Result<(), TicketError> {
         let mut e = self.entry(f, "outcome");
         e.execution_id = Some(report.execution_id.clone());
         e.detail = Some(format!("{:?}", report.status).to_lowercase());
         self.event(f, &e).await?;
+        let Some(github) = &self.github else {
+            return Ok(());
+        };
         let inc = self.read(f).await?;
         let Some(t) = inc.ticket.clone() else {
             return Err(TicketError::Tracker(
                 "no ticket to write the outcome on (opening it failed)".into(),
             ));
         };
-        self.github
-            .comment(&t.id, &render::outcome(report, evidence))
+        github
+            .comment(&t.id, &render::outcome(report, evidence, close))
             .await?;
-        if report.status == RunStatus::Succeeded && !inc.closed() {
-            self.github.set_open(&t.id, false).await?;
+        if report.status == RunStatus::Succeeded && close == Close::OnContainment && !inc.closed() {
+            github.set_open(&t.id, false).await?;
             let mut e = self.entry(f, "closed");
             e.execution_id = Some(report.execution_id.clone());
             e.detail = Some("on containment".into());
@@ -353,10 +409,10 @@ impl Desk {
                 crate::domain::scrub::scrub_text(error)
             ));
             self.event(f, &e).await?;
-            let Some(t) = self.read(f).await?.ticket else {
+            let (Some(github), Some(t)) = (&self.github, self.read(f).await?.ticket) else {
                 return Ok(());
             };
-            self.github
+            github
                 .comment(&t.id, &render::not_run(execution_id, error))
                 .await
         };

@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
+use crate::domain::config::{Close, Decision};
 use crate::domain::finding::Finding;
 use crate::domain::scrub::scrub_text;
+use crate::domain::triage::Triage;
 use crate::engine::{RunReport, StepStatus};
 
 /// GuardDuty's severity bands.
@@ -92,8 +94,13 @@ pub fn title(f: &Finding) -> String {
     scrub_text(&t).chars().take(240).collect()
 }
 
-/// The ticket's body: what happened and what firebreak is doing.
-pub fn opening(f: &Finding, playbook: &str, execution_id: &str) -> String {
+/// The ticket's body: what happened, how it was triaged and what firebreak is doing.
+pub fn opening(
+    f: &Finding,
+    triage: &Triage,
+    playbook: Option<&str>,
+    execution_id: Option<&str>,
+) -> String {
     let j = &f.json;
     let mut rows = vec![
         ("Finding type", format!("`{}`", f.type_name)),
@@ -129,10 +136,31 @@ pub fn opening(f: &Finding, playbook: &str, execution_id: &str) -> String {
     for (k, v) in rows {
         let _ = writeln!(s, "| {k} | {} |", cell(&v));
     }
-    let _ = writeln!(
-        s,
-        "\n## What firebreak does\n\nContaining it with playbook `{playbook}` (execution `{execution_id}`). The outcome follows as a comment; this ticket closes itself when the finding is contained, and reopens if it comes back.\n"
-    );
+    let decided = match &triage.rule {
+        Some(rule) => format!("by triage {rule}"),
+        None => "by default".to_string(),
+    };
+    let _ = writeln!(s, "\n## What firebreak does\n");
+    match (triage.decision, playbook, execution_id) {
+        (Decision::Respond, Some(p), Some(e)) => {
+            let closes = match triage.close {
+                Close::OnContainment => "this ticket closes itself when the finding is contained",
+                Close::Manual => "a person closes this ticket",
+            };
+            let _ = writeln!(
+                s,
+                "Containing it with playbook `{p}` (execution `{e}`), {decided}: {}. The outcome follows as a comment; {closes}, and it reopens if the finding comes back.\n",
+                triage.reason
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                s,
+                "Nothing is contained automatically, {decided}: {}. **A person decides** what to do: check the resource and the actor above, then contain it (`firebreak run --playbook NAME` on the finding) or close this ticket with the reason.\n",
+                triage.reason
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "<!-- firebreak finding-id: {} incident: {} -->",
@@ -144,7 +172,7 @@ pub fn opening(f: &Finding, playbook: &str, execution_id: &str) -> String {
 }
 
 /// A comment: an execution's outcome, step by step, with its evidence.
-pub fn outcome(r: &RunReport, evidence: &str) -> String {
+pub fn outcome(r: &RunReport, evidence: &str, close: Close) -> String {
     let mut s = String::new();
     let status = format!("{:?}", r.status).to_lowercase();
     let _ = write!(s, "## Containment {status}");
@@ -185,6 +213,12 @@ pub fn outcome(r: &RunReport, evidence: &str) -> String {
         "\n**Evidence**: `{evidence}` (execution `{}`). Check it with\n\n```\nfirebreak audit {evidence} --execution {}\n```",
         r.execution_id, r.execution_id
     );
+    if r.status == crate::engine::RunStatus::Succeeded && close == Close::Manual {
+        let _ = writeln!(
+            s,
+            "\nContained; by its triage rule this ticket stays open until a person closes it."
+        );
+    }
     if r.status != crate::engine::RunStatus::Succeeded {
         let _ = writeln!(
             s,

@@ -43,6 +43,8 @@ fn invalid_playbooks_are_problems_found_for_every_command() {
         vec!["asl", "--playbooks", dir],
         vec!["permissions", "--playbooks", dir],
         vec!["graph", "--playbooks", dir, "nosuch"],
+        vec!["triage", "test", "--playbooks", dir, &tor],
+        vec!["triage", "coverage", "--playbooks", dir],
     ];
     for args in cases {
         let out = moto.firebreak(&args);
@@ -87,6 +89,20 @@ fn usage_and_input_errors_are_two() {
         ],
         vec!["run", "--dry-run", "--input", "nope=1", &tor],
         vec!["audit", "/nonexistent/evidence"],
+        vec!["triage", "test", nope],
+        vec![
+            "triage",
+            "coverage",
+            "--config",
+            "/nonexistent/firebreak.yaml",
+        ],
+        vec![
+            "run",
+            "--dry-run",
+            "--config",
+            "/nonexistent/firebreak.yaml",
+            &tor,
+        ],
     ];
     for args in cases {
         let out = moto.firebreak(&args);

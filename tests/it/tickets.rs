@@ -98,10 +98,19 @@ impl GitHub {
     /// The environment that points firebreak at this server, with a configuration naming
     /// `repo`.
     pub(crate) fn env(&self, repo: &str) -> Vec<(String, String)> {
+        self.env_with(repo, "")
+    }
+
+    /// [`GitHub::env`] with more configuration (`triage:`, `owners:`) after `tickets:`.
+    pub(crate) fn env_with(&self, repo: &str, more: &str) -> Vec<(String, String)> {
         let dir = std::env::temp_dir().join(unique("firebreak-config"));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("firebreak.yaml");
-        std::fs::write(&file, format!("tickets:\n  github:\n    repo: {repo}\n")).unwrap();
+        std::fs::write(
+            &file,
+            format!("tickets:\n  github:\n    repo: {repo}\n{more}"),
+        )
+        .unwrap();
         vec![
             ("GITHUB_TOKEN".into(), TOKEN.into()),
             ("GITHUB_API_URL".into(), self.url.clone()),
@@ -597,4 +606,202 @@ async fn five_deliveries_read_by_two_servers_make_one_ticket() {
         "{comments:#?}"
     );
     assert_requests_follow_the_description(&gh);
+}
+
+/// Triage rules decide: an ignored finding leaves an incident with its reason and nothing
+/// contained; a finding no playbook handles gets a ticket for a person; tickets go to the
+/// rule's assignee, else the account's owner, else the resource's owner tag.
+#[tokio::test]
+async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_ticket() {
+    let gh = GitHub::start();
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("triaged");
+    let tor = "UnauthorizedAccess:IAMUser/TorIPCaller";
+    let rules = format!(
+        "triage:\n  - match: {{types: [\"{tor}\"]}}\n    tags: [team=quiet]\n    decision: ignore\n    reason: the quiet team's keys are test keys\n  - match: {{types: [\"{tor}\"]}}\n    tags: [route=carol]\n    decision: respond\n    assign: [carol]\n  - match: {{types: [\"*\"]}}\n    decision: respond\n"
+    );
+    let tagged = |key: &str, value: &str, f: &PathBuf| {
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        v["resource"]["accessKeyDetails"]["tags"] = json!([{"key": key, "value": value}]);
+        std::fs::write(f, v.to_string()).unwrap();
+    };
+    let active = |keys: &aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput| {
+        keys.access_key_metadata()[0]
+            .status()
+            .map(|s| s.as_str().to_string())
+    };
+    let iam = aws_sdk_iam::Client::new(&account.config);
+
+    // Ignored: an incident with its reason, nothing contained, no ticket.
+    let with_owner = gh.env_with(
+        "acme/triaged",
+        &format!("{rules}owners:\n  '{}': dave\n", account.id),
+    );
+    let (quiet_user, quiet_key) = user_with_key(&account).await;
+    let quiet = finding(&account, &unique("quiet"), &quiet_user, &quiet_key, 1);
+    tagged("team", "quiet", &quiet);
+    let out = contain(&account, &with_owner, &quiet, &bucket);
+    assert!(stderr(&out).contains("ignore (rule 1"), "{}", stderr(&out));
+    let keys = iam
+        .list_access_keys()
+        .user_name(&quiet_user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        active(&keys).as_deref(),
+        Some("Active"),
+        "an ignored finding is not contained"
+    );
+
+    // By rule, then by the account's owner.
+    let (carol_user, carol_key) = user_with_key(&account).await;
+    let routed = finding(&account, &unique("routed"), &carol_user, &carol_key, 1);
+    tagged("route", "carol", &routed);
+    contain(&account, &with_owner, &routed, &bucket);
+    let (dave_user, dave_key) = user_with_key(&account).await;
+    contain(
+        &account,
+        &with_owner,
+        &finding(&account, &unique("owned"), &dave_user, &dave_key, 1),
+        &bucket,
+    );
+
+    // No owner mapping: the resource's owner tag.
+    let by_tag = gh.env_with("acme/triaged", &rules);
+    let (erin_user, erin_key) = user_with_key(&account).await;
+    let tagged_finding = finding(&account, &unique("tagged"), &erin_user, &erin_key, 1);
+    tagged("firebreak:owner", "erin", &tagged_finding);
+    contain(&account, &by_tag, &tagged_finding, &bucket);
+
+    // No playbook handles an RDS finding: a ticket for a person, nothing run.
+    let rds = finding_file("rds-bruteforce.json", |f| {
+        f["id"] = unique("rds").into();
+        f["accountId"] = account.id.as_str().into();
+    });
+    let out = contain(&account, &by_tag, &rds, &bucket);
+    assert!(stderr(&out).contains("ticket (rule 3"), "{}", stderr(&out));
+
+    let issues = gh.issues("acme/triaged");
+    let assignees: Vec<(String, Value)> = issues
+        .iter()
+        .map(|i| {
+            (
+                i["title"].as_str().unwrap().to_string(),
+                i["assignees"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        issues.len(),
+        4,
+        "no ticket for the ignored finding: {assignees:#?}"
+    );
+    let who = |user: &str| {
+        issues
+            .iter()
+            .find(|i| i["title"].as_str().unwrap().contains(user))
+            .map(|i| i["assignees"].clone())
+            .unwrap_or_else(|| panic!("no ticket for {user}: {assignees:#?}"))
+    };
+    assert_eq!(who(&carol_user), json!(["carol"]));
+    assert_eq!(who(&dave_user), json!(["dave"]));
+    assert_eq!(who(&erin_user), json!(["erin"]));
+    let rds_issue = issues
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().contains("RDS"))
+        .unwrap();
+    assert_eq!(rds_issue["state"], "open", "a person closes it");
+    assert!(
+        rds_issue["body"]
+            .as_str()
+            .unwrap()
+            .contains("A person decides")
+    );
+    assert_eq!(
+        rds_issue["comments"].as_array().unwrap().len(),
+        0,
+        "nothing ran"
+    );
+
+    let all = bucket_text(&account, &bucket).await;
+    assert!(
+        all.contains("the quiet team's keys are test keys"),
+        "the ignore reason is in the incident"
+    );
+    assert!(all.contains("\"decision\": \"ignore\""));
+    assert_requests_follow_the_description(&gh);
+}
+
+/// `triage test` says each finding's decision and the rule behind it; `triage coverage` on the
+/// shipped configuration finds every GuardDuty type decided, and without rules lists them.
+#[test]
+fn triage_test_and_coverage_on_the_shipped_configuration() {
+    let f = |name: &str| {
+        root()
+            .join("tests/findings")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let out = crate::support::firebreak(&[
+        "triage",
+        "test",
+        &f("iam-user-tor.json"),
+        &f("sample-flag.json"),
+        &f("iam-root-usage.json"),
+        &f("rds-bruteforce.json"),
+        "--config",
+        "config/firebreak.yaml",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 8, "{text}");
+    assert!(lines[0].ends_with("(UnauthorizedAccess:IAMUser/TorIPCaller): respond with playbook iam-credential-compromise"), "{text}");
+    assert!(
+        lines[1].starts_with("  rule 3 (config/firebreak.yaml:21:5): contained automatically"),
+        "{text}"
+    );
+    assert!(
+        lines[2].ends_with("(Policy:S3/BucketBlockPublicAccessDisabled): ignore"),
+        "{text}"
+    );
+    assert!(
+        lines[3].contains("rule 1 (config/firebreak.yaml:7:5): a GuardDuty sample finding"),
+        "{text}"
+    );
+    assert!(
+        lines[4].ends_with("(Policy:IAMUser/RootCredentialUsage): ticket"),
+        "{text}"
+    );
+    assert!(
+        lines[6].ends_with("(CredentialAccess:RDS/AnomalousBehavior.SuccessfulBruteForce): ticket"),
+        "{text}"
+    );
+    assert!(
+        lines[7].contains("no playbook handles it, so a person does"),
+        "{text}"
+    );
+
+    let out =
+        crate::support::firebreak(&["triage", "coverage", "--config", "config/firebreak.yaml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "", "the shipped rules decide every type");
+    let empty = std::env::temp_dir().join(unique("empty-config"));
+    std::fs::write(&empty, "").unwrap();
+    let out =
+        crate::support::firebreak(&["triage", "coverage", "--config", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("Backdoor:Lambda/C&CActivity.B"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -17,7 +17,7 @@ use crate::domain::retry::RetryPolicy;
 use crate::domain::yaml::Pos;
 
 pub use fields::finding_field_known;
-pub use load::{LoadError, LoadedSet, load, load_dir, load_valid};
+pub use load::{LoadError, LoadedSet, load, load_dir, load_valid, parse_match};
 pub use set::check_set;
 
 /// A playbook that passed validation.

@@ -725,6 +725,7 @@ async fn run_direct(
         engine,
         state_machine: None,
         desk: None,
+        triage: None,
     };
     let (_never_tx, never) = watch::channel(false);
     let (run, _) = crate::contain::execute(

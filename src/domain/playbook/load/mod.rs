@@ -188,6 +188,17 @@ fn collect_yaml(dir: &Path, out: &mut Vec<std::path::PathBuf>, diags: &mut Vec<D
     }
 }
 
+/// A `match` block outside a playbook (a triage rule's), read with the playbooks' rules and
+/// diagnostics.
+pub fn parse_match(node: &Node, file: &str) -> (Option<Match>, Vec<Diagnostic>) {
+    let mut cx = Cx {
+        file,
+        diags: Vec::new(),
+    };
+    let m = cx.matcher(node);
+    (m, cx.diags)
+}
+
 struct Cx<'a> {
     file: &'a str,
     diags: Vec<Diagnostic>,
