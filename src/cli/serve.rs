@@ -28,6 +28,10 @@ pub struct Args {
     /// many seconds, once the evidence bucket answers (0: never).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub redrive_every: u64,
+    /// Make ticket writes that failed (the tracker down) again at start, then every this many
+    /// seconds, and once more on the way out (0: only then).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub ticket_retry_every: u64,
     /// Serve Prometheus metrics on this loopback address (e.g. 127.0.0.1:9464).
     #[arg(long, value_parser = parse_loopback)]
     pub metrics: Option<std::net::SocketAddr>,
@@ -45,6 +49,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         metrics: a.metrics,
         redrive_every: (a.redrive_every > 0)
             .then(|| std::time::Duration::from_secs(a.redrive_every)),
+        ticket_retry_every: Some(std::time::Duration::from_secs(a.ticket_retry_every.max(1)))
+            .filter(|_| a.ticket_retry_every > 0),
     };
     super::block_on(crate::intake::serve::serve(opts, a.worker.options()?))
 }

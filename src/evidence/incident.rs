@@ -22,6 +22,32 @@ pub struct TicketRef {
     pub url: String,
 }
 
+/// One write to a ticket tracker, kept whole in an `unwritten` record so that it can be
+/// written later from the record alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum TicketOp {
+    /// Open the incident's ticket.
+    Open {
+        title: String,
+        body: String,
+        assignees: Vec<String>,
+    },
+    Comment {
+        body: String,
+    },
+    /// Close the ticket (`detail` says why, in the `closed` record).
+    Close {
+        detail: String,
+    },
+    Reopen,
+}
+
+/// The folder, under [`INCIDENTS_DIR`], that lists the ticket writes still to make: one
+/// `{uuid}.json` per failed write (a copy of its `unwritten` record), and `{uuid}.done.json`
+/// once it is made.
+pub const UNWRITTEN_DIR: &str = "_unwritten";
+
 /// One incident record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
@@ -46,6 +72,9 @@ pub struct Entry {
     /// The triage decision (on `opened`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<crate::domain::config::Decision>,
+    /// The tracker writes still to make, in order (on `unwritten`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ops: Vec<TicketOp>,
     /// What happened, in a line (an outcome's status, why a write failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,

@@ -32,6 +32,8 @@ pub struct Options {
     /// How often findings are brought back from the queue's dead-letter queue (at start, then
     /// every so often); `None`: never.
     pub redrive_every: Option<Duration>,
+    /// How often ticket writes that failed are made again (none: never).
+    pub ticket_retry_every: Option<Duration>,
 }
 
 struct Ctx {
@@ -92,6 +94,23 @@ pub async fn serve_queue(
                     }
                     redrive::pass(&ctx.sqs, &ctx.opts.queue_url, &dlq, &ctx.worker, &mut kept)
                         .await;
+                }
+            }))
+        }
+        _ => None,
+    };
+    // Ticket writes that failed (the tracker down or refusing) are made again from their
+    // incident records: now, then every so often, and once more on the way out.
+    let ticket_retrier = match (ctx.worker.desk(), ctx.opts.ticket_retry_every) {
+        (Some(_), Some(every)) => {
+            let (ctx, mut stop) = (ctx.clone(), stop_rx.clone());
+            Some(tokio::spawn(async move {
+                loop {
+                    ctx.worker.retry_tickets().await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = stop.changed() => return,
+                    }
                 }
             }))
         }
@@ -178,12 +197,27 @@ pub async fn serve_queue(
     if let Some(r) = redriver {
         r.abort();
     }
+    if let Some(r) = ticket_retrier {
+        r.abort();
+    }
+    if ctx.worker.desk().is_some() {
+        let last = tokio::time::timeout(FINAL_TICKET_PASS, ctx.worker.retry_tickets()).await;
+        if last.is_err() {
+            crate::log!(
+                "tickets_left",
+                note = "the last ticket pass did not finish; the next serve makes what is left"
+            );
+        }
+    }
     crate::log!("stopped");
     match fatal {
         Some(e) => anyhow::bail!(e),
         None => Ok(ExitCode::SUCCESS),
     }
 }
+
+/// How long the last pass over failed ticket writes may take on the way out.
+const FINAL_TICKET_PASS: Duration = Duration::from_secs(60);
 
 /// The longest SQS keeps a message invisible (12 hours).
 const MAX_VISIBILITY_S: u64 = 12 * 3600;

@@ -329,6 +329,22 @@ impl Worker {
         &self.store
     }
 
+    /// Where incidents are ticketed, if anywhere.
+    pub fn desk(&self) -> Option<&crate::tickets::Desk> {
+        self.desk.as_ref()
+    }
+
+    /// Makes the ticket writes that failed before (see `Desk::retry_unwritten`), logging what
+    /// it did.
+    pub async fn retry_tickets(&self) {
+        let Some(desk) = &self.desk else { return };
+        match desk.retry_unwritten().await {
+            Ok((0, 0)) => {}
+            Ok((made, left)) => crate::log!("tickets_retried", made, left),
+            Err(e) => crate::log!("tickets_retry_failed", error = %e),
+        }
+    }
+
     /// Writes the finding's `done` marker; the message may go once it is there.
     async fn mark_done(&self, f: &Finding, execution_id: &str, status: &str) -> Handled {
         match self.claims.done(f, execution_id, status).await {

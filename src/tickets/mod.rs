@@ -28,7 +28,9 @@ use crate::domain::triage::Triage;
 use crate::engine::{RunReport, RunStatus};
 use crate::evidence::{Store, StoreError};
 
-pub use crate::evidence::incident::{Entry, INCIDENTS_DIR, SCHEMA, TicketRef};
+pub use crate::evidence::incident::{
+    Entry, INCIDENTS_DIR, SCHEMA, TicketOp, TicketRef, UNWRITTEN_DIR,
+};
 
 /// Why a ticket could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +124,47 @@ pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     })
 }
 
+/// What an incident record says of its finding: enough to find the incident and to write its
+/// records, whether from a finding or from an earlier record.
+#[derive(Debug, Clone)]
+struct Subject {
+    incident: String,
+    finding_id: String,
+    finding_type: String,
+    account_id: String,
+    region: String,
+    count: Option<u64>,
+    updated_at: Option<String>,
+}
+
+impl From<&Finding> for Subject {
+    fn from(f: &Finding) -> Self {
+        Subject {
+            incident: incident_key(f),
+            finding_id: f.id.clone(),
+            finding_type: f.type_name.clone(),
+            account_id: f.account_id.clone(),
+            region: f.region.clone(),
+            count: f.count,
+            updated_at: f.updated_at.clone(),
+        }
+    }
+}
+
+impl From<&Entry> for Subject {
+    fn from(e: &Entry) -> Self {
+        Subject {
+            incident: e.incident.clone(),
+            finding_id: e.finding_id.clone(),
+            finding_type: e.finding_type.clone(),
+            account_id: e.account_id.clone(),
+            region: e.region.clone(),
+            count: e.count,
+            updated_at: e.updated_at.clone(),
+        }
+    }
+}
+
 /// Opens, updates and closes tickets, keeping each incident's record.
 pub struct Desk {
     store: Store,
@@ -176,21 +219,21 @@ impl Desk {
             .collect()
     }
 
-    fn folder(&self, f: &Finding) -> String {
+    fn folder(&self, f: &Subject) -> String {
         crate::evidence::folder(
             self.store.prefix(),
-            &[INCIDENTS_DIR, &f.account_id, &incident_key(f)],
+            &[INCIDENTS_DIR, &f.account_id, &f.incident],
         )
     }
 
-    fn entry(&self, f: &Finding, kind: &str) -> Entry {
+    fn entry(&self, f: &Subject, kind: &str) -> Entry {
         Entry {
             schema: SCHEMA.into(),
             kind: kind.into(),
             at: crate::evidence::now_rfc3339(),
-            incident: incident_key(f),
-            finding_id: f.id.clone(),
-            finding_type: f.type_name.clone(),
+            incident: f.incident.clone(),
+            finding_id: f.finding_id.clone(),
+            finding_type: f.finding_type.clone(),
             account_id: f.account_id.clone(),
             region: f.region.clone(),
             count: f.count,
@@ -198,12 +241,13 @@ impl Desk {
             execution_id: None,
             ticket: None,
             decision: None,
+            ops: Vec::new(),
             detail: None,
         }
     }
 
     /// Writes `e` once at `name` in the incident's folder.
-    async fn put(&self, f: &Finding, name: &str, e: &Entry) -> Result<(), StoreError> {
+    async fn put(&self, f: &Subject, name: &str, e: &Entry) -> Result<(), StoreError> {
         let bytes = serde_json::to_vec_pretty(e).unwrap_or_default();
         let sha = crate::evidence::sha256_hex(&bytes);
         self.store
@@ -212,13 +256,13 @@ impl Desk {
     }
 
     /// Writes a record of the incident's history.
-    async fn event(&self, f: &Finding, e: &Entry) -> Result<(), StoreError> {
+    async fn event(&self, f: &Subject, e: &Entry) -> Result<(), StoreError> {
         let name = format!("{}-{}.json", uuid::Uuid::now_v7(), e.kind);
         self.put(f, &name, e).await
     }
 
     /// Reads the incident's records.
-    pub async fn read(&self, f: &Finding) -> Result<Incident, TicketError> {
+    async fn read(&self, f: &Subject) -> Result<Incident, TicketError> {
         let mut objects = self.store.read_folder(&self.folder(f)).await?;
         objects.sort_by(|a, b| a.0.cmp(&b.0));
         let mut inc = Incident::default();
@@ -255,7 +299,7 @@ impl Desk {
         match self.try_open(f, triage, playbook, execution_id).await {
             Ok(t) => t,
             Err(e) => {
-                self.unwritten(f, "open", &e).await;
+                self.failed(f, "open", &e);
                 None
             }
         }
@@ -268,33 +312,24 @@ impl Desk {
         playbook: Option<&str>,
         execution_id: Option<&str>,
     ) -> Result<Option<TicketRef>, TicketError> {
-        let mut opened = self.entry(f, "opened");
+        let sub = Subject::from(f);
+        let mut opened = self.entry(&sub, "opened");
         opened.execution_id = execution_id.map(str::to_string);
         opened.decision = Some(triage.decision);
         opened.detail = Some(triage.reason.clone());
-        match self.put(f, "opened.json", &opened).await {
+        match self.put(&sub, "opened.json", &opened).await {
             Ok(()) => {
                 crate::log!("incident_opened", finding_id = %f.id, decision = ?triage.decision,
                     reason = %triage.reason);
-                let Some(github) = self
-                    .github
-                    .as_ref()
-                    .filter(|_| triage.decision != Decision::Ignore)
-                else {
+                if self.github.is_none() || triage.decision == Decision::Ignore {
                     return Ok(None);
+                }
+                let open = TicketOp::Open {
+                    title: render::title(f),
+                    body: render::opening(f, triage, playbook, execution_id),
+                    assignees: self.assignees(f, triage),
                 };
-                let t = github
-                    .open(
-                        &render::title(f),
-                        &render::opening(f, triage, playbook, execution_id),
-                        &self.assignees(f, triage),
-                    )
-                    .await?;
-                let mut e = self.entry(f, "ticket");
-                e.ticket = Some(t.clone());
-                self.put(f, "ticket.json", &e).await?;
-                crate::log!("ticket_opened", finding_id = %f.id, ticket = %t.url);
-                Ok(Some(t))
+                Ok(self.deliver(&sub, None, vec![open]).await)
             }
             Err(StoreError::Exists(_)) => self.again(f, execution_id).await,
             Err(e) => Err(e.into()),
@@ -308,18 +343,19 @@ impl Desk {
         f: &Finding,
         execution_id: Option<&str>,
     ) -> Result<Option<TicketRef>, TicketError> {
-        let inc = self.read(f).await?;
+        let sub = Subject::from(f);
+        let inc = self.read(&sub).await?;
         let (count, updated) = inc.seen();
         let newer = f.count > count || f.updated_at > updated;
-        let (Some(github), Some(t)) = (self.github.as_ref(), inc.ticket.clone()) else {
+        let (Some(_), Some(t)) = (self.github.as_ref(), inc.ticket.clone()) else {
             // No ticket: none is kept (no tracker, an ignored finding), or another process
             // opened the incident and has not written its ticket yet (or died before it could;
             // the outcome then says so). Recorded.
             if newer || execution_id.is_some() {
-                let mut e = self.entry(f, "updated");
+                let mut e = self.entry(&sub, "updated");
                 e.execution_id = execution_id.map(str::to_string);
                 e.detail = Some("no ticket".into());
-                self.event(f, &e).await?;
+                self.event(&sub, &e).await?;
             }
             return Ok(None);
         };
@@ -335,24 +371,22 @@ impl Desk {
         if !newer && execution_id.is_none() {
             return Ok(Some(t));
         }
-        let mut e = self.entry(f, "updated");
+        let mut e = self.entry(&sub, "updated");
         e.execution_id = execution_id.map(str::to_string);
-        self.event(f, &e).await?;
-        github
-            .comment(&t.id, &render::again(f, count, execution_id, reopen))
-            .await?;
+        self.event(&sub, &e).await?;
+        let mut ops = vec![TicketOp::Comment {
+            body: render::again(f, count, execution_id, reopen),
+        }];
         if reopen {
-            github.set_open(&t.id, true).await?;
-            self.event(f, &self.entry(f, "reopened")).await?;
-            crate::log!("ticket_reopened", finding_id = %f.id, ticket = %t.url);
+            ops.push(TicketOp::Reopen);
         }
-        Ok(Some(t))
+        Ok(self.deliver(&sub, Some(t), ops).await)
     }
 
     /// A delivery that is not contained again (it was already): its ticket told what changed.
     pub async fn seen_again(&self, f: &Finding) {
         if let Err(e) = self.again(f, None).await {
-            self.unwritten(f, "update", &e).await;
+            self.failed(f, "update", &e);
         }
     }
 
@@ -360,7 +394,7 @@ impl Desk {
     /// contained (every step succeeded) and the rule closes on containment.
     pub async fn contained(&self, f: &Finding, report: &RunReport, evidence: &str, close: Close) {
         if let Err(e) = self.try_contained(f, report, evidence, close).await {
-            self.unwritten(f, "outcome", &e).await;
+            self.failed(f, "outcome", &e);
         }
     }
 
@@ -371,29 +405,36 @@ impl Desk {
         evidence: &str,
         close: Close,
     ) -> Result<(), TicketError> {
-        let mut e = self.entry(f, "outcome");
+        let sub = Subject::from(f);
+        let mut e = self.entry(&sub, "outcome");
         e.execution_id = Some(report.execution_id.clone());
         e.detail = Some(format!("{:?}", report.status).to_lowercase());
-        self.event(f, &e).await?;
-        let Some(github) = &self.github else {
+        self.event(&sub, &e).await?;
+        if self.github.is_none() {
             return Ok(());
-        };
-        let inc = self.read(f).await?;
-        let Some(t) = inc.ticket.clone() else {
-            return Err(TicketError::Tracker(
-                "no ticket to write the outcome on (opening it failed)".into(),
-            ));
-        };
-        github
-            .comment(&t.id, &render::outcome(report, evidence, close))
-            .await?;
+        }
+        let inc = self.read(&sub).await?;
+        let mut ops = vec![TicketOp::Comment {
+            body: render::outcome(report, evidence, close),
+        }];
         if report.status == RunStatus::Succeeded && close == Close::OnContainment && !inc.closed() {
-            github.set_open(&t.id, false).await?;
-            let mut e = self.entry(f, "closed");
-            e.execution_id = Some(report.execution_id.clone());
-            e.detail = Some("on containment".into());
-            self.event(f, &e).await?;
-            crate::log!("ticket_closed", finding_id = %f.id, ticket = %t.url);
+            ops.push(TicketOp::Close {
+                detail: format!("on containment by execution {}", report.execution_id),
+            });
+        }
+        match inc.ticket {
+            Some(t) => {
+                self.deliver(&sub, Some(t), ops).await;
+            }
+            // Opening it failed: these writes follow the open when it is made.
+            None => {
+                self.unwritten(
+                    &sub,
+                    ops,
+                    &TicketError::Tracker("the ticket is not opened yet".into()),
+                )
+                .await
+            }
         }
         Ok(())
     }
@@ -401,41 +442,215 @@ impl Desk {
     /// The execution could not run (its evidence could not be written, the state machine
     /// could not start): said on the ticket, which stays open for a person.
     pub async fn not_contained(&self, f: &Finding, execution_id: &str, error: &str) {
+        let sub = Subject::from(f);
         let run = async {
-            let mut e = self.entry(f, "outcome");
+            let mut e = self.entry(&sub, "outcome");
             e.execution_id = Some(execution_id.to_string());
             e.detail = Some(format!(
                 "not run: {}",
                 crate::domain::scrub::scrub_text(error)
             ));
-            self.event(f, &e).await?;
-            let (Some(github), Some(t)) = (&self.github, self.read(f).await?.ticket) else {
+            self.event(&sub, &e).await?;
+            if self.github.is_none() {
                 return Ok(());
-            };
-            github
-                .comment(&t.id, &render::not_run(execution_id, error))
-                .await
+            }
+            let ops = vec![TicketOp::Comment {
+                body: render::not_run(execution_id, error),
+            }];
+            match self.read(&sub).await?.ticket {
+                Some(t) => {
+                    self.deliver(&sub, Some(t), ops).await;
+                }
+                None => {
+                    self.unwritten(
+                        &sub,
+                        ops,
+                        &TicketError::Tracker("the ticket is not opened yet".into()),
+                    )
+                    .await
+                }
+            }
+            Ok::<_, TicketError>(())
         };
         if let Err(e) = run.await {
-            self.unwritten(f, "outcome", &e).await;
+            crate::say!("warning: incident of finding {}: {e}", f.id);
         }
     }
 
-    /// Records a ticket write that failed after its retries, so that it is not lost silently.
-    async fn unwritten(&self, f: &Finding, what: &str, err: &TicketError) {
+    /// A failure outside the tracker (the evidence store): said and logged; the writes it
+    /// stopped are made when the finding comes again.
+    fn failed(&self, f: &Finding, what: &str, err: &TicketError) {
         let message = crate::domain::scrub::scrub_text(&err.to_string());
+        crate::say!("warning: incident of finding {}: {what}: {message}", f.id);
+        crate::log!("incident_unrecorded", finding_id = %f.id, what = %what, error = %message);
+    }
+
+    /// Makes `ops` on the ticket in order (an `Open` first when there is none yet); at the
+    /// first that fails, records it and the rest as unwritten, to be made later from the
+    /// record. Returns the ticket.
+    async fn deliver(
+        &self,
+        f: &Subject,
+        ticket: Option<TicketRef>,
+        ops: Vec<TicketOp>,
+    ) -> Option<TicketRef> {
+        let mut ticket = ticket;
+        for (i, op) in ops.iter().enumerate() {
+            if let Err(e) = self.make(f, &mut ticket, op).await {
+                self.unwritten(f, ops[i..].to_vec(), &e).await;
+                break;
+            }
+        }
+        ticket
+    }
+
+    /// Makes one write on the ticket, recording what it changed.
+    async fn make(
+        &self,
+        f: &Subject,
+        ticket: &mut Option<TicketRef>,
+        op: &TicketOp,
+    ) -> Result<(), TicketError> {
+        let Some(github) = &self.github else {
+            return Err(TicketError::Config(
+                "no ticket tracker is configured".into(),
+            ));
+        };
+        if let TicketOp::Open {
+            title,
+            body,
+            assignees,
+        } = op
+        {
+            if ticket.is_some() {
+                return Ok(());
+            }
+            let t = github.open(title, body, assignees).await?;
+            let mut e = self.entry(f, "ticket");
+            e.ticket = Some(t.clone());
+            self.put(f, "ticket.json", &e).await?;
+            crate::log!("ticket_opened", finding_id = %f.finding_id, ticket = %t.url);
+            *ticket = Some(t);
+            return Ok(());
+        }
+        let Some(t) = ticket.as_ref() else {
+            return Err(TicketError::Tracker("the ticket is not opened yet".into()));
+        };
+        match op {
+            TicketOp::Comment { body } => github.comment(&t.id, body).await?,
+            TicketOp::Close { detail } => {
+                github.set_open(&t.id, false).await?;
+                let mut e = self.entry(f, "closed");
+                e.detail = Some(detail.clone());
+                self.event(f, &e).await?;
+                crate::log!("ticket_closed", finding_id = %f.finding_id, ticket = %t.url);
+            }
+            TicketOp::Reopen => {
+                github.set_open(&t.id, true).await?;
+                self.event(f, &self.entry(f, "reopened")).await?;
+                crate::log!("ticket_reopened", finding_id = %f.finding_id, ticket = %t.url);
+            }
+            TicketOp::Open { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Records ticket writes that failed after their retries, in the incident and in the list
+    /// of writes still to make (`_incidents/_unwritten/`), so that none is lost.
+    async fn unwritten(&self, f: &Subject, ops: Vec<TicketOp>, err: &TicketError) {
+        let message = crate::domain::scrub::scrub_text(&err.to_string());
+        let what: Vec<&str> = ops
+            .iter()
+            .map(|o| match o {
+                TicketOp::Open { .. } => "open",
+                TicketOp::Comment { .. } => "comment",
+                TicketOp::Close { .. } => "close",
+                TicketOp::Reopen => "reopen",
+            })
+            .collect();
+        let what = what.join(", ");
         crate::say!(
-            "warning: ticket for finding {}: {what} not written: {message}",
-            f.id
+            "warning: ticket for finding {}: {what} not written yet (tried again later): {message}",
+            f.finding_id
         );
-        crate::log!("ticket_unwritten", finding_id = %f.id, what = %what, error = %message);
+        crate::log!("ticket_unwritten", finding_id = %f.finding_id, what = %what, error = %message);
         let mut e = self.entry(f, "unwritten");
         e.detail = Some(format!("{what}: {message}"));
-        if let Err(err) = self.event(f, &e).await {
+        e.ops = ops;
+        let id = uuid::Uuid::now_v7();
+        let bytes = serde_json::to_vec_pretty(&e).unwrap_or_default();
+        let sha = crate::evidence::sha256_hex(&bytes);
+        let (list_key, record_name) = (
+            format!("{}/{id}.json", self.unwritten_folder()),
+            format!("{id}-unwritten.json"),
+        );
+        let listed = self.store.put(&list_key, bytes, &sha);
+        let written = self.put(f, &record_name, &e);
+        let (listed, written) = tokio::join!(listed, written);
+        if let Err(err) = listed.and(written) {
             crate::say!(
                 "error: the incident record of finding {} could not be written: {err}",
-                f.id
+                f.finding_id
             );
         }
+    }
+
+    fn unwritten_folder(&self) -> String {
+        crate::evidence::folder(self.store.prefix(), &[INCIDENTS_DIR, UNWRITTEN_DIR])
+    }
+
+    /// Makes the ticket writes that failed before (`unwritten`), oldest first; one that fails
+    /// again stays listed for the next time. Returns how many were made and how many are left.
+    pub async fn retry_unwritten(&self) -> Result<(usize, usize), TicketError> {
+        if self.github.is_none() {
+            return Ok((0, 0));
+        }
+        let folder = self.unwritten_folder();
+        let mut listed = self.store.read_folder(&folder).await?;
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        let done: std::collections::HashSet<String> = listed
+            .iter()
+            .filter_map(|(k, _)| k.strip_suffix(".done.json").map(str::to_string))
+            .collect();
+        let (mut made, mut left) = (0, 0);
+        for (key, bytes) in &listed {
+            let Some(stem) = key.strip_suffix(".json") else {
+                continue;
+            };
+            if stem.ends_with(".done") || done.contains(stem) {
+                continue;
+            }
+            let Ok(e) = serde_json::from_slice::<Entry>(bytes) else {
+                continue;
+            };
+            if e.schema != SCHEMA || e.ops.is_empty() {
+                continue;
+            }
+            let f = Subject::from(&e);
+            let mut ticket = self.read(&f).await?.ticket;
+            let mut ok = true;
+            for op in &e.ops {
+                if let Err(err) = self.make(&f, &mut ticket, op).await {
+                    crate::log!("ticket_still_unwritten", finding_id = %f.finding_id,
+                        error = %crate::domain::scrub::scrub_text(&err.to_string()));
+                    ok = false;
+                    break;
+                }
+            }
+            if ok {
+                let mut d = self.entry(&f, "delivered");
+                d.detail = Some(format!("{stem}.json"));
+                let bytes = serde_json::to_vec_pretty(&d).unwrap_or_default();
+                let sha = crate::evidence::sha256_hex(&bytes);
+                self.store
+                    .put(&format!("{stem}.done.json"), bytes, &sha)
+                    .await?;
+                crate::log!("ticket_written_later", finding_id = %f.finding_id);
+                made += 1;
+            } else {
+                left += 1;
+            }
+        }
+        Ok((made, left))
     }
 }

@@ -805,3 +805,78 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
         stdout(&out)
     );
 }
+
+/// A tracker that is down for a minute loses no ticket: `serve` contains the finding at once,
+/// records the ticket writes it could not make, and makes them from those records once the
+/// tracker is back (here: the next `serve`, on its way out).
+#[tokio::test]
+async fn a_tracker_down_for_a_minute_loses_no_ticket() {
+    let gh = GitHub::start();
+    let account = Account::new().await;
+    let bucket = unique("tickets-down");
+    let queue = unique("tickets-down-findings");
+    let url = crate::serve::setup(&account, &bucket, &queue, &[]);
+    let repo = "acme/down";
+    let served = Account {
+        id: account.id.clone(),
+        config: account.config.clone(),
+        env: account.env.iter().cloned().chain(gh.env(repo)).collect(),
+    };
+    let (user, key) = user_with_key(&account).await;
+    let id = unique("down-finding");
+    let f = finding(&account, &id, &user, &key, 1);
+    let f: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+    let back = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    gh.post("/_emulator/down", json!({"seconds": 60}));
+    crate::serve::put_event(&aws_sdk_eventbridge::Client::new(&account.config), &f).await;
+    let limit = std::time::Duration::from_secs(240);
+    let extra = ["--ticket-retry-every", "5"];
+    let (code, log) =
+        crate::serve::finish(crate::serve::serve(&served, &url, &bucket, &extra), limit);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("\"ticket_unwritten\""), "{log}");
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    let keys = iam
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.access_key_metadata()[0].status().map(|s| s.as_str()),
+        Some("Inactive"),
+        "contained while the tracker was down"
+    );
+    assert!(gh.issues(repo).is_empty());
+
+    // The tracker is back: the next serve makes what was recorded.
+    if let Some(wait) = back.checked_duration_since(std::time::Instant::now()) {
+        tokio::time::sleep(wait + std::time::Duration::from_secs(1)).await;
+    }
+    let (code, log) =
+        crate::serve::finish(crate::serve::serve(&served, &url, &bucket, &extra), limit);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("\"ticket_written_later\""), "{log}");
+    let issues = gh.issues(repo);
+    assert_eq!(issues.len(), 1, "{issues:#?}\n{log}");
+    assert!(issues[0]["body"].as_str().unwrap().contains(&id));
+    assert_eq!(
+        issues[0]["state"], "closed",
+        "the outcome and the close followed the open"
+    );
+    let comments = issues[0]["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    assert!(
+        comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("## Containment succeeded")
+    );
+    // Made once: a third serve makes nothing again.
+    let (code, log) =
+        crate::serve::finish(crate::serve::serve(&served, &url, &bucket, &extra), limit);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains("\"ticket_written_later\""), "{log}");
+    assert_eq!(gh.issues(repo)[0]["comments"].as_array().unwrap().len(), 1);
+    assert_requests_follow_the_description(&gh);
+}

@@ -827,6 +827,7 @@ async fn via_queue(
             metrics: None,
             // The drill's queue is new and removed afterwards.
             redrive_every: None,
+            ticket_retry_every: None,
         },
         worker,
     )
