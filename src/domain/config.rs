@@ -94,8 +94,30 @@ pub struct GitHub {
 /// The label every firebreak ticket carries.
 pub const LABEL: &str = "firebreak";
 
-/// Parses a configuration text; `file` names it in diagnostics.
+/// Parses a configuration text; `file` names it in diagnostics. Warnings (a rule's type
+/// pattern no GuardDuty type matches) do not fail it; `check` returns them.
 pub fn parse(src: &str, file: &str) -> Result<Config, Vec<Diagnostic>> {
+    let (config, diags) = check(src, file);
+    match config {
+        Some(c) => Ok(c),
+        None => Err(diags.into_iter().filter(Diagnostic::is_error).collect()),
+    }
+}
+
+/// Parses a configuration text: the configuration (none when there is an error) and every
+/// diagnostic, warnings included, sorted by place.
+pub fn check(src: &str, file: &str) -> (Option<Config>, Vec<Diagnostic>) {
+    match read(src, file) {
+        Ok(c) => {
+            let mut w = c.1;
+            crate::domain::diag::sort(&mut w);
+            (Some(c.0), w)
+        }
+        Err(d) => (None, d),
+    }
+}
+
+fn read(src: &str, file: &str) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnostic>> {
     let root = yaml::parse(src).map_err(|e| {
         let mut d = Diagnostic::error(Code::YamlSyntax, file, e.pos, e.message);
         d.hint = e.hint.map(str::to_string);
@@ -128,11 +150,11 @@ pub fn parse(src: &str, file: &str) -> Result<Config, Vec<Diagnostic>> {
             }
         }
     }
-    if r.diags.is_empty() {
-        Ok(config)
-    } else {
+    if r.diags.iter().any(Diagnostic::is_error) {
         crate::domain::diag::sort(&mut r.diags);
         Err(r.diags)
+    } else {
+        Ok((config, r.diags))
     }
 }
 
@@ -212,7 +234,7 @@ impl Reader<'_> {
     fn rule(&mut self, node: &Node) -> Option<Rule> {
         let (mut matcher, mut tags, mut sample, mut decision) = (None, Vec::new(), None, None);
         let (mut close, mut reason, mut assign) = (None, None, Vec::new());
-        let mut has_match = false;
+        let (mut has_match, mut has_decision) = (false, false);
         for (key, v) in self.map(
             node,
             "a triage rule",
@@ -224,7 +246,7 @@ impl Reader<'_> {
                 "match" => {
                     has_match = true;
                     let (m, diags) = crate::domain::playbook::parse_match(v, self.file);
-                    self.diags.extend(diags.into_iter().filter(|d| d.is_error()));
+                    self.diags.extend(diags);
                     matcher = m;
                 }
                 "tags" => {
@@ -253,6 +275,7 @@ impl Reader<'_> {
                     ),
                 },
                 "decision" => {
+                    has_decision = true;
                     decision = match self.text(v, "`decision`").as_deref() {
                         Some("respond") => Some(Decision::Respond),
                         Some("ticket") => Some(Decision::Ticket),
@@ -305,6 +328,9 @@ impl Reader<'_> {
             }
         }
         let Some(decision) = decision else {
+            if has_decision {
+                return None;
+            }
             self.error(
                 Code::MissingField,
                 node.pos,

@@ -98,30 +98,39 @@ pub fn incident_key(f: &Finding) -> String {
         .map_or_else(|| f.id.clone(), |s| format!("sequence-{s}"))
 }
 
+/// Which configuration file counts: `path` (from `--config`), else `FIREBREAK_CONFIG`, else
+/// `firebreak.yaml` in the working directory if there is one.
+pub fn config_path(path: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
+    path.map(std::path::Path::to_path_buf)
+        .or_else(|| std::env::var_os("FIREBREAK_CONFIG").map(Into::into))
+        .or_else(|| {
+            let p = std::path::PathBuf::from("firebreak.yaml");
+            p.exists().then_some(p)
+        })
+}
+
 /// The configuration: `path` (from `--config`), else `FIREBREAK_CONFIG`, both of which must
 /// exist; else `firebreak.yaml` in the working directory if there is one; else none.
 pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    let named = path
-        .map(std::path::Path::to_path_buf)
-        .or_else(|| std::env::var_os("FIREBREAK_CONFIG").map(Into::into));
-    let file = match named {
-        Some(p) => p,
-        None => {
-            let p = std::path::PathBuf::from("firebreak.yaml");
-            if !p.exists() {
-                return Ok(Config::default());
-            }
-            p
-        }
+    let Some(file) = config_path(path) else {
+        return Ok(Config::default());
     };
     let name = file.display().to_string();
     let text = std::fs::read_to_string(&file).map_err(|e| {
         anyhow::anyhow!("{name}: {e}\n  hint: --config (or FIREBREAK_CONFIG) names firebreak's configuration file")
     })?;
-    crate::domain::config::parse(&text, &name).map_err(|diags| {
-        let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
-        anyhow::anyhow!("{}", lines.join("\n"))
-    })
+    match crate::domain::config::check(&text, &name) {
+        (Some(config), warnings) => {
+            for w in warnings {
+                crate::say!("{w}");
+            }
+            Ok(config)
+        }
+        (None, diags) => {
+            let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
+            Err(anyhow::anyhow!("{}", lines.join("\n")))
+        }
+    }
 }
 
 /// What an incident record says of its finding: enough to find the incident and to write its

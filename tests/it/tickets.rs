@@ -880,3 +880,34 @@ async fn a_tracker_down_for_a_minute_loses_no_ticket() {
     assert_eq!(gh.issues(repo)[0]["comments"].as_array().unwrap().len(), 1);
     assert_requests_follow_the_description(&gh);
 }
+
+/// `validate --config` checks the configuration with the playbooks' diagnostics: place, code,
+/// hint; an error is a problem found (exit 1), a warning is not.
+#[test]
+fn validate_checks_the_configuration_like_a_playbook() {
+    let bad = std::env::temp_dir().join(unique("bad-config"));
+    std::fs::write(
+        &bad,
+        "triage:\n  - match: {types: [\"Recon:Nope/*\"]}\n    decision: ticket\n  - match: {types: [\"*\"]}\n    decision: explode\n",
+    )
+    .unwrap();
+    let name = bad.display().to_string();
+    let out = crate::support::firebreak(&["validate", "playbooks", "--config", &name]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("{name}:2:21: warning[FB019 unknown-finding-type]")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{name}:5:15: error[FB020 invalid-value]: `decision` is `explode`"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("1 error(s), 1 warning(s)"), "{text}");
+    let out =
+        crate::support::firebreak(&["validate", "playbooks", "--config", "config/firebreak.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("configuration config/firebreak.yaml, 0 error(s), 0 warning(s)"));
+}
