@@ -75,9 +75,21 @@ pub struct Rule {
 }
 
 /// The trackers incidents are written to.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tickets {
     pub github: Option<GitHub>,
+    /// Whether a ticket's opening marks the finding NOTIFIED in Security Hub and its closing
+    /// archives it in GuardDuty and marks it RESOLVED (default: yes).
+    pub resolve_findings: bool,
+}
+
+impl Default for Tickets {
+    fn default() -> Self {
+        Tickets {
+            github: None,
+            resolve_findings: true,
+        }
+    }
 }
 
 /// GitHub Issues (`tickets.github`).
@@ -400,9 +412,19 @@ impl Reader<'_> {
 
     fn tickets(&mut self, node: &Node) -> Tickets {
         let mut t = Tickets::default();
-        for (key, node) in self.map(node, "`tickets`", &["github"]) {
+        for (key, node) in self.map(node, "`tickets`", &["github", "resolve_findings"]) {
             if key == "github" {
                 t.github = self.github(node);
+            } else {
+                match node.value {
+                    Value::Bool(b) => t.resolve_findings = b,
+                    _ => self.error(
+                        Code::WrongType,
+                        node.pos,
+                        format!("`resolve_findings` must be true or false, not {}", node.kind()),
+                        "true: a closed ticket archives its GuardDuty finding and resolves it in Security Hub",
+                    ),
+                }
             }
         }
         t

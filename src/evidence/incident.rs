@@ -60,6 +60,9 @@ pub struct Entry {
     pub finding_type: String,
     pub account_id: String,
     pub region: String,
+    /// The GuardDuty detector that produced the finding (`service.detectorId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detector_id: Option<String>,
     /// The finding's `service.count` and `updatedAt` as this record saw them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,

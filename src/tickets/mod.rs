@@ -19,6 +19,7 @@
 //! returned. Ticket texts are scrubbed of secrets like evidence, and the tracker's token is
 //! never written anywhere.
 
+pub mod findings;
 pub mod github;
 mod render;
 
@@ -138,6 +139,7 @@ pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
 #[derive(Debug, Clone)]
 struct Subject {
     incident: String,
+    detector_id: Option<String>,
     finding_id: String,
     finding_type: String,
     account_id: String,
@@ -150,6 +152,11 @@ impl From<&Finding> for Subject {
     fn from(f: &Finding) -> Self {
         Subject {
             incident: incident_key(f),
+            detector_id: f
+                .json
+                .pointer("/service/detectorId")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
             finding_id: f.id.clone(),
             finding_type: f.type_name.clone(),
             account_id: f.account_id.clone(),
@@ -164,6 +171,7 @@ impl From<&Entry> for Subject {
     fn from(e: &Entry) -> Self {
         Subject {
             incident: e.incident.clone(),
+            detector_id: e.detector_id.clone(),
             finding_id: e.finding_id.clone(),
             finding_type: e.finding_type.clone(),
             account_id: e.account_id.clone(),
@@ -182,6 +190,9 @@ pub struct Desk {
     /// Owners by account id, and the tag that names a resource's owner.
     owners: Vec<(String, String)>,
     owner_tag: String,
+    /// Closes the loop in GuardDuty and Security Hub (`tickets.resolve_findings`).
+    findings: Option<findings::FindingStatus>,
+    resolve_findings: bool,
 }
 
 impl Desk {
@@ -208,7 +219,58 @@ impl Desk {
             github,
             owners: config.owners.clone(),
             owner_tag: config.owner_tag.clone(),
+            findings: None,
+            resolve_findings: config.tickets.resolve_findings,
         }))
+    }
+
+    /// Marks findings in GuardDuty and Security Hub through `status` as their tickets open and
+    /// close (unless the configuration says not to).
+    pub fn with_findings(mut self, status: findings::FindingStatus) -> Desk {
+        if self.resolve_findings {
+            self.findings = Some(status);
+        }
+        self
+    }
+
+    /// Marks the finding in GuardDuty and Security Hub as its ticket opens or closes, and
+    /// records what each call did; a failure is recorded, not retried.
+    async fn finding_status(&self, f: &Subject, ticket: &TicketRef, closed: bool) {
+        let Some(status) = &self.findings else { return };
+        let target = findings::Target {
+            finding_id: &f.finding_id,
+            account_id: &f.account_id,
+            region: &f.region,
+            detector_id: f.detector_id.as_deref(),
+        };
+        let outcomes = if closed {
+            status
+                .resolved(
+                    &target,
+                    &format!("Contained by firebreak; ticket {} closed", ticket.url),
+                )
+                .await
+        } else {
+            vec![status.notified(&target, &ticket.url).await]
+        };
+        let text: Vec<String> = outcomes
+            .iter()
+            .map(|o| match o {
+                Ok(done) => (*done).to_string(),
+                Err(e) => format!("failed: {e}"),
+            })
+            .collect();
+        let failed = outcomes.iter().any(Result::is_err);
+        if failed {
+            crate::log!("finding_status_failed", finding_id = %f.finding_id, outcome = %text.join("; "));
+        } else {
+            crate::log!("finding_status", finding_id = %f.finding_id, outcome = %text.join("; "));
+        }
+        let mut e = self.entry(f, "finding_status");
+        e.detail = Some(text.join("; "));
+        if let Err(err) = self.event(f, &e).await {
+            crate::log!("incident_unrecorded", finding_id = %f.finding_id, error = %err);
+        }
     }
 
     /// Who a new ticket is assigned to: the rule's `assign`, else the account's owner
@@ -241,6 +303,7 @@ impl Desk {
             kind: kind.into(),
             at: crate::evidence::now_rfc3339(),
             incident: f.incident.clone(),
+            detector_id: f.detector_id.clone(),
             finding_id: f.finding_id.clone(),
             finding_type: f.finding_type.clone(),
             account_id: f.account_id.clone(),
@@ -539,6 +602,7 @@ impl Desk {
             e.ticket = Some(t.clone());
             self.put(f, "ticket.json", &e).await?;
             crate::log!("ticket_opened", finding_id = %f.finding_id, ticket = %t.url);
+            self.finding_status(f, &t, false).await;
             *ticket = Some(t);
             return Ok(());
         }
@@ -553,6 +617,7 @@ impl Desk {
                 e.detail = Some(detail.clone());
                 self.event(f, &e).await?;
                 crate::log!("ticket_closed", finding_id = %f.finding_id, ticket = %t.url);
+                self.finding_status(f, t, true).await;
             }
             TicketOp::Reopen => {
                 github.set_open(&t.id, true).await?;

@@ -6,6 +6,7 @@ mod support;
 mod asl;
 mod audit;
 mod cli_no_panic;
+mod close_loop;
 mod drill;
 mod ec2_roles;
 mod evidence;

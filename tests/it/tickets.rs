@@ -408,6 +408,9 @@ async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_whe
     assert!(all.contains(&format!("_incidents/{}/{id}/opened.json", account.id)));
     assert!(all.contains(&format!("_incidents/{}/{id}/ticket.json", account.id)));
     assert!(!all.contains(TOKEN), "the token is in the evidence");
+    // Closing the loop in GuardDuty and Security Hub is tried and its outcome recorded (the
+    // emulator serves neither ArchiveFindings nor BatchUpdateFindings: see close_loop.rs).
+    assert!(all.contains("\"kind\": \"finding_status\""), "{all}");
     let audit = with(
         &account,
         &env,

@@ -1,0 +1,208 @@
+//! Closing the loop in AWS: when an incident's ticket opens, the finding's Security Hub copy is
+//! marked `NOTIFIED`; when the ticket closes by its rule, the GuardDuty finding is archived
+//! (`ArchiveFindings`) with feedback (`UpdateFindingsFeedback`, useful) and its Security Hub
+//! copy set to `RESOLVED` with a note saying where the ticket is.
+//!
+//! The calls are made as the caller (firebreak's own account) in the finding's region: where
+//! GuardDuty and Security Hub are administered for an organization, that is the administrator
+//! account, the only one that can archive a member's findings. GuardDuty's detector there is
+//! the caller's own (`ListDetectors`); Security Hub names the finding by the detector that
+//! produced it (the finding's `service.detectorId`).
+
+use aws_sdk_guardduty::types::Feedback;
+use aws_sdk_securityhub::types::{
+    AwsSecurityFindingIdentifier, NoteUpdate, WorkflowStatus, WorkflowUpdate,
+};
+
+/// The finding as these calls need it.
+#[derive(Debug, Clone)]
+pub struct Target<'a> {
+    pub finding_id: &'a str,
+    pub account_id: &'a str,
+    pub region: &'a str,
+    /// The detector that produced it (`service.detectorId`), if the finding says.
+    pub detector_id: Option<&'a str>,
+}
+
+/// Where the calls go.
+#[derive(Debug, Clone)]
+enum Clients {
+    /// Clients made per region from the caller's configuration.
+    Config(Box<aws_config::SdkConfig>),
+    /// The same clients for every region (tests: the SDK's mocks).
+    Fixed(aws_sdk_guardduty::Client, aws_sdk_securityhub::Client),
+}
+
+/// Updates findings' status in GuardDuty and Security Hub.
+#[derive(Debug, Clone)]
+pub struct FindingStatus {
+    clients: Clients,
+}
+
+/// What one call did, or why it failed.
+pub type Outcome = Result<&'static str, String>;
+
+impl FindingStatus {
+    /// Calls made as the caller of `base`.
+    pub fn new(base: aws_config::SdkConfig) -> FindingStatus {
+        FindingStatus {
+            clients: Clients::Config(Box::new(base)),
+        }
+    }
+
+    /// Calls made on these clients whatever the region (for tests).
+    pub fn with_clients(
+        guardduty: aws_sdk_guardduty::Client,
+        securityhub: aws_sdk_securityhub::Client,
+    ) -> FindingStatus {
+        FindingStatus {
+            clients: Clients::Fixed(guardduty, securityhub),
+        }
+    }
+
+    fn clients(&self, region: &str) -> (aws_sdk_guardduty::Client, aws_sdk_securityhub::Client) {
+        match &self.clients {
+            Clients::Fixed(g, s) => (g.clone(), s.clone()),
+            Clients::Config(base) => {
+                let region = aws_types::region::Region::new(region.to_string());
+                let g = aws_sdk_guardduty::config::Builder::from(base.as_ref())
+                    .region(region.clone())
+                    .build();
+                let s = aws_sdk_securityhub::config::Builder::from(base.as_ref())
+                    .region(region)
+                    .build();
+                (
+                    aws_sdk_guardduty::Client::from_conf(g),
+                    aws_sdk_securityhub::Client::from_conf(s),
+                )
+            }
+        }
+    }
+
+    /// The ticket is open: the Security Hub copy is `NOTIFIED`.
+    pub async fn notified(&self, t: &Target<'_>, ticket_url: &str) -> Outcome {
+        let (_, sh) = self.clients(t.region);
+        let detector = match t.detector_id {
+            Some(d) => d.to_string(),
+            None => self.own_detector(t.region).await?,
+        };
+        self.workflow(
+            &sh,
+            t,
+            &detector,
+            WorkflowStatus::Notified,
+            &format!("firebreak opened {ticket_url}"),
+        )
+        .await
+        .map(|()| "Security Hub: NOTIFIED")
+    }
+
+    /// The ticket closed: the GuardDuty finding archived with feedback, the Security Hub copy
+    /// `RESOLVED`. Every call is tried; each one's outcome is returned.
+    pub async fn resolved(&self, t: &Target<'_>, note: &str) -> Vec<Outcome> {
+        let (gd, sh) = self.clients(t.region);
+        let own = match self.own_detector(t.region).await {
+            Ok(d) => d,
+            Err(e) => return vec![Err(e)],
+        };
+        let ids = vec![t.finding_id.to_string()];
+        let archived = gd
+            .archive_findings()
+            .detector_id(&own)
+            .set_finding_ids(Some(ids.clone()))
+            .send()
+            .await
+            .map(|_| "GuardDuty: archived")
+            .map_err(|e| described("ArchiveFindings", &e));
+        let feedback = gd
+            .update_findings_feedback()
+            .detector_id(&own)
+            .set_finding_ids(Some(ids))
+            .feedback(Feedback::Useful)
+            .comments(note.chars().take(1000).collect::<String>())
+            .send()
+            .await
+            .map(|_| "GuardDuty: feedback useful")
+            .map_err(|e| described("UpdateFindingsFeedback", &e));
+        let detector = t.detector_id.unwrap_or(&own);
+        let resolved = self
+            .workflow(&sh, t, detector, WorkflowStatus::Resolved, note)
+            .await
+            .map(|()| "Security Hub: RESOLVED");
+        vec![archived, feedback, resolved]
+    }
+
+    /// The caller's GuardDuty detector in `region`.
+    async fn own_detector(&self, region: &str) -> Result<String, String> {
+        let (gd, _) = self.clients(region);
+        let out = gd
+            .list_detectors()
+            .send()
+            .await
+            .map_err(|e| described("ListDetectors", &e))?;
+        out.detector_ids()
+            .first()
+            .cloned()
+            .ok_or_else(|| format!("GuardDuty has no detector in {region} for this account"))
+    }
+
+    async fn workflow(
+        &self,
+        sh: &aws_sdk_securityhub::Client,
+        t: &Target<'_>,
+        detector: &str,
+        status: WorkflowStatus,
+        note: &str,
+    ) -> Result<(), String> {
+        let id = AwsSecurityFindingIdentifier::builder()
+            .id(format!(
+                "arn:aws:guardduty:{}:{}:detector/{detector}/finding/{}",
+                t.region, t.account_id, t.finding_id
+            ))
+            .product_arn(format!(
+                "arn:aws:securityhub:{}::product/aws/guardduty",
+                t.region
+            ))
+            .build();
+        let note = NoteUpdate::builder()
+            .text(note.chars().take(512).collect::<String>())
+            .updated_by("firebreak")
+            .build();
+        let out = sh
+            .batch_update_findings()
+            .finding_identifiers(id)
+            .workflow(WorkflowUpdate::builder().status(status).build())
+            .note(note)
+            .send()
+            .await
+            .map_err(|e| described("BatchUpdateFindings", &e))?;
+        match out.unprocessed_findings().first() {
+            Some(u) => Err(format!(
+                "BatchUpdateFindings: not processed: {} {}",
+                u.error_code().unwrap_or_default(),
+                u.error_message().unwrap_or_default()
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+fn described<E, R>(
+    operation: &str,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> String
+where
+    E: aws_sdk_guardduty::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    use aws_sdk_guardduty::error::ProvideErrorMetadata as _;
+    let text = match (e.code(), e.message()) {
+        (Some(code), message) => format!("{operation}: {code}: {}", message.unwrap_or_default()),
+        // No error code (a service that does not answer this call at all): what the SDK says.
+        _ => format!(
+            "{operation}: {}",
+            aws_smithy_types::error::display::DisplayErrorContext(e)
+        ),
+    };
+    crate::domain::render::brief(&crate::domain::scrub::scrub_text(&text))
+}
