@@ -286,7 +286,17 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                 t.reason
             );
             if let Some(d) = &desk
-                && let Some(ticket) = d.open(f, t, pb.map(|p| p.name.as_str()), None).await
+                && let Some(ticket) = d
+                    .open(
+                        f,
+                        t,
+                        pb.map(|p| p.name.as_str()),
+                        None,
+                        Some(&crate::tickets::investigate::Investigator::new(
+                            &acc.config(&f.account_id, &f.region).await,
+                        )),
+                    )
+                    .await
             {
                 crate::say!("ticket: {}", ticket.url);
             }

@@ -242,10 +242,23 @@ pub(crate) async fn execute(
             &default
         }
     };
-    let (ticket, result) = tokio::join!(
-        desk.open(f, triage, Some(&pb.name), Some(&ticket_execution)),
-        contain
-    );
+    let opening = async {
+        let investigator = match desk.investigate {
+            true => Some(crate::tickets::investigate::Investigator::new(
+                &acc.config(&f.account_id, &f.region).await,
+            )),
+            false => None,
+        };
+        desk.open(
+            f,
+            triage,
+            Some(&pb.name),
+            Some(&ticket_execution),
+            investigator.as_ref(),
+        )
+        .await
+    };
+    let (ticket, result) = tokio::join!(opening, contain);
     if let Some(t) = &ticket
         && progress
     {

@@ -81,6 +81,9 @@ pub struct Tickets {
     /// Whether a ticket's opening marks the finding NOTIFIED in Security Hub and its closing
     /// archives it in GuardDuty and marks it RESOLVED (default: yes).
     pub resolve_findings: bool,
+    /// Whether a new ticket gets the automatic investigation as its first comment (default:
+    /// yes).
+    pub investigate: bool,
 }
 
 impl Default for Tickets {
@@ -88,6 +91,7 @@ impl Default for Tickets {
         Tickets {
             github: None,
             resolve_findings: true,
+            investigate: true,
         }
     }
 }
@@ -412,19 +416,28 @@ impl Reader<'_> {
 
     fn tickets(&mut self, node: &Node) -> Tickets {
         let mut t = Tickets::default();
-        for (key, node) in self.map(node, "`tickets`", &["github", "resolve_findings"]) {
+        for (key, node) in self.map(
+            node,
+            "`tickets`",
+            &["github", "resolve_findings", "investigate"],
+        ) {
             if key == "github" {
                 t.github = self.github(node);
+                continue;
+            }
+            let Value::Bool(b) = node.value else {
+                self.error(
+                    Code::WrongType,
+                    node.pos,
+                    format!("`{key}` must be true or false, not {}", node.kind()),
+                    "resolve_findings: a closed ticket archives its finding; investigate: a new ticket gets CloudTrail's account of the resource",
+                );
+                continue;
+            };
+            if key == "resolve_findings" {
+                t.resolve_findings = b;
             } else {
-                match node.value {
-                    Value::Bool(b) => t.resolve_findings = b,
-                    _ => self.error(
-                        Code::WrongType,
-                        node.pos,
-                        format!("`resolve_findings` must be true or false, not {}", node.kind()),
-                        "true: a closed ticket archives its GuardDuty finding and resolves it in Security Hub",
-                    ),
-                }
+                t.investigate = b;
             }
         }
         t

@@ -78,6 +78,9 @@ pub struct Entry {
     /// The tracker writes still to make, in order (on `unwritten`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ops: Vec<TicketOp>,
+    /// Data behind the record (an investigation's CloudTrail events), scrubbed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
     /// What happened, in a line (an outcome's status, why a write failed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,

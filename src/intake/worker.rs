@@ -432,8 +432,17 @@ impl Worker {
                 // Ticketed or ignored: recorded in the incident (once, however many
                 // deliveries), never contained.
                 if let Some(desk) = &ctx.desk {
-                    desk.open(f, &triage, selected.map(|p| p.name.as_str()), None)
-                        .await;
+                    let investigator = crate::tickets::investigate::Investigator::new(
+                        &ctx.acc.config(&f.account_id, &f.region).await,
+                    );
+                    desk.open(
+                        f,
+                        &triage,
+                        selected.map(|p| p.name.as_str()),
+                        None,
+                        Some(&investigator),
+                    )
+                    .await;
                 } else if selected.is_none() {
                     about!("no_playbook");
                 }

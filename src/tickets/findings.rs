@@ -187,22 +187,29 @@ impl FindingStatus {
     }
 }
 
-fn described<E, R>(
+/// What a failed call says, in a line: its AWS error code and message, or its HTTP status
+/// when the service answered without one (it does not serve the call).
+pub(crate) fn described<E>(
     operation: &str,
-    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::http::Response>,
 ) -> String
 where
     E: aws_sdk_guardduty::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
 {
     use aws_sdk_guardduty::error::ProvideErrorMetadata as _;
     let text = match (e.code(), e.message()) {
         (Some(code), message) => format!("{operation}: {code}: {}", message.unwrap_or_default()),
-        // No error code (a service that does not answer this call at all): what the SDK says.
-        _ => format!(
-            "{operation}: {}",
-            aws_smithy_types::error::display::DisplayErrorContext(e)
-        ),
+        // No error code: a service that does not answer this call at all.
+        _ => match e.raw_response() {
+            Some(r) => format!(
+                "{operation}: HTTP {} without an AWS error (the service does not answer this call)",
+                r.status().as_u16()
+            ),
+            None => format!(
+                "{operation}: {}",
+                aws_smithy_types::error::display::DisplayErrorContext(e)
+            ),
+        },
     };
     crate::domain::render::brief(&crate::domain::scrub::scrub_text(&text))
 }

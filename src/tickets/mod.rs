@@ -21,6 +21,7 @@
 
 pub mod findings;
 pub mod github;
+pub mod investigate;
 mod render;
 
 use crate::domain::config::{Close, Config, Decision};
@@ -193,6 +194,8 @@ pub struct Desk {
     /// Closes the loop in GuardDuty and Security Hub (`tickets.resolve_findings`).
     findings: Option<findings::FindingStatus>,
     resolve_findings: bool,
+    /// Whether a new ticket gets the automatic investigation (`tickets.investigate`).
+    pub investigate: bool,
 }
 
 impl Desk {
@@ -221,6 +224,7 @@ impl Desk {
             owner_tag: config.owner_tag.clone(),
             findings: None,
             resolve_findings: config.tickets.resolve_findings,
+            investigate: config.tickets.investigate,
         }))
     }
 
@@ -313,6 +317,7 @@ impl Desk {
             execution_id: None,
             ticket: None,
             decision: None,
+            data: None,
             ops: Vec::new(),
             detail: None,
         }
@@ -361,14 +366,19 @@ impl Desk {
     /// was closed). `execution_id` is the containment running beside it, for `respond`.
     /// Returns the ticket, if there is one. Never fails: what went wrong is logged and
     /// recorded.
+    /// With `investigator`, a new ticket's first comment is the automatic investigation.
     pub async fn open(
         &self,
         f: &Finding,
         triage: &Triage,
         playbook: Option<&str>,
         execution_id: Option<&str>,
+        investigator: Option<&investigate::Investigator>,
     ) -> Option<TicketRef> {
-        match self.try_open(f, triage, playbook, execution_id).await {
+        match self
+            .try_open(f, triage, playbook, execution_id, investigator)
+            .await
+        {
             Ok(t) => t,
             Err(e) => {
                 self.failed(f, "open", &e);
@@ -383,6 +393,7 @@ impl Desk {
         triage: &Triage,
         playbook: Option<&str>,
         execution_id: Option<&str>,
+        investigator: Option<&investigate::Investigator>,
     ) -> Result<Option<TicketRef>, TicketError> {
         let sub = Subject::from(f);
         let mut opened = self.entry(&sub, "opened");
@@ -401,7 +412,24 @@ impl Desk {
                     body: render::opening(f, triage, playbook, execution_id),
                     assignees: self.assignees(f, triage),
                 };
-                Ok(self.deliver(&sub, None, vec![open]).await)
+                let ticket = self.deliver(&sub, None, vec![open]).await;
+                if let (Some(t), Some(inv)) = (&ticket, investigator.filter(|_| self.investigate)) {
+                    let found = inv.investigate(f).await;
+                    let mut e = self.entry(&sub, "investigation");
+                    e.data = Some(found.raw);
+                    if let Err(err) = self.put(&sub, "investigation.json", &e).await {
+                        self.failed(f, "investigation record", &err.into());
+                    }
+                    self.deliver(
+                        &sub,
+                        Some(t.clone()),
+                        vec![TicketOp::Comment {
+                            body: found.summary,
+                        }],
+                    )
+                    .await;
+                }
+                Ok(ticket)
             }
             Err(StoreError::Exists(_)) => self.again(f, execution_id).await,
             Err(e) => Err(e.into()),

@@ -15,6 +15,7 @@ mod explain;
 mod fault_proxy;
 mod findings;
 mod forgery;
+mod investigation;
 mod layout;
 mod moto_smoke;
 mod parity;

@@ -108,7 +108,9 @@ impl GitHub {
         let file = dir.join("firebreak.yaml");
         std::fs::write(
             &file,
-            format!("tickets:\n  github:\n    repo: {repo}\n{more}"),
+            // The emulator serves no CloudTrail LookupEvents: the investigation is tested on its
+            // own (investigation.rs) and once here (a_failed_investigation_is_said_on_the_ticket).
+            format!("tickets:\n  investigate: false\n  github:\n    repo: {repo}\n{more}"),
         )
         .unwrap();
         vec![
@@ -913,4 +915,49 @@ fn validate_checks_the_configuration_like_a_playbook() {
         crate::support::firebreak(&["validate", "playbooks", "--config", "config/firebreak.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("configuration config/firebreak.yaml, 0 error(s), 0 warning(s)"));
+}
+
+/// On the emulator (no CloudTrail LookupEvents) the investigation cannot be read: the ticket's
+/// first comment says so, and containment and the outcome go on.
+#[tokio::test]
+async fn a_failed_investigation_is_said_on_the_ticket() {
+    let gh = GitHub::start();
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("investigated");
+    let repo = "acme/investigated";
+    let env: Vec<(String, String)> = gh
+        .env(repo)
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "FIREBREAK_CONFIG" {
+                let text = std::fs::read_to_string(&v).unwrap();
+                std::fs::write(&v, text.replace("  investigate: false\n", "")).unwrap();
+            }
+            (k, v)
+        })
+        .collect();
+    let (user, key) = user_with_key(&account).await;
+    let f = finding(&account, &unique("investigated"), &user, &key, 1);
+    contain(&account, &env, &f, &bucket);
+    let issues = gh.issues(repo);
+    let comments: Vec<&str> = issues[0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(comments.len(), 2, "{comments:#?}");
+    assert!(
+        comments[0].starts_with("## Investigation (automatic)"),
+        "{}",
+        comments[0]
+    );
+    assert!(
+        comments[0].contains("Could not be read: LookupEvents"),
+        "{}",
+        comments[0]
+    );
+    assert!(comments[1].starts_with("## Containment succeeded"));
+    let all = bucket_text(&account, &bucket).await;
+    assert!(all.contains("investigation.json"));
 }
