@@ -63,6 +63,9 @@ fn actions(output: Output) -> Result<ExitCode> {
                         .collect();
                     println!("    permissions: {}", named.join(", "));
                 }
+                if !a.spec().undo.is_empty() {
+                    println!("    undo: {}", a.spec().undo);
+                }
             }
         }
     }

@@ -290,7 +290,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
                     .open(
                         f,
                         t,
-                        pb.map(|p| p.name.as_str()),
+                        pb,
                         None,
                         Some(&crate::tickets::investigate::Investigator::new(
                             &acc.config(&f.account_id, &f.region).await,

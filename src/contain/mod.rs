@@ -62,6 +62,22 @@ pub(crate) async fn execute(
     resume: Option<Vec<(String, Vec<u8>)>>,
 ) -> Result<(RunReport, bool)> {
     let ticket_execution = execution_id.clone();
+    // Each step's parameters known before it runs, for the ticket's "how to undo".
+    let step_params: crate::tickets::StepParams = plan
+        .graph
+        .node_weights()
+        .map(|s| {
+            let known = s
+                .params
+                .iter()
+                .filter_map(|(k, v)| match v {
+                    crate::domain::plan::ParamValue::Known(v) => Some((k.clone(), v.clone())),
+                    crate::domain::plan::ParamValue::Deferred { .. } => None,
+                })
+                .collect();
+            (s.id.clone(), known)
+        })
+        .collect();
     let contain = async {
         if opts.engine == crate::domain::catalog::Engine::Sfn {
             if opts.dry_run {
@@ -252,7 +268,7 @@ pub(crate) async fn execute(
         desk.open(
             f,
             triage,
-            Some(&pb.name),
+            Some(pb),
             Some(&ticket_execution),
             investigator.as_ref(),
         )
@@ -266,7 +282,10 @@ pub(crate) async fn execute(
     }
     let evidence = store.map(Store::describe).unwrap_or_default();
     match &result {
-        Ok((report, _)) => desk.contained(f, report, &evidence, triage.close).await,
+        Ok((report, _)) => {
+            desk.contained(f, report, &step_params, &evidence, triage.close)
+                .await
+        }
         Err(e) => {
             desk.not_contained(f, &ticket_execution, &e.to_string())
                 .await

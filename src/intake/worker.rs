@@ -435,14 +435,8 @@ impl Worker {
                     let investigator = crate::tickets::investigate::Investigator::new(
                         &ctx.acc.config(&f.account_id, &f.region).await,
                     );
-                    desk.open(
-                        f,
-                        &triage,
-                        selected.map(|p| p.name.as_str()),
-                        None,
-                        Some(&investigator),
-                    )
-                    .await;
+                    desk.open(f, &triage, selected, None, Some(&investigator))
+                        .await;
                 } else if selected.is_none() {
                     about!("no_playbook");
                 }

@@ -52,6 +52,9 @@ pub enum TicketError {
     Unreadable { key: String, reason: String },
 }
 
+/// Each step's parameters known before it ran, by step id.
+pub type StepParams = std::collections::HashMap<String, serde_json::Map<String, serde_json::Value>>;
+
 /// What an incident's records say.
 #[derive(Debug, Default)]
 pub struct Incident {
@@ -371,7 +374,7 @@ impl Desk {
         &self,
         f: &Finding,
         triage: &Triage,
-        playbook: Option<&str>,
+        playbook: Option<&crate::domain::playbook::Playbook>,
         execution_id: Option<&str>,
         investigator: Option<&investigate::Investigator>,
     ) -> Option<TicketRef> {
@@ -391,7 +394,7 @@ impl Desk {
         &self,
         f: &Finding,
         triage: &Triage,
-        playbook: Option<&str>,
+        playbook: Option<&crate::domain::playbook::Playbook>,
         execution_id: Option<&str>,
         investigator: Option<&investigate::Investigator>,
     ) -> Result<Option<TicketRef>, TicketError> {
@@ -492,8 +495,15 @@ impl Desk {
 
     /// After containment: the outcome as a comment; the ticket closed when the finding is
     /// contained (every step succeeded) and the rule closes on containment.
-    pub async fn contained(&self, f: &Finding, report: &RunReport, evidence: &str, close: Close) {
-        if let Err(e) = self.try_contained(f, report, evidence, close).await {
+    pub async fn contained(
+        &self,
+        f: &Finding,
+        report: &RunReport,
+        params: &StepParams,
+        evidence: &str,
+        close: Close,
+    ) {
+        if let Err(e) = self.try_contained(f, report, params, evidence, close).await {
             self.failed(f, "outcome", &e);
         }
     }
@@ -502,6 +512,7 @@ impl Desk {
         &self,
         f: &Finding,
         report: &RunReport,
+        params: &StepParams,
         evidence: &str,
         close: Close,
     ) -> Result<(), TicketError> {
@@ -515,7 +526,7 @@ impl Desk {
         }
         let inc = self.read(&sub).await?;
         let mut ops = vec![TicketOp::Comment {
-            body: render::outcome(report, evidence, close),
+            body: render::outcome(report, params, evidence, close),
         }];
         if report.status == RunStatus::Succeeded && close == Close::OnContainment && !inc.closed() {
             ops.push(TicketOp::Close {

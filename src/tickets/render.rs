@@ -98,7 +98,7 @@ pub fn title(f: &Finding) -> String {
 pub fn opening(
     f: &Finding,
     triage: &Triage,
-    playbook: Option<&str>,
+    playbook: Option<&crate::domain::playbook::Playbook>,
     execution_id: Option<&str>,
 ) -> String {
     let j = &f.json;
@@ -141,7 +141,11 @@ pub fn opening(
         None => "by default".to_string(),
     };
     let _ = writeln!(s, "\n## What firebreak does\n");
-    match (triage.decision, playbook, execution_id) {
+    match (
+        triage.decision,
+        playbook.map(|p| p.name.as_str()),
+        execution_id,
+    ) {
         (Decision::Respond, Some(p), Some(e)) => {
             let closes = match triage.close {
                 Close::OnContainment => "this ticket closes itself when the finding is contained",
@@ -161,6 +165,9 @@ pub fn opening(
             );
         }
     }
+    if let Some(runbook) = playbook.and_then(|p| p.runbook.as_deref()) {
+        let _ = writeln!(s, "## Runbook\n\n{}\n", runbook.trim());
+    }
     let _ = writeln!(
         s,
         "<!-- firebreak finding-id: {} incident: {} -->",
@@ -171,8 +178,9 @@ pub fn opening(
     scrub_text(&s)
 }
 
-/// A comment: an execution's outcome, step by step, with its evidence.
-pub fn outcome(r: &RunReport, evidence: &str, close: Close) -> String {
+/// A comment: an execution's outcome, step by step, with its evidence and how to undo what
+/// it changed.
+pub fn outcome(r: &RunReport, params: &super::StepParams, evidence: &str, close: Close) -> String {
     let mut s = String::new();
     let status = format!("{:?}", r.status).to_lowercase();
     let _ = write!(s, "## Containment {status}");
@@ -207,6 +215,23 @@ pub fn outcome(r: &RunReport, evidence: &str, close: Close) -> String {
             step.action.spec().name,
             cell(&outcome)
         );
+    }
+    let undo: Vec<String> = r
+        .steps
+        .iter()
+        .filter(|st| st.status == StepStatus::Succeeded && st.changed)
+        .filter(|st| !st.action.spec().undo.is_empty())
+        .map(|st| {
+            format!(
+                "- `{}` ({}): {}",
+                st.id,
+                st.action.spec().name,
+                fill(st.action.spec().undo, &st.outputs, params.get(&st.id))
+            )
+        })
+        .collect();
+    if !undo.is_empty() {
+        let _ = writeln!(s, "\n### How to undo\n\n{}", undo.join("\n"));
     }
     let _ = writeln!(
         s,
@@ -267,4 +292,37 @@ pub fn not_run(execution_id: &str, error: &str) -> String {
         "## Containment did not run\n\nExecution `{execution_id}` could not start: {}\n\nNothing was changed by it. The ticket stays open for a person.",
         crate::domain::render::brief(error)
     ))
+}
+
+/// `template` with each `{name}` replaced by the step's output or parameter of that name.
+fn fill(
+    template: &str,
+    outputs: &serde_json::Map<String, Value>,
+    params: Option<&serde_json::Map<String, Value>>,
+) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        let Some(len) = rest[start..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let name = &rest[start + 1..start + len];
+        let value = outputs
+            .get(name)
+            .or_else(|| params.and_then(|p| p.get(name)));
+        out.push_str(&match value {
+            Some(Value::String(v)) if !v.is_empty() => v.clone(),
+            Some(Value::Array(items)) if !items.is_empty() => items
+                .iter()
+                .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+            _ => "…".to_string(),
+        });
+        rest = &rest[start + len + 1..];
+    }
+    out.push_str(rest);
+    out
 }

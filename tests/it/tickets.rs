@@ -369,6 +369,23 @@ async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_whe
     assert_eq!(comments.len(), 1, "{comments:#?}");
     let outcome = comments[0]["body"].as_str().unwrap();
     assert!(outcome.contains("Containment succeeded"), "{outcome}");
+    // How to undo each change, with the step's own values; the playbook's runbook.
+    assert!(
+        outcome.contains(&format!(
+            "`aws iam update-access-key --user-name {user} --access-key-id {key} --status Active` (it was Active)"
+        )),
+        "{outcome}"
+    );
+    assert!(
+        outcome.contains(&format!(
+            "`aws iam delete-user-policy --user-name {user} --policy-name FirebreakDenyAll`"
+        )),
+        "{outcome}"
+    );
+    assert!(
+        body.contains("## Runbook\n\n1. Ask the key's owner"),
+        "{body}"
+    );
     assert!(
         outcome.contains(&format!("firebreak audit {evidence} --execution")),
         "{outcome}"

@@ -123,6 +123,9 @@ pub enum Effect {
 pub struct Spec {
     pub name: &'static str,
     pub doc: &'static str,
+    /// How a person undoes what the action changed (empty: it changes nothing), for the
+    /// incident's ticket; `{name}` is the step's output or parameter of that name.
+    pub undo: &'static str,
     pub effect: Effect,
     pub params: &'static [Param],
     pub outputs: &'static [Output],
@@ -422,6 +425,32 @@ pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serd
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_undo_names_only_the_action_s_outputs_and_parameters() {
+        for a in Action::ALL {
+            let spec = a.spec();
+            let mut rest = spec.undo;
+            while let Some(start) = rest.find('{') {
+                let end = rest[start..].find('}').map(|e| start + e).unwrap();
+                let name = &rest[start + 1..end];
+                assert!(
+                    spec.outputs.iter().any(|o| o.name == name)
+                        || spec.params.iter().any(|p| p.name == name),
+                    "{}: undo names `{name}`, which is neither an output nor a parameter",
+                    spec.name
+                );
+                rest = &rest[end + 1..];
+            }
+            assert_eq!(
+                spec.undo.is_empty(),
+                !spec.mutates() || spec.effect == Effect::Notify,
+                "{}: an action that changes something says how to undo it",
+                spec.name
+            );
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -11,6 +11,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "iam.capture_user",
                     doc: "Record an IAM user's tags, keys (with last use), policies, groups, login profile and MFA devices.",
+                    undo: "",
                     effect: Effect::Capture,
                     params: &[USER],
                     outputs: &[
@@ -51,6 +52,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "iam.capture_role",
                     doc: "Record an IAM role's trust policy, attached and inline policies and instance profiles.",
+                    undo: "",
                     effect: Effect::Capture,
                     params: &[ROLE],
                     outputs: &[
@@ -80,6 +82,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "iam.deactivate_access_key",
                     doc: "Set exactly the given access key to Inactive (never deleted, never the user's other keys).",
+                    undo: "Once the key is rotated or cleared: `aws iam update-access-key --user-name {user_name} --access-key-id {access_key_id} --status Active` (it was {previous_status}).",
                     effect: Effect::Contain,
                     params: &[
                         USER,
@@ -103,6 +106,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "iam.deny_all_user",
                     doc: "Put an explicit deny-all inline policy on a user, stopping every key and console session.",
+                    undo: "Once the user's credentials are rotated: `aws iam delete-user-policy --user-name {user_name} --policy-name {policy_name}`.",
                     effect: Effect::Contain,
                     params: &[
                         USER,
@@ -131,6 +135,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "iam.delete_login_profile",
                     doc: "Delete a user's console password (opt-in: the user must be given a new one later).",
+                    undo: "Give the user a new console password: `aws iam create-login-profile --user-name {user_name} --password-reset-required --password …`.",
                     effect: Effect::Contain,
                     params: &[USER],
                     outputs: &[out(
@@ -147,6 +152,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "iam.deactivate_mfa_devices",
                     doc: "Deactivate a user's MFA devices, optionally only those enabled after a time (attacker-registered).",
+                    undo: "Have the user register their own MFA device again (the deactivated ones: {deactivated_serials}).",
                     effect: Effect::Contain,
                     params: &[
                         USER,
@@ -171,6 +177,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "iam.revoke_role_sessions",
                     doc: "Deny every session of a role issued before now (aws:TokenIssueTime inline policy); a revocation in place is kept only if it denies everything and is later than the last activity.",
+                    undo: "New sessions work already; to let sessions issued before {issued_before} work again: `aws iam delete-role-policy --role-name {role_name} --policy-name {policy_name}`.",
                     effect: Effect::Contain,
                     params: &[
                         ROLE,
@@ -205,6 +212,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "ec2.capture_instance",
                     doc: "Record the instance, its console output, attached volumes, network interfaces and profile.",
+                    undo: "",
                     effect: Effect::Capture,
                     params: &[INSTANCE],
                     outputs: &[
@@ -233,6 +241,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "ec2.preserve_instance",
                     doc: "Turn on termination protection, stop-on-shutdown and DeleteOnTermination=false for every volume.",
+                    undo: "When the investigation is over: `aws ec2 modify-instance-attribute --instance-id {instance_id} --no-disable-api-termination`, and the shutdown behaviour and the volumes' delete-on-termination ({volume_ids}) as they were (this step's evidence, pre_state).",
                     effect: Effect::Contain,
                     params: &[INSTANCE],
                     outputs: &[out(
@@ -249,6 +258,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "ec2.snapshot_volumes",
                     doc: "Snapshot every attached volume in parallel, tagged with the incident and finding ids; wait for completion.",
+                    undo: "The snapshots are evidence ({snapshot_ids}): delete them only when the case is closed and its retention allows.",
                     effect: Effect::Contain,
                     params: &[
                         INSTANCE,
@@ -292,6 +302,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "autoscaling.detach_instance",
                     doc: "Detach the instance from its Auto Scaling group (desired capacity kept) so it is not replaced or terminated.",
+                    undo: "`aws autoscaling attach-instances --auto-scaling-group-name {group_name} --instance-ids {instance_id}` (only a clean instance; the group has launched a replacement).",
                     effect: Effect::Contain,
                     params: &[INSTANCE],
                     outputs: &[out(
@@ -308,6 +319,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "elbv2.deregister_instance",
                     doc: "Deregister the instance from every load balancer target group it is in.",
+                    undo: "`aws elbv2 register-targets --target-group-arn ARN --targets Id={instance_id}` for each group it was taken out of ({target_group_arns}).",
                     effect: Effect::Contain,
                     params: &[INSTANCE],
                     outputs: &[out(
@@ -324,6 +336,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "ec2.disassociate_instance_profile",
                     doc: "Remove the instance profile so the instance gets no more role credentials.",
+                    undo: "`aws ec2 associate-iam-instance-profile --instance-id {instance_id} --iam-instance-profile Arn={instance_profile_arn}` (only once the role's credentials are rotated).",
                     effect: Effect::Contain,
                     params: &[INSTANCE],
                     outputs: &[
@@ -343,6 +356,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "ec2.isolate_instance",
                     doc: "Two-step isolation per ENI: an allow-all transition group (untracks flows), then a group with no rules.",
+                    undo: "Put each interface back in its groups: `aws ec2 modify-network-interface-attribute --network-interface-id ENI --groups …` (the groups before are in this step's evidence, pre_state).",
                     effect: Effect::Contain,
                     params: &[
                         INSTANCE,
@@ -394,6 +408,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "ec2.tag_instance",
                     doc: "Tag the instance (incident id, time, containment state).",
+                    undo: "`aws ec2 delete-tags --resources {instance_id} --tags Key=…` for the tags firebreak added.",
                     effect: Effect::Contain,
                     params: &[INSTANCE, req("tags", Type::StringMap, "tags to set")],
                     outputs: &[],
@@ -406,6 +421,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "ec2.stop_instance",
                     doc: "Stop the instance (opt-in: memory is lost). Never terminates.",
+                    undo: "`aws ec2 start-instances --instance-ids {instance_id}` (it was {previous_state}; its memory is gone; start it only once it is clean).",
                     effect: Effect::Contain,
                     params: &[INSTANCE],
                     outputs: &[out("previous_state", Type::String, "state before stopping")],
@@ -418,6 +434,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "s3.capture_bucket",
                     doc: "Record the bucket's policy, ACL, public access block, versioning and ownership controls.",
+                    undo: "",
                     effect: Effect::Capture,
                     params: &[BUCKET, OWNER],
                     outputs: &[
@@ -437,6 +454,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "s3.block_public_access",
                     doc: "Turn on all four S3 Block Public Access flags for the bucket.",
+                    undo: "Only if the bucket must be public: `aws s3api delete-public-access-block --bucket {bucket}` (the settings before are in this step's evidence, pre_state).",
                     effect: Effect::Contain,
                     params: &[BUCKET, OWNER],
                     outputs: &[],
@@ -449,6 +467,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "s3.deny_principal",
                     doc: "Add a Deny statement for one principal to the bucket policy, keeping every existing statement.",
+                    undo: "Remove the statement {statement_id} from the bucket policy of {bucket}: `aws s3api get-bucket-policy`, edit, `put-bucket-policy`.",
                     effect: Effect::Contain,
                     params: &[
                         BUCKET,
@@ -483,6 +502,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "s3.enable_versioning",
                     doc: "Turn on versioning so later writes and deletes cannot destroy objects.",
+                    undo: "Versioning cannot be turned off, only suspended: `aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Suspended`.",
                     effect: Effect::Contain,
                     params: &[BUCKET, OWNER],
                     outputs: &[out(
@@ -499,6 +519,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "sns.publish",
                     doc: "Publish a message to an SNS topic.",
+                    undo: "",
                     effect: Effect::Notify,
                     params: &[
                         req("topic_arn", Type::String, "SNS topic ARN"),
@@ -521,6 +542,7 @@ impl Action {
                 const S: &Spec = &Spec {
                     name: "http.webhook",
                     doc: "POST a JSON body with a Slack-compatible `text` field (plus finding and execution ids) to a URL.",
+                    undo: "",
                     effect: Effect::Notify,
                     // A state machine puts the webhook as an EventBridge event (firebreak's own
                     // process POSTs it and needs no permission).

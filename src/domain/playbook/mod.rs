@@ -25,6 +25,9 @@ pub use set::check_set;
 pub struct Playbook {
     pub name: String,
     pub description: String,
+    /// What a person checks and does next for the findings it handles (Markdown), for the
+    /// incident's ticket.
+    pub runbook: Option<String>,
     /// The file it was read from, as given.
     pub file: String,
     /// The YAML text as read (evidence records it with its SHA-256).

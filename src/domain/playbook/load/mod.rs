@@ -210,6 +210,7 @@ type Entries<'n> = &'n [(Key, Node)];
 const PLAYBOOK_KEYS: &[&str] = &[
     "name",
     "description",
+    "runbook",
     "priority",
     "match",
     "no_containment",
@@ -471,6 +472,7 @@ impl Cx<'_> {
         let description = get("description")
             .and_then(|d| self.text(d, "`description`"))
             .unwrap_or_default();
+        let runbook = get("runbook").and_then(|d| self.text(d, "`runbook`"));
         let priority = get("priority")
             .and_then(|p| self.integer(p, "`priority`"))
             .unwrap_or(0);
@@ -497,6 +499,7 @@ impl Cx<'_> {
         Some(Playbook {
             name: name?,
             description,
+            runbook,
             file: self.file.to_string(),
             source: src.to_string(),
             priority,
