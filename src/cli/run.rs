@@ -158,7 +158,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
     let set =
         crate::domain::playbook::load_valid(&opts.playbooks).map_err(|e| e.into_command_error())?;
     let config = crate::tickets::load_config(opts.config.as_deref())?;
-    if config.tickets.github.is_some() && opts.evidence.is_none() && !opts.dry_run {
+    if config.tickets.any() && opts.evidence.is_none() && !opts.dry_run {
         bail!(
             "tickets are configured but there is no --evidence: each incident's record is kept beside the evidence\n  hint: pass --evidence s3://BUCKET (made by `firebreak setup`)"
         );
@@ -201,7 +201,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
     let mut store: Option<Store> = None;
     let mut sealer: Option<crate::evidence::seal::Sealer> = None;
     let mut desk: Option<crate::tickets::Desk> = None;
-    let has_desk = config.tickets.github.is_some() || !config.triage.is_empty();
+    let has_desk = config.tickets.any() || !config.triage.is_empty();
     let mut accounts: Option<aws::Accounts> = None;
     let mut reports = Vec::new();
     let mut ok = true;

@@ -78,6 +78,8 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tickets {
     pub github: Option<GitHub>,
+    pub jira: Option<Jira>,
+    pub slack: Option<Slack>,
     /// Whether a ticket's opening marks the finding NOTIFIED in Security Hub and its closing
     /// archives it in GuardDuty and marks it RESOLVED (default: yes).
     pub resolve_findings: bool,
@@ -90,6 +92,8 @@ impl Default for Tickets {
     fn default() -> Self {
         Tickets {
             github: None,
+            jira: None,
+            slack: None,
             resolve_findings: true,
             investigate: true,
         }
@@ -105,6 +109,36 @@ pub struct GitHub {
     pub labels: Vec<String>,
     /// Who every ticket is assigned to (GitHub logins).
     pub assignees: Vec<String>,
+}
+
+/// Jira Cloud (`tickets.jira`, REST API v3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Jira {
+    /// `https://SITE.atlassian.net`.
+    pub base_url: String,
+    /// The project key (`SEC`).
+    pub project: String,
+    /// The issue type of a ticket (default `Task`).
+    pub issue_type: String,
+    /// The transition that closes a ticket (default `Done`) and the one that reopens it
+    /// (default `To Do`), by name.
+    pub close_transition: String,
+    pub reopen_transition: String,
+    pub labels: Vec<String>,
+}
+
+impl Tickets {
+    /// Whether a tracker is configured.
+    pub fn any(&self) -> bool {
+        self.github.is_some() || self.jira.is_some() || self.slack.is_some()
+    }
+}
+
+/// Slack (`tickets.slack`): one message per incident in a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slack {
+    /// The channel's id (`C0123456789`) or name.
+    pub channel: String,
 }
 
 /// The label every firebreak ticket carries.
@@ -419,10 +453,32 @@ impl Reader<'_> {
         for (key, node) in self.map(
             node,
             "`tickets`",
-            &["github", "resolve_findings", "investigate"],
+            &["github", "jira", "slack", "resolve_findings", "investigate"],
         ) {
+            if key == "slack" {
+                let mut channel = None;
+                for (k, v) in self.map(node, "`tickets.slack`", &["channel"]) {
+                    if k == "channel" {
+                        channel = self.text(v, "`channel`");
+                    }
+                }
+                if channel.is_none() {
+                    self.error(
+                        Code::MissingField,
+                        node.pos,
+                        "`tickets.slack` has no `channel`".into(),
+                        "add `channel: C0123456789` (the channel's id; the bot must be in it)",
+                    );
+                }
+                t.slack = channel.map(|channel| Slack { channel });
+                continue;
+            }
             if key == "github" {
                 t.github = self.github(node);
+                continue;
+            }
+            if key == "jira" {
+                t.jira = self.jira(node);
                 continue;
             }
             let Value::Bool(b) = node.value else {
@@ -440,7 +496,91 @@ impl Reader<'_> {
                 t.investigate = b;
             }
         }
+        let trackers = [t.github.is_some(), t.jira.is_some(), t.slack.is_some()];
+        if trackers.iter().filter(|x| **x).count() > 1 {
+            self.error(
+                Code::InvalidValue,
+                node.pos,
+                "`tickets` names more than one tracker".into(),
+                "choose one of github, jira and slack: an incident has one ticket",
+            );
+        }
         t
+    }
+
+    fn jira(&mut self, node: &Node) -> Option<Jira> {
+        let mut j = Jira {
+            base_url: String::new(),
+            project: String::new(),
+            issue_type: "Task".into(),
+            close_transition: "Done".into(),
+            reopen_transition: "To Do".into(),
+            labels: Vec::new(),
+        };
+        let (mut has_url, mut has_project) = (false, false);
+        for (key, value) in self.map(
+            node,
+            "`tickets.jira`",
+            &[
+                "base_url",
+                "project",
+                "issue_type",
+                "close_transition",
+                "reopen_transition",
+                "labels",
+            ],
+        ) {
+            if key == "labels" {
+                j.labels = self.texts(value, "a label");
+                continue;
+            }
+            let Some(text) = self.text(value, &format!("`{key}`")) else {
+                continue;
+            };
+            match key {
+                "base_url" => {
+                    has_url = true;
+                    if !text.starts_with("https://") && !text.starts_with("http://") {
+                        self.error(
+                            Code::InvalidValue,
+                            value.pos,
+                            format!("`base_url` is `{text}`, not a URL"),
+                            "your Jira site, e.g. https://acme.atlassian.net",
+                        );
+                    }
+                    j.base_url = text;
+                }
+                "project" => {
+                    has_project = true;
+                    j.project = text;
+                }
+                "issue_type" => j.issue_type = text,
+                "close_transition" => j.close_transition = text,
+                _ => j.reopen_transition = text,
+            }
+        }
+        for (has, what, hint) in [
+            (
+                has_url,
+                "base_url",
+                "add `base_url: https://SITE.atlassian.net`",
+            ),
+            (
+                has_project,
+                "project",
+                "add `project: KEY`, the project the tickets go to",
+            ),
+        ] {
+            if !has {
+                self.error(
+                    Code::MissingField,
+                    node.pos,
+                    format!("`tickets.jira` has no `{what}`"),
+                    hint,
+                );
+            }
+        }
+        (has_url && has_project).then_some(j)
     }
 
     fn github(&mut self, node: &Node) -> Option<GitHub> {
@@ -512,7 +652,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_with_its_place() {
         let errs = parse(
-            "tickets:\n  github:\n    repo: not a repo\n    token: x\n  jira: {}\n",
+            "tickets:\n  github:\n    repo: not a repo\n    token: x\n  servicenow: {}\n",
             "f.yaml",
         )
         .unwrap_err();

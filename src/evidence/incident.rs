@@ -20,6 +20,9 @@ pub struct TicketRef {
     pub id: String,
     /// Where a person opens it.
     pub url: String,
+    /// Its title (for a tracker that rewrites the whole message, Slack).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 /// One write to a ticket tracker, kept whole in an `unwritten` record so that it can be

@@ -21,8 +21,11 @@
 
 pub mod findings;
 pub mod github;
+mod http;
 pub mod investigate;
+pub mod jira;
 mod render;
+pub mod slack;
 
 use crate::domain::config::{Close, Config, Decision};
 use crate::domain::finding::Finding;
@@ -50,6 +53,45 @@ pub enum TicketError {
     Store(#[from] StoreError),
     #[error("incident record {key}: {reason}")]
     Unreadable { key: String, reason: String },
+}
+
+/// The configured ticket tracker.
+#[derive(Debug)]
+pub enum Tracker {
+    GitHub(github::GitHub),
+    Jira(jira::Jira),
+    Slack(slack::Slack),
+}
+
+impl Tracker {
+    async fn open(
+        &self,
+        title: &str,
+        body: &str,
+        assignees: &[String],
+    ) -> Result<TicketRef, TicketError> {
+        match self {
+            Tracker::GitHub(t) => t.open(title, body, assignees).await,
+            Tracker::Jira(t) => t.open(title, body, assignees).await,
+            Tracker::Slack(t) => t.open(title, body).await,
+        }
+    }
+
+    async fn comment(&self, ticket: &TicketRef, body: &str) -> Result<(), TicketError> {
+        match self {
+            Tracker::GitHub(t) => t.comment(&ticket.id, body).await,
+            Tracker::Jira(t) => t.comment(&ticket.id, body).await,
+            Tracker::Slack(t) => t.comment(&ticket.id, body).await,
+        }
+    }
+
+    async fn set_open(&self, ticket: &TicketRef, open: bool) -> Result<(), TicketError> {
+        match self {
+            Tracker::GitHub(t) => t.set_open(&ticket.id, open).await,
+            Tracker::Jira(t) => t.set_open(&ticket.id, open).await,
+            Tracker::Slack(t) => t.set_open(ticket, open).await,
+        }
+    }
 }
 
 /// Each step's parameters known before it ran, by step id.
@@ -190,7 +232,7 @@ impl From<&Entry> for Subject {
 pub struct Desk {
     store: Store,
     /// The tracker; without one, incidents are only recorded.
-    github: Option<github::GitHub>,
+    tracker: Option<Tracker>,
     /// Owners by account id, and the tag that names a resource's owner.
     owners: Vec<(String, String)>,
     owner_tag: String,
@@ -208,7 +250,7 @@ impl Desk {
         config: &Config,
         store: Option<&Store>,
     ) -> Result<Option<Desk>, TicketError> {
-        if config.tickets.github.is_none() && config.triage.is_empty() {
+        if !config.tickets.any() && config.triage.is_empty() {
             return Ok(None);
         }
         let store = store.cloned().ok_or_else(|| {
@@ -216,13 +258,16 @@ impl Desk {
                 "tickets and triage are configured but there is no evidence target: each incident's record is kept there\n  hint: pass --evidence s3://BUCKET (made by `firebreak setup`)".into(),
             )
         })?;
-        let github = match &config.tickets.github {
-            Some(g) => Some(github::GitHub::from_env(g)?),
-            None => None,
+        let t = &config.tickets;
+        let tracker = match (&t.github, &t.jira, &t.slack) {
+            (Some(g), _, _) => Some(Tracker::GitHub(github::GitHub::from_env(g)?)),
+            (None, Some(j), _) => Some(Tracker::Jira(jira::Jira::from_env(j)?)),
+            (None, None, Some(s)) => Some(Tracker::Slack(slack::Slack::from_env(s)?)),
+            (None, None, None) => None,
         };
         Ok(Some(Desk {
             store,
-            github,
+            tracker,
             owners: config.owners.clone(),
             owner_tag: config.owner_tag.clone(),
             findings: None,
@@ -407,7 +452,7 @@ impl Desk {
             Ok(()) => {
                 crate::log!("incident_opened", finding_id = %f.id, decision = ?triage.decision,
                     reason = %triage.reason);
-                if self.github.is_none() || triage.decision == Decision::Ignore {
+                if self.tracker.is_none() || triage.decision == Decision::Ignore {
                     return Ok(None);
                 }
                 let open = TicketOp::Open {
@@ -450,7 +495,7 @@ impl Desk {
         let inc = self.read(&sub).await?;
         let (count, updated) = inc.seen();
         let newer = f.count > count || f.updated_at > updated;
-        let (Some(_), Some(t)) = (self.github.as_ref(), inc.ticket.clone()) else {
+        let (Some(_), Some(t)) = (self.tracker.as_ref(), inc.ticket.clone()) else {
             // No ticket: none is kept (no tracker, an ignored finding), or another process
             // opened the incident and has not written its ticket yet (or died before it could;
             // the outcome then says so). Recorded.
@@ -521,7 +566,7 @@ impl Desk {
         e.execution_id = Some(report.execution_id.clone());
         e.detail = Some(format!("{:?}", report.status).to_lowercase());
         self.event(&sub, &e).await?;
-        if self.github.is_none() {
+        if self.tracker.is_none() {
             return Ok(());
         }
         let inc = self.read(&sub).await?;
@@ -562,7 +607,7 @@ impl Desk {
                 crate::domain::scrub::scrub_text(error)
             ));
             self.event(&sub, &e).await?;
-            if self.github.is_none() {
+            if self.tracker.is_none() {
                 return Ok(());
             }
             let ops = vec![TicketOp::Comment {
@@ -622,7 +667,7 @@ impl Desk {
         ticket: &mut Option<TicketRef>,
         op: &TicketOp,
     ) -> Result<(), TicketError> {
-        let Some(github) = &self.github else {
+        let Some(tracker) = &self.tracker else {
             return Err(TicketError::Config(
                 "no ticket tracker is configured".into(),
             ));
@@ -636,7 +681,7 @@ impl Desk {
             if ticket.is_some() {
                 return Ok(());
             }
-            let t = github.open(title, body, assignees).await?;
+            let t = tracker.open(title, body, assignees).await?;
             let mut e = self.entry(f, "ticket");
             e.ticket = Some(t.clone());
             self.put(f, "ticket.json", &e).await?;
@@ -649,9 +694,9 @@ impl Desk {
             return Err(TicketError::Tracker("the ticket is not opened yet".into()));
         };
         match op {
-            TicketOp::Comment { body } => github.comment(&t.id, body).await?,
+            TicketOp::Comment { body } => tracker.comment(t, body).await?,
             TicketOp::Close { detail } => {
-                github.set_open(&t.id, false).await?;
+                tracker.set_open(t, false).await?;
                 let mut e = self.entry(f, "closed");
                 e.detail = Some(detail.clone());
                 self.event(f, &e).await?;
@@ -659,7 +704,7 @@ impl Desk {
                 self.finding_status(f, t, true).await;
             }
             TicketOp::Reopen => {
-                github.set_open(&t.id, true).await?;
+                tracker.set_open(t, true).await?;
                 self.event(f, &self.entry(f, "reopened")).await?;
                 crate::log!("ticket_reopened", finding_id = %f.finding_id, ticket = %t.url);
             }
@@ -715,7 +760,7 @@ impl Desk {
     /// Makes the ticket writes that failed before (`unwritten`), oldest first; one that fails
     /// again stays listed for the next time. Returns how many were made and how many are left.
     pub async fn retry_unwritten(&self) -> Result<(usize, usize), TicketError> {
-        if self.github.is_none() {
+        if self.tracker.is_none() {
             return Ok((0, 0));
         }
         let folder = self.unwritten_folder();

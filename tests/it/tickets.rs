@@ -1,9 +1,10 @@
-//! Incidents and their tickets (issue 17) on GitHub Issues: the real binary against moto for
-//! AWS and the suite's stateful GitHub test server (`scripts/github-emulator`) for GitHub. Every
-//! request firebreak sends to it is checked against GitHub's published OpenAPI description (npm
+//! Incidents and their tickets (issue 17) on GitHub Issues and Jira: the real binary against
+//! moto for AWS and the suite's stateful tracker test server (`scripts/tracker-emulator`). Every
+//! GitHub request firebreak sends to it is checked against GitHub's published OpenAPI description (npm
 //! `@octokit/openapi`, fetched by `scripts/ensure-github-openapi`): the operation exists, its
 //! path parameters have their types, its JSON body validates against the operation's request
-//! schema and names no member the schema does not declare.
+//! schema and names no member the schema does not declare. A Jira request is checked against
+//! the Jira Cloud REST API v3 reference's documented examples (`check_jira_request` says which).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -16,25 +17,37 @@ use crate::support::{
 };
 
 const TOKEN: &str = "ghp_FirebreakTestToken0000000000000000000";
+const SLACK_TOKEN: &str = "xoxb-0000000000-FirebreakSlackTestToken";
+const JIRA_EMAIL: &str = "firebreak@example.com";
+const JIRA_TOKEN: &str = "ATATT3xFfGF0FirebreakJiraTestToken000";
 
-/// The GitHub test server, stopped when dropped.
-pub(crate) struct GitHub {
+/// The ticket trackers' test server (GitHub and Jira), stopped when dropped.
+pub(crate) struct TrackerServer {
     child: Child,
     pub url: String,
 }
 
-impl Drop for GitHub {
+impl Drop for TrackerServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-impl GitHub {
-    pub(crate) fn start() -> GitHub {
+impl TrackerServer {
+    pub(crate) fn start() -> TrackerServer {
         let mut child = Command::new("python3")
-            .arg(root().join("scripts/github-emulator"))
-            .args(["--port", "0", "--token", TOKEN])
+            .arg(root().join("scripts/tracker-emulator"))
+            .args([
+                "--port",
+                "0",
+                "--token",
+                TOKEN,
+                "--jira-email",
+                JIRA_EMAIL,
+                "--jira-token",
+                JIRA_TOKEN,
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -48,7 +61,7 @@ impl GitHub {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("the GitHub test server said {line:?}"))
             .to_string();
-        GitHub { child, url }
+        TrackerServer { child, url }
     }
 
     fn get(&self, path: &str) -> Value {
@@ -101,7 +114,7 @@ impl GitHub {
         self.env_with(repo, "")
     }
 
-    /// [`GitHub::env`] with more configuration (`triage:`, `owners:`) after `tickets:`.
+    /// [`TrackerServer::env`] with more configuration (`triage:`, `owners:`) after `tickets:`.
     pub(crate) fn env_with(&self, repo: &str, more: &str) -> Vec<(String, String)> {
         let dir = std::env::temp_dir().join(unique("firebreak-config"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -229,11 +242,158 @@ fn check_request(r: &Value) -> Vec<String> {
     problems
 }
 
-/// Every request the server saw is one GitHub describes, sent as it describes it.
-pub(crate) fn assert_requests_follow_the_description(gh: &GitHub) {
+/// Checks one recorded Jira request against the Jira Cloud platform REST API v3 reference's
+/// documented request examples and field descriptions (Atlassian publishes no OpenAPI
+/// description in a package registry): "Create issue" (`fields.project.key`,
+/// `fields.summary` of at most 255 characters, `fields.issuetype.name`, `fields.description`
+/// and a comment's `body` in Atlassian Document Format, `fields.labels` without spaces,
+/// `fields.assignee.accountId`), "Add comment" and "Get transitions" / "Transition issue"
+/// (`transition.id`, a string); basic authentication with an API token.
+fn check_jira_request(r: &Value) -> Vec<String> {
+    let method = r["method"].as_str().unwrap();
+    let path = r["path"].as_str().unwrap();
+    let mut problems = Vec::new();
+    let adf = |v: &Value, what: &str, problems: &mut Vec<String>| {
+        let ok = v["type"] == "doc"
+            && v["version"] == 1
+            && v["content"].as_array().is_some_and(|c| {
+                c.iter().all(|n| {
+                    ["paragraph", "heading", "codeBlock"]
+                        .contains(&n["type"].as_str().unwrap_or(""))
+                        && n["content"].as_array().is_some_and(|t| {
+                            t.iter().all(|t| {
+                                t["type"] == "text"
+                                    && t["text"].as_str().is_some_and(|x| !x.is_empty())
+                            })
+                        })
+                        && (n["type"] != "heading"
+                            || n["attrs"]["level"]
+                                .as_u64()
+                                .is_some_and(|l| (1..=6).contains(&l)))
+                })
+            });
+        if !ok {
+            problems.push(format!(
+                "{method} {path}: {what} is not an ADF document: {v}"
+            ));
+        }
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match (method, segments.as_slice()) {
+        ("POST", ["rest", "api", "3", "issue"]) => {
+            let f = &r["body"]["fields"];
+            if !f["project"]["key"].is_string() || !f["issuetype"]["name"].is_string() {
+                problems.push(format!(
+                    "create issue: project.key and issuetype.name are required: {f}"
+                ));
+            }
+            if !f["summary"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty() && s.chars().count() <= 255)
+            {
+                problems.push(format!(
+                    "create issue: summary must be 1-255 characters: {}",
+                    f["summary"]
+                ));
+            }
+            adf(&f["description"], "fields.description", &mut problems);
+            if !f["labels"].as_array().is_some_and(|l| {
+                l.iter()
+                    .all(|l| l.as_str().is_some_and(|l| !l.contains(' ')))
+            }) {
+                problems.push(format!(
+                    "create issue: labels are strings without spaces: {}",
+                    f["labels"]
+                ));
+            }
+            if !f["assignee"].is_null() && !f["assignee"]["accountId"].is_string() {
+                problems.push("create issue: assignee is {accountId}".into());
+            }
+        }
+        ("POST", ["rest", "api", "3", "issue", _, "comment"]) => {
+            adf(&r["body"]["body"], "the comment's body", &mut problems)
+        }
+        ("GET", ["rest", "api", "3", "issue", _, "transitions"]) => {}
+        ("POST", ["rest", "api", "3", "issue", _, "transitions"]) => {
+            if !r["body"]["transition"]["id"].is_string() {
+                problems.push(format!(
+                    "transition: transition.id must be a string: {}",
+                    r["body"]
+                ));
+            }
+        }
+        _ => problems.push(format!(
+            "{method} {path}: not a Jira call firebreak should make"
+        )),
+    }
+    if r["authorized"] != true {
+        problems.push(format!("{method} {path}: not sent with the API token"));
+    }
+    problems
+}
+
+/// Checks one recorded Slack call against the Web API reference's documented arguments (Slack
+/// publishes its OpenAPI description on GitHub only, in no package registry):
+/// `chat.postMessage` takes `channel` and `text`, and `thread_ts` (a string) for a reply;
+/// `chat.update` takes `channel`, `ts` and `text`; a bot token as a bearer token.
+fn check_slack_request(r: &Value) -> Vec<String> {
+    let path = r["path"].as_str().unwrap();
+    let b = &r["body"];
+    let text = |k: &str| b[k].as_str().is_some_and(|v| !v.is_empty());
+    let mut problems = Vec::new();
+    let known: &[&str] = match path {
+        "/api/chat.postMessage" => &[
+            "channel",
+            "text",
+            "thread_ts",
+            "reply_broadcast",
+            "unfurl_links",
+        ],
+        "/api/chat.update" => &["channel", "ts", "text"],
+        _ => return vec![format!("{path}: not a Slack method firebreak should call")],
+    };
+    let required: &[&str] = if path == "/api/chat.update" {
+        &["channel", "ts", "text"]
+    } else {
+        &["channel", "text"]
+    };
+    for k in required {
+        if !text(k) {
+            problems.push(format!("{path}: `{k}` is required, a string"));
+        }
+    }
+    for k in b
+        .as_object()
+        .map(|o| o.keys().cloned().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if !known.contains(&k.as_str()) {
+            problems.push(format!(
+                "{path}: `{k}` is not an argument firebreak should send"
+            ));
+        }
+    }
+    if !b["thread_ts"].is_null() && !b["thread_ts"].is_string() {
+        problems.push(format!("{path}: thread_ts is a string"));
+    }
+    if r["method"] != "POST" || r["authorized"] != true {
+        problems.push(format!("{path}: POST with the bot token"));
+    }
+    problems
+}
+
+/// Every request the server saw is one its tracker describes, sent as it describes it.
+pub(crate) fn assert_requests_follow_the_description(gh: &TrackerServer) {
     let requests = gh.requests();
-    assert!(!requests.is_empty(), "firebreak sent GitHub nothing");
-    let problems: Vec<String> = requests.iter().flat_map(check_request).collect();
+    assert!(!requests.is_empty(), "firebreak sent the tracker nothing");
+    let problems: Vec<String> = requests
+        .iter()
+        .flat_map(|r| match r["path"].as_str() {
+            Some(p) if p.starts_with("/rest/api/3/") => check_jira_request(r),
+            Some(p) if p.starts_with("/api/chat.") => check_slack_request(r),
+            _ => check_request(r),
+        })
+        .collect();
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
@@ -326,7 +486,7 @@ async fn bucket_text(account: &Account, bucket: &str) -> String {
 
 #[tokio::test]
 async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_when_it_comes_back() {
-    let gh = GitHub::start();
+    let gh = TrackerServer::start();
     let account = Account::new().await;
     let bucket = account.evidence_bucket("tickets");
     let (user, key) = user_with_key(&account).await;
@@ -447,7 +607,7 @@ async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_whe
 
 #[tokio::test]
 async fn a_rate_limited_or_briefly_down_tracker_loses_no_ticket_and_never_stops_containment() {
-    let gh = GitHub::start();
+    let gh = TrackerServer::start();
     let account = Account::new().await;
     let bucket = account.evidence_bucket("tickets-limited");
     let (user, key) = user_with_key(&account).await;
@@ -575,7 +735,7 @@ fn the_description_check_finds_what_github_would_refuse() {
 /// again.
 #[tokio::test]
 async fn five_deliveries_read_by_two_servers_make_one_ticket() {
-    let gh = GitHub::start();
+    let gh = TrackerServer::start();
     let account = Account::new().await;
     let bucket = unique("tickets-serve");
     let queue = unique("tickets-findings");
@@ -635,7 +795,7 @@ async fn five_deliveries_read_by_two_servers_make_one_ticket() {
 /// rule's assignee, else the account's owner, else the resource's owner tag.
 #[tokio::test]
 async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_ticket() {
-    let gh = GitHub::start();
+    let gh = TrackerServer::start();
     let account = Account::new().await;
     let bucket = account.evidence_bucket("triaged");
     let tor = "UnauthorizedAccess:IAMUser/TorIPCaller";
@@ -833,7 +993,7 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
 /// tracker is back (here: the next `serve`, on its way out).
 #[tokio::test]
 async fn a_tracker_down_for_a_minute_loses_no_ticket() {
-    let gh = GitHub::start();
+    let gh = TrackerServer::start();
     let account = Account::new().await;
     let bucket = unique("tickets-down");
     let queue = unique("tickets-down-findings");
@@ -938,7 +1098,7 @@ fn validate_checks_the_configuration_like_a_playbook() {
 /// first comment says so, and containment and the outcome go on.
 #[tokio::test]
 async fn a_failed_investigation_is_said_on_the_ticket() {
-    let gh = GitHub::start();
+    let gh = TrackerServer::start();
     let account = Account::new().await;
     let bucket = account.evidence_bucket("investigated");
     let repo = "acme/investigated";
@@ -977,4 +1137,200 @@ async fn a_failed_investigation_is_said_on_the_ticket() {
     assert!(comments[1].starts_with("## Containment succeeded"));
     let all = bucket_text(&account, &bucket).await;
     assert!(all.contains("investigation.json"));
+}
+
+/// Jira Cloud as the tracker: the incident's issue in the configured project, labelled, its
+/// description and comments in Atlassian Document Format, closed through the `Done`
+/// transition and reopened through `To Do` when the finding is run again.
+#[tokio::test]
+async fn jira_tickets_are_opened_commented_closed_and_reopened_through_transitions() {
+    let gh = TrackerServer::start();
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("jira");
+    let dir = std::env::temp_dir().join(unique("jira-config"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("firebreak.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "tickets:\n  investigate: false\n  jira:\n    base_url: {}\n    project: SEC\n    labels: [aws-security]\n",
+            gh.url
+        ),
+    )
+    .unwrap();
+    let env = vec![
+        ("JIRA_EMAIL".to_string(), JIRA_EMAIL.to_string()),
+        ("JIRA_API_TOKEN".to_string(), JIRA_TOKEN.to_string()),
+        ("FIREBREAK_CONFIG".to_string(), config.display().to_string()),
+    ];
+    let (user, key) = user_with_key(&account).await;
+    let id = unique("jira-finding");
+    let out = contain(
+        &account,
+        &env,
+        &finding(&account, &id, &user, &key, 1),
+        &bucket,
+    );
+    assert!(stderr(&out).contains("/browse/SEC-1"), "{}", stderr(&out));
+    let issues = gh.issues("SEC");
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    let f = &issues[0]["fields"];
+    assert_eq!(f["project"]["key"], "SEC");
+    assert_eq!(f["issuetype"]["name"], "Task");
+    assert_eq!(f["labels"], json!(["firebreak", "aws-security"]));
+    assert!(
+        f["description"].to_string().contains(&id),
+        "the description names the finding"
+    );
+    assert_eq!(issues[0]["status"], "Done");
+    let comments = issues[0]["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0]["body"]
+            .to_string()
+            .contains("Containment succeeded")
+    );
+
+    contain(
+        &account,
+        &env,
+        &finding(&account, &id, &user, &key, 2),
+        &bucket,
+    );
+    let issues = gh.issues("SEC");
+    assert_eq!(issues.len(), 1, "never a second ticket");
+    assert_eq!(issues[0]["status"], "Done");
+    let moves: Vec<String> = gh
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST" && r["path"].as_str().unwrap().ends_with("/transitions"))
+        .map(|r| r["body"]["transition"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(moves, ["31", "11", "31"], "Done, To Do, Done");
+    assert_requests_follow_the_description(&gh);
+    let all = bucket_text(&account, &bucket).await;
+    assert!(!all.contains(JIRA_TOKEN), "the token is in the evidence");
+}
+
+#[test]
+fn the_jira_check_finds_what_jira_would_refuse() {
+    let bad = json!({"method": "POST", "path": "/rest/api/3/issue", "authorized": true,
+        "body": {"fields": {"project": {"key": "SEC"}, "summary": "", "issuetype": {"name": "Task"},
+                 "description": "plain text", "labels": ["two words"]}}});
+    let p = check_jira_request(&bad);
+    assert_eq!(p.len(), 3, "{p:#?}");
+    let transition = json!({"method": "POST", "path": "/rest/api/3/issue/SEC-1/transitions",
+        "authorized": false, "body": {"transition": {"id": 31}}});
+    assert_eq!(check_jira_request(&transition).len(), 2);
+}
+
+/// Slack as the tracker: one message per incident, its progress in the thread, the message
+/// updated when the incident closes; the finding run again reopens it there.
+#[tokio::test]
+async fn slack_keeps_one_message_per_incident_with_its_story_in_the_thread() {
+    let gh = TrackerServer::start();
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("slack");
+    let dir = std::env::temp_dir().join(unique("slack-config"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("firebreak.yaml");
+    std::fs::write(
+        &config,
+        "tickets:\n  investigate: false\n  slack:\n    channel: C0SECURITY\n",
+    )
+    .unwrap();
+    let env = vec![
+        ("SLACK_BOT_TOKEN".to_string(), SLACK_TOKEN.to_string()),
+        ("SLACK_API_URL".to_string(), format!("{}/api/", gh.url)),
+        ("FIREBREAK_CONFIG".to_string(), config.display().to_string()),
+    ];
+    let (user, key) = user_with_key(&account).await;
+    let id = unique("slack-finding");
+    contain(
+        &account,
+        &env,
+        &finding(&account, &id, &user, &key, 1),
+        &bucket,
+    );
+    contain(
+        &account,
+        &env,
+        &finding(&account, &id, &user, &key, 2),
+        &bucket,
+    );
+    let messages = gh.issues("slack:C0SECURITY");
+    assert_eq!(messages.len(), 1, "one message per incident: {messages:#?}");
+    let m = &messages[0];
+    let replies: Vec<&str> = m["replies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["text"].as_str().unwrap())
+        .collect();
+    // Outcome, closed; came again, reopened; outcome, closed.
+    assert_eq!(replies.len(), 6, "{replies:#?}");
+    assert!(
+        replies[0].starts_with("*Containment succeeded"),
+        "{}",
+        replies[0]
+    );
+    assert!(replies[1].contains("*Closed*"));
+    assert!(replies[2].contains("came again"), "{}", replies[2]);
+    assert!(replies[3].contains("*Reopened*"));
+    assert!(replies[5].contains("*Closed*"));
+    assert_eq!(m["updates"], 3, "the message follows the incident's state");
+    assert!(m["text"].as_str().unwrap().contains("*Closed*"));
+    assert!(
+        m["text"]
+            .as_str()
+            .unwrap()
+            .contains("UnauthorizedAccess:IAMUser/TorIPCaller")
+    );
+    assert_requests_follow_the_description(&gh);
+    assert!(!bucket_text(&account, &bucket).await.contains(SLACK_TOKEN));
+}
+
+/// Planted secrets: a finding whose text and resource tags carry a secret access key, a
+/// session token and a password leaves none of them in the ticket, its comments, the incident's
+/// records or the log; nor does the tracker's token.
+#[tokio::test]
+async fn planted_secrets_reach_no_ticket() {
+    const SECRET_KEY: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYPLANTEDKEY";
+    const PASSWORD: &str = "Planted-Passw0rd-42";
+    const SESSION: &str = "IQoJb3JpZ2luX2VjEPLANTEDSESSIONTOKEN0000000000";
+    let gh = TrackerServer::start();
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("tickets-secrets");
+    let repo = "acme/secrets";
+    let env = gh.env(repo);
+    let (user, key) = user_with_key(&account).await;
+    let f = finding(&account, &unique("secret-finding"), &user, &key, 1);
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+    v["title"] = format!("Key used; aws_secret_access_key={SECRET_KEY}").into();
+    v["description"] =
+        format!("the user's password={PASSWORD} and token {{\"SessionToken\": \"{SESSION}\"}}")
+            .into();
+    v["resource"]["accessKeyDetails"]["tags"] = json!([{"key": "aws_secret_access_key", "value": SECRET_KEY}, {"key": "db_password", "value": PASSWORD}]);
+    std::fs::write(&f, v.to_string()).unwrap();
+    let out = contain(&account, &env, &f, &bucket);
+    let issues = gh.issues(repo);
+    assert_eq!(issues.len(), 1);
+    let everything = format!(
+        "{}\n{}\n{}\n{}\n{}",
+        serde_json::to_string(&issues).unwrap(),
+        serde_json::to_string(&gh.requests()).unwrap(),
+        stderr(&out),
+        stdout(&out),
+        bucket_text(&account, &bucket).await
+    );
+    for secret in [SECRET_KEY, PASSWORD, SESSION, TOKEN] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} reached a ticket, a record or the log"
+        );
+    }
+    assert!(
+        issues[0]["body"].as_str().unwrap().contains("Key used"),
+        "the rest of the text is kept"
+    );
 }
