@@ -238,6 +238,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 pub(crate) fn block_on<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        // A containment's futures nest deep (engine, evidence, tickets); 8 MiB per thread
+        // instead of 2 keeps a debug build's frames far from the edge.
+        .thread_stack_size(8 * 1024 * 1024)
         .build()
         .context("starting the async runtime")?
         .block_on(work)

@@ -244,7 +244,7 @@ pub(crate) async fn execute(
         Ok::<_, anyhow::Error>((report, ok))
     };
     let Some(desk) = opts.desk.filter(|_| !opts.dry_run) else {
-        return contain.await;
+        return Box::pin(contain).await;
     };
     let default;
     let triage = match opts.triage {
@@ -274,7 +274,9 @@ pub(crate) async fn execute(
         )
         .await
     };
-    let (ticket, result) = tokio::join!(opening, contain);
+    // Both on the heap: the containment's future is large, and the ticket's beside it would
+    // make the task's stack frame too deep for a runtime thread.
+    let (ticket, result) = tokio::join!(Box::pin(opening), Box::pin(contain));
     if let Some(t) = &ticket
         && progress
     {

@@ -72,6 +72,9 @@ pub struct Rule {
     pub reason: Option<String>,
     /// GitHub logins the ticket is assigned to.
     pub assign: Vec<String>,
+    /// For `ignore`: a GuardDuty suppression filter is made for each finding type it ignores,
+    /// so that GuardDuty archives them as they come.
+    pub suppress: bool,
 }
 
 /// The trackers incidents are written to.
@@ -284,6 +287,7 @@ impl Reader<'_> {
     fn rule(&mut self, node: &Node) -> Option<Rule> {
         let (mut matcher, mut tags, mut sample, mut decision) = (None, Vec::new(), None, None);
         let (mut close, mut reason, mut assign) = (None, None, Vec::new());
+        let mut suppress = false;
         let (mut has_match, mut has_decision) = (false, false);
         for (key, v) in self.map(
             node,
@@ -369,12 +373,15 @@ impl Reader<'_> {
                 }
                 "reason" => reason = self.text(v, "`reason`"),
                 "assign" => assign = self.texts(v, "an assignee"),
-                _ => self.error(
-                    Code::InvalidValue,
-                    v.pos,
-                    "`suppress` is not available yet".into(),
-                    "remove it: GuardDuty suppression filters are not made by firebreak yet; the rule still records each finding",
-                ),
+                _ => match v.value {
+                    Value::Bool(b) => suppress = b,
+                    _ => self.error(
+                        Code::WrongType,
+                        v.pos,
+                        format!("`suppress` must be true or false, not {}", v.kind()),
+                        "true: GuardDuty archives the findings this rule ignores as they come",
+                    ),
+                },
             }
         }
         let Some(decision) = decision else {
@@ -397,6 +404,14 @@ impl Reader<'_> {
                 "add `match: {types: [\"Recon:*\"]}` (the keys of a playbook's match)",
             );
         }
+        if suppress && decision != Decision::Ignore {
+            self.error(
+                Code::InvalidValue,
+                node.pos,
+                "`suppress: true` on a rule that does not ignore".into(),
+                "only an `ignore` rule can suppress: GuardDuty then archives what it ignores",
+            );
+        }
         if decision == Decision::Ignore && reason.is_none() {
             self.error(
                 Code::MissingField,
@@ -417,6 +432,7 @@ impl Reader<'_> {
             }),
             reason,
             assign,
+            suppress,
         })
     }
 
@@ -647,6 +663,22 @@ mod tests {
         let empty = parse("", "f.yaml").unwrap();
         assert!(empty.tickets.github.is_none() && empty.triage.is_empty());
         assert_eq!(empty.owner_tag, OWNER_TAG);
+    }
+
+    #[test]
+    fn only_an_ignore_rule_can_suppress() {
+        let ok = parse(
+            "triage:\n  - match: {types: [\"Recon:*\"]}\n    decision: ignore\n    suppress: true\n    reason: noise\n",
+            "f.yaml",
+        )
+        .unwrap();
+        assert!(ok.triage[0].suppress);
+        let bad = parse(
+            "triage:\n  - match: {types: [\"Recon:*\"]}\n    decision: ticket\n    suppress: true\n",
+            "f.yaml",
+        )
+        .unwrap_err();
+        assert!(bad[0].to_string().contains("does not ignore"), "{bad:?}");
     }
 
     #[test]

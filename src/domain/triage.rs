@@ -20,6 +20,8 @@ pub struct Triage {
     pub because: Vec<String>,
     /// Who the ticket goes to, by the rule.
     pub assign: Vec<String>,
+    /// For `ignore`: suppress the finding's type in GuardDuty.
+    pub suppress: bool,
 }
 
 /// Triages `f`; `playbook` is the playbook that selection chose for it, if any. A `respond`
@@ -71,6 +73,7 @@ pub fn decide(config: &Config, f: &Finding, playbook: Option<&str>) -> Triage {
             rule: Some(place),
             because,
             assign: rule.assign.clone(),
+            suppress: rule.suppress && decision == Decision::Ignore,
         };
     }
     match playbook {
@@ -81,6 +84,7 @@ pub fn decide(config: &Config, f: &Finding, playbook: Option<&str>) -> Triage {
             rule: None,
             because: Vec::new(),
             assign: Vec::new(),
+            suppress: false,
         },
         None => Triage {
             decision: Decision::Ticket,
@@ -89,6 +93,7 @@ pub fn decide(config: &Config, f: &Finding, playbook: Option<&str>) -> Triage {
             rule: None,
             because: Vec::new(),
             assign: Vec::new(),
+            suppress: false,
         },
     }
 }

@@ -132,6 +132,49 @@ impl FindingStatus {
         vec![archived, feedback, resolved]
     }
 
+    /// Makes (once) a GuardDuty suppression filter for findings of `finding_type` in the
+    /// finding's account: GuardDuty archives them as they come.
+    pub async fn suppress(&self, t: &Target<'_>, finding_type: &str, reason: &str) -> Outcome {
+        let (gd, _) = self.clients(t.region);
+        let own = self.own_detector(t.region).await?;
+        let name = filter_name(finding_type, t.account_id);
+        if gd
+            .get_filter()
+            .detector_id(&own)
+            .filter_name(&name)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok("GuardDuty: suppression filter in place");
+        }
+        let eq = |v: &str| {
+            aws_sdk_guardduty::types::Condition::builder()
+                .equals(v)
+                .build()
+        };
+        let criteria = aws_sdk_guardduty::types::FindingCriteria::builder()
+            .criterion("type", eq(finding_type))
+            .criterion("accountId", eq(t.account_id))
+            .build();
+        gd.create_filter()
+            .detector_id(&own)
+            .name(&name)
+            .action(aws_sdk_guardduty::types::FilterAction::Archive)
+            .rank(1)
+            .description(
+                format!("firebreak: ignored by triage: {reason}")
+                    .chars()
+                    .take(512)
+                    .collect::<String>(),
+            )
+            .finding_criteria(criteria)
+            .send()
+            .await
+            .map(|_| "GuardDuty: suppression filter made")
+            .map_err(|e| described("CreateFilter", &e))
+    }
+
     /// The caller's GuardDuty detector in `region`.
     async fn own_detector(&self, region: &str) -> Result<String, String> {
         let (gd, _) = self.clients(region);
@@ -212,4 +255,20 @@ where
         },
     };
     crate::domain::render::brief(&crate::domain::scrub::scrub_text(&text))
+}
+
+/// A suppression filter's name: `firebreak-` and the type and account, in the characters
+/// GuardDuty allows (letters, digits, `-`, `_`, `.`), at most 64.
+pub fn filter_name(finding_type: &str, account: &str) -> String {
+    let raw = format!("firebreak-{account}-{finding_type}");
+    raw.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect()
 }

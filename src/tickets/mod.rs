@@ -279,16 +279,39 @@ impl Desk {
     /// Marks findings in GuardDuty and Security Hub through `status` as their tickets open and
     /// close (unless the configuration says not to).
     pub fn with_findings(mut self, status: findings::FindingStatus) -> Desk {
-        if self.resolve_findings {
-            self.findings = Some(status);
-        }
+        self.findings = Some(status);
         self
+    }
+
+    /// Suppresses an ignored finding's type in GuardDuty, recording the outcome.
+    async fn suppressed(&self, f: &Subject, status: &findings::FindingStatus, triage: &Triage) {
+        let target = findings::Target {
+            finding_id: &f.finding_id,
+            account_id: &f.account_id,
+            region: &f.region,
+            detector_id: f.detector_id.as_deref(),
+        };
+        let outcome = status
+            .suppress(&target, &f.finding_type, &triage.reason)
+            .await;
+        let text = match &outcome {
+            Ok(done) => (*done).to_string(),
+            Err(e) => format!("failed: {e}"),
+        };
+        crate::log!("suppressed", finding_id = %f.finding_id, outcome = %text);
+        let mut e = self.entry(f, "suppressed");
+        e.detail = Some(text);
+        if let Err(err) = self.event(f, &e).await {
+            crate::log!("incident_unrecorded", finding_id = %f.finding_id, error = %err);
+        }
     }
 
     /// Marks the finding in GuardDuty and Security Hub as its ticket opens or closes, and
     /// records what each call did; a failure is recorded, not retried.
     async fn finding_status(&self, f: &Subject, ticket: &TicketRef, closed: bool) {
-        let Some(status) = &self.findings else { return };
+        let Some(status) = self.findings.as_ref().filter(|_| self.resolve_findings) else {
+            return;
+        };
         let target = findings::Target {
             finding_id: &f.finding_id,
             account_id: &f.account_id,
@@ -452,6 +475,9 @@ impl Desk {
             Ok(()) => {
                 crate::log!("incident_opened", finding_id = %f.id, decision = ?triage.decision,
                     reason = %triage.reason);
+                if let (Some(status), true) = (&self.findings, triage.suppress) {
+                    self.suppressed(&sub, status, triage).await;
+                }
                 if self.tracker.is_none() || triage.decision == Decision::Ignore {
                     return Ok(None);
                 }
@@ -578,20 +604,7 @@ impl Desk {
                 detail: format!("on containment by execution {}", report.execution_id),
             });
         }
-        match inc.ticket {
-            Some(t) => {
-                self.deliver(&sub, Some(t), ops).await;
-            }
-            // Opening it failed: these writes follow the open when it is made.
-            None => {
-                self.unwritten(
-                    &sub,
-                    ops,
-                    &TicketError::Tracker("the ticket is not opened yet".into()),
-                )
-                .await
-            }
-        }
+        self.deliver_or_keep(&sub, inc.ticket, ops).await;
         Ok(())
     }
 
@@ -613,19 +626,8 @@ impl Desk {
             let ops = vec![TicketOp::Comment {
                 body: render::not_run(execution_id, error),
             }];
-            match self.read(&sub).await?.ticket {
-                Some(t) => {
-                    self.deliver(&sub, Some(t), ops).await;
-                }
-                None => {
-                    self.unwritten(
-                        &sub,
-                        ops,
-                        &TicketError::Tracker("the ticket is not opened yet".into()),
-                    )
-                    .await
-                }
-            }
+            let ticket = self.read(&sub).await?.ticket;
+            self.deliver_or_keep(&sub, ticket, ops).await;
             Ok::<_, TicketError>(())
         };
         if let Err(e) = run.await {
@@ -639,6 +641,20 @@ impl Desk {
         let message = crate::domain::scrub::scrub_text(&err.to_string());
         crate::say!("warning: incident of finding {}: {what}: {message}", f.id);
         crate::log!("incident_unrecorded", finding_id = %f.id, what = %what, error = %message);
+    }
+
+    /// Makes `ops` on `ticket`; without one (opening it failed), keeps them as unwritten, to
+    /// follow the open when it is made.
+    async fn deliver_or_keep(&self, f: &Subject, ticket: Option<TicketRef>, ops: Vec<TicketOp>) {
+        match ticket {
+            Some(t) => {
+                self.deliver(f, Some(t), ops).await;
+            }
+            None => {
+                let not_yet = TicketError::Tracker("the ticket is not opened yet".into());
+                self.unwritten(f, ops, &not_yet).await
+            }
+        }
     }
 
     /// Makes `ops` on the ticket in order (an `Open` first when there is none yet); at the

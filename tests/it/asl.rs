@@ -280,6 +280,29 @@ async fn execute(
 
 /// The steps of a failed execution's report that did not succeed, each with its status, error
 /// code and error, one per line: the whole report is too long for a test's message.
+/// [`execute`], once more when the emulator's interpreter failed a step with its own
+/// `States.Runtime` (it does now and then under load: see `parity::MOTO_BRANCH_CRASH`; AWS does
+/// not). The playbook's actions are idempotent, so the second execution finishes the
+/// containment the first began; any other failure is returned as it is.
+async fn execute_past_emulator_crash(
+    moto: &support::Moto,
+    playbook: &str,
+    input: &serde_json::Value,
+) -> (bool, serde_json::Value) {
+    let (ok, out) = execute(moto, playbook, input).await;
+    let crashed = out["steps"]
+        .as_object()
+        .is_some_and(|steps| steps.values().any(|s| s["error_code"] == "States.Runtime"));
+    if ok || !crashed {
+        return (ok, out);
+    }
+    eprintln!(
+        "the emulator's interpreter failed with States.Runtime; executing again: {}",
+        failures(&out)
+    );
+    execute(moto, playbook, input).await
+}
+
 fn failures(report: &serde_json::Value) -> String {
     let Some(steps) = report["steps"].as_object() else {
         return format!("no steps in the report: {report}");
@@ -668,7 +691,7 @@ async fn the_ec2_state_machine_preserves_and_isolates_the_instance() {
         f["id"] = finding_id.clone().into();
         f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
     });
-    let (ok, out) = execute(&moto, "ec2-instance-compromise", &input).await;
+    let (ok, out) = execute_past_emulator_crash(&moto, "ec2-instance-compromise", &input).await;
     assert!(ok, "{}", failures(&out));
     let steps = &out["steps"];
     for s in [
@@ -707,7 +730,7 @@ async fn the_ec2_state_machine_preserves_and_isolates_the_instance() {
     )
     .await;
 
-    let (ok, again) = execute(&moto, "ec2-instance-compromise", &input).await;
+    let (ok, again) = execute_past_emulator_crash(&moto, "ec2-instance-compromise", &input).await;
     assert!(ok, "{}", failures(&again));
     assert_eq!(
         again["steps"]["snapshot"]["outputs"]["snapshot_ids"]
@@ -740,7 +763,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open_on_step_functions()
         f["id"] = support::unique("finding").into();
         f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
     });
-    let (ok, out) = execute(&moto, "ec2-instance-compromise", &input).await;
+    let (ok, out) = execute_past_emulator_crash(&moto, "ec2-instance-compromise", &input).await;
     assert!(!ok, "the isolation was refused: {out:#}");
     let isolate = &out["steps"]["isolate"];
     assert_eq!(isolate["status"], "failed", "{isolate:#}");

@@ -1334,3 +1334,67 @@ async fn planted_secrets_reach_no_ticket() {
         "the rest of the text is kept"
     );
 }
+
+/// An `ignore` rule with `suppress: true` makes a GuardDuty suppression filter for the type it
+/// ignores (once; the next finding of that type finds it in place), so that GuardDuty archives
+/// the rest as they come (moto serves CreateFilter and GetFilter).
+#[tokio::test]
+async fn an_ignore_rule_that_suppresses_makes_one_guardduty_filter() {
+    let gh = TrackerServer::start();
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("suppressed");
+    let gd = aws_sdk_guardduty::Client::new(&account.config);
+    let detector = gd
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .unwrap()
+        .detector_id()
+        .unwrap()
+        .to_string();
+    let env = gh.env_with(
+        "acme/suppressed",
+        "triage:\n  - match: {types: [\"UnauthorizedAccess:IAMUser/TorIPCaller\"]}\n    decision: ignore\n    suppress: true\n    reason: our red team's Tor exit\n",
+    );
+    for n in 0..2 {
+        let (user, key) = user_with_key(&account).await;
+        let f = finding(
+            &account,
+            &unique(&format!("suppressed-{n}")),
+            &user,
+            &key,
+            1,
+        );
+        let out = contain(&account, &env, &f, &bucket);
+        assert!(stderr(&out).contains("ignore (rule 1"), "{}", stderr(&out));
+    }
+    let name = firebreak::tickets::findings::filter_name(
+        "UnauthorizedAccess:IAMUser/TorIPCaller",
+        &account.id,
+    );
+    let filter = gd
+        .get_filter()
+        .detector_id(&detector)
+        .filter_name(&name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("no filter {name}: {e:?}"));
+    assert_eq!(
+        filter.action(),
+        Some(&aws_sdk_guardduty::types::FilterAction::Archive)
+    );
+    let criteria = filter.finding_criteria().unwrap().criterion().unwrap();
+    assert_eq!(
+        criteria["type"].equals(),
+        ["UnauthorizedAccess:IAMUser/TorIPCaller"]
+    );
+    assert_eq!(criteria["accountId"].equals(), [account.id.as_str()]);
+    let all = bucket_text(&account, &bucket).await;
+    assert!(all.contains("GuardDuty: suppression filter made"), "{all}");
+    assert!(all.contains("GuardDuty: suppression filter in place"));
+    assert!(
+        gh.issues("acme/suppressed").is_empty(),
+        "an ignored finding has no ticket"
+    );
+}
