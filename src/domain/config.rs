@@ -147,6 +147,13 @@ pub struct Slack {
 /// The label every firebreak ticket carries.
 pub const LABEL: &str = "firebreak";
 
+/// A ticket's labels: [`LABEL`], then the configured ones.
+pub fn labels(extra: &[String]) -> Vec<String> {
+    std::iter::once(LABEL.to_string())
+        .chain(extra.iter().cloned())
+        .collect()
+}
+
 /// Parses a configuration text; `file` names it in diagnostics. Warnings (a rule's type
 /// pattern no GuardDuty type matches) do not fail it; `check` returns them.
 pub fn parse(src: &str, file: &str) -> Result<Config, Vec<Diagnostic>> {

@@ -67,8 +67,7 @@ impl GitHub {
         body: &str,
         assignees: &[String],
     ) -> Result<TicketRef, TicketError> {
-        let mut labels = vec![config::LABEL.to_string()];
-        labels.extend(self.labels.iter().cloned());
+        let labels = config::labels(&self.labels);
         let mut req = json!({"title": title, "body": body, "labels": labels});
         let assignees = if assignees.is_empty() {
             &self.assignees

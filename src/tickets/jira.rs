@@ -65,8 +65,7 @@ impl Jira {
         body: &str,
         assignees: &[String],
     ) -> Result<TicketRef, TicketError> {
-        let mut labels = vec![config::LABEL.to_string()];
-        labels.extend(self.c.labels.iter().cloned());
+        let labels = config::labels(&self.c.labels);
         let mut fields = json!({
             "project": {"key": self.c.project},
             "issuetype": {"name": self.c.issue_type},
