@@ -259,12 +259,11 @@ pub(crate) async fn execute(
         }
     };
     let opening = async {
-        let investigator = match desk.investigate {
-            true => Some(crate::tickets::investigate::Investigator::new(
-                &acc.config(&f.account_id, &f.region).await,
-            )),
-            false => None,
-        };
+        // The account's alias and (unless the configuration says not to) the investigation
+        // are read in the finding's account.
+        let investigator = Some(crate::tickets::investigate::Investigator::new(
+            &acc.config(&f.account_id, &f.region).await,
+        ));
         desk.open(
             f,
             triage,

@@ -27,6 +27,8 @@ const LOOKBACK_HOURS: i64 = 24;
 #[derive(Debug, Clone)]
 pub struct Investigator {
     cloudtrail: aws_sdk_cloudtrail::Client,
+    /// For the account's alias (none in tests of the lookups alone).
+    iam: Option<aws_sdk_iam::Client>,
 }
 
 /// An investigation: the comment, and the data behind it.
@@ -55,12 +57,28 @@ impl Investigator {
     pub fn new(config: &aws_config::SdkConfig) -> Investigator {
         Investigator {
             cloudtrail: aws_sdk_cloudtrail::Client::new(config),
+            iam: Some(aws_sdk_iam::Client::new(config)),
         }
     }
 
     /// Lookups made on this client (tests: the SDK's mocks).
     pub fn with_client(cloudtrail: aws_sdk_cloudtrail::Client) -> Investigator {
-        Investigator { cloudtrail }
+        Investigator {
+            cloudtrail,
+            iam: None,
+        }
+    }
+
+    /// The account's alias (`ListAccountAliases`), if it has one and it can be read.
+    pub async fn account_alias(&self) -> Option<String> {
+        let out = self
+            .iam
+            .as_ref()?
+            .list_account_aliases()
+            .send()
+            .await
+            .ok()?;
+        out.account_aliases().first().cloned()
     }
 
     /// Investigates `f`'s resource. A lookup that fails is said in the summary.

@@ -481,9 +481,13 @@ impl Desk {
                 if self.tracker.is_none() || triage.decision == Decision::Ignore {
                     return Ok(None);
                 }
+                let alias = match investigator {
+                    Some(i) => i.account_alias().await,
+                    None => None,
+                };
                 let open = TicketOp::Open {
                     title: render::title(f),
-                    body: render::opening(f, triage, playbook, execution_id),
+                    body: render::opening(f, triage, playbook, execution_id, alias.as_deref()),
                     assignees: self.assignees(f, triage),
                 };
                 let ticket = self.deliver(&sub, None, vec![open]).await;

@@ -100,6 +100,7 @@ pub fn opening(
     triage: &Triage,
     playbook: Option<&crate::domain::playbook::Playbook>,
     execution_id: Option<&str>,
+    alias: Option<&str>,
 ) -> String {
     let j = &f.json;
     let mut rows = vec![
@@ -108,7 +109,13 @@ pub fn opening(
             "Severity",
             format!("{} ({})", severity(f.severity), f.severity),
         ),
-        ("Account", f.account_id.clone()),
+        (
+            "Account",
+            match alias {
+                Some(a) => format!("{} ({a})", f.account_id),
+                None => f.account_id.clone(),
+            },
+        ),
         ("Region", f.region.clone()),
         ("Resource", resource(f)),
     ];

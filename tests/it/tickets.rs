@@ -490,6 +490,13 @@ async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_whe
     let account = Account::new().await;
     let bucket = account.evidence_bucket("tickets");
     let (user, key) = user_with_key(&account).await;
+    // The account's alias is in the ticket.
+    aws_sdk_iam::Client::new(&account.config)
+        .create_account_alias()
+        .account_alias(format!("acme-prod-{}", &account.id[6..]))
+        .send()
+        .await
+        .unwrap();
     let repo = "acme/incidents";
     let env = gh.env(repo);
     let id = unique("ticketed-finding");
@@ -512,6 +519,14 @@ async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_whe
     );
     let body = issue["body"].as_str().unwrap();
     assert!(body.contains(&id), "the body names the finding: {body}");
+    assert!(
+        body.contains(&format!(
+            "| Account | {} (acme-prod-{}) |",
+            account.id,
+            &account.id[6..]
+        )),
+        "{body}"
+    );
     for what in [
         "UnauthorizedAccess:IAMUser/TorIPCaller",
         &account.id,
