@@ -63,9 +63,12 @@ pub(crate) async fn execute(
 ) -> Result<(RunReport, bool)> {
     let ticket_execution = execution_id.clone();
     // Each step's parameters known before it runs, for the ticket's "how to undo".
+    // Only when a ticket will say how to undo the changes: not on the way to containment.
+    let ticketed = opts.desk.is_some() && !opts.dry_run;
     let step_params: crate::tickets::StepParams = plan
         .graph
         .node_weights()
+        .filter(|_| ticketed)
         .map(|s| {
             let known = s
                 .params

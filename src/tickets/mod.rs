@@ -396,11 +396,14 @@ impl Desk {
 
     /// Writes `e` once at `name` in the incident's folder.
     async fn put(&self, f: &Subject, name: &str, e: &Entry) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec_pretty(e).unwrap_or_default();
+        self.write(&format!("{}/{name}", self.folder(f)), e).await
+    }
+
+    /// Writes `e` once at `key` (every incident object is written here).
+    async fn write(&self, key: &str, e: &Entry) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec_pretty(e).map_err(|err| StoreError::Io(err.to_string()))?;
         let sha = crate::evidence::sha256_hex(&bytes);
-        self.store
-            .put(&format!("{}/{name}", self.folder(f)), bytes, &sha)
-            .await
+        self.store.put(key, bytes, &sha).await
     }
 
     /// Writes a record of the incident's history.
@@ -446,71 +449,62 @@ impl Desk {
         execution_id: Option<&str>,
         investigator: Option<&investigate::Investigator>,
     ) -> Option<TicketRef> {
-        match self
-            .try_open(f, triage, playbook, execution_id, investigator)
-            .await
-        {
+        let opened = async {
+            let sub = Subject::from(f);
+            let mut opened = self.entry(&sub, "opened");
+            opened.execution_id = execution_id.map(str::to_string);
+            opened.decision = Some(triage.decision);
+            opened.detail = Some(triage.reason.clone());
+            match self.put(&sub, "opened.json", &opened).await {
+                Ok(()) => {
+                    crate::log!("incident_opened", finding_id = %f.id, decision = ?triage.decision,
+                        reason = %triage.reason);
+                    if let (Some(status), true) = (&self.findings, triage.suppress) {
+                        self.suppressed(&sub, status, triage).await;
+                    }
+                    if self.tracker.is_none() || triage.decision == Decision::Ignore {
+                        return Ok(None);
+                    }
+                    let alias = match investigator {
+                        Some(i) => i.account_alias().await,
+                        None => None,
+                    };
+                    let open = TicketOp::Open {
+                        title: render::title(f),
+                        body: render::opening(f, triage, playbook, execution_id, alias.as_deref()),
+                        assignees: self.assignees(f, triage),
+                    };
+                    let ticket = self.deliver(&sub, None, vec![open]).await;
+                    if let (Some(t), Some(inv)) =
+                        (&ticket, investigator.filter(|_| self.investigate))
+                    {
+                        let found = inv.investigate(f).await;
+                        let mut e = self.entry(&sub, "investigation");
+                        e.data = Some(found.raw);
+                        if let Err(err) = self.put(&sub, "investigation.json", &e).await {
+                            self.failed(f, "investigation record", &err.into());
+                        }
+                        self.deliver(
+                            &sub,
+                            Some(t.clone()),
+                            vec![TicketOp::Comment {
+                                body: found.summary,
+                            }],
+                        )
+                        .await;
+                    }
+                    Ok(ticket)
+                }
+                Err(StoreError::Exists(_)) => self.again(f, execution_id).await,
+                Err(e) => Err(e.into()),
+            }
+        };
+        match opened.await {
             Ok(t) => t,
             Err(e) => {
                 self.failed(f, "open", &e);
                 None
             }
-        }
-    }
-
-    async fn try_open(
-        &self,
-        f: &Finding,
-        triage: &Triage,
-        playbook: Option<&crate::domain::playbook::Playbook>,
-        execution_id: Option<&str>,
-        investigator: Option<&investigate::Investigator>,
-    ) -> Result<Option<TicketRef>, TicketError> {
-        let sub = Subject::from(f);
-        let mut opened = self.entry(&sub, "opened");
-        opened.execution_id = execution_id.map(str::to_string);
-        opened.decision = Some(triage.decision);
-        opened.detail = Some(triage.reason.clone());
-        match self.put(&sub, "opened.json", &opened).await {
-            Ok(()) => {
-                crate::log!("incident_opened", finding_id = %f.id, decision = ?triage.decision,
-                    reason = %triage.reason);
-                if let (Some(status), true) = (&self.findings, triage.suppress) {
-                    self.suppressed(&sub, status, triage).await;
-                }
-                if self.tracker.is_none() || triage.decision == Decision::Ignore {
-                    return Ok(None);
-                }
-                let alias = match investigator {
-                    Some(i) => i.account_alias().await,
-                    None => None,
-                };
-                let open = TicketOp::Open {
-                    title: render::title(f),
-                    body: render::opening(f, triage, playbook, execution_id, alias.as_deref()),
-                    assignees: self.assignees(f, triage),
-                };
-                let ticket = self.deliver(&sub, None, vec![open]).await;
-                if let (Some(t), Some(inv)) = (&ticket, investigator.filter(|_| self.investigate)) {
-                    let found = inv.investigate(f).await;
-                    let mut e = self.entry(&sub, "investigation");
-                    e.data = Some(found.raw);
-                    if let Err(err) = self.put(&sub, "investigation.json", &e).await {
-                        self.failed(f, "investigation record", &err.into());
-                    }
-                    self.deliver(
-                        &sub,
-                        Some(t.clone()),
-                        vec![TicketOp::Comment {
-                            body: found.summary,
-                        }],
-                    )
-                    .await;
-                }
-                Ok(ticket)
-            }
-            Err(StoreError::Exists(_)) => self.again(f, execution_id).await,
-            Err(e) => Err(e.into()),
         }
     }
 
@@ -756,13 +750,11 @@ impl Desk {
         e.detail = Some(format!("{what}: {message}"));
         e.ops = ops;
         let id = uuid::Uuid::now_v7();
-        let bytes = serde_json::to_vec_pretty(&e).unwrap_or_default();
-        let sha = crate::evidence::sha256_hex(&bytes);
         let (list_key, record_name) = (
             format!("{}/{id}.json", self.unwritten_folder()),
             format!("{id}-unwritten.json"),
         );
-        let listed = self.store.put(&list_key, bytes, &sha);
+        let listed = self.write(&list_key, &e);
         let written = self.put(f, &record_name, &e);
         let (listed, written) = tokio::join!(listed, written);
         if let Err(err) = listed.and(written) {
@@ -818,11 +810,7 @@ impl Desk {
             if ok {
                 let mut d = self.entry(&f, "delivered");
                 d.detail = Some(format!("{stem}.json"));
-                let bytes = serde_json::to_vec_pretty(&d).unwrap_or_default();
-                let sha = crate::evidence::sha256_hex(&bytes);
-                self.store
-                    .put(&format!("{stem}.done.json"), bytes, &sha)
-                    .await?;
+                self.write(&format!("{stem}.done.json"), &d).await?;
                 crate::log!("ticket_written_later", finding_id = %f.finding_id);
                 made += 1;
             } else {

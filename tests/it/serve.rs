@@ -178,7 +178,7 @@ fn leaked_key_finding(account: &Account, user: &str, key: &str) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-async fn keys_of(iam: &aws_sdk_iam::Client, user: &str) -> Vec<String> {
+pub(crate) async fn keys_of(iam: &aws_sdk_iam::Client, user: &str) -> Vec<String> {
     iam.list_access_keys()
         .user_name(user)
         .send()

@@ -407,6 +407,35 @@ fn with(account: &Account, extra: &[(String, String)], args: &[&str]) -> std::pr
     firebreak_env(&moto().endpoint, args, &env)
 }
 
+/// An evidence bucket and a finding queue made by `setup` in `account` (named after `prefix`),
+/// and the account as `serve` sees it, ticketing on `gh`'s `repo`: the bucket, the queue's URL
+/// and that account.
+fn served_by(
+    gh: &TrackerServer,
+    account: &Account,
+    prefix: &str,
+    repo: &str,
+) -> (String, String, Account) {
+    let bucket = unique(prefix);
+    let url = crate::serve::setup(
+        account,
+        &bucket,
+        &unique(&format!("{prefix}-findings")),
+        &[],
+    );
+    let served = Account {
+        id: account.id.clone(),
+        config: account.config.clone(),
+        env: account.env.iter().cloned().chain(gh.env(repo)).collect(),
+    };
+    (bucket, url, served)
+}
+
+/// The finding file `f` as JSON, for an EventBridge event.
+fn json_of(f: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap()
+}
+
 /// `firebreak run` of finding `f` into `bucket`, which must succeed.
 fn contain(
     account: &Account,
@@ -434,19 +463,6 @@ fn contain(
         stderr(&out)
     );
     out
-}
-
-async fn user_with_key(account: &Account) -> (String, String) {
-    let iam = aws_sdk_iam::Client::new(&account.config);
-    let user = unique("ticketed");
-    iam.create_user().user_name(&user).send().await.unwrap();
-    let k = iam
-        .create_access_key()
-        .user_name(&user)
-        .send()
-        .await
-        .unwrap();
-    (user, k.access_key().unwrap().access_key_id().to_string())
 }
 
 fn finding(account: &Account, id: &str, user: &str, key: &str, count: u64) -> PathBuf {
@@ -489,7 +505,7 @@ async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_whe
     let gh = TrackerServer::start();
     let account = Account::new().await;
     let bucket = account.evidence_bucket("tickets");
-    let (user, key) = user_with_key(&account).await;
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     // The account's alias is in the ticket.
     aws_sdk_iam::Client::new(&account.config)
         .create_account_alias()
@@ -625,7 +641,7 @@ async fn a_rate_limited_or_briefly_down_tracker_loses_no_ticket_and_never_stops_
     let gh = TrackerServer::start();
     let account = Account::new().await;
     let bucket = account.evidence_bucket("tickets-limited");
-    let (user, key) = user_with_key(&account).await;
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     let repo = "acme/limited";
     let env = gh.env(repo);
     // GitHub's secondary rate limit on the first three writes (403 twice, then 429, with
@@ -662,21 +678,15 @@ async fn a_rate_limited_or_briefly_down_tracker_loses_no_ticket_and_never_stops_
             _ => (k, v),
         })
         .collect();
-    let (user, key) = user_with_key(&account).await;
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     let id = unique("untracked-finding");
     let f = finding(&account, &id, &user, &key, 1);
     let out = contain(&account, &env, &f, &bucket);
     assert!(stderr(&out).contains("not written"), "{}", stderr(&out));
     let iam = aws_sdk_iam::Client::new(&account.config);
-    let keys = iam
-        .list_access_keys()
-        .user_name(&user)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        keys.access_key_metadata()[0].status().map(|s| s.as_str()),
-        Some("Inactive"),
+        crate::serve::keys_of(&iam, &user).await,
+        ["Inactive"],
         "contained although no ticket could be written"
     );
     let all = bucket_text(&account, &bucket).await;
@@ -752,22 +762,14 @@ fn the_description_check_finds_what_github_would_refuse() {
 async fn five_deliveries_read_by_two_servers_make_one_ticket() {
     let gh = TrackerServer::start();
     let account = Account::new().await;
-    let bucket = unique("tickets-serve");
-    let queue = unique("tickets-findings");
-    let url = crate::serve::setup(&account, &bucket, &queue, &[]);
     let repo = "acme/served";
-    let served = Account {
-        id: account.id.clone(),
-        config: account.config.clone(),
-        env: account.env.iter().cloned().chain(gh.env(repo)).collect(),
-    };
-    let (user, key) = user_with_key(&account).await;
+    let (bucket, url, served) = served_by(&gh, &account, "tickets-serve", repo);
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     let id = unique("served-finding");
     let events = aws_sdk_eventbridge::Client::new(&account.config);
     for count in 1..=5 {
         let f = finding(&account, &id, &user, &key, count);
-        let f: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
-        crate::serve::put_event(&events, &f).await;
+        crate::serve::put_event(&events, &json_of(&f)).await;
     }
     let limit = std::time::Duration::from_secs(120);
     let a = crate::serve::serve(&served, &url, &bucket, &["--concurrency", "4"]);
@@ -818,14 +820,9 @@ async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_t
         "triage:\n  - match: {{types: [\"{tor}\"]}}\n    tags: [team=quiet]\n    decision: ignore\n    reason: the quiet team's keys are test keys\n  - match: {{types: [\"{tor}\"]}}\n    tags: [route=carol]\n    decision: respond\n    assign: [carol]\n  - match: {{types: [\"*\"]}}\n    decision: respond\n"
     );
     let tagged = |key: &str, value: &str, f: &PathBuf| {
-        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        let mut v = json_of(f);
         v["resource"]["accessKeyDetails"]["tags"] = json!([{"key": key, "value": value}]);
         std::fs::write(f, v.to_string()).unwrap();
-    };
-    let active = |keys: &aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput| {
-        keys.access_key_metadata()[0]
-            .status()
-            .map(|s| s.as_str().to_string())
     };
     let iam = aws_sdk_iam::Client::new(&account.config);
 
@@ -834,29 +831,23 @@ async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_t
         "acme/triaged",
         &format!("{rules}owners:\n  '{}': dave\n", account.id),
     );
-    let (quiet_user, quiet_key) = user_with_key(&account).await;
+    let (quiet_user, quiet_key) = crate::run_s3::user_with_key(&account.config).await;
     let quiet = finding(&account, &unique("quiet"), &quiet_user, &quiet_key, 1);
     tagged("team", "quiet", &quiet);
     let out = contain(&account, &with_owner, &quiet, &bucket);
     assert!(stderr(&out).contains("ignore (rule 1"), "{}", stderr(&out));
-    let keys = iam
-        .list_access_keys()
-        .user_name(&quiet_user)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        active(&keys).as_deref(),
-        Some("Active"),
+        crate::serve::keys_of(&iam, &quiet_user).await,
+        ["Active"],
         "an ignored finding is not contained"
     );
 
     // By rule, then by the account's owner.
-    let (carol_user, carol_key) = user_with_key(&account).await;
+    let (carol_user, carol_key) = crate::run_s3::user_with_key(&account.config).await;
     let routed = finding(&account, &unique("routed"), &carol_user, &carol_key, 1);
     tagged("route", "carol", &routed);
     contain(&account, &with_owner, &routed, &bucket);
-    let (dave_user, dave_key) = user_with_key(&account).await;
+    let (dave_user, dave_key) = crate::run_s3::user_with_key(&account.config).await;
     contain(
         &account,
         &with_owner,
@@ -866,7 +857,7 @@ async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_t
 
     // No owner mapping: the resource's owner tag.
     let by_tag = gh.env_with("acme/triaged", &rules);
-    let (erin_user, erin_key) = user_with_key(&account).await;
+    let (erin_user, erin_key) = crate::run_s3::user_with_key(&account.config).await;
     let tagged_finding = finding(&account, &unique("tagged"), &erin_user, &erin_key, 1);
     tagged("firebreak:owner", "erin", &tagged_finding);
     contain(&account, &by_tag, &tagged_finding, &bucket);
@@ -955,31 +946,29 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
     let text = stdout(&out);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 8, "{text}");
-    assert!(lines[0].ends_with("(UnauthorizedAccess:IAMUser/TorIPCaller): respond with playbook iam-credential-compromise"), "{text}");
-    assert!(
-        lines[1].starts_with("  rule 3 (config/firebreak.yaml:21:5): contained automatically"),
-        "{text}"
-    );
-    assert!(
-        lines[2].ends_with("(Policy:S3/BucketBlockPublicAccessDisabled): ignore"),
-        "{text}"
-    );
-    assert!(
-        lines[3].contains("rule 1 (config/firebreak.yaml:7:5): a GuardDuty sample finding"),
-        "{text}"
-    );
-    assert!(
-        lines[4].ends_with("(Policy:IAMUser/RootCredentialUsage): ticket"),
-        "{text}"
-    );
-    assert!(
-        lines[6].ends_with("(CredentialAccess:RDS/AnomalousBehavior.SuccessfulBruteForce): ticket"),
-        "{text}"
-    );
-    assert!(
-        lines[7].contains("no playbook handles it, so a person does"),
-        "{text}"
-    );
+    for (n, want) in [
+        (
+            0,
+            "(UnauthorizedAccess:IAMUser/TorIPCaller): respond with playbook iam-credential-compromise",
+        ),
+        (
+            1,
+            "  rule 3 (config/firebreak.yaml:21:5): contained automatically",
+        ),
+        (2, "(Policy:S3/BucketBlockPublicAccessDisabled): ignore"),
+        (
+            3,
+            "rule 1 (config/firebreak.yaml:7:5): a GuardDuty sample finding",
+        ),
+        (4, "(Policy:IAMUser/RootCredentialUsage): ticket"),
+        (
+            6,
+            "(CredentialAccess:RDS/AnomalousBehavior.SuccessfulBruteForce): ticket",
+        ),
+        (7, "no playbook handles it, so a person does"),
+    ] {
+        assert!(lines[n].contains(want), "line {n} lacks {want:?}:\n{text}");
+    }
 
     let out =
         crate::support::firebreak(&["triage", "coverage", "--config", "config/firebreak.yaml"]);
@@ -1010,19 +999,12 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
 async fn a_tracker_down_for_a_minute_loses_no_ticket() {
     let gh = TrackerServer::start();
     let account = Account::new().await;
-    let bucket = unique("tickets-down");
-    let queue = unique("tickets-down-findings");
-    let url = crate::serve::setup(&account, &bucket, &queue, &[]);
     let repo = "acme/down";
-    let served = Account {
-        id: account.id.clone(),
-        config: account.config.clone(),
-        env: account.env.iter().cloned().chain(gh.env(repo)).collect(),
-    };
-    let (user, key) = user_with_key(&account).await;
+    let (bucket, url, served) = served_by(&gh, &account, "tickets-down", repo);
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     let id = unique("down-finding");
     let f = finding(&account, &id, &user, &key, 1);
-    let f: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+    let f = json_of(&f);
     let back = std::time::Instant::now() + std::time::Duration::from_secs(60);
     gh.post("/_emulator/down", json!({"seconds": 60}));
     crate::serve::put_event(&aws_sdk_eventbridge::Client::new(&account.config), &f).await;
@@ -1033,15 +1015,9 @@ async fn a_tracker_down_for_a_minute_loses_no_ticket() {
     assert_eq!(code, Some(0), "{log}");
     assert!(log.contains("\"ticket_unwritten\""), "{log}");
     let iam = aws_sdk_iam::Client::new(&account.config);
-    let keys = iam
-        .list_access_keys()
-        .user_name(&user)
-        .send()
-        .await
-        .unwrap();
     assert_eq!(
-        keys.access_key_metadata()[0].status().map(|s| s.as_str()),
-        Some("Inactive"),
+        crate::serve::keys_of(&iam, &user).await,
+        ["Inactive"],
         "contained while the tracker was down"
     );
     assert!(gh.issues(repo).is_empty());
@@ -1128,7 +1104,7 @@ async fn a_failed_investigation_is_said_on_the_ticket() {
             (k, v)
         })
         .collect();
-    let (user, key) = user_with_key(&account).await;
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     let f = finding(&account, &unique("investigated"), &user, &key, 1);
     contain(&account, &env, &f, &bucket);
     let issues = gh.issues(repo);
@@ -1178,7 +1154,7 @@ async fn jira_tickets_are_opened_commented_closed_and_reopened_through_transitio
         ("JIRA_API_TOKEN".to_string(), JIRA_TOKEN.to_string()),
         ("FIREBREAK_CONFIG".to_string(), config.display().to_string()),
     ];
-    let (user, key) = user_with_key(&account).await;
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     let id = unique("jira-finding");
     let out = contain(
         &account,
@@ -1259,7 +1235,7 @@ async fn slack_keeps_one_message_per_incident_with_its_story_in_the_thread() {
         ("SLACK_API_URL".to_string(), format!("{}/api/", gh.url)),
         ("FIREBREAK_CONFIG".to_string(), config.display().to_string()),
     ];
-    let (user, key) = user_with_key(&account).await;
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     let id = unique("slack-finding");
     contain(
         &account,
@@ -1318,9 +1294,9 @@ async fn planted_secrets_reach_no_ticket() {
     let bucket = account.evidence_bucket("tickets-secrets");
     let repo = "acme/secrets";
     let env = gh.env(repo);
-    let (user, key) = user_with_key(&account).await;
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     let f = finding(&account, &unique("secret-finding"), &user, &key, 1);
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+    let mut v = json_of(&f);
     v["title"] = format!("Key used; aws_secret_access_key={SECRET_KEY}").into();
     v["description"] =
         format!("the user's password={PASSWORD} and token {{\"SessionToken\": \"{SESSION}\"}}")
@@ -1373,7 +1349,7 @@ async fn an_ignore_rule_that_suppresses_makes_one_guardduty_filter() {
         "triage:\n  - match: {types: [\"UnauthorizedAccess:IAMUser/TorIPCaller\"]}\n    decision: ignore\n    suppress: true\n    reason: our red team's Tor exit\n",
     );
     for n in 0..2 {
-        let (user, key) = user_with_key(&account).await;
+        let (user, key) = crate::run_s3::user_with_key(&account.config).await;
         let f = finding(
             &account,
             &unique(&format!("suppressed-{n}")),
@@ -1412,4 +1388,22 @@ async fn an_ignore_rule_that_suppresses_makes_one_guardduty_filter() {
         gh.issues("acme/suppressed").is_empty(),
         "an ignored finding has no ticket"
     );
+}
+
+#[test]
+fn the_slack_check_finds_what_slack_would_refuse() {
+    let no_text = json!({"method": "POST", "path": "/api/chat.postMessage", "authorized": true,
+        "body": {"channel": "C1", "thread_ts": 1796600000.0001, "blocks": []}});
+    assert_eq!(
+        check_slack_request(&no_text).len(),
+        3,
+        "{:#?}",
+        check_slack_request(&no_text)
+    );
+    let update = json!({"method": "POST", "path": "/api/chat.update", "authorized": false,
+        "body": {"channel": "C1", "text": "closed"}});
+    assert_eq!(check_slack_request(&update).len(), 2);
+    let other =
+        json!({"method": "POST", "path": "/api/chat.delete", "authorized": true, "body": {}});
+    assert!(check_slack_request(&other)[0].contains("not a Slack method"));
 }
