@@ -19,21 +19,43 @@ pub struct Args {
     /// state machine's execution role (`deploy` adds its evidence writes to that).
     #[arg(long, value_enum, default_value = "local")]
     pub engine: EngineArg,
+    /// Add what the incidents of this configuration need (tickets, investigation, closing
+    /// the loop, suppression) as a second statement (default: `FIREBREAK_CONFIG`, else
+    /// `firebreak.yaml` in the working directory, if either is there).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
-    permissions_cmd(&a.playbooks_or_names, &a.playbooks, a.engine.into())
+    let config = crate::tickets::load_config(a.config.as_deref())?;
+    permissions_cmd(
+        &a.playbooks_or_names,
+        &a.playbooks,
+        a.engine.into(),
+        &config,
+    )
 }
 
-fn permissions_cmd(which: &[String], dir: &Path, engine: Engine) -> Result<ExitCode> {
+fn permissions_cmd(
+    which: &[String],
+    dir: &Path,
+    engine: Engine,
+    config: &crate::domain::config::Config,
+) -> Result<ExitCode> {
     let set = load_playbooks(dir)?;
     let Some(chosen) = choose(&set, which, dir)? else {
         return Ok(ExitCode::from(crate::domain::exit::PROBLEMS));
     };
-    let policy = crate::domain::catalog::policy(
+    let mut policy = crate::domain::catalog::policy(
         chosen.iter().flat_map(|p| p.steps.iter().map(|s| s.action)),
         engine,
     );
+    let incidents = crate::tickets::permissions(config);
+    if let (false, Some(statements)) = (incidents.is_empty(), policy["Statement"].as_array_mut()) {
+        statements.push(serde_json::json!({
+            "Sid": "FirebreakIncidents", "Effect": "Allow", "Action": incidents, "Resource": "*",
+        }));
+    }
     println!("{}", serde_json::to_string_pretty(&policy)?);
     Ok(ExitCode::SUCCESS)
 }

@@ -48,11 +48,14 @@ impl Decision {
 }
 
 /// When an incident's ticket closes by itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Close {
     /// When every step of its containment succeeded.
     OnContainment,
+    /// When the finding is archived in GuardDuty (a person judged it there, or a suppression
+    /// rule archived it): `serve` and `watch` look every `--ticket-retry-every`.
+    OnArchive,
     /// Never by firebreak: a person closes it.
     Manual,
 }
@@ -357,21 +360,13 @@ impl Reader<'_> {
                     close = match self.text(v, "`close`").as_deref() {
                         Some("on_containment") => Some(Close::OnContainment),
                         Some("manual") => Some(Close::Manual),
-                        Some("on_archive") => {
-                            self.error(
-                                Code::InvalidValue,
-                                v.pos,
-                                "`close: on_archive` is not available yet".into(),
-                                "use on_containment or manual; closing when GuardDuty archives the finding is not built",
-                            );
-                            None
-                        }
+                        Some("on_archive") => Some(Close::OnArchive),
                         Some(other) => {
                             self.error(
                                 Code::InvalidValue,
                                 v.pos,
                                 format!("`close` is `{other}`"),
-                                "one of: on_containment, manual",
+                                "one of: on_containment, on_archive, manual",
                             );
                             None
                         }

@@ -47,9 +47,13 @@ pub enum TicketOp {
 }
 
 /// The folder, under [`INCIDENTS_DIR`], that lists the ticket writes still to make: one
-/// `{uuid}.json` per failed write (a copy of its `unwritten` record), and `{uuid}.done.json`
-/// once it is made.
+/// `{day}/{uuid}.json` per failed write (a copy of its `unwritten` record), and
+/// `{day}/{uuid}.done.json` once it is made (see `crate::tickets::pending`).
 pub const UNWRITTEN_DIR: &str = "_unwritten";
+
+/// The folder, under [`INCIDENTS_DIR`], that lists the incidents whose ticket closes when
+/// GuardDuty archives the finding (`close: on_archive`), kept like [`UNWRITTEN_DIR`].
+pub const AWAITING_ARCHIVE_DIR: &str = "_awaiting_archive";
 
 /// One incident record.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +82,9 @@ pub struct Entry {
     /// The triage decision (on `opened`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<crate::domain::config::Decision>,
+    /// When the ticket closes by itself (on `opened`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close: Option<crate::domain::config::Close>,
     /// The tracker writes still to make, in order (on `unwritten`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ops: Vec<TicketOp>,

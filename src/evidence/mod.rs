@@ -18,7 +18,7 @@ use tokio::sync::Mutex;
 pub use record::{
     FindingRecord, Header, ManifestRecord, PlanRecord, SignatureRecord, StepRecord, schemas,
 };
-pub use store::{LockMode, Store, StoreError, Target, parse_target};
+pub use store::{Listing, LockMode, Store, StoreError, Target, parse_target};
 
 use crate::domain::finding::Finding;
 use crate::domain::plan::Plan;

@@ -43,6 +43,13 @@ pub enum Store {
     },
 }
 
+/// What is right inside a folder of the store (see [`Store::list`]).
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub keys: Vec<String>,
+    pub folders: Vec<String>,
+}
+
 /// `s3://BUCKET[/PREFIX]` or a folder.
 pub enum Target {
     S3 { bucket: String, prefix: String },
@@ -195,6 +202,80 @@ impl Store {
                 .map_err(|e| {
                     StoreError::S3(crate::aws::classify(&e, "s3", "ListObjectsV2").to_string())
                 }),
+        }
+    }
+
+    /// What is right inside `folder` (a key prefix without its trailing `/`): the keys of its
+    /// objects and the names of its sub-folders (full prefixes, without the trailing `/`),
+    /// each sorted. Nothing is read.
+    pub async fn list(&self, folder: &str) -> Result<Listing, StoreError> {
+        let mut out = Listing::default();
+        match self {
+            Store::Local { dir } => {
+                let path = dir.join(folder);
+                let entries = match std::fs::read_dir(&path) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+                    Err(e) => return Err(StoreError::Io(format!("{}: {e}", path.display()))),
+                };
+                for e in entries {
+                    let e = e.map_err(|e| StoreError::Io(e.to_string()))?;
+                    let name = format!("{folder}/{}", e.file_name().to_string_lossy());
+                    if e.path().is_dir() {
+                        out.folders.push(name);
+                    } else {
+                        out.keys.push(name);
+                    }
+                }
+            }
+            Store::S3 { client, bucket, .. } => {
+                let mut token = None;
+                loop {
+                    let page = client
+                        .list_objects_v2()
+                        .bucket(bucket)
+                        .prefix(format!("{folder}/"))
+                        .delimiter("/")
+                        .set_continuation_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| {
+                            StoreError::S3(
+                                crate::aws::classify(&e, "s3", "ListObjectsV2").to_string(),
+                            )
+                        })?;
+                    out.keys.extend(
+                        page.contents()
+                            .iter()
+                            .filter_map(|o| o.key().map(str::to_string)),
+                    );
+                    out.folders.extend(
+                        page.common_prefixes().iter().filter_map(|p| {
+                            p.prefix().map(|p| p.trim_end_matches('/').to_string())
+                        }),
+                    );
+                    match page.next_continuation_token() {
+                        Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        out.keys.sort();
+        out.folders.sort();
+        Ok(out)
+    }
+
+    /// One object's bytes.
+    pub async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        match self {
+            Store::Local { dir } => {
+                let path = dir.join(key);
+                std::fs::read(&path).map_err(|e| StoreError::Io(format!("{}: {e}", path.display())))
+            }
+            Store::S3 { client, bucket, .. } => crate::aws::get_object_bytes(client, bucket, key)
+                .await
+                .map_err(|e| StoreError::S3(format!("{key}: {e}"))),
         }
     }
 

@@ -100,13 +100,14 @@ pub async fn serve_queue(
         _ => None,
     };
     // Ticket writes that failed (the tracker down or refusing) are made again from their
-    // incident records: now, then every so often, and once more on the way out.
+    // incident records, and tickets that close when their finding is archived are closed:
+    // now, then every so often, and once more on the way out.
     let ticket_retrier = match (ctx.worker.desk(), ctx.opts.ticket_retry_every) {
         (Some(_), Some(every)) => {
             let (ctx, mut stop) = (ctx.clone(), stop_rx.clone());
             Some(tokio::spawn(async move {
                 loop {
-                    ctx.worker.retry_tickets().await;
+                    ctx.worker.tend_tickets().await;
                     tokio::select! {
                         _ = tokio::time::sleep(every) => {}
                         _ = stop.changed() => return,
@@ -201,7 +202,7 @@ pub async fn serve_queue(
         r.abort();
     }
     if ctx.worker.desk().is_some() {
-        let last = tokio::time::timeout(FINAL_TICKET_PASS, ctx.worker.retry_tickets()).await;
+        let last = tokio::time::timeout(FINAL_TICKET_PASS, ctx.worker.tend_tickets()).await;
         if last.is_err() {
             crate::log!(
                 "tickets_left",

@@ -314,6 +314,9 @@ pub async fn watch(opts: Options, worker: crate::intake::worker::Options) -> Res
                 }
             }
         }
+        // Ticket writes that failed are made again, and tickets that close when their finding is
+        // archived are closed, at every poll.
+        worker.tend_tickets().await;
         if opts.once || *stop_rx.borrow() {
             break;
         }

@@ -335,14 +335,20 @@ impl Worker {
         self.desk.as_ref()
     }
 
-    /// Makes the ticket writes that failed before (see `Desk::retry_unwritten`), logging what
-    /// it did.
-    pub async fn retry_tickets(&self) {
+    /// Tends the tickets: makes the writes that failed before (`Desk::retry_unwritten`) and
+    /// closes those waiting for their finding to be archived (`Desk::close_archived`), logging
+    /// what it did.
+    pub async fn tend_tickets(&self) {
         let Some(desk) = &self.desk else { return };
         match desk.retry_unwritten().await {
             Ok((0, 0)) => {}
             Ok((made, left)) => crate::log!("tickets_retried", made, left),
             Err(e) => crate::log!("tickets_retry_failed", error = %e),
+        }
+        match desk.close_archived().await {
+            Ok((0, _)) => {}
+            Ok((closed, waiting)) => crate::log!("tickets_closed_on_archive", closed, waiting),
+            Err(e) => crate::log!("archive_check_failed", error = %e),
         }
     }
 

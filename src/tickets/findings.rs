@@ -18,6 +18,9 @@ use aws_sdk_securityhub::types::{
 #[derive(Debug, Clone)]
 pub struct Target<'a> {
     pub finding_id: &'a str,
+    /// The finding's type as firebreak received it: the finding GuardDuty holds under that id
+    /// must be of this type and account before it is archived.
+    pub finding_type: &'a str,
     pub account_id: &'a str,
     pub region: &'a str,
     /// The detector that produced it (`service.detectorId`), if the finding says.
@@ -37,6 +40,11 @@ enum Clients {
 #[derive(Debug, Clone)]
 pub struct FindingStatus {
     clients: Clients,
+}
+
+/// What GuardDuty holds of a finding.
+struct Held {
+    archived: bool,
 }
 
 /// What one call did, or why it failed.
@@ -99,37 +107,55 @@ impl FindingStatus {
 
     /// The ticket closed: the GuardDuty finding archived with feedback, the Security Hub copy
     /// `RESOLVED`. Every call is tried; each one's outcome is returned.
+    ///
+    /// The finding is first read back from GuardDuty (`GetFindings`): one that GuardDuty does
+    /// not hold under that id, or holds with another type or account, is not archived. A
+    /// finding firebreak was handed (from a queue, a file) could otherwise archive a real one
+    /// it does not describe.
     pub async fn resolved(&self, t: &Target<'_>, note: &str) -> Vec<Outcome> {
         let (gd, sh) = self.clients(t.region);
         let own = match self.own_detector(t.region).await {
             Ok(d) => d,
             Err(e) => return vec![Err(e)],
         };
+        let held = match self.held(&gd, &own, t).await {
+            Ok(held) => held,
+            Err(e) => return vec![Err(e)],
+        };
         let ids = vec![t.finding_id.to_string()];
-        let archived = gd
-            .archive_findings()
-            .detector_id(&own)
-            .set_finding_ids(Some(ids.clone()))
-            .send()
-            .await
-            .map(|_| "GuardDuty: archived")
-            .map_err(|e| described("ArchiveFindings", &e));
-        let feedback = gd
-            .update_findings_feedback()
-            .detector_id(&own)
-            .set_finding_ids(Some(ids))
-            .feedback(Feedback::Useful)
-            .comments(note.chars().take(1000).collect::<String>())
-            .send()
-            .await
-            .map(|_| "GuardDuty: feedback useful")
-            .map_err(|e| described("UpdateFindingsFeedback", &e));
+        let mut outcomes = Vec::new();
+        if held.archived {
+            // Archived by a person or a suppression rule: their judgement (and feedback) stands.
+            outcomes.push(Ok("GuardDuty: already archived"));
+        } else {
+            outcomes.push(
+                gd.archive_findings()
+                    .detector_id(&own)
+                    .set_finding_ids(Some(ids.clone()))
+                    .send()
+                    .await
+                    .map(|_| "GuardDuty: archived")
+                    .map_err(|e| described("ArchiveFindings", &e)),
+            );
+            outcomes.push(
+                gd.update_findings_feedback()
+                    .detector_id(&own)
+                    .set_finding_ids(Some(ids))
+                    .feedback(Feedback::Useful)
+                    .comments(note.chars().take(1000).collect::<String>())
+                    .send()
+                    .await
+                    .map(|_| "GuardDuty: feedback useful")
+                    .map_err(|e| described("UpdateFindingsFeedback", &e)),
+            );
+        }
         let detector = t.detector_id.unwrap_or(&own);
-        let resolved = self
-            .workflow(&sh, t, detector, WorkflowStatus::Resolved, note)
-            .await
-            .map(|()| "Security Hub: RESOLVED");
-        vec![archived, feedback, resolved]
+        outcomes.push(
+            self.workflow(&sh, t, detector, WorkflowStatus::Resolved, note)
+                .await
+                .map(|()| "Security Hub: RESOLVED"),
+        );
+        outcomes
     }
 
     /// Makes (once) a GuardDuty suppression filter for findings of `finding_type` in the
@@ -173,6 +199,50 @@ impl FindingStatus {
             .await
             .map(|_| "GuardDuty: suppression filter made")
             .map_err(|e| described("CreateFilter", &e))
+    }
+
+    /// The finding as GuardDuty holds it in the caller's detector `own`: it must be there, of
+    /// the type and account firebreak was told.
+    async fn held(
+        &self,
+        gd: &aws_sdk_guardduty::Client,
+        own: &str,
+        t: &Target<'_>,
+    ) -> Result<Held, String> {
+        let out = gd
+            .get_findings()
+            .detector_id(own)
+            .finding_ids(t.finding_id)
+            .send()
+            .await
+            .map_err(|e| described("GetFindings", &e))?;
+        let Some(f) = out.findings().iter().find(|f| f.id() == Some(t.finding_id)) else {
+            return Err(format!(
+                "GetFindings: GuardDuty holds no finding {} in detector {own} ({}); not archived",
+                t.finding_id, t.region
+            ));
+        };
+        if f.r#type() != Some(t.finding_type) || f.account_id() != Some(t.account_id) {
+            return Err(format!(
+                "GetFindings: GuardDuty's finding {} is {} in account {}, not {} in {}; not archived",
+                t.finding_id,
+                f.r#type().unwrap_or("?"),
+                f.account_id().unwrap_or("?"),
+                t.finding_type,
+                t.account_id
+            ));
+        }
+        Ok(Held {
+            archived: f.service().and_then(|s| s.archived()).unwrap_or(false),
+        })
+    }
+
+    /// Whether GuardDuty holds the finding archived (a person archived it, or a suppression
+    /// rule did); an error when it holds no such finding.
+    pub async fn archived(&self, t: &Target<'_>) -> Result<bool, String> {
+        let (gd, _) = self.clients(t.region);
+        let own = self.own_detector(t.region).await?;
+        self.held(&gd, &own, t).await.map(|h| h.archived)
     }
 
     /// The caller's GuardDuty detector in `region`.

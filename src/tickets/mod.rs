@@ -24,6 +24,7 @@ pub mod github;
 mod http;
 pub mod investigate;
 pub mod jira;
+mod pending;
 mod render;
 pub mod slack;
 
@@ -34,7 +35,7 @@ use crate::engine::{RunReport, RunStatus};
 use crate::evidence::{Store, StoreError};
 
 pub use crate::evidence::incident::{
-    Entry, INCIDENTS_DIR, SCHEMA, TicketOp, TicketRef, UNWRITTEN_DIR,
+    AWAITING_ARCHIVE_DIR, Entry, INCIDENTS_DIR, SCHEMA, TicketOp, TicketRef, UNWRITTEN_DIR,
 };
 
 /// Why a ticket could not be written.
@@ -180,6 +181,37 @@ pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     }
 }
 
+/// The AWS permissions the incidents of `config` need beside the playbooks' (what the desk,
+/// the investigation and closing the loop call), sorted; none without tickets or triage.
+pub fn permissions(config: &Config) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if !config.tickets.any() && config.triage.is_empty() {
+        return out;
+    }
+    if config.tickets.any() && config.tickets.investigate {
+        out.extend(["cloudtrail:LookupEvents", "iam:ListAccountAliases"]);
+    }
+    if config.tickets.any() && config.tickets.resolve_findings {
+        out.extend([
+            "guardduty:ListDetectors",
+            "guardduty:GetFindings",
+            "guardduty:ArchiveFindings",
+            "guardduty:UpdateFindingsFeedback",
+            "securityhub:BatchUpdateFindings",
+        ]);
+    }
+    if config.triage.iter().any(|r| r.suppress) {
+        out.extend([
+            "guardduty:ListDetectors",
+            "guardduty:GetFilter",
+            "guardduty:CreateFilter",
+        ]);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// What an incident record says of its finding: enough to find the incident and to write its
 /// records, whether from a finding or from an earlier record.
 #[derive(Debug, Clone)]
@@ -287,6 +319,7 @@ impl Desk {
     async fn suppressed(&self, f: &Subject, status: &findings::FindingStatus, triage: &Triage) {
         let target = findings::Target {
             finding_id: &f.finding_id,
+            finding_type: &f.finding_type,
             account_id: &f.account_id,
             region: &f.region,
             detector_id: f.detector_id.as_deref(),
@@ -308,21 +341,23 @@ impl Desk {
 
     /// Marks the finding in GuardDuty and Security Hub as its ticket opens or closes, and
     /// records what each call did; a failure is recorded, not retried.
-    async fn finding_status(&self, f: &Subject, ticket: &TicketRef, closed: bool) {
+    /// `closed` is why the ticket closed, when it did.
+    async fn finding_status(&self, f: &Subject, ticket: &TicketRef, closed: Option<&str>) {
         let Some(status) = self.findings.as_ref().filter(|_| self.resolve_findings) else {
             return;
         };
         let target = findings::Target {
             finding_id: &f.finding_id,
+            finding_type: &f.finding_type,
             account_id: &f.account_id,
             region: &f.region,
             detector_id: f.detector_id.as_deref(),
         };
-        let outcomes = if closed {
+        let outcomes = if let Some(why) = closed {
             status
                 .resolved(
                     &target,
-                    &format!("Contained by firebreak; ticket {} closed", ticket.url),
+                    &format!("firebreak closed ticket {} {why}", ticket.url),
                 )
                 .await
         } else {
@@ -388,6 +423,7 @@ impl Desk {
             execution_id: None,
             ticket: None,
             decision: None,
+            close: None,
             data: None,
             ops: Vec::new(),
             detail: None,
@@ -401,9 +437,15 @@ impl Desk {
 
     /// Writes `e` once at `key` (every incident object is written here).
     async fn write(&self, key: &str, e: &Entry) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec_pretty(e).map_err(|err| StoreError::Io(err.to_string()))?;
-        let sha = crate::evidence::sha256_hex(&bytes);
-        self.store.put(key, bytes, &sha).await
+        pending::write(&self.store, key, e).await
+    }
+
+    /// A list of work still to do, under `_incidents/{dir}/`.
+    fn pending(&self, dir: &str) -> pending::Pending<'_> {
+        pending::Pending::new(
+            &self.store,
+            crate::evidence::folder(self.store.prefix(), &[INCIDENTS_DIR, dir]),
+        )
     }
 
     /// Writes a record of the incident's history.
@@ -454,11 +496,22 @@ impl Desk {
             let mut opened = self.entry(&sub, "opened");
             opened.execution_id = execution_id.map(str::to_string);
             opened.decision = Some(triage.decision);
+            opened.close = Some(triage.close);
             opened.detail = Some(triage.reason.clone());
             match self.put(&sub, "opened.json", &opened).await {
                 Ok(()) => {
                     crate::log!("incident_opened", finding_id = %f.id, decision = ?triage.decision,
                         reason = %triage.reason);
+                    if triage.close == Close::OnArchive
+                        && triage.decision != Decision::Ignore
+                        && self.tracker.is_some()
+                    {
+                        let mut awaiting = self.entry(&sub, "awaiting_archive");
+                        awaiting.close = Some(Close::OnArchive);
+                        if let Err(e) = self.pending(AWAITING_ARCHIVE_DIR).add(&awaiting).await {
+                            self.failed(f, "awaiting archive", &e.into());
+                        }
+                    }
                     if let (Some(status), true) = (&self.findings, triage.suppress) {
                         self.suppressed(&sub, status, triage).await;
                     }
@@ -700,7 +753,7 @@ impl Desk {
             e.ticket = Some(t.clone());
             self.put(f, "ticket.json", &e).await?;
             crate::log!("ticket_opened", finding_id = %f.finding_id, ticket = %t.url);
-            self.finding_status(f, &t, false).await;
+            self.finding_status(f, &t, None).await;
             *ticket = Some(t);
             return Ok(());
         }
@@ -715,7 +768,7 @@ impl Desk {
                 e.detail = Some(detail.clone());
                 self.event(f, &e).await?;
                 crate::log!("ticket_closed", finding_id = %f.finding_id, ticket = %t.url);
-                self.finding_status(f, t, true).await;
+                self.finding_status(f, t, Some(detail)).await;
             }
             TicketOp::Reopen => {
                 tracker.set_open(t, true).await?;
@@ -749,12 +802,9 @@ impl Desk {
         let mut e = self.entry(f, "unwritten");
         e.detail = Some(format!("{what}: {message}"));
         e.ops = ops;
-        let id = uuid::Uuid::now_v7();
-        let (list_key, record_name) = (
-            format!("{}/{id}.json", self.unwritten_folder()),
-            format!("{id}-unwritten.json"),
-        );
-        let listed = self.write(&list_key, &e);
+        let record_name = format!("{}-unwritten.json", uuid::Uuid::now_v7());
+        let list = self.pending(UNWRITTEN_DIR);
+        let listed = list.add(&e);
         let written = self.put(f, &record_name, &e);
         let (listed, written) = tokio::join!(listed, written);
         if let Err(err) = listed.and(written) {
@@ -765,35 +815,16 @@ impl Desk {
         }
     }
 
-    fn unwritten_folder(&self) -> String {
-        crate::evidence::folder(self.store.prefix(), &[INCIDENTS_DIR, UNWRITTEN_DIR])
-    }
-
     /// Makes the ticket writes that failed before (`unwritten`), oldest first; one that fails
     /// again stays listed for the next time. Returns how many were made and how many are left.
     pub async fn retry_unwritten(&self) -> Result<(usize, usize), TicketError> {
         if self.tracker.is_none() {
             return Ok((0, 0));
         }
-        let folder = self.unwritten_folder();
-        let mut listed = self.store.read_folder(&folder).await?;
-        listed.sort_by(|a, b| a.0.cmp(&b.0));
-        let done: std::collections::HashSet<String> = listed
-            .iter()
-            .filter_map(|(k, _)| k.strip_suffix(".done.json").map(str::to_string))
-            .collect();
+        let list = self.pending(UNWRITTEN_DIR);
         let (mut made, mut left) = (0, 0);
-        for (key, bytes) in &listed {
-            let Some(stem) = key.strip_suffix(".json") else {
-                continue;
-            };
-            if stem.ends_with(".done") || done.contains(stem) {
-                continue;
-            }
-            let Ok(e) = serde_json::from_slice::<Entry>(bytes) else {
-                continue;
-            };
-            if e.schema != SCHEMA || e.ops.is_empty() {
+        for (stem, e) in list.open().await? {
+            if e.ops.is_empty() {
                 continue;
             }
             let f = Subject::from(&e);
@@ -810,7 +841,7 @@ impl Desk {
             if ok {
                 let mut d = self.entry(&f, "delivered");
                 d.detail = Some(format!("{stem}.json"));
-                self.write(&format!("{stem}.done.json"), &d).await?;
+                list.done(&stem, &d).await?;
                 crate::log!("ticket_written_later", finding_id = %f.finding_id);
                 made += 1;
             } else {
@@ -818,5 +849,59 @@ impl Desk {
             }
         }
         Ok((made, left))
+    }
+
+    /// Closes the tickets of `close: on_archive` incidents whose finding GuardDuty now holds
+    /// archived. Returns how many were closed and how many still wait.
+    pub async fn close_archived(&self) -> Result<(usize, usize), TicketError> {
+        let Some(status) = &self.findings else {
+            return Ok((0, 0));
+        };
+        let list = self.pending(AWAITING_ARCHIVE_DIR);
+        let (mut closed, mut waiting) = (0, 0);
+        for (stem, e) in list.open().await? {
+            let f = Subject::from(&e);
+            let inc = self.read(&f).await?;
+            let Some(ticket) = inc.ticket.clone() else {
+                // Opened, its ticket not written yet: the unwritten list makes it first.
+                waiting += 1;
+                continue;
+            };
+            let target = findings::Target {
+                finding_id: &f.finding_id,
+                finding_type: &f.finding_type,
+                account_id: &f.account_id,
+                region: &f.region,
+                detector_id: f.detector_id.as_deref(),
+            };
+            if !inc.closed() {
+                match status.archived(&target).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        waiting += 1;
+                        continue;
+                    }
+                    Err(err) => {
+                        crate::log!("archive_not_read", finding_id = %f.finding_id, error = %err);
+                        waiting += 1;
+                        continue;
+                    }
+                }
+                let ops = vec![
+                    TicketOp::Comment {
+                        body: render::archived(&f.finding_id),
+                    },
+                    TicketOp::Close {
+                        detail: "on archive: the finding is archived in GuardDuty".into(),
+                    },
+                ];
+                self.deliver(&f, Some(ticket), ops).await;
+                closed += 1;
+            }
+            let mut d = self.entry(&f, "archive_seen");
+            d.detail = Some(format!("{stem}.json"));
+            list.done(&stem, &d).await?;
+        }
+        Ok((closed, waiting))
     }
 }

@@ -156,6 +156,9 @@ pub fn opening(
         (Decision::Respond, Some(p), Some(e)) => {
             let closes = match triage.close {
                 Close::OnContainment => "this ticket closes itself when the finding is contained",
+                Close::OnArchive => {
+                    "this ticket closes itself when the finding is archived in GuardDuty"
+                }
                 Close::Manual => "a person closes this ticket",
             };
             let _ = writeln!(
@@ -165,15 +168,26 @@ pub fn opening(
             );
         }
         _ => {
+            let closes = match triage.close {
+                Close::OnArchive => {
+                    " This ticket closes itself when the finding is archived in GuardDuty."
+                }
+                _ => "",
+            };
             let _ = writeln!(
                 s,
-                "Nothing is contained automatically, {decided}: {}. **A person decides** what to do: check the resource and the actor above, then contain it (`firebreak run --playbook NAME` on the finding) or close this ticket with the reason.\n",
+                "Nothing is contained automatically, {decided}: {}. **A person decides** what to do: check the resource and the actor above, then contain it (`firebreak run --playbook NAME` on the finding) or close this ticket with the reason.{closes}\n",
                 triage.reason
             );
         }
     }
-    if let Some(runbook) = playbook.and_then(|p| p.runbook.as_deref()) {
-        let _ = writeln!(s, "## Runbook\n\n{}\n", runbook.trim());
+    match playbook.and_then(|p| p.runbook.as_deref()) {
+        Some(runbook) => {
+            let _ = writeln!(s, "## Runbook\n\n{}\n", runbook.trim());
+        }
+        None => {
+            let _ = writeln!(s, "## Runbook\n\n{}\n", generic_runbook(&f.resource_type));
+        }
     }
     let _ = writeln!(
         s,
@@ -183,6 +197,47 @@ pub fn opening(
     );
     let _ = write!(s, "Finding id: `{}`", f.id);
     scrub_text(&s)
+}
+
+/// What to do with a finding no playbook (or no playbook's `runbook:`) speaks for: the steps
+/// of AWS's GuardDuty remediation guidance for its resource type, then the judgement.
+fn generic_runbook(resource_type: &str) -> String {
+    let specific = match resource_type {
+        "AccessKey" => {
+            "If the activity is not the principal's owner's: deactivate the access key (or revoke the role's sessions), deny the principal everything until it is understood, and read what it did in CloudTrail (the investigation below)."
+        }
+        "Instance" => {
+            "If the instance is compromised: snapshot its volumes and keep its memory if you can, move it to a security group with no rules, detach it from its Auto Scaling group and load balancers, and revoke its instance profile's sessions."
+        }
+        "S3Bucket" | "S3Object" => {
+            "Check who can reach the bucket (its policy, ACLs and Block Public Access), block public access, and read its data events for what was read or written; a malicious object is quarantined or deleted by its owner."
+        }
+        "EKSCluster" => {
+            "Read the Kubernetes audit log for the pod, user and service account named; cordon the node, delete or isolate the pod, and revoke the service account's and the user's access (RBAC and IAM)."
+        }
+        "ECSCluster" | "Container" => {
+            "Stop the task (its definition stays for forensics), revoke its task role's sessions, and check the image it ran for what was planted."
+        }
+        "Lambda" => {
+            "Check the function's code and layers for changes, revoke its execution role's sessions, and set its reserved concurrency to 0 until it is understood."
+        }
+        "RDSDBInstance" | "RDSLimitlessDB" => {
+            "Check the database user and the addresses named; change that user's password, restrict the database's security group, and read the database's logs for what was run."
+        }
+        _ => {
+            "Find the resource named above and its owner; AWS's GuardDuty remediation guide for this finding type says what to contain."
+        }
+    };
+    format!(
+        "No playbook speaks for this finding.\n\n1. Read it in the GuardDuty console (the finding id is below): the resource, the actor, the addresses and the counts.\n2. Ask the resource's owner whether the activity is expected.\n3. {specific}\n4. Record the judgement: close this ticket with the reason; archive the finding in GuardDuty with feedback if it is a false positive; and add a `triage:` rule so the same pattern is decided without a person next time."
+    )
+}
+
+/// A comment: the finding was archived in GuardDuty, so the ticket closes (`close: on_archive`).
+pub fn archived(finding_id: &str) -> String {
+    scrub_text(&format!(
+        "The finding `{finding_id}` is archived in GuardDuty: by its triage rule (`close: on_archive`) this ticket closes."
+    ))
 }
 
 /// A comment: an execution's outcome, step by step, with its evidence and how to undo what
@@ -249,6 +304,12 @@ pub fn outcome(r: &RunReport, params: &super::StepParams, evidence: &str, close:
         let _ = writeln!(
             s,
             "\nContained; by its triage rule this ticket stays open until a person closes it."
+        );
+    }
+    if r.status == crate::engine::RunStatus::Succeeded && close == Close::OnArchive {
+        let _ = writeln!(
+            s,
+            "\nContained; by its triage rule this ticket closes when the finding is archived in GuardDuty."
         );
     }
     if r.status != crate::engine::RunStatus::Succeeded {

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod archive;
 mod asl;
 mod audit;
 mod cli_no_panic;

@@ -424,3 +424,52 @@ fn engine_only_permissions_are_marked_and_split() {
     assert!(sfn.contains(&"ec2:DescribeTags".into()) && sfn.contains(&"events:PutEvents".into()));
     assert!(!local.contains(&"events:PutEvents".into()));
 }
+
+/// With a configuration, `permissions` adds what its incidents call (the investigation,
+/// closing the loop, suppression) as a statement of its own; without one, only the playbooks'.
+#[test]
+fn the_incidents_of_a_configuration_add_their_own_statement() {
+    let dir = std::env::temp_dir().join(unique("firebreak-perm-config"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("firebreak.yaml");
+    std::fs::write(
+        &config,
+        "tickets:\n  github:\n    repo: acme/incidents\ntriage:\n  - match: {types: [\"Recon:*\"]}\n    decision: ignore\n    suppress: true\n    reason: expected\n",
+    )
+    .unwrap();
+    let policy = |args: &[&str]| -> Value {
+        let out = support::firebreak(args);
+        assert!(out.status.success(), "{}", support::stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let plain = policy(&["permissions", "iam-credential-compromise"]);
+    assert_eq!(plain["Statement"].as_array().unwrap().len(), 1);
+    let with = policy(&[
+        "permissions",
+        "iam-credential-compromise",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(with["Statement"][0], plain["Statement"][0]);
+    assert_eq!(with["Statement"][1]["Sid"], "FirebreakIncidents");
+    let actions: Vec<&str> = with["Statement"][1]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "cloudtrail:LookupEvents",
+            "guardduty:ArchiveFindings",
+            "guardduty:CreateFilter",
+            "guardduty:GetFilter",
+            "guardduty:GetFindings",
+            "guardduty:ListDetectors",
+            "guardduty:UpdateFindingsFeedback",
+            "iam:ListAccountAliases",
+            "securityhub:BatchUpdateFindings",
+        ]
+    );
+}

@@ -477,7 +477,7 @@ fn finding(account: &Account, id: &str, user: &str, key: &str, count: u64) -> Pa
 }
 
 /// Everything in the bucket, as text.
-async fn bucket_text(account: &Account, bucket: &str) -> String {
+pub(crate) async fn bucket_text(account: &Account, bucket: &str) -> String {
     let s3 = s3_client(&account.config);
     let list = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
     let mut all = String::new();

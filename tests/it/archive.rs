@@ -1,0 +1,307 @@
+//! Closing the loop in GuardDuty and Security Hub with the real binary (issue 17, item 5).
+//! moto serves neither GuardDuty's findings API nor Security Hub's BatchUpdateFindings, so
+//! those two services alone go to the suite's stand-in, `scripts/findings-emulator`, through the
+//! SDK's per-service endpoints (`AWS_ENDPOINT_URL_GUARDDUTY`, `AWS_ENDPOINT_URL_SECURITYHUB`);
+//! everything else is moto. The stand-in checks every request against AWS's service models
+//! (botocore's data), and these tests assert that each one conformed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::support::{Account, firebreak_env, moto, root, stderr, stdout, unique};
+use crate::tickets::TrackerServer;
+
+/// The GuardDuty and Security Hub stand-in, stopped when dropped.
+pub(crate) struct FindingsServer {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for FindingsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl FindingsServer {
+    pub(crate) fn start() -> FindingsServer {
+        let mut child = Command::new(root().join(".venv-moto/bin/python"))
+            .arg(root().join("scripts/findings-emulator"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("moto's python runs the findings stand-in (scripts/ensure-moto)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("the findings stand-in said {line:?}"))
+            .to_string();
+        FindingsServer { child, url }
+    }
+
+    fn call(&self, path: &str, body: Option<Value>) -> Value {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request\nd=sys.argv[2].encode() if len(sys.argv)>2 else None\nprint(urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=d, method='POST' if d else 'GET')).read().decode())",
+                &format!("{}{path}", self.url),
+            ])
+            .args(body.map(|b| b.to_string()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// GuardDuty holds `findings` (in their regions, seen by those regions' detectors).
+    pub(crate) fn hold(&self, findings: &[Value]) {
+        self.call("/_emulator/findings", Some(json!({ "findings": findings })));
+    }
+
+    /// The finding `id` as GuardDuty holds it now.
+    pub(crate) fn finding(&self, id: &str) -> Value {
+        self.call("/_emulator/findings", None)["guardduty"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == id)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    /// Security Hub's record of the GuardDuty finding `id`: its workflow status and notes.
+    pub(crate) fn security_hub(&self, id: &str) -> Value {
+        let all = self.call("/_emulator/findings", None)["securityhub"].clone();
+        all.as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.ends_with(&format!("/finding/{id}")))
+            .map(|(_, v)| v.clone())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Every request so far; each must have conformed to AWS's service model.
+    pub(crate) fn assert_requests_conform(&self) -> Vec<Value> {
+        let requests = self.call("/_emulator/requests", None);
+        let requests = requests.as_array().unwrap().clone();
+        let bad: Vec<&Value> = requests
+            .iter()
+            .filter(|r| !r["problems"].as_array().unwrap().is_empty())
+            .collect();
+        assert!(bad.is_empty(), "requests AWS would refuse: {bad:#?}");
+        requests
+    }
+
+    /// The environment that sends firebreak's GuardDuty and Security Hub calls here.
+    pub(crate) fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL_GUARDDUTY".into(), self.url.clone()),
+            ("AWS_ENDPOINT_URL_SECURITYHUB".into(), self.url.clone()),
+        ]
+    }
+}
+
+fn with(account: &Account, extra: &[(String, String)], args: &[&str]) -> std::process::Output {
+    let env: Vec<(&str, &str)> = account
+        .env
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    firebreak_env(&moto().endpoint, args, &env)
+}
+
+fn ok(out: &std::process::Output) {
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(out), stderr(out));
+}
+
+/// A leaked-key finding of a planted user, in `account`.
+async fn leaked_key(account: &Account, id: &str) -> Value {
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
+    let mut f: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/findings/iam-user-tor.json")).unwrap(),
+    )
+    .unwrap();
+    f["id"] = id.into();
+    f["accountId"] = account.id.as_str().into();
+    f["resource"]["accessKeyDetails"]["userName"] = user.into();
+    f["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+    f
+}
+
+fn file_of(f: &Value) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique("firebreak-archive"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("finding.json");
+    std::fs::write(&p, f.to_string()).unwrap();
+    p
+}
+
+#[tokio::test]
+async fn a_contained_finding_is_archived_in_guardduty_and_resolved_in_security_hub() {
+    let (gh, gd) = (TrackerServer::start(), FindingsServer::start());
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("archive");
+    let repo = "acme/archive";
+    let env: Vec<_> = gh.env(repo).into_iter().chain(gd.env()).collect();
+    let held = leaked_key(&account, &unique("held")).await;
+    gd.hold(std::slice::from_ref(&held));
+    // A finding GuardDuty does not hold (a forged message, a file): contained, ticketed, and
+    // nothing in GuardDuty or Security Hub touched in its name.
+    let mut stray = leaked_key(&account, &unique("stray")).await;
+    stray["service"]["detectorId"] = held["service"]["detectorId"].clone();
+    let evidence = format!("s3://{bucket}");
+    for f in [&held, &stray] {
+        ok(&with(
+            &account,
+            &env,
+            &["run", file_of(f).to_str().unwrap(), "--evidence", &evidence],
+        ));
+    }
+    let id = held["id"].as_str().unwrap();
+    let now = gd.finding(id);
+    assert_eq!(now["service"]["archived"], true, "{now:#}");
+    assert_eq!(now["service"]["userFeedback"], "USEFUL");
+    let sh = gd.security_hub(id);
+    assert_eq!(sh["workflow"], "RESOLVED", "{sh:#}");
+    let notes: Vec<&str> = sh["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["Text"].as_str().unwrap())
+        .collect();
+    assert!(
+        notes[0].starts_with("firebreak opened ") && notes[1].contains("on containment"),
+        "{notes:?}"
+    );
+    let stray_id = stray["id"].as_str().unwrap();
+    assert_eq!(gd.finding(stray_id), Value::Null);
+    let requests = gd.assert_requests_conform();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r["body"].to_string().find(stray_id).is_none()
+                || r["operation"] == "GetFindings"
+                || r["service"] == "securityhub"),
+        "only read (and the Security Hub copy, which it has not) in the stray finding's name: {requests:#?}"
+    );
+    // Its incident says why nothing was archived.
+    let text = crate::tickets::bucket_text(&account, &bucket).await;
+    assert!(
+        text.contains(&format!("GuardDuty holds no finding {stray_id}")),
+        "the stray finding's incident says why it was not archived"
+    );
+    assert_eq!(
+        gh.issues(repo)
+            .iter()
+            .filter(|i| i["state"] == "closed")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_ticket_closes_when_guardduty_archives_its_finding() {
+    let (gh, gd) = (TrackerServer::start(), FindingsServer::start());
+    let account = Account::new().await;
+    let bucket = unique("on-archive");
+    let queue = crate::serve::setup(&account, &bucket, &unique("on-archive-q"), &[]);
+    let repo = "acme/on-archive";
+    let env: Vec<_> = gh
+        .env_with(
+            repo,
+            "triage:\n  - match:\n      types: [\"*\"]\n    decision: respond\n    close: on_archive\n    reason: a person judges it in GuardDuty\n",
+        )
+        .into_iter()
+        .chain(gd.env())
+        .collect();
+    let f = leaked_key(&account, &unique("judged")).await;
+    gd.hold(std::slice::from_ref(&f));
+    let id = f["id"].as_str().unwrap();
+    let evidence = format!("s3://{bucket}");
+    ok(&with(
+        &account,
+        &env,
+        &[
+            "run",
+            file_of(&f).to_str().unwrap(),
+            "--evidence",
+            &evidence,
+        ],
+    ));
+    let tend = || {
+        ok(&with(
+            &account,
+            &env,
+            &[
+                "serve",
+                "--queue",
+                &queue,
+                "--evidence",
+                &evidence,
+                "--drain",
+                "--wait-seconds",
+                "1",
+            ],
+        ))
+    };
+    // Contained, and open: a person has not judged it yet.
+    tend();
+    let issue = &gh.issues(repo)[0];
+    assert_eq!(issue["state"], "open", "{issue:#}");
+    assert!(
+        issue["body"]
+            .as_str()
+            .unwrap()
+            .contains("closes itself when the finding is archived in GuardDuty")
+    );
+    assert_eq!(gd.finding(id)["service"]["archived"], false);
+    // A person archives it in GuardDuty (the real SDK, on the stand-in).
+    let conf = aws_sdk_guardduty::config::Builder::from(&account.config)
+        .endpoint_url(&gd.url)
+        .build();
+    let client = aws_sdk_guardduty::Client::from_conf(conf);
+    let detector = client.list_detectors().send().await.unwrap().detector_ids()[0].clone();
+    client
+        .archive_findings()
+        .detector_id(&detector)
+        .finding_ids(id)
+        .send()
+        .await
+        .unwrap();
+    tend();
+    let issue = &gh.issues(repo)[0];
+    assert_eq!(issue["state"], "closed", "{issue:#}");
+    let comments: Vec<&str> = issue["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.contains("is archived in GuardDuty")),
+        "{comments:#?}"
+    );
+    // The person's judgement stands: no feedback over it; Security Hub resolved.
+    assert_eq!(gd.finding(id)["service"].get("userFeedback"), None);
+    assert_eq!(gd.security_hub(id)["workflow"], "RESOLVED");
+    // Once closed, it is not looked at again.
+    let reads = |r: Vec<Value>| r.iter().filter(|r| r["operation"] == "GetFindings").count();
+    let before = reads(gd.assert_requests_conform());
+    tend();
+    assert_eq!(reads(gd.assert_requests_conform()), before);
+    assert_eq!(gh.issues(repo).len(), 1);
+}
