@@ -7,8 +7,12 @@
 //! - an instance: who launched it, and the changes to its security groups;
 //! - a bucket: the changes to its policy, ACL and public access block;
 //!
-//! plus what GuardDuty says of the resource (tags, owner). The comment is a summary; the events
-//! themselves are kept in the incident's record (`investigation.json`), scrubbed like evidence.
+//! plus what GuardDuty says of the resource (tags, owner), the other GuardDuty findings on the
+//! same key, instance or bucket (`ListFindings`, `GetFindings`), and for an instance its Auto
+//! Scaling group (`DescribeAutoScalingInstances`) and load balancer target groups
+//! (`DescribeTargetGroups`, `DescribeTargetHealth`), which isolating it takes it out of. The
+//! comment is a summary; the events themselves, whole, and the other findings are kept in the
+//! incident's record (`investigation.json`), scrubbed like evidence.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,6 +24,10 @@ use crate::domain::finding::Finding;
 
 /// Events read per lookup at most (four pages of CloudTrail's fifty).
 const MAX_EVENTS: usize = 200;
+/// Other findings on the resource listed at most (the most recently updated).
+const MAX_OTHER_FINDINGS: i32 = 20;
+/// Target groups looked through at most for an instance.
+const MAX_TARGET_GROUPS: usize = 100;
 /// How far back the lookups go before the finding's first sighting.
 const LOOKBACK_HOURS: i64 = 24;
 
@@ -27,8 +35,20 @@ const LOOKBACK_HOURS: i64 = 24;
 #[derive(Debug, Clone)]
 pub struct Investigator {
     cloudtrail: aws_sdk_cloudtrail::Client,
-    /// For the account's alias (none in tests of the lookups alone).
-    iam: Option<aws_sdk_iam::Client>,
+    /// The rest of AWS (none in tests of the CloudTrail lookups alone).
+    others: Option<Others>,
+}
+
+/// The clients beside CloudTrail's.
+#[derive(Debug, Clone)]
+struct Others {
+    /// For the account's alias.
+    iam: aws_sdk_iam::Client,
+    /// For the other findings on the resource.
+    guardduty: aws_sdk_guardduty::Client,
+    /// For an instance's group and load balancers.
+    autoscaling: aws_sdk_autoscaling::Client,
+    elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 /// An investigation: the comment, and the data behind it.
@@ -50,6 +70,8 @@ struct Seen {
     error: Option<String>,
     read_only: bool,
     resources: Vec<String>,
+    /// The whole event, as CloudTrail recorded it.
+    raw: Value,
 }
 
 impl Investigator {
@@ -57,7 +79,12 @@ impl Investigator {
     pub fn new(config: &aws_config::SdkConfig) -> Investigator {
         Investigator {
             cloudtrail: aws_sdk_cloudtrail::Client::new(config),
-            iam: Some(aws_sdk_iam::Client::new(config)),
+            others: Some(Others {
+                iam: aws_sdk_iam::Client::new(config),
+                guardduty: aws_sdk_guardduty::Client::new(config),
+                autoscaling: aws_sdk_autoscaling::Client::new(config),
+                elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            }),
         }
     }
 
@@ -65,15 +92,16 @@ impl Investigator {
     pub fn with_client(cloudtrail: aws_sdk_cloudtrail::Client) -> Investigator {
         Investigator {
             cloudtrail,
-            iam: None,
+            others: None,
         }
     }
 
     /// The account's alias (`ListAccountAliases`), if it has one and it can be read.
     pub async fn account_alias(&self) -> Option<String> {
         let out = self
-            .iam
+            .others
             .as_ref()?
+            .iam
             .list_account_aliases()
             .send()
             .await
@@ -155,6 +183,14 @@ impl Investigator {
                     }
                     section_of_changes(&mut s, &on, |_| true);
                     raw.insert("events_on_instance".into(), events_json(&on));
+                    if let Some(o) = &self.others {
+                        let serving = o.serving(&id).await;
+                        section_of_serving(&mut s, &serving);
+                        raw.insert(
+                            "serving".into(),
+                            serving.unwrap_or_else(|e| json!({"error": e})),
+                        );
+                    }
                     let groups: Vec<String> = j
                         .pointer("/resource/instanceDetails/networkInterfaces")
                         .and_then(Value::as_array)
@@ -201,9 +237,18 @@ impl Investigator {
                 );
             }
         }
+        if let Some(o) = &self.others
+            && let Some(on) = o.other_findings(f).await
+        {
+            section_of_findings(&mut s, &on);
+            raw.insert(
+                "other_findings".into(),
+                on.unwrap_or_else(|e| json!({"error": e})),
+            );
+        }
         let _ = write!(
             s,
-            "\nFrom CloudTrail's management events in {} ({}); the events themselves are in the incident's record (`investigation.json`).",
+            "\nFrom CloudTrail's management events and GuardDuty in {} ({}); the events themselves are in the incident's record (`investigation.json`).",
             f.account_id, f.region
         );
         Investigation {
@@ -250,6 +295,248 @@ impl Investigator {
     }
 }
 
+impl Others {
+    /// The other GuardDuty findings on `f`'s resource (its access key, instance or bucket) in
+    /// the account's own detector, most recently updated first: `None` for a resource GuardDuty
+    /// cannot be asked about by one field.
+    async fn other_findings(&self, f: &Finding) -> Option<Result<Value, String>> {
+        let (field, pointer) = match f.resource_type.as_str() {
+            "AccessKey" => (
+                "resource.accessKeyDetails.accessKeyId",
+                "/resource/accessKeyDetails/accessKeyId",
+            ),
+            "Instance" => (
+                "resource.instanceDetails.instanceId",
+                "/resource/instanceDetails/instanceId",
+            ),
+            "S3Bucket" => (
+                "resource.s3BucketDetails.name",
+                "/resource/s3BucketDetails/0/name",
+            ),
+            _ => return None,
+        };
+        let value = f.json.pointer(pointer)?.as_str()?.to_string();
+        let read = async {
+            let detectors = self
+                .guardduty
+                .list_detectors()
+                .send()
+                .await
+                .map_err(|e| super::findings::described("ListDetectors", &e))?;
+            let Some(detector) = detectors.detector_ids().first() else {
+                return Err("GuardDuty has no detector in this account and region".to_string());
+            };
+            let criteria = aws_sdk_guardduty::types::FindingCriteria::builder()
+                .criterion(
+                    field,
+                    aws_sdk_guardduty::types::Condition::builder()
+                        .equals(value.as_str())
+                        .build(),
+                )
+                .build();
+            let listed = self
+                .guardduty
+                .list_findings()
+                .detector_id(detector)
+                .finding_criteria(criteria)
+                .sort_criteria(
+                    aws_sdk_guardduty::types::SortCriteria::builder()
+                        .attribute_name("updatedAt")
+                        .order_by(aws_sdk_guardduty::types::OrderBy::Desc)
+                        .build(),
+                )
+                .max_results(MAX_OTHER_FINDINGS)
+                .send()
+                .await
+                .map_err(|e| super::findings::described("ListFindings", &e))?;
+            let ids: Vec<String> = listed
+                .finding_ids()
+                .iter()
+                .filter(|id| **id != f.id)
+                .cloned()
+                .collect();
+            if ids.is_empty() {
+                return Ok(json!([]));
+            }
+            let got = self
+                .guardduty
+                .get_findings()
+                .detector_id(detector)
+                .set_finding_ids(Some(ids))
+                .send()
+                .await
+                .map_err(|e| super::findings::described("GetFindings", &e))?;
+            let mut list: Vec<Value> = got
+                .findings()
+                .iter()
+                .map(|o| {
+                    json!({
+                        "id": o.id(), "type": o.r#type(), "severity": o.severity(),
+                        "updatedAt": o.updated_at(), "title": o.title(),
+                        "count": o.service().and_then(|s| s.count()),
+                        "archived": o.service().and_then(|s| s.archived()).unwrap_or(false),
+                    })
+                })
+                .collect();
+            list.sort_by(|a, b| b["updatedAt"].as_str().cmp(&a["updatedAt"].as_str()));
+            Ok(Value::Array(list))
+        };
+        Some(read.await)
+    }
+
+    /// What the instance serves in: its Auto Scaling group and the target groups it is
+    /// registered with.
+    async fn serving(&self, instance: &str) -> Result<Value, String> {
+        let groups = self
+            .autoscaling
+            .describe_auto_scaling_instances()
+            .instance_ids(instance)
+            .send()
+            .await
+            .map_err(|e| super::findings::described("DescribeAutoScalingInstances", &e))?;
+        let asg: Vec<Value> = groups
+            .auto_scaling_instances()
+            .iter()
+            .map(|g| {
+                json!({"group": g.auto_scaling_group_name(), "lifecycle": g.lifecycle_state(),
+                       "health": g.health_status()})
+            })
+            .collect();
+        let mut targets = Vec::new();
+        let mut token = None;
+        let mut seen = 0;
+        loop {
+            let page = self
+                .elb
+                .describe_target_groups()
+                .set_marker(token)
+                .send()
+                .await
+                .map_err(|e| super::findings::described("DescribeTargetGroups", &e))?;
+            for tg in page.target_groups() {
+                seen += 1;
+                let Some(arn) = tg.target_group_arn() else {
+                    continue;
+                };
+                let health = self
+                    .elb
+                    .describe_target_health()
+                    .target_group_arn(arn)
+                    .send()
+                    .await
+                    .map_err(|e| super::findings::described("DescribeTargetHealth", &e))?;
+                for d in health.target_health_descriptions() {
+                    if d.target().and_then(|t| t.id()) == Some(instance) {
+                        targets.push(json!({
+                            "target_group": tg.target_group_name(),
+                            "load_balancers": tg.load_balancer_arns(),
+                            "state": d.target_health().and_then(|h| h.state()).map(|s| s.as_str()),
+                        }));
+                    }
+                }
+            }
+            token = page.next_marker().map(str::to_string);
+            if token.is_none() || seen >= MAX_TARGET_GROUPS {
+                break;
+            }
+        }
+        Ok(json!({"auto_scaling": asg, "target_groups": targets}))
+    }
+}
+
+/// The other findings on the resource, a row each.
+fn section_of_findings(s: &mut String, found: &Result<Value, String>) {
+    let _ = writeln!(
+        s,
+        "### Other GuardDuty findings on this resource
+"
+    );
+    let list = match found {
+        Ok(Value::Array(l)) if l.is_empty() => {
+            s.push_str(
+                "None.
+
+",
+            );
+            return;
+        }
+        Ok(Value::Array(l)) => l,
+        Ok(_) => return,
+        Err(e) => {
+            let _ = writeln!(
+                s,
+                "Could not be read: {e}
+"
+            );
+            return;
+        }
+    };
+    s.push_str(
+        "| last updated | type | severity | count | archived |
+|---|---|---|---|---|
+",
+    );
+    for o in list {
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {} | {} | {} |",
+            o["updatedAt"].as_str().unwrap_or("?"),
+            o["type"].as_str().unwrap_or("?"),
+            o["severity"],
+            o["count"],
+            if o["archived"] == true { "yes" } else { "no" }
+        );
+    }
+    s.push('\n');
+}
+
+/// The instance's Auto Scaling group and target groups: isolating it takes it out of them.
+fn section_of_serving(s: &mut String, serving: &Result<Value, String>) {
+    let v = match serving {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = writeln!(
+                s,
+                "Its Auto Scaling group and load balancers could not be read: {e}
+"
+            );
+            return;
+        }
+    };
+    let asg = v["auto_scaling"].as_array().cloned().unwrap_or_default();
+    let tgs = v["target_groups"].as_array().cloned().unwrap_or_default();
+    match asg.first() {
+        Some(g) => {
+            let _ = writeln!(
+                s,
+                "In Auto Scaling group `{}` ({}): the group may replace it once it is isolated or unhealthy.\n",
+                g["group"].as_str().unwrap_or("?"),
+                g["lifecycle"].as_str().unwrap_or("?")
+            );
+        }
+        None => s.push_str("In no Auto Scaling group.\n\n"),
+    }
+    if tgs.is_empty() {
+        s.push_str("Registered with no load balancer target group.\n\n");
+    } else {
+        let names: Vec<String> = tgs
+            .iter()
+            .map(|t| {
+                format!(
+                    "`{}` ({})",
+                    t["target_group"].as_str().unwrap_or("?"),
+                    t["state"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "Behind load balancer target groups {}: it serves traffic until it is deregistered.\n",
+            names.join(", ")
+        );
+    }
+}
+
 fn seen(e: &aws_sdk_cloudtrail::types::Event) -> Seen {
     let detail: Value = e
         .cloud_trail_event()
@@ -282,6 +569,7 @@ fn seen(e: &aws_sdk_cloudtrail::types::Event) -> Seen {
             .iter()
             .filter_map(|r| r.resource_name().map(str::to_string))
             .collect(),
+        raw: detail,
     }
 }
 
@@ -292,7 +580,8 @@ fn events_json(events: &Result<Vec<Seen>, String>) -> Value {
                 .map(|e| {
                     json!({"eventName": e.name, "eventSource": e.source, "awsRegion": e.region,
                            "eventTime": e.time, "username": e.user, "sourceIPAddress": e.ip,
-                           "errorCode": e.error, "readOnly": e.read_only, "resources": e.resources})
+                           "errorCode": e.error, "readOnly": e.read_only, "resources": e.resources,
+                           "event": e.raw})
                 })
                 .collect(),
         ),

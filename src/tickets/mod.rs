@@ -189,7 +189,16 @@ pub fn permissions(config: &Config) -> Vec<&'static str> {
         return out;
     }
     if config.tickets.any() && config.tickets.investigate {
-        out.extend(["cloudtrail:LookupEvents", "iam:ListAccountAliases"]);
+        out.extend([
+            "cloudtrail:LookupEvents",
+            "iam:ListAccountAliases",
+            "guardduty:ListDetectors",
+            "guardduty:ListFindings",
+            "guardduty:GetFindings",
+            "autoscaling:DescribeAutoScalingInstances",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth",
+        ]);
     }
     if config.tickets.any() && config.tickets.resolve_findings {
         out.extend([

@@ -3,7 +3,6 @@
 
 mod support;
 
-mod archive;
 mod asl;
 mod audit;
 mod cli_no_panic;
@@ -16,6 +15,7 @@ mod explain;
 mod fault_proxy;
 mod findings;
 mod forgery;
+mod guardduty;
 mod investigation;
 mod layout;
 mod moto_smoke;

@@ -461,12 +461,16 @@ fn the_incidents_of_a_configuration_add_their_own_statement() {
     assert_eq!(
         actions,
         [
+            "autoscaling:DescribeAutoScalingInstances",
             "cloudtrail:LookupEvents",
+            "elasticloadbalancing:DescribeTargetGroups",
+            "elasticloadbalancing:DescribeTargetHealth",
             "guardduty:ArchiveFindings",
             "guardduty:CreateFilter",
             "guardduty:GetFilter",
             "guardduty:GetFindings",
             "guardduty:ListDetectors",
+            "guardduty:ListFindings",
             "guardduty:UpdateFindingsFeedback",
             "iam:ListAccountAliases",
             "securityhub:BatchUpdateFindings",

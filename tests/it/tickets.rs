@@ -906,6 +906,13 @@ async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_t
             .unwrap()
             .contains("A person decides")
     );
+    // Its runbook is AWS's guidance for a database, not a playbook's.
+    let body = rds_issue["body"].as_str().unwrap();
+    assert!(
+        body.contains("No playbook speaks for this finding")
+            && body.contains("change that user's password"),
+        "{body}"
+    );
     assert_eq!(
         rds_issue["comments"].as_array().unwrap().len(),
         0,

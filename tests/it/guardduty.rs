@@ -1,5 +1,5 @@
-//! Closing the loop in GuardDuty and Security Hub with the real binary (issue 17, item 5).
-//! moto serves neither GuardDuty's findings API nor Security Hub's BatchUpdateFindings, so
+//! GuardDuty and Security Hub with the real binary (issue 17): closing the loop (item 5) and
+//! the investigation's other findings on a resource (item 4). moto serves neither GuardDuty's findings API nor Security Hub's BatchUpdateFindings, so
 //! those two services alone go to the suite's stand-in, `scripts/findings-emulator`, through the
 //! SDK's per-service endpoints (`AWS_ENDPOINT_URL_GUARDDUTY`, `AWS_ENDPOINT_URL_SECURITYHUB`);
 //! everything else is moto. The stand-in checks every request against AWS's service models
@@ -304,4 +304,68 @@ async fn a_ticket_closes_when_guardduty_archives_its_finding() {
     tend();
     assert_eq!(reads(gd.assert_requests_conform()), before);
     assert_eq!(gh.issues(repo).len(), 1);
+}
+
+#[tokio::test]
+async fn an_instance_s_investigation_names_its_group_its_load_balancers_and_its_other_findings() {
+    let (gh, gd) = (TrackerServer::start(), FindingsServer::start());
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("investigated");
+    let t = crate::run_ec2::target(&account.config).await;
+    let of_instance = |id: &str, kind: &str| {
+        let mut f: Value = serde_json::from_str(
+            &std::fs::read_to_string(root().join("tests/findings/ec2-bitcoin-dns.json")).unwrap(),
+        )
+        .unwrap();
+        f["id"] = id.into();
+        f["type"] = kind.into();
+        f["accountId"] = account.id.as_str().into();
+        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.as_str().into();
+        f
+    };
+    let f = of_instance(&unique("mining"), "CryptoCurrency:EC2/BitcoinTool.B!DNS");
+    let earlier = of_instance(&unique("probed"), "Recon:EC2/PortProbeUnprotectedPort");
+    let elsewhere = {
+        let mut o = of_instance(&unique("elsewhere"), "Backdoor:EC2/C&CActivity.B");
+        o["resource"]["instanceDetails"]["instanceId"] = "i-0123456789abcdef0".into();
+        o
+    };
+    gd.hold(&[f.clone(), earlier, elsewhere]);
+    // Ticketed, not contained: the investigation reads the instance as it is.
+    let dir = std::env::temp_dir().join(unique("firebreak-investigated"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("firebreak.yaml");
+    std::fs::write(
+        &config,
+        "tickets:\n  github:\n    repo: acme/investigated\ntriage:\n  - match: {types: [\"*\"]}\n    decision: ticket\n    reason: a person looks first\n",
+    )
+    .unwrap();
+    let mut env = gh.env("acme/investigated");
+    env.retain(|(k, _)| k != "FIREBREAK_CONFIG");
+    env.push(("FIREBREAK_CONFIG".into(), config.display().to_string()));
+    env.extend(gd.env());
+    ok(&with(
+        &account,
+        &env,
+        &[
+            "run",
+            file_of(&f).to_str().unwrap(),
+            "--evidence",
+            &format!("s3://{bucket}"),
+        ],
+    ));
+    let issue = &gh.issues("acme/investigated")[0];
+    let investigation = issue["comments"][0]["body"].as_str().unwrap();
+    for said in [
+        format!("In Auto Scaling group `{}`", t.group),
+        "Behind load balancer target groups".to_string(),
+        "Recon:EC2/PortProbeUnprotectedPort".to_string(),
+    ] {
+        assert!(investigation.contains(&said), "{said:?} in {investigation}");
+    }
+    assert!(
+        !investigation.contains("C&CActivity"),
+        "another instance's finding is not listed: {investigation}"
+    );
+    gd.assert_requests_conform();
 }
