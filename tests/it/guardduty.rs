@@ -369,3 +369,78 @@ async fn an_instance_s_investigation_names_its_group_its_load_balancers_and_its_
     );
     gd.assert_requests_conform();
 }
+
+/// `watch` (the path without EventBridge) on the Step Functions engine, with tickets: the finding
+/// polled from GuardDuty (the stand-in) is contained by the deployed state machine on moto, its
+/// ticket opened and closed on containment, and the finding archived where it was polled.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_contains_on_step_functions_and_closes_the_loop() {
+    let (gh, gd) = (TrackerServer::start(), FindingsServer::start());
+    let moto = crate::support::private_moto();
+    crate::asl::enable_sfn(&moto);
+    let config = moto.config().await;
+    let bucket = unique("watch-sfn-evidence");
+    let target = format!("s3://{bucket}");
+    let env: Vec<(String, String)> = gh.env("acme/watched").into_iter().chain(gd.env()).collect();
+    let fb = |args: &[&str]| {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        firebreak_env(&moto.endpoint, args, &env)
+    };
+    ok(&fb(&[
+        "setup",
+        "--evidence-bucket",
+        &bucket,
+        "--retention-days",
+        "1",
+    ]));
+    ok(&fb(&[
+        "deploy",
+        "iam-credential-compromise",
+        "--evidence",
+        &target,
+    ]));
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let path = crate::support::leaked_key_finding(None, &user, &key);
+    let finding: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    gd.hold(std::slice::from_ref(&finding));
+    let detector = finding["service"]["detectorId"].as_str().unwrap();
+    let out = fb(&[
+        "watch",
+        "--detector",
+        detector,
+        "--once",
+        "--since-minutes",
+        "129600",
+        "--engine",
+        "sfn",
+        "--evidence",
+        &target,
+        "--retention-days",
+        "1",
+    ]);
+    ok(&out);
+    let keys = aws_sdk_iam::Client::new(&config)
+        .list_access_keys()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        keys.access_key_metadata()[0].status().map(|s| s.as_str()),
+        Some("Inactive"),
+        "{}",
+        stderr(&out)
+    );
+    let issues = gh.issues("acme/watched");
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert_eq!(issues[0]["state"], "closed", "{:#}", issues[0]);
+    let id = finding["id"].as_str().unwrap();
+    assert_eq!(gd.finding(id)["service"]["archived"], true);
+    assert_eq!(gd.security_hub(id)["workflow"], "RESOLVED");
+    let ops: Vec<String> = gd
+        .assert_requests_conform()
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert!(ops.contains(&"ListFindings".to_string()), "{ops:?}");
+}

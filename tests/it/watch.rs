@@ -2,7 +2,9 @@
 //! alone is faked, with the SDK's own test support (aws-smithy-mocks): ListFindings filters
 //! and sorts by `updatedAt` as GuardDuty does, GetFindings answers with the raw JSON body of
 //! the requested findings. Everything else is real: the worker contains the findings in moto,
-//! writes evidence and claims to an Object-Locked bucket, and `audit` checks them.
+//! writes evidence and claims to an Object-Locked bucket, and `audit` checks them. The real
+//! `watch` binary polling the findings stand-in, on Step Functions and with tickets, is in
+//! `guardduty.rs`.
 
 use std::sync::{Arc, Mutex};
 
