@@ -271,11 +271,8 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             };
         }
         if desk.is_none() && !opts.dry_run {
-            desk = crate::tickets::Desk::from_config(&config, store.as_ref())?.map(|d| {
-                d.with_findings(crate::tickets::findings::FindingStatus::new(
-                    acc.base().clone(),
-                ))
-            });
+            desk = crate::tickets::Desk::from_config(&config, store.as_ref())?
+                .map(|d| d.with_aws(acc.base()));
         }
         if let (true, Some(t)) = (recorded, &triage) {
             crate::say!(

@@ -311,7 +311,7 @@ impl Worker {
             bail!("claims need an S3 evidence store");
         };
         let desk = crate::tickets::Desk::from_config(&opts.config, Some(&store))?
-            .map(|d| d.with_findings(crate::tickets::findings::FindingStatus::new(base.clone())));
+            .map(|d| d.with_aws(&base));
         Ok(Worker {
             opts,
             set,

@@ -200,6 +200,9 @@ pub fn permissions(config: &Config) -> Vec<&'static str> {
             "elasticloadbalancing:DescribeTargetHealth",
         ]);
     }
+    if config.tickets.any() {
+        out.push("organizations:ListTagsForResource");
+    }
     if config.tickets.any() && config.tickets.resolve_findings {
         out.extend([
             "guardduty:ListDetectors",
@@ -279,6 +282,8 @@ pub struct Desk {
     owner_tag: String,
     /// Closes the loop in GuardDuty and Security Hub (`tickets.resolve_findings`).
     findings: Option<findings::FindingStatus>,
+    /// Reads an account's owner tag in AWS Organizations.
+    organizations: Option<aws_sdk_organizations::Client>,
     resolve_findings: bool,
     /// Whether a new ticket gets the automatic investigation (`tickets.investigate`).
     pub investigate: bool,
@@ -312,15 +317,18 @@ impl Desk {
             owners: config.owners.clone(),
             owner_tag: config.owner_tag.clone(),
             findings: None,
+            organizations: None,
             resolve_findings: config.tickets.resolve_findings,
             investigate: config.tickets.investigate,
         }))
     }
 
-    /// Marks findings in GuardDuty and Security Hub through `status` as their tickets open and
-    /// close (unless the configuration says not to).
-    pub fn with_findings(mut self, status: findings::FindingStatus) -> Desk {
-        self.findings = Some(status);
+    /// Calls AWS as the caller of `base`: findings marked in GuardDuty and Security Hub as
+    /// their tickets open and close (unless the configuration says not to), and accounts'
+    /// owner tags read in AWS Organizations.
+    pub fn with_aws(mut self, base: &aws_config::SdkConfig) -> Desk {
+        self.findings = Some(findings::FindingStatus::new(base.clone()));
+        self.organizations = Some(aws_sdk_organizations::Client::new(base));
         self
     }
 
@@ -393,20 +401,46 @@ impl Desk {
     }
 
     /// Who a new ticket is assigned to: the rule's `assign`, else the account's owner
-    /// (`owners:`), else the resource's owner tag; else (empty) the tracker's own `assignees`.
-    pub fn assignees(&self, f: &Finding, triage: &Triage) -> Vec<String> {
+    /// (`owners:`), else the resource's owner tag, else the account's owner tag in AWS
+    /// Organizations (read as the caller: the organization's management account or its
+    /// delegated administrator); else (empty) the tracker's own `assignees`.
+    pub async fn assignees(&self, f: &Finding, triage: &Triage) -> Vec<String> {
         if !triage.assign.is_empty() {
             return triage.assign.clone();
         }
         if let Some((_, owner)) = self.owners.iter().find(|(a, _)| *a == f.account_id) {
             return vec![owner.clone()];
         }
-        f.resource_tags()
+        if let Some((_, v)) = f
+            .resource_tags()
             .into_iter()
-            .filter(|(k, v)| *k == self.owner_tag && !v.is_empty())
-            .map(|(_, v)| v)
-            .take(1)
-            .collect()
+            .find(|(k, v)| *k == self.owner_tag && !v.is_empty())
+        {
+            return vec![v];
+        }
+        let Some(org) = &self.organizations else {
+            return Vec::new();
+        };
+        match org
+            .list_tags_for_resource()
+            .resource_id(&f.account_id)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .tags()
+                .iter()
+                .filter(|t| t.key() == self.owner_tag && !t.value().is_empty())
+                .map(|t| t.value().to_string())
+                .take(1)
+                .collect(),
+            Err(e) => {
+                // Not in an organization, or not its administrator: no account tags to read.
+                crate::log!("account_owner_unread", account_id = %f.account_id,
+                    error = %findings::described("ListTagsForResource", &e));
+                Vec::new()
+            }
+        }
     }
 
     fn folder(&self, f: &Subject) -> String {
@@ -534,7 +568,7 @@ impl Desk {
                     let open = TicketOp::Open {
                         title: render::title(f),
                         body: render::opening(f, triage, playbook, execution_id, alias.as_deref()),
-                        assignees: self.assignees(f, triage),
+                        assignees: self.assignees(f, triage).await,
                     };
                     let ticket = self.deliver(&sub, None, vec![open]).await;
                     if let (Some(t), Some(inv)) =

@@ -473,6 +473,7 @@ fn the_incidents_of_a_configuration_add_their_own_statement() {
             "guardduty:ListFindings",
             "guardduty:UpdateFindingsFeedback",
             "iam:ListAccountAliases",
+            "organizations:ListTagsForResource",
             "securityhub:BatchUpdateFindings",
         ]
     );

@@ -1414,3 +1414,37 @@ fn the_slack_check_finds_what_slack_would_refuse() {
         json!({"method": "POST", "path": "/api/chat.delete", "authorized": true, "body": {}});
     assert!(check_slack_request(&other)[0].contains("not a Slack method"));
 }
+
+/// With no rule's `assign`, no `owners:` entry and no owner tag on the resource, the ticket goes
+/// to the account's owner tag in AWS Organizations (moto serves Organizations).
+#[tokio::test]
+async fn a_ticket_goes_to_the_account_s_owner_tag_in_organizations() {
+    let gh = TrackerServer::start();
+    let account = Account::new().await;
+    let org = aws_sdk_organizations::Client::new(&account.config);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    org.tag_resource()
+        .resource_id(&account.id)
+        .tags(
+            aws_sdk_organizations::types::Tag::builder()
+                .key("firebreak:owner")
+                .value("frank")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let bucket = account.evidence_bucket("account-owner");
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
+    let f = finding(&account, &unique("account-owned"), &user, &key, 1);
+    contain(&account, &gh.env("acme/by-account"), &f, &bucket);
+    let issues = gh.issues("acme/by-account");
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0]["assignees"], json!(["frank"]), "{:#}", issues[0]);
+    assert_requests_follow_the_description(&gh);
+}
