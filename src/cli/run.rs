@@ -271,7 +271,8 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             };
         }
         if desk.is_none() && !opts.dry_run {
-            desk = crate::tickets::Desk::from_config(&config, store.as_ref())?
+            desk = crate::tickets::Desk::from_config(&config, store.as_ref(), acc.base())
+                .await?
                 .map(|d| d.with_aws(acc.base()));
         }
         if let (true, Some(t)) = (recorded, &triage) {

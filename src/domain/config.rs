@@ -92,6 +92,9 @@ pub struct Tickets {
     /// Whether a new ticket gets the automatic investigation as its first comment (default:
     /// yes).
     pub investigate: bool,
+    /// The AWS Secrets Manager secret (name or ARN) that holds the tracker's token, read at
+    /// start instead of the environment.
+    pub token_secret: Option<String>,
 }
 
 impl Default for Tickets {
@@ -102,6 +105,7 @@ impl Default for Tickets {
             slack: None,
             resolve_findings: true,
             investigate: true,
+            token_secret: None,
         }
     }
 }
@@ -471,8 +475,19 @@ impl Reader<'_> {
         for (key, node) in self.map(
             node,
             "`tickets`",
-            &["github", "jira", "slack", "resolve_findings", "investigate"],
+            &[
+                "github",
+                "jira",
+                "slack",
+                "resolve_findings",
+                "investigate",
+                "token_secret",
+            ],
         ) {
+            if key == "token_secret" {
+                t.token_secret = self.text(node, "`token_secret`");
+                continue;
+            }
             if key == "slack" {
                 let mut channel = None;
                 for (k, v) in self.map(node, "`tickets.slack`", &["channel"]) {

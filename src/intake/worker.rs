@@ -310,7 +310,8 @@ impl Worker {
         let Some(claims) = Claims::new(&store, &name, opts.lease, sealer.clone()) else {
             bail!("claims need an S3 evidence store");
         };
-        let desk = crate::tickets::Desk::from_config(&opts.config, Some(&store))?
+        let desk = crate::tickets::Desk::from_config(&opts.config, Some(&store), &base)
+            .await?
             .map(|d| d.with_aws(&base));
         Ok(Worker {
             opts,

@@ -30,14 +30,19 @@ pub struct GitHub {
 }
 
 impl GitHub {
-    /// The tracker `c` configures, with its token and API base from the environment.
-    pub fn from_env(c: &config::GitHub) -> Result<GitHub, TicketError> {
-        let token = std::env::var("GITHUB_TOKEN")
-            .ok()
+    /// The tracker `c` configures, with its token from `secret` (`tickets.token_secret`) or
+    /// the environment, and its API base from the environment.
+    pub fn from_env(
+        c: &config::GitHub,
+        secret: Option<&super::Secret>,
+    ) -> Result<GitHub, TicketError> {
+        let token = secret
+            .map(|s| s.token.clone())
+            .or_else(|| std::env::var("GITHUB_TOKEN").ok())
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| {
                 TicketError::Config(
-                    "tickets.github is configured but GITHUB_TOKEN is not set\n  hint: export a token that may write the repository's issues (a fine-grained token with Issues: read and write)".into(),
+                    "tickets.github is configured but GITHUB_TOKEN is not set\n  hint: export a token that may write the repository's issues (a fine-grained token with Issues: read and write), or name the AWS Secrets Manager secret holding it in tickets.token_secret".into(),
                 )
             })?;
         let base = std::env::var("GITHUB_API_URL")

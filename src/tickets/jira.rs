@@ -24,11 +24,17 @@ pub struct Jira {
 
 impl Jira {
     /// The tracker `c` configures, with its credentials from the environment.
-    pub fn from_env(c: &config::Jira) -> Result<Jira, TicketError> {
+    pub fn from_env(c: &config::Jira, secret: Option<&super::Secret>) -> Result<Jira, TicketError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let (Some(email), Some(token)) = (var("JIRA_EMAIL"), var("JIRA_API_TOKEN")) else {
+        let email = secret
+            .and_then(|s| s.email.clone())
+            .or_else(|| var("JIRA_EMAIL"));
+        let token = secret
+            .map(|s| s.token.clone())
+            .or_else(|| var("JIRA_API_TOKEN"));
+        let (Some(email), Some(token)) = (email, token) else {
             return Err(TicketError::Config(
-                "tickets.jira is configured but JIRA_EMAIL or JIRA_API_TOKEN is not set\n  hint: export the account's email and an API token (id.atlassian.com → Security → API tokens)".into(),
+                "tickets.jira is configured but JIRA_EMAIL or JIRA_API_TOKEN is not set\n  hint: export the account's email and an API token (id.atlassian.com → Security → API tokens), or keep {\"email\", \"token\"} in the AWS Secrets Manager secret named by tickets.token_secret".into(),
             ));
         };
         Ok(Jira {

@@ -56,6 +56,74 @@ pub enum TicketError {
     Unreadable { key: String, reason: String },
 }
 
+/// A tracker's credentials read from AWS Secrets Manager (`tickets.token_secret`): the secret
+/// is the token itself, or a JSON object with `token` (and, for Jira, `email`).
+#[derive(Clone)]
+pub struct Secret {
+    pub token: String,
+    pub email: Option<String>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl Secret {
+    /// The secret's text as a token or a JSON object holding one.
+    fn parse(id: &str, text: &str) -> Result<Secret, TicketError> {
+        let text = text.trim();
+        let secret = match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(o)) => Secret {
+                token: o
+                    .get("token")
+                    .and_then(|v| v.as_str())
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| {
+                        TicketError::Config(format!(
+                            "tickets.token_secret {id}: the secret is a JSON object without a `token` string\n  hint: store the token alone, or {{\"token\": \"...\"}} (Jira: with \"email\")"
+                        ))
+                    })?
+                    .to_string(),
+                email: o.get("email").and_then(|v| v.as_str()).map(str::to_string),
+            },
+            _ if !text.is_empty() => Secret {
+                token: text.to_string(),
+                email: None,
+            },
+            _ => {
+                return Err(TicketError::Config(format!(
+                    "tickets.token_secret {id}: the secret is empty\n  hint: store the tracker's token in it"
+                )));
+            }
+        };
+        crate::domain::scrub::register_secret(&secret.token);
+        Ok(secret)
+    }
+
+    /// Reads secret `id` (a name or an ARN) with `base`'s identity.
+    pub async fn read(base: &aws_config::SdkConfig, id: &str) -> Result<Secret, TicketError> {
+        let out = aws_sdk_secretsmanager::Client::new(base)
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .map_err(|e| {
+                TicketError::Config(format!(
+                    "tickets.token_secret {id}: {}\n  hint: the identity needs secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key)",
+                    findings::described("GetSecretValue", &e)
+                ))
+            })?;
+        let text = out.secret_string().ok_or_else(|| {
+            TicketError::Config(format!(
+                "tickets.token_secret {id}: the secret has no text (a binary secret)\n  hint: store the token as the secret's text"
+            ))
+        })?;
+        Secret::parse(id, text)
+    }
+}
+
 /// The configured ticket tracker.
 #[derive(Debug)]
 pub enum Tracker {
@@ -203,6 +271,9 @@ pub fn permissions(config: &Config) -> Vec<&'static str> {
     if config.tickets.any() {
         out.push("organizations:ListTagsForResource");
     }
+    if config.tickets.any() && config.tickets.token_secret.is_some() {
+        out.push("secretsmanager:GetSecretValue");
+    }
     if config.tickets.any() && config.tickets.resolve_findings {
         out.extend([
             "guardduty:ListDetectors",
@@ -292,9 +363,12 @@ pub struct Desk {
 impl Desk {
     /// The desk `config` asks for (a tracker, or triage rules whose decisions are recorded),
     /// or none when it asks for neither.
-    pub fn from_config(
+    /// With `tickets.token_secret`, the tracker's token is read from AWS Secrets Manager with
+    /// `base`'s identity.
+    pub async fn from_config(
         config: &Config,
         store: Option<&Store>,
+        base: &aws_config::SdkConfig,
     ) -> Result<Option<Desk>, TicketError> {
         if !config.tickets.any() && config.triage.is_empty() {
             return Ok(None);
@@ -305,10 +379,15 @@ impl Desk {
             )
         })?;
         let t = &config.tickets;
+        let secret = match (&t.token_secret, t.any()) {
+            (Some(id), true) => Some(Secret::read(base, id).await?),
+            _ => None,
+        };
+        let secret = secret.as_ref();
         let tracker = match (&t.github, &t.jira, &t.slack) {
-            (Some(g), _, _) => Some(Tracker::GitHub(github::GitHub::from_env(g)?)),
-            (None, Some(j), _) => Some(Tracker::Jira(jira::Jira::from_env(j)?)),
-            (None, None, Some(s)) => Some(Tracker::Slack(slack::Slack::from_env(s)?)),
+            (Some(g), _, _) => Some(Tracker::GitHub(github::GitHub::from_env(g, secret)?)),
+            (None, Some(j), _) => Some(Tracker::Jira(jira::Jira::from_env(j, secret)?)),
+            (None, None, Some(s)) => Some(Tracker::Slack(slack::Slack::from_env(s, secret)?)),
             (None, None, None) => None,
         };
         Ok(Some(Desk {

@@ -23,13 +23,19 @@ pub struct Slack {
 
 impl Slack {
     /// The tracker `c` configures, with its token and API base from the environment.
-    pub fn from_env(c: &config::Slack) -> Result<Slack, TicketError> {
+    pub fn from_env(
+        c: &config::Slack,
+        secret: Option<&super::Secret>,
+    ) -> Result<Slack, TicketError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let token = var("SLACK_BOT_TOKEN").ok_or_else(|| {
-            TicketError::Config(
-                "tickets.slack is configured but SLACK_BOT_TOKEN is not set\n  hint: export the bot token of a Slack app with the chat:write scope, invited to the channel".into(),
-            )
-        })?;
+        let token = secret
+            .map(|s| s.token.clone())
+            .or_else(|| var("SLACK_BOT_TOKEN"))
+            .ok_or_else(|| {
+                TicketError::Config(
+                    "tickets.slack is configured but SLACK_BOT_TOKEN is not set\n  hint: export the bot token of a Slack app with the chat:write scope, invited to the channel, or name the AWS Secrets Manager secret holding it in tickets.token_secret".into(),
+                )
+            })?;
         let base = var("SLACK_API_URL").unwrap_or_else(|| "https://slack.com/api/".into());
         Ok(Slack {
             http: Writer::new("slack")?,

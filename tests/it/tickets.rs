@@ -1448,3 +1448,63 @@ async fn a_ticket_goes_to_the_account_s_owner_tag_in_organizations() {
     assert_eq!(issues[0]["assignees"], json!(["frank"]), "{:#}", issues[0]);
     assert_requests_follow_the_description(&gh);
 }
+
+/// The tracker's token from AWS Secrets Manager (`tickets.token_secret`, moto serves it): the
+/// ticket is written with it and it is nowhere in the evidence; a secret that cannot be read
+/// stops the command before anything runs, saying what the identity needs.
+#[tokio::test]
+async fn the_tracker_token_can_come_from_secrets_manager() {
+    let gh = TrackerServer::start();
+    let account = Account::new().await;
+    let secret = unique("firebreak/github");
+    aws_sdk_secretsmanager::Client::new(&account.config)
+        .create_secret()
+        .name(&secret)
+        .secret_string(json!({ "token": TOKEN }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let bucket = account.evidence_bucket("token-secret");
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
+    let f = finding(&account, &unique("from-secret"), &user, &key, 1);
+    let env_for = |secret: &str| {
+        let dir = std::env::temp_dir().join(unique("firebreak-secret-config"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("firebreak.yaml");
+        std::fs::write(
+            &file,
+            format!("tickets:\n  investigate: false\n  token_secret: {secret}\n  github:\n    repo: acme/secret\n"),
+        )
+        .unwrap();
+        vec![
+            ("GITHUB_TOKEN".to_string(), String::new()),
+            ("GITHUB_API_URL".to_string(), gh.url.clone()),
+            ("FIREBREAK_CONFIG".to_string(), file.display().to_string()),
+        ]
+    };
+    contain(&account, &env_for(&secret), &f, &bucket);
+    let issues = gh.issues("acme/secret");
+    assert_eq!(issues.len(), 1);
+    assert!(
+        gh.requests().iter().all(|r| r["authorized"] == true),
+        "every request carried the token from the secret"
+    );
+    assert!(!bucket_text(&account, &bucket).await.contains(TOKEN));
+    let out = with(
+        &account,
+        &env_for("firebreak/no-such-secret"),
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--evidence",
+            &format!("s3://{bucket}"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tickets.token_secret firebreak/no-such-secret")
+            && stderr(&out).contains("secretsmanager:GetSecretValue"),
+        "{}",
+        stderr(&out)
+    );
+}
