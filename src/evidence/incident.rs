@@ -95,3 +95,29 @@ pub struct Entry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
+
+impl Entry {
+    /// A record of `kind`, now, of no finding yet (the caller fills in what it is about).
+    pub fn new(kind: &str) -> Entry {
+        Entry {
+            schema: SCHEMA.into(),
+            kind: kind.into(),
+            at: crate::evidence::now_rfc3339(),
+            incident: String::new(),
+            finding_id: String::new(),
+            finding_type: String::new(),
+            account_id: String::new(),
+            region: String::new(),
+            detector_id: None,
+            count: None,
+            updated_at: None,
+            execution_id: None,
+            ticket: None,
+            decision: None,
+            close: None,
+            ops: Vec::new(),
+            data: None,
+            detail: None,
+        }
+    }
+}

@@ -209,6 +209,12 @@ impl Store {
     /// objects and the names of its sub-folders (full prefixes, without the trailing `/`),
     /// each sorted. Nothing is read.
     pub async fn list(&self, folder: &str) -> Result<Listing, StoreError> {
+        self.listing(folder, true).await
+    }
+
+    /// The keys in `folder`: right inside it (`shallow`, sub-folders named apart), or every key
+    /// under it on S3 (a local folder is read one level deep either way).
+    async fn listing(&self, folder: &str, shallow: bool) -> Result<Listing, StoreError> {
         let mut out = Listing::default();
         match self {
             Store::Local { dir } => {
@@ -235,7 +241,7 @@ impl Store {
                         .list_objects_v2()
                         .bucket(bucket)
                         .prefix(format!("{folder}/"))
-                        .delimiter("/")
+                        .set_delimiter(shallow.then(|| "/".to_string()))
                         .set_continuation_token(token)
                         .send()
                         .await
@@ -279,60 +285,14 @@ impl Store {
         }
     }
 
-    /// Every object under `folder` (a key prefix without its trailing `/`), sorted by key.
+    /// Every object under `folder` (a key prefix without its trailing `/`), sorted by key: on
+    /// S3 its sub-folders' too (an execution's records under its finding's folder).
     pub async fn read_folder(&self, folder: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let mut out = Vec::new();
-        match self {
-            Store::Local { dir } => {
-                let path = dir.join(folder);
-                let entries = match std::fs::read_dir(&path) {
-                    Ok(e) => e,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-                    Err(e) => return Err(StoreError::Io(format!("{}: {e}", path.display()))),
-                };
-                for e in entries {
-                    let e = e.map_err(|e| StoreError::Io(e.to_string()))?;
-                    if e.path().is_file() {
-                        let bytes = std::fs::read(e.path()).map_err(|err| {
-                            StoreError::Io(format!("{}: {err}", e.path().display()))
-                        })?;
-                        out.push((
-                            format!("{folder}/{}", e.file_name().to_string_lossy()),
-                            bytes,
-                        ));
-                    }
-                }
-            }
-            Store::S3 { client, bucket, .. } => {
-                let mut token = None;
-                loop {
-                    let page = client
-                        .list_objects_v2()
-                        .bucket(bucket)
-                        .prefix(format!("{folder}/"))
-                        .set_continuation_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            StoreError::S3(
-                                crate::aws::classify(&e, "s3", "ListObjectsV2").to_string(),
-                            )
-                        })?;
-                    for o in page.contents() {
-                        let Some(key) = o.key() else { continue };
-                        let bytes = crate::aws::get_object_bytes(client, bucket, key)
-                            .await
-                            .map_err(|e| StoreError::S3(format!("{key}: {e}")))?;
-                        out.push((key.to_string(), bytes));
-                    }
-                    match page.next_continuation_token() {
-                        Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_string()),
-                        _ => break,
-                    }
-                }
-            }
+        for key in self.listing(folder, false).await?.keys {
+            let bytes = self.get(&key).await?;
+            out.push((key, bytes));
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
     }
 }

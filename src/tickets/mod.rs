@@ -26,13 +26,17 @@ pub mod investigate;
 pub mod jira;
 mod pending;
 mod render;
+mod setup;
 pub mod slack;
+mod tend;
 
 use crate::domain::config::{Close, Config, Decision};
 use crate::domain::finding::Finding;
 use crate::domain::triage::Triage;
 use crate::engine::{RunReport, RunStatus};
 use crate::evidence::{Store, StoreError};
+
+pub use setup::{Secret, config_path, load_config, permissions};
 
 pub use crate::evidence::incident::{
     AWAITING_ARCHIVE_DIR, Entry, INCIDENTS_DIR, SCHEMA, TicketOp, TicketRef, UNWRITTEN_DIR,
@@ -54,74 +58,6 @@ pub enum TicketError {
     Store(#[from] StoreError),
     #[error("incident record {key}: {reason}")]
     Unreadable { key: String, reason: String },
-}
-
-/// A tracker's credentials read from AWS Secrets Manager (`tickets.token_secret`): the secret
-/// is the token itself, or a JSON object with `token` (and, for Jira, `email`).
-#[derive(Clone)]
-pub struct Secret {
-    pub token: String,
-    pub email: Option<String>,
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl Secret {
-    /// The secret's text as a token or a JSON object holding one.
-    fn parse(id: &str, text: &str) -> Result<Secret, TicketError> {
-        let text = text.trim();
-        let secret = match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(o)) => Secret {
-                token: o
-                    .get("token")
-                    .and_then(|v| v.as_str())
-                    .filter(|t| !t.trim().is_empty())
-                    .ok_or_else(|| {
-                        TicketError::Config(format!(
-                            "tickets.token_secret {id}: the secret is a JSON object without a `token` string\n  hint: store the token alone, or {{\"token\": \"...\"}} (Jira: with \"email\")"
-                        ))
-                    })?
-                    .to_string(),
-                email: o.get("email").and_then(|v| v.as_str()).map(str::to_string),
-            },
-            _ if !text.is_empty() => Secret {
-                token: text.to_string(),
-                email: None,
-            },
-            _ => {
-                return Err(TicketError::Config(format!(
-                    "tickets.token_secret {id}: the secret is empty\n  hint: store the tracker's token in it"
-                )));
-            }
-        };
-        crate::domain::scrub::register_secret(&secret.token);
-        Ok(secret)
-    }
-
-    /// Reads secret `id` (a name or an ARN) with `base`'s identity.
-    pub async fn read(base: &aws_config::SdkConfig, id: &str) -> Result<Secret, TicketError> {
-        let out = aws_sdk_secretsmanager::Client::new(base)
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| {
-                TicketError::Config(format!(
-                    "tickets.token_secret {id}: {}\n  hint: the identity needs secretsmanager:GetSecretValue on the secret (and kms:Decrypt on its key)",
-                    findings::described("GetSecretValue", &e)
-                ))
-            })?;
-        let text = out.secret_string().ok_or_else(|| {
-            TicketError::Config(format!(
-                "tickets.token_secret {id}: the secret has no text (a binary secret)\n  hint: store the token as the secret's text"
-            ))
-        })?;
-        Secret::parse(id, text)
-    }
 }
 
 /// The configured ticket tracker.
@@ -214,87 +150,6 @@ pub fn incident_key(f: &Finding) -> String {
         .map_or_else(|| f.id.clone(), |s| format!("sequence-{s}"))
 }
 
-/// Which configuration file counts: `path` (from `--config`), else `FIREBREAK_CONFIG`, else
-/// `firebreak.yaml` in the working directory if there is one.
-pub fn config_path(path: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
-    path.map(std::path::Path::to_path_buf)
-        .or_else(|| std::env::var_os("FIREBREAK_CONFIG").map(Into::into))
-        .or_else(|| {
-            let p = std::path::PathBuf::from("firebreak.yaml");
-            p.exists().then_some(p)
-        })
-}
-
-/// The configuration: `path` (from `--config`), else `FIREBREAK_CONFIG`, both of which must
-/// exist; else `firebreak.yaml` in the working directory if there is one; else none.
-pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    let Some(file) = config_path(path) else {
-        return Ok(Config::default());
-    };
-    let name = file.display().to_string();
-    let text = std::fs::read_to_string(&file).map_err(|e| {
-        anyhow::anyhow!("{name}: {e}\n  hint: --config (or FIREBREAK_CONFIG) names firebreak's configuration file")
-    })?;
-    match crate::domain::config::check(&text, &name) {
-        (Some(config), warnings) => {
-            for w in warnings {
-                crate::say!("{w}");
-            }
-            Ok(config)
-        }
-        (None, diags) => {
-            let lines: Vec<String> = diags.iter().map(ToString::to_string).collect();
-            Err(anyhow::anyhow!("{}", lines.join("\n")))
-        }
-    }
-}
-
-/// The AWS permissions the incidents of `config` need beside the playbooks' (what the desk,
-/// the investigation and closing the loop call), sorted; none without tickets or triage.
-pub fn permissions(config: &Config) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if !config.tickets.any() && config.triage.is_empty() {
-        return out;
-    }
-    if config.tickets.any() && config.tickets.investigate {
-        out.extend([
-            "cloudtrail:LookupEvents",
-            "iam:ListAccountAliases",
-            "guardduty:ListDetectors",
-            "guardduty:ListFindings",
-            "guardduty:GetFindings",
-            "autoscaling:DescribeAutoScalingInstances",
-            "elasticloadbalancing:DescribeTargetGroups",
-            "elasticloadbalancing:DescribeTargetHealth",
-        ]);
-    }
-    if config.tickets.any() {
-        out.push("organizations:ListTagsForResource");
-    }
-    if config.tickets.any() && config.tickets.token_secret.is_some() {
-        out.push("secretsmanager:GetSecretValue");
-    }
-    if config.tickets.any() && config.tickets.resolve_findings {
-        out.extend([
-            "guardduty:ListDetectors",
-            "guardduty:GetFindings",
-            "guardduty:ArchiveFindings",
-            "guardduty:UpdateFindingsFeedback",
-            "securityhub:BatchUpdateFindings",
-        ]);
-    }
-    if config.triage.iter().any(|r| r.suppress) {
-        out.extend([
-            "guardduty:ListDetectors",
-            "guardduty:GetFilter",
-            "guardduty:CreateFilter",
-        ]);
-    }
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
 /// What an incident record says of its finding: enough to find the incident and to write its
 /// records, whether from a finding or from an earlier record.
 #[derive(Debug, Clone)]
@@ -324,6 +179,19 @@ impl From<&Finding> for Subject {
             region: f.region.clone(),
             count: f.count,
             updated_at: f.updated_at.clone(),
+        }
+    }
+}
+
+impl Subject {
+    /// The finding as GuardDuty and Security Hub calls name it.
+    fn target(&self) -> findings::Target<'_> {
+        findings::Target {
+            finding_id: &self.finding_id,
+            finding_type: &self.finding_type,
+            account_id: &self.account_id,
+            region: &self.region,
+            detector_id: self.detector_id.as_deref(),
         }
     }
 }
@@ -413,13 +281,7 @@ impl Desk {
 
     /// Suppresses an ignored finding's type in GuardDuty, recording the outcome.
     async fn suppressed(&self, f: &Subject, status: &findings::FindingStatus, triage: &Triage) {
-        let target = findings::Target {
-            finding_id: &f.finding_id,
-            finding_type: &f.finding_type,
-            account_id: &f.account_id,
-            region: &f.region,
-            detector_id: f.detector_id.as_deref(),
-        };
+        let target = f.target();
         let outcome = status
             .suppress(&target, &f.finding_type, &triage.reason)
             .await;
@@ -442,13 +304,7 @@ impl Desk {
         let Some(status) = self.findings.as_ref().filter(|_| self.resolve_findings) else {
             return;
         };
-        let target = findings::Target {
-            finding_id: &f.finding_id,
-            finding_type: &f.finding_type,
-            account_id: &f.account_id,
-            region: &f.region,
-            detector_id: f.detector_id.as_deref(),
-        };
+        let target = f.target();
         let outcomes = if let Some(why) = closed {
             status
                 .resolved(
@@ -531,9 +387,6 @@ impl Desk {
 
     fn entry(&self, f: &Subject, kind: &str) -> Entry {
         Entry {
-            schema: SCHEMA.into(),
-            kind: kind.into(),
-            at: crate::evidence::now_rfc3339(),
             incident: f.incident.clone(),
             detector_id: f.detector_id.clone(),
             finding_id: f.finding_id.clone(),
@@ -542,13 +395,7 @@ impl Desk {
             region: f.region.clone(),
             count: f.count,
             updated_at: f.updated_at.clone(),
-            execution_id: None,
-            ticket: None,
-            decision: None,
-            close: None,
-            data: None,
-            ops: Vec::new(),
-            detail: None,
+            ..Entry::new(kind)
         }
     }
 
@@ -900,130 +747,5 @@ impl Desk {
             TicketOp::Open { .. } => {}
         }
         Ok(())
-    }
-
-    /// Records ticket writes that failed after their retries, in the incident and in the list
-    /// of writes still to make (`_incidents/_unwritten/`), so that none is lost.
-    async fn unwritten(&self, f: &Subject, ops: Vec<TicketOp>, err: &TicketError) {
-        let message = crate::domain::scrub::scrub_text(&err.to_string());
-        let what: Vec<&str> = ops
-            .iter()
-            .map(|o| match o {
-                TicketOp::Open { .. } => "open",
-                TicketOp::Comment { .. } => "comment",
-                TicketOp::Close { .. } => "close",
-                TicketOp::Reopen => "reopen",
-            })
-            .collect();
-        let what = what.join(", ");
-        crate::say!(
-            "warning: ticket for finding {}: {what} not written yet (tried again later): {message}",
-            f.finding_id
-        );
-        crate::log!("ticket_unwritten", finding_id = %f.finding_id, what = %what, error = %message);
-        let mut e = self.entry(f, "unwritten");
-        e.detail = Some(format!("{what}: {message}"));
-        e.ops = ops;
-        let record_name = format!("{}-unwritten.json", uuid::Uuid::now_v7());
-        let list = self.pending(UNWRITTEN_DIR);
-        let listed = list.add(&e);
-        let written = self.put(f, &record_name, &e);
-        let (listed, written) = tokio::join!(listed, written);
-        if let Err(err) = listed.and(written) {
-            crate::say!(
-                "error: the incident record of finding {} could not be written: {err}",
-                f.finding_id
-            );
-        }
-    }
-
-    /// Makes the ticket writes that failed before (`unwritten`), oldest first; one that fails
-    /// again stays listed for the next time. Returns how many were made and how many are left.
-    pub async fn retry_unwritten(&self) -> Result<(usize, usize), TicketError> {
-        if self.tracker.is_none() {
-            return Ok((0, 0));
-        }
-        let list = self.pending(UNWRITTEN_DIR);
-        let (mut made, mut left) = (0, 0);
-        for (stem, e) in list.open().await? {
-            if e.ops.is_empty() {
-                continue;
-            }
-            let f = Subject::from(&e);
-            let mut ticket = self.read(&f).await?.ticket;
-            let mut ok = true;
-            for op in &e.ops {
-                if let Err(err) = self.make(&f, &mut ticket, op).await {
-                    crate::log!("ticket_still_unwritten", finding_id = %f.finding_id,
-                        error = %crate::domain::scrub::scrub_text(&err.to_string()));
-                    ok = false;
-                    break;
-                }
-            }
-            if ok {
-                let mut d = self.entry(&f, "delivered");
-                d.detail = Some(format!("{stem}.json"));
-                list.done(&stem, &d).await?;
-                crate::log!("ticket_written_later", finding_id = %f.finding_id);
-                made += 1;
-            } else {
-                left += 1;
-            }
-        }
-        Ok((made, left))
-    }
-
-    /// Closes the tickets of `close: on_archive` incidents whose finding GuardDuty now holds
-    /// archived. Returns how many were closed and how many still wait.
-    pub async fn close_archived(&self) -> Result<(usize, usize), TicketError> {
-        let Some(status) = &self.findings else {
-            return Ok((0, 0));
-        };
-        let list = self.pending(AWAITING_ARCHIVE_DIR);
-        let (mut closed, mut waiting) = (0, 0);
-        for (stem, e) in list.open().await? {
-            let f = Subject::from(&e);
-            let inc = self.read(&f).await?;
-            let Some(ticket) = inc.ticket.clone() else {
-                // Opened, its ticket not written yet: the unwritten list makes it first.
-                waiting += 1;
-                continue;
-            };
-            let target = findings::Target {
-                finding_id: &f.finding_id,
-                finding_type: &f.finding_type,
-                account_id: &f.account_id,
-                region: &f.region,
-                detector_id: f.detector_id.as_deref(),
-            };
-            if !inc.closed() {
-                match status.archived(&target).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        waiting += 1;
-                        continue;
-                    }
-                    Err(err) => {
-                        crate::log!("archive_not_read", finding_id = %f.finding_id, error = %err);
-                        waiting += 1;
-                        continue;
-                    }
-                }
-                let ops = vec![
-                    TicketOp::Comment {
-                        body: render::archived(&f.finding_id),
-                    },
-                    TicketOp::Close {
-                        detail: "on archive: the finding is archived in GuardDuty".into(),
-                    },
-                ];
-                self.deliver(&f, Some(ticket), ops).await;
-                closed += 1;
-            }
-            let mut d = self.entry(&f, "archive_seen");
-            d.detail = Some(format!("{stem}.json"));
-            list.done(&stem, &d).await?;
-        }
-        Ok((closed, waiting))
     }
 }

@@ -57,7 +57,7 @@ impl<'a> Pending<'a> {
             let listed = self.store.list(day).await?;
             let open = self.open_in(&listed.keys).await?;
             if open.is_empty() && name < today.as_str() && !listed.keys.is_empty() {
-                let mut marker = blank();
+                let mut marker = Entry::new("complete");
                 marker.detail = Some(format!("every item of {name} is done"));
                 match write(self.store, &format!("{day}{COMPLETE}"), &marker).await {
                     Ok(()) | Err(StoreError::Exists(_)) => {}
@@ -103,30 +103,6 @@ fn today() -> String {
     crate::evidence::now_rfc3339().chars().take(10).collect()
 }
 
-/// The record a completion marker holds: an incident record of no incident.
-fn blank() -> Entry {
-    Entry {
-        schema: SCHEMA.into(),
-        kind: "complete".into(),
-        at: crate::evidence::now_rfc3339(),
-        incident: String::new(),
-        detector_id: None,
-        finding_id: String::new(),
-        finding_type: String::new(),
-        account_id: String::new(),
-        region: String::new(),
-        count: None,
-        updated_at: None,
-        execution_id: None,
-        ticket: None,
-        decision: None,
-        close: None,
-        data: None,
-        ops: Vec::new(),
-        detail: None,
-    }
-}
-
 /// Writes `e` once at `key` (every incident object is written this way).
 pub(crate) async fn write(store: &Store, key: &str, e: &Entry) -> Result<(), StoreError> {
     let bytes = serde_json::to_vec_pretty(e).map_err(|err| StoreError::Io(err.to_string()))?;
@@ -139,8 +115,7 @@ mod tests {
     use super::*;
 
     fn item(id: &str) -> Entry {
-        let mut e = blank();
-        e.kind = "unwritten".into();
+        let mut e = Entry::new("unwritten");
         e.finding_id = id.into();
         e
     }

@@ -5,8 +5,7 @@
 //! everything else is moto. The stand-in checks every request against AWS's service models
 //! (botocore's data), and these tests assert that each one conformed.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::{Value, json};
 
@@ -28,21 +27,11 @@ impl Drop for FindingsServer {
 
 impl FindingsServer {
     pub(crate) fn start() -> FindingsServer {
-        let mut child = Command::new(root().join(".venv-moto/bin/python"))
-            .arg(root().join("scripts/findings-emulator"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("moto's python runs the findings stand-in (scripts/ensure-moto)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the findings stand-in said {line:?}"))
-            .to_string();
+        let (child, url) = crate::support::listening(
+            Command::new(root().join(".venv-moto/bin/python"))
+                .arg(root().join("scripts/findings-emulator")),
+            "the findings stand-in (moto's python, scripts/ensure-moto)",
+        );
         FindingsServer { child, url }
     }
 
@@ -332,14 +321,9 @@ async fn an_instance_s_investigation_names_its_group_its_load_balancers_and_its_
     };
     gd.hold(&[f.clone(), earlier, elsewhere]);
     // Ticketed, not contained: the investigation reads the instance as it is.
-    let dir = std::env::temp_dir().join(unique("firebreak-investigated"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("firebreak.yaml");
-    std::fs::write(
-        &config,
+    let config = crate::support::config_file(
         "tickets:\n  github:\n    repo: acme/investigated\ntriage:\n  - match: {types: [\"*\"]}\n    decision: ticket\n    reason: a person looks first\n",
-    )
-    .unwrap();
+    );
     let mut env = gh.env("acme/investigated");
     env.retain(|(k, _)| k != "FIREBREAK_CONFIG");
     env.push(("FIREBREAK_CONFIG".into(), config.display().to_string()));

@@ -429,14 +429,9 @@ fn engine_only_permissions_are_marked_and_split() {
 /// closing the loop, suppression) as a statement of its own; without one, only the playbooks'.
 #[test]
 fn the_incidents_of_a_configuration_add_their_own_statement() {
-    let dir = std::env::temp_dir().join(unique("firebreak-perm-config"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("firebreak.yaml");
-    std::fs::write(
-        &config,
+    let config = support::config_file(
         "tickets:\n  github:\n    repo: acme/incidents\ntriage:\n  - match: {types: [\"Recon:*\"]}\n    decision: ignore\n    suppress: true\n    reason: expected\n",
-    )
-    .unwrap();
+    );
     let policy = |args: &[&str]| -> Value {
         let out = support::firebreak(args);
         assert!(out.status.success(), "{}", support::stderr(&out));

@@ -413,3 +413,32 @@ pub async fn put_sealed_claim(
         .await
         .unwrap();
 }
+
+/// Starts a test server that prints `listening on URL` once it answers (the suite's tracker
+/// and findings stand-ins): its process and that URL.
+pub fn listening(cmd: &mut Command, what: &str) -> (Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{what} said {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+/// A firebreak configuration file holding `text`, in a folder of its own.
+pub fn config_file(text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique("firebreak-config"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("firebreak.yaml");
+    std::fs::write(&file, text).unwrap();
+    file
+}

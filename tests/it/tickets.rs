@@ -6,9 +6,8 @@
 //! schema and names no member the schema does not declare. A Jira request is checked against
 //! the Jira Cloud REST API v3 reference's documented examples (`check_jira_request` says which).
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::{Value, json};
 
@@ -36,31 +35,21 @@ impl Drop for TrackerServer {
 
 impl TrackerServer {
     pub(crate) fn start() -> TrackerServer {
-        let mut child = Command::new("python3")
-            .arg(root().join("scripts/tracker-emulator"))
-            .args([
-                "--port",
-                "0",
-                "--token",
-                TOKEN,
-                "--jira-email",
-                JIRA_EMAIL,
-                "--jira-token",
-                JIRA_TOKEN,
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 runs the GitHub test server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("the GitHub test server said {line:?}"))
-            .to_string();
+        let (child, url) = crate::support::listening(
+            Command::new("python3")
+                .arg(root().join("scripts/tracker-emulator"))
+                .args([
+                    "--port",
+                    "0",
+                    "--token",
+                    TOKEN,
+                    "--jira-email",
+                    JIRA_EMAIL,
+                    "--jira-token",
+                    JIRA_TOKEN,
+                ]),
+            "the tracker test server",
+        );
         TrackerServer { child, url }
     }
 
@@ -116,16 +105,11 @@ impl TrackerServer {
 
     /// [`TrackerServer::env`] with more configuration (`triage:`, `owners:`) after `tickets:`.
     pub(crate) fn env_with(&self, repo: &str, more: &str) -> Vec<(String, String)> {
-        let dir = std::env::temp_dir().join(unique("firebreak-config"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("firebreak.yaml");
-        std::fs::write(
-            &file,
-            // The emulator serves no CloudTrail LookupEvents: the investigation is tested on its
-            // own (investigation.rs) and once here (a_failed_investigation_is_said_on_the_ticket).
-            format!("tickets:\n  investigate: false\n  github:\n    repo: {repo}\n{more}"),
-        )
-        .unwrap();
+        // The emulator serves no CloudTrail LookupEvents: the investigation is tested on its own
+        // (investigation.rs) and once here (a_failed_investigation_is_said_on_the_ticket).
+        let file = crate::support::config_file(&format!(
+            "tickets:\n  investigate: false\n  github:\n    repo: {repo}\n{more}"
+        ));
         vec![
             ("GITHUB_TOKEN".into(), TOKEN.into()),
             ("GITHUB_API_URL".into(), self.url.clone()),
@@ -1468,14 +1452,9 @@ async fn the_tracker_token_can_come_from_secrets_manager() {
     let (user, key) = crate::run_s3::user_with_key(&account.config).await;
     let f = finding(&account, &unique("from-secret"), &user, &key, 1);
     let env_for = |secret: &str| {
-        let dir = std::env::temp_dir().join(unique("firebreak-secret-config"));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("firebreak.yaml");
-        std::fs::write(
-            &file,
-            format!("tickets:\n  investigate: false\n  token_secret: {secret}\n  github:\n    repo: acme/secret\n"),
-        )
-        .unwrap();
+        let file = crate::support::config_file(&format!(
+            "tickets:\n  investigate: false\n  token_secret: {secret}\n  github:\n    repo: acme/secret\n"
+        ));
         vec![
             ("GITHUB_TOKEN".to_string(), String::new()),
             ("GITHUB_API_URL".to_string(), gh.url.clone()),
