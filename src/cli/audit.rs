@@ -50,13 +50,7 @@ fn audit_cmd(
     output: AuditOutput,
 ) -> Result<ExitCode> {
     // Drawn on stderr only when it is a terminal; never mixed into the report on stdout.
-    let progress = indicatif::ProgressBar::new(0).with_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg:>9} [{bar:40}] {pos}/{len} objects ({per_sec}, {eta} left)",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
+    let progress = crate::evidence::audit::progress();
     let (report, _) = super::block_on(async {
         let config = crate::aws::load().await;
         let (objects, problems) = match crate::evidence::parse_target(target)

@@ -1087,6 +1087,23 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
     };
     let (code, text) = audit_copy(&|_, _| {});
     assert_eq!(code, Some(0), "{text}");
+    // The timeline is in time order, every time in one form, and the execution is said to be
+    // contained, as `run` reported it (the state machine's manifest has no time-to-contain).
+    let times: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.starts_with("20") && w.contains('T'))
+        .collect();
+    assert!(times.len() > 3, "{text}");
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{text}");
+    assert!(
+        times.iter().all(|t| t.len() == 24 && t.ends_with('Z')),
+        "{text}"
+    );
+    assert!(
+        text.contains("— contained in") && !text.contains("nothing contained"),
+        "{text}"
+    );
     let (code, text) = audit_copy(&|key, v| {
         if key.ends_with("-step-deny_all_user.json") {
             v["prev_sha256"] = serde_json::json!("ab".repeat(32));

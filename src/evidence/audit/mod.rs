@@ -16,6 +16,41 @@ use crate::evidence::{GENESIS, sha256_hex};
 mod read;
 mod render;
 
+/// The audit's progress (drawn on stderr when it is a terminal): a count of the objects found
+/// while the bucket is listed, a bar once their number is known.
+pub fn progress() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {pos} objects") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Turns `progress` into a bar of `len` objects, from the start.
+pub(crate) fn as_bar(progress: &ProgressBar, len: u64) {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:>9} [{bar:40}] {pos}/{len} objects ({rate}, {eta} left)",
+    ) {
+        progress.set_style(
+            style
+                .with_key(
+                    "rate",
+                    |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = w.write_str(&rate(s.per_sec()));
+                    },
+                )
+                .progress_chars("=> "),
+        );
+    }
+    progress.set_length(len);
+    progress.set_position(0);
+}
+
+/// Objects a second, whole.
+fn rate(per_sec: f64) -> String {
+    format!("{:.0}/s", per_sec.max(0.0))
+}
+
 pub use read::{READ_CONCURRENCY, read_local, read_s3, verify_signatures};
 use render::{fmt_time, short};
 pub use render::{render, render_html};
@@ -263,8 +298,7 @@ pub fn audit(
         groups.entry(dir.to_string()).or_default().push(o);
     }
     let mut executions = Vec::new();
-    progress.set_length(groups.values().map(|g| g.len() as u64).sum());
-    progress.set_position(0);
+    as_bar(progress, groups.values().map(|g| g.len() as u64).sum());
     progress.set_message("checking");
     for (path, objs) in groups {
         let execution_id = path.rsplit('/').next().unwrap_or_default().to_string();
@@ -584,7 +618,14 @@ fn audit_execution(
         region = text(m, "region").or(region);
         playbook = text(m, "playbook").or(playbook);
         status = text(m, "status");
-        time_to_contain_ms = m["time_to_contain_ms"].as_u64();
+        time_to_contain_ms = m["time_to_contain_ms"].as_u64().or_else(|| {
+            // A state machine cannot subtract times: its manifest leaves time-to-contain out,
+            // and it is read from the records as the local engine counts it (the last
+            // containing step that succeeded, from when the finding was accepted).
+            (m["engine"] == "sfn")
+                .then(|| machine_time_to_contain(m, &parsed))
+                .flatten()
+        });
         if parsed.last().map(|p| p.0) != Some(*mseq) {
             problems.push(format!("{mkey}: records follow the manifest"));
         }
@@ -724,7 +765,10 @@ fn audit_execution(
                 }
                 w
             }
-            _ => match v["time_to_contain_ms"].as_u64() {
+            _ => match v["time_to_contain_ms"]
+                .as_u64()
+                .or(time_to_contain_ms.filter(|_| v["engine"] == "sfn"))
+            {
                 Some(t) => format!(
                     "execution {} — contained in {t} ms",
                     v["status"].as_str().unwrap_or("?")
@@ -742,6 +786,12 @@ fn audit_execution(
             what,
         });
     }
+    // In time order (records written by a state machine's branches are chained in plan
+    // order, not time order), each time in one form.
+    timeline.sort_by_key(|t| millis_of(&t.at).unwrap_or(i64::MAX));
+    for t in &mut timeline {
+        t.at = one_form(&t.at);
+    }
     ExecutionAudit {
         path: path.to_string(),
         execution_id: execution_id.to_string(),
@@ -755,5 +805,105 @@ fn audit_execution(
         records: parsed.len(),
         problems,
         timeline,
+    }
+}
+
+/// An RFC 3339 time (with `Z` or an offset) in epoch milliseconds.
+fn millis_of(at: &str) -> Option<i64> {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let t = DateTime::from_str(at, Format::DateTimeWithOffset).ok()?;
+    Some(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
+}
+
+/// An RFC 3339 time as `YYYY-MM-DDTHH:MM:SS.mmmZ`; what cannot be read stays as it is.
+fn one_form(at: &str) -> String {
+    use aws_smithy_types::date_time::{DateTime, Format};
+    let Some(ms) = millis_of(at) else {
+        return at.to_string();
+    };
+    let whole = DateTime::from_secs(ms.div_euclid(1000))
+        .fmt(Format::DateTime)
+        .unwrap_or_default();
+    match whole.strip_suffix('Z') {
+        Some(w) => format!("{w}.{:03}Z", ms.rem_euclid(1000)),
+        None => at.to_string(),
+    }
+}
+
+/// Time-to-contain of an execution a state machine recorded: from `started_at` (when firebreak
+/// accepted the finding) to the record of the last containing step that succeeded.
+fn machine_time_to_contain(
+    manifest: &Value,
+    parsed: &[(u64, String, String, Value, String)],
+) -> Option<u64> {
+    let started = millis_of(manifest["started_at"].as_str()?)?;
+    let done = parsed
+        .iter()
+        .filter(|p| p.1 == "step" && p.3["step"]["status"] == "succeeded")
+        .filter(|p| {
+            p.3["step"]["action"]
+                .as_str()
+                .and_then(crate::domain::catalog::Action::from_name)
+                .is_some_and(|a| a.spec().effect == crate::domain::catalog::Effect::Contain)
+        })
+        .filter_map(|p| millis_of(p.3["recorded_at"].as_str()?))
+        .max()?;
+    u64::try_from(done - started).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_shown_in_one_form_and_ordered_by_their_instant() {
+        assert_eq!(one_form("2026-12-06T10:00:00Z"), "2026-12-06T10:00:00.000Z");
+        assert_eq!(
+            one_form("2026-12-06T10:00:00.5+00:00"),
+            "2026-12-06T10:00:00.500Z"
+        );
+        assert_eq!(
+            one_form("2026-12-06T11:00:00.123456+01:00"),
+            "2026-12-06T10:00:00.123Z"
+        );
+        assert_eq!(one_form("not a time"), "not a time");
+        assert!(millis_of("2026-12-06T10:00:01Z") > millis_of("2026-12-06T10:00:00.999+00:00"));
+    }
+
+    #[test]
+    fn a_state_machine_s_time_to_contain_is_read_from_its_records() {
+        let step = |action: &str, status: &str, at: &str| {
+            (
+                0,
+                "step".to_string(),
+                String::new(),
+                serde_json::json!({"recorded_at": at, "step": {"action": action, "status": status}}),
+                String::new(),
+            )
+        };
+        let manifest =
+            serde_json::json!({"engine": "sfn", "started_at": "2026-12-06T10:00:00.000Z"});
+        let records = [
+            step("iam.capture_user", "succeeded", "2026-12-06T10:00:09.000Z"),
+            step(
+                "iam.deactivate_access_key",
+                "succeeded",
+                "2026-12-06T10:00:00.250+00:00",
+            ),
+            step("iam.deny_all_user", "succeeded", "2026-12-06T10:00:00.400Z"),
+            step(
+                "iam.revoke_role_sessions",
+                "failed",
+                "2026-12-06T10:00:05.000Z",
+            ),
+        ];
+        assert_eq!(machine_time_to_contain(&manifest, &records), Some(400));
+        assert_eq!(machine_time_to_contain(&manifest, &records[..1]), None);
+    }
+
+    #[test]
+    fn the_rate_is_whole_objects_a_second() {
+        assert_eq!(rate(2.9548), "3/s");
+        assert_eq!(rate(0.0), "0/s");
     }
 }

@@ -120,7 +120,7 @@ pub async fn read_s3(
         for d in page.delete_markers() {
             deleted.insert(d.key().unwrap_or_default().to_string());
         }
-        progress.set_length(versions.len() as u64);
+        progress.set_position(versions.len() as u64);
         if page.is_truncated() != Some(true) {
             break;
         }
@@ -132,9 +132,8 @@ pub async fn read_s3(
             "{k}: deleted (a delete marker hides it); evidence was removed"
         ));
     }
+    super::as_bar(progress, versions.len() as u64);
     progress.set_message("reading");
-    progress.set_position(0);
-    progress.set_length(versions.len() as u64);
     let reads = versions
         .into_iter()
         .filter(|(key, _)| !deleted.contains(key))
