@@ -164,20 +164,14 @@ pub(crate) async fn execute(
         }
         let clients = acc.clients(&f.account_id, &f.region).await;
         if progress {
+            let cross = if f.account_id != acc.caller_account() {
+                format!(", in account {} via role {}", f.account_id, opts.role_name)
+            } else {
+                String::new()
+            };
             crate::say!(
-                "firebreak: {} {} with playbook {} (execution {execution_id}){}",
-                if opts.dry_run {
-                    "dry run for"
-                } else {
-                    "containing"
-                },
-                f.label(),
-                pb.name,
-                if f.account_id != acc.caller_account() {
-                    format!(", in account {} via role {}", f.account_id, opts.role_name)
-                } else {
-                    String::new()
-                }
+                "{}",
+                start_line(f, &pb.name, &execution_id, "", opts.dry_run, &cross)
             );
         }
         let executor = Arc::new(AwsExecutor {
@@ -217,11 +211,7 @@ pub(crate) async fn execute(
             match r.manifest(&report, acc.caller_arn(), &started_at).await {
                 Ok(entry) => {
                     if progress {
-                        crate::say!(
-                            "evidence: {} records, manifest {}",
-                            entry.seq + 1,
-                            entry.key
-                        );
+                        crate::say!("{}", evidence_line(&entry.key));
                     }
                     if let Some(key) = opts.sign_key {
                         let kms = aws_sdk_kms::Client::new(acc.base());
@@ -330,6 +320,33 @@ pub(crate) async fn wait_for_signal() {
     }
 }
 
+/// The line that starts an execution's progress, the same on both engines (`on` says where it
+/// runs, `cross` in which account).
+pub(crate) fn start_line(
+    f: &Finding,
+    playbook: &str,
+    execution_id: &str,
+    on: &str,
+    dry_run: bool,
+    cross: &str,
+) -> String {
+    format!(
+        "firebreak: {} {} with playbook {playbook}{on} (execution {execution_id}){cross}",
+        if dry_run { "dry run for" } else { "containing" },
+        f.label(),
+    )
+}
+
+/// The line that ends it: how many records the evidence has, and its manifest.
+pub(crate) fn evidence_line(manifest_key: &str) -> String {
+    let name = manifest_key.rsplit('/').next().unwrap_or(manifest_key);
+    match crate::evidence::parse_record_name(name) {
+        Some((seq, _)) => format!("evidence: {} records, manifest {manifest_key}", seq + 1),
+        None => format!("evidence: manifest {manifest_key}"),
+    }
+}
+
+/// A step's progress line, the same on both engines.
 pub(crate) fn event_line(e: &Event) -> String {
     match e {
         Event::StepStarted {

@@ -86,6 +86,14 @@ struct Seen {
     after: Vec<Value>,
 }
 
+/// What the history says of a step, in the order it happened.
+enum Progress {
+    /// Its first task was scheduled.
+    Started(String),
+    /// It ended.
+    Ended(Box<StepReport>),
+}
+
 /// Follows one execution's history and turns it into step reports as steps end.
 struct Follower<'a> {
     plan: &'a Plan,
@@ -95,6 +103,8 @@ struct Follower<'a> {
     tasks: HashMap<i64, (String, String, String)>,
     seen: HashMap<String, Seen>,
     done: BTreeMap<String, StepReport>,
+    /// The steps whose first task was scheduled.
+    started: std::collections::HashSet<String>,
     last_id: i64,
     /// When the execution started (ms since the epoch, from the history).
     start_ms: Option<i64>,
@@ -132,6 +142,7 @@ impl<'a> Follower<'a> {
             tasks: HashMap::new(),
             seen: HashMap::new(),
             done: BTreeMap::new(),
+            started: Default::default(),
             last_id: 0,
             start_ms: None,
         }
@@ -150,7 +161,7 @@ impl<'a> Follower<'a> {
         &mut self,
         events: &[aws_sdk_sfn::types::HistoryEvent],
         offset_ms: u64,
-    ) -> Vec<StepReport> {
+    ) -> Vec<Progress> {
         let mut ended = Vec::new();
         for e in events {
             if e.id() <= self.last_id {
@@ -173,6 +184,13 @@ impl<'a> Follower<'a> {
             let Some(step) = self.step_of(&name) else {
                 continue;
             };
+            // A step starts with its first task; the tasks after it ended write its record.
+            if *e.r#type() == H::TaskScheduled
+                && !self.done.contains_key(&step)
+                && self.started.insert(step.clone())
+            {
+                ended.push(Progress::Started(step.clone()));
+            }
             let seen = self.seen.entry(step.clone()).or_default();
             if e.state_entered_event_details().is_some() && seen.entered.is_none() {
                 seen.entered = Some(at);
@@ -238,7 +256,7 @@ impl<'a> Follower<'a> {
                 let finished = self.start_ms.map(|s| (at - s).max(0) as u64 + offset_ms);
                 if let Some(r) = self.report(&step, &state, at, finished) {
                     self.done.insert(step.clone(), r.clone());
-                    ended.push(r);
+                    ended.push(Progress::Ended(Box::new(r)));
                 }
             }
         }
@@ -428,9 +446,8 @@ pub(crate) async fn execute(
     let offset_ms = millis(started.elapsed());
     if progress {
         crate::say!(
-            "firebreak: containing {} with playbook {} on Step Functions (execution {execution_id})",
-            f.label(),
-            pb.name
+            "{}",
+            super::start_line(f, &pb.name, &execution_id, " on Step Functions", false, "")
         );
     }
     let mut follower = Follower::new(&plan);
@@ -458,10 +475,26 @@ pub(crate) async fn execute(
                 break;
             }
         }
-        for r in follower.take(&events, offset_ms) {
-            crate::engine::step_span(&r.id, r.action).in_scope(|| crate::engine::step_line(&r));
+        for p in follower.take(&events, offset_ms) {
+            let event = match p {
+                Progress::Started(step) => {
+                    let Some(action) = plan.steps().find(|s| s.id == step).map(|s| s.action) else {
+                        continue;
+                    };
+                    crate::engine::Event::StepStarted {
+                        step,
+                        action,
+                        attempt: 1,
+                    }
+                }
+                Progress::Ended(r) => {
+                    crate::engine::step_span(&r.id, r.action)
+                        .in_scope(|| crate::engine::step_line(&r));
+                    r.event()
+                }
+            };
             if progress {
-                crate::say!("{}", line(&r));
+                crate::say!("{}", super::event_line(&event));
             }
         }
         if end.is_some() {
@@ -552,6 +585,9 @@ pub(crate) async fn execute(
                 ));
             }
         }
+        if progress {
+            crate::say!("{}", super::event_line(&r.event()));
+        }
         unrecorded.push((r.clone(), Map::new()));
         steps.push(r);
     }
@@ -586,7 +622,7 @@ pub(crate) async fn execute(
         {
             Ok(key) => {
                 if progress {
-                    crate::say!("evidence: manifest {key}");
+                    crate::say!("{}", super::evidence_line(&key));
                 }
                 report.evidence_manifest = Some(key);
             }
@@ -675,23 +711,6 @@ fn params_of(events: &[aws_sdk_sfn::types::HistoryEvent], id: &str) -> Map<Strin
             v["steps"][id]["params"].as_object().cloned()
         })
         .unwrap_or_default()
-}
-
-fn line(r: &StepReport) -> String {
-    match r.status {
-        StepStatus::Succeeded => format!("  ✓ {} ({}) {} ms", r.id, r.action, r.duration_ms),
-        StepStatus::Skipped => format!(
-            "  – {} skipped: {}",
-            r.id,
-            r.skip_reason.as_deref().unwrap_or_default()
-        ),
-        _ => format!(
-            "  ✗ {} failed: {} {}",
-            r.id,
-            r.error_code.as_deref().unwrap_or_default(),
-            r.error.as_deref().unwrap_or_default()
-        ),
-    }
 }
 
 /// The trust policy of a playbook's execution role: Step Functions only.

@@ -167,6 +167,38 @@ pub struct RunReport {
     pub steps: Vec<StepReport>,
 }
 
+impl StepReport {
+    /// The event that says how the step ended (for an engine that learns it afterwards: the
+    /// Step Functions engine prints its progress from these).
+    pub fn event(&self) -> crate::engine::Event {
+        use crate::engine::Event;
+        match self.status {
+            StepStatus::Succeeded => Event::StepSucceeded {
+                step: self.id.clone(),
+                action: self.action,
+                attempts: self.attempts.max(1),
+                duration_ms: self.duration_ms,
+                changed: self.changed,
+                would_change: false,
+            },
+            StepStatus::Skipped => Event::StepSkipped {
+                step: self.id.clone(),
+                reason: self.skip_reason.clone().unwrap_or_default(),
+            },
+            _ => Event::StepFailed {
+                step: self.id.clone(),
+                attempts: self.attempts.max(1),
+                error: match (&self.error_code, &self.error) {
+                    (Some(c), Some(e)) if !e.starts_with(c.as_str()) => format!("{c}: {e}"),
+                    (_, Some(e)) => e.clone(),
+                    (Some(c), None) => c.clone(),
+                    (None, None) => "failed".into(),
+                },
+            },
+        }
+    }
+}
+
 impl RunReport {
     pub(crate) fn new(
         plan: &Plan,

@@ -1180,10 +1180,42 @@ async fn abort_ends_alike_on_both_engines() {
         outcomes.push((
             report["status"].clone(),
             step("later")["skip_reason"].clone(),
+            progress_shape(&support::stderr(&run)),
         ));
     }
     assert_eq!(outcomes[0], outcomes[1]);
     assert_eq!(outcomes[0].0, "failed");
+}
+
+/// What `run` prints of an execution's progress, without times, ids and error texts: the start
+/// line's form, each step line's kind and step, the evidence line's record count. Both engines
+/// print the same.
+pub(crate) fn progress_shape(stderr: &str) -> Vec<String> {
+    let mut shape = Vec::new();
+    for line in stderr.lines() {
+        if let Some(rest) = line.strip_prefix("firebreak: containing ") {
+            shape.push(format!(
+                "containing … with playbook {}",
+                rest.split(" with playbook ")
+                    .nth(1)
+                    .and_then(|r| r.split_whitespace().next())
+                    .unwrap_or("?")
+            ));
+        } else if line.starts_with("  ") {
+            let words: Vec<&str> = line.split_whitespace().take(2).collect();
+            // Retries are the local engine's to print (a state machine retries inside a state).
+            if ["start", "done", "FAILED", "skipped"].contains(&words[0]) {
+                shape.push(words.join(" ").trim_end_matches(':').to_string());
+            }
+        } else if let Some(rest) = line.strip_prefix("evidence: ") {
+            shape.push(format!(
+                "evidence: {}",
+                rest.split(", manifest").next().unwrap_or(rest)
+            ));
+        }
+    }
+    assert!(shape.len() >= 4, "{stderr}");
+    shape
 }
 
 /// The opt-in actions no shipped playbook uses — `iam.delete_login_profile`,

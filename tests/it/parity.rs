@@ -482,7 +482,10 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
     })
 }
 
-async fn run_engine(engine: &str, missing: bool) -> (BTreeMap<String, Value>, Value, Value) {
+async fn run_engine(
+    engine: &str,
+    missing: bool,
+) -> (BTreeMap<String, Value>, Value, Value, Vec<String>) {
     let moto = support::private_moto();
     crate::asl::enable_sfn(&moto);
     let config = moto.config().await;
@@ -531,7 +534,10 @@ async fn run_engine(engine: &str, missing: bool) -> (BTreeMap<String, Value>, Va
     if std::env::var_os("PARITY_DEBUG").is_some() {
         eprintln!("{engine}: {report:#}");
     }
-    (summary(&report), state, report)
+    // What each engine printed of its progress (steps run at once end in any order).
+    let mut progress = crate::asl::progress_shape(&support::stderr(&out));
+    progress.sort();
+    (summary(&report), state, report, progress)
 }
 
 fn assert_same(what: &str, local: &BTreeMap<String, Value>, sfn: &BTreeMap<String, Value>) {
@@ -553,7 +559,7 @@ fn assert_same(what: &str, local: &BTreeMap<String, Value>, sfn: &BTreeMap<Strin
 /// Every action succeeds alike on a seeded account, and leaves the same end state.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_action_succeeds_alike_on_both_engines() {
-    let (local, local_state, report) = run_engine("local", false).await;
+    let (local, local_state, report, local_progress) = run_engine("local", false).await;
     for (id, s) in &local {
         assert_eq!(s["status"], "succeeded", "local {id}: {report:#}");
     }
@@ -569,9 +575,13 @@ async fn every_action_succeeds_alike_on_both_engines() {
             "{a} is not in the parity playbook"
         );
     }
-    let (sfn, sfn_state, _) = run_engine("sfn", false).await;
+    let (sfn, sfn_state, _, sfn_progress) = run_engine("sfn", false).await;
     assert_same("success", &local, &sfn);
     assert_eq!(local_state, sfn_state, "the end states differ");
+    assert_eq!(
+        local_progress, sfn_progress,
+        "the engines print their progress differently"
+    );
 }
 
 /// Playbooks of one step each, every action against resources that do not exist (from
