@@ -258,19 +258,39 @@ impl Claims {
         for _ in 0..5 {
             forged.clear();
             let names = self.names(&folder).await?;
+            // The executions that finished, and the latest `done`: the finding is done unless
+            // GuardDuty saw its activity again after that (`service.eventLastSeen` later than
+            // the `done`), when it is contained again.
+            let mut finished = std::collections::HashSet::new();
+            let mut latest_done: Option<ClaimRecord> = None;
             for n in names.iter().filter(|n| is_done_name(n)) {
                 let key = format!("{folder}/{n}");
                 match self.get(f, &key, "done").await? {
                     Ok(done) => {
-                        return Ok(Claimed {
-                            claim: Claim::Done {
-                                execution_id: done.execution_id,
-                            },
-                            forged,
-                        });
+                        finished.insert(done.execution_id.clone());
+                        if latest_done
+                            .as_ref()
+                            .is_none_or(|l| instant(&done.at) > instant(&l.at))
+                        {
+                            latest_done = Some(done);
+                        }
                     }
                     Err(_) => forged.push(key),
                 }
+            }
+            if let Some(done) = latest_done {
+                if !active_after(f, &done.at) {
+                    return Ok(Claimed {
+                        claim: Claim::Done {
+                            execution_id: done.execution_id,
+                        },
+                        forged,
+                    });
+                }
+                crate::log!("active_after_containment", finding_id = %f.id,
+                    contained_by = %done.execution_id, contained_at = %done.at,
+                    last_seen = %f.json.pointer("/service/eventLastSeen").and_then(|v| v.as_str()).unwrap_or_default(),
+                    note = "GuardDuty saw the activity again after it was contained: contained again");
             }
             let mut generations: Vec<u32> = names
                 .iter()
@@ -310,6 +330,8 @@ impl Claims {
                     .ok_or_else(|| ClaimError::Exhausted(f.id.clone()))?;
             }
             let previous = match latest {
+                // Its execution finished: a new one starts.
+                Some(c) if finished.contains(&c.execution_id) => None,
                 Some(c) if c.lease_until_ms > now_ms() => {
                     return Ok(Claimed {
                         claim: Claim::Held {
@@ -438,6 +460,26 @@ impl Claims {
         let key = format!("{}/seen-{}.json", self.folder(f), uuid::Uuid::now_v7());
         Ok(self.put(&key, &r).await?)
     }
+}
+
+/// An RFC 3339 time in epoch milliseconds (`None`: unreadable).
+fn instant(at: &str) -> Option<i64> {
+    let t = aws_smithy_types::DateTime::from_str(
+        at,
+        aws_smithy_types::date_time::Format::DateTimeWithOffset,
+    )
+    .ok()?;
+    Some(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
+}
+
+/// Whether GuardDuty saw `f`'s activity after `done_at` (its `service.eventLastSeen` is later).
+fn active_after(f: &Finding, done_at: &str) -> bool {
+    let last = f
+        .json
+        .pointer("/service/eventLastSeen")
+        .and_then(|v| v.as_str())
+        .and_then(instant);
+    matches!((last, instant(done_at)), (Some(last), Some(done)) if last > done)
 }
 
 /// `done.json` (older workers) or `done-{execution}.json`.

@@ -876,3 +876,61 @@ async fn the_rule_delivers_only_findings_of_the_minimum_severity() {
     put_event(&events, &f).await;
     assert_eq!(depth(&sqs, &url).await, 1);
 }
+
+/// Issue 14, item 11: a finding GuardDuty sends again with activity after it was contained
+/// (`service.eventLastSeen` later than its `done`) is contained again; sent again without new
+/// activity, it is a duplicate.
+#[tokio::test]
+async fn a_finding_active_after_its_containment_is_contained_again() {
+    let account = Account::new().await;
+    let events = aws_sdk_eventbridge::Client::new(&account.config);
+    let bucket = unique("again-evidence");
+    let url = setup(&account, &bucket, &unique("again-findings"), &[]);
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
+    let mut f = leaked_key_finding(&account, &user, &key);
+    f["service"]["eventLastSeen"] = json!("2026-11-20T09:05:02.000Z");
+    let drain = || {
+        finish(
+            serve(&account, &url, &bucket, &[]),
+            Duration::from_secs(120),
+        )
+    };
+    put_event(&events, &f).await;
+    let (code, first) = drain();
+    assert_eq!(code, Some(0), "{first}");
+    // The same again: a duplicate.
+    put_event(&events, &f).await;
+    let (code, log) = drain();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("\"duplicate\""), "{log}");
+    // New activity, seen after the containment: contained again, by a new execution.
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap();
+    f["service"]["eventLastSeen"] = json!(now);
+    f["service"]["count"] = json!(7);
+    put_event(&events, &f).await;
+    let (code, log) = drain();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("\"active_after_containment\""), "{log}");
+    let s3 = s3_client(&account.config);
+    let listed = s3.list_objects_v2().bucket(&bucket).send().await.unwrap();
+    let id = f["id"].as_str().unwrap();
+    let manifests = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key())
+        .filter(|k| k.contains(&format!("/{id}/")) && k.ends_with("-manifest.json"))
+        .count();
+    assert_eq!(manifests, 2, "{listed:#?}");
+    // And then it is done again: the same delivery once more is a duplicate.
+    put_event(&events, &f).await;
+    let (code, log) = drain();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        log.contains("\"duplicate\"") && !log.contains("\"active_after_containment\""),
+        "{log}"
+    );
+    let audit = account.firebreak(&["audit", "--retention-days", "1", &format!("s3://{bucket}")]);
+    assert_eq!(audit.status.code(), Some(0), "{}", stdout(&audit));
+}
