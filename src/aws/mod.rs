@@ -94,6 +94,17 @@ impl<P: ProvideCredentials> ProvideCredentials for Registering<P> {
     }
 }
 
+/// A principal's name from its ARN: `…:assumed-role/ROLE/session` → ROLE, `…:user/path/NAME`
+/// or `…:role/NAME` → NAME.
+pub fn principal_name(arn: &str) -> &str {
+    let resource = arn.splitn(6, ':').nth(5).unwrap_or(arn);
+    let mut parts = resource.split('/');
+    match parts.next() {
+        Some("assumed-role") => parts.next().unwrap_or(resource),
+        _ => resource.rsplit('/').next().unwrap_or(resource),
+    }
+}
+
 /// Clients per (account, region), created once and reused.
 pub struct Accounts {
     base: SdkConfig,
@@ -138,6 +149,11 @@ impl Accounts {
 
     pub fn caller_arn(&self) -> &str {
         &self.caller_arn
+    }
+
+    /// The caller's principal by name: the role of an assumed-role session, or the user.
+    pub fn caller_name(&self) -> &str {
+        principal_name(&self.caller_arn)
     }
 
     /// The caller's own configuration (the evidence bucket lives in the caller's account).

@@ -157,7 +157,7 @@ pub fn run_findings(findings: Vec<Finding>, opts: Options, started: Instant) -> 
 async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<ExitCode> {
     let set =
         crate::domain::playbook::load_valid(&opts.playbooks).map_err(|e| e.into_command_error())?;
-    let config = crate::tickets::load_config(opts.config.as_deref())?;
+    let mut config = crate::tickets::load_config(opts.config.as_deref())?;
     if config.tickets.any() && opts.evidence.is_none() && !opts.dry_run {
         bail!(
             "tickets are configured but there is no --evidence: each incident's record is kept beside the evidence\n  hint: pass --evidence s3://BUCKET (made by `firebreak setup`)"
@@ -198,6 +198,10 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         Some(t) => Some(evidence::parse_target(t).map_err(|e| anyhow::anyhow!("--evidence: {e}"))?),
         None => None,
     };
+    // firebreak never acts on its own evidence bucket (nor, below, on its own identity).
+    if let Some(evidence::Target::S3 { bucket, .. }) = &target {
+        config.protected.push(bucket.clone());
+    }
     let mut store: Option<Store> = None;
     let mut sealer: Option<crate::evidence::seal::Sealer> = None;
     let mut desk: Option<crate::tickets::Desk> = None;
@@ -210,11 +214,30 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             Some(name) => Some(super::find_playbook(&set, name, &opts.playbooks)?),
             None => select::select(f, &set.playbooks).winner,
         };
-        // Triage (not for a playbook named by hand): respond, ticket or ignore.
-        let triage = opts
-            .playbook
-            .is_none()
-            .then(|| crate::domain::triage::decide(&config, f, pb.map(|p| p.name.as_str())));
+        let execution_id = uuid::Uuid::now_v7().to_string();
+        // Who firebreak runs as, before triage: its own identity is protected (a finding about
+        // it is a ticket, never contained).
+        if pb.is_some() && accounts.is_none() {
+            let base = aws::load().await;
+            let acc = aws::Accounts::new(
+                base,
+                opts.cross.clone(),
+                &format!("firebreak-{execution_id}"),
+            )
+            .await?;
+            config.protected.push(acc.caller_name().to_string());
+            accounts = Some(acc);
+        }
+        // Triage (for a playbook named by hand, only the guards: a protected resource or an
+        // account firebreak does not act in): respond, ticket or ignore.
+        let triage = match opts.playbook {
+            None => Some(crate::domain::triage::decide(
+                &config,
+                f,
+                pb.map(|p| p.name.as_str()),
+            )),
+            Some(_) => crate::domain::triage::guarded(&config, f),
+        };
         let decision = triage.as_ref().map_or(Decision::Respond, |t| t.decision);
         let recorded = decision != Decision::Respond && has_desk && !opts.dry_run;
         if decision != Decision::Respond && !recorded {
@@ -233,7 +256,6 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
             }
             continue;
         }
-        let execution_id = uuid::Uuid::now_v7().to_string();
         if accounts.is_none() {
             let base = aws::load().await;
             accounts = Some(
@@ -248,6 +270,7 @@ async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Res
         let Some(acc) = accounts.as_ref() else {
             continue;
         };
+
         if store.is_none() {
             store = match &target {
                 None => None,

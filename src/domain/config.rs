@@ -19,7 +19,21 @@ pub struct Config {
     pub owners: Vec<(String, String)>,
     /// The resource tag that names an owner (`firebreak:owner` by default).
     pub owner_tag: String,
+    /// Resources no step touches (names or ARNs, `*` and `?` wildcards), besides
+    /// [`PROTECTED`] and firebreak's own (its evidence bucket, queue and identity).
+    pub protected: Vec<String>,
+    /// The accounts firebreak acts in (`accounts:`); empty: any.
+    pub accounts: Vec<String>,
 }
+
+/// Resources always protected: the role an organization's management account reaches members
+/// with (its break-glass path), and firebreak's own roles (the responder and the state
+/// machines' execution roles).
+pub const PROTECTED: &[&str] = &[
+    "OrganizationAccountAccessRole",
+    "FirebreakResponder",
+    "firebreak-*",
+];
 
 /// The tag that names a resource's owner unless `owner_tag` says otherwise.
 pub const OWNER_TAG: &str = "firebreak:owner";
@@ -203,12 +217,21 @@ fn read(src: &str, file: &str) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnost
         for (key, node) in r.map(
             &root,
             "the configuration",
-            &["tickets", "triage", "owners", "owner_tag"],
+            &[
+                "tickets",
+                "triage",
+                "owners",
+                "owner_tag",
+                "protected",
+                "accounts",
+            ],
         ) {
             match key {
                 "tickets" => config.tickets = r.tickets(node),
                 "triage" => config.triage = r.rules(node),
                 "owners" => config.owners = r.owners(node),
+                "protected" => config.protected = r.texts(node, "a protected resource"),
+                "accounts" => config.accounts = r.accounts(node),
                 _ => {
                     if let Some(t) = r.text(node, "`owner_tag`") {
                         config.owner_tag = t;
@@ -440,6 +463,35 @@ impl Reader<'_> {
             assign,
             suppress,
         })
+    }
+
+    fn accounts(&mut self, node: &Node) -> Vec<String> {
+        let Value::Seq(items) = &node.value else {
+            self.error(
+                Code::WrongType,
+                node.pos,
+                format!("`accounts` must be a list, not {}", node.kind()),
+                "list the account ids firebreak acts in: `- '123456789012'`",
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let Some(id) = self.text(item, "an account id") else {
+                continue;
+            };
+            if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+                out.push(id);
+            } else {
+                self.error(
+                    Code::InvalidValue,
+                    item.pos,
+                    format!("`{id}` is not a 12-digit AWS account id"),
+                    "quote account ids so YAML keeps leading zeros: '012345678901'",
+                );
+            }
+        }
+        out
     }
 
     fn owners(&mut self, node: &Node) -> Vec<(String, String)> {

@@ -24,9 +24,57 @@ pub struct Triage {
     pub suppress: bool,
 }
 
+/// Before any rule: a finding of an account firebreak does not act in (`accounts:`), or about a
+/// protected resource, is a ticket for a person, whatever the rules say: firebreak never acts
+/// on firebreak itself, the organization's break-glass path, or an account it was not given.
+pub fn guarded(config: &Config, f: &Finding) -> Option<Triage> {
+    let ticket = |reason: String, rule: &str, because: Vec<String>| Triage {
+        decision: Decision::Ticket,
+        close: Close::Manual,
+        reason,
+        rule: Some(rule.to_string()),
+        because,
+        assign: Vec::new(),
+        suppress: false,
+    };
+    if !config.accounts.is_empty() && !config.accounts.contains(&f.account_id) {
+        return Some(ticket(
+            format!(
+                "account {} is not among the accounts firebreak acts in (`accounts:`); a person checks where the finding came from",
+                f.account_id
+            ),
+            "accounts",
+            vec![format!("accountId {}", f.account_id)],
+        ));
+    }
+    let names = f.resource_names();
+    let patterns = crate::domain::config::PROTECTED
+        .iter()
+        .map(|p| (*p).to_string())
+        .chain(config.protected.iter().cloned());
+    for pattern in patterns {
+        if let Some(name) = names
+            .iter()
+            .find(|n| crate::domain::expr::wildcard_match(&pattern, n))
+        {
+            return Some(ticket(
+                format!(
+                    "`{name}` is protected (`{pattern}`): firebreak does not touch it; a person decides"
+                ),
+                "protected",
+                vec![format!("resource {name}")],
+            ));
+        }
+    }
+    None
+}
+
 /// Triages `f`; `playbook` is the playbook that selection chose for it, if any. A `respond`
 /// rule for a finding no playbook handles becomes `ticket` (there is nothing to run).
 pub fn decide(config: &Config, f: &Finding, playbook: Option<&str>) -> Triage {
+    if let Some(t) = guarded(config, f) {
+        return t;
+    }
     let file = &config.file;
     let tags = f.resource_tags();
     for (n, rule) in config.triage.iter().enumerate() {
@@ -206,6 +254,63 @@ mod tests {
         assert_eq!(
             uncovered(&Config::default(), &[]).len(),
             crate::domain::finding::KNOWN_TYPES.len()
+        );
+    }
+
+    #[test]
+    fn protected_resources_and_other_accounts_are_tickets_whatever_the_rules() {
+        let mut c = shipped();
+        let with_user = |user: &str| {
+            let text = serde_json::json!({
+                "id": "f2", "type": "UnauthorizedAccess:IAMUser/TorIPCaller",
+                "accountId": "123456789012", "region": "us-east-1", "severity": 5.0,
+                "resource": {"resourceType": "AccessKey",
+                    "accessKeyDetails": {"userName": user, "userType": "AssumedRole"}},
+            })
+            .to_string();
+            crate::domain::finding::parse_findings(&text, "f.json")
+                .unwrap()
+                .remove(0)
+        };
+        // The organization's break-glass role and firebreak's own roles, always.
+        for user in [
+            "OrganizationAccountAccessRole",
+            "firebreak-sfn-iam-credential-compromise",
+        ] {
+            let t = decide(&c, &with_user(user), Some("p"));
+            assert_eq!(
+                (t.decision, t.rule.as_deref()),
+                (Decision::Ticket, Some("protected")),
+                "{user}"
+            );
+            assert!(t.reason.contains(user), "{}", t.reason);
+        }
+        assert_eq!(
+            decide(&c, &with_user("alice"), Some("p")).decision,
+            Decision::Respond
+        );
+        // A configured pattern.
+        c.protected.push("BreakGlass*".into());
+        let t = decide(&c, &with_user("BreakGlassAdmin"), Some("p"));
+        assert_eq!(t.decision, Decision::Ticket);
+        assert!(
+            t.reason
+                .contains("`BreakGlassAdmin` is protected (`BreakGlass*`)"),
+            "{}",
+            t.reason
+        );
+        // An account firebreak was not given.
+        c.accounts = vec!["111122223333".into()];
+        let t = decide(&c, &with_user("alice"), Some("p"));
+        assert_eq!(
+            (t.decision, t.rule.as_deref()),
+            (Decision::Ticket, Some("accounts"))
+        );
+        assert!(t.reason.contains("123456789012"), "{}", t.reason);
+        c.accounts.push("123456789012".into());
+        assert_eq!(
+            decide(&c, &with_user("alice"), Some("p")).decision,
+            Decision::Respond
         );
     }
 }

@@ -44,6 +44,11 @@ struct Ctx {
 
 pub async fn serve(opts: Options, worker: crate::intake::worker::Options) -> Result<ExitCode> {
     let base = aws::load().await;
+    // Its own queue is protected too.
+    let mut worker = worker;
+    if let Some(name) = opts.queue_url.rsplit('/').next() {
+        worker.config.protected.push(name.to_string());
+    }
     let worker = Worker::new(base.clone(), worker).await?;
     serve_queue(&base, opts, worker).await
 }

@@ -278,6 +278,12 @@ impl Worker {
             uuid::Uuid::now_v7()
         );
         let acc = aws::Accounts::new(base.clone(), opts.cross.clone(), "firebreak-worker").await?;
+        // firebreak never acts on itself: its identity and its evidence bucket are protected
+        // like the configured resources (triage tickets findings about them).
+        let mut opts = opts;
+        opts.config
+            .protected
+            .extend([acc.caller_name().to_string(), bucket.clone()]);
         let s3_config = base
             .to_builder()
             .retry_config(aws_config::retry::RetryConfig::disabled())

@@ -333,3 +333,98 @@ async fn a_bad_finding_does_not_stop_the_batch() {
         "the good finding was contained"
     );
 }
+
+/// Issue 14, item 8: a protected resource (configured, or firebreak's own evidence bucket), or
+/// a finding of an account firebreak does not act in, is never contained, by `run` with or
+/// without `--playbook`; each is said to be a ticket for a person.
+#[tokio::test]
+async fn protected_resources_and_other_accounts_are_never_contained() {
+    let account = crate::support::Account::new().await;
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    let user = unique("BreakGlass");
+    iam.create_user().user_name(&user).send().await.unwrap();
+    let key = iam
+        .create_access_key()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap()
+        .access_key()
+        .unwrap()
+        .access_key_id()
+        .to_string();
+    let finding = finding_file("iam-user-tor.json", |f| {
+        f["id"] = Value::String(unique("break-glass"));
+        f["accountId"] = account.id.as_str().into();
+        f["resource"]["accessKeyDetails"]["userName"] = user.as_str().into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.as_str().into();
+    });
+    let config = crate::support::config_file("protected:\n  - \"BreakGlass*\"\n");
+    let run = |config: &std::path::Path, extra: &[&str]| {
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.push(finding.to_str().unwrap());
+        let env = [("FIREBREAK_CONFIG", config.to_str().unwrap())];
+        let env: Vec<(&str, &str)> = account
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(env)
+            .collect();
+        crate::support::firebreak_env(&moto().endpoint, &args, &env)
+    };
+    let status = || async {
+        iam.list_access_keys()
+            .user_name(&user)
+            .send()
+            .await
+            .unwrap()
+            .access_key_metadata()[0]
+            .status()
+            .cloned()
+    };
+    for extra in [&[][..], &["--playbook", "iam-credential-compromise"][..]] {
+        let out = run(&config, extra);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("`{user}` is protected (`BreakGlass*`)"))
+                && stderr(&out).contains("nothing contained"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(status().await, Some(StatusType::Active), "{extra:?}");
+    }
+    // An account firebreak does not act in.
+    let other = crate::support::config_file("accounts: ['111122223333']\n");
+    let out = run(&other, &[]);
+    assert!(
+        stderr(&out).contains(&format!("account {} is not among the accounts", account.id)),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status().await, Some(StatusType::Active));
+    // Firebreak's own evidence bucket: a finding about it is not acted on.
+    let bucket = account.evidence_bucket("own-evidence");
+    let about_bucket = finding_file("s3-public-policy.json", |f| {
+        f["id"] = Value::String(unique("own-bucket"));
+        f["accountId"] = account.id.as_str().into();
+        f["resource"]["s3BucketDetails"][0]["name"] = bucket.as_str().into();
+    });
+    let out = account.firebreak(&[
+        "run",
+        "--evidence",
+        &format!("s3://{bucket}"),
+        about_bucket.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&out).contains(&format!("`{bucket}` is protected")),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // And with no configuration, the same user is contained.
+    let none = crate::support::config_file("triage: []\n");
+    let out = run(&none, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(status().await, Some(StatusType::Inactive));
+}

@@ -474,6 +474,54 @@ fn truthy(v: Option<&Value>) -> bool {
 impl Finding {
     /// Tags of the affected resource, from any `resource.*.tags` or `resource.*[].tags` list of
     /// `{key, value}` pairs (instance, bucket, cluster, database, function details).
+    /// The names and ARNs the finding gives its resource (a user or role, an access key's
+    /// principal, an instance and its profile, buckets, clusters, functions, databases), for
+    /// matching against protected resources. Tags are not names.
+    pub fn resource_names(&self) -> Vec<String> {
+        const NAMES: &[&str] = &[
+            "userName",
+            "instanceId",
+            "name",
+            "arn",
+            "functionName",
+            "functionArn",
+            "dbInstanceIdentifier",
+            "dbClusterIdentifier",
+            "dbInstanceArn",
+        ];
+        fn walk(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    for (k, v) in m {
+                        if k == "tags" {
+                            continue;
+                        }
+                        match v {
+                            Value::String(s) if NAMES.contains(&k.as_str()) && !s.is_empty() => {
+                                out.push(s.clone());
+                                // An ARN's last part is a name too (`…:role/Admin`).
+                                if let Some(last) = s.rsplit(['/', ':']).next().filter(|l| *l != s)
+                                {
+                                    out.push(last.to_string());
+                                }
+                            }
+                            _ => walk(v, out),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        if let Some(r) = self.json.get("resource") {
+            walk(r, &mut out);
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
     pub fn resource_tags(&self) -> Vec<(String, String)> {
         let mut tags = Vec::new();
         let Some(Value::Object(resource)) = self.json.get("resource") else {
