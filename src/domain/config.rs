@@ -32,7 +32,7 @@ pub struct Config {
 pub const PROTECTED: &[&str] = &[
     "OrganizationAccountAccessRole",
     "FirebreakResponder",
-    "firebreak-*",
+    "firebreak-sfn-*",
 ];
 
 /// The tag that names a resource's owner unless `owner_tag` says otherwise.
