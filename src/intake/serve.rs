@@ -248,16 +248,10 @@ async fn handle(ctx: &Ctx, m: Message) {
     ) {
         Ok(f) if !f.is_empty() => f,
         Ok(_) => {
-            return reject(
-                ctx,
-                &message_id,
-                &receipt,
-                receives,
-                "the message holds no finding".into(),
-            )
-            .await;
+            let why = "the message holds no finding".to_string();
+            return reject(ctx, &m, &receipt, receives, why).await;
         }
-        Err(e) => return reject(ctx, &message_id, &receipt, receives, e.to_string()).await,
+        Err(e) => return reject(ctx, &m, &receipt, receives, e.to_string()).await,
     };
     // Keep the message invisible while its findings are worked on.
     let (done_tx, mut done_rx) = watch::channel(false);
@@ -300,7 +294,7 @@ async fn handle(ctx: &Ctx, m: Message) {
     let _ = done_tx.send(true);
     let _ = heartbeat.await;
     if let Some(why) = rejected {
-        return reject(ctx, &message_id, &receipt, receives, why).await;
+        return reject(ctx, &m, &receipt, receives, why).await;
     }
     if let Some(after) = later {
         let _ = ctx
@@ -332,8 +326,14 @@ async fn handle(ctx: &Ctx, m: Message) {
 }
 
 /// Leaves a message that is no finding to come back at once, so that SQS moves it to the
-/// dead-letter queue after the allowed receives.
-async fn reject(ctx: &Ctx, message_id: &str, receipt: &str, receives: u32, why: String) {
+/// dead-letter queue after the allowed receives; with a ticket desk, the message becomes a
+/// ticket (once) for a person.
+async fn reject(ctx: &Ctx, m: &Message, receipt: &str, receives: u32, why: String) {
+    let message_id = m.message_id().unwrap_or_default();
+    if let Some(desk) = ctx.worker.desk() {
+        desk.poison(message_id, m.body().unwrap_or_default(), &why)
+            .await;
+    }
     ctx.worker.metrics.rejected();
     crate::log!("rejected", message_id, receives, reason = %why,
         note = "not a finding firebreak can act on; left for the dead-letter queue");

@@ -150,6 +150,10 @@ pub fn incident_key(f: &Finding) -> String {
         .map_or_else(|| f.id.clone(), |s| format!("sequence-{s}"))
 }
 
+/// The account folder, under [`INCIDENTS_DIR`], of messages on the finding queue that hold no
+/// finding firebreak can act on (one incident per message).
+pub const QUEUE_DIR: &str = "_queue";
+
 /// What an incident record says of its finding: enough to find the incident and to write its
 /// records, whether from a finding or from an earlier record.
 #[derive(Debug, Clone)]
@@ -301,7 +305,11 @@ impl Desk {
     /// records what each call did; a failure is recorded, not retried.
     /// `closed` is why the ticket closed, when it did.
     async fn finding_status(&self, f: &Subject, ticket: &TicketRef, closed: Option<&str>) {
-        let Some(status) = self.findings.as_ref().filter(|_| self.resolve_findings) else {
+        let Some(status) = self
+            .findings
+            .as_ref()
+            .filter(|_| self.resolve_findings && f.account_id != QUEUE_DIR)
+        else {
             return;
         };
         let target = f.target();
@@ -527,6 +535,44 @@ impl Desk {
                 self.failed(f, "open", &e);
                 None
             }
+        }
+    }
+
+    /// A message on the finding queue that firebreak cannot act on (not a finding, or one it
+    /// cannot bind): one incident and one ticket per message, however often it is received,
+    /// saying why and showing its text (scrubbed), so that a person looks at what was sent.
+    /// Never fails: what went wrong is said.
+    pub async fn poison(&self, message_id: &str, text: &str, why: &str) {
+        let sub = Subject {
+            incident: format!("message-{message_id}"),
+            detector_id: None,
+            finding_id: format!("sqs:{message_id}"),
+            finding_type: "not a finding".into(),
+            account_id: QUEUE_DIR.into(),
+            region: String::new(),
+            count: None,
+            updated_at: None,
+        };
+        let mut opened = self.entry(&sub, "opened");
+        opened.decision = Some(Decision::Ticket);
+        opened.detail = Some(crate::domain::scrub::scrub_text(why));
+        match self.put(&sub, "opened.json", &opened).await {
+            Ok(()) => {
+                crate::log!("poison_ticketed", message_id);
+                if self.tracker.is_some() {
+                    let (title, body) = render::poison(message_id, why, text);
+                    let open = TicketOp::Open {
+                        title,
+                        body,
+                        assignees: Vec::new(),
+                    };
+                    self.deliver(&sub, None, vec![open]).await;
+                }
+            }
+            Err(StoreError::Exists(_)) => {}
+            Err(e) => crate::say!(
+                "warning: the record of message {message_id}, which cannot be acted on, was not written: {e}"
+            ),
         }
     }
 

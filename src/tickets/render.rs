@@ -233,6 +233,27 @@ fn generic_runbook(resource_type: &str) -> String {
     )
 }
 
+/// The ticket of a message on the finding queue that firebreak cannot act on: its title and body,
+/// with the message's text scrubbed and cut to 4,000 characters.
+pub fn poison(message_id: &str, why: &str, text: &str) -> (String, String) {
+    let title: String = scrub_text(&format!(
+        "[firebreak] Message {message_id} on the finding queue cannot be acted on"
+    ))
+    .chars()
+    .take(240)
+    .collect();
+    let mut shown: String = scrub_text(text).chars().take(4000).collect();
+    if text.chars().count() > 4000 {
+        shown.push_str("\n… (cut)");
+    }
+    let fence = if shown.contains("```") { "````" } else { "```" };
+    let body = format!(
+        "## What happened\n\nA message on firebreak's finding queue could not be acted on: {}.\n\nAfter its receives run out it goes to the queue's dead-letter queue and stays there: firebreak brings back only messages that hold findings. Nothing was contained.\n\n## The message (scrubbed)\n\n{fence}\n{shown}\n{fence}\n\n## What to do\n\n1. Find who sent it: only the EventBridge rule that `firebreak setup` made should send to the queue. A sender you do not know is an incident of its own.\n2. If it is a finding firebreak should read, `firebreak explain` on its text says what is wrong with it.\n3. Once it is understood, delete it from the dead-letter queue and close this ticket with the reason.\n\nSQS message id: `{message_id}`",
+        scrub_text(why)
+    );
+    (title, body)
+}
+
 /// A comment: the finding was archived in GuardDuty, so the ticket closes (`close: on_archive`).
 pub fn archived(finding_id: &str) -> String {
     scrub_text(&format!(

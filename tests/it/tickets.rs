@@ -1487,3 +1487,49 @@ async fn the_tracker_token_can_come_from_secrets_manager() {
         stderr(&out)
     );
 }
+
+/// Issue 13, item 3: a message on the queue that is not a finding (or one firebreak cannot
+/// act on) reaches the dead-letter queue and becomes one ticket, however often it was
+/// received, with why and its text, scrubbed.
+#[tokio::test]
+async fn a_message_that_is_not_a_finding_becomes_one_ticket() {
+    let gh = TrackerServer::start();
+    let account = Account::new().await;
+    let repo = "acme/poison";
+    let (bucket, url, served) = served_by(&gh, &account, "tickets-poison", repo);
+    let sqs = aws_sdk_sqs::Client::new(&account.config);
+    let sent = sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body(
+            r#"{"detail": {"note": "no finding here"}, "password": "hunter2-PoisonSecret"}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = sent.message_id().unwrap().to_string();
+    let (code, log) = crate::serve::finish(
+        crate::serve::serve(&served, &url, &bucket, &[]),
+        std::time::Duration::from_secs(120),
+    );
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        log.matches("\"rejected\"").count() >= 2,
+        "received twice: {log}"
+    );
+    let issues = gh.issues(repo);
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    let (title, body) = (
+        issues[0]["title"].as_str().unwrap(),
+        issues[0]["body"].as_str().unwrap(),
+    );
+    assert!(title.contains(&id), "{title}");
+    assert!(
+        body.contains("no finding here") && body.contains("What to do"),
+        "{body}"
+    );
+    assert!(!body.contains("hunter2-PoisonSecret"), "{body}");
+    assert_requests_follow_the_description(&gh);
+    let dlq = crate::serve::dead_letter_url(&sqs, url.rsplit('/').next().unwrap()).await;
+    assert_eq!(crate::serve::depth(&sqs, &dlq).await, 1);
+}
