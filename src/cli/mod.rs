@@ -11,6 +11,7 @@ pub mod graph;
 pub mod log;
 pub mod permissions;
 pub mod plan;
+pub mod reconcile;
 pub mod run;
 pub mod serve;
 pub mod setup;
@@ -176,6 +177,9 @@ enum Command {
     Serve(serve::Args),
     /// Contain findings polled from the GuardDuty API (no EventBridge needed), exactly once.
     Watch(watch::Args),
+    /// Check every finding GuardDuty holds for a window against what firebreak did; handle
+    /// the ones it never acted on (a dropped delivery) now.
+    Reconcile(reconcile::Args),
     /// Rehearse playbooks end to end: targets made, findings synthesized, contained, checked,
     /// audited, cleaned up.
     Drill(drill::Args),
@@ -205,7 +209,7 @@ impl Cli {
     /// How the command logs (`log::init`).
     pub fn log_style(&self) -> log::Style {
         match &self.command {
-            Command::Serve(_) | Command::Watch(_) => log::Style::Intake,
+            Command::Serve(_) | Command::Watch(_) | Command::Reconcile(_) => log::Style::Intake,
             Command::Drill(_) => log::Style::Events,
             _ => log::Style::Diagnostic,
         }
@@ -221,6 +225,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Run(a) => run::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Watch(a) => watch::run(a),
+        Command::Reconcile(a) => reconcile::run(a),
         Command::Drill(a) => drill::run(a),
         Command::Setup(a) => setup::run(a),
         Command::Audit(a) => audit::run(a),

@@ -32,6 +32,11 @@ pub struct Args {
     /// seconds, and once more on the way out (0: only then).
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub ticket_retry_every: u64,
+    /// Reconcile (`firebreak reconcile`: every finding GuardDuty holds for the last 24 hours,
+    /// in the caller's detector of the configured region, checked; those never acted on handled)
+    /// at start and then every this many seconds (0: never).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub reconcile_every: u64,
     /// Serve Prometheus metrics on this loopback address (e.g. 127.0.0.1:9464).
     #[arg(long, value_parser = parse_loopback)]
     pub metrics: Option<std::net::SocketAddr>,
@@ -51,6 +56,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
             .then(|| std::time::Duration::from_secs(a.redrive_every)),
         ticket_retry_every: Some(std::time::Duration::from_secs(a.ticket_retry_every.max(1)))
             .filter(|_| a.ticket_retry_every > 0),
+        reconcile_every: (a.reconcile_every > 0)
+            .then(|| std::time::Duration::from_secs(a.reconcile_every)),
     };
     super::block_on(crate::intake::serve::serve(opts, a.worker.options()?))
 }

@@ -258,26 +258,9 @@ impl Claims {
         for _ in 0..5 {
             forged.clear();
             let names = self.names(&folder).await?;
-            // The executions that finished, and the latest `done`: the finding is done unless
-            // GuardDuty saw its activity again after that (`service.eventLastSeen` later than
-            // the `done`), when it is contained again.
-            let mut finished = std::collections::HashSet::new();
-            let mut latest_done: Option<ClaimRecord> = None;
-            for n in names.iter().filter(|n| is_done_name(n)) {
-                let key = format!("{folder}/{n}");
-                match self.get(f, &key, "done").await? {
-                    Ok(done) => {
-                        finished.insert(done.execution_id.clone());
-                        if latest_done
-                            .as_ref()
-                            .is_none_or(|l| instant(&done.at) > instant(&l.at))
-                        {
-                            latest_done = Some(done);
-                        }
-                    }
-                    Err(_) => forged.push(key),
-                }
-            }
+            // The finding is done unless GuardDuty saw its activity again after its latest
+            // `done` (`service.eventLastSeen` later), when it is contained again.
+            let (finished, latest_done) = self.dones(f, &folder, &names, &mut forged).await?;
             if let Some(done) = latest_done {
                 if !active_after(f, &done.at) {
                     return Ok(Claimed {
@@ -369,6 +352,46 @@ impl Claims {
             }
         }
         Err(ClaimError::Unsettled(f.id.clone()))
+    }
+
+    /// The executions of `f` that finished (their sealed `done` markers among `names`), and
+    /// the latest `done`; the objects whose seal does not hold go to `forged`.
+    async fn dones(
+        &self,
+        f: &Finding,
+        folder: &str,
+        names: &[String],
+        forged: &mut Vec<String>,
+    ) -> Result<(std::collections::HashSet<String>, Option<ClaimRecord>), ClaimError> {
+        let mut finished = std::collections::HashSet::new();
+        let mut latest: Option<ClaimRecord> = None;
+        for n in names.iter().filter(|n| is_done_name(n)) {
+            let key = format!("{folder}/{n}");
+            match self.get(f, &key, "done").await? {
+                Ok(done) => {
+                    finished.insert(done.execution_id.clone());
+                    if latest
+                        .as_ref()
+                        .is_none_or(|l| instant(&done.at) > instant(&l.at))
+                    {
+                        latest = Some(done);
+                    }
+                }
+                Err(_) => forged.push(key),
+            }
+        }
+        Ok((finished, latest))
+    }
+
+    /// The execution that contained `f`, if one did and GuardDuty has not seen its activity
+    /// since (read only: nothing is claimed).
+    pub async fn settled(&self, f: &Finding) -> Result<Option<String>, ClaimError> {
+        let folder = self.folder(f);
+        let names = self.names(&folder).await?;
+        let (_, latest) = self.dones(f, &folder, &names, &mut Vec::new()).await?;
+        Ok(latest
+            .filter(|done| !active_after(f, &done.at))
+            .map(|done| done.execution_id))
     }
 
     /// Takes over a claim whose execution cannot be continued (its records are not

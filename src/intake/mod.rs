@@ -3,6 +3,7 @@
 //! exactly once.
 
 pub mod claim;
+pub mod reconcile;
 pub mod redrive;
 pub mod serve;
 pub mod watch;

@@ -34,7 +34,12 @@ pub struct Options {
     pub redrive_every: Option<Duration>,
     /// How often ticket writes that failed are made again (none: never).
     pub ticket_retry_every: Option<Duration>,
+    /// How often a reconcile pass runs (at start, then every so often); `None`: never.
+    pub reconcile_every: Option<Duration>,
 }
+
+/// The window a scheduled reconcile pass reads.
+const RECONCILE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 struct Ctx {
     opts: Options,
@@ -122,6 +127,33 @@ pub async fn serve_queue(
         }
         _ => None,
     };
+    // Findings whose delivery was lost are found in GuardDuty and handled: once now, before
+    // the first receive, then every so often.
+    let reconciler = match ctx.opts.reconcile_every {
+        Some(every) => {
+            let regions: Vec<String> = base.region().map(|r| r.to_string()).into_iter().collect();
+            let reconcile_pass = move |ctx: Arc<Ctx>, base: aws_config::SdkConfig| {
+                let regions = regions.clone();
+                async move {
+                    let since =
+                        crate::intake::claim::now_ms() - RECONCILE_WINDOW.as_millis() as i64;
+                    crate::intake::reconcile::pass(&base, &ctx.worker, None, &regions, since).await;
+                }
+            };
+            reconcile_pass(ctx.clone(), base.clone()).await;
+            let (ctx, base, mut stop) = (ctx.clone(), base.clone(), stop_rx.clone());
+            Some(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = stop.changed() => return,
+                    }
+                    reconcile_pass(ctx.clone(), base.clone()).await;
+                }
+            }))
+        }
+        None => None,
+    };
     let slots = Arc::new(Semaphore::new(ctx.opts.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut receive_errors = 0u32;
@@ -201,6 +233,9 @@ pub async fn serve_queue(
     );
     while tasks.join_next().await.is_some() {}
     if let Some(r) = redriver {
+        r.abort();
+    }
+    if let Some(r) = reconciler {
         r.abort();
     }
     if let Some(r) = ticket_retrier {

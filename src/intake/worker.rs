@@ -228,6 +228,17 @@ pub enum Handled {
     Rejected(String),
 }
 
+/// What firebreak already did with a finding (`Worker::accounted`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Accounted {
+    /// An execution contained it (and GuardDuty has not seen its activity since).
+    Contained(String),
+    /// It has an incident: triaged and recorded (ticketed, ignored, or being contained).
+    Recorded,
+    /// Nothing: its delivery was lost, or it was never sent.
+    Missing,
+}
+
 /// Contains findings; cheap to share between tasks behind an `Arc`.
 pub struct Worker {
     pub opts: Options,
@@ -340,6 +351,20 @@ impl Worker {
     /// Where incidents are ticketed, if anywhere.
     pub fn desk(&self) -> Option<&crate::tickets::Desk> {
         self.desk.as_ref()
+    }
+
+    /// What was already done with `f`: contained (its sealed `done`), recorded as an incident,
+    /// or nothing. Reads only.
+    pub async fn accounted(&self, f: &Finding) -> Result<Accounted> {
+        if let Some(execution) = self.claims.settled(f).await? {
+            return Ok(Accounted::Contained(execution));
+        }
+        if let Some(desk) = &self.desk
+            && desk.recorded(f).await?
+        {
+            return Ok(Accounted::Recorded);
+        }
+        Ok(Accounted::Missing)
     }
 
     /// Tends the tickets: makes the writes that failed before (`Desk::retry_unwritten`) and

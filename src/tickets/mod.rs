@@ -538,6 +538,14 @@ impl Desk {
         }
     }
 
+    /// Whether `f` has an incident already (its `opened.json`): it was triaged and recorded.
+    pub async fn recorded(&self, f: &Finding) -> Result<bool, StoreError> {
+        let sub = Subject::from(f);
+        let folder = self.folder(&sub);
+        let listed = self.store.list(&folder).await?;
+        Ok(listed.keys.contains(&format!("{folder}/opened.json")))
+    }
+
     /// A message on the finding queue that firebreak cannot act on (not a finding, or one it
     /// cannot bind): one incident and one ticket per message, however often it is received,
     /// saying why and showing its text (scrubbed), so that a person looks at what was sent.

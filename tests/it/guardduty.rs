@@ -428,3 +428,102 @@ async fn watch_contains_on_step_functions_and_closes_the_loop() {
         .collect();
     assert!(ops.contains(&"ListFindings".to_string()), "{ops:?}");
 }
+
+/// Issue 13, item 3: `reconcile` finds a finding whose EventBridge delivery was dropped (never
+/// put on the queue here) among those GuardDuty holds, and contains it; what was contained is
+/// left alone; `serve --reconcile-every` does the same at its start.
+#[tokio::test]
+async fn reconcile_contains_a_finding_whose_delivery_was_dropped() {
+    let gd = FindingsServer::start();
+    let account = Account::new().await;
+    let bucket = unique("reconcile");
+    let queue = crate::serve::setup(&account, &bucket, &unique("reconcile-q"), &[]);
+    let evidence = format!("s3://{bucket}");
+    let (delivered, dropped, later) = (
+        leaked_key(&account, &unique("delivered")).await,
+        leaked_key(&account, &unique("dropped")).await,
+        leaked_key(&account, &unique("later")).await,
+    );
+    gd.hold(&[delivered.clone(), dropped.clone()]);
+    crate::serve::put_event(
+        &aws_sdk_eventbridge::Client::new(&account.config),
+        &delivered,
+    )
+    .await;
+    let worker = ["--evidence", &evidence, "--retention-days", "1"];
+    let serve = |extra: &[&str]| {
+        let mut args = vec!["serve", "--queue", &queue, "--drain", "--wait-seconds", "1"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&worker);
+        with(&account, &gd.env(), &args)
+    };
+    ok(&serve(&[]));
+    let reconcile = || {
+        let mut args = vec!["reconcile", "--since-hours", "2160"];
+        args.extend_from_slice(&worker);
+        let out = with(&account, &gd.env(), &args);
+        ok(&out);
+        stdout(&out)
+    };
+    let report = reconcile();
+    assert!(
+        report.contains("2 finding(s)")
+            && report.contains("1 contained already")
+            && report.contains("1 missing"),
+        "{report}"
+    );
+    let dropped_id = dropped["id"].as_str().unwrap();
+    assert!(
+        report.contains(&format!("missing  {dropped_id}")) && report.contains("handled now"),
+        "{report}"
+    );
+    let iam = aws_sdk_iam::Client::new(&account.config);
+    let status = |f: &Value| {
+        let (iam, user) = (
+            iam.clone(),
+            f["resource"]["accessKeyDetails"]["userName"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+        async move {
+            iam.list_access_keys()
+                .user_name(user)
+                .send()
+                .await
+                .unwrap()
+                .access_key_metadata()[0]
+                .status()
+                .map(|s| s.as_str().to_string())
+        }
+    };
+    assert_eq!(status(&dropped).await.as_deref(), Some("Inactive"));
+    // Everything is accounted for now.
+    let again = reconcile();
+    assert!(
+        again.contains("2 contained already") && again.contains("0 missing"),
+        "{again}"
+    );
+    // serve --reconcile-every reconciles at its start (the last 24 hours: a finding updated now).
+    let mut later = later;
+    later["updatedAt"] = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+        .into();
+    gd.hold(std::slice::from_ref(&later));
+    assert_eq!(status(&later).await.as_deref(), Some("Active"));
+    let out = serve(&["--reconcile-every", "3600"]);
+    ok(&out);
+    assert!(
+        stderr(&out).contains("\"reconcile_missing\""),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(status(&later).await.as_deref(), Some("Inactive"));
+    gd.assert_requests_conform();
+    ok(&with(
+        &account,
+        &[],
+        &["audit", "--retention-days", "1", &evidence],
+    ));
+}

@@ -828,6 +828,7 @@ async fn via_queue(
             // The drill's queue is new and removed afterwards.
             redrive_every: None,
             ticket_retry_every: None,
+            reconcile_every: None,
         },
         worker,
     )
