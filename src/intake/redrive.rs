@@ -81,6 +81,9 @@ pub async fn pass(
 ) -> usize {
     if let Some(n) = super::queue_depth(sqs, dlq).await {
         worker.metrics.dead_letters(n);
+        if n == 0 {
+            worker.metrics.dead_letter_age(0.0);
+        }
     }
     if let Err(e) = worker.store().probe().await {
         crate::log!("redrive_waits", dead_letter_queue = dlq, error = %e,
@@ -89,6 +92,7 @@ pub async fn pass(
     }
     let mut brought = 0;
     let mut seen = 0;
+    let mut oldest_sent_ms: Option<i64> = None;
     while seen < PER_PASS {
         let received = match sqs
             .receive_message()
@@ -97,6 +101,9 @@ pub async fn pass(
             .wait_time_seconds(0)
             .visibility_timeout(30)
             .message_attribute_names(REDRIVES)
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp,
+            )
             .send()
             .await
         {
@@ -111,6 +118,17 @@ pub async fn pass(
             break;
         }
         seen += received.len();
+        // The oldest message read so far (SQS keeps no age attribute for a queue).
+        oldest_sent_ms = received
+            .iter()
+            .filter_map(|m| {
+                m.attributes()?
+                    .get(&aws_sdk_sqs::types::MessageSystemAttributeName::SentTimestamp)?
+                    .parse::<i64>()
+                    .ok()
+            })
+            .chain(oldest_sent_ms)
+            .min();
         for m in received {
             let id = m.message_id().unwrap_or_default().to_string();
             let body = m.body().unwrap_or_default();
@@ -177,6 +195,10 @@ pub async fn pass(
             brought += 1;
             crate::log!("redriven", message_id = %id, finding_ids = %ids.join(","), redrives = redrives + 1);
         }
+    }
+    if let Some(sent) = oldest_sent_ms {
+        let age_ms = (crate::intake::claim::now_ms() - sent).max(0);
+        worker.metrics.dead_letter_age(age_ms as f64 / 1000.0);
     }
     brought
 }

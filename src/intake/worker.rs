@@ -55,6 +55,7 @@ const EXECUTIONS: &str = "firebreak_executions_total";
 const TIME_TO_CONTAIN: &str = "firebreak_time_to_contain_seconds";
 const STEP_DURATION: &str = "firebreak_step_duration_seconds";
 const DEAD_LETTERS: &str = "firebreak_dead_letter_messages";
+const DEAD_LETTER_AGE: &str = "firebreak_dead_letter_oldest_age_seconds";
 const REDRIVEN: &str = "firebreak_messages_redriven_total";
 
 impl Default for Metrics {
@@ -88,6 +89,11 @@ impl Default for Metrics {
             metrics::describe_gauge!(
                 DEAD_LETTERS,
                 "Messages in the dead-letter queue when last looked at (serve --redrive-every)."
+            );
+            metrics::describe_gauge!(
+                DEAD_LETTER_AGE,
+                Unit::Seconds,
+                "Age of the oldest message read from the dead-letter queue in the last pass (at most 100 read; 0 when it is empty)."
             );
             describe_histogram!(
                 TIME_TO_CONTAIN,
@@ -123,6 +129,11 @@ impl Metrics {
     /// The dead-letter queue's depth, as last read.
     pub fn dead_letters(&self, n: u64) {
         self.with(|| metrics::gauge!(DEAD_LETTERS).set(n as f64));
+    }
+
+    /// The age of the oldest message read from the dead-letter queue, in seconds.
+    pub fn dead_letter_age(&self, seconds: f64) {
+        self.with(|| metrics::gauge!(DEAD_LETTER_AGE).set(seconds));
     }
 
     fn duplicate(&self) {

@@ -650,6 +650,7 @@ async fn serve_exposes_metrics_and_stops_on_sigterm() {
         "firebreak_messages_rejected_total 0",
         // The dead-letter queue, looked at when serve started (issue 13, item 3).
         "firebreak_dead_letter_messages 0",
+        "firebreak_dead_letter_oldest_age_seconds 0",
         "firebreak_messages_redriven_total 0",
     ] {
         assert!(metrics.contains(line), "{line} in {metrics}");
