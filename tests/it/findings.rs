@@ -195,3 +195,76 @@ fn bytes_that_are_not_utf8_are_placed() {
     let err = crate::support::stderr(&out);
     assert!(err.contains("latin1.json:2:12: not UTF-8 text"), "{err}");
 }
+
+/// Issue 13: the AWS CLI's (and boto3's) `get-findings` output, PascalCase, and an early
+/// CloudWatch Events event carrying only `region` and `detail`, are read as the finding itself;
+/// a Security Hub (ASFF) finding and an object that is no finding are refused, naming what was
+/// seen.
+#[test]
+fn the_cli_s_output_and_an_early_event_are_read_as_the_finding() {
+    fn pascal(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| {
+                        let mut c = k.chars();
+                        let k = c
+                            .next()
+                            .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                            .unwrap_or_default();
+                        (k, pascal(v))
+                    })
+                    .collect(),
+            ),
+            serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(pascal).collect()),
+            other => other.clone(),
+        }
+    }
+    for name in [
+        "iam-user-tor.json",
+        "ec2-bitcoin-dns.json",
+        "s3-public-policy.json",
+    ] {
+        let text = std::fs::read_to_string(fixture(name)).unwrap();
+        let native = parse_findings(&text, name).unwrap().remove(0);
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let cli = serde_json::json!({ "Findings": [pascal(&json)] }).to_string();
+        let read = parse_findings(&cli, "cli.json").unwrap().remove(0);
+        assert_eq!(read.origin.shape, Shape::Cli);
+        assert_eq!(
+            (
+                &read.id,
+                &read.type_name,
+                &read.account_id,
+                &read.region,
+                &read.resource_type
+            ),
+            (
+                &native.id,
+                &native.type_name,
+                &native.account_id,
+                &native.region,
+                &native.resource_type
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            read.json, native.json,
+            "{name}: the same finding, by its wire names"
+        );
+        let early = serde_json::json!({"region": native.region, "detail": json}).to_string();
+        let read = parse_findings(&early, "early.json").unwrap().remove(0);
+        assert_eq!(
+            (read.origin.shape, &read.id),
+            (Shape::EventBridge, &native.id)
+        );
+    }
+    let asff = r#"{"SchemaVersion": "2018-10-08", "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/guardduty", "Id": "x"}"#;
+    let e = parse_findings(asff, "asff.json").unwrap_err();
+    assert!(e.to_string().contains("a Security Hub finding"), "{e}");
+    let e = parse_findings(r#"{"alert": "x", "level": 3}"#, "other.json").unwrap_err();
+    assert!(
+        e.to_string().contains("an object with keys alert, level"),
+        "{e}"
+    );
+}

@@ -22,6 +22,9 @@ pub enum Shape {
     EventBridge,
     /// One element of a `GetFindings` response's `findings` array.
     GetFindings,
+    /// One element of the AWS CLI's or boto3's `get-findings` output (`{"Findings": [...]}`,
+    /// member names in PascalCase), read as the API's wire names.
+    Cli,
 }
 
 /// The EventBridge envelope a finding came in, when it came in one.
@@ -234,8 +237,12 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
             "pass a GuardDuty finding object, an EventBridge event or a GetFindings response",
         ));
     };
+    // An EventBridge event (early CloudWatch Events ones may carry only `region` and `detail`).
     let is_event = obj.contains_key("detail")
-        && (obj.contains_key("detail-type") || obj.contains_key("source"));
+        && !obj.contains_key("type")
+        && (obj.contains_key("detail-type")
+            || obj.contains_key("source")
+            || obj.contains_key("region"));
     if is_event {
         let source = obj.get("source").and_then(Value::as_str);
         let detail_type = obj.get("detail-type").and_then(Value::as_str);
@@ -298,9 +305,112 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
         }
         return Ok(());
     }
+    // The AWS CLI's or boto3's output: member names in PascalCase.
+    if let Some(items) = obj.get("Findings").and_then(Value::as_array) {
+        for (i, item) in items.iter().enumerate() {
+            if is_asff(item) {
+                return Err(asff_error(at, &format!("$.Findings[{i}]")));
+            }
+            let text = wire_names(item).to_string();
+            let converted = RawValue::from_string(text)
+                .map_err(|e| at.err(&format!("$.Findings[{i}]"), e.to_string(), "fix the JSON"))?;
+            let index = out.len();
+            out.push(parse_finding(
+                &converted,
+                at,
+                &format!("$.Findings[{i}]"),
+                Shape::Cli,
+                None,
+                index,
+            )?);
+        }
+        return Ok(());
+    }
+    if is_asff(&value) {
+        return Err(asff_error(at, "$"));
+    }
+    // One finding as the CLI prints it (`Id`, `Type`, …).
+    if obj.contains_key("Id") && obj.contains_key("Type") && !obj.contains_key("id") {
+        let converted = RawValue::from_string(wire_names(&value).to_string())
+            .map_err(|e| at.err("$", e.to_string(), "fix the JSON"))?;
+        let index = out.len();
+        out.push(parse_finding(&converted, at, "$", Shape::Cli, None, index)?);
+        return Ok(());
+    }
+    if !obj.contains_key("id") && !obj.contains_key("type") {
+        let mut keys: Vec<&str> = obj.keys().map(String::as_str).take(8).collect();
+        if obj.len() > 8 {
+            keys.push("…");
+        }
+        return Err(at.err(
+            "$",
+            format!(
+                "an object with {}: not a GuardDuty finding, an EventBridge event of one, or a GetFindings answer",
+                if keys.is_empty() {
+                    "no keys".to_string()
+                } else {
+                    format!("keys {}", keys.join(", "))
+                }
+            ),
+            "pass a GuardDuty finding (id, type, accountId, region, severity, resource), an EventBridge \"GuardDuty Finding\" event, a GetFindings answer ({\"findings\": […]}) or the AWS CLI's get-findings output ({\"Findings\": […]})",
+        ));
+    }
     let index = out.len();
     out.push(parse_finding(raw, at, "$", Shape::Bare, None, index)?);
     Ok(())
+}
+
+/// A Security Hub (AWS Security Finding Format) finding.
+fn is_asff(v: &Value) -> bool {
+    v.get("ProductArn").is_some() && v.get("SchemaVersion").is_some()
+        || v.pointer("/detail/findings/0/ProductArn").is_some()
+}
+
+fn asff_error(at: &At<'_>, path: &str) -> FindingError {
+    at.err(
+        path,
+        "a Security Hub finding (AWS Security Finding Format): firebreak does not read it yet",
+        "send GuardDuty's own finding instead: the EventBridge rule of `firebreak setup` (source aws.guardduty), or `firebreak watch` on the detector",
+    )
+}
+
+/// `v` with its member names as GuardDuty's API spells them: the AWS CLI and boto3 print
+/// PascalCase (`AccessKeyDetails`, `EcsClusterDetails`, `S3BucketDetails`), the API and
+/// EventBridge camelCase (`accessKeyDetails`, `ecsClusterDetails`, `s3BucketDetails`). Values
+/// are left as they are.
+fn wire_names(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, v)| (camel(k), wire_names(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(wire_names).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `AccessKeyDetails` → `accessKeyDetails`; a leading run of capitals is lowered but for the
+/// one that starts the next word (`ECSCluster` → `ecsCluster`).
+fn camel(k: &str) -> String {
+    let chars: Vec<char> = k.chars().collect();
+    let upper = chars.iter().take_while(|c| c.is_ascii_uppercase()).count();
+    let lowered = match upper {
+        0 => return k.to_string(),
+        n if n == chars.len() || n == 1 => n,
+        // The last capital of the run begins a word when a lowercase letter follows it.
+        n if chars[n].is_ascii_lowercase() => n - 1,
+        n => n,
+    };
+    chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < lowered {
+                c.to_ascii_lowercase()
+            } else {
+                *c
+            }
+        })
+        .collect()
 }
 
 fn json_kind(v: &Value) -> &'static str {
