@@ -622,9 +622,13 @@ impl Desk {
         let mut e = self.entry(&sub, "updated");
         e.execution_id = execution_id.map(str::to_string);
         self.event(&sub, &e).await?;
-        let mut ops = vec![TicketOp::Comment {
-            body: render::again(f, count, execution_id, reopen),
-        }];
+        // Another resource of the same attack sequence (its own finding, one incident).
+        let part = inc.opened.as_ref().is_some_and(|o| o.finding_id != f.id);
+        let body = match (part, execution_id) {
+            (true, Some(e)) => render::sequence_part(f, e),
+            _ => render::again(f, count, execution_id, reopen),
+        };
+        let mut ops = vec![TicketOp::Comment { body }];
         if reopen {
             ops.push(TicketOp::Reopen);
         }
@@ -670,6 +674,9 @@ impl Desk {
             return Ok(());
         }
         let inc = self.read(&sub).await?;
+        // The incident closes as decided when it was opened (an attack sequence's parts are
+        // contained by their playbooks; the sequence's ticket is a person's).
+        let close = inc.opened.as_ref().and_then(|o| o.close).unwrap_or(close);
         let mut ops = vec![TicketOp::Comment {
             body: render::outcome(report, params, evidence, close),
         }];

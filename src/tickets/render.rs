@@ -375,6 +375,15 @@ pub fn again(
     scrub_text(&s)
 }
 
+/// A comment: another resource of the incident's attack sequence is being contained.
+pub fn sequence_part(f: &Finding, execution_id: &str) -> String {
+    scrub_text(&format!(
+        "## Another resource of the attack sequence\n\n{} (finding `{}`) is being contained with execution `{execution_id}`; its outcome follows.",
+        resource(f),
+        f.id
+    ))
+}
+
 /// A comment: the execution could not run at all.
 pub fn not_run(execution_id: &str, error: &str) -> String {
     scrub_text(&format!(

@@ -268,3 +268,39 @@ fn the_cli_s_output_and_an_early_event_are_read_as_the_finding() {
         "{e}"
     );
 }
+
+/// Issue 13: an attack sequence (GuardDuty Extended Threat Detection) is read with one finding
+/// per resource a playbook can contain: its key, its instance, its bucket (with the key as the
+/// actor), each in the native form, all of one incident; its object is left to the person.
+#[test]
+fn an_attack_sequence_fans_out_over_its_resources() {
+    let all = parse("attack-sequence.json").unwrap();
+    let kinds: Vec<&str> = all.iter().map(|f| f.resource_type.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["AttackSequence", "AccessKey", "Instance", "S3Bucket"]
+    );
+    let incidents: std::collections::BTreeSet<String> =
+        all.iter().map(firebreak::tickets::incident_key).collect();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let ids: std::collections::BTreeSet<&str> = all.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids.len(), 4, "each part has its own id");
+    let key = &all[1].json["resource"]["accessKeyDetails"];
+    assert_eq!(
+        (key["accessKeyId"].as_str(), key["userName"].as_str()),
+        (Some("AKIAIOSFODNN7EXAMPLE"), Some("alice"))
+    );
+    assert_eq!(
+        all[2].json["resource"]["instanceDetails"]["instanceId"],
+        "i-99999999"
+    );
+    let bucket = &all[3].json["resource"];
+    assert_eq!(bucket["s3BucketDetails"][0]["name"], "example-data-bucket");
+    assert_eq!(bucket["accessKeyDetails"]["userName"], "alice");
+    // The same as an EventBridge event.
+    let text = std::fs::read_to_string(fixture("attack-sequence.json")).unwrap();
+    let event = format!(
+        "{{\"source\":\"aws.guardduty\",\"detail-type\":\"GuardDuty Finding\",\"detail\":{text}}}"
+    );
+    assert_eq!(parse_findings(&event, "event.json").unwrap().len(), 4);
+}

@@ -1533,3 +1533,109 @@ async fn a_message_that_is_not_a_finding_becomes_one_ticket() {
     let dlq = crate::serve::dead_letter_url(&sqs, url.rsplit('/').next().unwrap()).await;
     assert_eq!(crate::serve::depth(&sqs, &dlq).await, 1);
 }
+
+/// Issue 13: an attack sequence over a key, an instance and a bucket is one incident with
+/// three linked executions, each resource contained by its own playbook, one ticket.
+#[tokio::test]
+async fn an_attack_sequence_is_one_incident_with_an_execution_per_resource() {
+    let gh = TrackerServer::start();
+    let account = Account::new().await;
+    let bucket = account.evidence_bucket("sequence-evidence");
+    let (user, key) = crate::run_s3::user_with_key(&account.config).await;
+    let instance = crate::run_ec2::target(&account.config).await;
+    let data = unique("sequence-data");
+    crate::support::s3_client(&account.config)
+        .create_bucket()
+        .bucket(&data)
+        .send()
+        .await
+        .unwrap();
+    let f = finding_file("attack-sequence.json", |f| {
+        f["id"] = unique("sequence").into();
+        f["accountId"] = account.id.as_str().into();
+        f["service"]["detection"]["sequence"]["uid"] = unique("seq").into();
+        let r = &mut f["service"]["detection"]["sequence"]["resources"];
+        for i in 0..4 {
+            r[i]["accountId"] = account.id.as_str().into();
+        }
+        r[0]["uid"] = key.as_str().into();
+        r[0]["name"] = user.as_str().into();
+        r[0]["data"]["accessKey"]["userName"] = user.as_str().into();
+        r[1]["uid"] = instance.instance_id.as_str().into();
+        r[2]["uid"] = format!("arn:aws:s3:::{data}").into();
+        r[2]["name"] = data.as_str().into();
+    });
+    let repo = "acme/sequences";
+    contain(&account, &gh.env(repo), &f, &bucket);
+    // One ticket: the sequence's, told of each resource's containment.
+    let issues = gh.issues(repo);
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    let comments: Vec<&str> = issues[0]["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        comments
+            .iter()
+            .filter(|c| c.starts_with("## Containment succeeded"))
+            .count(),
+        3,
+        "{comments:#?}"
+    );
+    assert!(
+        comments
+            .iter()
+            .any(|c| c.contains("Another resource of the attack sequence"))
+    );
+    assert_eq!(
+        issues[0]["state"], "open",
+        "the sequence's ticket is a person's"
+    );
+    // Three executions, one incident.
+    let s3 = crate::support::s3_client(&account.config);
+    let keys: Vec<String> = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap()
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_string))
+        .collect();
+    let manifests = keys
+        .iter()
+        .filter(|k| k.ends_with("-manifest.json"))
+        .count();
+    let opened = keys
+        .iter()
+        .filter(|k| k.starts_with("_incidents/") && k.ends_with("/opened.json"))
+        .count();
+    assert_eq!((manifests, opened), (3, 1), "{keys:#?}");
+    // Each resource contained: the key off, the instance isolated, the user denied on the bucket.
+    assert_eq!(
+        crate::serve::keys_of(&aws_sdk_iam::Client::new(&account.config), &user).await,
+        ["Inactive"]
+    );
+    let tags = aws_sdk_ec2::Client::new(&account.config)
+        .describe_tags()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("resource-id")
+                .values(&instance.instance_id)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags()
+            .iter()
+            .any(|t| t.key() == Some("firebreak:state") && t.value() == Some("contained")),
+        "{tags:?}"
+    );
+    let policy = s3.get_bucket_policy().bucket(&data).send().await.unwrap();
+    assert!(policy.policy().unwrap_or_default().contains(&user));
+}

@@ -282,7 +282,7 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
             Some(meta),
             index,
         )?);
-        return Ok(());
+        return push_sequence_parts(at, out);
     }
     if obj.contains_key("findings") && !obj.contains_key("type") {
         let env: GetFindingsEnvelope<'_> = serde_json::from_str(raw.get()).map_err(|e| {
@@ -302,6 +302,7 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
                 None,
                 index,
             )?);
+            push_sequence_parts(at, out)?;
         }
         return Ok(());
     }
@@ -323,6 +324,7 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
                 None,
                 index,
             )?);
+            push_sequence_parts(at, out)?;
         }
         return Ok(());
     }
@@ -335,7 +337,7 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
             .map_err(|e| at.err("$", e.to_string(), "fix the JSON"))?;
         let index = out.len();
         out.push(parse_finding(&converted, at, "$", Shape::Cli, None, index)?);
-        return Ok(());
+        return push_sequence_parts(at, out);
     }
     if !obj.contains_key("id") && !obj.contains_key("type") {
         let mut keys: Vec<&str> = obj.keys().map(String::as_str).take(8).collect();
@@ -357,6 +359,92 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
     }
     let index = out.len();
     out.push(parse_finding(raw, at, "$", Shape::Bare, None, index)?);
+    push_sequence_parts(at, out)
+}
+
+/// After an attack sequence (`resource.resourceType: AttackSequence`, GuardDuty Extended Threat
+/// Detection), one finding per resource of it that a playbook can contain: its access key, its
+/// instances, and its buckets (with the key as their actor), each with the sequence's type,
+/// severity and `service.detection.sequence` (so all are one incident), its own `resource` in
+/// the native form, and an id of its own (the sequence's, and a hash of the resource's uid).
+/// Other resources (network interfaces, objects, clusters, containers) stay for the person
+/// the sequence's ticket goes to.
+fn push_sequence_parts(at: &At<'_>, out: &mut Vec<Finding>) -> Result<(), FindingError> {
+    let Some(last) = out.last() else {
+        return Ok(());
+    };
+    if last.resource_type != "AttackSequence" {
+        return Ok(());
+    }
+    let (json, shape, id) = (last.json.clone(), last.origin.shape, last.id.clone());
+    let resources = json
+        .pointer("/service/detection/sequence/resources")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let text = |r: &Value, p: &str| r.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let key_of = |r: &Value| {
+        serde_json::json!({
+            "accessKeyId": text(r, "/uid"),
+            "principalId": text(r, "/data/accessKey/principalId"),
+            "userName": text(r, "/data/accessKey/userName").or_else(|| text(r, "/name")),
+            "userType": text(r, "/data/accessKey/userType"),
+        })
+    };
+    let actor = resources
+        .iter()
+        .find(|r| r["resourceType"] == "ACCESS_KEY")
+        .map(key_of);
+    for (i, r) in resources.iter().enumerate() {
+        let Some(uid) = text(r, "/uid") else { continue };
+        let last_part = uid.rsplit([':', '/']).next().unwrap_or(&uid).to_string();
+        let tags = r.get("tags").cloned().unwrap_or(Value::Array(Vec::new()));
+        let native = match r["resourceType"].as_str() {
+            Some("ACCESS_KEY") => serde_json::json!({
+                "resourceType": "AccessKey", "accessKeyDetails": key_of(r),
+            }),
+            Some("EC2_INSTANCE") => serde_json::json!({
+                "resourceType": "Instance",
+                "instanceDetails": {"instanceId": last_part, "tags": tags},
+            }),
+            Some("S3_BUCKET") => match &actor {
+                Some(actor) => serde_json::json!({
+                    "resourceType": "S3Bucket",
+                    "accessKeyDetails": actor,
+                    "s3BucketDetails": [{
+                        "name": text(r, "/name").unwrap_or(last_part),
+                        "arn": uid.starts_with("arn:").then_some(uid.clone()),
+                        "tags": tags,
+                    }],
+                }),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let mut part = json.clone();
+        part["id"] = format!(
+            "{id}-{}",
+            &crate::domain::digest::sha256_hex(uid.as_bytes())[..12]
+        )
+        .into();
+        part["resource"] = native;
+        for key in ["accountId", "region"] {
+            if let Some(v) = text(r, &format!("/{key}")) {
+                part[key] = v.into();
+            }
+        }
+        let raw = RawValue::from_string(part.to_string())
+            .map_err(|e| at.err("$", e.to_string(), "fix the JSON"))?;
+        let index = out.len();
+        out.push(parse_finding(
+            &raw,
+            at,
+            &format!("$.service.detection.sequence.resources[{i}]"),
+            shape,
+            None,
+            index,
+        )?);
+    }
     Ok(())
 }
 
