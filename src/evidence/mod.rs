@@ -104,6 +104,13 @@ pub struct Recorder {
     seal: Option<crate::evidence::seal::Key>,
 }
 
+/// An RFC 3339 time (with `Z` or an offset) in epoch milliseconds; `None` when it is not one.
+pub fn epoch_ms(at: &str) -> Option<i64> {
+    use aws_sdk_s3::primitives::{DateTime, DateTimeFormat};
+    let t = DateTime::from_str(at, DateTimeFormat::DateTimeWithOffset).ok()?;
+    Some(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
+}
+
 pub fn now_rfc3339() -> String {
     aws_sdk_s3::primitives::DateTime::from(SystemTime::now())
         .fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime)

@@ -370,10 +370,9 @@ impl Claims {
             match self.get(f, &key, "done").await? {
                 Ok(done) => {
                     finished.insert(done.execution_id.clone());
-                    if latest
-                        .as_ref()
-                        .is_none_or(|l| instant(&done.at) > instant(&l.at))
-                    {
+                    if latest.as_ref().is_none_or(|l| {
+                        crate::evidence::epoch_ms(&done.at) > crate::evidence::epoch_ms(&l.at)
+                    }) {
                         latest = Some(done);
                     }
                 }
@@ -485,24 +484,14 @@ impl Claims {
     }
 }
 
-/// An RFC 3339 time in epoch milliseconds (`None`: unreadable).
-fn instant(at: &str) -> Option<i64> {
-    let t = aws_smithy_types::DateTime::from_str(
-        at,
-        aws_smithy_types::date_time::Format::DateTimeWithOffset,
-    )
-    .ok()?;
-    Some(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
-}
-
 /// Whether GuardDuty saw `f`'s activity after `done_at` (its `service.eventLastSeen` is later).
 fn active_after(f: &Finding, done_at: &str) -> bool {
     let last = f
         .json
         .pointer("/service/eventLastSeen")
         .and_then(|v| v.as_str())
-        .and_then(instant);
-    matches!((last, instant(done_at)), (Some(last), Some(done)) if last > done)
+        .and_then(crate::evidence::epoch_ms);
+    matches!((last, crate::evidence::epoch_ms(done_at)), (Some(last), Some(done)) if last > done)
 }
 
 /// `done.json` (older workers) or `done-{execution}.json`.

@@ -67,16 +67,6 @@ pub struct Cursor {
     pub handled: HashMap<String, String>,
 }
 
-/// `updatedAt` (RFC 3339) in epoch milliseconds.
-fn millis(updated_at: &str) -> Option<i64> {
-    let t = aws_smithy_types::DateTime::from_str(
-        updated_at,
-        aws_smithy_types::date_time::Format::DateTime,
-    )
-    .ok()?;
-    Some(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
-}
-
 /// A finding GuardDuty returned that cannot be read as one: reported, and the cursor does not
 /// wait for it (one bad finding must not stall every later one).
 #[derive(Debug, Clone, PartialEq)]
@@ -175,7 +165,7 @@ pub async fn poll(
                     let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
                     polled.unreadable.push(Unreadable {
                         finding_id: v["id"].as_str().unwrap_or("?").to_string(),
-                        updated_at_ms: v["updatedAt"].as_str().and_then(millis),
+                        updated_at_ms: v["updatedAt"].as_str().and_then(crate::evidence::epoch_ms),
                         error: e.to_string(),
                     });
                 }
@@ -240,7 +230,7 @@ pub async fn sweep(
     let mut oldest_unfinished: Option<i64> = None;
     while let Some(done) = tasks.join_next().await {
         let Ok((f, handled)) = done else { continue };
-        let at = f.updated_at.as_deref().and_then(millis);
+        let at = f.updated_at.as_deref().and_then(crate::evidence::epoch_ms);
         newest = newest.max(at);
         match handled {
             Handled::Finished => {
@@ -272,7 +262,7 @@ pub async fn sweep(
     let since = cursor.since_ms;
     cursor
         .handled
-        .retain(|_, at| millis(at).is_none_or(|ms| ms >= since));
+        .retain(|_, at| crate::evidence::epoch_ms(at).is_none_or(|ms| ms >= since));
     Ok(report)
 }
 

@@ -342,17 +342,7 @@ async fn protected_resources_and_other_accounts_are_never_contained() {
     let account = crate::support::Account::new().await;
     let iam = aws_sdk_iam::Client::new(&account.config);
     let user = unique("BreakGlass");
-    iam.create_user().user_name(&user).send().await.unwrap();
-    let key = iam
-        .create_access_key()
-        .user_name(&user)
-        .send()
-        .await
-        .unwrap()
-        .access_key()
-        .unwrap()
-        .access_key_id()
-        .to_string();
+    let key = crate::run_s3::named_user_with_key(&account.config, &user).await;
     let finding = finding_file("iam-user-tor.json", |f| {
         f["id"] = Value::String(unique("break-glass"));
         f["accountId"] = account.id.as_str().into();

@@ -41,16 +41,22 @@ async fn bucket_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> Value {
 }
 
 pub(crate) async fn user_with_key(config: &aws_config::SdkConfig) -> (String, String) {
-    let iam = aws_sdk_iam::Client::new(config);
     let user = unique("carol");
-    iam.create_user().user_name(&user).send().await.unwrap();
+    let key = named_user_with_key(config, &user).await;
+    (user, key)
+}
+
+/// A new IAM user `user` with one access key; the key's id.
+pub(crate) async fn named_user_with_key(config: &aws_config::SdkConfig, user: &str) -> String {
+    let iam = aws_sdk_iam::Client::new(config);
+    iam.create_user().user_name(user).send().await.unwrap();
     let k = iam
         .create_access_key()
-        .user_name(&user)
+        .user_name(user)
         .send()
         .await
         .unwrap();
-    (user, k.access_key().unwrap().access_key_id().to_string())
+    k.access_key().unwrap().access_key_id().to_string()
 }
 
 pub(crate) fn s3_findings(

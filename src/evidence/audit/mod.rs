@@ -788,7 +788,7 @@ fn audit_execution(
     }
     // In time order (records written by a state machine's branches are chained in plan
     // order, not time order), each time in one form.
-    timeline.sort_by_key(|t| millis_of(&t.at).unwrap_or(i64::MAX));
+    timeline.sort_by_key(|t| crate::evidence::epoch_ms(&t.at).unwrap_or(i64::MAX));
     for t in &mut timeline {
         t.at = one_form(&t.at);
     }
@@ -808,17 +808,10 @@ fn audit_execution(
     }
 }
 
-/// An RFC 3339 time (with `Z` or an offset) in epoch milliseconds.
-fn millis_of(at: &str) -> Option<i64> {
-    use aws_smithy_types::date_time::{DateTime, Format};
-    let t = DateTime::from_str(at, Format::DateTimeWithOffset).ok()?;
-    Some(t.secs() * 1000 + i64::from(t.subsec_nanos() / 1_000_000))
-}
-
 /// An RFC 3339 time as `YYYY-MM-DDTHH:MM:SS.mmmZ`; what cannot be read stays as it is.
 fn one_form(at: &str) -> String {
     use aws_smithy_types::date_time::{DateTime, Format};
-    let Some(ms) = millis_of(at) else {
+    let Some(ms) = crate::evidence::epoch_ms(at) else {
         return at.to_string();
     };
     let whole = DateTime::from_secs(ms.div_euclid(1000))
@@ -836,7 +829,7 @@ fn machine_time_to_contain(
     manifest: &Value,
     parsed: &[(u64, String, String, Value, String)],
 ) -> Option<u64> {
-    let started = millis_of(manifest["started_at"].as_str()?)?;
+    let started = crate::evidence::epoch_ms(manifest["started_at"].as_str()?)?;
     let done = parsed
         .iter()
         .filter(|p| p.1 == "step" && p.3["step"]["status"] == "succeeded")
@@ -846,7 +839,7 @@ fn machine_time_to_contain(
                 .and_then(crate::domain::catalog::Action::from_name)
                 .is_some_and(|a| a.spec().effect == crate::domain::catalog::Effect::Contain)
         })
-        .filter_map(|p| millis_of(p.3["recorded_at"].as_str()?))
+        .filter_map(|p| crate::evidence::epoch_ms(p.3["recorded_at"].as_str()?))
         .max()?;
     u64::try_from(done - started).ok()
 }
@@ -867,7 +860,10 @@ mod tests {
             "2026-12-06T10:00:00.123Z"
         );
         assert_eq!(one_form("not a time"), "not a time");
-        assert!(millis_of("2026-12-06T10:00:01Z") > millis_of("2026-12-06T10:00:00.999+00:00"));
+        assert!(
+            crate::evidence::epoch_ms("2026-12-06T10:00:01Z")
+                > crate::evidence::epoch_ms("2026-12-06T10:00:00.999+00:00")
+        );
     }
 
     #[test]
