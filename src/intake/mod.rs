@@ -2,6 +2,7 @@
 //! GuardDuty API), the worker both share, and the claims that make each finding contained
 //! exactly once.
 
+pub mod asff;
 pub mod claim;
 pub mod reconcile;
 pub mod redrive;

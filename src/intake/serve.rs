@@ -42,6 +42,8 @@ pub struct Options {
 const RECONCILE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 struct Ctx {
+    /// The caller's configuration (Security Hub copies are read from GuardDuty with it).
+    base: aws_config::SdkConfig,
     opts: Options,
     worker: Worker,
     sqs: aws_sdk_sqs::Client,
@@ -79,6 +81,7 @@ pub async fn serve_queue(
     }
     let ctx = Arc::new(Ctx {
         sqs: aws_sdk_sqs::Client::new(base),
+        base: base.clone(),
         opts,
         worker,
     });
@@ -286,7 +289,32 @@ async fn handle(ctx: &Ctx, m: Message) {
             let why = "the message holds no finding".to_string();
             return reject(ctx, &m, &receipt, receives, why).await;
         }
-        Err(e) => return reject(ctx, &m, &receipt, receives, e.to_string()).await,
+        // Security Hub's copy of GuardDuty findings: the native ones are read from GuardDuty.
+        Err(e) => match crate::intake::asff::named(m.body().unwrap_or_default()) {
+            Some(Ok(named)) => match crate::intake::asff::read(&ctx.base, &named).await {
+                Ok(f) if !f.is_empty() => f,
+                Ok(_) => {
+                    let why = "a Security Hub event naming no GuardDuty finding".to_string();
+                    return reject(ctx, &m, &receipt, receives, why).await;
+                }
+                Err(why) => {
+                    // GuardDuty may answer later: the message comes back, as after any outage.
+                    crate::log!("asff_unread", message_id = %message_id, error = %why);
+                    let d = RetryPolicy::redelivery().delay(receives, 0.0);
+                    let _ = ctx
+                        .sqs
+                        .change_message_visibility()
+                        .queue_url(&ctx.opts.queue_url)
+                        .receipt_handle(&receipt)
+                        .visibility_timeout(d.as_secs().clamp(1, MAX_VISIBILITY_S) as i32)
+                        .send()
+                        .await;
+                    return;
+                }
+            },
+            Some(Err(why)) => return reject(ctx, &m, &receipt, receives, why).await,
+            None => return reject(ctx, &m, &receipt, receives, e.to_string()).await,
+        },
     };
     // Keep the message invisible while its findings are worked on.
     let (done_tx, mut done_rx) = watch::channel(false);

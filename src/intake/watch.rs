@@ -132,6 +132,16 @@ pub async fn poll(
             _ => break,
         }
     }
+    get(gd, detector, &ids).await
+}
+
+/// The findings `ids` of `detector` (`GetFindings`, 50 at a time), each read from the raw body
+/// on its own, so one that cannot be parsed is reported without hiding the others.
+pub async fn get(
+    gd: &aws_sdk_guardduty::Client,
+    detector: &str,
+    ids: &[String],
+) -> Result<Polled, PollError> {
     let mut polled = Polled::default();
     for chunk in ids.chunks(50) {
         let raw = RawBody::default();

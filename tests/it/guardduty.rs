@@ -527,3 +527,116 @@ async fn reconcile_contains_a_finding_whose_delivery_was_dropped() {
         &["audit", "--retention-days", "1", &evidence],
     ));
 }
+
+/// Issue 13, item 2: Security Hub's copy of a GuardDuty finding (an ASFF `Security Hub
+/// Findings - Imported` event) is contained as the native finding, read from GuardDuty: by
+/// `run` from a file and by `serve` from the queue, with the same plan as the native finding.
+#[tokio::test]
+async fn a_security_hub_copy_is_contained_as_the_native_finding() {
+    let gd = FindingsServer::start();
+    let account = Account::new().await;
+    let bucket = unique("asff");
+    let queue = crate::serve::setup(&account, &bucket, &unique("asff-q"), &[]);
+    let evidence = format!("s3://{bucket}");
+    let (by_file, by_queue) = (
+        leaked_key(&account, &unique("asff-file")).await,
+        leaked_key(&account, &unique("asff-queue")).await,
+    );
+    gd.hold(&[by_file.clone(), by_queue.clone()]);
+    let asff = |f: &Value| {
+        let (region, detector, id) = (
+            f["region"].as_str().unwrap(),
+            f["service"]["detectorId"].as_str().unwrap(),
+            f["id"].as_str().unwrap(),
+        );
+        json!({
+            "version": "0", "id": unique("event"), "detail-type": "Security Hub Findings - Imported",
+            "source": "aws.securityhub", "account": account.id, "region": region,
+            "detail": {"findings": [{
+                "SchemaVersion": "2018-10-08",
+                "Id": format!("arn:aws:guardduty:{region}:{}:detector/{detector}/finding/{id}", account.id),
+                "ProductArn": format!("arn:aws:securityhub:{region}::product/aws/guardduty"),
+                "GeneratorId": format!("arn:aws:guardduty:{region}:{}:detector/{detector}", account.id),
+                "AwsAccountId": account.id,
+                "Types": ["TTPs/Initial Access/UnauthorizedAccess:IAMUser-TorIPCaller"],
+                "CreatedAt": "2026-11-20T09:06:12.345Z", "UpdatedAt": "2026-11-20T09:06:12.345Z",
+                "Severity": {"Label": "MEDIUM", "Normalized": 50},
+                "Title": "UnauthorizedAccess:IAMUser/TorIPCaller", "Description": "copied by Security Hub",
+                "Resources": [{"Type": "AwsIamAccessKey", "Id": "AWS::IAM::AccessKey:AKIAEXAMPLE"}]
+            }]}
+        })
+    };
+    let keys_of = |f: &Value| {
+        let user = f["resource"]["accessKeyDetails"]["userName"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let iam = aws_sdk_iam::Client::new(&account.config);
+        async move { crate::serve::keys_of(&iam, &user).await }
+    };
+    // The same plan as the native finding (a dry run of each).
+    let plan = |path: &std::path::Path| {
+        let out = with(
+            &account,
+            &gd.env(),
+            &[
+                "run",
+                "--dry-run",
+                "--output",
+                "json",
+                path.to_str().unwrap(),
+            ],
+        );
+        ok(&out);
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let steps: Vec<Value> = r["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| json!([s["id"], s["status"]]))
+            .collect();
+        (r["finding_id"].clone(), r["playbook"].clone(), steps)
+    };
+    let copy = file_of(&asff(&by_file));
+    assert_eq!(plan(&copy), plan(&file_of(&by_file)));
+    ok(&with(
+        &account,
+        &gd.env(),
+        &[
+            "run",
+            copy.to_str().unwrap(),
+            "--evidence",
+            &evidence,
+            "--retention-days",
+            "1",
+        ],
+    ));
+    assert_eq!(keys_of(&by_file).await, ["Inactive"]);
+    // From the queue.
+    aws_sdk_sqs::Client::new(&account.config)
+        .send_message()
+        .queue_url(&queue)
+        .message_body(asff(&by_queue).to_string())
+        .send()
+        .await
+        .unwrap();
+    let out = with(
+        &account,
+        &gd.env(),
+        &[
+            "serve",
+            "--queue",
+            &queue,
+            "--drain",
+            "--wait-seconds",
+            "1",
+            "--evidence",
+            &evidence,
+            "--retention-days",
+            "1",
+        ],
+    );
+    ok(&out);
+    assert_eq!(keys_of(&by_queue).await, ["Inactive"], "{}", stderr(&out));
+    gd.assert_requests_conform();
+}

@@ -457,8 +457,8 @@ fn is_asff(v: &Value) -> bool {
 fn asff_error(at: &At<'_>, path: &str) -> FindingError {
     at.err(
         path,
-        "a Security Hub finding (AWS Security Finding Format): firebreak does not read it yet",
-        "send GuardDuty's own finding instead: the EventBridge rule of `firebreak setup` (source aws.guardduty), or `firebreak watch` on the detector",
+        "a Security Hub finding (AWS Security Finding Format), not GuardDuty's own",
+        "`firebreak run` and `serve` read the GuardDuty finding it copies from GuardDuty (GetFindings); for the others, pass GuardDuty's own finding",
     )
 }
 
