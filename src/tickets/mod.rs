@@ -652,41 +652,36 @@ impl Desk {
         evidence: &str,
         close: Close,
     ) {
-        if let Err(e) = self.try_contained(f, report, params, evidence, close).await {
+        let written = async {
+            let sub = Subject::from(f);
+            let mut e = self.entry(&sub, "outcome");
+            e.execution_id = Some(report.execution_id.clone());
+            e.detail = Some(format!("{:?}", report.status).to_lowercase());
+            self.event(&sub, &e).await?;
+            if self.tracker.is_none() {
+                return Ok(());
+            }
+            let inc = self.read(&sub).await?;
+            // The incident closes as decided when it was opened (an attack sequence's parts are
+            // contained by their playbooks; the sequence's ticket is a person's).
+            let close = inc.opened.as_ref().and_then(|o| o.close).unwrap_or(close);
+            let mut ops = vec![TicketOp::Comment {
+                body: render::outcome(report, params, evidence, close),
+            }];
+            if report.status == RunStatus::Succeeded
+                && close == Close::OnContainment
+                && !inc.closed()
+            {
+                ops.push(TicketOp::Close {
+                    detail: format!("on containment by execution {}", report.execution_id),
+                });
+            }
+            self.deliver_or_keep(&sub, inc.ticket, ops).await;
+            Ok::<(), TicketError>(())
+        };
+        if let Err(e) = written.await {
             self.failed(f, "outcome", &e);
         }
-    }
-
-    async fn try_contained(
-        &self,
-        f: &Finding,
-        report: &RunReport,
-        params: &StepParams,
-        evidence: &str,
-        close: Close,
-    ) -> Result<(), TicketError> {
-        let sub = Subject::from(f);
-        let mut e = self.entry(&sub, "outcome");
-        e.execution_id = Some(report.execution_id.clone());
-        e.detail = Some(format!("{:?}", report.status).to_lowercase());
-        self.event(&sub, &e).await?;
-        if self.tracker.is_none() {
-            return Ok(());
-        }
-        let inc = self.read(&sub).await?;
-        // The incident closes as decided when it was opened (an attack sequence's parts are
-        // contained by their playbooks; the sequence's ticket is a person's).
-        let close = inc.opened.as_ref().and_then(|o| o.close).unwrap_or(close);
-        let mut ops = vec![TicketOp::Comment {
-            body: render::outcome(report, params, evidence, close),
-        }];
-        if report.status == RunStatus::Succeeded && close == Close::OnContainment && !inc.closed() {
-            ops.push(TicketOp::Close {
-                detail: format!("on containment by execution {}", report.execution_id),
-            });
-        }
-        self.deliver_or_keep(&sub, inc.ticket, ops).await;
-        Ok(())
     }
 
     /// The execution could not run (its evidence could not be written, the state machine
