@@ -547,3 +547,48 @@ async fn signed_manifests_catch_forgery_and_re_signing() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("the manifest is not signed"), "{out}");
 }
+
+/// Issue 14, item 3 (in part): a finding that was claimed, whose claim has ended, and of which
+/// there is no execution, was never contained, and the audit says so; a claim still held
+/// (the finding is being contained now) is not a problem.
+#[tokio::test]
+async fn a_claimed_finding_with_no_execution_fails_the_audit() {
+    let config = moto().config().await;
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let dir = std::env::temp_dir().join(unique("evidence-claims"));
+    let out = moto().firebreak(&[
+        "run",
+        "--evidence",
+        dir.to_str().unwrap(),
+        contained_finding(&user, &key).to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let claim = |finding: &str, lease_until_ms: i64| {
+        let folder = dir.join(format!("_claims/123456789012/{finding}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(
+            folder.join("claim-0000.json"),
+            serde_json::json!({
+                "schema": "firebreak.claim/v1", "kind": "claim", "finding_id": finding,
+                "account_id": "123456789012", "execution_id": unique("execution"),
+                "generation": 0, "worker": "worker-a", "at": "2026-12-01T00:00:00Z",
+                "lease_until_ms": lease_until_ms,
+            })
+            .to_string(),
+        )
+        .unwrap();
+    };
+    // Held until far ahead: being contained now.
+    claim("held-now", i64::MAX);
+    let (code, text) = audit(dir.to_str().unwrap());
+    assert_eq!(code, Some(0), "{text}");
+    // Its lease over, and nothing was ever recorded for it.
+    claim("given-up", 0);
+    let (code, text) = audit(dir.to_str().unwrap());
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("finding given-up was claimed by worker-a")
+            && text.contains("it was never contained"),
+        "{text}"
+    );
+}

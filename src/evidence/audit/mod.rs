@@ -322,8 +322,41 @@ pub fn audit(
             "no execution {id} in {target}\n  hint: `firebreak audit {target}` audits (and lists) every execution there"
         ));
     }
-    // Every `done` marker names an execution that is here, whole.
+    // Every `done` marker names an execution that is here, whole; and a finding that was
+    // claimed has an execution, unless its claim is still held (being contained now): a
+    // claim with neither is a finding that was never contained.
     if only.is_none() {
+        let parsed: Vec<(&Object, crate::intake::claim::ClaimRecord)> = claims
+            .iter()
+            .filter_map(|o| {
+                serde_json::from_slice::<crate::intake::claim::ClaimRecord>(&o.bytes)
+                    .ok()
+                    .map(|c| (o, c))
+            })
+            .collect();
+        let now_ms = crate::intake::claim::now_ms();
+        let mut reported = BTreeSet::new();
+        for (o, c) in &parsed {
+            let executed = executions.iter().any(|e| {
+                e.execution_id == c.execution_id
+                    || e.finding_id.as_deref() == Some(c.finding_id.as_str())
+                        && e.account_id.as_deref() == Some(c.account_id.as_str())
+            });
+            let done = parsed.iter().any(|(_, d)| {
+                d.kind == "done" && d.finding_id == c.finding_id && d.account_id == c.account_id
+            });
+            if c.kind == "claim"
+                && !executed
+                && !done
+                && c.lease_until_ms <= now_ms
+                && reported.insert((c.account_id.clone(), c.finding_id.clone()))
+            {
+                store_problems.push(format!(
+                    "{}: finding {} was claimed by {} at {}, and there is no execution of it: it was never contained",
+                    o.key, c.finding_id, c.worker, c.at
+                ));
+            }
+        }
         for o in &claims {
             let Ok(c) = serde_json::from_slice::<crate::intake::claim::ClaimRecord>(&o.bytes)
             else {
