@@ -294,12 +294,15 @@ impl Worker {
                 "--evidence must be s3://BUCKET[/PREFIX]\n  hint: claims that make containment exactly-once across processes need S3's conditional writes"
             ),
         };
+        let id = uuid::Uuid::now_v7();
         let name = format!(
-            "{}-{}",
+            "{}-{id}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "firebreak".into()),
-            uuid::Uuid::now_v7()
         );
-        let acc = aws::Accounts::new(base.clone(), opts.cross.clone(), "firebreak-worker").await?;
+        // Each process's sessions in other accounts carry its id (the `worker` of its log
+        // lines), so CloudTrail there tells one worker's calls from another's.
+        let acc = aws::Accounts::new(base.clone(), opts.cross.clone(), &format!("firebreak-{id}"))
+            .await?;
         // firebreak never acts on itself: its identity and its evidence bucket are protected
         // like the configured resources (triage tickets findings about them).
         let mut opts = opts;
