@@ -231,6 +231,32 @@ fn register_credentials(c: &aws_credential_types::Credentials) {
     }
 }
 
+/// A GuardDuty client in `region` with `base`'s identity.
+pub fn guardduty_in(base: &SdkConfig, region: &str) -> aws_sdk_guardduty::Client {
+    let conf = aws_sdk_guardduty::config::Builder::from(base)
+        .region(Region::new(region.to_string()))
+        .build();
+    aws_sdk_guardduty::Client::from_conf(conf)
+}
+
+/// The caller's own GuardDuty detector in the client's region (`ListDetectors`): in an
+/// organization's administrator account, the one that holds the members' findings too.
+pub async fn own_detector(gd: &aws_sdk_guardduty::Client) -> Result<String, String> {
+    let out = gd
+        .list_detectors()
+        .send()
+        .await
+        .map_err(|e| crate::tickets::findings::described("ListDetectors", &e))?;
+    out.detector_ids().first().cloned().ok_or_else(|| {
+        format!(
+            "GuardDuty has no detector for this account in {}",
+            gd.config()
+                .region()
+                .map_or_else(|| "this region".to_string(), ToString::to_string)
+        )
+    })
+}
+
 /// An S3 client for `config`, path-style (bucket names in the path: the emulator, and buckets
 /// whose names hold dots, need it; AWS accepts it). Every S3 client firebreak uses is made here.
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {

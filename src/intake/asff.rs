@@ -76,20 +76,8 @@ pub async fn read(base: &aws_config::SdkConfig, named: &[Named]) -> Result<Vec<F
     }
     let mut out = Vec::new();
     for (region, ids) in by_region {
-        let conf = aws_sdk_guardduty::config::Builder::from(base)
-            .region(aws_types::region::Region::new(region.to_string()))
-            .build();
-        let gd = aws_sdk_guardduty::Client::from_conf(conf);
-        let detectors = gd
-            .list_detectors()
-            .send()
-            .await
-            .map_err(|e| crate::aws::classify(&e, "guardduty", "ListDetectors").to_string())?;
-        let Some(detector) = detectors.detector_ids().first() else {
-            return Err(format!(
-                "GuardDuty has no detector in {region} for this account"
-            ));
-        };
+        let gd = crate::aws::guardduty_in(base, region);
+        let detector = &crate::aws::own_detector(&gd).await?;
         let polled = crate::intake::watch::get(&gd, detector, &ids)
             .await
             .map_err(|e| e.to_string())?;

@@ -45,19 +45,6 @@ impl Report {
 
 const HANDLED: &str = "handled now";
 
-/// The caller's GuardDuty detector in the client's region.
-async fn own_detector(gd: &aws_sdk_guardduty::Client) -> Result<String, String> {
-    let out = gd
-        .list_detectors()
-        .send()
-        .await
-        .map_err(|e| crate::aws::classify(&e, "guardduty", "ListDetectors").to_string())?;
-    out.detector_ids()
-        .first()
-        .cloned()
-        .ok_or_else(|| "GuardDuty has no detector for this account here".to_string())
-}
-
 /// One pass over `regions` (with `base`'s identity): each finding updated since `since_ms`
 /// checked, and those firebreak had not acted on handled now.
 pub async fn pass(
@@ -69,13 +56,10 @@ pub async fn pass(
 ) -> Report {
     let mut report = Report::default();
     for region in regions {
-        let conf = aws_sdk_guardduty::config::Builder::from(base)
-            .region(aws_types::region::Region::new(region.clone()))
-            .build();
-        let gd = aws_sdk_guardduty::Client::from_conf(conf);
+        let gd = crate::aws::guardduty_in(base, region);
         let detector = match detector {
             Some(d) => d.to_string(),
-            None => match own_detector(&gd).await {
+            None => match crate::aws::own_detector(&gd).await {
                 Ok(d) => d,
                 Err(e) => {
                     report.failed.push(format!("{region}: {e}"));

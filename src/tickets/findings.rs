@@ -40,6 +40,8 @@ enum Clients {
 #[derive(Debug, Clone)]
 pub struct FindingStatus {
     clients: Clients,
+    /// The caller's detector by region, once known.
+    detectors: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, String>>>,
 }
 
 /// What GuardDuty holds of a finding.
@@ -55,6 +57,7 @@ impl FindingStatus {
     pub fn new(base: aws_config::SdkConfig) -> FindingStatus {
         FindingStatus {
             clients: Clients::Config(Box::new(base)),
+            detectors: Default::default(),
         }
     }
 
@@ -65,6 +68,7 @@ impl FindingStatus {
     ) -> FindingStatus {
         FindingStatus {
             clients: Clients::Fixed(guardduty, securityhub),
+            detectors: Default::default(),
         }
     }
 
@@ -72,15 +76,11 @@ impl FindingStatus {
         match &self.clients {
             Clients::Fixed(g, s) => (g.clone(), s.clone()),
             Clients::Config(base) => {
-                let region = aws_types::region::Region::new(region.to_string());
-                let g = aws_sdk_guardduty::config::Builder::from(base.as_ref())
-                    .region(region.clone())
-                    .build();
                 let s = aws_sdk_securityhub::config::Builder::from(base.as_ref())
-                    .region(region)
+                    .region(aws_types::region::Region::new(region.to_string()))
                     .build();
                 (
-                    aws_sdk_guardduty::Client::from_conf(g),
+                    crate::aws::guardduty_in(base, region),
                     aws_sdk_securityhub::Client::from_conf(s),
                 )
             }
@@ -245,18 +245,23 @@ impl FindingStatus {
         self.held(&gd, &own, t).await.map(|h| h.archived)
     }
 
-    /// The caller's GuardDuty detector in `region`.
+    /// The caller's GuardDuty detector in `region`, asked once per region (every ticket that
+    /// opens or closes, and every finding waiting to be archived, would ask again).
     async fn own_detector(&self, region: &str) -> Result<String, String> {
+        if let Some(d) = self
+            .detectors
+            .lock()
+            .ok()
+            .and_then(|m| m.get(region).cloned())
+        {
+            return Ok(d);
+        }
         let (gd, _) = self.clients(region);
-        let out = gd
-            .list_detectors()
-            .send()
-            .await
-            .map_err(|e| described("ListDetectors", &e))?;
-        out.detector_ids()
-            .first()
-            .cloned()
-            .ok_or_else(|| format!("GuardDuty has no detector in {region} for this account"))
+        let d = crate::aws::own_detector(&gd).await?;
+        if let Ok(mut m) = self.detectors.lock() {
+            m.insert(region.to_string(), d.clone());
+        }
+        Ok(d)
     }
 
     async fn workflow(

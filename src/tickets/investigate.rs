@@ -317,15 +317,7 @@ impl Others {
         };
         let value = f.json.pointer(pointer)?.as_str()?.to_string();
         let read = async {
-            let detectors = self
-                .guardduty
-                .list_detectors()
-                .send()
-                .await
-                .map_err(|e| super::findings::described("ListDetectors", &e))?;
-            let Some(detector) = detectors.detector_ids().first() else {
-                return Err("GuardDuty has no detector in this account and region".to_string());
-            };
+            let detector = &crate::aws::own_detector(&self.guardduty).await?;
             let criteria = aws_sdk_guardduty::types::FindingCriteria::builder()
                 .criterion(
                     field,

@@ -609,12 +609,17 @@ impl Desk {
         };
         // Reopened when it is contained again, or when GuardDuty saw activity after the ticket
         // closed (the finding came back); a re-sent update of what was contained is a comment.
-        let active_since_close = inc.closed_at().is_some_and(|closed| {
-            f.json
-                .pointer("/service/eventLastSeen")
-                .and_then(|v| v.as_str())
-                .is_some_and(|last| last > closed.as_str())
-        });
+        // Compared as instants: GuardDuty's and firebreak's times differ in form.
+        let last_seen = f
+            .json
+            .pointer("/service/eventLastSeen")
+            .and_then(|v| v.as_str())
+            .and_then(crate::evidence::epoch_ms);
+        let active_since_close = inc
+            .closed_at()
+            .and_then(|c| crate::evidence::epoch_ms(c))
+            .zip(last_seen)
+            .is_some_and(|(closed, last)| last > closed);
         let reopen = inc.closed() && (execution_id.is_some() || active_since_close);
         if !newer && execution_id.is_none() {
             return Ok(Some(t));

@@ -86,26 +86,27 @@ impl Desk {
         let (mut closed, mut waiting) = (0, 0);
         for (stem, e) in list.open().await? {
             let f = Subject::from(&e);
+            // GuardDuty first: the incident's records are read only once its finding is
+            // archived, not at every pass for every incident still waiting.
+            match status.archived(&f.target()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    waiting += 1;
+                    continue;
+                }
+                Err(err) => {
+                    crate::log!("archive_not_read", finding_id = %f.finding_id, error = %err);
+                    waiting += 1;
+                    continue;
+                }
+            }
             let inc = self.read(&f).await?;
             let Some(ticket) = inc.ticket.clone() else {
                 // Opened, its ticket not written yet: the unwritten list makes it first.
                 waiting += 1;
                 continue;
             };
-            let target = f.target();
             if !inc.closed() {
-                match status.archived(&target).await {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        waiting += 1;
-                        continue;
-                    }
-                    Err(err) => {
-                        crate::log!("archive_not_read", finding_id = %f.finding_id, error = %err);
-                        waiting += 1;
-                        continue;
-                    }
-                }
                 let ops = vec![
                     TicketOp::Comment {
                         body: render::archived(&f.finding_id),

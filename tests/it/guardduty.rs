@@ -5,7 +5,7 @@
 //! everything else is moto. The stand-in checks every request against AWS's service models
 //! (botocore's data), and these tests assert that each one conformed.
 
-use std::process::{Child, Command};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -14,43 +14,23 @@ use crate::tickets::TrackerServer;
 
 /// The GuardDuty and Security Hub stand-in, stopped when dropped.
 pub(crate) struct FindingsServer {
-    child: Child,
+    server: crate::support::StandIn,
     pub url: String,
-}
-
-impl Drop for FindingsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl FindingsServer {
     pub(crate) fn start() -> FindingsServer {
-        let (child, url) = crate::support::listening(
+        let server = crate::support::StandIn::start(
             Command::new(root().join(".venv-moto/bin/python"))
                 .arg(root().join("scripts/findings-emulator")),
             "the findings stand-in (moto's python, scripts/ensure-moto)",
         );
-        FindingsServer { child, url }
+        let url = server.url.clone();
+        FindingsServer { server, url }
     }
 
     fn call(&self, path: &str, body: Option<Value>) -> Value {
-        let out = Command::new("python3")
-            .args([
-                "-c",
-                "import sys,urllib.request\nd=sys.argv[2].encode() if len(sys.argv)>2 else None\nprint(urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=d, method='POST' if d else 'GET')).read().decode())",
-                &format!("{}{path}", self.url),
-            ])
-            .args(body.map(|b| b.to_string()))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        self.server.call(path, body)
     }
 
     /// GuardDuty holds `findings` (in their regions, seen by those regions' detectors).

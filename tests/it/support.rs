@@ -414,24 +414,58 @@ pub async fn put_sealed_claim(
         .unwrap();
 }
 
-/// Starts a test server that prints `listening on URL` once it answers (the suite's tracker
-/// and findings stand-ins): its process and that URL.
-pub fn listening(cmd: &mut Command, what: &str) -> (Child, String) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{what} said {line:?}"))
-        .to_string();
-    (child, url)
+/// One of the suite's stand-in servers (the tracker and findings emulators): started from a
+/// script that prints `listening on URL` once it answers, stopped when dropped.
+pub struct StandIn {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl StandIn {
+    pub fn start(cmd: &mut Command, what: &str) -> StandIn {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what} does not start: {e}"));
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("{what} said {line:?}"))
+            .to_string();
+        StandIn { child, url }
+    }
+
+    /// A GET of `path` (a POST of `body` when there is one), which must succeed; its JSON
+    /// answer (null when it has none).
+    pub fn call(&self, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import sys,urllib.request\nd=sys.argv[2].encode() if len(sys.argv)>2 else None\nprint(urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=d, method='POST' if d else 'GET')).read().decode())",
+                &format!("{}{path}", self.url),
+            ])
+            .args(body.map(|b| b.to_string()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// A firebreak configuration file holding `text`, in a folder of its own.

@@ -7,7 +7,7 @@
 //! the Jira Cloud REST API v3 reference's documented examples (`check_jira_request` says which).
 
 use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Command;
 
 use serde_json::{Value, json};
 
@@ -20,22 +20,15 @@ const SLACK_TOKEN: &str = "xoxb-0000000000-FirebreakSlackTestToken";
 const JIRA_EMAIL: &str = "firebreak@example.com";
 const JIRA_TOKEN: &str = "ATATT3xFfGF0FirebreakJiraTestToken000";
 
-/// The ticket trackers' test server (GitHub and Jira), stopped when dropped.
+/// The ticket trackers' test server (GitHub, Jira and Slack), stopped when dropped.
 pub(crate) struct TrackerServer {
-    child: Child,
+    server: crate::support::StandIn,
     pub url: String,
-}
-
-impl Drop for TrackerServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl TrackerServer {
     pub(crate) fn start() -> TrackerServer {
-        let (child, url) = crate::support::listening(
+        let server = crate::support::StandIn::start(
             Command::new("python3")
                 .arg(root().join("scripts/tracker-emulator"))
                 .args([
@@ -50,36 +43,16 @@ impl TrackerServer {
                 ]),
             "the tracker test server",
         );
-        TrackerServer { child, url }
+        let url = server.url.clone();
+        TrackerServer { server, url }
     }
 
     fn get(&self, path: &str) -> Value {
-        let out = Command::new("python3")
-            .args([
-                "-c",
-                "import sys,urllib.request;print(urllib.request.urlopen(sys.argv[1]).read().decode())",
-                &format!("{}{path}", self.url),
-            ])
-            .output()
-            .unwrap();
-        serde_json::from_slice(&out.stdout).unwrap()
+        self.server.call(path, None)
     }
 
     fn post(&self, path: &str, body: Value) {
-        let out = Command::new("python3")
-            .args([
-                "-c",
-                "import sys,urllib.request;urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST'))",
-                &format!("{}{path}", self.url),
-                &body.to_string(),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.server.call(path, Some(body));
     }
 
     pub(crate) fn requests(&self) -> Vec<Value> {
