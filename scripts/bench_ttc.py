@@ -291,7 +291,7 @@ def c7n_ec2(_):
 
 
 def fb_malware(_):
-    f = fixture("ec2-malware-snapshot.json")
+    f = fixture("ec2-malware-recovery-point.json")
     f["id"] = unique("bench-malware")
     return firebreak(f, "--input", f"sns_topic_arn={TOPIC}")
 
@@ -305,7 +305,7 @@ PLAYBOOKS = [
      fb_data_access, None, "none (no action denies one principal in a bucket policy)"),
     ("ec2-instance-compromise", "instance: capture, termination protection, snapshot 2 volumes, leave ASG and target group, remove profile, revoke role sessions, isolate, tag",
      fb_ec2, c7n_ec2, "`ec2` `snapshot`, `set-instance-profile`, `modify-security-groups` (to a prepared isolation group), `tag`; it has no ASG/ELB detach, pre-state capture or read-back"),
-    ("malware-artifact", "malware in a snapshot: nothing to contain; the alert is published to SNS",
+    ("malware-artifact", "malware in a recovery point: nothing to contain; the alert is published to SNS",
      fb_malware, None, "none (alerts need c7n-mailer)"),
 ]
 

@@ -330,7 +330,8 @@ fn event(finding: serde_json::Value) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_malware_state_machine_runs_on_the_emulator() {
     let finding: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/findings/ec2-malware-snapshot.json")).unwrap(),
+        &std::fs::read_to_string(root().join("tests/findings/ec2-malware-recovery-point.json"))
+            .unwrap(),
     )
     .unwrap();
     let input = match finding.get("detail") {
@@ -681,6 +682,87 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
 
 /// The EC2 playbook on the emulator's Step Functions leaves the same end state as the local
 /// engine (the same read-back as `run_ec2`), and a second run succeeds.
+/// The snapshot and image state machines take every share away and tag the artifact on the
+/// emulator; the id is taken from the finding's ARN (`basename`) by intrinsics.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_artifact_state_machines_make_the_snapshot_and_image_private() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let snapshot = crate::run_artifact::shared_snapshot(&config).await;
+    let image = crate::run_artifact::shared_image(&config).await;
+    let (ok, out) = execute(
+        &moto,
+        "ebs-snapshot-malware",
+        &fixture_event("ec2-malware-snapshot.json", |f| {
+            f["resource"]["ebsSnapshotDetails"]["snapshotArn"] =
+                format!("arn:aws:ec2:us-east-1::snapshot/{snapshot}").into();
+        }),
+    )
+    .await;
+    assert!(ok, "{}", failures(&out));
+    assert_eq!(
+        out["ctx"]["inputs"]["snapshot_id"],
+        snapshot.as_str(),
+        "{out}"
+    );
+    assert_eq!(
+        out["steps"]["make_private"]["outputs"]["shared_accounts"],
+        serde_json::json!(["111122223333"])
+    );
+    let shares = ec2
+        .describe_snapshot_attribute()
+        .snapshot_id(&snapshot)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .unwrap();
+    assert!(shares.create_volume_permissions().is_empty());
+
+    let (ok, out) = execute(
+        &moto,
+        "ami-malware",
+        &fixture_event("ec2-malware-ami.json", |f| {
+            f["resource"]["ec2ImageDetails"]["imageArn"] =
+                format!("arn:aws:ec2:us-east-1::image/{image}").into();
+        }),
+    )
+    .await;
+    assert!(ok, "{}", failures(&out));
+    assert_eq!(out["steps"]["tag"]["status"], "succeeded", "{out}");
+    let shares = ec2
+        .describe_image_attribute()
+        .image_id(&image)
+        .attribute(aws_sdk_ec2::types::ImageAttributeName::LaunchPermission)
+        .send()
+        .await
+        .unwrap();
+    assert!(shares.launch_permissions().is_empty());
+
+    // A finding without the ARN: the required input is missing and the execution fails
+    // before any step, as the local planner refuses to bind it (`execute` panics with the
+    // execution's error).
+    let moto = std::sync::Arc::new(moto);
+    let without_arn = fixture_event("ec2-malware-snapshot.json", |f| {
+        f["resource"]
+            .as_object_mut()
+            .unwrap()
+            .remove("ebsSnapshotDetails");
+    });
+    let m = moto.clone();
+    let failed = tokio::spawn(async move {
+        execute(&m, "ebs-snapshot-malware", &without_arn).await;
+    })
+    .await
+    .unwrap_err()
+    .into_panic();
+    let message = failed.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains("required input `snapshot_id` is missing"),
+        "{message}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_ec2_state_machine_preserves_and_isolates_the_instance() {
     let moto = support::private_moto();

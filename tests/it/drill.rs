@@ -66,6 +66,10 @@ fn checks(text: &str) -> Vec<String> {
                         "<drill>"
                     } else if w.starts_with("i-") {
                         "<instance>"
+                    } else if w.starts_with("snap-") {
+                        "<snapshot>"
+                    } else if w.starts_with("ami-") {
+                        "<image>"
                     } else if w.starts_with("AKIA") || w.starts_with("ASIA") {
                         "<key>"
                     } else {
@@ -98,7 +102,7 @@ fn drill_all_on_its_own_emulator_passes_with_either_engine_alike() {
             stderr(out)
         );
         assert!(
-            text.contains("drill passed: 5 of 5 playbook(s) passed"),
+            text.contains("drill passed: 7 of 7 playbook(s) passed"),
             "{engine}: {text}"
         );
         assert!(
@@ -124,7 +128,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    assert!(text.contains("drill passed: 5 of 5"), "{text}");
+    assert!(text.contains("drill passed: 7 of 7"), "{text}");
 
     let c = &account.config;
     let drill = |name: &str| name.starts_with("firebreak-drill-");
@@ -180,6 +184,36 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
             );
         }
     }
+    let images = ec2.describe_images().owners("self").send().await.unwrap();
+    assert!(
+        !images.images().iter().any(|i| i.name().is_some_and(drill)),
+        "images left"
+    );
+    let snapshots = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !snapshots
+            .snapshots()
+            .iter()
+            .any(|s| s.description().is_some_and(drill)),
+        "snapshots left"
+    );
+    let volumes = ec2
+        .describe_volumes()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag-key")
+                .values("firebreak:drill")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(volumes.volumes().is_empty(), "volumes left");
     let templates = ec2.describe_launch_templates().send().await.unwrap();
     assert!(
         !templates
@@ -246,7 +280,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("(5 execution(s), 0 with problems)"),
+        stdout(&out).contains("(7 execution(s), 0 with problems)"),
         "{}",
         stdout(&out)
     );

@@ -320,7 +320,7 @@ async fn every_playbook_leaves_evidence_that_audit_passes() {
         }),
         s3_public,
         s3_access,
-        finding_file("ec2-malware-snapshot.json", |f| {
+        finding_file("ec2-malware-recovery-point.json", |f| {
             f["id"] = Value::String(unique("finding"))
         }),
     ];

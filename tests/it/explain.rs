@@ -64,6 +64,16 @@ fn fixtures_select_the_expected_playbook() {
         (
             "ec2-malware-snapshot.json",
             "Execution:EC2/MaliciousFile!Snapshot",
+            Some("ebs-snapshot-malware"),
+        ),
+        (
+            "ec2-malware-ami.json",
+            "Execution:EC2/MaliciousFile!AMI",
+            Some("ami-malware"),
+        ),
+        (
+            "ec2-malware-recovery-point.json",
+            "Execution:EC2/MaliciousFile!RecoveryPoint",
             Some("malware-artifact"),
         ),
         (

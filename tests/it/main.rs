@@ -23,6 +23,7 @@ mod parity;
 mod permissions;
 mod plan;
 mod readme;
+mod run_artifact;
 mod run_cross_account;
 mod run_dry;
 mod run_ec2;

@@ -65,6 +65,18 @@ steps:
     needs: [isolate, snapshot]
     with: {instance_id: "${{ inputs.instance_id }}", tags: {"firebreak:state": contained}}
   - {id: stop, action: ec2.stop_instance, with: {instance_id: "${{ inputs.stop_instance_id }}"}}
+  - {id: capture_snapshot, action: ec2.capture_snapshot, with: {snapshot_id: "${{ inputs.snapshot_id }}"}}
+  - {id: snapshot_private, action: ec2.make_snapshot_private, needs: [capture_snapshot], with: {snapshot_id: "${{ inputs.snapshot_id }}"}}
+  - id: tag_snapshot
+    action: ec2.tag_snapshot
+    needs: [snapshot_private]
+    with: {snapshot_id: "${{ inputs.snapshot_id }}", tags: {"firebreak:quarantine": malware}}
+  - {id: capture_image, action: ec2.capture_image, with: {image_id: "${{ inputs.image_id }}"}}
+  - {id: image_private, action: ec2.make_image_private, needs: [capture_image], with: {image_id: "${{ inputs.image_id }}"}}
+  - id: tag_image
+    action: ec2.tag_image
+    needs: [image_private]
+    with: {image_id: "${{ inputs.image_id }}", tags: {"firebreak:quarantine": malware}}
   - {id: capture_bucket, action: s3.capture_bucket, with: {bucket: "${{ inputs.bucket }}"}}
   - {id: block, action: s3.block_public_access, needs: [capture_bucket], with: {bucket: "${{ inputs.bucket }}"}}
   - id: deny_principal
@@ -123,6 +135,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
                 "role_name=no-such-role".into(),
                 "instance_id=i-0000000000000dead".into(),
                 "stop_instance_id=i-0000000000000beef".into(),
+                "snapshot_id=snap-0000000000000dead".into(),
+                "image_id=ami-0000000000000dead".into(),
                 "bucket=no-such-parity-bucket".into(),
                 "principal_arn=arn:aws:iam::123456789012:user/no-such-user".into(),
                 "topic_arn=arn:aws:sns:us-east-1:123456789012:no-such-topic".into(),
@@ -181,6 +195,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
         .instance_id()
         .unwrap()
         .to_string();
+    let snapshot = crate::run_artifact::shared_snapshot(config).await;
+    let image = crate::run_artifact::shared_image(config).await;
     let s3 = support::s3_client(config);
     let bucket = "parity-bucket".to_string();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -209,6 +225,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
             format!("role_name={}", t.role),
             format!("instance_id={}", t.instance_id),
             format!("stop_instance_id={stop}"),
+            format!("snapshot_id={snapshot}"),
+            format!("image_id={image}"),
             format!("bucket={bucket}"),
             format!("principal_arn=arn:aws:iam::123456789012:user/{user}"),
             format!("topic_arn={topic}"),
@@ -441,6 +459,34 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .await
         .map(|s| s.snapshots().len())
         .unwrap_or_default();
+    let snapshot_shares = ec2
+        .describe_snapshot_attribute()
+        .snapshot_id(input("snapshot_id"))
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .map(|a| a.create_volume_permissions().len())
+        .ok();
+    let image_shares = ec2
+        .describe_image_attribute()
+        .image_id(input("image_id"))
+        .attribute(aws_sdk_ec2::types::ImageAttributeName::LaunchPermission)
+        .send()
+        .await
+        .map(|a| a.launch_permissions().len())
+        .ok();
+    let artifact_tags = ec2
+        .describe_tags()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("key")
+                .values("firebreak:quarantine")
+                .build(),
+        )
+        .send()
+        .await
+        .map(|t| t.tags().len())
+        .unwrap_or_default();
     let s3 = support::s3_client(config);
     let bucket = input("bucket");
     let block = s3
@@ -479,6 +525,8 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),
         "versioning": versioning, "bucket_policy": policy, "profile_associations": profiles,
         "termination_protection": protected, "shutdown_behavior": shutdown,
+        "snapshot_shares": snapshot_shares, "image_shares": image_shares,
+        "artifact_tags": artifact_tags,
     })
 }
 
@@ -860,13 +908,19 @@ fn differences(local: &BTreeMap<String, Value>, sfn: &BTreeMap<String, Value>) -
                 !svc.is_empty() && svc.chars().all(|x| x.is_ascii_alphanumeric())
             })
         });
+        // An error the emulator sends without a message (`InvalidSnapshot.NotFound`) has
+        // none locally and `None (Service: ec2, …)` as the state machine's cause.
+        let message = l["error"].as_str().map(|e| e.splitn(3, ": ").nth(2));
         let same_code = l["error_code"] == s["error_code"]
             || generic
-                && l["error"]
-                    .as_str()
-                    .and_then(|e| e.splitn(3, ": ").nth(2))
-                    .map(|m| m.split(" (needs ").next().unwrap_or(m))
-                    .is_some_and(|m| s["error"].as_str().is_some_and(|c| c.starts_with(m)));
+                && match message {
+                    Some(Some(m)) => {
+                        let m = m.split(" (needs ").next().unwrap_or(m);
+                        s["error"].as_str().is_some_and(|c| c.starts_with(m))
+                    }
+                    Some(None) => s["error"].as_str().is_some_and(|c| c.starts_with("None (")),
+                    None => false,
+                };
         if l["status"] != s["status"] || !same_code {
             differ.push(format!(
                 "  {id} ({action}):\n    local {} {} {}\n    sfn   {} {} {}",

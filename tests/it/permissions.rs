@@ -43,8 +43,12 @@ enum Case {
     /// As `Instance`, with someone having opened the existing isolation group (it must be
     /// closed again).
     InstanceOpenedIsolation,
-    /// A malware scan of a snapshot (nothing to contain; alerts only).
+    /// Malware in a backup recovery point (nothing firebreak contains; alerts only).
     Malware,
+    /// Malware in an EBS snapshot shared with everyone and another account.
+    Snapshot,
+    /// Malware in an AMI launchable by everyone and another account.
+    Image,
 }
 
 impl Case {
@@ -110,7 +114,13 @@ impl Case {
                     .unwrap();
                 instance_finding(&t.instance_id)
             }
-            Case::Malware => finding_file("ec2-malware-snapshot.json", |f| f["id"] = id),
+            Case::Malware => finding_file("ec2-malware-recovery-point.json", |f| f["id"] = id),
+            Case::Snapshot => crate::run_artifact::snapshot_finding(
+                &crate::run_artifact::shared_snapshot(admin).await,
+            ),
+            Case::Image => {
+                crate::run_artifact::image_finding(&crate::run_artifact::shared_image(admin).await)
+            }
         }
     }
 }
@@ -390,6 +400,16 @@ async fn ec2_playbook_needs_exactly_its_printed_policy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn malware_playbook_needs_exactly_its_printed_policy() {
     least_privilege("malware-artifact", &[Case::Malware]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_playbook_needs_exactly_its_printed_policy() {
+    least_privilege("ebs-snapshot-malware", &[Case::Snapshot]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_playbook_needs_exactly_its_printed_policy() {
+    least_privilege("ami-malware", &[Case::Image]).await;
 }
 
 /// The catalog listing says which permissions one engine only needs, and `permissions

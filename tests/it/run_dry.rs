@@ -46,7 +46,7 @@ async fn dry_runs_of_every_playbook_change_nothing() {
         ("s3-data-access", s3_access),
         (
             "malware-artifact",
-            crate::support::fixture("ec2-malware-snapshot.json"),
+            crate::support::fixture("ec2-malware-recovery-point.json"),
         ),
     ];
     let before = server.state();
@@ -121,7 +121,7 @@ async fn dry_runs_of_every_playbook_change_nothing() {
     );
 }
 
-fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
+pub(crate) fn diff(path: &str, a: &Value, b: &Value, out: &mut Vec<String>) {
     if out.len() > 20 {
         return;
     }

@@ -64,7 +64,7 @@ async fn every_playbook_succeeds_through_faults() {
         }),
         s3_public,
         s3_access,
-        finding_file("ec2-malware-snapshot.json", |f| {
+        finding_file("ec2-malware-recovery-point.json", |f| {
             f["id"] = Value::String(unique("finding"))
         }),
     ];

@@ -430,6 +430,131 @@ impl Action {
                 };
                 S
             }
+            Action::Ec2CaptureSnapshot => {
+                const S: &Spec = &Spec {
+                    name: "ec2.capture_snapshot",
+                    doc: "Record an EBS snapshot as EC2 describes it and who may create volumes from it.",
+                    undo: "",
+                    effect: Effect::Capture,
+                    params: &[SNAPSHOT],
+                    outputs: &[
+                        out("volume_id", Type::String, "the volume it was taken of"),
+                        out("owner_id", Type::String, "the account that owns it"),
+                        out(
+                            "shared_groups",
+                            Type::StringList,
+                            "groups that could use it (`all`: public)",
+                        ),
+                        out(
+                            "shared_accounts",
+                            Type::StringList,
+                            "other accounts it was shared with",
+                        ),
+                    ],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::artifact::CAPTURE_SNAPSHOT),
+                };
+                S
+            }
+            Action::Ec2MakeSnapshotPrivate => {
+                const S: &Spec = &Spec {
+                    name: "ec2.make_snapshot_private",
+                    doc: "Remove every share of an EBS snapshot: public and with other accounts. Never deletes it.",
+                    undo: "Once the snapshot is clean or deleted, share it again only where it must be: `aws ec2 modify-snapshot-attribute --snapshot-id {snapshot_id} --attribute createVolumePermission --operation-type add --user-ids ACCOUNT` (it was shared with {shared_accounts}, groups {shared_groups}).",
+                    effect: Effect::Contain,
+                    params: &[SNAPSHOT],
+                    outputs: &[
+                        out(
+                            "shared_groups",
+                            Type::StringList,
+                            "groups that could use it (`all`: public)",
+                        ),
+                        out(
+                            "shared_accounts",
+                            Type::StringList,
+                            "other accounts it was shared with",
+                        ),
+                    ],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::artifact::MAKE_SNAPSHOT_PRIVATE),
+                };
+                S
+            }
+            Action::Ec2TagSnapshot => {
+                const S: &Spec = &Spec {
+                    name: "ec2.tag_snapshot",
+                    doc: "Tag an EBS snapshot (the finding, quarantine); its other tags are untouched.",
+                    undo: "`aws ec2 delete-tags --resources {snapshot_id} --tags Key=…` for the tags firebreak added.",
+                    effect: Effect::Contain,
+                    params: &[SNAPSHOT, req("tags", Type::StringMap, "tags to set")],
+                    outputs: &[],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::artifact::TAG_SNAPSHOT),
+                };
+                S
+            }
+            Action::Ec2CaptureImage => {
+                const S: &Spec = &Spec {
+                    name: "ec2.capture_image",
+                    doc: "Record an AMI as EC2 describes it (its snapshots too) and who may launch it.",
+                    undo: "",
+                    effect: Effect::Capture,
+                    params: &[IMAGE],
+                    outputs: &[
+                        out("owner_id", Type::String, "the account that owns it"),
+                        out(
+                            "shared_groups",
+                            Type::StringList,
+                            "groups that could use it (`all`: public)",
+                        ),
+                        out(
+                            "shared_accounts",
+                            Type::StringList,
+                            "other accounts it was shared with",
+                        ),
+                    ],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::artifact::CAPTURE_IMAGE),
+                };
+                S
+            }
+            Action::Ec2MakeImagePrivate => {
+                const S: &Spec = &Spec {
+                    name: "ec2.make_image_private",
+                    doc: "Remove every launch permission of an AMI: public, accounts, organizations and units. Never deregisters it.",
+                    undo: "Once the image is clean, share it again only where it must be: `aws ec2 modify-image-attribute --image-id {image_id} --attribute launchPermission --operation-type add --user-ids ACCOUNT` (it was shared with {shared_accounts}, groups {shared_groups}).",
+                    effect: Effect::Contain,
+                    params: &[IMAGE],
+                    outputs: &[
+                        out(
+                            "shared_groups",
+                            Type::StringList,
+                            "groups that could use it (`all`: public)",
+                        ),
+                        out(
+                            "shared_accounts",
+                            Type::StringList,
+                            "other accounts it was shared with",
+                        ),
+                    ],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::artifact::MAKE_IMAGE_PRIVATE),
+                };
+                S
+            }
+            Action::Ec2TagImage => {
+                const S: &Spec = &Spec {
+                    name: "ec2.tag_image",
+                    doc: "Tag an AMI (the finding, quarantine); its other tags are untouched.",
+                    undo: "`aws ec2 delete-tags --resources {image_id} --tags Key=…` for the tags firebreak added.",
+                    effect: Effect::Contain,
+                    params: &[IMAGE, req("tags", Type::StringMap, "tags to set")],
+                    outputs: &[],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::artifact::TAG_IMAGE),
+                };
+                S
+            }
             Action::S3CaptureBucket => {
                 const S: &Spec = &Spec {
                     name: "s3.capture_bucket",
@@ -604,6 +729,10 @@ const USER: Param = req("user_name", Type::String, "IAM user name");
 const ROLE: Param = req("role_name", Type::String, "IAM role name");
 
 const INSTANCE: Param = req("instance_id", Type::String, "EC2 instance id (i-…)");
+
+const SNAPSHOT: Param = req("snapshot_id", Type::String, "EBS snapshot id (snap-…)");
+
+const IMAGE: Param = req("image_id", Type::String, "AMI id (ami-…)");
 
 const BUCKET: Param = req("bucket", Type::String, "S3 bucket name");
 

@@ -13,6 +13,7 @@
 //! missing or the read answers "not there" ([`Absent`]). Conditions compare picked values with
 //! constants. Parameters are the step's own (`with:` and the catalog's defaults).
 
+pub mod artifact;
 pub mod ec2;
 pub mod elbv2;
 pub mod iam;

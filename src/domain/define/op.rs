@@ -45,6 +45,12 @@ pub enum Op {
     Elbv2DescribeTargetGroups,
     Elbv2DescribeTargetHealth,
     Elbv2DeregisterTargets,
+    Ec2DescribeSnapshots,
+    Ec2DescribeSnapshotAttribute,
+    Ec2ModifySnapshotAttribute,
+    Ec2DescribeImages,
+    Ec2DescribeImageAttribute,
+    Ec2ModifyImageAttribute,
 }
 
 impl Op {
@@ -85,7 +91,13 @@ impl Op {
             | Op::Ec2ModifyInstanceAttribute
             | Op::Ec2GetConsoleOutput
             | Op::Ec2DescribeVolumes
-            | Op::Ec2DescribeNetworkInterfaces => "ec2",
+            | Op::Ec2DescribeNetworkInterfaces
+            | Op::Ec2DescribeSnapshots
+            | Op::Ec2DescribeSnapshotAttribute
+            | Op::Ec2ModifySnapshotAttribute
+            | Op::Ec2DescribeImages
+            | Op::Ec2DescribeImageAttribute
+            | Op::Ec2ModifyImageAttribute => "ec2",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
                 "autoscaling"
             }
@@ -151,6 +163,12 @@ impl Op {
             Op::Elbv2DescribeTargetGroups => "DescribeTargetGroups",
             Op::Elbv2DescribeTargetHealth => "DescribeTargetHealth",
             Op::Elbv2DeregisterTargets => "DeregisterTargets",
+            Op::Ec2DescribeSnapshots => "DescribeSnapshots",
+            Op::Ec2DescribeSnapshotAttribute => "DescribeSnapshotAttribute",
+            Op::Ec2ModifySnapshotAttribute => "ModifySnapshotAttribute",
+            Op::Ec2DescribeImages => "DescribeImages",
+            Op::Ec2DescribeImageAttribute => "DescribeImageAttribute",
+            Op::Ec2ModifyImageAttribute => "ModifyImageAttribute",
         }
     }
 
@@ -203,6 +221,12 @@ impl Op {
             Op::Elbv2DescribeTargetGroups => "elasticloadbalancing:DescribeTargetGroups",
             Op::Elbv2DescribeTargetHealth => "elasticloadbalancing:DescribeTargetHealth",
             Op::Elbv2DeregisterTargets => "elasticloadbalancing:DeregisterTargets",
+            Op::Ec2DescribeSnapshots => "ec2:DescribeSnapshots",
+            Op::Ec2DescribeSnapshotAttribute => "ec2:DescribeSnapshotAttribute",
+            Op::Ec2ModifySnapshotAttribute => "ec2:ModifySnapshotAttribute",
+            Op::Ec2DescribeImages => "ec2:DescribeImages",
+            Op::Ec2DescribeImageAttribute => "ec2:DescribeImageAttribute",
+            Op::Ec2ModifyImageAttribute => "ec2:ModifyImageAttribute",
         }
     }
 

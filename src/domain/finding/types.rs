@@ -75,6 +75,9 @@ pub const RESOURCE_TYPES: &[&str] = &[
     "RDSDBInstance",
     "RDSLimitlessDB",
     "Lambda",
+    "EBSSnapshot",
+    "EC2Image",
+    "RecoveryPoint",
 ];
 
 #[cfg(test)]

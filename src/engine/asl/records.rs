@@ -228,6 +228,44 @@ impl Compiler<'_> {
                             }
                             chain(states, &name, exits);
                         }
+                        // An intrinsic over one field (`basename(finding.x)`): computed when
+                        // the field is there, the input missing when it is not, as the local
+                        // planner binds it.
+                        Val::Path(p) if is_basename(t) => {
+                            let read: Vec<String> = t
+                                .paths()
+                                .into_iter()
+                                .filter_map(|path| self.path(None, path))
+                                .collect();
+                            let [field] = read.as_slice() else {
+                                continue;
+                            };
+                            let compute = format!("Input {}: computed", input.name);
+                            states.insert(
+                                name.clone(),
+                                json!({
+                                    "Type": "Choice",
+                                    "Choices": [{"Variable": field, "IsNull": false, "Next": compute}],
+                                    "Default": missing,
+                                }),
+                            );
+                            states.insert(
+                                compute.clone(),
+                                json!({"Type": "Pass", "Parameters": {"v.$": p}, "ResultPath": "$.ctx.tmp", "Next": given}),
+                            );
+                            states.insert(
+                                given.clone(),
+                                json!({"Type": "Pass", "InputPath": "$.ctx.tmp.v", "ResultPath": target}),
+                            );
+                            let fb = fallback(input.required);
+                            let fails = fb["Type"] == "Fail";
+                            states.insert(missing.clone(), fb);
+                            let mut exits = vec![given];
+                            if !fails {
+                                exits.push(missing);
+                            }
+                            chain(states, &name, exits);
+                        }
                         Val::Path(p) => {
                             states.insert(
                                 name.clone(),
@@ -510,4 +548,10 @@ impl Compiler<'_> {
             }),
         );
     }
+}
+
+/// Whether a template is one `basename(path)`.
+fn is_basename(t: &crate::domain::expr::Template) -> bool {
+    use crate::domain::expr::{Expr, Func, Part};
+    matches!(t.parts.as_slice(), [Part::Expr(Expr::Call(Func::Basename, args))] if matches!(args.as_slice(), [Expr::Path(_)]))
 }

@@ -103,6 +103,19 @@ impl Compiler<'_> {
             [] => Some(Val::Lit(json!(""))),
             [Part::Text(s)] => Some(Val::Lit(json!(s))),
             [Part::Expr(Expr::Path(p))] => self.path(step, p).map(Val::Path),
+            // The part after the last `/`: the text split at every `/`, its last item.
+            [Part::Expr(Expr::Call(Func::Basename, args))]
+                if matches!(args.as_slice(), [Expr::Path(_)]) =>
+            {
+                let [Expr::Path(p)] = args.as_slice() else {
+                    return None;
+                };
+                let p = self.path(step, p)?;
+                let parts = format!("States.StringSplit({p}, '/')");
+                Some(Val::Path(format!(
+                    "States.ArrayGetItem({parts}, States.MathAdd(States.ArrayLength({parts}), -1))"
+                )))
+            }
             [Part::Expr(e)] => {
                 self.unsupported_expr(step, e);
                 None
@@ -134,9 +147,12 @@ impl Compiler<'_> {
     pub(super) fn unsupported_expr(&mut self, step: Option<&str>, e: &Expr) {
         self.err(
             step,
-            format!("the expression `{e:?}` has no Step Functions equivalent"),
-            "in values, use plain field references (`${{ finding.x }}`, `${{ inputs.y }}`) and text; \
-             compute other values in an input",
+            format!(
+                "the expression `{}` has no Step Functions equivalent",
+                expr_text(e)
+            ),
+            "in values, use plain field references (`${{ finding.x }}`, `${{ inputs.y }}`), text \
+             and `basename(finding.x)` in an input; compute other values in an input",
         );
     }
 
@@ -408,4 +424,21 @@ pub(super) fn truthy(var: &str) -> Value {
         {"Not": {"And": [{"Variable": var, "IsBoolean": true}, {"Variable": var, "BooleanEquals": false}]}},
         {"Not": {"And": [{"Variable": var, "IsNumeric": true}, {"Variable": var, "NumericEquals": 0}]}},
     ]})
+}
+
+/// An expression as a playbook writes it, for messages (a condition in full is not needed).
+fn expr_text(e: &Expr) -> String {
+    match e {
+        Expr::Literal(v) => v.to_string(),
+        Expr::Path(p) => p.to_string(),
+        Expr::Call(f, args) => {
+            let name = Func::ALL
+                .iter()
+                .find(|(_, g, _)| g == f)
+                .map_or("?", |(n, _, _)| *n);
+            let args: Vec<String> = args.iter().map(expr_text).collect();
+            format!("{name}({})", args.join(", "))
+        }
+        Expr::Not(_) | Expr::And(..) | Expr::Or(..) | Expr::Compare(..) => "a condition".into(),
+    }
 }

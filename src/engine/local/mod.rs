@@ -81,6 +81,12 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         | Action::Ec2DisassociateInstanceProfile
         | Action::Ec2TagInstance
         | Action::Ec2StopInstance
+        | Action::Ec2CaptureSnapshot
+        | Action::Ec2MakeSnapshotPrivate
+        | Action::Ec2TagSnapshot
+        | Action::Ec2CaptureImage
+        | Action::Ec2MakeImagePrivate
+        | Action::Ec2TagImage
         | Action::Elbv2DeregisterInstance => defined(action, cx).await,
     }
 }

@@ -188,7 +188,47 @@ impl Aws {
                 isolated,
             ));
         }
-        if kind == Kind::MaliciousSnapshot {
+        if let Some(snap) = &t.snapshot
+            && kind == Kind::MaliciousSnapshot
+        {
+            let shares = self
+                .ec2
+                .describe_snapshot_attribute()
+                .snapshot_id(snap)
+                .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+                .send()
+                .await
+                .map(|a| a.create_volume_permissions().len())
+                .ok();
+            out.push((
+                format!("snapshot {snap} is shared with nobody"),
+                shares == Some(0),
+            ));
+            out.push((
+                format!("snapshot {snap} is tagged as quarantined"),
+                self.quarantined(snap).await,
+            ));
+        }
+        if let Some(image) = &t.image {
+            let shares = self
+                .ec2
+                .describe_image_attribute()
+                .image_id(image)
+                .attribute(aws_sdk_ec2::types::ImageAttributeName::LaunchPermission)
+                .send()
+                .await
+                .map(|a| a.launch_permissions().len())
+                .ok();
+            out.push((
+                format!("image {image} can be launched by nobody else"),
+                shares == Some(0),
+            ));
+            out.push((
+                format!("image {image} is tagged as quarantined"),
+                self.quarantined(image).await,
+            ));
+        }
+        if kind == Kind::MaliciousRecoveryPoint {
             let notified = outcome
                 .steps
                 .iter()
@@ -199,5 +239,25 @@ impl Aws {
             ));
         }
         out
+    }
+
+    /// Whether the EC2 resource has firebreak's quarantine tag.
+    async fn quarantined(&self, id: &str) -> bool {
+        self.ec2
+            .describe_tags()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("resource-id")
+                    .values(id)
+                    .build(),
+            )
+            .send()
+            .await
+            .map(|r| {
+                r.tags().iter().any(|t| {
+                    t.key() == Some("firebreak:quarantine") && t.value() == Some("malware")
+                })
+            })
+            .unwrap_or(false)
     }
 }

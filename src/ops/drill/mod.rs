@@ -121,14 +121,18 @@ enum Kind {
     PublicBucket,
     BucketAccess,
     MaliciousSnapshot,
+    MaliciousImage,
+    MaliciousRecoveryPoint,
 }
 
-const KINDS: [Kind; 5] = [
+const KINDS: [Kind; 7] = [
     Kind::LeakedKey,
     Kind::Instance,
     Kind::PublicBucket,
     Kind::BucketAccess,
     Kind::MaliciousSnapshot,
+    Kind::MaliciousImage,
+    Kind::MaliciousRecoveryPoint,
 ];
 
 impl Kind {
@@ -154,6 +158,14 @@ impl Kind {
             Kind::MaliciousSnapshot => include_str!(concat!(
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/findings/ec2-malware-snapshot.json"
+            )),
+            Kind::MaliciousImage => include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/findings/ec2-malware-ami.json"
+            )),
+            Kind::MaliciousRecoveryPoint => include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/findings/ec2-malware-recovery-point.json"
             )),
         }
     }
@@ -185,6 +197,9 @@ struct Target {
     role: Option<String>,
     profile: Option<String>,
     topic: Option<String>,
+    volume: Option<String>,
+    snapshot: Option<String>,
+    image: Option<String>,
 }
 
 fn tag_iam() -> Result<aws_sdk_iam::types::Tag> {
@@ -877,6 +892,8 @@ fn kind_slug(k: Kind) -> &'static str {
         Kind::Instance => "instance",
         Kind::PublicBucket => "public",
         Kind::BucketAccess => "data",
-        Kind::MaliciousSnapshot => "alerts",
+        Kind::MaliciousSnapshot => "snapshot",
+        Kind::MaliciousImage => "image",
+        Kind::MaliciousRecoveryPoint => "alerts",
     }
 }

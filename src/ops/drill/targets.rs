@@ -278,7 +278,53 @@ impl Aws {
                 self.bucket(t, name, false).await?;
                 self.user_with_keys(t, name, 1).await
             }
-            Kind::MaliciousSnapshot => {
+            Kind::MaliciousSnapshot => self.shared_snapshot(t, name).await.map(|_| ()),
+            Kind::MaliciousImage => {
+                let snapshot = self.shared_snapshot(t, name).await?;
+                let image = self
+                    .ec2
+                    .register_image()
+                    .name(name)
+                    .root_device_name("/dev/xvda")
+                    .block_device_mappings(
+                        aws_sdk_ec2::types::BlockDeviceMapping::builder()
+                            .device_name("/dev/xvda")
+                            .ebs(
+                                aws_sdk_ec2::types::EbsBlockDevice::builder()
+                                    .snapshot_id(snapshot)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(sdk("registering the drill image"))?
+                    .image_id()
+                    .map(str::to_string)
+                    .context("RegisterImage returned no image id")?;
+                t.image = Some(image.clone());
+                use aws_sdk_ec2::types::{
+                    LaunchPermission, LaunchPermissionModifications, PermissionGroup,
+                };
+                self.ec2
+                    .modify_image_attribute()
+                    .image_id(image)
+                    .launch_permission(
+                        LaunchPermissionModifications::builder()
+                            .add(
+                                LaunchPermission::builder()
+                                    .group(PermissionGroup::All)
+                                    .build(),
+                            )
+                            .add(LaunchPermission::builder().user_id(OTHER_ACCOUNT).build())
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(sdk("sharing the drill image"))?;
+                Ok(())
+            }
+            Kind::MaliciousRecoveryPoint => {
                 let topic = self
                     .sns
                     .create_topic()
@@ -290,6 +336,47 @@ impl Aws {
                 Ok(())
             }
         }
+    }
+
+    /// A snapshot of a new volume, shared with everyone and with another account, as malware
+    /// in a snapshot is found; its id.
+    async fn shared_snapshot(&self, t: &mut Target, name: &str) -> Result<String> {
+        let volume = self
+            .ec2
+            .create_volume()
+            .availability_zone(format!("{}a", self.region))
+            .size(1)
+            .tag_specifications(drill_tags(aws_sdk_ec2::types::ResourceType::Volume, name))
+            .send()
+            .await
+            .map_err(sdk("creating the drill volume"))?
+            .volume_id()
+            .map(str::to_string)
+            .context("CreateVolume returned no volume id")?;
+        t.volume = Some(volume.clone());
+        let snapshot = self
+            .ec2
+            .create_snapshot()
+            .volume_id(volume)
+            .description(name)
+            .send()
+            .await
+            .map_err(sdk("creating the drill snapshot"))?
+            .snapshot_id()
+            .map(str::to_string)
+            .context("CreateSnapshot returned no snapshot id")?;
+        t.snapshot = Some(snapshot.clone());
+        self.ec2
+            .modify_snapshot_attribute()
+            .snapshot_id(&snapshot)
+            .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+            .operation_type(aws_sdk_ec2::types::OperationType::Add)
+            .group_names("all")
+            .user_ids(OTHER_ACCOUNT)
+            .send()
+            .await
+            .map_err(sdk("sharing the drill snapshot"))?;
+        Ok(snapshot)
     }
 
     /// The finding GuardDuty would send about the target.
@@ -312,7 +399,15 @@ impl Aws {
             Kind::Instance => {
                 f["resource"]["instanceDetails"]["instanceId"] = s(&t.instance).into();
             }
-            _ => {}
+            Kind::MaliciousSnapshot => {
+                f["resource"]["ebsSnapshotDetails"]["snapshotArn"] =
+                    format!("arn:aws:ec2:{}::snapshot/{}", self.region, s(&t.snapshot)).into();
+            }
+            Kind::MaliciousImage => {
+                f["resource"]["ec2ImageDetails"]["imageArn"] =
+                    format!("arn:aws:ec2:{}::image/{}", self.region, s(&t.image)).into();
+            }
+            Kind::PublicBucket | Kind::MaliciousRecoveryPoint => {}
         }
         if matches!(kind, Kind::PublicBucket | Kind::BucketAccess) {
             f["resource"]["s3BucketDetails"][0]["name"] = s(&t.bucket).into();
@@ -373,6 +468,21 @@ impl Aws {
                     }
                 }
             }
+        }
+        if let Some(image) = &t.image
+            && let Err(e) = self.ec2.deregister_image().image_id(image).send().await
+        {
+            left.push(format!("image {image}: {}", sdk::<_, _>("deregister")(e)));
+        }
+        if let Some(snap) = &t.snapshot
+            && let Err(e) = self.ec2.delete_snapshot().snapshot_id(snap).send().await
+        {
+            left.push(format!("snapshot {snap}: {}", sdk::<_, _>("delete")(e)));
+        }
+        if let Some(volume) = &t.volume
+            && let Err(e) = self.ec2.delete_volume().volume_id(volume).send().await
+        {
+            left.push(format!("volume {volume}: {}", sdk::<_, _>("delete")(e)));
         }
         if let Some(lt) = &t.launch_template
             && let Err(e) = self
@@ -478,4 +588,23 @@ impl Aws {
         }
         left
     }
+}
+
+/// The account a drill artifact is shared with (AWS's documentation example account).
+const OTHER_ACCOUNT: &str = "111122223333";
+
+/// The drill's tag on a new EC2 resource of `kind`.
+fn drill_tags(
+    kind: aws_sdk_ec2::types::ResourceType,
+    name: &str,
+) -> aws_sdk_ec2::types::TagSpecification {
+    aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(kind)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("firebreak:drill")
+                .value(name)
+                .build(),
+        )
+        .build()
 }

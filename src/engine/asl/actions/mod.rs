@@ -57,6 +57,12 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         | Action::IamDeleteLoginProfile
         | Action::IamDeactivateMfaDevices
         | Action::Ec2StopInstance
+        | Action::Ec2CaptureSnapshot
+        | Action::Ec2MakeSnapshotPrivate
+        | Action::Ec2TagSnapshot
+        | Action::Ec2CaptureImage
+        | Action::Ec2MakeImagePrivate
+        | Action::Ec2TagImage
         | Action::Elbv2DeregisterInstance => return defined(action, a, succeeded),
     };
     Some(Compiled { first, outputs })

@@ -222,6 +222,151 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             });
             Ok(json!({"NetworkInterfaces": enis}))
         }
+        Op::Ec2DescribeSnapshots => {
+            let r = send!(
+                q,
+                ec2.describe_snapshots()
+                    .set_snapshot_ids(Some(texts(args, "SnapshotIds")?))
+            );
+            let snapshots = each(r.snapshots(), |s| {
+                json!({
+                    "SnapshotId": s.snapshot_id(),
+                    "VolumeId": s.volume_id(),
+                    "OwnerId": s.owner_id(),
+                    "State": s.state().map(|x| x.as_str()),
+                    "VolumeSize": s.volume_size(),
+                    "Encrypted": s.encrypted(),
+                    "KmsKeyId": s.kms_key_id(),
+                    "Description": s.description(),
+                    "StartTime": s.start_time().map(|t| t.to_string()),
+                    "Tags": tag_list(s.tags()),
+                })
+            });
+            Ok(json!({"Snapshots": snapshots}))
+        }
+        Op::Ec2DescribeSnapshotAttribute => {
+            let r = send!(
+                q,
+                ec2.describe_snapshot_attribute()
+                    .snapshot_id(text(args, "SnapshotId")?)
+                    .attribute(aws_sdk_ec2::types::SnapshotAttributeName::from(text(
+                        args,
+                        "Attribute",
+                    )?))
+            );
+            let permissions = each(r.create_volume_permissions(), |p| {
+                let mut m = Map::new();
+                if let Some(g) = p.group() {
+                    m.insert("Group".into(), json!(g.as_str()));
+                }
+                if let Some(u) = p.user_id() {
+                    m.insert("UserId".into(), json!(u));
+                }
+                Value::Object(m)
+            });
+            Ok(json!({"SnapshotId": r.snapshot_id(), "CreateVolumePermissions": permissions}))
+        }
+        Op::Ec2ModifySnapshotAttribute => {
+            let groups: Vec<String> = texts(args, "GroupNames").unwrap_or_default();
+            let accounts: Vec<String> = texts(args, "UserIds").unwrap_or_default();
+            let req = c
+                .ec2
+                .modify_snapshot_attribute()
+                .snapshot_id(text(args, "SnapshotId")?)
+                .attribute(aws_sdk_ec2::types::SnapshotAttributeName::from(text(
+                    args,
+                    "Attribute",
+                )?))
+                .operation_type(aws_sdk_ec2::types::OperationType::from(text(
+                    args,
+                    "OperationType",
+                )?))
+                .set_group_names((!groups.is_empty()).then_some(groups))
+                .set_user_ids((!accounts.is_empty()).then_some(accounts));
+            if q.dry {
+                q.dry_run(req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            q.send(req.send()).await?;
+            Ok(json!({}))
+        }
+        Op::Ec2DescribeImages => {
+            let r = send!(
+                q,
+                ec2.describe_images()
+                    .set_image_ids(Some(texts(args, "ImageIds")?))
+            );
+            let images = each(r.images(), |i| {
+                json!({
+                    "ImageId": i.image_id(),
+                    "Name": i.name(),
+                    "OwnerId": i.owner_id(),
+                    "State": i.state().map(|x| x.as_str()),
+                    "Public": i.public(),
+                    "CreationDate": i.creation_date(),
+                    "Description": i.description(),
+                    "BlockDeviceMappings": each(i.block_device_mappings(), |m| json!({
+                        "DeviceName": m.device_name(),
+                        "Ebs": m.ebs().map(|e| json!({
+                            "SnapshotId": e.snapshot_id(),
+                            "VolumeSize": e.volume_size(),
+                            "Encrypted": e.encrypted(),
+                        })),
+                    })),
+                    "Tags": tag_list(i.tags()),
+                })
+            });
+            Ok(json!({"Images": images}))
+        }
+        Op::Ec2DescribeImageAttribute => {
+            let r = send!(
+                q,
+                ec2.describe_image_attribute()
+                    .image_id(text(args, "ImageId")?)
+                    .attribute(aws_sdk_ec2::types::ImageAttributeName::from(text(
+                        args,
+                        "Attribute",
+                    )?))
+            );
+            let permissions = each(r.launch_permissions(), launch_permission);
+            Ok(json!({"ImageId": r.image_id(), "LaunchPermissions": permissions}))
+        }
+        Op::Ec2ModifyImageAttribute => {
+            use aws_sdk_ec2::types::{
+                LaunchPermission, LaunchPermissionModifications, PermissionGroup,
+            };
+            let member = |p: &Value, m: &str| p.get(m).and_then(Value::as_str).map(str::to_string);
+            let remove: Vec<LaunchPermission> = args
+                .get("LaunchPermission")
+                .and_then(|l| l.get("Remove"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    LaunchPermission::builder()
+                        .set_group(member(p, "Group").map(|g| PermissionGroup::from(g.as_str())))
+                        .set_user_id(member(p, "UserId"))
+                        .set_organization_arn(member(p, "OrganizationArn"))
+                        .set_organizational_unit_arn(member(p, "OrganizationalUnitArn"))
+                        .build()
+                })
+                .collect();
+            let req = c
+                .ec2
+                .modify_image_attribute()
+                .image_id(text(args, "ImageId")?)
+                .launch_permission(
+                    LaunchPermissionModifications::builder()
+                        .set_remove(Some(remove))
+                        .build(),
+                );
+            if q.dry {
+                q.dry_run(req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            q.send(req.send()).await?;
+            Ok(json!({}))
+        }
         other => Err(elsewhere(other)),
     }
 }
@@ -284,4 +429,27 @@ fn filters(args: &Map<String, Value>) -> Result<Vec<aws_sdk_ec2::types::Filter>,
                 .collect()
         })
         .ok_or_else(|| missing("Filters"))
+}
+
+/// Tags as `[{Key, Value}]`.
+fn tag_list(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<Value> {
+    each(tags, |t| json!({"Key": t.key(), "Value": t.value()}))
+}
+
+/// One launch permission of an image, with only the members it has.
+fn launch_permission(p: &aws_sdk_ec2::types::LaunchPermission) -> Value {
+    let mut m = Map::new();
+    if let Some(g) = p.group() {
+        m.insert("Group".into(), json!(g.as_str()));
+    }
+    for (name, v) in [
+        ("UserId", p.user_id()),
+        ("OrganizationArn", p.organization_arn()),
+        ("OrganizationalUnitArn", p.organizational_unit_arn()),
+    ] {
+        if let Some(v) = v {
+            m.insert(name.into(), json!(v));
+        }
+    }
+    Value::Object(m)
 }
