@@ -324,6 +324,8 @@ pub fn canonical_error(name: &str) -> String {
     // `Service.CodeException`; anything else (`InvalidInstanceID.NotFound`, set by a state
     // of firebreak's) is already a code.
     match name.split_once('.') {
+        // Lambda's codes end in `Exception` as AWS sends them (`ResourceNotFoundException`).
+        Some((service, code)) if service.eq_ignore_ascii_case("lambda") => code.to_string(),
         Some((service, code))
             if !service.is_empty()
                 && service.chars().all(|c| c.is_ascii_alphanumeric())
@@ -925,6 +927,10 @@ mod error_tests {
         assert_eq!(canonical_error("s3.NoSuchBucketException"), "NoSuchBucket");
         assert_eq!(canonical_error("sns.NotFoundException"), "NotFound");
         assert_eq!(canonical_error("Ec2.Ec2Exception"), "Ec2Exception");
+        assert_eq!(
+            canonical_error("Lambda.ResourceNotFoundException"),
+            "ResourceNotFoundException"
+        );
         assert_eq!(canonical_error("States.Timeout"), "States.Timeout");
         assert_eq!(
             canonical_error("firebreak.StepFailed"),

@@ -5,8 +5,10 @@ With enforcement on, moto re-computes each request's SigV4 signature. For a form
 with `+` for spaces; the AWS SDKs (the Rust SDK included) and AWS itself use RFC 3986 (`%20`).
 Every EC2/IAM/SNS request with a space in a value (a snapshot or security-group description)
 is then refused with AuthFailure/SignatureDoesNotMatch although its signature is right.
-This wrapper re-encodes those parameters the AWS way before moto signs them; everything else
-is moto 5.2.5 as installed by scripts/ensure-moto.
+This wrapper re-encodes those parameters the AWS way before moto signs them. A second fix: for
+a REST request without a body (Lambda's GETs), moto signs the request's headers as if they were
+a form body, so every such request is refused; the wrapper signs the empty body the SDK signed.
+Everything else is moto 5.2.5 as installed by scripts/ensure-moto.
 
     python moto_server_aws_form_signing.py -H 127.0.0.1 -p PORT
 """
@@ -24,7 +26,18 @@ def _create_aws_request(self):
     content_type = next(
         (v for k, v in self._headers.items() if k.lower() == "content-type"), ""
     )
+    authorization = next(
+        (v for k, v in self._headers.items() if k.lower() == "authorization"), ""
+    )
     if (
+        not self._body
+        and isinstance(self._data, dict)
+        and "/lambda/aws4_request" in authorization
+    ):
+        # A REST request without a body (Lambda's GETs): moto hands over the request's headers
+        # as its data, and would sign them as a form; the SDK signed an empty body.
+        self._data = b""
+    elif (
         not self._body
         and isinstance(self._data, dict)
         and content_type.startswith("application/x-www-form-urlencoded")

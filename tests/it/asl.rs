@@ -682,6 +682,41 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
 
 /// The EC2 playbook on the emulator's Step Functions leaves the same end state as the local
 /// engine (the same read-back as `run_ec2`), and a second run succeeds.
+/// The Lambda state machine stops the function on the emulator: reserved concurrency 0, its
+/// queue's mapping disabled, its URL behind IAM, its role's sessions revoked (the role's name
+/// taken from the finding's ARN by intrinsics).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lambda_state_machine_stops_the_function() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let f = crate::run_lambda::function(&config).await;
+    let (ok, out) = execute(
+        &moto,
+        "lambda-compromise",
+        &fixture_event("lambda-bitcoin.json", |v| {
+            v["resource"]["lambdaDetails"]["functionName"] = f.name.clone().into();
+            v["resource"]["lambdaDetails"]["role"] = f.role.clone().into();
+        }),
+    )
+    .await;
+    assert!(ok, "{}", failures(&out));
+    let role = f.role.rsplit('/').next().unwrap();
+    assert_eq!(out["ctx"]["inputs"]["role_name"], role, "{out}");
+    for step in [
+        "throttle",
+        "disable_triggers",
+        "restrict_url",
+        "revoke_role_sessions",
+    ] {
+        assert_eq!(out["steps"][step]["status"], "succeeded", "{step}: {out}");
+    }
+    assert_eq!(
+        crate::run_lambda::end_state(&config, &f).await,
+        serde_json::json!({"reserved": 0, "mapping": "Disabled", "auth": "AWS_IAM",
+            "role_policies": ["AWSRevokeOlderSessions"]})
+    );
+}
+
 /// The snapshot and image state machines take every share away and tag the artifact on the
 /// emulator; the id is taken from the finding's ARN (`basename`) by intrinsics.
 #[tokio::test(flavor = "multi_thread")]

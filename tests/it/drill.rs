@@ -102,7 +102,7 @@ fn drill_all_on_its_own_emulator_passes_with_either_engine_alike() {
             stderr(out)
         );
         assert!(
-            text.contains("drill passed: 7 of 7 playbook(s) passed"),
+            text.contains("drill passed: 8 of 8 playbook(s) passed"),
             "{engine}: {text}"
         );
         assert!(
@@ -128,7 +128,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    assert!(text.contains("drill passed: 7 of 7"), "{text}");
+    assert!(text.contains("drill passed: 8 of 8"), "{text}");
 
     let c = &account.config;
     let drill = |name: &str| name.starts_with("firebreak-drill-");
@@ -214,6 +214,25 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
         .await
         .unwrap();
     assert!(volumes.volumes().is_empty(), "volumes left");
+    let functions = aws_sdk_lambda::Client::new(c)
+        .list_functions()
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !functions
+            .functions()
+            .iter()
+            .any(|f| f.function_name().is_some_and(drill)),
+        "functions left"
+    );
+    let queues = aws_sdk_sqs::Client::new(c)
+        .list_queues()
+        .queue_name_prefix("firebreak-drill-")
+        .send()
+        .await
+        .unwrap();
+    assert!(queues.queue_urls().is_empty(), "queues left");
     let templates = ec2.describe_launch_templates().send().await.unwrap();
     assert!(
         !templates
@@ -280,7 +299,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("(7 execution(s), 0 with problems)"),
+        stdout(&out).contains("(8 execution(s), 0 with problems)"),
         "{}",
         stdout(&out)
     );

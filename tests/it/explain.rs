@@ -72,6 +72,11 @@ fn fixtures_select_the_expected_playbook() {
             Some("ami-malware"),
         ),
         (
+            "lambda-bitcoin.json",
+            "CryptoCurrency:Lambda/BitcoinTool.B",
+            Some("lambda-compromise"),
+        ),
+        (
             "ec2-malware-recovery-point.json",
             "Execution:EC2/MaliciousFile!RecoveryPoint",
             Some("malware-artifact"),

@@ -142,10 +142,45 @@ fn action_of(head: &str, body: &[u8]) -> String {
                     .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
             })
         })
+        .or_else(|| lambda_action(head))
         .unwrap_or_default()
 }
 
+/// The operation of a Lambda request (REST: the method and path name it) that firebreak makes.
+fn lambda_action(head: &str) -> Option<String> {
+    let mut line = head.lines().next()?.split_whitespace();
+    let (method, path) = (line.next()?, line.next()?);
+    let path = path.split('?').next()?;
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let op = match (method, parts.as_slice()) {
+        ("GET", [_, "functions", _, "configuration"]) => "GetFunctionConfiguration",
+        ("GET", [_, "functions", _, "concurrency"]) => "GetFunctionConcurrency",
+        ("PUT", [_, "functions", _, "concurrency"]) => "PutFunctionConcurrency",
+        ("GET", [_, "event-source-mappings"]) => "ListEventSourceMappings",
+        ("PUT", [_, "event-source-mappings", _]) => "UpdateEventSourceMapping",
+        ("GET", [_, "functions", _, "url"]) => "GetFunctionUrlConfig",
+        ("PUT", [_, "functions", _, "url"]) => "UpdateFunctionUrlConfig",
+        ("GET", [_, "functions", _, "policy"]) => "GetPolicy",
+        _ => return None,
+    };
+    Some(op.to_string())
+}
+
 fn error_response(service: &str, status: u16, code: &str, message: &str) -> Vec<u8> {
+    if service == "lambda" {
+        // REST-JSON: the code in a header, the message in a JSON body.
+        let code = match code {
+            "AccessDenied" => "AccessDeniedException",
+            "Throttling" => "TooManyRequestsException",
+            other => other,
+        };
+        let body = format!("{{\"Type\":\"User\",\"message\":\"{message}\"}}");
+        return format!(
+            "HTTP/1.1 {status} Error\r\nContent-Type: application/json\r\nX-Amzn-ErrorType: {code}\r\nX-Amzn-RequestId: fault-proxy\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes();
+    }
     let body = match service {
         "ec2" => format!(
             "<?xml version=\"1.0\"?><Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>"
@@ -225,6 +260,7 @@ fn handle(
                     let (status, code) = match service.as_str() {
                         "ec2" => (400, "RequestLimitExceeded"),
                         "s3" => (503, "SlowDown"),
+                        "lambda" => (429, "Throttling"),
                         _ => (400, "Throttling"),
                     };
                     return conn.write_all(&error_response(

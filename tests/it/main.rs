@@ -29,6 +29,7 @@ mod run_dry;
 mod run_ec2;
 mod run_faults;
 mod run_iam;
+mod run_lambda;
 mod run_notify;
 mod run_s3;
 mod secrets;

@@ -77,6 +77,10 @@ steps:
     action: ec2.tag_image
     needs: [image_private]
     with: {image_id: "${{ inputs.image_id }}", tags: {"firebreak:quarantine": malware}}
+  - {id: capture_function, action: lambda.capture_function, with: {function_name: "${{ inputs.function_name }}"}}
+  - {id: throttle, action: lambda.throttle_function, needs: [capture_function], with: {function_name: "${{ inputs.function_name }}"}}
+  - {id: triggers, action: lambda.disable_event_source_mappings, needs: [capture_function], with: {function_name: "${{ inputs.function_name }}"}}
+  - {id: url, action: lambda.restrict_function_url, needs: [capture_function], with: {function_name: "${{ inputs.function_name }}"}}
   - {id: capture_bucket, action: s3.capture_bucket, with: {bucket: "${{ inputs.bucket }}"}}
   - {id: block, action: s3.block_public_access, needs: [capture_bucket], with: {bucket: "${{ inputs.bucket }}"}}
   - id: deny_principal
@@ -137,6 +141,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
                 "stop_instance_id=i-0000000000000beef".into(),
                 "snapshot_id=snap-0000000000000dead".into(),
                 "image_id=ami-0000000000000dead".into(),
+                "function_name=no-such-function".into(),
+                "mapping=00000000-0000-0000-0000-000000000000".into(),
                 "bucket=no-such-parity-bucket".into(),
                 "principal_arn=arn:aws:iam::123456789012:user/no-such-user".into(),
                 "topic_arn=arn:aws:sns:us-east-1:123456789012:no-such-topic".into(),
@@ -197,6 +203,7 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
         .to_string();
     let snapshot = crate::run_artifact::shared_snapshot(config).await;
     let image = crate::run_artifact::shared_image(config).await;
+    let function = crate::run_lambda::function(config).await;
     let s3 = support::s3_client(config);
     let bucket = "parity-bucket".to_string();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -227,6 +234,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
             format!("stop_instance_id={stop}"),
             format!("snapshot_id={snapshot}"),
             format!("image_id={image}"),
+            format!("function_name={}", function.name),
+            format!("mapping={}", function.mapping),
             format!("bucket={bucket}"),
             format!("principal_arn=arn:aws:iam::123456789012:user/{user}"),
             format!("topic_arn={topic}"),
@@ -273,6 +282,21 @@ fn normalize(v: &Value) -> Value {
                 && pid.chars().all(|c| c.is_ascii_digit())
             {
                 return json!(format!("{rest}-*"));
+            }
+            // Event source mappings' UUIDs and function URLs' hosts are drawn by the emulator.
+            let uuid = s.len() == 36
+                && s.chars().enumerate().all(|(i, c)| {
+                    if [8, 13, 18, 23].contains(&i) {
+                        c == '-'
+                    } else {
+                        c.is_ascii_hexdigit()
+                    }
+                });
+            if uuid {
+                return json!("<uuid>");
+            }
+            if s.starts_with("https://") && s.contains(".lambda-url.") {
+                return json!("https://*.lambda-url…");
             }
             if s.starts_with("arn:") && s.contains(":instance-profile/") {
                 return json!("arn:…:instance-profile/*");
@@ -487,6 +511,28 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .await
         .map(|t| t.tags().len())
         .unwrap_or_default();
+    let lambda = aws_sdk_lambda::Client::new(config);
+    let reserved = lambda
+        .get_function_concurrency()
+        .function_name(input("function_name"))
+        .send()
+        .await
+        .ok()
+        .and_then(|c| c.reserved_concurrent_executions());
+    let mapping_state = lambda
+        .get_event_source_mapping()
+        .uuid(input("mapping"))
+        .send()
+        .await
+        .ok()
+        .and_then(|m| m.state().map(str::to_string));
+    let url_auth = lambda
+        .get_function_url_config()
+        .function_name(input("function_name"))
+        .send()
+        .await
+        .ok()
+        .map(|u| u.auth_type().as_str().to_string());
     let s3 = support::s3_client(config);
     let bucket = input("bucket");
     let block = s3
@@ -526,7 +572,8 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "versioning": versioning, "bucket_policy": policy, "profile_associations": profiles,
         "termination_protection": protected, "shutdown_behavior": shutdown,
         "snapshot_shares": snapshot_shares, "image_shares": image_shares,
-        "artifact_tags": artifact_tags,
+        "artifact_tags": artifact_tags, "reserved_concurrency": reserved,
+        "mapping_state": mapping_state, "url_auth": url_auth,
     })
 }
 
@@ -692,6 +739,8 @@ const NOTHING_TO_DO: &[&str] = &[
     "elbv2.deregister_instance",
     "http.webhook",
     "iam.delete_login_profile",
+    "lambda.disable_event_source_mappings",
+    "lambda.restrict_function_url",
 ];
 
 /// The first call of each action that finds nothing to do on a resource that is not there,
@@ -712,6 +761,11 @@ const REFUSED_FIRST_CALLS: &[(&str, &str)] = &[
     ("ec2.snapshot_volumes", "DescribeVolumes"),
     ("elbv2.deregister_instance", "DescribeTargetGroups"),
     ("iam.delete_login_profile", "GetLoginProfile"),
+    (
+        "lambda.disable_event_source_mappings",
+        "ListEventSourceMappings",
+    ),
+    ("lambda.restrict_function_url", "GetFunctionUrlConfig"),
 ];
 
 /// The webhook URL of the failing runs with `refused`.
@@ -869,6 +923,12 @@ async fn every_action_with_nothing_to_do_fails_alike_when_aws_refuses_it() {
             "InvalidParameter"
         } else if l["action"].as_str().is_some_and(|a| a.starts_with("ec2.")) {
             "UnauthorizedOperation"
+        } else if l["action"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("lambda."))
+        {
+            // Lambda's own name for it.
+            "AccessDeniedException"
         } else {
             "AccessDenied"
         };

@@ -49,6 +49,8 @@ enum Case {
     Snapshot,
     /// Malware in an AMI launchable by everyone and another account.
     Image,
+    /// A mining Lambda function with a public URL, a queue feeding it and an execution role.
+    Function,
 }
 
 impl Case {
@@ -118,6 +120,9 @@ impl Case {
             Case::Snapshot => crate::run_artifact::snapshot_finding(
                 &crate::run_artifact::shared_snapshot(admin).await,
             ),
+            Case::Function => {
+                crate::run_lambda::lambda_finding(&crate::run_lambda::function(admin).await)
+            }
             Case::Image => {
                 crate::run_artifact::image_finding(&crate::run_artifact::shared_image(admin).await)
             }
@@ -405,6 +410,11 @@ async fn malware_playbook_needs_exactly_its_printed_policy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn snapshot_playbook_needs_exactly_its_printed_policy() {
     least_privilege("ebs-snapshot-malware", &[Case::Snapshot]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_playbook_needs_exactly_its_printed_policy() {
+    least_privilege("lambda-compromise", &[Case::Function]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

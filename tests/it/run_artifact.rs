@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::{self, Moto, finding_file, stderr, unique};
+use crate::support::{self, Moto, finding_file, run_report, unique};
 
 const OTHER_ACCOUNT: &str = "111122223333";
 
@@ -141,24 +141,6 @@ async fn tag(ec2: &aws_sdk_ec2::Client, id: &str, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Runs `finding` on `moto`: exit 0, the playbook named, its JSON report.
-fn run(moto: &Moto, finding: &std::path::Path, playbook: &str, extra: &[&str]) -> Value {
-    let mut args = vec!["run", "--output", "json"];
-    args.extend_from_slice(extra);
-    args.push(finding.to_str().unwrap());
-    let out = moto.firebreak(&args);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        stderr(&out)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["playbook"], playbook, "{report:#}");
-    report
-}
-
 /// The emulator's state is as `before`.
 fn unchanged(moto: &Moto, before: &Value) {
     let mut diffs = Vec::new();
@@ -181,7 +163,7 @@ fn unchanged(moto: &Moto, before: &Value) {
 
 /// The first run changes what it must; the second changes nothing.
 fn twice(moto: &Moto, finding: &std::path::Path, playbook: &str) -> Value {
-    let first = run(moto, finding, playbook, &[]);
+    let first = run_report(moto, finding, playbook, &[]);
     assert_eq!(first["status"], "succeeded", "{first:#}");
     for step in ["make_private", "tag"] {
         let s = first["steps"]
@@ -192,7 +174,7 @@ fn twice(moto: &Moto, finding: &std::path::Path, playbook: &str) -> Value {
             .unwrap();
         assert_eq!(s["changed"], true, "{step}: {s}");
     }
-    let again = run(moto, finding, playbook, &[]);
+    let again = run_report(moto, finding, playbook, &[]);
     assert_eq!(again["status"], "succeeded", "{again:#}");
     for s in again["steps"].as_array().unwrap() {
         assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
@@ -210,7 +192,7 @@ async fn a_snapshot_with_malware_is_made_private_tagged_and_kept() {
 
     // A dry run plans the change and makes none.
     let before = moto.state();
-    let dry = run(&moto, &finding, "ebs-snapshot-malware", &["--dry-run"]);
+    let dry = run_report(&moto, &finding, "ebs-snapshot-malware", &["--dry-run"]);
     assert_eq!(dry["status"], "dry_run", "{dry:#}");
     assert_eq!(snapshot_shares(&ec2, &snapshot).await, 2);
     unchanged(&moto, &before);
@@ -255,7 +237,7 @@ async fn an_image_with_malware_is_made_private_tagged_and_kept() {
     let finding = image_finding(&image);
 
     let before = moto.state();
-    let dry = run(&moto, &finding, "ami-malware", &["--dry-run"]);
+    let dry = run_report(&moto, &finding, "ami-malware", &["--dry-run"]);
     assert_eq!(dry["status"], "dry_run", "{dry:#}");
     assert_eq!(image_shares(&ec2, &image).await, 2);
     unchanged(&moto, &before);

@@ -476,3 +476,27 @@ pub fn config_file(text: &str) -> PathBuf {
     std::fs::write(&file, text).unwrap();
     file
 }
+
+/// `firebreak run --output json [extra…] FINDING` on `moto`: it exits 0 with `playbook`
+/// selected; its report.
+pub fn run_report(
+    moto: &Moto,
+    finding: &std::path::Path,
+    playbook: &str,
+    extra: &[&str],
+) -> serde_json::Value {
+    let mut args = vec!["run", "--output", "json"];
+    args.extend_from_slice(extra);
+    args.push(finding.to_str().unwrap());
+    let out = moto.firebreak(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["playbook"], playbook, "{report:#}");
+    report
+}

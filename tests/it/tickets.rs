@@ -950,7 +950,8 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
         crate::support::firebreak(&["triage", "coverage", "--config", empty.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stdout(&out).contains("Backdoor:Lambda/C&CActivity.B"),
+        stdout(&out).contains("CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin")
+            && !stdout(&out).contains("Backdoor:Lambda/C&CActivity.B"),
         "{}",
         stdout(&out)
     );

@@ -555,6 +555,105 @@ impl Action {
                 };
                 S
             }
+            Action::LambdaCaptureFunction => {
+                const S: &Spec = &Spec {
+                    name: "lambda.capture_function",
+                    doc: "Record a Lambda function: its configuration (not its environment's values), code SHA-256, execution role, reserved concurrency, resource policy, function URL and event source mappings.",
+                    undo: "",
+                    effect: Effect::Capture,
+                    params: &[FUNCTION],
+                    outputs: &[
+                        out("function_arn", Type::String, "the function's ARN"),
+                        out("role_arn", Type::String, "its execution role"),
+                        out(
+                            "code_sha256",
+                            Type::String,
+                            "the SHA-256 of its deployment package (base64)",
+                        ),
+                        out(
+                            "reserved_concurrency",
+                            Type::Integer,
+                            "its reserved concurrency; null when none",
+                        ),
+                        out(
+                            "has_policy",
+                            Type::Boolean,
+                            "whether it has a resource-based policy",
+                        ),
+                        out(
+                            "function_url",
+                            Type::String,
+                            "its function URL; empty when none",
+                        ),
+                        out(
+                            "event_source_mappings",
+                            Type::StringList,
+                            "the UUIDs of its event source mappings",
+                        ),
+                    ],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::lambda::CAPTURE_FUNCTION),
+                };
+                S
+            }
+            Action::LambdaThrottleFunction => {
+                const S: &Spec = &Spec {
+                    name: "lambda.throttle_function",
+                    doc: "Set a Lambda function's reserved concurrency to 0: every invocation (URL, triggers, direct calls) is throttled. Never deletes it.",
+                    undo: "Once the function is clean: `aws lambda delete-function-concurrency --function-name {function_name}` (it had {previous_concurrency}; null: none), or `put-function-concurrency` with the old value.",
+                    effect: Effect::Contain,
+                    params: &[FUNCTION],
+                    outputs: &[out(
+                        "previous_concurrency",
+                        Type::Integer,
+                        "reserved concurrency before; null when none",
+                    )],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::lambda::THROTTLE_FUNCTION),
+                };
+                S
+            }
+            Action::LambdaDisableEventSourceMappings => {
+                const S: &Spec = &Spec {
+                    name: "lambda.disable_event_source_mappings",
+                    doc: "Disable every event source mapping of a Lambda function (kept, not deleted), so that no queue or stream invokes it.",
+                    undo: "`aws lambda update-event-source-mapping --uuid UUID --enabled` for each of {disabled_mappings}.",
+                    effect: Effect::Contain,
+                    params: &[FUNCTION],
+                    outputs: &[out(
+                        "disabled_mappings",
+                        Type::StringList,
+                        "the UUIDs of the mappings disabled",
+                    )],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::lambda::DISABLE_EVENT_SOURCE_MAPPINGS),
+                };
+                S
+            }
+            Action::LambdaRestrictFunctionUrl => {
+                const S: &Spec = &Spec {
+                    name: "lambda.restrict_function_url",
+                    doc: "Make a Lambda function URL that anyone can call (AuthType NONE) require AWS credentials (AWS_IAM). The URL is kept.",
+                    undo: "Only if the function must be public again: `aws lambda update-function-url-config --function-name {function_name} --auth-type NONE` (it was {previous_auth_type}).",
+                    effect: Effect::Contain,
+                    params: &[FUNCTION],
+                    outputs: &[
+                        out(
+                            "function_url",
+                            Type::String,
+                            "the function URL; empty when none",
+                        ),
+                        out(
+                            "previous_auth_type",
+                            Type::String,
+                            "NONE, AWS_IAM, or empty when there is no URL",
+                        ),
+                    ],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::lambda::RESTRICT_FUNCTION_URL),
+                };
+                S
+            }
             Action::S3CaptureBucket => {
                 const S: &Spec = &Spec {
                     name: "s3.capture_bucket",
@@ -733,6 +832,8 @@ const INSTANCE: Param = req("instance_id", Type::String, "EC2 instance id (i-…
 const SNAPSHOT: Param = req("snapshot_id", Type::String, "EBS snapshot id (snap-…)");
 
 const IMAGE: Param = req("image_id", Type::String, "AMI id (ami-…)");
+
+const FUNCTION: Param = req("function_name", Type::String, "Lambda function name or ARN");
 
 const BUCKET: Param = req("bucket", Type::String, "S3 bucket name");
 

@@ -17,6 +17,7 @@ pub mod artifact;
 pub mod ec2;
 pub mod elbv2;
 pub mod iam;
+pub mod lambda;
 pub mod notify;
 mod op;
 pub mod s3;
@@ -44,6 +45,7 @@ pub enum Arg {
     IfGiven(&'static str),
     Text(&'static str),
     Bool(bool),
+    Int(i64),
     /// A list of one parameter's value.
     ListOf(&'static str),
     Obj(&'static [(&'static str, Arg)]),
@@ -75,6 +77,7 @@ pub struct Call {
 pub enum Lit {
     Null,
     Bool(bool),
+    Int(i64),
     Text(&'static str),
     /// The empty list (what a list picked by calls per item is when no call is made).
     EmptyList,
@@ -85,6 +88,7 @@ impl Lit {
         match self {
             Lit::Null => Value::Null,
             Lit::Bool(b) => Value::Bool(b),
+            Lit::Int(i) => Value::from(i),
             Lit::Text(t) => Value::String(t.into()),
             Lit::EmptyList => Value::Array(Vec::new()),
         }
@@ -165,6 +169,7 @@ impl Where {
             Arg::Param(p) | Arg::IfGiven(p) => Err(p),
             Arg::Text(t) => Ok(Value::String(t.into())),
             Arg::Bool(b) => Ok(Value::Bool(b)),
+            Arg::Int(i) => Ok(Value::from(i)),
             Arg::ListOf(_)
             | Arg::Obj(_)
             | Arg::Item
@@ -614,6 +619,7 @@ pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<Str
                 .cloned(),
             Arg::Text(t) => Some(Value::String((*t).into())),
             Arg::Bool(b) => Some(Value::Bool(*b)),
+            Arg::Int(i) => Some(Value::from(*i)),
             Arg::ListOf(p) => Some(json!([params.get(*p).cloned().unwrap_or(Value::Null)])),
             Arg::Obj(members) => Some(Value::Object(obj(members, params, values))),
             Arg::Item => params.get(ITEM).cloned(),

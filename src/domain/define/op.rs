@@ -51,6 +51,14 @@ pub enum Op {
     Ec2DescribeImages,
     Ec2DescribeImageAttribute,
     Ec2ModifyImageAttribute,
+    LambdaGetFunctionConfiguration,
+    LambdaGetFunctionConcurrency,
+    LambdaPutFunctionConcurrency,
+    LambdaListEventSourceMappings,
+    LambdaUpdateEventSourceMapping,
+    LambdaGetFunctionUrlConfig,
+    LambdaUpdateFunctionUrlConfig,
+    LambdaGetPolicy,
 }
 
 impl Op {
@@ -102,6 +110,14 @@ impl Op {
                 "autoscaling"
             }
             Op::SnsPublish => "sns",
+            Op::LambdaGetFunctionConfiguration
+            | Op::LambdaGetFunctionConcurrency
+            | Op::LambdaPutFunctionConcurrency
+            | Op::LambdaListEventSourceMappings
+            | Op::LambdaUpdateEventSourceMapping
+            | Op::LambdaGetFunctionUrlConfig
+            | Op::LambdaUpdateFunctionUrlConfig
+            | Op::LambdaGetPolicy => "lambda",
             Op::Elbv2DescribeTargetGroups
             | Op::Elbv2DescribeTargetHealth
             | Op::Elbv2DeregisterTargets => "elasticloadbalancingv2",
@@ -169,6 +185,14 @@ impl Op {
             Op::Ec2DescribeImages => "DescribeImages",
             Op::Ec2DescribeImageAttribute => "DescribeImageAttribute",
             Op::Ec2ModifyImageAttribute => "ModifyImageAttribute",
+            Op::LambdaGetFunctionConfiguration => "GetFunctionConfiguration",
+            Op::LambdaGetFunctionConcurrency => "GetFunctionConcurrency",
+            Op::LambdaPutFunctionConcurrency => "PutFunctionConcurrency",
+            Op::LambdaListEventSourceMappings => "ListEventSourceMappings",
+            Op::LambdaUpdateEventSourceMapping => "UpdateEventSourceMapping",
+            Op::LambdaGetFunctionUrlConfig => "GetFunctionUrlConfig",
+            Op::LambdaUpdateFunctionUrlConfig => "UpdateFunctionUrlConfig",
+            Op::LambdaGetPolicy => "GetPolicy",
         }
     }
 
@@ -227,6 +251,14 @@ impl Op {
             Op::Ec2DescribeImages => "ec2:DescribeImages",
             Op::Ec2DescribeImageAttribute => "ec2:DescribeImageAttribute",
             Op::Ec2ModifyImageAttribute => "ec2:ModifyImageAttribute",
+            Op::LambdaGetFunctionConfiguration => "lambda:GetFunctionConfiguration",
+            Op::LambdaGetFunctionConcurrency => "lambda:GetFunctionConcurrency",
+            Op::LambdaPutFunctionConcurrency => "lambda:PutFunctionConcurrency",
+            Op::LambdaListEventSourceMappings => "lambda:ListEventSourceMappings",
+            Op::LambdaUpdateEventSourceMapping => "lambda:UpdateEventSourceMapping",
+            Op::LambdaGetFunctionUrlConfig => "lambda:GetFunctionUrlConfig",
+            Op::LambdaUpdateFunctionUrlConfig => "lambda:UpdateFunctionUrlConfig",
+            Op::LambdaGetPolicy => "lambda:GetPolicy",
         }
     }
 

@@ -365,6 +365,7 @@ fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
             }
             Arg::Text(_)
             | Arg::Bool(_)
+            | Arg::Int(_)
             | Arg::Item
             | Arg::Paired
             | Arg::Value(_)

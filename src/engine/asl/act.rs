@@ -43,9 +43,15 @@ pub(crate) fn is_read(op: &str) -> bool {
 /// `iam.NoSuchEntityException` on the moto emulator (which names errors by the lower-case
 /// service); both are listed so one definition serves both.
 pub(crate) fn error_named(svc: &str, code: &str) -> Value {
+    // Lambda's codes are already `…Exception` (`ResourceNotFoundException`).
+    let name = if code.ends_with("Exception") {
+        code.to_string()
+    } else {
+        format!("{code}Exception")
+    };
     json!([
-        format!("{}.{code}Exception", service_name(svc)),
-        format!("{svc}.{code}Exception")
+        format!("{}.{name}", service_name(svc)),
+        format!("{svc}.{name}")
     ])
 }
 

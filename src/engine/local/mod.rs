@@ -87,6 +87,10 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         | Action::Ec2CaptureImage
         | Action::Ec2MakeImagePrivate
         | Action::Ec2TagImage
+        | Action::LambdaCaptureFunction
+        | Action::LambdaThrottleFunction
+        | Action::LambdaDisableEventSourceMappings
+        | Action::LambdaRestrictFunctionUrl
         | Action::Elbv2DeregisterInstance => defined(action, cx).await,
     }
 }

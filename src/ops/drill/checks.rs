@@ -228,6 +228,46 @@ impl Aws {
                 self.quarantined(image).await,
             ));
         }
+        if let Some(f) = &t.function {
+            let reserved = self
+                .lambda
+                .get_function_concurrency()
+                .function_name(f)
+                .send()
+                .await
+                .ok()
+                .and_then(|c| c.reserved_concurrent_executions());
+            out.push((
+                format!("function {f} is throttled (reserved concurrency 0)"),
+                reserved == Some(0),
+            ));
+            let url = self
+                .lambda
+                .get_function_url_config()
+                .function_name(f)
+                .send()
+                .await
+                .map(|u| u.auth_type().as_str().to_string())
+                .ok();
+            out.push((
+                format!("the URL of function {f} needs AWS credentials"),
+                url.as_deref() == Some("AWS_IAM"),
+            ));
+        }
+        if let Some(m) = &t.mapping {
+            let state = self
+                .lambda
+                .get_event_source_mapping()
+                .uuid(m)
+                .send()
+                .await
+                .ok()
+                .and_then(|m| m.state().map(str::to_string));
+            out.push((
+                "the queue no longer feeds the function".to_string(),
+                matches!(state.as_deref(), Some("Disabled" | "Disabling")),
+            ));
+        }
         if kind == Kind::MaliciousRecoveryPoint {
             let notified = outcome
                 .steps

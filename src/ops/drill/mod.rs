@@ -123,9 +123,10 @@ enum Kind {
     MaliciousSnapshot,
     MaliciousImage,
     MaliciousRecoveryPoint,
+    Function,
 }
 
-const KINDS: [Kind; 7] = [
+const KINDS: [Kind; 8] = [
     Kind::LeakedKey,
     Kind::Instance,
     Kind::PublicBucket,
@@ -133,6 +134,7 @@ const KINDS: [Kind; 7] = [
     Kind::MaliciousSnapshot,
     Kind::MaliciousImage,
     Kind::MaliciousRecoveryPoint,
+    Kind::Function,
 ];
 
 impl Kind {
@@ -167,6 +169,10 @@ impl Kind {
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/findings/ec2-malware-recovery-point.json"
             )),
+            Kind::Function => include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/findings/lambda-bitcoin.json"
+            )),
         }
     }
 }
@@ -179,6 +185,8 @@ struct Aws {
     asg: aws_sdk_autoscaling::Client,
     elb: aws_sdk_elasticloadbalancingv2::Client,
     sns: aws_sdk_sns::Client,
+    lambda: aws_sdk_lambda::Client,
+    sqs: aws_sdk_sqs::Client,
     account: String,
     region: String,
 }
@@ -200,6 +208,10 @@ struct Target {
     volume: Option<String>,
     snapshot: Option<String>,
     image: Option<String>,
+    function: Option<String>,
+    function_role: Option<String>,
+    queue: Option<String>,
+    mapping: Option<String>,
 }
 
 fn tag_iam() -> Result<aws_sdk_iam::types::Tag> {
@@ -437,6 +449,8 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
         asg: aws_sdk_autoscaling::Client::new(&base),
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&base),
         sns: aws_sdk_sns::Client::new(&base),
+        lambda: aws_sdk_lambda::Client::new(&base),
+        sqs: aws_sdk_sqs::Client::new(&base),
         account: acc.caller_account().to_string(),
         region,
     };
@@ -895,5 +909,6 @@ fn kind_slug(k: Kind) -> &'static str {
         Kind::MaliciousSnapshot => "snapshot",
         Kind::MaliciousImage => "image",
         Kind::MaliciousRecoveryPoint => "alerts",
+        Kind::Function => "function",
     }
 }

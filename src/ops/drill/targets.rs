@@ -324,6 +324,7 @@ impl Aws {
                     .map_err(sdk("sharing the drill image"))?;
                 Ok(())
             }
+            Kind::Function => self.function(t, name).await,
             Kind::MaliciousRecoveryPoint => {
                 let topic = self
                     .sns
@@ -379,6 +380,96 @@ impl Aws {
         Ok(snapshot)
     }
 
+    /// A Lambda function with an execution role, a function URL anyone can call and a queue
+    /// feeding it, as GuardDuty Lambda Protection finds one mining.
+    async fn function(&self, t: &mut Target, name: &str) -> Result<()> {
+        use aws_sdk_lambda::types::{FunctionCode, FunctionUrlAuthType, Runtime};
+        let role_name = format!("{name}-exec");
+        let role = self
+            .iam
+            .create_role()
+            .role_name(&role_name)
+            .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+            .tags(tag_iam()?)
+            .send()
+            .await
+            .map_err(sdk("creating the drill function's role"))?
+            .role()
+            .map(|r| r.arn().to_string())
+            .context("CreateRole returned no role")?;
+        t.function_role = Some(role_name);
+        self.lambda
+            .create_function()
+            .function_name(name)
+            .runtime(Runtime::Python312)
+            .role(role)
+            .handler("index.handler")
+            .code(
+                FunctionCode::builder()
+                    .zip_file(aws_smithy_types::Blob::new(
+                        include_bytes!("../../../data/drill/function.zip").as_slice(),
+                    ))
+                    .build(),
+            )
+            .tags("firebreak:drill", "true")
+            .send()
+            .await
+            .map_err(sdk("creating the drill function"))?;
+        t.function = Some(name.to_string());
+        self.lambda
+            .create_function_url_config()
+            .function_name(name)
+            .auth_type(FunctionUrlAuthType::None)
+            .send()
+            .await
+            .map_err(sdk("creating the drill function's URL"))?;
+        let queue = self
+            .sqs
+            .create_queue()
+            .queue_name(name)
+            .send()
+            .await
+            .map_err(sdk("creating the drill function's queue"))?
+            .queue_url()
+            .map(str::to_string)
+            .context("CreateQueue returned no URL")?;
+        t.queue = Some(queue.clone());
+        let arn = format!("arn:aws:sqs:{}:{}:{name}", self.region, self.account);
+        let mapping = self
+            .lambda
+            .create_event_source_mapping()
+            .function_name(name)
+            .event_source_arn(arn)
+            .enabled(true)
+            .send()
+            .await
+            .map_err(sdk("connecting the queue to the drill function"))?
+            .uuid()
+            .map(str::to_string)
+            .context("CreateEventSourceMapping returned no UUID")?;
+        t.mapping = Some(mapping);
+        Ok(())
+    }
+
+    /// Deletes a drill role and its inline policies (firebreak's revocation among them);
+    /// what could not be deleted goes to `left`.
+    async fn delete_role(&self, r: &str, left: &mut Vec<String>) {
+        if let Ok(p) = self.iam.list_role_policies().role_name(r).send().await {
+            for name in p.policy_names() {
+                let _ = self
+                    .iam
+                    .delete_role_policy()
+                    .role_name(r)
+                    .policy_name(name)
+                    .send()
+                    .await;
+            }
+        }
+        if let Err(e) = self.iam.delete_role().role_name(r).send().await {
+            left.push(format!("role {r}: {}", sdk::<_, _>("delete")(e)));
+        }
+    }
+
     /// The finding GuardDuty would send about the target.
     pub(super) fn finding(&self, kind: Kind, t: &Target, id: &str) -> Result<Value> {
         let mut f: Value = serde_json::from_str(kind.template()).context("drill template")?;
@@ -406,6 +497,18 @@ impl Aws {
             Kind::MaliciousImage => {
                 f["resource"]["ec2ImageDetails"]["imageArn"] =
                     format!("arn:aws:ec2:{}::image/{}", self.region, s(&t.image)).into();
+            }
+            Kind::Function => {
+                let function = s(&t.function);
+                let d = &mut f["resource"]["lambdaDetails"];
+                d["functionName"] = function.clone().into();
+                d["functionArn"] = format!(
+                    "arn:aws:lambda:{}:{}:function:{function}",
+                    self.region, self.account
+                )
+                .into();
+                d["role"] =
+                    format!("arn:aws:iam::{}:role/{}", self.account, s(&t.function_role)).into();
             }
             Kind::PublicBucket | Kind::MaliciousRecoveryPoint => {}
         }
@@ -469,6 +572,32 @@ impl Aws {
                 }
             }
         }
+        if let Some(m) = &t.mapping
+            && let Err(e) = self
+                .lambda
+                .delete_event_source_mapping()
+                .uuid(m)
+                .send()
+                .await
+        {
+            left.push(format!(
+                "event source mapping {m}: {}",
+                sdk::<_, _>("delete")(e)
+            ));
+        }
+        if let Some(f) = &t.function
+            && let Err(e) = self.lambda.delete_function().function_name(f).send().await
+        {
+            left.push(format!("function {f}: {}", sdk::<_, _>("delete")(e)));
+        }
+        if let Some(q) = &t.queue
+            && let Err(e) = self.sqs.delete_queue().queue_url(q).send().await
+        {
+            left.push(format!("queue {q}: {}", sdk::<_, _>("delete")(e)));
+        }
+        if let Some(r) = &t.function_role {
+            self.delete_role(r, &mut left).await;
+        }
         if let Some(image) = &t.image
             && let Err(e) = self.ec2.deregister_image().image_id(image).send().await
         {
@@ -529,20 +658,7 @@ impl Aws {
             }
         }
         if let Some(r) = &t.role {
-            if let Ok(p) = self.iam.list_role_policies().role_name(r).send().await {
-                for name in p.policy_names() {
-                    let _ = self
-                        .iam
-                        .delete_role_policy()
-                        .role_name(r)
-                        .policy_name(name)
-                        .send()
-                        .await;
-                }
-            }
-            if let Err(e) = self.iam.delete_role().role_name(r).send().await {
-                left.push(format!("role {r}: {}", sdk::<_, _>("delete")(e)));
-            }
+            self.delete_role(r, &mut left).await;
         }
         if let Some(u) = &t.user {
             if let Ok(p) = self.iam.list_user_policies().user_name(u).send().await {

@@ -63,6 +63,10 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         | Action::Ec2CaptureImage
         | Action::Ec2MakeImagePrivate
         | Action::Ec2TagImage
+        | Action::LambdaCaptureFunction
+        | Action::LambdaThrottleFunction
+        | Action::LambdaDisableEventSourceMappings
+        | Action::LambdaRestrictFunctionUrl
         | Action::Elbv2DeregisterInstance => return defined(action, a, succeeded),
     };
     Some(Compiled { first, outputs })

@@ -157,6 +157,11 @@ fn rule(a: &Act, c: &Cond) -> Value {
             match lit {
                 Lit::Null => json!({"Variable": var, "IsNull": true}),
                 Lit::Bool(b) => json!({"Variable": var, "BooleanEquals": b}),
+                // A value that may be null (no reserved concurrency) is a number first.
+                Lit::Int(i) => json!({"And": [
+                    {"Variable": var, "IsNumeric": true},
+                    {"Variable": var, "NumericEquals": i},
+                ]}),
                 Lit::Text(t) => json!({"Variable": var, "StringEquals": t}),
                 Lit::EmptyList => {
                     json!({"Variable": format!("{}.n", a.s(&empty_key(name))), "NumericEquals": 0})

@@ -696,6 +696,9 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
             Arg::Bool(b) => {
                 out.insert((*key).into(), json!(b));
             }
+            Arg::Int(i) => {
+                out.insert((*key).into(), json!(i));
+            }
             Arg::ListOf(name) => {
                 out.insert(
                     format!("{key}.$"),

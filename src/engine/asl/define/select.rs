@@ -61,6 +61,7 @@ pub(super) fn where_states(
     };
     let compare = match (w.cmp, w.is) {
         (Cmp::Eq | Cmp::Ne | Cmp::All, Arg::Bool(_)) => "BooleanEqualsPath",
+        (Cmp::Eq | Cmp::Ne | Cmp::All, Arg::Int(_)) => "NumericEqualsPath",
         (Cmp::Eq | Cmp::Ne | Cmp::All, _) => "StringEqualsPath",
         (Cmp::Later, _) => "TimestampGreaterThanPath",
     };

@@ -14,6 +14,7 @@ macro_rules! send {
 mod ec2;
 mod fleet;
 mod iam;
+mod lambda;
 mod s3;
 mod sns;
 
@@ -37,6 +38,7 @@ pub(super) async fn call(
         "ec2" => ec2::call(&q).await,
         "s3" => s3::call(&q).await,
         "sns" => sns::call(&q).await,
+        "lambda" => lambda::call(&q).await,
         "autoscaling" | "elasticloadbalancingv2" => fleet::call(&q).await,
         // `Op::service` names no other; an operation of a new service needs its module here.
         _ => Err(elsewhere(op)),
