@@ -95,7 +95,14 @@ where
             }
         }
         SdkError::ServiceError(s) => {
-            let code = err.code().unwrap_or("Unknown").to_string();
+            let code = err.code().unwrap_or("Unknown");
+            // RDS names some codes with `Fault` (`DBClusterNotFoundFault`), others without:
+            // the code is kept without it, as Step Functions names them.
+            let code = match service {
+                "rds" => code.strip_suffix("Fault").unwrap_or(code),
+                _ => code,
+            }
+            .to_string();
             let message = err.message().unwrap_or("").to_string();
             let status = s.raw().status().as_u16();
             let text = if message.is_empty() {

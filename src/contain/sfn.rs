@@ -326,6 +326,17 @@ pub fn canonical_error(name: &str) -> String {
     match name.split_once('.') {
         // Lambda's codes end in `Exception` as AWS sends them (`ResourceNotFoundException`).
         Some((service, code)) if service.eq_ignore_ascii_case("lambda") => code.to_string(),
+        // RDS: `Rds.DbInstanceNotFoundException` (AWS), `rds.DBInstanceNotFoundFaultException`
+        // (the emulator): `DBInstanceNotFound`, the code without `Fault` as the local engine
+        // keeps it.
+        Some((service, code)) if service.eq_ignore_ascii_case("rds") => {
+            let code = code.strip_suffix("Exception").unwrap_or(code);
+            let code = code.strip_suffix("Fault").unwrap_or(code);
+            match code.strip_prefix("Db") {
+                Some(rest) => format!("DB{rest}"),
+                None => code.to_string(),
+            }
+        }
         Some((service, code))
             if !service.is_empty()
                 && service.chars().all(|c| c.is_ascii_alphanumeric())
@@ -931,6 +942,12 @@ mod error_tests {
             canonical_error("Lambda.ResourceNotFoundException"),
             "ResourceNotFoundException"
         );
+        for name in [
+            "Rds.DbInstanceNotFoundException",
+            "rds.DBInstanceNotFoundFaultException",
+        ] {
+            assert_eq!(canonical_error(name), "DBInstanceNotFound", "{name}");
+        }
         assert_eq!(canonical_error("States.Timeout"), "States.Timeout");
         assert_eq!(
             canonical_error("firebreak.StepFailed"),

@@ -189,7 +189,7 @@ pub async fn run<E: Executor>(
                     steps: Some(&steps_scope),
                 };
                 let params = if skip.is_none() {
-                    match resolve(step, &scope) {
+                    match resolve(step, &scope, opts.dry_run) {
                         Ok(Resolved::Run(p)) => Some(p),
                         Ok(Resolved::Skip(reason)) => {
                             skip = Some(reason);
@@ -372,7 +372,7 @@ enum Resolved {
 }
 
 /// Decides a deferred `when` and resolves deferred parameters from earlier outputs.
-fn resolve(step: &PlanStep, scope: &MapScope<'_>) -> Result<Resolved, StepError> {
+fn resolve(step: &PlanStep, scope: &MapScope<'_>, dry_run: bool) -> Result<Resolved, StepError> {
     if let Some(cond) = &step.when_expr {
         let v = cond
             .eval(scope)
@@ -398,6 +398,13 @@ fn resolve(step: &PlanStep, scope: &MapScope<'_>) -> Result<Resolved, StepError>
                     .map_err(|e| StepError::permanent("BindError", e.to_string()))?;
                 let Some(p) = spec.param(name) else { continue };
                 if matches!(&v, Value::Null) || v.as_str() == Some("") {
+                    // In a dry run an earlier step's change is planned, not made: what it
+                    // would make (a group's id) is not there to read.
+                    if p.required && dry_run {
+                        return Ok(Resolved::Skip(format!(
+                            "a dry run: parameter `{name}` comes from an earlier step's change, which a dry run does not make"
+                        )));
+                    }
                     if p.required {
                         return Err(StepError::permanent(
                             "BindError",

@@ -717,6 +717,34 @@ async fn the_lambda_state_machine_stops_the_function() {
     );
 }
 
+/// The RDS state machine snapshots the database and moves it into its VPC's isolation group,
+/// which it makes (no rule in or out) on the emulator.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rds_state_machine_isolates_the_database() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let db = crate::run_rds::database(&config).await;
+    let (ok, out) = execute(
+        &moto,
+        "rds-compromise",
+        &fixture_event("rds-successful-login.json", |f| {
+            f["resource"]["rdsDbInstanceDetails"]["dbInstanceIdentifier"] = db.id.clone().into();
+        }),
+    )
+    .await;
+    assert!(ok, "{}", failures(&out));
+    let group = out["steps"]["isolation_group_id"]["outputs"]["group_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(group.starts_with("sg-"), "{out}");
+    assert_eq!(
+        crate::run_rds::end_state(&config, &db).await,
+        serde_json::json!({"groups": [[group, "active"]], "snapshots": 1,
+            "isolation": {"id": group, "rules_in": 0, "rules_out": 0}})
+    );
+}
+
 /// The snapshot and image state machines take every share away and tag the artifact on the
 /// emulator; the id is taken from the finding's ARN (`basename`) by intrinsics.
 #[tokio::test(flavor = "multi_thread")]

@@ -102,7 +102,7 @@ fn drill_all_on_its_own_emulator_passes_with_either_engine_alike() {
             stderr(out)
         );
         assert!(
-            text.contains("drill passed: 8 of 8 playbook(s) passed"),
+            text.contains("drill passed: 9 of 9 playbook(s) passed"),
             "{engine}: {text}"
         );
         assert!(
@@ -128,7 +128,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    assert!(text.contains("drill passed: 8 of 8"), "{text}");
+    assert!(text.contains("drill passed: 9 of 9"), "{text}");
 
     let c = &account.config;
     let drill = |name: &str| name.starts_with("firebreak-drill-");
@@ -233,6 +233,31 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
         .await
         .unwrap();
     assert!(queues.queue_urls().is_empty(), "queues left");
+    let rds = aws_sdk_rds::Client::new(c);
+    let databases = rds.describe_db_instances().send().await.unwrap();
+    assert!(
+        !databases
+            .db_instances()
+            .iter()
+            .any(|d| d.db_instance_identifier().is_some_and(drill)),
+        "databases left"
+    );
+    let subnet_groups = rds.describe_db_subnet_groups().send().await.unwrap();
+    assert!(
+        !subnet_groups
+            .db_subnet_groups()
+            .iter()
+            .any(|g| g.db_subnet_group_name().is_some_and(drill)),
+        "subnet groups left"
+    );
+    let db_snapshots = rds.describe_db_snapshots().send().await.unwrap();
+    assert!(
+        !db_snapshots
+            .db_snapshots()
+            .iter()
+            .any(|s| s.db_instance_identifier().is_some_and(drill)),
+        "database snapshots left"
+    );
     let templates = ec2.describe_launch_templates().send().await.unwrap();
     assert!(
         !templates
@@ -299,7 +324,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("(8 execution(s), 0 with problems)"),
+        stdout(&out).contains("(9 execution(s), 0 with problems)"),
         "{}",
         stdout(&out)
     );

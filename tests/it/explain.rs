@@ -114,7 +114,12 @@ fn fixtures_select_the_expected_playbook() {
         (
             "rds-bruteforce.json",
             "CredentialAccess:RDS/AnomalousBehavior.SuccessfulBruteForce",
-            None,
+            Some("rds-compromise"),
+        ),
+        (
+            "rds-successful-login.json",
+            "CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin",
+            Some("rds-compromise"),
         ),
         (
             "variant-value-types.json",

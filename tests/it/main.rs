@@ -31,6 +31,7 @@ mod run_faults;
 mod run_iam;
 mod run_lambda;
 mod run_notify;
+mod run_rds;
 mod run_s3;
 mod secrets;
 mod serve;

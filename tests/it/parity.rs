@@ -81,6 +81,25 @@ steps:
   - {id: throttle, action: lambda.throttle_function, needs: [capture_function], with: {function_name: "${{ inputs.function_name }}"}}
   - {id: triggers, action: lambda.disable_event_source_mappings, needs: [capture_function], with: {function_name: "${{ inputs.function_name }}"}}
   - {id: url, action: lambda.restrict_function_url, needs: [capture_function], with: {function_name: "${{ inputs.function_name }}"}}
+  - {id: capture_db, action: rds.capture_db_instance, needs: [capture_function], with: {db_instance_id: "${{ inputs.db_instance_id }}"}}
+  - id: db_snapshot
+    action: rds.snapshot_db_instance
+    needs: [capture_db]
+    with: {db_instance_id: "${{ inputs.db_instance_id }}", snapshot_id: parity-snapshot}
+  - id: cluster_snapshot
+    action: rds.snapshot_db_cluster
+    needs: [capture_db]
+    with: {db_cluster_id: "${{ inputs.db_cluster_id }}", snapshot_id: parity-cluster-snapshot}
+  - {id: isolation_group, action: ec2.create_isolation_group, needs: [capture_db], with: {vpc_id: "${{ inputs.empty_vpc_id }}"}}
+  - {id: isolation_group_id, action: ec2.capture_isolation_group, needs: [isolation_group], with: {vpc_id: "${{ inputs.empty_vpc_id }}"}}
+  - id: isolate_db
+    action: rds.isolate_db_instance
+    needs: [capture_db, db_snapshot]
+    with: {db_instance_id: "${{ inputs.db_instance_id }}", group_id: "${{ inputs.db_isolation_group }}"}
+  - id: isolate_cluster
+    action: rds.isolate_db_cluster
+    needs: [cluster_snapshot]
+    with: {db_cluster_id: "${{ inputs.db_cluster_id }}", group_id: "${{ inputs.db_isolation_group }}"}
   - {id: capture_bucket, action: s3.capture_bucket, with: {bucket: "${{ inputs.bucket }}"}}
   - {id: block, action: s3.block_public_access, needs: [capture_bucket], with: {bucket: "${{ inputs.bucket }}"}}
   - id: deny_principal
@@ -143,6 +162,10 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
                 "image_id=ami-0000000000000dead".into(),
                 "function_name=no-such-function".into(),
                 "mapping=00000000-0000-0000-0000-000000000000".into(),
+                "db_instance_id=no-such-db".into(),
+                "db_cluster_id=no-such-cluster".into(),
+                "empty_vpc_id=vpc-0000000000000dead".into(),
+                "db_isolation_group=sg-0000000000000dead".into(),
                 "bucket=no-such-parity-bucket".into(),
                 "principal_arn=arn:aws:iam::123456789012:user/no-such-user".into(),
                 "topic_arn=arn:aws:sns:us-east-1:123456789012:no-such-topic".into(),
@@ -204,6 +227,29 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
     let snapshot = crate::run_artifact::shared_snapshot(config).await;
     let image = crate::run_artifact::shared_image(config).await;
     let function = crate::run_lambda::function(config).await;
+    let db = crate::run_rds::database(config).await;
+    let db_isolation_group = crate::run_rds::isolation_group(config, &db.vpc).await;
+    let rds = aws_sdk_rds::Client::new(config);
+    rds.create_db_cluster()
+        .db_cluster_identifier("parity-cluster")
+        .engine("aurora-postgresql")
+        .master_username("parity")
+        .master_user_password("Firebreak-parity-1")
+        .vpc_security_group_ids(&db.group)
+        .send()
+        .await
+        .unwrap();
+    let empty_vpc = aws_sdk_ec2::Client::new(config)
+        .create_vpc()
+        .cidr_block("10.30.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
     let s3 = support::s3_client(config);
     let bucket = "parity-bucket".to_string();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
@@ -236,6 +282,10 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
             format!("image_id={image}"),
             format!("function_name={}", function.name),
             format!("mapping={}", function.mapping),
+            format!("db_instance_id={}", db.id),
+            "db_cluster_id=parity-cluster".into(),
+            format!("empty_vpc_id={empty_vpc}"),
+            format!("db_isolation_group={db_isolation_group}"),
             format!("bucket={bucket}"),
             format!("principal_arn=arn:aws:iam::123456789012:user/{user}"),
             format!("topic_arn={topic}"),
@@ -533,6 +583,70 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .await
         .ok()
         .map(|u| u.auth_type().as_str().to_string());
+    let rds = aws_sdk_rds::Client::new(config);
+    let db_groups: Vec<String> = rds
+        .describe_db_instances()
+        .db_instance_identifier(input("db_instance_id"))
+        .send()
+        .await
+        .map(|r| {
+            r.db_instances()
+                .iter()
+                .flat_map(|i| i.vpc_security_groups())
+                .map(|g| format!("{:?}", g.status()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let cluster_groups: Vec<String> = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(input("db_cluster_id"))
+        .send()
+        .await
+        .map(|r| {
+            r.db_clusters()
+                .iter()
+                .flat_map(|c| c.vpc_security_groups())
+                .map(|g| format!("{:?}", g.status()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let db_snapshots = rds
+        .describe_db_snapshots()
+        .db_snapshot_identifier("parity-snapshot")
+        .send()
+        .await
+        .map(|r| r.db_snapshots().len())
+        .unwrap_or_default();
+    let cluster_snapshots = rds
+        .describe_db_cluster_snapshots()
+        .db_cluster_snapshot_identifier("parity-cluster-snapshot")
+        .send()
+        .await
+        .map(|r| r.db_cluster_snapshots().len())
+        .unwrap_or_default();
+    let isolation_rules = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(input("empty_vpc_id"))
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("firebreak-isolation")
+                .build(),
+        )
+        .send()
+        .await
+        .map(|r| {
+            r.security_groups()
+                .iter()
+                .map(|g| g.ip_permissions().len() + g.ip_permissions_egress().len())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
     let s3 = support::s3_client(config);
     let bucket = input("bucket");
     let block = s3
@@ -573,7 +687,9 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "termination_protection": protected, "shutdown_behavior": shutdown,
         "snapshot_shares": snapshot_shares, "image_shares": image_shares,
         "artifact_tags": artifact_tags, "reserved_concurrency": reserved,
-        "mapping_state": mapping_state, "url_auth": url_auth,
+        "mapping_state": mapping_state, "url_auth": url_auth, "db_groups": db_groups,
+        "db_snapshots": db_snapshots, "cluster_snapshots": cluster_snapshots,
+        "isolation_rules": isolation_rules, "cluster_groups": cluster_groups,
     })
 }
 
@@ -734,6 +850,7 @@ const MOTO_BRANCH_CRASH: &str = "Custom Error Names MUST NOT begin with the pref
 /// server is up.
 const NOTHING_TO_DO: &[&str] = &[
     "autoscaling.detach_instance",
+    "ec2.capture_isolation_group",
     "ec2.disassociate_instance_profile",
     "ec2.snapshot_volumes",
     "elbv2.deregister_instance",
@@ -759,6 +876,7 @@ const REFUSED_FIRST_CALLS: &[(&str, &str)] = &[
         "DescribeIamInstanceProfileAssociations",
     ),
     ("ec2.snapshot_volumes", "DescribeVolumes"),
+    ("ec2.capture_isolation_group", "DescribeSecurityGroups"),
     ("elbv2.deregister_instance", "DescribeTargetGroups"),
     ("iam.delete_login_profile", "GetLoginProfile"),
     (

@@ -51,6 +51,10 @@ enum Case {
     Image,
     /// A mining Lambda function with a public URL, a queue feeding it and an execution role.
     Function,
+    /// A database logged into, in a VPC without an isolation group.
+    Database,
+    /// As `Database`, an Aurora instance (its cluster is snapshotted).
+    Aurora,
 }
 
 impl Case {
@@ -119,6 +123,14 @@ impl Case {
             Case::Malware => finding_file("ec2-malware-recovery-point.json", |f| f["id"] = id),
             Case::Snapshot => crate::run_artifact::snapshot_finding(
                 &crate::run_artifact::shared_snapshot(admin).await,
+            ),
+            Case::Database => crate::run_rds::rds_finding(
+                &crate::run_rds::database(admin).await,
+                "AnomalousBehavior.SuccessfulLogin",
+            ),
+            Case::Aurora => crate::run_rds::rds_finding(
+                &crate::run_rds::aurora(admin).await,
+                "AnomalousBehavior.SuccessfulBruteForce",
             ),
             Case::Function => {
                 crate::run_lambda::lambda_finding(&crate::run_lambda::function(admin).await)
@@ -410,6 +422,11 @@ async fn malware_playbook_needs_exactly_its_printed_policy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn snapshot_playbook_needs_exactly_its_printed_policy() {
     least_privilege("ebs-snapshot-malware", &[Case::Snapshot]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rds_playbook_needs_exactly_its_printed_policy() {
+    least_privilege("rds-compromise", &[Case::Database, Case::Aurora]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

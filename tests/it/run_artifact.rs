@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::support::{self, Moto, finding_file, run_report, unique};
+use crate::support::{self, Moto, finding_file, run_report, step_of, unique};
 
 const OTHER_ACCOUNT: &str = "111122223333";
 
@@ -166,12 +166,7 @@ fn twice(moto: &Moto, finding: &std::path::Path, playbook: &str) -> Value {
     let first = run_report(moto, finding, playbook, &[]);
     assert_eq!(first["status"], "succeeded", "{first:#}");
     for step in ["make_private", "tag"] {
-        let s = first["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == step)
-            .unwrap();
+        let s = step_of(&first, step);
         assert_eq!(s["changed"], true, "{step}: {s}");
     }
     let again = run_report(moto, finding, playbook, &[]);
@@ -212,12 +207,7 @@ async fn a_snapshot_with_malware_is_made_private_tagged_and_kept() {
         .await
         .unwrap();
     // Who could use it is the step's output, for the undo and the ticket.
-    let private = report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == "make_private")
-        .unwrap();
+    let private = step_of(&report, "make_private");
     assert_eq!(
         private["outputs"]["shared_groups"],
         serde_json::json!(["all"])

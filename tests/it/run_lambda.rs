@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::support::{self, finding_file, run_report, unique};
+use crate::support::{self, finding_file, run_report, step_of, unique};
 
 /// A seeded function and what it is made of.
 pub(crate) struct Function {
@@ -177,15 +177,7 @@ async fn a_mining_function_is_stopped_and_kept() {
 
     let report = run_report(&moto, &finding, "lambda-compromise", &[]);
     assert_eq!(report["status"], "succeeded", "{report:#}");
-    let step = |id: &str| {
-        report["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == id)
-            .cloned()
-            .unwrap()
-    };
+    let step = |id: &str| step_of(&report, id);
     for id in [
         "throttle",
         "disable_triggers",

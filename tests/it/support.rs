@@ -500,3 +500,12 @@ pub fn run_report(
     assert_eq!(report["playbook"], playbook, "{report:#}");
     report
 }
+
+/// The report of step `id` in a run's report.
+pub fn step_of(report: &serde_json::Value, id: &str) -> serde_json::Value {
+    report["steps"]
+        .as_array()
+        .and_then(|steps| steps.iter().find(|s| s["id"] == id))
+        .cloned()
+        .unwrap_or_else(|| panic!("no step {id} in {report:#}"))
+}

@@ -819,12 +819,12 @@ async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_t
     tagged("firebreak:owner", "erin", &tagged_finding);
     contain(&account, &by_tag, &tagged_finding, &bucket);
 
-    // No playbook handles an RDS finding: a ticket for a person, nothing run.
-    let rds = finding_file("rds-bruteforce.json", |f| {
-        f["id"] = unique("rds").into();
+    // No playbook handles an EKS finding: a ticket for a person, nothing run.
+    let eks = finding_file("eks-anonymous.json", |f| {
+        f["id"] = unique("eks").into();
         f["accountId"] = account.id.as_str().into();
     });
-    let out = contain(&account, &by_tag, &rds, &bucket);
+    let out = contain(&account, &by_tag, &eks, &bucket);
     assert!(stderr(&out).contains("ticket (rule 3"), "{}", stderr(&out));
 
     let issues = gh.issues("acme/triaged");
@@ -852,26 +852,26 @@ async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_t
     assert_eq!(who(&carol_user), json!(["carol"]));
     assert_eq!(who(&dave_user), json!(["dave"]));
     assert_eq!(who(&erin_user), json!(["erin"]));
-    let rds_issue = issues
+    let eks_issue = issues
         .iter()
-        .find(|i| i["title"].as_str().unwrap().contains("RDS"))
+        .find(|i| i["title"].as_str().unwrap().contains("Kubernetes"))
         .unwrap();
-    assert_eq!(rds_issue["state"], "open", "a person closes it");
+    assert_eq!(eks_issue["state"], "open", "a person closes it");
     assert!(
-        rds_issue["body"]
+        eks_issue["body"]
             .as_str()
             .unwrap()
             .contains("A person decides")
     );
-    // Its runbook is AWS's guidance for a database, not a playbook's.
-    let body = rds_issue["body"].as_str().unwrap();
+    // Its runbook is AWS's guidance for a cluster, not a playbook's.
+    let body = eks_issue["body"].as_str().unwrap();
     assert!(
         body.contains("No playbook speaks for this finding")
-            && body.contains("change that user's password"),
+            && body.contains("Read the Kubernetes audit log"),
         "{body}"
     );
     assert_eq!(
-        rds_issue["comments"].as_array().unwrap().len(),
+        eks_issue["comments"].as_array().unwrap().len(),
         0,
         "nothing ran"
     );
@@ -902,7 +902,7 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
         &f("iam-user-tor.json"),
         &f("sample-flag.json"),
         &f("iam-root-usage.json"),
-        &f("rds-bruteforce.json"),
+        &f("eks-anonymous.json"),
         "--config",
         "config/firebreak.yaml",
     ]);
@@ -925,10 +925,7 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
             "rule 1 (config/firebreak.yaml:7:5): a GuardDuty sample finding",
         ),
         (4, "(Policy:IAMUser/RootCredentialUsage): ticket"),
-        (
-            6,
-            "(CredentialAccess:RDS/AnomalousBehavior.SuccessfulBruteForce): ticket",
-        ),
+        (6, "(Policy:Kubernetes/AnonymousAccessGranted): ticket"),
         (7, "no playbook handles it, so a person does"),
     ] {
         assert!(lines[n].contains(want), "line {n} lacks {want:?}:\n{text}");
@@ -950,8 +947,9 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
         crate::support::firebreak(&["triage", "coverage", "--config", empty.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stdout(&out).contains("CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin")
-            && !stdout(&out).contains("Backdoor:Lambda/C&CActivity.B"),
+        stdout(&out).contains("Policy:Kubernetes/AnonymousAccessGranted")
+            && !stdout(&out).contains("Backdoor:Lambda/C&CActivity.B")
+            && !stdout(&out).contains("CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin"),
         "{}",
         stdout(&out)
     );

@@ -17,9 +17,11 @@ pub mod artifact;
 pub mod ec2;
 pub mod elbv2;
 pub mod iam;
+pub mod isolation;
 pub mod lambda;
 pub mod notify;
 mod op;
+pub mod rds;
 pub mod s3;
 
 pub use op::Op;
@@ -147,7 +149,8 @@ pub enum Cmp {
 /// A selection of list items, for [`From::Where`].
 #[derive(Debug, Clone, Copy)]
 pub struct Where {
-    /// The list member of the answer (no `[*]`).
+    /// The list member of the answer (`AccessKeyMetadata`), or one list in each item of another
+    /// (`DBInstances[*].VpcSecurityGroups`: the first item's, for a call naming one resource).
     pub list: &'static str,
     pub key: &'static str,
     pub is: Arg,
@@ -652,6 +655,27 @@ pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<Str
             .collect()
     }
     obj(call.args, params, values)
+}
+
+/// Whether a call's parameters read a value picked in the change phase (`change.group`).
+pub fn uses_change(call: &Call) -> bool {
+    fn reads(a: &Arg) -> bool {
+        match a {
+            Arg::Value(name) | Arg::LastPart(name) => name.starts_with("change."),
+            Arg::Obj(members) => members.iter().any(|(_, a)| reads(a)),
+            Arg::List(items) => items.iter().any(reads),
+            Arg::Param(_)
+            | Arg::IfGiven(_)
+            | Arg::Text(_)
+            | Arg::Bool(_)
+            | Arg::Int(_)
+            | Arg::ListOf(_)
+            | Arg::Item
+            | Arg::Tags(_)
+            | Arg::Paired => false,
+        }
+    }
+    call.args.iter().any(|(_, a)| reads(a))
 }
 
 /// A key-value parameter as `[{Key, Value}]` (as it is already on Step Functions).

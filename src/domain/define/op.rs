@@ -59,6 +59,17 @@ pub enum Op {
     LambdaGetFunctionUrlConfig,
     LambdaUpdateFunctionUrlConfig,
     LambdaGetPolicy,
+    Ec2DescribeSecurityGroups,
+    Ec2CreateSecurityGroup,
+    Ec2RevokeSecurityGroupEgress,
+    RdsDescribeDbInstances,
+    RdsModifyDbInstance,
+    RdsDescribeDbSnapshots,
+    RdsCreateDbSnapshot,
+    RdsDescribeDbClusterSnapshots,
+    RdsCreateDbClusterSnapshot,
+    RdsDescribeDbClusters,
+    RdsModifyDbCluster,
 }
 
 impl Op {
@@ -105,7 +116,18 @@ impl Op {
             | Op::Ec2ModifySnapshotAttribute
             | Op::Ec2DescribeImages
             | Op::Ec2DescribeImageAttribute
-            | Op::Ec2ModifyImageAttribute => "ec2",
+            | Op::Ec2ModifyImageAttribute
+            | Op::Ec2DescribeSecurityGroups
+            | Op::Ec2CreateSecurityGroup
+            | Op::Ec2RevokeSecurityGroupEgress => "ec2",
+            Op::RdsDescribeDbInstances
+            | Op::RdsModifyDbInstance
+            | Op::RdsDescribeDbSnapshots
+            | Op::RdsCreateDbSnapshot
+            | Op::RdsDescribeDbClusterSnapshots
+            | Op::RdsCreateDbClusterSnapshot
+            | Op::RdsDescribeDbClusters
+            | Op::RdsModifyDbCluster => "rds",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
                 "autoscaling"
             }
@@ -193,6 +215,17 @@ impl Op {
             Op::LambdaGetFunctionUrlConfig => "GetFunctionUrlConfig",
             Op::LambdaUpdateFunctionUrlConfig => "UpdateFunctionUrlConfig",
             Op::LambdaGetPolicy => "GetPolicy",
+            Op::Ec2DescribeSecurityGroups => "DescribeSecurityGroups",
+            Op::Ec2CreateSecurityGroup => "CreateSecurityGroup",
+            Op::Ec2RevokeSecurityGroupEgress => "RevokeSecurityGroupEgress",
+            Op::RdsDescribeDbInstances => "DescribeDBInstances",
+            Op::RdsModifyDbInstance => "ModifyDBInstance",
+            Op::RdsDescribeDbSnapshots => "DescribeDBSnapshots",
+            Op::RdsCreateDbSnapshot => "CreateDBSnapshot",
+            Op::RdsDescribeDbClusterSnapshots => "DescribeDBClusterSnapshots",
+            Op::RdsCreateDbClusterSnapshot => "CreateDBClusterSnapshot",
+            Op::RdsDescribeDbClusters => "DescribeDBClusters",
+            Op::RdsModifyDbCluster => "ModifyDBCluster",
         }
     }
 
@@ -259,6 +292,17 @@ impl Op {
             Op::LambdaGetFunctionUrlConfig => "lambda:GetFunctionUrlConfig",
             Op::LambdaUpdateFunctionUrlConfig => "lambda:UpdateFunctionUrlConfig",
             Op::LambdaGetPolicy => "lambda:GetPolicy",
+            Op::Ec2DescribeSecurityGroups => "ec2:DescribeSecurityGroups",
+            Op::Ec2CreateSecurityGroup => "ec2:CreateSecurityGroup",
+            Op::Ec2RevokeSecurityGroupEgress => "ec2:RevokeSecurityGroupEgress",
+            Op::RdsDescribeDbInstances => "rds:DescribeDBInstances",
+            Op::RdsModifyDbInstance => "rds:ModifyDBInstance",
+            Op::RdsDescribeDbSnapshots => "rds:DescribeDBSnapshots",
+            Op::RdsCreateDbSnapshot => "rds:CreateDBSnapshot",
+            Op::RdsDescribeDbClusterSnapshots => "rds:DescribeDBClusterSnapshots",
+            Op::RdsCreateDbClusterSnapshot => "rds:CreateDBClusterSnapshot",
+            Op::RdsDescribeDbClusters => "rds:DescribeDBClusters",
+            Op::RdsModifyDbCluster => "rds:ModifyDBCluster",
         }
     }
 

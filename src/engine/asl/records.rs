@@ -206,56 +206,40 @@ impl Compiler<'_> {
                             );
                             chain(states, &name, vec![name.clone()]);
                         }
-                        Val::Path(p) if p.starts_with('$') => {
-                            states.insert(
-                                name.clone(),
-                                json!({
-                                    "Type": "Choice",
-                                    "Choices": [{"Variable": p, "IsNull": false, "Next": given}],
-                                    "Default": missing,
-                                }),
-                            );
-                            states.insert(
-                                given.clone(),
-                                json!({"Type": "Pass", "InputPath": p, "ResultPath": target}),
-                            );
-                            let fb = fallback(input.required);
-                            let fails = fb["Type"] == "Fail";
-                            states.insert(missing.clone(), fb);
-                            let mut exits = vec![given];
-                            if !fails {
-                                exits.push(missing);
-                            }
-                            chain(states, &name, exits);
-                        }
-                        // An intrinsic over one field (`basename(finding.x)`): computed when
-                        // the field is there, the input missing when it is not, as the local
-                        // planner binds it.
-                        Val::Path(p) if is_basename(t) => {
-                            let read: Vec<String> = t
-                                .paths()
-                                .into_iter()
-                                .filter_map(|path| self.path(None, path))
-                                .collect();
-                            let [field] = read.as_slice() else {
-                                continue;
+                        // A field, bound when the finding has it; `basename(finding.x)`,
+                        // computed from the field by intrinsics when it is there. Without the
+                        // field the input is missing, as the local planner binds it.
+                        Val::Path(p) if p.starts_with('$') || is_basename(t) => {
+                            let (field, first) = if p.starts_with('$') {
+                                states.insert(
+                                    given.clone(),
+                                    json!({"Type": "Pass", "InputPath": p, "ResultPath": target}),
+                                );
+                                (p.clone(), given.clone())
+                            } else {
+                                let Some(field) =
+                                    t.paths().into_iter().find_map(|path| self.path(None, path))
+                                else {
+                                    continue;
+                                };
+                                let compute = format!("Input {}: computed", input.name);
+                                states.insert(
+                                    compute.clone(),
+                                    json!({"Type": "Pass", "Parameters": {"v.$": p}, "ResultPath": "$.ctx.tmp", "Next": given}),
+                                );
+                                states.insert(
+                                    given.clone(),
+                                    json!({"Type": "Pass", "InputPath": "$.ctx.tmp.v", "ResultPath": target}),
+                                );
+                                (field, compute)
                             };
-                            let compute = format!("Input {}: computed", input.name);
                             states.insert(
                                 name.clone(),
                                 json!({
                                     "Type": "Choice",
-                                    "Choices": [{"Variable": field, "IsNull": false, "Next": compute}],
+                                    "Choices": [{"Variable": field, "IsNull": false, "Next": first}],
                                     "Default": missing,
                                 }),
-                            );
-                            states.insert(
-                                compute.clone(),
-                                json!({"Type": "Pass", "Parameters": {"v.$": p}, "ResultPath": "$.ctx.tmp", "Next": given}),
-                            );
-                            states.insert(
-                                given.clone(),
-                                json!({"Type": "Pass", "InputPath": "$.ctx.tmp.v", "ResultPath": target}),
                             );
                             let fb = fallback(input.required);
                             let fails = fb["Type"] == "Fail";

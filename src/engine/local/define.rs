@@ -41,7 +41,10 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
             if !runs(ask, &values, cx) {
                 continue;
             }
-            if ask.call.op.dry_run_probe() && ask.each.is_none() {
+            // A call that needs what an earlier change made (the id of a group created a
+            // moment before) cannot be probed: nothing was made.
+            if ask.call.op.dry_run_probe() && ask.each.is_none() && !define::uses_change(&ask.call)
+            {
                 let args = define::args(&ask.call, cx.params, &values);
                 ops::call(cx, ask.call.op, &args, true).await?;
             } else {
@@ -60,6 +63,8 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         let (picked, made) = ask_one(cx, ask, &values, false).await?;
         out.changed |= made > 0;
         changed.extend(picked);
+        // A later call of the change reads what an earlier one gave (a new group's id).
+        values["change"] = Value::Object(changed.clone());
     }
     values["change"] = Value::Object(changed);
     values["after"] = Value::Object(ask_all(cx, "after", def.after, &values).await?);

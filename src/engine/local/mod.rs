@@ -91,6 +91,13 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         | Action::LambdaThrottleFunction
         | Action::LambdaDisableEventSourceMappings
         | Action::LambdaRestrictFunctionUrl
+        | Action::Ec2CreateIsolationGroup
+        | Action::Ec2CaptureIsolationGroup
+        | Action::RdsCaptureDbInstance
+        | Action::RdsSnapshotDbInstance
+        | Action::RdsSnapshotDbCluster
+        | Action::RdsIsolateDbInstance
+        | Action::RdsIsolateDbCluster
         | Action::Elbv2DeregisterInstance => defined(action, cx).await,
     }
 }

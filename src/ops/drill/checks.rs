@@ -268,6 +268,23 @@ impl Aws {
                 matches!(state.as_deref(), Some("Disabled" | "Disabling")),
             ));
         }
+        if let Some(db) = &t.database {
+            let groups = self.database_groups(db).await;
+            let isolated = matches!(groups.as_slice(), [g] if Some(g) != t.db_group.as_ref());
+            out.push((
+                format!("database {db} is only in its VPC's isolation group"),
+                isolated,
+            ));
+            let snapshot = format!("firebreak-{finding_id}");
+            let taken = self
+                .rds
+                .describe_db_snapshots()
+                .db_snapshot_identifier(&snapshot)
+                .send()
+                .await
+                .is_ok();
+            out.push((format!("database {db} is snapshotted"), taken));
+        }
         if kind == Kind::MaliciousRecoveryPoint {
             let notified = outcome
                 .steps

@@ -10,6 +10,7 @@
 //! playbook. A playbook no such finding selects cannot be drilled, and the drill says so.
 
 mod checks;
+mod database;
 mod targets;
 
 use std::path::PathBuf;
@@ -124,9 +125,10 @@ enum Kind {
     MaliciousImage,
     MaliciousRecoveryPoint,
     Function,
+    Database,
 }
 
-const KINDS: [Kind; 8] = [
+const KINDS: [Kind; 9] = [
     Kind::LeakedKey,
     Kind::Instance,
     Kind::PublicBucket,
@@ -135,6 +137,7 @@ const KINDS: [Kind; 8] = [
     Kind::MaliciousImage,
     Kind::MaliciousRecoveryPoint,
     Kind::Function,
+    Kind::Database,
 ];
 
 impl Kind {
@@ -173,6 +176,10 @@ impl Kind {
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/findings/lambda-bitcoin.json"
             )),
+            Kind::Database => include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/findings/rds-successful-login.json"
+            )),
         }
     }
 }
@@ -186,6 +193,7 @@ struct Aws {
     elb: aws_sdk_elasticloadbalancingv2::Client,
     sns: aws_sdk_sns::Client,
     lambda: aws_sdk_lambda::Client,
+    rds: aws_sdk_rds::Client,
     sqs: aws_sdk_sqs::Client,
     account: String,
     region: String,
@@ -212,6 +220,9 @@ struct Target {
     function_role: Option<String>,
     queue: Option<String>,
     mapping: Option<String>,
+    database: Option<String>,
+    db_group: Option<String>,
+    db_subnet_group: Option<String>,
 }
 
 fn tag_iam() -> Result<aws_sdk_iam::types::Tag> {
@@ -450,6 +461,7 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
         elb: aws_sdk_elasticloadbalancingv2::Client::new(&base),
         sns: aws_sdk_sns::Client::new(&base),
         lambda: aws_sdk_lambda::Client::new(&base),
+        rds: aws_sdk_rds::Client::new(&base),
         sqs: aws_sdk_sqs::Client::new(&base),
         account: acc.caller_account().to_string(),
         region,
@@ -910,5 +922,6 @@ fn kind_slug(k: Kind) -> &'static str {
         Kind::MaliciousImage => "image",
         Kind::MaliciousRecoveryPoint => "alerts",
         Kind::Function => "function",
+        Kind::Database => "database",
     }
 }

@@ -88,11 +88,9 @@ impl Aws {
         Ok(())
     }
 
-    pub(super) async fn instance(&self, t: &mut Target, name: &str) -> Result<()> {
-        use aws_sdk_ec2::types::{
-            BlockDeviceMapping, EbsBlockDevice, Filter, IamInstanceProfileSpecification,
-            ResourceType, Tag, TagSpecification,
-        };
+    /// The region's default VPC and its subnets.
+    pub(super) async fn default_vpc(&self) -> Result<(String, Vec<String>)> {
+        use aws_sdk_ec2::types::Filter;
         let filter = |k: &str, v: &str| Filter::builder().name(k).values(v).build();
         let vpc = self
             .ec2
@@ -106,17 +104,31 @@ impl Aws {
             .and_then(|v| v.vpc_id())
             .map(str::to_string)
             .context("the drill needs a default VPC in this region")?;
-        let subnet = self
+        let subnets = self
             .ec2
             .describe_subnets()
             .filters(filter("vpc-id", &vpc))
             .send()
             .await
-            .map_err(sdk("finding a subnet"))?
+            .map_err(sdk("finding subnets"))?
             .subnets()
-            .first()
-            .and_then(|s| s.subnet_id())
+            .iter()
+            .filter_map(|s| s.subnet_id())
             .map(str::to_string)
+            .collect();
+        Ok((vpc, subnets))
+    }
+
+    pub(super) async fn instance(&self, t: &mut Target, name: &str) -> Result<()> {
+        use aws_sdk_ec2::types::{
+            BlockDeviceMapping, EbsBlockDevice, Filter, IamInstanceProfileSpecification,
+            ResourceType, Tag, TagSpecification,
+        };
+        let filter = |k: &str, v: &str| Filter::builder().name(k).values(v).build();
+        let (vpc, subnets) = self.default_vpc().await?;
+        let subnet = subnets
+            .into_iter()
+            .next()
             .context("the default VPC has no subnet")?;
         let image = self
             .ec2
@@ -325,6 +337,7 @@ impl Aws {
                 Ok(())
             }
             Kind::Function => self.function(t, name).await,
+            Kind::Database => self.database(t, name).await,
             Kind::MaliciousRecoveryPoint => {
                 let topic = self
                     .sns
@@ -510,6 +523,17 @@ impl Aws {
                 d["role"] =
                     format!("arn:aws:iam::{}:role/{}", self.account, s(&t.function_role)).into();
             }
+            Kind::Database => {
+                f["resource"]["rdsDbInstanceDetails"]["dbInstanceIdentifier"] =
+                    s(&t.database).into();
+                f["resource"]["rdsDbInstanceDetails"]["dbInstanceArn"] = format!(
+                    "arn:aws:rds:{}:{}:db:{}",
+                    self.region,
+                    self.account,
+                    s(&t.database)
+                )
+                .into();
+            }
             Kind::PublicBucket | Kind::MaliciousRecoveryPoint => {}
         }
         if matches!(kind, Kind::PublicBucket | Kind::BucketAccess) {
@@ -522,7 +546,7 @@ impl Aws {
 
     /// Removes the target; returns what could not be removed.
     pub(super) async fn cleanup(&self, t: &Target, finding_id: &str) -> Vec<String> {
-        let mut left = Vec::new();
+        let mut left = self.remove_database(t, finding_id).await;
         if let Some(id) = &t.instance {
             let _ = self
                 .ec2

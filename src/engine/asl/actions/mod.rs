@@ -67,6 +67,13 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         | Action::LambdaThrottleFunction
         | Action::LambdaDisableEventSourceMappings
         | Action::LambdaRestrictFunctionUrl
+        | Action::Ec2CreateIsolationGroup
+        | Action::Ec2CaptureIsolationGroup
+        | Action::RdsCaptureDbInstance
+        | Action::RdsSnapshotDbInstance
+        | Action::RdsSnapshotDbCluster
+        | Action::RdsIsolateDbInstance
+        | Action::RdsIsolateDbCluster
         | Action::Elbv2DeregisterInstance => return defined(action, a, succeeded),
     };
     Some(Compiled { first, outputs })

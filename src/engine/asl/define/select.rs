@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::domain::define::{Arg, Cmp};
-use crate::engine::asl::act::{Act, state_name};
+use crate::engine::asl::act::Act;
 
 /// The states of a [`From::Where`] pick: a Map over the list that keeps `{v}` for each
 /// selected item (and `{}` for the rest), the values gathered with `[*].v` (a wildcard, which
@@ -22,10 +22,11 @@ pub(super) fn where_states(
 ) -> String {
     let base = a.s(raw);
     let list = |m: &str| format!("{base}.w_{name}_{m}");
-    // Names inside the Map, kept within Step Functions' limit like every other state's.
-    let test = state_name(&format!("{what}: test"));
-    let take = state_name(&format!("{what}: take"));
-    let skip = state_name(&format!("{what}: skip"));
+    // Names inside the Map, the step's like every other state's: state names are unique in
+    // the whole machine, and two steps may select alike.
+    let test = a.n(&format!("{what}: test"));
+    let take = a.n(&format!("{what}: take"));
+    let skip = a.n(&format!("{what}: skip"));
     let mut selector = json!({"key.$": "$$.Map.Item.Value"});
     if compares(a, w) {
         match w.wanted() {

@@ -367,6 +367,79 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             q.send(req.send()).await?;
             Ok(json!({}))
         }
+        Op::Ec2DescribeSecurityGroups => {
+            let r = send!(
+                q,
+                ec2.describe_security_groups()
+                    .set_filters(Some(filters(args)?))
+            );
+            let groups = each(r.security_groups(), |g| {
+                json!({
+                    "GroupId": g.group_id(),
+                    "GroupName": g.group_name(),
+                    "VpcId": g.vpc_id(),
+                    "IpPermissions": each(g.ip_permissions(), rule),
+                    "IpPermissionsEgress": each(g.ip_permissions_egress(), rule),
+                })
+            });
+            Ok(json!({"SecurityGroups": groups}))
+        }
+        Op::Ec2CreateSecurityGroup => {
+            let req = c
+                .ec2
+                .create_security_group()
+                .group_name(text(args, "GroupName")?)
+                .description(text(args, "Description")?)
+                .vpc_id(text(args, "VpcId")?);
+            if q.dry {
+                q.dry_run(req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            let r = q.send(req.send()).await?;
+            Ok(json!({"GroupId": r.group_id()}))
+        }
+        Op::Ec2RevokeSecurityGroupEgress => {
+            use aws_sdk_ec2::types::{IpPermission, IpRange};
+            let rules: Vec<IpPermission> = args
+                .get("IpPermissions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|p| {
+                    IpPermission::builder()
+                        .set_ip_protocol(
+                            p.get("IpProtocol")
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                        )
+                        .set_ip_ranges(p.get("IpRanges").and_then(Value::as_array).map(|rs| {
+                            rs.iter()
+                                .map(|r| {
+                                    IpRange::builder()
+                                        .set_cidr_ip(
+                                            r.get("CidrIp")
+                                                .and_then(Value::as_str)
+                                                .map(str::to_string),
+                                        )
+                                        .build()
+                                })
+                                .collect()
+                        }))
+                        .build()
+                })
+                .collect();
+            let req = c
+                .ec2
+                .revoke_security_group_egress()
+                .group_id(text(args, "GroupId")?)
+                .set_ip_permissions(Some(rules));
+            if q.dry {
+                q.dry_run(req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            q.send(req.send()).await?;
+            Ok(json!({}))
+        }
         other => Err(elsewhere(other)),
     }
 }
@@ -452,4 +525,17 @@ fn launch_permission(p: &aws_sdk_ec2::types::LaunchPermission) -> Value {
         }
     }
     Value::Object(m)
+}
+
+/// A security group rule as EC2 gives it.
+fn rule(p: &aws_sdk_ec2::types::IpPermission) -> Value {
+    json!({
+        "IpProtocol": p.ip_protocol(),
+        "FromPort": p.from_port(),
+        "ToPort": p.to_port(),
+        "IpRanges": each(p.ip_ranges(), |r| json!({"CidrIp": r.cidr_ip()})),
+        "Ipv6Ranges": each(p.ipv6_ranges(), |r| json!({"CidrIpv6": r.cidr_ipv6()})),
+        "UserIdGroupPairs": each(p.user_id_group_pairs(), |g| json!({"GroupId": g.group_id()})),
+        "PrefixListIds": each(p.prefix_list_ids(), |l| json!({"PrefixListId": l.prefix_list_id()})),
+    })
 }

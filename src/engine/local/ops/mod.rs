@@ -15,6 +15,7 @@ mod ec2;
 mod fleet;
 mod iam;
 mod lambda;
+mod rds;
 mod s3;
 mod sns;
 
@@ -39,6 +40,7 @@ pub(super) async fn call(
         "s3" => s3::call(&q).await,
         "sns" => sns::call(&q).await,
         "lambda" => lambda::call(&q).await,
+        "rds" => rds::call(&q).await,
         "autoscaling" | "elasticloadbalancingv2" => fleet::call(&q).await,
         // `Op::service` names no other; an operation of a new service needs its module here.
         _ => Err(elsewhere(op)),

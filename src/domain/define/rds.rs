@@ -1,0 +1,218 @@
+//! RDS databases in the step vocabulary: record the instance, snapshot it (or its Aurora
+//! cluster), and move it into its VPC's isolation group. Nothing is deleted or stopped.
+//!
+//! RDS's error codes are named three ways: `DBSnapshotNotFound` on the wire (some with `Fault`,
+//! which both engines drop: `DBClusterSnapshotNotFound`), `Rds.DbSnapshotNotFoundException` on
+//! Step Functions, `rds.DBSnapshotNotFoundFaultException` on the emulator's; an "absent" read
+//! lists each.
+
+use super::{Arg, Ask, Cmp, Cond, Def, Lit, Op, Pick, Where};
+
+const INSTANCE: &[(&str, Arg)] = &[("DBInstanceIdentifier", Arg::Param("db_instance_id"))];
+
+/// The instance's VPC security groups with their status (`active`, `adding`, `removing`)
+/// (one instance answers: the call names it).
+const GROUPS: &str = "DBInstances[*].VpcSecurityGroups";
+
+/// The groups of the instance other than the isolation group that are not on their way out.
+const OTHERS: Where = Where {
+    list: GROUPS,
+    key: "VpcSecurityGroupId",
+    is: Arg::Param("group_id"),
+    cmp: Cmp::Ne,
+    except: &[("Status", "removing")],
+    take: &["VpcSecurityGroupId"],
+    first: false,
+};
+
+/// The isolation group among the instance's groups (not on its way out).
+const ISOLATED: Where = Where {
+    cmp: Cmp::Eq,
+    ..OTHERS
+};
+
+/// Every group of the instance.
+const ALL: Where = Where {
+    list: GROUPS,
+    key: "VpcSecurityGroupId",
+    is: Arg::Text(""),
+    cmp: Cmp::All,
+    except: &[],
+    take: &["VpcSecurityGroupId"],
+    first: false,
+};
+
+const READ_GROUPS: Ask = Ask::to(Op::RdsDescribeDbInstances, INSTANCE).keeping(&[
+    Pick::selected("others", &OTHERS, Lit::EmptyList),
+    Pick::selected("isolated", &ISOLATED, Lit::EmptyList),
+]);
+
+const ISOLATED_BEFORE: [Cond; 2] = [
+    Cond::Empty("before.others"),
+    Cond::Not(&Cond::Empty("before.isolated")),
+];
+const ISOLATED_AFTER: [Cond; 2] = [
+    Cond::Empty("after.others"),
+    Cond::Not(&Cond::Empty("after.isolated")),
+];
+
+/// `rds.isolate_db_instance`: the instance's VPC security groups replaced by the isolation
+/// group, at once (`ApplyImmediately`); the old groups are the output. AWS shows the new group
+/// `adding` and the old ones `removing` at once, which the read-back accepts.
+pub const ISOLATE_DB_INSTANCE: Def = Def {
+    before: &[Ask::to(Op::RdsDescribeDbInstances, INSTANCE).keeping(&[
+        Pick::selected("others", &OTHERS, Lit::EmptyList),
+        Pick::selected("isolated", &ISOLATED, Lit::EmptyList),
+        Pick::selected("groups", &ALL, Lit::EmptyList),
+    ])],
+    refuse: &[],
+    done_when: Cond::All(&ISOLATED_BEFORE),
+    plan: "replace the security groups of database {db_instance_id} with the isolation group {group_id}",
+    change: &[Ask::to(
+        Op::RdsModifyDbInstance,
+        &[
+            ("DBInstanceIdentifier", Arg::Param("db_instance_id")),
+            ("VpcSecurityGroupIds", Arg::ListOf("group_id")),
+            ("ApplyImmediately", Arg::Bool(true)),
+        ],
+    )],
+    after: &[READ_GROUPS],
+    verified_when: Some(Cond::All(&ISOLATED_AFTER)),
+    unverified: "database {db_instance_id} does not read back with only the isolation group {group_id}",
+    outputs: &[("previous_security_group_ids", "before.groups")],
+};
+
+/// `rds.snapshot_db_instance`: a manual snapshot of the instance under the given name (one per
+/// incident: a second run finds it). AWS makes it in the background; the read-back sees it
+/// `creating`.
+pub const SNAPSHOT_DB_INSTANCE: Def = Def {
+    before: &[READ_SNAPSHOT],
+    refuse: &[],
+    done_when: Cond::Is("before.exists", Lit::Bool(true)),
+    plan: "snapshot database {db_instance_id} as {snapshot_id}",
+    change: &[Ask::to(
+        Op::RdsCreateDbSnapshot,
+        &[
+            ("DBInstanceIdentifier", Arg::Param("db_instance_id")),
+            ("DBSnapshotIdentifier", Arg::Param("snapshot_id")),
+        ],
+    )],
+    after: &[READ_SNAPSHOT],
+    verified_when: Some(Cond::Is("after.exists", Lit::Bool(true))),
+    unverified: "snapshot {snapshot_id} of database {db_instance_id} does not read back",
+    outputs: &[],
+};
+
+const READ_SNAPSHOT: Ask = Ask::to(
+    Op::RdsDescribeDbSnapshots,
+    &[("DBSnapshotIdentifier", Arg::Param("snapshot_id"))],
+)
+.absent_on(
+    &[
+        "DBSnapshotNotFound",
+        "DbSnapshotNotFound",
+        "DBSnapshotNotFoundFault",
+    ],
+    None,
+)
+.keeping(&[Pick::present("exists")]);
+
+const READ_CLUSTER_SNAPSHOT: Ask = Ask::to(
+    Op::RdsDescribeDbClusterSnapshots,
+    &[("DBClusterSnapshotIdentifier", Arg::Param("snapshot_id"))],
+)
+.absent_on(
+    &[
+        "DBClusterSnapshotNotFound",
+        "DbClusterSnapshotNotFound",
+        "DBClusterSnapshotNotFoundFault",
+    ],
+    None,
+)
+.keeping(&[Pick::present("exists")]);
+
+/// `rds.snapshot_db_cluster`: a manual snapshot of an Aurora cluster (whose instances cannot
+/// be snapshotted alone) under the given name.
+pub const SNAPSHOT_DB_CLUSTER: Def = Def {
+    before: &[READ_CLUSTER_SNAPSHOT],
+    refuse: &[],
+    done_when: Cond::Is("before.exists", Lit::Bool(true)),
+    plan: "snapshot database cluster {db_cluster_id} as {snapshot_id}",
+    change: &[Ask::to(
+        Op::RdsCreateDbClusterSnapshot,
+        &[
+            ("DBClusterIdentifier", Arg::Param("db_cluster_id")),
+            ("DBClusterSnapshotIdentifier", Arg::Param("snapshot_id")),
+        ],
+    )],
+    after: &[READ_CLUSTER_SNAPSHOT],
+    verified_when: Some(Cond::Is("after.exists", Lit::Bool(true))),
+    unverified: "snapshot {snapshot_id} of database cluster {db_cluster_id} does not read back",
+    outputs: &[],
+};
+
+/// `rds.capture_db_instance`: the instance's state, engine, VPC, public accessibility and
+/// security groups.
+pub const CAPTURE_DB_INSTANCE: Def = Def::capture(
+    &[Ask::to(Op::RdsDescribeDbInstances, INSTANCE).keeping(&[
+        Pick::first("arn", "DBInstances[*].DBInstanceArn"),
+        Pick::first("status", "DBInstances[*].DBInstanceStatus"),
+        Pick::first("engine", "DBInstances[*].Engine"),
+        Pick::first("public", "DBInstances[*].PubliclyAccessible"),
+        Pick::first("vpc", "DBInstances[*].DBSubnetGroup.VpcId"),
+        Pick::selected("groups", &ALL, Lit::EmptyList),
+    ])],
+    &[
+        ("db_instance_arn", "before.arn"),
+        ("status", "before.status"),
+        ("publicly_accessible", "before.public"),
+        ("vpc_id", "before.vpc"),
+        ("security_group_ids", "before.groups"),
+    ],
+);
+
+const CLUSTER: &[(&str, Arg)] = &[("DBClusterIdentifier", Arg::Param("db_cluster_id"))];
+
+/// The cluster's groups other than the isolation group that are not on their way out.
+const CLUSTER_OTHERS: Where = Where {
+    list: "DBClusters[*].VpcSecurityGroups",
+    ..OTHERS
+};
+const CLUSTER_ISOLATED: Where = Where {
+    cmp: Cmp::Eq,
+    ..CLUSTER_OTHERS
+};
+const CLUSTER_ALL: Where = Where {
+    list: "DBClusters[*].VpcSecurityGroups",
+    ..ALL
+};
+
+const READ_CLUSTER_GROUPS: Ask = Ask::to(Op::RdsDescribeDbClusters, CLUSTER).keeping(&[
+    Pick::selected("others", &CLUSTER_OTHERS, Lit::EmptyList),
+    Pick::selected("isolated", &CLUSTER_ISOLATED, Lit::EmptyList),
+]);
+
+/// `rds.isolate_db_cluster`: an Aurora cluster's VPC security groups (which its instances
+/// use) replaced by the isolation group, at once; the old groups are the output.
+pub const ISOLATE_DB_CLUSTER: Def = Def {
+    before: &[Ask::to(Op::RdsDescribeDbClusters, CLUSTER).keeping(&[
+        Pick::selected("others", &CLUSTER_OTHERS, Lit::EmptyList),
+        Pick::selected("isolated", &CLUSTER_ISOLATED, Lit::EmptyList),
+        Pick::selected("groups", &CLUSTER_ALL, Lit::EmptyList),
+    ])],
+    refuse: &[],
+    done_when: Cond::All(&ISOLATED_BEFORE),
+    plan: "replace the security groups of database cluster {db_cluster_id} with the isolation group {group_id}",
+    change: &[Ask::to(
+        Op::RdsModifyDbCluster,
+        &[
+            ("DBClusterIdentifier", Arg::Param("db_cluster_id")),
+            ("VpcSecurityGroupIds", Arg::ListOf("group_id")),
+            ("ApplyImmediately", Arg::Bool(true)),
+        ],
+    )],
+    after: &[READ_CLUSTER_GROUPS],
+    verified_when: Some(Cond::All(&ISOLATED_AFTER)),
+    unverified: "database cluster {db_cluster_id} does not read back with only the isolation group {group_id}",
+    outputs: &[("previous_security_group_ids", "before.groups")],
+};

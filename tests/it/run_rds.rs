@@ -1,0 +1,298 @@
+//! `firebreak run` of the RDS playbook against moto (issue 13): a database that an unusual
+//! login succeeded on is snapshotted and moved into its VPC's isolation group (made with no
+//! rule in or out); a second run changes nothing; a dry run changes nothing; failed logins are
+//! not contained.
+
+use serde_json::{Value, json};
+
+use crate::support::{self, finding_file, run_report, step_of, unique};
+
+/// A seeded database and what it is made of.
+pub(crate) struct Database {
+    pub id: String,
+    pub vpc: String,
+    pub group: String,
+    /// The Aurora cluster the instance is in.
+    pub cluster: Option<String>,
+}
+
+/// A PostgreSQL instance in a VPC of its own (a subnet group over two zones), reachable through
+/// one security group.
+pub(crate) async fn database(config: &aws_config::SdkConfig) -> Database {
+    seed(config, false).await
+}
+
+/// An Aurora PostgreSQL instance in a cluster, otherwise as [`database`].
+pub(crate) async fn aurora(config: &aws_config::SdkConfig) -> Database {
+    seed(config, true).await
+}
+
+async fn seed(config: &aws_config::SdkConfig, aurora: bool) -> Database {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.20.0.0/16")
+        .send()
+        .await
+        .unwrap()
+        .vpc()
+        .unwrap()
+        .vpc_id()
+        .unwrap()
+        .to_string();
+    let mut subnets = Vec::new();
+    for (zone, cidr) in [
+        ("us-east-1a", "10.20.1.0/24"),
+        ("us-east-1b", "10.20.2.0/24"),
+    ] {
+        let s = ec2
+            .create_subnet()
+            .vpc_id(&vpc)
+            .availability_zone(zone)
+            .cidr_block(cidr)
+            .send()
+            .await
+            .unwrap();
+        subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
+    }
+    let group = ec2
+        .create_security_group()
+        .group_name(unique("orders-db"))
+        .description("the applications reach the database")
+        .vpc_id(&vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    let rds = aws_sdk_rds::Client::new(config);
+    let subnet_group = unique("orders");
+    rds.create_db_subnet_group()
+        .db_subnet_group_name(&subnet_group)
+        .db_subnet_group_description("orders database")
+        .set_subnet_ids(Some(subnets))
+        .send()
+        .await
+        .unwrap();
+    let id = unique("orders-db");
+    let cluster = if aurora {
+        let cluster = unique("orders-cluster");
+        rds.create_db_cluster()
+            .db_cluster_identifier(&cluster)
+            .engine("aurora-postgresql")
+            .master_username("orders")
+            .master_user_password("Firebreak-test-1")
+            .db_subnet_group_name(&subnet_group)
+            .vpc_security_group_ids(&group)
+            .send()
+            .await
+            .unwrap();
+        Some(cluster)
+    } else {
+        None
+    };
+    let instance = rds
+        .create_db_instance()
+        .db_instance_identifier(&id)
+        .db_instance_class("db.t3.micro")
+        .db_subnet_group_name(&subnet_group)
+        .vpc_security_group_ids(&group)
+        .publicly_accessible(true);
+    let instance = match &cluster {
+        Some(c) => instance
+            .engine("aurora-postgresql")
+            .db_cluster_identifier(c),
+        None => instance
+            .engine("postgres")
+            .allocated_storage(20)
+            .master_username("orders")
+            .master_user_password("Firebreak-test-1"),
+    };
+    instance.send().await.unwrap();
+    Database {
+        id,
+        vpc,
+        group,
+        cluster,
+    }
+}
+
+/// A closed isolation group (no rule in or out) in `vpc`, as `ec2.create_isolation_group`
+/// leaves one; its id.
+pub(crate) async fn isolation_group(config: &aws_config::SdkConfig, vpc: &str) -> String {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let group = ec2
+        .create_security_group()
+        .group_name("firebreak-isolation")
+        .description("firebreak isolation: no inbound or outbound rule")
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    ec2.revoke_security_group_egress()
+        .group_id(&group)
+        .ip_permissions(
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("0.0.0.0/0")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    group
+}
+
+/// The finding GuardDuty gives for an unusual successful login to the database (GuardDuty's
+/// own sample, with the database's identifier).
+pub(crate) fn rds_finding(db: &Database, kind: &str) -> std::path::PathBuf {
+    finding_file("rds-successful-login.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["type"] = format!("CredentialAccess:RDS/{kind}").into();
+        f["resource"]["rdsDbInstanceDetails"]["dbInstanceIdentifier"] = db.id.clone().into();
+        if let Some(c) = &db.cluster {
+            f["resource"]["rdsDbInstanceDetails"]["dbClusterIdentifier"] = c.clone().into();
+        }
+    })
+}
+
+/// The database's security groups (id and status), its manual snapshots and the rules of its
+/// VPC's isolation group (null when there is none).
+pub(crate) async fn end_state(config: &aws_config::SdkConfig, db: &Database) -> Value {
+    let rds = aws_sdk_rds::Client::new(config);
+    let groups: Vec<Value> = rds
+        .describe_db_instances()
+        .db_instance_identifier(&db.id)
+        .send()
+        .await
+        .unwrap()
+        .db_instances()[0]
+        .vpc_security_groups()
+        .iter()
+        .map(|g| json!([g.vpc_security_group_id(), g.status()]))
+        .collect();
+    let snapshots = rds
+        .describe_db_snapshots()
+        .db_instance_identifier(&db.id)
+        .snapshot_type("manual")
+        .send()
+        .await
+        .unwrap()
+        .db_snapshots()
+        .len();
+    let isolation = aws_sdk_ec2::Client::new(config)
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(&db.vpc)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("firebreak-isolation")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .first()
+        .map(|g| {
+            json!({"id": g.group_id(), "rules_in": g.ip_permissions().len(),
+                "rules_out": g.ip_permissions_egress().len()})
+        });
+    json!({"groups": groups, "snapshots": snapshots, "isolation": isolation})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_logged_into_is_snapshotted_and_isolated() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let db = database(&config).await;
+    let finding = rds_finding(&db, "AnomalousBehavior.SuccessfulLogin");
+
+    let open = json!({"groups": [[db.group, "active"]], "snapshots": 0, "isolation": null});
+    assert_eq!(end_state(&config, &db).await, open);
+    let dry = run_report(&moto, &finding, "rds-compromise", &["--dry-run"]);
+    assert_eq!(dry["status"], "dry_run", "{dry:#}");
+    assert_eq!(
+        end_state(&config, &db).await,
+        open,
+        "a dry run changed the database"
+    );
+
+    let report = run_report(&moto, &finding, "rds-compromise", &[]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let group = step_of(&report, "isolation_group_id")["outputs"]["group_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        end_state(&config, &db).await,
+        json!({"groups": [[group, "active"]], "snapshots": 1,
+            "isolation": {"id": group, "rules_in": 0, "rules_out": 0}})
+    );
+    assert_eq!(
+        step_of(&report, "isolate")["outputs"]["previous_security_group_ids"],
+        json!([db.group])
+    );
+    assert_eq!(
+        step_of(&report, "capture")["outputs"]["vpc_id"],
+        db.vpc.as_str()
+    );
+
+    let again = run_report(&moto, &finding, "rds-compromise", &[]);
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    for s in again["steps"].as_array().unwrap() {
+        assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
+    }
+}
+
+/// A failed login is recorded and ticketed, not contained: the database keeps its groups.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_login_leaves_the_database_as_it_is() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let db = database(&config).await;
+    let finding = rds_finding(&db, "MaliciousIPCaller.FailedLogin");
+    let report = run_report(&moto, &finding, "rds-compromise", &[]);
+    assert_eq!(
+        end_state(&config, &db).await,
+        json!({"groups": [[db.group, "active"]], "snapshots": 0, "isolation": null}),
+        "{report:#}"
+    );
+}
+
+/// An Aurora instance cannot be snapshotted nor given security groups alone: its cluster is.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aurora_instance_is_snapshotted_through_its_cluster() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let db = aurora(&config).await;
+    let finding = rds_finding(&db, "TorIPCaller.SuccessfulLogin");
+    let report = run_report(&moto, &finding, "rds-compromise", &[]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let status = |id: &str| step_of(&report, id)["status"].clone();
+    assert_eq!(status("snapshot"), "skipped");
+    assert_eq!(status("snapshot_cluster"), "succeeded");
+    assert_eq!(status("isolate"), "skipped");
+    assert_eq!(status("isolate_cluster"), "succeeded");
+    let snapshots = aws_sdk_rds::Client::new(&config)
+        .describe_db_cluster_snapshots()
+        .db_cluster_identifier(db.cluster.as_deref().unwrap())
+        .snapshot_type("manual")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snapshots.db_cluster_snapshots().len(), 1);
+}
