@@ -402,7 +402,7 @@ fn resolve(step: &PlanStep, scope: &MapScope<'_>, dry_run: bool) -> Result<Resol
                     // would make (a group's id) is not there to read.
                     if p.required && dry_run {
                         return Ok(Resolved::Skip(format!(
-                            "a dry run: parameter `{name}` comes from an earlier step's change, which a dry run does not make"
+                            "a dry run: parameter `{name}` resolved to nothing, as what an earlier step's change would make (a new group's id) is not made in a dry run; a real run fails here if it is still nothing"
                         )));
                     }
                     if p.required {

@@ -230,6 +230,15 @@ async fn a_database_logged_into_is_snapshotted_and_isolated() {
         open,
         "a dry run changed the database"
     );
+    // The isolation group is planned, not made: the step moving the database into it says so.
+    let isolate = step_of(&dry, "isolate");
+    assert_eq!(isolate["status"], "skipped", "{isolate}");
+    assert!(
+        isolate["skip_reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("a dry run: parameter `group_id` resolved to nothing")),
+        "{isolate}"
+    );
 
     let report = run_report(&moto, &finding, "rds-compromise", &[]);
     assert_eq!(report["status"], "succeeded", "{report:#}");
