@@ -37,6 +37,17 @@ fn copy_writable(from: &Path, to: &Path) {
     }
 }
 
+/// A new user's leaked key contained by `firebreak run --evidence TARGET [extra…]` (exit 0).
+async fn contain_into(config: &aws_config::SdkConfig, target: &str, extra: &[&str]) {
+    let (user, key) = crate::run_s3::user_with_key(config).await;
+    let finding = contained_finding(&user, &key);
+    let mut args = vec!["run", "--evidence", target];
+    args.extend_from_slice(extra);
+    args.push(finding.to_str().unwrap());
+    let out = moto().firebreak(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 fn audit(target: &str) -> (Option<i32>, String) {
     let out = moto().firebreak(&["audit", "--retention-days", "30", target]);
     (out.status.code(), stdout(&out) + &stderr(&out))
@@ -45,15 +56,8 @@ fn audit(target: &str) -> (Option<i32>, String) {
 #[tokio::test]
 async fn local_tampering_is_detected() {
     let config = moto().config().await;
-    let (user, key) = crate::run_s3::user_with_key(&config).await;
     let dir = std::env::temp_dir().join(unique("evidence-audit"));
-    let out = moto().firebreak(&[
-        "run",
-        "--evidence",
-        dir.to_str().unwrap(),
-        contained_finding(&user, &key).to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    contain_into(&config, dir.to_str().unwrap(), &[]).await;
     let (code, text) = audit(dir.to_str().unwrap());
     assert_eq!(code, Some(0), "{text}");
     assert!(
@@ -157,14 +161,7 @@ async fn html_report_is_a_page_with_failures_first() {
     let config = moto().config().await;
     let dir = std::env::temp_dir().join(unique("evidence-html"));
     for _ in 0..2 {
-        let (user, key) = crate::run_s3::user_with_key(&config).await;
-        let out = moto().firebreak(&[
-            "run",
-            "--evidence",
-            dir.to_str().unwrap(),
-            contained_finding(&user, &key).to_str().unwrap(),
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        contain_into(&config, dir.to_str().unwrap(), &[]).await;
     }
     let copy = std::env::temp_dir().join(unique("evidence-html-tampered"));
     copy_writable(&dir, &copy);
@@ -270,19 +267,13 @@ async fn s3_tampering_is_detected() {
     // Five executions in one bucket, each under its own prefix, one per tampering.
     let bucket = locked_bucket(&s3).await;
     for i in 0..5 {
-        let (user, key) = crate::run_s3::user_with_key(&config).await;
         let target = format!("s3://{bucket}/case{i}");
-        let out = moto().firebreak(&[
-            "run",
-            "--evidence",
+        contain_into(
+            &config,
             &target,
-            "--lock-mode",
-            "governance",
-            "--retention-days",
-            "30",
-            contained_finding(&user, &key).to_str().unwrap(),
-        ]);
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            &["--lock-mode", "governance", "--retention-days", "30"],
+        )
+        .await;
         let listed = s3
             .list_objects_v2()
             .bucket(&bucket)
@@ -444,17 +435,8 @@ async fn signed_manifests_catch_forgery_and_re_signing() {
             .to_string()
     };
     let key_id = new_key().await;
-    let (user, key) = crate::run_s3::user_with_key(&config).await;
     let dir = std::env::temp_dir().join(unique("evidence-signed"));
-    let out = moto().firebreak(&[
-        "run",
-        "--evidence",
-        dir.to_str().unwrap(),
-        "--sign-key",
-        &key_id,
-        contained_finding(&user, &key).to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    contain_into(&config, dir.to_str().unwrap(), &["--sign-key", &key_id]).await;
     assert!(
         files(&dir)
             .iter()
@@ -535,14 +517,7 @@ async fn signed_manifests_catch_forgery_and_re_signing() {
 
     // Requiring a signature fails unsigned evidence.
     let unsigned = std::env::temp_dir().join(unique("evidence-unsigned"));
-    let (user, key) = crate::run_s3::user_with_key(&config).await;
-    let out = moto().firebreak(&[
-        "run",
-        "--evidence",
-        unsigned.to_str().unwrap(),
-        contained_finding(&user, &key).to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    contain_into(&config, unsigned.to_str().unwrap(), &[]).await;
     let (code, out) = audit_signed(&unsigned);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("the manifest is not signed"), "{out}");
@@ -554,15 +529,8 @@ async fn signed_manifests_catch_forgery_and_re_signing() {
 #[tokio::test]
 async fn a_claimed_finding_with_no_execution_fails_the_audit() {
     let config = moto().config().await;
-    let (user, key) = crate::run_s3::user_with_key(&config).await;
     let dir = std::env::temp_dir().join(unique("evidence-claims"));
-    let out = moto().firebreak(&[
-        "run",
-        "--evidence",
-        dir.to_str().unwrap(),
-        contained_finding(&user, &key).to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    contain_into(&config, dir.to_str().unwrap(), &[]).await;
     let claim = |finding: &str, lease_until_ms: i64| {
         let folder = dir.join(format!("_claims/123456789012/{finding}"));
         std::fs::create_dir_all(&folder).unwrap();

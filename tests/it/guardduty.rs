@@ -252,12 +252,7 @@ async fn a_ticket_closes_when_guardduty_archives_its_finding() {
     tend();
     let issue = &gh.issues(repo)[0];
     assert_eq!(issue["state"], "closed", "{issue:#}");
-    let comments: Vec<&str> = issue["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].as_str().unwrap())
-        .collect();
+    let comments = crate::support::comment_bodies(issue);
     assert!(
         comments
             .iter()

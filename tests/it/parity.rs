@@ -624,29 +624,9 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .await
         .map(|r| r.db_cluster_snapshots().len())
         .unwrap_or_default();
-    let isolation_rules = ec2
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("vpc-id")
-                .values(input("empty_vpc_id"))
-                .build(),
-        )
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("group-name")
-                .values("firebreak-isolation")
-                .build(),
-        )
-        .send()
-        .await
-        .map(|r| {
-            r.security_groups()
-                .iter()
-                .map(|g| g.ip_permissions().len() + g.ip_permissions_egress().len())
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
+    // The group's id is drawn by each emulator: its rules are compared.
+    let isolation = crate::run_rds::isolation_group_state(config, &input("empty_vpc_id")).await;
+    let isolation_rules = json!([isolation["rules_in"], isolation["rules_out"]]);
     let s3 = support::s3_client(config);
     let bucket = input("bucket");
     let block = s3

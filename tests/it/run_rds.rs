@@ -164,6 +164,30 @@ pub(crate) fn rds_finding(db: &Database, kind: &str) -> std::path::PathBuf {
     })
 }
 
+/// The isolation group of `vpc`: its id and how many rules it has in and out; null when the
+/// VPC has none.
+pub(crate) async fn isolation_group_state(config: &aws_config::SdkConfig, vpc: &str) -> Value {
+    let filter = |name: &str, value: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(name)
+            .values(value)
+            .build()
+    };
+    aws_sdk_ec2::Client::new(config)
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc))
+        .filters(filter("group-name", "firebreak-isolation"))
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .first()
+        .map_or(Value::Null, |g| {
+            json!({"id": g.group_id(), "rules_in": g.ip_permissions().len(),
+                "rules_out": g.ip_permissions_egress().len()})
+        })
+}
+
 /// The database's security groups (id and status), its manual snapshots and the rules of its
 /// VPC's isolation group (null when there is none).
 pub(crate) async fn end_state(config: &aws_config::SdkConfig, db: &Database) -> Value {
@@ -188,29 +212,7 @@ pub(crate) async fn end_state(config: &aws_config::SdkConfig, db: &Database) -> 
         .unwrap()
         .db_snapshots()
         .len();
-    let isolation = aws_sdk_ec2::Client::new(config)
-        .describe_security_groups()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("vpc-id")
-                .values(&db.vpc)
-                .build(),
-        )
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("group-name")
-                .values("firebreak-isolation")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .security_groups()
-        .first()
-        .map(|g| {
-            json!({"id": g.group_id(), "rules_in": g.ip_permissions().len(),
-                "rules_out": g.ip_permissions_egress().len()})
-        });
+    let isolation = isolation_group_state(config, &db.vpc).await;
     json!({"groups": groups, "snapshots": snapshots, "isolation": isolation})
 }
 

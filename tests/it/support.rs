@@ -509,3 +509,13 @@ pub fn step_of(report: &serde_json::Value, id: &str) -> serde_json::Value {
         .cloned()
         .unwrap_or_else(|| panic!("no step {id} in {report:#}"))
 }
+
+/// The bodies of a tracker issue's comments, in order.
+pub fn comment_bodies(issue: &serde_json::Value) -> Vec<&str> {
+    issue["comments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["body"].as_str())
+        .collect()
+}

@@ -545,12 +545,7 @@ async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_whe
     let out = contain(&account, &env, &again, &bucket);
     let issues = gh.issues(repo);
     assert_eq!(issues.len(), 1, "never a second ticket: {issues:#?}");
-    let comments: Vec<&str> = issues[0]["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].as_str().unwrap())
-        .collect();
+    let comments = crate::support::comment_bodies(&issues[0]);
     assert_eq!(comments.len(), 3, "{comments:#?}");
     assert!(
         comments[1].contains("seen it 2 time(s) (1 before)"),
@@ -744,12 +739,7 @@ async fn five_deliveries_read_by_two_servers_make_one_ticket() {
         "one ticket for five deliveries: {issues:#?}\n{logs}"
     );
     assert_eq!(issues[0]["state"], "closed", "{logs}");
-    let comments: Vec<&str> = issues[0]["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].as_str().unwrap())
-        .collect();
+    let comments = crate::support::comment_bodies(&issues[0]);
     let outcomes = comments
         .iter()
         .filter(|c| c.starts_with("## Containment succeeded"))
@@ -1071,12 +1061,7 @@ async fn a_failed_investigation_is_said_on_the_ticket() {
     let f = finding(&account, &unique("investigated"), &user, &key, 1);
     contain(&account, &env, &f, &bucket);
     let issues = gh.issues(repo);
-    let comments: Vec<&str> = issues[0]["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].as_str().unwrap())
-        .collect();
+    let comments = crate::support::comment_bodies(&issues[0]);
     assert_eq!(comments.len(), 2, "{comments:#?}");
     assert!(
         comments[0].starts_with("## Investigation (automatic)"),
@@ -1542,12 +1527,7 @@ async fn an_attack_sequence_is_one_incident_with_an_execution_per_resource() {
     // One ticket: the sequence's, told of each resource's containment.
     let issues = gh.issues(repo);
     assert_eq!(issues.len(), 1, "{issues:#?}");
-    let comments: Vec<&str> = issues[0]["comments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["body"].as_str().unwrap())
-        .collect();
+    let comments = crate::support::comment_bodies(&issues[0]);
     assert_eq!(
         comments
             .iter()
