@@ -46,6 +46,7 @@ ENV = dict(
 ENV.pop("AWS_PROFILE", None)
 WORK = tempfile.mkdtemp(prefix="firebreak-bench-ttc-")
 SERVER = subprocess.Popen([".venv-moto/bin/moto_server", "-H", "127.0.0.1", "-p", str(PORT)],
+                          env=dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true"),
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 atexit.register(lambda: (SERVER.terminate(), SERVER.wait()))
 for _ in range(100):

@@ -27,8 +27,9 @@ pub struct Args {
     /// Receives of a message before SQS moves it to the dead-letter queue.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_receives: u32,
-    /// Another IAM principal ARN that may write evidence (the role `serve` or `watch` runs
-    /// as, when it is not the caller's); repeatable. Everyone else is denied writes.
+    /// Another IAM principal ARN that may write evidence and send to the queue (the role
+    /// `serve` or `watch` runs as, when it is not the caller's); repeatable. Everyone else is
+    /// denied both (the queue's EventBridge rule excepted).
     #[arg(long = "writer", value_name = "ARN")]
     pub writers: Vec<String>,
 }
@@ -56,7 +57,9 @@ pub fn run(a: Args) -> Result<ExitCode> {
             LockArg::Governance => crate::evidence::LockMode::Governance,
         };
         let days = i32::try_from(retention_days).unwrap_or(i32::MAX);
-        if let Some(bucket) = &evidence_bucket {
+        // firebreak's principals: the caller, its state machines' roles and those given. They
+        // alone may write evidence and send findings to the queue.
+        let writers = if evidence_bucket.is_some() || queue.is_some() {
             let caller = aws_sdk_sts::Client::new(&config)
                 .get_caller_identity()
                 .send()
@@ -70,7 +73,11 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 .arn()
                 .unwrap_or_default()
                 .to_string();
-            let writers = crate::ops::setup::writers(&caller, &writers);
+            crate::ops::setup::writers(&caller, &writers)
+        } else {
+            Vec::new()
+        };
+        if let Some(bucket) = &evidence_bucket {
             let report = crate::ops::setup::evidence_bucket(
                 &s3,
                 &region,
@@ -102,6 +109,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
                 name,
                 min_severity,
                 max_receives,
+                &writers,
             )
             .await
             .map_err(|e| anyhow::anyhow!(e))?;

@@ -250,13 +250,16 @@ pub async fn evidence_bucket(
 }
 
 /// The queue `serve` reads, its dead-letter queue, and the EventBridge rule that delivers
-/// GuardDuty findings to it. Returns the report and the queue's URL.
+/// GuardDuty findings to it; the queue's policy ([`queue_policy`]) lets the rule and
+/// `senders` (firebreak's principals: `serve` sends a dead-lettered finding back) send, and
+/// denies everyone else. Returns the report and the queue's URL.
 pub async fn finding_queue(
     sqs: &aws_sdk_sqs::Client,
     events: &aws_sdk_eventbridge::Client,
     name: &str,
     min_severity: Option<f64>,
     max_receives: u32,
+    senders: &[String],
 ) -> Result<(SetupReport, String), SetupError> {
     use aws_sdk_sqs::types::QueueAttributeName as A;
     let mut lines = Vec::new();
@@ -315,17 +318,7 @@ pub async fn finding_queue(
             .map(|s| format!(" of severity ≥ {s}"))
             .unwrap_or_default()
     ));
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "FirebreakEventBridgeDelivers",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": "sqs:SendMessage",
-            "Resource": arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}
-        }]
-    });
+    let policy = queue_policy(&arn, &rule_arn, senders);
     sqs.set_queue_attributes()
         .queue_url(&url)
         .attributes(A::Policy, policy.to_string())
@@ -337,7 +330,10 @@ pub async fn finding_queue(
                 crate::aws::classify(&e, "sqs", "SetQueueAttributes"),
             )
         })?;
-    lines.push(format!("queue {name}: policy lets only rule {rule} send"));
+    lines.push(format!(
+        "queue {name}: policy lets only rule {rule} and {} send",
+        senders.join(", ")
+    ));
     events
         .put_targets()
         .rule(&rule)
@@ -522,6 +518,43 @@ pub fn bucket_policy(bucket: &str, tls: bool, writers: &[String]) -> serde_json:
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+/// The Sid of the queue policy's statement that denies every other sender.
+pub const SENDERS_SID: &str = "FirebreakOnlyTheRuleSends";
+
+/// The finding queue's policy: the EventBridge rule `rule_arn` may send to the queue `queue_arn`;
+/// a send neither from that rule (`aws:SourceArn`) nor by one of `senders` (IAM principal ARNs,
+/// wildcards allowed, as [`writers`] gives them) is denied, whatever the sender's own IAM
+/// policies allow: a made-up finding is not put in front of `serve` by whoever may call
+/// `sqs:SendMessage` in the account. (Both conditions of the Deny must hold: a key a request does
+/// not have, such as `aws:SourceArn` on a direct send, or `aws:PrincipalArn` on a service's
+/// delivery, satisfies its `Not` operator.)
+pub fn queue_policy(queue_arn: &str, rule_arn: &str, senders: &[String]) -> serde_json::Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "FirebreakEventBridgeDelivers",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}}
+            },
+            {
+                "Sid": SENDERS_SID,
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {
+                    "ArnNotEquals": {"aws:SourceArn": rule_arn},
+                    "ArnNotLike": {"aws:PrincipalArn": senders}
+                }
+            }
+        ]
+    })
+}
+
 /// The IAM principal ARNs behind a caller ARN: an assumed-role session
 /// (`arn:aws:sts::A:assumed-role/R/session`) is its role (`arn:aws:iam::A:role/R`, or the
 /// same name under a path, which the session ARN does not show), anything else is itself.
@@ -560,6 +593,38 @@ pub fn writers(caller: &str, extra: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The rule delivers; a send neither from the rule nor by firebreak is denied (both
+    /// conditions of one Deny statement, so each exempts on its own).
+    #[test]
+    fn only_the_rule_and_firebreak_send_to_the_queue() {
+        let rule = "arn:aws:events:us-east-1:1:rule/firebreak-q";
+        let p = queue_policy(
+            "arn:aws:sqs:us-east-1:1:q",
+            rule,
+            &["arn:aws:iam::1:role/FirebreakServe".into()],
+        );
+        let statements = p["Statement"].as_array().unwrap();
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[0]["Effect"], "Allow");
+        assert_eq!(
+            statements[0]["Condition"]["ArnEquals"]["aws:SourceArn"],
+            rule
+        );
+        let deny = &statements[1];
+        assert_eq!(
+            (&deny["Sid"], &deny["Effect"], &deny["Principal"]),
+            (&json!(SENDERS_SID), &json!("Deny"), &json!("*"))
+        );
+        assert_eq!(deny["Resource"], "arn:aws:sqs:us-east-1:1:q");
+        let cond = deny["Condition"].as_object().unwrap();
+        assert_eq!(cond.len(), 2);
+        assert_eq!(cond["ArnNotEquals"]["aws:SourceArn"], rule);
+        assert_eq!(
+            cond["ArnNotLike"]["aws:PrincipalArn"],
+            json!(["arn:aws:iam::1:role/FirebreakServe"])
+        );
+    }
 
     #[test]
     fn writers_are_the_caller_its_state_machine_roles_and_those_given() {

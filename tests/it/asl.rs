@@ -456,14 +456,10 @@ async fn the_credential_state_machine_contains_a_leaked_key() {
             .iter()
             .any(|k| k.access_key_id() == Some(other.as_str()))
     );
-    let policy = iam
-        .get_user_policy()
-        .user_name(&user)
-        .policy_name("FirebreakDenyAll")
-        .send()
-        .await
-        .expect("the deny-all policy is there");
-    assert!(policy.policy_document().contains("Deny"));
+    assert!(
+        support::deny_all_attached(&iam, &user).await,
+        "AWSDenyAll is attached"
+    );
 
     // A second run finds the key already Inactive and changes nothing more.
     let (ok, again) = execute(
@@ -1010,13 +1006,7 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         .unwrap();
     let text = percent_encoding::percent_decode_str(policy.policy_document()).decode_utf8_lossy();
     let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let mut granted: Vec<String> = doc["Statement"][0]["Action"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect();
-    granted.sort();
+    let granted: Vec<String> = support::playbook_actions(&doc).into_iter().collect();
     let mut wanted: Vec<String> = [
         "iam.capture_user",
         "iam.deactivate_access_key",
@@ -1040,15 +1030,16 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
     assert_eq!(granted, wanted);
     // And writing locked evidence objects under the evidence prefix, nothing more.
     assert_eq!(
-        doc["Statement"][1],
-        serde_json::json!({
+        support::statement(&doc, "FirebreakEvidence"),
+        &serde_json::json!({
             "Sid": "FirebreakEvidence",
             "Effect": "Allow",
             "Action": ["s3:PutObject", "s3:PutObjectRetention"],
             "Resource": format!("arn:aws:s3:::{bucket}/ev/*"),
         })
     );
-    assert_eq!(doc["Statement"].as_array().map(Vec::len), Some(2));
+    // The playbook's statement, the deny-all's narrowed one, and the evidence's.
+    assert_eq!(doc["Statement"].as_array().map(Vec::len), Some(3));
 
     let user = support::unique("victim");
     iam.create_user().user_name(&user).send().await.unwrap();

@@ -417,6 +417,18 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .await
         .map(|p| p.policy_names().to_vec())
         .unwrap_or_default();
+    let attached: Vec<String> = iam
+        .list_attached_user_policies()
+        .user_name(&seeded.user)
+        .send()
+        .await
+        .map(|p| {
+            p.attached_policies()
+                .iter()
+                .filter_map(|a| a.policy_arn().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     let login = iam
         .get_login_profile()
         .user_name(&seeded.user)
@@ -660,7 +672,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .and_then(|p| p.policy().map(str::to_string))
         .and_then(|p| serde_json::from_str::<Value>(&p).ok());
     json!({
-        "keys": keys, "user_policies": policies, "login_profile": login, "mfa_devices": mfa,
+        "keys": keys, "user_policies": policies, "user_attached": attached, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),
         "versioning": versioning, "bucket_policy": policy, "profile_associations": profiles,

@@ -329,12 +329,11 @@ async fn least_privilege(playbook: &str, cases: &[Case]) {
         support::stderr(&printed)
     );
     let policy: Value = serde_json::from_slice(&printed.stdout).unwrap();
-    let granted: BTreeSet<String> = policy["Statement"][0]["Action"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a.as_str().unwrap().to_string())
-        .collect();
+    // Every action the policy grants, narrowed ones included, granted on every resource and
+    // without conditions: the emulator evaluates neither a statement's Resource (it checks
+    // each request against `*`) nor condition keys other than `sts:ExternalId`. The narrowing
+    // itself is checked by `the_deny_all_is_the_one_policy_the_responder_may_attach`.
+    let granted: BTreeSet<String> = support::playbook_actions(&policy);
 
     let lab = Lab::new().await;
     lab.grant(&granted, None).await;
@@ -455,12 +454,7 @@ fn engine_only_permissions_are_marked_and_split() {
             support::firebreak(&["permissions", "ec2-instance-compromise", "--engine", engine]);
         assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["Statement"][0]["Action"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect()
+        support::playbook_actions(&v).into_iter().collect()
     };
     let (local, sfn) = (actions_of("local"), actions_of("sfn"));
     // `ec2.tag_instance` is defined once: both engines read tags with DescribeTags.
@@ -485,16 +479,25 @@ fn the_incidents_of_a_configuration_add_their_own_statement() {
         serde_json::from_slice(&out.stdout).unwrap()
     };
     let plain = policy(&["permissions", "iam-credential-compromise"]);
-    assert_eq!(plain["Statement"].as_array().unwrap().len(), 1);
+    assert!(
+        plain["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["Sid"].as_str().unwrap().starts_with("FirebreakPlaybook")),
+        "{plain:#}"
+    );
     let with = policy(&[
         "permissions",
         "iam-credential-compromise",
         "--config",
         config.to_str().unwrap(),
     ]);
-    assert_eq!(with["Statement"][0], plain["Statement"][0]);
-    assert_eq!(with["Statement"][1]["Sid"], "FirebreakIncidents");
-    let actions: Vec<&str> = with["Statement"][1]["Action"]
+    let statements = with["Statement"].as_array().unwrap();
+    let playbook = plain["Statement"].as_array().unwrap();
+    assert_eq!(statements[..playbook.len()], playbook[..]);
+    assert_eq!(statements.len(), playbook.len() + 1);
+    let actions: Vec<&str> = support::statement(&with, "FirebreakIncidents")["Action"]
         .as_array()
         .unwrap()
         .iter()
@@ -519,4 +522,41 @@ fn the_incidents_of_a_configuration_add_their_own_statement() {
             "securityhub:BatchUpdateFindings",
         ]
     );
+}
+
+/// The deny-all is AWS's managed `AWSDenyAll`, attached: the responder may attach that one
+/// policy and no other (`iam:PolicyARN`), and may not write a user's inline policy at all, on
+/// either engine (an inline-policy write would let whoever holds the role write itself an
+/// Allow-all).
+#[test]
+fn the_deny_all_is_the_one_policy_the_responder_may_attach() {
+    for engine in ["local", "sfn"] {
+        let out = support::firebreak(&[
+            "permissions",
+            "iam-credential-compromise",
+            "s3-data-access",
+            "--engine",
+            engine,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+        let policy: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let text = policy.to_string();
+        assert!(!text.contains("iam:PutUserPolicy"), "{policy:#}");
+        let open = support::statement(&policy, "FirebreakPlaybook");
+        assert!(
+            !open["Action"].to_string().contains("iam:AttachUserPolicy"),
+            "{policy:#}"
+        );
+        assert_eq!(
+            support::statement(&policy, "FirebreakPlaybookNarrowed1"),
+            &serde_json::json!({
+                "Sid": "FirebreakPlaybookNarrowed1",
+                "Effect": "Allow",
+                "Action": "iam:AttachUserPolicy",
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"iam:PolicyARN": ["arn:aws:iam::aws:policy/AWSDenyAll"]}},
+            }),
+            "{engine}"
+        );
+    }
 }

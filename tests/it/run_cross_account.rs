@@ -87,21 +87,6 @@ async fn another_accounts_finding_acts_in_that_account_only() {
         Some(here_key.as_str()),
         "the caller's own key is the one left Active"
     );
-    assert!(
-        here.get_user_policy()
-            .user_name(&user)
-            .policy_name("FirebreakDenyAll")
-            .send()
-            .await
-            .is_err()
-    );
-    assert!(
-        there
-            .get_user_policy()
-            .user_name(&user)
-            .policy_name("FirebreakDenyAll")
-            .send()
-            .await
-            .is_ok()
-    );
+    assert!(!crate::support::deny_all_attached(&here, &user).await);
+    assert!(crate::support::deny_all_attached(&there, &user).await);
 }

@@ -3,7 +3,7 @@
 use aws_sdk_iam::types::StatusType;
 use serde_json::Value;
 
-use crate::support::{finding_file, moto, stderr, stdout, unique};
+use crate::support::{self, finding_file, moto, stderr, stdout, unique};
 
 async fn iam() -> aws_sdk_iam::Client {
     aws_sdk_iam::Client::new(&moto().config().await)
@@ -98,17 +98,15 @@ async fn iam_user_only_the_findings_key_is_deactivated() {
             .iter()
             .any(|k| k.access_key_id() == Some(k2.as_str()))
     );
-    let policy = iam
-        .get_user_policy()
+    assert!(support::deny_all_attached(&iam, &user).await);
+    // No inline policy is written for it.
+    let inline = iam
+        .list_user_policies()
         .user_name(&user)
-        .policy_name("FirebreakDenyAll")
         .send()
         .await
         .unwrap();
-    let doc = percent_encoding::percent_decode_str(policy.policy_document())
-        .decode_utf8_lossy()
-        .to_string();
-    assert!(doc.contains("\"Deny\"") && doc.contains("\"*\""), "{doc}");
+    assert!(inline.policy_names().is_empty(), "{inline:?}");
 
     // Idempotent: the second run succeeds and changes nothing.
     let (code, again, err) = run_json(&["run", finding.to_str().unwrap(), "--output", "json"]);

@@ -203,6 +203,54 @@ async fn findings_are_contained_once_across_two_servers_and_poison_is_dead_lette
     // Idempotent: a second setup changes nothing and finds everything in place.
     let again = setup(&account, &bucket, &queue, &[]);
     assert_eq!(url, again);
+    // Only the rule, and firebreak's principals (the caller: `serve` sends dead-lettered
+    // findings back), may send: everyone else's send is denied by the queue's policy. (The
+    // emulator does not evaluate queue policies, so the policy is read back, not attacked.)
+    let policy = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::Policy)
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(
+        policy
+            .attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::Policy))
+            .expect("the queue has a policy"),
+    )
+    .unwrap();
+    let caller = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let deny = crate::support::statement(&policy, "FirebreakOnlyTheRuleSends");
+    assert_eq!(deny["Effect"], "Deny", "{policy:#}");
+    assert_eq!(deny["Principal"], "*", "{policy:#}");
+    assert_eq!(deny["Action"], "sqs:SendMessage", "{policy:#}");
+    let rule_arn = &deny["Condition"]["ArnNotEquals"]["aws:SourceArn"];
+    assert!(
+        rule_arn
+            .as_str()
+            .is_some_and(|a| a.ends_with(&format!(":rule/firebreak-{queue}"))),
+        "{policy:#}"
+    );
+    assert_eq!(
+        &crate::support::statement(&policy, "FirebreakEventBridgeDelivers")["Condition"]["ArnEquals"]
+            ["aws:SourceArn"],
+        rule_arn
+    );
+    // The caller's role, for a role session.
+    let senders = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+        .as_array()
+        .unwrap();
+    for principal in firebreak::ops::setup::principal_arns(&caller) {
+        assert!(senders.contains(&json!(principal)), "{caller}: {policy:#}");
+    }
 
     // Three leaked keys; the first finding is re-sent ten times with growing counts, as
     // GuardDuty does while the activity goes on.

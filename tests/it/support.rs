@@ -230,6 +230,9 @@ fn spawn_moto_at(program: &Path, args: &[&std::ffi::OsStr], port: u16, sdk_port:
     let child = Command::new("sh")
         // Step Functions' SDK tasks call the server's own port; moto reads it from MOTO_PORT.
         .env("MOTO_PORT", sdk_port.to_string())
+        // AWS's managed policies (AWSDenyAll, which `iam.deny_all_user` attaches) exist in
+        // every AWS account; the emulator has them only when asked.
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         .arg("-c")
         .arg(script)
         .arg(program)
@@ -518,4 +521,44 @@ pub fn comment_bodies(issue: &serde_json::Value) -> Vec<&str> {
         .flatten()
         .filter_map(|c| c["body"].as_str())
         .collect()
+}
+
+/// Every IAM action a printed playbook policy grants (its `FirebreakPlaybook` statement and
+/// the narrowed ones after it, `FirebreakPlaybookNarrowed…`), sorted, without their conditions.
+pub fn playbook_actions(policy: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| {
+            s["Sid"]
+                .as_str()
+                .is_some_and(|sid| sid.starts_with("FirebreakPlaybook"))
+        })
+        .flat_map(|s| match &s["Action"] {
+            serde_json::Value::Array(a) => a.clone(),
+            one => vec![one.clone()],
+        })
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The statement of a policy with this `Sid`.
+pub fn statement<'p>(policy: &'p serde_json::Value, sid: &str) -> &'p serde_json::Value {
+    policy["Statement"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["Sid"] == sid))
+        .unwrap_or_else(|| panic!("no statement {sid} in {policy:#}"))
+}
+
+/// Whether AWS's managed `AWSDenyAll` (firebreak's deny-all) is attached to `user`.
+pub async fn deny_all_attached(iam: &aws_sdk_iam::Client, user: &str) -> bool {
+    iam.list_attached_user_policies()
+        .user_name(user)
+        .send()
+        .await
+        .expect("ListAttachedUserPolicies")
+        .attached_policies()
+        .iter()
+        .any(|p| p.policy_arn() == Some("arn:aws:iam::aws:policy/AWSDenyAll"))
 }

@@ -526,7 +526,7 @@ async fn a_contained_finding_gets_one_ticket_opened_then_closed_and_reopened_whe
     );
     assert!(
         outcome.contains(&format!(
-            "`aws iam delete-user-policy --user-name {user} --policy-name FirebreakDenyAll`"
+            "`aws iam detach-user-policy --user-name {user} --policy-arn arn:aws:iam::aws:policy/AWSDenyAll`"
         )),
         "{outcome}"
     );

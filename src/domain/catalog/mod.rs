@@ -174,6 +174,15 @@ impl Spec {
         }
     }
 
+    /// The permissions this action needs only on a condition (see
+    /// [`crate::domain::define::Def::conditions`]).
+    pub fn conditions(&self) -> Vec<crate::domain::define::Narrowed> {
+        match self.how {
+            How::Defined(def) => def.conditions(),
+            How::Hand { .. } => Vec::new(),
+        }
+    }
+
     /// The permissions only one engine needs, with that engine.
     pub fn engine_only(&self) -> Vec<(&'static str, Engine)> {
         match self.how {
@@ -239,9 +248,9 @@ pub const VERIFY_FAILED: &str = "VerifyFailed";
 /// Names firebreak writes into AWS, shared by both engines (and the defaults of the actions'
 /// parameters, checked by a test).
 pub mod names {
-    /// `iam.deny_all_user`'s inline policy, and its statement.
-    pub const DENY_ALL_POLICY: &str = "FirebreakDenyAll";
-    pub const DENY_ALL_SID: &str = "FirebreakDenyAll";
+    /// `iam.deny_all_user`'s policy: AWS's managed `AWSDenyAll` (deny every action on every
+    /// resource), the one policy the responder may attach.
+    pub const DENY_ALL_ARN: &str = "arn:aws:iam::aws:policy/AWSDenyAll";
     /// `iam.revoke_role_sessions`' inline policy (the console's name) and statement.
     pub const REVOKE_POLICY: &str = "AWSRevokeOlderSessions";
     pub const REVOKE_SID: &str = "FirebreakRevokeOlderSessions";
@@ -250,14 +259,6 @@ pub mod names {
     /// `ec2.isolate_instance`'s groups.
     pub const ISOLATION_GROUP: &str = "firebreak-isolation";
     pub const TRANSITION_GROUP: &str = "firebreak-isolation-transition";
-
-    /// `iam.deny_all_user`'s policy document (both engines write exactly this).
-    pub fn deny_all_document() -> serde_json::Value {
-        serde_json::json!({
-            "Version": "2012-10-17",
-            "Statement": [{"Sid": DENY_ALL_SID, "Effect": "Deny", "Action": "*", "Resource": "*"}]
-        })
-    }
 }
 
 impl Spec {
@@ -443,18 +444,55 @@ pub fn permission(service: &str, operation: &str) -> String {
 }
 
 /// The least-privilege IAM policy for running `actions` on `engine`: every permission the
-/// catalog lists for them there, sorted and once.
+/// catalog lists for them there, sorted and once. A permission that every action needing it
+/// needs only on a condition (`iam:AttachUserPolicy` of `AWSDenyAll` alone) is granted on that
+/// condition, in a statement of its own (`FirebreakPlaybookNarrowed`), and not in the first.
 pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serde_json::Value {
-    let mut names: Vec<&str> = actions
-        .into_iter()
-        .flat_map(|a| a.permissions(engine))
-        .collect();
+    let actions: Vec<Action> = actions.into_iter().collect();
+    let mut names: Vec<&str> = actions.iter().flat_map(|a| a.permissions(engine)).collect();
     names.sort_unstable();
     names.dedup();
-    serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "FirebreakPlaybook", "Effect": "Allow", "Action": names, "Resource": "*"}],
-    })
+    // A permission is narrowed when no action needing it needs it unconditioned.
+    let mut narrowed: Vec<crate::domain::define::Narrowed> = Vec::new();
+    let mut open: Vec<&str> = Vec::new();
+    for a in &actions {
+        let conditions = a.spec().conditions();
+        for p in a.permissions(engine) {
+            let mine: Vec<_> = conditions.iter().filter(|n| n.permission == p).collect();
+            if mine.is_empty() {
+                open.push(p);
+            }
+            narrowed.extend(mine);
+        }
+    }
+    narrowed.retain(|n| !open.contains(&n.permission));
+    narrowed.sort_unstable();
+    narrowed.dedup();
+    names.retain(|p| !narrowed.iter().any(|n| n.permission == *p));
+    let mut statements = vec![serde_json::json!(
+        {"Sid": "FirebreakPlaybook", "Effect": "Allow", "Action": names, "Resource": "*"}
+    )];
+    for (i, n) in narrowed.iter().enumerate() {
+        let values: Vec<&str> = narrowed
+            .iter()
+            .filter(|m| (m.permission, m.operator, m.key) == (n.permission, n.operator, n.key))
+            .map(|m| m.value)
+            .collect();
+        if narrowed[..i]
+            .iter()
+            .any(|m| (m.permission, m.operator, m.key) == (n.permission, n.operator, n.key))
+        {
+            continue;
+        }
+        statements.push(serde_json::json!({
+            "Sid": format!("FirebreakPlaybookNarrowed{}", statements.len()),
+            "Effect": "Allow",
+            "Action": n.permission,
+            "Resource": "*",
+            "Condition": {n.operator: {n.key: values}},
+        }));
+    }
+    serde_json::json!({"Version": "2012-10-17", "Statement": statements})
 }
 
 #[cfg(test)]
@@ -509,10 +547,6 @@ mod tests {
         let default = |a: Action, p: &str| {
             serde_json::from_str::<String>(a.spec().param(p).unwrap().default.unwrap()).unwrap()
         };
-        assert_eq!(
-            default(Action::IamDenyAllUser, "policy_name"),
-            names::DENY_ALL_POLICY
-        );
         assert_eq!(
             default(Action::IamRevokeRoleSessions, "policy_name"),
             names::REVOKE_POLICY

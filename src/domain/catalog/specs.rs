@@ -105,29 +105,13 @@ impl Action {
             Action::IamDenyAllUser => {
                 const S: &Spec = &Spec {
                     name: "iam.deny_all_user",
-                    doc: "Put an explicit deny-all inline policy on a user, stopping every key and console session.",
-                    undo: "Once the user's credentials are rotated: `aws iam delete-user-policy --user-name {user_name} --policy-name {policy_name}`.",
+                    doc: "Attach AWS's managed policy AWSDenyAll to a user, stopping every key and console session.",
+                    undo: "Once the user's credentials are rotated: `aws iam detach-user-policy --user-name {user_name} --policy-arn arn:aws:iam::aws:policy/AWSDenyAll`.",
                     effect: Effect::Contain,
-                    params: &[
-                        USER,
-                        opt(
-                            "policy_name",
-                            Type::String,
-                            Some("\"FirebreakDenyAll\""),
-                            "inline policy name",
-                        ),
-                    ],
-                    outputs: &[out(
-                        "policy_name",
-                        Type::String,
-                        "the inline policy written",
-                    )],
+                    params: &[USER],
+                    outputs: &[],
                     fixed_tags: &[],
-                    how: How::Hand {
-                        permissions: &["iam:GetUserPolicy", "iam:PutUserPolicy"],
-                        engine_only: &[],
-                        sfn_unavailable: &[],
-                    },
+                    how: How::Defined(&define::iam::DENY_ALL_USER),
                 };
                 S
             }

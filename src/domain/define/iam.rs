@@ -1,6 +1,7 @@
 //! IAM actions in the step vocabulary.
 
 use super::{Arg, Ask, Cmp, Cond, Def, Engine, Lit, Op, Pick, Refusal, Where};
+use crate::domain::catalog::names::DENY_ALL_ARN;
 
 const USER: &[(&str, Arg)] = &[("UserName", Arg::Param("user_name"))];
 
@@ -226,4 +227,43 @@ pub const DEACTIVATE_MFA_DEVICES: Def = Def {
     verified_when: Some(Cond::Empty("after.targets")),
     unverified: "an MFA device of user {user_name} is still active",
     outputs: &[("deactivated_serials", "before.targets")],
+};
+
+/// Whether AWS's managed `AWSDenyAll` is attached to the user.
+const DENY_ALL_ATTACHED: Ask =
+    Ask::to(Op::IamListAttachedUserPolicies, USER).keeping(&[Pick::selected(
+        "attached",
+        &Where {
+            list: "AttachedPolicies",
+            key: "PolicyArn",
+            is: Arg::Text(DENY_ALL_ARN),
+            cmp: Cmp::Eq,
+            except: &[],
+            take: &["PolicyArn"],
+            first: true,
+        },
+        Lit::Null,
+    )]);
+
+/// `iam.deny_all_user`: AWS's managed `AWSDenyAll` attached to the user, which denies every
+/// action to its keys and console sessions. A managed policy, not an inline one, so that the
+/// responder's permission can be `iam:AttachUserPolicy` for that one policy only
+/// (`iam:PolicyARN`): `iam:PutUserPolicy` would let whoever holds the responder's role write
+/// itself an Allow-all.
+pub const DENY_ALL_USER: Def = Def {
+    before: &[DENY_ALL_ATTACHED],
+    refuse: &[],
+    done_when: Cond::Is("before.attached", Lit::Text(DENY_ALL_ARN)),
+    plan: "attach the AWS managed policy AWSDenyAll to user {user_name}",
+    change: &[Ask::to(
+        Op::IamAttachUserPolicy,
+        &[
+            ("UserName", Arg::Param("user_name")),
+            ("PolicyArn", Arg::Text(DENY_ALL_ARN)),
+        ],
+    )],
+    after: &[DENY_ALL_ATTACHED],
+    verified_when: Some(Cond::Is("after.attached", Lit::Text(DENY_ALL_ARN))),
+    unverified: "AWSDenyAll does not read back as attached to user {user_name}",
+    outputs: &[],
 };

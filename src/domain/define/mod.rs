@@ -497,6 +497,16 @@ pub struct Def {
     pub outputs: &'static [(&'static str, &'static str)],
 }
 
+/// A permission granted only on a condition over what the call is asked to do
+/// (`iam:AttachUserPolicy` when `iam:PolicyARN` is `AWSDenyAll`'s ARN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Narrowed {
+    pub permission: &'static str,
+    pub operator: &'static str,
+    pub key: &'static str,
+    pub value: &'static str,
+}
+
 /// A state of the resource in which the action must not go on.
 #[derive(Debug, Clone, Copy)]
 pub struct Refusal {
@@ -553,6 +563,38 @@ impl Def {
         p.sort_unstable();
         p.dedup();
         p
+    }
+
+    /// The permissions this definition needs only on a condition, because each of its calls
+    /// that needs one gives the member AWS keys a condition on ([`Op::condition_key`]) a
+    /// constant: the permission, the condition's operator and key, and the value. A call that
+    /// gives the member anything else (a parameter) needs the permission unconditioned, and
+    /// the permission is not listed here.
+    pub fn conditions(&self) -> Vec<Narrowed> {
+        let mut out: Vec<Narrowed> = Vec::new();
+        let mut open: Vec<&str> = Vec::new();
+        for call in self.calls() {
+            let permission = call.op.permission();
+            let constant = call.op.condition_key().and_then(|(member, key, operator)| {
+                call.args.iter().find_map(|(m, a)| match a {
+                    Arg::Text(v) if *m == member => Some(Narrowed {
+                        permission,
+                        operator,
+                        key,
+                        value: v,
+                    }),
+                    _ => None,
+                })
+            });
+            match constant {
+                Some(n) => out.push(n),
+                None => open.push(permission),
+            }
+        }
+        out.retain(|n| !open.contains(&n.permission));
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The permissions only one engine's calls need: those of asks made by one engine that

@@ -34,6 +34,7 @@ pub enum Op {
     Ec2ModifyInstanceAttribute,
     IamGetUser,
     IamListAttachedUserPolicies,
+    IamAttachUserPolicy,
     IamListUserPolicies,
     IamListGroupsForUser,
     IamGetAccessKeyLastUsed,
@@ -89,6 +90,7 @@ impl Op {
             | Op::IamGetInstanceProfile
             | Op::IamGetUser
             | Op::IamListAttachedUserPolicies
+            | Op::IamAttachUserPolicy
             | Op::IamListUserPolicies
             | Op::IamListGroupsForUser
             | Op::IamGetAccessKeyLastUsed
@@ -190,6 +192,7 @@ impl Op {
             Op::Ec2ModifyInstanceAttribute => "ModifyInstanceAttribute",
             Op::IamGetUser => "GetUser",
             Op::IamListAttachedUserPolicies => "ListAttachedUserPolicies",
+            Op::IamAttachUserPolicy => "AttachUserPolicy",
             Op::IamListUserPolicies => "ListUserPolicies",
             Op::IamListGroupsForUser => "ListGroupsForUser",
             Op::IamGetAccessKeyLastUsed => "GetAccessKeyLastUsed",
@@ -267,6 +270,7 @@ impl Op {
             Op::Ec2ModifyInstanceAttribute => "ec2:ModifyInstanceAttribute",
             Op::IamGetUser => "iam:GetUser",
             Op::IamListAttachedUserPolicies => "iam:ListAttachedUserPolicies",
+            Op::IamAttachUserPolicy => "iam:AttachUserPolicy",
             Op::IamListUserPolicies => "iam:ListUserPolicies",
             Op::IamListGroupsForUser => "iam:ListGroupsForUser",
             Op::IamGetAccessKeyLastUsed => "iam:GetAccessKeyLastUsed",
@@ -303,6 +307,18 @@ impl Op {
             Op::RdsCreateDbClusterSnapshot => "rds:CreateDBClusterSnapshot",
             Op::RdsDescribeDbClusters => "rds:DescribeDBClusters",
             Op::RdsModifyDbCluster => "rds:ModifyDBCluster",
+        }
+    }
+
+    /// The IAM condition key that AWS sets from one of the call's members, for calls a policy
+    /// can narrow by what they are asked to do: the member, the key, and the condition
+    /// operator that compares it (`iam:PolicyARN`, the managed policy a call attaches). A
+    /// definition that gives that member a constant gets the permission on that condition
+    /// only ([`super::Def::conditions`]).
+    pub fn condition_key(self) -> Option<(&'static str, &'static str, &'static str)> {
+        match self {
+            Op::IamAttachUserPolicy => Some(("PolicyArn", "iam:PolicyARN", "ArnEquals")),
+            _ => None,
         }
     }
 

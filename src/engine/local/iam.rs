@@ -1,5 +1,5 @@
-//! IAM actions: capture a user or role, deactivate exactly one access key, deny-all a user,
-//! delete a login profile, deactivate MFA devices, revoke a role's older sessions.
+//! `iam.revoke_role_sessions`: a role's sessions issued before now denied (written for this
+//! engine; the other IAM actions are defined in the step vocabulary).
 
 use serde_json::{Value, json};
 
@@ -20,85 +20,26 @@ fn decode_policy(doc: &str) -> Value {
 
 use crate::domain::catalog::names;
 
-fn deny_all_document() -> Value {
-    names::deny_all_document()
-}
-
-/// Reads an inline user or role policy; `None` when absent.
-async fn get_inline(
-    cx: &Cx<'_>,
-    user: Option<&str>,
-    role: Option<&str>,
-    name: &str,
-) -> Result<Option<Value>, StepError> {
-    let iam = &cx.clients.iam;
-    let doc = match (user, role) {
-        (Some(u), _) => cx
-            .call(
-                SVC,
-                "GetUserPolicy",
-                iam.get_user_policy().user_name(u).policy_name(name).send(),
-            )
-            .await
-            .map(|o| o.policy_document().to_string()),
-        (_, Some(r)) => cx
-            .call(
-                SVC,
-                "GetRolePolicy",
-                iam.get_role_policy().role_name(r).policy_name(name).send(),
-            )
-            .await
-            .map(|o| o.policy_document().to_string()),
-        _ => return Ok(None),
-    };
+/// Reads a role's inline policy; `None` when absent.
+async fn get_role_policy(cx: &Cx<'_>, role: &str, name: &str) -> Result<Option<Value>, StepError> {
+    let doc = cx
+        .call(
+            SVC,
+            "GetRolePolicy",
+            cx.clients
+                .iam
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send(),
+        )
+        .await
+        .map(|o| o.policy_document().to_string());
     match doc {
         Ok(d) => Ok(Some(decode_policy(&d))),
         Err(e) if not_found(&e) => Ok(None),
         Err(e) => Err(e),
     }
-}
-
-pub(super) async fn deny_all_user(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let user = cx.str("user_name")?;
-    let name = cx.opt_str("policy_name").unwrap_or(names::DENY_ALL_POLICY);
-    let want = deny_all_document();
-    let existing = get_inline(cx, Some(user), None, name).await?;
-    let mut out = Outcome {
-        outputs: outputs([("policy_name", json!(name))]),
-        pre_state: json!({"user_name": user, "policy_name": name, "policy": existing}),
-        ..Default::default()
-    };
-    if existing.as_ref() == Some(&want) {
-        out.post_state = out.pre_state.clone();
-        return Ok(out);
-    }
-    if cx.dry_run {
-        cx.planned(SVC, "PutUserPolicy");
-        out.planned
-            .push(format!("put inline deny-all policy {name} on user {user}"));
-        return Ok(out);
-    }
-    cx.call(
-        SVC,
-        "PutUserPolicy",
-        cx.clients
-            .iam
-            .put_user_policy()
-            .user_name(user)
-            .policy_name(name)
-            .policy_document(want.to_string())
-            .send(),
-    )
-    .await?;
-    out.changed = true;
-    let after = get_inline(cx, Some(user), None, name).await?;
-    if after.as_ref() != Some(&want) {
-        return Err(verify_failed(format!(
-            "policy {name} on user {user} does not read back as deny-all"
-        )));
-    }
-    out.post_state = json!({"user_name": user, "policy_name": name, "policy": after});
-    Ok(out)
 }
 
 pub(super) async fn revoke_role_sessions(cx: &Cx<'_>) -> Result<Outcome, StepError> {
@@ -112,7 +53,7 @@ pub(super) async fn revoke_role_sessions(cx: &Cx<'_>) -> Result<Outcome, StepErr
         .opt_str("last_activity")
         .and_then(|t| DateTime::from_str(t, DateTimeFormat::DateTime).ok())
         .map_or(started, |t| t.min(started));
-    let existing = get_inline(cx, None, Some(role), name).await?;
+    let existing = get_role_policy(cx, role, name).await?;
     let existing_time = existing.as_ref().and_then(revocation_time);
     let mut out = Outcome {
         pre_state: json!({"role_name": role, "policy_name": name, "policy": existing}),
@@ -165,7 +106,7 @@ pub(super) async fn revoke_role_sessions(cx: &Cx<'_>) -> Result<Outcome, StepErr
     )
     .await?;
     out.changed = true;
-    let after = get_inline(cx, None, Some(role), name).await?;
+    let after = get_role_policy(cx, role, name).await?;
     if after.as_ref() != Some(&doc) {
         return Err(verify_failed(format!(
             "policy {name} on role {role} does not read back as written"

@@ -59,7 +59,6 @@ impl Executor for AwsExecutor {
 /// calls), and an unboxed match would make every step's future as large as the largest.
 async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     match action {
-        Action::IamDenyAllUser => Box::pin(iam::deny_all_user(cx)).await,
         Action::IamRevokeRoleSessions => Box::pin(iam::revoke_role_sessions(cx)).await,
         Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
         Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
@@ -72,6 +71,7 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         | Action::Ec2CaptureInstance
         | Action::IamDeactivateAccessKey
         | Action::IamDeleteLoginProfile
+        | Action::IamDenyAllUser
         | Action::IamDeactivateMfaDevices
         | Action::S3CaptureBucket
         | Action::S3BlockPublicAccess

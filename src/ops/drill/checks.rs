@@ -47,13 +47,17 @@ impl Aws {
             }
             let denied = self
                 .iam
-                .list_user_policies()
+                .list_attached_user_policies()
                 .user_name(user)
                 .send()
                 .await
-                .map(|p| !p.policy_names().is_empty())
+                .map(|p| {
+                    p.attached_policies().iter().any(|a| {
+                        a.policy_arn() == Some(crate::domain::catalog::names::DENY_ALL_ARN)
+                    })
+                })
                 .unwrap_or(false);
-            out.push((format!("user {user} has a deny-all policy"), denied));
+            out.push((format!("user {user} has AWSDenyAll attached"), denied));
         }
         if let Some(bucket) = &t.bucket {
             let pab = self

@@ -67,6 +67,9 @@ impl Emulator {
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Step Functions' SDK tasks call the server's own port; moto reads it here.
             .env("MOTO_PORT", port.to_string())
+            // AWS's managed policies (AWSDenyAll, which `iam.deny_all_user` attaches), as in
+            // every AWS account.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -196,6 +199,8 @@ struct Aws {
     rds: aws_sdk_rds::Client,
     sqs: aws_sdk_sqs::Client,
     account: String,
+    /// The identity the drill runs as (it sends the drill's findings to the queue).
+    caller: String,
     region: String,
 }
 
@@ -464,6 +469,7 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
         rds: aws_sdk_rds::Client::new(&base),
         sqs: aws_sdk_sqs::Client::new(&base),
         account: acc.caller_account().to_string(),
+        caller: acc.caller_arn().to_string(),
         region,
     };
     println!(
@@ -803,7 +809,8 @@ async fn via_queue(
 ) -> Result<()> {
     let sqs = aws_sdk_sqs::Client::new(base);
     let events = aws_sdk_eventbridge::Client::new(base);
-    let (_, url) = crate::ops::setup::finding_queue(&sqs, &events, queue, None, 5)
+    let senders = crate::ops::setup::writers(&aws.caller, &[]);
+    let (_, url) = crate::ops::setup::finding_queue(&sqs, &events, queue, None, 5, &senders)
         .await
         .map_err(|e| anyhow::anyhow!(e))?;
     let mut inputs = std::collections::BTreeMap::new();

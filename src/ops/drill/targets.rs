@@ -685,6 +685,24 @@ impl Aws {
             self.delete_role(r, &mut left).await;
         }
         if let Some(u) = &t.user {
+            // firebreak's deny-all, attached: a user with a policy attached cannot be deleted.
+            if let Ok(p) = self
+                .iam
+                .list_attached_user_policies()
+                .user_name(u)
+                .send()
+                .await
+            {
+                for arn in p.attached_policies().iter().filter_map(|a| a.policy_arn()) {
+                    let _ = self
+                        .iam
+                        .detach_user_policy()
+                        .user_name(u)
+                        .policy_arn(arn)
+                        .send()
+                        .await;
+                }
+            }
             if let Ok(p) = self.iam.list_user_policies().user_name(u).send().await {
                 for name in p.policy_names() {
                     let _ = self

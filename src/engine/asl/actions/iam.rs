@@ -1,58 +1,10 @@
-//! IAM actions still compiled by hand (not yet in the step vocabulary).
+//! `iam.revoke_role_sessions`, still compiled by hand (not in the step vocabulary).
 
 use serde_json::json;
 
 use super::super::Val;
 use super::super::act::{Act, error_named};
 use super::Outputs;
-
-/// `iam.deny_all_user`.
-pub(super) fn deny_all_user(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {
-    let get = json!({"UserName.$": a.p("user_name"), "PolicyName.$": a.p("policy_name")});
-    let put = json!({
-        "UserName.$": a.p("user_name"),
-        "PolicyName.$": a.p("policy_name"),
-        // The same document as the local action.
-        "PolicyDocument": crate::domain::catalog::names::deny_all_document().to_string(),
-    });
-    let doc = json!({"exists": true, "PolicyDocument.$": "$.PolicyDocument"});
-    let read_back = a.task(
-        "GetUserPolicy after",
-        "iam",
-        "getUserPolicy",
-        get.clone(),
-        Some("post"),
-        Some(doc.clone()),
-        vec![],
-        succeeded,
-    );
-    let change = a.task(
-        "PutUserPolicy",
-        "iam",
-        "putUserPolicy",
-        put,
-        None,
-        None,
-        vec![],
-        &read_back,
-    );
-    let none = a.pass(
-        "no such policy yet",
-        json!({"Result": {"exists": false}, "ResultPath": a.s("pre")}),
-        &change,
-    );
-    outputs.insert("policy_name", Val::Path(a.p("policy_name")));
-    a.task(
-        "GetUserPolicy",
-        "iam",
-        "getUserPolicy",
-        get,
-        Some("pre"),
-        Some(doc),
-        vec![json!({"ErrorEquals": error_named("iam", "NoSuchEntity"), "ResultPath": null, "Next": none})],
-        &change,
-    )
-}
 
 /// `iam.revoke_role_sessions`.
 pub(super) fn revoke_role_sessions(a: &mut Act, outputs: &mut Outputs, succeeded: &str) -> String {

@@ -35,7 +35,6 @@ fn defined(action: Action, a: &mut Act, succeeded: &str) -> Option<Compiled> {
 pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Compiled> {
     let mut outputs: BTreeMap<&'static str, Val> = BTreeMap::new();
     let first = match action {
-        Action::IamDenyAllUser => iam::deny_all_user(a, &mut outputs, succeeded),
         Action::IamRevokeRoleSessions => iam::revoke_role_sessions(a, &mut outputs, succeeded),
         Action::S3DenyPrincipal => s3::deny_principal(a, &mut outputs, succeeded),
         Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(a, &mut outputs, succeeded),
@@ -55,6 +54,7 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         | Action::AutoscalingDetachInstance
         | Action::Ec2TagInstance
         | Action::IamDeleteLoginProfile
+        | Action::IamDenyAllUser
         | Action::IamDeactivateMfaDevices
         | Action::Ec2StopInstance
         | Action::Ec2CaptureSnapshot

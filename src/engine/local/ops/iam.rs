@@ -52,6 +52,15 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             let r = send!(q, iam.list_attached_user_policies().user_name(user(args)?));
             Ok(attached(r.attached_policies(), r.is_truncated()))
         }
+        Op::IamAttachUserPolicy => {
+            send!(
+                q,
+                iam.attach_user_policy()
+                    .user_name(user(args)?)
+                    .policy_arn(text(args, "PolicyArn")?)
+            );
+            Ok(json!({}))
+        }
         Op::IamListUserPolicies => {
             let r = send!(q, iam.list_user_policies().user_name(user(args)?));
             Ok(json!({"PolicyNames": r.policy_names(), "IsTruncated": r.is_truncated()}))
