@@ -53,7 +53,11 @@ impl Clients {
 pub struct CrossAccount {
     /// Role assumed in the finding's account (`FirebreakResponder` by default).
     pub role_name: String,
+    /// The role's ExternalId in accounts without one of their own in `external_ids`.
     pub external_id: Option<String>,
+    /// Each account's own ExternalId (`external_ids:` in the configuration): one leaked id
+    /// then opens one account's role, not every account's.
+    pub external_ids: std::collections::BTreeMap<String, String>,
 }
 
 /// Why firebreak could not get working AWS clients.
@@ -191,7 +195,12 @@ impl Accounts {
             let mut provider = aws_config::sts::AssumeRoleProvider::builder(arn)
                 .session_name(&self.session_name)
                 .configure(&self.base);
-            if let Some(id) = &self.cross.external_id {
+            if let Some(id) = self
+                .cross
+                .external_ids
+                .get(account)
+                .or(self.cross.external_id.as_ref())
+            {
                 provider = provider.external_id(id);
             }
             let provider = provider.build().await;

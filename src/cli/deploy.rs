@@ -54,7 +54,7 @@ fn deploy_cmd(
     let lines = super::block_on(async {
         let config = crate::aws::load().await;
         let evidence = evidence.as_ref().map(|(b, p)| (b.as_str(), p.as_str()));
-        crate::contain::sfn::deploy(&chosen, inputs, evidence, false, &config).await
+        crate::contain::deploy::deploy(&chosen, inputs, evidence, false, &config).await
     })?;
     for l in lines {
         println!("{l}");

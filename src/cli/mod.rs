@@ -97,8 +97,8 @@ pub struct WorkerArgs {
 impl WorkerArgs {
     /// The worker's options, with its configuration file read.
     fn options(self) -> Result<crate::intake::worker::Options> {
+        let config = crate::tickets::load_config(self.config.as_deref())?;
         Ok(crate::intake::worker::Options {
-            config: crate::tickets::load_config(self.config.as_deref())?,
             evidence: self.evidence,
             playbooks: self.playbooks,
             inputs: self.inputs.into_iter().collect(),
@@ -108,7 +108,9 @@ impl WorkerArgs {
             cross: crate::aws::CrossAccount {
                 role_name: self.role_name,
                 external_id: self.external_id,
+                external_ids: config.external_ids.clone(),
             },
+            config,
             retention_days: self.retention_days,
             lock_mode: self.lock_mode.into(),
             sign_key: self.sign_key,

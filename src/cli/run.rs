@@ -133,6 +133,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         cross: crate::aws::CrossAccount {
             role_name,
             external_id,
+            // From the configuration, once it is read.
+            external_ids: Default::default(),
         },
         concurrency: concurrency.into(),
         json: output == Output::Json,
@@ -173,10 +175,11 @@ pub fn run_findings(findings: Vec<Finding>, opts: Options, started: Instant) -> 
     super::block_on(run_all(findings, opts, started))
 }
 
-async fn run_all(findings: Vec<Finding>, opts: Options, started: Instant) -> Result<ExitCode> {
+async fn run_all(findings: Vec<Finding>, mut opts: Options, started: Instant) -> Result<ExitCode> {
     let set =
         crate::domain::playbook::load_valid(&opts.playbooks).map_err(|e| e.into_command_error())?;
     let mut config = crate::tickets::load_config(opts.config.as_deref())?;
+    opts.cross.external_ids = config.external_ids.clone();
     if config.tickets.any() && opts.evidence.is_none() && !opts.dry_run {
         bail!(
             "tickets are configured but there is no --evidence: each incident's record is kept beside the evidence\n  hint: pass --evidence s3://BUCKET (made by `firebreak setup`)"

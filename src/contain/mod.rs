@@ -3,6 +3,7 @@
 //! observing; on Step Functions it starts the playbook's state machine and follows it
 //! ([`sfn::execute`]).
 
+pub mod deploy;
 pub mod sfn;
 
 use std::sync::Arc;

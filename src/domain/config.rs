@@ -24,6 +24,9 @@ pub struct Config {
     pub protected: Vec<String>,
     /// The accounts firebreak acts in (`accounts:`); empty: any.
     pub accounts: Vec<String>,
+    /// Each account's ExternalId for the responder role (`external_ids:`), instead of the one
+    /// `--external-id` gives every account.
+    pub external_ids: std::collections::BTreeMap<String, String>,
 }
 
 /// Resources always protected: the role an organization's management account reaches members
@@ -224,12 +227,23 @@ fn read(src: &str, file: &str) -> Result<(Config, Vec<Diagnostic>), Vec<Diagnost
                 "owner_tag",
                 "protected",
                 "accounts",
+                "external_ids",
             ],
         ) {
             match key {
                 "tickets" => config.tickets = r.tickets(node),
                 "triage" => config.triage = r.rules(node),
                 "owners" => config.owners = r.owners(node),
+                "external_ids" => {
+                    config.external_ids = r
+                        .by_account(
+                            node,
+                            "external_ids",
+                            "the responder role's ExternalId there",
+                        )
+                        .into_iter()
+                        .collect()
+                }
                 "protected" => config.protected = r.texts(node, "a protected resource"),
                 "accounts" => config.accounts = r.accounts(node),
                 _ => {
@@ -495,12 +509,17 @@ impl Reader<'_> {
     }
 
     fn owners(&mut self, node: &Node) -> Vec<(String, String)> {
+        self.by_account(node, "owners", "an owner")
+    }
+
+    /// A mapping of 12-digit account ids to texts (`owners:`, `external_ids:`).
+    fn by_account(&mut self, node: &Node, key: &str, what: &str) -> Vec<(String, String)> {
         let Value::Map(entries) = &node.value else {
             self.error(
                 Code::WrongType,
                 node.pos,
-                format!("`owners` must be a mapping, not {}", node.kind()),
-                "write `'123456789012': github-login`, one line per account",
+                format!("`{key}` must be a mapping, not {}", node.kind()),
+                &format!("write `'123456789012': …` ({what}), one line per account"),
             );
             return Vec::new();
         };
@@ -515,8 +534,8 @@ impl Reader<'_> {
                 );
                 continue;
             }
-            if let Some(owner) = self.text(v, "an owner") {
-                out.push((k.text.clone(), owner));
+            if let Some(text) = self.text(v, what) {
+                out.push((k.text.clone(), text));
             }
         }
         out

@@ -963,7 +963,7 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
     );
     let again = support::stdout(&deploy(&[]));
     assert!(
-        again.contains("role firebreak-sfn-iam-credential-compromise: exists"),
+        again.contains("role firebreak-sfn-iam-credential-compromise: exists\n"),
         "{again}"
     );
     assert!(again.contains("permissions unchanged"), "{again}");
@@ -997,6 +997,42 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
     // The role holds exactly the catalog permissions of the playbook's actions.
     let config = moto.config().await;
     let iam = aws_sdk_iam::Client::new(&config);
+    // It trusts Step Functions for this playbook's state machine in this account only; a role
+    // that trusts every state machine (as an earlier version made it) is narrowed.
+    let role = "firebreak-sfn-iam-credential-compromise";
+    let trust = |iam: aws_sdk_iam::Client| async move {
+        let r = iam.get_role().role_name(role).send().await.unwrap();
+        let doc = r.role().unwrap().assume_role_policy_document().unwrap();
+        serde_json::from_str::<serde_json::Value>(
+            &percent_encoding::percent_decode_str(doc).decode_utf8_lossy(),
+        )
+        .unwrap()
+    };
+    let narrowed = serde_json::json!({
+        "ArnLike": {"aws:SourceArn": "arn:aws:states:us-east-1:123456789012:stateMachine:firebreak-iam-credential-compromise"},
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+    });
+    assert_eq!(
+        trust(iam.clone()).await["Statement"][0]["Condition"],
+        narrowed
+    );
+    iam.update_assume_role_policy()
+        .role_name(role)
+        .policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"states.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    let wide = support::stdout(&deploy(&[]));
+    assert!(
+        wide.contains("role firebreak-sfn-iam-credential-compromise: exists, trust updated"),
+        "{wide}"
+    );
+    assert_eq!(
+        trust(iam.clone()).await["Statement"][0]["Condition"],
+        narrowed
+    );
     let policy = iam
         .get_role_policy()
         .role_name("firebreak-sfn-iam-credential-compromise")
@@ -1038,8 +1074,9 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
             "Resource": format!("arn:aws:s3:::{bucket}/ev/*"),
         })
     );
-    // The playbook's statement, the deny-all's narrowed one, and the evidence's.
-    assert_eq!(doc["Statement"].as_array().map(Vec::len), Some(3));
+    // The playbook's statement, the deny-all's narrowed one, the protected roles' deny, and the
+    // evidence's.
+    assert_eq!(doc["Statement"].as_array().map(Vec::len), Some(4));
 
     let user = support::unique("victim");
     iam.create_user().user_name(&user).send().await.unwrap();

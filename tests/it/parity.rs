@@ -710,7 +710,7 @@ async fn run_engine(
         // its own way (`elbv2`) translated.
         let set = firebreak::domain::playbook::load_dir(&[dir]);
         let pb = set.playbooks.iter().find(|p| p.name == "parity").unwrap();
-        firebreak::contain::sfn::deploy(&[pb], &Default::default(), None, true, &config)
+        firebreak::contain::deploy::deploy(&[pb], &Default::default(), None, true, &config)
             .await
             .unwrap();
         fb(&[
@@ -928,7 +928,7 @@ async fn run_failing(engine: &str, refused: bool) -> BTreeMap<String, Value> {
     );
     if engine == "sfn" {
         let pbs: Vec<_> = set.playbooks.iter().collect();
-        firebreak::contain::sfn::deploy(&pbs, &Default::default(), None, true, &config)
+        firebreak::contain::deploy::deploy(&pbs, &Default::default(), None, true, &config)
             .await
             .unwrap();
     }

@@ -480,11 +480,10 @@ fn the_incidents_of_a_configuration_add_their_own_statement() {
     };
     let plain = policy(&["permissions", "iam-credential-compromise"]);
     assert!(
-        plain["Statement"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|s| s["Sid"].as_str().unwrap().starts_with("FirebreakPlaybook")),
+        plain["Statement"].as_array().unwrap().iter().all(|s| {
+            let sid = s["Sid"].as_str().unwrap();
+            sid.starts_with("FirebreakPlaybook") || sid == "FirebreakNeverOnProtectedRoles"
+        }),
         "{plain:#}"
     );
     let with = policy(&[
@@ -527,7 +526,8 @@ fn the_incidents_of_a_configuration_add_their_own_statement() {
 /// The deny-all is AWS's managed `AWSDenyAll`, attached: the responder may attach that one
 /// policy and no other (`iam:PolicyARN`), and may not write a user's inline policy at all, on
 /// either engine (an inline-policy write would let whoever holds the role write itself an
-/// Allow-all).
+/// Allow-all); and every IAM write is denied on the protected roles. (The emulator checks each
+/// request against `Resource: *`, so these are read from the printed policy.)
 #[test]
 fn the_deny_all_is_the_one_policy_the_responder_may_attach() {
     for engine in ["local", "sfn"] {
@@ -558,5 +558,27 @@ fn the_deny_all_is_the_one_policy_the_responder_may_attach() {
             }),
             "{engine}"
         );
+        // And no IAM write reaches firebreak's own roles or the organization's break-glass
+        // role, whatever a stolen credential of the responder asks.
+        let deny = support::statement(&policy, "FirebreakNeverOnProtectedRoles");
+        assert_eq!(deny["Effect"], "Deny");
+        let actions = deny["Action"].to_string();
+        for write in [
+            "iam:AttachUserPolicy",
+            "iam:PutRolePolicy",
+            "iam:UpdateAccessKey",
+        ] {
+            assert!(actions.contains(write), "{engine}: {policy:#}");
+        }
+        assert!(!actions.contains("iam:Get") && !actions.contains("iam:List"));
+        let roles = deny["Resource"].to_string();
+        for role in [
+            "arn:aws:iam::*:role/FirebreakResponder",
+            "arn:aws:iam::*:role/*/FirebreakResponder",
+            "arn:aws:iam::*:role/firebreak-sfn-*",
+            "arn:aws:iam::*:role/OrganizationAccountAccessRole",
+        ] {
+            assert!(roles.contains(role), "{engine}: {policy:#}");
+        }
     }
 }

@@ -90,3 +90,68 @@ async fn another_accounts_finding_acts_in_that_account_only() {
     assert!(!crate::support::deny_all_attached(&here, &user).await);
     assert!(crate::support::deny_all_attached(&there, &user).await);
 }
+
+/// Each account's own ExternalId (`external_ids:` in the configuration) is what firebreak
+/// passes when it assumes the responder role there; an account without one gets
+/// `--external-id`'s. The proxy in front of the emulator refuses every AssumeRole that carries
+/// the shared id, as a role whose trust policy wants its own id would: the account with its own
+/// id is contained, the other is not and says why. (The emulator checks `sts:ExternalId` only
+/// for roles of the caller's own account, hence the proxy.)
+#[tokio::test]
+async fn each_account_is_reached_with_its_own_external_id() {
+    let (moto, proxy) = crate::support::private_moto_behind(crate::fault_proxy::Faults {
+        every: 0,
+        deny_actions: Vec::new(),
+        deny_body: Some("ExternalId=shared-id".into()),
+        long_denial: false,
+    });
+    let seeded = |account: &'static str| {
+        let moto = &moto;
+        async move {
+            let config = crate::support::Account::on(moto, account).await.config;
+            let (user, key) = crate::run_s3::user_with_key(&config).await;
+            (aws_sdk_iam::Client::new(&config), user, key)
+        }
+    };
+    let (own_iam, own_user, own_key) = seeded("222233334444").await;
+    let (shared_iam, shared_user, shared_key) = seeded("333344445555").await;
+    let config = crate::support::config_file("external_ids:\n  '222233334444': own-id\n");
+    let run = |account: &str, user: &str, key: &str| {
+        let finding = crate::support::leaked_key_finding(Some(account), user, key);
+        crate::support::firebreak_at(
+            &proxy.endpoint,
+            &[
+                "run",
+                "--external-id",
+                "shared-id",
+                "--config",
+                config.to_str().unwrap(),
+                finding.to_str().unwrap(),
+            ],
+        )
+    };
+    let status = |iam: aws_sdk_iam::Client, user: String| async move {
+        iam.list_access_keys()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap()
+            .access_key_metadata()[0]
+            .status()
+            .cloned()
+    };
+
+    let out = run("222233334444", &own_user, &own_key);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(status(own_iam, own_user).await, Some(StatusType::Inactive));
+
+    let out = run("333344445555", &shared_user, &shared_key);
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("AccessDenied"), "{}", stderr(&out));
+    assert_eq!(
+        status(shared_iam, shared_user).await,
+        Some(StatusType::Active)
+    );
+    // The ids themselves are not printed.
+    assert!(!stderr(&out).contains("shared-id"), "{}", stderr(&out));
+}

@@ -294,7 +294,12 @@ impl Account {
 
     /// The emulated account `id`, reached as firebreak reaches accounts: by assuming a role.
     pub(crate) async fn with_id(id: &str) -> Account {
-        let base = moto().config().await;
+        Account::on(moto(), id).await
+    }
+
+    /// The account `id` of the emulator `server`.
+    pub(crate) async fn on(server: &Moto, id: &str) -> Account {
+        let base = server.config().await;
         let id = id.to_string();
         let c = aws_sdk_sts::Client::new(&base)
             .assume_role()

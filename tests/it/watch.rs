@@ -113,6 +113,7 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
                 cross: firebreak::aws::CrossAccount {
                     role_name: "FirebreakResponder".into(),
                     external_id: None,
+                    external_ids: Default::default(),
                 },
                 retention_days: 1,
                 lock_mode: firebreak::evidence::LockMode::Compliance,
@@ -252,6 +253,7 @@ async fn an_unreadable_finding_does_not_stall_the_cursor() {
                 cross: firebreak::aws::CrossAccount {
                     role_name: "FirebreakResponder".into(),
                     external_id: None,
+                    external_ids: Default::default(),
                 },
                 retention_days: 1,
                 lock_mode: firebreak::evidence::LockMode::Compliance,

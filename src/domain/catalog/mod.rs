@@ -447,11 +447,13 @@ pub fn permission(service: &str, operation: &str) -> String {
 /// catalog lists for them there, sorted and once. A permission that every action needing it
 /// needs only on a condition (`iam:AttachUserPolicy` of `AWSDenyAll` alone) is granted on that
 /// condition, in a statement of its own (`FirebreakPlaybookNarrowed`), and not in the first.
+/// Last, the IAM writes are denied on the protected roles ([`never_on_protected`]).
 pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serde_json::Value {
     let actions: Vec<Action> = actions.into_iter().collect();
     let mut names: Vec<&str> = actions.iter().flat_map(|a| a.permissions(engine)).collect();
     names.sort_unstable();
     names.dedup();
+    let all = names.clone();
     // A permission is narrowed when no action needing it needs it unconditioned.
     let mut narrowed: Vec<crate::domain::define::Narrowed> = Vec::new();
     let mut open: Vec<&str> = Vec::new();
@@ -492,7 +494,47 @@ pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serd
             "Condition": {n.operator: {n.key: values}},
         }));
     }
+    if let Some(deny) = never_on_protected(&all) {
+        statements.push(deny);
+    }
     serde_json::json!({"Version": "2012-10-17", "Statement": statements})
+}
+
+/// The Sid of the statement that keeps the policy's IAM writes off the protected roles.
+pub const NEVER_ON_PROTECTED_SID: &str = "FirebreakNeverOnProtectedRoles";
+
+/// A Deny of every IAM write among `permissions` (what is not a `Get…` or `List…`) on the
+/// roles no step touches (`config::PROTECTED`: the organization's break-glass role and
+/// firebreak's own, under any path), `None` when there is none. Triage already keeps every step
+/// off them; this keeps a stolen credential of the responder off them too: with
+/// `iam:PutRolePolicy` on `*` it could otherwise write its own role an Allow-all.
+fn never_on_protected(permissions: &[&str]) -> Option<serde_json::Value> {
+    let writes: Vec<&str> = permissions
+        .iter()
+        .copied()
+        .filter(|p| {
+            p.strip_prefix("iam:")
+                .is_some_and(|a| !a.starts_with("Get") && !a.starts_with("List"))
+        })
+        .collect();
+    if writes.is_empty() {
+        return None;
+    }
+    let roles: Vec<String> = crate::domain::config::PROTECTED
+        .iter()
+        .flat_map(|name| {
+            [
+                format!("arn:aws:iam::*:role/{name}"),
+                format!("arn:aws:iam::*:role/*/{name}"),
+            ]
+        })
+        .collect();
+    Some(serde_json::json!({
+        "Sid": NEVER_ON_PROTECTED_SID,
+        "Effect": "Deny",
+        "Action": writes,
+        "Resource": roles,
+    }))
 }
 
 #[cfg(test)]

@@ -413,6 +413,7 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
     let cross = aws::CrossAccount {
         role_name: "FirebreakResponder".into(),
         external_id: None,
+        external_ids: Default::default(),
     };
     let acc = aws::Accounts::new(base.clone(), cross, "firebreak-drill").await?;
     let region = base
@@ -761,7 +762,7 @@ async fn run_direct(
             Store::S3 { bucket, prefix, .. } => Some((bucket.as_str(), prefix.as_str())),
             Store::Local { .. } => None,
         };
-        crate::contain::sfn::deploy(&[pb], &inputs, evidence, emulator, acc.base()).await?;
+        crate::contain::deploy::deploy(&[pb], &inputs, evidence, emulator, acc.base()).await?;
     }
     let exec = crate::contain::Exec {
         dry_run: false,
@@ -854,6 +855,7 @@ async fn via_queue(
             cross: aws::CrossAccount {
                 role_name: "FirebreakResponder".into(),
                 external_id: None,
+                external_ids: Default::default(),
             },
             retention_days: 1,
             lock_mode: LockMode::Governance,
