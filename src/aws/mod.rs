@@ -273,11 +273,42 @@ pub async fn own_detector(gd: &aws_sdk_guardduty::Client) -> Result<String, Stri
 /// An S3 client for `config`, path-style (bucket names in the path: the emulator, and buckets
 /// whose names hold dots, need it; AWS accepts it). Every S3 client firebreak uses is made here.
 pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(true)
-            .build(),
-    )
+    s3_client_owned_by(config, None)
+}
+
+/// [`s3_client`] whose every request names `owner` (an account id) as the bucket's expected
+/// owner (`x-amz-expected-bucket-owner`): S3 refuses it, AccessDenied, when another account
+/// owns the bucket, so a bucket of the same name made elsewhere (after the real one was
+/// deleted, or a typo) is never read or written as firebreak's.
+pub fn s3_client_owned_by(config: &SdkConfig, owner: Option<&str>) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(config).force_path_style(true);
+    if let Some(owner) = owner {
+        builder = builder.interceptor(ExpectedOwner(owner.to_string()));
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+/// Adds the expected bucket owner to every S3 request (see [`s3_client_owned_by`]).
+#[derive(Debug)]
+struct ExpectedOwner(String);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for ExpectedOwner {
+    fn name(&self) -> &'static str {
+        "firebreak-expected-bucket-owner"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        context
+            .request_mut()
+            .headers_mut()
+            .insert("x-amz-expected-bucket-owner", self.0.clone());
+        Ok(())
+    }
 }
 
 /// Why an S3 object could not be read.

@@ -25,30 +25,36 @@ pub struct Args {
     /// HMAC key (`alias/firebreak-seal` for what `serve` and `watch` wrote).
     #[arg(long)]
     pub seal_key: Option<String>,
+    /// The account that must own the evidence bucket (S3 targets): every request names it, and
+    /// S3 refuses them when another account owns a bucket of that name.
+    #[arg(long, value_name = "ACCOUNT", value_parser = account_id)]
+    pub expected_owner: Option<String>,
     /// `html` is a page for people: verdicts, failures first, a timeline table per execution.
     #[arg(long, value_enum, default_value = "text")]
     pub output: AuditOutput,
 }
 
-pub fn run(a: Args) -> Result<ExitCode> {
-    audit_cmd(
-        &a.target,
-        a.execution.as_deref(),
-        a.retention_days,
-        a.sign_key,
-        a.seal_key,
-        a.output,
-    )
+/// A 12-digit AWS account id.
+fn account_id(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err("not a 12-digit AWS account id".into())
+    }
 }
 
-fn audit_cmd(
-    target: &str,
-    execution: Option<&str>,
-    retention_days: u32,
-    sign_key: Option<String>,
-    seal_key: Option<String>,
-    output: AuditOutput,
-) -> Result<ExitCode> {
+pub fn run(a: Args) -> Result<ExitCode> {
+    let Args {
+        target,
+        execution,
+        retention_days,
+        sign_key,
+        seal_key,
+        expected_owner,
+        output,
+    } = a;
+    let target = target.as_str();
+    let execution = execution.as_deref();
     // Drawn on stderr only when it is a terminal; never mixed into the report on stdout.
     let progress = crate::evidence::audit::progress();
     let (report, _) = super::block_on(async {
@@ -67,7 +73,7 @@ fn audit_cmd(
                 )
             }
             crate::evidence::Target::S3 { bucket, prefix } => {
-                let client = crate::aws::s3_client(&config);
+                let client = crate::aws::s3_client_owned_by(&config, expected_owner.as_deref());
                 crate::evidence::audit::read_s3(&client, &bucket, &prefix, retention_days, &progress)
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}\n  hint: check the bucket name and credentials (AWS_PROFILE, AWS_ENDPOINT_URL)"))?
@@ -109,6 +115,12 @@ fn audit_cmd(
             (),
         ))
     })?;
+    let mut report = report;
+    if expected_owner.is_none() && target.starts_with("s3://") {
+        report.notes.push(
+            "the bucket's owner is not pinned (no --expected-owner): a bucket of the same name in another account would be read as this one".to_string(),
+        );
+    }
     match output {
         AuditOutput::Text => print!(
             "{}",

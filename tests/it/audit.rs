@@ -560,3 +560,63 @@ async fn a_claimed_finding_with_no_execution_fails_the_audit() {
         "{text}"
     );
 }
+
+/// `--expected-owner` pins the evidence bucket's account: a bucket of that name owned by
+/// another account (S3 refuses requests naming another owner; a proxy in front of the emulator
+/// does, as the emulator ignores the header) is not audited as firebreak's. Without it, the
+/// report says the owner is not pinned.
+#[tokio::test]
+async fn the_bucket_owner_is_pinned_by_expected_owner() {
+    let config = moto().config().await;
+    let s3 = firebreak::aws::s3_client(&config);
+    let bucket = locked_bucket(&s3).await;
+    let target = format!("s3://{bucket}/pinned");
+    contain_into(
+        &config,
+        &target,
+        &["--lock-mode", "governance", "--retention-days", "30"],
+    )
+    .await;
+    let proxy = crate::fault_proxy::FaultProxy::start(
+        &moto().endpoint,
+        crate::fault_proxy::Faults {
+            every: 0,
+            deny_actions: Vec::new(),
+            deny_body: None,
+            long_denial: false,
+            bucket_owner: Some("123456789012".into()),
+        },
+    );
+    let audit_as = |owner: Option<&str>| {
+        let mut args = vec!["audit", "--retention-days", "30"];
+        if let Some(o) = owner {
+            args.extend(["--expected-owner", o]);
+        }
+        args.push(&target);
+        let out = crate::support::firebreak_at(&proxy.endpoint, &args);
+        (out.status.code(), stdout(&out) + &stderr(&out))
+    };
+
+    let (code, text) = audit_as(Some("123456789012"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("owner is not pinned"), "{text}");
+
+    let (code, text) = audit_as(Some("999999999999"));
+    assert_ne!(code, Some(0), "{text}");
+    assert!(text.contains("AccessDenied"), "{text}");
+    assert!(!text.contains("verdict: PASS"), "{text}");
+
+    let (code, text) = audit_as(None);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("the bucket's owner is not pinned (no --expected-owner)"),
+        "{text}"
+    );
+
+    let out = crate::support::firebreak_at(
+        &proxy.endpoint,
+        &["audit", "--expected-owner", "12345", &target],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a 12-digit AWS account id"));
+}

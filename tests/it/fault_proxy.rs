@@ -40,6 +40,10 @@ pub struct Faults {
     /// Refusals carry a message of some 7 KB (as an emulator's that lists every service it
     /// knows), for output that must shorten it.
     pub long_denial: bool,
+    /// The account that owns every bucket: an S3 request naming another expected owner
+    /// (`x-amz-expected-bucket-owner`) is refused with AccessDenied, as S3 refuses it. (The
+    /// emulator ignores the header.)
+    pub bucket_owner: Option<String>,
 }
 
 impl FaultProxy {
@@ -224,7 +228,16 @@ fn handle(
         .unwrap()
         .as_deref()
         .is_some_and(|t| String::from_utf8_lossy(&body).contains(t));
-    if faults.deny_actions.contains(&action) || body_denied {
+    let expected_owner = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("x-amz-expected-bucket-owner")
+            .then(|| value.trim().to_string())
+    });
+    let other_owner = matches!(
+        (&faults.bucket_owner, &expected_owner),
+        (Some(owner), Some(expected)) if owner != expected
+    );
+    if faults.deny_actions.contains(&action) || body_denied || other_owner {
         c.denied.fetch_add(1, Ordering::Relaxed);
         let mut msg = format!("User is not authorized to perform: {service}:{action}");
         if faults.long_denial {

@@ -894,6 +894,7 @@ async fn run_failing(engine: &str, refused: bool) -> BTreeMap<String, Value> {
                 .collect(),
             deny_body: None,
             long_denial: false,
+            bucket_owner: None,
         };
         let (moto, proxy) = support::private_moto_behind(faults);
         (moto, Some(proxy))

@@ -104,6 +104,7 @@ async fn each_account_is_reached_with_its_own_external_id() {
         deny_actions: Vec::new(),
         deny_body: Some("ExternalId=shared-id".into()),
         long_denial: false,
+        bucket_owner: None,
     });
     let seeded = |account: &'static str| {
         let moto = &moto;

@@ -23,6 +23,7 @@ async fn every_playbook_succeeds_through_faults() {
             deny_actions: vec![],
             deny_body: None,
             long_denial: false,
+            bucket_owner: None,
         },
     );
     let iam = aws_sdk_iam::Client::new(&config);
@@ -113,6 +114,7 @@ async fn detach_denied(long: bool) -> (FaultProxy, crate::run_ec2::Target) {
             deny_actions: vec!["DetachInstances".into()],
             deny_body: None,
             long_denial: long,
+            bucket_owner: None,
         },
     );
     (proxy, crate::run_ec2::target(&config).await)
@@ -191,6 +193,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open() {
             deny_actions: vec![],
             deny_body: Some(format!("SecurityGroupId.1={iso}")),
             long_denial: false,
+            bucket_owner: None,
         },
     );
     let finding = finding_file("ec2-bitcoin-dns.json", |f| {
