@@ -27,20 +27,11 @@ pub struct Args {
     pub seal_key: Option<String>,
     /// The account that must own the evidence bucket (S3 targets): every request names it, and
     /// S3 refuses them when another account owns a bucket of that name.
-    #[arg(long, value_name = "ACCOUNT", value_parser = account_id)]
+    #[arg(long, value_name = "ACCOUNT", value_parser = super::account_id)]
     pub expected_owner: Option<String>,
     /// `html` is a page for people: verdicts, failures first, a timeline table per execution.
     #[arg(long, value_enum, default_value = "text")]
     pub output: AuditOutput,
-}
-
-/// A 12-digit AWS account id.
-fn account_id(s: &str) -> Result<String, String> {
-    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(s.to_string())
-    } else {
-        Err("not a 12-digit AWS account id".into())
-    }
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {

@@ -85,6 +85,10 @@ pub struct WorkerArgs {
     /// `firebreak setup` makes). Claims and records without a valid seal are never believed.
     #[arg(long, default_value = crate::evidence::seal::DEFAULT_ALIAS)]
     seal_key: String,
+    /// The account that must own the evidence bucket: every request names it, and S3 refuses
+    /// them when another account owns a bucket of that name.
+    #[arg(long, value_name = "ACCOUNT", value_parser = account_id)]
+    expected_owner: Option<String>,
     /// Contain GuardDuty sample findings (for drills); otherwise they are logged and dropped.
     #[arg(long)]
     allow_sample: bool,
@@ -92,6 +96,15 @@ pub struct WorkerArgs {
     /// else `firebreak.yaml` here if there is one.
     #[arg(long)]
     config: Option<PathBuf>,
+}
+
+/// A 12-digit AWS account id (`--expected-owner`).
+pub(crate) fn account_id(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_string())
+    } else {
+        Err("not a 12-digit AWS account id".into())
+    }
 }
 
 impl WorkerArgs {
@@ -116,6 +129,7 @@ impl WorkerArgs {
             sign_key: self.sign_key,
             seal_key: self.seal_key,
             allow_sample: self.allow_sample,
+            expected_owner: self.expected_owner,
         })
     }
 }

@@ -34,6 +34,8 @@ pub struct Options {
     pub sign_key: Option<String>,
     /// KMS HMAC key that seals every record (`crate::evidence::seal`).
     pub seal_key: Option<String>,
+    /// The account that must own the evidence bucket.
+    pub expected_owner: Option<String>,
     pub lock_mode: evidence::LockMode,
     /// Run on the playbook's Step Functions state machine instead of in this process.
     pub sfn: bool,
@@ -87,6 +89,10 @@ pub struct Args {
     /// `watch` use `alias/firebreak-seal`, made by `setup`); needs --evidence.
     #[arg(long, requires = "evidence")]
     pub seal_key: Option<String>,
+    /// The account that must own the evidence bucket: every request names it, and S3 refuses
+    /// them when another account owns a bucket of that name.
+    #[arg(long, requires = "evidence", value_name = "ACCOUNT", value_parser = super::account_id)]
+    pub expected_owner: Option<String>,
     /// Object Lock mode of evidence objects.
     #[arg(long, value_enum, default_value = "compliance")]
     pub lock_mode: LockArg,
@@ -116,6 +122,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         retention_days,
         sign_key,
         seal_key,
+        expected_owner,
         lock_mode,
         output,
         engine,
@@ -142,6 +149,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         retention_days,
         sign_key,
         seal_key,
+        expected_owner,
         lock_mode: lock_mode.into(),
         config,
     };
@@ -304,7 +312,10 @@ async fn run_all(findings: Vec<Finding>, mut opts: Options, started: Instant) ->
                         .retry_config(aws_config::retry::RetryConfig::disabled())
                         .build();
                     Some(Store::S3 {
-                        client: crate::aws::s3_client(&config),
+                        client: crate::aws::s3_client_owned_by(
+                            &config,
+                            opts.expected_owner.as_deref(),
+                        ),
                         bucket: bucket.clone(),
                         prefix: prefix.clone(),
                         mode: opts.lock_mode,

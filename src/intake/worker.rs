@@ -36,6 +36,8 @@ pub struct Options {
     /// The KMS HMAC key that seals claims and records (`crate::evidence::seal`).
     pub seal_key: String,
     pub allow_sample: bool,
+    /// The account that must own the evidence bucket (`--expected-owner`).
+    pub expected_owner: Option<String>,
     /// firebreak's configuration (where incidents are ticketed).
     pub config: crate::domain::config::Config,
 }
@@ -314,7 +316,7 @@ impl Worker {
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .build();
         let store = Store::S3 {
-            client: crate::aws::s3_client(&s3_config),
+            client: crate::aws::s3_client_owned_by(&s3_config, opts.expected_owner.as_deref()),
             bucket,
             prefix,
             mode: opts.lock_mode,

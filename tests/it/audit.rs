@@ -613,6 +613,41 @@ async fn the_bucket_owner_is_pinned_by_expected_owner() {
         "{text}"
     );
 
+    // `run` pins it as it writes: with another account named, no evidence is written there,
+    // and the run says so and fails; with the bucket's own account, it is written.
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let finding = contained_finding(&user, &key);
+    let run_as = |owner: &str, prefix: &str| {
+        crate::support::firebreak_at(
+            &proxy.endpoint,
+            &[
+                "run",
+                "--evidence",
+                &format!("s3://{bucket}/{prefix}"),
+                "--lock-mode",
+                "governance",
+                "--retention-days",
+                "30",
+                "--expected-owner",
+                owner,
+                finding.to_str().unwrap(),
+            ],
+        )
+    };
+    let out = run_as("999999999999", "elsewhere");
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("AccessDenied"), "{}", stderr(&out));
+    let written = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("elsewhere/")
+        .send()
+        .await
+        .unwrap();
+    assert!(written.contents().is_empty(), "{written:?}");
+    let out = run_as("123456789012", "owned");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
     let out = crate::support::firebreak_at(
         &proxy.endpoint,
         &["audit", "--expected-owner", "12345", &target],

@@ -120,6 +120,7 @@ async fn polled_findings_are_contained_once_and_the_cursor_moves() {
                 sign_key: None,
                 seal_key: firebreak::evidence::seal::DEFAULT_ALIAS.into(),
                 allow_sample: false,
+                expected_owner: None,
                 config: Default::default(),
             },
         )
@@ -260,6 +261,7 @@ async fn an_unreadable_finding_does_not_stall_the_cursor() {
                 sign_key: None,
                 seal_key: firebreak::evidence::seal::DEFAULT_ALIAS.into(),
                 allow_sample: false,
+                expected_owner: None,
                 config: Default::default(),
             },
         )

@@ -862,6 +862,7 @@ async fn via_queue(
             sign_key: None,
             seal_key,
             allow_sample: false,
+            expected_owner: None,
             config: Default::default(),
         },
     )
