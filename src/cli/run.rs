@@ -327,9 +327,40 @@ async fn run_all(findings: Vec<Finding>, mut opts: Options, started: Instant) ->
             };
         }
         if desk.is_none() && !opts.dry_run {
-            desk = crate::tickets::Desk::from_config(&config, store.as_ref(), acc.base())
+            desk = match crate::tickets::Desk::from_config(&config, store.as_ref(), acc.base())
                 .await?
-                .map(|d| d.with_aws(acc.base()));
+            {
+                // Incident records are sealed as `serve` and `watch` seal them (which believe
+                // no other): with --seal-key's key, else, in S3, with the one `setup` made
+                // when it is there.
+                Some(d) => {
+                    let d = d.with_aws(acc.base());
+                    let kms = || aws_sdk_kms::Client::new(acc.base());
+                    match (&opts.seal_key, &target) {
+                        (Some(key), _) => Some(
+                            d.with_seal(&crate::evidence::seal::Sealer::new(kms(), key))
+                                .await?,
+                        ),
+                        (None, Some(evidence::Target::S3 { .. })) => {
+                            let sealer = crate::evidence::seal::Sealer::new(
+                                kms(),
+                                crate::evidence::seal::DEFAULT_ALIAS,
+                            );
+                            match sealer.check().await {
+                                Ok(()) => Some(d.with_seal(&sealer).await?),
+                                Err(e) => {
+                                    crate::say!(
+                                        "warning: incident records are not sealed ({e}); `serve` and `watch` will not believe them\n  hint: `firebreak setup --evidence-bucket BUCKET` makes the seal key, or pass --seal-key"
+                                    );
+                                    Some(d)
+                                }
+                            }
+                        }
+                        (None, _) => Some(d),
+                    }
+                }
+                None => None,
+            };
         }
         if let (true, Some(t)) = (recorded, &triage) {
             crate::say!(

@@ -192,6 +192,9 @@ pub fn claims_scope(account_id: &str, finding_id: &str) -> String {
     format!("claims\n{account_id}\n{finding_id}")
 }
 
+/// Scope of every incident record (`_incidents/`) of an evidence store.
+pub const INCIDENTS_SCOPE: &str = "incidents";
+
 /// Scope of one execution's evidence records.
 pub fn execution_scope(account_id: &str, finding_id: &str, execution_id: &str) -> String {
     format!("execution\n{account_id}\n{finding_id}\n{execution_id}")

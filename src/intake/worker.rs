@@ -343,9 +343,12 @@ impl Worker {
         let Some(claims) = Claims::new(&store, &name, opts.lease, sealer.clone()) else {
             bail!("claims need an S3 evidence store");
         };
-        let desk = crate::tickets::Desk::from_config(&opts.config, Some(&store), &base)
-            .await?
-            .map(|d| d.with_aws(&base));
+        // Incident records are sealed and believed only when sealed, like claims.
+        let desk =
+            match crate::tickets::Desk::from_config(&opts.config, Some(&store), &base).await? {
+                Some(d) => Some(d.with_aws(&base).with_seal(&sealer).await?),
+                None => None,
+            };
         Ok(Worker {
             opts,
             set,

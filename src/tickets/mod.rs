@@ -7,7 +7,9 @@
 //! `{prefix}/_incidents/{account}/{incident}/`:
 //!
 //! - `opened.json`: who opened the incident, for which finding and execution. Written with
-//!   `If-None-Match: *`, so that of several processes exactly one opens the ticket.
+//!   `If-None-Match: *`, so that of several processes exactly one opens the ticket. With a seal
+//!   key ([`Desk::with_seal`]) every record is sealed and only sealed ones are believed; when
+//!   `opened.json` holds one firebreak did not write, the next of [`OPENED`]'s names is used.
 //! - `ticket.json`: the ticket's tracker, number and address, once it exists.
 //! - `{uuid}-{kind}.json`, in time order (UUIDv7): `updated` (the finding came again, with a
 //!   higher count or a later `updatedAt`), `outcome` (an execution ended), `closed`,
@@ -230,7 +232,19 @@ pub struct Desk {
     resolve_findings: bool,
     /// Whether a new ticket gets the automatic investigation (`tickets.investigate`).
     pub investigate: bool,
+    /// Seals every incident record; only records whose seal holds are believed
+    /// ([`Desk::with_seal`]).
+    seal: Option<crate::evidence::seal::Key>,
 }
+
+/// The names an incident's `opened` record may take, in order: when a writer of the bucket has
+/// put a record firebreak did not seal at one, the next is used.
+const OPENED: [&str; 4] = [
+    "opened.json",
+    "opened-2.json",
+    "opened-3.json",
+    "opened-4.json",
+];
 
 impl Desk {
     /// The desk `config` asks for (a tracker, or triage rules whose decisions are recorded),
@@ -271,7 +285,20 @@ impl Desk {
             organizations: None,
             resolve_findings: config.tickets.resolve_findings,
             investigate: config.tickets.investigate,
+            seal: None,
         }))
+    }
+
+    /// Seals every incident record with `sealer`'s key for incidents, and believes only records
+    /// whose seal holds (`serve` and `watch` always; `run` with `--seal-key`): someone who may
+    /// only write to the evidence bucket can then neither pre-empt an incident's `opened` record
+    /// (so that its ticket is never opened) nor put a ticket write in its lists (a close).
+    pub async fn with_seal(
+        mut self,
+        sealer: &crate::evidence::seal::Sealer,
+    ) -> Result<Desk, crate::evidence::seal::KeyError> {
+        self.seal = Some(sealer.key(crate::evidence::seal::INCIDENTS_SCOPE).await?);
+        Ok(self)
     }
 
     /// Calls AWS as the caller of `base`: findings marked in GuardDuty and Security Hub as
@@ -414,7 +441,7 @@ impl Desk {
 
     /// Writes `e` once at `key` (every incident object is written here).
     async fn write(&self, key: &str, e: &Entry) -> Result<(), StoreError> {
-        pending::write(&self.store, key, e).await
+        pending::write(&self.store, key, e, self.seal.as_ref()).await
     }
 
     /// A list of work still to do, under `_incidents/{dir}/`.
@@ -422,6 +449,7 @@ impl Desk {
         pending::Pending::new(
             &self.store,
             crate::evidence::folder(self.store.prefix(), &[INCIDENTS_DIR, dir]),
+            self.seal.as_ref(),
         )
     }
 
@@ -436,21 +464,33 @@ impl Desk {
         let mut objects = self.store.read_folder(&self.folder(f)).await?;
         objects.sort_by(|a, b| a.0.cmp(&b.0));
         let mut inc = Incident::default();
+        // The `opened` record: the believed one at the first of `OPENED`'s names (without a
+        // seal, only the first name is firebreak's).
+        let mut opened: Option<(usize, Entry)> = None;
         for (key, bytes) in objects {
-            let e: Entry =
-                serde_json::from_slice(&bytes).map_err(|err| TicketError::Unreadable {
-                    key: key.clone(),
-                    reason: err.to_string(),
-                })?;
+            let Some(e) = pending::read_entry(&key, &bytes, self.seal.as_ref())? else {
+                continue;
+            };
             if e.schema != SCHEMA {
                 continue;
             }
             match e.kind.as_str() {
-                "opened" => inc.opened = Some(e),
+                "opened" => {
+                    let name = key.rsplit('/').next().unwrap_or_default();
+                    let Some(at) = OPENED.iter().position(|n| *n == name) else {
+                        continue;
+                    };
+                    if (at == 0 || self.seal.is_some())
+                        && opened.as_ref().is_none_or(|(seen, _)| at < *seen)
+                    {
+                        opened = Some((at, e));
+                    }
+                }
                 "ticket" => inc.ticket = e.ticket,
                 _ => inc.events.push(e),
             }
         }
+        inc.opened = opened.map(|(_, e)| e);
         Ok(inc)
     }
 
@@ -475,7 +515,7 @@ impl Desk {
             opened.decision = Some(triage.decision);
             opened.close = Some(triage.close);
             opened.detail = Some(triage.reason.clone());
-            match self.put(&sub, "opened.json", &opened).await {
+            match self.put_opened(&sub, &opened).await {
                 Ok(()) => {
                     crate::log!("incident_opened", finding_id = %f.id, decision = ?triage.decision,
                         reason = %triage.reason);
@@ -538,12 +578,41 @@ impl Desk {
         }
     }
 
-    /// Whether `f` has an incident already (its `opened.json`): it was triaged and recorded.
-    pub async fn recorded(&self, f: &Finding) -> Result<bool, StoreError> {
+    /// Whether `f` has an incident already (a believed `opened` record): it was triaged and
+    /// recorded.
+    pub async fn recorded(&self, f: &Finding) -> Result<bool, TicketError> {
         let sub = Subject::from(f);
         let folder = self.folder(&sub);
         let listed = self.store.list(&folder).await?;
-        Ok(listed.keys.contains(&format!("{folder}/opened.json")))
+        if self.seal.is_none() {
+            return Ok(listed.keys.contains(&format!("{folder}/opened.json")));
+        }
+        Ok(self.read(&sub).await?.opened.is_some())
+    }
+
+    /// Writes the incident's `opened` record once, at the first of [`OPENED`]'s names that is
+    /// free: `Exists` when one holds a record firebreak wrote (another process opened the
+    /// incident). A name taken by a record whose seal does not hold is passed over.
+    async fn put_opened(&self, f: &Subject, opened: &Entry) -> Result<(), StoreError> {
+        let mut last = None;
+        for name in OPENED {
+            match self.put(f, name, opened).await {
+                Err(StoreError::Exists(place)) if self.seal.is_some() => {
+                    let key = format!("{}/{name}", self.folder(f));
+                    let bytes = self.store.get(&key).await?;
+                    match pending::read_entry(&key, &bytes, self.seal.as_ref()) {
+                        Ok(Some(_)) => return Err(StoreError::Exists(place)),
+                        // Reported by `read_entry`; the next name is tried.
+                        Ok(None) | Err(_) => last = Some(place),
+                    }
+                }
+                other => return other,
+            }
+        }
+        Err(StoreError::Io(format!(
+            "every name of the incident's opened record is taken by records firebreak did not write (the last: {})",
+            last.unwrap_or_default()
+        )))
     }
 
     /// A message on the finding queue that firebreak cannot act on (not a finding, or one it
@@ -564,7 +633,7 @@ impl Desk {
         let mut opened = self.entry(&sub, "opened");
         opened.decision = Some(Decision::Ticket);
         opened.detail = Some(crate::domain::scrub::scrub_text(why));
-        match self.put(&sub, "opened.json", &opened).await {
+        match self.put_opened(&sub, &opened).await {
             Ok(()) => {
                 crate::log!("poison_ticketed", message_id);
                 if self.tracker.is_some() {

@@ -13,12 +13,15 @@
 //! still read.
 
 use super::{Entry, SCHEMA, TicketError};
+use crate::evidence::seal::Key;
 use crate::evidence::{Store, StoreError};
 
 /// One list.
 pub(crate) struct Pending<'a> {
     store: &'a Store,
     folder: String,
+    /// Seals what is written, and only items whose seal holds are read.
+    seal: Option<&'a Key>,
 }
 
 /// An item not done yet: its key without `.json`, and its record.
@@ -28,20 +31,24 @@ const DONE: &str = ".done.json";
 const COMPLETE: &str = ".complete.json";
 
 impl<'a> Pending<'a> {
-    pub(crate) fn new(store: &'a Store, folder: String) -> Pending<'a> {
-        Pending { store, folder }
+    pub(crate) fn new(store: &'a Store, folder: String, seal: Option<&'a Key>) -> Pending<'a> {
+        Pending {
+            store,
+            folder,
+            seal,
+        }
     }
 
     /// Adds an item (a copy of an incident record).
     pub(crate) async fn add(&self, e: &Entry) -> Result<(), StoreError> {
         let day = today();
         let key = format!("{}/{day}/{}.json", self.folder, uuid::Uuid::now_v7());
-        write(self.store, &key, e).await
+        write(self.store, &key, e, self.seal).await
     }
 
     /// Says that the item is done.
     pub(crate) async fn done(&self, stem: &str, e: &Entry) -> Result<(), StoreError> {
-        write(self.store, &format!("{stem}{DONE}"), e).await
+        write(self.store, &format!("{stem}{DONE}"), e, self.seal).await
     }
 
     /// The items not done yet, oldest first. Past days found all done are marked complete.
@@ -59,7 +66,7 @@ impl<'a> Pending<'a> {
             if open.is_empty() && name < today.as_str() && !listed.keys.is_empty() {
                 let mut marker = Entry::new("complete");
                 marker.detail = Some(format!("every item of {name} is done"));
-                match write(self.store, &format!("{day}{COMPLETE}"), &marker).await {
+                match write(self.store, &format!("{day}{COMPLETE}"), &marker, self.seal).await {
                     Ok(()) | Err(StoreError::Exists(_)) => {}
                     Err(e) => crate::log!("pending_not_marked", folder = %day, error = %e),
                 }
@@ -85,12 +92,9 @@ impl<'a> Pending<'a> {
                 continue;
             }
             let bytes = self.store.get(key).await?;
-            let e: Entry =
-                serde_json::from_slice(&bytes).map_err(|err| TicketError::Unreadable {
-                    key: key.clone(),
-                    reason: err.to_string(),
-                })?;
-            if e.schema == SCHEMA {
+            if let Some(e) = read_entry(key, &bytes, self.seal)?
+                && e.schema == SCHEMA
+            {
                 out.push((stem.to_string(), e));
             }
         }
@@ -103,11 +107,53 @@ fn today() -> String {
     crate::evidence::now_rfc3339().chars().take(10).collect()
 }
 
-/// Writes `e` once at `key` (every incident object is written this way).
-pub(crate) async fn write(store: &Store, key: &str, e: &Entry) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec_pretty(e).map_err(|err| StoreError::Io(err.to_string()))?;
+/// Writes `e` once at `key` (every incident object is written this way), sealed with `seal`
+/// when there is one.
+pub(crate) async fn write(
+    store: &Store,
+    key: &str,
+    e: &Entry,
+    seal: Option<&Key>,
+) -> Result<(), StoreError> {
+    let bytes = match seal {
+        Some(k) => serde_json::to_value(e)
+            .map_err(|err| StoreError::Io(err.to_string()))
+            .and_then(|v| {
+                k.seal_json(v)
+                    .map_err(|err| StoreError::Io(format!("sealing {key}: {err}")))
+            })?,
+        None => serde_json::to_vec_pretty(e).map_err(|err| StoreError::Io(err.to_string()))?,
+    };
     let sha = crate::evidence::sha256_hex(&bytes);
     store.put(key, bytes, &sha).await
+}
+
+/// The incident record in `bytes` (at `key`). With `seal`, only one whose seal holds: one that
+/// does not was not written by firebreak (or was changed), is reported and is `None`, so that
+/// a writer of the bucket cannot close, reopen or pre-empt an incident.
+pub(crate) fn read_entry(
+    key: &str,
+    bytes: &[u8],
+    seal: Option<&Key>,
+) -> Result<Option<Entry>, TicketError> {
+    let unreadable = |reason: String| TicketError::Unreadable {
+        key: key.to_string(),
+        reason,
+    };
+    match seal {
+        None => serde_json::from_slice(bytes)
+            .map(Some)
+            .map_err(|e| unreadable(e.to_string())),
+        Some(k) => match k.open_json(bytes) {
+            Ok(v) => serde_json::from_value(v)
+                .map(Some)
+                .map_err(|e| unreadable(e.to_string())),
+            Err(e) => {
+                crate::log!("incident_record_forged", key, reason = %e);
+                Ok(None)
+            }
+        },
+    }
 }
 
 #[cfg(test)]
@@ -124,17 +170,18 @@ mod tests {
     async fn items_are_listed_until_done_and_a_past_day_all_done_is_not_listed_again() {
         let dir = std::env::temp_dir().join(format!("firebreak-pending-{}", uuid::Uuid::now_v7()));
         let store = Store::Local { dir: dir.clone() };
-        let list = Pending::new(&store, "_incidents/_unwritten".into());
+        let list = Pending::new(&store, "_incidents/_unwritten".into(), None);
         // An item of a past day, and one of today; and one as written before days were kept.
         write(
             &store,
             "_incidents/_unwritten/2020-01-01/a.json",
             &item("past"),
+            None,
         )
         .await
         .unwrap();
         list.add(&item("today")).await.unwrap();
-        write(&store, "_incidents/_unwritten/old.json", &item("old"))
+        write(&store, "_incidents/_unwritten/old.json", &item("old"), None)
             .await
             .unwrap();
         let open = list.open().await.unwrap();

@@ -1591,3 +1591,91 @@ async fn an_attack_sequence_is_one_incident_with_an_execution_per_resource() {
     let policy = s3.get_bucket_policy().bucket(&data).send().await.unwrap();
     assert!(policy.policy().unwrap_or_default().contains(&user));
 }
+
+/// Issue 14: someone who may only write to the evidence bucket puts an incident's `opened`
+/// record first (unsealed), as if another worker had opened it, so that its ticket would never
+/// be opened. Incident records are sealed now: the forged one is not believed, the incident is
+/// opened at the next name with its ticket, the forgery is logged, and the audit with the seal
+/// key reports it.
+#[tokio::test]
+async fn a_forged_incident_record_does_not_stop_the_ticket() {
+    let gh = TrackerServer::start();
+    let account = Account::new().await;
+    let repo = "acme/forged-incident";
+    let (bucket, url, served) = served_by(&gh, &account, "tickets-forged", repo);
+    let sqs = aws_sdk_sqs::Client::new(&account.config);
+    let sent = sqs
+        .send_message()
+        .queue_url(&url)
+        .message_body(r#"{"detail": {"note": "no finding here"}}"#)
+        .send()
+        .await
+        .unwrap();
+    let id = sent.message_id().unwrap().to_string();
+    let forged_key = format!("_incidents/_queue/message-{id}/opened.json");
+    let forged = serde_json::json!({"schema": "firebreak.incident/v1", "kind": "opened",
+        "at": "2026-11-23T00:00:00Z", "incident": format!("message-{id}"),
+        "finding_id": format!("sqs:{id}"), "finding_type": "not a finding",
+        "account_id": "_queue", "region": "", "decision": "ignore", "detail": "nothing to see"});
+    crate::support::s3_client(&account.config)
+        .put_object()
+        .bucket(&bucket)
+        .key(&forged_key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(
+            serde_json::to_vec_pretty(&forged).unwrap(),
+        ))
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .send()
+        .await
+        .unwrap();
+
+    let (code, log) = crate::serve::finish(
+        crate::serve::serve(&served, &url, &bucket, &[]),
+        std::time::Duration::from_secs(120),
+    );
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("\"incident_record_forged\""), "{log}");
+    let issues = gh.issues(repo);
+    assert_eq!(issues.len(), 1, "the ticket is opened: {issues:#?}");
+    assert!(issues[0]["title"].as_str().unwrap().contains(&id));
+    let listed = crate::support::s3_client(&account.config)
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix(format!("_incidents/_queue/message-{id}/"))
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(
+        keys.iter().any(|k| k.ends_with("/opened-2.json")),
+        "{keys:?}"
+    );
+
+    let out = crate::support::firebreak_env(
+        &crate::support::moto().endpoint,
+        &[
+            "audit",
+            "--retention-days",
+            "1",
+            "--seal-key",
+            firebreak::evidence::seal::DEFAULT_ALIAS,
+            &format!("s3://{bucket}"),
+        ],
+        &served
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+    );
+    let text = crate::support::stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "{forged_key}: incident record has no seal (forged"
+        )),
+        "{text}"
+    );
+    assert!(
+        !text.contains("opened-2.json: incident record"),
+        "firebreak's own record is sealed: {text}"
+    );
+}

@@ -199,11 +199,18 @@ pub struct SignaturePolicy {
     pub seals: Option<BTreeMap<String, crate::evidence::seal::Key>>,
 }
 
-/// The seal scopes of the objects: each execution's (from its finding record) and each
-/// finding's claims.
+/// The seal scopes of the objects: each execution's (from its finding record), each
+/// finding's claims, and the incident records'.
 pub fn seal_scopes(objects: &[Object]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for o in objects {
+        if o.key
+            .split('/')
+            .any(|part| part == crate::evidence::incident::INCIDENTS_DIR)
+        {
+            out.insert(crate::evidence::seal::INCIDENTS_SCOPE.to_string());
+            continue;
+        }
         let name = o.key.rsplit('/').next().unwrap_or_default();
         let claim = o
             .key
@@ -277,9 +284,22 @@ pub fn audit(
     let (incidents, objects): (Vec<Object>, Vec<Object>) = objects
         .into_iter()
         .partition(|o| o.key.starts_with(&incidents_dir));
+    // With the seal keys, each must be sealed, as `serve` and `watch` seal them.
+    let incidents_key = signatures
+        .seals
+        .as_ref()
+        .and_then(|k| k.get(crate::evidence::seal::INCIDENTS_SCOPE));
     store_problems.extend(incidents.iter().filter_map(|o| {
         match serde_json::from_slice::<crate::evidence::incident::Entry>(&o.bytes) {
-            Ok(e) if e.schema == crate::evidence::incident::SCHEMA => None,
+            Ok(e) if e.schema == crate::evidence::incident::SCHEMA => match incidents_key {
+                Some(k) => k.open_json(&o.bytes).err().map(|err| {
+                    format!(
+                        "{}: incident record {err} (forged: firebreak seals every incident record)",
+                        o.key
+                    )
+                }),
+                None => None,
+            },
             Ok(e) => Some(format!(
                 "{}: not an incident record (schema {})",
                 o.key, e.schema
