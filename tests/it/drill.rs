@@ -422,3 +422,29 @@ fn drill_argument_errors_come_before_the_network() {
         );
     }
 }
+
+/// The automatic path of the README's main job (`scripts/drill` runs it after the two drills
+/// above): setup, a finding contained by hand and one through EventBridge, SQS and `serve`, each
+/// read back from the emulator, the evidence, the tickets and GuardDuty. Run as the script runs
+/// it, with the binary the suite built (`FIREBREAK_BIN`), so that the first set-up command
+/// keeps working.
+#[test]
+fn the_main_job_s_automatic_path_passes() {
+    let out = Command::new(root().join(".venv-moto/bin/python"))
+        .arg("scripts/drill_automatic.py")
+        .current_dir(root())
+        .env("FIREBREAK_BIN", env!("CARGO_BIN_EXE_firebreak"))
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(text.contains("\ndrill passed"), "{text}");
+    assert!(!text.contains("  FAIL  "), "{text}");
+    assert!(
+        text.contains("PASS  user drill-alice has AWSDenyAll attached"),
+        "{text}"
+    );
+}
