@@ -58,7 +58,8 @@ impl<'a> Pending<'a> {
         let today = today();
         for day in &top.folders {
             let name = day.rsplit('/').next().unwrap_or_default();
-            if top.keys.iter().any(|k| *k == format!("{day}{COMPLETE}")) {
+            let complete = format!("{day}{COMPLETE}");
+            if top.keys.contains(&complete) && self.believed(&complete).await? {
                 continue;
             }
             let listed = self.store.list(day).await?;
@@ -76,10 +77,26 @@ impl<'a> Pending<'a> {
         Ok(items)
     }
 
+    /// Whether the marker at `key` is firebreak's: any is without a seal key; with one, only a
+    /// sealed one (a forged "done" or "complete" would hide work still to do).
+    async fn believed(&self, key: &str) -> Result<bool, TicketError> {
+        if self.seal.is_none() {
+            return Ok(true);
+        }
+        let bytes = self.store.get(key).await?;
+        Ok(read_entry(key, &bytes, self.seal)?.is_some())
+    }
+
     /// The items among `keys` (one folder's) without their done marker, read.
     async fn open_in(&self, keys: &[String]) -> Result<Vec<Item>, TicketError> {
-        let done: std::collections::HashSet<&str> =
-            keys.iter().filter_map(|k| k.strip_suffix(DONE)).collect();
+        let mut done: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for k in keys {
+            if let Some(stem) = k.strip_suffix(DONE)
+                && self.believed(k).await?
+            {
+                done.insert(stem);
+            }
+        }
         let mut out = Vec::new();
         for key in keys {
             if key.ends_with(DONE) || key.ends_with(COMPLETE) {
@@ -164,6 +181,37 @@ mod tests {
         let mut e = Entry::new("unwritten");
         e.finding_id = id.into();
         e
+    }
+
+    /// With a seal key, only sealed items are work to do, and only a sealed marker says one is
+    /// done: a forged item (a "close" someone put in the list) and a forged done marker (to
+    /// hide a ticket write still to make) change nothing.
+    #[tokio::test]
+    async fn with_a_seal_key_forged_items_and_markers_are_not_believed() {
+        let dir = std::env::temp_dir().join(format!("firebreak-pending-{}", uuid::Uuid::now_v7()));
+        let store = Store::Local { dir: dir.clone() };
+        let key = crate::evidence::seal::Key::for_test(3);
+        let list = Pending::new(&store, "_incidents/_unwritten".into(), Some(&key));
+        list.add(&item("real")).await.unwrap();
+        let day = today();
+        write(
+            &store,
+            &format!("_incidents/_unwritten/{day}/forged.json"),
+            &item("forged"),
+            None,
+        )
+        .await
+        .unwrap();
+        let open = list.open().await.unwrap();
+        let ids: Vec<&str> = open.iter().map(|(_, e)| e.finding_id.as_str()).collect();
+        assert_eq!(ids, ["real"]);
+        // A done marker firebreak did not seal: the item is still to do.
+        let (stem, e) = &open[0];
+        write(&store, &format!("{stem}{DONE}"), e, None)
+            .await
+            .unwrap();
+        assert_eq!(list.open().await.unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[tokio::test]

@@ -468,30 +468,28 @@ pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serd
         }
     }
     narrowed.retain(|n| !open.contains(&n.permission));
-    narrowed.sort_unstable();
-    narrowed.dedup();
     names.retain(|p| !narrowed.iter().any(|n| n.permission == *p));
+    // One statement per permission and condition key, with every value a definition gives.
+    let mut grouped: std::collections::BTreeMap<(&str, &str, &str), Vec<&str>> =
+        std::collections::BTreeMap::new();
+    for n in &narrowed {
+        let values = grouped
+            .entry((n.permission, n.operator, n.key))
+            .or_default();
+        if !values.contains(&n.value) {
+            values.push(n.value);
+        }
+    }
     let mut statements = vec![serde_json::json!(
         {"Sid": "FirebreakPlaybook", "Effect": "Allow", "Action": names, "Resource": "*"}
     )];
-    for (i, n) in narrowed.iter().enumerate() {
-        let values: Vec<&str> = narrowed
-            .iter()
-            .filter(|m| (m.permission, m.operator, m.key) == (n.permission, n.operator, n.key))
-            .map(|m| m.value)
-            .collect();
-        if narrowed[..i]
-            .iter()
-            .any(|m| (m.permission, m.operator, m.key) == (n.permission, n.operator, n.key))
-        {
-            continue;
-        }
+    for ((permission, operator, key), values) in grouped {
         statements.push(serde_json::json!({
             "Sid": format!("FirebreakPlaybookNarrowed{}", statements.len()),
             "Effect": "Allow",
-            "Action": n.permission,
+            "Action": permission,
             "Resource": "*",
-            "Condition": {n.operator: {n.key: values}},
+            "Condition": {operator: {key: values}},
         }));
     }
     if let Some(deny) = never_on_protected(&all) {
