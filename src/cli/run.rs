@@ -346,8 +346,9 @@ async fn run_all(findings: Vec<Finding>, mut opts: Options, started: Instant) ->
                                 kms(),
                                 crate::evidence::seal::DEFAULT_ALIAS,
                             );
-                            match sealer.check().await {
-                                Ok(()) => Some(d.with_seal(&sealer).await?),
+                            // One KMS call: the sealer keeps the key for `with_seal`.
+                            match sealer.key(crate::evidence::seal::INCIDENTS_SCOPE).await {
+                                Ok(_) => Some(d.with_seal(&sealer).await?),
                                 Err(e) => {
                                     crate::say!(
                                         "warning: incident records are not sealed ({e}); `serve` and `watch` will not believe them\n  hint: `firebreak setup --evidence-bucket BUCKET` makes the seal key, or pass --seal-key"

@@ -584,10 +584,22 @@ impl Desk {
         let sub = Subject::from(f);
         let folder = self.folder(&sub);
         let listed = self.store.list(&folder).await?;
-        if self.seal.is_none() {
-            return Ok(listed.keys.contains(&format!("{folder}/opened.json")));
+        // Only the `opened` names are read (not the incident's other records); without a seal
+        // key only the first name is firebreak's, and nothing is read.
+        let names = if self.seal.is_some() {
+            &OPENED[..]
+        } else {
+            &OPENED[..1]
+        };
+        for name in names {
+            let key = format!("{folder}/{name}");
+            if listed.keys.contains(&key)
+                && pending::believed(&self.store, &key, self.seal.as_ref()).await?
+            {
+                return Ok(true);
+            }
         }
-        Ok(self.read(&sub).await?.opened.is_some())
+        Ok(false)
     }
 
     /// Writes the incident's `opened` record once, at the first of [`OPENED`]'s names that is
@@ -599,11 +611,11 @@ impl Desk {
             match self.put(f, name, opened).await {
                 Err(StoreError::Exists(place)) if self.seal.is_some() => {
                     let key = format!("{}/{name}", self.folder(f));
-                    let bytes = self.store.get(&key).await?;
-                    match pending::read_entry(&key, &bytes, self.seal.as_ref()) {
-                        Ok(Some(_)) => return Err(StoreError::Exists(place)),
+                    match pending::believed(&self.store, &key, self.seal.as_ref()).await {
+                        Ok(true) => return Err(StoreError::Exists(place)),
+                        Err(TicketError::Store(e)) => return Err(e),
                         // Reported by `read_entry`; the next name is tried.
-                        Ok(None) | Err(_) => last = Some(place),
+                        Ok(false) | Err(_) => last = Some(place),
                     }
                 }
                 other => return other,

@@ -77,14 +77,10 @@ impl<'a> Pending<'a> {
         Ok(items)
     }
 
-    /// Whether the marker at `key` is firebreak's: any is without a seal key; with one, only a
-    /// sealed one (a forged "done" or "complete" would hide work still to do).
+    /// Whether the marker at `key` is firebreak's ([`believed`]): a forged "done" or
+    /// "complete" would hide work still to do.
     async fn believed(&self, key: &str) -> Result<bool, TicketError> {
-        if self.seal.is_none() {
-            return Ok(true);
-        }
-        let bytes = self.store.get(key).await?;
-        Ok(read_entry(key, &bytes, self.seal)?.is_some())
+        believed(self.store, key, self.seal).await
     }
 
     /// The items among `keys` (one folder's) without their done marker, read.
@@ -143,6 +139,20 @@ pub(crate) async fn write(
     };
     let sha = crate::evidence::sha256_hex(&bytes);
     store.put(key, bytes, &sha).await
+}
+
+/// Whether the incident record at `key` is firebreak's: any is without a seal key (nothing is
+/// read); with one, only one whose seal holds.
+pub(crate) async fn believed(
+    store: &Store,
+    key: &str,
+    seal: Option<&Key>,
+) -> Result<bool, TicketError> {
+    if seal.is_none() {
+        return Ok(true);
+    }
+    let bytes = store.get(key).await?;
+    Ok(read_entry(key, &bytes, seal)?.is_some())
 }
 
 /// The incident record in `bytes` (at `key`). With `seal`, only one whose seal holds: one that

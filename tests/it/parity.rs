@@ -239,17 +239,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
         .send()
         .await
         .unwrap();
-    let empty_vpc = aws_sdk_ec2::Client::new(config)
-        .create_vpc()
-        .cidr_block("10.30.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_string();
+    let empty_vpc =
+        crate::support::new_vpc(&aws_sdk_ec2::Client::new(config), "10.30.0.0/16").await;
     let s3 = support::s3_client(config);
     let bucket = "parity-bucket".to_string();
     s3.create_bucket().bucket(&bucket).send().await.unwrap();

@@ -98,17 +98,13 @@ impl Case {
             Case::InstanceOpenedIsolation => {
                 let (t, vpc) = crate::run_ec2::target_in_new_vpc(admin).await;
                 let ec2 = aws_sdk_ec2::Client::new(admin);
-                let group = ec2
-                    .create_security_group()
-                    .group_name("firebreak-isolation")
-                    .description("made before firebreak")
-                    .vpc_id(&vpc)
-                    .send()
-                    .await
-                    .unwrap()
-                    .group_id()
-                    .unwrap()
-                    .to_string();
+                let group = crate::support::new_security_group(
+                    &ec2,
+                    &vpc,
+                    "firebreak-isolation",
+                    "made before firebreak",
+                )
+                .await;
                 ec2.authorize_security_group_ingress()
                     .group_id(group)
                     .ip_protocol("tcp")

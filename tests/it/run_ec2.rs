@@ -38,17 +38,7 @@ pub(crate) async fn target(config: &aws_config::SdkConfig) -> Target {
 /// [`target`] in a VPC of its own (with one subnet), where no isolation group exists yet.
 pub(crate) async fn target_in_new_vpc(config: &aws_config::SdkConfig) -> (Target, String) {
     let ec2 = aws_sdk_ec2::Client::new(config);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.20.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_string();
+    let vpc = crate::support::new_vpc(&ec2, "10.20.0.0/16").await;
     ec2.create_subnet()
         .vpc_id(&vpc)
         .cidr_block("10.20.1.0/24")
@@ -403,14 +393,11 @@ pub(crate) async fn eni_groups(ec2: &aws_sdk_ec2::Client, instance_id: &str) -> 
 
 /// The isolation group made beforehand in `vpc` (its id known to a test's fault proxy); its id.
 pub(crate) async fn isolation_group(ec2: &aws_sdk_ec2::Client, vpc: &str) -> String {
-    ec2.create_security_group()
-        .group_name(firebreak::domain::catalog::names::ISOLATION_GROUP)
-        .description("firebreak isolation")
-        .vpc_id(vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string()
+    crate::support::new_security_group(
+        ec2,
+        vpc,
+        firebreak::domain::catalog::names::ISOLATION_GROUP,
+        "firebreak isolation",
+    )
+    .await
 }

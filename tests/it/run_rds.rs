@@ -29,17 +29,7 @@ pub(crate) async fn aurora(config: &aws_config::SdkConfig) -> Database {
 
 async fn seed(config: &aws_config::SdkConfig, aurora: bool) -> Database {
     let ec2 = aws_sdk_ec2::Client::new(config);
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block("10.20.0.0/16")
-        .send()
-        .await
-        .unwrap()
-        .vpc()
-        .unwrap()
-        .vpc_id()
-        .unwrap()
-        .to_string();
+    let vpc = crate::support::new_vpc(&ec2, "10.20.0.0/16").await;
     let mut subnets = Vec::new();
     for (zone, cidr) in [
         ("us-east-1a", "10.20.1.0/24"),
@@ -55,17 +45,13 @@ async fn seed(config: &aws_config::SdkConfig, aurora: bool) -> Database {
             .unwrap();
         subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
     }
-    let group = ec2
-        .create_security_group()
-        .group_name(unique("orders-db"))
-        .description("the applications reach the database")
-        .vpc_id(&vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
+    let group = crate::support::new_security_group(
+        &ec2,
+        &vpc,
+        &unique("orders-db"),
+        "the applications reach the database",
+    )
+    .await;
     let rds = aws_sdk_rds::Client::new(config);
     let subnet_group = unique("orders");
     rds.create_db_subnet_group()
@@ -122,17 +108,13 @@ async fn seed(config: &aws_config::SdkConfig, aurora: bool) -> Database {
 /// leaves one; its id.
 pub(crate) async fn isolation_group(config: &aws_config::SdkConfig, vpc: &str) -> String {
     let ec2 = aws_sdk_ec2::Client::new(config);
-    let group = ec2
-        .create_security_group()
-        .group_name("firebreak-isolation")
-        .description("firebreak isolation: no inbound or outbound rule")
-        .vpc_id(vpc)
-        .send()
-        .await
-        .unwrap()
-        .group_id()
-        .unwrap()
-        .to_string();
+    let group = crate::support::new_security_group(
+        &ec2,
+        vpc,
+        "firebreak-isolation",
+        "firebreak isolation: no inbound or outbound rule",
+    )
+    .await;
     ec2.revoke_security_group_egress()
         .group_id(&group)
         .ip_permissions(

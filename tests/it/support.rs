@@ -567,3 +567,35 @@ pub async fn deny_all_attached(iam: &aws_sdk_iam::Client, user: &str) -> bool {
         .iter()
         .any(|p| p.policy_arn() == Some("arn:aws:iam::aws:policy/AWSDenyAll"))
 }
+
+/// A new VPC of `cidr`; its id.
+pub async fn new_vpc(ec2: &aws_sdk_ec2::Client, cidr: &str) -> String {
+    ec2.create_vpc()
+        .cidr_block(cidr)
+        .send()
+        .await
+        .expect("CreateVpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("a VPC id")
+        .to_string()
+}
+
+/// A new security group `name` in `vpc` (with AWS's default egress rule); its id.
+pub async fn new_security_group(
+    ec2: &aws_sdk_ec2::Client,
+    vpc: &str,
+    name: &str,
+    description: &str,
+) -> String {
+    ec2.create_security_group()
+        .group_name(name)
+        .description(description)
+        .vpc_id(vpc)
+        .send()
+        .await
+        .expect("CreateSecurityGroup")
+        .group_id()
+        .expect("a group id")
+        .to_string()
+}
