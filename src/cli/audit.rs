@@ -29,6 +29,10 @@ pub struct Args {
     /// S3 refuses them when another account owns a bucket of that name.
     #[arg(long, value_name = "ACCOUNT", value_parser = super::account_id)]
     pub expected_owner: Option<String>,
+    /// The head of the execution index an earlier audit printed (`SEQ:SHA256`): the index must
+    /// still hold that entry, unchanged, so that its last entries cannot be taken away unseen.
+    #[arg(long, value_name = "SEQ:SHA256", value_parser = index_head)]
+    pub index_head: Option<(u64, String)>,
     /// `html` is a page for people: verdicts, failures first, a timeline table per execution.
     #[arg(long, value_enum, default_value = "text")]
     pub output: AuditOutput,
@@ -42,6 +46,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         sign_key,
         seal_key,
         expected_owner,
+        index_head,
         output,
     } = a;
     let target = target.as_str();
@@ -72,6 +77,7 @@ pub fn run(a: Args) -> Result<ExitCode> {
         };
         let mut policy = crate::evidence::audit::SignaturePolicy {
             expected_key: sign_key,
+            index_head,
             ..Default::default()
         };
         if objects.iter().any(|o| o.key.ends_with("-signature.json")) {
@@ -125,4 +131,18 @@ pub fn run(a: Args) -> Result<ExitCode> {
     } else {
         ExitCode::from(crate::domain::exit::PROBLEMS)
     })
+}
+
+/// `SEQ:SHA256`, as the audit prints the index's head.
+fn index_head(s: &str) -> Result<(u64, String), String> {
+    let (seq, sha) = s
+        .split_once(':')
+        .ok_or("expected SEQ:SHA256, as `firebreak audit` prints the index head")?;
+    let seq = seq
+        .parse()
+        .map_err(|_| format!("`{seq}` is not an entry number"))?;
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("`{sha}` is not a SHA-256 in hex (64 characters)"));
+    }
+    Ok((seq, sha.to_ascii_lowercase()))
 }

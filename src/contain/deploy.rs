@@ -11,10 +11,14 @@ use super::sfn::{find_machine, machine_name};
 use crate::domain::catalog::Engine;
 use crate::domain::playbook::Playbook;
 
+/// The Sid of the execution role's statement that keeps it out of firebreak's own folders of the
+/// evidence store (claims, incidents, the execution index).
+pub const OWN_FOLDERS_SID: &str = "FirebreakNotItsFolders";
+
 /// The IAM policy a playbook's execution role needs: every permission the state machine's
 /// states call for the actions it uses (`catalog::policy` for [`Engine::Sfn`], webhooks'
 /// EventBridge included), and, when it keeps evidence in `evidence` (bucket, prefix), writing
-/// locked objects there.
+/// locked objects there, but not in firebreak's own folders.
 pub fn execution_policy(pb: &Playbook, evidence: Option<(&str, &str)>) -> Value {
     let mut policy = crate::domain::catalog::policy(pb.steps.iter().map(|s| s.action), Engine::Sfn);
     let Some(statements) = policy["Statement"].as_array_mut() else {
@@ -26,12 +30,21 @@ pub fn execution_policy(pb: &Playbook, evidence: Option<(&str, &str)>) -> Value 
         } else {
             format!("arn:aws:s3:::{bucket}/{}/*", prefix.trim_end_matches('/'))
         };
+        // Firebreak's own folders (`_claims`, `_incidents`, `_index`) are no state machine's
+        // to write: account folders are digits, so every folder starting with `_` is kept.
+        let own = format!("{}_*", objects.trim_end_matches('*'));
         statements.push(json!({
             "Sid": "FirebreakEvidence",
             "Effect": "Allow",
             // PutObjectRetention: a PutObject that sets Object Lock retention needs it too.
             "Action": ["s3:PutObject", "s3:PutObjectRetention"],
             "Resource": objects,
+        }));
+        statements.push(json!({
+            "Sid": OWN_FOLDERS_SID,
+            "Effect": "Deny",
+            "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+            "Resource": own,
         }));
     }
     policy

@@ -211,8 +211,11 @@ pub(crate) async fn execute(
         if let Some(r) = &recorder {
             match r.manifest(&report, acc.caller_arn(), &started_at).await {
                 Ok(entry) => {
+                    let indexed =
+                        index(store, opts.sealer, f, &ticket_execution, r.folder(), &entry).await;
+                    ok &= indexed.is_some();
                     if progress {
-                        crate::say!("{}", evidence_line(&entry.key));
+                        crate::say!("{}", evidence_line(&entry.key, indexed.as_deref()));
                     }
                     if let Some(key) = opts.sign_key {
                         let kms = aws_sdk_kms::Client::new(acc.base());
@@ -339,11 +342,49 @@ pub(crate) fn start_line(
 }
 
 /// The line that ends it: how many records the evidence has, and its manifest.
-pub(crate) fn evidence_line(manifest_key: &str) -> String {
+/// The line that says where an execution's evidence is, the same on both engines: its records,
+/// its manifest and its index entry (`index_key`).
+pub(crate) fn evidence_line(manifest_key: &str, index_key: Option<&str>) -> String {
     let name = manifest_key.rsplit('/').next().unwrap_or(manifest_key);
-    match crate::evidence::parse_record_name(name) {
+    let mut line = match crate::evidence::parse_record_name(name) {
         Some((seq, _)) => format!("evidence: {} records, manifest {manifest_key}", seq + 1),
         None => format!("evidence: manifest {manifest_key}"),
+    };
+    let entry = index_key
+        .and_then(|k| k.rsplit('/').next())
+        .and_then(crate::evidence::index::parse_entry_name);
+    if let Some(seq) = entry {
+        line.push_str(&format!(", index entry {seq}"));
+    }
+    line
+}
+
+/// Enters an execution whose manifest is written in its store's index
+/// (`crate::evidence::index`), sealed with the execution's records; the entry's key, or `None`
+/// (said on stderr) when it could not be written: the execution is then not whole.
+pub(crate) async fn index(
+    store: Option<&Store>,
+    sealer: Option<&crate::evidence::seal::Sealer>,
+    f: &Finding,
+    execution_id: &str,
+    folder: &str,
+    manifest: &evidence::Entry,
+) -> Option<String> {
+    let store = store?;
+    let entry = crate::evidence::index::Indexed {
+        account_id: &f.account_id,
+        finding_id: &f.id,
+        execution_id,
+        folder,
+        manifest_key: &manifest.key,
+        manifest_sha256: &manifest.sha256,
+    };
+    match crate::evidence::index::append(store, sealer, &entry).await {
+        Ok(key) => Some(key),
+        Err(e) => {
+            crate::say!("error: the execution could not be entered in the evidence index: {e}");
+            None
+        }
     }
 }
 

@@ -606,11 +606,17 @@ pub(crate) async fn execute(
         )
         .await
         {
-            Ok(key) => {
+            Ok(manifest) => {
+                let indexed =
+                    super::index(store, sealer, f, &execution_id, r.folder(), &manifest).await;
+                ok &= indexed.is_some();
                 if progress {
-                    crate::say!("{}", super::evidence_line(&key));
+                    crate::say!(
+                        "{}",
+                        super::evidence_line(&manifest.key, indexed.as_deref())
+                    );
                 }
-                report.evidence_manifest = Some(key);
+                report.evidence_manifest = Some(manifest.key);
             }
             Err(e) => {
                 crate::say!("error: the evidence of execution {execution_id} is incomplete: {e}");
@@ -623,7 +629,7 @@ pub(crate) async fn execute(
 
 /// After the execution: the manifest the state machine wrote, or — when it ended before it
 /// could — the records it did not write (steps ended by the abort or the failure, and steps
-/// whose record is missing) and a manifest written by firebreak. Returns the manifest's key.
+/// whose record is missing) and a manifest written by firebreak. Returns the manifest's place.
 #[allow(clippy::too_many_arguments)]
 async fn finish_evidence(
     r: &Recorder,
@@ -638,18 +644,24 @@ async fn finish_evidence(
     finding: &str,
     execution_id: &str,
     seal: Option<crate::evidence::seal::Key>,
-) -> Result<String> {
+) -> Result<evidence::Entry> {
     let folder = r.folder().to_string();
     let existing = store
         .read_folder(&folder)
         .await
         .map_err(|e| anyhow::anyhow!("reading {folder}: {e}"))?;
     let name_of = |k: &str| k.rsplit('/').next().map(str::to_string).unwrap_or_default();
-    if let Some((key, _)) = existing
+    if let Some((key, bytes)) = existing
         .iter()
         .find(|(k, _)| name_of(k).ends_with("-manifest.json"))
     {
-        return Ok(key.clone());
+        let seq = evidence::parse_record_name(&name_of(key)).map_or(0, |(seq, _)| seq);
+        return Ok(evidence::Entry {
+            seq,
+            kind: "manifest".into(),
+            key: key.clone(),
+            sha256: evidence::sha256_hex(bytes),
+        });
     }
     // The state machine did not finish its evidence: firebreak does.
     let seqs = crate::engine::asl::record_seqs(pb);
@@ -682,7 +694,7 @@ async fn finish_evidence(
         .manifest(report, caller_arn, started_at)
         .await
         .map_err(|e| anyhow::anyhow!("writing the manifest: {e}"))?;
-    Ok(entry.key)
+    Ok(entry)
 }
 
 /// The parameters a step ran with, from its terminal state's output.

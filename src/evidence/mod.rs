@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod incident;
+pub mod index;
 mod record;
 pub mod seal;
 mod store;

@@ -145,5 +145,9 @@ pub fn schemas() -> Vec<(&'static str, String)> {
             "signature.schema.json",
             render(schemars::schema_for!(SignatureRecord)),
         ),
+        (
+            "index.schema.json",
+            render(schemars::schema_for!(super::index::IndexRecord)),
+        ),
     ]
 }

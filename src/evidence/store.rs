@@ -272,6 +272,27 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether an object is at `key` (a listing of that one key: no `s3:GetObject` is needed,
+    /// and a missing key is not confused with a refused one).
+    pub async fn exists(&self, key: &str) -> Result<bool, StoreError> {
+        match self {
+            Store::Local { dir } => Ok(dir.join(key).is_file()),
+            Store::S3 { client, bucket, .. } => {
+                let page = client
+                    .list_objects_v2()
+                    .bucket(bucket)
+                    .prefix(key)
+                    .max_keys(1)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        StoreError::S3(crate::aws::classify(&e, "s3", "ListObjectsV2").to_string())
+                    })?;
+                Ok(page.contents().first().and_then(|o| o.key()) == Some(key))
+            }
+        }
+    }
+
     /// One object's bytes.
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, StoreError> {
         match self {

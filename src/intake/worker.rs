@@ -601,8 +601,28 @@ impl Worker {
                 let manifest = existing.iter().find(|(k, _)| k.ends_with("-manifest.json"));
                 crate::log!("taken_over", finding_id = %f.id, execution_id = %execution_id, generation,
                     records_found = existing.len(), manifest_found = manifest.is_some());
-                // It died after its manifest: only the `done` marker is missing.
-                if let Some((_, bytes)) = manifest {
+                // It died after its manifest: only the `done` marker is missing, and perhaps the
+                // index entry (written again if it was not: the audit takes two entries of one
+                // manifest as one).
+                if let Some((key, bytes)) = manifest {
+                    let entry = crate::evidence::Entry {
+                        seq: 0,
+                        kind: "manifest".into(),
+                        key: key.clone(),
+                        sha256: crate::evidence::sha256_hex(bytes),
+                    };
+                    let indexed = crate::contain::index(
+                        Some(&ctx.store),
+                        Some(&ctx.sealer),
+                        f,
+                        &execution_id,
+                        &folder,
+                        &entry,
+                    )
+                    .await;
+                    if indexed.is_none() {
+                        return Handled::Retry;
+                    }
                     let status = serde_json::from_slice::<Value>(bytes)
                         .ok()
                         .and_then(|v| v["status"].as_str().map(str::to_string))

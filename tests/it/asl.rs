@@ -1079,9 +1079,20 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
             "Resource": format!("arn:aws:s3:::{bucket}/ev/*"),
         })
     );
-    // The playbook's statement, the deny-all's narrowed one, the protected roles' deny, and the
-    // evidence's.
-    assert_eq!(doc["Statement"].as_array().map(Vec::len), Some(4));
+    // But not in firebreak's own folders (claims, incidents, the execution index): a state
+    // machine cannot forge a `done` marker or an index entry (issue 14, item 9).
+    assert_eq!(
+        support::statement(&doc, "FirebreakNotItsFolders"),
+        &serde_json::json!({
+            "Sid": "FirebreakNotItsFolders",
+            "Effect": "Deny",
+            "Action": ["s3:PutObject", "s3:PutObjectRetention"],
+            "Resource": format!("arn:aws:s3:::{bucket}/ev/_*"),
+        })
+    );
+    // The playbook's statement, the deny-all's narrowed one, the protected roles' deny, the
+    // evidence's and its exception.
+    assert_eq!(doc["Statement"].as_array().map(Vec::len), Some(5));
 
     let user = support::unique("victim");
     iam.create_user().user_name(&user).send().await.unwrap();
@@ -1213,9 +1224,13 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         .iter()
         .filter_map(|o| o.key().map(str::to_string))
         .collect();
+    // And firebreak entered the execution in the store's index (issue 14, item 3).
+    let (index, keys): (Vec<String>, Vec<String>) =
+        keys.into_iter().partition(|k| k.starts_with("ev/_index/"));
+    assert_eq!(index, ["ev/_index/000000000000.json"], "{keys:?}");
     assert_eq!(keys.len(), 11, "finding, plan, 8 steps, manifest: {keys:?}");
     let mut copies: Vec<(String, Vec<u8>)> = Vec::new();
-    for key in &keys {
+    for key in keys.iter().chain(&index) {
         let name = key.rsplit('/').next().unwrap();
         let head = s3
             .head_object()
@@ -1239,6 +1254,14 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         let record: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         let by_machine = name.contains("-step-") || name.ends_with("-manifest.json");
         assert_eq!(record["engine"] == "sfn", by_machine, "{key}: {record}");
+        if index.contains(key) {
+            assert!(
+                record["manifest_key"]
+                    .as_str()
+                    .is_some_and(|m| m.ends_with("0010-manifest.json")),
+                "{record}"
+            );
+        }
         copies.push((key.clone(), bytes.to_vec()));
     }
 

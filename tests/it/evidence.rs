@@ -54,6 +54,22 @@ fn validate_against_schema(key: &str, record: &Value) {
     );
 }
 
+/// Checks that the execution index holds one entry, the first, naming the execution of
+/// `records` (in key order) and its manifest.
+fn check_index(index: &[(String, Vec<u8>)], records: &[(String, Vec<u8>)]) {
+    assert_eq!(index.len(), 1, "one index entry");
+    let (key, bytes) = &index[0];
+    assert!(key.ends_with("_index/000000000000.json"), "{key}");
+    let v: Value = serde_json::from_slice(bytes).unwrap();
+    validate_against_schema(key, &v);
+    assert_eq!(v["seq"], 0);
+    assert_eq!(v["prev_sha256"], firebreak::evidence::GENESIS);
+    let (manifest_key, manifest) = records.last().unwrap();
+    assert_eq!(v["manifest_key"], manifest_key.as_str());
+    assert_eq!(v["manifest_sha256"], sha256_hex(manifest).as_str());
+    assert!(manifest_key.starts_with(&format!("{}/", v["folder"].as_str().unwrap())));
+}
+
 /// Checks the chain and the manifest over records given in key order.
 fn check_chain(records: &[(String, Vec<u8>)]) {
     assert!(
@@ -137,6 +153,16 @@ async fn local_evidence_is_a_closed_read_only_chain() {
     let mut records = Vec::new();
     collect(&dir, &mut records, &dir);
     records.sort();
+    let (index, records): (Vec<_>, Vec<_>) = records
+        .into_iter()
+        .partition(|(k, _)| k.starts_with("_index/"));
+    check_index(&index, &records);
+    assert!(
+        std::fs::metadata(dir.join(&index[0].0))
+            .unwrap()
+            .permissions()
+            .readonly()
+    );
     // Layout: {account}/{finding}/{execution}/{seq}-{kind}[-{step}].json, the finding id sanitized.
     for (key, _) in &records {
         let parts: Vec<&str> = key.split('/').collect();
@@ -202,6 +228,7 @@ async fn s3_evidence_is_object_locked_and_checksummed() {
         .collect();
     keys.sort();
     let mut records = Vec::new();
+    let mut index = Vec::new();
     for k in &keys {
         let head = s3
             .head_object()
@@ -237,9 +264,14 @@ async fn s3_evidence_is_object_locked_and_checksummed() {
             .unwrap()
             .into_bytes()
             .to_vec();
-        records.push((k.clone(), body));
+        if k.starts_with("incidents/_index/") {
+            index.push((k.clone(), body));
+        } else {
+            records.push((k.clone(), body));
+        }
     }
     check_chain(&records);
+    check_index(&index, &records);
     // Nothing is ever overwritten: the same key again is refused.
     let again = s3
         .put_object()

@@ -273,7 +273,9 @@ async fn forged_claims_and_records_do_not_steer_serve() {
         "{text}"
     );
     assert!(
-        text.contains("the chain proves each execution's internal consistency only"),
+        text.contains(
+            "the records' chains and the execution index prove internal consistency only"
+        ),
         "{text}"
     );
 }

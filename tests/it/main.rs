@@ -5,6 +5,7 @@ mod support;
 
 mod asl;
 mod audit;
+mod audit_index;
 mod cli_no_panic;
 mod close_loop;
 mod drill;

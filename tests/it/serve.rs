@@ -566,6 +566,25 @@ async fn a_dead_workers_execution_is_resumed_not_restarted() {
         cut && kept.len() >= 3,
         "finding, plan, steps up to a success: {kept:?}"
     );
+    // Nor had it entered the execution in the index: that comes after the manifest.
+    let entries = s3
+        .list_object_versions()
+        .bucket(&bucket)
+        .prefix("_index/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entries.versions().len(), 1);
+    for v in entries.versions() {
+        s3.delete_object()
+            .bucket(&bucket)
+            .key(v.key().unwrap())
+            .version_id(v.version_id().unwrap())
+            .bypass_governance_retention(true)
+            .send()
+            .await
+            .unwrap();
+    }
     let first_step = kept.last().unwrap().rsplit('/').next().unwrap().to_string();
     // Its claim, whose lease ended a minute ago, sealed as the dead worker sealed it.
     let claim = json!({"schema": "firebreak.claim/v1", "kind": "claim", "finding_id": id,

@@ -13,8 +13,12 @@ use serde_json::Value;
 
 use crate::evidence::{GENESIS, sha256_hex};
 
+mod index;
 mod read;
 mod render;
+mod schemas;
+
+pub use index::IndexSummary;
 
 /// The audit's progress (drawn on stderr when it is a terminal): a count of the objects found
 /// while the bucket is listed, a bar once their number is known.
@@ -54,69 +58,7 @@ fn rate(per_sec: f64) -> String {
 pub use read::{READ_CONCURRENCY, read_local, read_s3, verify_signatures};
 use render::{fmt_time, short};
 pub use render::{render, render_html};
-
-/// Validators for the committed record schemas, compiled once.
-static VALIDATORS: std::sync::LazyLock<Vec<(&'static str, Option<jsonschema::Validator>)>> =
-    std::sync::LazyLock::new(|| {
-        let compile = |text: &str| {
-            serde_json::from_str::<Value>(text)
-                .ok()
-                .and_then(|s| jsonschema::validator_for(&s).ok())
-        };
-        vec![
-            (
-                "finding",
-                compile(include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/evidence-schemas/finding.schema.json"
-                ))),
-            ),
-            (
-                "plan",
-                compile(include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/evidence-schemas/plan.schema.json"
-                ))),
-            ),
-            (
-                "step",
-                compile(include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/evidence-schemas/step.schema.json"
-                ))),
-            ),
-            (
-                "manifest",
-                compile(include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/evidence-schemas/manifest.schema.json"
-                ))),
-            ),
-            (
-                "signature",
-                compile(include_str!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/evidence-schemas/signature.schema.json"
-                ))),
-            ),
-        ]
-    });
-
-/// Problems of a record against its kind's schema (at most three, for readability).
-fn schema_problems(kind: &str, v: &Value) -> Vec<String> {
-    match VALIDATORS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .and_then(|(_, v)| v.as_ref())
-    {
-        Some(validator) => validator
-            .iter_errors(v)
-            .take(3)
-            .map(|e| format!("{e} at {}", e.instance_path()))
-            .collect(),
-        None => vec![format!("no schema for kind {kind}")],
-    }
-}
+use schemas::schema_problems;
 
 /// One object as read from the store.
 #[derive(Debug, Clone)]
@@ -172,6 +114,8 @@ pub struct AuditReport {
     /// Claim records of `serve` (claims, done markers, later deliveries) checked.
     pub claims: usize,
     pub executions: Vec<ExecutionAudit>,
+    /// The execution index (`crate::evidence::index`), when the store has one.
+    pub index: Option<IndexSummary>,
     /// What this audit could not prove, given what it was told (no `--sign-key`, no
     /// `--seal-key`).
     pub notes: Vec<String>,
@@ -187,7 +131,7 @@ pub struct SignatureCheck {
     pub detail: String,
 }
 
-/// What the audit requires of signatures and seals.
+/// What the audit requires beyond the records themselves: signatures, seals, an index head.
 #[derive(Debug, Clone, Default)]
 pub struct SignaturePolicy {
     /// Every manifest must be signed by this key (KMS key id or ARN; matched as a suffix).
@@ -197,13 +141,23 @@ pub struct SignaturePolicy {
     /// With `--seal-key`: the derived seal keys, by scope (`crate::evidence::seal`). Every claim and
     /// every record (but those a state machine wrote) must then carry a seal that holds.
     pub seals: Option<BTreeMap<String, crate::evidence::seal::Key>>,
+    /// With `--index-head`: an index entry (number, SHA-256) an earlier audit saw, which the
+    /// index must still hold as it was.
+    pub index_head: Option<(u64, String)>,
 }
 
 /// The seal scopes of the objects: each execution's (from its finding record), each
-/// finding's claims, and the incident records'.
+/// finding's claims, the incident records' and the index's.
 pub fn seal_scopes(objects: &[Object]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for o in objects {
+        if o.key
+            .split('/')
+            .any(|part| part == crate::evidence::index::INDEX_DIR)
+        {
+            out.insert(crate::evidence::index::INDEX_SCOPE.to_string());
+            continue;
+        }
         if o.key
             .split('/')
             .any(|part| part == crate::evidence::incident::INCIDENTS_DIR)
@@ -284,6 +238,11 @@ pub fn audit(
     let (incidents, objects): (Vec<Object>, Vec<Object>) = objects
         .into_iter()
         .partition(|o| o.key.starts_with(&incidents_dir));
+    // The execution index's entries: right inside an `_index` folder (under the prefix, or
+    // under the prefix's copy in a folder).
+    let (index, objects): (Vec<Object>, Vec<Object>) = objects
+        .into_iter()
+        .partition(|o| o.key.rsplit('/').nth(1) == Some(crate::evidence::index::INDEX_DIR));
     // With the seal keys, each must be sealed, as `serve` and `watch` seal them.
     let incidents_key = signatures
         .seals
@@ -313,8 +272,13 @@ pub fn audit(
             .filter_map(|o| claim_problem(o, signatures.seals.as_ref())),
     );
     let mut groups: BTreeMap<String, Vec<Object>> = BTreeMap::new();
+    // Each execution folder's manifest hash, for the index.
+    let mut manifests: BTreeMap<String, String> = BTreeMap::new();
     for o in objects {
-        let (dir, _) = o.key.rsplit_once('/').unwrap_or(("", &o.key));
+        let (dir, name) = o.key.rsplit_once('/').unwrap_or(("", &o.key));
+        if crate::evidence::parse_record_name(name).is_some_and(|(_, kind)| kind == "manifest") {
+            manifests.insert(dir.to_string(), sha256_hex(&o.bytes));
+        }
         groups.entry(dir.to_string()).or_default().push(o);
     }
     let mut executions = Vec::new();
@@ -394,16 +358,34 @@ pub fn audit(
             }
         }
     }
+    let (index_problems, index) = index::check(
+        &index,
+        &manifests,
+        &mut executions,
+        only.is_none(),
+        signatures,
+    );
+    store_problems.extend(index_problems);
     let mut notes = Vec::new();
     if signatures.expected_key.is_none() {
         notes.push(
-            "manifests are not required to be signed (no --sign-key): the chain proves each execution's internal consistency only; an execution made up or rewritten consistently, or deleted whole, is not detected".to_string(),
+            "manifests are not required to be signed (no --sign-key): the records' chains and the execution index prove internal consistency only; an execution made up or rewritten consistently, with the index entries after it, is detected only by their seals (--seal-key)".to_string(),
         );
     }
     if signatures.seals.is_none() {
         notes.push(
-            "seals are not checked (no --seal-key): a claim or record written by someone other than firebreak is not detected".to_string(),
+            "seals are not checked (no --seal-key): a claim, record or index entry written by someone other than firebreak is not detected".to_string(),
         );
+    }
+    if let Some(IndexSummary {
+        head: Some((seq, sha)),
+        ..
+    }) = &index
+        && signatures.index_head.is_none()
+    {
+        notes.push(format!(
+            "the index's last entries, deleted together with their executions, cannot be told from a shorter index: keep this head and give it to a later audit (--index-head {seq}:{sha})"
+        ));
     }
     // Failures first, then by path.
     executions.sort_by(|a, b| (a.passed(), &a.path).cmp(&(b.passed(), &b.path)));
@@ -415,6 +397,7 @@ pub fn audit(
         store_problems,
         claims: claims.len(),
         executions,
+        index,
         notes,
         passed,
     }
@@ -456,6 +439,12 @@ fn claim_problem(
             ));
         }
     }
+    locking_problem(o, "a claim")
+}
+
+/// What is wrong with how an S3 object (`what`: "a claim", "an index entry") is kept: no
+/// Object Lock retention, or more than one version (it was rewritten).
+fn locking_problem(o: &Object, what: &str) -> Option<String> {
     if o.s3 && (o.lock_mode.is_none() || o.retain_until.is_none()) {
         return Some(format!(
             "{}: object without an Object Lock retention",
@@ -464,7 +453,7 @@ fn claim_problem(
     }
     if o.versions > 1 {
         return Some(format!(
-            "{}: {} versions; a claim was rewritten",
+            "{}: {} versions; {what} was rewritten",
             o.key, o.versions
         ));
     }

@@ -268,6 +268,10 @@ mod tests {
             target: hostile.into(),
             store_problems: vec![hostile.into()],
             claims: 0,
+            index: Some(IndexSummary {
+                entries: 1,
+                head: Some((0, hostile.into())),
+            }),
             notes: vec![hostile.into()],
             executions: vec![ExecutionAudit {
                 path: hostile.into(),

@@ -24,6 +24,9 @@ pub fn render(r: &AuditReport) -> String {
             r.claims
         ));
     }
+    if let Some(line) = index_line(r) {
+        out.push_str(&format!("  {line}\n"));
+    }
     for e in &r.executions {
         let verdict = if e.passed() { "PASS" } else { "FAIL" };
         out.push_str(&format!(
@@ -54,6 +57,19 @@ pub fn render(r: &AuditReport) -> String {
         r.executions.iter().filter(|e| !e.passed()).count()
     ));
     out
+}
+
+/// What the index holds, and its head (to give a later audit's `--index-head`).
+fn index_line(r: &AuditReport) -> Option<String> {
+    let i = r.index.as_ref()?;
+    Some(match &i.head {
+        Some((seq, sha)) => format!(
+            "execution index: {} entr{}, head {seq}:{sha}",
+            i.entries,
+            if i.entries == 1 { "y" } else { "ies" }
+        ),
+        None => "execution index: empty".to_string(),
+    })
 }
 
 /// Prose for HTML: escaped, with `code` spans (the messages are written for a terminal, with
@@ -113,6 +129,9 @@ pub fn render_html(r: &AuditReport) -> String {
         r.executions.len(),
         env!("CARGO_PKG_VERSION"),
     );
+    if let Some(line) = index_line(r) {
+        o.push_str(&format!("<p>{}</p>\n", esc(&line)));
+    }
     if !r.store_problems.is_empty() {
         o.push_str("<h2>Store problems</h2>\n<ul class=\"problems\">\n");
         for p in &r.store_problems {
