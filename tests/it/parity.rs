@@ -629,7 +629,13 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .unwrap_or_default();
     // The group's id is drawn by each emulator: its rules are compared.
     let isolation = crate::run_rds::isolation_group_state(config, &input("empty_vpc_id")).await;
-    let isolation_rules = json!([isolation["rules_in"], isolation["rules_out"]]);
+    // And its tag: the responder may write rules only in groups firebreak made with it.
+    let purpose = crate::run_rds::isolation_group_purpose(config, &input("empty_vpc_id")).await;
+    assert!(
+        isolation.is_null() || purpose == "isolation",
+        "{isolation} {purpose}"
+    );
+    let isolation_rules = json!([isolation["rules_in"], isolation["rules_out"], purpose]);
     let s3 = support::s3_client(config);
     let bucket = input("bucket");
     let block = s3

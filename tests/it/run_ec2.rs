@@ -354,6 +354,13 @@ pub(crate) async fn assert_contained(
             sg.ip_permissions_egress().is_empty(),
             "isolation group has egress rules"
         );
+        // Tagged as it was made: the only groups the responder may write rules in.
+        assert!(
+            sg.tags()
+                .iter()
+                .any(|t| t.key() == Some("firebreak:purpose") && t.value() == Some("isolation")),
+            "{sg:?}"
+        );
     }
     // Tagged as contained.
     let tags = ec2

@@ -170,6 +170,33 @@ pub(crate) async fn isolation_group_state(config: &aws_config::SdkConfig, vpc: &
         })
 }
 
+/// The `firebreak:purpose` tag of `vpc`'s isolation group, which firebreak gives the groups it
+/// makes (the responder may write rules only in groups with it); null without one.
+pub(crate) async fn isolation_group_purpose(config: &aws_config::SdkConfig, vpc: &str) -> Value {
+    let filter = |name: &str, value: &str| {
+        aws_sdk_ec2::types::Filter::builder()
+            .name(name)
+            .values(value)
+            .build()
+    };
+    aws_sdk_ec2::Client::new(config)
+        .describe_security_groups()
+        .filters(filter("vpc-id", vpc))
+        .filters(filter("group-name", "firebreak-isolation"))
+        .send()
+        .await
+        .unwrap()
+        .security_groups()
+        .first()
+        .and_then(|g| {
+            g.tags()
+                .iter()
+                .find(|t| t.key() == Some("firebreak:purpose"))
+        })
+        .and_then(|t| t.value())
+        .map_or(Value::Null, Value::from)
+}
+
 /// The database's security groups (id and status), its manual snapshots and the rules of its
 /// VPC's isolation group (null when there is none).
 pub(crate) async fn end_state(config: &aws_config::SdkConfig, db: &Database) -> Value {

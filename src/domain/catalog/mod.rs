@@ -259,6 +259,10 @@ pub mod names {
     /// `ec2.isolate_instance`'s groups.
     pub const ISOLATION_GROUP: &str = "firebreak-isolation";
     pub const TRANSITION_GROUP: &str = "firebreak-isolation-transition";
+    /// The tag firebreak gives its security groups when it creates them (and only then): the
+    /// responder may write rules only in groups that carry it.
+    pub const PURPOSE_TAG: &str = "firebreak:purpose";
+    pub const PURPOSE_ISOLATION: &str = "isolation";
 }
 
 impl Spec {
@@ -447,6 +451,8 @@ pub fn permission(service: &str, operation: &str) -> String {
 /// catalog lists for them there, sorted and once. A permission that every action needing it
 /// needs only on a condition (`iam:AttachUserPolicy` of `AWSDenyAll` alone) is granted on that
 /// condition, in a statement of its own (`FirebreakPlaybookNarrowed`), and not in the first.
+/// The security-group rule writes are granted on firebreak's own groups only
+/// ([`ON_OWN_GROUPS`]), and the tag that marks them may be given only as a group is made.
 /// Last, the IAM writes are denied on the protected roles ([`never_on_protected`]).
 pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serde_json::Value {
     let actions: Vec<Action> = actions.into_iter().collect();
@@ -468,7 +474,7 @@ pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serd
         }
     }
     narrowed.retain(|n| !open.contains(&n.permission));
-    names.retain(|p| !narrowed.iter().any(|n| n.permission == *p));
+    names.retain(|p| !narrowed.iter().any(|n| n.permission == *p) && !ON_OWN_GROUPS.contains(p));
     // One statement per permission and condition key, with every value a definition gives.
     let mut grouped: std::collections::BTreeMap<(&str, &str, &str), Vec<&str>> =
         std::collections::BTreeMap::new();
@@ -492,11 +498,57 @@ pub fn policy(actions: impl IntoIterator<Item = Action>, engine: Engine) -> serd
             "Condition": {operator: {key: values}},
         }));
     }
+    let own: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|p| ON_OWN_GROUPS.contains(p))
+        .collect();
+    if !own.is_empty() {
+        statements.push(serde_json::json!({
+            "Sid": OWN_GROUPS_SID,
+            "Effect": "Allow",
+            "Action": own,
+            "Resource": "arn:aws:ec2:*:*:security-group/*",
+            "Condition": {"StringEquals": {
+                format!("aws:ResourceTag/{}", names::PURPOSE_TAG): names::PURPOSE_ISOLATION
+            }},
+        }));
+    }
+    if all.contains(&"ec2:CreateTags") {
+        // The purpose tag is given as a group is made, never afterwards: with it, a stolen
+        // credential could make any group one the responder may open.
+        statements.push(serde_json::json!({
+            "Sid": TAG_AT_CREATION_SID,
+            "Effect": "Deny",
+            "Action": "ec2:CreateTags",
+            "Resource": "*",
+            "Condition": {
+                "ForAnyValue:StringEquals": {"aws:TagKeys": [names::PURPOSE_TAG]},
+                "StringNotEquals": {"ec2:CreateAction": ["CreateSecurityGroup"]},
+            },
+        }));
+    }
     if let Some(deny) = never_on_protected(&all) {
         statements.push(deny);
     }
     serde_json::json!({"Version": "2012-10-17", "Statement": statements})
 }
+
+/// The security-group rule writes. Firebreak writes rules only in the groups it makes (the
+/// isolation and transition groups, tagged [`names::PURPOSE_TAG`] as they are made), so the
+/// policy grants them only on groups with that tag (`FirebreakPlaybookOwnSecurityGroups`): a stolen
+/// responder credential cannot open another group.
+pub const ON_OWN_GROUPS: &[&str] = &[
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+];
+
+/// The Sid of the statement that grants [`ON_OWN_GROUPS`] on firebreak's groups.
+pub const OWN_GROUPS_SID: &str = "FirebreakPlaybookOwnSecurityGroups";
+
+/// The Sid of the Deny of [`names::PURPOSE_TAG`] given anyhow but as a group is made.
+pub const TAG_AT_CREATION_SID: &str = "FirebreakPurposeTagOnlyAtCreation";
 
 /// The Sid of the statement that keeps the policy's IAM writes off the protected roles.
 pub const NEVER_ON_PROTECTED_SID: &str = "FirebreakNeverOnProtectedRoles";

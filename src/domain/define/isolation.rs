@@ -3,7 +3,7 @@
 //! `ec2.isolate_instance` uses the same group for instances.
 
 use super::{Arg, Ask, Cmp, Cond, Def, Lit, Op, Pick, Refusal, Where};
-use crate::domain::catalog::names::ISOLATION_GROUP;
+use crate::domain::catalog::names::{ISOLATION_GROUP, PURPOSE_ISOLATION, PURPOSE_TAG};
 
 /// The VPC's groups of the isolation group's name.
 const FILTERS: &[(&str, Arg)] = &[(
@@ -78,6 +78,27 @@ pub const CREATE_ISOLATION_GROUP: Def = Def {
                     Arg::Text("firebreak isolation: no inbound or outbound rule"),
                 ),
                 ("VpcId", Arg::Param("vpc_id")),
+                // Tagged as it is made: the responder may write rules only in groups with
+                // firebreak's purpose tag, which it cannot give a group afterwards.
+                (
+                    "TagSpecifications",
+                    Arg::List(&[Arg::Obj(&[
+                        ("ResourceType", Arg::Text("security-group")),
+                        (
+                            "Tags",
+                            Arg::List(&[
+                                Arg::Obj(&[
+                                    ("Key", Arg::Text("Name")),
+                                    ("Value", Arg::Text(ISOLATION_GROUP)),
+                                ]),
+                                Arg::Obj(&[
+                                    ("Key", Arg::Text(PURPOSE_TAG)),
+                                    ("Value", Arg::Text(PURPOSE_ISOLATION)),
+                                ]),
+                            ]),
+                        ),
+                    ])]),
+                ),
             ],
         )
         .keeping(&[Pick::member("group", "GroupId")]),

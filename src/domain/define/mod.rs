@@ -559,7 +559,17 @@ impl Def {
 
     /// The IAM permissions of every call, sorted, without repeats.
     pub fn permissions(&self) -> Vec<&'static str> {
-        let mut p: Vec<&str> = self.calls().map(|c| c.op.permission()).collect();
+        let mut p: Vec<&str> = self
+            .calls()
+            .flat_map(|c| {
+                // Tags given as a resource is made need the tagging permission too.
+                let tags = c.args.iter().any(|(m, _)| *m == "TagSpecifications");
+                std::iter::once(c.op.permission()).chain(
+                    tags.then(|| c.op.service())
+                        .and_then(|s| (s == "ec2").then_some("ec2:CreateTags")),
+                )
+            })
+            .collect();
         p.sort_unstable();
         p.dedup();
         p

@@ -59,8 +59,8 @@ async fn find_or_create_group(
         .tags(Tag::builder().key("Name").value(name).build())
         .tags(
             Tag::builder()
-                .key("firebreak:purpose")
-                .value("isolation")
+                .key(crate::domain::catalog::names::PURPOSE_TAG)
+                .value(crate::domain::catalog::names::PURPOSE_ISOLATION)
                 .build(),
         )
         .build();

@@ -243,7 +243,8 @@ pub(super) fn isolate_instance(a: &mut Act, outputs: &mut Outputs, succeeded: &s
                 "VpcId.$": "$.vpc",
                 "TagSpecifications": [{"ResourceType": "security-group", "Tags": [
                     {"Key": "Name", "Value.$": name_path},
-                    {"Key": "firebreak:purpose", "Value": "isolation"},
+                    {"Key": crate::domain::catalog::names::PURPOSE_TAG,
+                     "Value": crate::domain::catalog::names::PURPOSE_ISOLATION},
                 ]}],
             }),
             Some(&format!("$.{which}")),

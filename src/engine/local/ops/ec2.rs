@@ -390,7 +390,8 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                 .create_security_group()
                 .group_name(text(args, "GroupName")?)
                 .description(text(args, "Description")?)
-                .vpc_id(text(args, "VpcId")?);
+                .vpc_id(text(args, "VpcId")?)
+                .set_tag_specifications(tag_specifications(args));
             if q.dry {
                 q.dry_run(req.dry_run(true).send()).await?;
                 return Ok(Value::Null);
@@ -538,4 +539,40 @@ fn rule(p: &aws_sdk_ec2::types::IpPermission) -> Value {
         "UserIdGroupPairs": each(p.user_id_group_pairs(), |g| json!({"GroupId": g.group_id()})),
         "PrefixListIds": each(p.prefix_list_ids(), |l| json!({"PrefixListId": l.prefix_list_id()})),
     })
+}
+
+/// `TagSpecifications` as the API names them (`ResourceType`, `Tags` of `Key`/`Value`).
+fn tag_specifications(
+    args: &serde_json::Map<String, Value>,
+) -> Option<Vec<aws_sdk_ec2::types::TagSpecification>> {
+    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+    let specs = args.get("TagSpecifications")?.as_array()?;
+    Some(
+        specs
+            .iter()
+            .map(|s| {
+                TagSpecification::builder()
+                    .set_resource_type(
+                        s.get("ResourceType")
+                            .and_then(Value::as_str)
+                            .map(ResourceType::from),
+                    )
+                    .set_tags(s.get("Tags").and_then(Value::as_array).map(|tags| {
+                        tags.iter()
+                            .map(|t| {
+                                Tag::builder()
+                                    .set_key(
+                                        t.get("Key").and_then(Value::as_str).map(str::to_string),
+                                    )
+                                    .set_value(
+                                        t.get("Value").and_then(Value::as_str).map(str::to_string),
+                                    )
+                                    .build()
+                            })
+                            .collect()
+                    }))
+                    .build()
+            })
+            .collect(),
+    )
 }
