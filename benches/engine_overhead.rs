@@ -157,7 +157,12 @@ async fn incident(
     .await;
     let _ = drain.await;
     recorder
-        .manifest(&report, "arn:aws:iam::123456789012:user/bench", &started_at)
+        .manifest(
+            &report,
+            "arn:aws:iam::123456789012:user/bench",
+            None,
+            &started_at,
+        )
         .await
         .expect("manifest");
     report

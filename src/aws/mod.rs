@@ -142,11 +142,7 @@ impl Accounts {
             caller_arn: who.arn().unwrap_or_default().to_string(),
             base,
             cross,
-            session_name: session_name
-                .chars()
-                .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
-                .take(64)
-                .collect(),
+            session_name: session(session_name),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -184,6 +180,51 @@ impl Accounts {
     /// The configuration acting in `account` and `region`: the caller's own credentials in
     /// its account, the responder role (assumed as needed) in any other.
     pub async fn config(&self, account: &str, region: &str) -> SdkConfig {
+        self.config_as(account, region, &self.session_name).await
+    }
+
+    /// The configuration one execution acts with in `account` and `region`: in another account
+    /// than the caller's, the responder role in a session of its own, named after the
+    /// execution (`firebreak-{execution_id}`), so that CloudTrail tells which execution made
+    /// each call.
+    pub async fn execution_config(
+        &self,
+        account: &str,
+        region: &str,
+        execution_id: &str,
+    ) -> SdkConfig {
+        self.config_as(account, region, &execution_session(execution_id))
+            .await
+    }
+
+    /// Clients for one execution in `account` and `region` (see [`Self::execution_config`]),
+    /// and the identity they act as: the caller in its own account, else the responder role's
+    /// session, whose credentials are fetched here (one `GetCallerIdentity`, which the caller
+    /// can run beside its first writes) so that the first step does not wait for them. `None`
+    /// when the role could not be assumed: each step then says why.
+    pub async fn execution_clients(
+        &self,
+        account: &str,
+        region: &str,
+        execution_id: &str,
+    ) -> (Clients, Option<String>) {
+        if account == self.caller_account {
+            return (
+                self.clients(account, region).await,
+                Some(self.caller_arn.clone()),
+            );
+        }
+        let config = self.execution_config(account, region, execution_id).await;
+        let acting = aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .ok()
+            .and_then(|who| who.arn().map(str::to_string));
+        (Clients::new(&config), acting)
+    }
+
+    async fn config_as(&self, account: &str, region: &str, session_name: &str) -> SdkConfig {
         let mut builder = self.base.to_builder();
         builder.set_region(Some(Region::new(region.to_string())));
         if account != self.caller_account {
@@ -193,7 +234,7 @@ impl Accounts {
                 self.cross.role_name
             );
             let mut provider = aws_config::sts::AssumeRoleProvider::builder(arn)
-                .session_name(&self.session_name)
+                .session_name(session_name)
                 .configure(&self.base);
             if let Some(id) = self
                 .cross
@@ -210,6 +251,19 @@ impl Accounts {
         }
         builder.build()
     }
+}
+
+/// A role session name from `name`: the characters STS allows, at most 64.
+fn session(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
+        .take(64)
+        .collect()
+}
+
+/// The role session name of one execution.
+pub fn execution_session(execution_id: &str) -> String {
+    session(&format!("firebreak-{execution_id}"))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -24,15 +24,28 @@ pub struct Args {
     /// `firebreak.yaml` in the working directory, if either is there).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// The evidence bucket (`s3://BUCKET[/PREFIX]`): the policy then denies its bucket writes
+    /// (policy, public access block, versioning) there.
+    #[arg(long, value_name = "s3://BUCKET[/PREFIX]")]
+    pub evidence: Option<String>,
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
     let config = crate::tickets::load_config(a.config.as_deref())?;
+    let bucket = match a.evidence.as_deref().map(crate::evidence::parse_target) {
+        None => None,
+        Some(Ok(crate::evidence::Target::S3 { bucket, .. })) => Some(bucket),
+        Some(Ok(crate::evidence::Target::Dir(_))) => anyhow::bail!(
+            "--evidence names a folder: only an S3 bucket has a policy to keep\n  hint: give --evidence s3://BUCKET[/PREFIX]"
+        ),
+        Some(Err(e)) => anyhow::bail!("--evidence: {e}"),
+    };
     permissions_cmd(
         &a.playbooks_or_names,
         &a.playbooks,
         a.engine.into(),
         &config,
+        bucket.as_deref(),
     )
 }
 
@@ -41,6 +54,7 @@ fn permissions_cmd(
     dir: &Path,
     engine: Engine,
     config: &crate::domain::config::Config,
+    evidence_bucket: Option<&str>,
 ) -> Result<ExitCode> {
     let set = load_playbooks(dir)?;
     let Some(chosen) = choose(&set, which, dir)? else {
@@ -55,6 +69,9 @@ fn permissions_cmd(
         statements.push(serde_json::json!({
             "Sid": "FirebreakIncidents", "Effect": "Allow", "Action": incidents, "Resource": "*",
         }));
+    }
+    if let Some(bucket) = evidence_bucket {
+        crate::domain::catalog::never_on_evidence(&mut policy, bucket);
     }
     println!("{}", serde_json::to_string_pretty(&policy)?);
     Ok(ExitCode::SUCCESS)

@@ -46,6 +46,7 @@ pub fn execution_policy(pb: &Playbook, evidence: Option<(&str, &str)>) -> Value 
             "Action": ["s3:PutObject", "s3:PutObjectRetention"],
             "Resource": own,
         }));
+        crate::domain::catalog::never_on_evidence(&mut policy, bucket);
     }
     policy
 }

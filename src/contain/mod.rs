@@ -91,7 +91,9 @@ pub(crate) async fn execute(
             }
             // A state machine starts from the beginning: its actions are idempotent, and what an
             // earlier execution did is in that execution's own evidence.
-            let config = acc.config(&f.account_id, &f.region).await;
+            let config = acc
+                .execution_config(&f.account_id, &f.region, &execution_id)
+                .await;
             return crate::contain::sfn::execute(
                 f,
                 pb,
@@ -147,23 +149,28 @@ pub(crate) async fn execute(
                 Recorder::resume(s, &f.account_id, &f.id, &execution_id, &existing).with_seal(seal),
             )
         });
-        if let Some(r) = &recorder {
-            let first = async {
+        // The finding and the plan are recorded while the execution's clients get their
+        // credentials (in another account, a role session named after the execution).
+        let first = async {
+            if let Some(r) = &recorder {
                 if !has_finding {
                     r.finding(f).await?;
                 }
                 if !has_plan {
                     r.plan(&plan, &pb.source).await?;
                 }
-                Ok::<_, evidence::StoreError>(())
-            };
-            if let Err(e) = first.await {
-                bail!(
-                    "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
-                );
             }
+            Ok::<_, evidence::StoreError>(())
+        };
+        let (first, (clients, acted_as)) = tokio::join!(
+            first,
+            acc.execution_clients(&f.account_id, &f.region, &execution_id)
+        );
+        if let Err(e) = first {
+            bail!(
+                "{e}\n  hint: firebreak does not act without its evidence; check that the evidence target exists and is writable (`firebreak setup`)"
+            );
         }
-        let clients = acc.clients(&f.account_id, &f.region).await;
         if progress {
             let cross = if f.account_id != acc.caller_account() {
                 format!(", in account {} via role {}", f.account_id, opts.role_name)
@@ -209,7 +216,10 @@ pub(crate) async fn execute(
         let _ = printer.await;
         ok &= report.ok();
         if let Some(r) = &recorder {
-            match r.manifest(&report, acc.caller_arn(), &started_at).await {
+            match r
+                .manifest(&report, acc.caller_arn(), acted_as.as_deref(), &started_at)
+                .await
+            {
                 Ok(entry) => {
                     let indexed =
                         index(store, opts.sealer, f, &ticket_execution, r.folder(), &entry).await;

@@ -691,7 +691,7 @@ async fn finish_evidence(
             .map_err(|e| anyhow::anyhow!("writing the record of step {}: {e}", s.id))?;
     }
     let entry = recorder
-        .manifest(report, caller_arn, started_at)
+        .manifest(report, caller_arn, None, started_at)
         .await
         .map_err(|e| anyhow::anyhow!("writing the manifest: {e}"))?;
     Ok(entry)

@@ -393,6 +393,7 @@ impl Recorder {
         &self,
         report: &RunReport,
         caller: &str,
+        acted_as: Option<&str>,
         started_at: &str,
     ) -> Result<Entry, StoreError> {
         let (records, chain_head) = {
@@ -407,6 +408,7 @@ impl Recorder {
             region: report.region.clone(),
             playbook: report.playbook.clone(),
             caller: caller.to_string(),
+            acted_as: acted_as.map(str::to_string),
             firebreak_version: env!("CARGO_PKG_VERSION").to_string(),
             status: report.status,
             started_at: started_at.to_string(),

@@ -90,6 +90,13 @@ pub struct ManifestRecord {
     pub playbook: String,
     /// The identity firebreak acted as (STS caller ARN).
     pub caller: String,
+    /// The identity the steps acted as in the finding's account: the caller in its own
+    /// account, else the responder role's session named after the execution
+    /// (`…:assumed-role/ROLE/firebreak-{execution_id}`, as CloudTrail shows it). Absent in a
+    /// manifest a state machine wrote (its execution role acted) and when the role could not be
+    /// assumed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acted_as: Option<String>,
     pub firebreak_version: String,
     pub status: RunStatus,
     pub started_at: String,

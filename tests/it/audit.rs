@@ -431,17 +431,12 @@ async fn signed_manifests_catch_forgery_and_re_signing() {
     use base64::Engine as _;
     let config = moto().config().await;
     let kms = aws_sdk_kms::Client::new(&config);
-    let new_key = || async {
-        kms.create_key()
-            .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
-            .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
-            .send()
-            .await
-            .unwrap()
-            .key_metadata()
-            .unwrap()
-            .key_id()
-            .to_string()
+    let new_key = || {
+        crate::support::new_kms_key(
+            &config,
+            aws_sdk_kms::types::KeyUsageType::SignVerify,
+            aws_sdk_kms::types::KeySpec::EccNistP256,
+        )
     };
     let key_id = new_key().await;
     let dir = std::env::temp_dir().join(unique("evidence-signed"));

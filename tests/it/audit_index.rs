@@ -164,18 +164,12 @@ async fn the_index_catches_executions_deleted_copied_in_and_cut_off() {
 #[tokio::test]
 async fn a_made_up_index_entry_is_caught_by_its_seal() {
     let config = moto().config().await;
-    let kms = aws_sdk_kms::Client::new(&config);
-    let key = kms
-        .create_key()
-        .key_usage(aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac)
-        .key_spec(aws_sdk_kms::types::KeySpec::Hmac256)
-        .send()
-        .await
-        .unwrap()
-        .key_metadata()
-        .unwrap()
-        .key_id()
-        .to_string();
+    let key = crate::support::new_kms_key(
+        &config,
+        aws_sdk_kms::types::KeyUsageType::GenerateVerifyMac,
+        aws_sdk_kms::types::KeySpec::Hmac256,
+    )
+    .await;
     let dir = std::env::temp_dir().join(unique("evidence-index-sealed"));
     contain_into(&config, dir.to_str().unwrap(), &["--seal-key", &key]).await;
     let sealed = entry(&dir, 0);

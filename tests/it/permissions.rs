@@ -657,3 +657,35 @@ fn security_group_rules_are_written_only_in_firebreak_s_own_groups() {
         );
     }
 }
+
+/// Given the evidence bucket, the policy denies its bucket writes there (issue 14, item 9):
+/// `s3:PutBucketPolicy`, which the S3 playbooks need on any bucket, cannot change the evidence
+/// bucket's policy with a stolen responder credential. (Read from the policy: the emulator
+/// evaluates no resource.)
+#[test]
+fn the_evidence_bucket_is_kept_out_of_the_bucket_writes() {
+    for engine in ["local", "sfn"] {
+        let out = support::firebreak(&[
+            "permissions",
+            "s3-public-exposure",
+            "s3-data-access",
+            "--engine",
+            engine,
+            "--evidence",
+            "s3://acme-evidence/incidents",
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+        let policy: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let deny = support::statement(&policy, "FirebreakNeverOnTheEvidenceBucket");
+        assert_eq!(deny["Effect"], "Deny");
+        assert_eq!(deny["Resource"], "arn:aws:s3:::acme-evidence");
+        let actions = deny["Action"].to_string();
+        for write in ["s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock"] {
+            assert!(actions.contains(write), "{engine}: {policy:#}");
+        }
+        assert!(!actions.contains("s3:Get"), "{engine}: {policy:#}");
+    }
+    let out = support::firebreak(&["permissions", "--evidence", "/tmp/evidence"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(support::stderr(&out).contains("only an S3 bucket"));
+}

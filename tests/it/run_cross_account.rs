@@ -37,8 +37,25 @@ async fn another_accounts_finding_acts_in_that_account_only() {
         .access_key_id()
         .to_string();
 
-    let finding = crate::support::leaked_key_finding(Some(other), &user, &there_key);
-    let out = moto().firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
+    // Two findings of that key in one `run`: each execution acts in a role session of its own,
+    // named after it (issue 14, item 9), and its manifest says which.
+    let findings: Vec<String> = (0..2)
+        .map(|_| {
+            let path = crate::support::leaked_key_finding(Some(other), &user, &there_key);
+            let v: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            v.to_string()
+        })
+        .collect();
+    let finding = std::env::temp_dir().join(format!("{}.ndjson", unique("findings")));
+    std::fs::write(&finding, findings.join("\n") + "\n").unwrap();
+    let evidence = std::env::temp_dir().join(unique("evidence-cross"));
+    let out = moto().firebreak(&[
+        "run",
+        "--evidence",
+        evidence.to_str().unwrap(),
+        finding.to_str().unwrap(),
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -89,6 +106,28 @@ async fn another_accounts_finding_acts_in_that_account_only() {
     );
     assert!(!crate::support::deny_all_attached(&here, &user).await);
     assert!(crate::support::deny_all_attached(&there, &user).await);
+    let mut sessions = Vec::new();
+    for account in std::fs::read_dir(evidence.join(other)).unwrap() {
+        for execution in std::fs::read_dir(account.unwrap().path()).unwrap() {
+            for record in std::fs::read_dir(execution.unwrap().path()).unwrap() {
+                let path = record.unwrap().path();
+                if !path.to_string_lossy().ends_with("-manifest.json") {
+                    continue;
+                }
+                let m: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                let id = m["execution_id"].as_str().unwrap();
+                assert_eq!(
+                    m["acted_as"],
+                    format!("arn:aws:sts::{other}:assumed-role/FirebreakResponder/firebreak-{id}"),
+                    "{m:#}"
+                );
+                sessions.push(m["acted_as"].clone());
+            }
+        }
+    }
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert_ne!(sessions[0], sessions[1]);
 }
 
 /// Each account's own ExternalId (`external_ids:` in the configuration) is what firebreak

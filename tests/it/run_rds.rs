@@ -146,9 +146,11 @@ pub(crate) fn rds_finding(db: &Database, kind: &str) -> std::path::PathBuf {
     })
 }
 
-/// The isolation group of `vpc`: its id and how many rules it has in and out; null when the
-/// VPC has none.
-pub(crate) async fn isolation_group_state(config: &aws_config::SdkConfig, vpc: &str) -> Value {
+/// The isolation group of `vpc` (`firebreak-isolation`), if it has one.
+async fn find_isolation_group(
+    config: &aws_config::SdkConfig,
+    vpc: &str,
+) -> Option<aws_sdk_ec2::types::SecurityGroup> {
     let filter = |name: &str, value: &str| {
         aws_sdk_ec2::types::Filter::builder()
             .name(name)
@@ -164,6 +166,14 @@ pub(crate) async fn isolation_group_state(config: &aws_config::SdkConfig, vpc: &
         .unwrap()
         .security_groups()
         .first()
+        .cloned()
+}
+
+/// The isolation group of `vpc`: its id and how many rules it has in and out; null when the
+/// VPC has none.
+pub(crate) async fn isolation_group_state(config: &aws_config::SdkConfig, vpc: &str) -> Value {
+    find_isolation_group(config, vpc)
+        .await
         .map_or(Value::Null, |g| {
             json!({"id": g.group_id(), "rules_in": g.ip_permissions().len(),
                 "rules_out": g.ip_permissions_egress().len()})
@@ -173,28 +183,15 @@ pub(crate) async fn isolation_group_state(config: &aws_config::SdkConfig, vpc: &
 /// The `firebreak:purpose` tag of `vpc`'s isolation group, which firebreak gives the groups it
 /// makes (the responder may write rules only in groups with it); null without one.
 pub(crate) async fn isolation_group_purpose(config: &aws_config::SdkConfig, vpc: &str) -> Value {
-    let filter = |name: &str, value: &str| {
-        aws_sdk_ec2::types::Filter::builder()
-            .name(name)
-            .values(value)
-            .build()
-    };
-    aws_sdk_ec2::Client::new(config)
-        .describe_security_groups()
-        .filters(filter("vpc-id", vpc))
-        .filters(filter("group-name", "firebreak-isolation"))
-        .send()
+    find_isolation_group(config, vpc)
         .await
-        .unwrap()
-        .security_groups()
-        .first()
         .and_then(|g| {
             g.tags()
                 .iter()
                 .find(|t| t.key() == Some("firebreak:purpose"))
+                .and_then(|t| t.value().map(Value::from))
         })
-        .and_then(|t| t.value())
-        .map_or(Value::Null, Value::from)
+        .unwrap_or(Value::Null)
 }
 
 /// The database's security groups (id and status), its manual snapshots and the rules of its

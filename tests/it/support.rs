@@ -599,3 +599,22 @@ pub async fn new_security_group(
         .expect("a group id")
         .to_string()
 }
+
+/// A new KMS key of `usage` and `spec` on the emulator; its id.
+pub async fn new_kms_key(
+    config: &aws_config::SdkConfig,
+    usage: aws_sdk_kms::types::KeyUsageType,
+    spec: aws_sdk_kms::types::KeySpec,
+) -> String {
+    aws_sdk_kms::Client::new(config)
+        .create_key()
+        .key_usage(usage)
+        .key_spec(spec)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string()
+}

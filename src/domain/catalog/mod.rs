@@ -550,6 +550,42 @@ pub const OWN_GROUPS_SID: &str = "FirebreakPlaybookOwnSecurityGroups";
 /// The Sid of the Deny of [`names::PURPOSE_TAG`] given anyhow but as a group is made.
 pub const TAG_AT_CREATION_SID: &str = "FirebreakPurposeTagOnlyAtCreation";
 
+/// The Sid of the statement that keeps the policy's bucket writes off the evidence bucket.
+pub const NEVER_ON_EVIDENCE_SID: &str = "FirebreakNeverOnTheEvidenceBucket";
+
+/// Adds to `policy` (from [`policy`]) a Deny of every S3 bucket write it grants (`PutBucket…`,
+/// `DeleteBucket…`: a bucket's policy, public access block, versioning) on the evidence
+/// bucket `bucket`: steps never act on it, and a stolen credential of the responder cannot
+/// change its policy either. Objects are not named: evidence is written there.
+pub fn never_on_evidence(policy: &mut serde_json::Value, bucket: &str) {
+    let Some(statements) = policy["Statement"].as_array_mut() else {
+        return;
+    };
+    let mut writes: Vec<String> = statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .flat_map(|s| match &s["Action"] {
+            serde_json::Value::Array(a) => a.clone(),
+            one => vec![one.clone()],
+        })
+        .filter_map(|a| a.as_str().map(str::to_string))
+        .filter(|p| {
+            p.strip_prefix("s3:")
+                .is_some_and(|a| a.starts_with("PutBucket") || a.starts_with("DeleteBucket"))
+        })
+        .collect();
+    writes.sort();
+    writes.dedup();
+    if !writes.is_empty() {
+        statements.push(serde_json::json!({
+            "Sid": NEVER_ON_EVIDENCE_SID,
+            "Effect": "Deny",
+            "Action": writes,
+            "Resource": format!("arn:aws:s3:::{bucket}"),
+        }));
+    }
+}
+
 /// The Sid of the statement that keeps the policy's IAM writes off the protected roles.
 pub const NEVER_ON_PROTECTED_SID: &str = "FirebreakNeverOnProtectedRoles";
 
