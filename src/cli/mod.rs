@@ -272,6 +272,10 @@ pub(crate) fn load_playbooks(dir: &Path) -> Result<LoadedSet> {
     playbook::load_valid(dir).map_err(|e| e.into_command_error())
 }
 
+/// The findings in a file (or `-`, standard input), in any shape firebreak reads; a Security Hub
+/// copy (ASFF) of GuardDuty findings becomes the native findings, read from GuardDuty
+/// (`GetFindings` in the caller's detector of each finding's region), so that `run`,
+/// `explain`, `plan` and `triage` see the same finding as from GuardDuty itself.
 pub(crate) fn read_findings(path: &Path) -> Result<Vec<Finding>> {
     // Bytes, not text: a file that is not UTF-8 is reported at its first bad byte.
     let (bytes, name) = if path == Path::new("-") {
@@ -285,7 +289,25 @@ pub(crate) fn read_findings(path: &Path) -> Result<Vec<Finding>> {
             .with_context(|| format!("{}: cannot read the finding file", path.display()))?;
         (s, path.display().to_string())
     };
-    Ok(finding::parse_finding_bytes(&bytes, &name)?)
+    let e = match finding::parse_finding_bytes(&bytes, &name) {
+        Ok(findings) => return Ok(findings),
+        Err(e) => e,
+    };
+    match std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(crate::intake::asff::named)
+    {
+        Some(Ok(named)) => block_on(async {
+            let base = crate::aws::load().await;
+            crate::intake::asff::read(&base, &named).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "{name}: a Security Hub finding whose GuardDuty finding cannot be read: {e}\n  hint: run firebreak with access to GuardDuty in that region (guardduty:ListDetectors, guardduty:GetFindings), or pass GuardDuty's own finding"
+                )
+            })
+        }),
+        Some(Err(why)) => anyhow::bail!("{name}: {why}"),
+        None => Err(e.into()),
+    }
 }
 
 fn parse_input(s: &str) -> Result<(String, String), String> {

@@ -154,26 +154,8 @@ pub fn run(a: Args) -> Result<ExitCode> {
         config,
     };
     let started = std::time::Instant::now();
-    let findings = match read_findings(&finding) {
-        Ok(f) => f,
-        // Security Hub's copy of GuardDuty findings: the native ones are read from GuardDuty.
-        Err(e) => match std::fs::read_to_string(&finding)
-            .ok()
-            .and_then(|t| crate::intake::asff::named(&t))
-        {
-            Some(Ok(named)) => super::block_on(async {
-                let base = crate::aws::load().await;
-                crate::intake::asff::read(&base, &named).await.map_err(|e| {
-                    anyhow::anyhow!(
-                        "{}: a Security Hub finding whose GuardDuty finding cannot be read: {e}\n  hint: run firebreak with access to GuardDuty in that region (guardduty:ListDetectors, guardduty:GetFindings), or pass GuardDuty's own finding",
-                        finding.display()
-                    )
-                })
-            })?,
-            Some(Err(why)) => anyhow::bail!("{}: {why}", finding.display()),
-            None => return Err(e),
-        },
-    };
+    // Security Hub's copy of GuardDuty findings is read as the native ones, from GuardDuty.
+    let findings = read_findings(&finding)?;
     run_findings(findings, opts, started)
 }
 

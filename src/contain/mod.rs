@@ -351,9 +351,8 @@ pub(crate) fn start_line(
     )
 }
 
-/// The line that ends it: how many records the evidence has, and its manifest.
-/// The line that says where an execution's evidence is, the same on both engines: its records,
-/// its manifest and its index entry (`index_key`).
+/// The line that ends it, the same on both engines: how many records the evidence has, its
+/// manifest and its index entry (`index_key`).
 pub(crate) fn evidence_line(manifest_key: &str, index_key: Option<&str>) -> String {
     let name = manifest_key.rsplit('/').next().unwrap_or(manifest_key);
     let mut line = match crate::evidence::parse_record_name(name) {

@@ -574,6 +574,26 @@ async fn a_security_hub_copy_is_contained_as_the_native_finding() {
     };
     let copy = file_of(&asff(&by_file));
     assert_eq!(plan(&copy), plan(&file_of(&by_file)));
+    // `explain`, `plan` and `triage` read the copy as the native finding too: the same
+    // selection, the same plan, the same decision.
+    let native = file_of(&by_file);
+    for command in [
+        &["explain", "--output", "json"][..],
+        &["plan", "--output", "json"][..],
+        &["triage", "test", "--output", "json"][..],
+    ] {
+        let of = |path: &std::path::Path| {
+            let mut args = command.to_vec();
+            args.push(path.to_str().unwrap());
+            let out = with(&account, &gd.env(), &args);
+            ok(&out);
+            let mut v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            // Where the finding came from is the one thing that differs.
+            crate::support::drop_keys(&mut v, &["source"]);
+            v
+        };
+        assert_eq!(of(&copy), of(&native), "{command:?}");
+    }
     ok(&with(
         &account,
         &gd.env(),

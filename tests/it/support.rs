@@ -618,3 +618,21 @@ pub async fn new_kms_key(
         .key_id()
         .to_string()
 }
+
+/// `v` with every member named one of `keys` removed, at any depth.
+pub fn drop_keys(v: &mut serde_json::Value, keys: &[&str]) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|k, _| !keys.contains(&k.as_str()));
+            for x in m.values_mut() {
+                drop_keys(x, keys);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for x in a {
+                drop_keys(x, keys);
+            }
+        }
+        _ => {}
+    }
+}
