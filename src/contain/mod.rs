@@ -380,15 +380,15 @@ pub(crate) async fn index(
     manifest: &evidence::Entry,
 ) -> Option<String> {
     let store = store?;
-    let entry = crate::evidence::index::Indexed {
-        account_id: &f.account_id,
-        finding_id: &f.id,
-        execution_id,
-        folder,
-        manifest_key: &manifest.key,
-        manifest_sha256: &manifest.sha256,
+    let entry = crate::evidence::index::IndexedExecution {
+        account_id: f.account_id.clone(),
+        finding_id: f.id.clone(),
+        execution_id: execution_id.to_string(),
+        folder: folder.to_string(),
+        manifest_key: manifest.key.clone(),
+        manifest_sha256: manifest.sha256.clone(),
     };
-    match crate::evidence::index::append(store, sealer, &entry).await {
+    match crate::evidence::index::append(store, sealer, entry).await {
         Ok(key) => Some(key),
         Err(e) => {
             crate::say!("error: the execution could not be entered in the evidence index: {e}");

@@ -1,6 +1,7 @@
-//! The execution index: one entry per execution whose manifest is written, numbered from 0 and
-//! chained (each entry carries the SHA-256 of the one before), under `{prefix}/_index/`, written
-//! once like every record. Each execution's own chain proves only that execution; the index
+//! The execution index: entries naming every execution whose manifest is written (one each,
+//! unless several end at once: then one entry names them all), numbered from 0 and chained
+//! (each entry carries the SHA-256 of the one before), under `{prefix}/_index/`, written once
+//! like every record. Each execution's own chain proves only that execution; the index
 //! lets `audit` prove the store as a whole: an execution deleted whole (its entry names it), an
 //! entry deleted (a gap or a broken chain), and an execution made up or a "succeeded" twin of a
 //! failed one (no entry names it, or the entry names another manifest) are each reported.
@@ -9,8 +10,9 @@
 //!
 //! Writers of one store agree on the numbers without a lock service: an entry is written only
 //! if its number is free (`If-None-Match: *`), and a writer that loses a number finds the new
-//! end of the index and tries the next. In one process, entries are appended one at a time and
-//! the end is remembered, so an execution costs one write.
+//! end of the index and tries the next. In one process, entries are written one at a time, the
+//! end is remembered, and whoever writes enters every execution waiting then (a group commit),
+//! so an execution costs at most one write, and many ending at once share a few.
 //!
 //! What the index cannot show alone: its last entries deleted together with their executions
 //! (only possible where Object Lock is in governance mode and the deleter may bypass it). An
@@ -34,7 +36,8 @@ pub const SCHEMA: &str = "firebreak.evidence.index/v1";
 /// The seal scope of every index entry of a store.
 pub const INDEX_SCOPE: &str = "index";
 
-/// One entry: an execution whose manifest was written.
+/// One entry: the executions whose manifests were written while the entry before it was being
+/// written (one write for them all), usually one.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct IndexRecord {
     /// `firebreak.evidence.index/v1`.
@@ -45,31 +48,26 @@ pub struct IndexRecord {
     pub prev_sha256: String,
     /// When the entry was written (RFC 3339, UTC).
     pub recorded_at: String,
+    /// The executions it enters, at least one.
+    pub executions: Vec<IndexedExecution>,
+    /// HMAC-SHA256 (hex) of the entry's pretty-printed bytes without this member, under the
+    /// index's seal key: present, as the last member, when the executions' records are sealed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<String>,
+}
+
+/// An execution whose manifest is written, as the index names it.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct IndexedExecution {
     pub account_id: String,
     pub finding_id: String,
     pub execution_id: String,
-    /// The execution's folder: the key prefix of its records.
+    /// The execution's folder: the key prefix of its records (`Recorder::folder`).
     pub folder: String,
     /// The key of the execution's manifest.
     pub manifest_key: String,
     /// SHA-256 (hex) of the manifest's bytes.
     pub manifest_sha256: String,
-    /// HMAC-SHA256 (hex) of the entry's pretty-printed bytes without this member, under the
-    /// index's seal key: present, as the last member, when the execution's records are sealed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seal: Option<String>,
-}
-
-/// The execution an entry is written for.
-#[derive(Debug, Clone)]
-pub struct Indexed<'a> {
-    pub account_id: &'a str,
-    pub finding_id: &'a str,
-    pub execution_id: &'a str,
-    /// The execution's folder (`Recorder::folder`).
-    pub folder: &'a str,
-    pub manifest_key: &'a str,
-    pub manifest_sha256: &'a str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +78,9 @@ pub enum IndexError {
     Seal(#[from] KeyError),
     #[error("no free index number after {0} attempts: other writers took each one first")]
     Contended(u32),
+    /// The write that was to carry this execution, with others', failed.
+    #[error("{0}")]
+    Shared(String),
 }
 
 /// The object name of entry `seq`.
@@ -102,51 +103,93 @@ struct Head {
     prev_sha256: String,
 }
 
-/// Each store's end of the index as this process last saw it, behind a lock that makes this
-/// process's entries one at a time.
-type Slot = Arc<tokio::sync::Mutex<Option<Head>>>;
-static HEADS: LazyLock<std::sync::Mutex<HashMap<String, Slot>>> =
+/// An execution waiting for its entry, and where to say which entry holds it.
+type Waiting = (
+    IndexedExecution,
+    tokio::sync::oneshot::Sender<Result<String, String>>,
+);
+
+/// One store's index in this process: the executions waiting to be entered, and the writer's
+/// lock with the end of the index as this process last saw it. Whoever takes the lock writes
+/// one entry for every execution waiting then (a group commit), so that many executions ending
+/// at once cost a few writes, not one each in turn.
+#[derive(Default)]
+struct Slot {
+    waiting: std::sync::Mutex<Vec<Waiting>>,
+    writer: tokio::sync::Mutex<Option<Head>>,
+}
+
+static SLOTS: LazyLock<std::sync::Mutex<HashMap<String, Arc<Slot>>>> =
     LazyLock::new(|| std::sync::Mutex::new(HashMap::new()));
 
 const ATTEMPTS: u32 = 64;
 
-/// Writes the index entry of `x`; returns its key. Sealed when `sealer` is given.
+/// Enters `x` in its store's index; returns the key of the entry that holds it. Sealed when
+/// `sealer` is given.
 pub async fn append(
     store: &Store,
     sealer: Option<&Sealer>,
-    x: &Indexed<'_>,
+    x: IndexedExecution,
 ) -> Result<String, IndexError> {
     let folder = super::folder(store.prefix(), &[INDEX_DIR]);
     let slot = {
-        let mut heads = HEADS.lock().unwrap_or_else(|p| p.into_inner());
-        heads.entry(store.describe()).or_default().clone()
+        let mut slots = SLOTS.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry(store.describe()).or_default().clone()
     };
     let key = match sealer {
         Some(s) => Some(s.key(INDEX_SCOPE).await?),
         None => None,
     };
-    let mut remembered = slot.lock().await;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    slot.waiting
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push((x, tx));
+    {
+        let mut head = slot.writer.lock().await;
+        // Everything waiting now, this execution too unless the writer before took it.
+        let batch = std::mem::take(&mut *slot.waiting.lock().unwrap_or_else(|p| p.into_inner()));
+        if !batch.is_empty() {
+            let (executions, senders): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            let written = write(store, &folder, key.as_ref(), &mut head, executions).await;
+            let said = written.map_err(|e| e.to_string());
+            for s in senders {
+                let _ = s.send(said.clone());
+            }
+        }
+    }
+    match rx.await {
+        Ok(Ok(entry)) => Ok(entry),
+        Ok(Err(e)) => Err(IndexError::Shared(e)),
+        Err(_) => Err(IndexError::Shared("the index writer stopped".into())),
+    }
+}
+
+/// Writes one entry for `executions` at the end of the index (`head`, found when unknown, kept
+/// up to date); its key.
+async fn write(
+    store: &Store,
+    folder: &str,
+    key: Option<&crate::evidence::seal::Key>,
+    remembered: &mut Option<Head>,
+    executions: Vec<IndexedExecution>,
+) -> Result<String, IndexError> {
     let mut from = 0;
     for attempt in 1..=ATTEMPTS {
         let head = match remembered.take() {
             Some(h) => h,
-            None => find_head(store, &folder, from).await?,
+            None => find_head(store, folder, from).await?,
         };
         let record = IndexRecord {
             schema: SCHEMA.to_string(),
             seq: head.next,
             prev_sha256: head.prev_sha256.clone(),
             recorded_at: super::now_rfc3339(),
-            account_id: x.account_id.to_string(),
-            finding_id: x.finding_id.to_string(),
-            execution_id: x.execution_id.to_string(),
-            folder: x.folder.to_string(),
-            manifest_key: x.manifest_key.to_string(),
-            manifest_sha256: x.manifest_sha256.to_string(),
+            executions: executions.clone(),
             seal: None,
         };
         let value = serde_json::to_value(&record).map_err(|e| StoreError::Io(e.to_string()))?;
-        let bytes = match &key {
+        let bytes = match key {
             Some(k) => k
                 .seal_json(value)
                 .map_err(|e| StoreError::Io(e.to_string()))?,
@@ -227,54 +270,87 @@ async fn find_head(store: &Store, folder: &str, from: u64) -> Result<Head, Index
 mod tests {
     use super::*;
 
-    fn indexed(n: usize) -> (String, String) {
-        (format!("exec-{n}"), format!("{n:064}"))
+    fn execution(n: usize) -> IndexedExecution {
+        IndexedExecution {
+            account_id: "111122223333".into(),
+            finding_id: "f".into(),
+            execution_id: format!("exec-{n}"),
+            folder: format!("111122223333/f/exec-{n}"),
+            manifest_key: format!("111122223333/f/exec-{n}/0003-manifest.json"),
+            manifest_sha256: format!("{n:064}"),
+        }
+    }
+
+    fn entries(dir: &std::path::Path) -> Vec<(Vec<u8>, IndexRecord)> {
+        let mut names: Vec<_> = std::fs::read_dir(dir.join(INDEX_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|p| {
+                let b = std::fs::read(p).unwrap();
+                let r = serde_json::from_slice(&b).unwrap();
+                (b, r)
+            })
+            .collect()
     }
 
     #[tokio::test]
     async fn entries_are_numbered_and_chained_across_writers() {
         let dir = std::env::temp_dir().join(format!("fb-index-{}", fastrand::u64(..)));
         let store = Store::Local { dir: dir.clone() };
-        let write = |n: usize| {
-            let store = store.clone();
-            async move {
-                let (exec, sha) = indexed(n);
-                append(
-                    &store,
-                    None,
-                    &Indexed {
-                        account_id: "111122223333",
-                        finding_id: "f",
-                        execution_id: &exec,
-                        folder: &format!("111122223333/f/{exec}"),
-                        manifest_key: "k",
-                        manifest_sha256: &sha,
-                    },
-                )
-                .await
-                .unwrap()
-            }
-        };
         for n in 0..5 {
-            write(n).await;
+            append(&store, None, execution(n)).await.unwrap();
         }
         // Another process's writer: it does not know the end, and finds it.
-        HEADS.lock().unwrap().clear();
-        let key = write(5).await;
+        SLOTS.lock().unwrap().clear();
+        let key = append(&store, None, execution(5)).await.unwrap();
         assert!(key.ends_with("_index/000000000005.json"), "{key}");
         // Another writer took the next number behind this process's back.
         let taken = dir.join(INDEX_DIR).join(entry_name(6));
         std::fs::copy(dir.join(INDEX_DIR).join(entry_name(5)), &taken).unwrap();
-        let key = write(7).await;
+        let key = append(&store, None, execution(7)).await.unwrap();
         assert!(key.ends_with("_index/000000000007.json"), "{key}");
         let mut prev = GENESIS.to_string();
-        for seq in 0..=7u64 {
-            let bytes = std::fs::read(dir.join(INDEX_DIR).join(entry_name(seq))).unwrap();
-            let r: IndexRecord = serde_json::from_slice(&bytes).unwrap();
-            if seq != 6 && seq != 7 {
-                assert_eq!((r.seq, &r.prev_sha256), (seq, &prev));
+        for (seq, (bytes, r)) in entries(&dir).into_iter().enumerate() {
+            if seq != 6 {
+                assert_eq!((r.seq, &r.prev_sha256), (seq as u64, &prev));
             }
             prev = sha256_hex(&bytes);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Executions ending at once share writes, and each is entered exactly once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn executions_ending_at_once_share_entries() {
+        let dir = std::env::temp_dir().join(format!("fb-index-{}", fastrand::u64(..)));
+        let store = Store::Local { dir: dir.clone() };
+        let tasks: Vec<_> = (0..40)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move { append(&store, None, execution(n)).await.unwrap() })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let entries = entries(&dir);
+        let mut named: Vec<String> = entries
+            .iter()
+            .flat_map(|(_, r)| r.executions.iter().map(|e| e.execution_id.clone()))
+            .collect();
+        named.sort();
+        let mut wanted: Vec<String> = (0..40).map(|n| format!("exec-{n}")).collect();
+        wanted.sort();
+        assert_eq!(named, wanted);
+        assert!(entries.iter().all(|(_, r)| !r.executions.is_empty()));
+        let mut prev = GENESIS.to_string();
+        for (seq, (bytes, r)) in entries.iter().enumerate() {
+            assert_eq!((r.seq, &r.prev_sha256), (seq as u64, &prev));
+            prev = sha256_hex(bytes);
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

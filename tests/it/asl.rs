@@ -1256,7 +1256,7 @@ async fn deploy_then_run_on_step_functions_with_evidence() {
         assert_eq!(record["engine"] == "sfn", by_machine, "{key}: {record}");
         if index.contains(key) {
             assert!(
-                record["manifest_key"]
+                record["executions"][0]["manifest_key"]
                     .as_str()
                     .is_some_and(|m| m.ends_with("0010-manifest.json")),
                 "{record}"

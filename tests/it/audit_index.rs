@@ -27,9 +27,12 @@ fn entry(dir: &Path, seq: u64) -> Value {
     serde_json::from_slice(&std::fs::read(entry_path(dir, seq)).unwrap()).unwrap()
 }
 
-/// The folder of the execution index entry `seq` names.
+/// The folder of the execution index entry `seq` names (each names one here: the runs are one
+/// after another).
 fn execution_of(dir: &Path, seq: u64) -> PathBuf {
-    dir.join(entry(dir, seq)["folder"].as_str().unwrap())
+    let e = entry(dir, seq);
+    assert_eq!(e["executions"].as_array().map(Vec::len), Some(1), "{e}");
+    dir.join(e["executions"][0]["folder"].as_str().unwrap())
 }
 
 /// A writable copy of `dir`.
@@ -69,7 +72,10 @@ async fn the_index_catches_executions_deleted_copied_in_and_cut_off() {
 
     // An execution deleted whole: its entry names it.
     let c = copy(&dir);
-    let gone = entry(&c, 1)["execution_id"].as_str().unwrap().to_string();
+    let gone = entry(&c, 1)["executions"][0]["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     std::fs::remove_dir_all(execution_of(&c, 1)).unwrap();
     let (code, text) = audit(&c, &[]);
     assert_eq!(code, Some(1), "{text}");

@@ -65,9 +65,11 @@ fn check_index(index: &[(String, Vec<u8>)], records: &[(String, Vec<u8>)]) {
     assert_eq!(v["seq"], 0);
     assert_eq!(v["prev_sha256"], firebreak::evidence::GENESIS);
     let (manifest_key, manifest) = records.last().unwrap();
-    assert_eq!(v["manifest_key"], manifest_key.as_str());
-    assert_eq!(v["manifest_sha256"], sha256_hex(manifest).as_str());
-    assert!(manifest_key.starts_with(&format!("{}/", v["folder"].as_str().unwrap())));
+    assert_eq!(v["executions"].as_array().map(Vec::len), Some(1), "{v}");
+    let x = &v["executions"][0];
+    assert_eq!(x["manifest_key"], manifest_key.as_str());
+    assert_eq!(x["manifest_sha256"], sha256_hex(manifest).as_str());
+    assert!(manifest_key.starts_with(&format!("{}/", x["folder"].as_str().unwrap())));
 }
 
 /// Checks the chain and the manifest over records given in key order.

@@ -126,44 +126,49 @@ pub(super) fn check(
         }
         prev = Some((*seq, sha));
     }
-    // Each entry names an execution that is here, with the manifest it names.
+    // Each entry names executions that are here, with the manifests it names.
     let mut indexed: BTreeSet<(&str, &str)> = BTreeSet::new();
     for (o, r, _) in entries.values() {
-        let parts: Vec<&str> = r.folder.rsplit('/').take(3).collect();
-        let agrees = parts
-            == [
-                sanitize(&r.execution_id).as_str(),
-                sanitize(&r.finding_id).as_str(),
-                sanitize(&r.account_id).as_str(),
-            ]
-            && r.manifest_key.starts_with(&format!("{}/", r.folder));
-        if !agrees {
-            problems.push(format!(
-                "{}: names execution {} of finding {} in account {}, but folder {} and manifest {}",
-                o.key, r.execution_id, r.finding_id, r.account_id, r.folder, r.manifest_key
-            ));
-            continue;
+        if r.executions.is_empty() {
+            problems.push(format!("{}: an index entry that names no execution", o.key));
         }
-        indexed.insert((r.folder.as_str(), r.manifest_sha256.as_str()));
-        if !whole {
-            continue;
-        }
-        match manifests.get(&r.folder) {
-            Some(sha) if *sha == r.manifest_sha256 => {}
-            Some(sha) => problems.push(format!(
-                "{}: names manifest {} of execution {}, but its manifest hashes to {}: the execution was rewritten",
-                o.key,
-                short(&r.manifest_sha256),
-                r.execution_id,
-                short(sha)
-            )),
-            None if executions.iter().any(|e| e.path == r.folder) => {
-                // There without its manifest: its own audit says so.
+        for x in &r.executions {
+            let parts: Vec<&str> = x.folder.rsplit('/').take(3).collect();
+            let agrees = parts
+                == [
+                    sanitize(&x.execution_id).as_str(),
+                    sanitize(&x.finding_id).as_str(),
+                    sanitize(&x.account_id).as_str(),
+                ]
+                && x.manifest_key.starts_with(&format!("{}/", x.folder));
+            if !agrees {
+                problems.push(format!(
+                    "{}: names execution {} of finding {} in account {}, but folder {} and manifest {}",
+                    o.key, x.execution_id, x.finding_id, x.account_id, x.folder, x.manifest_key
+                ));
+                continue;
             }
-            None => problems.push(format!(
-                "{}: names execution {} of finding {} (account {}), which is not in the store: it was deleted",
-                o.key, r.execution_id, r.finding_id, r.account_id
-            )),
+            indexed.insert((x.folder.as_str(), x.manifest_sha256.as_str()));
+            if !whole {
+                continue;
+            }
+            match manifests.get(&x.folder) {
+                Some(sha) if *sha == x.manifest_sha256 => {}
+                Some(sha) => problems.push(format!(
+                    "{}: names manifest {} of execution {}, but its manifest hashes to {}: the execution was rewritten",
+                    o.key,
+                    short(&x.manifest_sha256),
+                    x.execution_id,
+                    short(sha)
+                )),
+                None if executions.iter().any(|e| e.path == x.folder) => {
+                    // There without its manifest: its own audit says so.
+                }
+                None => problems.push(format!(
+                    "{}: names execution {} of finding {} (account {}), which is not in the store: it was deleted",
+                    o.key, x.execution_id, x.finding_id, x.account_id
+                )),
+            }
         }
     }
     // Each execution with a manifest is named by an entry.
