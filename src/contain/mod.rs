@@ -225,8 +225,9 @@ pub(crate) async fn execute(
                         index(store, opts.sealer, f, &ticket_execution, r.folder(), &entry).await;
                     ok &= indexed.is_some();
                     if progress {
-                        crate::say!("{}", evidence_line(&entry.key, indexed.as_deref()));
+                        crate::say!("{}", evidence_line(&entry.key, indexed.as_ref()));
                     }
+                    report.evidence_index = indexed.map(|i| format!("{}:{}", i.seq, i.sha256));
                     if let Some(key) = opts.sign_key {
                         let kms = aws_sdk_kms::Client::new(acc.base());
                         match r.sign(&kms, key, &entry).await {
@@ -352,25 +353,25 @@ pub(crate) fn start_line(
 }
 
 /// The line that ends it, the same on both engines: how many records the evidence has, its
-/// manifest and its index entry (`index_key`).
-pub(crate) fn evidence_line(manifest_key: &str, index_key: Option<&str>) -> String {
+/// manifest and its index entry.
+pub(crate) fn evidence_line(
+    manifest_key: &str,
+    index: Option<&crate::evidence::index::EntryAt>,
+) -> String {
     let name = manifest_key.rsplit('/').next().unwrap_or(manifest_key);
     let mut line = match crate::evidence::parse_record_name(name) {
         Some((seq, _)) => format!("evidence: {} records, manifest {manifest_key}", seq + 1),
         None => format!("evidence: manifest {manifest_key}"),
     };
-    let entry = index_key
-        .and_then(|k| k.rsplit('/').next())
-        .and_then(crate::evidence::index::parse_entry_name);
-    if let Some(seq) = entry {
-        line.push_str(&format!(", index entry {seq}"));
+    if let Some(i) = index {
+        line.push_str(&format!(", index entry {}", i.seq));
     }
     line
 }
 
 /// Enters an execution whose manifest is written in its store's index
-/// (`crate::evidence::index`), sealed with the execution's records; the entry's key, or `None`
-/// (said on stderr) when it could not be written: the execution is then not whole.
+/// (`crate::evidence::index`), sealed with the execution's records; the entry, or `None` (said
+/// on stderr) when it could not be written: the execution is then not whole.
 pub(crate) async fn index(
     store: Option<&Store>,
     sealer: Option<&crate::evidence::seal::Sealer>,
@@ -378,7 +379,7 @@ pub(crate) async fn index(
     execution_id: &str,
     folder: &str,
     manifest: &evidence::Entry,
-) -> Option<String> {
+) -> Option<crate::evidence::index::EntryAt> {
     let store = store?;
     let entry = crate::evidence::index::IndexedExecution {
         account_id: f.account_id.clone(),

@@ -611,12 +611,10 @@ pub(crate) async fn execute(
                     super::index(store, sealer, f, &execution_id, r.folder(), &manifest).await;
                 ok &= indexed.is_some();
                 if progress {
-                    crate::say!(
-                        "{}",
-                        super::evidence_line(&manifest.key, indexed.as_deref())
-                    );
+                    crate::say!("{}", super::evidence_line(&manifest.key, indexed.as_ref()));
                 }
                 report.evidence_manifest = Some(manifest.key);
+                report.evidence_index = indexed.map(|i| format!("{}:{}", i.seq, i.sha256));
             }
             Err(e) => {
                 crate::say!("error: the evidence of execution {execution_id} is incomplete: {e}");

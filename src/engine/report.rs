@@ -164,6 +164,11 @@ pub struct RunReport {
     /// Where the execution's evidence manifest was written, when evidence was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence_manifest: Option<String>,
+    /// The entry of the evidence store's execution index that names this execution:
+    /// `SEQ:SHA256` of its bytes, as `audit --index-head` takes a head (kept outside the
+    /// bucket, e.g. in `serve`'s log, it is an anchor no writer of the bucket can move).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_index: Option<String>,
     pub steps: Vec<StepReport>,
 }
 
@@ -232,6 +237,7 @@ impl RunReport {
             total_ms: millis(started.elapsed()),
             interrupted,
             evidence_manifest: None,
+            evidence_index: None,
             steps,
         }
     }

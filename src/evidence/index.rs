@@ -106,7 +106,7 @@ struct Head {
 /// An execution waiting for its entry, and where to say which entry holds it.
 type Waiting = (
     IndexedExecution,
-    tokio::sync::oneshot::Sender<Result<String, String>>,
+    tokio::sync::oneshot::Sender<Result<EntryAt, String>>,
 );
 
 /// One store's index in this process: the executions waiting to be entered, and the writer's
@@ -124,13 +124,22 @@ static SLOTS: LazyLock<std::sync::Mutex<HashMap<String, Arc<Slot>>>> =
 
 const ATTEMPTS: u32 = 64;
 
-/// Enters `x` in its store's index; returns the key of the entry that holds it. Sealed when
-/// `sealer` is given.
+/// The entry that holds an execution: its key and the SHA-256 of its bytes (what `audit
+/// --index-head` is given, once it is the head).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryAt {
+    pub key: String,
+    pub seq: u64,
+    pub sha256: String,
+}
+
+/// Enters `x` in its store's index; returns the entry that holds it. Sealed when `sealer` is
+/// given.
 pub async fn append(
     store: &Store,
     sealer: Option<&Sealer>,
     x: IndexedExecution,
-) -> Result<String, IndexError> {
+) -> Result<EntryAt, IndexError> {
     let folder = super::folder(store.prefix(), &[INDEX_DIR]);
     let slot = {
         let mut slots = SLOTS.lock().unwrap_or_else(|p| p.into_inner());
@@ -166,14 +175,14 @@ pub async fn append(
 }
 
 /// Writes one entry for `executions` at the end of the index (`head`, found when unknown, kept
-/// up to date); its key.
+/// up to date).
 async fn write(
     store: &Store,
     folder: &str,
     key: Option<&crate::evidence::seal::Key>,
     remembered: &mut Option<Head>,
     executions: Vec<IndexedExecution>,
-) -> Result<String, IndexError> {
+) -> Result<EntryAt, IndexError> {
     let mut from = 0;
     for attempt in 1..=ATTEMPTS {
         let head = match remembered.take() {
@@ -206,9 +215,13 @@ async fn write(
             Ok(()) => {
                 *remembered = Some(Head {
                     next: head.next + 1,
-                    prev_sha256: sha,
+                    prev_sha256: sha.clone(),
                 });
-                return Ok(entry_key);
+                return Ok(EntryAt {
+                    key: entry_key,
+                    seq: head.next,
+                    sha256: sha,
+                });
             }
             // Another writer took the number: find the new end from there, after a pause
             // that keeps two writers from colliding again and again.
@@ -306,13 +319,18 @@ mod tests {
         }
         // Another process's writer: it does not know the end, and finds it.
         SLOTS.lock().unwrap().clear();
-        let key = append(&store, None, execution(5)).await.unwrap();
-        assert!(key.ends_with("_index/000000000005.json"), "{key}");
+        let at = append(&store, None, execution(5)).await.unwrap();
+        assert!(at.key.ends_with("_index/000000000005.json"), "{at:?}");
+        assert_eq!(at.seq, 5);
+        assert_eq!(
+            at.sha256,
+            sha256_hex(&std::fs::read(dir.join(INDEX_DIR).join(entry_name(5))).unwrap())
+        );
         // Another writer took the next number behind this process's back.
         let taken = dir.join(INDEX_DIR).join(entry_name(6));
         std::fs::copy(dir.join(INDEX_DIR).join(entry_name(5)), &taken).unwrap();
-        let key = append(&store, None, execution(7)).await.unwrap();
-        assert!(key.ends_with("_index/000000000007.json"), "{key}");
+        let at = append(&store, None, execution(7)).await.unwrap();
+        assert!(at.key.ends_with("_index/000000000007.json"), "{at:?}");
         let mut prev = GENESIS.to_string();
         for (seq, (bytes, r)) in entries(&dir).into_iter().enumerate() {
             if seq != 6 {

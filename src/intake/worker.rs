@@ -707,7 +707,8 @@ impl Worker {
         ctx.metrics.executed(&report, &status);
         crate::log!("executed", finding_id = %f.id, execution_id = %execution_id, status = %status,
             time_to_contain_ms = report.time_to_contain_ms, total_ms = report.total_ms,
-            manifest = report.evidence_manifest.as_deref());
+            manifest = report.evidence_manifest.as_deref(),
+            index_entry = report.evidence_index.as_deref());
         if report.evidence_manifest.is_none() {
             // The evidence is incomplete: the claim's lease expires and another worker takes over.
             return Handled::Later(ctx.opts.lease);

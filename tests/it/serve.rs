@@ -383,6 +383,35 @@ async fn findings_are_contained_once_across_two_servers_and_poison_is_dead_lette
     let out = account.firebreak(&["audit", "--retention-days", "1", &format!("s3://{bucket}")]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains("claim record(s) of `serve` checked"));
+    // Each execution's line in the log names its index entry (`SEQ:SHA256`): kept outside the
+    // bucket, the last one is the head a later audit is given (issue 14, item 3).
+    let mut entries: Vec<(u64, String)> = lines
+        .iter()
+        .filter(|l| l["event"] == "executed")
+        .map(|l| {
+            let e = l["index_entry"].as_str().unwrap_or_else(|| panic!("{l}"));
+            let (seq, sha) = e.split_once(':').unwrap();
+            (seq.parse().unwrap(), sha.to_string())
+        })
+        .collect();
+    assert_eq!(entries.len(), 3, "{logs}");
+    entries.sort();
+    let (seq, sha) = entries.last().unwrap();
+    let head = format!("{seq}:{sha}");
+    assert!(
+        stdout(&out).contains(&format!("head {head}")),
+        "{head}\n{}",
+        stdout(&out)
+    );
+    let out = account.firebreak(&[
+        "audit",
+        "--retention-days",
+        "1",
+        "--index-head",
+        &head,
+        &format!("s3://{bucket}"),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
 #[tokio::test]
