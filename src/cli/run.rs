@@ -231,12 +231,9 @@ async fn run_all(findings: Vec<Finding>, mut opts: Options, started: Instant) ->
         // it is a ticket, never contained).
         if pb.is_some() && accounts.is_none() {
             let base = aws::load().await;
-            let acc = aws::Accounts::new(
-                base,
-                opts.cross.clone(),
-                &format!("firebreak-{execution_id}"),
-            )
-            .await?;
+            // `firebreak-run` names the session of what is not an execution's (the ticket's
+            // investigation); each execution acts in a session of its own.
+            let acc = aws::Accounts::new(base, opts.cross.clone(), "firebreak-run").await?;
             config.protected.push(acc.caller_name().to_string());
             accounts = Some(acc);
         }
@@ -270,14 +267,7 @@ async fn run_all(findings: Vec<Finding>, mut opts: Options, started: Instant) ->
         }
         if accounts.is_none() {
             let base = aws::load().await;
-            accounts = Some(
-                aws::Accounts::new(
-                    base,
-                    opts.cross.clone(),
-                    &format!("firebreak-{execution_id}"),
-                )
-                .await?,
-            );
+            accounts = Some(aws::Accounts::new(base, opts.cross.clone(), "firebreak-run").await?);
         }
         let Some(acc) = accounts.as_ref() else {
             continue;

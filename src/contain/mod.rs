@@ -221,8 +221,16 @@ pub(crate) async fn execute(
                 .await
             {
                 Ok(entry) => {
-                    let indexed =
-                        index(store, opts.sealer, f, &ticket_execution, r.folder(), &entry).await;
+                    let indexed = index(
+                        store,
+                        opts.sealer,
+                        f,
+                        &ticket_execution,
+                        r.folder(),
+                        &entry.key,
+                        &entry.sha256,
+                    )
+                    .await;
                     ok &= indexed.is_some();
                     if progress {
                         crate::say!("{}", evidence_line(&entry.key, indexed.as_ref()));
@@ -378,7 +386,8 @@ pub(crate) async fn index(
     f: &Finding,
     execution_id: &str,
     folder: &str,
-    manifest: &evidence::Entry,
+    manifest_key: &str,
+    manifest_sha256: &str,
 ) -> Option<crate::evidence::index::EntryAt> {
     let store = store?;
     let entry = crate::evidence::index::IndexedExecution {
@@ -386,8 +395,8 @@ pub(crate) async fn index(
         finding_id: f.id.clone(),
         execution_id: execution_id.to_string(),
         folder: folder.to_string(),
-        manifest_key: manifest.key.clone(),
-        manifest_sha256: manifest.sha256.clone(),
+        manifest_key: manifest_key.to_string(),
+        manifest_sha256: manifest_sha256.to_string(),
     };
     match crate::evidence::index::append(store, sealer, entry).await {
         Ok(key) => Some(key),

@@ -607,8 +607,16 @@ pub(crate) async fn execute(
         .await
         {
             Ok(manifest) => {
-                let indexed =
-                    super::index(store, sealer, f, &execution_id, r.folder(), &manifest).await;
+                let indexed = super::index(
+                    store,
+                    sealer,
+                    f,
+                    &execution_id,
+                    r.folder(),
+                    &manifest.key,
+                    &manifest.sha256,
+                )
+                .await;
                 ok &= indexed.is_some();
                 if progress {
                     crate::say!("{}", super::evidence_line(&manifest.key, indexed.as_ref()));

@@ -198,17 +198,8 @@ async fn write(
             seal: None,
         };
         let value = serde_json::to_value(&record).map_err(|e| StoreError::Io(e.to_string()))?;
-        let bytes = match key {
-            Some(k) => k
-                .seal_json(value)
-                .map_err(|e| StoreError::Io(e.to_string()))?,
-            None => {
-                let mut b =
-                    serde_json::to_vec_pretty(&value).map_err(|e| StoreError::Io(e.to_string()))?;
-                b.push(b'\n');
-                b
-            }
-        };
+        let bytes = crate::evidence::seal::json_bytes(value, key)
+            .map_err(|e| StoreError::Io(e.to_string()))?;
         let sha = sha256_hex(&bytes);
         let entry_key = format!("{folder}/{}", entry_name(head.next));
         match store.put(&entry_key, bytes, &sha).await {

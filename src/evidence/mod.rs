@@ -142,16 +142,8 @@ impl Recorder {
     /// The record's bytes: pretty JSON and a newline, sealed as its last member when the
     /// recorder has a seal key.
     fn bytes(&self, value: Value) -> Result<Vec<u8>, StoreError> {
-        let value = crate::domain::scrub::scrub(value);
-        if let Some(k) = &self.seal {
-            return k
-                .seal_json(value)
-                .map_err(|e| StoreError::Io(e.to_string()));
-        }
-        let mut bytes =
-            serde_json::to_vec_pretty(&value).map_err(|e| StoreError::Io(e.to_string()))?;
-        bytes.push(b'\n');
-        Ok(bytes)
+        crate::evidence::seal::json_bytes(crate::domain::scrub::scrub(value), self.seal.as_ref())
+            .map_err(|e| StoreError::Io(e.to_string()))
     }
 
     /// Continues an execution whose records `existing` (key, bytes; from

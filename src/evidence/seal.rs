@@ -118,6 +118,18 @@ impl Key {
     }
 }
 
+/// The bytes firebreak writes for a JSON object: pretty-printed with a newline, sealed with
+/// `key` (its seal the last member) when there is one. Records, index entries and incident
+/// records are all written so.
+pub fn json_bytes(value: Value, key: Option<&Key>) -> Result<Vec<u8>, SealError> {
+    if let Some(k) = key {
+        return k.seal_json(value);
+    }
+    let mut bytes = serde_json::to_vec_pretty(&value).map_err(|_| SealError::NotJson)?;
+    bytes.push(b'\n');
+    Ok(bytes)
+}
+
 /// Derives and caches scope keys from one KMS HMAC key.
 #[derive(Clone)]
 pub struct Sealer {

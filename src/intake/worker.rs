@@ -605,19 +605,14 @@ impl Worker {
                 // index entry (written again if it was not: the audit takes two entries of one
                 // manifest as one).
                 if let Some((key, bytes)) = manifest {
-                    let entry = crate::evidence::Entry {
-                        seq: 0,
-                        kind: "manifest".into(),
-                        key: key.clone(),
-                        sha256: crate::evidence::sha256_hex(bytes),
-                    };
                     let indexed = crate::contain::index(
                         Some(&ctx.store),
                         Some(&ctx.sealer),
                         f,
                         &execution_id,
                         &folder,
-                        &entry,
+                        key,
+                        &crate::evidence::sha256_hex(bytes),
                     )
                     .await;
                     if indexed.is_none() {
@@ -709,8 +704,9 @@ impl Worker {
             time_to_contain_ms = report.time_to_contain_ms, total_ms = report.total_ms,
             manifest = report.evidence_manifest.as_deref(),
             index_entry = report.evidence_index.as_deref());
-        if report.evidence_manifest.is_none() {
-            // The evidence is incomplete: the claim's lease expires and another worker takes over.
+        if report.evidence_manifest.is_none() || report.evidence_index.is_none() {
+            // The evidence is incomplete (no manifest, or not in the index): the claim's lease
+            // expires and another worker takes over, finishing what is missing.
             return Handled::Later(ctx.opts.lease);
         }
         let _ = complete;

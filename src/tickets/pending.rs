@@ -128,15 +128,12 @@ pub(crate) async fn write(
     e: &Entry,
     seal: Option<&Key>,
 ) -> Result<(), StoreError> {
-    let bytes = match seal {
-        Some(k) => serde_json::to_value(e)
-            .map_err(|err| StoreError::Io(err.to_string()))
-            .and_then(|v| {
-                k.seal_json(v)
-                    .map_err(|err| StoreError::Io(format!("sealing {key}: {err}")))
-            })?,
-        None => serde_json::to_vec_pretty(e).map_err(|err| StoreError::Io(err.to_string()))?,
-    };
+    let bytes = serde_json::to_value(e)
+        .map_err(|err| StoreError::Io(err.to_string()))
+        .and_then(|v| {
+            crate::evidence::seal::json_bytes(v, seal)
+                .map_err(|err| StoreError::Io(format!("{key}: {err}")))
+        })?;
     let sha = crate::evidence::sha256_hex(&bytes);
     store.put(key, bytes, &sha).await
 }
