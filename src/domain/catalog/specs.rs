@@ -897,23 +897,13 @@ impl Action {
                     doc: "POST a JSON body with a Slack-compatible `text` field (plus finding and execution ids) to a URL.",
                     undo: "",
                     effect: Effect::Notify,
-                    // A state machine puts the webhook as an EventBridge event (firebreak's own
-                    // process POSTs it and needs no permission).
                     params: &[
                         req("url", Type::String, "https URL to POST to"),
                         req("text", Type::String, "message text (Slack `text`)"),
                     ],
                     outputs: &[out("status", Type::Integer, "HTTP status code")],
                     fixed_tags: &[],
-                    how: How::Hand {
-                        permissions: &["events:PutEvents"],
-                        engine_only: &[("events:PutEvents", Engine::Sfn)],
-                        sfn_unavailable: &[
-                            // A state machine puts an EventBridge event instead of POSTing: it
-                            // never sees an HTTP status.
-                            "status",
-                        ],
-                    },
+                    how: How::Defined(&define::notify::WEBHOOK),
                 };
                 S
             }

@@ -467,6 +467,8 @@ pub enum Cond {
     NoneIn(&'static str),
     /// Every item of a list parameter (`tags`, as `[{Key, Value}]`) is in a picked list.
     Includes(&'static str, &'static str),
+    /// A text parameter begins with one of these texts (a URL's scheme).
+    Starts(&'static str, &'static [&'static str]),
     All(&'static [Cond]),
     Any(&'static [Cond]),
     Not(&'static Cond),
@@ -564,7 +566,7 @@ impl Def {
             .flat_map(|c| {
                 // Tags given as a resource is made need the tagging permission too.
                 let tags = c.args.iter().any(|(m, _)| *m == "TagSpecifications");
-                std::iter::once(c.op.permission()).chain(
+                c.op.permission().into_iter().chain(
                     tags.then(|| c.op.service())
                         .and_then(|s| (s == "ec2").then_some("ec2:CreateTags")),
                 )
@@ -584,7 +586,9 @@ impl Def {
         let mut out: Vec<Narrowed> = Vec::new();
         let mut open: Vec<&str> = Vec::new();
         for call in self.calls() {
-            let permission = call.op.permission();
+            let Some(permission) = call.op.permission() else {
+                continue;
+            };
             let constant = call.op.condition_key().and_then(|(member, key, operator)| {
                 call.args.iter().find_map(|(m, a)| match a {
                     Arg::Text(v) if *m == member => Some(Narrowed {
@@ -613,10 +617,10 @@ impl Def {
         let asks = || self.before.iter().chain(self.change).chain(self.after);
         let shared: Vec<&str> = asks()
             .filter(|a| a.only.is_none())
-            .map(|a| a.call.op.permission())
+            .filter_map(|a| a.call.op.permission())
             .collect();
         let mut out: Vec<(&str, Engine)> = asks()
-            .filter_map(|a| a.only.map(|e| (a.call.op.permission(), e)))
+            .filter_map(|a| Some((a.call.op.permission()?, a.only?)))
             .filter(|(p, _)| !shared.contains(p))
             .collect();
         out.sort_unstable_by_key(|(p, _)| *p);
@@ -863,6 +867,10 @@ impl Cond {
                     _ => false,
                 }
             }
+            Cond::Starts(p, prefixes) => params
+                .get(*p)
+                .and_then(Value::as_str)
+                .is_some_and(|t| prefixes.iter().any(|x| t.starts_with(x))),
             Cond::All(cs) => cs.iter().all(|c| c.holds(values, params)),
             Cond::Any(cs) => cs.iter().any(|c| c.holds(values, params)),
             Cond::Not(c) => !c.holds(values, params),
@@ -872,7 +880,8 @@ impl Cond {
     /// Every value the condition reads.
     pub fn names(&self, out: &mut Vec<&'static str>) {
         match self {
-            Cond::Always | Cond::Never => {}
+            // A parameter, not a picked value.
+            Cond::Always | Cond::Never | Cond::Starts(..) => {}
             Cond::Is(n, _) => out.push(n),
             Cond::Same(x, y) => out.extend([*x, *y]),
             Cond::Empty(x) | Cond::NoneIn(x) | Cond::Includes(x, _) => out.push(x),
@@ -909,19 +918,37 @@ pub fn message_parts(text: &str) -> Vec<Result<&str, &str>> {
     out
 }
 
-/// A message with its `{param}`s filled from the step's parameters.
+/// A message with its `{param}`s filled from the step's parameters. `{param|host}` is only
+/// the host of a URL parameter (a webhook's path and query often hold a token); it is for a
+/// plan, which firebreak writes itself (a state machine writes no plan).
 pub fn message(text: &str, params: &Map<String, Value>) -> String {
     message_parts(text)
         .into_iter()
         .map(|p| match p {
             Ok(t) => t.to_string(),
-            Err(name) => match params.get(name) {
-                Some(Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-                None => String::new(),
+            Err(name) => match name.strip_suffix(HOST) {
+                Some(url) => host(params.get(url).and_then(Value::as_str).unwrap_or_default()),
+                None => match params.get(name) {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                    None => String::new(),
+                },
             },
         })
         .collect()
+}
+
+/// The filter of a message's `{param|host}`.
+pub const HOST: &str = "|host";
+
+/// The host (and port) of a URL, without its scheme, user, path, query or fragment.
+fn host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, h)| h)
+        .to_string()
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! The AWS operations definitions call: each one's service, name and IAM permission.
 
 /// An AWS operation a definition calls: one adapter in the local engine, one SDK integration
-/// (`arn:aws:states:::aws-sdk:<service>:<operation>`) in a state machine.
+/// (`arn:aws:states:::aws-sdk:<service>:<operation>`) in a state machine. Two are not both:
+/// [`Op::HttpPost`] is firebreak's own POST, which only the local engine makes, and
+/// [`Op::EventsPutEvents`] is how a state machine sends that notification instead
+/// ([`Op::engine`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Op {
     IamGetLoginProfile,
@@ -71,6 +74,11 @@ pub enum Op {
     RdsCreateDbClusterSnapshot,
     RdsDescribeDbClusters,
     RdsModifyDbCluster,
+    /// A JSON POST to a webhook (members `Url`, `Text`; answers `Status`), made by firebreak's
+    /// own process to a public HTTPS address only (`crate::aws::webhook`).
+    HttpPost,
+    /// EventBridge's `PutEvents` through Step Functions' optimized integration.
+    EventsPutEvents,
 }
 
 impl Op {
@@ -130,6 +138,8 @@ impl Op {
             | Op::RdsCreateDbClusterSnapshot
             | Op::RdsDescribeDbClusters
             | Op::RdsModifyDbCluster => "rds",
+            Op::HttpPost => "http",
+            Op::EventsPutEvents => "events",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
                 "autoscaling"
             }
@@ -229,13 +239,16 @@ impl Op {
             Op::RdsCreateDbClusterSnapshot => "CreateDBClusterSnapshot",
             Op::RdsDescribeDbClusters => "DescribeDBClusters",
             Op::RdsModifyDbCluster => "ModifyDBCluster",
+            Op::HttpPost => "POST",
+            Op::EventsPutEvents => "PutEvents",
         }
     }
 
     /// The IAM permission the call needs (not always `service:Name`: S3's public access block
     /// calls are authorised as `s3:GetBucketPublicAccessBlock` and `s3:PutBucketPublicAccessBlock`).
-    pub fn permission(self) -> &'static str {
-        match self {
+    /// `None` for firebreak's own POST, which is no AWS call.
+    pub fn permission(self) -> Option<&'static str> {
+        Some(match self {
             Op::IamGetLoginProfile => "iam:GetLoginProfile",
             Op::IamDeleteLoginProfile => "iam:DeleteLoginProfile",
             Op::S3GetBucketVersioning => "s3:GetBucketVersioning",
@@ -307,6 +320,32 @@ impl Op {
             Op::RdsCreateDbClusterSnapshot => "rds:CreateDBClusterSnapshot",
             Op::RdsDescribeDbClusters => "rds:DescribeDBClusters",
             Op::RdsModifyDbCluster => "rds:ModifyDBCluster",
+            Op::EventsPutEvents => "events:PutEvents",
+            Op::HttpPost => return None,
+        })
+    }
+
+    /// The one engine that can make the call, for the two that are not both engines':
+    /// a definition's ask of one says so itself ([`super::Ask::only_on`]; the definitions
+    /// test holds the two together).
+    pub fn engine(self) -> Option<super::Engine> {
+        match self {
+            Op::HttpPost => Some(super::Engine::Local),
+            Op::EventsPutEvents => Some(super::Engine::Sfn),
+            _ => None,
+        }
+    }
+
+    /// The Task's resource in a state machine: the SDK integration, or an optimized one
+    /// (EventBridge's, which the emulator runs).
+    pub fn sfn_resource(self) -> String {
+        match self {
+            Op::EventsPutEvents => "arn:aws:states:::events:putEvents".into(),
+            _ => format!(
+                "arn:aws:states:::aws-sdk:{}:{}",
+                self.service(),
+                self.sfn_name()
+            ),
         }
     }
 
@@ -323,10 +362,13 @@ impl Op {
     }
 
     /// EC2 calls a dry run makes for real with `DryRun=true`, which checks permissions and
-    /// parameters without acting; other changes are only noted in a dry run.
+    /// parameters without acting (and the webhook's POST, whose address is checked); other
+    /// changes are only noted in a dry run.
     pub fn dry_run_probe(self) -> bool {
-        // DisassociateIamInstanceProfile is the EC2 change without a `DryRun` member.
-        self.service() == "ec2" && self != Op::Ec2DisassociateIamInstanceProfile
+        // DisassociateIamInstanceProfile is the EC2 change without a `DryRun` member. A POST's
+        // probe checks where it would go, and sends nothing.
+        (self.service() == "ec2" && self != Op::Ec2DisassociateIamInstanceProfile)
+            || self == Op::HttpPost
     }
 
     /// The operation as Step Functions' SDK integrations spell it (camelCase).

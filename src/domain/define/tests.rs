@@ -17,6 +17,15 @@ fn messages_fill_parameters() {
         message("bucket {bucket} is open", &params),
         "bucket b1 is open"
     );
+    // Only the host of a URL whose path and query hold a token.
+    let params = json!({"url": "https://user:pw@hooks.example.com:8443/services/T0/B0/secret?x=1"})
+        .as_object()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        message("POST to {url|host}", &params),
+        "POST to hooks.example.com:8443"
+    );
 }
 
 #[test]
@@ -32,6 +41,11 @@ fn conditions_read_picked_values() {
     assert!(holds(Cond::Not(&Cond::Is("after.status", Lit::Bool(true)))));
     assert!(holds(Cond::Includes("before.tags", "want")));
     assert!(!holds(Cond::Includes("before.tags", "more")));
+    let https = Cond::Starts("url", &["https://", "http://"]);
+    let with = |url: &str| json!({"url": url}).as_object().cloned().unwrap();
+    assert!(https.holds(&values, &with("https://hooks.example.com/x")));
+    assert!(!https.holds(&values, &with("ftp://hooks.example.com/x")));
+    assert!(!https.holds(&values, &params));
 }
 
 #[test]
@@ -156,8 +170,26 @@ fn definitions_are_well_formed() {
         {
             for part in message_parts(text) {
                 if let Err(p) = part {
-                    params.push(p);
+                    // A state machine's messages cannot take a URL's host.
+                    assert!(
+                        text == def.plan || !p.ends_with(super::HOST),
+                        "{}: `{p}` outside the plan",
+                        spec.name
+                    );
+                    params.push(p.strip_suffix(super::HOST).unwrap_or(p));
                 }
+            }
+        }
+        // A call only one engine can make is asked of that engine only.
+        for ask in def.before.iter().chain(def.change).chain(def.after) {
+            if let Some(e) = ask.call.op.engine() {
+                assert_eq!(
+                    ask.only,
+                    Some(e),
+                    "{}: {} is made by {e:?} only",
+                    spec.name,
+                    ask.call.op.name()
+                );
             }
         }
         for ask in def.before.iter().chain(def.change).chain(def.after) {

@@ -61,6 +61,7 @@ pub(crate) fn service_name(svc: &str) -> String {
     match svc {
         "autoscaling" => return "AutoScaling".into(),
         "elasticloadbalancingv2" => return "ElasticLoadBalancingV2".into(),
+        "events" => return "EventBridge".into(),
         _ => {}
     }
     let mut upper = svc.to_string();

@@ -7,7 +7,6 @@ mod define;
 mod ec2;
 mod iam;
 mod isolate;
-mod notify;
 mod ops;
 mod s3;
 
@@ -61,13 +60,13 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     match action {
         Action::IamRevokeRoleSessions => Box::pin(iam::revoke_role_sessions(cx)).await,
         Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
-        Action::HttpWebhook => Box::pin(notify::webhook(cx)).await,
         Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
         Action::Ec2IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
         // Defined in the step vocabulary (`Action::definition`).
         Action::IamCaptureUser
         | Action::IamCaptureRole
         | Action::SnsPublish
+        | Action::HttpWebhook
         | Action::Ec2CaptureInstance
         | Action::IamDeactivateAccessKey
         | Action::IamDeleteLoginProfile

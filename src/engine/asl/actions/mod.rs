@@ -15,7 +15,6 @@ use crate::domain::catalog::Action;
 
 mod ec2;
 mod iam;
-mod notify;
 mod s3;
 
 use super::act::{Act, Compiled};
@@ -39,11 +38,11 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Option<Co
         Action::S3DenyPrincipal => s3::deny_principal(a, &mut outputs, succeeded),
         Action::Ec2SnapshotVolumes => ec2::snapshot_volumes(a, &mut outputs, succeeded),
         Action::Ec2IsolateInstance => ec2::isolate_instance(a, &mut outputs, succeeded),
-        Action::HttpWebhook => notify::webhook(a, &mut outputs, succeeded),
         // Defined in the step vocabulary (`Action::definition`).
         Action::IamCaptureUser
         | Action::IamCaptureRole
         | Action::SnsPublish
+        | Action::HttpWebhook
         | Action::Ec2CaptureInstance
         | Action::IamDeactivateAccessKey
         | Action::Ec2DisassociateInstanceProfile

@@ -120,7 +120,7 @@ fn prepared(
         Cond::NoneIn(x) => empties.push((x, true)),
         Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| prepared(c, pairs, empties)),
         Cond::Not(c) => prepared(c, pairs, empties),
-        Cond::Always | Cond::Never | Cond::Is(..) | Cond::Includes(..) => {}
+        Cond::Always | Cond::Never | Cond::Is(..) | Cond::Includes(..) | Cond::Starts(..) => {}
     }
 }
 
@@ -181,8 +181,21 @@ fn rule(a: &Act, c: &Cond) -> Value {
         Cond::Includes(x, p) => {
             json!({"Variable": format!("{}.missing", a.s(&includes_key(x, p))), "BooleanEquals": false})
         }
+        Cond::Starts(p, prefixes) => {
+            let var = a.p(p);
+            let each: Vec<Value> = prefixes
+                .iter()
+                .map(|x| json!({"Variable": var, "StringMatches": format!("{}*", matched(x))}))
+                .collect();
+            json!({"And": [{"Variable": var, "IsString": true}, {"Or": each}]})
+        }
         Cond::All(cs) => json!({"And": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
         Cond::Any(cs) => json!({"Or": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
         Cond::Not(c) => json!({"Not": rule(a, c)}),
     }
+}
+
+/// A text as itself in a `StringMatches` pattern (`*` and `\` escaped).
+fn matched(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('*', "\\*")
 }

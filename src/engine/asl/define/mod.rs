@@ -388,7 +388,7 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
     let keep = !ask.picks.is_empty() || !mutates;
     // A change kept for nothing: the Task marks the step changed.
     let selector = if keep { selector } else { None };
-    a.task(
+    let task = a.task(
         &label,
         op.service(),
         &op.sfn_name(),
@@ -397,7 +397,9 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
         selector,
         catches,
         &after_task,
-    )
+    );
+    a.states[&task]["Resource"] = json!(op.sfn_resource());
+    task
 }
 
 /// An ask made once per item of a picked list: a Map (one item at a time for a change) whose
@@ -557,6 +559,7 @@ fn iteration(a: &mut Act, label: &str, ask: &Ask) -> String {
         &op.sfn_name(),
         Value::Object(args(a, ask.call.args, "$.params")),
     );
+    t["Resource"] = json!(op.sfn_resource());
     t["ResultSelector"] = Value::Object(sel);
     if let Some(x) = ask.absent {
         t["Catch"] = json!([{"ErrorEquals": absent_errors(op.service(), x.codes), "Next": absent}]);

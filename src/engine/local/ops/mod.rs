@@ -1,7 +1,8 @@
 //! One adapter per AWS operation of the step vocabulary (`crate::domain::define::Op`): the call's
 //! parameters (members as the API names them, as JSON) to an SDK request, and its answer to
 //! the JSON Step Functions' SDK integrations give (the members definitions read). Every call is
-//! recorded and its error classified by [`Cx::call`]. One module per service.
+//! recorded and its error classified by [`Cx::call`]. One module per service; `http` is
+//! firebreak's own POST to a webhook.
 
 /// Sends `$service.$request…` built on the step's clients, recorded and classified as `q`'s
 /// operation (see [`Req::send`]); its error ends the adapter.
@@ -13,6 +14,7 @@ macro_rules! send {
 
 mod ec2;
 mod fleet;
+mod http;
 mod iam;
 mod lambda;
 mod rds;
@@ -42,7 +44,9 @@ pub(super) async fn call(
         "lambda" => lambda::call(&q).await,
         "rds" => rds::call(&q).await,
         "autoscaling" | "elasticloadbalancingv2" => fleet::call(&q).await,
+        "http" => http::call(&q).await,
         // `Op::service` names no other; an operation of a new service needs its module here.
+        // (EventBridge's `PutEvents` is a state machine's only: `Op::engine`.)
         _ => Err(elsewhere(op)),
     }
 }

@@ -1,23 +1,26 @@
-//! The HTTP webhook, with a Slack-compatible `text` field (SNS publish is defined in the step
-//! vocabulary).
+//! firebreak's own POST to a webhook (`http.webhook`), with a Slack-compatible `text` field:
+//! to a public HTTPS address only, checked before anything is sent and again, for the address
+//! connected to, by the client's resolver (`crate::aws::webhook`). The URL's path and query
+//! often hold a token (Slack): only the host is ever named.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::{Cx, outputs};
+use super::{Req, elsewhere, text};
 use crate::aws::webhook::{self, Refusal};
+use crate::domain::define::Op;
 use crate::domain::retry::ErrorClass;
-use crate::domain::step::{ApiCall, Outcome, StepError};
+use crate::domain::step::{ApiCall, StepError};
 
-pub(super) async fn webhook(cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let url = cx.str("url")?;
-    let text = cx.str("text")?;
-    let parsed = reqwest::Url::parse(url).map_err(|e| {
+/// Makes the call `q` asks for; a dry run checks where the POST would go and sends nothing.
+pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
+    if q.op != Op::HttpPost {
+        return Err(elsewhere(q.op));
+    }
+    let cx = q.cx;
+    let url = reqwest::Url::parse(text(q.args, "Url")?).map_err(|e| {
         StepError::permanent("InvalidParameter", format!("webhook url is not a URL: {e}"))
     })?;
-    // https to a public address only, checked before anything is sent (and again, for the
-    // address connected to, by the client's resolver). The URL's path and query often hold a
-    // token (Slack): only the host is ever named.
-    let host = match webhook::check(&parsed).await {
+    let host = match webhook::check(&url).await {
         Ok(host) => host,
         Err(Refusal::Invalid(m)) => return Err(StepError::permanent("InvalidParameter", m)),
         Err(Refusal::Address(m)) => return Err(StepError::permanent("WebhookRefused", m)),
@@ -29,23 +32,28 @@ pub(super) async fn webhook(cx: &Cx<'_>) -> Result<Outcome, StepError> {
             ));
         }
     };
-    let mut out = Outcome::default();
-    if cx.dry_run {
+    if q.dry {
         cx.planned("http", "POST");
-        out.planned.push(format!("POST a notification to {host}"));
-        return Ok(out);
+        return Ok(Value::Null);
     }
-    let body = json!({"text": text, "finding_id": cx.finding_id, "execution_id": cx.execution_id, "source": "firebreak"});
-    let result = cx.clients.http.post(parsed).json(&body).send().await;
-    let response = match result {
+    let body = json!({
+        "text": text(q.args, "Text")?,
+        "finding_id": cx.finding_id,
+        "execution_id": cx.execution_id,
+        "source": "firebreak",
+    });
+    let record = |result: String| {
+        cx.record(ApiCall {
+            service: "http".into(),
+            operation: "POST".into(),
+            request_id: None,
+            result,
+        });
+    };
+    let response = match cx.clients.http.post(url).json(&body).send().await {
         Ok(r) => r,
         Err(e) => {
-            cx.record(ApiCall {
-                service: "http".into(),
-                operation: "POST".into(),
-                request_id: None,
-                result: "connection_error".into(),
-            });
+            record("connection_error".into());
             let class = if e.is_timeout() {
                 ErrorClass::Timeout
             } else {
@@ -60,18 +68,9 @@ pub(super) async fn webhook(cx: &Cx<'_>) -> Result<Outcome, StepError> {
         }
     };
     let status = response.status().as_u16();
-    cx.record(ApiCall {
-        service: "http".into(),
-        operation: "POST".into(),
-        request_id: None,
-        result: status.to_string(),
-    });
+    record(status.to_string());
     match status {
-        200..=299 => {
-            out.changed = true;
-            out.outputs = outputs([("status", json!(status))]);
-            Ok(out)
-        }
+        200..=299 => Ok(json!({"Status": status})),
         429 => Err(StepError::transient(
             ErrorClass::Throttling,
             "HTTP429",
