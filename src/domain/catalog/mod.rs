@@ -145,6 +145,8 @@ pub enum How {
     /// Written for each engine (`crate::engine::local`, `crate::engine::asl::actions`), which
     /// state what they need and what differs.
     Hand {
+        /// Which of the written actions it is: each engine's dispatch matches on it.
+        written: Written,
         /// IAM actions the responder role needs for this action (on either engine; see
         /// [`Action::permissions`] for one).
         permissions: &'static [&'static str],
@@ -155,6 +157,18 @@ pub enum How {
         /// reads one is refused by the ASL compiler.
         sfn_unavailable: &'static [&'static str],
     },
+}
+
+/// The actions written for each engine, not (yet) defined in the step vocabulary; each engine
+/// has one function per variant, and the compiler points at both when one is added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// `ec2.snapshot_volumes`: a snapshot per volume, created at once, then waited for.
+    SnapshotVolumes,
+    /// `ec2.isolate_instance`: two moves with a way back (the transition group first).
+    IsolateInstance,
+    /// `s3.deny_principal`: a statement merged into a bucket policy S3 gives as text.
+    DenyPrincipal,
 }
 
 impl Spec {

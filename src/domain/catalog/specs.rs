@@ -184,11 +184,7 @@ impl Action {
                         "sessions issued before this time are denied",
                     )],
                     fixed_tags: &[],
-                    how: How::Hand {
-                        permissions: &["iam:GetRolePolicy", "iam:PutRolePolicy"],
-                        engine_only: &[],
-                        sfn_unavailable: &[],
-                    },
+                    how: How::Defined(&define::iam::REVOKE_ROLE_SESSIONS),
                 };
                 S
             }
@@ -270,6 +266,7 @@ impl Action {
                         ("firebreak:instance-id", Fixed::InstanceId),
                     ],
                     how: How::Hand {
+                        written: Written::SnapshotVolumes,
                         permissions: &[
                             "ec2:DescribeVolumes",
                             "ec2:CreateSnapshot",
@@ -367,6 +364,7 @@ impl Action {
                     ],
                     fixed_tags: &[],
                     how: How::Hand {
+                        written: Written::IsolateInstance,
                         permissions: &[
                             "ec2:DescribeInstances",
                             "ec2:DescribeNetworkInterfaces",
@@ -844,6 +842,7 @@ impl Action {
                     )],
                     fixed_tags: &[],
                     how: How::Hand {
+                        written: Written::DenyPrincipal,
                         permissions: &["s3:GetBucketPolicy", "s3:PutBucketPolicy"],
                         engine_only: &[],
                         sfn_unavailable: &[],

@@ -1,7 +1,7 @@
 //! IAM actions in the step vocabulary.
 
 use super::{Arg, Ask, Cmp, Cond, Def, Engine, Lit, Op, Pick, Refusal, Where};
-use crate::domain::catalog::names::DENY_ALL_ARN;
+use crate::domain::catalog::names::{DENY_ALL_ARN, REVOKE_SID};
 
 const USER: &[(&str, Arg)] = &[("UserName", Arg::Param("user_name"))];
 
@@ -266,4 +266,77 @@ pub const DENY_ALL_USER: Def = Def {
     verified_when: Some(Cond::Is("after.attached", Lit::Text(DENY_ALL_ARN))),
     unverified: "AWSDenyAll does not read back as attached to user {user_name}",
     outputs: &[],
+};
+
+const ROLE_POLICY: &[(&str, Arg)] = &[
+    ("RoleName", Arg::Param("role_name")),
+    ("PolicyName", Arg::Param("policy_name")),
+];
+
+/// The revocation policy as it stands: present, its document (evidence) and the time before
+/// which it denies every session, when it is a revocation.
+const REVOCATION: Ask = Ask::to(Op::IamGetRolePolicy, ROLE_POLICY)
+    .absent_on(&["NoSuchEntity"], None)
+    .keeping(&[
+        Pick::present("exists"),
+        Pick::policy("policy", "PolicyDocument"),
+        Pick::revoked_before("revoked_before", "PolicyDocument"),
+    ]);
+
+/// `iam.revoke_role_sessions`: every session of the role issued before the step started
+/// denied, by an inline policy (the console's "Revoke active sessions"). A revocation in place
+/// is kept when it covers the latest activity the finding reports (or, when it gives none,
+/// now): moving it forward would also cut sessions started legitimately after containment. One
+/// that is older (last month's, an earlier incident's) or not a plain deny of everything is
+/// replaced: sessions issued after its date (the attacker's) would survive it. IAM answers the
+/// document URL-encoded, which no Step Functions intrinsic decodes: a state machine cannot see
+/// a revocation in place, and always moves it to now; nor can it read the document back, so
+/// it checks only that the policy is there.
+pub const REVOKE_ROLE_SESSIONS: Def = Def {
+    before: &[REVOCATION],
+    refuse: &[],
+    done_when: Cond::Any(&[
+        Cond::NotBefore("before.revoked_before", Arg::IfGiven("last_activity")),
+        Cond::NotBefore("before.revoked_before", Arg::Value(super::NOW)),
+    ]),
+    plan: "deny every session of role {role_name} issued before now ({policy_name})",
+    change: &[Ask::to(
+        Op::IamPutRolePolicy,
+        &[
+            ("RoleName", Arg::Param("role_name")),
+            ("PolicyName", Arg::Param("policy_name")),
+            (
+                "PolicyDocument",
+                Arg::Json(&[
+                    ("Version", Arg::Text("2012-10-17")),
+                    (
+                        "Statement",
+                        Arg::List(&[Arg::Obj(&[
+                            ("Sid", Arg::Text(REVOKE_SID)),
+                            ("Effect", Arg::Text("Deny")),
+                            ("Action", Arg::Text("*")),
+                            ("Resource", Arg::Text("*")),
+                            (
+                                "Condition",
+                                Arg::Obj(&[(
+                                    "DateLessThan",
+                                    Arg::Obj(&[("aws:TokenIssueTime", Arg::Value(super::NOW))]),
+                                )]),
+                            ),
+                        ])]),
+                    ),
+                ]),
+            ),
+        ],
+    )],
+    after: &[REVOCATION],
+    verified_when: Some(Cond::All(&[
+        Cond::Is("after.exists", Lit::Bool(true)),
+        Cond::Local(&Cond::Same("after.revoked_before", super::NOW)),
+    ])),
+    unverified: "policy {policy_name} on role {role_name} does not read back as written",
+    outputs: &[(
+        "issued_before",
+        "after.revoked_before|before.revoked_before|step.now",
+    )],
 };

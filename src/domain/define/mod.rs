@@ -11,11 +11,13 @@
 //! give it (PascalCase members); a [`Pick`] names one value of it under the read's phase
 //! (`before.<name>`, `change.<name>`, `after.<name>`), with a default when the member is
 //! missing or the read answers "not there" ([`Absent`]). Conditions compare picked values with
-//! constants. Parameters are the step's own (`with:` and the catalog's defaults).
+//! constants. Parameters are the step's own (`with:` and the catalog's defaults). One value is
+//! every step's: [`NOW`], the time the step started.
 
 pub mod artifact;
 pub mod ec2;
 pub mod elbv2;
+mod eval;
 pub mod iam;
 pub mod isolation;
 pub mod lambda;
@@ -24,9 +26,10 @@ mod op;
 pub mod rds;
 pub mod s3;
 
+pub use eval::*;
 pub use op::Op;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// Which implementation of the actions runs: firebreak's own (local, `run`/`serve`) or a
 /// compiled state machine (Step Functions). A definition's ask can be one engine's only
@@ -65,7 +68,15 @@ pub enum Arg {
     /// For an ask made per item and [`Ask::paired`]: the paired list's value at the item's
     /// place (a target group's targets, for the group).
     Paired,
+    /// An object as JSON text (a policy document); a member of a call's own arguments, not
+    /// inside another (a state machine builds the object in a state of its own first).
+    Json(&'static [(&'static str, Arg)]),
 }
+
+/// The time the step started (ISO 8601, UTC), a value of every definition: the local engine's
+/// clock as the interpreter starts, a state machine's `$$.State.EnteredTime` as the step's
+/// states start.
+pub const NOW: &str = "step.now";
 
 /// One AWS call and its parameters (members as the API names them).
 #[derive(Debug, Clone, Copy)]
@@ -132,6 +143,14 @@ pub enum From {
     /// For an ask made per item: the item the call was made for (the target groups an
     /// instance was deregistered from).
     Item,
+    /// An IAM policy document (IAM answers it URL-encoded), as JSON. Evidence only, like
+    /// [`From::Decoded`]: a state machine has no intrinsic that decodes it.
+    Policy(&'static str),
+    /// The time before which an IAM policy document (URL-encoded) denies every session, when
+    /// it is a revocation ([`revoked_before`]); the default otherwise. A state machine cannot
+    /// decode the document: it keeps the default, so a condition on this value holds there
+    /// as it does for a document that is no revocation.
+    RevokedBefore(&'static str),
 }
 
 /// How a [`Where`] compares an item's member with its value.
@@ -180,7 +199,8 @@ impl Where {
             | Arg::List(_)
             | Arg::Tags(_)
             | Arg::LastPart(_)
-            | Arg::Paired => Ok(Value::Null),
+            | Arg::Paired
+            | Arg::Json(_) => Ok(Value::Null),
         }
     }
 
@@ -190,7 +210,7 @@ impl Where {
         &self,
         answer: &Value,
         params: &Map<String, Value>,
-        later: &dyn Fn(&Value, &Value) -> Result<bool, String>,
+        later: Later,
     ) -> Result<Value, String> {
         let want = match self.wanted() {
             Err(p) => params.get(p).cloned().unwrap_or(Value::Null),
@@ -423,6 +443,24 @@ impl Pick {
         }
     }
 
+    /// An IAM policy document, decoded, for evidence only ([`From::Policy`]).
+    pub const fn policy(name: &'static str, path: &'static str) -> Pick {
+        Pick {
+            name,
+            from: From::Policy(path),
+            default: Lit::Null,
+        }
+    }
+
+    /// The time an IAM policy document revokes sessions before ([`From::RevokedBefore`]).
+    pub const fn revoked_before(name: &'static str, path: &'static str) -> Pick {
+        Pick {
+            name,
+            from: From::RevokedBefore(path),
+            default: Lit::Null,
+        }
+    }
+
     /// A base64 member, decoded and scrubbed, for evidence only ([`From::Decoded`]).
     pub const fn decoded(name: &'static str, path: &'static str) -> Pick {
         Pick {
@@ -469,6 +507,14 @@ pub enum Cond {
     Includes(&'static str, &'static str),
     /// A text parameter begins with one of these texts (a URL's scheme).
     Starts(&'static str, &'static [&'static str]),
+    /// A picked timestamp is not earlier than another time: a parameter ([`Arg::IfGiven`]:
+    /// not holding when the playbook does not give it) or a value ([`Arg::Value`], [`NOW`]).
+    /// Not holding when either is not a timestamp.
+    NotBefore(&'static str, Arg),
+    /// What only the local engine can check (that a policy document reads back as written: a
+    /// state machine cannot decode it); a state machine takes it as holding. For what the
+    /// read-back must show only (the definitions test).
+    Local(&'static Cond),
     All(&'static [Cond]),
     Any(&'static [Cond]),
     Not(&'static Cond),
@@ -647,7 +693,8 @@ impl Def {
             .collect()
     }
 
-    /// Every picked value's name as conditions and outputs refer to it (`before.status`).
+    /// Every picked value's name as conditions and outputs refer to it (`before.status`), and
+    /// [`NOW`].
     pub fn values(&self) -> Vec<String> {
         self.phases()
             .iter()
@@ -656,70 +703,46 @@ impl Def {
                     .flat_map(|a| a.picks)
                     .map(move |p| format!("{phase}.{}", p.name))
             })
+            .chain(std::iter::once(NOW.to_string()))
             .collect()
     }
 }
 
-/// Where [`Arg::Item`] is found among the parameters [`args`] is given.
-pub const ITEM: &str = "$item";
-
-/// Where [`Arg::Paired`] is found among the parameters [`args`] is given.
-pub const PAIRED: &str = "$paired";
-
-/// The parameters of `call`, from the step's `params` (what the local engine sends; for an
-/// [`Ask::each`], with the item under [`ITEM`]).
-pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<String, Value> {
-    fn one(arg: &Arg, params: &Map<String, Value>, values: &Value) -> Option<Value> {
-        match arg {
-            Arg::Param(p) => Some(params.get(*p).cloned().unwrap_or(Value::Null)),
-            Arg::IfGiven(p) => params
-                .get(*p)
-                .filter(|v| !v.is_null() && v.as_str() != Some(""))
-                .cloned(),
-            Arg::Text(t) => Some(Value::String((*t).into())),
-            Arg::Bool(b) => Some(Value::Bool(*b)),
-            Arg::Int(i) => Some(Value::from(*i)),
-            Arg::ListOf(p) => Some(json!([params.get(*p).cloned().unwrap_or(Value::Null)])),
-            Arg::Obj(members) => Some(Value::Object(obj(members, params, values))),
-            Arg::Item => params.get(ITEM).cloned(),
-            Arg::Value(name) => Some(value(values, name).clone()),
-            Arg::List(items) => Some(Value::Array(
-                items
-                    .iter()
-                    .filter_map(|a| one(a, params, values))
-                    .collect(),
-            )),
-            Arg::Tags(p) => Some(tag_list(params.get(*p))),
-            Arg::Paired => params.get(PAIRED).cloned(),
-            Arg::LastPart(name) => Some(Value::String(
-                value(values, name)
-                    .as_str()
-                    .and_then(|s| s.rsplit('/').next())
-                    .unwrap_or_default()
-                    .to_string(),
-            )),
+impl Def {
+    /// Every value the definition reads: in its conditions, its calls' arguments and its
+    /// outputs (each of an output's `|` alternatives).
+    pub fn reads(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        self.done_when.names(&mut out);
+        for r in self.refuse {
+            r.when.names(&mut out);
         }
+        if let Some(v) = &self.verified_when {
+            v.names(&mut out);
+        }
+        for ask in self.before.iter().chain(self.change).chain(self.after) {
+            if let Some(w) = &ask.when {
+                w.names(&mut out);
+            }
+        }
+        out.extend(self.calls().flat_map(|c| values_in(c.args)));
+        out.extend(self.outputs.iter().flat_map(|(_, v)| v.split('|')));
+        out
     }
-    fn obj(
-        members: &[(&str, Arg)],
-        params: &Map<String, Value>,
-        values: &Value,
-    ) -> Map<String, Value> {
-        members
-            .iter()
-            .filter_map(|(k, a)| one(a, params, values).map(|v| ((*k).to_string(), v)))
-            .collect()
-    }
-    obj(call.args, params, values)
 }
 
-/// Whether a call's parameters read a value picked in the change phase (`change.group`).
-pub fn uses_change(call: &Call) -> bool {
-    fn reads(a: &Arg) -> bool {
+/// The picked values a call's arguments pass on.
+pub fn values_in(args: &[(&str, Arg)]) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for (_, a) in args {
         match a {
-            Arg::Value(name) | Arg::LastPart(name) => name.starts_with("change."),
-            Arg::Obj(members) => members.iter().any(|(_, a)| reads(a)),
-            Arg::List(items) => items.iter().any(reads),
+            Arg::Value(v) | Arg::LastPart(v) => out.push(*v),
+            Arg::Obj(inner) | Arg::Json(inner) => out.extend(values_in(inner)),
+            Arg::List(items) => {
+                for i in *items {
+                    out.extend(values_in(&[("", *i)]));
+                }
+            }
             Arg::Param(_)
             | Arg::IfGiven(_)
             | Arg::Text(_)
@@ -728,227 +751,10 @@ pub fn uses_change(call: &Call) -> bool {
             | Arg::ListOf(_)
             | Arg::Item
             | Arg::Tags(_)
-            | Arg::Paired => false,
+            | Arg::Paired => {}
         }
-    }
-    call.args.iter().any(|(_, a)| reads(a))
-}
-
-/// A key-value parameter as `[{Key, Value}]` (as it is already on Step Functions).
-pub fn tag_list(v: Option<&Value>) -> Value {
-    match v {
-        Some(Value::Object(m)) => Value::Array(
-            m.iter()
-                .map(|(k, v)| json!({"Key": k, "Value": v}))
-                .collect(),
-        ),
-        Some(Value::Array(l)) => Value::Array(l.clone()),
-        _ => Value::Array(Vec::new()),
-    }
-}
-
-/// The values at a dotted path with `[*]` through lists (`Reservations[*].Instances[*].State`).
-pub fn at_path<'v>(v: &'v Value, path: &str) -> Vec<&'v Value> {
-    let mut current = vec![v];
-    for seg in path.split('.') {
-        let (name, all) = match seg.strip_suffix("[*]") {
-            Some(n) => (n, true),
-            None => (seg, false),
-        };
-        let mut next = Vec::new();
-        for c in current {
-            if let Some(child) = c.get(name) {
-                if all {
-                    if let Some(items) = child.as_array() {
-                        next.extend(items.iter());
-                    }
-                } else {
-                    next.push(child);
-                }
-            }
-        }
-        current = next;
-    }
-    current
-}
-
-/// Why values could not be picked from an answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PickError {
-    /// `firebreak.UnexpectedAnswer` (a [`From::First`] path without a value) or
-    /// `InvalidParameter` (a value a [`Cmp::Later`] cannot compare).
-    pub code: &'static str,
-    pub message: String,
-}
-
-/// What `ask` picks from an answer (`None`: the call answered "not there").
-pub fn pick(
-    ask: &Ask,
-    answer: Option<&Value>,
-    params: &Map<String, Value>,
-    later: &dyn Fn(&Value, &Value) -> Result<bool, String>,
-) -> Result<Map<String, Value>, PickError> {
-    let mut out = Map::new();
-    for p in ask.picks {
-        let v = match (answer, p.from) {
-            (None, _) => p.default.json(),
-            (Some(_), From::Present) => Value::Bool(true),
-            (Some(a), From::At(path)) => at_path(a, path)
-                .first()
-                .map(|v| (*v).clone())
-                .unwrap_or_else(|| p.default.json()),
-            (Some(a), From::Member(path)) => at_path(a, path)
-                .first()
-                .map(|v| (*v).clone())
-                .unwrap_or(Value::Null),
-            (Some(a), From::Each(path)) => {
-                let all = at_path(a, path);
-                match (path.contains("[*]"), all.first()) {
-                    (true, _) => Value::Array(all.into_iter().cloned().collect()),
-                    (false, Some(list)) => (*list).clone(),
-                    (false, None) => Value::Array(Vec::new()),
-                }
-            }
-            (Some(a), From::Where(w)) => {
-                match w.select(a, params, later).map_err(|message| PickError {
-                    code: "InvalidParameter",
-                    message,
-                })? {
-                    Value::Null => p.default.json(),
-                    v => v,
-                }
-            }
-            (Some(a), From::Distinct(path)) => {
-                let mut seen: Vec<Value> = Vec::new();
-                for v in at_path(a, path) {
-                    if !seen.contains(v) {
-                        seen.push(v.clone());
-                    }
-                }
-                Value::Array(seen)
-            }
-            (Some(_), From::Item) => params.get(ITEM).cloned().unwrap_or(Value::Null),
-            (Some(a), From::Decoded(path)) => crate::domain::scrub::console_output(
-                at_path(a, path).first().and_then(|v| v.as_str()),
-            ),
-            (Some(a), From::First(path)) => match at_path(a, path).first() {
-                Some(v) => (*v).clone(),
-                None => {
-                    return Err(PickError {
-                        code: "firebreak.UnexpectedAnswer",
-                        message: format!("{} answered without `{path}`", ask.call.op.name()),
-                    });
-                }
-            },
-        };
-        out.insert(p.name.into(), v);
-    }
-    Ok(out)
-}
-
-impl Cond {
-    /// Whether the condition holds over `values` (`{"before": {...}, ...}`) and the step's
-    /// parameters.
-    pub fn holds(&self, values: &Value, params: &Map<String, Value>) -> bool {
-        match self {
-            Cond::Always => true,
-            Cond::Never => false,
-            Cond::Is(name, lit) => value(values, name) == &lit.json(),
-            Cond::Same(x, y) => value(values, x) == value(values, y),
-            Cond::Empty(x) => value(values, x).as_array().is_some_and(Vec::is_empty),
-            Cond::NoneIn(x) => value(values, x).as_array().is_some_and(|l| {
-                l.iter()
-                    .all(|inner| inner.as_array().is_some_and(Vec::is_empty))
-            }),
-            Cond::Includes(x, p) => {
-                let have = value(values, x).as_array().cloned().unwrap_or_default();
-                match tag_list(params.get(*p)) {
-                    Value::Array(wanted) => wanted.iter().all(|w| have.contains(w)),
-                    _ => false,
-                }
-            }
-            Cond::Starts(p, prefixes) => params
-                .get(*p)
-                .and_then(Value::as_str)
-                .is_some_and(|t| prefixes.iter().any(|x| t.starts_with(x))),
-            Cond::All(cs) => cs.iter().all(|c| c.holds(values, params)),
-            Cond::Any(cs) => cs.iter().any(|c| c.holds(values, params)),
-            Cond::Not(c) => !c.holds(values, params),
-        }
-    }
-
-    /// Every value the condition reads.
-    pub fn names(&self, out: &mut Vec<&'static str>) {
-        match self {
-            // A parameter, not a picked value.
-            Cond::Always | Cond::Never | Cond::Starts(..) => {}
-            Cond::Is(n, _) => out.push(n),
-            Cond::Same(x, y) => out.extend([*x, *y]),
-            Cond::Empty(x) | Cond::NoneIn(x) | Cond::Includes(x, _) => out.push(x),
-            Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| c.names(out)),
-            Cond::Not(c) => c.names(out),
-        }
-    }
-}
-
-/// A picked value by its name (`before.status`); null when there is none.
-pub fn value<'v>(values: &'v Value, name: &str) -> &'v Value {
-    name.split_once('.')
-        .and_then(|(phase, n)| values.get(phase).and_then(|p| p.get(n)))
-        .unwrap_or(&Value::Null)
-}
-
-/// The parts of a message: literal text and `{param}` references.
-pub fn message_parts(text: &str) -> Vec<Result<&str, &str>> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        if open > 0 {
-            out.push(Ok(&rest[..open]));
-        }
-        out.push(Err(&rest[open + 1..open + close]));
-        rest = &rest[open + close + 1..];
-    }
-    if !rest.is_empty() {
-        out.push(Ok(rest));
     }
     out
-}
-
-/// A message with its `{param}`s filled from the step's parameters. `{param|host}` is only
-/// the host of a URL parameter (a webhook's path and query often hold a token); it is for a
-/// plan, which firebreak writes itself (a state machine writes no plan).
-pub fn message(text: &str, params: &Map<String, Value>) -> String {
-    message_parts(text)
-        .into_iter()
-        .map(|p| match p {
-            Ok(t) => t.to_string(),
-            Err(name) => match name.strip_suffix(HOST) {
-                Some(url) => host(params.get(url).and_then(Value::as_str).unwrap_or_default()),
-                None => match params.get(name) {
-                    Some(Value::String(s)) => s.clone(),
-                    Some(v) => v.to_string(),
-                    None => String::new(),
-                },
-            },
-        })
-        .collect()
-}
-
-/// The filter of a message's `{param|host}`.
-pub const HOST: &str = "|host";
-
-/// The host (and port) of a URL, without its scheme, user, path, query or fragment.
-fn host(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, h)| h)
-        .to_string()
 }
 
 #[cfg(test)]

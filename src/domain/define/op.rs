@@ -74,6 +74,8 @@ pub enum Op {
     RdsCreateDbClusterSnapshot,
     RdsDescribeDbClusters,
     RdsModifyDbCluster,
+    IamGetRolePolicy,
+    IamPutRolePolicy,
     /// A JSON POST to a webhook (members `Url`, `Text`; answers `Status`), made by firebreak's
     /// own process to a public HTTPS address only (`crate::aws::webhook`).
     HttpPost,
@@ -102,7 +104,9 @@ impl Op {
             | Op::IamListUserPolicies
             | Op::IamListGroupsForUser
             | Op::IamGetAccessKeyLastUsed
-            | Op::IamListUserTags => "iam",
+            | Op::IamListUserTags
+            | Op::IamGetRolePolicy
+            | Op::IamPutRolePolicy => "iam",
             Op::S3GetBucketVersioning
             | Op::S3PutBucketVersioning
             | Op::S3GetPublicAccessBlock
@@ -239,6 +243,8 @@ impl Op {
             Op::RdsCreateDbClusterSnapshot => "CreateDBClusterSnapshot",
             Op::RdsDescribeDbClusters => "DescribeDBClusters",
             Op::RdsModifyDbCluster => "ModifyDBCluster",
+            Op::IamGetRolePolicy => "GetRolePolicy",
+            Op::IamPutRolePolicy => "PutRolePolicy",
             Op::HttpPost => "POST",
             Op::EventsPutEvents => "PutEvents",
         }
@@ -320,6 +326,8 @@ impl Op {
             Op::RdsCreateDbClusterSnapshot => "rds:CreateDBClusterSnapshot",
             Op::RdsDescribeDbClusters => "rds:DescribeDBClusters",
             Op::RdsModifyDbCluster => "rds:ModifyDBCluster",
+            Op::IamGetRolePolicy => "iam:GetRolePolicy",
+            Op::IamPutRolePolicy => "iam:PutRolePolicy",
             Op::EventsPutEvents => "events:PutEvents",
             Op::HttpPost => return None,
         })

@@ -1,6 +1,15 @@
 //! Every definition is well formed, and the vocabulary's pieces do what they say.
 
 use super::*;
+use serde_json::json;
+
+/// Timestamps of one form (`2020-01-01T00:00:00Z`) compared as text; anything else is not one.
+fn later(a: &Value, b: &Value) -> Result<bool, String> {
+    match (a.as_str(), b.as_str()) {
+        (Some(x), Some(y)) if x.ends_with('Z') && y.ends_with('Z') => Ok(x > y),
+        _ => Err("not a time".into()),
+    }
+}
 
 #[test]
 fn paths_go_through_lists() {
@@ -35,7 +44,7 @@ fn conditions_read_picked_values() {
         .as_object()
         .cloned()
         .unwrap();
-    let holds = |c: Cond| c.holds(&values, &params);
+    let holds = |c: Cond| c.holds(&values, &params, &later);
     assert!(holds(Cond::Is("before.status", Lit::Text("Enabled"))));
     assert!(!holds(Cond::Is("before.other", Lit::Text("Enabled"))));
     assert!(holds(Cond::Not(&Cond::Is("after.status", Lit::Bool(true)))));
@@ -43,9 +52,77 @@ fn conditions_read_picked_values() {
     assert!(!holds(Cond::Includes("before.tags", "more")));
     let https = Cond::Starts("url", &["https://", "http://"]);
     let with = |url: &str| json!({"url": url}).as_object().cloned().unwrap();
-    assert!(https.holds(&values, &with("https://hooks.example.com/x")));
-    assert!(!https.holds(&values, &with("ftp://hooks.example.com/x")));
-    assert!(!https.holds(&values, &params));
+    assert!(https.holds(&values, &with("https://hooks.example.com/x"), &later));
+    assert!(!https.holds(&values, &with("ftp://hooks.example.com/x"), &later));
+    assert!(!https.holds(&values, &params, &later));
+}
+
+#[test]
+fn a_revocation_is_a_plain_deny_of_everything_before_one_time() {
+    let revocation = |statement: Value| json!({"Version": "2012-10-17", "Statement": [statement]});
+    let plain = json!({"Sid": "x", "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {"DateLessThan": {"aws:TokenIssueTime": "2026-01-01T00:00:00Z"}}});
+    assert_eq!(
+        revoked_before(&revocation(plain.clone()), &later),
+        Some("2026-01-01T00:00:00Z".into())
+    );
+    // IAM's URL-encoded answer is decoded first.
+    let encoded: String = percent_encoding::utf8_percent_encode(
+        &revocation(plain.clone()).to_string(),
+        percent_encoding::NON_ALPHANUMERIC,
+    )
+    .collect();
+    assert_eq!(policy_document(&encoded), revocation(plain.clone()));
+    for (member, value) in [
+        ("Effect", json!("Allow")),
+        ("Action", json!("s3:*")),
+        ("Resource", json!("arn:aws:s3:::b")),
+        ("Principal", json!("*")),
+        (
+            "Condition",
+            json!({"DateLessThan": {"aws:TokenIssueTime": "2026-01-01T00:00:00Z"}, "Bool": {"aws:SecureTransport": "true"}}),
+        ),
+        (
+            "Condition",
+            json!({"DateGreaterThan": {"aws:TokenIssueTime": "2026-01-01T00:00:00Z"}}),
+        ),
+        (
+            "Condition",
+            json!({"DateLessThan": {"aws:TokenIssueTime": "next week"}}),
+        ),
+    ] {
+        let mut s = plain.clone();
+        s[member] = value;
+        assert_eq!(revoked_before(&revocation(s), &later), None, "{member}");
+    }
+}
+
+#[test]
+fn times_compare_with_a_parameter_or_a_value_and_outputs_take_the_first_given() {
+    let values = json!({"before": {"t": "2026-01-02T00:00:00Z", "none": null}, "step": {"now": "2026-01-03T00:00:00Z"}});
+    let params = json!({"early": "2026-01-01T00:00:00Z", "late": "2026-01-05T00:00:00Z"})
+        .as_object()
+        .cloned()
+        .unwrap();
+    let holds = |c: Cond| c.holds(&values, &params, &later);
+    assert!(holds(Cond::NotBefore("before.t", Arg::IfGiven("early"))));
+    assert!(!holds(Cond::NotBefore("before.t", Arg::IfGiven("late"))));
+    assert!(!holds(Cond::NotBefore("before.t", Arg::IfGiven("absent"))));
+    assert!(!holds(Cond::NotBefore("before.t", Arg::Value(NOW))));
+    assert!(!holds(Cond::NotBefore(
+        "before.none",
+        Arg::IfGiven("early")
+    )));
+    assert!(holds(Cond::Local(&Cond::Always)));
+    assert_eq!(
+        output(&values, "before.none|before.t|step.now"),
+        json!("2026-01-02T00:00:00Z")
+    );
+    assert_eq!(
+        output(&values, "before.none|step.now"),
+        json!("2026-01-03T00:00:00Z")
+    );
+    assert_eq!(output(&values, "before.none"), Value::Null);
 }
 
 #[test]
@@ -58,7 +135,6 @@ fn where_selects_by_member() {
         .as_object()
         .cloned()
         .unwrap();
-    let later = |a: &Value, b: &Value| Ok(a.as_str() > b.as_str());
     let w = |is, cmp, take: &'static [&'static str], first| Where {
         list: "Keys",
         key: if cmp == Cmp::Later { "Made" } else { "Id" },
@@ -132,7 +208,7 @@ fn definitions_are_well_formed() {
                 }
             }
         }
-        names.extend(def.outputs.iter().map(|(_, v)| *v));
+        names.extend(def.outputs.iter().flat_map(|(_, v)| v.split('|')));
         for n in names {
             assert!(
                 values.iter().any(|v| v == n),
@@ -179,6 +255,74 @@ fn definitions_are_well_formed() {
                     params.push(p.strip_suffix(super::HOST).unwrap_or(p));
                 }
             }
+        }
+        // A time compared with is a parameter of the action or a value.
+        fn times(c: &Cond, out: &mut Vec<Arg>) {
+            match c {
+                Cond::NotBefore(_, than) => out.push(*than),
+                Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| times(c, out)),
+                Cond::Not(c) | Cond::Local(c) => times(c, out),
+                _ => {}
+            }
+        }
+        let mut compared = Vec::new();
+        times(&def.done_when, &mut compared);
+        def.verified_when
+            .iter()
+            .for_each(|c| times(c, &mut compared));
+        def.refuse
+            .iter()
+            .for_each(|r| times(&r.when, &mut compared));
+        for than in compared {
+            match than {
+                Arg::IfGiven(p) => params.push(p),
+                Arg::Value(_) => {}
+                other => panic!("{}: a time compared with {other:?}", spec.name),
+            }
+        }
+        // Only a read-back has a check of the local engine's only (a state machine takes it
+        // as holding, which would decide for it elsewhere).
+        fn has_local(c: &Cond) -> bool {
+            match c {
+                Cond::Local(_) => true,
+                Cond::All(cs) | Cond::Any(cs) => cs.iter().any(has_local),
+                Cond::Not(c) => has_local(c),
+                _ => false,
+            }
+        }
+        assert!(
+            !has_local(&def.done_when)
+                && def.refuse.iter().all(|r| !has_local(&r.when))
+                && def
+                    .before
+                    .iter()
+                    .chain(def.change)
+                    .chain(def.after)
+                    .all(|a| a.when.is_none_or(|w| !has_local(&w))),
+            "{}: a local-only check outside the read-back",
+            spec.name
+        );
+        // A JSON text is a call's own member, of a call made once.
+        for ask in def.before.iter().chain(def.change).chain(def.after) {
+            fn nested(args: &[(&str, Arg)]) -> bool {
+                args.iter().any(|(_, a)| match a {
+                    Arg::Json(_) => true,
+                    Arg::Obj(m) => nested(m),
+                    Arg::List(items) => items.iter().any(|i| nested(&[("", *i)])),
+                    _ => false,
+                })
+            }
+            let inner = ask.call.args.iter().any(|(_, a)| match a {
+                Arg::Obj(m) | Arg::Json(m) => nested(m),
+                Arg::List(items) => items.iter().any(|i| nested(&[("", *i)])),
+                _ => false,
+            });
+            let top = ask.call.args.iter().any(|(_, a)| matches!(a, Arg::Json(_)));
+            assert!(
+                !(inner || (top && ask.each.is_some())),
+                "{}: a JSON text inside a member or in a call per item",
+                spec.name
+            );
         }
         // A call only one engine can make is asked of that engine only.
         for ask in def.before.iter().chain(def.change).chain(def.after) {
@@ -310,11 +454,11 @@ fn definitions_are_well_formed() {
                 w.names(&mut read);
             }
         }
-        read.extend(def.outputs.iter().map(|(_, v)| *v));
+        read.extend(def.outputs.iter().flat_map(|(_, v)| v.split('|')));
         read.extend(def.calls().flat_map(|c| values_in(c.args)));
         for (phase, asks) in def.phases() {
             for p in asks.iter().flat_map(|a| a.picks) {
-                if matches!(p.from, From::Decoded(_)) {
+                if matches!(p.from, From::Decoded(_) | From::Policy(_)) {
                     let name = format!("{phase}.{}", p.name);
                     assert!(
                         !read.contains(&name.as_str()),
@@ -345,7 +489,7 @@ fn lists_do_not_mix_paths_and_objects() {
                         }
                     }
                 }
-                Arg::Obj(m) => walk(m, name),
+                Arg::Obj(m) | Arg::Json(m) => walk(m, name),
                 _ => {}
             }
         }
@@ -371,7 +515,7 @@ fn left_out_parameters_have_no_default() {
                     "{}: `{p}`",
                     spec.name
                 ),
-                Arg::Obj(m) => walk(m, spec),
+                Arg::Obj(m) | Arg::Json(m) => walk(m, spec),
                 _ => {}
             }
         }
@@ -388,7 +532,7 @@ fn left_out_parameters_have_no_default() {
 fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
     for (_, a) in args {
         match a {
-            Arg::Obj(m) => collect_params(m, out),
+            Arg::Obj(m) | Arg::Json(m) => collect_params(m, out),
             Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) | Arg::Tags(p) => out.push(p),
             Arg::List(items) => {
                 for i in *items {
@@ -404,22 +548,4 @@ fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
             | Arg::LastPart(_) => {}
         }
     }
-}
-
-/// The picked values a call's arguments pass on.
-fn values_in(args: &[(&str, Arg)]) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    for (_, a) in args {
-        match a {
-            Arg::Value(v) | Arg::LastPart(v) => out.push(*v),
-            Arg::Obj(inner) => out.extend(values_in(inner)),
-            Arg::List(items) => {
-                for i in *items {
-                    out.extend(values_in(&[("", *i)]));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }

@@ -13,7 +13,10 @@ const READS_AT_ONCE: usize = 8;
 
 /// Runs `def` with the step's parameters.
 pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    let mut values = json!({"before": {}, "change": {}, "after": {}});
+    let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .map_err(|e| StepError::permanent("InternalError", e.to_string()))?;
+    let mut values = json!({"before": {}, "change": {}, "after": {}, "step": {"now": now}});
     values["before"] = Value::Object(ask_all(cx, "before", def.before, &values).await?);
     let pre_state = state(cx.params, &values["before"]);
     let mut out = Outcome {
@@ -22,14 +25,14 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         ..Default::default()
     };
     for r in def.refuse {
-        if r.when.holds(&values, cx.params) {
+        if r.when.holds(&values, cx.params, &later) {
             return Err(StepError::permanent(
                 r.code,
                 define::message(r.message, cx.params),
             ));
         }
     }
-    if def.done_when.holds(&values, cx.params) {
+    if def.done_when.holds(&values, cx.params, &later) {
         // A capture changes nothing and reads nothing back.
         if !def.change.is_empty() {
             out.post_state = pre_state;
@@ -69,7 +72,7 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     values["change"] = Value::Object(changed);
     values["after"] = Value::Object(ask_all(cx, "after", def.after, &values).await?);
     if let Some(verified) = &def.verified_when
-        && !verified.holds(&values, cx.params)
+        && !verified.holds(&values, cx.params, &later)
     {
         return Err(verify_failed(define::message(def.unverified, cx.params)));
     }
@@ -128,7 +131,7 @@ fn waits(ask: &Ask, phase: &str) -> bool {
 /// Whether an ask's call is made: by this engine, always or when its `when` holds.
 fn runs(ask: &Ask, values: &Value, cx: &Cx<'_>) -> bool {
     ask.only.is_none_or(|e| e == define::Engine::Local)
-        && ask.when.is_none_or(|w| w.holds(values, cx.params))
+        && ask.when.is_none_or(|w| w.holds(values, cx.params, &later))
 }
 
 /// The picks of an ask whose call is not made: what the vocabulary picks from no answer (the
@@ -273,13 +276,6 @@ fn state(params: &Map<String, Value>, values: &Value) -> Value {
 fn outputs(def: &Def, values: &Value) -> Map<String, Value> {
     def.outputs
         .iter()
-        .map(|(name, from)| {
-            let v = from
-                .split_once('.')
-                .and_then(|(phase, n)| values.get(phase).and_then(|p| p.get(n)))
-                .cloned()
-                .unwrap_or(Value::Null);
-            ((*name).to_string(), v)
-        })
+        .map(|(name, from)| ((*name).to_string(), define::output(values, from)))
         .collect()
 }

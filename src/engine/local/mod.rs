@@ -5,7 +5,6 @@
 
 mod define;
 mod ec2;
-mod iam;
 mod isolate;
 mod ops;
 mod s3;
@@ -16,7 +15,7 @@ use std::sync::Mutex;
 use aws_types::request_id::RequestId;
 use serde_json::{Map, Value};
 
-use crate::domain::catalog::Action;
+use crate::domain::catalog::{Action, How, Written};
 use crate::domain::step::{ApiCall, Executor, Invocation, Outcome, StepError};
 
 pub use crate::aws::{Clients, classify};
@@ -57,58 +56,13 @@ impl Executor for AwsExecutor {
 /// Each action's future is boxed: their state machines differ a lot in size (concurrent SDK
 /// calls), and an unboxed match would make every step's future as large as the largest.
 async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    match action {
-        Action::IamRevokeRoleSessions => Box::pin(iam::revoke_role_sessions(cx)).await,
-        Action::S3DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
-        Action::Ec2SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
-        Action::Ec2IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
-        // Defined in the step vocabulary (`Action::definition`).
-        Action::IamCaptureUser
-        | Action::IamCaptureRole
-        | Action::SnsPublish
-        | Action::HttpWebhook
-        | Action::Ec2CaptureInstance
-        | Action::IamDeactivateAccessKey
-        | Action::IamDeleteLoginProfile
-        | Action::IamDenyAllUser
-        | Action::IamDeactivateMfaDevices
-        | Action::S3CaptureBucket
-        | Action::S3BlockPublicAccess
-        | Action::S3EnableVersioning
-        | Action::Ec2PreserveInstance
-        | Action::AutoscalingDetachInstance
-        | Action::Ec2DisassociateInstanceProfile
-        | Action::Ec2TagInstance
-        | Action::Ec2StopInstance
-        | Action::Ec2CaptureSnapshot
-        | Action::Ec2MakeSnapshotPrivate
-        | Action::Ec2TagSnapshot
-        | Action::Ec2CaptureImage
-        | Action::Ec2MakeImagePrivate
-        | Action::Ec2TagImage
-        | Action::LambdaCaptureFunction
-        | Action::LambdaThrottleFunction
-        | Action::LambdaDisableEventSourceMappings
-        | Action::LambdaRestrictFunctionUrl
-        | Action::Ec2CreateIsolationGroup
-        | Action::Ec2CaptureIsolationGroup
-        | Action::RdsCaptureDbInstance
-        | Action::RdsSnapshotDbInstance
-        | Action::RdsSnapshotDbCluster
-        | Action::RdsIsolateDbInstance
-        | Action::RdsIsolateDbCluster
-        | Action::Elbv2DeregisterInstance => defined(action, cx).await,
-    }
-}
-
-/// An action defined in the step vocabulary, run by its interpreter.
-async fn defined(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
-    match action.definition() {
-        Some(def) => Box::pin(define::run(def, cx)).await,
-        None => Err(StepError::permanent(
-            "firebreak.NoDefinition",
-            format!("{action} has no definition"),
-        )),
+    match action.spec().how {
+        How::Defined(def) => Box::pin(define::run(def, cx)).await,
+        How::Hand { written, .. } => match written {
+            Written::DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
+            Written::SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
+            Written::IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
+        },
     }
 }
 

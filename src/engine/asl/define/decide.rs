@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::define::{Cond, Lit};
+use crate::domain::define::{Arg, Cond, Lit};
 use crate::engine::asl::act::Act;
 
 /// A Choice going to `yes` when `c` holds and to `no` otherwise, after the Passes that
@@ -120,7 +120,14 @@ fn prepared(
         Cond::NoneIn(x) => empties.push((x, true)),
         Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| prepared(c, pairs, empties)),
         Cond::Not(c) => prepared(c, pairs, empties),
-        Cond::Always | Cond::Never | Cond::Is(..) | Cond::Includes(..) | Cond::Starts(..) => {}
+        // A `Local` check is not made here.
+        Cond::Always
+        | Cond::Never
+        | Cond::Is(..)
+        | Cond::Includes(..)
+        | Cond::Starts(..)
+        | Cond::NotBefore(..)
+        | Cond::Local(_) => {}
     }
 }
 
@@ -189,6 +196,25 @@ fn rule(a: &Act, c: &Cond) -> Value {
                 .collect();
             json!({"And": [{"Variable": var, "IsString": true}, {"Or": each}]})
         }
+        Cond::NotBefore(x, than) => {
+            let var = a.s(&format!("v.{x}"));
+            let than = match than {
+                Arg::Value(n) => Some(a.s(&format!("v.{n}"))),
+                Arg::IfGiven(p) | Arg::Param(p) => a.given.iter().any(|g| g == p).then(|| a.p(p)),
+                _ => None,
+            };
+            match than {
+                Some(than) => json!({"And": [
+                    {"Variable": var, "IsTimestamp": true},
+                    {"Variable": than, "IsTimestamp": true},
+                    {"Variable": var, "TimestampGreaterThanEqualsPath": than},
+                ]}),
+                // A parameter the playbook does not give: never.
+                None => rule(a, &Cond::Never),
+            }
+        }
+        // What only the local engine can check holds here.
+        Cond::Local(_) => rule(a, &Cond::Always),
         Cond::All(cs) => json!({"And": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
         Cond::Any(cs) => json!({"Or": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
         Cond::Not(c) => json!({"Not": rule(a, c)}),

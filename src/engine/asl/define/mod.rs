@@ -21,11 +21,19 @@ use super::act::{Act, Compiled, error_named};
 use crate::domain::define::{self, Arg, Ask, Cond, Def, Engine, From};
 
 pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
-    let outputs: BTreeMap<&'static str, Val> = def
-        .outputs
-        .iter()
-        .map(|(name, from)| (*name, Val::Path(a.s(&format!("v.{from}")))))
-        .collect();
+    let mut outputs: BTreeMap<&'static str, Val> = BTreeMap::new();
+    let mut succeeded = succeeded.to_string();
+    for (name, from) in def.outputs.iter().rev() {
+        let path = if from.contains('|') {
+            let (first, path) = first_given(a, name, from, &succeeded);
+            succeeded = first;
+            path
+        } else {
+            a.s(&format!("v.{from}"))
+        };
+        outputs.insert(name, Val::Path(path));
+    }
+    let succeeded = succeeded.as_str();
     let verdict = match &def.verified_when {
         Some(c) => {
             let cause = format_cause(a, def.unverified);
@@ -62,12 +70,40 @@ pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
             .collect();
         defaults.insert(name.into(), Value::Object(picks));
     }
-    let first = a.pass(
-        "defaults",
-        json!({"Result": defaults, "ResultPath": a.s("v")}),
-        &before,
-    );
+    let body = if def.reads().contains(&define::NOW) {
+        // The step's time, once, for every state of it.
+        defaults.insert("step".into(), json!({"now.$": "$$.State.EnteredTime"}));
+        json!({"Parameters": defaults, "ResultPath": a.s("v")})
+    } else {
+        json!({"Result": defaults, "ResultPath": a.s("v")})
+    };
+    let first = a.pass("defaults", body, &before);
     Compiled { first, outputs }
+}
+
+/// An output that is the first of its values (`after.x|before.x|step.now`) that is not null:
+/// the states that pick it, ending at `next`, and where they put it.
+fn first_given(a: &mut Act, name: &str, from: &str, next: &str) -> (String, String) {
+    let target = a.s(&format!("v.out.{name}"));
+    let values: Vec<&str> = from.split('|').collect();
+    let set = |a: &mut Act, v: &str| {
+        a.pass(
+            &format!("output {name}: {v}"),
+            json!({"InputPath": a.s(&format!("v.{v}")), "ResultPath": target}),
+            next,
+        )
+    };
+    let last = values.last().copied().unwrap_or_default();
+    let mut first = set(a, last);
+    for v in values.iter().rev().skip(1) {
+        let this = set(a, v);
+        first = a.choice(
+            &format!("output {name}: {v}?"),
+            json!([{"Not": {"Variable": a.s(&format!("v.{v}")), "IsNull": true}, "Next": this}]),
+            &first,
+        );
+    }
+    (first, target)
 }
 
 /// The asks of one phase in order, ending at `next`; the first state. Reads that do not wait
@@ -259,7 +295,12 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
             From::Where(w) => where_members(a, p.name, w, &mut sel),
             // Evidence only (the history's record of the answer): kept out of the state; an
             // item is only of a call per item (the definitions test).
-            From::At(_) | From::Present | From::Decoded(_) | From::Item => {}
+            From::At(_)
+            | From::Present
+            | From::Decoded(_)
+            | From::Policy(_)
+            | From::RevokedBefore(_)
+            | From::Item => {}
         }
     }
     let (selector, base) = match (has_at, sel.is_empty()) {
@@ -300,7 +341,8 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
             }
             // Its default stays: the value is the evidence's, from the history (an item is
             // only of a call per item).
-            From::Decoded(_) | From::Item => after_task,
+            // No intrinsic decodes an IAM policy document: the default stays.
+            From::Decoded(_) | From::Item | From::Policy(_) | From::RevokedBefore(_) => after_task,
             From::Present => a.pass(
                 &what,
                 json!({"Result": true, "ResultPath": target}),
@@ -399,7 +441,29 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
         &after_task,
     );
     a.states[&task]["Resource"] = json!(op.sfn_resource());
-    task
+    json_states(a, &label, ask.call.args, &task)
+}
+
+/// Where an [`Arg::Json`] object is built before its Task.
+fn json_key(member: &str) -> String {
+    format!("json_{member}")
+}
+
+/// The Passes that build a call's [`Arg::Json`] objects (the emulator's `States.Format`
+/// cannot write a literal brace), ending at `next` (the Task); the first state.
+fn json_states(a: &mut Act, label: &str, members: &[(&str, Arg)], next: &str) -> String {
+    let mut first = next.to_string();
+    for (key, arg) in members.iter().rev() {
+        if let Arg::Json(inner) = arg {
+            let object = args(a, inner, &a.s("params"));
+            first = a.pass(
+                &format!("{label}: {key}"),
+                json!({"Parameters": object, "ResultPath": a.s(&json_key(key))}),
+                &first,
+            );
+        }
+    }
+    first
 }
 
 /// An ask made once per item of a picked list: a Map (one item at a time for a change) whose
@@ -540,7 +604,9 @@ fn iteration(a: &mut Act, label: &str, ask: &Ask) -> String {
             | From::Each(_)
             | From::First(_)
             | From::Distinct(_)
-            | From::Decoded(_) => {
+            | From::Decoded(_)
+            | From::Policy(_)
+            | From::RevokedBefore(_) => {
                 if direct {
                     sel.insert(p.name.into(), json!(true));
                 } else {
@@ -710,6 +776,13 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
             }
             Arg::Obj(inner) => {
                 out.insert((*key).into(), Value::Object(args(a, inner, params)));
+            }
+            // Built by the state before the Task (`json_states`).
+            Arg::Json(_) => {
+                out.insert(
+                    format!("{key}.$"),
+                    json!(format!("States.JsonToString({})", a.s(&json_key(key)))),
+                );
             }
         }
     }

@@ -31,6 +31,30 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             );
             Ok(json!({}))
         }
+        Op::IamGetRolePolicy => {
+            let r = send!(
+                q,
+                iam.get_role_policy()
+                    .role_name(text(args, "RoleName")?)
+                    .policy_name(text(args, "PolicyName")?)
+            );
+            // As IAM gives it: URL-encoded.
+            Ok(json!({
+                "RoleName": r.role_name(),
+                "PolicyName": r.policy_name(),
+                "PolicyDocument": r.policy_document(),
+            }))
+        }
+        Op::IamPutRolePolicy => {
+            send!(
+                q,
+                iam.put_role_policy()
+                    .role_name(text(args, "RoleName")?)
+                    .policy_name(text(args, "PolicyName")?)
+                    .policy_document(text(args, "PolicyDocument")?)
+            );
+            Ok(json!({}))
+        }
         Op::IamGetUser => {
             let r = send!(q, iam.get_user().user_name(user(args)?));
             let u = r.user();
