@@ -65,23 +65,9 @@ pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<Str
 
 /// Whether a call's parameters read a value picked in the change phase (`change.group`).
 pub fn uses_change(call: &Call) -> bool {
-    fn reads(a: &Arg) -> bool {
-        match a {
-            Arg::Value(name) | Arg::LastPart(name) => name.starts_with("change."),
-            Arg::Obj(members) | Arg::Json(members) => members.iter().any(|(_, a)| reads(a)),
-            Arg::List(items) => items.iter().any(reads),
-            Arg::Param(_)
-            | Arg::IfGiven(_)
-            | Arg::Text(_)
-            | Arg::Bool(_)
-            | Arg::Int(_)
-            | Arg::ListOf(_)
-            | Arg::Item
-            | Arg::Tags(_)
-            | Arg::Paired => false,
-        }
-    }
-    call.args.iter().any(|(_, a)| reads(a))
+    super::values_in(call.args)
+        .iter()
+        .any(|name| name.starts_with("change."))
 }
 
 /// A key-value parameter as `[{Key, Value}]` (as it is already on Step Functions).

@@ -178,14 +178,6 @@ fn definitions_are_well_formed() {
         };
         let spec = action.spec();
         let values = def.values();
-        let mut names = Vec::new();
-        def.done_when.names(&mut names);
-        for r in def.refuse {
-            r.when.names(&mut names);
-        }
-        if let Some(v) = &def.verified_when {
-            v.names(&mut names);
-        }
         for (phase, asks) in def.phases() {
             for (i, ask) in asks.iter().enumerate() {
                 let Some(w) = &ask.when else { continue };
@@ -208,8 +200,7 @@ fn definitions_are_well_formed() {
                 }
             }
         }
-        names.extend(def.outputs.iter().flat_map(|(_, v)| v.split('|')));
-        for n in names {
+        for n in def.reads() {
             assert!(
                 values.iter().any(|v| v == n),
                 "{}: `{n}` is not picked",
@@ -441,21 +432,7 @@ fn definitions_are_well_formed() {
             }
         }
         // A decoded value is evidence only: a state machine does not hold it.
-        let mut read = Vec::new();
-        def.done_when.names(&mut read);
-        if let Some(v) = &def.verified_when {
-            v.names(&mut read);
-        }
-        for r in def.refuse {
-            r.when.names(&mut read);
-        }
-        for ask in def.before.iter().chain(def.change).chain(def.after) {
-            if let Some(w) = &ask.when {
-                w.names(&mut read);
-            }
-        }
-        read.extend(def.outputs.iter().flat_map(|(_, v)| v.split('|')));
-        read.extend(def.calls().flat_map(|c| values_in(c.args)));
+        let read = def.reads();
         for (phase, asks) in def.phases() {
             for p in asks.iter().flat_map(|a| a.picks) {
                 if matches!(p.from, From::Decoded(_) | From::Policy(_)) {
