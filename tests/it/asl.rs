@@ -706,6 +706,7 @@ async fn the_lambda_state_machine_stops_the_function() {
         "throttle",
         "disable_triggers",
         "restrict_url",
+        "remove_public_permissions",
         "revoke_role_sessions",
     ] {
         assert_eq!(out["steps"][step]["status"], "succeeded", "{step}: {out}");
@@ -713,6 +714,7 @@ async fn the_lambda_state_machine_stops_the_function() {
     assert_eq!(
         crate::run_lambda::end_state(&config, &f).await,
         serde_json::json!({"reserved": 0, "mapping": "Disabled", "auth": "AWS_IAM",
+            "statements": {"public": [], "others": ["UploadsBucketInvokes"]},
             "role_policies": ["AWSRevokeOlderSessions"]})
     );
 }

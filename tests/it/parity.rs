@@ -81,6 +81,7 @@ steps:
   - {id: throttle, action: lambda.throttle_function, needs: [capture_function], with: {function_name: "${{ inputs.function_name }}"}}
   - {id: triggers, action: lambda.disable_event_source_mappings, needs: [capture_function], with: {function_name: "${{ inputs.function_name }}"}}
   - {id: url, action: lambda.restrict_function_url, needs: [capture_function], with: {function_name: "${{ inputs.function_name }}"}}
+  - {id: public, action: lambda.remove_public_permissions, needs: [url], with: {function_name: "${{ inputs.function_name }}"}}
   - {id: capture_db, action: rds.capture_db_instance, needs: [capture_function], with: {db_instance_id: "${{ inputs.db_instance_id }}"}}
   - id: db_snapshot
     action: rds.snapshot_db_instance
@@ -586,6 +587,8 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .await
         .ok()
         .map(|u| u.auth_type().as_str().to_string());
+    let public_statements =
+        crate::run_lambda::public_statements(config, &input("function_name")).await;
     let rds = aws_sdk_rds::Client::new(config);
     let db_groups: Vec<String> = rds
         .describe_db_instances()
@@ -676,7 +679,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "termination_protection": protected, "shutdown_behavior": shutdown,
         "snapshot_shares": snapshot_shares, "image_shares": image_shares,
         "artifact_tags": artifact_tags, "reserved_concurrency": reserved,
-        "mapping_state": mapping_state, "url_auth": url_auth, "db_groups": db_groups,
+        "mapping_state": mapping_state, "url_auth": url_auth, "public_statements": public_statements, "db_groups": db_groups,
         "db_snapshots": db_snapshots, "cluster_snapshots": cluster_snapshots,
         "isolation_rules": isolation_rules, "cluster_groups": cluster_groups,
     })
@@ -846,6 +849,7 @@ const NOTHING_TO_DO: &[&str] = &[
     "http.webhook",
     "iam.delete_login_profile",
     "lambda.disable_event_source_mappings",
+    "lambda.remove_public_permissions",
     "lambda.restrict_function_url",
 ];
 
@@ -873,6 +877,7 @@ const REFUSED_FIRST_CALLS: &[(&str, &str)] = &[
         "ListEventSourceMappings",
     ),
     ("lambda.restrict_function_url", "GetFunctionUrlConfig"),
+    ("lambda.remove_public_permissions", "GetPolicy"),
 ];
 
 /// The webhook URL of the failing runs with `refused`.

@@ -68,6 +68,17 @@ pub(crate) async fn function(config: &aws_config::SdkConfig) -> Function {
         .send()
         .await
         .unwrap();
+    // A grant to one service for one bucket: not public, and kept.
+    lambda
+        .add_permission()
+        .function_name(&name)
+        .statement_id("UploadsBucketInvokes")
+        .action("lambda:InvokeFunction")
+        .principal("s3.amazonaws.com")
+        .source_arn("arn:aws:s3:::uploads")
+        .send()
+        .await
+        .unwrap();
     let sqs = aws_sdk_sqs::Client::new(config);
     let queue = sqs
         .create_queue()
@@ -117,8 +128,28 @@ pub(crate) fn lambda_finding(f: &Function) -> std::path::PathBuf {
     })
 }
 
-/// What the test reads back: reserved concurrency, the mapping's state, the URL's auth type
-/// and the role's inline policies.
+/// The Sids of a function's resource policy: those granting to any principal, and the others.
+pub(crate) async fn public_statements(config: &aws_config::SdkConfig, name: &str) -> Value {
+    let policy = aws_sdk_lambda::Client::new(config)
+        .get_policy()
+        .function_name(name)
+        .send()
+        .await
+        .ok()
+        .and_then(|p| p.policy().map(str::to_string))
+        .and_then(|p| serde_json::from_str::<Value>(&p).ok())
+        .unwrap_or(Value::Null);
+    let (public, others): (Vec<&Value>, Vec<&Value>) = policy["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .partition(|s| s["Principal"] == "*");
+    let sids = |l: Vec<&Value>| l.iter().map(|s| s["Sid"].clone()).collect::<Vec<_>>();
+    serde_json::json!({"public": sids(public), "others": sids(others)})
+}
+
+/// What the test reads back: reserved concurrency, the mapping's state, the URL's auth type,
+/// the resource policy's statements and the role's inline policies.
 pub(crate) async fn end_state(config: &aws_config::SdkConfig, f: &Function) -> Value {
     let lambda = aws_sdk_lambda::Client::new(config);
     let reserved = lambda
@@ -154,7 +185,9 @@ pub(crate) async fn end_state(config: &aws_config::SdkConfig, f: &Function) -> V
         .unwrap()
         .policy_names()
         .to_vec();
-    serde_json::json!({"reserved": reserved, "mapping": mapping, "auth": auth, "role_policies": policies})
+    let statements = public_statements(config, &f.name).await;
+    serde_json::json!({"reserved": reserved, "mapping": mapping, "auth": auth,
+        "statements": statements, "role_policies": policies})
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -165,6 +198,7 @@ async fn a_mining_function_is_stopped_and_kept() {
     let finding = lambda_finding(&f);
 
     let open = serde_json::json!({"reserved": null, "mapping": "Enabled", "auth": "NONE",
+        "statements": {"public": ["FunctionURLAllowPublicAccess"], "others": ["UploadsBucketInvokes"]},
         "role_policies": []});
     assert_eq!(end_state(&config, &f).await, open);
     let dry = run_report(&moto, &finding, "lambda-compromise", &["--dry-run"]);
@@ -182,6 +216,7 @@ async fn a_mining_function_is_stopped_and_kept() {
         "throttle",
         "disable_triggers",
         "restrict_url",
+        "remove_public_permissions",
         "revoke_role_sessions",
     ] {
         assert_eq!(step(id)["changed"], true, "{id}: {}", step(id));
@@ -203,8 +238,13 @@ async fn a_mining_function_is_stopped_and_kept() {
         serde_json::json!([f.mapping])
     );
     assert_eq!(
+        step("remove_public_permissions")["outputs"]["removed"],
+        serde_json::json!(["FunctionURLAllowPublicAccess"])
+    );
+    assert_eq!(
         end_state(&config, &f).await,
         serde_json::json!({"reserved": 0, "mapping": "Disabled", "auth": "AWS_IAM",
+            "statements": {"public": [], "others": ["UploadsBucketInvokes"]},
             "role_policies": ["AWSRevokeOlderSessions"]})
     );
 

@@ -636,6 +636,23 @@ impl Action {
                 };
                 S
             }
+            Action::LambdaRemovePublicPermissions => {
+                const S: &Spec = &Spec {
+                    name: "lambda.remove_public_permissions",
+                    doc: "Remove every statement of a Lambda function's resource policy that grants to any principal (\"Principal\": \"*\"), whatever its conditions; the other statements stay, and the policy is recorded first.",
+                    undo: "Only once the function is trusted again: put each removed statement ({removed}) back with `aws lambda add-permission --function-name {function_name}`, from the policy in this step's pre-state.",
+                    effect: Effect::Contain,
+                    params: &[FUNCTION],
+                    outputs: &[out(
+                        "removed",
+                        Type::StringList,
+                        "the Sids of the statements removed",
+                    )],
+                    fixed_tags: &[],
+                    how: How::Defined(&define::lambda::REMOVE_PUBLIC_PERMISSIONS),
+                };
+                S
+            }
             Action::Ec2CreateIsolationGroup => {
                 const S: &Spec = &Spec {
                     name: "ec2.create_isolation_group",

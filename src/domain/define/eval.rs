@@ -213,6 +213,26 @@ pub fn pick(
                     v => v,
                 }
             }
+            (Some(a), From::WhereIn(text, w)) => {
+                let doc: Value = at_path(a, text)
+                    .first()
+                    .and_then(|t| t.as_str())
+                    .and_then(|t| serde_json::from_str(t).ok())
+                    .ok_or_else(|| PickError {
+                        code: "firebreak.UnexpectedAnswer",
+                        message: format!(
+                            "{} answered without a JSON document in `{text}`",
+                            ask.call.op.name()
+                        ),
+                    })?;
+                match w.select(&doc, params, later).map_err(|message| PickError {
+                    code: "InvalidParameter",
+                    message,
+                })? {
+                    Value::Null => p.default.json(),
+                    v => v,
+                }
+            }
             (Some(a), From::Distinct(path)) => {
                 let mut seen: Vec<Value> = Vec::new();
                 for v in at_path(a, path) {

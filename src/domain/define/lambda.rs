@@ -145,3 +145,48 @@ pub const CAPTURE_FUNCTION: Def = Def::capture(
         ("event_source_mappings", "before.mappings"),
     ],
 );
+
+/// The statements of the function's resource policy that grant to every principal
+/// (`"Principal": "*"`, the only public form Lambda's `AddPermission` writes): their Sids.
+/// Conditions are not weighed: a compromised function is kept from every caller until people
+/// have looked (the policy is in the capture and the step's record, for putting back).
+const PUBLIC: Where = Where {
+    list: "Statement",
+    key: "Principal",
+    is: Arg::Text("*"),
+    cmp: Cmp::Eq,
+    except: &[],
+    take: &["Sid"],
+    first: false,
+};
+
+/// The function's resource policy: its text, and the Sids of its public statements (none when
+/// it has no policy).
+const POLICY: Ask = Ask::to(Op::LambdaGetPolicy, FUNCTION)
+    .absent_on(&["ResourceNotFoundException"], None)
+    .keeping(&[
+        Pick::at("policy", "Policy", Lit::Null),
+        Pick::selected_in("public", "Policy", &PUBLIC, Lit::EmptyList),
+    ]);
+
+/// `lambda.remove_public_permissions`: every statement of the function's resource policy that
+/// grants to any principal removed (a public invoke, or a function URL open to every AWS
+/// account once it is behind IAM), one `RemovePermission` by Sid; the others stay.
+pub const REMOVE_PUBLIC_PERMISSIONS: Def = Def {
+    before: &[POLICY],
+    refuse: &[],
+    done_when: Cond::Empty("before.public"),
+    plan: "remove every statement granting any principal from the resource policy of function {function_name}",
+    change: &[Ask::to(
+        Op::LambdaRemovePermission,
+        &[
+            ("FunctionName", Arg::Param("function_name")),
+            ("StatementId", Arg::Item),
+        ],
+    )
+    .for_each("before.public")],
+    after: &[POLICY],
+    verified_when: Some(Cond::Empty("after.public")),
+    unverified: "function {function_name} still grants to any principal in its resource policy",
+    outputs: &[("removed", "before.public")],
+};

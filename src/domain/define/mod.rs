@@ -127,6 +127,10 @@ pub enum From {
     /// them). With `first`, the first such value (the default when there is none); otherwise
     /// the list. Every item must have the members named.
     Where(&'static Where),
+    /// A [`From::Where`] over the JSON document a text member holds (a resource policy, which
+    /// Lambda and S3 give as text): parsed first (`States.StringToJson` on a state machine).
+    /// Not in a call per item.
+    WhereIn(&'static str, &'static Where),
     /// The first value at a path through lists (`Reservations[*].Instances[*].State.Name`);
     /// the read fails when there is none. (For reads that name their resource: AWS answers an
     /// error, not an empty list, when it does not exist.)
@@ -476,6 +480,21 @@ impl Pick {
             name,
             from: From::Item,
             default: Lit::EmptyList,
+        }
+    }
+
+    /// Items selected by a member of a JSON text's document ([`From::WhereIn`]), `default`
+    /// when none is.
+    pub const fn selected_in(
+        name: &'static str,
+        text: &'static str,
+        w: &'static Where,
+        default: Lit,
+    ) -> Pick {
+        Pick {
+            name,
+            from: From::WhereIn(text, w),
+            default,
         }
     }
 

@@ -63,6 +63,7 @@ pub enum Op {
     LambdaGetFunctionUrlConfig,
     LambdaUpdateFunctionUrlConfig,
     LambdaGetPolicy,
+    LambdaRemovePermission,
     Ec2DescribeSecurityGroups,
     Ec2CreateSecurityGroup,
     Ec2RevokeSecurityGroupEgress,
@@ -155,7 +156,8 @@ impl Op {
             | Op::LambdaUpdateEventSourceMapping
             | Op::LambdaGetFunctionUrlConfig
             | Op::LambdaUpdateFunctionUrlConfig
-            | Op::LambdaGetPolicy => "lambda",
+            | Op::LambdaGetPolicy
+            | Op::LambdaRemovePermission => "lambda",
             Op::Elbv2DescribeTargetGroups
             | Op::Elbv2DescribeTargetHealth
             | Op::Elbv2DeregisterTargets => "elasticloadbalancingv2",
@@ -232,6 +234,7 @@ impl Op {
             Op::LambdaGetFunctionUrlConfig => "GetFunctionUrlConfig",
             Op::LambdaUpdateFunctionUrlConfig => "UpdateFunctionUrlConfig",
             Op::LambdaGetPolicy => "GetPolicy",
+            Op::LambdaRemovePermission => "RemovePermission",
             Op::Ec2DescribeSecurityGroups => "DescribeSecurityGroups",
             Op::Ec2CreateSecurityGroup => "CreateSecurityGroup",
             Op::Ec2RevokeSecurityGroupEgress => "RevokeSecurityGroupEgress",
@@ -315,6 +318,7 @@ impl Op {
             Op::LambdaGetFunctionUrlConfig => "lambda:GetFunctionUrlConfig",
             Op::LambdaUpdateFunctionUrlConfig => "lambda:UpdateFunctionUrlConfig",
             Op::LambdaGetPolicy => "lambda:GetPolicy",
+            Op::LambdaRemovePermission => "lambda:RemovePermission",
             Op::Ec2DescribeSecurityGroups => "ec2:DescribeSecurityGroups",
             Op::Ec2CreateSecurityGroup => "ec2:CreateSecurityGroup",
             Op::Ec2RevokeSecurityGroupEgress => "ec2:RevokeSecurityGroupEgress",

@@ -329,7 +329,7 @@ fn definitions_are_well_formed() {
         }
         for ask in def.before.iter().chain(def.change).chain(def.after) {
             for p in ask.picks {
-                if let From::Where(w) = p.from
+                if let From::Where(w) | From::WhereIn(_, w) = p.from
                     && let Arg::Param(name) | Arg::IfGiven(name) = w.is
                 {
                     params.push(name);
@@ -338,7 +338,7 @@ fn definitions_are_well_formed() {
         }
         for ask in def.before.iter().chain(def.change).chain(def.after) {
             for p in ask.picks {
-                if let From::Where(w) = p.from {
+                if let From::Where(w) | From::WhereIn(_, w) = p.from {
                     assert!(
                         w.take.len() == 1 || w.take.iter().all(|m| !m.contains('.')),
                         "{}: {} takes dotted members beside others",

@@ -257,6 +257,28 @@ impl Aws {
                 format!("the URL of function {f} needs AWS credentials"),
                 url.as_deref() == Some("AWS_IAM"),
             ));
+            // No policy at all ("not found") grants nothing either; an error is no answer.
+            let public = match self.lambda.get_policy().function_name(f).send().await {
+                Ok(p) => p
+                    .policy()
+                    .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+                    .map(|d| {
+                        d["Statement"]
+                            .as_array()
+                            .is_some_and(|l| l.iter().any(|s| s["Principal"] == "*"))
+                    }),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                {
+                    Some(false)
+                }
+                Err(_) => None,
+            };
+            out.push((
+                format!("the policy of function {f} grants nothing to anyone"),
+                public == Some(false),
+            ));
         }
         if let Some(m) = &t.mapping {
             let state = self

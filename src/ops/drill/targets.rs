@@ -436,6 +436,17 @@ impl Aws {
             .send()
             .await
             .map_err(sdk("creating the drill function's URL"))?;
+        // The grant the console writes for a public URL: anyone may invoke it.
+        self.lambda
+            .add_permission()
+            .function_name(name)
+            .statement_id("FunctionURLAllowPublicAccess")
+            .action("lambda:InvokeFunctionUrl")
+            .principal("*")
+            .function_url_auth_type(FunctionUrlAuthType::None)
+            .send()
+            .await
+            .map_err(sdk("granting the drill function's URL to anyone"))?;
         let queue = self
             .sqs
             .create_queue()

@@ -293,6 +293,13 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
             }
             // Each member as a list of its own (the items may hold timestamps).
             From::Where(w) => where_members(a, p.name, w, &mut sel),
+            // The document, parsed; its members are selected from it after the Task.
+            From::WhereIn(text, _) => {
+                sel.insert(
+                    format!("{}_doc.$", p.name),
+                    json!(format!("States.StringToJson($.{text})")),
+                );
+            }
             // Evidence only (the history's record of the answer): kept out of the state; an
             // item is only of a call per item (the definitions test).
             From::At(_)
@@ -325,6 +332,28 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
             From::Where(w) => {
                 let tmp = a.s(&format!("{raw}_{k}"));
                 where_states(a, &what, &raw, &tmp, p.name, w, &target, &after_task)
+            }
+            From::WhereIn(_, w) => {
+                // The selected members' lists, from the parsed document, where a `Where`
+                // over the answer finds them.
+                let tmp = a.s(&format!("{raw}_{k}"));
+                let members = format!("{raw}_{k}_in");
+                let select =
+                    where_states(a, &what, &members, &tmp, p.name, w, &target, &after_task);
+                let mut lists = Map::new();
+                where_members(a, p.name, w, &mut lists);
+                let doc = format!("{}.{}_doc", a.s(&raw), p.name);
+                let lists = a.pass(
+                    &format!("{what}: members"),
+                    json!({"InputPath": doc, "Parameters": lists, "ResultPath": a.s(&members)}),
+                    &select,
+                );
+                // No policy ("not there") leaves the default.
+                a.choice(
+                    &format!("{what}: a document?"),
+                    json!([{"Variable": doc, "IsPresent": true, "Next": lists}]),
+                    &after_task,
+                )
             }
             From::Distinct(_) => {
                 let tmp = a.s(&format!("{raw}_{k}"));
@@ -606,7 +635,8 @@ fn iteration(a: &mut Act, label: &str, ask: &Ask) -> String {
             | From::Distinct(_)
             | From::Decoded(_)
             | From::Policy(_)
-            | From::RevokedBefore(_) => {
+            | From::RevokedBefore(_)
+            | From::WhereIn(..) => {
                 if direct {
                     sel.insert(p.name.into(), json!(true));
                 } else {

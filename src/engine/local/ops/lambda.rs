@@ -111,6 +111,16 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             );
             Ok(json!({"FunctionUrl": r.function_url(), "AuthType": r.auth_type().as_str()}))
         }
+        Op::LambdaRemovePermission => {
+            send!(
+                q,
+                lambda
+                    .remove_permission()
+                    .function_name(text(args, "FunctionName")?)
+                    .statement_id(text(args, "StatementId")?)
+            );
+            Ok(json!({}))
+        }
         Op::LambdaGetPolicy => {
             let r = send!(
                 q,
