@@ -163,8 +163,6 @@ pub enum How {
 /// has one function per variant, and the compiler points at both when one is added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
-    /// `ec2.snapshot_volumes`: a snapshot per volume, created at once, then waited for.
-    SnapshotVolumes,
     /// `ec2.isolate_instance`: two moves with a way back (the transition group first).
     IsolateInstance,
     /// `s3.deny_principal`: a statement merged into a bucket policy S3 gives as text.

@@ -265,17 +265,7 @@ impl Action {
                         ("firebreak:execution-id", Fixed::ExecutionId),
                         ("firebreak:instance-id", Fixed::InstanceId),
                     ],
-                    how: How::Hand {
-                        written: Written::SnapshotVolumes,
-                        permissions: &[
-                            "ec2:DescribeVolumes",
-                            "ec2:CreateSnapshot",
-                            "ec2:CreateTags",
-                            "ec2:DescribeSnapshots",
-                        ],
-                        engine_only: &[],
-                        sfn_unavailable: &[],
-                    },
+                    how: How::Defined(&define::ec2::SNAPSHOT_VOLUMES),
                 };
                 S
             }

@@ -1,6 +1,6 @@
 //! EC2 actions in the step vocabulary.
 
-use super::{Arg, Ask, Cmp, Cond, Def, Lit, Op, Pick, Where};
+use super::{Arg, Ask, Cmp, Cond, Def, Lit, Op, Pick, Refusal, Where};
 
 const INSTANCE: &[(&str, Arg)] = &[("InstanceIds", Arg::ListOf("instance_id"))];
 
@@ -423,3 +423,101 @@ pub const CAPTURE_INSTANCE: Def = Def::capture(
         ("autoscaling_group", "before.autoscaling_group"),
     ],
 );
+
+/// The snapshots firebreak made in this account for this finding (`firebreak:finding-id`).
+const FINDING_SNAPSHOTS: &[(&str, Arg)] = &[
+    ("OwnerIds", Arg::List(&[Arg::Text("self")])),
+    (
+        "Filters",
+        Arg::List(&[Arg::Obj(&[
+            ("Name", Arg::Text("tag:firebreak:finding-id")),
+            ("Values", Arg::List(&[Arg::Value(super::FINDING_ID)])),
+        ])]),
+    ),
+];
+
+/// Snapshots (their `take`) whose state is (or, with `Ne`, is not) `state`.
+const fn snapshots(cmp: Cmp, state: &'static str, take: &'static [&'static str]) -> Where {
+    Where {
+        list: "Snapshots",
+        key: "State",
+        is: Arg::Text(state),
+        cmp,
+        except: &[],
+        take,
+        first: false,
+    }
+}
+
+/// The volumes with a snapshot that did not end in error, and those snapshots.
+const COVERED: Where = snapshots(Cmp::Ne, "error", &["VolumeId"]);
+const GOOD: Where = snapshots(Cmp::Ne, "error", &["SnapshotId"]);
+const PENDING: Where = snapshots(Cmp::Eq, "pending", &["SnapshotId"]);
+const FAILED: Where = snapshots(Cmp::Eq, "error", &["VolumeId"]);
+
+/// `ec2.snapshot_volumes`: one snapshot per volume attached to the instance, tagged with the
+/// finding, the execution and the instance (the action's own tags first, then the playbook's),
+/// made at once; then, unless `wait` is false, read again until none is `pending`. A volume
+/// that has a snapshot for this finding already (a re-run) is not snapshotted again, unless
+/// that snapshot ended in error. A snapshot made now that ends in error fails the step
+/// (`SnapshotFailed`).
+pub const SNAPSHOT_VOLUMES: Def = Def {
+    before: &[
+        Ask::to(Op::Ec2DescribeVolumes, ATTACHED)
+            .keeping(&[Pick::each("volumes", "Volumes[*].VolumeId")]),
+        Ask::to(Op::Ec2DescribeSnapshots, FINDING_SNAPSHOTS).keeping(&[
+            Pick::selected("covered", &COVERED, Lit::EmptyList),
+            Pick::selected("snapshots", &GOOD, Lit::Null),
+        ]),
+    ],
+    refuse: &[],
+    done_when: Cond::Within("before.volumes", "before.covered"),
+    plan: "snapshot every volume of instance {instance_id}, tagged with the finding id",
+    change: &[Ask::to(
+        Op::Ec2CreateSnapshot,
+        &[
+            ("VolumeId", Arg::Item),
+            (
+                "Description",
+                Arg::Format(
+                    "firebreak evidence: finding {} instance {} volume {}",
+                    &[
+                        Arg::Value(super::FINDING_ID),
+                        Arg::Param("instance_id"),
+                        Arg::Item,
+                    ],
+                ),
+            ),
+            (
+                "TagSpecifications",
+                Arg::List(&[Arg::Obj(&[
+                    ("ResourceType", Arg::Text("snapshot")),
+                    ("Tags", Arg::Tags("tags")),
+                ])]),
+            ),
+        ],
+    )
+    .for_each("before.volumes")
+    .except_in("before.covered")
+    .at_once()
+    .keeping(&[Pick::member("created", "SnapshotId")])],
+    after: &[Ask::to(Op::Ec2DescribeSnapshots, FINDING_SNAPSHOTS)
+        .keeping(&[
+            Pick::selected("covered", &COVERED, Lit::EmptyList),
+            Pick::selected("snapshots", &GOOD, Lit::Null),
+            Pick::selected("pending", &PENDING, Lit::EmptyList),
+            Pick::selected("failed", &FAILED, Lit::EmptyList),
+        ])
+        .until(Cond::Empty("after.pending"), "wait")
+        .failing(Refusal {
+            when: Cond::All(&[
+                Cond::Not(&Cond::Within("before.volumes", "after.covered")),
+                Cond::Not(&Cond::Empty("after.failed")),
+            ]),
+            code: "SnapshotFailed",
+            message: "a snapshot of instance {instance_id} ended in error",
+        })],
+    verified_when: Some(Cond::Within("before.volumes", "after.covered")),
+    unverified: "not every volume of instance {instance_id} has a snapshot",
+    outputs: &[("snapshot_ids", "after.snapshots|before.snapshots")],
+};

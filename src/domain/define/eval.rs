@@ -48,6 +48,20 @@ pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<Str
             Arg::Json(members) => Some(Value::String(
                 Value::Object(obj(members, params, values)).to_string(),
             )),
+            Arg::Format(template, items) => {
+                let mut parts = template.split("{}");
+                let mut out = parts.next().unwrap_or_default().to_string();
+                for (part, item) in parts.zip(items.iter().chain(std::iter::repeat(&Arg::Text(""))))
+                {
+                    match one(item, params, values) {
+                        Some(Value::String(t)) => out.push_str(&t),
+                        Some(Value::Null) | None => {}
+                        Some(v) => out.push_str(&v.to_string()),
+                    }
+                    out.push_str(part);
+                }
+                Some(Value::String(out))
+            }
         }
     }
     fn obj(
@@ -292,6 +306,12 @@ impl Cond {
                     _ => false,
                 }
             }
+            Cond::Within(x, y) => {
+                let have = value(values, y).as_array().cloned().unwrap_or_default();
+                value(values, x)
+                    .as_array()
+                    .is_some_and(|l| l.iter().all(|i| have.contains(i)))
+            }
             Cond::Starts(p, prefixes) => params
                 .get(*p)
                 .and_then(Value::as_str)
@@ -320,6 +340,7 @@ impl Cond {
             Cond::Is(n, _) => out.push(n),
             Cond::Same(x, y) => out.extend([*x, *y]),
             Cond::Empty(x) | Cond::NoneIn(x) | Cond::Includes(x, _) => out.push(x),
+            Cond::Within(x, y) => out.extend([*x, *y]),
             Cond::NotBefore(x, than) => {
                 out.push(x);
                 if let Arg::Value(n) = than {

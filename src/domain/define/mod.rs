@@ -71,7 +71,14 @@ pub enum Arg {
     /// An object as JSON text (a policy document); a member of a call's own arguments, not
     /// inside another (a state machine builds the object in a state of its own first).
     Json(&'static [(&'static str, Arg)]),
+    /// A text with each `{}` replaced by the text of one argument, in order (a snapshot's
+    /// description); the arguments are parameters, values or the item (`States.Format`).
+    Format(&'static str, &'static [Arg]),
 }
+
+/// The finding's id, a value of every definition (the tag that marks what firebreak made for
+/// it).
+pub const FINDING_ID: &str = "step.finding_id";
 
 /// The time the step started (ISO 8601, UTC), a value of every definition: the local engine's
 /// clock as the interpreter starts, a state machine's `$$.State.EnteredTime` as the step's
@@ -204,7 +211,8 @@ impl Where {
             | Arg::Tags(_)
             | Arg::LastPart(_)
             | Arg::Paired
-            | Arg::Json(_) => Ok(Value::Null),
+            | Arg::Json(_)
+            | Arg::Format(..) => Ok(Value::Null),
         }
     }
 
@@ -313,6 +321,27 @@ pub struct Ask {
     /// and `sfn_unavailable` outputs are derived from these asks ([`Def::engine_only`],
     /// [`Def::sfn_unavailable`]).
     pub only: Option<Engine>,
+    /// With `each`: the items that are in this picked list are left out (volumes that have a
+    /// snapshot already).
+    pub except_in: Option<&'static str>,
+    /// With `each`, in the change: the calls are made at once (independent resources, such as
+    /// one snapshot per volume), not one after the other.
+    pub at_once: bool,
+    /// The call is made again until this holds over its picks ([`Until`]).
+    pub until: Option<Until>,
+    /// After the call (and its waiting), the step fails with this error when its condition
+    /// holds (a snapshot that ended in error).
+    pub fails: Option<Refusal>,
+}
+
+/// A read made again until what it picked shows the change done (snapshots completed): after
+/// 0.5 s, then twice as long each time up to 15 s on the local engine, every 5 s on a state
+/// machine; the step's timeout bounds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Until {
+    pub holds: Cond,
+    /// A boolean parameter that, when false, makes the read once (`wait`).
+    pub unless: &'static str,
 }
 
 impl Ask {
@@ -327,6 +356,10 @@ impl Ask {
             absent: None,
             picks: &[],
             only: None,
+            except_in: None,
+            at_once: false,
+            until: None,
+            fails: None,
         }
     }
 
@@ -381,6 +414,38 @@ impl Ask {
     /// errors reach it without their code.
     pub const fn best_effort(self) -> Ask {
         self.absent_on(&[ANY_REFUSAL], None)
+    }
+
+    /// With [`Ask::for_each`]: not for the items in `list` (see [`Ask::except_in`]).
+    pub const fn except_in(self, list: &'static str) -> Ask {
+        Ask {
+            except_in: Some(list),
+            ..self
+        }
+    }
+
+    /// With [`Ask::for_each`] in the change: the calls at once (see [`Ask::at_once`]).
+    pub const fn at_once(self) -> Ask {
+        Ask {
+            at_once: true,
+            ..self
+        }
+    }
+
+    /// Made again until `holds`, unless the parameter `unless` is false (see [`Until`]).
+    pub const fn until(self, holds: Cond, unless: &'static str) -> Ask {
+        Ask {
+            until: Some(Until { holds, unless }),
+            ..self
+        }
+    }
+
+    /// The step fails with `r`'s error when its condition holds after the call.
+    pub const fn failing(self, r: Refusal) -> Ask {
+        Ask {
+            fails: Some(r),
+            ..self
+        }
     }
 
     /// Made by `engine` only (see [`Ask::only`]).
@@ -526,6 +591,8 @@ pub enum Cond {
     Includes(&'static str, &'static str),
     /// A text parameter begins with one of these texts (a URL's scheme).
     Starts(&'static str, &'static [&'static str]),
+    /// Every item of one picked list is in another (every volume has a snapshot).
+    Within(&'static str, &'static str),
     /// A picked timestamp is not earlier than another time: a parameter ([`Arg::IfGiven`]:
     /// not holding when the playbook does not give it) or a value ([`Arg::Value`], [`NOW`]).
     /// Not holding when either is not a timestamp.
@@ -713,7 +780,7 @@ impl Def {
     }
 
     /// Every picked value's name as conditions and outputs refer to it (`before.status`), and
-    /// [`NOW`].
+    /// [`NOW`] and [`FINDING_ID`].
     pub fn values(&self) -> Vec<String> {
         self.phases()
             .iter()
@@ -722,7 +789,7 @@ impl Def {
                     .flat_map(|a| a.picks)
                     .map(move |p| format!("{phase}.{}", p.name))
             })
-            .chain(std::iter::once(NOW.to_string()))
+            .chain([NOW.to_string(), FINDING_ID.to_string()])
             .collect()
     }
 }
@@ -743,6 +810,13 @@ impl Def {
             if let Some(w) = &ask.when {
                 w.names(&mut out);
             }
+            if let Some(u) = &ask.until {
+                u.holds.names(&mut out);
+            }
+            if let Some(f) = &ask.fails {
+                f.when.names(&mut out);
+            }
+            out.extend(ask.except_in);
         }
         out.extend(self.calls().flat_map(|c| values_in(c.args)));
         out.extend(self.outputs.iter().flat_map(|(_, v)| v.split('|')));
@@ -757,7 +831,7 @@ pub fn values_in(args: &[(&str, Arg)]) -> Vec<&'static str> {
         match a {
             Arg::Value(v) | Arg::LastPart(v) => out.push(*v),
             Arg::Obj(inner) | Arg::Json(inner) => out.extend(values_in(inner)),
-            Arg::List(items) => {
+            Arg::List(items) | Arg::Format(_, items) => {
                 for i in *items {
                     out.extend(values_in(&[("", *i)]));
                 }

@@ -50,6 +50,7 @@ pub enum Op {
     Elbv2DescribeTargetHealth,
     Elbv2DeregisterTargets,
     Ec2DescribeSnapshots,
+    Ec2CreateSnapshot,
     Ec2DescribeSnapshotAttribute,
     Ec2ModifySnapshotAttribute,
     Ec2DescribeImages,
@@ -127,6 +128,7 @@ impl Op {
             | Op::Ec2DescribeVolumes
             | Op::Ec2DescribeNetworkInterfaces
             | Op::Ec2DescribeSnapshots
+            | Op::Ec2CreateSnapshot
             | Op::Ec2DescribeSnapshotAttribute
             | Op::Ec2ModifySnapshotAttribute
             | Op::Ec2DescribeImages
@@ -221,6 +223,7 @@ impl Op {
             Op::Elbv2DescribeTargetHealth => "DescribeTargetHealth",
             Op::Elbv2DeregisterTargets => "DeregisterTargets",
             Op::Ec2DescribeSnapshots => "DescribeSnapshots",
+            Op::Ec2CreateSnapshot => "CreateSnapshot",
             Op::Ec2DescribeSnapshotAttribute => "DescribeSnapshotAttribute",
             Op::Ec2ModifySnapshotAttribute => "ModifySnapshotAttribute",
             Op::Ec2DescribeImages => "DescribeImages",
@@ -305,6 +308,7 @@ impl Op {
             Op::Elbv2DescribeTargetHealth => "elasticloadbalancing:DescribeTargetHealth",
             Op::Elbv2DeregisterTargets => "elasticloadbalancing:DeregisterTargets",
             Op::Ec2DescribeSnapshots => "ec2:DescribeSnapshots",
+            Op::Ec2CreateSnapshot => "ec2:CreateSnapshot",
             Op::Ec2DescribeSnapshotAttribute => "ec2:DescribeSnapshotAttribute",
             Op::Ec2ModifySnapshotAttribute => "ec2:ModifySnapshotAttribute",
             Op::Ec2DescribeImages => "ec2:DescribeImages",

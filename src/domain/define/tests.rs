@@ -126,6 +126,33 @@ fn times_compare_with_a_parameter_or_a_value_and_outputs_take_the_first_given() 
 }
 
 #[test]
+fn a_format_fills_its_arguments_and_within_compares_two_lists() {
+    const CALL: Call = Call {
+        op: Op::Ec2CreateSnapshot,
+        args: &[(
+            "Description",
+            Arg::Format(
+                "finding {} instance {} volume {}",
+                &[Arg::Value(FINDING_ID), Arg::Param("instance_id"), Arg::Item],
+            ),
+        )],
+    };
+    let values = json!({"step": {"finding_id": "f1"}, "before": {"a": ["v1"], "b": ["v1", "v2"]}});
+    let params = json!({"instance_id": "i-1", "$item": "v2"})
+        .as_object()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        args(&CALL, &params, &values)["Description"],
+        "finding f1 instance i-1 volume v2"
+    );
+    let holds = |c: Cond| c.holds(&values, &params, &later);
+    assert!(holds(Cond::Within("before.a", "before.b")));
+    assert!(!holds(Cond::Within("before.b", "before.a")));
+    assert!(!holds(Cond::Within("before.none", "before.a")));
+}
+
+#[test]
 fn where_selects_by_member() {
     let answer = json!({"Keys": [
         {"Id": "A", "Status": "Active", "Made": "2020-01-01T00:00:00Z"},
@@ -314,6 +341,36 @@ fn definitions_are_well_formed() {
                 "{}: a JSON text inside a member or in a call per item",
                 spec.name
             );
+        }
+        // A call made again, or left out for some items, says how.
+        for ask in def.before.iter().chain(def.change).chain(def.after) {
+            if let Some(l) = ask.except_in {
+                assert!(
+                    ask.each.is_some() && ask.paired.is_none(),
+                    "{}: `except_in` without a call per item, or with a paired list",
+                    spec.name
+                );
+                assert!(values.iter().any(|v| v == l), "{}: `{l}`", spec.name);
+            }
+            // `made` is what a call per item's iterations say of themselves on Step Functions.
+            assert!(
+                ask.each.is_none() || ask.picks.iter().all(|p| p.name != "made"),
+                "{}: a pick named `made` in a call per item",
+                spec.name
+            );
+            assert!(
+                !ask.at_once || ask.each.is_some(),
+                "{}: `at_once` without a call per item",
+                spec.name
+            );
+            if let Some(u) = ask.until {
+                assert!(
+                    spec.param(u.unless).is_some_and(|p| p.default.is_some()),
+                    "{}: `{}` is no parameter with a default",
+                    spec.name,
+                    u.unless
+                );
+            }
         }
         // A call only one engine can make is asked of that engine only.
         for ask in def.before.iter().chain(def.change).chain(def.after) {
@@ -511,7 +568,7 @@ fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
         match a {
             Arg::Obj(m) | Arg::Json(m) => collect_params(m, out),
             Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) | Arg::Tags(p) => out.push(p),
-            Arg::List(items) => {
+            Arg::List(items) | Arg::Format(_, items) => {
                 for i in *items {
                     collect_params(&[("", *i)], out);
                 }

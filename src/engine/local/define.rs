@@ -16,7 +16,8 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     let now = aws_smithy_types::DateTime::from(std::time::SystemTime::now())
         .fmt(aws_smithy_types::date_time::Format::DateTime)
         .map_err(|e| StepError::permanent("InternalError", e.to_string()))?;
-    let mut values = json!({"before": {}, "change": {}, "after": {}, "step": {"now": now}});
+    let mut values = json!({"before": {}, "change": {}, "after": {},
+        "step": {"now": now, "finding_id": cx.finding_id}});
     values["before"] = Value::Object(ask_all(cx, "before", def.before, &values).await?);
     let pre_state = state(cx.params, &values["before"]);
     let mut out = Outcome {
@@ -63,7 +64,7 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
             changed.extend(defaults(ask, cx));
             continue;
         }
-        let (picked, made) = ask_one(cx, ask, &values, false).await?;
+        let (picked, made) = ask_made(cx, ask, &values, "change", false).await?;
         out.changed |= made > 0;
         changed.extend(picked);
         // A later call of the change reads what an earlier one gave (a new group's id).
@@ -102,7 +103,7 @@ async fn ask_all(
         let seen: &Value = &values;
         let answers = futures_util::future::join_all(asks[start..end].iter().map(|a| async move {
             if runs(a, seen, cx) {
-                ask_one(cx, a, seen, phase != "change").await
+                ask_made(cx, a, seen, phase, phase != "change").await
             } else {
                 Ok((defaults(a, cx), 0))
             }
@@ -117,6 +118,48 @@ async fn ask_all(
         start = end;
     }
     Ok(out)
+}
+
+/// One ask ([`ask_one`]), made again until its [`define::Until`] holds, then failing the step
+/// when its failure holds.
+async fn ask_made(
+    cx: &Cx<'_>,
+    ask: &Ask,
+    values: &Value,
+    phase: &str,
+    reads: bool,
+) -> Result<(Map<String, Value>, usize), StepError> {
+    // The values with this ask's picks, for its own conditions.
+    let with = |picked: &Map<String, Value>| {
+        let mut v = values.clone();
+        if let Some(Value::Object(m)) = v.get_mut(phase) {
+            m.extend(picked.clone());
+        }
+        v
+    };
+    let mut delay = std::time::Duration::from_millis(500);
+    loop {
+        let (picked, made) = ask_one(cx, ask, values, reads).await?;
+        let waiting = ask.until.is_some_and(|u| {
+            cx.params.get(u.unless).and_then(Value::as_bool) != Some(false)
+                && !u.holds.holds(&with(&picked), cx.params, &later)
+        });
+        if waiting {
+            // Bounded by the step's timeout: the engine cancels the step past it.
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(15));
+            continue;
+        }
+        if let Some(f) = &ask.fails
+            && f.when.holds(&with(&picked), cx.params, &later)
+        {
+            return Err(StepError::permanent(
+                f.code,
+                define::message(f.message, cx.params),
+            ));
+        }
+        return Ok((picked, made));
+    }
 }
 
 /// Whether an ask waits for the answers of the asks before it in its phase: it has a `when`,
@@ -152,10 +195,23 @@ async fn ask_one(
     let Some(list) = ask.each else {
         return Ok((call(cx, ask, cx.params, values).await?, 1));
     };
-    let all = define::value(values, list)
+    // Not for the items in the list of those left out.
+    let left_out = ask
+        .except_in
+        .map(|l| {
+            define::value(values, l)
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let all: Vec<Value> = define::value(values, list)
         .as_array()
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| !left_out.contains(i))
+        .collect();
     // With a paired list: the items whose paired value is a list that is not empty, each
     // with that value.
     let paired = ask.paired.map(|p| {
@@ -186,7 +242,7 @@ async fn ask_one(
         }
         params
     };
-    let answers: Vec<Result<Map<String, Value>, StepError>> = if reads {
+    let answers: Vec<Result<Map<String, Value>, StepError>> = if reads || ask.at_once {
         // A few at a time: an account's hundreds of target groups must not be a burst that
         // the API throttles, nor hundreds of round trips one after the other.
         use futures_util::StreamExt;

@@ -30,9 +30,15 @@ pub struct AwsExecutor {
 
 impl Executor for AwsExecutor {
     async fn execute(&self, inv: &Invocation) -> Result<Outcome, StepError> {
+        let params = fixed_tags(
+            inv.action,
+            &inv.params,
+            &self.finding_id,
+            &self.execution_id,
+        );
         let cx = Cx {
             clients: &self.clients,
-            params: &inv.params,
+            params: &params,
             dry_run: inv.dry_run,
             finding_id: &self.finding_id,
             execution_id: &self.execution_id,
@@ -53,6 +59,44 @@ impl Executor for AwsExecutor {
     }
 }
 
+/// The step's parameters with the action's own tags (`Spec::fixed_tags`) first in its `tags`,
+/// as `[{Key, Value}]`, then the playbook's, minus any it fixes (as the ASL compiler binds
+/// them for a state machine).
+fn fixed_tags<'p>(
+    action: Action,
+    params: &'p Map<String, Value>,
+    finding_id: &str,
+    execution_id: &str,
+) -> std::borrow::Cow<'p, Map<String, Value>> {
+    use crate::domain::catalog::Fixed;
+    let fixed = action.spec().fixed_tags;
+    if fixed.is_empty() {
+        return std::borrow::Cow::Borrowed(params);
+    }
+    let tag = |k: &str, v: Value| serde_json::json!({"Key": k, "Value": v});
+    let mut list: Vec<Value> = fixed
+        .iter()
+        .map(|(k, f)| {
+            let v = match f {
+                Fixed::FindingId => Value::from(finding_id),
+                Fixed::ExecutionId => Value::from(execution_id),
+                Fixed::InstanceId => params.get("instance_id").cloned().unwrap_or(Value::Null),
+            };
+            tag(k, v)
+        })
+        .collect();
+    if let Some(Value::Object(given)) = params.get("tags") {
+        for (k, v) in given {
+            if !fixed.iter().any(|(f, _)| k.starts_with(f)) {
+                list.push(tag(k, Value::String(crate::domain::expr::to_text(v))));
+            }
+        }
+    }
+    let mut with = params.clone();
+    with.insert("tags".into(), Value::Array(list));
+    std::borrow::Cow::Owned(with)
+}
+
 /// Each action's future is boxed: their state machines differ a lot in size (concurrent SDK
 /// calls), and an unboxed match would make every step's future as large as the largest.
 async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
@@ -60,7 +104,6 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
         How::Defined(def) => Box::pin(define::run(def, cx)).await,
         How::Hand { written, .. } => match written {
             Written::DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
-            Written::SnapshotVolumes => Box::pin(ec2::snapshot_volumes(cx)).await,
             Written::IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
         },
     }

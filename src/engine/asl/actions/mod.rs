@@ -31,7 +31,6 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Compiled 
     let mut outputs: BTreeMap<&'static str, Val> = BTreeMap::new();
     let first = match written {
         Written::DenyPrincipal => s3::deny_principal(a, &mut outputs, succeeded),
-        Written::SnapshotVolumes => ec2::snapshot_volumes(a, &mut outputs, succeeded),
         Written::IsolateInstance => ec2::isolate_instance(a, &mut outputs, succeeded),
     };
     Compiled { first, outputs }

@@ -14,8 +14,14 @@ pub(super) fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -
     let mut first = a.choice(what, json!([r]), no);
     let mut includes = Vec::new();
     includes_of(c, &mut includes);
-    for (x, p) in includes.into_iter().rev() {
+    for (x, p, param) in includes.into_iter().rev() {
+        // Every item of `p` (a parameter, or a picked list) in the picked list `x`.
         let key = a.s(&includes_key(x, p));
+        let items = if param {
+            a.p(p)
+        } else {
+            a.s(&format!("v.{p}"))
+        };
         let missing = a.pass(
             &format!("{what}: any of {p} missing from {x}"),
             json!({"Parameters": {"missing.$": format!("States.ArrayContains({key}, false)")}, "ResultPath": key}),
@@ -24,7 +30,7 @@ pub(super) fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -
         let one = a.n(&format!("{what}: {p} in {x}, one"));
         let map = json!({
             "Type": "Map",
-            "ItemsPath": a.p(p),
+            "ItemsPath": items,
             "ItemSelector": {
                 "has.$": format!("States.ArrayContains({}, $$.Map.Item.Value)", a.s(&format!("v.{x}"))),
             },
@@ -126,15 +132,18 @@ fn prepared(
         | Cond::Is(..)
         | Cond::Includes(..)
         | Cond::Starts(..)
+        | Cond::Within(..)
         | Cond::NotBefore(..)
         | Cond::Local(_) => {}
     }
 }
 
-/// The `Includes` of a condition: (picked list, list parameter).
-fn includes_of(c: &Cond, out: &mut Vec<(&'static str, &'static str)>) {
+/// The `Includes` and `Within` of a condition: (picked list, the list whose every item must be
+/// in it, whether that list is a parameter).
+fn includes_of(c: &Cond, out: &mut Vec<(&'static str, &'static str, bool)>) {
     match c {
-        Cond::Includes(x, p) => out.push((x, p)),
+        Cond::Includes(x, p) => out.push((x, p, true)),
+        Cond::Within(items, x) => out.push((x, items, false)),
         Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| includes_of(c, out)),
         Cond::Not(c) => includes_of(c, out),
         _ => {}
@@ -142,7 +151,7 @@ fn includes_of(c: &Cond, out: &mut Vec<(&'static str, &'static str)>) {
 }
 
 fn includes_key(x: &str, p: &str) -> String {
-    format!("includes_{}_{p}", x.replace('.', "_"))
+    format!("includes_{}_{}", x.replace('.', "_"), p.replace('.', "_"))
 }
 
 fn empty_key(x: &str) -> String {
@@ -185,7 +194,7 @@ fn rule(a: &Act, c: &Cond) -> Value {
         Cond::NoneIn(x) => {
             json!({"Variable": format!("{}.some", a.s(&empty_key(x))), "BooleanEquals": false})
         }
-        Cond::Includes(x, p) => {
+        Cond::Includes(x, p) | Cond::Within(p, x) => {
             json!({"Variable": format!("{}.missing", a.s(&includes_key(x, p))), "BooleanEquals": false})
         }
         Cond::Starts(p, prefixes) => {

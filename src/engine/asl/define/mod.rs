@@ -70,9 +70,17 @@ pub(crate) fn compile(def: &Def, a: &mut Act, succeeded: &str) -> Compiled {
             .collect();
         defaults.insert(name.into(), Value::Object(picks));
     }
-    let body = if def.reads().contains(&define::NOW) {
-        // The step's time, once, for every state of it.
-        defaults.insert("step".into(), json!({"now.$": "$$.State.EnteredTime"}));
+    let reads = def.reads();
+    let body = if reads.contains(&define::NOW) || reads.contains(&define::FINDING_ID) {
+        // The step's time, once, for every state of it, and the finding's id.
+        let mut step = Map::new();
+        if reads.contains(&define::NOW) {
+            step.insert("now.$".into(), json!("$$.State.EnteredTime"));
+        }
+        if reads.contains(&define::FINDING_ID) {
+            step.insert("finding_id.$".into(), json!("$.ctx.finding.id"));
+        }
+        defaults.insert("step".into(), Value::Object(step));
         json!({"Parameters": defaults, "ResultPath": a.s("v")})
     } else {
         json!({"Result": defaults, "ResultPath": a.s("v")})
@@ -120,7 +128,13 @@ fn phase(a: &mut Act, name: &str, asks: &[Ask], next: &str) -> String {
     let mut next = next.to_string();
     let mut end = made.len();
     while end > 0 {
-        let alone = |ask: &Ask| name == "change" || ask.when.is_some() || ask.each.is_some();
+        let alone = |ask: &Ask| {
+            name == "change"
+                || ask.when.is_some()
+                || ask.each.is_some()
+                || ask.until.is_some()
+                || ask.fails.is_some()
+        };
         let mut start = end - 1;
         if !alone(made[start].1) {
             while start > 0 && !alone(made[start - 1].1) {
@@ -145,7 +159,34 @@ fn phase(a: &mut Act, name: &str, asks: &[Ask], next: &str) -> String {
 /// One ask as states of its own, ending at `next`: its Task (after a Choice, for an ask with a
 /// `when`) and the Passes that pick its values.
 fn sequential(a: &mut Act, name: &str, i: usize, ask: &Ask, next: &str) -> String {
-    let first = one(a, name, i, ask, next);
+    let what = format!("{name} {} {}", ask.call.op.name(), i + 1);
+    // After the call (and its waiting): the step fails when the ask's failure holds.
+    let next = match &ask.fails {
+        Some(r) => {
+            let cause = format_cause(a, r.message);
+            let failed = a.fail(&format!("{what}: failed"), r.code, cause);
+            decision(a, &format!("{what}: failed?"), &r.when, &failed, next)
+        }
+        None => next.to_string(),
+    };
+    let first = match &ask.until {
+        // Again after a wait until its condition holds (unless the parameter says not to wait).
+        Some(u) => {
+            let wait = a.n(&format!("{what}: wait"));
+            let check = decision(a, &format!("{what}: done?"), &u.holds, &next, &wait);
+            let check = a.choice(
+                &format!("{what}: wait at all?"),
+                json!([{"Variable": a.p(u.unless), "BooleanEquals": false, "Next": next}]),
+                &check,
+            );
+            let first = one(a, name, i, ask, &check);
+            a.states
+                .insert(wait, json!({"Type": "Wait", "Seconds": 5, "Next": first}));
+            first
+        }
+        None => one(a, name, i, ask, &next),
+    };
+    let next = next.as_str();
     // A call made only when its condition holds (its picks keep their defaults).
     match &ask.when {
         Some(w) => {
@@ -510,6 +551,8 @@ fn each(
 ) -> String {
     let items = a.s(&format!("v.{list}"));
     let paired = ask.paired.map(|p| a.s(&format!("v.{p}")));
+    // Only some items make a call: their answers are counted, not the items.
+    let some = paired.is_some() || ask.except_in.is_some();
     // The iteration's states are built with the iteration's input as the step's data.
     let outer = std::mem::take(&mut *a.states);
     let root = std::mem::replace(&mut a.root, "$".to_string());
@@ -534,7 +577,7 @@ fn each(
             json!([{"Variable": format!("{tmp}.n"), "NumericGreaterThan": 0, "Next": changed}]),
             &after,
         );
-        after = if paired.is_some() {
+        after = if some {
             // The calls made: the iterations that answered.
             let count = a.pass(
                 &format!("{label}: count"),
@@ -572,6 +615,16 @@ fn each(
     if let Some(with) = &paired {
         selector["paired.$"] = json!(format!("States.ArrayGetItem({with}, $$.Map.Item.Index)"));
     }
+    if let Some(except) = ask.except_in {
+        selector["skip.$"] = json!(format!(
+            "States.ArrayContains({}, $$.Map.Item.Value)",
+            a.s(&format!("v.{except}"))
+        ));
+    }
+    // The values the call passes on, where the iteration's own paths find them.
+    if !define::values_in(ask.call.args).is_empty() {
+        selector["v.$"] = json!(a.s("v"));
+    }
     let mut map = json!({
         "Type": "Map",
         "ItemsPath": items,
@@ -585,7 +638,7 @@ fn each(
         "Catch": [a.catch_all()],
         "Next": after,
     });
-    if mutates {
+    if mutates && !ask.at_once {
         map["MaxConcurrency"] = json!(1);
     }
     let name = a.n(label);
@@ -604,6 +657,7 @@ fn iteration(a: &mut Act, label: &str, ask: &Ask) -> String {
     // Present and Member picks are selected from the answer at once; the others need the
     // item or states of their own after the Task.
     let direct = ask.paired.is_none()
+        && ask.except_in.is_none()
         && ask
             .picks
             .iter()
@@ -694,6 +748,25 @@ fn iteration(a: &mut Act, label: &str, ask: &Ask) -> String {
     t["ResultPath"] = json!("$.r");
     t["Next"] = json!(after_task);
     a.states.insert(task.clone(), t);
+    // Only for an item not in the list of those left out.
+    let task = if ask.except_in.is_some() {
+        let skip = a.pass(
+            &format!("{label}: one, left out"),
+            json!({"Result": {}}),
+            "",
+        );
+        if let Some(s) = a.states.get_mut(&skip) {
+            s.as_object_mut().map(|o| o.remove("Next"));
+            s["End"] = json!(true);
+        }
+        a.choice(
+            &format!("{label}: one, left out?"),
+            json!([{"Variable": "$.skip", "BooleanEquals": true, "Next": skip}]),
+            &task,
+        )
+    } else {
+        task
+    };
     match &ask.paired {
         // Only for an item whose paired value is not empty.
         Some(_) => {
@@ -806,6 +879,30 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
             }
             Arg::Obj(inner) => {
                 out.insert((*key).into(), Value::Object(args(a, inner, params)));
+            }
+            Arg::Format(template, items) => {
+                let paths: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| {
+                        args(a, &[("x", *i)], params)
+                            .get("x.$")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .collect();
+                out.insert(
+                    format!("{key}.$"),
+                    json!(format!(
+                        "States.Format('{}', {})",
+                        // The literal parts escaped; the `{}`s are the placeholders.
+                        template
+                            .split("{}")
+                            .map(super::intrinsic_text)
+                            .collect::<Vec<_>>()
+                            .join("{}"),
+                        paths.join(", ")
+                    )),
+                );
             }
             // Built by the state before the Task (`json_states`).
             Arg::Json(_) => {

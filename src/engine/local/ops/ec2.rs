@@ -226,7 +226,9 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             let r = send!(
                 q,
                 ec2.describe_snapshots()
-                    .set_snapshot_ids(Some(texts(args, "SnapshotIds")?))
+                    .set_snapshot_ids(texts(args, "SnapshotIds").ok())
+                    .set_owner_ids(texts(args, "OwnerIds").ok())
+                    .set_filters(filters(args).ok())
             );
             let snapshots = each(r.snapshots(), |s| {
                 json!({
@@ -383,6 +385,26 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                 })
             });
             Ok(json!({"SecurityGroups": groups}))
+        }
+        Op::Ec2CreateSnapshot => {
+            let req = c
+                .ec2
+                .create_snapshot()
+                .volume_id(text(args, "VolumeId")?)
+                .set_description(
+                    args.get("Description")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                )
+                .set_tag_specifications(tag_specifications(args));
+            if q.dry {
+                q.dry_run(req.dry_run(true).send()).await?;
+                return Ok(Value::Null);
+            }
+            let r = q.send(req.send()).await?;
+            Ok(
+                json!({"SnapshotId": r.snapshot_id(), "VolumeId": r.volume_id(), "State": r.state().map(|s| s.as_str())}),
+            )
         }
         Op::Ec2CreateSecurityGroup => {
             let req = c
