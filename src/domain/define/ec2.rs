@@ -436,6 +436,26 @@ const FINDING_SNAPSHOTS: &[(&str, Arg)] = &[
     ),
 ];
 
+/// Those of them of the instance's volumes: the volume filter first, which narrows the search
+/// at once (the emulator, which holds over a thousand snapshots of its own, answers in a tenth
+/// of the time).
+const VOLUME_SNAPSHOTS: &[(&str, Arg)] = &[
+    ("OwnerIds", Arg::List(&[Arg::Text("self")])),
+    (
+        "Filters",
+        Arg::List(&[
+            Arg::Obj(&[
+                ("Name", Arg::Text("volume-id")),
+                ("Values", Arg::Value("before.volumes")),
+            ]),
+            Arg::Obj(&[
+                ("Name", Arg::Text("tag:firebreak:finding-id")),
+                ("Values", Arg::List(&[Arg::Value(super::FINDING_ID)])),
+            ]),
+        ]),
+    ),
+];
+
 /// Snapshots (their `take`) whose state is (or, with `Ne`, is not) `state`.
 const fn snapshots(cmp: Cmp, state: &'static str, take: &'static [&'static str]) -> Where {
     Where {
@@ -501,7 +521,7 @@ pub const SNAPSHOT_VOLUMES: Def = Def {
     .except_in("before.covered")
     .at_once()
     .keeping(&[Pick::member("created", "SnapshotId")])],
-    after: &[Ask::to(Op::Ec2DescribeSnapshots, FINDING_SNAPSHOTS)
+    after: &[Ask::to(Op::Ec2DescribeSnapshots, VOLUME_SNAPSHOTS)
         .keeping(&[
             Pick::selected("covered", &COVERED, Lit::EmptyList),
             Pick::selected("snapshots", &GOOD, Lit::Null),
