@@ -900,6 +900,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open_on_step_functions()
         deny_body: None,
         long_denial: false,
         bucket_owner: None,
+        snapshot_states: Vec::new(),
     });
     let config = moto.config().await;
     let ec2 = aws_sdk_ec2::Client::new(&config);

@@ -589,6 +589,7 @@ async fn the_bucket_owner_is_pinned_by_expected_owner() {
             deny_body: None,
             long_denial: false,
             bucket_owner: Some("123456789012".into()),
+            snapshot_states: Vec::new(),
         },
     );
     let audit_as = |owner: Option<&str>| {

@@ -1,7 +1,8 @@
 //! A fault-injecting HTTP proxy in front of moto, written for these tests: it forwards requests
 //! and, on a share of them, answers with throttling errors, 503s or a dropped connection, or
-//! refuses chosen API actions with AccessDenied. (AWS-shaped errors are hand-written here; the
-//! successful answers all come from moto.)
+//! refuses chosen API actions with AccessDenied; it can also show EC2 snapshots in a state of
+//! the test's choosing. (AWS-shaped errors are hand-written here; the successful answers all
+//! come from moto.)
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
@@ -24,6 +25,8 @@ pub struct FaultProxy {
     pub counts: Arc<Counts>,
     /// [`Faults::deny_body`], which [`FaultProxy::deny_body`] sets once the text is known.
     body: Arc<Mutex<Option<String>>>,
+    /// [`Faults::snapshot_states`] not shown yet.
+    states: Arc<Mutex<std::collections::VecDeque<&'static str>>>,
 }
 
 /// What to do to requests.
@@ -44,6 +47,11 @@ pub struct Faults {
     /// (`x-amz-expected-bucket-owner`) is refused with AccessDenied, as S3 refuses it. (The
     /// emulator ignores the header.)
     pub bucket_owner: Option<String>,
+    /// The states EC2's `DescribeSnapshots` answers show, one answer after the other, in place
+    /// of `completed` (the emulator's snapshots are complete at once): a snapshot `pending`,
+    /// then done, or one that ended in `error`. Once they are used up, answers pass as they
+    /// are.
+    pub snapshot_states: Vec<&'static str>,
 }
 
 impl FaultProxy {
@@ -55,19 +63,32 @@ impl FaultProxy {
         let seen = Arc::new(Mutex::new(HashSet::new()));
         let first_time = Arc::new(AtomicUsize::new(0));
         let body = Arc::new(Mutex::new(faults.deny_body.clone()));
-        let (b, c) = (body.clone(), counts.clone());
+        let states = Arc::new(Mutex::new(std::collections::VecDeque::from(
+            faults.snapshot_states.clone(),
+        )));
+        let (b, c, st) = (body.clone(), counts.clone(), states.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let (upstream, faults, c, seen, first_time, b) = (
+                let (upstream, faults, c, seen, first_time, b, states) = (
                     upstream.clone(),
                     faults.clone(),
                     c.clone(),
                     seen.clone(),
                     first_time.clone(),
                     b.clone(),
+                    st.clone(),
                 );
                 std::thread::spawn(move || {
-                    let _ = handle(conn, &upstream, &faults, &b, &c, &seen, &first_time);
+                    let _ = handle(
+                        conn,
+                        &upstream,
+                        &faults,
+                        &b,
+                        &c,
+                        &seen,
+                        &first_time,
+                        &states,
+                    );
                 });
             }
         });
@@ -75,7 +96,13 @@ impl FaultProxy {
             endpoint,
             counts,
             body,
+            states,
         }
+    }
+
+    /// How many of [`Faults::snapshot_states`] no answer has shown yet.
+    pub fn snapshot_states_left(&self) -> usize {
+        self.states.lock().unwrap().len()
     }
 
     /// From now on, refuses requests whose body holds `text` (see [`Faults::deny_body`]): for
@@ -208,6 +235,7 @@ fn error_response(service: &str, status: u16, code: &str, message: &str) -> Vec<
     .into_bytes()
 }
 
+#[allow(clippy::too_many_arguments)]
 fn handle(
     mut conn: TcpStream,
     upstream: &str,
@@ -216,6 +244,7 @@ fn handle(
     c: &Counts,
     seen: &Mutex<HashSet<Vec<u8>>>,
     first_time: &AtomicUsize,
+    states: &Mutex<std::collections::VecDeque<&'static str>>,
 ) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(30)))?;
     let Some((head, body)) = read_request(&mut conn)? else {
@@ -307,5 +336,18 @@ fn handle(
     let mut answer = Vec::new();
     up.read_to_end(&mut answer)?;
     c.forwarded.fetch_add(1, Ordering::Relaxed);
+    const DONE: &str = "<status>completed</status>";
+    if action == "DescribeSnapshots"
+        && String::from_utf8_lossy(&answer).contains(DONE)
+        && let Some(state) = states.lock().unwrap().pop_front()
+    {
+        // Padded to the same length: the answer's Content-Length stays true, and XML takes
+        // the spaces between elements.
+        let shown = format!("<status>{state}</status>");
+        let shown = format!("{shown:<width$}", width = DONE.len());
+        answer = String::from_utf8_lossy(&answer)
+            .replace(DONE, &shown)
+            .into_bytes();
+    }
     conn.write_all(&answer)
 }

@@ -37,6 +37,7 @@ mod run_s3;
 mod secrets;
 mod serve;
 mod setup;
+mod snapshot_wait;
 mod tickets;
 mod validate;
 mod watch;

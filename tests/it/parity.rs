@@ -897,6 +897,7 @@ async fn run_failing(engine: &str, refused: bool) -> BTreeMap<String, Value> {
             deny_body: None,
             long_denial: false,
             bucket_owner: None,
+            snapshot_states: Vec::new(),
         };
         let (moto, proxy) = support::private_moto_behind(faults);
         (moto, Some(proxy))

@@ -144,6 +144,7 @@ async fn each_account_is_reached_with_its_own_external_id() {
         deny_body: Some("ExternalId=shared-id".into()),
         long_denial: false,
         bucket_owner: None,
+        snapshot_states: Vec::new(),
     });
     let seeded = |account: &'static str| {
         let moto = &moto;

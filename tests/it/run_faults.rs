@@ -24,6 +24,7 @@ async fn every_playbook_succeeds_through_faults() {
             deny_body: None,
             long_denial: false,
             bucket_owner: None,
+            snapshot_states: Vec::new(),
         },
     );
     let iam = aws_sdk_iam::Client::new(&config);
@@ -115,6 +116,7 @@ async fn detach_denied(long: bool) -> (FaultProxy, crate::run_ec2::Target) {
             deny_body: None,
             long_denial: long,
             bucket_owner: None,
+            snapshot_states: Vec::new(),
         },
     );
     (proxy, crate::run_ec2::target(&config).await)
@@ -194,6 +196,7 @@ async fn a_failed_isolation_does_not_leave_the_instance_open() {
             deny_body: Some(format!("SecurityGroupId.1={iso}")),
             long_denial: false,
             bucket_owner: None,
+            snapshot_states: Vec::new(),
         },
     );
     let finding = finding_file("ec2-bitcoin-dns.json", |f| {

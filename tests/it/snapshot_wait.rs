@@ -1,0 +1,128 @@
+//! `ec2.snapshot_volumes` waits for a `pending` snapshot and fails on one that ended in
+//! `error`, alike on both engines. The emulator's snapshots are complete at once, so the proxy
+//! in front of it shows the states (`Faults::snapshot_states`): the snapshots, the calls and
+//! the rest of each answer are the emulator's own.
+
+use serde_json::Value;
+
+use crate::fault_proxy::Faults;
+use crate::support::{self, finding_file, unique};
+
+const PLAYBOOK: &str = r#"name: snapshots
+description: the instance's volumes snapshotted
+match:
+  types: ["*:EC2/*"]
+inputs:
+  instance_id:
+    from: ${{ finding.resource.instanceDetails.instanceId }}
+    required: true
+steps:
+  - id: snapshot
+    action: ec2.snapshot_volumes
+    with:
+      instance_id: ${{ inputs.instance_id }}
+      wait: WAIT
+"#;
+
+/// The snapshot step's report on `engine`, with `states` shown by `DescribeSnapshots` and
+/// `wait`, and how many of the states were left unshown.
+async fn snapshot(engine: &str, states: Vec<&'static str>, wait: bool) -> (Value, usize) {
+    let (moto, proxy) = support::private_moto_behind(Faults {
+        every: 0,
+        deny_actions: Vec::new(),
+        deny_body: None,
+        long_denial: false,
+        bucket_owner: None,
+        snapshot_states: states,
+    });
+    crate::asl::enable_sfn(&moto);
+    let config = moto.config().await;
+    let instance = aws_sdk_ec2::Client::new(&config)
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string();
+    let finding = finding_file("ec2-bitcoin-dns.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["instanceDetails"]["instanceId"] = instance.clone().into();
+    });
+    let dir = std::env::temp_dir().join(unique("snapshot-playbooks"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("snapshots.yaml"),
+        PLAYBOOK.replace("WAIT", &wait.to_string()),
+    )
+    .unwrap();
+    let dir = dir.to_str().unwrap();
+    let mut args = vec!["run", "--playbooks", dir, "--output", "json"];
+    if engine == "sfn" {
+        let set = firebreak::domain::playbook::load_dir(&[dir]);
+        let pb = set
+            .playbooks
+            .iter()
+            .find(|p| p.name == "snapshots")
+            .unwrap();
+        firebreak::contain::deploy::deploy(&[pb], &Default::default(), None, true, &config)
+            .await
+            .unwrap();
+        args.extend(["--engine", "sfn"]);
+    }
+    args.push(finding.to_str().unwrap());
+    // Through the proxy: the local engine's calls, and (its `MOTO_PORT`) the state machine's.
+    let out = support::firebreak_at(&proxy.endpoint, &args);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{engine}: {e}\n{}{}",
+            support::stdout(&out),
+            support::stderr(&out)
+        )
+    });
+    let step = report["steps"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["id"] == "snapshot"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{engine}: no snapshot step: {report:#}"));
+    (step, proxy.snapshot_states_left())
+}
+
+/// How many `DescribeSnapshots` calls the local engine's step made (a state machine's report
+/// does not list its calls).
+fn reads(step: &Value) -> usize {
+    step["calls"].as_array().map_or(0, |c| {
+        c.iter()
+            .filter(|c| c["operation"] == "DescribeSnapshots")
+            .count()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_pending_snapshot_is_waited_for_and_one_in_error_fails_alike_on_both_engines() {
+    for engine in ["local", "sfn"] {
+        // Pending at the first read-back, then complete: read again, and done.
+        let (step, left) = snapshot(engine, vec!["pending"], true).await;
+        assert_eq!(step["status"], "succeeded", "{engine}: {step:#}");
+        assert_eq!(left, 0, "{engine}: the pending answer was not read");
+        if engine == "local" {
+            // The finding's snapshots before, then the read-back twice.
+            assert_eq!(reads(&step), 3, "{step:#}");
+        }
+        // `wait: false`: one read-back, whatever it shows.
+        let (step, left) = snapshot(engine, vec!["pending"], false).await;
+        assert_eq!(step["status"], "succeeded", "{engine}: {step:#}");
+        assert_eq!(left, 0, "{engine}");
+        if engine == "local" {
+            assert_eq!(reads(&step), 2, "{step:#}");
+        }
+        // Ended in error: the step fails with its own code.
+        let (step, _) = snapshot(engine, vec!["error"], true).await;
+        assert_eq!(step["status"], "failed", "{engine}: {step:#}");
+        assert_eq!(step["error_code"], "SnapshotFailed", "{engine}: {step:#}");
+    }
+}
