@@ -1467,15 +1467,7 @@ async fn the_opt_in_actions_end_alike_on_both_engines() {
             .send()
             .await
             .unwrap();
-        let run = ec2
-            .run_instances()
-            .image_id("ami-12c6146b")
-            .min_count(1)
-            .max_count(1)
-            .send()
-            .await
-            .unwrap();
-        let instance = run.instances()[0].instance_id().unwrap().to_string();
+        let instance = support::instance(&config).await;
         let input = format!("instance_id={instance}");
         let fb = |args: &[&str]| support::firebreak_at(&moto.endpoint, args);
         let finding = support::leaked_key_finding(None, user, "AKIAFIREBREAKOPTIN00");

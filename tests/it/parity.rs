@@ -212,19 +212,7 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
         .await
         .unwrap();
     let t = crate::run_ec2::target(config).await;
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let stop = ec2
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .unwrap()
-        .instances()[0]
-        .instance_id()
-        .unwrap()
-        .to_string();
+    let stop = support::instance(config).await;
     let snapshot = crate::run_artifact::shared_snapshot(config).await;
     let image = crate::run_artifact::shared_image(config).await;
     let function = crate::run_lambda::function(config).await;

@@ -37,18 +37,7 @@ async fn snapshot(engine: &str, states: Vec<&'static str>, wait: bool) -> (Value
     });
     crate::asl::enable_sfn(&moto);
     let config = moto.config().await;
-    let instance = aws_sdk_ec2::Client::new(&config)
-        .run_instances()
-        .image_id("ami-12c6146b")
-        .min_count(1)
-        .max_count(1)
-        .send()
-        .await
-        .unwrap()
-        .instances()[0]
-        .instance_id()
-        .unwrap()
-        .to_string();
+    let instance = support::instance(&config).await;
     let finding = finding_file("ec2-bitcoin-dns.json", |f| {
         f["id"] = Value::String(unique("finding"));
         f["resource"]["instanceDetails"]["instanceId"] = instance.clone().into();

@@ -152,6 +152,22 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A new instance on the emulator (one root volume, in the default VPC); its id.
+pub async fn instance(config: &aws_config::SdkConfig) -> String {
+    aws_sdk_ec2::Client::new(config)
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap()
+        .instances()[0]
+        .instance_id()
+        .unwrap()
+        .to_string()
+}
+
 /// A leaked-access-key finding (`iam-user-tor.json`) about `user`'s `key`, with a unique id, in
 /// `account` (the fixture's, which is the caller's, when `None`); its path.
 pub fn leaked_key_finding(account: Option<&str>, user: &str, key: &str) -> PathBuf {
