@@ -696,11 +696,7 @@ async fn run_engine(
     let out = if engine == "sfn" {
         // Deployed as `firebreak deploy` does, with the one service name the emulator spells
         // its own way (`elbv2`) translated.
-        let set = firebreak::domain::playbook::load_dir(&[dir]);
-        let pb = set.playbooks.iter().find(|p| p.name == "parity").unwrap();
-        firebreak::contain::deploy::deploy(&[pb], &Default::default(), None, true, &config)
-            .await
-            .unwrap();
+        support::deploy_dir(&config, dir).await;
         fb(&[
             "run",
             "--engine",
@@ -919,10 +915,7 @@ async fn run_failing(engine: &str, refused: bool) -> BTreeMap<String, Value> {
         set.diagnostics
     );
     if engine == "sfn" {
-        let pbs: Vec<_> = set.playbooks.iter().collect();
-        firebreak::contain::deploy::deploy(&pbs, &Default::default(), None, true, &config)
-            .await
-            .unwrap();
+        support::deploy_dir(&config, dir).await;
     }
     let finding = support::leaked_key_finding(None, &seeded.user, &seeded.key);
     let finding = finding.to_str().unwrap().to_string();

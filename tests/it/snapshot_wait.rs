@@ -27,14 +27,24 @@ steps:
 /// The snapshot step's report on `engine`, with `states` shown by `DescribeSnapshots` and
 /// `wait`, and how many of the states were left unshown.
 async fn snapshot(engine: &str, states: Vec<&'static str>, wait: bool) -> (Value, usize) {
-    let (moto, proxy) = support::private_moto_behind(Faults {
+    run(engine, faults(states, &[]), wait, &[]).await
+}
+
+fn faults(snapshot_states: Vec<&'static str>, deny: &[&str]) -> Faults {
+    Faults {
         every: 0,
-        deny_actions: Vec::new(),
+        deny_actions: deny.iter().map(|a| a.to_string()).collect(),
         deny_body: None,
         long_denial: false,
         bucket_owner: None,
-        snapshot_states: states,
-    });
+        snapshot_states,
+    }
+}
+
+/// The snapshot step's report of a run on `engine` through a proxy making `faults`, with
+/// `wait` and `extra` arguments, and how many snapshot states were left unshown.
+async fn run(engine: &str, faults: Faults, wait: bool, extra: &[&str]) -> (Value, usize) {
+    let (moto, proxy) = support::private_moto_behind(faults);
     crate::asl::enable_sfn(&moto);
     let config = moto.config().await;
     let instance = support::instance(&config).await;
@@ -51,16 +61,9 @@ async fn snapshot(engine: &str, states: Vec<&'static str>, wait: bool) -> (Value
     .unwrap();
     let dir = dir.to_str().unwrap();
     let mut args = vec!["run", "--playbooks", dir, "--output", "json"];
+    args.extend(extra);
     if engine == "sfn" {
-        let set = firebreak::domain::playbook::load_dir(&[dir]);
-        let pb = set
-            .playbooks
-            .iter()
-            .find(|p| p.name == "snapshots")
-            .unwrap();
-        firebreak::contain::deploy::deploy(&[pb], &Default::default(), None, true, &config)
-            .await
-            .unwrap();
+        support::deploy_dir(&config, dir).await;
         args.extend(["--engine", "sfn"]);
     }
     args.push(finding.to_str().unwrap());
@@ -73,12 +76,10 @@ async fn snapshot(engine: &str, states: Vec<&'static str>, wait: bool) -> (Value
             support::stderr(&out)
         )
     });
-    let step = report["steps"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["id"] == "snapshot"))
-        .cloned()
-        .unwrap_or_else(|| panic!("{engine}: no snapshot step: {report:#}"));
-    (step, proxy.snapshot_states_left())
+    (
+        support::step_of(&report, "snapshot"),
+        proxy.snapshot_states_left(),
+    )
 }
 
 /// How many `DescribeSnapshots` calls the local engine's step made (a state machine's report
@@ -114,4 +115,21 @@ async fn a_pending_snapshot_is_waited_for_and_one_in_error_fails_alike_on_both_e
         assert_eq!(step["status"], "failed", "{engine}: {step:#}");
         assert_eq!(step["error_code"], "SnapshotFailed", "{engine}: {step:#}");
     }
+}
+
+/// A dry run checks, for each volume, that the snapshot would be allowed (EC2's `DryRun`):
+/// a responder that may not snapshot fails the dry run, instead of learning it in an incident.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dry_run_checks_the_snapshot_permission() {
+    let (step, _) = run("local", faults(Vec::new(), &[]), true, &["--dry-run"]).await;
+    assert_eq!(step["status"], "succeeded", "{step:#}");
+    let (step, _) = run(
+        "local",
+        faults(Vec::new(), &["CreateSnapshot"]),
+        true,
+        &["--dry-run"],
+    )
+    .await;
+    assert_eq!(step["status"], "failed", "{step:#}");
+    assert_eq!(step["error_code"], "UnauthorizedOperation", "{step:#}");
 }

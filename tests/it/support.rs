@@ -152,6 +152,15 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// Deploys every playbook in `dir` as `firebreak deploy` does (one state machine each).
+pub async fn deploy_dir(config: &aws_config::SdkConfig, dir: &str) {
+    let set = firebreak::domain::playbook::load_dir(&[dir]);
+    let playbooks: Vec<_> = set.playbooks.iter().collect();
+    firebreak::contain::deploy::deploy(&playbooks, &Default::default(), None, true, config)
+        .await
+        .unwrap();
+}
+
 /// A new instance on the emulator (one root volume, in the default VPC); its id.
 pub async fn instance(config: &aws_config::SdkConfig) -> String {
     aws_sdk_ec2::Client::new(config)

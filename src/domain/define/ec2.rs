@@ -424,16 +424,16 @@ pub const CAPTURE_INSTANCE: Def = Def::capture(
     ],
 );
 
-/// The snapshots firebreak made in this account for this finding (`firebreak:finding-id`).
+/// Snapshots firebreak made for this finding (`firebreak:finding-id`).
+const OF_FINDING: Arg = Arg::Obj(&[
+    ("Name", Arg::Text("tag:firebreak:finding-id")),
+    ("Values", Arg::List(&[Arg::Value(super::FINDING_ID)])),
+]);
+
+/// The snapshots firebreak made in this account for this finding.
 const FINDING_SNAPSHOTS: &[(&str, Arg)] = &[
     ("OwnerIds", Arg::List(&[Arg::Text("self")])),
-    (
-        "Filters",
-        Arg::List(&[Arg::Obj(&[
-            ("Name", Arg::Text("tag:firebreak:finding-id")),
-            ("Values", Arg::List(&[Arg::Value(super::FINDING_ID)])),
-        ])]),
-    ),
+    ("Filters", Arg::List(&[OF_FINDING])),
 ];
 
 /// Those of them of the instance's volumes: the volume filter first, which narrows the search
@@ -448,10 +448,7 @@ const VOLUME_SNAPSHOTS: &[(&str, Arg)] = &[
                 ("Name", Arg::Text("volume-id")),
                 ("Values", Arg::Value("before.volumes")),
             ]),
-            Arg::Obj(&[
-                ("Name", Arg::Text("tag:firebreak:finding-id")),
-                ("Values", Arg::List(&[Arg::Value(super::FINDING_ID)])),
-            ]),
+            OF_FINDING,
         ]),
     ),
 ];

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Arg, Ask, Call, Cond, From};
+use super::{Arg, Ask, Call, Cond, From, Where};
 
 /// Where [`Arg::Item`] is found among the parameters [`args`] is given.
 pub const ITEM: &str = "$item";
@@ -199,6 +199,16 @@ pub fn pick(
 ) -> Result<Map<String, Value>, PickError> {
     let mut out = Map::new();
     for p in ask.picks {
+        // A `Where`'s items of a document (the default when it selects nothing).
+        let selected = |w: &Where, doc: &Value| -> Result<Value, PickError> {
+            match w.select(doc, params, later).map_err(|message| PickError {
+                code: "InvalidParameter",
+                message,
+            })? {
+                Value::Null => Ok(p.default.json()),
+                v => Ok(v),
+            }
+        };
         let v = match (answer, p.from) {
             (None, _) => p.default.json(),
             (Some(_), From::Present) => Value::Bool(true),
@@ -218,15 +228,7 @@ pub fn pick(
                     (false, None) => Value::Array(Vec::new()),
                 }
             }
-            (Some(a), From::Where(w)) => {
-                match w.select(a, params, later).map_err(|message| PickError {
-                    code: "InvalidParameter",
-                    message,
-                })? {
-                    Value::Null => p.default.json(),
-                    v => v,
-                }
-            }
+            (Some(a), From::Where(w)) => selected(w, a)?,
             (Some(a), From::WhereIn(text, w)) => {
                 let doc: Value = at_path(a, text)
                     .first()
@@ -239,13 +241,7 @@ pub fn pick(
                             ask.call.op.name()
                         ),
                     })?;
-                match w.select(&doc, params, later).map_err(|message| PickError {
-                    code: "InvalidParameter",
-                    message,
-                })? {
-                    Value::Null => p.default.json(),
-                    v => v,
-                }
+                selected(w, &doc)?
             }
             (Some(a), From::Distinct(path)) => {
                 let mut seen: Vec<Value> = Vec::new();

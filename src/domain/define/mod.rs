@@ -11,8 +11,8 @@
 //! give it (PascalCase members); a [`Pick`] names one value of it under the read's phase
 //! (`before.<name>`, `change.<name>`, `after.<name>`), with a default when the member is
 //! missing or the read answers "not there" ([`Absent`]). Conditions compare picked values with
-//! constants. Parameters are the step's own (`with:` and the catalog's defaults). One value is
-//! every step's: [`NOW`], the time the step started.
+//! constants. Parameters are the step's own (`with:` and the catalog's defaults). Two values
+//! are every step's: [`NOW`], the time the step started, and [`FINDING_ID`].
 
 pub mod artifact;
 pub mod ec2;

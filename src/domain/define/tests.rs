@@ -320,6 +320,23 @@ fn definitions_are_well_formed() {
             "{}: a local-only check outside the read-back",
             spec.name
         );
+        // A format's arguments are paths on a state machine (`States.Format`).
+        fn formats(args: &[(&str, Arg)], name: &str) {
+            for (_, a) in args {
+                match a {
+                    Arg::Format(_, items) => assert!(
+                        items
+                            .iter()
+                            .all(|i| matches!(i, Arg::Param(_) | Arg::Value(_) | Arg::Item)),
+                        "{name}: a format argument that is not a parameter, value or item"
+                    ),
+                    Arg::Obj(m) | Arg::Json(m) => formats(m, name),
+                    Arg::List(items) => items.iter().for_each(|i| formats(&[("", *i)], name)),
+                    _ => {}
+                }
+            }
+        }
+        def.calls().for_each(|c| formats(c.args, spec.name));
         // A JSON text is a call's own member, of a call made once.
         for ask in def.before.iter().chain(def.change).chain(def.after) {
             fn nested(args: &[(&str, Arg)]) -> bool {

@@ -46,11 +46,20 @@ pub(super) async fn run(def: &Def, cx: &Cx<'_>) -> Result<Outcome, StepError> {
                 continue;
             }
             // A call that needs what an earlier change made (the id of a group created a
-            // moment before) cannot be probed: nothing was made.
-            if ask.call.op.dry_run_probe() && ask.each.is_none() && !define::uses_change(&ask.call)
-            {
-                let args = define::args(&ask.call, cx.params, &values);
-                ops::call(cx, ask.call.op, &args, true).await?;
+            // moment before) cannot be probed: nothing was made. A call per item is probed
+            // for each item (each volume's snapshot).
+            if ask.call.op.dry_run_probe() && !define::uses_change(&ask.call) {
+                let probes: Vec<Map<String, Value>> = match ask.each {
+                    None => vec![cx.params.clone()],
+                    Some(list) => items(ask, list, &values)
+                        .iter()
+                        .map(|i| item_params(cx.params, i))
+                        .collect(),
+                };
+                for params in &probes {
+                    let args = define::args(&ask.call, params, &values);
+                    ops::call(cx, ask.call.op, &args, true).await?;
+                }
             } else {
                 cx.planned(ask.call.op.api_service(), ask.call.op.name());
             }
@@ -183,6 +192,42 @@ fn defaults(ask: &Ask, cx: &Cx<'_>) -> Map<String, Value> {
     define::pick(ask, None, cx.params, &later).unwrap_or_default()
 }
 
+/// The items an ask made per item of `list` is made for: those not left out
+/// ([`Ask::except_in`]), and with a paired list, those whose paired value is a list that is not
+/// empty, each with that value.
+fn items(ask: &Ask, list: &str, values: &Value) -> Vec<(Value, Option<Value>)> {
+    let list_of = |name: &str| {
+        define::value(values, name)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let left_out = ask.except_in.map(list_of).unwrap_or_default();
+    let all = list_of(list).into_iter().filter(|i| !left_out.contains(i));
+    match ask.paired.map(list_of) {
+        None => all.map(|i| (i, None)).collect(),
+        Some(with) => all
+            .zip(with)
+            .filter(|(_, p)| p.as_array().is_some_and(|l| !l.is_empty()))
+            .map(|(i, p)| (i, Some(p)))
+            .collect(),
+    }
+}
+
+/// The step's parameters with an item (and its paired value) where [`define::Arg::Item`] and
+/// [`define::Arg::Paired`] find them.
+fn item_params(
+    params: &Map<String, Value>,
+    (item, paired): &(Value, Option<Value>),
+) -> Map<String, Value> {
+    let mut params = params.clone();
+    params.insert(define::ITEM.into(), item.clone());
+    if let Some(p) = paired {
+        params.insert(define::PAIRED.into(), p.clone());
+    }
+    params
+}
+
 /// One ask: its call, or (with `each`) one call per item: reads at once, changes one after
 /// the other (IAM and EC2 throttle a burst of changes to one resource); the values picked, and
 /// how many calls were answered.
@@ -195,53 +240,12 @@ async fn ask_one(
     let Some(list) = ask.each else {
         return Ok((call(cx, ask, cx.params, values).await?, 1));
     };
-    // Not for the items in the list of those left out.
-    let left_out = ask
-        .except_in
-        .map(|l| {
-            define::value(values, l)
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
-    let all: Vec<Value> = define::value(values, list)
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|i| !left_out.contains(i))
-        .collect();
-    // With a paired list: the items whose paired value is a list that is not empty, each
-    // with that value.
-    let paired = ask.paired.map(|p| {
-        define::value(values, p)
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    });
-    let items: Vec<(Value, Option<Value>)> = match &paired {
-        None => all.into_iter().map(|i| (i, None)).collect(),
-        Some(with) => all
-            .into_iter()
-            .zip(with.iter())
-            .filter(|(_, p)| p.as_array().is_some_and(|l| !l.is_empty()))
-            .map(|(i, p)| (i, Some(p.clone())))
-            .collect(),
-    };
+    let items = items(ask, list, values);
     let mut out: Map<String, Value> = ask
         .picks
         .iter()
         .map(|p| (p.name.to_string(), Value::Array(Vec::new())))
         .collect();
-    let item_params = |(item, paired): &(Value, Option<Value>)| {
-        let mut params = cx.params.clone();
-        params.insert(define::ITEM.into(), item.clone());
-        if let Some(p) = paired {
-            params.insert(define::PAIRED.into(), p.clone());
-        }
-        params
-    };
     let answers: Vec<Result<Map<String, Value>, StepError>> = if reads || ask.at_once {
         // A few at a time: an account's hundreds of target groups must not be a burst that
         // the API throttles, nor hundreds of round trips one after the other.
@@ -249,7 +253,7 @@ async fn ask_one(
         let reads: Vec<_> = items
             .iter()
             .map(|item| {
-                let params = item_params(item);
+                let params = item_params(cx.params, item);
                 async move { call(cx, ask, &params, values).await }
             })
             .collect();
@@ -261,7 +265,7 @@ async fn ask_one(
         let mut answers = Vec::with_capacity(items.len());
         // A failed change stops the calls for the items after it.
         for item in &items {
-            let answer = call(cx, ask, &item_params(item), values).await;
+            let answer = call(cx, ask, &item_params(cx.params, item), values).await;
             let failed = answer.is_err();
             answers.push(answer);
             if failed {

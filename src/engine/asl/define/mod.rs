@@ -750,15 +750,7 @@ fn iteration(a: &mut Act, label: &str, ask: &Ask) -> String {
     a.states.insert(task.clone(), t);
     // Only for an item not in the list of those left out.
     let task = if ask.except_in.is_some() {
-        let skip = a.pass(
-            &format!("{label}: one, left out"),
-            json!({"Result": {}}),
-            "",
-        );
-        if let Some(s) = a.states.get_mut(&skip) {
-            s.as_object_mut().map(|o| o.remove("Next"));
-            s["End"] = json!(true);
-        }
+        let skip = nothing(a, &format!("{label}: one, left out"));
         a.choice(
             &format!("{label}: one, left out?"),
             json!([{"Variable": "$.skip", "BooleanEquals": true, "Next": skip}]),
@@ -770,11 +762,7 @@ fn iteration(a: &mut Act, label: &str, ask: &Ask) -> String {
     match &ask.paired {
         // Only for an item whose paired value is not empty.
         Some(_) => {
-            let skip = a.pass(&format!("{label}: one, nothing"), json!({"Result": {}}), "");
-            if let Some(s) = a.states.get_mut(&skip) {
-                s.as_object_mut().map(|o| o.remove("Next"));
-                s["End"] = json!(true);
-            }
+            let skip = nothing(a, &format!("{label}: one, nothing"));
             let any = a.choice(
                 &format!("{label}: one, any?"),
                 json!([{"Variable": "$.count.n", "NumericGreaterThan": 0, "Next": task}]),
@@ -788,6 +776,17 @@ fn iteration(a: &mut Act, label: &str, ask: &Ask) -> String {
         }
         None => task,
     }
+}
+
+/// An iteration that makes no call and gives nothing (`{}`), so the gathered lists hold only
+/// the items a call was made for.
+fn nothing(a: &mut Act, what: &str) -> String {
+    let name = a.n(what);
+    a.states.insert(
+        name.clone(),
+        json!({"Type": "Pass", "Result": {}, "End": true}),
+    );
+    name
 }
 
 /// A path through lists split after its last `[*]`: the list (as Step Functions gives a
