@@ -642,7 +642,16 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
         deny["Principal"]["AWS"],
         format!("arn:aws:iam::123456789012:user/{user}")
     );
-    assert_eq!(deny["Sid"], "FirebreakDenyPrincipal");
+    assert_eq!(
+        deny,
+        &serde_json::json!({
+            "Effect": "Deny",
+            "Principal": {"AWS": format!("arn:aws:iam::123456789012:user/{user}")},
+            "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+        }),
+        "the same statement as the local engine's"
+    );
     let versioning = s3.get_bucket_versioning().bucket(&bucket).send().await;
     // The SDK cannot parse moto's versioning answer (see actions/s3.rs); read the raw status.
     let enabled = match versioning {
@@ -678,6 +687,33 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
         2,
         "no second deny: {policy}"
     );
+
+    // A second principal on the same bucket gets a deny of its own beside the first (the
+    // state machine used to fail with `SidInUse` here, while the local engine merged them).
+    let other = support::unique("dave");
+    let other_key = crate::run_s3::named_user_with_key(&config, &other).await;
+    let second = fixture_event("s3-exfil-anomalous.json", |f| {
+        f["resource"]["s3BucketDetails"][0]["name"] = bucket.clone().into();
+        f["resource"]["accessKeyDetails"]["userName"] = other.clone().into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = other_key.clone().into();
+        f["resource"]["accessKeyDetails"]["userType"] = "IAMUser".into();
+    });
+    let (ok, out) = execute(&moto, "s3-data-access", &second).await;
+    assert!(ok, "{}", failures(&out));
+    let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
+    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 3, "{policy}");
+    assert!(statements.contains(&earlier), "{policy}");
+    for u in [&user, &other] {
+        let arn = format!("arn:aws:iam::123456789012:user/{u}");
+        assert!(
+            statements
+                .iter()
+                .any(|s| s["Effect"] == "Deny" && s["Principal"]["AWS"] == arn.as_str()),
+            "{u}: {policy}"
+        );
+    }
 }
 
 /// The EC2 playbook on the emulator's Step Functions leaves the same end state as the local
@@ -1727,4 +1763,60 @@ async fn an_execution_that_never_starts_is_reported() {
     assert!(err.contains("has entered none of its steps"), "{err}");
     assert!(err.contains("execute_state_machine"), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(120));
+}
+
+/// `s3.deny_principal` on the emulator's Step Functions, for the two policies the S3 test
+/// above does not have: none yet (a new document), and one whose `Statement` is one object,
+/// not a list (it becomes a list of two).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_deny_is_added_to_a_bucket_without_a_policy_and_to_one_statement() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let s3 = firebreak::aws::s3_client(&config);
+    let (user, key) = crate::run_s3::user_with_key(&config).await;
+    let arn = format!("arn:aws:iam::123456789012:user/{user}");
+    let single = |bucket: &str| {
+        serde_json::json!({
+            "Sid": "PartnerRead",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/*"),
+        })
+    };
+    for with_policy in [false, true] {
+        let bucket = support::unique("exports");
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        if with_policy {
+            let policy = serde_json::json!({"Version": "2012-10-17", "Statement": single(&bucket)});
+            s3.put_bucket_policy()
+                .bucket(&bucket)
+                .policy(policy.to_string())
+                .send()
+                .await
+                .unwrap();
+        }
+        let input = fixture_event("s3-exfil-anomalous.json", |f| {
+            f["resource"]["s3BucketDetails"][0]["name"] = bucket.clone().into();
+            f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
+            f["resource"]["accessKeyDetails"]["accessKeyId"] = key.clone().into();
+            f["resource"]["accessKeyDetails"]["userType"] = "IAMUser".into();
+        });
+        let (ok, out) = execute(&moto, "s3-data-access", &input).await;
+        assert!(ok, "{}", failures(&out));
+        let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
+        let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+        let deny = serde_json::json!({
+            "Effect": "Deny",
+            "Principal": {"AWS": arn},
+            "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+        });
+        let want = if with_policy {
+            serde_json::json!([single(&bucket), deny])
+        } else {
+            serde_json::json!([deny])
+        };
+        assert_eq!(policy["Statement"], want, "{policy}");
+    }
 }

@@ -192,11 +192,13 @@ async fn inputs_a_playbook_does_not_declare_are_ignored_for_it() {
     }
 }
 
-/// Issue 14, item 2: a weaker statement of firebreak's Sid (one action, the objects only,
-/// under a condition that never holds), such as anyone with PutBucketPolicy could write
-/// first, is not "already as wanted": it is replaced by the whole deny.
+/// Issue 14, item 2: a weaker statement under the name firebreak once gave its deny (one
+/// action, the objects only, under a condition that never holds), such as anyone with
+/// PutBucketPolicy could write first, is not "already as wanted": the whole deny is added
+/// beside it, and it stays (it is not firebreak's to remove). A second principal's deny then
+/// stands beside the first.
 #[tokio::test]
-async fn a_weaker_statement_of_the_deny_sid_is_replaced() {
+async fn a_weaker_statement_is_not_taken_for_the_deny() {
     let config = moto().config().await;
     let s3 = firebreak::aws::s3_client(&config);
     let (bucket, existing) = public_bucket(&config).await;
@@ -210,13 +212,21 @@ async fn a_weaker_statement_of_the_deny_sid_is_replaced() {
         "Resource": format!("arn:aws:s3:::{bucket}/*"),
         "Condition": {"Bool": {"aws:SecureTransport": "false"}}
     });
-    let policy = json!({"Version": "2012-10-17", "Statement": [existing.clone(), weak]});
+    let policy = json!({"Version": "2012-10-17", "Statement": [existing.clone(), weak.clone()]});
     s3.put_bucket_policy()
         .bucket(&bucket)
         .policy(policy.to_string())
         .send()
         .await
         .unwrap();
+    let deny = |p: &str| {
+        json!({
+            "Effect": "Deny",
+            "Principal": {"AWS": p},
+            "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+        })
+    };
     let (_, access) = s3_findings(&bucket, &user, &key);
     let out = moto().firebreak(&["run", "--output", "json", access.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -230,22 +240,21 @@ async fn a_weaker_statement_of_the_deny_sid_is_replaced() {
         .unwrap();
     assert_eq!(step["changed"], true, "{step:#}");
     let now = bucket_policy(&s3, &bucket).await;
-    let statements = now["Statement"].as_array().unwrap();
-    assert!(statements.contains(&existing), "{now:#}");
-    let ours: Vec<&Value> = statements
-        .iter()
-        .filter(|s| s["Sid"] == "FirebreakDenyPrincipal")
-        .collect();
-    assert_eq!(ours.len(), 1, "{now:#}");
-    assert_eq!(ours[0]["Action"], "s3:*", "{now:#}");
-    assert!(ours[0].get("Condition").is_none(), "{now:#}");
     assert_eq!(
-        ours[0]["Resource"],
-        json!([
-            format!("arn:aws:s3:::{bucket}"),
-            format!("arn:aws:s3:::{bucket}/*")
-        ]),
+        now["Statement"],
+        json!([existing, weak, deny(&principal)]),
         "{now:#}"
     );
-    assert_eq!(ours[0]["Principal"]["AWS"], json!([principal]), "{now:#}");
+
+    let (other, other_key) = user_with_key(&config).await;
+    let (_, access) = s3_findings(&bucket, &other, &other_key);
+    let out = moto().firebreak(&["run", "--output", "json", access.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let second = format!("arn:aws:iam::123456789012:user/{other}");
+    let now = bucket_policy(&s3, &bucket).await;
+    assert_eq!(
+        now["Statement"],
+        json!([existing, weak, deny(&principal), deny(&second)]),
+        "{now:#}"
+    );
 }

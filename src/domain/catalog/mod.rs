@@ -165,8 +165,6 @@ pub enum How {
 pub enum Written {
     /// `ec2.isolate_instance`: two moves with a way back (the transition group first).
     IsolateInstance,
-    /// `s3.deny_principal`: a statement merged into a bucket policy S3 gives as text.
-    DenyPrincipal,
 }
 
 impl Spec {
@@ -266,8 +264,6 @@ pub mod names {
     /// `iam.revoke_role_sessions`' inline policy (the console's name) and statement.
     pub const REVOKE_POLICY: &str = "AWSRevokeOlderSessions";
     pub const REVOKE_SID: &str = "FirebreakRevokeOlderSessions";
-    /// `s3.deny_principal`'s statement.
-    pub const DENY_PRINCIPAL_SID: &str = "FirebreakDenyPrincipal";
     /// `ec2.isolate_instance`'s groups.
     pub const ISOLATION_GROUP: &str = "firebreak-isolation";
     pub const TRANSITION_GROUP: &str = "firebreak-isolation-transition";

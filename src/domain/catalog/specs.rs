@@ -824,8 +824,8 @@ impl Action {
             Action::S3DenyPrincipal => {
                 const S: &Spec = &Spec {
                     name: "s3.deny_principal",
-                    doc: "Add a Deny statement for one principal to the bucket policy, keeping every existing statement.",
-                    undo: "Remove the statement {statement_id} from the bucket policy of {bucket}: `aws s3api get-bucket-policy`, edit, `put-bucket-policy`.",
+                    doc: "Add a statement to the bucket policy that denies one principal every S3 action on the bucket and its objects, keeping every existing statement.",
+                    undo: "Remove the statement that denies {principal_arn} from the bucket policy of {bucket}: `aws s3api get-bucket-policy`, edit, `put-bucket-policy` (the policy before is in this step's evidence, pre_state).",
                     effect: Effect::Contain,
                     params: &[
                         BUCKET,
@@ -835,25 +835,10 @@ impl Action {
                             "ARN of the IAM user or role to deny",
                         ),
                         OWNER,
-                        opt(
-                            "statement_id",
-                            Type::String,
-                            Some("\"FirebreakDenyPrincipal\""),
-                            "Sid of the added statement",
-                        ),
                     ],
-                    outputs: &[out(
-                        "statement_id",
-                        Type::String,
-                        "Sid of the deny statement",
-                    )],
+                    outputs: &[],
                     fixed_tags: &[],
-                    how: How::Hand {
-                        written: Written::DenyPrincipal,
-                        permissions: &["s3:GetBucketPolicy", "s3:PutBucketPolicy"],
-                        engine_only: &[],
-                        sfn_unavailable: &[],
-                    },
+                    how: How::Defined(&define::s3::DENY_PRINCIPAL),
                 };
                 S
             }

@@ -16,65 +16,103 @@ pub const PAIRED: &str = "$paired";
 /// The parameters of `call`, from the step's `params` (what the local engine sends; for an
 /// [`Ask::each`], with the item under [`ITEM`]).
 pub fn args(call: &Call, params: &Map<String, Value>, values: &Value) -> Map<String, Value> {
-    fn one(arg: &Arg, params: &Map<String, Value>, values: &Value) -> Option<Value> {
-        match arg {
-            Arg::Param(p) => Some(params.get(*p).cloned().unwrap_or(Value::Null)),
-            Arg::IfGiven(p) => params
-                .get(*p)
-                .filter(|v| !v.is_null() && v.as_str() != Some(""))
-                .cloned(),
-            Arg::Text(t) => Some(Value::String((*t).into())),
-            Arg::Bool(b) => Some(Value::Bool(*b)),
-            Arg::Int(i) => Some(Value::from(*i)),
-            Arg::ListOf(p) => Some(json!([params.get(*p).cloned().unwrap_or(Value::Null)])),
-            Arg::Obj(members) => Some(Value::Object(obj(members, params, values))),
-            Arg::Item => params.get(ITEM).cloned(),
-            Arg::Value(name) => Some(value(values, name).clone()),
-            Arg::List(items) => Some(Value::Array(
-                items
-                    .iter()
-                    .filter_map(|a| one(a, params, values))
-                    .collect(),
-            )),
-            Arg::Tags(p) => Some(tag_list(params.get(*p))),
-            Arg::Paired => params.get(PAIRED).cloned(),
-            Arg::LastPart(name) => Some(Value::String(
-                value(values, name)
-                    .as_str()
-                    .and_then(|s| s.rsplit('/').next())
-                    .unwrap_or_default()
-                    .to_string(),
-            )),
-            Arg::Json(members) => Some(Value::String(
-                Value::Object(obj(members, params, values)).to_string(),
-            )),
-            Arg::Format(template, items) => {
-                let mut parts = template.split("{}");
-                let mut out = parts.next().unwrap_or_default().to_string();
-                for (part, item) in parts.zip(items.iter().chain(std::iter::repeat(&Arg::Text(""))))
-                {
-                    match one(item, params, values) {
-                        Some(Value::String(t)) => out.push_str(&t),
-                        Some(Value::Null) | None => {}
-                        Some(v) => out.push_str(&v.to_string()),
-                    }
-                    out.push_str(part);
+    members(call.args, params, values)
+}
+
+/// An object of arguments (a call's, or a statement's members) as the local engine builds it.
+pub fn members(
+    members: &[(&str, Arg)],
+    params: &Map<String, Value>,
+    values: &Value,
+) -> Map<String, Value> {
+    members
+        .iter()
+        .filter_map(|(k, a)| one(a, params, values).map(|v| ((*k).to_string(), v)))
+        .collect()
+}
+
+/// One argument's value; `None` for an [`Arg::IfGiven`] the playbook does not give (the
+/// member is left out).
+fn one(arg: &Arg, params: &Map<String, Value>, values: &Value) -> Option<Value> {
+    match arg {
+        Arg::Param(p) => Some(params.get(*p).cloned().unwrap_or(Value::Null)),
+        Arg::IfGiven(p) => params
+            .get(*p)
+            .filter(|v| !v.is_null() && v.as_str() != Some(""))
+            .cloned(),
+        Arg::Text(t) => Some(Value::String((*t).into())),
+        Arg::Bool(b) => Some(Value::Bool(*b)),
+        Arg::Int(i) => Some(Value::from(*i)),
+        Arg::ListOf(p) => Some(json!([params.get(*p).cloned().unwrap_or(Value::Null)])),
+        Arg::Obj(inner) => Some(Value::Object(members(inner, params, values))),
+        Arg::Item => params.get(ITEM).cloned(),
+        Arg::Value(name) => Some(value(values, name).clone()),
+        Arg::List(items) => Some(Value::Array(
+            items
+                .iter()
+                .filter_map(|a| one(a, params, values))
+                .collect(),
+        )),
+        Arg::Tags(p) => Some(tag_list(params.get(*p))),
+        Arg::Paired => params.get(PAIRED).cloned(),
+        Arg::LastPart(name) => Some(Value::String(
+            value(values, name)
+                .as_str()
+                .and_then(|s| s.rsplit('/').next())
+                .unwrap_or_default()
+                .to_string(),
+        )),
+        Arg::Json(inner) => Some(Value::String(
+            Value::Object(members(inner, params, values)).to_string(),
+        )),
+        Arg::Format(template, items) => {
+            let mut parts = template.split("{}");
+            let mut out = parts.next().unwrap_or_default().to_string();
+            for (part, item) in parts.zip(items.iter().chain(std::iter::repeat(&Arg::Text("")))) {
+                match one(item, params, values) {
+                    Some(Value::String(t)) => out.push_str(&t),
+                    Some(Value::Null) | None => {}
+                    Some(v) => out.push_str(&v.to_string()),
                 }
-                Some(Value::String(out))
+                out.push_str(part);
             }
+            Some(Value::String(out))
+        }
+        Arg::ArnPart(p, n) => Some(Value::String(
+            params
+                .get(*p)
+                .and_then(Value::as_str)
+                .and_then(|arn| arn.split(':').nth(*n))
+                .unwrap_or_default()
+                .to_string(),
+        )),
+        Arg::WithStatement(doc, statement) => {
+            let mut list = statements(value(values, doc)).unwrap_or_default();
+            list.push(Value::Object(members(statement, params, values)));
+            let mut document = match value(values, doc).as_str().map(serde_json::from_str) {
+                Some(Ok(Value::Object(d))) => d,
+                _ => Map::from_iter([("Version".to_string(), json!("2012-10-17"))]),
+            };
+            document.insert("Statement".into(), Value::Array(list));
+            Some(Value::String(Value::Object(document).to_string()))
         }
     }
-    fn obj(
-        members: &[(&str, Arg)],
-        params: &Map<String, Value>,
-        values: &Value,
-    ) -> Map<String, Value> {
-        members
-            .iter()
-            .filter_map(|(k, a)| one(a, params, values).map(|v| ((*k).to_string(), v)))
-            .collect()
+}
+
+/// The statements of the policy document a value holds as JSON text: none for null, `None`
+/// for what is not a policy document (not JSON, not an object, or a `Statement` that is
+/// neither a list nor one statement).
+pub fn statements(text: &Value) -> Option<Vec<Value>> {
+    let text = match text {
+        Value::Null => return Some(Vec::new()),
+        Value::String(t) => t,
+        _ => return None,
+    };
+    match serde_json::from_str::<Value>(text).ok()?.get("Statement")? {
+        Value::Array(list) => Some(list.clone()),
+        one @ Value::Object(_) => Some(vec![one.clone()]),
+        _ => None,
     }
-    obj(call.args, params, values)
 }
 
 /// Whether a call's parameters read a value picked in the change phase (`change.group`).
@@ -321,6 +359,14 @@ impl Cond {
                 // Not earlier: the other is not later (both must be timestamps).
                 later(than, value(values, x)).is_ok_and(|l| !l)
             }
+            Cond::HasStatement(doc, statement) => statements(value(values, doc))
+                .is_some_and(|l| l.contains(&Value::Object(members(statement, params, values)))),
+            Cond::Keeps(x, y) => match (statements(value(values, x)), statements(value(values, y)))
+            {
+                (Some(before), Some(after)) => before.iter().all(|s| after.contains(s)),
+                _ => false,
+            },
+            Cond::PolicyText(x) => statements(value(values, x)).is_some(),
             Cond::Local(c) => c.holds(values, params, later),
             Cond::All(cs) => cs.iter().all(|c| c.holds(values, params, later)),
             Cond::Any(cs) => cs.iter().any(|c| c.holds(values, params, later)),
@@ -336,7 +382,12 @@ impl Cond {
             Cond::Is(n, _) => out.push(n),
             Cond::Same(x, y) => out.extend([*x, *y]),
             Cond::Empty(x) | Cond::NoneIn(x) | Cond::Includes(x, _) => out.push(x),
-            Cond::Within(x, y) => out.extend([*x, *y]),
+            Cond::Within(x, y) | Cond::Keeps(x, y) => out.extend([*x, *y]),
+            Cond::PolicyText(x) => out.push(x),
+            Cond::HasStatement(x, statement) => {
+                out.push(x);
+                out.extend(super::values_in(statement));
+            }
             Cond::NotBefore(x, than) => {
                 out.push(x);
                 if let Arg::Value(n) = than {

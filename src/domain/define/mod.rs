@@ -74,6 +74,18 @@ pub enum Arg {
     /// A text with each `{}` replaced by the text of one argument, in order (a snapshot's
     /// description); the arguments are parameters, values or the item (`States.Format`).
     Format(&'static str, &'static [Arg]),
+    /// A field of a parameter that is an ARN (`:`-separated, counted from 0: 1 is the
+    /// partition), as an argument of an [`Arg::Format`]. (`States.StringSplit` leaves empty
+    /// fields out: only the fields before the first empty one, `::` in an S3 ARN, are the same
+    /// on both engines.)
+    ArnPart(&'static str, usize),
+    /// A policy document with one statement added, as JSON text: the document is the JSON text
+    /// a picked value holds (a bucket's policy; none yet when the value is null, then a new
+    /// document), a `Statement` that is one statement becomes a list, and the statement
+    /// (built from its members) is appended to it. A member of a call's own arguments, like
+    /// [`Arg::Json`]. A document that is not JSON text of a policy is refused first
+    /// ([`Cond::PolicyText`]).
+    WithStatement(&'static str, &'static [(&'static str, Arg)]),
 }
 
 /// The finding's id, a value of every definition (the tag that marks what firebreak made for
@@ -212,7 +224,9 @@ impl Where {
             | Arg::LastPart(_)
             | Arg::Paired
             | Arg::Json(_)
-            | Arg::Format(..) => Ok(Value::Null),
+            | Arg::Format(..)
+            | Arg::ArnPart(..)
+            | Arg::WithStatement(..) => Ok(Value::Null),
         }
     }
 
@@ -593,6 +607,16 @@ pub enum Cond {
     Starts(&'static str, &'static [&'static str]),
     /// Every item of one picked list is in another (every volume has a snapshot).
     Within(&'static str, &'static str),
+    /// The policy document a picked value holds as JSON text (none when it is null) has this
+    /// statement (built from its members), exactly.
+    HasStatement(&'static str, &'static [(&'static str, Arg)]),
+    /// Every statement of the policy document one picked value holds (JSON text) is in the one
+    /// another holds: nothing of the first was lost.
+    Keeps(&'static str, &'static str),
+    /// A picked value is null or the JSON text of a policy document (an object whose
+    /// `Statement` is a list or one statement). A state machine takes it as holding: a text
+    /// that is not JSON fails its execution where it is parsed, and AWS gives no other.
+    PolicyText(&'static str),
     /// A picked timestamp is not earlier than another time: a parameter ([`Arg::IfGiven`]:
     /// not holding when the playbook does not give it) or a value ([`Arg::Value`], [`NOW`]).
     /// Not holding when either is not a timestamp.
@@ -831,6 +855,10 @@ pub fn values_in(args: &[(&str, Arg)]) -> Vec<&'static str> {
         match a {
             Arg::Value(v) | Arg::LastPart(v) => out.push(*v),
             Arg::Obj(inner) | Arg::Json(inner) => out.extend(values_in(inner)),
+            Arg::WithStatement(doc, inner) => {
+                out.push(*doc);
+                out.extend(values_in(inner));
+            }
             Arg::List(items) | Arg::Format(_, items) => {
                 for i in *items {
                     out.extend(values_in(&[("", *i)]));
@@ -844,7 +872,8 @@ pub fn values_in(args: &[(&str, Arg)]) -> Vec<&'static str> {
             | Arg::ListOf(_)
             | Arg::Item
             | Arg::Tags(_)
-            | Arg::Paired => {}
+            | Arg::Paired
+            | Arg::ArnPart(..) => {}
         }
     }
     out

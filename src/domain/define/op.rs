@@ -14,6 +14,7 @@ pub enum Op {
     S3GetPublicAccessBlock,
     S3PutPublicAccessBlock,
     S3GetBucketPolicy,
+    S3PutBucketPolicy,
     S3GetBucketAcl,
     S3GetBucketOwnershipControls,
     Ec2DescribeInstances,
@@ -114,6 +115,7 @@ impl Op {
             | Op::S3GetPublicAccessBlock
             | Op::S3PutPublicAccessBlock
             | Op::S3GetBucketPolicy
+            | Op::S3PutBucketPolicy
             | Op::S3GetBucketAcl
             | Op::S3GetBucketOwnershipControls => "s3",
             Op::Ec2DescribeInstances
@@ -185,6 +187,7 @@ impl Op {
             Op::S3GetPublicAccessBlock => "GetPublicAccessBlock",
             Op::S3PutPublicAccessBlock => "PutPublicAccessBlock",
             Op::S3GetBucketPolicy => "GetBucketPolicy",
+            Op::S3PutBucketPolicy => "PutBucketPolicy",
             Op::S3GetBucketAcl => "GetBucketAcl",
             Op::S3GetBucketOwnershipControls => "GetBucketOwnershipControls",
             Op::Ec2DescribeInstances => "DescribeInstances",
@@ -268,6 +271,7 @@ impl Op {
             Op::S3GetPublicAccessBlock => "s3:GetBucketPublicAccessBlock",
             Op::S3PutPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
             Op::S3GetBucketPolicy => "s3:GetBucketPolicy",
+            Op::S3PutBucketPolicy => "s3:PutBucketPolicy",
             Op::S3GetBucketAcl => "s3:GetBucketAcl",
             Op::S3GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
             Op::Ec2DescribeInstances => "ec2:DescribeInstances",

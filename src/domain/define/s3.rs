@@ -1,6 +1,6 @@
 //! S3 actions in the step vocabulary.
 
-use super::{Arg, Ask, Cond, Def, Lit, Op, Pick};
+use super::{Arg, Ask, Cond, Def, Lit, Op, Pick, Refusal};
 
 /// `Bucket`, and `ExpectedBucketOwner` when the playbook gives one.
 const BUCKET: &[(&str, Arg)] = &[
@@ -158,3 +158,63 @@ pub const CAPTURE_BUCKET: Def = Def::capture(
         ("versioning", "before.status"),
     ],
 );
+
+/// The partition of the principal's ARN (`aws`, `aws-cn`, `aws-us-gov`), the bucket's too.
+const PARTITION: Arg = Arg::ArnPart("principal_arn", 1);
+
+/// The statement `s3.deny_principal` adds: the principal denied every S3 action on the bucket
+/// and its objects, without a condition. It has no `Sid`: the statement is known by what it
+/// says, so one for each principal stands beside the others, and a statement someone wrote
+/// first under a name firebreak might use (weaker, or for another principal) neither counts as
+/// done nor is replaced.
+const DENY: &[(&str, Arg)] = &[
+    ("Effect", Arg::Text("Deny")),
+    (
+        "Principal",
+        Arg::Obj(&[("AWS", Arg::Param("principal_arn"))]),
+    ),
+    ("Action", Arg::Text("s3:*")),
+    (
+        "Resource",
+        Arg::List(&[
+            Arg::Format("arn:{}:s3:::{}", &[PARTITION, Arg::Param("bucket")]),
+            Arg::Format("arn:{}:s3:::{}/*", &[PARTITION, Arg::Param("bucket")]),
+        ]),
+    ),
+];
+
+/// The bucket's policy, as S3 gives it (JSON text), null when it has none.
+const READ_POLICY: Ask = Ask::to(Op::S3GetBucketPolicy, BUCKET)
+    .absent_on(
+        &["NoSuchBucketPolicy"],
+        Some("bucket policy does not exist"),
+    )
+    .keeping(&[Pick::at("policy", "Policy", Lit::Null)]);
+
+/// `s3.deny_principal`: the bucket policy gains [`DENY`] for the principal; every statement it
+/// had stays.
+pub const DENY_PRINCIPAL: Def = Def {
+    before: &[READ_POLICY],
+    refuse: &[Refusal {
+        when: Cond::Not(&Cond::PolicyText("before.policy")),
+        code: "MalformedPolicy",
+        message: "the policy of bucket {bucket} is not a JSON policy document; not changed",
+    }],
+    done_when: Cond::HasStatement("before.policy", DENY),
+    plan: "add a Deny for {principal_arn} to the policy of bucket {bucket}, keeping its statements",
+    change: &[Ask::to(
+        Op::S3PutBucketPolicy,
+        &[
+            ("Bucket", Arg::Param("bucket")),
+            ("ExpectedBucketOwner", Arg::IfGiven("expected_owner")),
+            ("Policy", Arg::WithStatement("before.policy", DENY)),
+        ],
+    )],
+    after: &[READ_POLICY],
+    verified_when: Some(Cond::All(&[
+        Cond::HasStatement("after.policy", DENY),
+        Cond::Keeps("before.policy", "after.policy"),
+    ])),
+    unverified: "the policy of bucket {bucket} does not read back with the deny and every earlier statement",
+    outputs: &[],
+};

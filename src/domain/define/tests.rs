@@ -325,12 +325,15 @@ fn definitions_are_well_formed() {
             for (_, a) in args {
                 match a {
                     Arg::Format(_, items) => assert!(
-                        items
-                            .iter()
-                            .all(|i| matches!(i, Arg::Param(_) | Arg::Value(_) | Arg::Item)),
+                        items.iter().all(|i| matches!(
+                            i,
+                            Arg::Param(_) | Arg::Value(_) | Arg::Item | Arg::ArnPart(..)
+                        )),
                         "{name}: a format argument that is not a parameter, value or item"
                     ),
-                    Arg::Obj(m) | Arg::Json(m) => formats(m, name),
+                    // `States.StringSplit` leaves out the empty field after `iam:` or `s3:`.
+                    Arg::ArnPart(_, n) => assert!(*n < 3, "{name}: ARN field {n}"),
+                    Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => formats(m, name),
                     Arg::List(items) => items.iter().for_each(|i| formats(&[("", *i)], name)),
                     _ => {}
                 }
@@ -341,18 +344,22 @@ fn definitions_are_well_formed() {
         for ask in def.before.iter().chain(def.change).chain(def.after) {
             fn nested(args: &[(&str, Arg)]) -> bool {
                 args.iter().any(|(_, a)| match a {
-                    Arg::Json(_) => true,
+                    Arg::Json(_) | Arg::WithStatement(..) => true,
                     Arg::Obj(m) => nested(m),
                     Arg::List(items) => items.iter().any(|i| nested(&[("", *i)])),
                     _ => false,
                 })
             }
             let inner = ask.call.args.iter().any(|(_, a)| match a {
-                Arg::Obj(m) | Arg::Json(m) => nested(m),
+                Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => nested(m),
                 Arg::List(items) => items.iter().any(|i| nested(&[("", *i)])),
                 _ => false,
             });
-            let top = ask.call.args.iter().any(|(_, a)| matches!(a, Arg::Json(_)));
+            let top = ask
+                .call
+                .args
+                .iter()
+                .any(|(_, a)| matches!(a, Arg::Json(_) | Arg::WithStatement(..)));
             assert!(
                 !(inner || (top && ask.each.is_some())),
                 "{}: a JSON text inside a member or in a call per item",
@@ -540,7 +547,7 @@ fn lists_do_not_mix_paths_and_objects() {
                         }
                     }
                 }
-                Arg::Obj(m) | Arg::Json(m) => walk(m, name),
+                Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => walk(m, name),
                 _ => {}
             }
         }
@@ -566,7 +573,7 @@ fn left_out_parameters_have_no_default() {
                     "{}: `{p}`",
                     spec.name
                 ),
-                Arg::Obj(m) | Arg::Json(m) => walk(m, spec),
+                Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => walk(m, spec),
                 _ => {}
             }
         }
@@ -583,8 +590,12 @@ fn left_out_parameters_have_no_default() {
 fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
     for (_, a) in args {
         match a {
-            Arg::Obj(m) | Arg::Json(m) => collect_params(m, out),
-            Arg::Param(p) | Arg::IfGiven(p) | Arg::ListOf(p) | Arg::Tags(p) => out.push(p),
+            Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => collect_params(m, out),
+            Arg::Param(p)
+            | Arg::IfGiven(p)
+            | Arg::ListOf(p)
+            | Arg::Tags(p)
+            | Arg::ArnPart(p, _) => out.push(p),
             Arg::List(items) | Arg::Format(_, items) => {
                 for i in *items {
                     collect_params(&[("", *i)], out);
@@ -599,4 +610,62 @@ fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
             | Arg::LastPart(_) => {}
         }
     }
+}
+
+#[test]
+fn a_policy_document_gains_a_statement_and_is_compared_by_its_statements() {
+    const STATEMENT: &[(&str, Arg)] = &[
+        ("Effect", Arg::Text("Deny")),
+        (
+            "Resource",
+            Arg::Format("arn:{}:s3:::{}", &[Arg::ArnPart("who", 1), Arg::Param("b")]),
+        ),
+    ];
+    const CALL: Call = Call {
+        op: Op::S3PutBucketPolicy,
+        args: &[("Policy", Arg::WithStatement("before.p", STATEMENT))],
+    };
+    let params = json!({"who": "arn:aws-cn:iam::1:user/u", "b": "bkt"})
+        .as_object()
+        .cloned()
+        .unwrap();
+    let ours = json!({"Effect": "Deny", "Resource": "arn:aws-cn:s3:::bkt"});
+    let other = json!({"Effect": "Allow", "Resource": "*"});
+    let policy = |v: Value| json!({"before": {"p": v}});
+    let with = |v: Value| -> Value {
+        let text = args(&CALL, &params, &policy(v))["Policy"].clone();
+        serde_json::from_str(text.as_str().unwrap()).unwrap()
+    };
+    // None yet: a new document; one statement written without a list: a list of two.
+    assert_eq!(
+        with(Value::Null),
+        json!({"Version": "2012-10-17", "Statement": [ours]})
+    );
+    let single = json!({"Version": "2012-10-17", "Id": "x", "Statement": other}).to_string();
+    assert_eq!(
+        with(json!(single)),
+        json!({"Version": "2012-10-17", "Id": "x", "Statement": [other, ours]})
+    );
+    let holds = |c: Cond, v: &Value| c.holds(v, &params, &later);
+    let both = json!({"before": {"p": single},
+        "after": {"p": json!({"Statement": [other, ours]}).to_string()}});
+    assert!(!holds(Cond::HasStatement("before.p", STATEMENT), &both));
+    assert!(holds(Cond::HasStatement("after.p", STATEMENT), &both));
+    assert!(holds(Cond::Keeps("before.p", "after.p"), &both));
+    assert!(!holds(Cond::Keeps("after.p", "before.p"), &both));
+    // What is not a policy document is refused, and has no statement.
+    for bad in [
+        json!("not json"),
+        json!("[1]"),
+        json!("{\"Statement\": 3}"),
+        json!(4),
+    ] {
+        let v = policy(bad.clone());
+        assert!(!holds(Cond::PolicyText("before.p"), &v), "{bad}");
+        assert!(
+            !holds(Cond::HasStatement("before.p", STATEMENT), &v),
+            "{bad}"
+        );
+    }
+    assert!(holds(Cond::PolicyText("before.p"), &policy(Value::Null)));
 }

@@ -7,7 +7,6 @@ mod define;
 mod ec2;
 mod isolate;
 mod ops;
-mod s3;
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -103,7 +102,6 @@ async fn dispatch(action: Action, cx: &Cx<'_>) -> Result<Outcome, StepError> {
     match action.spec().how {
         How::Defined(def) => Box::pin(define::run(def, cx)).await,
         How::Hand { written, .. } => match written {
-            Written::DenyPrincipal => Box::pin(s3::deny_principal(cx)).await,
             Written::IsolateInstance => Box::pin(isolate::isolate_instance(cx)).await,
         },
     }

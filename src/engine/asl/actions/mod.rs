@@ -14,7 +14,6 @@ use super::Val;
 use crate::domain::catalog::{Action, How, Written};
 
 mod ec2;
-mod s3;
 
 use super::act::{Act, Compiled};
 
@@ -30,7 +29,6 @@ pub(crate) fn compile(action: Action, a: &mut Act, succeeded: &str) -> Compiled 
     };
     let mut outputs: BTreeMap<&'static str, Val> = BTreeMap::new();
     let first = match written {
-        Written::DenyPrincipal => s3::deny_principal(a, &mut outputs, succeeded),
         Written::IsolateInstance => ec2::isolate_instance(a, &mut outputs, succeeded),
     };
     Compiled { first, outputs }

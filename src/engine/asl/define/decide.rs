@@ -97,6 +97,15 @@ pub(super) fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -
             )
         };
     }
+    let mut documents = Vec::new();
+    documents_of(c, &mut documents);
+    for d in documents.into_iter().rev() {
+        first = match d {
+            Cond::HasStatement(x, statement) => super::policy::has(a, what, x, statement, &first),
+            Cond::Keeps(x, y) => super::policy::keeps(a, what, x, y, &first),
+            _ => first,
+        };
+    }
     let mut pairs = Vec::new();
     prepared(c, &mut pairs, &mut Vec::new());
     for (x, y) in pairs.into_iter().rev() {
@@ -134,7 +143,20 @@ fn prepared(
         | Cond::Starts(..)
         | Cond::Within(..)
         | Cond::NotBefore(..)
+        | Cond::HasStatement(..)
+        | Cond::Keeps(..)
+        | Cond::PolicyText(_)
         | Cond::Local(_) => {}
+    }
+}
+
+/// The conditions over policy documents, which states before the Choice answer.
+fn documents_of<'c>(c: &'c Cond, out: &mut Vec<&'c Cond>) {
+    match c {
+        Cond::HasStatement(..) | Cond::Keeps(..) => out.push(c),
+        Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| documents_of(c, out)),
+        Cond::Not(c) => documents_of(c, out),
+        _ => {}
     }
 }
 
@@ -222,8 +244,15 @@ fn rule(a: &Act, c: &Cond) -> Value {
                 None => rule(a, &Cond::Never),
             }
         }
-        // What only the local engine can check holds here.
-        Cond::Local(_) => rule(a, &Cond::Always),
+        Cond::HasStatement(x, _) => {
+            json!({"Variable": format!("{}.has", a.s(&super::policy::has_key(x))), "BooleanEquals": true})
+        }
+        Cond::Keeps(x, y) => {
+            json!({"Variable": format!("{}.lost", a.s(&super::policy::keeps_key(x, y))), "BooleanEquals": false})
+        }
+        // What only the local engine can check holds here; a text that is not JSON fails
+        // the execution where it is parsed.
+        Cond::Local(_) | Cond::PolicyText(_) => rule(a, &Cond::Always),
         Cond::All(cs) => json!({"And": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
         Cond::Any(cs) => json!({"Or": cs.iter().map(|c| rule(a, c)).collect::<Vec<_>>()}),
         Cond::Not(c) => json!({"Not": rule(a, c)}),

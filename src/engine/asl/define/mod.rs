@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 mod decide;
+mod policy;
 mod select;
 
 use decide::decision;
@@ -520,17 +521,32 @@ fn json_key(member: &str) -> String {
 }
 
 /// The Passes that build a call's [`Arg::Json`] objects (the emulator's `States.Format`
-/// cannot write a literal brace), ending at `next` (the Task); the first state.
+/// cannot write a literal brace) and [`Arg::WithStatement`] documents, ending at `next` (the
+/// Task); the first state.
 fn json_states(a: &mut Act, label: &str, members: &[(&str, Arg)], next: &str) -> String {
     let mut first = next.to_string();
     for (key, arg) in members.iter().rev() {
-        if let Arg::Json(inner) = arg {
-            let object = args(a, inner, &a.s("params"));
-            first = a.pass(
-                &format!("{label}: {key}"),
-                json!({"Parameters": object, "ResultPath": a.s(&json_key(key))}),
-                &first,
-            );
+        match arg {
+            Arg::Json(inner) => {
+                let object = args(a, inner, &a.s("params"));
+                first = a.pass(
+                    &format!("{label}: {key}"),
+                    json!({"Parameters": object, "ResultPath": a.s(&json_key(key))}),
+                    &first,
+                );
+            }
+            Arg::WithStatement(doc, statement) => {
+                let target = a.s(&json_key(key));
+                first = policy::appended(
+                    a,
+                    &format!("{label}: {key}"),
+                    doc,
+                    statement,
+                    &target,
+                    &first,
+                );
+            }
+            _ => {}
         }
     }
     first
@@ -903,8 +919,17 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
                     )),
                 );
             }
-            // Built by the state before the Task (`json_states`).
-            Arg::Json(_) => {
+            Arg::ArnPart(name, n) => {
+                out.insert(
+                    format!("{key}.$"),
+                    json!(format!(
+                        "States.ArrayGetItem(States.StringSplit({}, ':'), {n})",
+                        p(name)
+                    )),
+                );
+            }
+            // Built by the states before the Task (`json_states`).
+            Arg::Json(_) | Arg::WithStatement(..) => {
                 out.insert(
                     format!("{key}.$"),
                     json!(format!("States.JsonToString({})", a.s(&json_key(key)))),
