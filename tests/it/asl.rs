@@ -1820,3 +1820,28 @@ async fn the_deny_is_added_to_a_bucket_without_a_policy_and_to_one_statement() {
         assert_eq!(policy["Statement"], want, "{policy}");
     }
 }
+
+/// The S3 malware state machine quarantines the object on the emulator (behind the wrapper
+/// that authorises object requests as S3 does: see `run_quarantine`), as the local engine
+/// does, and a second run changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_s3_malware_state_machine_quarantines_the_object() {
+    let moto = support::private_moto_for_s3_objects();
+    let config = moto.config().await;
+    let u = crate::run_quarantine::upload(&config).await;
+    let input = fixture_event("s3-malware-object.json", |f| {
+        crate::run_quarantine::about(&u, f)
+    });
+    let (ok, out) = execute(&moto, "s3-malware-object", &input).await;
+    assert!(ok, "{}", failures(&out));
+    assert_eq!(
+        crate::run_quarantine::end_state(&config, &u).await,
+        crate::run_quarantine::quarantined(&u)
+    );
+    let (ok, again) = execute(&moto, "s3-malware-object", &input).await;
+    assert!(ok, "{}", failures(&again));
+    assert_eq!(
+        crate::run_quarantine::end_state(&config, &u).await,
+        crate::run_quarantine::quarantined(&u)
+    );
+}

@@ -32,6 +32,7 @@ mod run_faults;
 mod run_iam;
 mod run_lambda;
 mod run_notify;
+mod run_quarantine;
 mod run_rds;
 mod run_s3;
 mod secrets;

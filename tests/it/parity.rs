@@ -108,6 +108,11 @@ steps:
     needs: [capture_bucket]
     with: {bucket: "${{ inputs.bucket }}", principal_arn: "${{ inputs.principal_arn }}"}
   - {id: versioning, action: s3.enable_versioning, needs: [capture_bucket], with: {bucket: "${{ inputs.bucket }}"}}
+  # After the other edit of the bucket's policy: two read-modify-writes at once lose one.
+  - id: quarantine
+    action: s3.quarantine_object
+    needs: [deny_principal]
+    with: {bucket: "${{ inputs.bucket }}", key: "${{ inputs.object_key }}"}
   - {id: sns, action: sns.publish, with: {topic_arn: "${{ inputs.topic_arn }}", subject: parity, message: "parity run"}}
   - {id: webhook, action: http.webhook, with: {url: "${{ inputs.webhook_url }}", text: "parity run"}}
 "#;
@@ -168,6 +173,7 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
                 "empty_vpc_id=vpc-0000000000000dead".into(),
                 "db_isolation_group=sg-0000000000000dead".into(),
                 "bucket=no-such-parity-bucket".into(),
+                "object_key=inbox/no-such-object".into(),
                 "principal_arn=arn:aws:iam::123456789012:user/no-such-user".into(),
                 "topic_arn=arn:aws:sns:us-east-1:123456789012:no-such-topic".into(),
                 format!("webhook_url={}", webhook_server()),
@@ -244,6 +250,14 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
         .send()
         .await
         .unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("inbox/invoice.pdf.exe")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"malware"))
+        .tagging("team=billing")
+        .send()
+        .await
+        .unwrap();
     let topic = aws_sdk_sns::Client::new(config)
         .create_topic()
         .name("parity-alerts")
@@ -267,6 +281,7 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
             format!("empty_vpc_id={empty_vpc}"),
             format!("db_isolation_group={db_isolation_group}"),
             format!("bucket={bucket}"),
+            "object_key=inbox/invoice.pdf.exe".into(),
             format!("principal_arn=arn:aws:iam::123456789012:user/{user}"),
             format!("topic_arn={topic}"),
             format!("webhook_url={}", webhook_server()),
@@ -659,7 +674,21 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .ok()
         .and_then(|p| p.policy().map(str::to_string))
         .and_then(|p| serde_json::from_str::<Value>(&p).ok());
+    let object_tags: Option<Vec<(String, String)>> = s3
+        .get_object_tagging()
+        .bucket(&bucket)
+        .key(input("object_key"))
+        .send()
+        .await
+        .ok()
+        .map(|t| {
+            t.tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        });
     json!({
+        "object_tags": object_tags,
         "keys": keys, "user_policies": policies, "user_attached": attached, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),
@@ -677,7 +706,8 @@ async fn run_engine(
     engine: &str,
     missing: bool,
 ) -> (BTreeMap<String, Value>, Value, Value, Vec<String>) {
-    let moto = support::private_moto();
+    // Object requests authorised as S3 does: the quarantine's deny is on a tag.
+    let moto = support::private_moto_for_s3_objects();
     crate::asl::enable_sfn(&moto);
     let config = moto.config().await;
     let seeded = seed(&config, missing).await;
@@ -886,7 +916,7 @@ async fn run_failing(engine: &str, refused: bool) -> BTreeMap<String, Value> {
         let (moto, proxy) = support::private_moto_behind(faults);
         (moto, Some(proxy))
     } else {
-        (support::private_moto(), None)
+        (support::private_moto_for_s3_objects(), None)
     };
     let endpoint = proxy
         .as_ref()

@@ -21,6 +21,9 @@ fn moto_aliases(permission: &str) -> &'static [&'static str] {
     match permission {
         "s3:GetBucketPublicAccessBlock" | "s3:GetBucketOwnershipControls" => &["s3:ListBucket"],
         "s3:PutBucketPublicAccessBlock" => &["s3:CreateBucket"],
+        // Reading a version's tags: moto checks `s3:GetObjectVersion` (the last of the
+        // request's sub-resources it knows).
+        "s3:GetObjectTagging" | "s3:GetObjectVersionTagging" => &["s3:GetObjectVersion"],
         _ => &[],
     }
 }
@@ -51,6 +54,8 @@ enum Case {
     Image,
     /// A mining Lambda function with a public URL, a queue feeding it and an execution role.
     Function,
+    /// Malware in a version of an S3 object, in a bucket with a policy.
+    MalwareObject,
     /// A database logged into, in a VPC without an isolation group.
     Database,
     /// As `Database`, an Aurora instance (its cluster is snapshotted).
@@ -130,6 +135,9 @@ impl Case {
             ),
             Case::Function => {
                 crate::run_lambda::lambda_finding(&crate::run_lambda::function(admin).await)
+            }
+            Case::MalwareObject => {
+                crate::run_quarantine::finding(&crate::run_quarantine::upload(admin).await)
             }
             Case::Image => {
                 crate::run_artifact::image_finding(&crate::run_artifact::shared_image(admin).await)
@@ -317,17 +325,32 @@ fn used(report: &Value) -> Vec<(String, BTreeSet<String>)> {
 
 /// The permissions AWS checks on a call beside its own, which the emulator does not: tags given
 /// as a security group is made need `ec2:CreateTags` (firebreak tags its groups so, and the
-/// responder may write rules only in groups with that tag). Printed, used by that call, but not
-/// shown failing when taken away: the emulator would not refuse the call.
+/// responder may write rules only in groups with that tag); an object version's tags need the
+/// version's permissions (`s3:GetObjectVersionTagging`, `s3:PutObjectVersionTagging`).
+/// Printed, used by that call, but not shown failing when taken away: the emulator would not
+/// refuse the call (or refuses it under another name, see `moto_aliases`).
 fn implied(report: &Value) -> BTreeSet<String> {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| s["calls"].as_array().cloned().unwrap_or_default())
-        .filter(|c| c["service"] == "ec2" && c["operation"] == "CreateSecurityGroup")
-        .map(|_| "ec2:CreateTags".to_string())
-        .collect()
+    let mut out = BTreeSet::new();
+    for s in report["steps"].as_array().unwrap() {
+        let version = s["pre_state"]["version_id"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty());
+        for c in s["calls"].as_array().into_iter().flatten() {
+            match (c["service"].as_str(), c["operation"].as_str()) {
+                (Some("ec2"), Some("CreateSecurityGroup")) => {
+                    out.insert("ec2:CreateTags".to_string());
+                }
+                (Some("s3"), Some("GetObjectTagging")) if version => {
+                    out.insert("s3:GetObjectVersionTagging".to_string());
+                }
+                (Some("s3"), Some("PutObjectTagging")) if version => {
+                    out.insert("s3:PutObjectVersionTagging".to_string());
+                }
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// The whole check for one playbook over the cases that take its paths.
@@ -444,6 +467,11 @@ async fn rds_playbook_needs_exactly_its_printed_policy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn lambda_playbook_needs_exactly_its_printed_policy() {
     least_privilege("lambda-compromise", &[Case::Function]).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_malware_playbook_needs_exactly_its_printed_policy() {
+    least_privilege("s3-malware-object", &[Case::MalwareObject]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -684,6 +712,27 @@ fn the_evidence_bucket_is_kept_out_of_the_bucket_writes() {
             assert!(actions.contains(write), "{engine}: {policy:#}");
         }
         assert!(!actions.contains("s3:Get"), "{engine}: {policy:#}");
+    }
+    // A quarantine's tag writes are kept off the evidence objects too.
+    let out = support::firebreak(&[
+        "permissions",
+        "s3-malware-object",
+        "--evidence",
+        "s3://acme-evidence/incidents",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
+    let policy: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let deny = support::statement(&policy, "FirebreakNeverOnTheEvidenceBucket");
+    assert_eq!(
+        deny["Resource"],
+        serde_json::json!(["arn:aws:s3:::acme-evidence", "arn:aws:s3:::acme-evidence/*"])
+    );
+    for write in [
+        "s3:PutBucketPolicy",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+    ] {
+        assert!(deny["Action"].to_string().contains(write), "{policy:#}");
     }
     let out = support::firebreak(&["permissions", "--evidence", "/tmp/evidence"]);
     assert_ne!(out.status.code(), Some(0));

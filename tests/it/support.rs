@@ -66,6 +66,21 @@ pub fn private_moto_for_enforcement() -> Moto {
     spawn_moto(&python, &[wrapper.as_os_str()])
 }
 
+/// A moto server of its own that authorises object requests by a bucket policy as S3 does
+/// (the request's own action, and `s3:ExistingObjectTag` conditions against the object's tags;
+/// `scripts/emulator/moto_server_s3.py` says what moto does instead, and the drill's emulator
+/// is the same); for the quarantine of objects, whose deny is on a tag.
+pub fn private_moto_for_s3_objects() -> Moto {
+    let python = root().join(".venv-moto/bin/python");
+    assert!(
+        python.exists(),
+        "moto's Python is not installed at {} — run `scripts/ensure-moto`",
+        python.display()
+    );
+    let wrapper = root().join("scripts/emulator/moto_server_s3.py");
+    spawn_moto(&python, &[wrapper.as_os_str()])
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         if let Ok(child) = self._guard.get_mut() {
@@ -310,6 +325,8 @@ pub(crate) struct Account {
     pub id: String,
     pub config: aws_config::SdkConfig,
     pub env: Vec<(String, String)>,
+    /// The emulator it is on.
+    endpoint: String,
 }
 
 impl Account {
@@ -358,7 +375,22 @@ impl Account {
             ),
             ("AWS_SESSION_TOKEN".into(), c.session_token().to_string()),
         ];
-        Account { id, config, env }
+        Account {
+            id,
+            config,
+            env,
+            endpoint: server.endpoint.clone(),
+        }
+    }
+
+    /// The same account, firebreak run with `more` in its environment too.
+    pub(crate) fn with_env(&self, more: impl IntoIterator<Item = (String, String)>) -> Account {
+        Account {
+            id: self.id.clone(),
+            config: self.config.clone(),
+            env: self.env.iter().cloned().chain(more).collect(),
+            endpoint: self.endpoint.clone(),
+        }
     }
 
     /// A new evidence bucket made by `firebreak setup` (retention one day); its name.
@@ -387,7 +419,7 @@ impl Account {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        firebreak_env(&moto().endpoint, args, &env)
+        firebreak_env(&self.endpoint, args, &env)
     }
 }
 

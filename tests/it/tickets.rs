@@ -380,11 +380,7 @@ fn served_by(
         &unique(&format!("{prefix}-findings")),
         &[],
     );
-    let served = Account {
-        id: account.id.clone(),
-        config: account.config.clone(),
-        env: account.env.iter().cloned().chain(gh.env(repo)).collect(),
-    };
+    let served = account.with_env(gh.env(repo));
     (bucket, url, served)
 }
 

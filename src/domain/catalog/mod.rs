@@ -2,6 +2,7 @@
 //! parameters, typed outputs, the IAM permissions it needs and whether it changes anything.
 //! Adding an action to [`Action`] makes the compiler point at every place that must handle it.
 
+mod s3;
 mod specs;
 
 use std::fmt;
@@ -271,6 +272,9 @@ pub mod names {
     /// responder may write rules only in groups that carry it.
     pub const PURPOSE_TAG: &str = "firebreak:purpose";
     pub const PURPOSE_ISOLATION: &str = "isolation";
+    /// The tag `s3.quarantine_object` gives an object (value `true`), on which its bucket
+    /// policy statement denies reading.
+    pub const QUARANTINE_TAG: &str = "firebreak:quarantine";
 }
 
 impl Spec {
@@ -329,6 +333,7 @@ pub enum Action {
     S3BlockPublicAccess,
     S3DenyPrincipal,
     S3EnableVersioning,
+    S3QuarantineObject,
     SnsPublish,
     HttpWebhook,
 }
@@ -396,6 +401,7 @@ impl Action {
         Action::S3BlockPublicAccess,
         Action::S3DenyPrincipal,
         Action::S3EnableVersioning,
+        Action::S3QuarantineObject,
         Action::SnsPublish,
         Action::HttpWebhook,
     ];
@@ -565,8 +571,9 @@ pub const NEVER_ON_EVIDENCE_SID: &str = "FirebreakNeverOnTheEvidenceBucket";
 
 /// Adds to `policy` (from [`policy`]) a Deny of every S3 bucket write it grants (`PutBucket…`,
 /// `DeleteBucket…`: a bucket's policy, public access block, versioning) on the evidence
-/// bucket `bucket`: steps never act on it, and a stolen credential of the responder cannot
-/// change its policy either. Objects are not named: evidence is written there.
+/// bucket `bucket`, and of every object-tag write (a quarantine's) on its objects: steps never
+/// act on it, and a stolen credential of the responder cannot change its policy either.
+/// Objects themselves are not named: evidence is written there.
 pub fn never_on_evidence(policy: &mut serde_json::Value, bucket: &str) {
     let Some(statements) = policy["Statement"].as_array_mut() else {
         return;
@@ -580,18 +587,33 @@ pub fn never_on_evidence(policy: &mut serde_json::Value, bucket: &str) {
         })
         .filter_map(|a| a.as_str().map(str::to_string))
         .filter(|p| {
-            p.strip_prefix("s3:")
-                .is_some_and(|a| a.starts_with("PutBucket") || a.starts_with("DeleteBucket"))
+            p.strip_prefix("s3:").is_some_and(|a| {
+                a.starts_with("PutBucket")
+                    || a.starts_with("DeleteBucket")
+                    || (a.starts_with("PutObject") || a.starts_with("DeleteObject"))
+                        && a.ends_with("Tagging")
+            })
         })
         .collect();
     writes.sort();
     writes.dedup();
-    if !writes.is_empty() {
+    let (object, bucket_writes): (Vec<String>, Vec<String>) =
+        writes.into_iter().partition(|p| p.contains("Object"));
+    if !bucket_writes.is_empty() || !object.is_empty() {
+        let mut resources = vec![format!("arn:aws:s3:::{bucket}")];
+        if !object.is_empty() {
+            resources.push(format!("arn:aws:s3:::{bucket}/*"));
+        }
+        let actions: Vec<String> = bucket_writes.into_iter().chain(object).collect();
         statements.push(serde_json::json!({
             "Sid": NEVER_ON_EVIDENCE_SID,
             "Effect": "Deny",
-            "Action": writes,
-            "Resource": format!("arn:aws:s3:::{bucket}"),
+            "Action": actions,
+            "Resource": if resources.len() == 1 {
+                serde_json::Value::String(resources.remove(0))
+            } else {
+                serde_json::json!(resources)
+            },
         }));
     }
 }

@@ -788,77 +788,11 @@ impl Action {
                 };
                 S
             }
-            Action::S3CaptureBucket => {
-                const S: &Spec = &Spec {
-                    name: "s3.capture_bucket",
-                    doc: "Record the bucket's policy, ACL, public access block, versioning and ownership controls.",
-                    undo: "",
-                    effect: Effect::Capture,
-                    params: &[BUCKET, OWNER],
-                    outputs: &[
-                        out(
-                            "has_policy",
-                            Type::Boolean,
-                            "whether a bucket policy exists",
-                        ),
-                        out("versioning", Type::String, "Enabled, Suspended or empty"),
-                    ],
-                    fixed_tags: &[],
-                    how: How::Defined(&define::s3::CAPTURE_BUCKET),
-                };
-                S
-            }
-            Action::S3BlockPublicAccess => {
-                const S: &Spec = &Spec {
-                    name: "s3.block_public_access",
-                    doc: "Turn on all four S3 Block Public Access flags for the bucket.",
-                    undo: "Only if the bucket must be public: `aws s3api delete-public-access-block --bucket {bucket}` (the settings before are in this step's evidence, pre_state).",
-                    effect: Effect::Contain,
-                    params: &[BUCKET, OWNER],
-                    outputs: &[],
-                    fixed_tags: &[],
-                    how: How::Defined(&define::s3::BLOCK_PUBLIC_ACCESS),
-                };
-                S
-            }
-            Action::S3DenyPrincipal => {
-                const S: &Spec = &Spec {
-                    name: "s3.deny_principal",
-                    doc: "Add a statement to the bucket policy that denies one principal every S3 action on the bucket and its objects, keeping every existing statement.",
-                    undo: "Remove the statement that denies {principal_arn} from the bucket policy of {bucket}: `aws s3api get-bucket-policy`, edit, `put-bucket-policy` (the policy before is in this step's evidence, pre_state).",
-                    effect: Effect::Contain,
-                    params: &[
-                        BUCKET,
-                        req(
-                            "principal_arn",
-                            Type::String,
-                            "ARN of the IAM user or role to deny",
-                        ),
-                        OWNER,
-                    ],
-                    outputs: &[],
-                    fixed_tags: &[],
-                    how: How::Defined(&define::s3::DENY_PRINCIPAL),
-                };
-                S
-            }
-            Action::S3EnableVersioning => {
-                const S: &Spec = &Spec {
-                    name: "s3.enable_versioning",
-                    doc: "Turn on versioning so later writes and deletes cannot destroy objects.",
-                    undo: "Versioning cannot be turned off, only suspended: `aws s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Suspended`.",
-                    effect: Effect::Contain,
-                    params: &[BUCKET, OWNER],
-                    outputs: &[out(
-                        "previous_status",
-                        Type::String,
-                        "Enabled, Suspended or empty before",
-                    )],
-                    fixed_tags: &[],
-                    how: How::Defined(&define::s3::ENABLE_VERSIONING),
-                };
-                S
-            }
+            Action::S3CaptureBucket => s3::CAPTURE_BUCKET,
+            Action::S3BlockPublicAccess => s3::BLOCK_PUBLIC_ACCESS,
+            Action::S3DenyPrincipal => s3::DENY_PRINCIPAL,
+            Action::S3EnableVersioning => s3::ENABLE_VERSIONING,
+            Action::S3QuarantineObject => s3::QUARANTINE_OBJECT,
             Action::SnsPublish => {
                 const S: &Spec = &Spec {
                     name: "sns.publish",
@@ -951,13 +885,4 @@ const DB_INSTANCE: Param = req(
     "db_instance_id",
     Type::String,
     "RDS database instance identifier",
-);
-
-const BUCKET: Param = req("bucket", Type::String, "S3 bucket name");
-
-const OWNER: Param = opt(
-    "expected_owner",
-    Type::String,
-    None,
-    "account id that must own the bucket (ExpectedBucketOwner); use the finding's accountId",
 );

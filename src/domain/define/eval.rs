@@ -86,6 +86,11 @@ fn one(arg: &Arg, params: &Map<String, Value>, values: &Value) -> Option<Value> 
                 .unwrap_or_default()
                 .to_string(),
         )),
+        Arg::WithItem(list, item) => {
+            let mut items = value(values, list).as_array().cloned().unwrap_or_default();
+            items.push(Value::Object(members(item, params, values)));
+            Some(Value::Array(items))
+        }
         Arg::WithStatement(doc, statement) => {
             let mut list = statements(value(values, doc)).unwrap_or_default();
             list.push(Value::Object(members(statement, params, values)));

@@ -86,6 +86,10 @@ pub enum Arg {
     /// [`Arg::Json`]. A document that is not JSON text of a policy is refused first
     /// ([`Cond::PolicyText`]).
     WithStatement(&'static str, &'static [(&'static str, Arg)]),
+    /// A picked list with one item (built from its members) appended (an object's tags with
+    /// one more). Built before the call, like [`Arg::Json`], but it may stand inside a member
+    /// (`Tagging.TagSet`); not in a call per item.
+    WithItem(&'static str, &'static [(&'static str, Arg)]),
 }
 
 /// The finding's id, a value of every definition (the tag that marks what firebreak made for
@@ -226,7 +230,8 @@ impl Where {
             | Arg::Json(_)
             | Arg::Format(..)
             | Arg::ArnPart(..)
-            | Arg::WithStatement(..) => Ok(Value::Null),
+            | Arg::WithStatement(..)
+            | Arg::WithItem(..) => Ok(Value::Null),
         }
     }
 
@@ -722,10 +727,14 @@ impl Def {
             .flat_map(|c| {
                 // Tags given as a resource is made need the tagging permission too.
                 let tags = c.args.iter().any(|(m, _)| *m == "TagSpecifications");
-                c.op.permission().into_iter().chain(
-                    tags.then(|| c.op.service())
-                        .and_then(|s| (s == "ec2").then_some("ec2:CreateTags")),
-                )
+                let version = c.args.iter().any(|(m, _)| *m == "VersionId");
+                c.op.permission()
+                    .into_iter()
+                    .chain(
+                        tags.then(|| c.op.service())
+                            .and_then(|s| (s == "ec2").then_some("ec2:CreateTags")),
+                    )
+                    .chain(version.then(|| c.op.version_permission()).flatten())
             })
             .collect();
         p.sort_unstable();
@@ -855,7 +864,7 @@ pub fn values_in(args: &[(&str, Arg)]) -> Vec<&'static str> {
         match a {
             Arg::Value(v) | Arg::LastPart(v) => out.push(*v),
             Arg::Obj(inner) | Arg::Json(inner) => out.extend(values_in(inner)),
-            Arg::WithStatement(doc, inner) => {
+            Arg::WithStatement(doc, inner) | Arg::WithItem(doc, inner) => {
                 out.push(*doc);
                 out.extend(values_in(inner));
             }

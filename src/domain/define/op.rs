@@ -15,6 +15,8 @@ pub enum Op {
     S3PutPublicAccessBlock,
     S3GetBucketPolicy,
     S3PutBucketPolicy,
+    S3GetObjectTagging,
+    S3PutObjectTagging,
     S3GetBucketAcl,
     S3GetBucketOwnershipControls,
     Ec2DescribeInstances,
@@ -116,6 +118,8 @@ impl Op {
             | Op::S3PutPublicAccessBlock
             | Op::S3GetBucketPolicy
             | Op::S3PutBucketPolicy
+            | Op::S3GetObjectTagging
+            | Op::S3PutObjectTagging
             | Op::S3GetBucketAcl
             | Op::S3GetBucketOwnershipControls => "s3",
             Op::Ec2DescribeInstances
@@ -188,6 +192,8 @@ impl Op {
             Op::S3PutPublicAccessBlock => "PutPublicAccessBlock",
             Op::S3GetBucketPolicy => "GetBucketPolicy",
             Op::S3PutBucketPolicy => "PutBucketPolicy",
+            Op::S3GetObjectTagging => "GetObjectTagging",
+            Op::S3PutObjectTagging => "PutObjectTagging",
             Op::S3GetBucketAcl => "GetBucketAcl",
             Op::S3GetBucketOwnershipControls => "GetBucketOwnershipControls",
             Op::Ec2DescribeInstances => "DescribeInstances",
@@ -272,6 +278,8 @@ impl Op {
             Op::S3PutPublicAccessBlock => "s3:PutBucketPublicAccessBlock",
             Op::S3GetBucketPolicy => "s3:GetBucketPolicy",
             Op::S3PutBucketPolicy => "s3:PutBucketPolicy",
+            Op::S3GetObjectTagging => "s3:GetObjectTagging",
+            Op::S3PutObjectTagging => "s3:PutObjectTagging",
             Op::S3GetBucketAcl => "s3:GetBucketAcl",
             Op::S3GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
             Op::Ec2DescribeInstances => "ec2:DescribeInstances",
@@ -352,6 +360,17 @@ impl Op {
         match self {
             Op::HttpPost => Some(super::Engine::Local),
             Op::EventsPutEvents => Some(super::Engine::Sfn),
+            _ => None,
+        }
+    }
+
+    /// The permission a call of an object's version (`VersionId` given) needs besides
+    /// [`Op::permission`]: S3 authorises `GetObjectTagging` of a version as
+    /// `s3:GetObjectVersionTagging`.
+    pub fn version_permission(self) -> Option<&'static str> {
+        match self {
+            Op::S3GetObjectTagging => Some("s3:GetObjectVersionTagging"),
+            Op::S3PutObjectTagging => Some("s3:PutObjectVersionTagging"),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 //! S3 actions in the step vocabulary.
 
-use super::{Arg, Ask, Cond, Def, Lit, Op, Pick, Refusal};
+use super::{Arg, Ask, Cmp, Cond, Def, Lit, Op, Pick, Refusal, Where};
+use crate::domain::catalog::names::QUARANTINE_TAG;
 
 /// `Bucket`, and `ExpectedBucketOwner` when the playbook gives one.
 const BUCKET: &[(&str, Arg)] = &[
@@ -216,5 +217,141 @@ pub const DENY_PRINCIPAL: Def = Def {
         Cond::Keeps("before.policy", "after.policy"),
     ])),
     unverified: "the policy of bucket {bucket} does not read back with the deny and every earlier statement",
+    outputs: &[],
+};
+
+/// The object (the version scanned, when given).
+const OBJECT: &[(&str, Arg)] = &[
+    ("Bucket", Arg::Param("bucket")),
+    ("Key", Arg::Param("key")),
+    ("VersionId", Arg::IfGiven("version_id")),
+    ("ExpectedBucketOwner", Arg::IfGiven("expected_owner")),
+];
+
+/// The object's tags other than the quarantine tag.
+const OTHER_TAGS: Where = Where {
+    list: "TagSet",
+    key: "Key",
+    is: Arg::Text(QUARANTINE_TAG),
+    cmp: Cmp::Ne,
+    except: &[],
+    take: &["Key", "Value"],
+    first: false,
+};
+
+/// The quarantine tag's value.
+const MARK: Where = Where {
+    list: "TagSet",
+    key: "Key",
+    is: Arg::Text(QUARANTINE_TAG),
+    cmp: Cmp::Eq,
+    except: &[],
+    take: &["Value"],
+    first: true,
+};
+
+const READ_TAGS: Ask = Ask::to(Op::S3GetObjectTagging, OBJECT).keeping(&[
+    Pick::selected("others", &OTHER_TAGS, Lit::EmptyList),
+    Pick::selected("mark", &MARK, Lit::Text("")),
+]);
+
+/// The statement `s3.quarantine_object` adds, one for the bucket: nobody reads an object
+/// tagged for quarantine, or changes its tags (which would release it); deleting it stays a
+/// person's decision.
+const QUARANTINED: &[(&str, Arg)] = &[
+    ("Effect", Arg::Text("Deny")),
+    ("Principal", Arg::Text("*")),
+    (
+        "Action",
+        Arg::List(&[
+            Arg::Text("s3:GetObject"),
+            Arg::Text("s3:GetObjectVersion"),
+            Arg::Text("s3:PutObjectTagging"),
+            Arg::Text("s3:PutObjectVersionTagging"),
+            Arg::Text("s3:DeleteObjectTagging"),
+            Arg::Text("s3:DeleteObjectVersionTagging"),
+        ]),
+    ),
+    (
+        "Resource",
+        Arg::Format(
+            "arn:{}:s3:::{}/*",
+            &[Arg::Param("partition"), Arg::Param("bucket")],
+        ),
+    ),
+    (
+        "Condition",
+        Arg::Obj(&[(
+            "StringEquals",
+            Arg::Obj(&[(QUARANTINE_CONDITION, Arg::Text("true"))]),
+        )]),
+    ),
+];
+
+/// The condition key on the quarantine tag ([`QUARANTINE_TAG`]; a test ties the two).
+pub const QUARANTINE_CONDITION: &str = "s3:ExistingObjectTag/firebreak:quarantine";
+
+const TAGGED: Cond = Cond::Is("before.mark", Lit::Text("true"));
+const DENIED: Cond = Cond::HasStatement("before.policy", QUARANTINED);
+
+/// `s3.quarantine_object`: the object tagged for quarantine and its bucket's policy denying
+/// everyone reading what is so tagged; the object's other tags and the policy's statements
+/// stay.
+pub const QUARANTINE_OBJECT: Def = Def {
+    // No read of the object itself: once it is quarantined, the deny stops firebreak's
+    // `HeadObject` too (`s3:GetObject`), and a second run must still read what it needs. The
+    // finding, in the evidence, has its ETag and the threat's hash.
+    before: &[READ_TAGS, READ_POLICY],
+    refuse: &[Refusal {
+        when: Cond::Not(&Cond::PolicyText("before.policy")),
+        code: "MalformedPolicy",
+        message: "the policy of bucket {bucket} is not a JSON policy document; not changed",
+    }],
+    done_when: Cond::All(&[TAGGED, DENIED]),
+    plan: "tag object {key} of bucket {bucket} firebreak:quarantine=true and deny reading objects so tagged in the bucket policy, keeping its statements",
+    change: &[
+        Ask::to(
+            Op::S3PutObjectTagging,
+            &[
+                ("Bucket", Arg::Param("bucket")),
+                ("Key", Arg::Param("key")),
+                ("VersionId", Arg::IfGiven("version_id")),
+                ("ExpectedBucketOwner", Arg::IfGiven("expected_owner")),
+                (
+                    "Tagging",
+                    Arg::Obj(&[(
+                        "TagSet",
+                        Arg::WithItem(
+                            "before.others",
+                            &[
+                                ("Key", Arg::Text(QUARANTINE_TAG)),
+                                ("Value", Arg::Text("true")),
+                            ],
+                        ),
+                    )]),
+                ),
+            ],
+        )
+        .only_when(Cond::Not(&TAGGED)),
+        Ask::to(
+            Op::S3PutBucketPolicy,
+            &[
+                ("Bucket", Arg::Param("bucket")),
+                ("ExpectedBucketOwner", Arg::IfGiven("expected_owner")),
+                ("Policy", Arg::WithStatement("before.policy", QUARANTINED)),
+            ],
+        )
+        .only_when(Cond::Not(&DENIED)),
+    ],
+    // The deny does not cover reading tags: firebreak reads them back after it, and on a
+    // second run.
+    after: &[READ_TAGS, READ_POLICY],
+    verified_when: Some(Cond::All(&[
+        Cond::Is("after.mark", Lit::Text("true")),
+        Cond::Same("before.others", "after.others"),
+        Cond::HasStatement("after.policy", QUARANTINED),
+        Cond::Keeps("before.policy", "after.policy"),
+    ])),
+    unverified: "object {key} of bucket {bucket} does not read back tagged for quarantine with its other tags, or the bucket policy without the deny or an earlier statement",
     outputs: &[],
 };

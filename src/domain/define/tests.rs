@@ -333,7 +333,9 @@ fn definitions_are_well_formed() {
                     ),
                     // `States.StringSplit` leaves out the empty field after `iam:` or `s3:`.
                     Arg::ArnPart(_, n) => assert!(*n < 3, "{name}: ARN field {n}"),
-                    Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => formats(m, name),
+                    Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) | Arg::WithItem(_, m) => {
+                        formats(m, name)
+                    }
                     Arg::List(items) => items.iter().for_each(|i| formats(&[("", *i)], name)),
                     _ => {}
                 }
@@ -351,7 +353,9 @@ fn definitions_are_well_formed() {
                 })
             }
             let inner = ask.call.args.iter().any(|(_, a)| match a {
-                Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => nested(m),
+                Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) | Arg::WithItem(_, m) => {
+                    nested(m)
+                }
                 Arg::List(items) => items.iter().any(|i| nested(&[("", *i)])),
                 _ => false,
             });
@@ -363,6 +367,18 @@ fn definitions_are_well_formed() {
             assert!(
                 !(inner || (top && ask.each.is_some())),
                 "{}: a JSON text inside a member or in a call per item",
+                spec.name
+            );
+            fn has_item(args: &[(&str, Arg)]) -> bool {
+                args.iter().any(|(_, a)| match a {
+                    Arg::WithItem(..) => true,
+                    Arg::Obj(m) => has_item(m),
+                    _ => false,
+                })
+            }
+            assert!(
+                !(has_item(ask.call.args) && ask.each.is_some()),
+                "{}: a list with an item appended in a call per item",
                 spec.name
             );
         }
@@ -547,7 +563,9 @@ fn lists_do_not_mix_paths_and_objects() {
                         }
                     }
                 }
-                Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => walk(m, name),
+                Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) | Arg::WithItem(_, m) => {
+                    walk(m, name)
+                }
                 _ => {}
             }
         }
@@ -573,7 +591,9 @@ fn left_out_parameters_have_no_default() {
                     "{}: `{p}`",
                     spec.name
                 ),
-                Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => walk(m, spec),
+                Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) | Arg::WithItem(_, m) => {
+                    walk(m, spec)
+                }
                 _ => {}
             }
         }
@@ -590,7 +610,9 @@ fn left_out_parameters_have_no_default() {
 fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
     for (_, a) in args {
         match a {
-            Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) => collect_params(m, out),
+            Arg::Obj(m) | Arg::Json(m) | Arg::WithStatement(_, m) | Arg::WithItem(_, m) => {
+                collect_params(m, out)
+            }
             Arg::Param(p)
             | Arg::IfGiven(p)
             | Arg::ListOf(p)
@@ -668,4 +690,31 @@ fn a_policy_document_gains_a_statement_and_is_compared_by_its_statements() {
         );
     }
     assert!(holds(Cond::PolicyText("before.p"), &policy(Value::Null)));
+}
+
+#[test]
+fn a_list_gains_an_item() {
+    const CALL: Call = Call {
+        op: Op::S3PutObjectTagging,
+        args: &[(
+            "Tagging",
+            Arg::Obj(&[(
+                "TagSet",
+                Arg::WithItem(
+                    "before.others",
+                    &[("Key", Arg::Text("k")), ("Value", Arg::Param("v"))],
+                ),
+            )]),
+        )],
+    };
+    let params = json!({"v": "x"}).as_object().cloned().unwrap();
+    let tags = |others: Value| args(&CALL, &params, &json!({"before": {"others": others}}));
+    assert_eq!(
+        tags(json!([{"Key": "team", "Value": "a"}]))["Tagging"]["TagSet"],
+        json!([{"Key": "team", "Value": "a"}, {"Key": "k", "Value": "x"}])
+    );
+    assert_eq!(
+        tags(json!([]))["Tagging"]["TagSet"],
+        json!([{"Key": "k", "Value": "x"}])
+    );
 }

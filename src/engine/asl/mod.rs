@@ -767,6 +767,20 @@ mod permission_tests {
                                 step.clone(),
                             ));
                         }
+                        // An object's version: S3 authorises it as the version's call.
+                        let params = &st["Parameters"];
+                        if params.get("VersionId").is_some() || params.get("VersionId.$").is_some()
+                        {
+                            let version = match r.rsplit(':').next().unwrap_or_default() {
+                                "getObjectTagging" => "getObjectVersionTagging",
+                                "putObjectTagging" => "putObjectVersionTagging",
+                                other => other,
+                            };
+                            out.push((
+                                format!("arn:aws:states:::aws-sdk:s3:{version}"),
+                                step.clone(),
+                            ));
+                        }
                         out.push((r.clone(), step));
                     }
                     tasks(x, out);
@@ -786,7 +800,12 @@ mod permission_tests {
         for (i, a) in Action::ALL.iter().enumerate() {
             let spec = a.spec();
             let mut with = String::new();
-            for p in spec.params.iter().filter(|p| p.required) {
+            // An object's version, where the action takes one (its calls need more).
+            for p in spec
+                .params
+                .iter()
+                .filter(|p| p.required || p.name == "version_id")
+            {
                 let value = match p.ty {
                     Type::StringMap => "\n        k: v".to_string(),
                     Type::StringList => " [x]".to_string(),

@@ -79,6 +79,45 @@ impl Aws {
             if kind == Kind::PublicBucket {
                 out.push((format!("bucket {bucket} blocks all public access"), all));
             }
+            if let (Kind::MaliciousObject, Some((key, version))) = (kind, &t.object) {
+                let tags: Vec<(String, String)> = self
+                    .s3
+                    .get_object_tagging()
+                    .bucket(bucket)
+                    .key(key)
+                    .set_version_id(version.clone())
+                    .send()
+                    .await
+                    .map(|r| {
+                        r.tag_set()
+                            .iter()
+                            .map(|t| (t.key().to_string(), t.value().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let has = |k: &str, v: &str| tags.iter().any(|(a, b)| a == k && b == v);
+                out.push((
+                    format!("object {key} is tagged for quarantine, its own tag kept"),
+                    has(crate::domain::catalog::names::QUARANTINE_TAG, "true")
+                        && has("team", "billing"),
+                ));
+                let policy = self
+                    .s3
+                    .get_bucket_policy()
+                    .bucket(bucket)
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|p| p.policy().map(str::to_string))
+                    .unwrap_or_default();
+                out.push((
+                    format!(
+                        "bucket {bucket} denies reading objects tagged for quarantine, its statement kept"
+                    ),
+                    policy.contains(crate::domain::define::s3::QUARANTINE_CONDITION)
+                        && policy.contains("DrillPartnerUpload"),
+                ));
+            }
             if kind == Kind::BucketAccess {
                 let policy = self
                     .s3

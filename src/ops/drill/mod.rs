@@ -49,21 +49,31 @@ struct Emulator {
 }
 
 impl Emulator {
+    /// moto, with S3's authorisation of object requests by a bucket policy
+    /// (`scripts/emulator/moto_server_s3.py`: moto applies a deny on tagged objects to every
+    /// object, and to reading their tags); `FIREBREAK_MOTO_SERVER` names another server.
     async fn start() -> Result<Emulator> {
-        let bin = std::env::var_os("FIREBREAK_MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(".venv-moto/bin/moto_server"));
-        if !bin.exists() {
-            bail!(
-                "{}: no moto server\n  hint: `./scripts/ensure-moto` installs it (or set FIREBREAK_MOTO_SERVER)",
-                bin.display()
-            );
+        let (bin, script) = match std::env::var_os("FIREBREAK_MOTO_SERVER") {
+            Some(server) => (PathBuf::from(server), None),
+            None => (
+                PathBuf::from(".venv-moto/bin/python"),
+                Some(PathBuf::from("scripts/emulator/moto_server_s3.py")),
+            ),
+        };
+        for path in std::iter::once(&bin).chain(&script) {
+            if !path.exists() {
+                bail!(
+                    "{}: no moto server\n  hint: run from firebreak's checkout; `./scripts/ensure-moto` installs moto (or set FIREBREAK_MOTO_SERVER)",
+                    path.display()
+                );
+            }
         }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .context("finding a free port")?
             .port();
         let child = tokio::process::Command::new(&bin)
+            .args(script.iter().map(|s| s.as_os_str()))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Step Functions' SDK tasks call the server's own port; moto reads it here.
             .env("MOTO_PORT", port.to_string())
@@ -129,9 +139,11 @@ enum Kind {
     MaliciousRecoveryPoint,
     Function,
     Database,
+    /// Malware in an S3 object (GuardDuty Malware Protection for S3).
+    MaliciousObject,
 }
 
-const KINDS: [Kind; 9] = [
+const KINDS: [Kind; 10] = [
     Kind::LeakedKey,
     Kind::Instance,
     Kind::PublicBucket,
@@ -141,6 +153,7 @@ const KINDS: [Kind; 9] = [
     Kind::MaliciousRecoveryPoint,
     Kind::Function,
     Kind::Database,
+    Kind::MaliciousObject,
 ];
 
 impl Kind {
@@ -183,6 +196,10 @@ impl Kind {
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/findings/rds-successful-login.json"
             )),
+            Kind::MaliciousObject => include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/findings/s3-malware-object.json"
+            )),
         }
     }
 }
@@ -211,6 +228,8 @@ struct Target {
     leaked_key: Option<String>,
     other_key: Option<String>,
     bucket: Option<String>,
+    /// An object with malware in `bucket`, and its version.
+    object: Option<(String, Option<String>)>,
     instance: Option<String>,
     asg: Option<String>,
     launch_template: Option<String>,
@@ -933,5 +952,6 @@ fn kind_slug(k: Kind) -> &'static str {
         Kind::MaliciousRecoveryPoint => "alerts",
         Kind::Function => "function",
         Kind::Database => "database",
+        Kind::MaliciousObject => "object",
     }
 }

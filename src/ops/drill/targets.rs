@@ -88,6 +88,39 @@ impl Aws {
         Ok(())
     }
 
+    /// A bucket with a policy statement of its own and an object with a tag, as Malware
+    /// Protection for S3 finds one. (Its text is harmless, and not the EICAR test string,
+    /// which would make scanners flag firebreak's own binary.)
+    async fn malicious_object(&self, t: &mut Target, name: &str) -> Result<()> {
+        self.bucket(t, name, false).await?;
+        let policy = json!({"Version": "2012-10-17", "Statement": [{
+            "Sid": "DrillPartnerUpload", "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{}:root", self.account)},
+            "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{name}/inbox/*")}]});
+        self.s3
+            .put_bucket_policy()
+            .bucket(name)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .map_err(sdk("giving the drill bucket a policy"))?;
+        let key = "inbox/invoice.pdf.exe";
+        let put = self
+            .s3
+            .put_object()
+            .bucket(name)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(
+                b"firebreak drill: this object stands for one with malware",
+            ))
+            .tagging("team=billing")
+            .send()
+            .await
+            .map_err(sdk("uploading the drill object"))?;
+        t.object = Some((key.to_string(), put.version_id().map(str::to_string)));
+        Ok(())
+    }
+
     /// The region's default VPC and its subnets.
     pub(super) async fn default_vpc(&self) -> Result<(String, Vec<String>)> {
         use aws_sdk_ec2::types::Filter;
@@ -338,6 +371,7 @@ impl Aws {
             }
             Kind::Function => self.function(t, name).await,
             Kind::Database => self.database(t, name).await,
+            Kind::MaliciousObject => self.malicious_object(t, name).await,
             Kind::MaliciousRecoveryPoint => {
                 let topic = self
                     .sns
@@ -545,6 +579,23 @@ impl Aws {
                 )
                 .into();
             }
+            Kind::MaliciousObject => {
+                let (key, version) = t.object.clone().unwrap_or_default();
+                let b = &mut f["resource"]["s3BucketDetails"][0];
+                b["name"] = s(&t.bucket).into();
+                b["arn"] = format!("arn:aws:s3:::{}", s(&t.bucket)).into();
+                let o = &mut b["s3ObjectDetails"][0];
+                o["objectArn"] = format!("arn:aws:s3:::{}/{key}", s(&t.bucket)).into();
+                o["key"] = key.into();
+                match version {
+                    Some(v) => o["versionId"] = v.into(),
+                    None => {
+                        if let Some(o) = o.as_object_mut() {
+                            o.remove("versionId");
+                        }
+                    }
+                }
+            }
             Kind::PublicBucket | Kind::MaliciousRecoveryPoint => {}
         }
         if matches!(kind, Kind::PublicBucket | Kind::BucketAccess) {
@@ -746,6 +797,18 @@ impl Aws {
         }
         if let Some(b) = &t.bucket {
             let _ = self.s3.delete_bucket_policy().bucket(b).send().await;
+            if let Some((key, version)) = &t.object
+                && let Err(e) = self
+                    .s3
+                    .delete_object()
+                    .bucket(b)
+                    .key(key)
+                    .set_version_id(version.clone())
+                    .send()
+                    .await
+            {
+                left.push(format!("object {key}: {}", sdk::<_, _>("delete")(e)));
+            }
             if let Err(e) = self.s3.delete_bucket().bucket(b).send().await {
                 left.push(format!("bucket {b}: {}", sdk::<_, _>("delete")(e)));
             }

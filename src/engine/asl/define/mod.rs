@@ -546,6 +546,14 @@ fn json_states(a: &mut Act, label: &str, members: &[(&str, Arg)], next: &str) ->
                     &first,
                 );
             }
+            Arg::WithItem(list, item) => {
+                let target = a.s(&json_key(key));
+                let list = a.s(&format!("v.{list}"));
+                let what = format!("{label}: {key}");
+                first = policy::with_item(a, &what, &list, item, &target, &first);
+            }
+            // A list with an item appended may stand inside a member (`Tagging.TagSet`).
+            Arg::Obj(inner) => first = json_states(a, label, inner, &first),
             _ => {}
         }
     }
@@ -929,6 +937,9 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
                 );
             }
             // Built by the states before the Task (`json_states`).
+            Arg::WithItem(..) => {
+                out.insert(format!("{key}.$"), json!(a.s(&json_key(key))));
+            }
             Arg::Json(_) | Arg::WithStatement(..) => {
                 out.insert(
                     format!("{key}.$"),

@@ -134,8 +134,7 @@ pub(super) fn keeps(a: &mut Act, what: &str, x: &str, y: &str, next: &str) -> St
 }
 
 /// The states that put the document `x` holds, with the statement appended, at `target`
-/// (an object), ending at `next`; the first. The list is rebuilt by a Map over `0..=n`: the
-/// statement at `i < n`, the new one at `n` (ASL has no intrinsic that appends).
+/// (an object), ending at `next`; the first.
 pub(super) fn appended(
     a: &mut Act,
     what: &str,
@@ -145,22 +144,50 @@ pub(super) fn appended(
     next: &str,
 ) -> String {
     let at = format!("{target}_work");
-    let wanted = format!("{at}.statement");
+    let doc = doc_path(a, x);
     let unwrap = a.pass(
         &format!("{what}: the new document"),
         json!({"InputPath": format!("{at}.merged.d"), "ResultPath": target}),
         next,
     );
-    let doc = doc_path(a, x);
     let merged = a.pass(
         &format!("{what}: merged"),
         json!({"Parameters": {"d.$": format!("States.JsonMerge({doc}, {at}.list, false)")}, "ResultPath": format!("{at}.merged")}),
         &unwrap,
     );
+    let wrap = a.pass(
+        &format!("{what}: as Statement"),
+        json!({"Parameters": {"Statement.$": format!("{at}.items")}, "ResultPath": format!("{at}.list")}),
+        &merged,
+    );
+    let append = with_item(
+        a,
+        what,
+        &format!("{doc}.Statement"),
+        members,
+        &format!("{at}.items"),
+        &wrap,
+    );
+    document(a, what, x, &append)
+}
+
+/// The states that put the list at `list` with one item (built from its members) appended at
+/// `target`, ending at `next`; the first. The list is rebuilt by a Map over `0..=n`: the item
+/// at `i < n`, the new one at `n` (ASL has no intrinsic that appends).
+pub(super) fn with_item(
+    a: &mut Act,
+    what: &str,
+    list: &str,
+    members: &[(&str, Arg)],
+    target: &str,
+    next: &str,
+) -> String {
+    let at = format!("{target}_work");
+    let wanted = format!("{at}.item");
     let (test, new, old) = (
         a.n(&format!("{what}: which")),
-        a.n(&format!("{what}: the new statement")),
-        a.n(&format!("{what}: an earlier statement")),
+        a.n(&format!("{what}: the new one")),
+        a.n(&format!("{what}: an earlier one")),
     );
     let map = json!({
         "Type": "Map",
@@ -168,7 +195,7 @@ pub(super) fn appended(
         "ItemSelector": {
             "i.$": "$$.Map.Item.Value",
             "n.$": format!("{at}.range.n"),
-            "stmts.$": format!("{doc}.Statement"),
+            "items.$": list,
             "new.$": wanted,
         },
         "ItemProcessor": {
@@ -183,27 +210,25 @@ pub(super) fn appended(
                 new.clone(): {"Type": "Pass", "InputPath": "$.new", "End": true},
                 old.clone(): {
                     "Type": "Pass",
-                    "Parameters": {"s.$": "States.ArrayGetItem($.stmts, $.i)"},
+                    "Parameters": {"s.$": "States.ArrayGetItem($.items, $.i)"},
                     "OutputPath": "$.s",
                     "End": true,
                 },
             },
         },
-        "ResultSelector": {"Statement.$": "$"},
-        "ResultPath": format!("{at}.list"),
+        "ResultPath": target,
         "Catch": [a.catch_all()],
-        "Next": merged,
+        "Next": next,
     });
     let append = a.n(&format!("{what}: append"));
     a.states.insert(append.clone(), map);
     let range = a.pass(
         &format!("{what}: indices"),
         json!({"Parameters": {
-            "n.$": format!("States.ArrayLength({doc}.Statement)"),
-            "indices.$": format!("States.ArrayRange(0, States.ArrayLength({doc}.Statement), 1)"),
+            "n.$": format!("States.ArrayLength({list})"),
+            "indices.$": format!("States.ArrayRange(0, States.ArrayLength({list}), 1)"),
         }, "ResultPath": format!("{at}.range")}),
         &append,
     );
-    let built = statement(a, what, members, &wanted, &range);
-    document(a, what, x, &built)
+    statement(a, what, members, &wanted, &range)
 }

@@ -30,6 +30,49 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             );
             Ok(json!({}))
         }
+        Op::S3GetObjectTagging => {
+            let r = send!(
+                q,
+                s3.get_object_tagging()
+                    .bucket(text(args, "Bucket")?)
+                    .key(text(args, "Key")?)
+                    .set_version_id(opt(args, "VersionId"))
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+            );
+            let tags = each(r.tag_set(), |t| json!({"Key": t.key(), "Value": t.value()}));
+            Ok(json!({"TagSet": tags, "VersionId": r.version_id()}))
+        }
+        Op::S3PutObjectTagging => {
+            use aws_sdk_s3::types::{Tag, Tagging};
+            let mut tagging = Tagging::builder();
+            for t in args
+                .get("Tagging")
+                .and_then(|t| t.get("TagSet"))
+                .and_then(Value::as_array)
+                .ok_or_else(|| missing("Tagging.TagSet"))?
+            {
+                let part = |m: &str| t.get(m).and_then(Value::as_str).unwrap_or_default();
+                let tag = Tag::builder()
+                    .key(part("Key"))
+                    .value(part("Value"))
+                    .build()
+                    .map_err(|e| StepError::permanent("InvalidTag", e.to_string()))?;
+                tagging = tagging.tag_set(tag);
+            }
+            let tagging = tagging
+                .build()
+                .map_err(|e| StepError::permanent("InvalidTag", e.to_string()))?;
+            send!(
+                q,
+                s3.put_object_tagging()
+                    .bucket(text(args, "Bucket")?)
+                    .key(text(args, "Key")?)
+                    .set_version_id(opt(args, "VersionId"))
+                    .set_expected_bucket_owner(opt(args, "ExpectedBucketOwner"))
+                    .tagging(tagging)
+            );
+            Ok(json!({}))
+        }
         Op::S3GetBucketAcl => {
             let r = send!(
                 q,
