@@ -291,14 +291,27 @@ pub async fn finding_queue(
     let arn = queue_arn(sqs, &url).await?;
 
     let rule = format!("firebreak-{name}");
-    let mut pattern = json!({"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"]});
+    // GuardDuty's findings, and the Malware Protection for S3 scan results that found a threat
+    // (a bucket protected without a detector sends no finding of one).
+    let mut findings = json!({"detail-type": ["GuardDuty Finding"]});
     if let Some(s) = min_severity {
-        pattern["detail"] = json!({"severity": [{"numeric": [">=", s]}]});
+        findings["detail"] = json!({"severity": [{"numeric": [">=", s]}]});
     }
+    let scans: serde_json::Value =
+        serde_json::from_str(crate::domain::finding::SCAN_RESULT_PATTERN).map_err(|e| {
+            SetupError::unusable(
+                format!("the scan results' pattern: {e}"),
+                "report this: the pattern is a constant",
+            )
+        })?;
+    let pattern = json!({"source": ["aws.guardduty"], "$or": [
+        findings,
+        {"detail-type": scans["detail-type"], "detail": scans["detail"]},
+    ]});
     let rule_arn = events
         .put_rule()
         .name(&rule)
-        .description("GuardDuty findings to firebreak serve")
+        .description("GuardDuty findings, and scan results that found malware, to firebreak serve")
         .event_pattern(pattern.to_string())
         .state(aws_sdk_eventbridge::types::RuleState::Enabled)
         .send()
@@ -313,7 +326,7 @@ pub async fn finding_queue(
         .unwrap_or_default()
         .to_string();
     lines.push(format!(
-        "rule {rule}: GuardDuty findings{} → queue {name}",
+        "rule {rule}: GuardDuty findings{}, and Malware Protection for S3 scan results that found a threat → queue {name}",
         min_severity
             .map(|s| format!(" of severity ≥ {s}"))
             .unwrap_or_default()

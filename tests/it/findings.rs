@@ -304,3 +304,68 @@ fn an_attack_sequence_fans_out_over_its_resources() {
     );
     assert_eq!(parse_findings(&event, "event.json").unwrap().len(), 4);
 }
+
+/// Issue 13: a Malware Protection for S3 scan result that found a threat is read as the finding
+/// GuardDuty makes of one; sent again (another event id and time), it is the same finding; one
+/// that found none, or names no object, is refused with where and what to route.
+#[test]
+fn a_scan_result_that_found_malware_is_read_as_its_finding() {
+    let text = std::fs::read_to_string(fixture("shape-malware-scan-result.json")).unwrap();
+    let f = parse_findings(&text, "scan.json").unwrap();
+    assert_eq!(f.len(), 1);
+    let f = &f[0];
+    assert_eq!(f.origin.shape, Shape::MalwareScanResult);
+    assert_eq!(f.type_name, "Object:S3/MaliciousFile");
+    assert_eq!(f.resource_type, "S3Object");
+    assert_eq!(f.account_id, "123456789012");
+    let object = &f.json["resource"]["s3BucketDetails"][0];
+    assert_eq!(object["name"], "customer-uploads");
+    assert_eq!(object["s3ObjectDetails"][0]["key"], "inbox/invoice.pdf.exe");
+    assert_eq!(
+        object["s3ObjectDetails"][0]["versionId"],
+        "d41d8cd98f00b204e9800998ecEXAMPLE"
+    );
+    assert_eq!(
+        f.json["service"]["malwareScanDetails"]["threats"][0]["name"],
+        "EICAR-Test-File (not a virus)"
+    );
+    // The event itself is kept in the finding.
+    let kept: serde_json::Value = serde_json::from_str(
+        f.json["service"]["additionalInfo"]["value"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        kept,
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    );
+
+    let mut again: serde_json::Value = serde_json::from_str(&text).unwrap();
+    again["id"] = "another-delivery".into();
+    again["time"] = "2026-11-20T10:00:00Z".into();
+    let again = parse_findings(&again.to_string(), "again.json").unwrap();
+    assert_eq!(
+        again[0].id, f.id,
+        "the same object version is the same finding"
+    );
+
+    for (edit, path) in [
+        (
+            serde_json::json!({"scanResultDetails": {"scanResultStatus": "NO_THREATS_FOUND", "threats": null}}),
+            "$.detail.scanResultDetails.scanResultStatus",
+        ),
+        (
+            serde_json::json!({"s3ObjectDetails": {"bucketName": "customer-uploads"}}),
+            "$.detail.s3ObjectDetails.objectKey",
+        ),
+    ] {
+        let mut event: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for (k, v) in edit.as_object().unwrap() {
+            event["detail"][k] = v.clone();
+        }
+        let e = parse_findings(&event.to_string(), "bad.json").unwrap_err();
+        assert_eq!(e.path, path, "{e}");
+        assert!(e.hint.contains("THREATS_FOUND"), "{e}");
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_sdk_sqs::types::QueueAttributeName as A;
 use serde_json::{Value, json};
 
-use crate::support::{Account, moto, root, s3_client, stderr, stdout, unique};
+use crate::support::{Account, root, s3_client, stderr, stdout, unique};
 
 /// `setup` of an evidence bucket and a queue; returns the queue's URL.
 pub(crate) fn setup(account: &Account, bucket: &str, queue: &str, extra: &[&str]) -> String {
@@ -62,7 +62,7 @@ pub(crate) fn serve(account: &Account, queue: &str, bucket: &str, extra: &[&str]
         ])
         .args(extra)
         .current_dir(root())
-        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("AWS_ENDPOINT_URL", account.endpoint())
         .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST000")
         .env("AWS_SECRET_ACCESS_KEY", "dummy-secret-not-used")
         .env("AWS_REGION", "us-east-1")
@@ -708,7 +708,7 @@ async fn serve_exposes_metrics_and_stops_on_sigterm() {
             &addr,
         ])
         .current_dir(root())
-        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("AWS_ENDPOINT_URL", account.endpoint())
         .env("AWS_REGION", "us-east-1")
         .env_remove("AWS_PROFILE")
         .envs(account.env.iter().map(|(k, v)| (k, v)))
@@ -972,6 +972,71 @@ async fn the_rule_delivers_only_findings_of_the_minimum_severity() {
     f["severity"] = json!(2.5);
     put_event(&events, &f).await;
     assert_eq!(depth(&sqs, &url).await, 1);
+}
+
+/// Issue 13: a Malware Protection for S3 scan result that found a threat reaches the queue and
+/// is contained as the finding GuardDuty makes of it (the object quarantined); one that found
+/// none does not reach the queue.
+#[tokio::test]
+async fn a_scan_result_that_found_malware_is_contained_from_the_queue() {
+    let server = crate::support::private_moto_for_s3_objects();
+    let account = Account::on(&server, "100000000043").await;
+    let sqs = aws_sdk_sqs::Client::new(&account.config);
+    let events = aws_sdk_eventbridge::Client::new(&account.config);
+    let bucket = unique("scan-evidence");
+    let url = setup(
+        &account,
+        &bucket,
+        &unique("scan-findings"),
+        &["--min-severity", "7"],
+    );
+    let u = crate::run_quarantine::upload(&account.config).await;
+    let mut scan: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::support::fixture("shape-malware-scan-result.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let put = |detail: Value| {
+        let events = events.clone();
+        async move {
+            let out = events
+                .put_events()
+                .entries(
+                    aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                        .source("aws.guardduty")
+                        .detail_type(firebreak::domain::finding::SCAN_RESULT)
+                        .detail(detail.to_string())
+                        // The emulator's events carry no `account`: the plan's ARN says it.
+                        .resources(
+                            "arn:aws:guardduty:us-east-1:100000000043:malware-protection-plan/b4c7f464ab3a4EXAMPLE",
+                        )
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(out.failed_entry_count(), 0);
+        }
+    };
+    let d = &mut scan["detail"];
+    d["s3ObjectDetails"]["bucketName"] = json!(u.bucket);
+    d["s3ObjectDetails"]["objectKey"] = json!(u.key);
+    d["s3ObjectDetails"]["versionId"] = json!(u.version);
+    let mut clean = scan["detail"].clone();
+    clean["scanResultDetails"] = json!({"scanResultStatus": "NO_THREATS_FOUND", "threats": null});
+    put(clean).await;
+    put(scan["detail"].clone()).await;
+    assert_eq!(depth(&sqs, &url).await, 1, "only the threat is delivered");
+    let (code, log) = finish(
+        serve(&account, &url, &bucket, &[]),
+        Duration::from_secs(120),
+    );
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(
+        crate::run_quarantine::end_state(&account.config, &u).await,
+        crate::run_quarantine::quarantined(&u),
+        "{log}"
+    );
 }
 
 /// Issue 14, item 11: a finding GuardDuty sends again with activity after it was contained

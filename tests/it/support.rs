@@ -383,6 +383,11 @@ impl Account {
         }
     }
 
+    /// The emulator's endpoint.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
     /// The same account, firebreak run with `more` in its environment too.
     pub(crate) fn with_env(&self, more: impl IntoIterator<Item = (String, String)>) -> Account {
         Account {

@@ -2,6 +2,7 @@
 //! response, or any stream of them (NDJSON). Lenient where real findings are untidy, strict only on
 //! the fields routing needs, and the raw JSON of each finding is kept byte for byte.
 
+mod scan;
 mod types;
 
 use std::fmt;
@@ -10,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+pub use scan::{SCAN_RESULT, SCAN_RESULT_PATTERN};
 pub use types::{FindingType, KNOWN_TYPES, RESOURCE_TYPES, is_known_type};
 
 /// Which of the accepted shapes a finding arrived in.
@@ -25,6 +27,10 @@ pub enum Shape {
     /// One element of the AWS CLI's or boto3's `get-findings` output (`{"Findings": [...]}`,
     /// member names in PascalCase), read as the API's wire names.
     Cli,
+    /// A Malware Protection for S3 scan result event that found a threat, read as the finding
+    /// GuardDuty makes of one (`Object:S3/MaliciousFile`); the event is in the finding's
+    /// `service.additionalInfo`.
+    MalwareScanResult,
 }
 
 /// The EventBridge envelope a finding came in, when it came in one.
@@ -246,6 +252,32 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
     if is_event {
         let source = obj.get("source").and_then(Value::as_str);
         let detail_type = obj.get("detail-type").and_then(Value::as_str);
+        if source == Some("aws.guardduty") && detail_type == Some(SCAN_RESULT) {
+            let text = scan::as_finding(obj).map_err(|(path, message)| {
+                at.err(
+                    path,
+                    message,
+                    format!("route only the scan results that found a threat to firebreak: {SCAN_RESULT_PATTERN}"),
+                )
+            })?;
+            let converted = RawValue::from_string(text)
+                .map_err(|e| at.err("$.detail", e.to_string(), "fix the event JSON"))?;
+            let meta = EventMeta {
+                id: lenient_string(obj.get("id")),
+                time: lenient_string(obj.get("time")),
+                account: lenient_string(obj.get("account")),
+            };
+            let index = out.len();
+            out.push(parse_finding(
+                &converted,
+                at,
+                "$.detail",
+                Shape::MalwareScanResult,
+                Some(meta),
+                index,
+            )?);
+            return Ok(());
+        }
         if source.is_some_and(|s| s != "aws.guardduty")
             || detail_type.is_some_and(|d| d != "GuardDuty Finding")
         {
