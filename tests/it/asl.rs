@@ -537,6 +537,16 @@ fn fixture_event(name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> serde
     event_of(&support::finding_file(name, edit))
 }
 
+/// The event of data read from `bucket` with IAM user `user`'s key `key`.
+fn data_access_event(bucket: &str, user: &str, key: &str) -> serde_json::Value {
+    fixture_event("s3-exfil-anomalous.json", |f| {
+        f["resource"]["s3BucketDetails"][0]["name"] = bucket.into();
+        f["resource"]["accessKeyDetails"]["userName"] = user.into();
+        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.into();
+        f["resource"]["accessKeyDetails"]["userType"] = "IAMUser".into();
+    })
+}
+
 /// The S3 playbooks on the emulator's Step Functions: a public bucket gets all four Block
 /// Public Access flags; a bucket read with a leaked key gets a deny for that user with its
 /// earlier statement kept, versioning, and the key contained; a second run changes nothing.
@@ -601,12 +611,7 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
         .await
         .unwrap();
     let key = key.access_key().unwrap().access_key_id().to_string();
-    let input = fixture_event("s3-exfil-anomalous.json", |f| {
-        f["resource"]["s3BucketDetails"][0]["name"] = bucket.clone().into();
-        f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
-        f["resource"]["accessKeyDetails"]["accessKeyId"] = key.clone().into();
-        f["resource"]["accessKeyDetails"]["userType"] = "IAMUser".into();
-    });
+    let input = data_access_event(&bucket, &user, &key);
     let (ok, out) = execute(&moto, "s3-data-access", &input).await;
     assert!(ok, "{}", failures(&out));
     let steps = &out["steps"];
@@ -629,8 +634,7 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
     }
     assert_eq!(steps["capture_bucket"]["outputs"]["has_policy"], true);
     assert_eq!(steps["enable_versioning"]["outputs"]["previous_status"], "");
-    let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
-    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let policy = crate::run_s3::bucket_policy(&s3, &bucket).await;
     let statements = policy["Statement"].as_array().unwrap();
     assert_eq!(statements.len(), 2, "{policy}");
     assert!(statements.contains(&earlier), "{policy}");
@@ -680,8 +684,7 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
         again["steps"]["enable_versioning"]["outputs"]["previous_status"],
         "Enabled"
     );
-    let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
-    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let policy = crate::run_s3::bucket_policy(&s3, &bucket).await;
     assert_eq!(
         policy["Statement"].as_array().unwrap().len(),
         2,
@@ -692,27 +695,16 @@ async fn the_s3_state_machines_close_the_bucket_and_deny_the_principal() {
     // state machine used to fail with `SidInUse` here, while the local engine merged them).
     let other = support::unique("dave");
     let other_key = crate::run_s3::named_user_with_key(&config, &other).await;
-    let second = fixture_event("s3-exfil-anomalous.json", |f| {
-        f["resource"]["s3BucketDetails"][0]["name"] = bucket.clone().into();
-        f["resource"]["accessKeyDetails"]["userName"] = other.clone().into();
-        f["resource"]["accessKeyDetails"]["accessKeyId"] = other_key.clone().into();
-        f["resource"]["accessKeyDetails"]["userType"] = "IAMUser".into();
-    });
+    let second = data_access_event(&bucket, &other, &other_key);
     let (ok, out) = execute(&moto, "s3-data-access", &second).await;
     assert!(ok, "{}", failures(&out));
-    let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
-    let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let policy = crate::run_s3::bucket_policy(&s3, &bucket).await;
     let statements = policy["Statement"].as_array().unwrap();
     assert_eq!(statements.len(), 3, "{policy}");
     assert!(statements.contains(&earlier), "{policy}");
     for u in [&user, &other] {
         let arn = format!("arn:aws:iam::123456789012:user/{u}");
-        assert!(
-            statements
-                .iter()
-                .any(|s| s["Effect"] == "Deny" && s["Principal"]["AWS"] == arn.as_str()),
-            "{u}: {policy}"
-        );
+        assert!(crate::run_s3::denies(statements, &arn), "{u}: {policy}");
     }
 }
 
@@ -1796,16 +1788,10 @@ async fn the_deny_is_added_to_a_bucket_without_a_policy_and_to_one_statement() {
                 .await
                 .unwrap();
         }
-        let input = fixture_event("s3-exfil-anomalous.json", |f| {
-            f["resource"]["s3BucketDetails"][0]["name"] = bucket.clone().into();
-            f["resource"]["accessKeyDetails"]["userName"] = user.clone().into();
-            f["resource"]["accessKeyDetails"]["accessKeyId"] = key.clone().into();
-            f["resource"]["accessKeyDetails"]["userType"] = "IAMUser".into();
-        });
+        let input = data_access_event(&bucket, &user, &key);
         let (ok, out) = execute(&moto, "s3-data-access", &input).await;
         assert!(ok, "{}", failures(&out));
-        let policy = s3.get_bucket_policy().bucket(&bucket).send().await.unwrap();
-        let policy: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+        let policy = crate::run_s3::bucket_policy(&s3, &bucket).await;
         let deny = serde_json::json!({
             "Effect": "Deny",
             "Principal": {"AWS": arn},

@@ -26,8 +26,15 @@ pub(crate) async fn public_bucket(config: &aws_config::SdkConfig) -> (String, Va
     (bucket, existing)
 }
 
+/// Whether one of `statements` is a Deny naming `principal`.
+pub(crate) fn denies(statements: &[Value], principal: &str) -> bool {
+    statements
+        .iter()
+        .any(|s| s["Effect"] == "Deny" && s["Principal"]["AWS"] == principal)
+}
+
 /// The bucket's policy, parsed.
-async fn bucket_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> Value {
+pub(crate) async fn bucket_policy(s3: &aws_sdk_s3::Client, bucket: &str) -> Value {
     let text = s3
         .get_bucket_policy()
         .bucket(bucket)
@@ -119,9 +126,7 @@ async fn s3_public_bucket_is_locked_down_keeping_its_policy() {
     );
     let principal = format!("arn:aws:iam::123456789012:user/{user}");
     assert!(
-        statements
-            .iter()
-            .any(|s| s["Effect"] == "Deny" && s["Principal"]["AWS"] == principal.as_str()),
+        denies(statements, &principal),
         "the deny is added: {policy:#}"
     );
     // moto's GetBucketVersioning answer has a root element the SDK rejects (see

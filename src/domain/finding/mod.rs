@@ -252,6 +252,11 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
     if is_event {
         let source = obj.get("source").and_then(Value::as_str);
         let detail_type = obj.get("detail-type").and_then(Value::as_str);
+        let meta = EventMeta {
+            id: lenient_string(obj.get("id")),
+            time: lenient_string(obj.get("time")),
+            account: lenient_string(obj.get("account")),
+        };
         if source == Some("aws.guardduty") && detail_type == Some(SCAN_RESULT) {
             let text = scan::as_finding(obj).map_err(|(path, message)| {
                 at.err(
@@ -262,11 +267,6 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
             })?;
             let converted = RawValue::from_string(text)
                 .map_err(|e| at.err("$.detail", e.to_string(), "fix the event JSON"))?;
-            let meta = EventMeta {
-                id: lenient_string(obj.get("id")),
-                time: lenient_string(obj.get("time")),
-                account: lenient_string(obj.get("account")),
-            };
             let index = out.len();
             out.push(parse_finding(
                 &converted,
@@ -299,11 +299,6 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
                 "the event's detail is null",
                 "the finding must be the event's `detail` object",
             ));
-        };
-        let meta = EventMeta {
-            id: lenient_string(obj.get("id")),
-            time: lenient_string(obj.get("time")),
-            account: lenient_string(obj.get("account")),
         };
         let index = out.len();
         out.push(parse_finding(

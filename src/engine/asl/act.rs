@@ -173,6 +173,37 @@ impl Act<'_> {
         )
     }
 
+    /// A Map named `what` over the list at `items` whose iteration gives one member of the
+    /// item `selector` builds (`$.<member>`): the list of those at `result`, then `next`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn map_member(
+        &mut self,
+        what: &str,
+        items: &str,
+        selector: Value,
+        member: &str,
+        result: &str,
+        next: &str,
+    ) -> String {
+        let one = self.n(&format!("{what}, one"));
+        let map = json!({
+            "Type": "Map",
+            "ItemsPath": items,
+            "ItemSelector": selector,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": one,
+                "States": {one.clone(): {"Type": "Pass", "InputPath": format!("$.{member}"), "End": true}},
+            },
+            "ResultPath": result,
+            "Catch": [self.catch_all()],
+            "Next": next,
+        });
+        let name = self.n(what);
+        self.states.insert(name.clone(), map);
+        name
+    }
+
     /// An EC2 filter on one value: `{"Name": name, "Values": [value at path]}`.
     pub(crate) fn filter(name: &str, path: &str) -> Value {
         json!({"Name": name, "Values.$": format!("States.Array({path})")})

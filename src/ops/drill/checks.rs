@@ -70,6 +70,16 @@ impl Aws {
             let c = pab
                 .as_ref()
                 .and_then(|p| p.public_access_block_configuration());
+            // The bucket's policy, as text (empty when it has none).
+            let policy = self
+                .s3
+                .get_bucket_policy()
+                .bucket(bucket)
+                .send()
+                .await
+                .ok()
+                .and_then(|p| p.policy().map(str::to_string))
+                .unwrap_or_default();
             let all = c.is_some_and(|c| {
                 c.block_public_acls() == Some(true)
                     && c.ignore_public_acls() == Some(true)
@@ -101,15 +111,6 @@ impl Aws {
                     has(crate::domain::catalog::names::QUARANTINE_TAG, "true")
                         && has("team", "billing"),
                 ));
-                let policy = self
-                    .s3
-                    .get_bucket_policy()
-                    .bucket(bucket)
-                    .send()
-                    .await
-                    .ok()
-                    .and_then(|p| p.policy().map(str::to_string))
-                    .unwrap_or_default();
                 out.push((
                     format!(
                         "bucket {bucket} denies reading objects tagged for quarantine, its statement kept"
@@ -119,15 +120,6 @@ impl Aws {
                 ));
             }
             if kind == Kind::BucketAccess {
-                let policy = self
-                    .s3
-                    .get_bucket_policy()
-                    .bucket(bucket)
-                    .send()
-                    .await
-                    .ok()
-                    .and_then(|p| p.policy().map(str::to_string))
-                    .unwrap_or_default();
                 let user = t.user.clone().unwrap_or_default();
                 out.push((
                     format!("bucket {bucket} denies user {user}"),

@@ -77,14 +77,21 @@ impl Aws {
             let policy = json!({"Version": "2012-10-17", "Statement": [{
                 "Sid": "DrillPublicRead", "Effect": "Allow", "Principal": "*",
                 "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{name}/*")}]});
-            self.s3
-                .put_bucket_policy()
-                .bucket(name)
-                .policy(policy.to_string())
-                .send()
-                .await
-                .map_err(sdk("making the drill bucket public"))?;
+            self.put_policy(name, &policy, "making the drill bucket public")
+                .await?;
         }
+        Ok(())
+    }
+
+    /// Gives bucket `name` `policy` (`what` says why, in an error).
+    async fn put_policy(&self, name: &str, policy: &Value, what: &str) -> Result<()> {
+        self.s3
+            .put_bucket_policy()
+            .bucket(name)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .map_err(sdk(what))?;
         Ok(())
     }
 
@@ -97,13 +104,8 @@ impl Aws {
             "Sid": "DrillPartnerUpload", "Effect": "Allow",
             "Principal": {"AWS": format!("arn:aws:iam::{}:root", self.account)},
             "Action": "s3:PutObject", "Resource": format!("arn:aws:s3:::{name}/inbox/*")}]});
-        self.s3
-            .put_bucket_policy()
-            .bucket(name)
-            .policy(policy.to_string())
-            .send()
-            .await
-            .map_err(sdk("giving the drill bucket a policy"))?;
+        self.put_policy(name, &policy, "giving the drill bucket a policy")
+            .await?;
         let key = "inbox/invoice.pdf.exe";
         let put = self
             .s3

@@ -27,25 +27,17 @@ pub(super) fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -
             json!({"Parameters": {"missing.$": format!("States.ArrayContains({key}, false)")}, "ResultPath": key}),
             &first,
         );
-        let one = a.n(&format!("{what}: {p} in {x}, one"));
-        let map = json!({
-            "Type": "Map",
-            "ItemsPath": items,
-            "ItemSelector": {
-                "has.$": format!("States.ArrayContains({}, $$.Map.Item.Value)", a.s(&format!("v.{x}"))),
-            },
-            "ItemProcessor": {
-                "ProcessorConfig": {"Mode": "INLINE"},
-                "StartAt": one,
-                "States": {one.clone(): {"Type": "Pass", "InputPath": "$.has", "End": true}},
-            },
-            "ResultPath": key,
-            "Catch": [a.catch_all()],
-            "Next": missing,
+        let selector = json!({
+            "has.$": format!("States.ArrayContains({}, $$.Map.Item.Value)", a.s(&format!("v.{x}"))),
         });
-        let name = a.n(&format!("{what}: {p} in {x}?"));
-        a.states.insert(name.clone(), map);
-        first = name;
+        first = a.map_member(
+            &format!("{what}: {p} in {x}?"),
+            &items,
+            selector,
+            "has",
+            &key,
+            &missing,
+        );
     }
     let mut empties = Vec::new();
     prepared(c, &mut Vec::new(), &mut empties);

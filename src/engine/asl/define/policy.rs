@@ -111,24 +111,14 @@ pub(super) fn keeps(a: &mut Act, what: &str, x: &str, y: &str, next: &str) -> St
         next,
     );
     let (doc_x, doc_y) = (doc_path(a, x), doc_path(a, y));
-    let one = a.n(&format!("{what}: one"));
-    let map = json!({
-        "Type": "Map",
-        "ItemsPath": format!("{doc_x}.Statement"),
-        "ItemSelector": {
-            "kept.$": format!("States.ArrayContains({doc_y}.Statement, $$.Map.Item.Value)"),
-        },
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "INLINE"},
-            "StartAt": one,
-            "States": {one.clone(): {"Type": "Pass", "InputPath": "$.kept", "End": true}},
-        },
-        "ResultPath": list,
-        "Catch": [a.catch_all()],
-        "Next": lost,
-    });
-    let each = a.n(&format!("{what}: each"));
-    a.states.insert(each.clone(), map);
+    let each = a.map_member(
+        &format!("{what}: each"),
+        &format!("{doc_x}.Statement"),
+        json!({"kept.$": format!("States.ArrayContains({doc_y}.Statement, $$.Map.Item.Value)")}),
+        "kept",
+        &list,
+        &lost,
+    );
     let of_y = document(a, &format!("{what}, after"), y, &each);
     document(a, &format!("{what}, before"), x, &of_y)
 }
