@@ -175,7 +175,6 @@ impl Act<'_> {
 
     /// A Map named `what` over the list at `items` whose iteration gives one member of the
     /// item `selector` builds (`$.<member>`): the list of those at `result`, then `next`.
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn map_member(
         &mut self,
         what: &str,
@@ -186,22 +185,9 @@ impl Act<'_> {
         next: &str,
     ) -> String {
         let one = self.n(&format!("{what}, one"));
-        let map = json!({
-            "Type": "Map",
-            "ItemsPath": items,
-            "ItemSelector": selector,
-            "ItemProcessor": {
-                "ProcessorConfig": {"Mode": "INLINE"},
-                "StartAt": one,
-                "States": {one.clone(): {"Type": "Pass", "InputPath": format!("$.{member}"), "End": true}},
-            },
-            "ResultPath": result,
-            "Catch": [self.catch_all()],
-            "Next": next,
-        });
-        let name = self.n(what);
-        self.states.insert(name.clone(), map);
-        name
+        let states =
+            json!({one.clone(): {"Type": "Pass", "InputPath": format!("$.{member}"), "End": true}});
+        self.map(what, items, selector, &one, states, result, None, next)
     }
 
     /// An EC2 filter on one value: `{"Name": name, "Values": [value at path]}`.
@@ -210,7 +196,7 @@ impl Act<'_> {
     }
 
     /// A Map state over `items` whose iterations run `states` from `start` (inline); its
-    /// result at `$.steps.<id>.<result>`; a failed iteration fails the step.
+    /// result at the path `result`; a failed iteration fails the step.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn map(
         &mut self,
@@ -229,7 +215,7 @@ impl Act<'_> {
             "ItemsPath": items,
             "ItemSelector": selector,
             "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": start, "States": states},
-            "ResultPath": self.s(result),
+            "ResultPath": result,
             "Catch": [self.catch_all()],
             "Next": next,
         });

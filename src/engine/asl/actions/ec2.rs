@@ -329,13 +329,14 @@ pub(super) fn isolate_instance(a: &mut Act, outputs: &mut Outputs, succeeded: &s
             yes: {"Type": "Pass", "Result": true, "End": true},
             no: {"Type": "Pass", "Result": false, "End": true},
         });
+        let (isolated, verified) = (a.s("isolated"), a.s("verified"));
         a.map(
             "verify each interface",
-            &a.s("isolated"),
+            &isolated,
             json!({"eni.$": "$$.Map.Item.Value.eni", "iso.$": "$$.Map.Item.Value.iso"}),
             &read,
             states,
-            "verified",
+            &verified,
             None,
             &flags,
         )
@@ -350,6 +351,7 @@ pub(super) fn isolate_instance(a: &mut Act, outputs: &mut Outputs, succeeded: &s
     let pre = a.s("pre");
     // One interface at a time: two interfaces in one VPC share (and must not both
     // create) its groups.
+    let isolated = a.s("isolated");
     let each = a.map(
         "isolate each interface",
         &format!("{pre}.Ids"),
@@ -362,7 +364,7 @@ pub(super) fn isolate_instance(a: &mut Act, outputs: &mut Outputs, succeeded: &s
         }),
         &tg,
         Value::Object(st),
-        "isolated",
+        &isolated,
         Some(1),
         &changed,
     );

@@ -57,28 +57,24 @@ pub(super) fn decision(a: &mut Act, what: &str, c: &Cond, yes: &str, no: &str) -
                 a.n(&format!("{what}: {x}, one: something")),
                 a.n(&format!("{what}: {x}, one: nothing")),
             );
-            let map = json!({
-                "Type": "Map",
-                "ItemsPath": a.s(&format!("v.{x}")),
-                "ItemSelector": {"n.$": "States.ArrayLength($$.Map.Item.Value)"},
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "INLINE"},
-                    "StartAt": test,
-                    "States": {
-                        test.clone(): {"Type": "Choice", "Choices": [
-                            {"Variable": "$.n", "NumericEquals": 0, "Next": no},
-                        ], "Default": yes},
-                        yes.clone(): {"Type": "Pass", "Result": true, "End": true},
-                        no.clone(): {"Type": "Pass", "Result": false, "End": true},
-                    },
-                },
-                "ResultPath": key,
-                "Catch": [a.catch_all()],
-                "Next": some,
+            let states = json!({
+                test.clone(): {"Type": "Choice", "Choices": [
+                    {"Variable": "$.n", "NumericEquals": 0, "Next": no},
+                ], "Default": yes},
+                yes.clone(): {"Type": "Pass", "Result": true, "End": true},
+                no.clone(): {"Type": "Pass", "Result": false, "End": true},
             });
-            let name = a.n(&format!("{what}: each of {x}"));
-            a.states.insert(name.clone(), map);
-            name
+            let items = a.s(&format!("v.{x}"));
+            a.map(
+                &format!("{what}: each of {x}"),
+                &items,
+                json!({"n.$": "States.ArrayLength($$.Map.Item.Value)"}),
+                &test,
+                states,
+                &key,
+                None,
+                &some,
+            )
         } else {
             a.pass(
                 &format!("{what}: count {x}"),

@@ -649,25 +649,18 @@ fn each(
     if !define::values_in(ask.call.args).is_empty() {
         selector["v.$"] = json!(a.s("v"));
     }
-    let mut map = json!({
-        "Type": "Map",
-        "ItemsPath": items,
-        "ItemSelector": selector,
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "INLINE"},
-            "StartAt": start,
-            "States": states,
-        },
-        "ResultPath": a.s(raw),
-        "Catch": [a.catch_all()],
-        "Next": after,
-    });
-    if mutates && !ask.at_once {
-        map["MaxConcurrency"] = json!(1);
-    }
-    let name = a.n(label);
-    a.states.insert(name.clone(), map);
-    name
+    let result = a.s(raw);
+    let one_at_a_time = (mutates && !ask.at_once).then_some(1);
+    a.map(
+        label,
+        &items,
+        selector,
+        &start,
+        Value::Object(states),
+        &result,
+        one_at_a_time,
+        &after,
+    )
 }
 
 /// The states of one iteration of an ask made per item (input: `item`, `params`, and with a

@@ -179,39 +179,35 @@ pub(super) fn with_item(
         a.n(&format!("{what}: the new one")),
         a.n(&format!("{what}: an earlier one")),
     );
-    let map = json!({
-        "Type": "Map",
-        "ItemsPath": format!("{at}.range.indices"),
-        "ItemSelector": {
+    let states = json!({
+        test.clone(): {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.i", "NumericEqualsPath": "$.n", "Next": new}],
+            "Default": old,
+        },
+        new.clone(): {"Type": "Pass", "InputPath": "$.new", "End": true},
+        old.clone(): {
+            "Type": "Pass",
+            "Parameters": {"s.$": "States.ArrayGetItem($.items, $.i)"},
+            "OutputPath": "$.s",
+            "End": true,
+        },
+    });
+    let append = a.map(
+        &format!("{what}: append"),
+        &format!("{at}.range.indices"),
+        json!({
             "i.$": "$$.Map.Item.Value",
             "n.$": format!("{at}.range.n"),
             "items.$": list,
             "new.$": wanted,
-        },
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "INLINE"},
-            "StartAt": test,
-            "States": {
-                test.clone(): {
-                    "Type": "Choice",
-                    "Choices": [{"Variable": "$.i", "NumericEqualsPath": "$.n", "Next": new}],
-                    "Default": old,
-                },
-                new.clone(): {"Type": "Pass", "InputPath": "$.new", "End": true},
-                old.clone(): {
-                    "Type": "Pass",
-                    "Parameters": {"s.$": "States.ArrayGetItem($.items, $.i)"},
-                    "OutputPath": "$.s",
-                    "End": true,
-                },
-            },
-        },
-        "ResultPath": target,
-        "Catch": [a.catch_all()],
-        "Next": next,
-    });
-    let append = a.n(&format!("{what}: append"));
-    a.states.insert(append.clone(), map);
+        }),
+        &test,
+        states,
+        target,
+        None,
+        next,
+    );
     let range = a.pass(
         &format!("{what}: indices"),
         json!({"Parameters": {

@@ -144,24 +144,10 @@ pub(super) fn where_states(
             "Default": default,
         });
     }
-    let map = json!({
-        "Type": "Map",
-        // Without a comparison the key's list is not selected (a timestamp's, on the emulator,
-        // is an object it cannot write).
-        "ItemsPath": list(first_member(if compared { w.key } else { w.take[0] }).0),
-        "ItemSelector": selector,
-        "ItemProcessor": {
-            "ProcessorConfig": {"Mode": "INLINE"},
-            "StartAt": start,
-            "States": inner,
-        },
-        "ResultPath": tmp,
-        "Catch": [a.catch_all()],
-        "Next": gather,
-    });
-    let name = a.n(what);
-    a.states.insert(name.clone(), map);
-    name
+    // Without a comparison the key's list is not selected (a timestamp's, on the emulator, is
+    // an object it cannot write).
+    let items = list(first_member(if compared { w.key } else { w.take[0] }).0);
+    a.map(what, &items, selector, &start, inner, tmp, None, &gather)
 }
 
 /// A member path's first member and the rest (`IamInstanceProfile.Arn` → `IamInstanceProfile`,
