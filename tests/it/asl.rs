@@ -747,8 +747,8 @@ async fn the_lambda_state_machine_stops_the_function() {
     );
 }
 
-/// The RDS state machine snapshots the database and moves it into its VPC's isolation group,
-/// which it makes (no rule in or out) on the emulator.
+/// The RDS state machine snapshots the database, makes it not publicly accessible and moves it
+/// into its VPC's isolation group, which it makes (no rule in or out) on the emulator.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_rds_state_machine_isolates_the_database() {
     let moto = support::private_moto();
@@ -770,7 +770,7 @@ async fn the_rds_state_machine_isolates_the_database() {
     assert!(group.starts_with("sg-"), "{out}");
     assert_eq!(
         crate::run_rds::end_state(&config, &db).await,
-        serde_json::json!({"groups": [[group, "active"]], "snapshots": 1,
+        serde_json::json!({"groups": [[group, "active"]], "public": false, "snapshots": 1,
             "isolation": {"id": group, "rules_in": 0, "rules_out": 0}})
     );
 }

@@ -97,6 +97,7 @@ steps:
     action: rds.isolate_db_instance
     needs: [capture_db, db_snapshot]
     with: {db_instance_id: "${{ inputs.db_instance_id }}", group_id: "${{ inputs.db_isolation_group }}"}
+  - {id: db_private, action: rds.make_db_instance_private, needs: [capture_db], with: {db_instance_id: "${{ inputs.db_instance_id }}"}}
   - id: isolate_cluster
     action: rds.isolate_db_cluster
     needs: [cluster_snapshot]
@@ -593,19 +594,20 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
     let public_statements =
         crate::run_lambda::public_statements(config, &input("function_name")).await;
     let rds = aws_sdk_rds::Client::new(config);
-    let db_groups: Vec<String> = rds
+    let db = rds
         .describe_db_instances()
         .db_instance_identifier(input("db_instance_id"))
         .send()
         .await
-        .map(|r| {
-            r.db_instances()
-                .iter()
-                .flat_map(|i| i.vpc_security_groups())
-                .map(|g| format!("{:?}", g.status()))
-                .collect()
-        })
-        .unwrap_or_default();
+        .ok();
+    let db = db.as_ref().and_then(|r| r.db_instances().first());
+    let db_groups: Vec<String> = db
+        .map(|i| i.vpc_security_groups())
+        .unwrap_or_default()
+        .iter()
+        .map(|g| format!("{:?}", g.status()))
+        .collect();
+    let db_public = db.and_then(|i| i.publicly_accessible());
     let cluster_groups: Vec<String> = rds
         .describe_db_clusters()
         .db_cluster_identifier(input("db_cluster_id"))
@@ -696,7 +698,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "termination_protection": protected, "shutdown_behavior": shutdown,
         "snapshot_shares": snapshot_shares, "image_shares": image_shares,
         "artifact_tags": artifact_tags, "reserved_concurrency": reserved,
-        "mapping_state": mapping_state, "url_auth": url_auth, "public_statements": public_statements, "db_groups": db_groups,
+        "mapping_state": mapping_state, "url_auth": url_auth, "public_statements": public_statements, "db_groups": db_groups, "db_public": db_public,
         "db_snapshots": db_snapshots, "cluster_snapshots": cluster_snapshots,
         "isolation_rules": isolation_rules, "cluster_groups": cluster_groups,
     })

@@ -1,6 +1,6 @@
 //! `firebreak run` of the RDS playbook against moto (issue 13): a database that an unusual
-//! login succeeded on is snapshotted and moved into its VPC's isolation group (made with no
-//! rule in or out); a second run changes nothing; a dry run changes nothing; failed logins are
+//! login succeeded on is snapshotted, made not publicly accessible and moved into its VPC's
+//! isolation group (made with no rule in or out); a second run changes nothing; a dry run changes nothing; failed logins are
 //! not contained.
 
 use serde_json::{Value, json};
@@ -16,8 +16,8 @@ pub(crate) struct Database {
     pub cluster: Option<String>,
 }
 
-/// A PostgreSQL instance in a VPC of its own (a subnet group over two zones), reachable through
-/// one security group.
+/// A PostgreSQL instance in a VPC of its own (a subnet group over two zones), publicly
+/// accessible, reachable through one security group.
 pub(crate) async fn database(config: &aws_config::SdkConfig) -> Database {
     seed(config, false).await
 }
@@ -194,17 +194,18 @@ pub(crate) async fn isolation_group_purpose(config: &aws_config::SdkConfig, vpc:
         .unwrap_or(Value::Null)
 }
 
-/// The database's security groups (id and status), its manual snapshots and the rules of its
-/// VPC's isolation group (null when there is none).
+/// The database's security groups (id and status), whether it is publicly accessible, its
+/// manual snapshots and the rules of its VPC's isolation group (null when there is none).
 pub(crate) async fn end_state(config: &aws_config::SdkConfig, db: &Database) -> Value {
     let rds = aws_sdk_rds::Client::new(config);
-    let groups: Vec<Value> = rds
+    let read = rds
         .describe_db_instances()
         .db_instance_identifier(&db.id)
         .send()
         .await
-        .unwrap()
-        .db_instances()[0]
+        .unwrap();
+    let instance = &read.db_instances()[0];
+    let groups: Vec<Value> = instance
         .vpc_security_groups()
         .iter()
         .map(|g| json!([g.vpc_security_group_id(), g.status()]))
@@ -219,7 +220,8 @@ pub(crate) async fn end_state(config: &aws_config::SdkConfig, db: &Database) -> 
         .db_snapshots()
         .len();
     let isolation = isolation_group_state(config, &db.vpc).await;
-    json!({"groups": groups, "snapshots": snapshots, "isolation": isolation})
+    json!({"groups": groups, "public": instance.publicly_accessible(), "snapshots": snapshots,
+        "isolation": isolation})
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -229,7 +231,8 @@ async fn a_database_logged_into_is_snapshotted_and_isolated() {
     let db = database(&config).await;
     let finding = rds_finding(&db, "AnomalousBehavior.SuccessfulLogin");
 
-    let open = json!({"groups": [[db.group, "active"]], "snapshots": 0, "isolation": null});
+    let open = json!({"groups": [[db.group, "active"]], "public": true, "snapshots": 0,
+        "isolation": null});
     assert_eq!(end_state(&config, &db).await, open);
     let dry = run_report(&moto, &finding, "rds-compromise", &["--dry-run"]);
     assert_eq!(dry["status"], "dry_run", "{dry:#}");
@@ -256,8 +259,12 @@ async fn a_database_logged_into_is_snapshotted_and_isolated() {
         .to_string();
     assert_eq!(
         end_state(&config, &db).await,
-        json!({"groups": [[group, "active"]], "snapshots": 1,
+        json!({"groups": [[group, "active"]], "public": false, "snapshots": 1,
             "isolation": {"id": group, "rules_in": 0, "rules_out": 0}})
+    );
+    assert_eq!(
+        step_of(&report, "make_private")["outputs"]["was_publicly_accessible"],
+        true
     );
     assert_eq!(
         step_of(&report, "isolate")["outputs"]["previous_security_group_ids"],
@@ -285,7 +292,8 @@ async fn a_failed_login_leaves_the_database_as_it_is() {
     let report = run_report(&moto, &finding, "rds-compromise", &[]);
     assert_eq!(
         end_state(&config, &db).await,
-        json!({"groups": [[db.group, "active"]], "snapshots": 0, "isolation": null}),
+        json!({"groups": [[db.group, "active"]], "public": true, "snapshots": 0,
+            "isolation": null}),
         "{report:#}"
     );
 }
@@ -304,6 +312,9 @@ async fn an_aurora_instance_is_snapshotted_through_its_cluster() {
     assert_eq!(status("snapshot_cluster"), "succeeded");
     assert_eq!(status("isolate"), "skipped");
     assert_eq!(status("isolate_cluster"), "succeeded");
+    // Public accessibility is the instance's own, in a cluster too.
+    assert_eq!(status("make_private"), "succeeded");
+    assert_eq!(end_state(&config, &db).await["public"], false);
     let snapshots = aws_sdk_rds::Client::new(&config)
         .describe_db_cluster_snapshots()
         .db_cluster_identifier(db.cluster.as_deref().unwrap())

@@ -2,6 +2,7 @@
 //! parameters, typed outputs, the IAM permissions it needs and whether it changes anything.
 //! Adding an action to [`Action`] makes the compiler point at every place that must handle it.
 
+mod rds;
 mod s3;
 mod specs;
 
@@ -329,6 +330,7 @@ pub enum Action {
     RdsSnapshotDbCluster,
     RdsIsolateDbInstance,
     RdsIsolateDbCluster,
+    RdsMakeDbInstancePrivate,
     S3CaptureBucket,
     S3BlockPublicAccess,
     S3DenyPrincipal,
@@ -397,6 +399,7 @@ impl Action {
         Action::RdsSnapshotDbCluster,
         Action::RdsIsolateDbInstance,
         Action::RdsIsolateDbCluster,
+        Action::RdsMakeDbInstancePrivate,
         Action::S3CaptureBucket,
         Action::S3BlockPublicAccess,
         Action::S3DenyPrincipal,

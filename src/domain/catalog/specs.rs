@@ -673,121 +673,12 @@ impl Action {
                 };
                 S
             }
-            Action::RdsCaptureDbInstance => {
-                const S: &Spec = &Spec {
-                    name: "rds.capture_db_instance",
-                    doc: "Record an RDS database instance: its state, engine, VPC, public accessibility and security groups.",
-                    undo: "",
-                    effect: Effect::Capture,
-                    params: &[DB_INSTANCE],
-                    outputs: &[
-                        out("db_instance_arn", Type::String, "the instance's ARN"),
-                        out("status", Type::String, "its status"),
-                        out(
-                            "publicly_accessible",
-                            Type::Boolean,
-                            "whether it has a public address",
-                        ),
-                        out("vpc_id", Type::String, "its VPC"),
-                        out(
-                            "security_group_ids",
-                            Type::StringList,
-                            "its VPC security groups",
-                        ),
-                    ],
-                    fixed_tags: &[],
-                    how: How::Defined(&define::rds::CAPTURE_DB_INSTANCE),
-                };
-                S
-            }
-            Action::RdsSnapshotDbInstance => {
-                const S: &Spec = &Spec {
-                    name: "rds.snapshot_db_instance",
-                    doc: "Take a manual snapshot of an RDS database instance under the given name (one per incident).",
-                    undo: "Once the case is closed: `aws rds delete-db-snapshot --db-snapshot-identifier {snapshot_id}`.",
-                    effect: Effect::Contain,
-                    params: &[
-                        DB_INSTANCE,
-                        req(
-                            "snapshot_id",
-                            Type::String,
-                            "the snapshot's name (letters, digits, hyphens; starts with a letter)",
-                        ),
-                    ],
-                    outputs: &[],
-                    fixed_tags: &[],
-                    how: How::Defined(&define::rds::SNAPSHOT_DB_INSTANCE),
-                };
-                S
-            }
-            Action::RdsSnapshotDbCluster => {
-                const S: &Spec = &Spec {
-                    name: "rds.snapshot_db_cluster",
-                    doc: "Take a manual snapshot of an Aurora database cluster under the given name (one per incident).",
-                    undo: "Once the case is closed: `aws rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier {snapshot_id}`.",
-                    effect: Effect::Contain,
-                    params: &[
-                        req("db_cluster_id", Type::String, "Aurora cluster identifier"),
-                        req(
-                            "snapshot_id",
-                            Type::String,
-                            "the snapshot's name (letters, digits, hyphens; starts with a letter)",
-                        ),
-                    ],
-                    outputs: &[],
-                    fixed_tags: &[],
-                    how: How::Defined(&define::rds::SNAPSHOT_DB_CLUSTER),
-                };
-                S
-            }
-            Action::RdsIsolateDbInstance => {
-                const S: &Spec = &Spec {
-                    name: "rds.isolate_db_instance",
-                    doc: "Replace an RDS database instance's VPC security groups with the isolation group, at once: no connection in or out. Never stops or deletes it.",
-                    undo: "Once the database is clean: `aws rds modify-db-instance --db-instance-identifier {db_instance_id} --vpc-security-group-ids {previous_security_group_ids} --apply-immediately`.",
-                    effect: Effect::Contain,
-                    params: &[
-                        DB_INSTANCE,
-                        req(
-                            "group_id",
-                            Type::String,
-                            "the isolation group (ec2.capture_isolation_group)",
-                        ),
-                    ],
-                    outputs: &[out(
-                        "previous_security_group_ids",
-                        Type::StringList,
-                        "its groups before",
-                    )],
-                    fixed_tags: &[],
-                    how: How::Defined(&define::rds::ISOLATE_DB_INSTANCE),
-                };
-                S
-            }
-            Action::RdsIsolateDbCluster => {
-                const S: &Spec = &Spec {
-                    name: "rds.isolate_db_cluster",
-                    doc: "Replace an Aurora cluster's VPC security groups (its instances') with the isolation group, at once: no connection in or out. Never stops or deletes it.",
-                    undo: "Once the database is clean: `aws rds modify-db-cluster --db-cluster-identifier {db_cluster_id} --vpc-security-group-ids {previous_security_group_ids} --apply-immediately`.",
-                    effect: Effect::Contain,
-                    params: &[
-                        req("db_cluster_id", Type::String, "Aurora cluster identifier"),
-                        req(
-                            "group_id",
-                            Type::String,
-                            "the isolation group (ec2.capture_isolation_group)",
-                        ),
-                    ],
-                    outputs: &[out(
-                        "previous_security_group_ids",
-                        Type::StringList,
-                        "its groups before",
-                    )],
-                    fixed_tags: &[],
-                    how: How::Defined(&define::rds::ISOLATE_DB_CLUSTER),
-                };
-                S
-            }
+            Action::RdsCaptureDbInstance => rds::CAPTURE_DB_INSTANCE,
+            Action::RdsSnapshotDbInstance => rds::SNAPSHOT_DB_INSTANCE,
+            Action::RdsSnapshotDbCluster => rds::SNAPSHOT_DB_CLUSTER,
+            Action::RdsIsolateDbInstance => rds::ISOLATE_DB_INSTANCE,
+            Action::RdsIsolateDbCluster => rds::ISOLATE_DB_CLUSTER,
+            Action::RdsMakeDbInstancePrivate => rds::MAKE_DB_INSTANCE_PRIVATE,
             Action::S3CaptureBucket => s3::CAPTURE_BUCKET,
             Action::S3BlockPublicAccess => s3::BLOCK_PUBLIC_ACCESS,
             Action::S3DenyPrincipal => s3::DENY_PRINCIPAL,
@@ -880,9 +771,3 @@ const IMAGE: Param = req("image_id", Type::String, "AMI id (ami-…)");
 const FUNCTION: Param = req("function_name", Type::String, "Lambda function name or ARN");
 
 const VPC: Param = req("vpc_id", Type::String, "VPC id (vpc-…)");
-
-const DB_INSTANCE: Param = req(
-    "db_instance_id",
-    Type::String,
-    "RDS database instance identifier",
-);

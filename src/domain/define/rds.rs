@@ -1,5 +1,6 @@
 //! RDS databases in the step vocabulary: record the instance, snapshot it (or its Aurora
-//! cluster), and move it into its VPC's isolation group. Nothing is deleted or stopped.
+//! cluster), move it into its VPC's isolation group and take away its public address. Nothing
+//! is deleted or stopped.
 //!
 //! RDS's error codes are named three ways: `DBSnapshotNotFound` on the wire (some with `Fault`,
 //! which both engines drop: `DBClusterSnapshotNotFound`), `Rds.DbSnapshotNotFoundException` on
@@ -170,6 +171,32 @@ pub const CAPTURE_DB_INSTANCE: Def = Def::capture(
         ("security_group_ids", "before.groups"),
     ],
 );
+
+const READ_PUBLIC: Ask = Ask::to(Op::RdsDescribeDbInstances, INSTANCE)
+    .keeping(&[Pick::first("public", "DBInstances[*].PubliclyAccessible")]);
+
+/// `rds.make_db_instance_private`: the instance no longer publicly accessible (its DNS name
+/// resolves to its private address only). AWS applies this change at once whatever
+/// `ApplyImmediately` says, so the call leaves `ApplyImmediately` out: it would also apply
+/// every change someone left pending for the maintenance window. The read-back waits until
+/// the instance reads back private (unless `wait` is false); the step's timeout bounds it.
+pub const MAKE_DB_INSTANCE_PRIVATE: Def = Def {
+    before: &[READ_PUBLIC],
+    refuse: &[],
+    done_when: Cond::Is("before.public", Lit::Bool(false)),
+    plan: "make database {db_instance_id} not publicly accessible",
+    change: &[Ask::to(
+        Op::RdsModifyDbInstance,
+        &[
+            ("DBInstanceIdentifier", Arg::Param("db_instance_id")),
+            ("PubliclyAccessible", Arg::Bool(false)),
+        ],
+    )],
+    after: &[READ_PUBLIC.until(Cond::Is("after.public", Lit::Bool(false)), "wait")],
+    verified_when: Some(Cond::Is("after.public", Lit::Bool(false))),
+    unverified: "database {db_instance_id} still reads back publicly accessible",
+    outputs: &[("was_publicly_accessible", "before.public")],
+};
 
 const CLUSTER: &[(&str, Arg)] = &[("DBClusterIdentifier", Arg::Param("db_cluster_id"))];
 

@@ -326,11 +326,15 @@ impl Aws {
             ));
         }
         if let Some(db) = &t.database {
-            let groups = self.database_groups(db).await;
+            let (groups, public) = self.database_state(db).await;
             let isolated = matches!(groups.as_slice(), [g] if Some(g) != t.db_group.as_ref());
             out.push((
                 format!("database {db} is only in its VPC's isolation group"),
                 isolated,
+            ));
+            out.push((
+                format!("database {db} is not publicly accessible"),
+                public == Some(false),
             ));
             let snapshot = format!("firebreak-{finding_id}");
             let taken = self

@@ -1,5 +1,6 @@
-//! The drill's database: a PostgreSQL instance in the default VPC, reachable through a group
-//! of its own, as GuardDuty RDS Protection finds one logged into; its read-back and removal.
+//! The drill's database: a PostgreSQL instance in the default VPC, publicly accessible, behind
+//! a group of its own (with no rule: nothing reaches it), as GuardDuty RDS Protection finds one
+//! logged into; its read-back and removal.
 //! On AWS an instance takes minutes to become available and to go: the drill waits for both.
 
 use std::time::Duration;
@@ -47,7 +48,7 @@ impl Aws {
             .manage_master_user_password(true)
             .db_subnet_group_name(name)
             .vpc_security_group_ids(group)
-            .publicly_accessible(false)
+            .publicly_accessible(true)
             .tags(
                 aws_sdk_rds::types::Tag::builder()
                     .key("firebreak:drill")
@@ -103,23 +104,28 @@ impl Aws {
         }
     }
 
-    /// The database's VPC security groups that are not on their way out.
-    pub(super) async fn database_groups(&self, name: &str) -> Vec<String> {
-        self.rds
+    /// The database's VPC security groups that are not on their way out, and whether it is
+    /// publicly accessible (`None`: it could not be read).
+    pub(super) async fn database_state(&self, name: &str) -> (Vec<String>, Option<bool>) {
+        let read = self
+            .rds
             .describe_db_instances()
             .db_instance_identifier(name)
             .send()
-            .await
-            .map(|r| {
-                r.db_instances()
-                    .iter()
-                    .flat_map(|i| i.vpc_security_groups())
-                    .filter(|g| g.status() != Some("removing"))
-                    .filter_map(|g| g.vpc_security_group_id())
-                    .map(str::to_string)
-                    .collect()
-            })
+            .await;
+        let Ok(r) = read else {
+            return (Vec::new(), None);
+        };
+        let instance = r.db_instances().first();
+        let groups = instance
+            .map(|i| i.vpc_security_groups())
             .unwrap_or_default()
+            .iter()
+            .filter(|g| g.status() != Some("removing"))
+            .filter_map(|g| g.vpc_security_group_id())
+            .map(str::to_string)
+            .collect();
+        (groups, instance.and_then(|i| i.publicly_accessible()))
     }
 
     /// Removes the database, firebreak's snapshot of it, its subnet group and its group;

@@ -44,6 +44,9 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                 rds.modify_db_instance()
                     .db_instance_identifier(text(args, "DBInstanceIdentifier")?)
                     .set_vpc_security_group_ids((!groups.is_empty()).then_some(groups))
+                    .set_publicly_accessible(
+                        args.get("PubliclyAccessible").and_then(Value::as_bool)
+                    )
                     .set_apply_immediately(args.get("ApplyImmediately").and_then(Value::as_bool))
             );
             Ok(json!({}))

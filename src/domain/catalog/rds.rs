@@ -1,0 +1,141 @@
+//! The RDS actions' catalog entries.
+
+use super::specs::{opt, out, req};
+use super::*;
+use crate::domain::define;
+
+const DB_INSTANCE: Param = req(
+    "db_instance_id",
+    Type::String,
+    "RDS database instance identifier",
+);
+
+const DB_CLUSTER: Param = req("db_cluster_id", Type::String, "Aurora cluster identifier");
+
+pub(super) const CAPTURE_DB_INSTANCE: &Spec = &Spec {
+    name: "rds.capture_db_instance",
+    doc: "Record an RDS database instance: its state, engine, VPC, public accessibility and security groups.",
+    undo: "",
+    effect: Effect::Capture,
+    params: &[DB_INSTANCE],
+    outputs: &[
+        out("db_instance_arn", Type::String, "the instance's ARN"),
+        out("status", Type::String, "its status"),
+        out(
+            "publicly_accessible",
+            Type::Boolean,
+            "whether it has a public address",
+        ),
+        out("vpc_id", Type::String, "its VPC"),
+        out(
+            "security_group_ids",
+            Type::StringList,
+            "its VPC security groups",
+        ),
+    ],
+    fixed_tags: &[],
+    how: How::Defined(&define::rds::CAPTURE_DB_INSTANCE),
+};
+
+pub(super) const SNAPSHOT_DB_INSTANCE: &Spec = &Spec {
+    name: "rds.snapshot_db_instance",
+    doc: "Take a manual snapshot of an RDS database instance under the given name (one per incident).",
+    undo: "Once the case is closed: `aws rds delete-db-snapshot --db-snapshot-identifier {snapshot_id}`.",
+    effect: Effect::Contain,
+    params: &[
+        DB_INSTANCE,
+        req(
+            "snapshot_id",
+            Type::String,
+            "the snapshot's name (letters, digits, hyphens; starts with a letter)",
+        ),
+    ],
+    outputs: &[],
+    fixed_tags: &[],
+    how: How::Defined(&define::rds::SNAPSHOT_DB_INSTANCE),
+};
+
+pub(super) const SNAPSHOT_DB_CLUSTER: &Spec = &Spec {
+    name: "rds.snapshot_db_cluster",
+    doc: "Take a manual snapshot of an Aurora database cluster under the given name (one per incident).",
+    undo: "Once the case is closed: `aws rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier {snapshot_id}`.",
+    effect: Effect::Contain,
+    params: &[
+        DB_CLUSTER,
+        req(
+            "snapshot_id",
+            Type::String,
+            "the snapshot's name (letters, digits, hyphens; starts with a letter)",
+        ),
+    ],
+    outputs: &[],
+    fixed_tags: &[],
+    how: How::Defined(&define::rds::SNAPSHOT_DB_CLUSTER),
+};
+
+pub(super) const ISOLATE_DB_INSTANCE: &Spec = &Spec {
+    name: "rds.isolate_db_instance",
+    doc: "Replace an RDS database instance's VPC security groups with the isolation group, at once: no connection in or out. Never stops or deletes it.",
+    undo: "Once the database is clean: `aws rds modify-db-instance --db-instance-identifier {db_instance_id} --vpc-security-group-ids {previous_security_group_ids} --apply-immediately`.",
+    effect: Effect::Contain,
+    params: &[
+        DB_INSTANCE,
+        req(
+            "group_id",
+            Type::String,
+            "the isolation group (ec2.capture_isolation_group)",
+        ),
+    ],
+    outputs: &[out(
+        "previous_security_group_ids",
+        Type::StringList,
+        "its groups before",
+    )],
+    fixed_tags: &[],
+    how: How::Defined(&define::rds::ISOLATE_DB_INSTANCE),
+};
+
+pub(super) const ISOLATE_DB_CLUSTER: &Spec = &Spec {
+    name: "rds.isolate_db_cluster",
+    doc: "Replace an Aurora cluster's VPC security groups (its instances') with the isolation group, at once: no connection in or out. Never stops or deletes it.",
+    undo: "Once the database is clean: `aws rds modify-db-cluster --db-cluster-identifier {db_cluster_id} --vpc-security-group-ids {previous_security_group_ids} --apply-immediately`.",
+    effect: Effect::Contain,
+    params: &[
+        DB_CLUSTER,
+        req(
+            "group_id",
+            Type::String,
+            "the isolation group (ec2.capture_isolation_group)",
+        ),
+    ],
+    outputs: &[out(
+        "previous_security_group_ids",
+        Type::StringList,
+        "its groups before",
+    )],
+    fixed_tags: &[],
+    how: How::Defined(&define::rds::ISOLATE_DB_CLUSTER),
+};
+
+pub(super) const MAKE_DB_INSTANCE_PRIVATE: &Spec = &Spec {
+    name: "rds.make_db_instance_private",
+    doc: "Make an RDS database instance not publicly accessible: its DNS name resolves to its private address only. Never stops or deletes it.",
+    undo: "Only if it must be reached from the internet: `aws rds modify-db-instance --db-instance-identifier {db_instance_id} --publicly-accessible` (it was publicly accessible: {was_publicly_accessible}).",
+    effect: Effect::Contain,
+    params: &[
+        DB_INSTANCE,
+        opt(
+            "wait",
+            Type::Boolean,
+            Some("true"),
+            "wait until it reads back not publicly accessible",
+        ),
+    ],
+    outputs: &[out(
+        "was_publicly_accessible",
+        Type::Boolean,
+        "whether it was publicly accessible before",
+    )],
+    fixed_tags: &[],
+    how: How::Defined(&define::rds::MAKE_DB_INSTANCE_PRIVATE),
+};
