@@ -297,8 +297,13 @@ pub fn canonical_error(name: &str) -> String {
     // `Service.CodeException`; anything else (`InvalidInstanceID.NotFound`, set by a state
     // of firebreak's) is already a code.
     match name.split_once('.') {
-        // Lambda's codes end in `Exception` as AWS sends them (`ResourceNotFoundException`).
-        Some((service, code)) if service.eq_ignore_ascii_case("lambda") => code.to_string(),
+        // Lambda's and ECS's codes end in `Exception` as AWS sends them
+        // (`ResourceNotFoundException`, `ClusterNotFoundException`).
+        Some((service, code))
+            if service.eq_ignore_ascii_case("lambda") || service.eq_ignore_ascii_case("ecs") =>
+        {
+            code.to_string()
+        }
         // RDS: `Rds.DbInstanceNotFoundException` (AWS), `rds.DBInstanceNotFoundFaultException`
         // (the emulator): `DBInstanceNotFound`, the code without `Fault` as the local engine
         // keeps it.

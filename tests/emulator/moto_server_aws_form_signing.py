@@ -8,7 +8,8 @@ is then refused with AuthFailure/SignatureDoesNotMatch although its signature is
 This wrapper re-encodes those parameters the AWS way before moto signs them. A second fix: for
 a REST request without a body (Lambda's GETs), moto signs the request's headers as if they were
 a form body, so every such request is refused; the wrapper signs the empty body the SDK signed.
-Object requests are authorised by a bucket policy as S3 does (scripts/emulator/moto_server_s3.py).
+Object requests are authorised by a bucket policy as S3 does (scripts/emulator/s3_objects.py),
+and ECS tasks run as scripts/emulator/ecs_tasks.py says (task protection among them).
 Everything else is moto 5.2.5 as installed by scripts/ensure-moto.
 
     python moto_server_aws_form_signing.py -H 127.0.0.1 -p PORT
@@ -24,7 +25,8 @@ from moto.server import main
 sys.path.insert(
     0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "emulator")
 )
-import moto_server_s3  # noqa: E402,F401  (its patches, on import)
+import ecs_tasks  # noqa: E402,F401  (its patches, on import)
+import s3_objects  # noqa: E402,F401  (its patches, on import)
 
 _original = access_control.IAMRequestBase._create_aws_request
 

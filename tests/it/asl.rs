@@ -775,6 +775,37 @@ async fn the_rds_state_machine_isolates_the_database() {
     );
 }
 
+/// The ECS state machine records the task, protects it and revokes its task role's sessions
+/// on the emulator (whose ECS task protection is a stand-in, `scripts/emulator/ecs_tasks.py`,
+/// which also translates a state machine's ECS members as Step Functions does).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_ecs_state_machine_protects_the_task_and_revokes_its_role() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let t = crate::run_ecs::service_task(&config).await;
+    let (ok, out) = execute(
+        &moto,
+        "ecs-task-compromise",
+        &fixture_event("runtime-ecs-reverse-shell.json", |f| {
+            let c = &mut f["resource"]["ecsClusterDetails"];
+            c["arn"] = t.cluster.clone().into();
+            c["taskDetails"]["arn"] = t.arn.clone().into();
+        }),
+    )
+    .await;
+    assert!(ok, "{}", failures(&out));
+    assert_eq!(
+        out["steps"]["capture"]["outputs"]["task_role_name"],
+        t.role.as_str(),
+        "{out}"
+    );
+    assert_eq!(
+        crate::run_ecs::end_state(&config, &t).await,
+        serde_json::json!({"desired": "RUNNING", "protected": true,
+            "role_policies": ["AWSRevokeOlderSessions"]})
+    );
+}
+
 /// The snapshot and image state machines take every share away and tag the artifact on the
 /// emulator; the id is taken from the finding's ARN (`basename`) by intrinsics.
 #[tokio::test(flavor = "multi_thread")]
@@ -1812,7 +1843,7 @@ async fn the_deny_is_added_to_a_bucket_without_a_policy_and_to_one_statement() {
 /// does, and a second run changes nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_s3_malware_state_machine_quarantines_the_object() {
-    let moto = support::private_moto_for_s3_objects();
+    let moto = support::private_emulator();
     let config = moto.config().await;
     let u = crate::run_quarantine::upload(&config).await;
     let input = fixture_event("s3-malware-object.json", |f| {

@@ -13,12 +13,12 @@ fn drill_on_emulator(engine: &str) -> std::process::Output {
     let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     let log = dir.join(format!("drill-emulator-{engine}.log"));
     let _ = std::fs::remove_file(&log);
-    // The server the drill starts by itself (moto with S3's authorisation of object requests).
+    // The server the drill starts by itself (moto with S3's authorisation of object requests and ECS task protection).
     let server = std::env::var("FIREBREAK_MOTO_SERVER").unwrap_or_else(|_| {
         format!(
             "{}' '{}",
             root().join(".venv-moto/bin/python").display(),
-            root().join("scripts/emulator/moto_server_s3.py").display()
+            root().join("scripts/emulator/moto_server.py").display()
         )
     });
     let script = dir.join(format!("drill-emulator-{engine}.sh"));
@@ -104,7 +104,7 @@ fn drill_all_on_its_own_emulator_passes_with_either_engine_alike() {
             stderr(out)
         );
         assert!(
-            text.contains("drill passed: 10 of 10 playbook(s) passed"),
+            text.contains("drill passed: 11 of 11 playbook(s) passed"),
             "{engine}: {text}"
         );
         assert!(
@@ -121,7 +121,7 @@ fn drill_all_on_its_own_emulator_passes_with_either_engine_alike() {
 #[tokio::test]
 async fn a_drill_in_an_account_leaves_no_target_behind() {
     // An emulator that authorises object requests as S3 does (the quarantine of an object).
-    let server = crate::support::private_moto_for_s3_objects();
+    let server = crate::support::private_emulator();
     let account = Account::on(&server, "100000000042").await;
     let bucket = account.evidence_bucket("drill-evidence");
     let out = account.firebreak(&[
@@ -132,7 +132,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    assert!(text.contains("drill passed: 10 of 10"), "{text}");
+    assert!(text.contains("drill passed: 11 of 11"), "{text}");
 
     let c = &account.config;
     let drill = |name: &str| name.starts_with("firebreak-drill-");
@@ -147,6 +147,25 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
         !roles.roles().iter().any(|r| drill(r.role_name())),
         "roles left"
     );
+    // ECS keeps a deleted cluster listed a while, INACTIVE.
+    let ecs = aws_sdk_ecs::Client::new(c);
+    let clusters = ecs.list_clusters().send().await.unwrap();
+    if !clusters.cluster_arns().is_empty() {
+        let described = ecs
+            .describe_clusters()
+            .set_clusters(Some(clusters.cluster_arns().to_vec()))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !described
+                .clusters()
+                .iter()
+                .any(|c| { c.cluster_name().is_some_and(drill) && c.status() == Some("ACTIVE") }),
+            "clusters left: {:?}",
+            described.clusters()
+        );
+    }
     let profiles = iam.list_instance_profiles().send().await.unwrap();
     assert!(
         !profiles
@@ -328,7 +347,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("(10 execution(s), 0 with problems)"),
+        stdout(&out).contains("(11 execution(s), 0 with problems)"),
         "{}",
         stdout(&out)
     );

@@ -28,6 +28,7 @@ mod run_artifact;
 mod run_cross_account;
 mod run_dry;
 mod run_ec2;
+mod run_ecs;
 mod run_faults;
 mod run_iam;
 mod run_lambda;

@@ -114,6 +114,9 @@ steps:
     action: s3.quarantine_object
     needs: [deny_principal]
     with: {bucket: "${{ inputs.bucket }}", key: "${{ inputs.object_key }}"}
+  - {id: capture_task, action: ecs.capture_task, needs: [capture_function], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
+  - {id: protect_task, action: ecs.protect_task, needs: [capture_task], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
+  - {id: stop_task, action: ecs.stop_task, needs: [protect_task], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
   - {id: sns, action: sns.publish, with: {topic_arn: "${{ inputs.topic_arn }}", subject: parity, message: "parity run"}}
   - {id: webhook, action: http.webhook, with: {url: "${{ inputs.webhook_url }}", text: "parity run"}}
 "#;
@@ -175,6 +178,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
                 "db_isolation_group=sg-0000000000000dead".into(),
                 "bucket=no-such-parity-bucket".into(),
                 "object_key=inbox/no-such-object".into(),
+                "ecs_cluster=no-such-cluster".into(),
+                "task_arn=arn:aws:ecs:us-east-1:123456789012:task/no-such-cluster/0000000000000000000000000000dead".into(),
                 "principal_arn=arn:aws:iam::123456789012:user/no-such-user".into(),
                 "topic_arn=arn:aws:sns:us-east-1:123456789012:no-such-topic".into(),
                 format!("webhook_url={}", webhook_server()),
@@ -259,6 +264,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
         .send()
         .await
         .unwrap();
+    // Fixed names: each engine's emulator holds its own, and the outputs name them.
+    let task = crate::run_ecs::task_named(config, "parity", true).await;
     let topic = aws_sdk_sns::Client::new(config)
         .create_topic()
         .name("parity-alerts")
@@ -283,6 +290,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
             format!("db_isolation_group={db_isolation_group}"),
             format!("bucket={bucket}"),
             "object_key=inbox/invoice.pdf.exe".into(),
+            format!("ecs_cluster={}", task.cluster),
+            format!("task_arn={}", task.arn),
             format!("principal_arn=arn:aws:iam::123456789012:user/{user}"),
             format!("topic_arn={topic}"),
             format!("webhook_url={}", webhook_server()),
@@ -689,8 +698,10 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect()
         });
+    let (task_desired, task_protected) =
+        task_state(config, &input("ecs_cluster"), &input("task_arn")).await;
     json!({
-        "object_tags": object_tags,
+        "object_tags": object_tags, "task_desired": task_desired, "task_protected": task_protected,
         "keys": keys, "user_policies": policies, "user_attached": attached, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),
@@ -704,12 +715,42 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
     })
 }
 
+/// The task's desired status and whether it is protected (none when ECS has neither).
+async fn task_state(
+    config: &aws_config::SdkConfig,
+    cluster: &str,
+    task: &str,
+) -> (Option<String>, Option<bool>) {
+    let ecs = aws_sdk_ecs::Client::new(config);
+    let desired = ecs
+        .describe_tasks()
+        .cluster(cluster)
+        .tasks(task)
+        .send()
+        .await
+        .ok()
+        .and_then(|r| {
+            r.tasks()
+                .first()
+                .and_then(|t| t.desired_status().map(str::to_string))
+        });
+    let protected = ecs
+        .get_task_protection()
+        .cluster(cluster)
+        .tasks(task)
+        .send()
+        .await
+        .ok()
+        .and_then(|r| r.protected_tasks().first().map(|p| p.protection_enabled()));
+    (desired, protected)
+}
+
 async fn run_engine(
     engine: &str,
     missing: bool,
 ) -> (BTreeMap<String, Value>, Value, Value, Vec<String>) {
     // Object requests authorised as S3 does: the quarantine's deny is on a tag.
-    let moto = support::private_moto_for_s3_objects();
+    let moto = support::private_emulator();
     crate::asl::enable_sfn(&moto);
     let config = moto.config().await;
     let seeded = seed(&config, missing).await;
@@ -918,7 +959,7 @@ async fn run_failing(engine: &str, refused: bool) -> BTreeMap<String, Value> {
         let (moto, proxy) = support::private_moto_behind(faults);
         (moto, Some(proxy))
     } else {
-        (support::private_moto_for_s3_objects(), None)
+        (support::private_emulator(), None)
     };
     let endpoint = proxy
         .as_ref()

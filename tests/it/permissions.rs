@@ -60,6 +60,8 @@ enum Case {
     Database,
     /// As `Database`, an Aurora instance (its cluster is snapshotted).
     Aurora,
+    /// A reverse shell in a service's ECS task with a task role, stopped (the opt-in).
+    EcsTaskStopped,
 }
 
 impl Case {
@@ -142,6 +144,17 @@ impl Case {
             Case::Image => {
                 crate::run_artifact::image_finding(&crate::run_artifact::shared_image(admin).await)
             }
+            Case::EcsTaskStopped => {
+                crate::run_ecs::ecs_finding(&crate::run_ecs::service_task(admin).await)
+            }
+        }
+    }
+
+    /// The playbook inputs the case sets besides the alert topic.
+    fn inputs(self) -> &'static [&'static str] {
+        match self {
+            Case::EcsTaskStopped => &["--input", "stop_task=true"],
+            _ => &[],
         }
     }
 }
@@ -281,16 +294,12 @@ impl Lab {
     async fn run(&self, case: Case) -> (Option<i32>, Value) {
         let finding = case.make(&self.admin).await;
         let topic = format!("sns_topic_arn={}", self.topic);
+        let mut args = vec!["run", "--output", "json", "--input", &topic];
+        args.extend_from_slice(case.inputs());
+        args.push(finding.to_str().unwrap());
         let out = support::firebreak_env(
             &self.moto.endpoint,
-            &[
-                "run",
-                "--output",
-                "json",
-                "--input",
-                &topic,
-                finding.to_str().unwrap(),
-            ],
+            &args,
             &[
                 ("AWS_ACCESS_KEY_ID", self.responder.0.as_str()),
                 ("AWS_SECRET_ACCESS_KEY", self.responder.1.as_str()),
@@ -472,6 +481,13 @@ async fn lambda_playbook_needs_exactly_its_printed_policy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_malware_playbook_needs_exactly_its_printed_policy() {
     least_privilege("s3-malware-object", &[Case::MalwareObject]).await;
+}
+
+/// ECS task protection is the emulator's stand-in (`scripts/emulator/ecs_tasks.py`), checked
+/// under the emulator's enforcement like moto's own calls.
+#[tokio::test(flavor = "multi_thread")]
+async fn ecs_playbook_needs_exactly_its_printed_policy() {
+    least_privilege("ecs-task-compromise", &[Case::EcsTaskStopped]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

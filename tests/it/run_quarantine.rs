@@ -3,7 +3,7 @@
 //! and its bucket's policy gains the statement that denies everyone reading objects so tagged
 //! (its earlier statement kept); a second run changes nothing; a dry run changes nothing.
 //!
-//! The emulator runs behind `support::private_moto_for_s3_objects`: moto itself authorises
+//! The emulator runs behind `support::private_emulator`: moto itself authorises
 //! every GET of an object (reading its tags included) as `s3:GetObject` and takes the deny's
 //! tag condition as holding for every object, so the quarantine would refuse firebreak's own
 //! read of the tags there, which S3 allows.
@@ -141,7 +141,7 @@ pub(crate) fn quarantined(u: &Upload) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_object_with_malware_is_quarantined_and_kept() {
-    let moto = support::private_moto_for_s3_objects();
+    let moto = support::private_emulator();
     let config = moto.config().await;
     let u = upload(&config).await;
     let finding = finding(&u);

@@ -979,7 +979,7 @@ async fn the_rule_delivers_only_findings_of_the_minimum_severity() {
 /// none does not reach the queue.
 #[tokio::test]
 async fn a_scan_result_that_found_malware_is_contained_from_the_queue() {
-    let server = crate::support::private_moto_for_s3_objects();
+    let server = crate::support::private_emulator();
     let account = Account::on(&server, "100000000043").await;
     let sqs = aws_sdk_sqs::Client::new(&account.config);
     let events = aws_sdk_eventbridge::Client::new(&account.config);

@@ -66,18 +66,20 @@ pub fn private_moto_for_enforcement() -> Moto {
     spawn_moto(&python, &[wrapper.as_os_str()])
 }
 
-/// A moto server of its own that authorises object requests by a bucket policy as S3 does
-/// (the request's own action, and `s3:ExistingObjectTag` conditions against the object's tags;
-/// `scripts/emulator/moto_server_s3.py` says what moto does instead, and the drill's emulator
-/// is the same); for the quarantine of objects, whose deny is on a tag.
-pub fn private_moto_for_s3_objects() -> Moto {
+/// A moto server of its own with what firebreak's actions need and moto lacks, as the drill's
+/// emulator (`scripts/emulator/moto_server.py`): object requests authorised by a bucket policy
+/// as S3 does (the request's own action, and `s3:ExistingObjectTag` conditions against the
+/// object's tags; `s3_objects.py` says what moto does instead), for the quarantine of objects,
+/// whose deny is on a tag; and ECS task protection, which moto lacks (`ecs_tasks.py`,
+/// a stand-in written from AWS's API reference).
+pub fn private_emulator() -> Moto {
     let python = root().join(".venv-moto/bin/python");
     assert!(
         python.exists(),
         "moto's Python is not installed at {} — run `scripts/ensure-moto`",
         python.display()
     );
-    let wrapper = root().join("scripts/emulator/moto_server_s3.py");
+    let wrapper = root().join("scripts/emulator/moto_server.py");
     spawn_moto(&python, &[wrapper.as_os_str()])
 }
 

@@ -2,6 +2,7 @@
 //! parameters, typed outputs, the IAM permissions it needs and whether it changes anything.
 //! Adding an action to [`Action`] makes the compiler point at every place that must handle it.
 
+mod ecs;
 mod rds;
 mod s3;
 mod specs;
@@ -331,6 +332,9 @@ pub enum Action {
     RdsIsolateDbInstance,
     RdsIsolateDbCluster,
     RdsMakeDbInstancePrivate,
+    EcsCaptureTask,
+    EcsProtectTask,
+    EcsStopTask,
     S3CaptureBucket,
     S3BlockPublicAccess,
     S3DenyPrincipal,
@@ -400,6 +404,9 @@ impl Action {
         Action::RdsIsolateDbInstance,
         Action::RdsIsolateDbCluster,
         Action::RdsMakeDbInstancePrivate,
+        Action::EcsCaptureTask,
+        Action::EcsProtectTask,
+        Action::EcsStopTask,
         Action::S3CaptureBucket,
         Action::S3BlockPublicAccess,
         Action::S3DenyPrincipal,

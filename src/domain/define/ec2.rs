@@ -41,25 +41,6 @@ const fn of_instance(list: &'static str, take: &'static [&'static str]) -> Where
     }
 }
 
-/// Every item of `list` (no comparison; `key` is a member each has): their `take`, or the
-/// first's.
-const fn every(
-    list: &'static str,
-    key: &'static str,
-    take: &'static [&'static str],
-    first: bool,
-) -> Where {
-    Where {
-        list,
-        key,
-        is: Arg::Text(""),
-        cmp: Cmp::All,
-        except: &[],
-        take,
-        first,
-    }
-}
-
 /// The instance's Auto Scaling group and lifecycle state (none when it is in no group).
 const MEMBERSHIP: Ask = Ask::to(Op::AutoscalingDescribeAutoScalingInstances, INSTANCE).keeping(&[
     Pick::selected(
@@ -127,7 +108,7 @@ const TAGS: Ask = Ask::to(
 )
 .keeping(&[Pick::selected(
     "tags",
-    &every("Tags", "Key", &["Key", "Value"], false),
+    &Where::every("Tags", "Key", &["Key", "Value"], false),
     Lit::Null,
 )]);
 
@@ -198,7 +179,7 @@ pub const DISASSOCIATE_INSTANCE_PROFILE: Def = Def {
         .absent_on(&["NoSuchEntity"], None)
         .keeping(&[Pick::selected(
             "role",
-            &every("InstanceProfile.Roles", "RoleName", &["RoleName"], true),
+            &Where::every("InstanceProfile.Roles", "RoleName", &["RoleName"], true),
             Lit::Text(""),
         )]),
     ],
@@ -266,7 +247,7 @@ const DEVICES: Ask = Ask::to(Op::Ec2DescribeInstances, INSTANCE).keeping(&[
     ),
     Pick::selected(
         "volumes",
-        &every(MAPPINGS, "DeviceName", &["Ebs.VolumeId"], false),
+        &Where::every(MAPPINGS, "DeviceName", &["Ebs.VolumeId"], false),
         Lit::Null,
     ),
 ]);
@@ -382,7 +363,7 @@ pub const CAPTURE_INSTANCE: Def = Def::capture(
             Pick::each("volume_ids", "Volumes[*].VolumeId"),
             Pick::selected(
                 "volumes",
-                &every(
+                &Where::every(
                     "Volumes",
                     "VolumeId",
                     // Members every volume has (a volume made from no snapshot has no
@@ -396,7 +377,7 @@ pub const CAPTURE_INSTANCE: Def = Def::capture(
         ]),
         Ask::to(Op::Ec2DescribeNetworkInterfaces, ATTACHED).keeping(&[Pick::selected(
             "network_interfaces",
-            &every(
+            &Where::every(
                 "NetworkInterfaces",
                 "NetworkInterfaceId",
                 &[

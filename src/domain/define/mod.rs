@@ -16,6 +16,7 @@
 
 pub mod artifact;
 pub mod ec2;
+pub mod ecs;
 pub mod elbv2;
 mod eval;
 pub mod iam;
@@ -211,6 +212,25 @@ pub struct Where {
 }
 
 impl Where {
+    /// Every item of `list` (no comparison; `key` is a member each has): their `take`, or the
+    /// first's.
+    pub const fn every(
+        list: &'static str,
+        key: &'static str,
+        take: &'static [&'static str],
+        first: bool,
+    ) -> Where {
+        Where {
+            list,
+            key,
+            is: Arg::Text(""),
+            cmp: Cmp::All,
+            except: &[],
+            take,
+            first,
+        }
+    }
+
     /// What an item's member is compared with: a constant (`Ok`; null for an argument that
     /// is not one value), or the step's parameter of that name (`Err`).
     pub fn wanted(&self) -> Result<Value, &'static str> {

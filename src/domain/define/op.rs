@@ -81,6 +81,11 @@ pub enum Op {
     RdsModifyDbCluster,
     IamGetRolePolicy,
     IamPutRolePolicy,
+    EcsDescribeTasks,
+    EcsDescribeTaskDefinition,
+    EcsGetTaskProtection,
+    EcsUpdateTaskProtection,
+    EcsStopTask,
     /// A JSON POST to a webhook (members `Url`, `Text`; answers `Status`), made by firebreak's
     /// own process to a public HTTPS address only (`crate::aws::webhook`).
     HttpPost,
@@ -151,6 +156,11 @@ impl Op {
             | Op::RdsCreateDbClusterSnapshot
             | Op::RdsDescribeDbClusters
             | Op::RdsModifyDbCluster => "rds",
+            Op::EcsDescribeTasks
+            | Op::EcsDescribeTaskDefinition
+            | Op::EcsGetTaskProtection
+            | Op::EcsUpdateTaskProtection
+            | Op::EcsStopTask => "ecs",
             Op::HttpPost => "http",
             Op::EventsPutEvents => "events",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
@@ -260,6 +270,11 @@ impl Op {
             Op::RdsModifyDbCluster => "ModifyDBCluster",
             Op::IamGetRolePolicy => "GetRolePolicy",
             Op::IamPutRolePolicy => "PutRolePolicy",
+            Op::EcsDescribeTasks => "DescribeTasks",
+            Op::EcsDescribeTaskDefinition => "DescribeTaskDefinition",
+            Op::EcsGetTaskProtection => "GetTaskProtection",
+            Op::EcsUpdateTaskProtection => "UpdateTaskProtection",
+            Op::EcsStopTask => "StopTask",
             Op::HttpPost => "POST",
             Op::EventsPutEvents => "PutEvents",
         }
@@ -348,6 +363,11 @@ impl Op {
             Op::RdsModifyDbCluster => "rds:ModifyDBCluster",
             Op::IamGetRolePolicy => "iam:GetRolePolicy",
             Op::IamPutRolePolicy => "iam:PutRolePolicy",
+            Op::EcsDescribeTasks => "ecs:DescribeTasks",
+            Op::EcsDescribeTaskDefinition => "ecs:DescribeTaskDefinition",
+            Op::EcsGetTaskProtection => "ecs:GetTaskProtection",
+            Op::EcsUpdateTaskProtection => "ecs:UpdateTaskProtection",
+            Op::EcsStopTask => "ecs:StopTask",
             Op::EventsPutEvents => "events:PutEvents",
             Op::HttpPost => return None,
         })

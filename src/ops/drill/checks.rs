@@ -346,6 +346,19 @@ impl Aws {
                 .is_ok();
             out.push((format!("database {db} is snapshotted"), taken));
         }
+        if let (Some(cluster), Some(task), Some(service)) = (&t.cluster, &t.task, &t.service) {
+            let (status, protected) = self.task_status(cluster, task).await;
+            out.push((
+                format!("the task of service {service} is protected from being replaced"),
+                protected == Some(true),
+            ));
+            out.push((
+                format!("the task of service {service} is kept running for the investigation"),
+                status.as_deref() == Some("RUNNING"),
+            ));
+            let revoked = self.role_revoked(t.task_role.as_deref()).await;
+            out.push(("the task role's older sessions are denied".into(), revoked));
+        }
         if kind == Kind::MaliciousRecoveryPoint {
             let notified = outcome
                 .steps

@@ -12,6 +12,7 @@
 mod checks;
 mod database;
 mod targets;
+mod task;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,15 +50,16 @@ struct Emulator {
 }
 
 impl Emulator {
-    /// moto, with S3's authorisation of object requests by a bucket policy
-    /// (`scripts/emulator/moto_server_s3.py`: moto applies a deny on tagged objects to every
-    /// object, and to reading their tags); `FIREBREAK_MOTO_SERVER` names another server.
+    /// moto, with what firebreak's actions need and moto lacks (`scripts/emulator/moto_server.py`:
+    /// S3's authorisation of object requests by a bucket policy, as moto applies a deny on tagged
+    /// objects to every object and to reading their tags; ECS task protection, which moto does not
+    /// have); `FIREBREAK_MOTO_SERVER` names another server.
     async fn start() -> Result<Emulator> {
         let (bin, script) = match std::env::var_os("FIREBREAK_MOTO_SERVER") {
             Some(server) => (PathBuf::from(server), None),
             None => (
                 PathBuf::from(".venv-moto/bin/python"),
-                Some(PathBuf::from("scripts/emulator/moto_server_s3.py")),
+                Some(PathBuf::from("scripts/emulator/moto_server.py")),
             ),
         };
         for path in std::iter::once(&bin).chain(&script) {
@@ -141,9 +143,11 @@ enum Kind {
     Database,
     /// Malware in an S3 object (GuardDuty Malware Protection for S3).
     MaliciousObject,
+    /// A reverse shell in a service's ECS task (GuardDuty Runtime Monitoring).
+    EcsTask,
 }
 
-const KINDS: [Kind; 10] = [
+const KINDS: [Kind; 11] = [
     Kind::LeakedKey,
     Kind::Instance,
     Kind::PublicBucket,
@@ -154,6 +158,7 @@ const KINDS: [Kind; 10] = [
     Kind::Function,
     Kind::Database,
     Kind::MaliciousObject,
+    Kind::EcsTask,
 ];
 
 impl Kind {
@@ -200,6 +205,10 @@ impl Kind {
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/findings/s3-malware-object.json"
             )),
+            Kind::EcsTask => include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/findings/runtime-ecs-reverse-shell.json"
+            )),
         }
     }
 }
@@ -214,6 +223,7 @@ struct Aws {
     sns: aws_sdk_sns::Client,
     lambda: aws_sdk_lambda::Client,
     rds: aws_sdk_rds::Client,
+    ecs: aws_sdk_ecs::Client,
     sqs: aws_sdk_sqs::Client,
     account: String,
     /// The identity the drill runs as (it sends the drill's findings to the queue).
@@ -247,6 +257,14 @@ struct Target {
     database: Option<String>,
     db_group: Option<String>,
     db_subnet_group: Option<String>,
+    /// The ECS task's cluster (ARN), service, task (ARN), task definition (ARN), group and
+    /// role.
+    cluster: Option<String>,
+    service: Option<String>,
+    task: Option<String>,
+    task_definition: Option<String>,
+    task_group: Option<String>,
+    task_role: Option<String>,
 }
 
 fn tag_iam() -> Result<aws_sdk_iam::types::Tag> {
@@ -487,6 +505,7 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
         sns: aws_sdk_sns::Client::new(&base),
         lambda: aws_sdk_lambda::Client::new(&base),
         rds: aws_sdk_rds::Client::new(&base),
+        ecs: aws_sdk_ecs::Client::new(&base),
         sqs: aws_sdk_sqs::Client::new(&base),
         account: acc.caller_account().to_string(),
         caller: acc.caller_arn().to_string(),
@@ -953,5 +972,6 @@ fn kind_slug(k: Kind) -> &'static str {
         Kind::Function => "function",
         Kind::Database => "database",
         Kind::MaliciousObject => "object",
+        Kind::EcsTask => "task",
     }
 }

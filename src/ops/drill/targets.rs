@@ -374,6 +374,7 @@ impl Aws {
             Kind::Function => self.function(t, name).await,
             Kind::Database => self.database(t, name).await,
             Kind::MaliciousObject => self.malicious_object(t, name).await,
+            Kind::EcsTask => self.ecs_task(t, name).await,
             Kind::MaliciousRecoveryPoint => {
                 let topic = self
                     .sns
@@ -513,7 +514,7 @@ impl Aws {
 
     /// Deletes a drill role and its inline policies (firebreak's revocation among them);
     /// what could not be deleted goes to `left`.
-    async fn delete_role(&self, r: &str, left: &mut Vec<String>) {
+    pub(super) async fn delete_role(&self, r: &str, left: &mut Vec<String>) {
         if let Ok(p) = self.iam.list_role_policies().role_name(r).send().await {
             for name in p.policy_names() {
                 let _ = self
@@ -598,6 +599,15 @@ impl Aws {
                     }
                 }
             }
+            Kind::EcsTask => {
+                let c = &mut f["resource"]["ecsClusterDetails"];
+                let cluster = s(&t.cluster);
+                c["name"] = cluster.rsplit('/').next().unwrap_or_default().into();
+                c["arn"] = cluster.into();
+                c["taskDetails"]["arn"] = s(&t.task).into();
+                c["taskDetails"]["definitionArn"] = s(&t.task_definition).into();
+                c["taskDetails"]["group"] = format!("service:{}", s(&t.service)).into();
+            }
             Kind::PublicBucket | Kind::MaliciousRecoveryPoint => {}
         }
         if matches!(kind, Kind::PublicBucket | Kind::BucketAccess) {
@@ -611,6 +621,7 @@ impl Aws {
     /// Removes the target; returns what could not be removed.
     pub(super) async fn cleanup(&self, t: &Target, finding_id: &str) -> Vec<String> {
         let mut left = self.remove_database(t, finding_id).await;
+        left.extend(self.remove_ecs_task(t).await);
         if let Some(id) = &t.instance {
             let _ = self
                 .ec2

@@ -13,6 +13,7 @@ macro_rules! send {
 }
 
 mod ec2;
+mod ecs;
 mod fleet;
 mod http;
 mod iam;
@@ -39,6 +40,7 @@ pub(super) async fn call(
     match op.service() {
         "iam" => iam::call(&q).await,
         "ec2" => ec2::call(&q).await,
+        "ecs" => ecs::call(&q).await,
         "s3" => s3::call(&q).await,
         "sns" => sns::call(&q).await,
         "lambda" => lambda::call(&q).await,

@@ -1,6 +1,5 @@
-"""moto's server with S3's authorisation of object requests by a bucket policy: the emulator
-`firebreak drill --emulator` starts, and the tests' for `s3.quarantine_object`, whose deny is
-on a tag.
+"""S3's authorisation of object requests by a bucket policy, patched into moto (imported by
+moto_server.py), for `s3.quarantine_object`, whose deny is on a tag.
 
 moto 5.2.5 checks a bucket policy for an object request under one action per HTTP method
 (`s3:GetObject` for every GET: reading an object's tags is denied by a deny of reading the
@@ -11,10 +10,7 @@ tags. This wrapper does both for object requests; a statement with other conditi
 moto takes it. moto cannot tell who calls when it checks a bucket policy, and applies a
 statement naming one principal to every caller: here a statement for everyone (`"*"`) applies,
 one naming principals is taken as not naming the caller (the tests call as the account, never
-as a principal a policy denies). Everything else is moto 5.2.5 as installed by
-scripts/ensure-moto.
-
-    .venv-moto/bin/python scripts/emulator/moto_server_s3.py -H 127.0.0.1 -p PORT
+as a principal a policy denies).
 """
 
 import contextvars
@@ -22,7 +18,6 @@ import json
 
 from moto.iam.access_control import IAMPolicy
 from moto.s3 import models, responses
-from moto.server import main
 
 _request = contextvars.ContextVar("firebreak_s3_request", default=None)
 _TAG = "s3:ExistingObjectTag/"
@@ -116,6 +111,3 @@ def _permission(self, action, resource):
 
 responses.S3Response._key_response = _remember
 models.FakeBucket.get_permission = _permission
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,304 @@
+//! `firebreak run` of the ECS playbook (issue 13): a service's Fargate task that GuardDuty
+//! Runtime Monitoring saw open a reverse shell is recorded, protected from being replaced and
+//! its task role's sessions revoked; it keeps running; stopping it is an opt-in; a second run
+//! changes nothing; a dry run changes nothing; a task started alone is not protected (ECS
+//! refuses: only a service replaces its tasks).
+//!
+//! moto 5.2.5 has no task protection: these tests run on `support::private_emulator`, whose
+//! `scripts/emulator/ecs_tasks.py` serves UpdateTaskProtection and
+//! GetTaskProtection as AWS's API reference describes them (a stand-in, not AWS's behaviour
+//! observed). Everything else is moto.
+
+use serde_json::{Value, json};
+
+use crate::support::{self, finding_file, run_report, step_of, unique};
+
+/// A seeded task and what it is made of.
+pub(crate) struct Task {
+    pub cluster: String,
+    pub arn: String,
+    pub role: String,
+}
+
+/// The Fargate task of a service (of one task) in a cluster, in a VPC of its own, its task
+/// definition giving it a task role.
+pub(crate) async fn service_task(config: &aws_config::SdkConfig) -> Task {
+    task_named(config, &unique("orders"), true).await
+}
+
+/// A task started alone (`RunTask`), otherwise as [`service_task`].
+async fn lone_task(config: &aws_config::SdkConfig) -> Task {
+    task_named(config, &unique("orders"), false).await
+}
+
+/// A task in cluster `name`, of service `name`-api or started alone, its task definition
+/// (family `name`-api) giving it the role `name`-task (path `/apps/`).
+pub(crate) async fn task_named(config: &aws_config::SdkConfig, name: &str, service: bool) -> Task {
+    let iam = aws_sdk_iam::Client::new(config);
+    let role = format!("{name}-task");
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
+    let role_arn = iam
+        .create_role()
+        .role_name(&role)
+        .path("/apps/")
+        .assume_role_policy_document(trust.to_string())
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_string();
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let vpc = support::new_vpc(&ec2, "10.30.0.0/16").await;
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.30.1.0/24")
+        .send()
+        .await
+        .unwrap()
+        .subnet()
+        .unwrap()
+        .subnet_id()
+        .unwrap()
+        .to_string();
+    let group_id =
+        support::new_security_group(&ec2, &vpc, &format!("{name}-api"), "the API's tasks").await;
+    let ecs = aws_sdk_ecs::Client::new(config);
+    let cluster_arn = ecs
+        .create_cluster()
+        .cluster_name(name)
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .unwrap()
+        .cluster_arn()
+        .unwrap()
+        .to_string();
+    let definition = ecs
+        .register_task_definition()
+        .family(format!("{name}-api"))
+        .network_mode(aws_sdk_ecs::types::NetworkMode::Awsvpc)
+        .requires_compatibilities(aws_sdk_ecs::types::Compatibility::Fargate)
+        .cpu("256")
+        .memory("512")
+        .task_role_arn(&role_arn)
+        .container_definitions(
+            aws_sdk_ecs::types::ContainerDefinition::builder()
+                .name("api")
+                .image("123456789012.dkr.ecr.us-east-1.amazonaws.com/orders-api:2026-11-18")
+                .essential(true)
+                // moto sums the containers' memory to place the task.
+                .memory(512)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .task_definition()
+        .unwrap()
+        .task_definition_arn()
+        .unwrap()
+        .to_string();
+    let network = aws_sdk_ecs::types::NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            aws_sdk_ecs::types::AwsVpcConfiguration::builder()
+                .subnets(subnet)
+                .security_groups(group_id)
+                .build()
+                .unwrap(),
+        )
+        .build();
+    let family = format!("{name}-api");
+    let arn = if service {
+        ecs.create_service()
+            .cluster(name)
+            .service_name(&family)
+            .task_definition(&definition)
+            .desired_count(1)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+            .network_configuration(network)
+            .send()
+            .await
+            .unwrap();
+        ecs.list_tasks()
+            .cluster(name)
+            .service_name(&family)
+            .send()
+            .await
+            .unwrap()
+            .task_arns()[0]
+            .clone()
+    } else {
+        ecs.run_task()
+            .cluster(name)
+            .task_definition(&definition)
+            .launch_type(aws_sdk_ecs::types::LaunchType::Fargate)
+            .group(format!("family:{family}"))
+            .network_configuration(network)
+            .send()
+            .await
+            .unwrap()
+            .tasks()[0]
+            .task_arn()
+            .unwrap()
+            .to_string()
+    };
+    Task {
+        cluster: cluster_arn,
+        arn,
+        role,
+    }
+}
+
+/// The finding GuardDuty gives for a reverse shell in the task's container (the fixture, with
+/// the seeded cluster and task).
+pub(crate) fn ecs_finding(t: &Task) -> std::path::PathBuf {
+    finding_file("runtime-ecs-reverse-shell.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        let c = &mut f["resource"]["ecsClusterDetails"];
+        c["arn"] = t.cluster.clone().into();
+        c["name"] = t.cluster.rsplit('/').next().unwrap().into();
+        c["taskDetails"]["arn"] = t.arn.clone().into();
+    })
+}
+
+/// What the test reads back: the task's status, its protection and its role's inline policies.
+pub(crate) async fn end_state(config: &aws_config::SdkConfig, t: &Task) -> Value {
+    let ecs = aws_sdk_ecs::Client::new(config);
+    let task = ecs
+        .describe_tasks()
+        .cluster(&t.cluster)
+        .tasks(&t.arn)
+        .send()
+        .await
+        .unwrap();
+    let desired = task.tasks()[0].desired_status().map(str::to_string);
+    let protection = ecs
+        .get_task_protection()
+        .cluster(&t.cluster)
+        .tasks(&t.arn)
+        .send()
+        .await
+        .unwrap();
+    let protected = protection
+        .protected_tasks()
+        .first()
+        .map(|p| p.protection_enabled());
+    let policies = aws_sdk_iam::Client::new(config)
+        .list_role_policies()
+        .role_name(&t.role)
+        .send()
+        .await
+        .unwrap()
+        .policy_names()
+        .to_vec();
+    json!({"desired": desired, "protected": protected, "role_policies": policies})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_with_a_reverse_shell_is_protected_and_its_role_revoked() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let t = service_task(&config).await;
+    let finding = ecs_finding(&t);
+
+    let open = json!({"desired": "RUNNING", "protected": false, "role_policies": []});
+    assert_eq!(end_state(&config, &t).await, open);
+    let dry = run_report(&moto, &finding, "ecs-task-compromise", &["--dry-run"]);
+    assert_eq!(dry["status"], "dry_run", "{dry:#}");
+    assert_eq!(
+        end_state(&config, &t).await,
+        open,
+        "a dry run changed the task"
+    );
+
+    let report = run_report(&moto, &finding, "ecs-task-compromise", &[]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let capture = step_of(&report, "capture")["outputs"].clone();
+    // The service's own group, as ECS gives its tasks.
+    assert!(
+        capture["group"]
+            .as_str()
+            .is_some_and(|g| g.starts_with("service:orders-") && g.ends_with("-api")),
+        "{capture}"
+    );
+    assert_eq!(capture["launch_type"], "FARGATE");
+    assert_eq!(capture["last_status"], "RUNNING");
+    assert_eq!(capture["task_role_name"], t.role.as_str());
+    assert!(
+        capture["task_role_arn"]
+            .as_str()
+            .is_some_and(|a| a.ends_with(&format!(":role/apps/{}", t.role))),
+        "{capture}"
+    );
+    assert_eq!(step_of(&report, "protect")["changed"], true);
+    assert_eq!(step_of(&report, "revoke_task_role")["changed"], true);
+    // Stopping is an opt-in: the task keeps running, protected, its role's older sessions
+    // denied.
+    assert_eq!(step_of(&report, "stop")["status"], "skipped");
+    assert_eq!(
+        end_state(&config, &t).await,
+        json!({"desired": "RUNNING", "protected": true,
+            "role_policies": ["AWSRevokeOlderSessions"]})
+    );
+
+    let again = run_report(&moto, &finding, "ecs-task-compromise", &[]);
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    for s in again["steps"].as_array().unwrap() {
+        assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
+    }
+
+    // The opt-in: the task is stopped.
+    let stopped = run_report(
+        &moto,
+        &finding,
+        "ecs-task-compromise",
+        &["--input", "stop_task=true"],
+    );
+    assert_eq!(stopped["status"], "succeeded", "{stopped:#}");
+    assert_eq!(step_of(&stopped, "stop")["changed"], true);
+    assert_eq!(end_state(&config, &t).await["desired"], "STOPPED");
+}
+
+/// A task no service started is recorded and its role revoked, but not protected: ECS
+/// protects only a service's tasks (it answers `TASK_NOT_VALID`), and nothing would replace
+/// it anyway.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_started_alone_is_not_protected() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let t = lone_task(&config).await;
+    let report = run_report(&moto, &ecs_finding(&t), "ecs-task-compromise", &[]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    assert_eq!(step_of(&report, "protect")["status"], "skipped");
+    assert_eq!(
+        end_state(&config, &t).await,
+        json!({"desired": "RUNNING", "protected": null,
+            "role_policies": ["AWSRevokeOlderSessions"]})
+    );
+}
+
+/// A finding about a task that is gone fails the capture with `TaskNotFound` (ECS answers a
+/// missing task with a failure, not an error), and nothing else runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_that_is_gone_is_reported() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let mut t = service_task(&config).await;
+    t.arn = format!(
+        "{}/0000000000000000000000000000dead",
+        t.arn.rsplit_once('/').unwrap().0
+    );
+    let finding = ecs_finding(&t);
+    let out = moto.firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
+    // A step failed: containment is incomplete (exit 1).
+    assert_eq!(out.status.code(), Some(1), "{}", support::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["status"], "failed", "{report:#}");
+    let capture = step_of(&report, "capture");
+    assert_eq!(capture["error_code"], "TaskNotFound", "{capture}");
+}
