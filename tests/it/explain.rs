@@ -86,6 +86,17 @@ fn fixtures_select_the_expected_playbook() {
             "Execution:Runtime/ReverseShell",
             Some("ec2-instance-compromise"),
         ),
+        // A container on an instance (Runtime Monitoring's standalone container): its host.
+        (
+            "runtime-container-reverse-shell.json",
+            "Execution:Runtime/ReverseShell",
+            Some("ec2-instance-compromise"),
+        ),
+        (
+            "runtime-ecs-reverse-shell.json",
+            "Execution:Runtime/ReverseShell",
+            Some("ecs-task-compromise"),
+        ),
         (
             "runtime-eks-cryptominer.json",
             "CryptoCurrency:Runtime/BitcoinTool.B",

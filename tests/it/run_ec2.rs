@@ -220,6 +220,31 @@ async fn ec2_instance_is_preserved_and_isolated() {
     }
 }
 
+/// A reverse shell in a container that runs on an instance by itself (Runtime Monitoring's
+/// `Container` resource, with the host's `instanceDetails`) contains the host.
+#[tokio::test]
+async fn a_container_finding_contains_its_host() {
+    let config = moto().config().await;
+    let t = target(&config).await;
+    let finding_id = unique("finding");
+    let finding = finding_file("runtime-container-reverse-shell.json", |f| {
+        f["id"] = Value::String(finding_id.clone());
+        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
+    });
+    let out = moto().firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
+    assert_eq!(out.status.code(), Some(0), "{report:#}\n{}", stderr(&out));
+    assert_eq!(report["playbook"], "ec2-instance-compromise");
+    assert_contained(
+        &config,
+        &t,
+        &finding_id,
+        &step(&report, "isolate")["outputs"]["isolation_group_ids"],
+    )
+    .await;
+}
+
 /// The EC2 containment end state, read back from AWS: every volume snapshotted with the finding
 /// id, termination protection on, out of the Auto Scaling group and the target group, no
 /// instance profile and the role's sessions revoked, every interface only in one of
