@@ -116,7 +116,11 @@ steps:
     with: {bucket: "${{ inputs.bucket }}", key: "${{ inputs.object_key }}"}
   - {id: capture_task, action: ecs.capture_task, needs: [capture_function], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
   - {id: protect_task, action: ecs.protect_task, needs: [capture_task], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
-  - {id: stop_task, action: ecs.stop_task, needs: [protect_task], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
+  - id: isolate_service
+    action: ecs.isolate_service
+    needs: [protect_task]
+    with: {cluster: "${{ inputs.ecs_cluster }}", service: "${{ inputs.ecs_service }}", group_id: "${{ inputs.ecs_isolation_group }}"}
+  - {id: stop_task, action: ecs.stop_task, needs: [isolate_service], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
   - {id: sns, action: sns.publish, with: {topic_arn: "${{ inputs.topic_arn }}", subject: parity, message: "parity run"}}
   - {id: webhook, action: http.webhook, with: {url: "${{ inputs.webhook_url }}", text: "parity run"}}
 "#;
@@ -179,6 +183,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
                 "bucket=no-such-parity-bucket".into(),
                 "object_key=inbox/no-such-object".into(),
                 "ecs_cluster=no-such-cluster".into(),
+                "ecs_service=no-such-service".into(),
+                "ecs_isolation_group=sg-0000000000000dead".into(),
                 "task_arn=arn:aws:ecs:us-east-1:123456789012:task/no-such-cluster/0000000000000000000000000000dead".into(),
                 "principal_arn=arn:aws:iam::123456789012:user/no-such-user".into(),
                 "topic_arn=arn:aws:sns:us-east-1:123456789012:no-such-topic".into(),
@@ -266,6 +272,7 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
         .unwrap();
     // Fixed names: each engine's emulator holds its own, and the outputs name them.
     let task = crate::run_ecs::task_named(config, "parity", true).await;
+    let task_isolation_group = crate::run_rds::isolation_group(config, &task.vpc).await;
     let topic = aws_sdk_sns::Client::new(config)
         .create_topic()
         .name("parity-alerts")
@@ -291,6 +298,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
             format!("bucket={bucket}"),
             "object_key=inbox/invoice.pdf.exe".into(),
             format!("ecs_cluster={}", task.cluster),
+            format!("ecs_service={}", task.service.clone().unwrap_or_default()),
+            format!("ecs_isolation_group={task_isolation_group}"),
             format!("task_arn={}", task.arn),
             format!("principal_arn=arn:aws:iam::123456789012:user/{user}"),
             format!("topic_arn={topic}"),
@@ -700,8 +709,29 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         });
     let (task_desired, task_protected) =
         task_state(config, &input("ecs_cluster"), &input("task_arn")).await;
+    // Group ids are drawn by each emulator: compared by kind.
+    let service_groups: Option<Vec<Value>> = aws_sdk_ecs::Client::new(config)
+        .describe_services()
+        .cluster(input("ecs_cluster"))
+        .services(input("ecs_service"))
+        .send()
+        .await
+        .ok()
+        .and_then(|r| {
+            r.services().first().map(|s| {
+                s.network_configuration()
+                    .and_then(|n| n.awsvpc_configuration())
+                    .map(|v| {
+                        v.security_groups()
+                            .iter()
+                            .map(|g| normalize(&json!(g)))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+        });
     json!({
-        "object_tags": object_tags, "task_desired": task_desired, "task_protected": task_protected,
+        "object_tags": object_tags, "task_desired": task_desired, "task_protected": task_protected, "service_groups": service_groups,
         "keys": keys, "user_policies": policies, "user_attached": attached, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),

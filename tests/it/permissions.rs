@@ -60,7 +60,8 @@ enum Case {
     Database,
     /// As `Database`, an Aurora instance (its cluster is snapshotted).
     Aurora,
-    /// A reverse shell in a service's ECS task with a task role, stopped (the opt-in).
+    /// A reverse shell in a service's ECS task with a task role; its service isolated and the
+    /// task stopped (the opt-ins).
     EcsTaskStopped,
 }
 
@@ -153,7 +154,12 @@ impl Case {
     /// The playbook inputs the case sets besides the alert topic.
     fn inputs(self) -> &'static [&'static str] {
         match self {
-            Case::EcsTaskStopped => &["--input", "stop_task=true"],
+            Case::EcsTaskStopped => &[
+                "--input",
+                "stop_task=true",
+                "--input",
+                "isolate_service=true",
+            ],
             _ => &[],
         }
     }

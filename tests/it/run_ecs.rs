@@ -1,8 +1,8 @@
 //! `firebreak run` of the ECS playbook (issue 13): a service's Fargate task that GuardDuty
 //! Runtime Monitoring saw open a reverse shell is recorded, protected from being replaced and
-//! its task role's sessions revoked; it keeps running; stopping it is an opt-in; a second run
-//! changes nothing; a dry run changes nothing; a task started alone is not protected (ECS
-//! refuses: only a service replaces its tasks).
+//! its task role's sessions revoked; it keeps running; giving its service the isolation group
+//! and stopping it are opt-ins; a second run changes nothing; a dry run changes nothing; a task
+//! started alone is not protected (ECS refuses: only a service replaces its tasks).
 //!
 //! moto 5.2.5 has no task protection: these tests run on `support::private_emulator`, whose
 //! `scripts/emulator/ecs_tasks.py` serves UpdateTaskProtection and
@@ -18,6 +18,9 @@ pub(crate) struct Task {
     pub cluster: String,
     pub arn: String,
     pub role: String,
+    pub vpc: String,
+    /// The service that runs it (none: started alone).
+    pub service: Option<String>,
 }
 
 /// The Fargate task of a service (of one task) in a cluster, in a VPC of its own, its task
@@ -151,6 +154,8 @@ pub(crate) async fn task_named(config: &aws_config::SdkConfig, name: &str, servi
         cluster: cluster_arn,
         arn,
         role,
+        vpc,
+        service: service.then_some(family),
     }
 }
 
@@ -164,6 +169,23 @@ pub(crate) fn ecs_finding(t: &Task) -> std::path::PathBuf {
         c["name"] = t.cluster.rsplit('/').next().unwrap().into();
         c["taskDetails"]["arn"] = t.arn.clone().into();
     })
+}
+
+/// The security groups of the task's service.
+async fn service_groups(config: &aws_config::SdkConfig, t: &Task) -> Value {
+    let services = aws_sdk_ecs::Client::new(config)
+        .describe_services()
+        .cluster(&t.cluster)
+        .services(t.service.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap();
+    json!(
+        services.services()[0]
+            .network_configuration()
+            .and_then(|n| n.awsvpc_configuration())
+            .map(|v| v.security_groups().to_vec())
+    )
 }
 
 /// What the test reads back: the task's status, its protection and its role's inline policies.
@@ -235,11 +257,14 @@ async fn a_task_with_a_reverse_shell_is_protected_and_its_role_revoked() {
             .is_some_and(|a| a.ends_with(&format!(":role/apps/{}", t.role))),
         "{capture}"
     );
+    assert_eq!(capture["service_name"], t.service.as_deref().unwrap());
+    assert_eq!(capture["vpc_id"], t.vpc.as_str());
     assert_eq!(step_of(&report, "protect")["changed"], true);
     assert_eq!(step_of(&report, "revoke_task_role")["changed"], true);
     // Stopping is an opt-in: the task keeps running, protected, its role's older sessions
     // denied.
     assert_eq!(step_of(&report, "stop")["status"], "skipped");
+    assert_eq!(step_of(&report, "isolate_service")["status"], "skipped");
     assert_eq!(
         end_state(&config, &t).await,
         json!({"desired": "RUNNING", "protected": true,
@@ -252,7 +277,30 @@ async fn a_task_with_a_reverse_shell_is_protected_and_its_role_revoked() {
         assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
     }
 
-    // The opt-in: the task is stopped.
+    // The first opt-in: the service's new tasks get only the isolation group; the protected
+    // task keeps running.
+    let isolated = run_report(
+        &moto,
+        &finding,
+        "ecs-task-compromise",
+        &["--input", "isolate_service=true"],
+    );
+    assert_eq!(isolated["status"], "succeeded", "{isolated:#}");
+    let group = step_of(&isolated, "isolation_group_id")["outputs"]["group_id"].clone();
+    assert_eq!(
+        service_groups(&config, &t).await,
+        json!([group]),
+        "{isolated:#}"
+    );
+    assert_eq!(
+        step_of(&isolated, "isolate_service")["outputs"]["previous_security_group_ids"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(end_state(&config, &t).await["desired"], "RUNNING");
+
+    // The other: the task is stopped.
     let stopped = run_report(
         &moto,
         &finding,

@@ -10,7 +10,7 @@ const TASK: Param = req("task_arn", Type::String, "ECS task ARN");
 
 pub(super) const CAPTURE_TASK: &Spec = &Spec {
     name: "ecs.capture_task",
-    doc: "Record an ECS task: its definition, group (the service that started it), launch type, status, containers, tags, and the task role.",
+    doc: "Record an ECS task: its definition, group, launch type, status, containers, tags, the task role, and the service that started it with its VPC.",
     undo: "",
     effect: Effect::Capture,
     params: &[CLUSTER, TASK],
@@ -32,6 +32,16 @@ pub(super) const CAPTURE_TASK: &Spec = &Spec {
             "task_role_name",
             Type::String,
             "that role's name (empty: none, or gone from IAM)",
+        ),
+        out(
+            "service_name",
+            Type::String,
+            "the service that started it (empty: started alone)",
+        ),
+        out(
+            "vpc_id",
+            Type::String,
+            "the VPC of that service's subnets (empty: none of its own)",
         ),
     ],
     fixed_tags: &[],
@@ -67,4 +77,27 @@ pub(super) const STOP_TASK: &Spec = &Spec {
     outputs: &[],
     fixed_tags: &[],
     how: How::Defined(&define::ecs::STOP_TASK),
+};
+
+pub(super) const ISOLATE_SERVICE: &Spec = &Spec {
+    name: "ecs.isolate_service",
+    doc: "Give an ECS service only the isolation group, without a public address, in its subnets (opt-in): ECS replaces its tasks with isolated ones, but for a protected task, which keeps its network.",
+    undo: "Once the image is clean: `aws ecs update-service --cluster {cluster} --service {service} --network-configuration file://network.json`, with its subnets, its groups before ({previous_security_group_ids}) and its public address setting, which are in this step's evidence (pre_state).",
+    effect: Effect::Contain,
+    params: &[
+        CLUSTER,
+        req("service", Type::String, "ECS service name"),
+        req(
+            "group_id",
+            Type::String,
+            "the isolation group (ec2.capture_isolation_group)",
+        ),
+    ],
+    outputs: &[out(
+        "previous_security_group_ids",
+        Type::StringList,
+        "its groups before",
+    )],
+    fixed_tags: &[],
+    how: How::Defined(&define::ecs::ISOLATE_SERVICE),
 };

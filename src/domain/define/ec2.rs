@@ -173,7 +173,10 @@ pub const DISASSOCIATE_INSTANCE_PROFILE: Def = Def {
         ASSOCIATION,
         Ask::to(
             Op::IamGetInstanceProfile,
-            &[("InstanceProfileName", Arg::LastPart("before.profile_arn"))],
+            &[(
+                "InstanceProfileName",
+                Arg::LastPart("before.profile_arn", "/"),
+            )],
         )
         .only_when(Cond::Not(&Cond::Is("before.association", Lit::Text(""))))
         .absent_on(&["NoSuchEntity"], None)

@@ -1,5 +1,6 @@
-//! ECS tasks in the step vocabulary: record a task (its definition and its role), protect it
-//! from being replaced so that it stays for the investigation, and stop it (opt-in).
+//! ECS tasks in the step vocabulary: record a task (its definition, its role and its service),
+//! protect it from being replaced so that it stays for the investigation, stop it (opt-in),
+//! and give its service's new tasks the isolation group (opt-in).
 //!
 //! ECS answers a task it does not have with a failure (`MISSING`) in a successful answer, not
 //! an error: each definition reads the task first and refuses a missing one
@@ -43,9 +44,13 @@ const NOT_FOUND: Refusal = Refusal {
     message: "cluster {cluster} has no task {task_arn} (ECS answers MISSING): it stopped over an hour ago, or the finding is of another account or region",
 };
 
+/// The service's subnets (`awsvpc` only; none for a service on its instances' network).
+const SUBNETS: &str = "Services[*].NetworkConfiguration.AwsvpcConfiguration.Subnets[*]";
+
 /// `ecs.capture_task`: the task (its definition, group, launch type, status, containers and
-/// tags, in the evidence), its task definition and the task role's name. A task started with
-/// another role (`overrides`) has it in the evidence, not in the output.
+/// tags, in the evidence), its task definition, the task role's name, and the service that
+/// started it (its name, and the VPC of its subnets). A task started with another role
+/// (`overrides`) has it in the evidence, not in the output.
 pub const CAPTURE_TASK: Def = Def {
     before: &[
         DESCRIBE.keeping(&[
@@ -71,11 +76,39 @@ pub const CAPTURE_TASK: Def = Def {
         // The role's name, from IAM: its ARN may have a path.
         Ask::to(
             Op::IamGetRole,
-            &[("RoleName", Arg::LastPart("before.role"))],
+            &[("RoleName", Arg::LastPart("before.role", "/"))],
         )
         .only_when(Cond::Not(&Cond::Is("before.role", Lit::Text(""))))
         .absent_on(&["NoSuchEntity"], None)
         .keeping(&[Pick::at("role_name", "Role.RoleName", Lit::Text(""))]),
+        // A service's task is in the group `service:NAME`.
+        Ask::to(
+            Op::EcsDescribeServices,
+            &[
+                ("Cluster", Arg::Param("cluster")),
+                ("Services", Arg::List(&[Arg::LastPart("before.group", ":")])),
+            ],
+        )
+        .only_when(Cond::Starts(Arg::Value("before.group"), &["service:"]))
+        .keeping(&[
+            Pick::selected(
+                "service",
+                &Where::every("Services", "ServiceName", &["ServiceName"], true),
+                Lit::Text(""),
+            ),
+            // None when the call is not made (a task started alone).
+            Pick {
+                name: "subnets",
+                from: super::From::Each(SUBNETS),
+                default: Lit::EmptyList,
+            },
+        ]),
+        Ask::to(
+            Op::Ec2DescribeSubnets,
+            &[("SubnetIds", Arg::Value("before.subnets"))],
+        )
+        .only_when(Cond::Not(&Cond::Empty("before.subnets")))
+        .keeping(&[Pick::first("vpc", "Subnets[*].VpcId")]),
     ],
     refuse: &[NOT_FOUND],
     done_when: Cond::Always,
@@ -91,7 +124,89 @@ pub const CAPTURE_TASK: Def = Def {
         ("last_status", "before.status"),
         ("task_role_arn", "before.role"),
         ("task_role_name", "before.role_name"),
+        ("service_name", "before.service"),
+        ("vpc_id", "before.vpc"),
     ],
+};
+
+/// The service, its network (`awsvpc`) and the isolation group (which must exist).
+const READ_SERVICE: [Ask; 2] = [
+    Ask::to(
+        Op::EcsDescribeServices,
+        &[
+            ("Cluster", Arg::Param("cluster")),
+            ("Services", Arg::ListOf("service")),
+        ],
+    )
+    .keeping(&[
+        Pick::each("found", "Services[*].ServiceName"),
+        Pick::each("subnets", SUBNETS),
+        Pick::each(
+            "groups",
+            "Services[*].NetworkConfiguration.AwsvpcConfiguration.SecurityGroups[*]",
+        ),
+    ]),
+    // After the service is found (the service's error comes first, on either engine).
+    Ask::to(
+        Op::Ec2DescribeSecurityGroups,
+        &[("GroupIds", Arg::ListOf("group_id"))],
+    )
+    .only_when(Cond::Not(&Cond::Empty("before.found")))
+    .keeping(&[Pick::each("isolation", "SecurityGroups[*].GroupId")]),
+];
+
+const ISOLATED_BEFORE: [Cond; 2] = [
+    Cond::Within("before.groups", "before.isolation"),
+    Cond::Within("before.isolation", "before.groups"),
+];
+const ISOLATED_AFTER: [Cond; 2] = [
+    Cond::Within("after.groups", "before.isolation"),
+    Cond::Within("before.isolation", "after.groups"),
+];
+
+/// `ecs.isolate_service`: the service's network configuration given the isolation group alone,
+/// and no public address, in the same subnets (opt-in). ECS starts new tasks with it and
+/// replaces the old ones, but for a protected task, which keeps its network: this contains
+/// what the same image does next, not the task already running. A service on its instances'
+/// network (`bridge`, `host`) has no groups of its own: refused, nothing changed.
+pub const ISOLATE_SERVICE: Def = Def {
+    before: &READ_SERVICE,
+    refuse: &[
+        Refusal {
+            when: Cond::Empty("before.found"),
+            code: "ServiceNotFound",
+            message: "cluster {cluster} has no service {service}",
+        },
+        Refusal {
+            when: Cond::Empty("before.subnets"),
+            code: "ServiceNotInVpc",
+            message: "service {service} has no network of its own (awsvpc): its tasks use the network of the instances they run on; isolate those instances instead",
+        },
+    ],
+    done_when: Cond::All(&ISOLATED_BEFORE),
+    plan: "give service {service} of cluster {cluster} only the isolation group {group_id} (its new tasks; a protected task keeps its network)",
+    change: &[Ask::to(
+        Op::EcsUpdateService,
+        &[
+            ("Cluster", Arg::Param("cluster")),
+            ("Service", Arg::Param("service")),
+            (
+                "NetworkConfiguration",
+                Arg::Obj(&[(
+                    "AwsvpcConfiguration",
+                    Arg::Obj(&[
+                        ("Subnets", Arg::Value("before.subnets")),
+                        ("SecurityGroups", Arg::ListOf("group_id")),
+                        ("AssignPublicIp", Arg::Text("DISABLED")),
+                    ]),
+                )]),
+            ),
+        ],
+    )],
+    after: &[READ_SERVICE[0]],
+    verified_when: Some(Cond::All(&ISOLATED_AFTER)),
+    unverified: "service {service} does not read back with only the isolation group {group_id}",
+    outputs: &[("previous_security_group_ids", "before.groups")],
 };
 
 /// The task's scale-in protection: whether it is on, and the tasks ECS could not protect or

@@ -55,10 +55,10 @@ fn one(arg: &Arg, params: &Map<String, Value>, values: &Value) -> Option<Value> 
         )),
         Arg::Tags(p) => Some(tag_list(params.get(*p))),
         Arg::Paired => params.get(PAIRED).cloned(),
-        Arg::LastPart(name) => Some(Value::String(
+        Arg::LastPart(name, sep) => Some(Value::String(
             value(values, name)
                 .as_str()
-                .and_then(|s| s.rsplit('/').next())
+                .and_then(|s| s.rsplit(*sep).next())
                 .unwrap_or_default()
                 .to_string(),
         )),
@@ -351,10 +351,15 @@ impl Cond {
                     .as_array()
                     .is_some_and(|l| l.iter().all(|i| have.contains(i)))
             }
-            Cond::Starts(p, prefixes) => params
-                .get(*p)
-                .and_then(Value::as_str)
-                .is_some_and(|t| prefixes.iter().any(|x| t.starts_with(x))),
+            Cond::Starts(text, prefixes) => {
+                let text = match text {
+                    Arg::Param(p) | Arg::IfGiven(p) => params.get(*p).unwrap_or(&Value::Null),
+                    Arg::Value(n) => value(values, n),
+                    _ => &Value::Null,
+                };
+                text.as_str()
+                    .is_some_and(|t| prefixes.iter().any(|x| t.starts_with(x)))
+            }
             Cond::NotBefore(x, than) => {
                 let than = match than {
                     Arg::IfGiven(p) | Arg::Param(p) => params.get(*p).unwrap_or(&Value::Null),
@@ -382,8 +387,12 @@ impl Cond {
     /// Every value the condition reads.
     pub fn names(&self, out: &mut Vec<&'static str>) {
         match self {
-            // A parameter, not a picked value.
-            Cond::Always | Cond::Never | Cond::Starts(..) => {}
+            Cond::Always | Cond::Never => {}
+            Cond::Starts(text, _) => {
+                if let Arg::Value(n) = text {
+                    out.push(n);
+                }
+            }
             Cond::Is(n, _) => out.push(n),
             Cond::Same(x, y) => out.extend([*x, *y]),
             Cond::Empty(x) | Cond::NoneIn(x) | Cond::Includes(x, _) => out.push(x),

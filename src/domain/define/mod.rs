@@ -63,9 +63,10 @@ pub enum Arg {
     List(&'static [Arg]),
     /// A key-value parameter (tags) as the `[{Key, Value}]` list AWS calls take.
     Tags(&'static str),
-    /// The part after the last `/` of a picked value (an instance profile's name from its
-    /// ARN, `arn:aws:iam::…:instance-profile/path/name`).
-    LastPart(&'static str),
+    /// The part after the last separator (one character) of a picked value: an instance
+    /// profile's name from its ARN (`arn:aws:iam::…:instance-profile/path/name`, `/`), a
+    /// service's name from an ECS task's group (`service:NAME`, `:`).
+    LastPart(&'static str, &'static str),
     /// For an ask made per item and [`Ask::paired`]: the paired list's value at the item's
     /// place (a target group's targets, for the group).
     Paired,
@@ -245,7 +246,7 @@ impl Where {
             | Arg::Value(_)
             | Arg::List(_)
             | Arg::Tags(_)
-            | Arg::LastPart(_)
+            | Arg::LastPart(..)
             | Arg::Paired
             | Arg::Json(_)
             | Arg::Format(..)
@@ -628,8 +629,9 @@ pub enum Cond {
     NoneIn(&'static str),
     /// Every item of a list parameter (`tags`, as `[{Key, Value}]`) is in a picked list.
     Includes(&'static str, &'static str),
-    /// A text parameter begins with one of these texts (a URL's scheme).
-    Starts(&'static str, &'static [&'static str]),
+    /// A text begins with one of these texts: a parameter ([`Arg::Param`]: a URL's scheme) or
+    /// a picked value ([`Arg::Value`]: an ECS task's group).
+    Starts(Arg, &'static [&'static str]),
     /// Every item of one picked list is in another (every volume has a snapshot).
     Within(&'static str, &'static str),
     /// The policy document a picked value holds as JSON text (none when it is null) has this
@@ -882,7 +884,7 @@ pub fn values_in(args: &[(&str, Arg)]) -> Vec<&'static str> {
     let mut out = Vec::new();
     for (_, a) in args {
         match a {
-            Arg::Value(v) | Arg::LastPart(v) => out.push(*v),
+            Arg::Value(v) | Arg::LastPart(v, _) => out.push(*v),
             Arg::Obj(inner) | Arg::Json(inner) => out.extend(values_in(inner)),
             Arg::WithStatement(doc, inner) | Arg::WithItem(doc, inner) => {
                 out.push(*doc);

@@ -34,7 +34,7 @@ pub const PUBLISH: Def = Def {
 pub const WEBHOOK: Def = Def {
     before: &[],
     refuse: &[Refusal {
-        when: Cond::Not(&Cond::Starts("url", &["https://", "http://"])),
+        when: Cond::Not(&Cond::Starts(Arg::Param("url"), &["https://", "http://"])),
         code: "InvalidParameter",
         message: "webhook url must be http(s)",
     }],

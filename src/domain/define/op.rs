@@ -86,6 +86,9 @@ pub enum Op {
     EcsGetTaskProtection,
     EcsUpdateTaskProtection,
     EcsStopTask,
+    EcsDescribeServices,
+    EcsUpdateService,
+    Ec2DescribeSubnets,
     /// A JSON POST to a webhook (members `Url`, `Text`; answers `Status`), made by firebreak's
     /// own process to a public HTTPS address only (`crate::aws::webhook`).
     HttpPost,
@@ -147,7 +150,8 @@ impl Op {
             | Op::Ec2ModifyImageAttribute
             | Op::Ec2DescribeSecurityGroups
             | Op::Ec2CreateSecurityGroup
-            | Op::Ec2RevokeSecurityGroupEgress => "ec2",
+            | Op::Ec2RevokeSecurityGroupEgress
+            | Op::Ec2DescribeSubnets => "ec2",
             Op::RdsDescribeDbInstances
             | Op::RdsModifyDbInstance
             | Op::RdsDescribeDbSnapshots
@@ -160,7 +164,9 @@ impl Op {
             | Op::EcsDescribeTaskDefinition
             | Op::EcsGetTaskProtection
             | Op::EcsUpdateTaskProtection
-            | Op::EcsStopTask => "ecs",
+            | Op::EcsStopTask
+            | Op::EcsDescribeServices
+            | Op::EcsUpdateService => "ecs",
             Op::HttpPost => "http",
             Op::EventsPutEvents => "events",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
@@ -275,6 +281,9 @@ impl Op {
             Op::EcsGetTaskProtection => "GetTaskProtection",
             Op::EcsUpdateTaskProtection => "UpdateTaskProtection",
             Op::EcsStopTask => "StopTask",
+            Op::EcsDescribeServices => "DescribeServices",
+            Op::EcsUpdateService => "UpdateService",
+            Op::Ec2DescribeSubnets => "DescribeSubnets",
             Op::HttpPost => "POST",
             Op::EventsPutEvents => "PutEvents",
         }
@@ -368,6 +377,9 @@ impl Op {
             Op::EcsGetTaskProtection => "ecs:GetTaskProtection",
             Op::EcsUpdateTaskProtection => "ecs:UpdateTaskProtection",
             Op::EcsStopTask => "ecs:StopTask",
+            Op::EcsDescribeServices => "ecs:DescribeServices",
+            Op::EcsUpdateService => "ecs:UpdateService",
+            Op::Ec2DescribeSubnets => "ec2:DescribeSubnets",
             Op::EventsPutEvents => "events:PutEvents",
             Op::HttpPost => return None,
         })

@@ -50,7 +50,7 @@ fn conditions_read_picked_values() {
     assert!(holds(Cond::Not(&Cond::Is("after.status", Lit::Bool(true)))));
     assert!(holds(Cond::Includes("before.tags", "want")));
     assert!(!holds(Cond::Includes("before.tags", "more")));
-    let https = Cond::Starts("url", &["https://", "http://"]);
+    let https = Cond::Starts(Arg::Param("url"), &["https://", "http://"]);
     let with = |url: &str| json!({"url": url}).as_object().cloned().unwrap();
     assert!(https.holds(&values, &with("https://hooks.example.com/x"), &later));
     assert!(!https.holds(&values, &with("ftp://hooks.example.com/x"), &later));
@@ -274,10 +274,11 @@ fn definitions_are_well_formed() {
                 }
             }
         }
-        // A time compared with is a parameter of the action or a value.
+        // A time compared with, or a text whose beginning is, is a parameter of the action or
+        // a value.
         fn times(c: &Cond, out: &mut Vec<Arg>) {
             match c {
-                Cond::NotBefore(_, than) => out.push(*than),
+                Cond::NotBefore(_, than) | Cond::Starts(than, _) => out.push(*than),
                 Cond::All(cs) | Cond::Any(cs) => cs.iter().for_each(|c| times(c, out)),
                 Cond::Not(c) | Cond::Local(c) => times(c, out),
                 _ => {}
@@ -293,7 +294,7 @@ fn definitions_are_well_formed() {
             .for_each(|r| times(&r.when, &mut compared));
         for than in compared {
             match than {
-                Arg::IfGiven(p) => params.push(p),
+                Arg::IfGiven(p) | Arg::Param(p) => params.push(p),
                 Arg::Value(_) => {}
                 other => panic!("{}: a time compared with {other:?}", spec.name),
             }
@@ -629,7 +630,7 @@ fn collect_params(args: &[(&str, Arg)], out: &mut Vec<&'static str>) {
             | Arg::Item
             | Arg::Paired
             | Arg::Value(_)
-            | Arg::LastPart(_) => {}
+            | Arg::LastPart(..) => {}
         }
     }
 }

@@ -207,8 +207,13 @@ fn rule(a: &Act, c: &Cond) -> Value {
         Cond::Includes(x, p) | Cond::Within(p, x) => {
             json!({"Variable": format!("{}.missing", a.s(&includes_key(x, p))), "BooleanEquals": false})
         }
-        Cond::Starts(p, prefixes) => {
-            let var = a.p(p);
+        Cond::Starts(text, prefixes) => {
+            let var = match text {
+                Arg::Value(n) => a.s(&format!("v.{n}")),
+                Arg::Param(p) | Arg::IfGiven(p) => a.p(p),
+                // The definitions test keeps a condition to these.
+                _ => a.p(""),
+            };
             let each: Vec<Value> = prefixes
                 .iter()
                 .map(|x| json!({"Variable": var, "StringMatches": format!("{}*", matched(x))}))

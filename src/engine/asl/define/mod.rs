@@ -846,8 +846,12 @@ fn args(a: &Act, members: &[(&str, Arg)], params: &str) -> Map<String, Value> {
             Arg::Tags(name) => {
                 out.insert(format!("{key}.$"), json!(p(name)));
             }
-            Arg::LastPart(name) => {
-                let split = format!("States.StringSplit({}, '/')", a.s(&format!("v.{name}")));
+            Arg::LastPart(name, sep) => {
+                let split = format!(
+                    "States.StringSplit({}, '{}')",
+                    a.s(&format!("v.{name}")),
+                    super::intrinsic_text(sep)
+                );
                 out.insert(
                     format!("{key}.$"),
                     json!(format!(

@@ -370,10 +370,15 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             Ok(json!({}))
         }
         Op::Ec2DescribeSecurityGroups => {
+            let filters = match args.get("Filters") {
+                Some(_) => Some(filters(args)?),
+                None => None,
+            };
             let r = send!(
                 q,
                 ec2.describe_security_groups()
-                    .set_filters(Some(filters(args)?))
+                    .set_filters(filters)
+                    .set_group_ids(texts(args, "GroupIds").ok())
             );
             let groups = each(r.security_groups(), |g| {
                 json!({
@@ -385,6 +390,22 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                 })
             });
             Ok(json!({"SecurityGroups": groups}))
+        }
+        Op::Ec2DescribeSubnets => {
+            let r = send!(
+                q,
+                ec2.describe_subnets()
+                    .set_subnet_ids(Some(texts(args, "SubnetIds")?))
+            );
+            let subnets = each(r.subnets(), |s| {
+                json!({
+                    "SubnetId": s.subnet_id(),
+                    "VpcId": s.vpc_id(),
+                    "AvailabilityZone": s.availability_zone(),
+                    "CidrBlock": s.cidr_block(),
+                })
+            });
+            Ok(json!({"Subnets": subnets}))
         }
         Op::Ec2CreateSnapshot => {
             let req = c

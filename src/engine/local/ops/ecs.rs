@@ -1,7 +1,11 @@
-//! ECS calls: a task, its definition, its scale-in protection, and stopping it. (A dry run
+//! ECS calls: a task, its definition, its scale-in protection, and stopping it; a service and
+//! its network configuration. (A dry run
 //! never reaches an ECS change: ECS has no `DryRun`.)
 
-use aws_sdk_ecs::types::{Failure, ProtectedTask, TaskDefinitionField, TaskField};
+use aws_sdk_ecs::types::{
+    AssignPublicIp, AwsVpcConfiguration, Failure, NetworkConfiguration, ProtectedTask,
+    TaskDefinitionField, TaskField,
+};
 use serde_json::{Value, json};
 
 use super::{Req, each, elsewhere, text, texts};
@@ -119,6 +123,81 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                 "DesiredStatus": t.desired_status(),
                 "LastStatus": t.last_status(),
             }))}))
+        }
+        Op::EcsDescribeServices => {
+            let r = send!(
+                q,
+                ecs.describe_services()
+                    .cluster(text(args, "Cluster")?)
+                    .set_services(Some(texts(args, "Services")?))
+            );
+            let services = each(r.services(), |s| {
+                let vpc = s
+                    .network_configuration()
+                    .and_then(|n| n.awsvpc_configuration());
+                json!({
+                    "ServiceName": s.service_name(),
+                    "ServiceArn": s.service_arn(),
+                    "Status": s.status(),
+                    "DesiredCount": s.desired_count(),
+                    "RunningCount": s.running_count(),
+                    "TaskDefinition": s.task_definition(),
+                    "LaunchType": s.launch_type().map(|l| l.as_str()),
+                    "NetworkConfiguration": vpc.map(|v| json!({"AwsvpcConfiguration": {
+                        "Subnets": v.subnets(),
+                        "SecurityGroups": v.security_groups(),
+                        "AssignPublicIp": v.assign_public_ip().map(|a| a.as_str()),
+                    }})),
+                })
+            });
+            Ok(json!({"Services": services, "Failures": failures(r.failures())}))
+        }
+        Op::EcsUpdateService => {
+            let vpc = args
+                .get("NetworkConfiguration")
+                .and_then(|n| n.get("AwsvpcConfiguration"));
+            let strings = |member: &str| -> Option<Vec<String>> {
+                vpc.and_then(|v| v.get(member))
+                    .and_then(Value::as_array)
+                    .map(|l| {
+                        l.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect()
+                    })
+            };
+            let network = match vpc {
+                Some(v) => Some(
+                    NetworkConfiguration::builder()
+                        .awsvpc_configuration(
+                            AwsVpcConfiguration::builder()
+                                .set_subnets(strings("Subnets"))
+                                .set_security_groups(strings("SecurityGroups"))
+                                .set_assign_public_ip(
+                                    v.get("AssignPublicIp")
+                                        .and_then(Value::as_str)
+                                        .map(AssignPublicIp::from),
+                                )
+                                .build()
+                                .map_err(|e| StepError::permanent("BindError", e.to_string()))?,
+                        )
+                        .build(),
+                ),
+                None => None,
+            };
+            send!(
+                q,
+                ecs.update_service()
+                    .cluster(text(args, "Cluster")?)
+                    .service(text(args, "Service")?)
+                    .set_network_configuration(network)
+                    .set_desired_count(
+                        args.get("DesiredCount")
+                            .and_then(Value::as_i64)
+                            .and_then(|n| i32::try_from(n).ok())
+                    )
+            );
+            Ok(json!({}))
         }
         other => Err(elsewhere(other)),
     }
