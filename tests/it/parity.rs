@@ -708,7 +708,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
                 .collect()
         });
     let (task_desired, task_protected) =
-        task_state(config, &input("ecs_cluster"), &input("task_arn")).await;
+        crate::run_ecs::task_state(config, &input("ecs_cluster"), &input("task_arn")).await;
     // Group ids are drawn by each emulator: compared by kind.
     let service_groups: Option<Vec<Value>> = aws_sdk_ecs::Client::new(config)
         .describe_services()
@@ -743,36 +743,6 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "db_snapshots": db_snapshots, "cluster_snapshots": cluster_snapshots,
         "isolation_rules": isolation_rules, "cluster_groups": cluster_groups,
     })
-}
-
-/// The task's desired status and whether it is protected (none when ECS has neither).
-async fn task_state(
-    config: &aws_config::SdkConfig,
-    cluster: &str,
-    task: &str,
-) -> (Option<String>, Option<bool>) {
-    let ecs = aws_sdk_ecs::Client::new(config);
-    let desired = ecs
-        .describe_tasks()
-        .cluster(cluster)
-        .tasks(task)
-        .send()
-        .await
-        .ok()
-        .and_then(|r| {
-            r.tasks()
-                .first()
-                .and_then(|t| t.desired_status().map(str::to_string))
-        });
-    let protected = ecs
-        .get_task_protection()
-        .cluster(cluster)
-        .tasks(task)
-        .send()
-        .await
-        .ok()
-        .and_then(|r| r.protected_tasks().first().map(|p| p.protection_enabled()));
-    (desired, protected)
 }
 
 async fn run_engine(

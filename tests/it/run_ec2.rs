@@ -186,26 +186,7 @@ fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
 /// Regression guard for issue 3 (EC2 containment end state).
 #[tokio::test]
 async fn ec2_instance_is_preserved_and_isolated() {
-    let config = moto().config().await;
-    let t = target(&config).await;
-    let finding_id = unique("finding");
-    let finding = finding_file("ec2-bitcoin-dns.json", |f| {
-        f["id"] = Value::String(finding_id.clone());
-        f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
-    });
-    let out = moto().firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
-    assert_eq!(out.status.code(), Some(0), "{report:#}\n{}", stderr(&out));
-    assert_eq!(report["status"], "succeeded");
-
-    assert_contained(
-        &config,
-        &t,
-        &finding_id,
-        &step(&report, "isolate")["outputs"]["isolation_group_ids"],
-    )
-    .await;
+    let finding = contains_the_instance("ec2-bitcoin-dns.json").await;
 
     // The second run succeeds and changes nothing.
     let again = moto().firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
@@ -224,10 +205,16 @@ async fn ec2_instance_is_preserved_and_isolated() {
 /// `Container` resource, with the host's `instanceDetails`) contains the host.
 #[tokio::test]
 async fn a_container_finding_contains_its_host() {
+    contains_the_instance("runtime-container-reverse-shell.json").await;
+}
+
+/// Runs the fixture's finding, naming a seeded instance, with the EC2 playbook and checks the
+/// instance is contained; the finding's file.
+async fn contains_the_instance(fixture: &str) -> std::path::PathBuf {
     let config = moto().config().await;
     let t = target(&config).await;
     let finding_id = unique("finding");
-    let finding = finding_file("runtime-container-reverse-shell.json", |f| {
+    let finding = finding_file(fixture, |f| {
         f["id"] = Value::String(finding_id.clone());
         f["resource"]["instanceDetails"]["instanceId"] = t.instance_id.clone().into();
     });
@@ -235,6 +222,7 @@ async fn a_container_finding_contains_its_host() {
     let report: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {} {}", stdout(&out), stderr(&out)));
     assert_eq!(out.status.code(), Some(0), "{report:#}\n{}", stderr(&out));
+    assert_eq!(report["status"], "succeeded");
     assert_eq!(report["playbook"], "ec2-instance-compromise");
     assert_contained(
         &config,
@@ -243,6 +231,7 @@ async fn a_container_finding_contains_its_host() {
         &step(&report, "isolate")["outputs"]["isolation_group_ids"],
     )
     .await;
+    finding
 }
 
 /// The EC2 containment end state, read back from AWS: every volume snapshotted with the finding

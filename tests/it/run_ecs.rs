@@ -39,20 +39,7 @@ async fn lone_task(config: &aws_config::SdkConfig) -> Task {
 pub(crate) async fn task_named(config: &aws_config::SdkConfig, name: &str, service: bool) -> Task {
     let iam = aws_sdk_iam::Client::new(config);
     let role = format!("{name}-task");
-    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-    let role_arn = iam
-        .create_role()
-        .role_name(&role)
-        .path("/apps/")
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .arn()
-        .to_string();
+    let role_arn = support::service_role(&iam, &role, "ecs-tasks.amazonaws.com", "/apps/").await;
     let ec2 = aws_sdk_ec2::Client::new(config);
     let vpc = support::new_vpc(&ec2, "10.30.0.0/16").await;
     let subnet = ec2
@@ -188,28 +175,40 @@ async fn service_groups(config: &aws_config::SdkConfig, t: &Task) -> Value {
     )
 }
 
-/// What the test reads back: the task's status, its protection and its role's inline policies.
-pub(crate) async fn end_state(config: &aws_config::SdkConfig, t: &Task) -> Value {
+/// The task's desired status and whether it is protected (none when ECS has neither).
+pub(crate) async fn task_state(
+    config: &aws_config::SdkConfig,
+    cluster: &str,
+    task: &str,
+) -> (Option<String>, Option<bool>) {
     let ecs = aws_sdk_ecs::Client::new(config);
-    let task = ecs
+    let desired = ecs
         .describe_tasks()
-        .cluster(&t.cluster)
-        .tasks(&t.arn)
+        .cluster(cluster)
+        .tasks(task)
         .send()
         .await
-        .unwrap();
-    let desired = task.tasks()[0].desired_status().map(str::to_string);
-    let protection = ecs
+        .ok()
+        .and_then(|r| {
+            r.tasks()
+                .first()
+                .and_then(|t| t.desired_status().map(str::to_string))
+        });
+    let protected = ecs
         .get_task_protection()
-        .cluster(&t.cluster)
-        .tasks(&t.arn)
+        .cluster(cluster)
+        .tasks(task)
         .send()
         .await
-        .unwrap();
-    let protected = protection
-        .protected_tasks()
-        .first()
-        .map(|p| p.protection_enabled());
+        .ok()
+        .and_then(|r| r.protected_tasks().first().map(|p| p.protection_enabled()));
+    (desired, protected)
+}
+
+/// What the test reads back: the task's desired status, its protection and its role's inline
+/// policies.
+pub(crate) async fn end_state(config: &aws_config::SdkConfig, t: &Task) -> Value {
+    let (desired, protected) = task_state(config, &t.cluster, &t.arn).await;
     let policies = aws_sdk_iam::Client::new(config)
         .list_role_policies()
         .role_name(&t.role)

@@ -20,19 +20,7 @@ pub(crate) struct Function {
 pub(crate) async fn function(config: &aws_config::SdkConfig) -> Function {
     let iam = aws_sdk_iam::Client::new(config);
     let role = unique("thumbnailer-exec");
-    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
-        "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]});
-    let role_arn = iam
-        .create_role()
-        .role_name(&role)
-        .assume_role_policy_document(trust.to_string())
-        .send()
-        .await
-        .unwrap()
-        .role()
-        .unwrap()
-        .arn()
-        .to_string();
+    let role_arn = support::service_role(&iam, &role, "lambda.amazonaws.com", "/").await;
     let lambda = aws_sdk_lambda::Client::new(config);
     let name = unique("thumbnailer");
     lambda

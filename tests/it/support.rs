@@ -445,13 +445,31 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 /// A new IAM role (named `prefix-…`) that EC2 instances may assume; its name.
 pub async fn ec2_role(iam: &aws_sdk_iam::Client, prefix: &str) -> String {
     let role = unique(prefix);
+    service_role(iam, &role, "ec2.amazonaws.com", "/").await;
+    role
+}
+
+/// A new IAM role `name` at `path` that an AWS service (`lambda.amazonaws.com`) may assume;
+/// its ARN.
+pub async fn service_role(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    service: &str,
+    path: &str,
+) -> String {
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": service}, "Action": "sts:AssumeRole"}]});
     iam.create_role()
-        .role_name(&role)
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#)
+        .role_name(name)
+        .path(path)
+        .assume_role_policy_document(trust.to_string())
         .send()
         .await
-        .unwrap();
-    role
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_string()
 }
 
 /// Writes `claim` into `bucket` at `_claims/{account}/{finding}/{name}` sealed as a firebreak

@@ -1,6 +1,6 @@
 //! The ECS actions' catalog entries.
 
-use super::specs::{opt, out, req};
+use super::specs::{ISOLATION_GROUP, PREVIOUS_GROUPS, opt, out, req};
 use super::*;
 use crate::domain::define;
 
@@ -87,17 +87,9 @@ pub(super) const ISOLATE_SERVICE: &Spec = &Spec {
     params: &[
         CLUSTER,
         req("service", Type::String, "ECS service name"),
-        req(
-            "group_id",
-            Type::String,
-            "the isolation group (ec2.capture_isolation_group)",
-        ),
+        ISOLATION_GROUP,
     ],
-    outputs: &[out(
-        "previous_security_group_ids",
-        Type::StringList,
-        "its groups before",
-    )],
+    outputs: &[PREVIOUS_GROUPS],
     fixed_tags: &[],
     how: How::Defined(&define::ecs::ISOLATE_SERVICE),
 };

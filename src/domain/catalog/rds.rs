@@ -1,6 +1,6 @@
 //! The RDS actions' catalog entries.
 
-use super::specs::{opt, out, req};
+use super::specs::{ISOLATION_GROUP, PREVIOUS_GROUPS, opt, out, req};
 use super::*;
 use crate::domain::define;
 
@@ -11,6 +11,12 @@ const DB_INSTANCE: Param = req(
 );
 
 const DB_CLUSTER: Param = req("db_cluster_id", Type::String, "Aurora cluster identifier");
+
+const SNAPSHOT_NAME: Param = req(
+    "snapshot_id",
+    Type::String,
+    "the snapshot's name (letters, digits, hyphens; starts with a letter)",
+);
 
 pub(super) const CAPTURE_DB_INSTANCE: &Spec = &Spec {
     name: "rds.capture_db_instance",
@@ -42,14 +48,7 @@ pub(super) const SNAPSHOT_DB_INSTANCE: &Spec = &Spec {
     doc: "Take a manual snapshot of an RDS database instance under the given name (one per incident).",
     undo: "Once the case is closed: `aws rds delete-db-snapshot --db-snapshot-identifier {snapshot_id}`.",
     effect: Effect::Contain,
-    params: &[
-        DB_INSTANCE,
-        req(
-            "snapshot_id",
-            Type::String,
-            "the snapshot's name (letters, digits, hyphens; starts with a letter)",
-        ),
-    ],
+    params: &[DB_INSTANCE, SNAPSHOT_NAME],
     outputs: &[],
     fixed_tags: &[],
     how: How::Defined(&define::rds::SNAPSHOT_DB_INSTANCE),
@@ -60,14 +59,7 @@ pub(super) const SNAPSHOT_DB_CLUSTER: &Spec = &Spec {
     doc: "Take a manual snapshot of an Aurora database cluster under the given name (one per incident).",
     undo: "Once the case is closed: `aws rds delete-db-cluster-snapshot --db-cluster-snapshot-identifier {snapshot_id}`.",
     effect: Effect::Contain,
-    params: &[
-        DB_CLUSTER,
-        req(
-            "snapshot_id",
-            Type::String,
-            "the snapshot's name (letters, digits, hyphens; starts with a letter)",
-        ),
-    ],
+    params: &[DB_CLUSTER, SNAPSHOT_NAME],
     outputs: &[],
     fixed_tags: &[],
     how: How::Defined(&define::rds::SNAPSHOT_DB_CLUSTER),
@@ -78,19 +70,8 @@ pub(super) const ISOLATE_DB_INSTANCE: &Spec = &Spec {
     doc: "Replace an RDS database instance's VPC security groups with the isolation group, at once: no connection in or out. Never stops or deletes it.",
     undo: "Once the database is clean: `aws rds modify-db-instance --db-instance-identifier {db_instance_id} --vpc-security-group-ids {previous_security_group_ids} --apply-immediately`.",
     effect: Effect::Contain,
-    params: &[
-        DB_INSTANCE,
-        req(
-            "group_id",
-            Type::String,
-            "the isolation group (ec2.capture_isolation_group)",
-        ),
-    ],
-    outputs: &[out(
-        "previous_security_group_ids",
-        Type::StringList,
-        "its groups before",
-    )],
+    params: &[DB_INSTANCE, ISOLATION_GROUP],
+    outputs: &[PREVIOUS_GROUPS],
     fixed_tags: &[],
     how: How::Defined(&define::rds::ISOLATE_DB_INSTANCE),
 };
@@ -100,19 +81,8 @@ pub(super) const ISOLATE_DB_CLUSTER: &Spec = &Spec {
     doc: "Replace an Aurora cluster's VPC security groups (its instances') with the isolation group, at once: no connection in or out. Never stops or deletes it.",
     undo: "Once the database is clean: `aws rds modify-db-cluster --db-cluster-identifier {db_cluster_id} --vpc-security-group-ids {previous_security_group_ids} --apply-immediately`.",
     effect: Effect::Contain,
-    params: &[
-        DB_CLUSTER,
-        req(
-            "group_id",
-            Type::String,
-            "the isolation group (ec2.capture_isolation_group)",
-        ),
-    ],
-    outputs: &[out(
-        "previous_security_group_ids",
-        Type::StringList,
-        "its groups before",
-    )],
+    params: &[DB_CLUSTER, ISOLATION_GROUP],
+    outputs: &[PREVIOUS_GROUPS],
     fixed_tags: &[],
     how: How::Defined(&define::rds::ISOLATE_DB_CLUSTER),
 };

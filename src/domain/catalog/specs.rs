@@ -762,6 +762,20 @@ pub(super) const fn out(name: &'static str, ty: Type, doc: &'static str) -> Outp
     Output { name, ty, doc }
 }
 
+/// The isolation group a resource is moved into (an output of `ec2.capture_isolation_group`).
+pub(super) const ISOLATION_GROUP: Param = req(
+    "group_id",
+    Type::String,
+    "the isolation group (ec2.capture_isolation_group)",
+);
+
+/// The security groups a resource had before it was moved into the isolation group.
+pub(super) const PREVIOUS_GROUPS: Output = out(
+    "previous_security_group_ids",
+    Type::StringList,
+    "its groups before",
+);
+
 const USER: Param = req("user_name", Type::String, "IAM user name");
 
 const ROLE: Param = req("role_name", Type::String, "IAM role name");

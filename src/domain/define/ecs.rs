@@ -51,8 +51,8 @@ const SUBNETS: &str = "Services[*].NetworkConfiguration.AwsvpcConfiguration.Subn
 /// tags, in the evidence), its task definition, the task role's name, and the service that
 /// started it (its name, and the VPC of its subnets). A task started with another role
 /// (`overrides`) has it in the evidence, not in the output.
-pub const CAPTURE_TASK: Def = Def {
-    before: &[
+pub const CAPTURE_TASK: Def = Def::capture(
+    &[
         DESCRIBE.keeping(&[
             Pick::each("found", "Tasks[*].TaskArn"),
             Pick::selected("definition", &DEFINITION, Lit::Text("")),
@@ -110,14 +110,7 @@ pub const CAPTURE_TASK: Def = Def {
         .only_when(Cond::Not(&Cond::Empty("before.subnets")))
         .keeping(&[Pick::first("vpc", "Subnets[*].VpcId")]),
     ],
-    refuse: &[NOT_FOUND],
-    done_when: Cond::Always,
-    plan: "",
-    change: &[],
-    after: &[],
-    verified_when: None,
-    unverified: "",
-    outputs: &[
+    &[
         ("task_definition_arn", "before.definition"),
         ("group", "before.group"),
         ("launch_type", "before.launch_type"),
@@ -127,7 +120,8 @@ pub const CAPTURE_TASK: Def = Def {
         ("service_name", "before.service"),
         ("vpc_id", "before.vpc"),
     ],
-};
+)
+.refusing(&[NOT_FOUND]);
 
 /// The service, its network (`awsvpc`) and the isolation group (which must exist).
 const READ_SERVICE: [Ask; 2] = [

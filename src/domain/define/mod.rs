@@ -701,6 +701,12 @@ pub struct Refusal {
 }
 
 impl Def {
+    /// A capture that refuses a resource in one of these states (one that is not there, when
+    /// AWS answers that without an error).
+    pub const fn refusing(self, refuse: &'static [Refusal]) -> Def {
+        Def { refuse, ..self }
+    }
+
     /// An action that only reads (a capture): its reads and outputs; nothing to change.
     pub const fn capture(
         before: &'static [Ask],
