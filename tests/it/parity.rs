@@ -120,7 +120,11 @@ steps:
     action: ecs.isolate_service
     needs: [protect_task]
     with: {cluster: "${{ inputs.ecs_cluster }}", service: "${{ inputs.ecs_service }}", group_id: "${{ inputs.ecs_isolation_group }}"}
-  - {id: stop_task, action: ecs.stop_task, needs: [isolate_service], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
+  - id: scale_service
+    action: ecs.scale_service_to_zero
+    needs: [isolate_service]
+    with: {cluster: "${{ inputs.ecs_cluster }}", service: "${{ inputs.ecs_service }}"}
+  - {id: stop_task, action: ecs.stop_task, needs: [scale_service], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
   - {id: sns, action: sns.publish, with: {topic_arn: "${{ inputs.topic_arn }}", subject: parity, message: "parity run"}}
   - {id: webhook, action: http.webhook, with: {url: "${{ inputs.webhook_url }}", text: "parity run"}}
 "#;
@@ -709,8 +713,8 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         });
     let (task_desired, task_protected) =
         crate::run_ecs::task_state(config, &input("ecs_cluster"), &input("task_arn")).await;
-    // Group ids are drawn by each emulator: compared by kind.
-    let service_groups: Option<Vec<Value>> = aws_sdk_ecs::Client::new(config)
+    // The service's groups (ids drawn by each emulator: compared by kind) and desired count.
+    let service: Option<Value> = aws_sdk_ecs::Client::new(config)
         .describe_services()
         .cluster(input("ecs_cluster"))
         .services(input("ecs_service"))
@@ -719,19 +723,16 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .ok()
         .and_then(|r| {
             r.services().first().map(|s| {
-                s.network_configuration()
+                let groups = s
+                    .network_configuration()
                     .and_then(|n| n.awsvpc_configuration())
-                    .map(|v| {
-                        v.security_groups()
-                            .iter()
-                            .map(|g| normalize(&json!(g)))
-                            .collect()
-                    })
-                    .unwrap_or_default()
+                    .map(|v| v.security_groups().to_vec())
+                    .unwrap_or_default();
+                json!({"groups": normalize(&json!(groups)), "desired": s.desired_count()})
             })
         });
     json!({
-        "object_tags": object_tags, "task_desired": task_desired, "task_protected": task_protected, "service_groups": service_groups,
+        "object_tags": object_tags, "task_desired": task_desired, "task_protected": task_protected, "service": service,
         "keys": keys, "user_policies": policies, "user_attached": attached, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),

@@ -159,6 +159,8 @@ impl Case {
                 "stop_task=true",
                 "--input",
                 "isolate_service=true",
+                "--input",
+                "scale_service_to_zero=true",
             ],
             _ => &[],
         }

@@ -158,6 +158,19 @@ pub(crate) fn ecs_finding(t: &Task) -> std::path::PathBuf {
     })
 }
 
+/// The desired count of the task's service.
+async fn desired_count(config: &aws_config::SdkConfig, t: &Task) -> i32 {
+    aws_sdk_ecs::Client::new(config)
+        .describe_services()
+        .cluster(&t.cluster)
+        .services(t.service.as_deref().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .desired_count()
+}
+
 /// The security groups of the task's service.
 async fn service_groups(config: &aws_config::SdkConfig, t: &Task) -> Value {
     let services = aws_sdk_ecs::Client::new(config)
@@ -299,7 +312,21 @@ async fn a_task_with_a_reverse_shell_is_protected_and_its_role_revoked() {
     );
     assert_eq!(end_state(&config, &t).await["desired"], "RUNNING");
 
-    // The other: the task is stopped.
+    // Another: the service is scaled to zero.
+    let scaled = run_report(
+        &moto,
+        &finding,
+        "ecs-task-compromise",
+        &["--input", "scale_service_to_zero=true"],
+    );
+    assert_eq!(scaled["status"], "succeeded", "{scaled:#}");
+    assert_eq!(
+        step_of(&scaled, "scale_service_to_zero")["outputs"]["previous_desired_count"],
+        1
+    );
+    assert_eq!(desired_count(&config, &t).await, 0);
+
+    // The last: the task is stopped.
     let stopped = run_report(
         &moto,
         &finding,
@@ -313,20 +340,47 @@ async fn a_task_with_a_reverse_shell_is_protected_and_its_role_revoked() {
 
 /// A task no service started is recorded and its role revoked, but not protected: ECS
 /// protects only a service's tasks (it answers `TASK_NOT_VALID`), and nothing would replace
-/// it anyway.
+/// it anyway, so the step has nothing to do. Stopping it still works.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_task_started_alone_is_not_protected() {
     let moto = support::private_emulator();
     let config = moto.config().await;
     let t = lone_task(&config).await;
-    let report = run_report(&moto, &ecs_finding(&t), "ecs-task-compromise", &[]);
+    let finding = ecs_finding(&t);
+    let report = run_report(&moto, &finding, "ecs-task-compromise", &[]);
     assert_eq!(report["status"], "succeeded", "{report:#}");
-    assert_eq!(step_of(&report, "protect")["status"], "skipped");
+    let protect = step_of(&report, "protect");
+    assert_eq!(
+        (&protect["status"], &protect["changed"]),
+        (&json!("succeeded"), &json!(false)),
+        "{protect}"
+    );
     assert_eq!(
         end_state(&config, &t).await,
         json!({"desired": "RUNNING", "protected": null,
             "role_policies": ["AWSRevokeOlderSessions"]})
     );
+    // It has no service to isolate or scale; stopping it is asked for, and done.
+    let stopped = run_report(
+        &moto,
+        &finding,
+        "ecs-task-compromise",
+        &[
+            "--input",
+            "stop_task=true",
+            "--input",
+            "isolate_service=true",
+            "--input",
+            "scale_service_to_zero=true",
+        ],
+    );
+    assert_eq!(stopped["status"], "succeeded", "{stopped:#}");
+    assert_eq!(step_of(&stopped, "isolate_service")["status"], "skipped");
+    assert_eq!(
+        step_of(&stopped, "scale_service_to_zero")["status"],
+        "skipped"
+    );
+    assert_eq!(end_state(&config, &t).await["desired"], "STOPPED");
 }
 
 /// A finding about a task that is gone fails the capture with `TaskNotFound` (ECS answers a

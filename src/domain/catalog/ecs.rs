@@ -8,6 +8,8 @@ const CLUSTER: Param = req("cluster", Type::String, "ECS cluster name or ARN");
 
 const TASK: Param = req("task_arn", Type::String, "ECS task ARN");
 
+const SERVICE: Param = req("service", Type::String, "ECS service name");
+
 pub(super) const CAPTURE_TASK: &Spec = &Spec {
     name: "ecs.capture_task",
     doc: "Record an ECS task: its definition, group, launch type, status, containers, tags, the task role, and the service that started it with its VPC.",
@@ -50,7 +52,7 @@ pub(super) const CAPTURE_TASK: &Spec = &Spec {
 
 pub(super) const PROTECT_TASK: &Spec = &Spec {
     name: "ecs.protect_task",
-    doc: "Protect a service's ECS task from scale-in and deployments (task scale-in protection), so that it stays running for the investigation instead of being replaced. Protection already on is kept.",
+    doc: "Protect a service's ECS task from scale-in and deployments (task scale-in protection), so that it stays running for the investigation instead of being replaced. Protection already on is kept; a task no service started has nothing to be protected from (nothing to do).",
     undo: "`aws ecs update-task-protection --cluster {cluster} --tasks {task_arn} --no-protection-enabled` once it is no longer needed (it expires by itself).",
     effect: Effect::Contain,
     params: &[
@@ -84,12 +86,23 @@ pub(super) const ISOLATE_SERVICE: &Spec = &Spec {
     doc: "Give an ECS service only the isolation group, without a public address, in its subnets (opt-in): ECS replaces its tasks with isolated ones, but for a protected task, which keeps its network.",
     undo: "Once the image is clean: `aws ecs update-service --cluster {cluster} --service {service} --network-configuration file://network.json`, with its subnets, its groups before ({previous_security_group_ids}) and its public address setting, which are in this step's evidence (pre_state).",
     effect: Effect::Contain,
-    params: &[
-        CLUSTER,
-        req("service", Type::String, "ECS service name"),
-        ISOLATION_GROUP,
-    ],
+    params: &[CLUSTER, SERVICE, ISOLATION_GROUP],
     outputs: &[PREVIOUS_GROUPS],
     fixed_tags: &[],
     how: How::Defined(&define::ecs::ISOLATE_SERVICE),
+};
+
+pub(super) const SCALE_SERVICE_TO_ZERO: &Spec = &Spec {
+    name: "ecs.scale_service_to_zero",
+    doc: "Scale an ECS service to zero tasks (opt-in): ECS stops its tasks and starts none, but for a protected task, which stays until its protection ends. Never deletes the service.",
+    undo: "Once the image is clean: `aws ecs update-service --cluster {cluster} --service {service} --desired-count {previous_desired_count}`.",
+    effect: Effect::Contain,
+    params: &[CLUSTER, SERVICE],
+    outputs: &[out(
+        "previous_desired_count",
+        Type::Integer,
+        "its desired count before",
+    )],
+    fixed_tags: &[],
+    how: How::Defined(&define::ecs::SCALE_SERVICE_TO_ZERO),
 };

@@ -683,6 +683,7 @@ impl Action {
             Action::EcsProtectTask => ecs::PROTECT_TASK,
             Action::EcsStopTask => ecs::STOP_TASK,
             Action::EcsIsolateService => ecs::ISOLATE_SERVICE,
+            Action::EcsScaleServiceToZero => ecs::SCALE_SERVICE_TO_ZERO,
             Action::S3CaptureBucket => s3::CAPTURE_BUCKET,
             Action::S3BlockPublicAccess => s3::BLOCK_PUBLIC_ACCESS,
             Action::S3DenyPrincipal => s3::DENY_PRINCIPAL,

@@ -1,12 +1,13 @@
 //! ECS tasks in the step vocabulary: record a task (its definition, its role and its service),
 //! protect it from being replaced so that it stays for the investigation, stop it (opt-in),
-//! and give its service's new tasks the isolation group (opt-in).
+//! give its service's new tasks the isolation group (opt-in) or scale the service to zero
+//! (opt-in).
 //!
 //! ECS answers a task it does not have with a failure (`MISSING`) in a successful answer, not
 //! an error: each definition reads the task first and refuses a missing one
 //! ([`NOT_FOUND`]). A stopped task stays readable for about an hour.
 
-use super::{Arg, Ask, Cond, Def, Lit, Op, Pick, Refusal, Where};
+use super::{Arg, Ask, Cmp, Cond, Def, Lit, Op, Pick, Refusal, Where};
 
 const TASKS: Arg = Arg::ListOf("task_arn");
 
@@ -216,23 +217,44 @@ const READ_PROTECTION: Ask = Ask::to(
         Lit::Bool(false),
     ),
     Pick::each("failed", "Failures[*].Reason"),
+    Pick::selected(
+        "alone",
+        &Where {
+            list: "Failures",
+            key: "Reason",
+            is: Arg::Text("TASK_NOT_VALID"),
+            cmp: Cmp::Eq,
+            except: &[],
+            take: &["Reason"],
+            first: false,
+        },
+        Lit::EmptyList,
+    ),
 ]);
 
 /// `ecs.protect_task`: the service's task protected from scale-in and from deployments (a
 /// deployment starts new tasks and keeps this one), so that it stays for the investigation
 /// until the protection expires (`expires_in_minutes`, at most 48 hours) or a person stops it.
-/// Protection someone set already is kept as it is (its expiry is in the evidence).
+/// Protection someone set already is kept as it is (its expiry is in the evidence). A task no
+/// service started has nothing to be protected from (no scheduler replaces it; ECS answers
+/// `TASK_NOT_VALID`): nothing to do.
 pub const PROTECT_TASK: Def = Def {
     before: &[READ_STATUS, READ_PROTECTION],
     refuse: &[
         NOT_FOUND,
         Refusal {
-            when: Cond::Not(&Cond::Empty("before.failed")),
+            when: Cond::All(&[
+                Cond::Not(&Cond::Empty("before.failed")),
+                Cond::Empty("before.alone"),
+            ]),
             code: "TaskNotProtectable",
-            message: "ECS cannot protect task {task_arn} of cluster {cluster}: no service started it (TASK_NOT_VALID), so no scheduler replaces it, or it is gone",
+            message: "ECS cannot protect task {task_arn} of cluster {cluster}",
         },
     ],
-    done_when: Cond::Is("before.protected", Lit::Bool(true)),
+    done_when: Cond::Any(&[
+        Cond::Is("before.protected", Lit::Bool(true)),
+        Cond::Not(&Cond::Empty("before.alone")),
+    ]),
     plan: "protect task {task_arn} of cluster {cluster} from scale-in and deployments for {expires_in_minutes} minutes",
     change: &[Ask::to(
         Op::EcsUpdateTaskProtection,
@@ -274,4 +296,47 @@ pub const STOP_TASK: Def = Def {
     verified_when: Some(Cond::Is("after.desired", Lit::Text("STOPPED"))),
     unverified: "task {task_arn} does not read back stopping",
     outputs: &[],
+};
+
+/// The service's desired count.
+const READ_DESIRED: Ask = Ask::to(
+    Op::EcsDescribeServices,
+    &[
+        ("Cluster", Arg::Param("cluster")),
+        ("Services", Arg::ListOf("service")),
+    ],
+)
+.keeping(&[
+    Pick::each("found", "Services[*].ServiceName"),
+    Pick::selected(
+        "desired",
+        &Where::every("Services", "ServiceName", &["DesiredCount"], true),
+        Lit::Null,
+    ),
+]);
+
+/// `ecs.scale_service_to_zero`: the service's desired count set to 0 (opt-in): ECS starts no
+/// task for it and stops those it runs, but for a protected task, which stays until its
+/// protection ends. The count before is the output.
+pub const SCALE_SERVICE_TO_ZERO: Def = Def {
+    before: &[READ_DESIRED],
+    refuse: &[Refusal {
+        when: Cond::Empty("before.found"),
+        code: "ServiceNotFound",
+        message: "cluster {cluster} has no service {service}",
+    }],
+    done_when: Cond::Is("before.desired", Lit::Int(0)),
+    plan: "scale service {service} of cluster {cluster} to zero tasks",
+    change: &[Ask::to(
+        Op::EcsUpdateService,
+        &[
+            ("Cluster", Arg::Param("cluster")),
+            ("Service", Arg::Param("service")),
+            ("DesiredCount", Arg::Int(0)),
+        ],
+    )],
+    after: &[READ_DESIRED],
+    verified_when: Some(Cond::Is("after.desired", Lit::Int(0))),
+    unverified: "service {service} does not read back with a desired count of 0",
+    outputs: &[("previous_desired_count", "before.desired")],
 };
