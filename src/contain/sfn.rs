@@ -89,12 +89,36 @@ const NOT_ADVANCING: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A read's answer as evidence keeps it: the answer, but an instance's console output
 /// decoded and scrubbed as the local engine keeps it (`scrub::console_output`), not as the
-/// base64 the scrubber cannot read.
+/// base64 the scrubber cannot read; and without the environment variables of an ECS task's
+/// containers, which often hold secrets as `{Name, Value}` pairs (the local engine's adapters
+/// do not read them).
 fn recorded(op: &str, mut answer: Value) -> Value {
     if op == "getConsoleOutput"
         && let Some(out) = answer.get_mut("Output")
     {
         *out = crate::domain::scrub::console_output(out.as_str());
+    }
+    let containers: Vec<&mut Value> = match op {
+        "describeTaskDefinition" => answer
+            .pointer_mut("/TaskDefinition/ContainerDefinitions")
+            .and_then(Value::as_array_mut)
+            .map(|l| l.iter_mut().collect())
+            .unwrap_or_default(),
+        "describeTasks" => answer
+            .get_mut("Tasks")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.pointer_mut("/Overrides/ContainerOverrides"))
+            .filter_map(Value::as_array_mut)
+            .flatten()
+            .collect(),
+        _ => Vec::new(),
+    };
+    for c in containers {
+        if let Some(c) = c.as_object_mut() {
+            c.remove("Environment");
+        }
     }
     answer
 }
@@ -776,5 +800,36 @@ mod record_tests {
         // Other answers are kept as they came.
         let other = json!({"Output": "text"});
         assert_eq!(super::recorded("describeInstances", other.clone()), other);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    /// An ECS task's environment variables, which often hold secrets, are not kept.
+    #[test]
+    fn containers_environments_are_not_recorded() {
+        let definition = super::recorded(
+            "describeTaskDefinition",
+            json!({"TaskDefinition": {"TaskRoleArn": "arn:aws:iam::1:role/r",
+                "ContainerDefinitions": [{"Name": "app", "Environment": [
+                    {"Name": "DB_URL", "Value": "postgres://u:p@db/x"}]}]}}),
+        );
+        assert_eq!(
+            definition,
+            json!({"TaskDefinition": {"TaskRoleArn": "arn:aws:iam::1:role/r",
+                "ContainerDefinitions": [{"Name": "app"}]}})
+        );
+        let tasks = super::recorded(
+            "describeTasks",
+            json!({"Tasks": [{"TaskArn": "t", "Overrides": {"ContainerOverrides": [
+                {"Name": "app", "Environment": [{"Name": "TOKEN", "Value": "x"}]}]}}]}),
+        );
+        assert_eq!(
+            tasks,
+            json!({"Tasks": [{"TaskArn": "t", "Overrides": {"ContainerOverrides": [
+                {"Name": "app"}]}}]})
+        );
     }
 }

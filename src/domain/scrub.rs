@@ -173,9 +173,10 @@ fn is_secret_key(k: &str) -> bool {
 pub fn scrub(v: Value) -> Value {
     match v {
         Value::Object(m) => {
-            // A tag as AWS lists them, `{"Key": "db_password", "Value": "…"}`: the name is in
-            // one member and the secret in the other.
-            let tag_named_secret = ["Key", "key"]
+            // A tag as AWS lists them, `{"Key": "db_password", "Value": "…"}`, or an
+            // environment variable as ECS does, `{"Name": "DB_PASSWORD", "Value": "…"}`: the
+            // name is in one member and the secret in the other.
+            let tag_named_secret = ["Key", "key", "Name", "name"]
                 .iter()
                 .any(|k| m.get(*k).and_then(Value::as_str).is_some_and(is_secret_key));
             Value::Object(

@@ -7,7 +7,7 @@
 //! an error: each definition reads the task first and refuses a missing one
 //! ([`NOT_FOUND`]). A stopped task stays readable for about an hour.
 
-use super::{Arg, Ask, Cmp, Cond, Def, Lit, Op, Pick, Refusal, Where};
+use super::{Arg, Ask, Cond, Def, Lit, Op, Pick, Refusal, Where};
 
 const TASKS: Arg = Arg::ListOf("task_arn");
 
@@ -32,10 +32,12 @@ const DESCRIBE: Ask = Ask::to(
     ],
 );
 
-/// The task ECS has, and whether it is (being) stopped.
+/// The task ECS has, whether it is (being) stopped, and its group (`service:NAME` for a
+/// service's task).
 const READ_STATUS: Ask = DESCRIBE.keeping(&[
     Pick::each("found", "Tasks[*].TaskArn"),
     Pick::selected("desired", &DESIRED_STATUS, Lit::Text("")),
+    Pick::selected("group", &GROUP, Lit::Text("")),
 ]);
 
 /// A task ECS does not have: nothing is read or changed.
@@ -217,35 +219,28 @@ const READ_PROTECTION: Ask = Ask::to(
         Lit::Bool(false),
     ),
     Pick::each("failed", "Failures[*].Reason"),
-    Pick::selected(
-        "alone",
-        &Where {
-            list: "Failures",
-            key: "Reason",
-            is: Arg::Text("TASK_NOT_VALID"),
-            cmp: Cmp::Eq,
-            except: &[],
-            take: &["Reason"],
-            first: false,
-        },
-        Lit::EmptyList,
-    ),
 ]);
+
+/// A task that a service started, and that runs: what protection is for.
+const SERVICE_TASK_RUNNING: [Cond; 2] = [
+    Cond::Starts(Arg::Value("before.group"), &["service:"]),
+    Cond::Not(&Cond::Is("before.desired", Lit::Text("STOPPED"))),
+];
 
 /// `ecs.protect_task`: the service's task protected from scale-in and from deployments (a
 /// deployment starts new tasks and keeps this one), so that it stays for the investigation
 /// until the protection expires (`expires_in_minutes`, at most 48 hours) or a person stops it.
 /// Protection someone set already is kept as it is (its expiry is in the evidence). A task no
-/// service started has nothing to be protected from (no scheduler replaces it; ECS answers
-/// `TASK_NOT_VALID`): nothing to do.
+/// service started (its group is not `service:…`) has nothing to be protected from: no
+/// scheduler replaces it (ECS refuses to protect it). Nor has a task that is stopping.
 pub const PROTECT_TASK: Def = Def {
     before: &[READ_STATUS, READ_PROTECTION],
     refuse: &[
         NOT_FOUND,
         Refusal {
             when: Cond::All(&[
+                Cond::All(&SERVICE_TASK_RUNNING),
                 Cond::Not(&Cond::Empty("before.failed")),
-                Cond::Empty("before.alone"),
             ]),
             code: "TaskNotProtectable",
             message: "ECS cannot protect task {task_arn} of cluster {cluster}",
@@ -253,7 +248,7 @@ pub const PROTECT_TASK: Def = Def {
     ],
     done_when: Cond::Any(&[
         Cond::Is("before.protected", Lit::Bool(true)),
-        Cond::Not(&Cond::Empty("before.alone")),
+        Cond::Not(&Cond::All(&SERVICE_TASK_RUNNING)),
     ]),
     plan: "protect task {task_arn} of cluster {cluster} from scale-in and deployments for {expires_in_minutes} minutes",
     change: &[Ask::to(

@@ -701,6 +701,14 @@ pub struct Refusal {
 }
 
 impl Def {
+    /// Whether a read waits for AWS to finish (an [`Ask::until`]): such an action's steps get
+    /// a longer default timeout.
+    pub fn waits(&self) -> bool {
+        self.phases()
+            .iter()
+            .any(|(_, asks)| asks.iter().any(|a| a.until.is_some()))
+    }
+
     /// A capture that refuses a resource in one of these states (one that is not there, when
     /// AWS answers that without an error).
     pub const fn refusing(self, refuse: &'static [Refusal]) -> Def {

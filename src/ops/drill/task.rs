@@ -240,16 +240,42 @@ impl Aws {
                 tokio::time::sleep(Duration::from_secs(10)).await;
             }
         }
-        if let Err(e) = self.ecs.delete_cluster().cluster(cluster).send().await {
-            left.push(format!("cluster {cluster}: {}", sdk::<_, _>("delete")(e)));
+        // A deleted service drains for a while, and the cluster cannot go before it has.
+        let start = std::time::Instant::now();
+        loop {
+            match self.ecs.delete_cluster().cluster(cluster).send().await {
+                Ok(_) => break,
+                Err(_) if start.elapsed() < WAIT => {
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                }
+                Err(e) => {
+                    left.push(format!("cluster {cluster}: {}", sdk::<_, _>("delete")(e)));
+                    break;
+                }
+            }
         }
         if let Some(d) = &t.task_definition {
-            let _ = self
+            // Deregistered, then deleted: an inactive revision stays otherwise.
+            let gone = match self
                 .ecs
                 .deregister_task_definition()
                 .task_definition(d)
                 .send()
-                .await;
+                .await
+            {
+                Ok(_) => self
+                    .ecs
+                    .delete_task_definitions()
+                    .task_definitions(d)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(sdk("delete")),
+                Err(e) => Err(sdk("deregister")(e)),
+            };
+            if let Err(e) = gone {
+                left.push(format!("task definition {d}: {e}"));
+            }
         }
         if let Some(g) = &t.task_group {
             // The task's interface is released a little after the task stops.

@@ -13,9 +13,10 @@ use crate::domain::finding::RESOURCE_TYPES;
 use crate::domain::retry::parse_duration;
 use crate::domain::yaml::{self, Key, Node, Value as Y};
 
-/// Default step timeout; `ec2.snapshot_volumes` waits for snapshots and gets longer.
+/// Default step timeout; an action that waits for AWS to finish (`ec2.snapshot_volumes` for
+/// its snapshots, `rds.make_db_instance_private` for the change) gets longer.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
-const SNAPSHOT_TIMEOUT: Duration = Duration::from_secs(1800);
+const WAITING_TIMEOUT: Duration = Duration::from_secs(1800);
 
 /// Parses and checks one playbook. The playbook is returned only when it has no errors
 /// (warnings allowed); the diagnostics are returned either way.

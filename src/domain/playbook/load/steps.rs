@@ -124,11 +124,16 @@ impl Cx<'_> {
         let retry = get("retry").map(|r| self.retry(r)).unwrap_or_default();
         let timeout = get("timeout")
             .and_then(|t| self.duration(t, "`timeout`"))
-            .unwrap_or(if action == Some(Action::Ec2SnapshotVolumes) {
-                SNAPSHOT_TIMEOUT
-            } else {
-                DEFAULT_TIMEOUT
-            });
+            .unwrap_or(
+                if action
+                    .and_then(Action::definition)
+                    .is_some_and(|d| d.waits())
+                {
+                    WAITING_TIMEOUT
+                } else {
+                    DEFAULT_TIMEOUT
+                },
+            );
         if timeout.is_zero() {
             self.err(
                 Code::InvalidValue,
