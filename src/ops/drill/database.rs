@@ -70,8 +70,8 @@ impl Aws {
         done: impl Fn(Option<&str>) -> bool,
         what: &str,
     ) -> Result<()> {
-        let start = std::time::Instant::now();
-        loop {
+        // `Err`: not yet, the status it has; `Ok(Err)`: it cannot be read.
+        let waited = super::wait::again(WAIT, || async {
             let status = match self
                 .rds
                 .describe_db_instances()
@@ -90,17 +90,21 @@ impl Aws {
                 {
                     None
                 }
-                Err(e) => return Err(sdk("reading the drill database")(e)),
+                Err(e) => return Ok(Err(sdk("reading the drill database")(e))),
             };
             if done(status.as_deref()) {
-                return Ok(());
+                Ok(Ok(()))
+            } else {
+                Err(status)
             }
-            anyhow::ensure!(
-                start.elapsed() < WAIT,
+        })
+        .await;
+        match waited {
+            Ok(read) => read,
+            Err(status) => anyhow::bail!(
                 "the drill database {name} is not {what} after {} minutes (it is {status:?})",
                 WAIT.as_secs() / 60
-            );
-            tokio::time::sleep(Duration::from_secs(10)).await;
+            ),
         }
     }
 

@@ -13,6 +13,7 @@ mod checks;
 mod database;
 mod targets;
 mod task;
+mod wait;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -122,29 +122,41 @@ impl Aws {
             .await
             .map_err(sdk("creating the drill service"))?;
         t.service = Some(name.to_string());
-        let start = std::time::Instant::now();
-        loop {
-            let tasks = self
+        // `Ok`: the task and whether it runs, or why it cannot be listed; `Err`: a task that
+        // does not run yet (kept for the clean-up), or none.
+        let waited = super::wait::again(WAIT, || async {
+            let tasks = match self
                 .ecs
                 .list_tasks()
                 .cluster(&cluster)
                 .service_name(name)
                 .send()
                 .await
-                .map_err(sdk("listing the drill service's tasks"))?;
-            if let Some(arn) = tasks.task_arns().first() {
-                let status = self.task_status(&cluster, arn).await.0;
-                t.task = Some(arn.clone());
-                if status.as_deref() == Some("RUNNING") {
-                    return Ok(());
-                }
+            {
+                Ok(tasks) => tasks,
+                Err(e) => return Ok(Err(sdk("listing the drill service's tasks")(e))),
+            };
+            let Some(arn) = tasks.task_arns().first() else {
+                return Err(None);
+            };
+            match self.task_status(&cluster, arn).await.0.as_deref() {
+                Some("RUNNING") => Ok(Ok(arn.clone())),
+                _ => Err(Some(arn.clone())),
             }
-            anyhow::ensure!(
-                start.elapsed() < WAIT,
-                "the drill service {name} has no running task after {} minutes",
-                WAIT.as_secs() / 60
-            );
-            tokio::time::sleep(Duration::from_secs(10)).await;
+        })
+        .await;
+        match waited {
+            Ok(listed) => {
+                t.task = Some(listed?);
+                Ok(())
+            }
+            Err(pending) => {
+                t.task = pending;
+                anyhow::bail!(
+                    "the drill service {name} has no running task after {} minutes",
+                    WAIT.as_secs() / 60
+                )
+            }
         }
     }
 
@@ -232,27 +244,21 @@ impl Aws {
                 .reason("firebreak drill: clean-up")
                 .send()
                 .await;
-            // The cluster, and the group its interface is in, go once the task has stopped.
-            let start = std::time::Instant::now();
-            while self.task_status(cluster, task).await.0.as_deref() != Some("STOPPED")
-                && start.elapsed() < WAIT
-            {
-                tokio::time::sleep(Duration::from_secs(10)).await;
-            }
+            // The cluster, and the group its interface is in, go once the task has stopped
+            // (what it could not is said below).
+            let _ = super::wait::again(WAIT, || async {
+                match self.task_status(cluster, task).await.0.as_deref() {
+                    Some("STOPPED") => Ok(()),
+                    _ => Err(()),
+                }
+            })
+            .await;
         }
         // A deleted service drains for a while, and the cluster cannot go before it has.
-        let start = std::time::Instant::now();
-        loop {
-            match self.ecs.delete_cluster().cluster(cluster).send().await {
-                Ok(_) => break,
-                Err(_) if start.elapsed() < WAIT => {
-                    tokio::time::sleep(Duration::from_secs(10)).await;
-                }
-                Err(e) => {
-                    left.push(format!("cluster {cluster}: {}", sdk::<_, _>("delete")(e)));
-                    break;
-                }
-            }
+        if let Err(e) =
+            super::wait::again(WAIT, || self.ecs.delete_cluster().cluster(cluster).send()).await
+        {
+            left.push(format!("cluster {cluster}: {}", sdk::<_, _>("delete")(e)));
         }
         if let Some(d) = &t.task_definition {
             // Deregistered, then deleted: an inactive revision stays otherwise.
@@ -279,18 +285,11 @@ impl Aws {
         }
         if let Some(g) = &t.task_group {
             // The task's interface is released a little after the task stops.
-            let start = std::time::Instant::now();
-            loop {
-                match self.ec2.delete_security_group().group_id(g).send().await {
-                    Ok(_) => break,
-                    Err(_) if start.elapsed() < WAIT => {
-                        tokio::time::sleep(Duration::from_secs(10)).await;
-                    }
-                    Err(e) => {
-                        left.push(format!("security group {g}: {}", sdk::<_, _>("delete")(e)));
-                        break;
-                    }
-                }
+            if let Err(e) =
+                super::wait::again(WAIT, || self.ec2.delete_security_group().group_id(g).send())
+                    .await
+            {
+                left.push(format!("security group {g}: {}", sdk::<_, _>("delete")(e)));
             }
         }
         if let Some(r) = &t.task_role {
