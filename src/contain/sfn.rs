@@ -761,6 +761,13 @@ mod error_tests {
             canonical_error("Lambda.ResourceNotFoundException"),
             "ResourceNotFoundException"
         );
+        // ECS's codes keep `Exception` as AWS sends them.
+        for name in [
+            "Ecs.ClusterNotFoundException",
+            "ecs.ClusterNotFoundException",
+        ] {
+            assert_eq!(canonical_error(name), "ClusterNotFoundException", "{name}");
+        }
         for name in [
             "Rds.DbInstanceNotFoundException",
             "rds.DBInstanceNotFoundFaultException",
@@ -801,11 +808,6 @@ mod record_tests {
         let other = json!({"Output": "text"});
         assert_eq!(super::recorded("describeInstances", other.clone()), other);
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
 
     /// An ECS task's environment variables, which often hold secrets, are not kept.
     #[test]

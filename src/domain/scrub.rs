@@ -689,14 +689,19 @@ mod tests {
     }
 
     #[test]
-    fn tag_lists_whose_keys_name_secrets_are_redacted() {
+    fn tags_and_variables_whose_names_name_secrets_are_redacted() {
         let v = scrub(serde_json::json!({"tags": [
             {"Key": "Password", "Value": "PlantedTagSecret"},
             {"key": "owner", "value": "ops"},
+        ], "environment": [
+            {"Name": "DB_PASSWORD", "Value": "PlantedEnvSecret"},
+            {"name": "REGION", "value": "eu-west-1"},
         ]}));
         let text = v.to_string();
         assert!(!text.contains("PlantedTagSecret"), "{text}");
+        assert!(!text.contains("PlantedEnvSecret"), "{text}");
         assert!(text.contains("\"ops\""), "{text}");
+        assert!(text.contains("\"eu-west-1\""), "{text}");
     }
 
     #[test]
