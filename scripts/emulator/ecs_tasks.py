@@ -131,13 +131,17 @@ def _operation(self):
     return model.operation_model(name)
 
 
+# EKS's members are camelCase too (`name`, `resourcesVpcConfig`).
+_CAMEL = ("ecs", "eks")
+
+
 def _normalise_parameters(self, parameters, boto_service_name=None, service_action_name=None):
-    if self.resource.api_name == "ecs":
+    if self.resource.api_name in _CAMEL:
         self._to_boto_request(parameters, _operation(self).input_shape)
 
 
 def _normalise_response(self, response, boto_service_name=None, service_action_name=None):
-    if self.resource.api_name == "ecs":
+    if self.resource.api_name in _CAMEL:
         self._from_boto_response(response, _operation(self).output_shape)
 
 

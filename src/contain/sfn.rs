@@ -321,10 +321,12 @@ pub fn canonical_error(name: &str) -> String {
     // `Service.CodeException`; anything else (`InvalidInstanceID.NotFound`, set by a state
     // of firebreak's) is already a code.
     match name.split_once('.') {
-        // Lambda's and ECS's codes end in `Exception` as AWS sends them
+        // Lambda's, ECS's and EKS's codes end in `Exception` as AWS sends them
         // (`ResourceNotFoundException`, `ClusterNotFoundException`).
         Some((service, code))
-            if service.eq_ignore_ascii_case("lambda") || service.eq_ignore_ascii_case("ecs") =>
+            if ["lambda", "ecs", "eks"]
+                .iter()
+                .any(|s| service.eq_ignore_ascii_case(s)) =>
         {
             code.to_string()
         }
@@ -767,6 +769,12 @@ mod error_tests {
             "ecs.ClusterNotFoundException",
         ] {
             assert_eq!(canonical_error(name), "ClusterNotFoundException", "{name}");
+        }
+        for name in [
+            "Eks.ResourceNotFoundException",
+            "eks.ResourceNotFoundException",
+        ] {
+            assert_eq!(canonical_error(name), "ResourceNotFoundException", "{name}");
         }
         for name in [
             "Rds.DbInstanceNotFoundException",

@@ -173,12 +173,13 @@ fn action_of(head: &str, body: &[u8]) -> String {
                     .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
             })
         })
-        .or_else(|| lambda_action(head))
+        .or_else(|| rest_action(head))
         .unwrap_or_default()
 }
 
-/// The operation of a Lambda request (REST: the method and path name it) that firebreak makes.
-fn lambda_action(head: &str) -> Option<String> {
+/// The operation of a Lambda or EKS request (REST: the method and path name it) that
+/// firebreak makes.
+fn rest_action(head: &str) -> Option<String> {
     let mut line = head.lines().next()?.split_whitespace();
     let (method, path) = (line.next()?, line.next()?);
     let path = path.split('?').next()?;
@@ -192,13 +193,17 @@ fn lambda_action(head: &str) -> Option<String> {
         ("GET", [_, "functions", _, "url"]) => "GetFunctionUrlConfig",
         ("PUT", [_, "functions", _, "url"]) => "UpdateFunctionUrlConfig",
         ("GET", [_, "functions", _, "policy"]) => "GetPolicy",
+        ("GET", ["clusters", _]) => "DescribeCluster",
+        ("POST", ["clusters", _, "update-config"]) => "UpdateClusterConfig",
+        ("GET", ["clusters", _, "access-entries", _]) => "DescribeAccessEntry",
+        ("DELETE", ["clusters", _, "access-entries", _]) => "DeleteAccessEntry",
         _ => return None,
     };
     Some(op.to_string())
 }
 
 fn error_response(service: &str, status: u16, code: &str, message: &str) -> Vec<u8> {
-    if service == "lambda" {
+    if service == "lambda" || service == "eks" {
         // REST-JSON: the code in a header, the message in a JSON body.
         let code = match code {
             "AccessDenied" => "AccessDeniedException",

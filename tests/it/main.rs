@@ -29,6 +29,7 @@ mod run_cross_account;
 mod run_dry;
 mod run_ec2;
 mod run_ecs;
+mod run_eks;
 mod run_faults;
 mod run_iam;
 mod run_lambda;

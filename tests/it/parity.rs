@@ -125,6 +125,12 @@ steps:
     needs: [isolate_service]
     with: {cluster: "${{ inputs.ecs_cluster }}", service: "${{ inputs.ecs_service }}"}
   - {id: stop_task, action: ecs.stop_task, needs: [scale_service], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
+  - {id: capture_eks, action: eks.capture_cluster, needs: [capture_task], with: {cluster: "${{ inputs.eks_cluster }}"}}
+  - id: access_entry
+    action: eks.delete_access_entry
+    needs: [capture_eks]
+    with: {cluster: "${{ inputs.eks_cluster }}", principal_arn: "${{ inputs.eks_principal }}"}
+  - {id: restrict_endpoint, action: eks.restrict_endpoint, needs: [capture_eks], with: {cluster: "${{ inputs.eks_cluster }}"}}
   - {id: sns, action: sns.publish, with: {topic_arn: "${{ inputs.topic_arn }}", subject: parity, message: "parity run"}}
   - {id: webhook, action: http.webhook, with: {url: "${{ inputs.webhook_url }}", text: "parity run"}}
 "#;
@@ -191,6 +197,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
                 "ecs_isolation_group=sg-0000000000000dead".into(),
                 "task_arn=arn:aws:ecs:us-east-1:123456789012:task/no-such-cluster/0000000000000000000000000000dead".into(),
                 "principal_arn=arn:aws:iam::123456789012:user/no-such-user".into(),
+                "eks_cluster=no-such-eks".into(),
+                "eks_principal=arn:aws:iam::123456789012:role/no-such-role".into(),
                 "topic_arn=arn:aws:sns:us-east-1:123456789012:no-such-topic".into(),
                 format!("webhook_url={}", webhook_server()),
             ],
@@ -277,6 +285,7 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
     // Fixed names: each engine's emulator holds its own, and the outputs name them.
     let task = crate::run_ecs::task_named(config, "parity", true).await;
     let task_isolation_group = crate::run_rds::isolation_group(config, &task.vpc).await;
+    let eks = crate::run_eks::cluster_named(config, "parity-eks").await;
     let topic = aws_sdk_sns::Client::new(config)
         .create_topic()
         .name("parity-alerts")
@@ -306,6 +315,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
             format!("ecs_isolation_group={task_isolation_group}"),
             format!("task_arn={}", task.arn),
             format!("principal_arn=arn:aws:iam::123456789012:user/{user}"),
+            format!("eks_cluster={}", eks.name),
+            format!("eks_principal={}", eks.role_arn),
             format!("topic_arn={topic}"),
             format!("webhook_url={}", webhook_server()),
         ],
@@ -731,7 +742,28 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
                 json!({"groups": normalize(&json!(groups)), "desired": s.desired_count()})
             })
         });
+    // The cluster's access entry and endpoint.
+    let eks = aws_sdk_eks::Client::new(config);
+    let access_entry = eks
+        .describe_access_entry()
+        .cluster_name(input("eks_cluster"))
+        .principal_arn(input("eks_principal"))
+        .send()
+        .await
+        .is_ok();
+    let endpoint_public = eks
+        .describe_cluster()
+        .name(input("eks_cluster"))
+        .send()
+        .await
+        .ok()
+        .and_then(|c| {
+            c.cluster()
+                .and_then(|c| c.resources_vpc_config())
+                .map(|v| v.endpoint_public_access())
+        });
     json!({
+        "access_entry": access_entry, "endpoint_public": endpoint_public,
         "object_tags": object_tags, "task_desired": task_desired, "task_protected": task_protected, "service": service,
         "keys": keys, "user_policies": policies, "user_attached": attached, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,

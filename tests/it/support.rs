@@ -70,8 +70,8 @@ pub fn private_moto_for_enforcement() -> Moto {
 /// emulator (`scripts/emulator/moto_server.py`): object requests authorised by a bucket policy
 /// as S3 does (the request's own action, and `s3:ExistingObjectTag` conditions against the
 /// object's tags; `s3_objects.py` says what moto does instead), for the quarantine of objects,
-/// whose deny is on a tag; and ECS task protection, which moto lacks (`ecs_tasks.py`,
-/// a stand-in written from AWS's API reference).
+/// whose deny is on a tag; ECS task protection and EKS access entries, which moto lacks
+/// (`ecs_tasks.py`, `eks_clusters.py`: stand-ins written from AWS's API reference).
 pub fn private_emulator() -> Moto {
     let python = root().join(".venv-moto/bin/python");
     assert!(

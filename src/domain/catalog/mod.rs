@@ -3,6 +3,7 @@
 //! Adding an action to [`Action`] makes the compiler point at every place that must handle it.
 
 mod ecs;
+mod eks;
 mod rds;
 mod s3;
 mod specs;
@@ -337,6 +338,9 @@ pub enum Action {
     EcsStopTask,
     EcsIsolateService,
     EcsScaleServiceToZero,
+    EksCaptureCluster,
+    EksRestrictEndpoint,
+    EksDeleteAccessEntry,
     S3CaptureBucket,
     S3BlockPublicAccess,
     S3DenyPrincipal,
@@ -411,6 +415,9 @@ impl Action {
         Action::EcsStopTask,
         Action::EcsIsolateService,
         Action::EcsScaleServiceToZero,
+        Action::EksCaptureCluster,
+        Action::EksRestrictEndpoint,
+        Action::EksDeleteAccessEntry,
         Action::S3CaptureBucket,
         Action::S3BlockPublicAccess,
         Action::S3DenyPrincipal,

@@ -15,6 +15,7 @@ impl Action {
                     effect: Effect::Capture,
                     params: &[USER],
                     outputs: &[
+                        out("user_arn", Type::String, "the user's ARN"),
                         out(
                             "access_key_ids",
                             Type::StringList,
@@ -684,6 +685,9 @@ impl Action {
             Action::EcsStopTask => ecs::STOP_TASK,
             Action::EcsIsolateService => ecs::ISOLATE_SERVICE,
             Action::EcsScaleServiceToZero => ecs::SCALE_SERVICE_TO_ZERO,
+            Action::EksCaptureCluster => eks::CAPTURE_CLUSTER,
+            Action::EksRestrictEndpoint => eks::RESTRICT_ENDPOINT,
+            Action::EksDeleteAccessEntry => eks::DELETE_ACCESS_ENTRY,
             Action::S3CaptureBucket => s3::CAPTURE_BUCKET,
             Action::S3BlockPublicAccess => s3::BLOCK_PUBLIC_ACCESS,
             Action::S3DenyPrincipal => s3::DENY_PRINCIPAL,

@@ -255,8 +255,11 @@ pub fn pick(
         let v = match (answer, p.from) {
             (None, _) => p.default.json(),
             (Some(_), From::Present) => Value::Bool(true),
+            // A member that is null is missing: the local engine's adapters write an answer's
+            // missing members as null, a state machine's answer leaves them out.
             (Some(a), From::At(path)) => at_path(a, path)
                 .first()
+                .filter(|v| !v.is_null())
                 .map(|v| (*v).clone())
                 .unwrap_or_else(|| p.default.json()),
             (Some(a), From::Member(path)) => at_path(a, path)

@@ -99,6 +99,7 @@ pub const CAPTURE_USER: Def = Def::capture(
             ]),
     ],
     &[
+        ("user_arn", "before.user_arn"),
         ("access_key_ids", "before.key_ids"),
         ("active_access_key_ids", "before.active"),
         ("attached_policy_arns", "before.attached_policy_arns"),

@@ -17,6 +17,7 @@
 pub mod artifact;
 pub mod ec2;
 pub mod ecs;
+pub mod eks;
 pub mod elbv2;
 mod eval;
 pub mod iam;

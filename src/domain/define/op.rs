@@ -89,6 +89,10 @@ pub enum Op {
     EcsDescribeServices,
     EcsUpdateService,
     Ec2DescribeSubnets,
+    EksDescribeCluster,
+    EksUpdateClusterConfig,
+    EksDescribeAccessEntry,
+    EksDeleteAccessEntry,
     /// A JSON POST to a webhook (members `Url`, `Text`; answers `Status`), made by firebreak's
     /// own process to a public HTTPS address only (`crate::aws::webhook`).
     HttpPost,
@@ -167,6 +171,10 @@ impl Op {
             | Op::EcsStopTask
             | Op::EcsDescribeServices
             | Op::EcsUpdateService => "ecs",
+            Op::EksDescribeCluster
+            | Op::EksUpdateClusterConfig
+            | Op::EksDescribeAccessEntry
+            | Op::EksDeleteAccessEntry => "eks",
             Op::HttpPost => "http",
             Op::EventsPutEvents => "events",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
@@ -284,6 +292,10 @@ impl Op {
             Op::EcsDescribeServices => "DescribeServices",
             Op::EcsUpdateService => "UpdateService",
             Op::Ec2DescribeSubnets => "DescribeSubnets",
+            Op::EksDescribeCluster => "DescribeCluster",
+            Op::EksUpdateClusterConfig => "UpdateClusterConfig",
+            Op::EksDescribeAccessEntry => "DescribeAccessEntry",
+            Op::EksDeleteAccessEntry => "DeleteAccessEntry",
             Op::HttpPost => "POST",
             Op::EventsPutEvents => "PutEvents",
         }
@@ -380,6 +392,10 @@ impl Op {
             Op::EcsDescribeServices => "ecs:DescribeServices",
             Op::EcsUpdateService => "ecs:UpdateService",
             Op::Ec2DescribeSubnets => "ec2:DescribeSubnets",
+            Op::EksDescribeCluster => "eks:DescribeCluster",
+            Op::EksUpdateClusterConfig => "eks:UpdateClusterConfig",
+            Op::EksDescribeAccessEntry => "eks:DescribeAccessEntry",
+            Op::EksDeleteAccessEntry => "eks:DeleteAccessEntry",
             Op::EventsPutEvents => "events:PutEvents",
             Op::HttpPost => return None,
         })

@@ -14,6 +14,7 @@ macro_rules! send {
 
 mod ec2;
 mod ecs;
+mod eks;
 mod fleet;
 mod http;
 mod iam;
@@ -41,6 +42,7 @@ pub(super) async fn call(
         "iam" => iam::call(&q).await,
         "ec2" => ec2::call(&q).await,
         "ecs" => ecs::call(&q).await,
+        "eks" => eks::call(&q).await,
         "s3" => s3::call(&q).await,
         "sns" => sns::call(&q).await,
         "lambda" => lambda::call(&q).await,

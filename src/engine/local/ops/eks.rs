@@ -1,0 +1,92 @@
+//! EKS calls: a cluster (its endpoint's access), and an IAM principal's access entry. (A dry
+//! run never reaches an EKS change: EKS has no `DryRun`.)
+
+use aws_sdk_eks::types::VpcConfigRequest;
+use serde_json::{Value, json};
+
+use super::{Req, elsewhere, text};
+use crate::domain::define::Op;
+use crate::domain::step::StepError;
+
+/// Makes the call `q` asks for.
+pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
+    let args = q.args;
+    match q.op {
+        Op::EksDescribeCluster => {
+            let r = send!(q, eks.describe_cluster().name(text(args, "Name")?));
+            let c = r.cluster();
+            Ok(json!({"Cluster": c.map(|c| {
+                let v = c.resources_vpc_config();
+                json!({
+                    "Name": c.name(),
+                    "Arn": c.arn(),
+                    "Status": c.status().map(|s| s.as_str()),
+                    "Version": c.version(),
+                    "Endpoint": c.endpoint(),
+                    "RoleArn": c.role_arn(),
+                    "CreatedAt": c.created_at().map(|t| t.to_string()),
+                    "ResourcesVpcConfig": v.map(|v| json!({
+                        "VpcId": v.vpc_id(),
+                        "SubnetIds": v.subnet_ids(),
+                        "SecurityGroupIds": v.security_group_ids(),
+                        "ClusterSecurityGroupId": v.cluster_security_group_id(),
+                        "EndpointPublicAccess": v.endpoint_public_access(),
+                        "EndpointPrivateAccess": v.endpoint_private_access(),
+                        "PublicAccessCidrs": v.public_access_cidrs(),
+                    })),
+                    "AccessConfig": c.access_config().map(|a| json!({
+                        "AuthenticationMode": a.authentication_mode().map(|m| m.as_str()),
+                    })),
+                    "Tags": c.tags(),
+                })
+            })}))
+        }
+        Op::EksUpdateClusterConfig => {
+            let v = args.get("ResourcesVpcConfig");
+            let flag = |member: &str| v.and_then(|v| v.get(member)).and_then(Value::as_bool);
+            let r = send!(
+                q,
+                eks.update_cluster_config()
+                    .name(text(args, "Name")?)
+                    .resources_vpc_config(
+                        VpcConfigRequest::builder()
+                            .set_endpoint_public_access(flag("EndpointPublicAccess"))
+                            .set_endpoint_private_access(flag("EndpointPrivateAccess"))
+                            .build()
+                    )
+            );
+            Ok(json!({"Update": r.update().map(|u| json!({
+                "Id": u.id(),
+                "Status": u.status().map(|s| s.as_str()),
+                "Type": u.r#type().map(|t| t.as_str()),
+            }))}))
+        }
+        Op::EksDescribeAccessEntry => {
+            let r = send!(
+                q,
+                eks.describe_access_entry()
+                    .cluster_name(text(args, "ClusterName")?)
+                    .principal_arn(text(args, "PrincipalArn")?)
+            );
+            Ok(json!({"AccessEntry": r.access_entry().map(|e| json!({
+                "ClusterName": e.cluster_name(),
+                "PrincipalArn": e.principal_arn(),
+                "AccessEntryArn": e.access_entry_arn(),
+                "KubernetesGroups": e.kubernetes_groups(),
+                "Username": e.username(),
+                "Type": e.r#type(),
+                "CreatedAt": e.created_at().map(|t| t.to_string()),
+            }))}))
+        }
+        Op::EksDeleteAccessEntry => {
+            send!(
+                q,
+                eks.delete_access_entry()
+                    .cluster_name(text(args, "ClusterName")?)
+                    .principal_arn(text(args, "PrincipalArn")?)
+            );
+            Ok(json!({}))
+        }
+        other => Err(elsewhere(other)),
+    }
+}
