@@ -104,7 +104,7 @@ fn drill_all_on_its_own_emulator_passes_with_either_engine_alike() {
             stderr(out)
         );
         assert!(
-            text.contains("drill passed: 11 of 11 playbook(s) passed"),
+            text.contains("drill passed: 12 of 12 playbook(s) passed"),
             "{engine}: {text}"
         );
         assert!(
@@ -132,7 +132,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}\n{}", stderr(&out));
-    assert!(text.contains("drill passed: 11 of 11"), "{text}");
+    assert!(text.contains("drill passed: 12 of 12"), "{text}");
 
     let c = &account.config;
     let drill = |name: &str| name.starts_with("firebreak-drill-");
@@ -347,7 +347,7 @@ async fn a_drill_in_an_account_leaves_no_target_behind() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("(11 execution(s), 0 with problems)"),
+        stdout(&out).contains("(12 execution(s), 0 with problems)"),
         "{}",
         stdout(&out)
     );

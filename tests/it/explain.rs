@@ -100,7 +100,7 @@ fn fixtures_select_the_expected_playbook() {
         (
             "runtime-eks-cryptominer.json",
             "CryptoCurrency:Runtime/BitcoinTool.B",
-            None,
+            Some("eks-cluster-compromise"),
         ),
         (
             "s3-public-policy.json",
@@ -120,7 +120,7 @@ fn fixtures_select_the_expected_playbook() {
         (
             "eks-anonymous.json",
             "Policy:Kubernetes/AnonymousAccessGranted",
-            None,
+            Some("eks-cluster-compromise"),
         ),
         (
             "rds-bruteforce.json",
@@ -283,4 +283,35 @@ fn several_findings_are_apart() {
     for b in blocks {
         assert!(b.lines().any(|l| l.contains("playbook:")), "{b}");
     }
+}
+
+/// Issue 13: every Kubernetes and EKS type GuardDuty lists, and Runtime Monitoring's types, on a
+/// cluster (`resourceType: EKSCluster`) select the EKS playbook.
+#[test]
+fn every_cluster_type_selects_the_eks_playbook() {
+    let set = firebreak::domain::playbook::load_dir(&[crate::support::root().join("playbooks")]);
+    assert!(!set.has_errors(), "{:?}", set.diagnostics);
+    let template: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("eks-tor-ip-caller.json")).unwrap())
+            .unwrap();
+    let mut checked = 0;
+    for t in firebreak::domain::finding::KNOWN_TYPES.iter() {
+        let family = t
+            .split(':')
+            .nth(1)
+            .and_then(|r| r.split('/').next())
+            .unwrap_or("");
+        if !matches!(family, "Kubernetes" | "EKS" | "Runtime") {
+            continue;
+        }
+        let mut f = template.clone();
+        f["type"] = (*t).into();
+        let parsed = firebreak::domain::finding::parse_findings(&f.to_string(), "test").unwrap();
+        let winner = firebreak::domain::select::select(&parsed[0], &set.playbooks)
+            .winner
+            .map(|p| p.name.clone());
+        assert_eq!(winner.as_deref(), Some("eks-cluster-compromise"), "{t}");
+        checked += 1;
+    }
+    assert!(checked > 40, "only {checked} types checked");
 }

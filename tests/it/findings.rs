@@ -369,3 +369,38 @@ fn a_scan_result_that_found_malware_is_read_as_its_finding() {
         assert!(e.hint.contains("THREATS_FOUND"), "{e}");
     }
 }
+
+/// Issue 13: an attack sequence's EKS cluster is a part too, with the sequence's key as its
+/// Kubernetes user's IAM principal (for the EKS playbook, which deletes its access entry).
+#[test]
+fn an_attack_sequence_s_cluster_is_a_part_with_the_key_as_its_user() {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("attack-sequence.json")).unwrap())
+            .unwrap();
+    v["type"] = "AttackSequence:EKS/CompromisedCluster".into();
+    v["service"]["detection"]["sequence"]["resources"]
+        .as_array_mut()
+        .unwrap()
+        .push(
+            serde_json::json!({"uid": "arn:aws:eks:us-east-1:123456789012:cluster/prod",
+            "name": "prod", "accountId": "123456789012", "region": "us-east-1",
+            "resourceType": "EKS_CLUSTER", "service": "EKS"}),
+        );
+    let all = parse_findings(&v.to_string(), "sequence.json").unwrap();
+    let cluster = all
+        .iter()
+        .find(|f| f.resource_type == "EKSCluster")
+        .expect("a cluster part");
+    let r = &cluster.json["resource"];
+    assert_eq!(r["eksClusterDetails"]["name"], "prod");
+    assert_eq!(
+        r["eksClusterDetails"]["arn"],
+        "arn:aws:eks:us-east-1:123456789012:cluster/prod"
+    );
+    assert_eq!(r["accessKeyDetails"]["userName"], "alice");
+    assert_eq!(
+        firebreak::tickets::incident_key(cluster),
+        firebreak::tickets::incident_key(&all[0]),
+        "one incident"
+    );
+}

@@ -63,6 +63,15 @@ enum Case {
     /// A reverse shell in a service's ECS task with a task role; its service isolated and the
     /// task stopped (the opt-ins).
     EcsTaskStopped,
+    /// A role's Kubernetes user calling an EKS cluster from Tor, with an access entry; the
+    /// endpoint restricted (the opt-in).
+    EksRole,
+    /// As `EksRole`, an IAM user with a long-term key.
+    EksUser,
+    /// A miner in a pod on an EKS node (an instance in an Auto Scaling group and a target
+    /// group, with a profile and two volumes, its VPC's isolation group opened by someone); the
+    /// node role's sessions revoked (the opt-in).
+    EksNode,
 }
 
 impl Case {
@@ -148,6 +157,11 @@ impl Case {
             Case::EcsTaskStopped => {
                 crate::run_ecs::ecs_finding(&crate::run_ecs::service_task(admin).await)
             }
+            Case::EksRole => {
+                crate::run_eks::eks_finding(&crate::run_eks::cluster_with_entry(admin).await)
+            }
+            Case::EksUser => crate::run_eks::user_finding(admin).await,
+            Case::EksNode => crate::run_eks::node_finding(admin).await,
         }
     }
 
@@ -162,6 +176,8 @@ impl Case {
                 "--input",
                 "scale_service_to_zero=true",
             ],
+            Case::EksRole => &["--input", "restrict_endpoint=true"],
+            Case::EksNode => &["--input", "revoke_node_role_sessions=true"],
             _ => &[],
         }
     }
@@ -496,6 +512,18 @@ async fn s3_malware_playbook_needs_exactly_its_printed_policy() {
 #[tokio::test(flavor = "multi_thread")]
 async fn ecs_playbook_needs_exactly_its_printed_policy() {
     least_privilege("ecs-task-compromise", &[Case::EcsTaskStopped]).await;
+}
+
+/// EKS access entries and the endpoint's merge are the emulator's stand-ins
+/// (`scripts/emulator/eks_clusters.py`), checked under the emulator's enforcement like moto's
+/// own calls.
+#[tokio::test(flavor = "multi_thread")]
+async fn eks_playbook_needs_exactly_its_printed_policy() {
+    least_privilege(
+        "eks-cluster-compromise",
+        &[Case::EksRole, Case::EksUser, Case::EksNode],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -126,7 +126,7 @@ fn no_playbook_is_a_normal_outcome() {
         "plan",
         "--output",
         "json",
-        fixture("eks-anonymous.json").to_str().unwrap(),
+        fixture("rds-limitless-login.json").to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();

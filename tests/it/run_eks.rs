@@ -1,22 +1,34 @@
-//! EKS clusters seeded for the tests of the EKS actions (issue 13): a cluster with a public
-//! endpoint and a role with an access entry in it.
+//! `firebreak run` of the EKS playbook (issue 13): a cluster where GuardDuty saw a role's
+//! Kubernetes user list secrets from a Tor exit node (GuardDuty's sample of
+//! `Discovery:Kubernetes/TorIPCaller`, with a seeded cluster and role) is recorded, the role's
+//! sessions are revoked and its access entry deleted; the endpoint stays public unless
+//! `restrict_endpoint` is given; a second run changes nothing; a dry run changes nothing.
 //!
 //! moto 5.2.5 has no access entries, and replaces a cluster's whole VPC configuration on
-//! UpdateClusterConfig: the tests that use them run on `support::private_emulator`, whose
+//! UpdateClusterConfig: these tests run on `support::private_emulator`, whose
 //! `scripts/emulator/eks_clusters.py` serves access entries as EKS's API reference describes
 //! them (a stand-in, not EKS's behaviour observed) and merges the endpoint's access as EKS
 //! does. Everything else is moto.
 
-use crate::support;
+use serde_json::{Value, json};
+
+use crate::support::{self, finding_file, run_report, step_of, unique};
 
 /// A seeded cluster and the role that has an access entry in it.
 pub(crate) struct Cluster {
     pub name: String,
+    pub role: String,
     pub role_arn: String,
 }
 
-/// Cluster `name` (public endpoint, in a VPC of its own) and the role `name`-deployer (path
-/// `/ci/`) with an access entry in it.
+/// A cluster (public endpoint, in a VPC of its own) and a role (path `/ci/`) with an access
+/// entry in it.
+pub(crate) async fn cluster_with_entry(config: &aws_config::SdkConfig) -> Cluster {
+    cluster_named(config, &unique("prod-eks")).await
+}
+
+/// Cluster `name` and the role `name`-deployer with an access entry in it, as
+/// [`cluster_with_entry`].
 pub(crate) async fn cluster_named(config: &aws_config::SdkConfig, name: &str) -> Cluster {
     let name = name.to_string();
     let iam = aws_sdk_iam::Client::new(config);
@@ -59,5 +71,199 @@ pub(crate) async fn cluster_named(config: &aws_config::SdkConfig, name: &str) ->
         .send()
         .await
         .unwrap();
-    Cluster { name, role_arn }
+    Cluster {
+        name,
+        role,
+        role_arn,
+    }
+}
+
+/// GuardDuty's sample of the finding, with the seeded cluster and role.
+pub(crate) fn eks_finding(c: &Cluster) -> std::path::PathBuf {
+    finding_file("eks-tor-ip-caller.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        let d = &mut f["resource"]["eksClusterDetails"];
+        d["name"] = c.name.clone().into();
+        d["arn"] = format!("arn:aws:eks:us-east-1:123456789012:cluster/{}", c.name).into();
+        f["resource"]["accessKeyDetails"]["userName"] = c.role.clone().into();
+    })
+}
+
+/// What the test reads back: whether the role's access entry is there, whether the endpoint is
+/// public, and the role's inline policies.
+pub(crate) async fn end_state(config: &aws_config::SdkConfig, c: &Cluster) -> Value {
+    let eks = aws_sdk_eks::Client::new(config);
+    let entry = eks
+        .describe_access_entry()
+        .cluster_name(&c.name)
+        .principal_arn(&c.role_arn)
+        .send()
+        .await
+        .is_ok();
+    let public = eks
+        .describe_cluster()
+        .name(&c.name)
+        .send()
+        .await
+        .unwrap()
+        .cluster()
+        .and_then(|c| c.resources_vpc_config())
+        .map(|v| v.endpoint_public_access());
+    let policies = aws_sdk_iam::Client::new(config)
+        .list_role_policies()
+        .role_name(&c.role)
+        .send()
+        .await
+        .unwrap()
+        .policy_names()
+        .to_vec();
+    json!({"access_entry": entry, "public": public, "role_policies": policies})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_calling_from_tor_loses_its_sessions_and_its_access_entry() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let c = cluster_with_entry(&config).await;
+    let finding = eks_finding(&c);
+
+    let open = json!({"access_entry": true, "public": true, "role_policies": []});
+    assert_eq!(end_state(&config, &c).await, open);
+    let dry = run_report(&moto, &finding, "eks-cluster-compromise", &["--dry-run"]);
+    assert_eq!(dry["status"], "dry_run", "{dry:#}");
+    assert_eq!(end_state(&config, &c).await, open, "a dry run changed it");
+
+    let report = run_report(&moto, &finding, "eks-cluster-compromise", &[]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let capture = step_of(&report, "capture")["outputs"].clone();
+    assert_eq!(capture["authentication_mode"], "API_AND_CONFIG_MAP");
+    assert_eq!(capture["endpoint_public_access"], true);
+    assert_eq!(capture["status"], "ACTIVE");
+    assert!(
+        capture["vpc_id"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("vpc-")),
+        "{capture}"
+    );
+    assert_eq!(step_of(&report, "revoke_role_sessions")["changed"], true);
+    let entry = step_of(&report, "role_access_entry");
+    assert_eq!(entry["changed"], true, "{entry:#}");
+    assert_eq!(entry["outputs"]["kubernetes_username"], c.role_arn.as_str());
+    // A role, not a user; no node (an audit log finding); the endpoint is an opt-in.
+    for skipped in [
+        "capture_user",
+        "user_access_entry",
+        "restrict_endpoint",
+        "capture_node",
+        "isolate_node",
+    ] {
+        assert_eq!(step_of(&report, skipped)["status"], "skipped", "{skipped}");
+    }
+    assert_eq!(
+        end_state(&config, &c).await,
+        json!({"access_entry": false, "public": true,
+            "role_policies": ["AWSRevokeOlderSessions"]})
+    );
+
+    let again = run_report(&moto, &finding, "eks-cluster-compromise", &[]);
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    for s in again["steps"].as_array().unwrap() {
+        assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
+    }
+
+    // The opt-in: the endpoint answers inside the VPC only.
+    let restricted = run_report(
+        &moto,
+        &finding,
+        "eks-cluster-compromise",
+        &["--input", "restrict_endpoint=true"],
+    );
+    assert_eq!(restricted["status"], "succeeded", "{restricted:#}");
+    assert_eq!(step_of(&restricted, "restrict_endpoint")["changed"], true);
+    assert_eq!(end_state(&config, &c).await["public"], false);
+}
+
+/// A cluster EKS does not have (another account's, or deleted): the capture fails and the
+/// access entry, which needs it, is skipped; the role is contained all the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cluster_eks_does_not_have_fails_the_capture_and_the_role_is_still_revoked() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let c = cluster_with_entry(&config).await;
+    let finding = finding_file("eks-tor-ip-caller.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["eksClusterDetails"]["name"] = "no-such-cluster".into();
+        f["resource"]["accessKeyDetails"]["userName"] = c.role.clone().into();
+    });
+    let out = moto.firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
+    // A step failed: containment is incomplete (exit 1).
+    assert_eq!(out.status.code(), Some(1), "{}", support::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The role was contained: partly done.
+    assert_eq!(report["status"], "partial", "{report:#}");
+    let capture = step_of(&report, "capture");
+    assert_eq!(
+        capture["error_code"], "ResourceNotFoundException",
+        "{capture:#}"
+    );
+    assert_eq!(step_of(&report, "role_access_entry")["status"], "skipped");
+    assert_eq!(step_of(&report, "revoke_role_sessions")["changed"], true);
+}
+
+/// A finding on the seeded cluster whose Kubernetes user is an IAM user with a long-term key
+/// (an access entry of its own in the cluster).
+pub(crate) async fn user_finding(config: &aws_config::SdkConfig) -> std::path::PathBuf {
+    let c = cluster_with_entry(config).await;
+    let (user, key) = crate::run_s3::user_with_key(config).await;
+    let arn = aws_sdk_iam::Client::new(config)
+        .get_user()
+        .user_name(&user)
+        .send()
+        .await
+        .unwrap()
+        .user()
+        .unwrap()
+        .arn()
+        .to_string();
+    aws_sdk_eks::Client::new(config)
+        .create_access_entry()
+        .cluster_name(&c.name)
+        .principal_arn(arn)
+        .send()
+        .await
+        .unwrap();
+    finding_file("eks-tor-ip-caller.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["eksClusterDetails"]["name"] = c.name.clone().into();
+        let k = &mut f["resource"]["accessKeyDetails"];
+        k["userName"] = user.into();
+        k["userType"] = "IAMUser".into();
+        k["accessKeyId"] = key.into();
+    })
+}
+
+/// A Runtime Monitoring finding (a miner in a pod) on the seeded cluster, on a node that is an
+/// instance in an Auto Scaling group and a target group, with a profile and two volumes, in a
+/// VPC whose isolation group someone opened (isolating the node closes it again).
+pub(crate) async fn node_finding(config: &aws_config::SdkConfig) -> std::path::PathBuf {
+    let c = cluster_with_entry(config).await;
+    let (node, vpc) = crate::run_ec2::target_in_new_vpc(config).await;
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let group =
+        support::new_security_group(&ec2, &vpc, "firebreak-isolation", "made before firebreak")
+            .await;
+    ec2.authorize_security_group_ingress()
+        .group_id(group)
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    finding_file("runtime-eks-cryptominer.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["eksClusterDetails"]["name"] = c.name.clone().into();
+        f["resource"]["instanceDetails"] = json!({"instanceId": node.instance_id});
+    })
 }

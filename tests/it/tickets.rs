@@ -805,12 +805,13 @@ async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_t
     tagged("firebreak:owner", "erin", &tagged_finding);
     contain(&account, &by_tag, &tagged_finding, &bucket);
 
-    // No playbook handles an EKS finding: a ticket for a person, nothing run.
-    let eks = finding_file("eks-anonymous.json", |f| {
-        f["id"] = unique("eks").into();
+    // No playbook handles a finding on an Aurora Limitless database: a ticket for a person,
+    // nothing run.
+    let limitless = finding_file("rds-limitless-login.json", |f| {
+        f["id"] = unique("limitless").into();
         f["accountId"] = account.id.as_str().into();
     });
-    let out = contain(&account, &by_tag, &eks, &bucket);
+    let out = contain(&account, &by_tag, &limitless, &bucket);
     assert!(stderr(&out).contains("ticket (rule 3"), "{}", stderr(&out));
 
     let issues = gh.issues("acme/triaged");
@@ -838,26 +839,26 @@ async fn triage_decides_what_is_contained_ticketed_or_ignored_and_who_gets_the_t
     assert_eq!(who(&carol_user), json!(["carol"]));
     assert_eq!(who(&dave_user), json!(["dave"]));
     assert_eq!(who(&erin_user), json!(["erin"]));
-    let eks_issue = issues
+    let limitless_issue = issues
         .iter()
-        .find(|i| i["title"].as_str().unwrap().contains("Kubernetes"))
+        .find(|i| i["title"].as_str().unwrap().contains("RDS"))
         .unwrap();
-    assert_eq!(eks_issue["state"], "open", "a person closes it");
+    assert_eq!(limitless_issue["state"], "open", "a person closes it");
     assert!(
-        eks_issue["body"]
+        limitless_issue["body"]
             .as_str()
             .unwrap()
             .contains("A person decides")
     );
-    // Its runbook is AWS's guidance for a cluster, not a playbook's.
-    let body = eks_issue["body"].as_str().unwrap();
+    // Its runbook is AWS's guidance for a database, not a playbook's.
+    let body = limitless_issue["body"].as_str().unwrap();
     assert!(
         body.contains("No playbook speaks for this finding")
-            && body.contains("Read the Kubernetes audit log"),
+            && body.contains("Check the database user"),
         "{body}"
     );
     assert_eq!(
-        eks_issue["comments"].as_array().unwrap().len(),
+        limitless_issue["comments"].as_array().unwrap().len(),
         0,
         "nothing ran"
     );
@@ -888,7 +889,7 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
         &f("iam-user-tor.json"),
         &f("sample-flag.json"),
         &f("iam-root-usage.json"),
-        &f("eks-anonymous.json"),
+        &f("rds-limitless-login.json"),
         "--config",
         "config/firebreak.yaml",
     ]);
@@ -911,7 +912,10 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
             "rule 1 (config/firebreak.yaml:7:5): a GuardDuty sample finding",
         ),
         (4, "(Policy:IAMUser/RootCredentialUsage): ticket"),
-        (6, "(Policy:Kubernetes/AnonymousAccessGranted): ticket"),
+        (
+            6,
+            "(CredentialAccess:RDS/AnomalousBehavior.SuccessfulLogin): ticket",
+        ),
         (7, "no playbook handles it, so a person does"),
     ] {
         assert!(lines[n].contains(want), "line {n} lacks {want:?}:\n{text}");
@@ -927,10 +931,25 @@ fn triage_test_and_coverage_on_the_shipped_configuration() {
         stderr(&out)
     );
     assert_eq!(stdout(&out), "", "the shipped rules decide every type");
+    // Without rules, and without the EKS playbook: its types are listed, the others' not.
     let empty = std::env::temp_dir().join(unique("empty-config"));
     std::fs::write(&empty, "").unwrap();
-    let out =
-        crate::support::firebreak(&["triage", "coverage", "--config", empty.to_str().unwrap()]);
+    let fewer = std::env::temp_dir().join(unique("playbooks-without-eks"));
+    std::fs::create_dir_all(&fewer).unwrap();
+    for p in std::fs::read_dir(root().join("playbooks")).unwrap() {
+        let p = p.unwrap().path();
+        if !p.ends_with("eks-cluster-compromise.yaml") {
+            std::fs::copy(&p, fewer.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = crate::support::firebreak(&[
+        "triage",
+        "coverage",
+        "--config",
+        empty.to_str().unwrap(),
+        "--playbooks",
+        fewer.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("Policy:Kubernetes/AnonymousAccessGranted")

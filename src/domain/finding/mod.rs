@@ -391,10 +391,10 @@ fn parse_document(raw: &RawValue, at: &At<'_>, out: &mut Vec<Finding>) -> Result
 
 /// After an attack sequence (`resource.resourceType: AttackSequence`, GuardDuty Extended Threat
 /// Detection), one finding per resource of it that a playbook can contain: its access key, its
-/// instances, and its buckets (with the key as their actor), each with the sequence's type,
+/// instances, its EKS clusters and its buckets (with the key as their actor), each with the sequence's type,
 /// severity and `service.detection.sequence` (so all are one incident), its own `resource` in
 /// the native form, and an id of its own (the sequence's, and a hash of the resource's uid).
-/// Other resources (network interfaces, objects, clusters, containers) stay for the person
+/// Other resources (network interfaces, objects, workloads, containers) stay for the person
 /// the sequence's ticket goes to.
 fn push_sequence_parts(at: &At<'_>, out: &mut Vec<Finding>) -> Result<(), FindingError> {
     let Some(last) = out.last() else {
@@ -433,6 +433,17 @@ fn push_sequence_parts(at: &At<'_>, out: &mut Vec<Finding>) -> Result<(), Findin
             Some("EC2_INSTANCE") => serde_json::json!({
                 "resourceType": "Instance",
                 "instanceDetails": {"instanceId": last_part, "tags": tags},
+            }),
+            // A cluster, with the key as its Kubernetes user's IAM principal (whose access
+            // entry the EKS playbook deletes).
+            Some("EKS_CLUSTER") => serde_json::json!({
+                "resourceType": "EKSCluster",
+                "eksClusterDetails": {
+                    "name": text(r, "/name").unwrap_or(last_part),
+                    "arn": uid.starts_with("arn:").then_some(uid.clone()),
+                    "tags": tags,
+                },
+                "accessKeyDetails": actor.clone(),
             }),
             Some("S3_BUCKET") => match &actor {
                 Some(actor) => serde_json::json!({

@@ -359,6 +359,16 @@ impl Aws {
             let revoked = self.role_revoked(t.task_role.as_deref()).await;
             out.push(("the task role's older sessions are denied".into(), revoked));
         }
+        if let (Some((cluster, _)), Some(role)) = (&t.eks_cluster, &t.eks_deployer) {
+            out.push((
+                format!("the deployer role's access entry in cluster {cluster} is deleted"),
+                self.has_access_entry(cluster, role).await == Some(false),
+            ));
+            out.push((
+                "the deployer role's older sessions are denied".into(),
+                self.role_revoked(Some(role)).await,
+            ));
+        }
         if kind == Kind::MaliciousRecoveryPoint {
             let notified = outcome
                 .steps

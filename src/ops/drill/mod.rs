@@ -10,6 +10,7 @@
 //! playbook. A playbook no such finding selects cannot be drilled, and the drill says so.
 
 mod checks;
+mod cluster;
 mod database;
 mod targets;
 mod task;
@@ -146,9 +147,12 @@ enum Kind {
     MaliciousObject,
     /// A reverse shell in a service's ECS task (GuardDuty Runtime Monitoring).
     EcsTask,
+    /// A role's Kubernetes user calling an EKS cluster from a Tor exit node (GuardDuty EKS
+    /// Protection).
+    EksCluster,
 }
 
-const KINDS: [Kind; 11] = [
+const KINDS: [Kind; 12] = [
     Kind::LeakedKey,
     Kind::Instance,
     Kind::PublicBucket,
@@ -160,6 +164,7 @@ const KINDS: [Kind; 11] = [
     Kind::Database,
     Kind::MaliciousObject,
     Kind::EcsTask,
+    Kind::EksCluster,
 ];
 
 impl Kind {
@@ -210,6 +215,10 @@ impl Kind {
                 env!("CARGO_MANIFEST_DIR"),
                 "/tests/findings/runtime-ecs-reverse-shell.json"
             )),
+            Kind::EksCluster => include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/findings/eks-tor-ip-caller.json"
+            )),
         }
     }
 }
@@ -225,6 +234,7 @@ struct Aws {
     lambda: aws_sdk_lambda::Client,
     rds: aws_sdk_rds::Client,
     ecs: aws_sdk_ecs::Client,
+    eks: aws_sdk_eks::Client,
     sqs: aws_sdk_sqs::Client,
     account: String,
     /// The identity the drill runs as (it sends the drill's findings to the queue).
@@ -266,6 +276,11 @@ struct Target {
     task_definition: Option<String>,
     task_group: Option<String>,
     task_role: Option<String>,
+    /// The EKS cluster (name and ARN), its role, and the deployer role with an access entry in
+    /// it.
+    eks_cluster: Option<(String, String)>,
+    eks_cluster_role: Option<String>,
+    eks_deployer: Option<String>,
 }
 
 fn tag_iam() -> Result<aws_sdk_iam::types::Tag> {
@@ -507,6 +522,7 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
         lambda: aws_sdk_lambda::Client::new(&base),
         rds: aws_sdk_rds::Client::new(&base),
         ecs: aws_sdk_ecs::Client::new(&base),
+        eks: aws_sdk_eks::Client::new(&base),
         sqs: aws_sdk_sqs::Client::new(&base),
         account: acc.caller_account().to_string(),
         caller: acc.caller_arn().to_string(),
@@ -974,5 +990,6 @@ fn kind_slug(k: Kind) -> &'static str {
         Kind::Database => "database",
         Kind::MaliciousObject => "object",
         Kind::EcsTask => "task",
+        Kind::EksCluster => "cluster",
     }
 }

@@ -375,6 +375,7 @@ impl Aws {
             Kind::Database => self.database(t, name).await,
             Kind::MaliciousObject => self.malicious_object(t, name).await,
             Kind::EcsTask => self.ecs_task(t, name).await,
+            Kind::EksCluster => self.eks_cluster(t, name).await,
             Kind::MaliciousRecoveryPoint => {
                 let topic = self
                     .sns
@@ -608,6 +609,14 @@ impl Aws {
                 c["taskDetails"]["definitionArn"] = s(&t.task_definition).into();
                 c["taskDetails"]["group"] = format!("service:{}", s(&t.service)).into();
             }
+            Kind::EksCluster => {
+                if let Some((name, arn)) = &t.eks_cluster {
+                    let c = &mut f["resource"]["eksClusterDetails"];
+                    c["name"] = name.clone().into();
+                    c["arn"] = arn.clone().into();
+                }
+                f["resource"]["accessKeyDetails"]["userName"] = s(&t.eks_deployer).into();
+            }
             Kind::PublicBucket | Kind::MaliciousRecoveryPoint => {}
         }
         if matches!(kind, Kind::PublicBucket | Kind::BucketAccess) {
@@ -622,6 +631,7 @@ impl Aws {
     pub(super) async fn cleanup(&self, t: &Target, finding_id: &str) -> Vec<String> {
         let mut left = self.remove_database(t, finding_id).await;
         left.extend(self.remove_ecs_task(t).await);
+        left.extend(self.remove_eks_cluster(t).await);
         if let Some(id) = &t.instance {
             let _ = self
                 .ec2
