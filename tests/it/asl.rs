@@ -172,17 +172,28 @@ async fn execute(
     playbook: &str,
     input: &serde_json::Value,
 ) -> (bool, serde_json::Value) {
+    execute_edited(moto, playbook, |d| d, input).await
+}
+
+/// As [`execute`], with the shipped definition's text edited first (an input's default).
+async fn execute_edited(
+    moto: &support::Moto,
+    playbook: &str,
+    edit: impl FnOnce(String) -> String,
+    input: &serde_json::Value,
+) -> (bool, serde_json::Value) {
     enable_sfn(moto);
     // Step Functions names Elastic Load Balancing v2 `elasticloadbalancingv2` in SDK
     // integrations; the emulator knows services only by their boto3 names (`elbv2`). This one
     // name is translated for the emulator; nothing else in the definition is touched.
-    let definition =
+    let definition = edit(
         std::fs::read_to_string(root().join(format!("state-machines/{playbook}.asl.json")))
-            .unwrap()
-            .replace(
-                "arn:aws:states:::aws-sdk:elasticloadbalancingv2:",
-                "arn:aws:states:::aws-sdk:elbv2:",
-            );
+            .unwrap(),
+    )
+    .replace(
+        "arn:aws:states:::aws-sdk:elasticloadbalancingv2:",
+        "arn:aws:states:::aws-sdk:elbv2:",
+    );
     let sfn = aws_sdk_sfn::Client::new(&moto.config().await);
     let machine = sfn
         .create_state_machine()
@@ -745,6 +756,51 @@ async fn the_lambda_state_machine_stops_the_function() {
             "statements": {"public": [], "others": ["UploadsBucketInvokes"]},
             "role_policies": ["AWSRevokeOlderSessions"]})
     );
+}
+
+/// With `rotate_master_password` on, the RDS state machine replaces the master password when
+/// the login was the master user's, and not another user's: the condition compares two values
+/// (`StringEqualsPath`) on the emulator.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_rds_state_machine_replaces_only_the_master_user_s_password() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let opt_in = |d: String| {
+        let off = "\"Input rotate_master_password\": {\n      \"Type\": \"Pass\",\n      \"Result\": false,";
+        assert!(d.contains(off), "the input's state has changed shape");
+        d.replacen(off, &off.replace("false", "true"), 1)
+    };
+    for (user, rotated) in [("someone-else", false), ("orders", true)] {
+        let db = crate::run_rds::database(&config).await;
+        let (ok, out) = execute_edited(
+            &moto,
+            "rds-compromise",
+            opt_in,
+            &fixture_event("rds-successful-login.json", |f| {
+                f["resource"]["rdsDbInstanceDetails"]["dbInstanceIdentifier"] =
+                    db.id.clone().into();
+                f["resource"]["rdsDbUserDetails"]["user"] = user.into();
+            }),
+        )
+        .await;
+        assert!(ok, "{}", failures(&out));
+        let status = &out["steps"]["rotate_password"]["status"];
+        assert_eq!(
+            status,
+            if rotated { "succeeded" } else { "skipped" },
+            "{user}: {out}"
+        );
+        let managed = aws_sdk_rds::Client::new(&config)
+            .describe_db_instances()
+            .db_instance_identifier(&db.id)
+            .send()
+            .await
+            .unwrap()
+            .db_instances()[0]
+            .master_user_secret()
+            .is_some();
+        assert_eq!(managed, rotated, "{user}");
+    }
 }
 
 /// The RDS state machine snapshots the database, makes it not publicly accessible and moves it

@@ -98,6 +98,7 @@ steps:
     needs: [capture_db, db_snapshot]
     with: {db_instance_id: "${{ inputs.db_instance_id }}", group_id: "${{ inputs.db_isolation_group }}"}
   - {id: db_private, action: rds.make_db_instance_private, needs: [capture_db], with: {db_instance_id: "${{ inputs.db_instance_id }}"}}
+  - {id: db_password, action: rds.rotate_master_password, needs: [db_private], with: {db_instance_id: "${{ inputs.db_instance_id }}"}}
   - id: isolate_cluster
     action: rds.isolate_db_cluster
     needs: [cluster_snapshot]
@@ -347,6 +348,15 @@ fn normalize(v: &Value) -> Value {
                 && (s.ends_with('Z') || s.ends_with("+00:00"));
             if time {
                 return json!("<time>");
+            }
+            // The secret RDS makes for a master password is named by a UUID it draws.
+            if let Some((region_account, _)) = s
+                .strip_prefix("arn:aws:secretsmanager:")
+                .and_then(|rest| rest.split_once(":secret:rds!"))
+            {
+                return json!(format!(
+                    "arn:aws:secretsmanager:{region_account}:secret:rds!*"
+                ));
             }
             // Access key ids are drawn by the emulator.
             if s.len() == 20 && s.starts_with("AKIA") {
@@ -641,6 +651,20 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         .map(|g| format!("{:?}", g.status()))
         .collect();
     let db_public = db.and_then(|i| i.publicly_accessible());
+    // Whether Secrets Manager keeps the master password, and the tags.
+    let db_password = db.map(|i| {
+        let tags: Vec<(String, String)> = i
+            .tag_list()
+            .iter()
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        json!({"managed": i.master_user_secret().is_some(), "tags": normalize(&json!(tags))})
+    });
     let cluster_groups: Vec<String> = rds
         .describe_db_clusters()
         .db_cluster_identifier(input("db_cluster_id"))
@@ -772,7 +796,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "termination_protection": protected, "shutdown_behavior": shutdown,
         "snapshot_shares": snapshot_shares, "image_shares": image_shares,
         "artifact_tags": artifact_tags, "reserved_concurrency": reserved,
-        "mapping_state": mapping_state, "url_auth": url_auth, "public_statements": public_statements, "db_groups": db_groups, "db_public": db_public,
+        "mapping_state": mapping_state, "url_auth": url_auth, "public_statements": public_statements, "db_groups": db_groups, "db_public": db_public, "db_password": db_password,
         "db_snapshots": db_snapshots, "cluster_snapshots": cluster_snapshots,
         "isolation_rules": isolation_rules, "cluster_groups": cluster_groups,
     })

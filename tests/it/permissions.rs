@@ -58,6 +58,8 @@ enum Case {
     MalwareObject,
     /// A database logged into, in a VPC without an isolation group.
     Database,
+    /// As `Database`, the login its master user's; its password replaced (the opt-in).
+    DatabaseMasterUser,
     /// As `Database`, an Aurora instance (its cluster is snapshotted).
     Aurora,
     /// A reverse shell in a service's ECS task with a task role; its service isolated and the
@@ -141,6 +143,15 @@ impl Case {
                 &crate::run_rds::database(admin).await,
                 "AnomalousBehavior.SuccessfulLogin",
             ),
+            Case::DatabaseMasterUser => {
+                let db = crate::run_rds::database(admin).await;
+                finding_file("rds-successful-login.json", |f| {
+                    f["id"] = id;
+                    f["resource"]["rdsDbInstanceDetails"]["dbInstanceIdentifier"] =
+                        db.id.clone().into();
+                    f["resource"]["rdsDbUserDetails"]["user"] = "orders".into();
+                })
+            }
             Case::Aurora => crate::run_rds::rds_finding(
                 &crate::run_rds::aurora(admin).await,
                 "AnomalousBehavior.SuccessfulBruteForce",
@@ -177,6 +188,7 @@ impl Case {
                 "scale_service_to_zero=true",
             ],
             Case::EksRole => &["--input", "restrict_endpoint=true"],
+            Case::DatabaseMasterUser => &["--input", "rotate_master_password=true"],
             Case::EksNode => &["--input", "revoke_node_role_sessions=true"],
             _ => &[],
         }
@@ -494,7 +506,11 @@ async fn snapshot_playbook_needs_exactly_its_printed_policy() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rds_playbook_needs_exactly_its_printed_policy() {
-    least_privilege("rds-compromise", &[Case::Database, Case::Aurora]).await;
+    least_privilege(
+        "rds-compromise",
+        &[Case::Database, Case::Aurora, Case::DatabaseMasterUser],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -135,6 +135,78 @@ pub(crate) async fn isolation_group(config: &aws_config::SdkConfig, vpc: &str) -
 
 /// The finding GuardDuty gives for an unusual successful login to the database (GuardDuty's
 /// own sample, with the database's identifier).
+/// The master password's secret of the database (none: its own) and the tags it has.
+async fn password_state(config: &aws_config::SdkConfig, db: &Database) -> Value {
+    let rds = aws_sdk_rds::Client::new(config);
+    let r = rds
+        .describe_db_instances()
+        .db_instance_identifier(&db.id)
+        .send()
+        .await
+        .unwrap();
+    let i = &r.db_instances()[0];
+    let tags: Vec<String> = i
+        .tag_list()
+        .iter()
+        .map(|t| format!("{}={}", t.key().unwrap_or(""), t.value().unwrap_or("")))
+        .collect();
+    json!({"managed": i.master_user_secret().is_some(), "tags": tags})
+}
+
+/// The opt-in: a login as the master user has its password replaced by a new one that
+/// Secrets Manager keeps, once per finding; a login as another user does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_master_user_s_password_is_replaced_by_opt_in() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let db = database(&config).await;
+    let other = rds_finding(&db, "AnomalousBehavior.SuccessfulLogin");
+    let opt_in = ["--input", "rotate_master_password=true"];
+    let report = run_report(&moto, &other, "rds-compromise", &opt_in);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    // The fixture's user is not the master user (`orders`).
+    assert_eq!(step_of(&report, "rotate_password")["status"], "skipped");
+    assert_eq!(
+        password_state(&config, &db).await,
+        json!({"managed": false, "tags": []})
+    );
+
+    let finding = finding_file("rds-successful-login.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["rdsDbInstanceDetails"]["dbInstanceIdentifier"] = db.id.clone().into();
+        f["resource"]["rdsDbUserDetails"]["user"] = "orders".into();
+    });
+    let without = run_report(&moto, &finding, "rds-compromise", &[]);
+    assert_eq!(step_of(&without, "rotate_password")["status"], "skipped");
+    let dry = run_report(
+        &moto,
+        &finding,
+        "rds-compromise",
+        &["--dry-run", opt_in[0], opt_in[1]],
+    );
+    assert_eq!(dry["status"], "dry_run", "{dry:#}");
+    assert_eq!(password_state(&config, &db).await["managed"], false);
+
+    let report = run_report(&moto, &finding, "rds-compromise", &opt_in);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let step = step_of(&report, "rotate_password");
+    assert_eq!(step["changed"], true, "{step:#}");
+    assert!(
+        step["outputs"]["secret_arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("arn:aws:secretsmanager:")),
+        "{step:#}"
+    );
+    let id = report["finding_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        password_state(&config, &db).await,
+        json!({"managed": true, "tags": [format!("firebreak:password-rotated-for={id}")]})
+    );
+    // Once per finding: a second run replaces it no more.
+    let again = run_report(&moto, &finding, "rds-compromise", &opt_in);
+    assert_eq!(step_of(&again, "rotate_password")["changed"], false);
+}
+
 pub(crate) fn rds_finding(db: &Database, kind: &str) -> std::path::PathBuf {
     finding_file("rds-successful-login.json", |f| {
         f["id"] = Value::String(unique("finding"));

@@ -278,6 +278,9 @@ pub mod names {
     /// The tag `s3.quarantine_object` gives an object (value `true`), on which its bucket
     /// policy statement denies reading.
     pub const QUARANTINE_TAG: &str = "firebreak:quarantine";
+    /// The tag `rds.rotate_master_password` gives a database: the finding its master password
+    /// was last replaced for (its value), so that a second run replaces it no more.
+    pub const PASSWORD_ROTATED_TAG: &str = "firebreak:password-rotated-for";
 }
 
 impl Spec {
@@ -333,6 +336,7 @@ pub enum Action {
     RdsIsolateDbInstance,
     RdsIsolateDbCluster,
     RdsMakeDbInstancePrivate,
+    RdsRotateMasterPassword,
     EcsCaptureTask,
     EcsProtectTask,
     EcsStopTask,
@@ -410,6 +414,7 @@ impl Action {
         Action::RdsIsolateDbInstance,
         Action::RdsIsolateDbCluster,
         Action::RdsMakeDbInstancePrivate,
+        Action::RdsRotateMasterPassword,
         Action::EcsCaptureTask,
         Action::EcsProtectTask,
         Action::EcsStopTask,

@@ -20,7 +20,7 @@ const SNAPSHOT_NAME: Param = req(
 
 pub(super) const CAPTURE_DB_INSTANCE: &Spec = &Spec {
     name: "rds.capture_db_instance",
-    doc: "Record an RDS database instance: its state, engine, VPC, public accessibility and security groups.",
+    doc: "Record an RDS database instance: its state, engine, master user, VPC, public accessibility and security groups.",
     undo: "",
     effect: Effect::Capture,
     params: &[DB_INSTANCE],
@@ -31,6 +31,11 @@ pub(super) const CAPTURE_DB_INSTANCE: &Spec = &Spec {
             "publicly_accessible",
             Type::Boolean,
             "whether it has a public address",
+        ),
+        out(
+            "master_username",
+            Type::String,
+            "its master user (an unusual login as this user: its password is worth replacing)",
         ),
         out("vpc_id", Type::String, "its VPC"),
         out(
@@ -108,4 +113,19 @@ pub(super) const MAKE_DB_INSTANCE_PRIVATE: &Spec = &Spec {
     )],
     fixed_tags: &[],
     how: How::Defined(&define::rds::MAKE_DB_INSTANCE_PRIVATE),
+};
+
+pub(super) const ROTATE_MASTER_PASSWORD: &Spec = &Spec {
+    name: "rds.rotate_master_password",
+    doc: "Replace an RDS database instance's master password with a new random one that Secrets Manager keeps (opt-in: whatever uses the master user must then read it from there). An instance already managed by Secrets Manager has its secret rotated, which applies the changes pending for the maintenance window too. Done once per finding (a tag says for which); an Aurora instance's password is its cluster's, and is refused.",
+    undo: "None: the old password is gone. Whatever used the master user reads the new one from the secret in this step's evidence (`aws secretsmanager get-secret-value --secret-id SECRET`).",
+    effect: Effect::Contain,
+    params: &[DB_INSTANCE],
+    outputs: &[out(
+        "secret_arn",
+        Type::String,
+        "the Secrets Manager secret that holds the new password",
+    )],
+    fixed_tags: &[],
+    how: How::Defined(&define::rds::ROTATE_MASTER_PASSWORD),
 };

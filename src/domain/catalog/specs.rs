@@ -680,6 +680,7 @@ impl Action {
             Action::RdsIsolateDbInstance => rds::ISOLATE_DB_INSTANCE,
             Action::RdsIsolateDbCluster => rds::ISOLATE_DB_CLUSTER,
             Action::RdsMakeDbInstancePrivate => rds::MAKE_DB_INSTANCE_PRIVATE,
+            Action::RdsRotateMasterPassword => rds::ROTATE_MASTER_PASSWORD,
             Action::EcsCaptureTask => ecs::CAPTURE_TASK,
             Action::EcsProtectTask => ecs::PROTECT_TASK,
             Action::EcsStopTask => ecs::STOP_TASK,

@@ -79,6 +79,8 @@ pub enum Op {
     RdsCreateDbClusterSnapshot,
     RdsDescribeDbClusters,
     RdsModifyDbCluster,
+    RdsAddTagsToResource,
+    RdsListTagsForResource,
     IamGetRolePolicy,
     IamPutRolePolicy,
     EcsDescribeTasks,
@@ -163,7 +165,9 @@ impl Op {
             | Op::RdsDescribeDbClusterSnapshots
             | Op::RdsCreateDbClusterSnapshot
             | Op::RdsDescribeDbClusters
-            | Op::RdsModifyDbCluster => "rds",
+            | Op::RdsModifyDbCluster
+            | Op::RdsAddTagsToResource
+            | Op::RdsListTagsForResource => "rds",
             Op::EcsDescribeTasks
             | Op::EcsDescribeTaskDefinition
             | Op::EcsGetTaskProtection
@@ -282,6 +286,8 @@ impl Op {
             Op::RdsCreateDbClusterSnapshot => "CreateDBClusterSnapshot",
             Op::RdsDescribeDbClusters => "DescribeDBClusters",
             Op::RdsModifyDbCluster => "ModifyDBCluster",
+            Op::RdsAddTagsToResource => "AddTagsToResource",
+            Op::RdsListTagsForResource => "ListTagsForResource",
             Op::IamGetRolePolicy => "GetRolePolicy",
             Op::IamPutRolePolicy => "PutRolePolicy",
             Op::EcsDescribeTasks => "DescribeTasks",
@@ -382,6 +388,8 @@ impl Op {
             Op::RdsCreateDbClusterSnapshot => "rds:CreateDBClusterSnapshot",
             Op::RdsDescribeDbClusters => "rds:DescribeDBClusters",
             Op::RdsModifyDbCluster => "rds:ModifyDBCluster",
+            Op::RdsAddTagsToResource => "rds:AddTagsToResource",
+            Op::RdsListTagsForResource => "rds:ListTagsForResource",
             Op::IamGetRolePolicy => "iam:GetRolePolicy",
             Op::IamPutRolePolicy => "iam:PutRolePolicy",
             Op::EcsDescribeTasks => "ecs:DescribeTasks",

@@ -7,7 +7,8 @@
 //! Step Functions, `rds.DBSnapshotNotFoundFaultException` on the emulator's; an "absent" read
 //! lists each.
 
-use super::{Arg, Ask, Cmp, Cond, Def, Lit, Op, Pick, Where};
+use super::{Arg, Ask, Cmp, Cond, Def, FINDING_ID, Lit, Op, Pick, Refusal, Where};
+use crate::domain::catalog::names::PASSWORD_ROTATED_TAG;
 
 const INSTANCE: &[(&str, Arg)] = &[("DBInstanceIdentifier", Arg::Param("db_instance_id"))];
 
@@ -152,14 +153,15 @@ pub const SNAPSHOT_DB_CLUSTER: Def = Def {
     outputs: &[],
 };
 
-/// `rds.capture_db_instance`: the instance's state, engine, VPC, public accessibility and
-/// security groups.
+/// `rds.capture_db_instance`: the instance's state, engine, master user, VPC, public
+/// accessibility and security groups.
 pub const CAPTURE_DB_INSTANCE: Def = Def::capture(
     &[Ask::to(Op::RdsDescribeDbInstances, INSTANCE).keeping(&[
         Pick::first("arn", "DBInstances[*].DBInstanceArn"),
         Pick::first("status", "DBInstances[*].DBInstanceStatus"),
         Pick::first("engine", "DBInstances[*].Engine"),
         Pick::first("public", "DBInstances[*].PubliclyAccessible"),
+        Pick::first("master", "DBInstances[*].MasterUsername"),
         Pick::first("vpc", "DBInstances[*].DBSubnetGroup.VpcId"),
         Pick::selected("groups", &ALL, Lit::EmptyList),
     ])],
@@ -167,6 +169,7 @@ pub const CAPTURE_DB_INSTANCE: Def = Def::capture(
         ("db_instance_arn", "before.arn"),
         ("status", "before.status"),
         ("publicly_accessible", "before.public"),
+        ("master_username", "before.master"),
         ("vpc_id", "before.vpc"),
         ("security_group_ids", "before.groups"),
     ],
@@ -242,4 +245,97 @@ pub const ISOLATE_DB_CLUSTER: Def = Def {
     verified_when: Some(Cond::All(&ISOLATED_AFTER)),
     unverified: "database cluster {db_cluster_id} does not read back with only the isolation group {group_id}",
     outputs: &[("previous_security_group_ids", "before.groups")],
+};
+
+/// A member of the instance (the call names one: the first), or `""`.
+const fn instance_member(m: &'static [&'static str]) -> Where {
+    Where::every("DBInstances", "DBInstanceIdentifier", m, true)
+}
+const SECRET: Where = instance_member(&["MasterUserSecret.SecretArn"]);
+const ITS_CLUSTER: Where = instance_member(&["DBClusterIdentifier"]);
+/// The finding the master password was last replaced for (the tag's value).
+const ROTATED_FOR: Where = Where {
+    list: "TagList",
+    key: "Key",
+    is: Arg::Text(PASSWORD_ROTATED_TAG),
+    cmp: Cmp::Eq,
+    except: &[],
+    take: &["Value"],
+    first: true,
+};
+
+/// The instance's ARN, its password's secret (`""`: not managed), its Aurora cluster (`""`:
+/// none) and the finding its password was last replaced for.
+const READ_PASSWORD: Ask = Ask::to(Op::RdsDescribeDbInstances, INSTANCE).keeping(&[
+    Pick::first("arn", "DBInstances[*].DBInstanceArn"),
+    Pick::selected("secret", &SECRET, Lit::Text("")),
+    Pick::selected("cluster", &ITS_CLUSTER, Lit::Text("")),
+]);
+
+/// The instance's tags (by the ARN read first: made after it, not beside it): the finding its
+/// password was last replaced for.
+const READ_ROTATED: Ask = Ask::to(
+    Op::RdsListTagsForResource,
+    &[("ResourceName", Arg::Value("before.arn"))],
+)
+.only_when(Cond::Not(&Cond::Is("before.arn", Lit::Text(""))))
+.keeping(&[Pick::selected("rotated_for", &ROTATED_FOR, Lit::Text(""))]);
+
+const MANAGED_BEFORE: Cond = Cond::Not(&Cond::Is("before.secret", Lit::Text("")));
+
+/// `rds.rotate_master_password`: the instance's master password replaced by a new random one
+/// that Secrets Manager keeps (opt-in), so that a leaked one no longer logs in and nobody,
+/// firebreak included, sees the new one: `ManageMasterUserPassword` for an instance whose
+/// password is its own, `RotateMasterUserPassword` for one Secrets Manager already manages
+/// (which RDS takes only with `ApplyImmediately`: the changes pending for the maintenance
+/// window apply too). The instance is then tagged with the finding, and a second run for the
+/// same finding changes nothing. An Aurora instance's password is its cluster's: refused.
+pub const ROTATE_MASTER_PASSWORD: Def = Def {
+    before: &[READ_PASSWORD, READ_ROTATED],
+    refuse: &[Refusal {
+        when: Cond::Not(&Cond::Is("before.cluster", Lit::Text(""))),
+        code: "AuroraInstance",
+        message: "database {db_instance_id} is an Aurora instance: its master password belongs to its cluster; rotate it there (`aws rds modify-db-cluster --manage-master-user-password`, or `--rotate-master-user-password --apply-immediately`)",
+    }],
+    done_when: Cond::Same("before.rotated_for", FINDING_ID),
+    plan: "replace the master password of database {db_instance_id} with a new one kept in Secrets Manager",
+    change: &[
+        Ask::to(
+            Op::RdsModifyDbInstance,
+            &[
+                ("DBInstanceIdentifier", Arg::Param("db_instance_id")),
+                ("ManageMasterUserPassword", Arg::Bool(true)),
+            ],
+        )
+        .only_when(Cond::Is("before.secret", Lit::Text(""))),
+        Ask::to(
+            Op::RdsModifyDbInstance,
+            &[
+                ("DBInstanceIdentifier", Arg::Param("db_instance_id")),
+                ("RotateMasterUserPassword", Arg::Bool(true)),
+                ("ApplyImmediately", Arg::Bool(true)),
+            ],
+        )
+        .only_when(MANAGED_BEFORE),
+        Ask::to(
+            Op::RdsAddTagsToResource,
+            &[
+                ("ResourceName", Arg::Value("before.arn")),
+                (
+                    "Tags",
+                    Arg::List(&[Arg::Obj(&[
+                        ("Key", Arg::Text(PASSWORD_ROTATED_TAG)),
+                        ("Value", Arg::Value(FINDING_ID)),
+                    ])]),
+                ),
+            ],
+        ),
+    ],
+    after: &[READ_PASSWORD, READ_ROTATED],
+    verified_when: Some(Cond::All(&[
+        Cond::Same("after.rotated_for", FINDING_ID),
+        Cond::Not(&Cond::Is("after.secret", Lit::Text(""))),
+    ])),
+    unverified: "database {db_instance_id} does not read back with its master password in Secrets Manager",
+    outputs: &[("secret_arn", "after.secret")],
 };

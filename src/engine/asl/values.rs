@@ -277,6 +277,33 @@ impl Compiler<'_> {
             }
             Expr::Or(a, b) => json!({"Or": [self.condition(step, a)?, self.condition(step, b)?]}),
             Expr::Path(p) => truthy(&self.path(step, p)?),
+            // Two values equal (or not): of one type, and equal as that type (both null too).
+            Expr::Compare(a, op @ (CmpOp::Eq | CmpOp::Ne), b)
+                if matches!((a.as_ref(), b.as_ref()), (Expr::Path(_), Expr::Path(_))) =>
+            {
+                let (Expr::Path(p), Expr::Path(q)) = (a.as_ref(), b.as_ref()) else {
+                    return None;
+                };
+                let (x, y) = (self.path(step, p)?, self.path(step, q)?);
+                let same = |is: &str, equals: &str| {
+                    json!({"And": [
+                        {"Variable": x, is: true},
+                        {"Variable": y, is: true},
+                        {"Variable": x, equals: y},
+                    ]})
+                };
+                let eq = json!({"Or": [
+                    same("IsString", "StringEqualsPath"),
+                    same("IsBoolean", "BooleanEqualsPath"),
+                    same("IsNumeric", "NumericEqualsPath"),
+                    {"And": [{"Variable": x, "IsNull": true}, {"Variable": y, "IsNull": true}]},
+                ]});
+                if *op == CmpOp::Ne {
+                    json!({"Not": eq})
+                } else {
+                    eq
+                }
+            }
             Expr::Compare(a, op, b) => {
                 let (path, lit, op) = match (a.as_ref(), b.as_ref()) {
                     (Expr::Path(p), Expr::Literal(v)) => (p, v, *op),
@@ -362,8 +389,8 @@ impl Compiler<'_> {
         self.err(
             step,
             format!("the condition part `{e:?}` has no Step Functions Choice rule"),
-            "use field references, comparisons with literals, startsWith/endsWith/contains/matches \
-             with a literal, `!`, `&&` and `||`",
+            "use field references, comparisons with literals, `==` and `!=` between two fields, \
+             startsWith/endsWith/contains/matches with a literal, `!`, `&&` and `||`",
         );
     }
 }

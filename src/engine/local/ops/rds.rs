@@ -1,4 +1,5 @@
-//! RDS calls: a database instance, its security groups and its (cluster's) snapshots. (A dry
+//! RDS calls: a database instance, its security groups, its master password and tags, and its
+//! (cluster's) snapshots. (A dry
 //! run never reaches an RDS change: RDS has no `DryRun`.)
 
 use serde_json::{Value, json};
@@ -24,6 +25,11 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                     "DBInstanceStatus": i.db_instance_status(),
                     "Engine": i.engine(),
                     "PubliclyAccessible": i.publicly_accessible(),
+                    "MasterUsername": i.master_username(),
+                    "MasterUserSecret": i.master_user_secret().map(|s| json!({
+                        "SecretArn": s.secret_arn(),
+                        "SecretStatus": s.secret_status(),
+                    })),
                     "DBClusterIdentifier": i.db_cluster_identifier(),
                     "DBSubnetGroup": i.db_subnet_group().map(|g| json!({
                         "DBSubnetGroupName": g.db_subnet_group_name(),
@@ -48,8 +54,49 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                         args.get("PubliclyAccessible").and_then(Value::as_bool)
                     )
                     .set_apply_immediately(args.get("ApplyImmediately").and_then(Value::as_bool))
+                    .set_manage_master_user_password(
+                        args.get("ManageMasterUserPassword")
+                            .and_then(Value::as_bool)
+                    )
+                    .set_rotate_master_user_password(
+                        args.get("RotateMasterUserPassword")
+                            .and_then(Value::as_bool)
+                    )
             );
             Ok(json!({}))
+        }
+        Op::RdsAddTagsToResource => {
+            let tags = args
+                .get("Tags")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|t| {
+                    aws_sdk_rds::types::Tag::builder()
+                        .set_key(t.get("Key").and_then(Value::as_str).map(str::to_string))
+                        .set_value(t.get("Value").and_then(Value::as_str).map(str::to_string))
+                        .build()
+                })
+                .collect();
+            send!(
+                q,
+                rds.add_tags_to_resource()
+                    .resource_name(text(args, "ResourceName")?)
+                    .set_tags(Some(tags))
+            );
+            Ok(json!({}))
+        }
+        Op::RdsListTagsForResource => {
+            let r = send!(
+                q,
+                rds.list_tags_for_resource()
+                    .resource_name(text(args, "ResourceName")?)
+            );
+            let tags = each(
+                r.tag_list(),
+                |t| json!({"Key": t.key(), "Value": t.value()}),
+            );
+            Ok(json!({"TagList": tags}))
         }
         Op::RdsDescribeDbSnapshots => {
             let r = send!(
