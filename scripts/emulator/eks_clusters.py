@@ -8,7 +8,9 @@ them: `clusterName` and `principalArn` in; `accessEntry` (`clusterName`, `princi
 `ResourceNotFoundException` for a cluster or an entry that is not there, `ResourceInUseException`
 for a second entry of one principal. A cluster says how it authenticates
 (`accessConfig.authenticationMode`): `API_AND_CONFIG_MAP` unless it was created with another.
-It is a stand-in: what it answers is what AWS's API reference says, not what AWS was seen to
+Pod identity associations likewise (CreatePodIdentityAssociation, ListPodIdentityAssociations,
+DescribePodIdentityAssociation, DeletePodIdentityAssociation; one per service account). They
+are stand-ins: what they answer is what AWS's API reference says, not what AWS was seen to
 answer.
 
 A cluster names its subnets' VPC (`resourcesVpcConfig.vpcId`), as EKS does. UpdateClusterConfig merges the endpoint's access into the cluster's VPC configuration, as EKS
@@ -186,3 +188,100 @@ urls.url_paths["{0}/clusters/(?P<name>[^/]+)/access-entries$"] = urls.response.d
 urls.url_paths["{0}/clusters/(?P<name>[^/]+)/access-entries/(?P<principalArn>.+)$"] = (
     urls.response.dispatch
 )
+
+
+# Pod identity associations, which moto lacks: CreatePodIdentityAssociation,
+# ListPodIdentityAssociations (by namespace and service account), DescribePodIdentityAssociation
+# and DeletePodIdentityAssociation, as EKS's API reference documents them. A stand-in, like the
+# access entries above.
+def _associations(cluster):
+    if not hasattr(cluster, "pod_identity_associations"):
+        cluster.pod_identity_associations = {}
+    return cluster.pod_identity_associations
+
+
+def create_pod_identity_association(self):
+    cluster = _cluster(self)
+    namespace = self._get_param("namespace")
+    account = self._get_param("serviceAccount")
+    associations = _associations(cluster)
+    if any(
+        a["namespace"] == namespace and a["serviceAccount"] == account
+        for a in associations.values()
+    ):
+        raise ResourceInUseException(
+            clusterName=cluster.name,
+            nodegroupName=None,
+            addonName=None,
+            message="Association already exists for this service account.",
+        )
+    association_id = "a-" + uuid.uuid4().hex[:17]
+    now = utcnow().isoformat()
+    associations[association_id] = {
+        "clusterName": cluster.name,
+        "namespace": namespace,
+        "serviceAccount": account,
+        "roleArn": self._get_param("roleArn"),
+        "associationArn": f"{cluster.arn.replace(':cluster/', ':podidentityassociation/')}/{association_id}",
+        "associationId": association_id,
+        "tags": self._get_param("tags") or {},
+        "createdAt": now,
+        "modifiedAt": now,
+    }
+    return ActionResult({"association": associations[association_id]})
+
+
+def list_pod_identity_associations(self):
+    cluster = _cluster(self)
+    namespace = self._get_param("namespace")
+    account = self._get_param("serviceAccount")
+    found = [
+        {
+            k: a[k]
+            for k in (
+                "clusterName",
+                "namespace",
+                "serviceAccount",
+                "associationArn",
+                "associationId",
+            )
+        }
+        for a in _associations(cluster).values()
+        if (namespace is None or a["namespace"] == namespace)
+        and (account is None or a["serviceAccount"] == account)
+    ]
+    return ActionResult({"associations": found})
+
+
+def _association(self):
+    cluster = _cluster(self)
+    association_id = self._get_param("associationId")
+    association = _associations(cluster).get(association_id)
+    if association is None:
+        raise _not_found(
+            f"No Pod Identity Association found with id {association_id}.", cluster.name
+        )
+    return cluster, association_id, association
+
+
+def describe_pod_identity_association(self):
+    return ActionResult({"association": _association(self)[2]})
+
+
+def delete_pod_identity_association(self):
+    cluster, association_id, association = _association(self)
+    del _associations(cluster)[association_id]
+    return ActionResult({"association": association})
+
+
+responses.EKSResponse.create_pod_identity_association = create_pod_identity_association
+responses.EKSResponse.list_pod_identity_associations = list_pod_identity_associations
+responses.EKSResponse.describe_pod_identity_association = describe_pod_identity_association
+responses.EKSResponse.delete_pod_identity_association = delete_pod_identity_association
+
+urls.url_paths["{0}/clusters/(?P<name>[^/]+)/pod-identity-associations$"] = (
+    urls.response.dispatch
+)
+urls.url_paths[
+    "{0}/clusters/(?P<name>[^/]+)/pod-identity-associations/(?P<associationId>[^/]+)$"
+] = urls.response.dispatch

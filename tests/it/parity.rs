@@ -131,6 +131,10 @@ steps:
     action: eks.delete_access_entry
     needs: [capture_eks]
     with: {cluster: "${{ inputs.eks_cluster }}", principal_arn: "${{ inputs.eks_principal }}"}
+  - id: pod_identity
+    action: eks.delete_pod_identity_association
+    needs: [capture_eks]
+    with: {cluster: "${{ inputs.eks_cluster }}", namespace: payments, service_account: api}
   - {id: restrict_endpoint, action: eks.restrict_endpoint, needs: [capture_eks], with: {cluster: "${{ inputs.eks_cluster }}"}}
   - {id: sns, action: sns.publish, with: {topic_arn: "${{ inputs.topic_arn }}", subject: parity, message: "parity run"}}
   - {id: webhook, action: http.webhook, with: {url: "${{ inputs.webhook_url }}", text: "parity run"}}
@@ -362,17 +366,8 @@ fn normalize(v: &Value) -> Value {
             if s.len() == 20 && s.starts_with("AKIA") {
                 return json!("AKIA*");
             }
-            // Names made unique per test process (`support::unique`): `web-asg-123-4`.
-            let parts: Vec<&str> = s.rsplitn(3, '-').collect();
-            if let [n, pid, rest] = parts.as_slice()
-                && !n.is_empty()
-                && n.chars().all(|c| c.is_ascii_digit())
-                && !pid.is_empty()
-                && pid.chars().all(|c| c.is_ascii_digit())
-            {
-                return json!(format!("{rest}-*"));
-            }
             // Event source mappings' UUIDs and function URLs' hosts are drawn by the emulator.
+            // (Before the names: a UUID whose last two groups are digits looks like one.)
             let uuid = s.len() == 36
                 && s.chars().enumerate().all(|(i, c)| {
                     if [8, 13, 18, 23].contains(&i) {
@@ -383,6 +378,16 @@ fn normalize(v: &Value) -> Value {
                 });
             if uuid {
                 return json!("<uuid>");
+            }
+            // Names made unique per test process (`support::unique`): `web-asg-123-4`.
+            let parts: Vec<&str> = s.rsplitn(3, '-').collect();
+            if let [n, pid, rest] = parts.as_slice()
+                && !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit())
+                && !pid.is_empty()
+                && pid.chars().all(|c| c.is_ascii_digit())
+            {
+                return json!(format!("{rest}-*"));
             }
             if s.starts_with("https://") && s.contains(".lambda-url.") {
                 return json!("https://*.lambda-url…");
@@ -786,8 +791,9 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
                 .and_then(|c| c.resources_vpc_config())
                 .map(|v| v.endpoint_public_access())
         });
+    let pod_identity = crate::run_eks::has_pod_identity(config, &input("eks_cluster")).await;
     json!({
-        "access_entry": access_entry, "endpoint_public": endpoint_public,
+        "access_entry": access_entry, "endpoint_public": endpoint_public, "pod_identity": pod_identity,
         "object_tags": object_tags, "task_desired": task_desired, "task_protected": task_protected, "service": service,
         "keys": keys, "user_policies": policies, "user_attached": attached, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,

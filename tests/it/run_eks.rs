@@ -19,6 +19,8 @@ pub(crate) struct Cluster {
     pub name: String,
     pub role: String,
     pub role_arn: String,
+    /// The role the service account `payments/api` gets through a pod identity association.
+    pub pod_role: String,
 }
 
 /// A cluster (public endpoint, in a VPC of its own) and a role (path `/ci/`) with an access
@@ -71,11 +73,46 @@ pub(crate) async fn cluster_named(config: &aws_config::SdkConfig, name: &str) ->
         .send()
         .await
         .unwrap();
+    let pod_role = format!("{name}-payments");
+    let pod_role_arn =
+        support::service_role(&iam, &pod_role, "pods.eks.amazonaws.com", "/apps/").await;
+    eks.create_pod_identity_association()
+        .cluster_name(&name)
+        .namespace("payments")
+        .service_account("api")
+        .role_arn(pod_role_arn)
+        .send()
+        .await
+        .unwrap();
     Cluster {
         name,
         role,
         role_arn,
+        pod_role,
     }
+}
+
+/// Whether the service account `payments/api` has a pod identity association in the cluster.
+pub(crate) async fn has_pod_identity(config: &aws_config::SdkConfig, cluster: &str) -> bool {
+    aws_sdk_eks::Client::new(config)
+        .list_pod_identity_associations()
+        .cluster_name(cluster)
+        .namespace("payments")
+        .service_account("api")
+        .send()
+        .await
+        .is_ok_and(|r| !r.associations().is_empty())
+}
+
+/// A Runtime Monitoring finding (a miner in a pod of `payments/api`) on the cluster.
+pub(crate) fn pod_finding(c: &Cluster) -> std::path::PathBuf {
+    finding_file("runtime-eks-cryptominer.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["eksClusterDetails"]["name"] = c.name.clone().into();
+        f["resource"]["kubernetesDetails"] = json!({"kubernetesWorkloadDetails": {
+            "name": "api-7d9f8b6c5-x2x4q", "type": "pods", "namespace": "payments",
+            "serviceAccountName": "api"}});
+    })
 }
 
 /// GuardDuty's sample of the finding, with the seeded cluster and role.
@@ -151,6 +188,7 @@ async fn a_role_calling_from_tor_loses_its_sessions_and_its_access_entry() {
     assert_eq!(entry["outputs"]["kubernetes_username"], c.role_arn.as_str());
     // A role, not a user; no node (an audit log finding); the endpoint is an opt-in.
     for skipped in [
+        "pod_identity",
         "capture_user",
         "user_access_entry",
         "restrict_endpoint",
@@ -242,7 +280,8 @@ pub(crate) async fn user_finding(config: &aws_config::SdkConfig) -> std::path::P
     })
 }
 
-/// A Runtime Monitoring finding (a miner in a pod) on the seeded cluster, on a node that is an
+/// A Runtime Monitoring finding (a miner in a pod of `payments/api`, whose pod identity role
+/// is taken away) on the seeded cluster, on a node that is an
 /// instance in an Auto Scaling group and a target group, with a profile and two volumes, in a
 /// VPC whose isolation group someone opened (isolating the node closes it again).
 pub(crate) async fn node_finding(config: &aws_config::SdkConfig) -> std::path::PathBuf {
@@ -261,9 +300,52 @@ pub(crate) async fn node_finding(config: &aws_config::SdkConfig) -> std::path::P
         .send()
         .await
         .unwrap();
-    finding_file("runtime-eks-cryptominer.json", |f| {
-        f["id"] = Value::String(unique("finding"));
-        f["resource"]["eksClusterDetails"]["name"] = c.name.clone().into();
-        f["resource"]["instanceDetails"] = json!({"instanceId": node.instance_id});
-    })
+    let pod = pod_finding(&c);
+    let mut f: Value = serde_json::from_slice(&std::fs::read(&pod).unwrap()).unwrap();
+    f["resource"]["instanceDetails"] = json!({"instanceId": node.instance_id});
+    std::fs::write(&pod, serde_json::to_vec_pretty(&f).unwrap()).unwrap();
+    pod
+}
+
+/// A miner in a pod (Runtime Monitoring): the IAM role its service account gets through its
+/// pod identity association is taken away and its sessions revoked; a second run changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_miner_in_a_pod_loses_its_service_account_s_role() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let c = cluster_with_entry(&config).await;
+    let finding = pod_finding(&c);
+    assert!(has_pod_identity(&config, &c.name).await);
+    let dry = run_report(&moto, &finding, "eks-cluster-compromise", &["--dry-run"]);
+    assert_eq!(dry["status"], "dry_run", "{dry:#}");
+    assert!(
+        has_pod_identity(&config, &c.name).await,
+        "a dry run changed it"
+    );
+
+    let report = run_report(&moto, &finding, "eks-cluster-compromise", &[]);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let step = step_of(&report, "pod_identity");
+    assert_eq!(step["changed"], true, "{step:#}");
+    assert_eq!(step["outputs"]["role_name"], c.pod_role.as_str());
+    assert_eq!(
+        step_of(&report, "revoke_pod_role_sessions")["changed"],
+        true
+    );
+    assert!(!has_pod_identity(&config, &c.name).await);
+    let policies = aws_sdk_iam::Client::new(&config)
+        .list_role_policies()
+        .role_name(&c.pod_role)
+        .send()
+        .await
+        .unwrap()
+        .policy_names()
+        .to_vec();
+    assert_eq!(policies, ["AWSRevokeOlderSessions"]);
+
+    let again = run_report(&moto, &finding, "eks-cluster-compromise", &[]);
+    for s in again["steps"].as_array().unwrap() {
+        assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
+    }
 }

@@ -71,3 +71,33 @@ pub(super) const DELETE_ACCESS_ENTRY: &Spec = &Spec {
     fixed_tags: &[],
     how: How::Defined(&define::eks::DELETE_ACCESS_ENTRY),
 };
+
+pub(super) const DELETE_POD_IDENTITY_ASSOCIATION: &Spec = &Spec {
+    name: "eks.delete_pod_identity_association",
+    doc: "Delete the pod identity association of a Kubernetes service account in an EKS cluster: its pods get no more credentials of its IAM role. Nothing to do when it has none; a cluster EKS does not have fails.",
+    undo: "`aws eks create-pod-identity-association --cluster-name {cluster} --namespace {namespace} --service-account {service_account} --role-arn {role_arn}` once the workload is clean.",
+    effect: Effect::Contain,
+    params: &[
+        CLUSTER,
+        req("namespace", Type::String, "the service account's namespace"),
+        req(
+            "service_account",
+            Type::String,
+            "the service account's name",
+        ),
+    ],
+    outputs: &[
+        out(
+            "role_arn",
+            Type::String,
+            "the IAM role the association gave (empty: none)",
+        ),
+        out(
+            "role_name",
+            Type::String,
+            "that role's name (empty: none, or gone from IAM)",
+        ),
+    ],
+    fixed_tags: &[],
+    how: How::Defined(&define::eks::DELETE_POD_IDENTITY_ASSOCIATION),
+};

@@ -689,6 +689,7 @@ impl Action {
             Action::EksCaptureCluster => eks::CAPTURE_CLUSTER,
             Action::EksRestrictEndpoint => eks::RESTRICT_ENDPOINT,
             Action::EksDeleteAccessEntry => eks::DELETE_ACCESS_ENTRY,
+            Action::EksDeletePodIdentityAssociation => eks::DELETE_POD_IDENTITY_ASSOCIATION,
             Action::S3CaptureBucket => s3::CAPTURE_BUCKET,
             Action::S3BlockPublicAccess => s3::BLOCK_PUBLIC_ACCESS,
             Action::S3DenyPrincipal => s3::DENY_PRINCIPAL,

@@ -5,7 +5,7 @@
 //! Only AWS's APIs: what is inside the cluster (pods, RBAC, the `aws-auth` ConfigMap) is the
 //! runbook's, for a person with `kubectl`.
 
-use super::{Arg, Ask, Cond, Def, Lit, Op, Pick};
+use super::{Arg, Ask, Cond, Def, Lit, Op, Pick, Where};
 
 /// The cluster as EKS describes it.
 const DESCRIBE: Ask = Ask::to(Op::EksDescribeCluster, &[("Name", Arg::Param("cluster"))]);
@@ -109,4 +109,60 @@ pub const DELETE_ACCESS_ENTRY: Def = Def {
     verified_when: Some(Cond::Is("after.entry", Lit::Bool(false))),
     unverified: "the access entry of {principal_arn} in cluster {cluster} still reads back",
     outputs: &[("kubernetes_username", "before.username")],
+};
+
+/// The service account's pod identity association (EKS allows one): its id, or `""`.
+const ASSOCIATION: Ask = Ask::to(
+    Op::EksListPodIdentityAssociations,
+    &[
+        ("ClusterName", Arg::Param("cluster")),
+        ("Namespace", Arg::Param("namespace")),
+        ("ServiceAccount", Arg::Param("service_account")),
+    ],
+);
+const ASSOCIATION_ID: Where =
+    Where::every("Associations", "AssociationId", &["AssociationId"], true);
+
+/// `eks.delete_pod_identity_association`: the pod identity association of a service account
+/// deleted, so that its pods get no more credentials of its IAM role (those already given stay
+/// valid until they expire: the role's sessions are revoked by the next step). The role
+/// (its name read from IAM, as its ARN may have a path) is the output, and the association in
+/// the evidence.
+pub const DELETE_POD_IDENTITY_ASSOCIATION: Def = Def {
+    before: &[
+        ASSOCIATION.keeping(&[Pick::selected("id", &ASSOCIATION_ID, Lit::Text(""))]),
+        Ask::to(
+            Op::EksDescribePodIdentityAssociation,
+            &[
+                ("ClusterName", Arg::Param("cluster")),
+                ("AssociationId", Arg::Value("before.id")),
+            ],
+        )
+        .only_when(Cond::Not(&Cond::Is("before.id", Lit::Text(""))))
+        .keeping(&[Pick::at("role", "Association.RoleArn", Lit::Text(""))]),
+        Ask::to(
+            Op::IamGetRole,
+            &[("RoleName", Arg::LastPart("before.role", "/"))],
+        )
+        .only_when(Cond::Not(&Cond::Is("before.role", Lit::Text(""))))
+        .absent_on(&["NoSuchEntity"], None)
+        .keeping(&[Pick::at("role_name", "Role.RoleName", Lit::Text(""))]),
+    ],
+    refuse: &[],
+    done_when: Cond::Is("before.id", Lit::Text("")),
+    plan: "delete the pod identity association of service account {namespace}/{service_account} in EKS cluster {cluster}",
+    change: &[Ask::to(
+        Op::EksDeletePodIdentityAssociation,
+        &[
+            ("ClusterName", Arg::Param("cluster")),
+            ("AssociationId", Arg::Value("before.id")),
+        ],
+    )],
+    after: &[ASSOCIATION.keeping(&[Pick::selected("id", &ASSOCIATION_ID, Lit::Text(""))])],
+    verified_when: Some(Cond::Is("after.id", Lit::Text(""))),
+    unverified: "service account {namespace}/{service_account} of cluster {cluster} still reads back with a pod identity association",
+    outputs: &[
+        ("role_arn", "before.role"),
+        ("role_name", "before.role_name"),
+    ],
 };

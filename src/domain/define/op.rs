@@ -95,6 +95,9 @@ pub enum Op {
     EksUpdateClusterConfig,
     EksDescribeAccessEntry,
     EksDeleteAccessEntry,
+    EksListPodIdentityAssociations,
+    EksDescribePodIdentityAssociation,
+    EksDeletePodIdentityAssociation,
     /// A JSON POST to a webhook (members `Url`, `Text`; answers `Status`), made by firebreak's
     /// own process to a public HTTPS address only (`crate::aws::webhook`).
     HttpPost,
@@ -178,7 +181,10 @@ impl Op {
             Op::EksDescribeCluster
             | Op::EksUpdateClusterConfig
             | Op::EksDescribeAccessEntry
-            | Op::EksDeleteAccessEntry => "eks",
+            | Op::EksDeleteAccessEntry
+            | Op::EksListPodIdentityAssociations
+            | Op::EksDescribePodIdentityAssociation
+            | Op::EksDeletePodIdentityAssociation => "eks",
             Op::HttpPost => "http",
             Op::EventsPutEvents => "events",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
@@ -302,6 +308,9 @@ impl Op {
             Op::EksUpdateClusterConfig => "UpdateClusterConfig",
             Op::EksDescribeAccessEntry => "DescribeAccessEntry",
             Op::EksDeleteAccessEntry => "DeleteAccessEntry",
+            Op::EksListPodIdentityAssociations => "ListPodIdentityAssociations",
+            Op::EksDescribePodIdentityAssociation => "DescribePodIdentityAssociation",
+            Op::EksDeletePodIdentityAssociation => "DeletePodIdentityAssociation",
             Op::HttpPost => "POST",
             Op::EventsPutEvents => "PutEvents",
         }
@@ -404,6 +413,9 @@ impl Op {
             Op::EksUpdateClusterConfig => "eks:UpdateClusterConfig",
             Op::EksDescribeAccessEntry => "eks:DescribeAccessEntry",
             Op::EksDeleteAccessEntry => "eks:DeleteAccessEntry",
+            Op::EksListPodIdentityAssociations => "eks:ListPodIdentityAssociations",
+            Op::EksDescribePodIdentityAssociation => "eks:DescribePodIdentityAssociation",
+            Op::EksDeletePodIdentityAssociation => "eks:DeletePodIdentityAssociation",
             Op::EventsPutEvents => "events:PutEvents",
             Op::HttpPost => return None,
         })

@@ -1,10 +1,11 @@
-//! EKS calls: a cluster (its endpoint's access), and an IAM principal's access entry. (A dry
+//! EKS calls: a cluster (its endpoint's access), an IAM principal's access entry, and a service
+//! account's pod identity association. (A dry
 //! run never reaches an EKS change: EKS has no `DryRun`.)
 
 use aws_sdk_eks::types::VpcConfigRequest;
 use serde_json::{Value, json};
 
-use super::{Req, elsewhere, text};
+use super::{Req, each, elsewhere, opt, text};
 use crate::domain::define::Op;
 use crate::domain::step::StepError;
 
@@ -87,6 +88,55 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             );
             Ok(json!({}))
         }
+        Op::EksListPodIdentityAssociations => {
+            let r = send!(
+                q,
+                eks.list_pod_identity_associations()
+                    .cluster_name(text(args, "ClusterName")?)
+                    .set_namespace(opt(args, "Namespace"))
+                    .set_service_account(opt(args, "ServiceAccount"))
+            );
+            let found = each(r.associations(), |a| {
+                json!({
+                    "ClusterName": a.cluster_name(),
+                    "Namespace": a.namespace(),
+                    "ServiceAccount": a.service_account(),
+                    "AssociationArn": a.association_arn(),
+                    "AssociationId": a.association_id(),
+                })
+            });
+            Ok(json!({"Associations": found}))
+        }
+        Op::EksDescribePodIdentityAssociation => {
+            let r = send!(
+                q,
+                eks.describe_pod_identity_association()
+                    .cluster_name(text(args, "ClusterName")?)
+                    .association_id(text(args, "AssociationId")?)
+            );
+            Ok(json!({"Association": r.association().map(association)}))
+        }
+        Op::EksDeletePodIdentityAssociation => {
+            let r = send!(
+                q,
+                eks.delete_pod_identity_association()
+                    .cluster_name(text(args, "ClusterName")?)
+                    .association_id(text(args, "AssociationId")?)
+            );
+            Ok(json!({"Association": r.association().map(association)}))
+        }
         other => Err(elsewhere(other)),
     }
+}
+
+/// A pod identity association as EKS describes it.
+fn association(a: &aws_sdk_eks::types::PodIdentityAssociation) -> Value {
+    json!({
+        "ClusterName": a.cluster_name(),
+        "Namespace": a.namespace(),
+        "ServiceAccount": a.service_account(),
+        "RoleArn": a.role_arn(),
+        "AssociationArn": a.association_arn(),
+        "AssociationId": a.association_id(),
+    })
 }
