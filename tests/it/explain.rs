@@ -250,11 +250,7 @@ fn shipped_playbooks_cover_iam_ec2_and_s3_types() {
     let set = firebreak::domain::playbook::load_dir(&[crate::support::root().join("playbooks")]);
     assert!(!set.has_errors(), "{:?}", set.diagnostics);
     for t in firebreak::domain::finding::KNOWN_TYPES.iter() {
-        let family = t
-            .split(':')
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or("");
+        let family = family(t);
         if !matches!(family, "IAMUser" | "EC2" | "S3") {
             continue;
         }
@@ -296,11 +292,7 @@ fn every_cluster_type_selects_the_eks_playbook() {
             .unwrap();
     let mut checked = 0;
     for t in firebreak::domain::finding::KNOWN_TYPES.iter() {
-        let family = t
-            .split(':')
-            .nth(1)
-            .and_then(|r| r.split('/').next())
-            .unwrap_or("");
+        let family = family(t);
         if !matches!(family, "Kubernetes" | "EKS" | "Runtime") {
             continue;
         }
@@ -314,4 +306,12 @@ fn every_cluster_type_selects_the_eks_playbook() {
         checked += 1;
     }
     assert!(checked > 40, "only {checked} types checked");
+}
+
+/// The resource family of a finding type (`IAMUser` in `Discovery:IAMUser/…`).
+fn family(t: &str) -> &str {
+    t.split(':')
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or("")
 }

@@ -116,23 +116,7 @@ impl Case {
             }
             Case::InstanceOpenedIsolation => {
                 let (t, vpc) = crate::run_ec2::target_in_new_vpc(admin).await;
-                let ec2 = aws_sdk_ec2::Client::new(admin);
-                let group = crate::support::new_security_group(
-                    &ec2,
-                    &vpc,
-                    "firebreak-isolation",
-                    "made before firebreak",
-                )
-                .await;
-                ec2.authorize_security_group_ingress()
-                    .group_id(group)
-                    .ip_protocol("tcp")
-                    .from_port(22)
-                    .to_port(22)
-                    .cidr_ip("0.0.0.0/0")
-                    .send()
-                    .await
-                    .unwrap();
+                crate::support::open_isolation_group(admin, &vpc).await;
                 instance_finding(&t.instance_id)
             }
             Case::Malware => finding_file("ec2-malware-recovery-point.json", |f| f["id"] = id),
@@ -371,7 +355,9 @@ fn used(report: &Value) -> Vec<(String, BTreeSet<String>)> {
 /// The permissions AWS checks on a call beside its own, which the emulator does not: tags given
 /// as a security group is made need `ec2:CreateTags` (firebreak tags its groups so, and the
 /// responder may write rules only in groups with that tag); an object version's tags need the
-/// version's permissions (`s3:GetObjectVersionTagging`, `s3:PutObjectVersionTagging`).
+/// version's permissions (`s3:GetObjectVersionTagging`, `s3:PutObjectVersionTagging`); a
+/// master password handed to Secrets Manager, or rotated there, needs Secrets Manager's and
+/// KMS's (`Op::member_permissions`).
 /// Printed, used by that call, but not shown failing when taken away: the emulator would not
 /// refuse the call (or refuses it under another name, see `moto_aliases`).
 fn implied(report: &Value) -> BTreeSet<String> {
@@ -390,6 +376,18 @@ fn implied(report: &Value) -> BTreeSet<String> {
                 }
                 (Some("s3"), Some("PutObjectTagging")) if version => {
                     out.insert("s3:PutObjectVersionTagging".to_string());
+                }
+                (Some("rds"), Some("ModifyDBInstance"))
+                    if s["action"] == "rds.rotate_master_password" =>
+                {
+                    for member in ["ManageMasterUserPassword", "RotateMasterUserPassword"] {
+                        out.extend(
+                            firebreak::domain::define::Op::RdsModifyDbInstance
+                                .member_permissions(member)
+                                .iter()
+                                .map(|p| p.to_string()),
+                        );
+                    }
                 }
                 _ => {}
             }

@@ -39,12 +39,7 @@ pub(crate) async fn target(config: &aws_config::SdkConfig) -> Target {
 pub(crate) async fn target_in_new_vpc(config: &aws_config::SdkConfig) -> (Target, String) {
     let ec2 = aws_sdk_ec2::Client::new(config);
     let vpc = crate::support::new_vpc(&ec2, "10.20.0.0/16").await;
-    ec2.create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.20.1.0/24")
-        .send()
-        .await
-        .unwrap();
+    crate::support::new_subnet(&ec2, &vpc, "10.20.1.0/24").await;
     (target_in(config, &vpc).await, vpc)
 }
 

@@ -42,18 +42,7 @@ pub(crate) async fn task_named(config: &aws_config::SdkConfig, name: &str, servi
     let role_arn = support::service_role(&iam, &role, "ecs-tasks.amazonaws.com", "/apps/").await;
     let ec2 = aws_sdk_ec2::Client::new(config);
     let vpc = support::new_vpc(&ec2, "10.30.0.0/16").await;
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.30.1.0/24")
-        .send()
-        .await
-        .unwrap()
-        .subnet()
-        .unwrap()
-        .subnet_id()
-        .unwrap()
-        .to_string();
+    let subnet = support::new_subnet(&ec2, &vpc, "10.30.1.0/24").await;
     let group_id =
         support::new_security_group(&ec2, &vpc, &format!("{name}-api"), "the API's tasks").await;
     let ecs = aws_sdk_ecs::Client::new(config);
@@ -222,14 +211,7 @@ pub(crate) async fn task_state(
 /// policies.
 pub(crate) async fn end_state(config: &aws_config::SdkConfig, t: &Task) -> Value {
     let (desired, protected) = task_state(config, &t.cluster, &t.arn).await;
-    let policies = aws_sdk_iam::Client::new(config)
-        .list_role_policies()
-        .role_name(&t.role)
-        .send()
-        .await
-        .unwrap()
-        .policy_names()
-        .to_vec();
+    let policies = support::role_policy_names(config, &t.role).await;
     json!({"desired": desired, "protected": protected, "role_policies": policies})
 }
 
@@ -283,11 +265,7 @@ async fn a_task_with_a_reverse_shell_is_protected_and_its_role_revoked() {
             "role_policies": ["AWSRevokeOlderSessions"]})
     );
 
-    let again = run_report(&moto, &finding, "ecs-task-compromise", &[]);
-    assert_eq!(again["status"], "succeeded", "{again:#}");
-    for s in again["steps"].as_array().unwrap() {
-        assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
-    }
+    support::run_changes_nothing(&moto, &finding, "ecs-task-compromise");
 
     // The first opt-in: the service's new tasks get only the isolation group; the protected
     // task keeps running.

@@ -40,18 +40,7 @@ pub(crate) async fn cluster_named(config: &aws_config::SdkConfig, name: &str) ->
         support::service_role(&iam, &format!("{name}-cluster"), "eks.amazonaws.com", "/").await;
     let ec2 = aws_sdk_ec2::Client::new(config);
     let vpc = support::new_vpc(&ec2, "10.40.0.0/16").await;
-    let subnet = ec2
-        .create_subnet()
-        .vpc_id(&vpc)
-        .cidr_block("10.40.1.0/24")
-        .send()
-        .await
-        .unwrap()
-        .subnet()
-        .unwrap()
-        .subnet_id()
-        .unwrap()
-        .to_string();
+    let subnet = support::new_subnet(&ec2, &vpc, "10.40.1.0/24").await;
     let eks = aws_sdk_eks::Client::new(config);
     eks.create_cluster()
         .name(&name)
@@ -146,14 +135,7 @@ pub(crate) async fn end_state(config: &aws_config::SdkConfig, c: &Cluster) -> Va
         .cluster()
         .and_then(|c| c.resources_vpc_config())
         .map(|v| v.endpoint_public_access());
-    let policies = aws_sdk_iam::Client::new(config)
-        .list_role_policies()
-        .role_name(&c.role)
-        .send()
-        .await
-        .unwrap()
-        .policy_names()
-        .to_vec();
+    let policies = support::role_policy_names(config, &c.role).await;
     json!({"access_entry": entry, "public": public, "role_policies": policies})
 }
 
@@ -203,11 +185,7 @@ async fn a_role_calling_from_tor_loses_its_sessions_and_its_access_entry() {
             "role_policies": ["AWSRevokeOlderSessions"]})
     );
 
-    let again = run_report(&moto, &finding, "eks-cluster-compromise", &[]);
-    assert_eq!(again["status"], "succeeded", "{again:#}");
-    for s in again["steps"].as_array().unwrap() {
-        assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
-    }
+    support::run_changes_nothing(&moto, &finding, "eks-cluster-compromise");
 
     // The opt-in: the endpoint answers inside the VPC only.
     let restricted = run_report(
@@ -287,19 +265,7 @@ pub(crate) async fn user_finding(config: &aws_config::SdkConfig) -> std::path::P
 pub(crate) async fn node_finding(config: &aws_config::SdkConfig) -> std::path::PathBuf {
     let c = cluster_with_entry(config).await;
     let (node, vpc) = crate::run_ec2::target_in_new_vpc(config).await;
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let group =
-        support::new_security_group(&ec2, &vpc, "firebreak-isolation", "made before firebreak")
-            .await;
-    ec2.authorize_security_group_ingress()
-        .group_id(group)
-        .ip_protocol("tcp")
-        .from_port(22)
-        .to_port(22)
-        .cidr_ip("0.0.0.0/0")
-        .send()
-        .await
-        .unwrap();
+    support::open_isolation_group(config, &vpc).await;
     let pod = pod_finding(&c);
     let mut f: Value = serde_json::from_slice(&std::fs::read(&pod).unwrap()).unwrap();
     f["resource"]["instanceDetails"] = json!({"instanceId": node.instance_id});
@@ -334,18 +300,49 @@ async fn a_miner_in_a_pod_loses_its_service_account_s_role() {
         true
     );
     assert!(!has_pod_identity(&config, &c.name).await);
-    let policies = aws_sdk_iam::Client::new(&config)
-        .list_role_policies()
-        .role_name(&c.pod_role)
+    assert_eq!(
+        support::role_policy_names(&config, &c.pod_role).await,
+        ["AWSRevokeOlderSessions"]
+    );
+
+    support::run_changes_nothing(&moto, &finding, "eks-cluster-compromise");
+}
+
+/// A role whose access entry is a node's (`EC2_LINUX`: every node of the role joins the
+/// cluster through it) keeps it: deleting it would take every node down. The step says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_role_s_access_entry_is_not_deleted() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let c = cluster_with_entry(&config).await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let node_role = format!("{}-nodes", c.name);
+    let node_role_arn = support::service_role(&iam, &node_role, "ec2.amazonaws.com", "/").await;
+    let eks = aws_sdk_eks::Client::new(&config);
+    eks.create_access_entry()
+        .cluster_name(&c.name)
+        .principal_arn(&node_role_arn)
+        .r#type("EC2_LINUX")
         .send()
         .await
-        .unwrap()
-        .policy_names()
-        .to_vec();
-    assert_eq!(policies, ["AWSRevokeOlderSessions"]);
-
-    let again = run_report(&moto, &finding, "eks-cluster-compromise", &[]);
-    for s in again["steps"].as_array().unwrap() {
-        assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
-    }
+        .unwrap();
+    let finding = finding_file("eks-tor-ip-caller.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["eksClusterDetails"]["name"] = c.name.clone().into();
+        f["resource"]["accessKeyDetails"]["userName"] = node_role.clone().into();
+    });
+    let out = moto.firebreak(&["run", "--output", "json", finding.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", support::stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entry = step_of(&report, "role_access_entry");
+    assert_eq!(entry["error_code"], "NodeAccessEntry", "{entry:#}");
+    assert!(
+        eks.describe_access_entry()
+            .cluster_name(&c.name)
+            .principal_arn(&node_role_arn)
+            .send()
+            .await
+            .is_ok(),
+        "the node entry is kept"
+    );
 }

@@ -718,3 +718,54 @@ pub fn drop_keys(v: &mut serde_json::Value, keys: &[&str]) {
         _ => {}
     }
 }
+
+/// The names of a role's inline policies (firebreak's revocation among them once it ran).
+pub async fn role_policy_names(config: &aws_config::SdkConfig, role: &str) -> Vec<String> {
+    aws_sdk_iam::Client::new(config)
+        .list_role_policies()
+        .role_name(role)
+        .send()
+        .await
+        .unwrap()
+        .policy_names()
+        .to_vec()
+}
+
+/// A security group named `firebreak-isolation` in `vpc` that someone made before firebreak,
+/// opened to SSH from anywhere (isolating into it must close it again).
+pub async fn open_isolation_group(config: &aws_config::SdkConfig, vpc: &str) {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let group = new_security_group(&ec2, vpc, "firebreak-isolation", "made before firebreak").await;
+    ec2.authorize_security_group_ingress()
+        .group_id(group)
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Runs `playbook` on `finding` again: it succeeds and no step changes anything.
+pub fn run_changes_nothing(moto: &Moto, finding: &std::path::Path, playbook: &str) {
+    let again = run_report(moto, finding, playbook, &[]);
+    assert_eq!(again["status"], "succeeded", "{again:#}");
+    for s in again["steps"].as_array().unwrap() {
+        assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);
+    }
+}
+
+/// A subnet of `vpc` with the addresses `cidr`; its id.
+pub async fn new_subnet(ec2: &aws_sdk_ec2::Client, vpc: &str, cidr: &str) -> String {
+    ec2.create_subnet()
+        .vpc_id(vpc)
+        .cidr_block(cidr)
+        .send()
+        .await
+        .expect("CreateSubnet")
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("a subnet id")
+        .to_string()
+}

@@ -120,7 +120,15 @@ pub(super) const ROTATE_MASTER_PASSWORD: &Spec = &Spec {
     doc: "Replace an RDS database instance's master password with a new random one that Secrets Manager keeps (opt-in: whatever uses the master user must then read it from there). An instance already managed by Secrets Manager has its secret rotated, which applies the changes pending for the maintenance window too. Done once per finding (a tag says for which); an Aurora instance's password is its cluster's, and is refused.",
     undo: "None: the old password is gone. Whatever used the master user reads the new one from the secret in this step's evidence (`aws secretsmanager get-secret-value --secret-id SECRET`).",
     effect: Effect::Contain,
-    params: &[DB_INSTANCE],
+    params: &[
+        DB_INSTANCE,
+        opt(
+            "wait",
+            Type::Boolean,
+            Some("true"),
+            "wait until the instance names the secret",
+        ),
+    ],
     outputs: &[out(
         "secret_arn",
         Type::String,

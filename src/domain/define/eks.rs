@@ -5,7 +5,7 @@
 //! Only AWS's APIs: what is inside the cluster (pods, RBAC, the `aws-auth` ConfigMap) is the
 //! runbook's, for a person with `kubectl`.
 
-use super::{Arg, Ask, Cond, Def, Lit, Op, Pick, Where};
+use super::{Arg, Ask, Cond, Def, Lit, Op, Pick, Refusal, Where};
 
 /// The cluster as EKS describes it.
 const DESCRIBE: Ask = Ask::to(Op::EksDescribeCluster, &[("Name", Arg::Param("cluster"))]);
@@ -50,6 +50,8 @@ pub const RESTRICT_ENDPOINT: Def = Def {
     refuse: &[],
     done_when: Cond::Is("before.public", Lit::Bool(false)),
     plan: "take the API endpoint of EKS cluster {cluster} off the internet (private access only)",
+    // An update already under way (this one, from a run that stopped waiting, or another):
+    // EKS refuses a second; the read-back waits for it instead.
     change: &[Ask::to(
         Op::EksUpdateClusterConfig,
         &[
@@ -62,7 +64,8 @@ pub const RESTRICT_ENDPOINT: Def = Def {
                 ]),
             ),
         ],
-    )],
+    )
+    .absent_on(&["ResourceInUseException"], None)],
     after: &[DESCRIBE
         .keeping(&[PUBLIC])
         .until(Cond::Is("after.public", Lit::Bool(false)), "wait")],
@@ -93,9 +96,19 @@ pub const DELETE_ACCESS_ENTRY: Def = Def {
         ENTRY.keeping(&[
             Pick::present("entry"),
             Pick::at("username", "AccessEntry.Username", Lit::Text("")),
+            Pick::at("type", "AccessEntry.Type", Lit::Text("STANDARD")),
         ]),
     ],
-    refuse: &[],
+    // A node's or Fargate's entry lets every node of that role into the cluster: deleting it
+    // would take them all down. The node is contained as an instance instead.
+    refuse: &[Refusal {
+        when: Cond::All(&[
+            Cond::Is("before.entry", Lit::Bool(true)),
+            Cond::Not(&Cond::Is("before.type", Lit::Text("STANDARD"))),
+        ]),
+        code: "NodeAccessEntry",
+        message: "the access entry of {principal_arn} in cluster {cluster} is a node or Fargate entry, not a user one: deleting it would cut every node with that role off the cluster; contain the node itself",
+    }],
     done_when: Cond::Is("before.entry", Lit::Bool(false)),
     plan: "delete the access entry of {principal_arn} in EKS cluster {cluster}",
     change: &[Ask::to(

@@ -772,6 +772,11 @@ impl Def {
                             .and_then(|s| (s == "ec2").then_some("ec2:CreateTags")),
                     )
                     .chain(version.then(|| c.op.version_permission()).flatten())
+                    .chain(
+                        c.args
+                            .iter()
+                            .flat_map(|(m, _)| c.op.member_permissions(m).iter().copied()),
+                    )
             })
             .collect();
         p.sort_unstable();

@@ -456,6 +456,22 @@ impl Op {
         }
     }
 
+    /// The permissions AWS checks besides [`Op::permission`] when the call gives `member`: RDS
+    /// makes or rotates a master password's secret in Secrets Manager as the caller.
+    pub fn member_permissions(self, member: &str) -> &'static [&'static str] {
+        match (self, member) {
+            (Op::RdsModifyDbInstance, "ManageMasterUserPassword") => &[
+                "kms:DescribeKey",
+                "secretsmanager:CreateSecret",
+                "secretsmanager:TagResource",
+            ],
+            (Op::RdsModifyDbInstance, "RotateMasterUserPassword") => {
+                &["secretsmanager:RotateSecret"]
+            }
+            _ => &[],
+        }
+    }
+
     /// The IAM condition key that AWS sets from one of the call's members, for calls a policy
     /// can narrow by what they are asked to do: the member, the key, and the condition
     /// operator that compares it (`iam:PolicyARN`, the managed policy a call attaches). A

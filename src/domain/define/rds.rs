@@ -331,7 +331,11 @@ pub const ROTATE_MASTER_PASSWORD: Def = Def {
             ],
         ),
     ],
-    after: &[READ_PASSWORD, READ_ROTATED],
+    // RDS makes the secret in the background: read back until the instance names it.
+    after: &[
+        READ_PASSWORD.until(Cond::Not(&Cond::Is("after.secret", Lit::Text(""))), "wait"),
+        READ_ROTATED,
+    ],
     verified_when: Some(Cond::All(&[
         Cond::Same("after.rotated_for", FINDING_ID),
         Cond::Not(&Cond::Is("after.secret", Lit::Text(""))),

@@ -767,6 +767,25 @@ mod permission_tests {
                                 step.clone(),
                             ));
                         }
+                        // A master password's secret: RDS makes or rotates it as the caller.
+                        if r.ends_with(":rds:modifyDBInstance")
+                            && let Some(params) = st["Parameters"].as_object()
+                        {
+                            for member in params.keys() {
+                                let member = member.trim_end_matches(".$");
+                                for p in crate::domain::define::Op::RdsModifyDbInstance
+                                    .member_permissions(member)
+                                {
+                                    let (svc, action) = p.split_once(':').unwrap_or_default();
+                                    let mut call = action.to_string();
+                                    call[..1].make_ascii_lowercase();
+                                    out.push((
+                                        format!("arn:aws:states:::aws-sdk:{svc}:{call}"),
+                                        step.clone(),
+                                    ));
+                                }
+                            }
+                        }
                         // An object's version: S3 authorises it as the version's call.
                         let params = &st["Parameters"];
                         if params.get("VersionId").is_some() || params.get("VersionId.$").is_some()

@@ -16,6 +16,9 @@ use super::{Aws, Target, sdk};
 /// The longest the drill waits for the cluster to be active, or to be gone.
 const WAIT: Duration = Duration::from_secs(25 * 60);
 
+/// The zones (by id) where EKS places no control plane (its user guide).
+const UNSUPPORTED_ZONES: &[&str] = &["use1-az3", "usw1-az2", "cac1-az3"];
+
 /// The managed policy an EKS cluster's role needs.
 const CLUSTER_POLICY: &str = "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy";
 
@@ -43,10 +46,14 @@ impl Aws {
             )
             .await?;
         t.eks_deployer = Some(deployer);
-        let (_, subnets) = self.default_vpc().await?;
-        // A role is usable by EKS a few seconds after it is made.
-        let created = super::wait::again(Duration::from_secs(60), || {
-            self.eks
+        let subnets = self.cluster_subnets().await?;
+        // Named before it is asked for: a cluster made whose answer was lost is still removed.
+        t.eks_cluster = Some((name.to_string(), String::new()));
+        // A role is usable by EKS a few seconds after it is made: EKS says so with
+        // `InvalidParameterException`, and the call is made again; any other answer is final.
+        let created = super::wait::again(Duration::from_secs(60), || async {
+            match self
+                .eks
                 .create_cluster()
                 .name(name)
                 .role_arn(&cluster_role_arn)
@@ -64,9 +71,19 @@ impl Aws {
                 )
                 .tags("firebreak:drill", "true")
                 .send()
+                .await
+            {
+                Err(e)
+                    if aws_sdk_eks::error::ProvideErrorMetadata::code(&e)
+                        == Some("InvalidParameterException") =>
+                {
+                    Err(sdk("creating the drill cluster")(e))
+                }
+                other => Ok(other.map_err(sdk("creating the drill cluster"))),
+            }
         })
         .await
-        .map_err(sdk("creating the drill cluster"))?;
+        .and_then(|answer| answer)?;
         let arn = created
             .cluster()
             .and_then(|c| c.arn())
@@ -102,6 +119,40 @@ impl Aws {
             .await
             .map_err(sdk("giving the drill deployer role an access entry"))?;
         Ok(())
+    }
+
+    /// The default VPC's subnets in the zones EKS places a control plane in (it refuses a few,
+    /// such as us-east-1e: `UnsupportedAvailabilityZoneException`).
+    async fn cluster_subnets(&self) -> Result<Vec<String>> {
+        let (vpc, _) = self.default_vpc().await?;
+        let found = self
+            .ec2
+            .describe_subnets()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("vpc-id")
+                    .values(vpc)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(sdk("finding the drill cluster's subnets"))?;
+        let subnets: Vec<String> = found
+            .subnets()
+            .iter()
+            .filter(|s| {
+                !s.availability_zone_id()
+                    .is_some_and(|z| UNSUPPORTED_ZONES.contains(&z))
+            })
+            .filter_map(|s| s.subnet_id().map(str::to_string))
+            .collect();
+        if subnets.len() < 2 {
+            anyhow::bail!(
+                "an EKS cluster needs subnets in two zones; the default VPC has {} where EKS runs",
+                subnets.len()
+            );
+        }
+        Ok(subnets)
     }
 
     /// A role firebreak's drill made, trusting `principal` (a policy's `Principal` value).
@@ -157,9 +208,16 @@ impl Aws {
             match self.eks.delete_cluster().name(name).send().await {
                 Ok(_) => {
                     let gone = super::wait::again(WAIT, || async {
+                        // Gone only when EKS says so (not on a throttled or refused read): its
+                        // role must outlive it.
                         match self.eks.describe_cluster().name(name).send().await {
-                            Ok(_) => Err(()),
-                            Err(_) => Ok(()),
+                            Err(e)
+                                if aws_sdk_eks::error::ProvideErrorMetadata::code(&e)
+                                    == Some("ResourceNotFoundException") =>
+                            {
+                                Ok(())
+                            }
+                            _ => Err(()),
                         }
                     })
                     .await;

@@ -38,6 +38,15 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                     "AccessConfig": c.access_config().map(|a| json!({
                         "AuthenticationMode": a.authentication_mode().map(|m| m.as_str()),
                     })),
+                    "Logging": c.logging().map(|l| json!({
+                        "ClusterLogging": each(l.cluster_logging(), |s| json!({
+                            "Types": s.types().iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+                            "Enabled": s.enabled(),
+                        })),
+                    })),
+                    "Identity": c.identity().and_then(|i| i.oidc()).map(|o| json!({
+                        "Oidc": {"Issuer": o.issuer()},
+                    })),
                     "Tags": c.tags(),
                 })
             })}))
