@@ -53,7 +53,7 @@ pub(super) const RESTRICT_ENDPOINT: &Spec = &Spec {
 pub(super) const DELETE_ACCESS_ENTRY: &Spec = &Spec {
     name: "eks.delete_access_entry",
     doc: "Delete an IAM principal's access entry in an EKS cluster (and the access policies associated with it): its credentials no longer let it into the cluster. Nothing to do when it has none; a cluster EKS does not have fails.",
-    undo: "`aws eks create-access-entry --cluster-name {cluster} --principal-arn {principal_arn}` with the Kubernetes groups and user name in this step's evidence, then `aws eks associate-access-policy` for each access policy it had.",
+    undo: "`aws eks create-access-entry --cluster-name {cluster} --principal-arn {principal_arn}` with the Kubernetes groups and user name in this step's evidence, then `aws eks associate-access-policy` for each access policy the principal needs (the ones it had are not in the evidence).",
     effect: Effect::Contain,
     params: &[
         CLUSTER,
