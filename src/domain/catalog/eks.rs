@@ -1,6 +1,6 @@
 //! The EKS actions' catalog entries.
 
-use super::specs::{opt, out, req};
+use super::specs::{out, req, wait};
 use super::*;
 use crate::domain::define;
 
@@ -36,15 +36,7 @@ pub(super) const RESTRICT_ENDPOINT: &Spec = &Spec {
     doc: "Take an EKS cluster's API endpoint off the internet (opt-in): public access off, private access on, so that only the cluster's VPC reaches it. Waits until EKS has applied it (minutes).",
     undo: "Once the cluster is clean: `aws eks update-cluster-config --name {cluster} --resources-vpc-config endpointPublicAccess=true` (with `publicAccessCidrs=…` to allow only your addresses).",
     effect: Effect::Contain,
-    params: &[
-        CLUSTER,
-        opt(
-            "wait",
-            Type::Boolean,
-            Some("true"),
-            "wait until the endpoint reads back private",
-        ),
-    ],
+    params: &[CLUSTER, wait("wait until the endpoint reads back private")],
     outputs: &[],
     fixed_tags: &[],
     how: How::Defined(&define::eks::RESTRICT_ENDPOINT),

@@ -1,6 +1,6 @@
 //! The RDS actions' catalog entries.
 
-use super::specs::{ISOLATION_GROUP, PREVIOUS_GROUPS, opt, out, req};
+use super::specs::{ISOLATION_GROUP, PREVIOUS_GROUPS, out, req, wait};
 use super::*;
 use crate::domain::define;
 
@@ -99,12 +99,7 @@ pub(super) const MAKE_DB_INSTANCE_PRIVATE: &Spec = &Spec {
     effect: Effect::Contain,
     params: &[
         DB_INSTANCE,
-        opt(
-            "wait",
-            Type::Boolean,
-            Some("true"),
-            "wait until it reads back not publicly accessible",
-        ),
+        wait("wait until it reads back not publicly accessible"),
     ],
     outputs: &[out(
         "was_publicly_accessible",
@@ -122,12 +117,7 @@ pub(super) const ROTATE_MASTER_PASSWORD: &Spec = &Spec {
     effect: Effect::Contain,
     params: &[
         DB_INSTANCE,
-        opt(
-            "wait",
-            Type::Boolean,
-            Some("true"),
-            "wait until the instance names the secret",
-        ),
+        wait("wait until the instance names the secret"),
     ],
     outputs: &[out(
         "secret_arn",

@@ -249,12 +249,7 @@ impl Action {
                             None,
                             "extra tags for every snapshot",
                         ),
-                        opt(
-                            "wait",
-                            Type::Boolean,
-                            Some("true"),
-                            "wait until every snapshot is completed",
-                        ),
+                        wait("wait until every snapshot is completed"),
                     ],
                     outputs: &[out(
                         "snapshot_ids",
@@ -747,6 +742,12 @@ pub(super) const fn req(name: &'static str, ty: Type, doc: &'static str) -> Para
         doc,
         max_chars: None,
     }
+}
+
+/// The `wait` parameter of an action whose read-back waits for AWS (`Until`): on by default;
+/// false reads once. `until` says what it waits for.
+pub(super) const fn wait(until: &'static str) -> Param {
+    opt("wait", Type::Boolean, Some("true"), until)
 }
 
 pub(super) const fn opt(

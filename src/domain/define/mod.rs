@@ -762,16 +762,11 @@ impl Def {
         let mut p: Vec<&str> = self
             .calls()
             .flat_map(|c| {
-                // Tags given as a resource is made need the tagging permission too.
-                let tags = c.args.iter().any(|(m, _)| *m == "TagSpecifications");
                 let version = c.args.iter().any(|(m, _)| *m == "VersionId");
                 c.op.permission()
                     .into_iter()
-                    .chain(
-                        tags.then(|| c.op.service())
-                            .and_then(|s| (s == "ec2").then_some("ec2:CreateTags")),
-                    )
                     .chain(version.then(|| c.op.version_permission()).flatten())
+                    // Members AWS acts on as the caller (tags given as a resource is made).
                     .chain(
                         c.args
                             .iter()

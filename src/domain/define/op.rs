@@ -456,10 +456,12 @@ impl Op {
         }
     }
 
-    /// The permissions AWS checks besides [`Op::permission`] when the call gives `member`: RDS
-    /// makes or rotates a master password's secret in Secrets Manager as the caller.
+    /// The permissions AWS checks besides [`Op::permission`] when the call gives `member`: EC2
+    /// tags a resource made with `TagSpecifications` as `ec2:CreateTags`; RDS makes or rotates
+    /// a master password's secret in Secrets Manager as the caller.
     pub fn member_permissions(self, member: &str) -> &'static [&'static str] {
         match (self, member) {
+            (op, "TagSpecifications") if op.service() == "ec2" => &["ec2:CreateTags"],
             (Op::RdsModifyDbInstance, "ManageMasterUserPassword") => &[
                 "kms:DescribeKey",
                 "secretsmanager:CreateSecret",

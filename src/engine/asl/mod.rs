@@ -760,22 +760,18 @@ mod permission_tests {
                         && let Some(Value::String(r)) = st.get("Resource")
                     {
                         let step = k.split(':').next().unwrap_or_default().to_string();
-                        // Tagging on create needs ec2:CreateTags as well.
-                        if st["Parameters"].get("TagSpecifications").is_some() {
-                            out.push((
-                                "arn:aws:states:::aws-sdk:ec2:createTags".into(),
-                                step.clone(),
-                            ));
-                        }
-                        // A master password's secret: RDS makes or rotates it as the caller.
-                        if r.ends_with(":rds:modifyDBInstance")
-                            && let Some(params) = st["Parameters"].as_object()
-                        {
+                        // Members AWS acts on as the caller (tagging on create counts as
+                        // ec2:CreateTags; a master password's secret as its calls).
+                        let op = Action::ALL
+                            .iter()
+                            .filter_map(|a| a.spec().definition())
+                            .flat_map(|d| d.calls())
+                            .map(|c| c.op)
+                            .find(|op| &op.sfn_resource() == r);
+                        if let (Some(op), Some(params)) = (op, st["Parameters"].as_object()) {
                             for member in params.keys() {
                                 let member = member.trim_end_matches(".$");
-                                for p in crate::domain::define::Op::RdsModifyDbInstance
-                                    .member_permissions(member)
-                                {
+                                for p in op.member_permissions(member) {
                                     let (svc, action) = p.split_once(':').unwrap_or_default();
                                     let mut call = action.to_string();
                                     call[..1].make_ascii_lowercase();

@@ -279,11 +279,8 @@ impl Compiler<'_> {
             Expr::Path(p) => truthy(&self.path(step, p)?),
             // Two values equal (or not): of one type, and equal as that type (both null too).
             Expr::Compare(a, op @ (CmpOp::Eq | CmpOp::Ne), b)
-                if matches!((a.as_ref(), b.as_ref()), (Expr::Path(_), Expr::Path(_))) =>
+                if let (Expr::Path(p), Expr::Path(q)) = (a.as_ref(), b.as_ref()) =>
             {
-                let (Expr::Path(p), Expr::Path(q)) = (a.as_ref(), b.as_ref()) else {
-                    return None;
-                };
                 let (x, y) = (self.path(step, p)?, self.path(step, q)?);
                 let same = |is: &str, equals: &str| {
                     json!({"And": [
