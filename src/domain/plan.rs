@@ -74,6 +74,9 @@ pub struct PlanStep {
     pub effect: Effect,
     pub params: BTreeMap<String, ParamValue>,
     pub needs: Vec<String>,
+    /// Steps this one starts after, whatever became of them (order only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<String>,
     /// A condition on earlier steps' outputs, decided at run time.
     pub when: Option<String>,
     #[serde(skip)]
@@ -320,6 +323,7 @@ pub fn compile_with(
             effect: spec.effect,
             params,
             needs: step.needs.iter().map(|n| n.value.clone()).collect(),
+            after: step.after.iter().map(|n| n.value.clone()).collect(),
             when,
             when_expr,
             deferred,
@@ -329,7 +333,7 @@ pub fn compile_with(
             on_failure: step.on_failure,
         });
         index.insert(&step.id, node);
-        for n in &step.needs {
+        for n in step.needs.iter().chain(&step.after) {
             if let Some(&from) = index.get(n.value.as_str()) {
                 graph.add_edge(from, node, ());
             }
@@ -408,7 +412,8 @@ fn read_paths_of(v: &TValue) -> String {
     }
 }
 
-/// Step indexes in an order where every step comes after the steps it needs; ties keep file order.
+/// Step indexes in an order where every step comes after the steps it needs (or is after);
+/// ties keep file order.
 fn topo_order(pb: &Playbook) -> Vec<usize> {
     let pos: HashMap<&str, usize> = pb
         .steps
@@ -424,6 +429,7 @@ fn topo_order(pb: &Playbook) -> Vec<usize> {
             if !done[i]
                 && s.needs
                     .iter()
+                    .chain(&s.after)
                     .all(|n| pos.get(n.value.as_str()).is_none_or(|&j| done[j]))
             {
                 done[i] = true;

@@ -108,6 +108,9 @@ pub fn plan(p: &Plan) -> String {
         if !s.needs.is_empty() {
             let _ = writeln!(out, "      needs: {}", s.needs.join(", "));
         }
+        if !s.after.is_empty() {
+            let _ = writeln!(out, "      after: {}", s.after.join(", "));
+        }
         if let Some(w) = &s.when {
             let _ = writeln!(out, "      when (at run time): {w}");
         }
@@ -144,6 +147,15 @@ pub fn dot(pb: &Playbook) -> String {
         for n in &s.needs {
             let _ = writeln!(out, "  {} -> {};", quote(&n.value), quote(&s.id));
         }
+        // Order only: dotted.
+        for n in &s.after {
+            let _ = writeln!(
+                out,
+                "  {} -> {} [style=dotted];",
+                quote(&n.value),
+                quote(&s.id)
+            );
+        }
     }
     out.push_str("}\n");
     out
@@ -163,6 +175,9 @@ pub fn mermaid(pb: &Playbook) -> String {
     for s in &pb.steps {
         for n in &s.needs {
             let _ = writeln!(out, "  {} --> {}", id(&n.value), id(&s.id));
+        }
+        for n in &s.after {
+            let _ = writeln!(out, "  {} -.-> {}", id(&n.value), id(&s.id));
         }
     }
     // Steps that run only when their `when` holds are dashed, as in the DOT output.

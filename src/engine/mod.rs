@@ -133,7 +133,7 @@ pub async fn run<E: Executor>(
     let inputs = Value::Object(plan.inputs.clone().into_iter().collect());
     let finding: Value = plan.finding.clone();
     loop {
-        // Start or skip every pending step whose needs are all done.
+        // Start or skip every pending step whose needs (and afters) are all done.
         let mut progressed = true;
         while progressed {
             progressed = false;
@@ -161,6 +161,12 @@ pub async fn run<E: Executor>(
                         _ => blocked = true,
                     }
                 }
+                // `after`: order only; whatever became of the step, this one may start.
+                blocked |= step.after.iter().any(|a| {
+                    by_id
+                        .get(a.as_str())
+                        .is_some_and(|m| !matches!(slots[m], Slot::Done(_)))
+                });
                 if blocked {
                     continue;
                 }
@@ -726,6 +732,41 @@ steps:
         assert_eq!(r.status, RunStatus::Partial);
         assert!(!r.ok());
         assert_eq!(script.calls.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_step_after_another_waits_for_it_and_runs_whatever_became_of_it() {
+        let src = r#"
+name: t
+match: {types: ["*"]}
+steps:
+  - id: copy
+    action: ec2.preserve_instance
+    with: {instance_id: i-1}
+  - id: skipped
+    action: ec2.tag_instance
+    when: false
+    with: {instance_id: i-1, tags: {k: v}}
+  - id: contain
+    action: ec2.stop_instance
+    after: [copy, skipped]
+    with: {instance_id: i-1}
+"#;
+        let p = plan(src);
+        let mut results = HashMap::new();
+        results.insert(
+            "copy",
+            vec![Err(StepError::permanent("NoSuchBucket", "no"))],
+        );
+        let (r, events, _) = go(&p, Script::new(results, Duration::from_millis(10))).await;
+        assert_eq!(status(&r, "copy"), StepStatus::Failed);
+        assert_eq!(status(&r, "skipped"), StepStatus::Skipped);
+        assert_eq!(status(&r, "contain"), StepStatus::Succeeded, "{r:#?}");
+        let at = |f: &dyn Fn(&Event) -> bool| events.iter().position(f).unwrap();
+        let copy_failed = at(&|e| matches!(e, Event::StepFailed { step, .. } if step == "copy"));
+        let contain_started =
+            at(&|e| matches!(e, Event::StepStarted { step, .. } if step == "contain"));
+        assert!(copy_failed < contain_started, "{events:#?}");
     }
 
     #[tokio::test]

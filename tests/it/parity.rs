@@ -110,10 +110,16 @@ steps:
     needs: [capture_bucket]
     with: {bucket: "${{ inputs.bucket }}", principal_arn: "${{ inputs.principal_arn }}"}
   - {id: versioning, action: s3.enable_versioning, needs: [capture_bucket], with: {bucket: "${{ inputs.bucket }}"}}
-  # After the other edit of the bucket's policy: two read-modify-writes at once lose one.
+  - id: copy_object
+    action: s3.copy_to_quarantine
+    needs: [capture_bucket]
+    with: {bucket: "${{ inputs.bucket }}", key: "${{ inputs.object_key }}", version_id: "null", quarantine_bucket: "${{ inputs.quarantine_bucket }}"}
+  # After the other edit of the bucket's policy: two read-modify-writes at once lose one. And
+  # after the copy, whatever became of it: the quarantine denies reading the object.
   - id: quarantine
     action: s3.quarantine_object
     needs: [deny_principal]
+    after: [copy_object]
     with: {bucket: "${{ inputs.bucket }}", key: "${{ inputs.object_key }}"}
   - {id: capture_task, action: ecs.capture_task, needs: [capture_function], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
   - {id: protect_task, action: ecs.protect_task, needs: [capture_task], with: {cluster: "${{ inputs.ecs_cluster }}", task_arn: "${{ inputs.task_arn }}"}}
@@ -197,6 +203,7 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
                 "db_isolation_group=sg-0000000000000dead".into(),
                 "bucket=no-such-parity-bucket".into(),
                 "object_key=inbox/no-such-object".into(),
+                "quarantine_bucket=no-such-parity-quarantine".into(),
                 "ecs_cluster=no-such-cluster".into(),
                 "ecs_service=no-such-service".into(),
                 "ecs_isolation_group=sg-0000000000000dead".into(),
@@ -287,6 +294,12 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
         .send()
         .await
         .unwrap();
+    s3.create_bucket()
+        .bucket("parity-quarantine")
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
     // Fixed names: each engine's emulator holds its own, and the outputs name them.
     let task = crate::run_ecs::task_named(config, "parity", true).await;
     let task_isolation_group = crate::run_rds::isolation_group(config, &task.vpc).await;
@@ -315,6 +328,7 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
             format!("db_isolation_group={db_isolation_group}"),
             format!("bucket={bucket}"),
             "object_key=inbox/invoice.pdf.exe".into(),
+            "quarantine_bucket=parity-quarantine".into(),
             format!("ecs_cluster={}", task.cluster),
             format!("ecs_service={}", task.service.clone().unwrap_or_default()),
             format!("ecs_isolation_group={task_isolation_group}"),
@@ -751,6 +765,29 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
                 .map(|t| (t.key().to_string(), t.value().to_string()))
                 .collect()
         });
+    // The copies in the quarantine bucket (under the finding's id, which each run draws) and
+    // their legal holds.
+    let mut copies = Vec::new();
+    if let Ok(list) = s3
+        .list_objects_v2()
+        .bucket(input("quarantine_bucket"))
+        .send()
+        .await
+    {
+        for o in list.contents() {
+            let key = o.key().unwrap_or_default();
+            let hold = s3
+                .get_object_legal_hold()
+                .bucket(input("quarantine_bucket"))
+                .key(key)
+                .send()
+                .await
+                .ok()
+                .and_then(|h| h.legal_hold().and_then(|h| h.status().cloned()));
+            let (_, rest) = key.split_once('/').unwrap_or_default();
+            copies.push(json!([rest, format!("{hold:?}")]));
+        }
+    }
     let (task_desired, task_protected) =
         crate::run_ecs::task_state(config, &input("ecs_cluster"), &input("task_arn")).await;
     // The service's groups (ids drawn by each emulator: compared by kind) and desired count.
@@ -794,7 +831,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
     let pod_identity = crate::run_eks::has_pod_identity(config, &input("eks_cluster")).await;
     json!({
         "access_entry": access_entry, "endpoint_public": endpoint_public, "pod_identity": pod_identity,
-        "object_tags": object_tags, "task_desired": task_desired, "task_protected": task_protected, "service": service,
+        "object_tags": object_tags, "copies": copies, "task_desired": task_desired, "task_protected": task_protected, "service": service,
         "keys": keys, "user_policies": policies, "user_attached": attached, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),
@@ -927,7 +964,9 @@ fn failing_playbooks(dir: &std::path::Path, inputs: &str) -> Vec<(String, String
         }
         let step = step
             .lines()
-            .filter(|l| !l.trim_start().starts_with("needs:"))
+            .filter(|l| {
+                !l.trim_start().starts_with("needs:") && !l.trim_start().starts_with("after:")
+            })
             .collect::<Vec<_>>()
             .join("\n");
         let name = format!("parity-fail-{i}");

@@ -24,9 +24,17 @@ fn moto_aliases(permission: &str) -> &'static [&'static str] {
         // Reading a version's tags: moto checks `s3:GetObjectVersion` (the last of the
         // request's sub-resources it knows).
         "s3:GetObjectTagging" | "s3:GetObjectVersionTagging" => &["s3:GetObjectVersion"],
+        // Object Lock's subresources: the bucket's configuration is a GET of the bucket, a
+        // legal hold a GET or PUT of the object.
+        "s3:GetBucketObjectLockConfiguration" => &["s3:ListBucket"],
+        "s3:GetObjectLegalHold" => &["s3:GetObject"],
+        "s3:PutObjectLegalHold" | "s3:PutObject" => &["s3:PutObject"],
         _ => &[],
     }
 }
+
+/// The quarantine bucket of `Case::MalwareObjectCopied` (its input names it too).
+const QUARANTINE_BUCKET: &str = "lab-quarantine";
 
 /// A finding and the resources it is about, made fresh for each run.
 #[derive(Clone, Copy, Debug)]
@@ -56,6 +64,8 @@ enum Case {
     Function,
     /// Malware in a version of an S3 object, in a bucket with a policy.
     MalwareObject,
+    /// As `MalwareObject`, with a quarantine bucket for a copy under legal hold.
+    MalwareObjectCopied,
     /// A database logged into, in a VPC without an isolation group.
     Database,
     /// As `Database`, the login its master user's; its password replaced (the opt-in).
@@ -146,6 +156,22 @@ impl Case {
             Case::MalwareObject => {
                 crate::run_quarantine::finding(&crate::run_quarantine::upload(admin).await)
             }
+            Case::MalwareObjectCopied => {
+                // One quarantine bucket for every run: the copies are under each finding's id.
+                let made = firebreak::aws::s3_client(admin)
+                    .create_bucket()
+                    .bucket(QUARANTINE_BUCKET)
+                    .object_lock_enabled_for_bucket(true)
+                    .send()
+                    .await;
+                if let Err(e) = made {
+                    let code = e.as_service_error().and_then(|e| {
+                        aws_sdk_s3::error::ProvideErrorMetadata::code(e).map(str::to_string)
+                    });
+                    assert_eq!(code.as_deref(), Some("BucketAlreadyOwnedByYou"), "{e:?}");
+                }
+                crate::run_quarantine::finding(&crate::run_quarantine::upload(admin).await)
+            }
             Case::Image => {
                 crate::run_artifact::image_finding(&crate::run_artifact::shared_image(admin).await)
             }
@@ -174,6 +200,7 @@ impl Case {
             Case::EksRole => &["--input", "restrict_endpoint=true"],
             Case::DatabaseMasterUser => &["--input", "rotate_master_password=true"],
             Case::EksNode => &["--input", "revoke_node_role_sessions=true"],
+            Case::MalwareObjectCopied => &["--input", "quarantine_bucket=lab-quarantine"],
             _ => &[],
         }
     }
@@ -357,7 +384,7 @@ fn used(report: &Value) -> Vec<(String, BTreeSet<String>)> {
 /// responder may write rules only in groups with that tag); an object version's tags need the
 /// version's permissions (`s3:GetObjectVersionTagging`, `s3:PutObjectVersionTagging`); a
 /// master password handed to Secrets Manager, or rotated there, needs Secrets Manager's and
-/// KMS's (`Op::member_permissions`).
+/// KMS's, and a copy reads its source version (`Op::member_permissions`).
 /// Printed, used by that call, but not shown failing when taken away: the emulator would not
 /// refuse the call (or refuses it under another name, see `moto_aliases`).
 fn implied(report: &Value) -> BTreeSet<String> {
@@ -376,6 +403,14 @@ fn implied(report: &Value) -> BTreeSet<String> {
                 }
                 (Some("s3"), Some("PutObjectTagging")) if version => {
                     out.insert("s3:PutObjectVersionTagging".to_string());
+                }
+                (Some("s3"), Some("CopyObject")) => {
+                    out.extend(
+                        firebreak::domain::define::Op::S3CopyObject
+                            .member_permissions("CopySource")
+                            .iter()
+                            .map(|p| p.to_string()),
+                    );
                 }
                 (Some("rds"), Some("ModifyDBInstance"))
                     if s["action"] == "rds.rotate_master_password" =>
@@ -518,7 +553,11 @@ async fn lambda_playbook_needs_exactly_its_printed_policy() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn s3_malware_playbook_needs_exactly_its_printed_policy() {
-    least_privilege("s3-malware-object", &[Case::MalwareObject]).await;
+    least_privilege(
+        "s3-malware-object",
+        &[Case::MalwareObject, Case::MalwareObjectCopied],
+    )
+    .await;
 }
 
 /// ECS task protection is the emulator's stand-in (`scripts/emulator/ecs_tasks.py`), checked

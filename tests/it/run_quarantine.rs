@@ -2,6 +2,8 @@
 //! Malware Protection for S3 found malware in is tagged for quarantine (its other tags kept)
 //! and its bucket's policy gains the statement that denies everyone reading objects so tagged
 //! (its earlier statement kept); a second run changes nothing; a dry run changes nothing.
+//! With a quarantine bucket, the scanned version is copied there first and the copy put under
+//! legal hold; a copy that fails does not hold up the quarantine.
 //!
 //! The emulator runs behind `support::private_emulator`: moto itself authorises
 //! every GET of an object (reading its tags included) as `s3:GetObject` and takes the deny's
@@ -189,4 +191,177 @@ async fn an_object_with_malware_is_quarantined_and_kept() {
         .send()
         .await
         .expect("an object not quarantined is read as before");
+}
+
+/// A bucket made with Object Lock, for the copies; its name.
+async fn quarantine_bucket(config: &aws_config::SdkConfig, locked: bool) -> String {
+    let s3 = firebreak::aws::s3_client(config);
+    let name = unique("quarantine");
+    s3.create_bucket()
+        .bucket(&name)
+        .object_lock_enabled_for_bucket(locked)
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+/// The copies in a quarantine bucket: key, body and legal hold of each version.
+async fn copies(config: &aws_config::SdkConfig, bucket: &str) -> Vec<Value> {
+    let s3 = firebreak::aws::s3_client(config);
+    let versions = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for v in versions.versions() {
+        let (key, version) = (v.key().unwrap(), v.version_id().unwrap());
+        let body = s3
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        let hold = s3
+            .get_object_legal_hold()
+            .bucket(bucket)
+            .key(key)
+            .version_id(version)
+            .send()
+            .await
+            .ok()
+            .and_then(|h| {
+                h.legal_hold()
+                    .and_then(|h| h.status().map(|s| s.as_str().to_string()))
+            });
+        out.push(json!({"key": key, "body": String::from_utf8_lossy(&body), "hold": hold}));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_a_quarantine_bucket_the_version_is_copied_under_legal_hold_first() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let u = upload(&config).await;
+    let q = quarantine_bucket(&config, true).await;
+    // A later upload under the same key: the copy is of the version scanned, not the latest.
+    let s3 = firebreak::aws::s3_client(&config);
+    s3.put_object()
+        .bucket(&u.bucket)
+        .key(&u.key)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(
+            b"a later upload",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let finding_path = finding(&u);
+    let id: Value = serde_json::from_slice(&std::fs::read(&finding_path).unwrap()).unwrap();
+    let id = id["id"].as_str().unwrap().to_string();
+    let input = format!("quarantine_bucket={q}");
+
+    let dry = run_report(
+        &moto,
+        &finding_path,
+        "s3-malware-object",
+        &["--dry-run", "--input", &input],
+    );
+    assert_eq!(dry["status"], "dry_run", "{dry:#}");
+    assert!(copies(&config, &q).await.is_empty(), "a dry run copied");
+
+    let report = run_report(
+        &moto,
+        &finding_path,
+        "s3-malware-object",
+        &["--input", &input],
+    );
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let copy = step_of(&report, "copy_to_quarantine");
+    assert_eq!(copy["changed"], true, "{copy:#}");
+    assert!(
+        copy["outputs"]["copy_version_id"]
+            .as_str()
+            .is_some_and(|v| !v.is_empty()),
+        "{copy:#}"
+    );
+    let want = json!([{
+        "key": format!("{id}/{}/{}", u.bucket, u.key),
+        "body": "stands for an object with malware",
+        "hold": "ON",
+    }]);
+    assert_eq!(json!(copies(&config, &q).await), want);
+    assert_eq!(end_state(&config, &u).await, quarantined(&u));
+
+    // A second run: the copy is there under legal hold, and the object quarantined.
+    support::run_changes_nothing_with(
+        &moto,
+        &finding_path,
+        "s3-malware-object",
+        &["--input", &input],
+    );
+    assert_eq!(json!(copies(&config, &q).await), want);
+    // And nobody deletes the copy while the hold stands.
+    let held = s3
+        .delete_object()
+        .bucket(&q)
+        .key(format!("{id}/{}/{}", u.bucket, u.key))
+        .version_id(copy["outputs"]["copy_version_id"].as_str().unwrap())
+        .send()
+        .await;
+    assert!(held.is_err(), "a copy under legal hold was deleted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copy_that_cannot_be_made_does_not_hold_up_the_quarantine() {
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let u = upload(&config).await;
+    // A bucket without Object Lock: the copy could not be put under legal hold.
+    let q = quarantine_bucket(&config, false).await;
+    let input = format!("quarantine_bucket={q}");
+    let finding = finding(&u);
+    let report = partial(&moto, &finding, &input);
+    let copy = step_of(&report, "copy_to_quarantine");
+    assert_eq!(copy["status"], "failed", "{copy:#}");
+    assert_eq!(copy["error_code"], "QuarantineBucketNotLocked", "{copy:#}");
+    assert!(copies(&config, &q).await.is_empty(), "copied anyway");
+    let quarantine = step_of(&report, "quarantine_object");
+    assert_eq!(quarantine["status"], "succeeded", "{quarantine:#}");
+    assert_eq!(end_state(&config, &u).await, quarantined(&u));
+
+    // Given a locked bucket later, the object quarantined already cannot be read to copy:
+    // refused, with what to do.
+    let locked = quarantine_bucket(&config, true).await;
+    let input = format!("quarantine_bucket={locked}");
+    let again = partial(&moto, &finding, &input);
+    let copy = step_of(&again, "copy_to_quarantine");
+    assert_eq!(copy["error_code"], "AlreadyQuarantined", "{copy:#}");
+    assert!(copies(&config, &locked).await.is_empty());
+}
+
+/// A run of the playbook in which a step fails: the report, and its exit code that says so.
+fn partial(moto: &support::Moto, finding: &std::path::Path, input: &str) -> Value {
+    let out = moto.firebreak(&[
+        "run",
+        "--output",
+        "json",
+        "--input",
+        input,
+        finding.to_str().unwrap(),
+    ]);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", support::stderr(&out)));
+    assert_eq!(report["status"], "partial", "{report:#}");
+    assert_ne!(out.status.code(), Some(0), "a failed step exits 0");
+    report
 }

@@ -749,7 +749,17 @@ pub async fn open_isolation_group(config: &aws_config::SdkConfig, vpc: &str) {
 
 /// Runs `playbook` on `finding` again: it succeeds and no step changes anything.
 pub fn run_changes_nothing(moto: &Moto, finding: &std::path::Path, playbook: &str) {
-    let again = run_report(moto, finding, playbook, &[]);
+    run_changes_nothing_with(moto, finding, playbook, &[]);
+}
+
+/// [`run_changes_nothing`] with more arguments of `run` (`--input`s).
+pub fn run_changes_nothing_with(
+    moto: &Moto,
+    finding: &std::path::Path,
+    playbook: &str,
+    extra: &[&str],
+) {
+    let again = run_report(moto, finding, playbook, extra);
     assert_eq!(again["status"], "succeeded", "{again:#}");
     for s in again["steps"].as_array().unwrap() {
         assert_eq!(s["changed"], false, "{} changed on the second run", s["id"]);

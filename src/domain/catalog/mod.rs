@@ -351,6 +351,7 @@ pub enum Action {
     S3DenyPrincipal,
     S3EnableVersioning,
     S3QuarantineObject,
+    S3CopyToQuarantine,
     SnsPublish,
     HttpWebhook,
 }
@@ -430,6 +431,7 @@ impl Action {
         Action::S3DenyPrincipal,
         Action::S3EnableVersioning,
         Action::S3QuarantineObject,
+        Action::S3CopyToQuarantine,
         Action::SnsPublish,
         Action::HttpWebhook,
     ];
@@ -484,6 +486,8 @@ pub fn permission(service: &str, operation: &str) -> String {
         ("s3", "HeadBucket" | "ListObjectsV2") => "ListBucket",
         ("s3", "ListObjectVersions") => "ListBucketVersions",
         ("s3", "HeadObject") => "GetObject",
+        // The copy is written as `s3:PutObject`; its source read is a member's permission.
+        ("s3", "CopyObject") => "PutObject",
         ("s3", "GetObjectLockConfiguration") => "GetBucketObjectLockConfiguration",
         ("s3", "PutObjectLockConfiguration") => "PutBucketObjectLockConfiguration",
         (_, op) => op,

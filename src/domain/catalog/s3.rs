@@ -102,3 +102,32 @@ pub(super) const QUARANTINE_OBJECT: &Spec = &Spec {
     fixed_tags: &[],
     how: How::Defined(&define::s3::QUARANTINE_OBJECT),
 };
+
+pub(super) const COPY_TO_QUARANTINE: &Spec = &Spec {
+    name: "s3.copy_to_quarantine",
+    doc: "Copy the version of an object with malware into a quarantine bucket made with Object Lock, under `<finding id>/<bucket>/<key>`, and put the copy under legal hold: the evidence outlives the original, and nobody deletes it until the hold is lifted. Runs before `s3.quarantine_object` (which denies reading the object, firebreak included).",
+    undo: "Once the case is closed: `aws s3api put-object-legal-hold --bucket {quarantine_bucket} --key <key> --legal-hold Status=OFF`, then delete the copy (its key and version are in this step's evidence).",
+    effect: Effect::Contain,
+    params: &[
+        BUCKET,
+        req("key", Type::String, "object key"),
+        req(
+            "version_id",
+            Type::String,
+            "the version scanned (the finding's versionId; `null` for an object of a bucket that never had versioning)",
+        ),
+        req(
+            "quarantine_bucket",
+            Type::String,
+            "the bucket the copy goes to; made with Object Lock (`create-bucket --object-lock-enabled-for-bucket`)",
+        ),
+        OWNER,
+    ],
+    outputs: &[out(
+        "copy_version_id",
+        Type::String,
+        "the version of the copy in the quarantine bucket",
+    )],
+    fixed_tags: &[],
+    how: How::Defined(&define::s3::COPY_TO_QUARANTINE),
+};

@@ -690,6 +690,7 @@ impl Action {
             Action::S3DenyPrincipal => s3::DENY_PRINCIPAL,
             Action::S3EnableVersioning => s3::ENABLE_VERSIONING,
             Action::S3QuarantineObject => s3::QUARANTINE_OBJECT,
+            Action::S3CopyToQuarantine => s3::COPY_TO_QUARANTINE,
             Action::SnsPublish => {
                 const S: &Spec = &Spec {
                     name: "sns.publish",

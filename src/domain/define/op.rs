@@ -19,6 +19,10 @@ pub enum Op {
     S3PutObjectTagging,
     S3GetBucketAcl,
     S3GetBucketOwnershipControls,
+    S3GetObjectLockConfiguration,
+    S3GetObjectLegalHold,
+    S3PutObjectLegalHold,
+    S3CopyObject,
     Ec2DescribeInstances,
     Ec2StopInstances,
     IamGetRole,
@@ -138,7 +142,11 @@ impl Op {
             | Op::S3GetObjectTagging
             | Op::S3PutObjectTagging
             | Op::S3GetBucketAcl
-            | Op::S3GetBucketOwnershipControls => "s3",
+            | Op::S3GetBucketOwnershipControls
+            | Op::S3GetObjectLockConfiguration
+            | Op::S3GetObjectLegalHold
+            | Op::S3PutObjectLegalHold
+            | Op::S3CopyObject => "s3",
             Op::Ec2DescribeInstances
             | Op::Ec2StopInstances
             | Op::Ec2DescribeTags
@@ -230,6 +238,10 @@ impl Op {
             Op::S3PutObjectTagging => "PutObjectTagging",
             Op::S3GetBucketAcl => "GetBucketAcl",
             Op::S3GetBucketOwnershipControls => "GetBucketOwnershipControls",
+            Op::S3GetObjectLockConfiguration => "GetObjectLockConfiguration",
+            Op::S3GetObjectLegalHold => "GetObjectLegalHold",
+            Op::S3PutObjectLegalHold => "PutObjectLegalHold",
+            Op::S3CopyObject => "CopyObject",
             Op::Ec2DescribeInstances => "DescribeInstances",
             Op::Ec2StopInstances => "StopInstances",
             Op::IamGetRole => "GetRole",
@@ -333,6 +345,11 @@ impl Op {
             Op::S3PutObjectTagging => "s3:PutObjectTagging",
             Op::S3GetBucketAcl => "s3:GetBucketAcl",
             Op::S3GetBucketOwnershipControls => "s3:GetBucketOwnershipControls",
+            Op::S3GetObjectLockConfiguration => "s3:GetBucketObjectLockConfiguration",
+            Op::S3GetObjectLegalHold => "s3:GetObjectLegalHold",
+            Op::S3PutObjectLegalHold => "s3:PutObjectLegalHold",
+            // Writes the copy; reading the source is a member's permission.
+            Op::S3CopyObject => "s3:PutObject",
             Op::Ec2DescribeInstances => "ec2:DescribeInstances",
             Op::Ec2StopInstances => "ec2:StopInstances",
             Op::IamGetRole => "iam:GetRole",
@@ -467,6 +484,9 @@ impl Op {
                 "secretsmanager:CreateSecret",
                 "secretsmanager:TagResource",
             ],
+            // The source is read as the caller: a version of it (firebreak's copies always
+            // name the version).
+            (Op::S3CopyObject, "CopySource") => &["s3:GetObjectVersion"],
             (Op::RdsModifyDbInstance, "RotateMasterUserPassword") => {
                 &["secretsmanager:RotateSecret"]
             }

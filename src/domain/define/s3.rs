@@ -355,3 +355,118 @@ pub const QUARANTINE_OBJECT: Def = Def {
     unverified: "object {key} of bucket {bucket} does not read back tagged for quarantine with its other tags, or the bucket policy without the deny or an earlier statement",
     outputs: &[],
 };
+
+/// Where `s3.copy_to_quarantine` puts its copy in the quarantine bucket: under the finding's
+/// id, then the source bucket and key, so copies for different findings never meet.
+const COPY_KEY: Arg = Arg::Format(
+    "{}/{}/{}",
+    &[
+        Arg::Value(super::FINDING_ID),
+        Arg::Param("bucket"),
+        Arg::Param("key"),
+    ],
+);
+
+/// The copy in the quarantine bucket (its current version).
+const COPY: &[(&str, Arg)] = &[
+    ("Bucket", Arg::Param("quarantine_bucket")),
+    ("Key", COPY_KEY),
+];
+
+/// Whether the copy is there, and its version.
+const READ_COPY: Ask = Ask::to(Op::S3GetObjectTagging, COPY)
+    .absent_on(&["NoSuchKey"], Some("key does not exist"))
+    .keeping(&[
+        Pick::present("copied"),
+        Pick::at("version", "VersionId", Lit::Text("")),
+    ]);
+
+/// The copy's legal hold (`ON`, `OFF`, or empty when it has none or is not there yet).
+const READ_HOLD: Ask = Ask::to(Op::S3GetObjectLegalHold, COPY)
+    .absent_on(
+        &["NoSuchObjectLockConfiguration"],
+        Some("does not have a ObjectLock configuration"),
+    )
+    .keeping(&[Pick::at("hold", "LegalHold.Status", Lit::Text(""))]);
+
+/// `s3.copy_to_quarantine`: a copy of the object's version in a quarantine bucket with Object
+/// Lock, under legal hold, so the evidence outlives whatever happens to the original. It must
+/// run before `s3.quarantine_object`: the quarantine denies reading the object to everyone,
+/// firebreak included (a playbook says `after:`).
+pub const COPY_TO_QUARANTINE: Def = Def {
+    before: &[
+        Ask::to(
+            Op::S3GetObjectLockConfiguration,
+            &[("Bucket", Arg::Param("quarantine_bucket"))],
+        )
+        .absent_on(
+            &["ObjectLockConfigurationNotFoundError"],
+            Some("Object Lock configuration does not exist"),
+        )
+        .keeping(&[Pick::at(
+            "locked",
+            "ObjectLockConfiguration.ObjectLockEnabled",
+            Lit::Text(""),
+        )]),
+        READ_COPY,
+        READ_HOLD.only_when(Cond::Is("before.copied", Lit::Bool(true))),
+        READ_TAGS,
+    ],
+    refuse: &[
+        Refusal {
+            when: Cond::Not(&Cond::Is("before.locked", Lit::Text("Enabled"))),
+            code: "QuarantineBucketNotLocked",
+            message: "bucket {quarantine_bucket} does not have Object Lock: a copy there cannot be put under legal hold; give a quarantine bucket made with Object Lock",
+        },
+        Refusal {
+            when: Cond::All(&[
+                Cond::Is("before.copied", Lit::Bool(false)),
+                Cond::Is("before.mark", Lit::Text("true")),
+            ]),
+            code: "AlreadyQuarantined",
+            message: "object {key} of bucket {bucket} is tagged for quarantine already, and the bucket policy denies reading it: copy it by hand, after lifting the quarantine statement for the copy",
+        },
+    ],
+    done_when: Cond::Is("before.hold", Lit::Text("ON")),
+    plan: "copy version {version_id} of object {key} of bucket {bucket} into bucket {quarantine_bucket} (under the finding id) and put the copy under legal hold",
+    change: &[
+        Ask::to(
+            Op::S3CopyObject,
+            &[
+                ("Bucket", Arg::Param("quarantine_bucket")),
+                ("Key", COPY_KEY),
+                (
+                    "CopySource",
+                    Arg::Format(
+                        "{}/{}?versionId={}",
+                        &[
+                            Arg::Param("bucket"),
+                            Arg::Param("key"),
+                            Arg::Param("version_id"),
+                        ],
+                    ),
+                ),
+                ("ExpectedSourceBucketOwner", Arg::IfGiven("expected_owner")),
+                // The copy has none of the object's tags: copying them would need permission
+                // to read them and write them; the quarantine step's evidence has them.
+                ("TaggingDirective", Arg::Text("REPLACE")),
+            ],
+        )
+        .only_when(Cond::Is("before.copied", Lit::Bool(false))),
+        Ask::to(
+            Op::S3PutObjectLegalHold,
+            &[
+                ("Bucket", Arg::Param("quarantine_bucket")),
+                ("Key", COPY_KEY),
+                ("LegalHold", Arg::Obj(&[("Status", Arg::Text("ON"))])),
+            ],
+        ),
+    ],
+    after: &[READ_COPY, READ_HOLD],
+    verified_when: Some(Cond::All(&[
+        Cond::Is("after.copied", Lit::Bool(true)),
+        Cond::Is("after.hold", Lit::Text("ON")),
+    ])),
+    unverified: "the copy of object {key} in bucket {quarantine_bucket} does not read back under legal hold",
+    outputs: &[("copy_version_id", "after.version")],
+};

@@ -147,6 +147,9 @@ pub struct Step {
     pub action: Action,
     pub with: Vec<Arg>,
     pub needs: Vec<Located<String>>,
+    /// Steps this one starts after, whatever became of them (order only: a failed or skipped
+    /// one does not skip this one, and its outputs are not this step's to read).
+    pub after: Vec<Located<String>>,
     pub when: Option<Condition>,
     pub retry: RetryPolicy,
     pub timeout: Duration,

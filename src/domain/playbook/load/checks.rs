@@ -10,7 +10,8 @@ use crate::domain::diag::Code;
 use crate::domain::expr::{self, Root, Seg};
 
 impl Cx<'_> {
-    /// Unknown needs, self-needs and cycles.
+    /// Unknown needs and afters, a step that needs (or comes after) itself, and cycles through
+    /// both.
     pub(super) fn check_graph(&mut self, steps: &[Step]) {
         let index: HashMap<&str, usize> = steps
             .iter()
@@ -20,13 +21,23 @@ impl Cx<'_> {
         let mut g: DiGraph<usize, ()> = DiGraph::new();
         let nodes: Vec<NodeIndex> = (0..steps.len()).map(|i| g.add_node(i)).collect();
         for (i, s) in steps.iter().enumerate() {
-            for n in &s.needs {
+            let edges = s
+                .needs
+                .iter()
+                .map(|n| (n, "needs"))
+                .chain(s.after.iter().map(|n| (n, "after")));
+            for (n, key) in edges {
+                let verb = if key == "needs" {
+                    "needs"
+                } else {
+                    "comes after"
+                };
                 match index.get(n.value.as_str()) {
                     Some(&j) if j == i => self.err(
                         Code::DependencyCycle,
                         n.pos,
-                        format!("step `{}` needs itself", s.id),
-                        "remove it from its own `needs`",
+                        format!("step `{}` {verb} itself", s.id),
+                        format!("remove it from its own `{key}`"),
                     ),
                     Some(&j) => {
                         g.update_edge(nodes[j], nodes[i], ());
@@ -41,7 +52,7 @@ impl Cx<'_> {
                             Code::UnknownNeed,
                             n.pos,
                             format!(
-                                "step `{}` needs `{}`, which is not a step of this playbook",
+                                "step `{}` {verb} `{}`, which is not a step of this playbook",
                                 s.id, n.value
                             ),
                             hint,
@@ -76,7 +87,7 @@ impl Cx<'_> {
             }
             let names: Vec<&str> = path.iter().map(|n| steps[g[*n]].id.as_str()).collect();
             let first = &steps[g[path[0]]];
-            self.err(Code::DependencyCycle, first.pos, format!("dependency cycle: {}", names.join(" → ")), "steps run after the steps they need; break the cycle by removing one `needs` entry");
+            self.err(Code::DependencyCycle, first.pos, format!("dependency cycle: {}", names.join(" → ")), "steps run after the steps they need or come after; break the cycle by removing one `needs` or `after` entry");
         }
     }
 

@@ -235,6 +235,7 @@ const STEP_KEYS: &[&str] = &[
     "action",
     "with",
     "needs",
+    "after",
     "when",
     "retry",
     "timeout",

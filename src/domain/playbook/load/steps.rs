@@ -120,6 +120,9 @@ impl Cx<'_> {
         let needs = get("needs")
             .map(|n| self.text_list(n, "`needs`"))
             .unwrap_or_default();
+        let after = get("after")
+            .map(|n| self.text_list(n, "`after`"))
+            .unwrap_or_default();
         let when = get("when").and_then(|w| self.condition(w));
         let retry = get("retry").map(|r| self.retry(r)).unwrap_or_default();
         let timeout = get("timeout")
@@ -160,6 +163,7 @@ impl Cx<'_> {
             action: action?,
             with,
             needs,
+            after,
             when,
             retry,
             timeout,

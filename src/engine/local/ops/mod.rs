@@ -38,17 +38,20 @@ pub(super) async fn call(
     dry: bool,
 ) -> Result<Value, StepError> {
     let q = Req { cx, op, args, dry };
+    // Each service's call on the heap: its future is as large as its largest SDK request's,
+    // and a step's future would otherwise hold the largest of them all (a deep poll of it
+    // overflowed a 2 MiB thread's stack in a debug build).
     match op.service() {
-        "iam" => iam::call(&q).await,
-        "ec2" => ec2::call(&q).await,
-        "ecs" => ecs::call(&q).await,
-        "eks" => eks::call(&q).await,
-        "s3" => s3::call(&q).await,
-        "sns" => sns::call(&q).await,
-        "lambda" => lambda::call(&q).await,
-        "rds" => rds::call(&q).await,
-        "autoscaling" | "elasticloadbalancingv2" => fleet::call(&q).await,
-        "http" => http::call(&q).await,
+        "iam" => Box::pin(iam::call(&q)).await,
+        "ec2" => Box::pin(ec2::call(&q)).await,
+        "ecs" => Box::pin(ecs::call(&q)).await,
+        "eks" => Box::pin(eks::call(&q)).await,
+        "s3" => Box::pin(s3::call(&q)).await,
+        "sns" => Box::pin(sns::call(&q)).await,
+        "lambda" => Box::pin(lambda::call(&q)).await,
+        "rds" => Box::pin(rds::call(&q)).await,
+        "autoscaling" | "elasticloadbalancingv2" => Box::pin(fleet::call(&q)).await,
+        "http" => Box::pin(http::call(&q)).await,
         // `Op::service` names no other; an operation of a new service needs its module here.
         // (EventBridge's `PutEvents` is a state machine's only: `Op::engine`.)
         _ => Err(elsewhere(op)),
