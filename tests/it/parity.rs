@@ -103,6 +103,7 @@ steps:
     action: rds.isolate_db_cluster
     needs: [cluster_snapshot]
     with: {db_cluster_id: "${{ inputs.db_cluster_id }}", group_id: "${{ inputs.db_isolation_group }}"}
+  - {id: cluster_password, action: rds.rotate_cluster_master_password, needs: [isolate_cluster], with: {db_cluster_id: "${{ inputs.db_cluster_id }}"}}
   - {id: capture_bucket, action: s3.capture_bucket, with: {bucket: "${{ inputs.bucket }}"}}
   - {id: block, action: s3.block_public_access, needs: [capture_bucket], with: {bucket: "${{ inputs.bucket }}"}}
   - id: deny_principal
@@ -697,6 +698,18 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
                 .collect()
         })
         .unwrap_or_default();
+    // Whether the cluster's master password is in Secrets Manager.
+    let cluster_password = rds
+        .describe_db_clusters()
+        .db_cluster_identifier(input("db_cluster_id"))
+        .send()
+        .await
+        .ok()
+        .map(|r| {
+            r.db_clusters()
+                .iter()
+                .any(|c| c.master_user_secret().is_some())
+        });
     let db_snapshots = rds
         .describe_db_snapshots()
         .db_snapshot_identifier("parity-snapshot")
@@ -841,7 +854,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
         "artifact_tags": artifact_tags, "reserved_concurrency": reserved,
         "mapping_state": mapping_state, "url_auth": url_auth, "public_statements": public_statements, "db_groups": db_groups, "db_public": db_public, "db_password": db_password,
         "db_snapshots": db_snapshots, "cluster_snapshots": cluster_snapshots,
-        "isolation_rules": isolation_rules, "cluster_groups": cluster_groups,
+        "isolation_rules": isolation_rules, "cluster_groups": cluster_groups, "cluster_password": cluster_password,
     })
 }
 

@@ -70,7 +70,8 @@ enum Case {
     Database,
     /// As `Database`, the login its master user's; its password replaced (the opt-in).
     DatabaseMasterUser,
-    /// As `Database`, an Aurora instance (its cluster is snapshotted).
+    /// As `Database`, an Aurora instance (its cluster is snapshotted), the login its master
+    /// user's: the cluster's password replaced (the opt-in).
     Aurora,
     /// A reverse shell in a service's ECS task with a task role; its service isolated and the
     /// task stopped (the opt-ins).
@@ -146,10 +147,15 @@ impl Case {
                     f["resource"]["rdsDbUserDetails"]["user"] = "orders".into();
                 })
             }
-            Case::Aurora => crate::run_rds::rds_finding(
-                &crate::run_rds::aurora(admin).await,
-                "AnomalousBehavior.SuccessfulBruteForce",
-            ),
+            Case::Aurora => {
+                let db = crate::run_rds::aurora(admin).await;
+                let path =
+                    crate::run_rds::rds_finding(&db, "AnomalousBehavior.SuccessfulBruteForce");
+                let mut f: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                f["resource"]["rdsDbUserDetails"]["user"] = "orders".into();
+                std::fs::write(&path, serde_json::to_vec(&f).unwrap()).unwrap();
+                path
+            }
             Case::Function => {
                 crate::run_lambda::lambda_finding(&crate::run_lambda::function(admin).await)
             }
@@ -198,7 +204,7 @@ impl Case {
                 "scale_service_to_zero=true",
             ],
             Case::EksRole => &["--input", "restrict_endpoint=true"],
-            Case::DatabaseMasterUser => &["--input", "rotate_master_password=true"],
+            Case::DatabaseMasterUser | Case::Aurora => &["--input", "rotate_master_password=true"],
             Case::EksNode => &["--input", "revoke_node_role_sessions=true"],
             Case::MalwareObjectCopied => &["--input", "quarantine_bucket=lab-quarantine"],
             _ => &[],
@@ -412,8 +418,9 @@ fn implied(report: &Value) -> BTreeSet<String> {
                             .map(|p| p.to_string()),
                     );
                 }
-                (Some("rds"), Some("ModifyDBInstance"))
-                    if s["action"] == "rds.rotate_master_password" =>
+                (Some("rds"), Some("ModifyDBInstance" | "ModifyDBCluster"))
+                    if s["action"] == "rds.rotate_master_password"
+                        || s["action"] == "rds.rotate_cluster_master_password" =>
                 {
                     for member in ["ManageMasterUserPassword", "RotateMasterUserPassword"] {
                         out.extend(

@@ -392,3 +392,64 @@ async fn an_aurora_instance_is_snapshotted_through_its_cluster() {
         .unwrap();
     assert_eq!(snapshots.db_cluster_snapshots().len(), 1);
 }
+
+/// The master password's secret of the Aurora cluster (none: its own) and the cluster's tags.
+async fn cluster_password_state(config: &aws_config::SdkConfig, cluster: &str) -> Value {
+    let r = aws_sdk_rds::Client::new(config)
+        .describe_db_clusters()
+        .db_cluster_identifier(cluster)
+        .send()
+        .await
+        .unwrap();
+    let c = &r.db_clusters()[0];
+    let tags: Vec<String> = c
+        .tag_list()
+        .iter()
+        .map(|t| format!("{}={}", t.key().unwrap_or(""), t.value().unwrap_or("")))
+        .collect();
+    json!({"managed": c.master_user_secret().is_some(), "tags": tags})
+}
+
+/// The opt-in on an Aurora instance: the master password is its cluster's, replaced there
+/// once per finding (the instance's own step is skipped).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_aurora_cluster_s_master_password_is_replaced_by_opt_in() {
+    let moto = support::private_moto();
+    let config = moto.config().await;
+    let db = aurora(&config).await;
+    let cluster = db.cluster.clone().unwrap();
+    let finding = finding_file("rds-successful-login.json", |f| {
+        f["id"] = Value::String(unique("finding"));
+        f["resource"]["rdsDbInstanceDetails"]["dbInstanceIdentifier"] = db.id.clone().into();
+        f["resource"]["rdsDbInstanceDetails"]["dbClusterIdentifier"] = cluster.clone().into();
+        f["resource"]["rdsDbUserDetails"]["user"] = "orders".into();
+    });
+    let opt_in = ["--input", "rotate_master_password=true"];
+    let dry = run_report(
+        &moto,
+        &finding,
+        "rds-compromise",
+        &["--dry-run", opt_in[0], opt_in[1]],
+    );
+    assert_eq!(dry["status"], "dry_run", "{dry:#}");
+    let untouched = json!({"managed": false, "tags": []});
+    assert_eq!(cluster_password_state(&config, &cluster).await, untouched);
+
+    let report = run_report(&moto, &finding, "rds-compromise", &opt_in);
+    assert_eq!(report["status"], "succeeded", "{report:#}");
+    assert_eq!(step_of(&report, "rotate_password")["status"], "skipped");
+    let step = step_of(&report, "rotate_cluster_password");
+    assert_eq!(step["changed"], true, "{step:#}");
+    assert!(
+        step["outputs"]["secret_arn"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("arn:aws:secretsmanager:")),
+        "{step:#}"
+    );
+    let id = report["finding_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        cluster_password_state(&config, &cluster).await,
+        json!({"managed": true, "tags": [format!("firebreak:password-rotated-for={id}")]})
+    );
+    support::run_changes_nothing_with(&moto, &finding, "rds-compromise", &opt_in);
+}

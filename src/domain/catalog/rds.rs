@@ -112,7 +112,7 @@ pub(super) const MAKE_DB_INSTANCE_PRIVATE: &Spec = &Spec {
 
 pub(super) const ROTATE_MASTER_PASSWORD: &Spec = &Spec {
     name: "rds.rotate_master_password",
-    doc: "Replace an RDS database instance's master password with a new random one that Secrets Manager keeps (opt-in: whatever uses the master user must then read it from there). An instance already managed by Secrets Manager has its secret rotated, which applies the changes pending for the maintenance window too. Done once per finding (a tag says for which); an Aurora instance's password is its cluster's, and is refused.",
+    doc: "Replace an RDS database instance's master password with a new random one that Secrets Manager keeps (opt-in: whatever uses the master user must then read it from there). An instance already managed by Secrets Manager has its secret rotated, which applies the changes pending for the maintenance window too. Done once per finding (a tag says for which); an Aurora instance's password is its cluster's, and is refused (`rds.rotate_cluster_master_password`).",
     undo: "None: the old password is gone. Whatever used the master user reads the new one from the secret in this step's evidence (`aws secretsmanager get-secret-value --secret-id SECRET`).",
     effect: Effect::Contain,
     params: &[
@@ -126,4 +126,19 @@ pub(super) const ROTATE_MASTER_PASSWORD: &Spec = &Spec {
     )],
     fixed_tags: &[],
     how: How::Defined(&define::rds::ROTATE_MASTER_PASSWORD),
+};
+
+pub(super) const ROTATE_CLUSTER_MASTER_PASSWORD: &Spec = &Spec {
+    name: "rds.rotate_cluster_master_password",
+    doc: "Replace an Aurora cluster's master password, which its instances share, with a new random one that Secrets Manager keeps (opt-in: whatever uses the master user must then read it from there). A cluster already managed by Secrets Manager has its secret rotated, which applies the changes pending for the maintenance window too. Done once per finding (a tag on the cluster says for which).",
+    undo: "None: the old password is gone. Whatever used the master user reads the new one from the secret in this step's evidence (`aws secretsmanager get-secret-value --secret-id SECRET`).",
+    effect: Effect::Contain,
+    params: &[DB_CLUSTER, wait("wait until the cluster names the secret")],
+    outputs: &[out(
+        "secret_arn",
+        Type::String,
+        "the Secrets Manager secret that holds the new password",
+    )],
+    fixed_tags: &[],
+    how: How::Defined(&define::rds::ROTATE_CLUSTER_MASTER_PASSWORD),
 };

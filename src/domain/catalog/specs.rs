@@ -676,6 +676,7 @@ impl Action {
             Action::RdsIsolateDbCluster => rds::ISOLATE_DB_CLUSTER,
             Action::RdsMakeDbInstancePrivate => rds::MAKE_DB_INSTANCE_PRIVATE,
             Action::RdsRotateMasterPassword => rds::ROTATE_MASTER_PASSWORD,
+            Action::RdsRotateClusterMasterPassword => rds::ROTATE_CLUSTER_MASTER_PASSWORD,
             Action::EcsCaptureTask => ecs::CAPTURE_TASK,
             Action::EcsProtectTask => ecs::PROTECT_TASK,
             Action::EcsStopTask => ecs::STOP_TASK,

@@ -479,7 +479,7 @@ impl Op {
     pub fn member_permissions(self, member: &str) -> &'static [&'static str] {
         match (self, member) {
             (op, "TagSpecifications") if op.service() == "ec2" => &["ec2:CreateTags"],
-            (Op::RdsModifyDbInstance, "ManageMasterUserPassword") => &[
+            (Op::RdsModifyDbInstance | Op::RdsModifyDbCluster, "ManageMasterUserPassword") => &[
                 "kms:DescribeKey",
                 "secretsmanager:CreateSecret",
                 "secretsmanager:TagResource",
@@ -487,7 +487,7 @@ impl Op {
             // The source is read as the caller: a version of it (firebreak's copies always
             // name the version).
             (Op::S3CopyObject, "CopySource") => &["s3:GetObjectVersion"],
-            (Op::RdsModifyDbInstance, "RotateMasterUserPassword") => {
+            (Op::RdsModifyDbInstance | Op::RdsModifyDbCluster, "RotateMasterUserPassword") => {
                 &["secretsmanager:RotateSecret"]
             }
             _ => &[],

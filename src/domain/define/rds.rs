@@ -283,6 +283,28 @@ const READ_ROTATED: Ask = Ask::to(
 
 const MANAGED_BEFORE: Cond = Cond::Not(&Cond::Is("before.secret", Lit::Text("")));
 
+/// The database (instance or cluster, `before.arn`) tagged with the finding its master
+/// password was replaced for.
+const TAG_ROTATED: Ask = Ask::to(
+    Op::RdsAddTagsToResource,
+    &[
+        ("ResourceName", Arg::Value("before.arn")),
+        (
+            "Tags",
+            Arg::List(&[Arg::Obj(&[
+                ("Key", Arg::Text(PASSWORD_ROTATED_TAG)),
+                ("Value", Arg::Value(FINDING_ID)),
+            ])]),
+        ),
+    ],
+);
+
+/// The master password has a secret after the change, and the tag names this finding.
+const ROTATED_AFTER: Cond = Cond::All(&[
+    Cond::Same("after.rotated_for", FINDING_ID),
+    Cond::Not(&Cond::Is("after.secret", Lit::Text(""))),
+]);
+
 /// `rds.rotate_master_password`: the instance's master password replaced by a new random one
 /// that Secrets Manager keeps (opt-in), so that a leaked one no longer logs in and nobody,
 /// firebreak included, sees the new one: `ManageMasterUserPassword` for an instance whose
@@ -317,29 +339,65 @@ pub const ROTATE_MASTER_PASSWORD: Def = Def {
             ],
         )
         .only_when(MANAGED_BEFORE),
-        Ask::to(
-            Op::RdsAddTagsToResource,
-            &[
-                ("ResourceName", Arg::Value("before.arn")),
-                (
-                    "Tags",
-                    Arg::List(&[Arg::Obj(&[
-                        ("Key", Arg::Text(PASSWORD_ROTATED_TAG)),
-                        ("Value", Arg::Value(FINDING_ID)),
-                    ])]),
-                ),
-            ],
-        ),
+        TAG_ROTATED,
     ],
     // RDS makes the secret in the background: read back until the instance names it.
     after: &[
         READ_PASSWORD.until(Cond::Not(&Cond::Is("after.secret", Lit::Text(""))), "wait"),
         READ_ROTATED,
     ],
-    verified_when: Some(Cond::All(&[
-        Cond::Same("after.rotated_for", FINDING_ID),
-        Cond::Not(&Cond::Is("after.secret", Lit::Text(""))),
-    ])),
+    verified_when: Some(ROTATED_AFTER),
     unverified: "database {db_instance_id} does not read back with its master password in Secrets Manager",
+    outputs: &[("secret_arn", "after.secret")],
+};
+
+/// The cluster's ARN and its master password's secret (`""`: not managed).
+const READ_CLUSTER_PASSWORD: Ask = Ask::to(Op::RdsDescribeDbClusters, CLUSTER).keeping(&[
+    Pick::first("arn", "DBClusters[*].DBClusterArn"),
+    Pick::selected(
+        "secret",
+        &Where::every(
+            "DBClusters",
+            "DBClusterIdentifier",
+            &["MasterUserSecret.SecretArn"],
+            true,
+        ),
+        Lit::Text(""),
+    ),
+]);
+
+/// `rds.rotate_cluster_master_password`: [`ROTATE_MASTER_PASSWORD`] for an Aurora cluster,
+/// whose instances' master password is its own (`ModifyDBCluster`; the cluster is tagged).
+pub const ROTATE_CLUSTER_MASTER_PASSWORD: Def = Def {
+    before: &[READ_CLUSTER_PASSWORD, READ_ROTATED],
+    refuse: &[],
+    done_when: Cond::Same("before.rotated_for", FINDING_ID),
+    plan: "replace the master password of database cluster {db_cluster_id} with a new one kept in Secrets Manager",
+    change: &[
+        Ask::to(
+            Op::RdsModifyDbCluster,
+            &[
+                ("DBClusterIdentifier", Arg::Param("db_cluster_id")),
+                ("ManageMasterUserPassword", Arg::Bool(true)),
+            ],
+        )
+        .only_when(Cond::Is("before.secret", Lit::Text(""))),
+        Ask::to(
+            Op::RdsModifyDbCluster,
+            &[
+                ("DBClusterIdentifier", Arg::Param("db_cluster_id")),
+                ("RotateMasterUserPassword", Arg::Bool(true)),
+                ("ApplyImmediately", Arg::Bool(true)),
+            ],
+        )
+        .only_when(MANAGED_BEFORE),
+        TAG_ROTATED,
+    ],
+    after: &[
+        READ_CLUSTER_PASSWORD.until(Cond::Not(&Cond::Is("after.secret", Lit::Text(""))), "wait"),
+        READ_ROTATED,
+    ],
+    verified_when: Some(ROTATED_AFTER),
+    unverified: "database cluster {db_cluster_id} does not read back with its master password in Secrets Manager",
     outputs: &[("secret_arn", "after.secret")],
 };

@@ -164,6 +164,9 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                     "DBClusterIdentifier": c.db_cluster_identifier(),
                     "DBClusterArn": c.db_cluster_arn(),
                     "Status": c.status(),
+                    "MasterUserSecret": c.master_user_secret().map(|s| json!({
+                        "SecretArn": s.secret_arn(),
+                    })),
                     "Engine": c.engine(),
                     "VpcSecurityGroups": each(c.vpc_security_groups(), |g| json!({
                         "VpcSecurityGroupId": g.vpc_security_group_id(),
@@ -174,12 +177,21 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
             Ok(json!({"DBClusters": clusters}))
         }
         Op::RdsModifyDbCluster => {
+            let groups = texts_of(args, "VpcSecurityGroupIds");
             send!(
                 q,
                 rds.modify_db_cluster()
                     .db_cluster_identifier(text(args, "DBClusterIdentifier")?)
-                    .set_vpc_security_group_ids(Some(texts_of(args, "VpcSecurityGroupIds")))
+                    .set_vpc_security_group_ids((!groups.is_empty()).then_some(groups))
                     .set_apply_immediately(args.get("ApplyImmediately").and_then(Value::as_bool))
+                    .set_manage_master_user_password(
+                        args.get("ManageMasterUserPassword")
+                            .and_then(Value::as_bool)
+                    )
+                    .set_rotate_master_user_password(
+                        args.get("RotateMasterUserPassword")
+                            .and_then(Value::as_bool)
+                    )
             );
             Ok(json!({}))
         }
