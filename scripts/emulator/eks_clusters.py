@@ -2,7 +2,8 @@
 moto_server.py).
 
 Access entries, which moto lacks (it has no route for them): CreateAccessEntry,
-DescribeAccessEntry, ListAccessEntries and DeleteAccessEntry, as EKS's API reference documents
+DescribeAccessEntry, ListAccessEntries and DeleteAccessEntry, and the access policies associated
+with one (AssociateAccessPolicy, ListAssociatedAccessPolicies), as EKS's API reference documents
 them: `clusterName` and `principalArn` in; `accessEntry` (`clusterName`, `principalArn`,
 `kubernetesGroups`, `accessEntryArn`, `username`, `type`, `createdAt`, `modifiedAt`) out;
 `ResourceNotFoundException` for a cluster or an entry that is not there, `ResourceInUseException`
@@ -136,7 +137,53 @@ def describe_access_entry(self):
 def delete_access_entry(self):
     cluster, principal, _ = _entry(self)
     del _entries(cluster)[principal]
+    _policies(cluster).pop(principal, None)
     return ActionResult({})
+
+
+# The access policies associated with an entry (AssociateAccessPolicy,
+# ListAssociatedAccessPolicies), which moto lacks too: `policyArn` and `accessScope` (`type`,
+# `namespaces`) in; one association per policy, replaced when associated again; gone with the
+# entry. A stand-in, like the entries.
+def _policies(cluster):
+    if not hasattr(cluster, "access_policies"):
+        cluster.access_policies = {}
+    return cluster.access_policies
+
+
+def associate_access_policy(self):
+    cluster, principal, _ = _entry(self)
+    now = utcnow().isoformat()
+    scope = self._get_param("accessScope") or {}
+    policy = {
+        "policyArn": self._get_param("policyArn"),
+        "accessScope": {
+            "type": scope.get("type", "cluster"),
+            "namespaces": scope.get("namespaces") or [],
+        },
+        "associatedAt": now,
+        "modifiedAt": now,
+    }
+    policies = _policies(cluster).setdefault(principal, {})
+    policies[policy["policyArn"]] = policy
+    return ActionResult(
+        {
+            "clusterName": cluster.name,
+            "principalArn": principal,
+            "associatedAccessPolicy": policy,
+        }
+    )
+
+
+def list_associated_access_policies(self):
+    cluster, principal, _ = _entry(self)
+    return ActionResult(
+        {
+            "clusterName": cluster.name,
+            "principalArn": principal,
+            "associatedAccessPolicies": list(_policies(cluster).get(principal, {}).values()),
+        }
+    )
 
 
 def list_access_entries(self):
@@ -181,6 +228,8 @@ responses.EKSResponse.create_access_entry = create_access_entry
 responses.EKSResponse.describe_access_entry = describe_access_entry
 responses.EKSResponse.delete_access_entry = delete_access_entry
 responses.EKSResponse.list_access_entries = list_access_entries
+responses.EKSResponse.associate_access_policy = associate_access_policy
+responses.EKSResponse.list_associated_access_policies = list_associated_access_policies
 responses.EKSResponse.update_cluster_config = update_cluster_config
 responses.EKSResponse.describe_cluster = describe_cluster
 

@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 use crate::support::{self, finding_file, run_report, step_of, unique};
 
 /// A seeded cluster and the role that has an access entry in it.
+/// The EKS access policy the seeded entry has (AWS's own `AmazonEKSEditPolicy`).
+const EDIT_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy";
+
 pub(crate) struct Cluster {
     pub name: String,
     pub role: String,
@@ -59,6 +62,20 @@ pub(crate) async fn cluster_named(config: &aws_config::SdkConfig, name: &str) ->
         .cluster_name(&name)
         .principal_arn(&role_arn)
         .kubernetes_groups("deployers")
+        .send()
+        .await
+        .unwrap();
+    // What the entry lets the role do, deleted with it (its record is the undo's).
+    eks.associate_access_policy()
+        .cluster_name(&name)
+        .principal_arn(&role_arn)
+        .policy_arn(EDIT_POLICY)
+        .access_scope(
+            aws_sdk_eks::types::AccessScope::builder()
+                .r#type(aws_sdk_eks::types::AccessScopeType::Namespace)
+                .namespaces("payments")
+                .build(),
+        )
         .send()
         .await
         .unwrap();
@@ -168,6 +185,17 @@ async fn a_role_calling_from_tor_loses_its_sessions_and_its_access_entry() {
     let entry = step_of(&report, "role_access_entry");
     assert_eq!(entry["changed"], true, "{entry:#}");
     assert_eq!(entry["outputs"]["kubernetes_username"], c.role_arn.as_str());
+    // The access policies it had, for a person to give back: the policy and its scope.
+    assert_eq!(
+        entry["outputs"]["access_policy_arns"],
+        json!([EDIT_POLICY]),
+        "{entry:#}"
+    );
+    assert_eq!(
+        entry["pre_state"]["scopes"],
+        json!([{"Type": "namespace", "Namespaces": ["payments"]}]),
+        "{entry:#}"
+    );
     // A role, not a user; no node (an audit log finding); the endpoint is an opt-in.
     for skipped in [
         "pod_identity",

@@ -45,7 +45,7 @@ pub(super) const RESTRICT_ENDPOINT: &Spec = &Spec {
 pub(super) const DELETE_ACCESS_ENTRY: &Spec = &Spec {
     name: "eks.delete_access_entry",
     doc: "Delete an IAM principal's access entry in an EKS cluster (and the access policies associated with it): its credentials no longer let it into the cluster. Nothing to do when it has none; a cluster EKS does not have fails.",
-    undo: "`aws eks create-access-entry --cluster-name {cluster} --principal-arn {principal_arn}` with the Kubernetes groups and user name in this step's evidence, then `aws eks associate-access-policy` for each access policy the principal needs (the ones it had are not in the evidence).",
+    undo: "`aws eks create-access-entry --cluster-name {cluster} --principal-arn {principal_arn}` with the Kubernetes groups and user name in this step's evidence, then `aws eks associate-access-policy` for each access policy the principal needs of the ones it had: {access_policy_arns} (their scopes are in this step's evidence, pre_state).",
     effect: Effect::Contain,
     params: &[
         CLUSTER,
@@ -55,11 +55,18 @@ pub(super) const DELETE_ACCESS_ENTRY: &Spec = &Spec {
             "the IAM role's or user's ARN, as the access entry names it",
         ),
     ],
-    outputs: &[out(
-        "kubernetes_username",
-        Type::String,
-        "the Kubernetes user name the entry gave (empty: none)",
-    )],
+    outputs: &[
+        out(
+            "kubernetes_username",
+            Type::String,
+            "the Kubernetes user name the entry gave (empty: none)",
+        ),
+        out(
+            "access_policy_arns",
+            Type::StringList,
+            "the EKS access policies associated with the entry, deleted with it",
+        ),
+    ],
     fixed_tags: &[],
     how: How::Defined(&define::eks::DELETE_ACCESS_ENTRY),
 };

@@ -98,6 +98,20 @@ pub const DELETE_ACCESS_ENTRY: Def = Def {
             Pick::at("username", "AccessEntry.Username", Lit::Text("")),
             Pick::at("type", "AccessEntry.Type", Lit::Text("STANDARD")),
         ]),
+        // What the entry let the principal do: deleting the entry deletes them too, and they
+        // are what a person gives back once the principal is clean.
+        Ask::to(
+            Op::EksListAssociatedAccessPolicies,
+            &[
+                ("ClusterName", Arg::Param("cluster")),
+                ("PrincipalArn", Arg::Param("principal_arn")),
+            ],
+        )
+        .only_when(Cond::Is("before.entry", Lit::Bool(true)))
+        .keeping(&[
+            Pick::each("policies", "AssociatedAccessPolicies[*].PolicyArn"),
+            Pick::each("scopes", "AssociatedAccessPolicies[*].AccessScope"),
+        ]),
     ],
     // A node's or Fargate's entry lets every node of that role into the cluster: deleting it
     // would take them all down. The node is contained as an instance instead.
@@ -121,7 +135,10 @@ pub const DELETE_ACCESS_ENTRY: Def = Def {
     after: &[ENTRY.keeping(&[Pick::present("entry")])],
     verified_when: Some(Cond::Is("after.entry", Lit::Bool(false))),
     unverified: "the access entry of {principal_arn} in cluster {cluster} still reads back",
-    outputs: &[("kubernetes_username", "before.username")],
+    outputs: &[
+        ("kubernetes_username", "before.username"),
+        ("access_policy_arns", "before.policies"),
+    ],
 };
 
 /// The service account's pod identity association (EKS allows one): its id, or `""`.

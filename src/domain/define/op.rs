@@ -98,6 +98,7 @@ pub enum Op {
     EksDescribeCluster,
     EksUpdateClusterConfig,
     EksDescribeAccessEntry,
+    EksListAssociatedAccessPolicies,
     EksDeleteAccessEntry,
     EksListPodIdentityAssociations,
     EksDescribePodIdentityAssociation,
@@ -189,6 +190,7 @@ impl Op {
             Op::EksDescribeCluster
             | Op::EksUpdateClusterConfig
             | Op::EksDescribeAccessEntry
+            | Op::EksListAssociatedAccessPolicies
             | Op::EksDeleteAccessEntry
             | Op::EksListPodIdentityAssociations
             | Op::EksDescribePodIdentityAssociation
@@ -319,6 +321,7 @@ impl Op {
             Op::EksDescribeCluster => "DescribeCluster",
             Op::EksUpdateClusterConfig => "UpdateClusterConfig",
             Op::EksDescribeAccessEntry => "DescribeAccessEntry",
+            Op::EksListAssociatedAccessPolicies => "ListAssociatedAccessPolicies",
             Op::EksDeleteAccessEntry => "DeleteAccessEntry",
             Op::EksListPodIdentityAssociations => "ListPodIdentityAssociations",
             Op::EksDescribePodIdentityAssociation => "DescribePodIdentityAssociation",
@@ -429,6 +432,7 @@ impl Op {
             Op::EksDescribeCluster => "eks:DescribeCluster",
             Op::EksUpdateClusterConfig => "eks:UpdateClusterConfig",
             Op::EksDescribeAccessEntry => "eks:DescribeAccessEntry",
+            Op::EksListAssociatedAccessPolicies => "eks:ListAssociatedAccessPolicies",
             Op::EksDeleteAccessEntry => "eks:DeleteAccessEntry",
             Op::EksListPodIdentityAssociations => "eks:ListPodIdentityAssociations",
             Op::EksDescribePodIdentityAssociation => "eks:DescribePodIdentityAssociation",

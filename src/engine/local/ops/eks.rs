@@ -88,6 +88,24 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                 "CreatedAt": e.created_at().map(|t| t.to_string()),
             }))}))
         }
+        Op::EksListAssociatedAccessPolicies => {
+            let r = send!(
+                q,
+                eks.list_associated_access_policies()
+                    .cluster_name(text(args, "ClusterName")?)
+                    .principal_arn(text(args, "PrincipalArn")?)
+            );
+            let policies = each(r.associated_access_policies(), |p| {
+                json!({
+                    "PolicyArn": p.policy_arn(),
+                    "AccessScope": p.access_scope().map(|s| json!({
+                        "Type": s.r#type().map(|t| t.as_str()),
+                        "Namespaces": s.namespaces(),
+                    })),
+                })
+            });
+            Ok(json!({"AssociatedAccessPolicies": policies}))
+        }
         Op::EksDeleteAccessEntry => {
             send!(
                 q,
