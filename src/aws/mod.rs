@@ -16,6 +16,7 @@ pub use error::{classify, is_access_denied};
 #[derive(Clone, Debug)]
 pub struct Clients {
     pub autoscaling: aws_sdk_autoscaling::Client,
+    pub backup: aws_sdk_backup::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub ecs: aws_sdk_ecs::Client,
     pub eks: aws_sdk_eks::Client,
@@ -38,6 +39,7 @@ impl Clients {
             .build();
         Clients {
             autoscaling: aws_sdk_autoscaling::Client::new(&config),
+            backup: aws_sdk_backup::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
             ecs: aws_sdk_ecs::Client::new(&config),
             eks: aws_sdk_eks::Client::new(&config),

@@ -321,10 +321,10 @@ pub fn canonical_error(name: &str) -> String {
     // `Service.CodeException`; anything else (`InvalidInstanceID.NotFound`, set by a state
     // of firebreak's) is already a code.
     match name.split_once('.') {
-        // Lambda's, ECS's and EKS's codes end in `Exception` as AWS sends them
+        // Lambda's, ECS's, EKS's and AWS Backup's codes end in `Exception` as AWS sends them
         // (`ResourceNotFoundException`, `ClusterNotFoundException`).
         Some((service, code))
-            if ["lambda", "ecs", "eks"]
+            if ["lambda", "ecs", "eks", "backup"]
                 .iter()
                 .any(|s| service.eq_ignore_ascii_case(s)) =>
         {

@@ -8,10 +8,11 @@ is then refused with AuthFailure/SignatureDoesNotMatch although its signature is
 This wrapper re-encodes those parameters the AWS way before moto signs them. A second fix: for
 a REST request without a body (Lambda's GETs), moto signs the request's headers as if they were
 a form body, so every such request is refused; the wrapper signs the empty body the SDK signed
-(for EKS's too).
+(for EKS's and AWS Backup's too).
 Object requests are authorised by a bucket policy as S3 does (scripts/emulator/s3_objects.py),
-ECS tasks run as scripts/emulator/ecs_tasks.py says (task protection among them), and EKS
-clusters as scripts/emulator/eks_clusters.py says (access entries among them).
+ECS tasks run as scripts/emulator/ecs_tasks.py says (task protection among them), EKS
+clusters as scripts/emulator/eks_clusters.py says (access entries among them), and AWS
+Backup's recovery points as scripts/emulator/backup_points.py says.
 Everything else is moto 5.2.5 as installed by scripts/ensure-moto.
 
     python moto_server_aws_form_signing.py -H 127.0.0.1 -p PORT
@@ -27,6 +28,7 @@ from moto.server import main
 sys.path.insert(
     0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "emulator")
 )
+import backup_points  # noqa: E402,F401  (its patches, on import)
 import ecs_tasks  # noqa: E402,F401  (its patches, on import)
 import eks_clusters  # noqa: E402,F401  (its patches, on import)
 import s3_objects  # noqa: E402,F401  (its patches, on import)
@@ -44,9 +46,9 @@ def _create_aws_request(self):
     if (
         not self._body
         and isinstance(self._data, dict)
-        and any(f"/{svc}/aws4_request" in authorization for svc in ("lambda", "eks"))
+        and any(f"/{svc}/aws4_request" in authorization for svc in ("lambda", "eks", "backup"))
     ):
-        # A REST request without a body (Lambda's and EKS's GETs and DELETEs): moto hands over the request's headers
+        # A REST request without a body (Lambda's, EKS's and AWS Backup's GETs and DELETEs): moto hands over the request's headers
         # as its data, and would sign them as a form; the SDK signed an empty body.
         self._data = b""
     elif (

@@ -344,16 +344,11 @@ fn event(finding: serde_json::Value) -> serde_json::Value {
 /// are skipped by their compiled `when`, with the reason, as the local engine skips them.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_malware_state_machine_runs_on_the_emulator() {
-    let finding: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/findings/ec2-malware-recovery-point.json"))
-            .unwrap(),
-    )
-    .unwrap();
-    let input = match finding.get("detail") {
-        Some(_) => finding,
-        None => event(finding),
-    };
-    let moto = support::private_moto();
+    // Recovery points are the emulator's stand-in (`scripts/emulator/backup_points.py`).
+    let moto = support::private_emulator();
+    let config = moto.config().await;
+    let point = crate::run_backup::recovery_point(&config, crate::run_backup::Of::Volume).await;
+    let input = event_of(&crate::run_backup::point_finding(&point));
     let (ok, out) = execute(&moto, "malware-artifact", &input).await;
     assert!(ok, "{}", failures(&out));
     assert_eq!(out["ctx"]["inputs"]["sns_topic_arn"], "", "{out}");
@@ -368,6 +363,25 @@ async fn the_malware_state_machine_runs_on_the_emulator() {
             "{step}: {s}"
         );
     }
+    // The vault's policy and the snapshot, as the local engine leaves them (`run_backup`).
+    for step in [
+        "capture_recovery_point",
+        "quarantine_recovery_point",
+        "make_snapshot_private",
+        "tag_snapshot",
+    ] {
+        assert_eq!(out["steps"][step]["status"], "succeeded", "{step}: {out}");
+    }
+    let policy = aws_sdk_backup::Client::new(&config)
+        .get_backup_vault_access_policy()
+        .backup_vault_name(&point.vault)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        policy.policy().unwrap().contains("backup:StartRestoreJob"),
+        "{policy:?}"
+    );
 }
 
 /// The finding in the file at `path`, as an EventBridge event.

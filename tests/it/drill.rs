@@ -378,7 +378,7 @@ async fn a_drill_through_the_queue_uses_serve_and_removes_its_queue() {
     let out = account.firebreak(&[
         "drill",
         "iam-credential-compromise",
-        "malware-artifact",
+        "ebs-snapshot-malware",
         "--via-queue",
         "--evidence",
         &format!("s3://{bucket}"),

@@ -354,9 +354,8 @@ async fn every_playbook_leaves_evidence_that_audit_passes() {
         }),
         s3_public,
         s3_access,
-        finding_file("ec2-malware-recovery-point.json", |f| {
-            f["id"] = Value::String(unique("finding"))
-        }),
+        // (A recovery point is the emulator's stand-in; a snapshot is moto's own.)
+        crate::run_artifact::snapshot_finding(&crate::run_artifact::shared_snapshot(&config).await),
     ];
     let dir = std::env::temp_dir().join(unique("evidence-all"));
     let s3_target = format!("s3://{bucket}/all");

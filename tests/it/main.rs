@@ -25,6 +25,7 @@ mod permissions;
 mod plan;
 mod readme;
 mod run_artifact;
+mod run_backup;
 mod run_cross_account;
 mod run_dry;
 mod run_ec2;

@@ -111,6 +111,9 @@ steps:
     needs: [capture_bucket]
     with: {bucket: "${{ inputs.bucket }}", principal_arn: "${{ inputs.principal_arn }}"}
   - {id: versioning, action: s3.enable_versioning, needs: [capture_bucket], with: {bucket: "${{ inputs.bucket }}"}}
+  - {id: capture_point, action: backup.capture_recovery_point, needs: [capture_bucket], with: {vault: "${{ inputs.vault }}", recovery_point_arn: "${{ inputs.recovery_point }}"}}
+  - {id: quarantine_point, action: backup.quarantine_recovery_point, needs: [capture_point], with: {vault: "${{ inputs.vault }}", recovery_point_arn: "${{ inputs.recovery_point }}"}}
+  - {id: tag_point, action: backup.tag_recovery_point, needs: [capture_point], with: {vault: "${{ inputs.vault }}", recovery_point_arn: "${{ inputs.recovery_point }}"}}
   - id: copy_object
     action: s3.copy_to_quarantine
     needs: [capture_bucket]
@@ -205,6 +208,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
                 "bucket=no-such-parity-bucket".into(),
                 "object_key=inbox/no-such-object".into(),
                 "quarantine_bucket=no-such-parity-quarantine".into(),
+                "vault=no-such-parity-vault".into(),
+                "recovery_point=arn:aws:backup:us-east-1:123456789012:recovery-point:no-such".into(),
                 "ecs_cluster=no-such-cluster".into(),
                 "ecs_service=no-such-service".into(),
                 "ecs_isolation_group=sg-0000000000000dead".into(),
@@ -301,6 +306,7 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
         .send()
         .await
         .unwrap();
+    let point = crate::run_backup::recovery_point(config, crate::run_backup::Of::Bucket).await;
     // Fixed names: each engine's emulator holds its own, and the outputs name them.
     let task = crate::run_ecs::task_named(config, "parity", true).await;
     let task_isolation_group = crate::run_rds::isolation_group(config, &task.vpc).await;
@@ -330,6 +336,8 @@ async fn seed(config: &aws_config::SdkConfig, missing: bool) -> Seeded {
             format!("bucket={bucket}"),
             "object_key=inbox/invoice.pdf.exe".into(),
             "quarantine_bucket=parity-quarantine".into(),
+            format!("vault={}", point.vault),
+            format!("recovery_point={}", point.arn),
             format!("ecs_cluster={}", task.cluster),
             format!("ecs_service={}", task.service.clone().unwrap_or_default()),
             format!("ecs_isolation_group={task_isolation_group}"),
@@ -801,6 +809,38 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
             copies.push(json!([rest, format!("{hold:?}")]));
         }
     }
+    // The recovery point's vault policy, the point named alike (each emulator draws its id).
+    let vault_policy = aws_sdk_backup::Client::new(config)
+        .get_backup_vault_access_policy()
+        .backup_vault_name(input("vault"))
+        .send()
+        .await
+        .ok()
+        .and_then(|p| {
+            p.policy()
+                .map(|p| p.replace(&input("recovery_point"), "<recovery point>"))
+        })
+        .and_then(|p| serde_json::from_str::<Value>(&p).ok())
+        .map(|p| normalize(&p));
+    // Its tags (the finding's id drawn per run: present or not).
+    let point_tags = aws_sdk_backup::Client::new(config)
+        .list_tags()
+        .resource_arn(input("recovery_point"))
+        .send()
+        .await
+        .ok()
+        .and_then(|t| t.tags().cloned())
+        .map(|t| {
+            t.into_iter()
+                .map(|(k, v)| {
+                    if k == "firebreak:finding-id" {
+                        (k, "<finding>".to_string())
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect::<std::collections::BTreeMap<_, _>>()
+        });
     let (task_desired, task_protected) =
         crate::run_ecs::task_state(config, &input("ecs_cluster"), &input("task_arn")).await;
     // The service's groups (ids drawn by each emulator: compared by kind) and desired count.
@@ -844,7 +884,7 @@ async fn end_state(config: &aws_config::SdkConfig, seeded: &Seeded) -> Value {
     let pod_identity = crate::run_eks::has_pod_identity(config, &input("eks_cluster")).await;
     json!({
         "access_entry": access_entry, "endpoint_public": endpoint_public, "pod_identity": pod_identity,
-        "object_tags": object_tags, "copies": copies, "task_desired": task_desired, "task_protected": task_protected, "service": service,
+        "object_tags": object_tags, "copies": copies, "vault_policy": vault_policy, "point_tags": point_tags, "task_desired": task_desired, "task_protected": task_protected, "service": service,
         "keys": keys, "user_policies": policies, "user_attached": attached, "login_profile": login, "mfa_devices": mfa,
         "role_policies": role_policies, "instance_groups": groups, "instance_tags": tags,
         "stopped": stopped, "snapshots": snapshots, "public_access_block": format!("{block:?}"),

@@ -54,8 +54,13 @@ enum Case {
     /// As `Instance`, with someone having opened the existing isolation group (it must be
     /// closed again).
     InstanceOpenedIsolation,
-    /// Malware in a backup recovery point (nothing firebreak contains; alerts only).
+    /// Malware in an EBS volume's backup recovery point (an EBS snapshot) in a vault with an
+    /// access policy.
     Malware,
+    /// Malware in an EC2 instance's backup recovery point (an AMI).
+    MalwareImage,
+    /// Malware in an S3 bucket's backup recovery point (AWS Backup's own ARN).
+    MalwareBackup,
     /// Malware in an EBS snapshot shared with everyone and another account.
     Snapshot,
     /// Malware in an AMI launchable by everyone and another account.
@@ -130,7 +135,16 @@ impl Case {
                 crate::support::open_isolation_group(admin, &vpc).await;
                 instance_finding(&t.instance_id)
             }
-            Case::Malware => finding_file("ec2-malware-recovery-point.json", |f| f["id"] = id),
+            Case::Malware | Case::MalwareImage | Case::MalwareBackup => {
+                let of = match self {
+                    Case::Malware => crate::run_backup::Of::Volume,
+                    Case::MalwareImage => crate::run_backup::Of::Instance,
+                    _ => crate::run_backup::Of::Bucket,
+                };
+                crate::run_backup::point_finding(
+                    &crate::run_backup::recovery_point(admin, of).await,
+                )
+            }
             Case::Snapshot => crate::run_artifact::snapshot_finding(
                 &crate::run_artifact::shared_snapshot(admin).await,
             ),
@@ -536,7 +550,11 @@ async fn ec2_playbook_needs_exactly_its_printed_policy() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malware_playbook_needs_exactly_its_printed_policy() {
-    least_privilege("malware-artifact", &[Case::Malware]).await;
+    least_privilege(
+        "malware-artifact",
+        &[Case::Malware, Case::MalwareImage, Case::MalwareBackup],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -3,11 +3,12 @@
 
 use serde_json::Value;
 
-use crate::support::{finding_file, private_moto, stderr, unique};
+use crate::support::{finding_file, private_emulator, stderr, unique};
 
 #[tokio::test]
 async fn dry_runs_of_every_playbook_change_nothing() {
-    let server = private_moto();
+    // The emulator: the backup playbook's recovery point is its stand-in's.
+    let server = private_emulator();
     let config = server.config().await;
     let iam = aws_sdk_iam::Client::new(&config);
     let (user, key) = crate::run_s3::user_with_key(&config).await;
@@ -21,6 +22,7 @@ async fn dry_runs_of_every_playbook_change_nothing() {
     let t = crate::run_ec2::target(&config).await;
     let (bucket, _) = crate::run_s3::public_bucket(&config).await;
     let (s3_public, s3_access) = crate::run_s3::s3_findings(&bucket, &user, &key);
+    let point = crate::run_backup::recovery_point(&config, crate::run_backup::Of::Volume).await;
     let cases = vec![
         (
             "iam-credential-compromise",
@@ -44,10 +46,7 @@ async fn dry_runs_of_every_playbook_change_nothing() {
         ),
         ("s3-public-exposure", s3_public),
         ("s3-data-access", s3_access),
-        (
-            "malware-artifact",
-            crate::support::fixture("ec2-malware-recovery-point.json"),
-        ),
+        ("malware-artifact", crate::run_backup::point_finding(&point)),
     ];
     let before = server.state();
     for (playbook, f) in &cases {

@@ -66,9 +66,8 @@ async fn every_playbook_succeeds_through_faults() {
         }),
         s3_public,
         s3_access,
-        finding_file("ec2-malware-recovery-point.json", |f| {
-            f["id"] = Value::String(unique("finding"))
-        }),
+        // (A recovery point is the emulator's stand-in; a snapshot is moto's own.)
+        crate::run_artifact::snapshot_finding(&crate::run_artifact::shared_snapshot(&config).await),
     ];
     let mut retries = 0;
     for f in &findings {

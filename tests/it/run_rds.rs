@@ -135,22 +135,38 @@ pub(crate) async fn isolation_group(config: &aws_config::SdkConfig, vpc: &str) -
 
 /// The finding GuardDuty gives for an unusual successful login to the database (GuardDuty's
 /// own sample, with the database's identifier).
-/// The master password's secret of the database (none: its own) and the tags it has.
+/// The master password's secret of the database, or of its Aurora cluster (none: its own),
+/// and the tags it has.
 async fn password_state(config: &aws_config::SdkConfig, db: &Database) -> Value {
     let rds = aws_sdk_rds::Client::new(config);
-    let r = rds
-        .describe_db_instances()
-        .db_instance_identifier(&db.id)
-        .send()
-        .await
-        .unwrap();
-    let i = &r.db_instances()[0];
-    let tags: Vec<String> = i
-        .tag_list()
-        .iter()
-        .map(|t| format!("{}={}", t.key().unwrap_or(""), t.value().unwrap_or("")))
-        .collect();
-    json!({"managed": i.master_user_secret().is_some(), "tags": tags})
+    let tags = |list: &[aws_sdk_rds::types::Tag]| -> Vec<String> {
+        list.iter()
+            .map(|t| format!("{}={}", t.key().unwrap_or(""), t.value().unwrap_or("")))
+            .collect()
+    };
+    let (managed, tags) = match &db.cluster {
+        Some(cluster) => {
+            let r = rds
+                .describe_db_clusters()
+                .db_cluster_identifier(cluster)
+                .send()
+                .await
+                .unwrap();
+            let c = &r.db_clusters()[0];
+            (c.master_user_secret().is_some(), tags(c.tag_list()))
+        }
+        None => {
+            let r = rds
+                .describe_db_instances()
+                .db_instance_identifier(&db.id)
+                .send()
+                .await
+                .unwrap();
+            let i = &r.db_instances()[0];
+            (i.master_user_secret().is_some(), tags(i.tag_list()))
+        }
+    };
+    json!({"managed": managed, "tags": tags})
 }
 
 /// The opt-in: a login as the master user has its password replaced by a new one that
@@ -393,23 +409,6 @@ async fn an_aurora_instance_is_snapshotted_through_its_cluster() {
     assert_eq!(snapshots.db_cluster_snapshots().len(), 1);
 }
 
-/// The master password's secret of the Aurora cluster (none: its own) and the cluster's tags.
-async fn cluster_password_state(config: &aws_config::SdkConfig, cluster: &str) -> Value {
-    let r = aws_sdk_rds::Client::new(config)
-        .describe_db_clusters()
-        .db_cluster_identifier(cluster)
-        .send()
-        .await
-        .unwrap();
-    let c = &r.db_clusters()[0];
-    let tags: Vec<String> = c
-        .tag_list()
-        .iter()
-        .map(|t| format!("{}={}", t.key().unwrap_or(""), t.value().unwrap_or("")))
-        .collect();
-    json!({"managed": c.master_user_secret().is_some(), "tags": tags})
-}
-
 /// The opt-in on an Aurora instance: the master password is its cluster's, replaced there
 /// once per finding (the instance's own step is skipped).
 #[tokio::test(flavor = "multi_thread")]
@@ -433,7 +432,7 @@ async fn an_aurora_cluster_s_master_password_is_replaced_by_opt_in() {
     );
     assert_eq!(dry["status"], "dry_run", "{dry:#}");
     let untouched = json!({"managed": false, "tags": []});
-    assert_eq!(cluster_password_state(&config, &cluster).await, untouched);
+    assert_eq!(password_state(&config, &db).await, untouched);
 
     let report = run_report(&moto, &finding, "rds-compromise", &opt_in);
     assert_eq!(report["status"], "succeeded", "{report:#}");
@@ -448,7 +447,7 @@ async fn an_aurora_cluster_s_master_password_is_replaced_by_opt_in() {
     );
     let id = report["finding_id"].as_str().unwrap().to_string();
     assert_eq!(
-        cluster_password_state(&config, &cluster).await,
+        password_state(&config, &db).await,
         json!({"managed": true, "tags": [format!("firebreak:password-rotated-for={id}")]})
     );
     support::run_changes_nothing_with(&moto, &finding, "rds-compromise", &opt_in);

@@ -2,6 +2,7 @@
 //! parameters, typed outputs, the IAM permissions it needs and whether it changes anything.
 //! Adding an action to [`Action`] makes the compiler point at every place that must handle it.
 
+mod backup;
 mod ecs;
 mod eks;
 mod rds;
@@ -347,6 +348,9 @@ pub enum Action {
     EksRestrictEndpoint,
     EksDeleteAccessEntry,
     EksDeletePodIdentityAssociation,
+    BackupCaptureRecoveryPoint,
+    BackupQuarantineRecoveryPoint,
+    BackupTagRecoveryPoint,
     S3CaptureBucket,
     S3BlockPublicAccess,
     S3DenyPrincipal,
@@ -428,6 +432,9 @@ impl Action {
         Action::EksRestrictEndpoint,
         Action::EksDeleteAccessEntry,
         Action::EksDeletePodIdentityAssociation,
+        Action::BackupCaptureRecoveryPoint,
+        Action::BackupQuarantineRecoveryPoint,
+        Action::BackupTagRecoveryPoint,
         Action::S3CaptureBucket,
         Action::S3BlockPublicAccess,
         Action::S3DenyPrincipal,

@@ -15,6 +15,7 @@
 //! are every step's: [`NOW`], the time the step started, and [`FINDING_ID`].
 
 pub mod artifact;
+pub mod backup;
 pub mod ec2;
 pub mod ecs;
 pub mod eks;

@@ -99,6 +99,11 @@ pub enum Op {
     EksUpdateClusterConfig,
     EksDescribeAccessEntry,
     EksListAssociatedAccessPolicies,
+    BackupDescribeRecoveryPoint,
+    BackupGetBackupVaultAccessPolicy,
+    BackupPutBackupVaultAccessPolicy,
+    BackupListTags,
+    BackupTagResource,
     EksDeleteAccessEntry,
     EksListPodIdentityAssociations,
     EksDescribePodIdentityAssociation,
@@ -195,6 +200,11 @@ impl Op {
             | Op::EksListPodIdentityAssociations
             | Op::EksDescribePodIdentityAssociation
             | Op::EksDeletePodIdentityAssociation => "eks",
+            Op::BackupDescribeRecoveryPoint
+            | Op::BackupGetBackupVaultAccessPolicy
+            | Op::BackupPutBackupVaultAccessPolicy
+            | Op::BackupListTags
+            | Op::BackupTagResource => "backup",
             Op::HttpPost => "http",
             Op::EventsPutEvents => "events",
             Op::AutoscalingDescribeAutoScalingInstances | Op::AutoscalingDetachInstances => {
@@ -322,6 +332,11 @@ impl Op {
             Op::EksUpdateClusterConfig => "UpdateClusterConfig",
             Op::EksDescribeAccessEntry => "DescribeAccessEntry",
             Op::EksListAssociatedAccessPolicies => "ListAssociatedAccessPolicies",
+            Op::BackupDescribeRecoveryPoint => "DescribeRecoveryPoint",
+            Op::BackupGetBackupVaultAccessPolicy => "GetBackupVaultAccessPolicy",
+            Op::BackupPutBackupVaultAccessPolicy => "PutBackupVaultAccessPolicy",
+            Op::BackupListTags => "ListTags",
+            Op::BackupTagResource => "TagResource",
             Op::EksDeleteAccessEntry => "DeleteAccessEntry",
             Op::EksListPodIdentityAssociations => "ListPodIdentityAssociations",
             Op::EksDescribePodIdentityAssociation => "DescribePodIdentityAssociation",
@@ -433,6 +448,11 @@ impl Op {
             Op::EksUpdateClusterConfig => "eks:UpdateClusterConfig",
             Op::EksDescribeAccessEntry => "eks:DescribeAccessEntry",
             Op::EksListAssociatedAccessPolicies => "eks:ListAssociatedAccessPolicies",
+            Op::BackupDescribeRecoveryPoint => "backup:DescribeRecoveryPoint",
+            Op::BackupGetBackupVaultAccessPolicy => "backup:GetBackupVaultAccessPolicy",
+            Op::BackupPutBackupVaultAccessPolicy => "backup:PutBackupVaultAccessPolicy",
+            Op::BackupListTags => "backup:ListTags",
+            Op::BackupTagResource => "backup:TagResource",
             Op::EksDeleteAccessEntry => "eks:DeleteAccessEntry",
             Op::EksListPodIdentityAssociations => "eks:ListPodIdentityAssociations",
             Op::EksDescribePodIdentityAssociation => "eks:DescribePodIdentityAssociation",

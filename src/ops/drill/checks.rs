@@ -1,15 +1,26 @@
 //! What the drill reads back from AWS after containment: every postcondition of each kind.
 
-use super::{Aws, Kind, Outcome, Target};
+use super::{Aws, Kind, Target};
 
 impl Aws {
+    /// How many may make a volume of `snapshot` (`None`: it cannot be read).
+    async fn snapshot_shares(&self, snapshot: &str) -> Option<usize> {
+        self.ec2
+            .describe_snapshot_attribute()
+            .snapshot_id(snapshot)
+            .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+            .send()
+            .await
+            .map(|a| a.create_volume_permissions().len())
+            .ok()
+    }
+
     /// Every containment postcondition, read back from AWS.
     pub(super) async fn checks(
         &self,
         kind: Kind,
         t: &Target,
         finding_id: &str,
-        outcome: &Outcome,
     ) -> Vec<(String, bool)> {
         let mut out = Vec::new();
         if let Some(user) = &t.user {
@@ -226,18 +237,9 @@ impl Aws {
         if let Some(snap) = &t.snapshot
             && kind == Kind::MaliciousSnapshot
         {
-            let shares = self
-                .ec2
-                .describe_snapshot_attribute()
-                .snapshot_id(snap)
-                .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
-                .send()
-                .await
-                .map(|a| a.create_volume_permissions().len())
-                .ok();
             out.push((
                 format!("snapshot {snap} is shared with nobody"),
-                shares == Some(0),
+                self.snapshot_shares(snap).await == Some(0),
             ));
             out.push((
                 format!("snapshot {snap} is tagged as quarantined"),
@@ -369,15 +371,17 @@ impl Aws {
                 self.role_revoked(Some(role)).await,
             ));
         }
-        if kind == Kind::MaliciousRecoveryPoint {
-            let notified = outcome
-                .steps
-                .iter()
-                .any(|s| s.action == "sns.publish" && s.status == "succeeded");
+        if let Some((vault, arn, _)) = &t.recovery_point {
             out.push((
-                "the alert was published to the drill topic".into(),
-                notified,
+                format!("vault {vault} denies restoring its recovery point"),
+                self.recovery_point_quarantined(vault, arn).await,
             ));
+            if let Some(snap) = arn.rsplit_once(":snapshot/").map(|(_, id)| id) {
+                out.push((
+                    format!("the recovery point's snapshot {snap} is shared with nobody"),
+                    self.snapshot_shares(snap).await == Some(0),
+                ));
+            }
         }
         out
     }

@@ -156,7 +156,7 @@ impl Aws {
     }
 
     /// A role firebreak's drill made, trusting `principal` (a policy's `Principal` value).
-    async fn drill_role(&self, role: &str, principal: &str) -> Result<String> {
+    pub(super) async fn drill_role(&self, role: &str, principal: &str) -> Result<String> {
         self.iam
             .create_role()
             .role_name(role)

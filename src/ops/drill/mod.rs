@@ -9,6 +9,7 @@
 //! leaked key, a malicious snapshot) and uses the first whose synthesized finding selects the
 //! playbook. A playbook no such finding selects cannot be drilled, and the drill says so.
 
+mod backup;
 mod checks;
 mod cluster;
 mod database;
@@ -235,6 +236,7 @@ struct Aws {
     rds: aws_sdk_rds::Client,
     ecs: aws_sdk_ecs::Client,
     eks: aws_sdk_eks::Client,
+    backup: aws_sdk_backup::Client,
     sqs: aws_sdk_sqs::Client,
     account: String,
     /// The identity the drill runs as (it sends the drill's findings to the queue).
@@ -281,6 +283,8 @@ struct Target {
     eks_cluster: Option<(String, String)>,
     eks_cluster_role: Option<String>,
     eks_deployer: Option<String>,
+    /// The recovery point's vault and ARN, and the role AWS Backup made it with.
+    recovery_point: Option<(String, String, String)>,
 }
 
 fn tag_iam() -> Result<aws_sdk_iam::types::Tag> {
@@ -523,6 +527,7 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
         rds: aws_sdk_rds::Client::new(&base),
         ecs: aws_sdk_ecs::Client::new(&base),
         eks: aws_sdk_eks::Client::new(&base),
+        backup: aws_sdk_backup::Client::new(&base),
         sqs: aws_sdk_sqs::Client::new(&base),
         account: acc.caller_account().to_string(),
         caller: acc.caller_arn().to_string(),
@@ -594,8 +599,8 @@ pub async fn drill(opts: Options) -> Result<ExitCode> {
     }
     // 3. Read-back checks and clean-up.
     for c in cases.iter_mut() {
-        if let (Some(kind), Some(o)) = (c.kind, &c.report.outcome) {
-            c.report.checks = aws.checks(kind, &c.target, &c.report.finding_id, o).await;
+        if let (Some(kind), Some(_)) = (c.kind, &c.report.outcome) {
+            c.report.checks = aws.checks(kind, &c.target, &c.report.finding_id).await;
         }
         if !opts.keep {
             c.report.left_behind = aws.cleanup(&c.target, &c.report.finding_id).await;
@@ -985,7 +990,7 @@ fn kind_slug(k: Kind) -> &'static str {
         Kind::BucketAccess => "data",
         Kind::MaliciousSnapshot => "snapshot",
         Kind::MaliciousImage => "image",
-        Kind::MaliciousRecoveryPoint => "alerts",
+        Kind::MaliciousRecoveryPoint => "backup",
         Kind::Function => "function",
         Kind::Database => "database",
         Kind::MaliciousObject => "object",

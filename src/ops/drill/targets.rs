@@ -376,17 +376,7 @@ impl Aws {
             Kind::MaliciousObject => self.malicious_object(t, name).await,
             Kind::EcsTask => self.ecs_task(t, name).await,
             Kind::EksCluster => self.eks_cluster(t, name).await,
-            Kind::MaliciousRecoveryPoint => {
-                let topic = self
-                    .sns
-                    .create_topic()
-                    .name(name)
-                    .send()
-                    .await
-                    .map_err(sdk("creating the drill alert topic"))?;
-                t.topic = topic.topic_arn().map(str::to_string);
-                Ok(())
-            }
+            Kind::MaliciousRecoveryPoint => self.recovery_point(t, name).await,
         }
     }
 
@@ -617,7 +607,14 @@ impl Aws {
                 }
                 f["resource"]["accessKeyDetails"]["userName"] = s(&t.eks_deployer).into();
             }
-            Kind::PublicBucket | Kind::MaliciousRecoveryPoint => {}
+            Kind::MaliciousRecoveryPoint => {
+                if let Some((vault, arn, _)) = &t.recovery_point {
+                    let d = &mut f["resource"]["recoveryPointDetails"];
+                    d["recoveryPointArn"] = arn.clone().into();
+                    d["backupVaultName"] = vault.clone().into();
+                }
+            }
+            Kind::PublicBucket => {}
         }
         if matches!(kind, Kind::PublicBucket | Kind::BucketAccess) {
             f["resource"]["s3BucketDetails"][0]["name"] = s(&t.bucket).into();
@@ -630,6 +627,7 @@ impl Aws {
     /// Removes the target; returns what could not be removed.
     pub(super) async fn cleanup(&self, t: &Target, finding_id: &str) -> Vec<String> {
         let mut left = self.remove_database(t, finding_id).await;
+        left.extend(self.remove_recovery_point(t).await);
         left.extend(self.remove_ecs_task(t).await);
         left.extend(self.remove_eks_cluster(t).await);
         if let Some(id) = &t.instance {
@@ -849,7 +847,7 @@ impl Aws {
 const OTHER_ACCOUNT: &str = "111122223333";
 
 /// The drill's tag on a new EC2 resource of `kind`.
-fn drill_tags(
+pub(super) fn drill_tags(
     kind: aws_sdk_ec2::types::ResourceType,
     name: &str,
 ) -> aws_sdk_ec2::types::TagSpecification {

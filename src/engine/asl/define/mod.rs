@@ -15,7 +15,7 @@ mod policy;
 mod select;
 
 use decide::decision;
-use select::{where_members, where_states};
+use select::{members, where_members, where_states};
 
 use super::Val;
 use super::act::{Act, Compiled, error_named};
@@ -420,7 +420,7 @@ fn one(a: &mut Act, phase: &str, i: usize, ask: &Ask, next: &str) -> String {
                 &after_task,
             ),
             From::At(path) => {
-                let src = format!("{base}.{path}");
+                let src = format!("{base}{}", members(path));
                 let set = a.pass(
                     &what,
                     json!({"InputPath": src, "ResultPath": target}),

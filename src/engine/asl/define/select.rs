@@ -186,3 +186,17 @@ fn compares(a: &Act, w: &crate::domain::define::Where) -> bool {
         _ => true,
     }
 }
+
+/// A dotted member path as JSONPath after a base path: `.Name` for a plain member, `['key']`
+/// for one with other characters (a tag key such as `firebreak:quarantine` in a map of tags).
+pub(super) fn members(path: &str) -> String {
+    path.split('.')
+        .map(|m| {
+            if !m.is_empty() && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                format!(".{m}")
+            } else {
+                format!("['{m}']")
+            }
+        })
+        .collect()
+}

@@ -12,6 +12,7 @@ macro_rules! send {
     };
 }
 
+mod backup;
 mod ec2;
 mod ecs;
 mod eks;
@@ -46,6 +47,7 @@ pub(super) async fn call(
         "ec2" => Box::pin(ec2::call(&q)).await,
         "ecs" => Box::pin(ecs::call(&q)).await,
         "eks" => Box::pin(eks::call(&q)).await,
+        "backup" => Box::pin(backup::call(&q)).await,
         "s3" => Box::pin(s3::call(&q)).await,
         "sns" => Box::pin(sns::call(&q)).await,
         "lambda" => Box::pin(lambda::call(&q)).await,

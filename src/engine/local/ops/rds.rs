@@ -53,15 +53,9 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                     .set_publicly_accessible(
                         args.get("PubliclyAccessible").and_then(Value::as_bool)
                     )
-                    .set_apply_immediately(args.get("ApplyImmediately").and_then(Value::as_bool))
-                    .set_manage_master_user_password(
-                        args.get("ManageMasterUserPassword")
-                            .and_then(Value::as_bool)
-                    )
-                    .set_rotate_master_user_password(
-                        args.get("RotateMasterUserPassword")
-                            .and_then(Value::as_bool)
-                    )
+                    .set_apply_immediately(flag(args, "ApplyImmediately"))
+                    .set_manage_master_user_password(flag(args, "ManageMasterUserPassword"))
+                    .set_rotate_master_user_password(flag(args, "RotateMasterUserPassword"))
             );
             Ok(json!({}))
         }
@@ -183,20 +177,19 @@ pub(super) async fn call(q: &Req<'_, '_>) -> Result<Value, StepError> {
                 rds.modify_db_cluster()
                     .db_cluster_identifier(text(args, "DBClusterIdentifier")?)
                     .set_vpc_security_group_ids((!groups.is_empty()).then_some(groups))
-                    .set_apply_immediately(args.get("ApplyImmediately").and_then(Value::as_bool))
-                    .set_manage_master_user_password(
-                        args.get("ManageMasterUserPassword")
-                            .and_then(Value::as_bool)
-                    )
-                    .set_rotate_master_user_password(
-                        args.get("RotateMasterUserPassword")
-                            .and_then(Value::as_bool)
-                    )
+                    .set_apply_immediately(flag(args, "ApplyImmediately"))
+                    .set_manage_master_user_password(flag(args, "ManageMasterUserPassword"))
+                    .set_rotate_master_user_password(flag(args, "RotateMasterUserPassword"))
             );
             Ok(json!({}))
         }
         other => Err(elsewhere(other)),
     }
+}
+
+/// A boolean member, if given.
+fn flag(args: &serde_json::Map<String, Value>, member: &str) -> Option<bool> {
+    args.get(member).and_then(Value::as_bool)
 }
 
 /// A list of text members (empty when missing).
