@@ -9,27 +9,25 @@ use crate::support::{self, Moto, finding_file, run_report, step_of, unique};
 
 const OTHER_ACCOUNT: &str = "111122223333";
 
-/// A snapshot of a new volume, shared with everyone and with another account; its id.
-pub(crate) async fn shared_snapshot(config: &aws_config::SdkConfig) -> String {
-    let ec2 = aws_sdk_ec2::Client::new(config);
-    let volume = ec2
+/// A new 1 GiB volume; its id.
+pub(crate) async fn volume(config: &aws_config::SdkConfig) -> String {
+    aws_sdk_ec2::Client::new(config)
         .create_volume()
         .availability_zone("us-east-1a")
         .size(1)
         .send()
         .await
-        .unwrap();
-    let snapshot = ec2
-        .create_snapshot()
-        .volume_id(volume.volume_id().unwrap())
-        .send()
-        .await
         .unwrap()
-        .snapshot_id()
+        .volume_id()
         .unwrap()
-        .to_string();
-    ec2.modify_snapshot_attribute()
-        .snapshot_id(&snapshot)
+        .to_string()
+}
+
+/// Shares a snapshot with everyone and with another account, as malware in one is found.
+pub(crate) async fn share_snapshot(config: &aws_config::SdkConfig, snapshot: &str) {
+    aws_sdk_ec2::Client::new(config)
+        .modify_snapshot_attribute()
+        .snapshot_id(snapshot)
         .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
         .operation_type(aws_sdk_ec2::types::OperationType::Add)
         .group_names("all")
@@ -37,16 +35,48 @@ pub(crate) async fn shared_snapshot(config: &aws_config::SdkConfig) -> String {
         .send()
         .await
         .unwrap();
+}
+
+/// Makes an AMI launchable by everyone and by another account, as malware in one is found.
+pub(crate) async fn share_image(config: &aws_config::SdkConfig, image: &str) {
+    use aws_sdk_ec2::types::{LaunchPermission, LaunchPermissionModifications, PermissionGroup};
+    aws_sdk_ec2::Client::new(config)
+        .modify_image_attribute()
+        .image_id(image)
+        .launch_permission(
+            LaunchPermissionModifications::builder()
+                .add(
+                    LaunchPermission::builder()
+                        .group(PermissionGroup::All)
+                        .build(),
+                )
+                .add(LaunchPermission::builder().user_id(OTHER_ACCOUNT).build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+/// A snapshot of a new volume, shared with everyone and with another account; its id.
+pub(crate) async fn shared_snapshot(config: &aws_config::SdkConfig) -> String {
+    let snapshot = aws_sdk_ec2::Client::new(config)
+        .create_snapshot()
+        .volume_id(volume(config).await)
+        .send()
+        .await
+        .unwrap()
+        .snapshot_id()
+        .unwrap()
+        .to_string();
+    share_snapshot(config, &snapshot).await;
     snapshot
 }
 
 /// An AMI registered from a shared snapshot, launchable by everyone and by another account;
 /// its id.
 pub(crate) async fn shared_image(config: &aws_config::SdkConfig) -> String {
-    use aws_sdk_ec2::types::{
-        BlockDeviceMapping, EbsBlockDevice, LaunchPermission, LaunchPermissionModifications,
-        PermissionGroup,
-    };
+    use aws_sdk_ec2::types::{BlockDeviceMapping, EbsBlockDevice};
     let ec2 = aws_sdk_ec2::Client::new(config);
     let snapshot = shared_snapshot(config).await;
     let image = ec2
@@ -65,21 +95,7 @@ pub(crate) async fn shared_image(config: &aws_config::SdkConfig) -> String {
         .image_id()
         .unwrap()
         .to_string();
-    ec2.modify_image_attribute()
-        .image_id(&image)
-        .launch_permission(
-            LaunchPermissionModifications::builder()
-                .add(
-                    LaunchPermission::builder()
-                        .group(PermissionGroup::All)
-                        .build(),
-                )
-                .add(LaunchPermission::builder().user_id(OTHER_ACCOUNT).build())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    share_image(config, &image).await;
     image
 }
 

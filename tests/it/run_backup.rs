@@ -25,10 +25,10 @@ pub(crate) struct Point {
 /// What a recovery point backs up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Of {
-    /// An EBS volume: the recovery point is an EBS snapshot, shared with everyone as malware in
-    /// one is found.
+    /// An EBS volume: the recovery point is an EBS snapshot, shared with everyone and another
+    /// account, as malware in one is found.
     Volume,
-    /// An EC2 instance: the recovery point is an AMI, launchable by everyone.
+    /// An EC2 instance: the recovery point is an AMI, launchable by everyone and another account.
     Instance,
     /// An S3 bucket: AWS Backup's own ARN.
     Bucket,
@@ -59,19 +59,10 @@ pub(crate) async fn recovery_point(config: &aws_config::SdkConfig, of: Of) -> Po
         .await
         .unwrap();
     let resource = match of {
-        Of::Volume => {
-            let volume = aws_sdk_ec2::Client::new(config)
-                .create_volume()
-                .availability_zone("us-east-1a")
-                .size(1)
-                .send()
-                .await
-                .unwrap();
-            format!(
-                "arn:aws:ec2:us-east-1:123456789012:volume/{}",
-                volume.volume_id().unwrap()
-            )
-        }
+        Of::Volume => format!(
+            "arn:aws:ec2:us-east-1:123456789012:volume/{}",
+            crate::run_artifact::volume(config).await
+        ),
         Of::Instance => format!(
             "arn:aws:ec2:us-east-1:123456789012:instance/{}",
             support::instance(config).await
@@ -89,36 +80,12 @@ pub(crate) async fn recovery_point(config: &aws_config::SdkConfig, of: Of) -> Po
         .recovery_point_arn()
         .unwrap()
         .to_string();
+    // Shared, as malware in one is found.
     if let Some(snapshot) = arn.strip_prefix("arn:aws:ec2:us-east-1::snapshot/") {
-        aws_sdk_ec2::Client::new(config)
-            .modify_snapshot_attribute()
-            .snapshot_id(snapshot)
-            .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
-            .operation_type(aws_sdk_ec2::types::OperationType::Add)
-            .group_names("all")
-            .send()
-            .await
-            .unwrap();
+        crate::run_artifact::share_snapshot(config, snapshot).await;
     }
     if let Some(image) = arn.strip_prefix("arn:aws:ec2:us-east-1::image/") {
-        use aws_sdk_ec2::types::{
-            LaunchPermission, LaunchPermissionModifications, PermissionGroup,
-        };
-        aws_sdk_ec2::Client::new(config)
-            .modify_image_attribute()
-            .image_id(image)
-            .launch_permission(
-                LaunchPermissionModifications::builder()
-                    .add(
-                        LaunchPermission::builder()
-                            .group(PermissionGroup::All)
-                            .build(),
-                    )
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
+        crate::run_artifact::share_image(config, image).await;
     }
     Point {
         vault,
@@ -199,7 +166,7 @@ async fn an_ebs_recovery_point_with_malware_is_quarantined_made_private_and_kept
     let p = recovery_point(&config, Of::Volume).await;
     let finding = point_finding(&p);
     let before =
-        json!({"statements": [p.earlier], "snapshot_shares": 1, "snapshot_quarantine": null});
+        json!({"statements": [p.earlier], "snapshot_shares": 2, "snapshot_quarantine": null});
     assert_eq!(end_state(&config, &p).await, before);
 
     let dry = run_report(&moto, &finding, "malware-artifact", &["--dry-run"]);

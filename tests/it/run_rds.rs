@@ -194,33 +194,48 @@ async fn the_master_user_s_password_is_replaced_by_opt_in() {
     });
     let without = run_report(&moto, &finding, "rds-compromise", &[]);
     assert_eq!(step_of(&without, "rotate_password")["status"], "skipped");
+    replaced_once(&moto, &config, &db, &finding, "rotate_password").await;
+}
+
+/// The opt-in on a master user's login `finding`: a dry run changes nothing; a run replaces
+/// the password (step `step` changed, its secret the output, the database or its cluster
+/// tagged with the finding); a second run changes nothing.
+async fn replaced_once(
+    moto: &support::Moto,
+    config: &aws_config::SdkConfig,
+    db: &Database,
+    finding: &std::path::Path,
+    step: &str,
+) -> Value {
+    let opt_in = ["--input", "rotate_master_password=true"];
     let dry = run_report(
-        &moto,
-        &finding,
+        moto,
+        finding,
         "rds-compromise",
         &["--dry-run", opt_in[0], opt_in[1]],
     );
     assert_eq!(dry["status"], "dry_run", "{dry:#}");
-    assert_eq!(password_state(&config, &db).await["managed"], false);
-
-    let report = run_report(&moto, &finding, "rds-compromise", &opt_in);
+    assert_eq!(
+        password_state(config, db).await,
+        json!({"managed": false, "tags": []})
+    );
+    let report = run_report(moto, finding, "rds-compromise", &opt_in);
     assert_eq!(report["status"], "succeeded", "{report:#}");
-    let step = step_of(&report, "rotate_password");
-    assert_eq!(step["changed"], true, "{step:#}");
+    let rotated = step_of(&report, step);
+    assert_eq!(rotated["changed"], true, "{rotated:#}");
     assert!(
-        step["outputs"]["secret_arn"]
+        rotated["outputs"]["secret_arn"]
             .as_str()
             .is_some_and(|a| a.starts_with("arn:aws:secretsmanager:")),
-        "{step:#}"
+        "{rotated:#}"
     );
     let id = report["finding_id"].as_str().unwrap().to_string();
     assert_eq!(
-        password_state(&config, &db).await,
+        password_state(config, db).await,
         json!({"managed": true, "tags": [format!("firebreak:password-rotated-for={id}")]})
     );
-    // Once per finding: a second run replaces it no more.
-    let again = run_report(&moto, &finding, "rds-compromise", &opt_in);
-    assert_eq!(step_of(&again, "rotate_password")["changed"], false);
+    support::run_changes_nothing_with(moto, finding, "rds-compromise", &opt_in);
+    report
 }
 
 pub(crate) fn rds_finding(db: &Database, kind: &str) -> std::path::PathBuf {
@@ -423,32 +438,6 @@ async fn an_aurora_cluster_s_master_password_is_replaced_by_opt_in() {
         f["resource"]["rdsDbInstanceDetails"]["dbClusterIdentifier"] = cluster.clone().into();
         f["resource"]["rdsDbUserDetails"]["user"] = "orders".into();
     });
-    let opt_in = ["--input", "rotate_master_password=true"];
-    let dry = run_report(
-        &moto,
-        &finding,
-        "rds-compromise",
-        &["--dry-run", opt_in[0], opt_in[1]],
-    );
-    assert_eq!(dry["status"], "dry_run", "{dry:#}");
-    let untouched = json!({"managed": false, "tags": []});
-    assert_eq!(password_state(&config, &db).await, untouched);
-
-    let report = run_report(&moto, &finding, "rds-compromise", &opt_in);
-    assert_eq!(report["status"], "succeeded", "{report:#}");
+    let report = replaced_once(&moto, &config, &db, &finding, "rotate_cluster_password").await;
     assert_eq!(step_of(&report, "rotate_password")["status"], "skipped");
-    let step = step_of(&report, "rotate_cluster_password");
-    assert_eq!(step["changed"], true, "{step:#}");
-    assert!(
-        step["outputs"]["secret_arn"]
-            .as_str()
-            .is_some_and(|a| a.starts_with("arn:aws:secretsmanager:")),
-        "{step:#}"
-    );
-    let id = report["finding_id"].as_str().unwrap().to_string();
-    assert_eq!(
-        password_state(&config, &db).await,
-        json!({"managed": true, "tags": [format!("firebreak:password-rotated-for={id}")]})
-    );
-    support::run_changes_nothing_with(&moto, &finding, "rds-compromise", &opt_in);
 }
